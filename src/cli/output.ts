@@ -1,0 +1,14 @@
+/** Where a command writes; injectable so commands can be tested without a process. */
+export interface Output {
+  json: boolean;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export function processOutput(json: boolean): Output {
+  return {
+    json,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+}

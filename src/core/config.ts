@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+export const DEFAULT_PROTECTED_PATHS = [
+  '.github/**',
+  '.leviathan/config.yaml',
+  '.git/**',
+  '**/.env*',
+  '**/*.pem',
+  '**/*.key',
+  '**/*secret*',
+  '**/credentials*',
+] as const;
+
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+
+export const ConfigSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    autonomy: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    base_branch: z.string().default(''),
+    scope: z
+      .strictObject({
+        allowed_paths: z.array(z.string()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: z.array(z.string()).default([...DEFAULT_PROTECTED_PATHS]),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+      })
+      .prefault({}),
+    executor: z
+      .strictObject({
+        command: z.string().default(''),
+        verify: z.string().default(''),
+        env_allowlist: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+      })
+      .prefault({}),
+    pr: z
+      .strictObject({
+        draft: z.boolean().default(true),
+        labels: z.array(z.string().min(1)).default(['leviathan']),
+        branch_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+          .default('leviathan/'),
+        reviewers: z.array(z.string().min(1)).default([]),
+        auto_merge: z.boolean().default(false),
+        mark_done_in_backlog: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .describe('Leviathan configuration (.leviathan/config.yaml)');
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
