@@ -1,0 +1,79 @@
+/**
+ * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
+ * Renovate's platform interface). `github` and `local` implement it; callers never know which.
+ */
+
+export type PullState = 'open' | 'closed' | 'merged';
+
+export interface PullRequest {
+  number: number;
+  title: string;
+  body: string;
+  /** Head branch, e.g. `leviathan/docs-guide`. */
+  head: string;
+  base: string;
+  state: PullState;
+  draft: boolean;
+  labels: string[];
+  url: string;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  merged_at: string | null;
+}
+
+export interface PullInput {
+  branch: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
+  labels: string[];
+  reviewers: string[];
+}
+
+export interface ListPullsQuery {
+  /** Only pulls whose head starts with this prefix. */
+  branchPrefix: string;
+  /** Any of these labels marks a Leviathan pull (in addition to the prefix). */
+  labels: string[];
+  /** Closed or merged pulls updated at or after this instant are included too. */
+  closedSince: Date;
+}
+
+export interface DispatchRequest {
+  task: string;
+  attempt: string;
+  /** The base branch the worker must start from. */
+  ref: string;
+}
+
+export interface DispatchResult {
+  /** Where a human can watch the worker (an Actions run URL, or a local description). */
+  runUrl?: string;
+}
+
+export interface Forge {
+  readonly kind: 'github' | 'local';
+  defaultBranch(): Promise<string>;
+  /** Open pulls plus recently closed/merged ones, all pages. */
+  listPulls(query: ListPullsQuery): Promise<PullRequest[]>;
+  /** The open pull whose head is `branch`, if any. */
+  findOpenPull(branch: string): Promise<PullRequest | null>;
+  /** Creates the pull for `branch`, or updates the open one (idempotent). */
+  upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean }>;
+  dispatchWorker(request: DispatchRequest): Promise<DispatchResult>;
+  comment(pullNumber: number, body: string): Promise<void>;
+}
+
+/** The forge could not be read or written after retries; callers fail closed. */
+export class ForgeError extends Error {
+  override readonly name = 'ForgeError';
+  constructor(
+    message: string,
+    readonly operation: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
