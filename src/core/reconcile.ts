@@ -1,0 +1,79 @@
+import type { Actor, EventDraft } from './events.js';
+import { parsePullMarker } from './pr-body.js';
+import { openAttempts } from './state.js';
+import type { State } from './state-types.js';
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+export const TIMEOUT_GRACE_MS = 5 * 60_000;
+
+/** What the scheduler saw of one Leviathan pull request on the forge. */
+export interface ObservedPull {
+  number: number;
+  head: string;
+  body: string;
+  state: 'open' | 'closed' | 'merged';
+}
+
+export interface ReconcileInput {
+  state: State;
+  pulls: readonly ObservedPull[];
+  branchPrefix: string;
+  /** WIP branches that exist on the remote, so a timed-out attempt can point at its kept work. */
+  wipBranches: ReadonlySet<string>;
+  now: Date;
+  actor: Actor;
+  newId: () => string;
+}
+
+export function wipBranch(task: string, attempt: string): string {
+  return `leviathan-wip/${task}/${attempt}`;
+}
+
+/** The task a pull belongs to: its hidden marker first, else its branch name. */
+export function taskOfPull(pull: ObservedPull, branchPrefix: string): string | null {
+  const marker = parsePullMarker(pull.body);
+  if (marker) return marker.task;
+  return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+}
+
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+export function reconcile(input: ReconcileInput): EventDraft[] {
+  const { state, now, actor } = input;
+  const ts = now.toISOString();
+  const drafts: EventDraft[] = [];
+  const base = () => ({ id: input.newId(), ts, actor });
+
+  for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+    const task = taskOfPull(pull, input.branchPrefix);
+    if (!task) continue;
+    const known = Object.hasOwn(state.tasks, task) ? state.tasks[task] : undefined;
+    const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+    if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+      const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
+      const ref = attempt ? { task, attempt } : { task };
+      drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+      drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+    } else if (pull.state === 'closed' && recorded?.state === 'open') {
+      const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+      drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+    }
+  }
+
+  for (const attempt of openAttempts(state)) {
+    if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime()) continue;
+    const wip = wipBranch(attempt.task, attempt.id);
+    drafts.push({
+      ...base(),
+      task: attempt.task,
+      attempt: attempt.id,
+      type: 'attempt.timed_out',
+      data: input.wipBranches.has(wip)
+        ? { deadline: attempt.deadline, wip_branch: wip }
+        : { deadline: attempt.deadline },
+    });
+  }
+  return drafts;
+}
