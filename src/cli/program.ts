@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatDiagnostic, UserError } from '../core/errors.js';
 import { registerDemo } from './commands/demo.js';
+import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('leviathan')
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDemo(program);
+  registerValidate(program);
   return program;
 }
 
@@ -16,7 +18,8 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    // Commands report failure by throwing; a leftover process.exitCode must not leak between in-process runs.
+    return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
