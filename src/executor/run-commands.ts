@@ -1,0 +1,244 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TailBuffer } from './output-tail.js';
+
+export type RunStatus = 'ok' | 'failed' | 'timeout';
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunCommandsOptions {
+  /** Run in order with `/bin/sh -c`; the first one that does not exit 0 stops the list. */
+  commands: readonly string[];
+  /** The checkout. */
+  cwd: string;
+  /** The complete environment of the commands: nothing from `process.env` is added (see agent-env.ts). */
+  env: Record<string, string>;
+  /** One deadline for the whole list, not per command. */
+  timeoutMs: number;
+  /** Live output (e.g. to the job log), decoded as UTF-8 without splitting characters. */
+  onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
+  /** Time between SIGTERM and SIGKILL when a process group has to be stopped. Default 2000 ms. */
+  killGraceMs?: number;
+}
+
+export interface RunCommandsResult {
+  status: RunStatus;
+  /** Exit code of the last command run; null when it was killed by a signal, timed out or could not start. */
+  exitCode: number | null;
+  /** The signal that ended the last command, when it was not the deadline. */
+  signal?: NodeJS.Signals;
+  /** The command that failed or was running (or due) at the deadline. */
+  failedCommand?: string;
+  /** Why a command could not be started at all (e.g. the directory does not exist). */
+  error?: string;
+  /** The last 4 KB of the combined stdout and stderr of all commands. */
+  outputTail: string;
+  durationMs: number;
+}
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** setTimeout overflows above this and would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
+const DRAIN_MS = 250;
+
+/** Process groups still running, so that they die with us even if we exit mid-command. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+/** false when the group has no member left (ESRCH) or cannot be signalled. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
+ * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
+ */
+function groupRunning(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
+}
+
+/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
+async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM')) return;
+  const until = Date.now() + graceMs;
+  while (Date.now() < until) {
+    await sleep(Math.min(20, Math.max(1, until - Date.now())));
+    if (!groupRunning(pgid)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+}
+
+interface OneResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  error?: string;
+}
+
+function waitForPipes(child: ChildProcess, ms: number): Promise<void> {
+  const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
+  if (streams.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let open = streams.length;
+    const timer = setTimeout(() => {
+      for (const s of streams) s?.destroy();
+      resolve();
+    }, ms);
+    for (const s of streams) {
+      s?.once('close', () => {
+        if (--open === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
+function runOne(
+  command: string,
+  options: RunCommandsOptions,
+  deadline: number,
+  tail: TailBuffer,
+  graceMs: number,
+): Promise<OneResult> {
+  return new Promise((resolve) => {
+    // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
+    const child = spawn('/bin/sh', ['-c', command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      // No stdin: an agent or command that waits for input must not hang until the deadline.
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pgid = child.pid;
+    let timedOut = false;
+    let stopping: Promise<void> | null = null;
+    const stop = (): Promise<void> => {
+      stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
+      return stopping;
+    };
+    if (pgid !== undefined) {
+      liveGroups.add(pgid);
+      installExitHook();
+    }
+
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      const decoder = new StringDecoder('utf8');
+      stream?.on('data', (chunk: Buffer) => {
+        tail.push(chunk);
+        if (!options.onOutput) return;
+        try {
+          options.onOutput(decoder.write(chunk), name, command);
+        } catch {
+          // A faulty log sink must not break the run.
+        }
+      });
+    }
+
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        void stop();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())),
+    );
+
+    let settled = false;
+    const finish = async (result: OneResult): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Background processes the command left behind are part of it: stop them too, so nothing outlives
+      // the list and holds the checkout (or our pipes) open.
+      await stop();
+      await waitForPipes(child, DRAIN_MS);
+      if (pgid !== undefined) liveGroups.delete(pgid);
+      resolve(result);
+    };
+
+    child.once('exit', (code, signal) => {
+      void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
+    });
+    child.once('error', (err) => {
+      // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
+      if (pgid === undefined)
+        void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
+    });
+  });
+}
+
+/**
+ * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
+ * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
+ * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
+ * be tracked this way; a container or cgroup around the job is the stronger fence.
+ */
+export async function runCommands(options: RunCommandsOptions): Promise<RunCommandsResult> {
+  const started = Date.now();
+  const deadline = started + Math.max(0, options.timeoutMs);
+  const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  const tail = new TailBuffer();
+  const done = (result: Omit<RunCommandsResult, 'outputTail' | 'durationMs'>): RunCommandsResult => ({
+    ...result,
+    outputTail: tail.toString(),
+    durationMs: Date.now() - started,
+  });
+
+  let exitCode: number | null = 0;
+  for (const command of options.commands) {
+    if (Date.now() >= deadline) return done({ status: 'timeout', exitCode: null, failedCommand: command });
+    const one = await runOne(command, options, deadline, tail, graceMs);
+    exitCode = one.exitCode;
+    if (one.timedOut) return done({ status: 'timeout', exitCode: null, failedCommand: command });
+    if (one.error !== undefined) {
+      tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
+      return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
+    }
+    if (one.exitCode !== 0) {
+      return done({
+        status: 'failed',
+        exitCode: one.exitCode,
+        failedCommand: command,
+        ...(one.signal ? { signal: one.signal } : {}),
+      });
+    }
+  }
+  return done({ status: 'ok', exitCode });
+}
