@@ -1,0 +1,640 @@
+/**
+ * Repository paths and globs (SPEC §2.2): normalisation, glob validation and matching, and the two scope
+ * decisions — may a task run at all (`taskScope`), may it change this file (`checkChangedPath`).
+ *
+ * Pure: no I/O, no imports from other src/ folders. Matching is always picomatch's; the small "glob model"
+ * below is used only to *decide* containment and intersection of globs, conservatively.
+ */
+import picomatch from 'picomatch';
+
+export type PathResult = { ok: true; path: string } | { ok: false; reason: string };
+
+/** The part of the config `taskScope` and `checkChangedPath` need (structurally `Config['scope']`). */
+export interface PathScope {
+  allowed_paths: readonly string[];
+  protected_paths: readonly string[];
+}
+
+/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
+export const BACKLOG_PATH = '.leviathan/backlog.yaml';
+
+// `windows: false`: picomatch would otherwise follow the host OS; paths here are always POSIX.
+// `dot: true`: dotfiles are ordinary files to a guardrail (`docs/**` covers `docs/.env`).
+// `fastpaths: false`: picomatch's shortcuts for a few globs differ from its parser (`*.*` would not match
+// `a.`); one reading keeps matching and the scope model in agreement.
+const PM_OPTIONS = { dot: true, windows: false, nocase: false, fastpaths: false } as const;
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const DRIVE_LETTER = /^[A-Za-z]:/;
+const MAX_GLOB_LENGTH = 1000;
+const MAX_ALTERNATIVES = 256;
+
+const fail = (reason: string): PathResult => ({ ok: false, reason });
+
+// ---------------------------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------------------------
+
+/** Why `text` (a path or a glob) is unsafe before any splitting, or null. Shared so both reject the same. */
+function unsafeText(text: string): string | null {
+  if (text.includes('\0')) return 'NUL bytes are not allowed';
+  if (CONTROL_CHARS.test(text)) return 'control characters are not allowed';
+  // A backslash is a separator on Windows and an escape in globs: either reading can escape the fence.
+  if (text.includes('\\')) return 'backslashes are not allowed (use "/")';
+  if (text.startsWith('/')) return 'absolute paths are not allowed (paths are relative to the repo root)';
+  if (DRIVE_LETTER.test(text)) return 'drive letters are not allowed';
+  return null;
+}
+
+/**
+ * A repository-relative POSIX path, or why not. Rejected: empty, NUL/control characters, backslashes, a
+ * leading "/", a drive letter, empty segments (`a//b`, a trailing "/") and ".." segments anywhere (even
+ * `a/../a`: a guardrail does not resolve, it refuses). Normalised: "." segments are dropped (`./docs/a.md`
+ * and `docs/./a.md` → `docs/a.md`), since they name the same file. The result is idempotent.
+ */
+export function normalizePath(input: string): PathResult {
+  if (typeof input !== 'string' || input === '') return fail('empty path');
+  const unsafe = unsafeText(input);
+  if (unsafe) return fail(unsafe);
+  const kept: string[] = [];
+  for (const segment of input.split('/')) {
+    if (segment === '') return fail('empty path segments are not allowed ("a//b" or a trailing "/")');
+    if (segment === '..') return fail('".." segments are not allowed');
+    if (segment !== '.') kept.push(segment);
+  }
+  if (kept.length === 0) return fail('the path names the repository root, not a file');
+  // `./C:/x` only shows its drive letter once the "." is gone.
+  if (DRIVE_LETTER.test(kept[0]!)) return fail('drive letters are not allowed');
+  return { ok: true, path: kept.join('/') };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Glob syntax
+// ---------------------------------------------------------------------------------------------------------
+
+const OPENERS: Record<string, string> = { ']': '[', '}': '{', ')': '(' };
+
+function balanceError(glob: string): string | null {
+  const stack: string[] = [];
+  for (const ch of glob) {
+    if (ch === '[' || ch === '{' || ch === '(') stack.push(ch);
+    else if (ch in OPENERS && stack.pop() !== OPENERS[ch]) return `unbalanced "${ch}"`;
+    // Outside a group picomatch passes "|" to the regex as is: `docs/a|b` would match `b`.
+    else if (ch === '|' && !stack.includes('('))
+      return '"|" is only allowed inside an extglob, as in "@(a|b)"';
+  }
+  return stack.length > 0 ? `unclosed "${stack[stack.length - 1]}"` : null;
+}
+
+/** Splits on "/" outside brackets, braces and parens (`[/]`, `{a/b}` are not separators there). */
+function splitTop(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '[' || ch === '{' || ch === '(') depth++;
+    else if (ch === ']' || ch === '}' || ch === ')') depth--;
+    else if (ch === '/' && depth === 0) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
+}
+
+interface BraceGroup {
+  open: number;
+  close: number;
+  alternatives: string[];
+}
+
+/**
+ * The first `{a,b}` group picomatch treats as an alternation: a direct comma, and not followed by "+" (after a
+ * brace picomatch emits "+" as a regex quantifier, which is not alternation). Groups without a comma are
+ * literal text to picomatch and stay in the text (our model then treats their segment as opaque).
+ */
+function firstBraceGroup(text: string): BraceGroup | null {
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] !== '{' || depthAt(text, i) !== 0) {
+      i++;
+      continue;
+    }
+    const stack: string[] = [];
+    const commas: number[] = [];
+    let close = -1;
+    for (let j = i; j < text.length; j++) {
+      const ch = text[j]!;
+      if (ch === '[' || ch === '{' || ch === '(') stack.push(ch);
+      else if (ch === ']' || ch === '}' || ch === ')') {
+        stack.pop();
+        if (stack.length === 0) {
+          close = j;
+          break;
+        }
+      } else if (ch === ',' && stack.length === 1) commas.push(j);
+    }
+    if (close < 0) return null; // unbalanced: validateGlob has already refused it
+    if (commas.length > 0 && text[close + 1] !== '+') {
+      const bounds = [i, ...commas, close];
+      const alternatives = bounds.slice(1).map((end, k) => text.slice(bounds[k]! + 1, end));
+      return { open: i, close, alternatives };
+    }
+    i = close + 1;
+  }
+  return null;
+}
+
+function depthAt(text: string, index: number): number {
+  let depth = 0;
+  for (let i = 0; i < index; i++) {
+    const ch = text[i];
+    if (ch === '[' || ch === '{' || ch === '(') depth++;
+    else if (ch === ']' || ch === '}' || ch === ')') depth--;
+  }
+  return depth;
+}
+
+/** Brace alternation expanded into plain globs; null when it would exceed MAX_ALTERNATIVES. */
+function expandBraces(glob: string): string[] | null {
+  const out: string[] = [];
+  const walk = (text: string): boolean => {
+    const group = firstBraceGroup(text);
+    if (!group) {
+      out.push(text);
+      return out.length <= MAX_ALTERNATIVES;
+    }
+    const before = text.slice(0, group.open);
+    const after = text.slice(group.close + 1);
+    for (const alt of group.alternatives) {
+      if (!walk(before + alt + after)) return false;
+    }
+    return true;
+  };
+  return walk(glob) ? out : null;
+}
+
+/** Why one brace-free alternative is unsafe, or null. Same rules as normalizePath, applied to glob text. */
+function alternativeError(alt: string): string | null {
+  if (alt === '') return 'a brace alternative expands to an empty glob';
+  if (alt.startsWith('!')) return 'negations are not supported';
+  const unsafe = unsafeText(alt);
+  if (unsafe) return unsafe;
+  for (const segment of splitTop(alt)) {
+    if (segment === '') return 'empty path segments are not allowed ("a//b" or a trailing "/")';
+    if (segment === '..') return '".." segments are not allowed';
+    if (segment === '.') return '"." segments are not allowed (write "docs/**", not "./docs/**")';
+    // picomatch reads `a**`, `**.md` differently depending on context (sometimes crossing "/", sometimes not).
+    if (segment !== '**' && segment.includes('**'))
+      return '"**" must be a whole path segment, as in "**/*.md"';
+  }
+  return null;
+}
+
+/**
+ * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
+ * and to every brace alternative) this rejects: empty globs; unbalanced [ ] { } ( ); "." segments (one
+ * canonical spelling); brace ranges `{1..3}`; "**" glued to other characters; and negations.
+ *
+ * Negations (`!x`, `!(x)`) are refused because every glob list here is a plain union: a negation would mean
+ * "everything except x", which in allowed_paths silently widens a task or the fence to the whole repository,
+ * and in protected_paths protects almost everything — never the gitignore-style "exclude" a user expects.
+ */
+export function validateGlob(glob: string): string | null {
+  if (typeof glob !== 'string' || glob === '') return 'empty glob';
+  if (glob.length > MAX_GLOB_LENGTH) return `longer than ${MAX_GLOB_LENGTH} characters`;
+  const unsafe = unsafeText(glob);
+  if (unsafe) return unsafe;
+  if (glob.startsWith('!') || glob.includes('!(')) return 'negations are not supported';
+  const unbalanced = balanceError(glob);
+  if (unbalanced) return unbalanced;
+  // picomatch reads `[]` as an unterminated class that swallows the rest of the glob as raw regex.
+  if (/\[[!^]?\]/.test(glob)) return 'empty bracket expression "[]"';
+  if (glob.split(/[/{},()|]/).includes('..')) return '".." segments are not allowed';
+  if (/\{[^{}]*\.\.[^{}]*\}/.test(glob)) return 'brace ranges ({a..b}) are not supported';
+  const expansion = expandBraces(glob);
+  if (!expansion) return `more than ${MAX_ALTERNATIVES} brace alternatives`;
+  for (const alt of expansion) {
+    const why = alternativeError(alt);
+    if (why) return why;
+  }
+  try {
+    // When picomatch "backtracks" (POSIX classes, risky repeated extglobs) it rebuilds the regex from raw
+    // token text, where a "." matches any character, "/" included: such a glob means something else.
+    if (picomatch.parse(glob, { maxLength: MAX_GLOB_LENGTH, ...PM_OPTIONS }).backtrack) {
+      return 'not supported: POSIX classes like [[:alpha:]] and repeated extglobs like +(a|aa)';
+    }
+    picomatch.makeRe(glob, PM_OPTIONS);
+  } catch (e) {
+    return `not a valid glob (${e instanceof Error ? e.message : String(e)})`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Matching (picomatch only)
+// ---------------------------------------------------------------------------------------------------------
+
+const CACHE_LIMIT = 2000;
+const matchers = new Map<string, (path: string) => boolean>();
+const validity = new Map<string, string | null>();
+
+function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  const hit = cache.get(key);
+  if (hit !== undefined || cache.has(key)) return hit as V;
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  const value = make();
+  cache.set(key, value);
+  return value;
+}
+
+const globError = (glob: string): string | null => remember(validity, glob, () => validateGlob(glob));
+
+/**
+ * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
+ * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
+ */
+function pmMatch(glob: string, normalPath: string): boolean {
+  return remember(matchers, glob, () => {
+    const re = picomatch.makeRe(glob, PM_OPTIONS);
+    return (path: string) => re.test(path);
+  })(normalPath);
+}
+
+/**
+ * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
+ * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
+ * malformed list — protected paths — check validity themselves).
+ */
+export function matchesAny(path: string, globs: readonly string[]): boolean {
+  const n = normalizePath(path);
+  if (!n.ok) return false;
+  return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The glob model: deciding containment and intersection, conservatively
+// ---------------------------------------------------------------------------------------------------------
+//
+// A glob is modelled as a union of *alternatives* (its brace expansions), each a sequence of items over path
+// segments: GS ("**", any number ≥ 0 of segments) or a segment pattern whose characters are literal except
+// "*" (any run of non-"/" characters) and "?" (one non-"/" UTF-16 unit, as in picomatch's non-unicode regex).
+// Escapes cannot occur (backslashes are refused), so a segment pattern is just its text.
+//
+// A glob gets two models: OVER ⊇ what picomatch matches, and UNDER ⊆ it (both on normalised paths). Where the
+// model cannot follow picomatch it approximates in the safe direction (each case below was found by
+// differential testing against picomatch, see test/unit/paths.property.test.ts):
+//   - a segment with [ ] ( ) { } | " ' (classes, extglobs, quotes, literal braces) is opaque: GS in OVER
+//     (a simple class like [a-z] is "*" there), and its alternative is dropped from UNDER;
+//   - a trailing "/**" matches zero segments, except right after a segment ending in "*" (`a*/**` does not
+//     match `ab`): UNDER always reads it as ≥ 1 segment, OVER only when the glob text ends so;
+//   - a "**" produced by braces (`{a,**}`, `{a,*}{b,*}`) is GS in OVER and a single "*" segment in UNDER;
+//     a "*" segment of a braced glob is GS in OVER (`a/**/{*,b}` matches `a`);
+// The scope rule, sound because of those directions:
+//   - task T lies inside the fence if every OVER alternative of T is contained, by the structural embedding
+//     `embeds` below, in one UNDER alternative of one fence glob;
+//   - T can reach protected P if some OVER alternative of T intersects some OVER alternative of P (an exact
+//     product search on the models);
+//   - a literal T (no glob syntax at all) is its single path, and a literal P likewise: those cases are
+//     decided by picomatch itself, exactly;
+//   - finally witness paths generated from T (its literals, plus fragments of the fence and protected globs)
+//     are run through picomatch; any that escapes the fence or hits a protected glob rejects T.
+
+const GS = '**';
+type Alternative = string[];
+
+interface Model {
+  /** A plain path: no glob syntax at all, so picomatch matches exactly this string. */
+  literal: boolean;
+  over: Alternative[];
+  under: Alternative[];
+}
+
+const OPAQUE = /[[\](){}|"']/;
+/** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
+const MARK = '\u0001';
+const models = new Map<string, Model | null>();
+
+function modelOf(glob: string): Model | null {
+  return remember(models, glob, () => {
+    if (globError(glob) !== null) return null;
+    // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+    const expansion = expandBraces(
+      splitTop(glob)
+        .map((s) => (s === GS ? MARK : s))
+        .join('/'),
+    );
+    if (!expansion) return null;
+    const literal = !/[*?[\](){}|"']/.test(glob) && !picomatch.scan(glob).isGlob;
+    const ctx: GlobContext = { exactTrailing: endsWithStarGlobstar(glob), braced: glob.includes('{') };
+    const over = expansion.map((a) => alternativeModel(a, 'over', ctx)!);
+    const under = expansion
+      .map((a) => alternativeModel(a, 'under', ctx))
+      .filter((a): a is Alternative => a !== null);
+    return { literal, over, under };
+  });
+}
+
+/** Glob text like `a*` + `/**`: a segment ending in a single "*", then only "/**" segments. */
+function endsWithStarGlobstar(glob: string): boolean {
+  let text = glob;
+  while (text.endsWith('/**')) text = text.slice(0, -3);
+  if (text === glob || !text.endsWith('*')) return false;
+  const last = text.slice(text.lastIndexOf('/') + 1);
+  return last !== GS && !last.endsWith('**');
+}
+
+/**
+ * A bracket class picomatch can only read as one of a few non-"/" characters, or as its own literal text (with
+ * no regex characters inside, picomatch matches `[ab]` both ways): so "*" over-approximates it. Not when
+ * a "+" or "?" follows: picomatch emits those as regex quantifiers there.
+ */
+const SIMPLE_CLASS = /\[\^?(?:[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9._])+\](?![+?])/g;
+
+interface GlobContext {
+  /** The glob text ends like `a*` + `/**` (see below). */
+  exactTrailing: boolean;
+  /** The glob has braces: a "*" from inside a brace may match an empty segment, which picomatch can drop. */
+  braced: boolean;
+}
+
+function alternativeModel(alt: string, mode: 'over' | 'under', ctx: GlobContext): Alternative | null {
+  const items: Alternative = [];
+  for (const segment of splitTop(alt)) {
+    let item = mode === 'over' ? segment.replace(SIMPLE_CLASS, '*') : segment;
+    // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
+    if (item === MARK) item = GS;
+    else if (item === GS && mode === 'under') item = '*';
+    else if (OPAQUE.test(item) && item !== GS) {
+      if (mode === 'under') return null;
+      item = GS;
+    } else if (item !== GS) item = item.replace(/\*+/g, '*');
+    if (mode === 'over' && ctx.braced && item === '*') item = GS; // `a/**/{*,b}` matches `a`
+    if (item === GS && items[items.length - 1] === GS) continue; // `a/**/**` is `a/**`
+    items.push(item);
+  }
+  // picomatch lets a trailing "/**" match zero segments, except right after a "*" (`a*/**` does not match
+  // `ab`). UNDER always takes the narrower reading; OVER only when the glob text itself ends in `*/**` (after
+  // a brace, `{a*,b}/**`, picomatch does allow zero).
+  const n = items.length;
+  const beforeLast = items[n - 2];
+  if (items[n - 1] === GS && beforeLast !== undefined && beforeLast !== GS && beforeLast.endsWith('*')) {
+    if (mode === 'under' || ctx.exactTrailing) items.splice(n - 1, 0, '*');
+  }
+  return items;
+}
+
+/** Is there a non-empty string matching both segment patterns? (Exact: product of the two patterns.) */
+function segmentsIntersect(a: string, b: string): boolean {
+  const seen = new Set<number>();
+  const stack: Array<[number, number, number]> = [[0, 0, 0]];
+  const push = (i: number, j: number, nonEmpty: number) => {
+    const key = (i * (b.length + 1) + j) * 2 + nonEmpty;
+    if (!seen.has(key)) {
+      seen.add(key);
+      stack.push([i, j, nonEmpty]);
+    }
+  };
+  while (stack.length > 0) {
+    const [i, j, nonEmpty] = stack.pop()!;
+    if (i === a.length && j === b.length && nonEmpty) return true;
+    const ca = a[i];
+    const cb = b[j];
+    if (ca === '*') push(i + 1, j, nonEmpty);
+    if (cb === '*') push(i, j + 1, nonEmpty);
+    if (ca === undefined || cb === undefined) continue;
+    // consume one character that both sides accept
+    const compatible = ca === '*' || cb === '*' || ca === '?' || cb === '?' || ca === cb;
+    if (compatible) push(ca === '*' ? i : i + 1, cb === '*' ? j : j + 1, 1);
+  }
+  return false;
+}
+
+/** Is there a path matching both alternatives? (Exact on the models: product search over segments.) */
+function intersects(a: Alternative, b: Alternative): boolean {
+  const seen = new Set<number>();
+  const stack: Array<[number, number]> = [[0, 0]];
+  const push = (i: number, j: number) => {
+    const key = i * (b.length + 1) + j;
+    if (!seen.has(key)) {
+      seen.add(key);
+      stack.push([i, j]);
+    }
+  };
+  while (stack.length > 0) {
+    const [i, j] = stack.pop()!;
+    if (i === a.length && j === b.length) return true;
+    const x = a[i];
+    const y = b[j];
+    if (x === GS) push(i + 1, j);
+    if (y === GS) push(i, j + 1);
+    if (x === undefined || y === undefined) continue;
+    // a "**" on one side eats the other side's segment
+    if (x === GS && y !== GS) push(i, j + 1);
+    else if (y === GS && x !== GS) push(i + 1, j);
+    else if (x !== GS && y !== GS && segmentsIntersect(x, y)) push(i + 1, j + 1);
+  }
+  return false;
+}
+
+/**
+ * L(inner) ⊆ L(outer) by a structural embedding, at either level (`wildcard` is "*" over the UTF-16 units of
+ * a segment, "**" over the segments of a path): each inner item is absorbed by an outer wildcard or matched
+ * by an outer item that contains it. Sound; incomplete only for contrived pairs such as `?*` ⊆ `*?`, or an inner
+ * "**" that outer single segments would together cover.
+ */
+function embeds(inner: readonly string[], outer: readonly string[], wildcard: string): boolean {
+  const memo = new Map<number, boolean>();
+  const go = (t: number, f: number): boolean => {
+    const key = t * (outer.length + 1) + f;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let result: boolean;
+    if (t === inner.length) result = outer.slice(f).every((o) => o === wildcard);
+    else if (f === outer.length) result = false;
+    else {
+      const o = outer[f]!;
+      const x = inner[t]!;
+      if (o === wildcard) result = go(t, f + 1) || go(t + 1, f);
+      else if (x === wildcard) result = false;
+      else if (wildcard === '*') result = (o === '?' || o === x) && go(t + 1, f + 1);
+      else result = embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
+    }
+    memo.set(key, result);
+    return result;
+  };
+  return go(0, 0);
+}
+
+function contains(outer: Alternative, inner: Alternative): boolean {
+  return embeds(inner, outer, GS);
+}
+
+/** The scope-relevant glob facts, for the property tests (not part of the module's contract). */
+export const _model = { modelOf, intersects, contains, segmentsIntersect };
+
+// ---------------------------------------------------------------------------------------------------------
+// Witness paths
+// ---------------------------------------------------------------------------------------------------------
+
+/** Literal runs of a set of globs (`secret`, `.pem`, `docs`): the material witness paths are built from. */
+function fragmentsOf(globs: readonly string[]): string[] {
+  const out = new Set<string>(['x', 'a.md']);
+  for (const g of globs) {
+    for (const f of g.split(/[*?[\](){}|"',/!@+]+/)) if (f !== '' && f !== '.') out.add(f);
+  }
+  return [...out].slice(0, 40);
+}
+
+/** Deterministic pseudo-random instantiations of one OVER alternative (pure: seeded by the inputs). */
+function witnesses(alt: Alternative, fragments: readonly string[], count: number): string[] {
+  const out = new Set<string>();
+  const stars = ['', ...fragments];
+  const chars = ['x', '.', ...fragments.map((f) => f[0]!)];
+  for (let k = 0; k < count; k++) {
+    let seed = (k * 2654435761 + alt.length * 40503 + 1) >>> 0;
+    const pick = <T>(list: readonly T[]): T => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return list[seed % list.length]!;
+    };
+    const segments: string[] = [];
+    for (const item of alt) {
+      if (item === GS) {
+        const n = k === 0 ? 0 : pick([0, 1, 1, 2]);
+        for (let s = 0; s < n; s++) segments.push(pick(fragments));
+      } else {
+        let s = '';
+        for (const ch of item) s += ch === '*' ? (k === 0 ? '' : pick(stars)) : ch === '?' ? pick(chars) : ch;
+        segments.push(s === '' ? pick(fragments) : s);
+      }
+    }
+    if (segments.length > 0) out.add(segments.join('/'));
+  }
+  return [...out];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scope decisions
+// ---------------------------------------------------------------------------------------------------------
+
+function insideFence(glob: string, model: Model, fence: readonly string[]): boolean {
+  if (model.literal) return matchesAny(glob, fence);
+  const fences = fence.map(modelOf).filter((m): m is Model => m !== null);
+  return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
+}
+
+function canReach(glob: string, model: Model, protectedGlob: string): boolean {
+  const p = modelOf(protectedGlob);
+  if (!p) return true; // unknown: fail closed
+  if (model.literal) return pmMatch(protectedGlob, glob);
+  if (p.literal) return pmMatch(glob, protectedGlob);
+  return model.over.some((a) => p.over.some((b) => intersects(a, b)));
+}
+
+/** The protected globs for this task: the config's, plus the backlog unless the task names it. */
+/** Guardrails are never changed by a task, whatever a config's protected_paths list says (SPEC §2.2). */
+export const ALWAYS_PROTECTED: readonly string[] = ['.git/**', '.leviathan/config.yaml'];
+
+/**
+ * A floating protected glob (one that starts with a double star and a slash, like the defaults for `.env*`,
+ * `*.pem` or `*secret*` files) bans a kind of file anywhere. Read strictly, such a glob makes every wildcard
+ * task glob "able to reach" it (a task's `docs` wildcard reaches `docs/.env`), so no task could ever use a
+ * wildcard. These bans are therefore enforced on each changed path of the actual diff (checkChangedPath) and,
+ * before dispatch, only against literal task paths. Protected globs anchored at a directory or a file
+ * (`.github` and everything under it, `docs/secret*`) are checked against every task glob, soundly.
+ */
+export function isFloatingGlob(glob: string): boolean {
+  return glob.startsWith('**/');
+}
+
+function protectedList(scope: PathScope): string[] {
+  return [...new Set([...ALWAYS_PROTECTED, ...scope.protected_paths])];
+}
+
+function protectedFor(taskGlobs: readonly string[], scope: PathScope): string[] {
+  const list = protectedList(scope);
+  if (!taskGlobs.includes(BACKLOG_PATH) && !list.includes(BACKLOG_PATH)) list.push(BACKLOG_PATH);
+  return list;
+}
+
+function reachWhy(protectedGlob: string, scope: PathScope): string {
+  if (protectedGlob === BACKLOG_PATH && !scope.protected_paths.includes(BACKLOG_PATH)) {
+    return `can reach protected path ${BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`;
+  }
+  return `can reach protected path ${protectedGlob}`;
+}
+
+function malformedProtected(scope: PathScope): string | null {
+  for (const p of scope.protected_paths) {
+    const why = globError(p);
+    if (why !== null) return `protected path ${JSON.stringify(p)} is malformed (${why}); failing closed`;
+  }
+  return null;
+}
+
+/**
+ * In scope only if EVERY task glob lies inside the fence (`scope.allowed_paths`) and none can reach a
+ * protected path (nor `.leviathan/backlog.yaml`, unless the task names it literally). Sound, conservative:
+ * "in scope" guarantees that every path a task glob matches is matched by the fence and by no protected glob;
+ * when that cannot be shown the task is out of scope. Returns the first offending glob and why.
+ */
+export function taskScope(
+  taskGlobs: readonly string[],
+  scope: PathScope,
+): { inScope: true } | { inScope: false; path: string; why: string } {
+  const out = (path: string, why: string) => ({ inScope: false as const, path, why });
+  if (taskGlobs.length === 0) return out('', 'the task has no allowed_paths');
+  const malformed = malformedProtected(scope);
+  if (malformed) return out(taskGlobs[0]!, malformed);
+  const protectedGlobs = protectedFor(taskGlobs, scope);
+  const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
+  for (const glob of taskGlobs) {
+    const model = modelOf(glob);
+    if (!model) return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
+    if (!insideFence(glob, model, scope.allowed_paths)) return out(glob, 'not inside scope.allowed_paths');
+    const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
+    const reached = applicable.find((p) => canReach(glob, model, p));
+    if (reached !== undefined) return out(glob, reachWhy(reached, scope));
+    // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it.
+    for (const alt of model.literal ? [] : model.over) {
+      for (const w of witnesses(alt, fragments, 64)) {
+        const n = normalizePath(w);
+        if (!n.ok || !pmMatch(glob, n.path)) continue;
+        if (!matchesAny(n.path, scope.allowed_paths)) return out(glob, 'not inside scope.allowed_paths');
+        const hit = applicable.find((p) => pmMatch(p, n.path));
+        if (hit !== undefined) return out(glob, reachWhy(hit, scope));
+      }
+    }
+  }
+  return { inScope: true };
+}
+
+/**
+ * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
+ * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
+ * and match both the task's globs and the fence.
+ */
+export function checkChangedPath(
+  path: string,
+  taskGlobs: readonly string[],
+  scope: PathScope,
+): string | null {
+  const n = normalizePath(path);
+  if (!n.ok) return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
+  const p = n.path;
+  const malformed = malformedProtected(scope);
+  if (malformed) return malformed;
+  const hit = protectedList(scope).find((g) => pmMatch(g, p));
+  if (hit !== undefined) return `${p} is a protected path (${hit})`;
+  if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    return `${p} may be changed only by a task that names it in its allowed_paths`;
+  }
+  if (!matchesAny(p, taskGlobs)) return `${p} is not in the task's allowed_paths`;
+  if (!matchesAny(p, scope.allowed_paths)) return `${p} is not inside scope.allowed_paths`;
+  return null;
+}
