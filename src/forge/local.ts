@@ -1,0 +1,534 @@
+/**
+ * The local forge (SPEC §5.2): the target is a plain git repository, pull requests are JSON records on the
+ * ref `refs/leviathan/pulls` of its `origin` (or of the repository itself when it has no remote), and a
+ * merge is a real `git merge --no-ff` pushed to the base branch.
+ *
+ * Records are written only through the ref-store's compare-and-swap (`RefStore.update`), so concurrent
+ * writers never lose a record or hand out one number twice, and everything survives restarts and is visible
+ * with git: `git show refs/leviathan/pulls:pulls/1.json` (after `git fetch origin refs/leviathan/pulls`).
+ *
+ * Leviathan itself never writes the base branch (SPEC §1.2): `merge()` is the human review step behind
+ * `leviathan pr merge`, and it works in a throw-away repository, never in the user's working tree, index or
+ * HEAD.
+ */
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Git, GitError } from '../store/git.js';
+import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
+import {
+  type DispatchRequest,
+  type DispatchResult,
+  type Forge,
+  ForgeError,
+  type ListPullsQuery,
+  type PullInput,
+  type PullRequest,
+} from './forge.js';
+import {
+  closed,
+  matchesQuery,
+  merged,
+  NEXT_FILE,
+  openPullFor,
+  PULLS_REF,
+  type PullRecord,
+  type PullsData,
+  parsePullFiles,
+  planUpsert,
+  pullPath,
+  requireOpen,
+  requirePull,
+  serializePull,
+  sortedPulls,
+  toPullRequest,
+  withComment,
+} from './pull-records.js';
+
+export interface LocalForgeOptions {
+  /** The target repository: a checkout with `origin`, or a repository without a remote (its own forge). */
+  dir: string;
+  /** Token for an HTTPS origin (sent as a header, never stored). */
+  token?: string;
+  /** Remote name; default `origin`. */
+  remote?: string;
+  /** The clock for every timestamp the forge writes. */
+  now?: () => Date;
+  /**
+   * How `dispatchWorker` starts a worker. The forge cannot import the worker (dependencies point down:
+   * worker → forge), so whoever owns both (the CLI's `run` loop, a test) injects it. Without it, requests are
+   * queued in memory and drained with `takeDispatched()`.
+   */
+  dispatch?: (request: DispatchRequest) => Promise<DispatchResult>;
+  /** Compare-and-swap attempts on the pulls ref before giving up (default 20). */
+  maxTries?: number;
+}
+
+export interface MergeResult {
+  pull: PullRequest;
+  /** The merge commit now at the tip of the base branch. */
+  mergeCommit: string;
+}
+
+/** Where the pulls and branches live, resolved once per forge. */
+interface Target {
+  /** The git common dir of the target repository (absolute). */
+  gitDir: string;
+  /** Null when the repository is its own forge. */
+  remote: string | null;
+  /** What git fetches from / pushes to from a temporary repository: the remote URL, or `gitDir`. */
+  fetchUrl: string;
+  pushUrl: string;
+  /** For messages and pull URLs (credentials removed). */
+  where: string;
+  /** `http.*.extraheader` settings of the checkout, reused when no token is given (as the ref-store does). */
+  headers: string[];
+}
+
+const LOST_RACE = /stale info|fetch first|non-fast-forward|\[rejected\]/i;
+
+function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+function isRemoteUrl(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class LocalForge implements Forge {
+  readonly kind = 'local' as const;
+  private readonly store: RefStore;
+  private readonly git: Git;
+  private readonly now: () => Date;
+  private readonly queue: DispatchRequest[] = [];
+  private target: Promise<Target> | null = null;
+
+  constructor(private readonly options: LocalForgeOptions) {
+    this.store = new RefStore({
+      dir: options.dir,
+      ref: PULLS_REF,
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.remote ? { remote: options.remote } : {}),
+      maxTries: options.maxTries ?? 20,
+    });
+    this.git = new Git(options.dir, options.token);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * The origin's HEAD branch (`git ls-remote --symref`), `main` when the origin names none (an empty
+   * repository). An origin that cannot be reached is a ForgeError, not a guess: callers fail closed.
+   * Without a remote this is the repository's own HEAD branch.
+   */
+  async defaultBranch(): Promise<string> {
+    const target = await this.resolveTarget();
+    const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD'], {
+      allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+      throw new ForgeError(
+        `could not read the default branch of ${target.where}: ${lastLine(r.stderr)}`,
+        'defaultBranch',
+      );
+    }
+    const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
+    return match?.[1] ?? 'main';
+  }
+
+  async listPulls(query: ListPullsQuery): Promise<PullRequest[]> {
+    const { data, target } = await this.read('list');
+    return sortedPulls(data)
+      .filter((p) => matchesQuery(p, query))
+      .map((p) => this.view(p, target));
+  }
+
+  async findOpenPull(branch: string): Promise<PullRequest | null> {
+    const { data, target } = await this.read('find');
+    const open = openPullFor(data, branch);
+    return open ? this.view(open, target) : null;
+  }
+
+  async upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean }> {
+    const target = await this.resolveTarget();
+    const missing = await this.missingBranches(target, [input.branch, input.base]);
+    if (missing.length > 0) {
+      throw new ForgeError(
+        `cannot open a pull for ${input.branch} into ${input.base}: branch ${missing.join(' and ')} does not exist on ${target.where}`,
+        'upsert',
+        422,
+      );
+    }
+    const result = await this.update('upsert', (data) => {
+      const out = planUpsert(data, input, this.now());
+      if (out.kind === 'unchanged') return { kind: 'skip', value: { record: out.record, created: false } };
+      const changes = new Map<string, string>([[pullPath(out.record.number), serializePull(out.record)]]);
+      if (out.kind === 'created') changes.set(NEXT_FILE, `${out.next}\n`);
+      return {
+        kind: 'commit',
+        changes,
+        message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
+        value: { record: out.record, created: out.kind === 'created' },
+      };
+    });
+    return { pull: this.view(result.record, target), created: result.created };
+  }
+
+  /** See `LocalForgeOptions.dispatch`: injected, or queued for the CLI's `run` loop. */
+  async dispatchWorker(request: DispatchRequest): Promise<DispatchResult> {
+    if (this.options.dispatch) {
+      try {
+        return await this.options.dispatch(request);
+      } catch (error) {
+        throw new ForgeError(`dispatching ${request.task} failed: ${messageOf(error)}`, 'dispatch');
+      }
+    }
+    this.queue.push({ ...request });
+    return { runUrl: `local: queued ${request.task} attempt ${request.attempt}` };
+  }
+
+  /** Drains the requests queued by `dispatchWorker` (oldest first). */
+  takeDispatched(): DispatchRequest[] {
+    return this.queue.splice(0, this.queue.length);
+  }
+
+  async comment(pullNumber: number, body: string): Promise<void> {
+    await this.update('comment', (data) => {
+      const record = withComment(requirePull(data, pullNumber), body, this.now());
+      return this.write(record, `pull #${pullNumber}: comment`);
+    });
+  }
+
+  // --- local only: the human review step ----------------------------------------------------------------
+
+  /** Every pull, ascending by number, with its comments and merge commit. */
+  async allPulls(): Promise<PullRecord[]> {
+    return sortedPulls((await this.read('list')).data);
+  }
+
+  /** One pull with everything stored about it; ForgeError (404) when it does not exist. */
+  async getPull(pullNumber: number): Promise<PullRecord> {
+    return requirePull((await this.read('read')).data, pullNumber);
+  }
+
+  /** Marks an open pull closed (unmerged). */
+  async close(pullNumber: number, options: { now?: Date } = {}): Promise<PullRequest> {
+    const target = await this.resolveTarget();
+    const record = await this.update('close', (data) => {
+      const next = closed(requirePull(data, pullNumber), options.now ?? this.now());
+      return this.write(next, `pull #${pullNumber}: closed`);
+    });
+    return this.view(record, target);
+  }
+
+  /**
+   * Merges an open pull on behalf of the human: `git merge --no-ff` of its head into its base in a temporary
+   * repository, pushed to the base branch only if the branch has not moved meanwhile (retried a few times if
+   * it has), then the record is marked merged. A closed/merged pull, a missing branch or a conflict is a
+   * ForgeError and changes nothing.
+   */
+  async merge(pullNumber: number, options: { now?: Date } = {}): Promise<MergeResult> {
+    const target = await this.resolveTarget();
+    const record = requirePull((await this.read('merge')).data, pullNumber);
+    requireOpen(record, 'merge');
+    const missing = await this.missingBranches(target, [record.head, record.base]);
+    if (missing.length > 0) {
+      throw new ForgeError(
+        `cannot merge pull #${pullNumber}: branch ${missing.join(' and ')} does not exist on ${target.where}`,
+        'merge',
+        422,
+      );
+    }
+    if (target.remote === null) await this.refuseCheckedOutBase(record.base);
+
+    const when = options.now ?? this.now();
+    const mergeCommit = await this.mergeAndPush(target, record, when);
+    const final = await this.update('merge', (data) => {
+      const current = requirePull(data, pullNumber);
+      if (current.state === 'merged' && current.merge_commit === mergeCommit) {
+        return { kind: 'skip', value: current };
+      }
+      return this.write(merged(current, mergeCommit, when), `pull #${pullNumber}: merged as ${mergeCommit}`);
+    });
+    return { pull: this.view(final, target), mergeCommit };
+  }
+
+  // --- internals ----------------------------------------------------------------------------------------
+
+  private view(record: PullRecord, target: Target): PullRequest {
+    return toPullRequest(record, `${target.where}#pull/${record.number}`);
+  }
+
+  private write(record: PullRecord, message: string) {
+    return {
+      kind: 'commit' as const,
+      changes: new Map([[pullPath(record.number), serializePull(record)]]) as FileChanges,
+      message,
+      value: record,
+    };
+  }
+
+  private async read(operation: string): Promise<{ data: PullsData; target: Target }> {
+    const target = await this.resolveTarget();
+    try {
+      const view = await this.store.fetch();
+      return { data: await parseView(view), target };
+    } catch (error) {
+      throw toForgeError(error, operation, target);
+    }
+  }
+
+  /** One compare-and-swap update of the pulls ref; `fn` may run several times and must be pure. */
+  private async update<T>(
+    operation: string,
+    fn: (
+      data: PullsData,
+    ) => { kind: 'commit'; changes: FileChanges; message: string; value: T } | { kind: 'skip'; value: T },
+  ): Promise<T> {
+    const target = await this.resolveTarget();
+    try {
+      const result = await this.store.update(async (view) => fn(await parseView(view)));
+      if (!result.ok) throw new ForgeError(result.refused, operation);
+      return result.value;
+    } catch (error) {
+      throw toForgeError(error, operation, target);
+    }
+  }
+
+  private resolveTarget(): Promise<Target> {
+    this.target ??= this.openTarget().catch((error) => {
+      this.target = null;
+      throw error;
+    });
+    return this.target;
+  }
+
+  private async openTarget(): Promise<Target> {
+    const info = await this.git.run(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+      allowFailure: true,
+    });
+    if (info.exitCode !== 0) {
+      throw new ForgeError(`${this.options.dir} is not a git repository`, 'open');
+    }
+    const gitDir = info.stdout.trim();
+    const remote = this.options.remote ?? 'origin';
+    const fetch = await this.git.run(['remote', 'get-url', remote], { allowFailure: true });
+    if (fetch.exitCode !== 0) {
+      return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
+    }
+    const push = await this.git.output(['remote', 'get-url', '--push', remote]);
+    // Relative remote paths are relative to the repository, not to a temporary one.
+    const top = await this.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
+    const abs = (url: string) => (isRemoteUrl(url) || isAbsolute(url) ? url : resolve(base, url));
+    const cfg = await this.git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+      allowFailure: true,
+    });
+    const headers = this.options.token
+      ? []
+      : cfg.stdout
+          .split('\n')
+          .filter((l) => l.includes(' '))
+          .map((l) => `${l.slice(0, l.indexOf(' '))}=${l.slice(l.indexOf(' ') + 1)}`);
+    const fetchUrl = abs(fetch.stdout.trim());
+    return { gitDir, remote, fetchUrl, pushUrl: abs(push), where: redactUrl(fetchUrl), headers };
+  }
+
+  /** Which of `branches` do not exist where the pulls live. */
+  private async missingBranches(target: Target, branches: string[]): Promise<string[]> {
+    const refs = [...new Set(branches)].map((b) => `refs/heads/${b}`);
+    const r = await this.git.run(['ls-remote', target.remote ?? target.gitDir, ...refs], {
+      allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+      throw new ForgeError(`could not list branches on ${target.where}: ${lastLine(r.stderr)}`, 'ls-remote');
+    }
+    const present = new Set(r.stdout.split('\n').map((l) => l.split('\t')[1]));
+    return [...new Set(branches)].filter((b) => !present.has(`refs/heads/${b}`));
+  }
+
+  /** Without a remote the base branch lives in the user's repository; never move it under a checkout. */
+  private async refuseCheckedOutBase(base: string): Promise<void> {
+    const list = await this.git.output(['worktree', 'list', '--porcelain']);
+    if (list.split('\n').includes(`branch refs/heads/${base}`)) {
+      throw new ForgeError(
+        `cannot merge into ${base}: it is checked out in a working tree of ${this.options.dir} and merging would move it under that checkout; switch to another branch first`,
+        'merge',
+        409,
+      );
+    }
+  }
+
+  /** The merge commit's author and committer: the human's git identity when set, else Leviathan. */
+  private async identity(when: Date): Promise<Record<string, string>> {
+    const get = async (key: string) =>
+      (await this.git.run(['config', '--get', key], { allowFailure: true })).stdout.trim();
+    const name = await get('user.name');
+    const email = await get('user.email');
+    const date = `${Math.floor(when.getTime() / 1000)} +0000`;
+    return {
+      ...(name ? { GIT_AUTHOR_NAME: name, GIT_COMMITTER_NAME: name } : {}),
+      ...(email ? { GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_EMAIL: email } : {}),
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+    };
+  }
+
+  /**
+   * The merge itself, in a temporary repository that borrows the user's objects (alternates) but has its own
+   * refs, index and working tree; removed afterwards whatever happens. Returns the pushed merge commit.
+   */
+  private async mergeAndPush(target: Target, record: PullRecord, when: Date): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-merge-'));
+    try {
+      const env = await this.identity(when);
+      const git = new Git(dir, this.options.token, env, [...target.headers, 'core.hooksPath=/dev/null']);
+      const format = await this.git.output(['rev-parse', '--show-object-format']);
+      await git.run(['init', '--quiet', `--object-format=${format}`, '.']);
+      if (await this.canBorrowObjects()) {
+        await writeFile(
+          join(dir, '.git', 'objects', 'info', 'alternates'),
+          `${join(target.gitDir, 'objects')}\n`,
+        );
+      }
+      // Written to the file, not passed as arguments: a URL may carry credentials and arguments end up in
+      // error messages.
+      const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+      await appendFile(
+        join(dir, '.git', 'config'),
+        `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(target.pushUrl)}\n`,
+      );
+
+      const subject = `Merge pull request #${record.number} from ${record.head}`;
+      for (let attempt = 1; ; attempt++) {
+        const fetched = await git.run(
+          [
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            'origin',
+            `+refs/heads/${record.base}:refs/merge/base`,
+            `+refs/heads/${record.head}:refs/merge/head`,
+          ],
+          { allowFailure: true },
+        );
+        if (fetched.exitCode !== 0) {
+          throw new ForgeError(
+            `could not fetch ${record.base} and ${record.head} from ${target.where}: ${lastLine(fetched.stderr)}`,
+            'merge',
+          );
+        }
+        const base = (await git.revParse('refs/merge/base')) as string;
+        const head = (await git.revParse('refs/merge/head')) as string;
+        const contained = await git.run(['merge-base', '--is-ancestor', head, base], { allowFailure: true });
+        if (contained.exitCode === 0) {
+          throw new ForgeError(
+            `pull #${record.number} has nothing to merge: ${record.head} is already contained in ${record.base}`,
+            'merge',
+            409,
+          );
+        }
+        await git.run(['checkout', '--quiet', '--force', '--detach', base]);
+        const m = await git.run(
+          [
+            'merge',
+            '--no-ff',
+            '--no-edit',
+            '--no-verify',
+            '--no-gpg-sign',
+            '-m',
+            subject,
+            '-m',
+            record.title,
+            head,
+          ],
+          { allowFailure: true },
+        );
+        if (m.exitCode !== 0) {
+          const conflicts = (await git.output(['diff', '--name-only', '--diff-filter=U']))
+            .split('\n')
+            .filter(Boolean);
+          const why =
+            conflicts.length > 0 ? `conflicts in ${conflicts.join(', ')}` : lastLine(m.stderr || m.stdout);
+          throw new ForgeError(
+            `pull #${record.number} cannot be merged into ${record.base}: ${why}; nothing was changed`,
+            'merge',
+            409,
+          );
+        }
+        const commit = await git.output(['rev-parse', 'HEAD']);
+        // The lease makes the push a compare-and-swap on the base branch: it lands only if the branch is
+        // still at the commit this merge was computed from.
+        const pushed = await git.run(
+          [
+            'push',
+            '--porcelain',
+            '--no-verify',
+            `--force-with-lease=refs/heads/${record.base}:${base}`,
+            'origin',
+            `${commit}:refs/heads/${record.base}`,
+          ],
+          { allowFailure: true },
+        );
+        if (pushed.exitCode === 0) return commit;
+        const output = `${pushed.stdout}\n${pushed.stderr}`;
+        if (LOST_RACE.test(output) && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+          continue;
+        }
+        throw new ForgeError(
+          `pushing the merge of pull #${record.number} to ${record.base} on ${target.where} failed: ${lastLine(output)}`,
+          'merge',
+        );
+      }
+    } catch (error) {
+      if (error instanceof ForgeError) throw error;
+      throw new ForgeError(`merging pull #${record.number} failed: ${messageOf(error)}`, 'merge');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Alternates save copying the user's objects, but a shallow or partial repository would make the temporary
+   * one believe it has history it lacks; those fetch everything instead.
+   */
+  private async canBorrowObjects(): Promise<boolean> {
+    const shallow = await this.git.output(['rev-parse', '--is-shallow-repository']);
+    const partial = await this.git.run(['config', '--get', 'extensions.partialclone'], {
+      allowFailure: true,
+    });
+    return shallow !== 'true' && partial.stdout.trim() === '';
+  }
+}
+
+async function parseView(view: RefView): Promise<PullsData> {
+  return parsePullFiles(await view.readAll());
+}
+
+/** The last meaningful line of git's output, with any credentials in URLs removed. */
+function lastLine(text: string): string {
+  return (
+    text
+      .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? 'no output'
+  );
+}
+
+function toForgeError(error: unknown, operation: string, target: Target): ForgeError {
+  if (error instanceof ForgeError) return error;
+  if (error instanceof RefStoreError) {
+    const status = error.code === 'auth_failed' ? 401 : error.code === 'contention' ? 409 : undefined;
+    return new ForgeError(error.message, operation, status);
+  }
+  if (error instanceof GitError) {
+    return new ForgeError(`${operation} on ${target.where} failed: ${error.message}`, operation);
+  }
+  return new ForgeError(`${operation} on ${target.where} failed: ${messageOf(error)}`, operation);
+}
