@@ -1,16 +1,50 @@
 import { Command, CommanderError } from 'commander';
 import { formatDiagnostic, UserError } from '../core/errors.js';
+import { ForgeError } from '../forge/forge.js';
+import { ChainBrokenError } from '../store/event-log.js';
+import { GitError } from '../store/git.js';
+import { RefStoreError } from '../store/ref-store.js';
+import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEvents } from './commands/events.js';
+import { registerPr } from './commands/pr.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
+import { registerTick } from './commands/tick.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVerify } from './commands/verify.js';
+import { registerWork } from './commands/work.js';
 
 export function buildProgram(): Command {
   const program = new Command('leviathan')
     .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
     .showHelpAfterError()
     .exitOverride();
-  registerDemo(program);
   registerValidate(program);
+  registerTick(program);
+  registerWork(program);
+  registerRun(program);
+  registerStatus(program);
+  registerEvents(program);
+  registerVerify(program);
+  registerBreaker(program);
+  registerPr(program);
+  registerDemo(program);
   return program;
+}
+
+/**
+ * Failures of the parts below the CLI that a user can act on (a broken chain, an unreachable remote or forge)
+ * are reported as one line, like any other user error; only real bugs reach the crash path.
+ */
+function asUserError(error: unknown): UserError | null {
+  if (error instanceof ChainBrokenError) {
+    return new UserError(`${error.message}; dispatching nothing (run 'leviathan verify' for details)`);
+  }
+  if (error instanceof RefStoreError || error instanceof ForgeError || error instanceof GitError) {
+    return new UserError(error.message);
+  }
+  return null;
 }
 
 /** Runs the CLI and returns its exit code: 0 ok, 1 user-facing failure, 2 bad usage. */
@@ -20,10 +54,11 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     // Commands report failure by throwing; a leftover process.exitCode must not leak between in-process runs.
     return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
+  } catch (caught) {
+    if (caught instanceof CommanderError) {
+      return caught.exitCode === 0 ? 0 : 2;
     }
+    const error = asUserError(caught) ?? caught;
     if (error instanceof UserError) {
       for (const d of error.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       process.stderr.write(`leviathan: ${error.message}\n`);

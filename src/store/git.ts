@@ -44,21 +44,49 @@ const AUTHOR = {
 export class Git {
   private readonly authArgs: string[];
 
+  /**
+   * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
+   *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
+   */
   constructor(
     readonly cwd: string,
     token?: string,
     private readonly baseEnv: Record<string, string> = {},
+    config: readonly string[] = [],
   ) {
-    this.authArgs = token
-      ? [
-          '-c',
-          `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
-        ]
-      : [];
+    this.authArgs = config.flatMap((c) => ['-c', c]);
+    if (token) {
+      this.authArgs.push(
+        '-c',
+        `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
+      );
+    }
   }
 
   async run(args: string[], options: GitOptions = {}): Promise<GitResult> {
-    const result = await new Promise<GitResult>((resolve) => {
+    const raw = await this.exec(args, options, 'utf8');
+    const result: GitResult = { exitCode: raw.exitCode, stdout: raw.stdout as string, stderr: raw.stderr };
+    if (result.exitCode !== 0 && !options.allowFailure) throw new GitError(args, result);
+    return result;
+  }
+
+  /** Like `run`, with stdout as bytes (for `cat-file --batch`, whose sizes count bytes). */
+  async runBuffer(args: string[], options: GitOptions = {}): Promise<GitResult & { stdoutBytes: Buffer }> {
+    const raw = await this.exec(args, options, 'buffer');
+    const bytes = raw.stdout as Buffer;
+    const result = { exitCode: raw.exitCode, stdout: '', stderr: raw.stderr, stdoutBytes: bytes };
+    if (result.exitCode !== 0 && !options.allowFailure) {
+      throw new GitError(args, { ...result, stdout: bytes.toString('utf8') });
+    }
+    return result;
+  }
+
+  private exec(
+    args: string[],
+    options: GitOptions,
+    encoding: 'utf8' | 'buffer',
+  ): Promise<{ exitCode: number; stdout: string | Buffer; stderr: string }> {
+    return new Promise((resolve) => {
       const child = execFile(
         'git',
         [...this.authArgs, ...args],
@@ -73,18 +101,17 @@ export class Git {
             ...options.env,
           },
           maxBuffer: 1024 * 1024 * 1024,
-          encoding: 'utf8',
+          encoding,
         },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 128) : 0;
-          resolve({ exitCode: code, stdout, stderr });
+          resolve({ exitCode: code, stdout, stderr: stderr.toString() });
         },
       );
       // Always close stdin so no git command can wait on it.
+      child.stdin?.on('error', () => {});
       child.stdin?.end(options.input);
     });
-    if (result.exitCode !== 0 && !options.allowFailure) throw new GitError(args, result);
-    return result;
   }
 
   /** stdout with the trailing newline removed. */

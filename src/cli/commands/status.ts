@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import type { Config } from '../../core/config.js';
+import type { LeviathanEvent } from '../../core/events.js';
+import { taskOfPull } from '../../core/reconcile.js';
+import { select } from '../../core/select.js';
+import { dispatchesInHour, openAttempts } from '../../core/state.js';
+import type { BreakerState } from '../../core/state-types.js';
+import { type TaskRow, taskRows } from '../../core/task-status.js';
+import { ROW_HEADER, rowCells } from '../../scheduler/summary.js';
+import { observePulls } from '../../scheduler/tick.js';
+import { loadBaseDocuments } from '../../store/base-branch.js';
+import { type Output, processOutput } from '../output.js';
+import { renderTable } from '../table.js';
+import { openTarget } from '../target.js';
+
+export interface StatusReport {
+  base: string;
+  rows: TaskRow[];
+  breaker: BreakerState;
+  limits: { open_prs: number; running: number; dispatched_this_hour: number; config: Config['limits'] };
+  last_events: Array<Pick<LeviathanEvent, 'seq' | 'ts' | 'type' | 'task'>>;
+}
+
+/** What a human wants to know at a glance: per task state and why, the breaker, the limits, recent events. */
+export async function collectStatus(dir: string, now: () => Date = () => new Date()): Promise<StatusReport> {
+  const target = await openTarget({ dir, now });
+  const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
+  const { events, state } = await target.events.readAll();
+  const pulls = await observePulls(target.forge, docs.config, now());
+  const openPulls = pulls.flatMap((p) => {
+    const task = p.state === 'open' ? taskOfPull(p, docs.config.pr.branch_prefix) : null;
+    return task ? [{ number: p.number, task, branch: p.head }] : [];
+  });
+  const decision = select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
+  return {
+    base: docs.base,
+    rows: taskRows(docs.backlog, docs.config, state, decision),
+    breaker: state.breaker,
+    limits: {
+      open_prs: openPulls.length,
+      running: openAttempts(state).length,
+      dispatched_this_hour: dispatchesInHour(state, now()),
+      config: docs.config.limits,
+    },
+    last_events: events
+      .slice(-5)
+      .map((e) => ({ seq: e.seq, ts: e.ts, type: e.type, ...(e.task ? { task: e.task } : {}) })),
+  };
+}
+
+export function renderStatus(report: StatusReport): string {
+  const l = report.limits;
+  const breaker = report.breaker.open
+    ? `OPEN since ${report.breaker.tripped_at ?? '?'} (reset with 'leviathan breaker reset')`
+    : `closed (${report.breaker.consecutive_failures}/${l.config.circuit_breaker_failures} consecutive failures)`;
+  return [
+    renderTable(ROW_HEADER, report.rows.map(rowCells)),
+    '',
+    `breaker: ${breaker}`,
+    `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
+    'last events:',
+    ...(report.last_events.length
+      ? report.last_events.map((e) => `  ${e.seq}  ${e.ts}  ${e.type}${e.task ? `  ${e.task}` : ''}`)
+      : ['  (none)']),
+  ].join('\n');
+}
+
+export async function runStatus(dir: string, out: Output): Promise<StatusReport> {
+  const report = await collectStatus(dir);
+  out.out(out.json ? JSON.stringify(report) : renderStatus(report));
+  return report;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('per-task state, attempts, open PRs, breaker and limits')
+    .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      await runStatus(opts.dir, processOutput(Boolean(opts.json)));
+    });
+}

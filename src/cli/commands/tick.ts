@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { ROW_HEADER, renderTickMarkdown, rowCells, tickHeadline } from '../../scheduler/summary.js';
+import { type TickReport, tick } from '../../scheduler/tick.js';
+import { type Output, processOutput } from '../output.js';
+import { createProgress } from '../progress.js';
+import { writeStepSummary } from '../step-summary.js';
+import { renderTable } from '../table.js';
+import { type ForgeKind, openTarget } from '../target.js';
+
+export interface TickCommandOptions {
+  dir: string;
+  forge?: ForgeKind;
+  dryRun?: boolean;
+  now?: () => Date;
+}
+
+export async function runTick(options: TickCommandOptions, out: Output): Promise<TickReport> {
+  const progress = createProgress(process.stderr, out.progress ?? !out.json);
+  const target = await openTarget({
+    dir: options.dir,
+    progress: progress.step,
+    ...(options.forge ? { forge: options.forge } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  try {
+    const report = await tick({
+      ...target.ctx,
+      git: target.git,
+      forge: target.forge,
+      events: target.events,
+      dryRun: Boolean(options.dryRun),
+    });
+    progress.done();
+    await writeStepSummary(renderTickMarkdown(report));
+    if (out.json) {
+      out.out(JSON.stringify(report));
+    } else {
+      out.out(tickHeadline(report));
+      out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
+      if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
+        out.out(
+          `next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`,
+        );
+      }
+    }
+    return report;
+  } finally {
+    progress.done();
+  }
+}
+
+export function registerTick(program: Command): void {
+  program
+    .command('tick')
+    .description('one scheduler tick: reconcile, select, claim and dispatch')
+    .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--forge <kind>', 'local or github', 'local')
+    .option('--dry-run', 'print the per-task reasons and write nothing')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dir: string; forge: ForgeKind; dryRun?: boolean; json?: boolean }) => {
+      await runTick(opts, processOutput(Boolean(opts.json)));
+    });
+}

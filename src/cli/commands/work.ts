@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { UserError } from '../../core/errors.js';
+import { type AttemptResult, runAttempt } from '../../worker/attempt.js';
+import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
+import { type Output, processOutput } from '../output.js';
+import { createProgress } from '../progress.js';
+import { writeStepSummary } from '../step-summary.js';
+import { openTarget, type Target, withScratchClone } from '../target.js';
+
+/** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
+export async function workInScratch(target: Target, task: string, attempt?: string): Promise<AttemptResult> {
+  return withScratchClone(target, (clone) =>
+    runAttempt({ ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events }, task, attempt),
+  );
+}
+
+export async function runWork(
+  options: { dir: string; task: string; attempt?: string; now?: () => Date },
+  out: Output,
+): Promise<AttemptResult> {
+  const progress = createProgress(process.stderr, out.progress ?? !out.json);
+  try {
+    const target = await openTarget({
+      dir: options.dir,
+      progress: progress.step,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const result = await workInScratch(target, options.task, options.attempt);
+    progress.done();
+    await writeStepSummary(renderAttemptMarkdown(result));
+    if (out.json)
+      out.out(
+        JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }),
+      );
+    else out.out(attemptHeadline(result));
+    if (result.outcome.status === 'failed') throw new UserError(`attempt failed: ${result.outcome.reason}`);
+    return result;
+  } finally {
+    progress.done();
+  }
+}
+
+export function registerWork(program: Command): void {
+  program
+    .command('work')
+    .description('one worker attempt (claims one under the same limits when no --attempt is given)')
+    .requiredOption('--task <id>', 'the task to work on')
+    .option('--attempt <id>', 'the attempt the scheduler claimed')
+    .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dir: string; task: string; attempt?: string; json?: boolean }) => {
+      await runWork(opts, processOutput(Boolean(opts.json)));
+    });
+}

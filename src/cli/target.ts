@@ -1,0 +1,84 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ulid } from 'ulid';
+import { UserError } from '../core/errors.js';
+import type { RunContext } from '../core/run-context.js';
+import type { Forge } from '../forge/forge.js';
+import { LocalForge, type LocalForgeOptions } from '../forge/local.js';
+import { EventLog } from '../store/event-log.js';
+import { Git } from '../store/git.js';
+
+export type ForgeKind = 'local' | 'github';
+
+/** Everything a command needs about the repository it works on. */
+export interface Target {
+  dir: string;
+  git: Git;
+  events: EventLog;
+  forge: Forge;
+  ctx: RunContext;
+}
+
+export interface TargetOptions {
+  dir: string;
+  forge?: ForgeKind;
+  progress?: (message: string) => void;
+  /** The local forge's dispatch hook; default: queue the request (see LocalForge). */
+  dispatch?: LocalForgeOptions['dispatch'];
+  now?: () => Date;
+}
+
+export function cliContext(
+  progress?: (message: string) => void,
+  now: () => Date = () => new Date(),
+): RunContext {
+  return {
+    now,
+    newId: () => ulid(now().getTime()),
+    actor: { kind: 'cli' },
+    ...(progress ? { progress } : {}),
+  };
+}
+
+export async function openTarget(options: TargetOptions): Promise<Target & { forge: LocalForge }> {
+  if (options.forge === 'github') {
+    throw new UserError(
+      'the github forge is not available from the CLI yet; use --forge local (the default)',
+    );
+  }
+  const dir = resolve(options.dir);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new UserError(`not a directory: ${options.dir}`);
+  const git = new Git(dir);
+  const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
+  if (inside.exitCode !== 0)
+    throw new UserError(`not a git repository: ${options.dir} (run 'git init' first)`);
+  const ctx = cliContext(options.progress, options.now);
+  const forge = new LocalForge({
+    dir,
+    now: ctx.now,
+    ...(options.dispatch ? { dispatch: options.dispatch } : {}),
+  });
+  return { dir, git, events: new EventLog({ dir }), forge, ctx };
+}
+
+/**
+ * Runs `fn` in a throwaway clone of the target's origin (or of the target itself when it has no remote), so
+ * a worker never touches the user's working tree, index or current branch.
+ */
+export async function withScratchClone<T>(target: Target, fn: (clone: Target) => Promise<T>): Promise<T> {
+  const source = (await target.git.originUrl()) ?? target.dir;
+  const dir = await mkdtemp(join(tmpdir(), 'leviathan-work-'));
+  try {
+    await new Git(tmpdir()).run(['clone', '--quiet', '--no-checkout', source, dir]);
+    const git = new Git(dir);
+    const forge = new LocalForge({ dir, now: target.ctx.now });
+    return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,79 @@
+import type { Backlog } from '../core/backlog.js';
+import type { Config } from '../core/config.js';
+import { parseBacklogText, parseConfigText } from '../core/documents.js';
+import { type Diagnostic, UserError } from '../core/errors.js';
+import type { Git } from './git.js';
+
+export const BACKLOG_FILE = '.leviathan/backlog.yaml';
+export const CONFIG_FILE = '.leviathan/config.yaml';
+
+/** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
+const BASE_REF = 'refs/leviathan/remotes/base';
+
+export interface BaseDocuments {
+  backlog: Backlog;
+  config: Config;
+  /** The commit the documents were read from. */
+  sha: string;
+  warnings: Diagnostic[];
+}
+
+/** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
+export class InvalidDocumentsError extends UserError {}
+
+/**
+ * Fetches the tip of `branch` from origin (or reads the local branch when there is no remote) and returns its
+ * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
+ */
+export async function fetchBranchTip(git: Git, branch: string): Promise<string> {
+  if (await git.originUrl()) {
+    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+    const depth = shallow ? ['--depth=1'] : [];
+    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+    const sha = await git.revParse(BASE_REF);
+    if (sha) return sha;
+  } else {
+    const sha = await git.revParse(`refs/heads/${branch}`);
+    if (sha) return sha;
+  }
+  throw new UserError(`base branch ${branch} was not found`);
+}
+
+async function readFileAt(git: Git, sha: string, path: string): Promise<string | null> {
+  const r = await git.run(['cat-file', 'blob', `${sha}:${path}`], { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout : null;
+}
+
+/** Parses both documents as they are in one commit; a missing config means defaults. */
+export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocuments> {
+  const configText = (await readFileAt(git, sha, CONFIG_FILE)) ?? '';
+  const config = parseConfigText(configText, CONFIG_FILE);
+  if (!config.ok) throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
+  const backlogText = await readFileAt(git, sha, BACKLOG_FILE);
+  if (backlogText === null) {
+    throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
+  }
+  const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
+  if (!backlog.ok) throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
+  return {
+    backlog: backlog.value,
+    config: config.value,
+    sha,
+    warnings: [...config.warnings, ...backlog.warnings],
+  };
+}
+
+/**
+ * Reads config and backlog from the base branch: the default branch first, then `config.base_branch` when the
+ * config names another one.
+ */
+export async function loadBaseDocuments(
+  git: Git,
+  defaultBranch: string,
+): Promise<BaseDocuments & { base: string }> {
+  const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
+  const base = first.config.base_branch || defaultBranch;
+  if (base === defaultBranch) return { ...first, base };
+  return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+}

@@ -1,0 +1,57 @@
+import type { Git } from '../store/git.js';
+
+/**
+ * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
+ * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
+ * where pushes happen.
+ */
+
+const OWN_BRANCH = /^(leviathan-wip\/[^\s]+|leviathan-events)$/;
+
+export class ForbiddenPushError extends Error {
+  override readonly name = 'ForbiddenPushError';
+}
+
+export function assertOwnBranch(branch: string, prefix: string, base: string): void {
+  const own = (branch.startsWith(prefix) && branch.length > prefix.length) || OWN_BRANCH.test(branch);
+  if (!own || branch === base || branch.includes('..') || branch.startsWith('-')) {
+    throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
+  }
+}
+
+/** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */
+export async function commitTree(git: Git, tree: string, parent: string, message: string): Promise<string> {
+  return git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+}
+
+/** A commit on top of `parent` that replaces one file's content, built in a throwaway index. */
+export async function commitFileChange(
+  git: Git,
+  parent: string,
+  path: string,
+  content: string,
+  message: string,
+  tmpIndex: string,
+): Promise<string> {
+  const env = { GIT_INDEX_FILE: tmpIndex };
+  await git.run(['read-tree', parent], { env });
+  const blob = await git.output(['hash-object', '-w', '--stdin'], { input: content });
+  await git.run(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+  const tree = await git.output(['write-tree'], { env });
+  return commitTree(git, tree, parent, message);
+}
+
+/** Pushes a commit to one of Leviathan's own branches on origin, replacing what an earlier attempt left. */
+export async function pushBranch(git: Git, commit: string, branch: string, prefix: string, base: string) {
+  assertOwnBranch(branch, prefix, base);
+  await git.run(['push', '--quiet', '--force', 'origin', `${commit}:refs/heads/${branch}`]);
+}
+
+export async function readBlob(git: Git, rev: string, path: string): Promise<string | null> {
+  const r = await git.run(['cat-file', 'blob', `${rev}:${path}`], { allowFailure: true });
+  return r.exitCode === 0 ? r.stdout : null;
+}
+
+export function commitMessage(title: string, task: string, attempt: string): string {
+  return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
+}
