@@ -7,6 +7,11 @@ import type { Git } from '../store/git.js';
  */
 
 const OWN_BRANCH = /^(leviathan-wip\/[^\s]+|leviathan-events)$/;
+/**
+ * What task ids, attempt ids and branch prefixes are made of. Anything else (`:`, whitespace, `~^?*[\\`, `@{`)
+ * could turn the `<commit>:refs/heads/<branch>` refspec into something other than one of our branches.
+ */
+const SAFE_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
 export class ForbiddenPushError extends Error {
   override readonly name = 'ForbiddenPushError';
@@ -14,7 +19,8 @@ export class ForbiddenPushError extends Error {
 
 export function assertOwnBranch(branch: string, prefix: string, base: string): void {
   const own = (branch.startsWith(prefix) && branch.length > prefix.length) || OWN_BRANCH.test(branch);
-  if (!own || branch === base || branch.includes('..') || branch.startsWith('-')) {
+  const safe = SAFE_NAME.test(branch) && !branch.includes('..') && !branch.startsWith('-');
+  if (!own || !safe || branch === base) {
     throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
   }
 }

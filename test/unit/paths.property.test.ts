@@ -221,7 +221,13 @@ describe('taskScope (property): soundness', () => {
       fc.property(
         fc.array(globArb, { minLength: 1, maxLength: 2 }),
         fenceArb,
-        fc.array(fc.oneof(globArb, globArb.map((g) => `**/${g.split('/').pop()}`)), { maxLength: 3 }),
+        fc.array(
+          fc.oneof(
+            globArb,
+            globArb.map((g) => `**/${g.split('/').pop()}`),
+          ),
+          { maxLength: 3 },
+        ),
         fc.integer(),
         (task, fence, prot, seed) => {
           const scope = { allowed_paths: fence, protected_paths: prot };

@@ -174,13 +174,17 @@ describe('taskScope', () => {
   it('floating bans (**/.env*, **/*secret*) do not rule out a wildcard task; they are enforced per file', () => {
     expect(taskScope(['docs/**'], DEFAULT_SCOPE)).toEqual({ inScope: true });
     expect(taskScope(['docs/guide/*.md'], DEFAULT_SCOPE)).toEqual({ inScope: true });
-    expect(checkChangedPath('docs/.env', ['docs/**'], DEFAULT_SCOPE)).toBe('docs/.env is a protected path (**/.env*)');
+    expect(checkChangedPath('docs/.env', ['docs/**'], DEFAULT_SCOPE)).toBe(
+      'docs/.env is a protected path (**/.env*)',
+    );
     expect(checkChangedPath('docs/guide/secret.md', ['docs/**'], DEFAULT_SCOPE)).toMatch(/protected path/);
     expect(checkChangedPath('docs/guide/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
   });
 
   it('a literal task path that a floating ban matches is out of scope before dispatch', () => {
-    expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({ why: 'can reach protected path **/.env*' });
+    expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({
+      why: 'can reach protected path **/.env*',
+    });
     expect(taskScope(['docs/server.pem'], DEFAULT_SCOPE)).toMatchObject({ inScope: false });
   });
 
@@ -219,7 +223,9 @@ describe('taskScope', () => {
       path: '.leviathan/back*',
       why: `can reach protected path ${BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`,
     });
-    expect(taskScope(['.leviathan/back*', BACKLOG_PATH], scope(['.leviathan/**']))).toEqual({ inScope: true });
+    expect(taskScope(['.leviathan/back*', BACKLOG_PATH], scope(['.leviathan/**']))).toEqual({
+      inScope: true,
+    });
   });
 
   it('a backlog protected by the config stays protected even when named', () => {
@@ -297,7 +303,9 @@ describe('taskScope', () => {
 
   it('is conservative where the model is opaque: an extglob is read as "**"', () => {
     // No path matches both, but `@(…)` is not modelled: out of scope rather than unsure.
-    expect(taskScope(['docs/@(a|b).md'], scope(['docs/**'], ['docs/*.pem']))).toMatchObject({ inScope: false });
+    expect(taskScope(['docs/@(a|b).md'], scope(['docs/**'], ['docs/*.pem']))).toMatchObject({
+      inScope: false,
+    });
   });
 });
 
