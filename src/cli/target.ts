@@ -1,6 +1,6 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import { UserError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
@@ -71,7 +71,7 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
  * a worker never touches the user's working tree, index or current branch.
  */
 export async function withScratchClone<T>(target: Target, fn: (clone: Target) => Promise<T>): Promise<T> {
-  const source = (await target.git.originUrl()) ?? target.dir;
+  const source = await cloneSource(target);
   const dir = await mkdtemp(join(tmpdir(), 'leviathan-work-'));
   try {
     await new Git(tmpdir()).run(['clone', '--quiet', '--no-checkout', source, dir]);
@@ -81,4 +81,16 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where the scratch clone is cloned from: origin's URL, with a relative path (`git remote add origin ../x`)
+ * resolved against the checkout's top level as git itself does, since the clone runs elsewhere.
+ */
+async function cloneSource(target: Target): Promise<string> {
+  const url = await target.git.originUrl();
+  if (url === null) return target.dir;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || isAbsolute(url)) return url;
+  const top = await target.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  return resolve(top.exitCode === 0 ? top.stdout.trim() : target.dir, url);
 }

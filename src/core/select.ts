@@ -104,7 +104,9 @@ function globalLimit(
   { config, state, openPulls, now }: SelectInput,
 ): Reason | null {
   if (breaker === 'open' || breaker === 'trip') return 'breaker_open';
-  if (openPulls.length >= config.limits.max_open_prs) return 'limit_open_prs';
+  // A running attempt becomes a pull request, so it holds a PR slot already (unless its task has one open).
+  const prSlots = new Set([...openPulls.map((p) => p.task), ...openAttempts(state).map((a) => a.task)]);
+  if (prSlots.size >= config.limits.max_open_prs) return 'limit_open_prs';
   if (openAttempts(state).length >= config.limits.max_running_attempts) return 'limit_running';
   if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour) return 'limit_hourly';
   return null;

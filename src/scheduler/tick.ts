@@ -59,15 +59,19 @@ function plan(
   const now = ctx.now();
   const ts = now.toISOString();
   const base = () => ({ id: ctx.newId(), ts, actor: ctx.actor });
-  const drafts = reconcile({
-    state,
-    pulls,
-    branchPrefix: config.pr.branch_prefix,
-    wipBranches,
-    now,
-    actor: ctx.actor,
-    newId: ctx.newId,
-  });
+  // Autonomy off: the tick only reports (SPEC §2.2), so not even merges or timeouts are recorded; the next
+  // enabled tick records them.
+  const drafts = config.autonomy.enabled
+    ? reconcile({
+        state,
+        pulls,
+        branchPrefix: config.pr.branch_prefix,
+        wipBranches,
+        now,
+        actor: ctx.actor,
+        newId: ctx.newId,
+      })
+    : [];
   const openPulls: OpenPull[] = [];
   for (const p of pulls) {
     const task = p.state === 'open' ? taskOfPull(p, config.pr.branch_prefix) : null;

@@ -301,11 +301,26 @@ describe('select: global limits', () => {
     expect(reasonsOf(select(input({ backlog: bl, state, openPulls, config: config(tight) }))).a).toBe(
       'limit_open_prs',
     );
-    expect(reasonsOf(select(input({ backlog: bl, state, config: config(tight) }))).a).toBe('limit_running');
+    const roomy = { ...tight, max_open_prs: 3 };
+    expect(reasonsOf(select(input({ backlog: bl, state, config: config(roomy) }))).a).toBe('limit_running');
     expect(
-      reasonsOf(select(input({ backlog: bl, state, config: config({ ...tight, max_running_attempts: 3 }) })))
+      reasonsOf(select(input({ backlog: bl, state, config: config({ ...roomy, max_running_attempts: 3 }) })))
         .a,
     ).toBe('limit_hourly');
+  });
+
+  it('attempts in flight hold PR slots; one on a task whose PR is open is not counted twice', () => {
+    const state = stateFrom((b) => [b.created(b.attempt('o'))], '2026-01-01T12:00:00.000Z');
+    const bl = backlog({ id: 'a' });
+    const limits = { max_open_prs: 2, max_running_attempts: 5, max_dispatches_per_hour: 10 };
+    const samePr: OpenPull[] = [{ number: 1, task: 'o', branch: 'leviathan/o' }];
+    const otherPr: OpenPull[] = [{ number: 1, task: 'q', branch: 'leviathan/q' }];
+    expect(
+      reasonsOf(select(input({ backlog: bl, state, openPulls: samePr, config: config(limits) }))).a,
+    ).toBe('selected');
+    expect(
+      reasonsOf(select(input({ backlog: bl, state, openPulls: otherPr, config: config(limits) }))).a,
+    ).toBe('limit_open_prs');
   });
 
   it('per-task reasons win over global limits', () => {
