@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { UserError } from '../../core/errors.js';
+import type { LeviathanEvent } from '../../core/events.js';
+import { ChainBrokenError, EventLog } from '../../store/event-log.js';
+import { RefStoreError } from '../../store/ref-store.js';
+import { type Output, processOutput } from '../output.js';
+import { renderTable } from '../table.js';
+
+/**
+ * The event log of the repository in `dir`. The token comes from `LEVIATHAN_TOKEN` only: a general token such
+ * as GITHUB_TOKEN is not sent to whatever host `origin` names. Without one, the checkout's own credentials
+ * (actions/checkout's extraheader, credential helpers) are used.
+ */
+export function openEventLog(dir: string, token = process.env.LEVIATHAN_TOKEN): EventLog {
+  return new EventLog({ dir, ...(token ? { token } : {}) });
+}
+
+/** Store failures are the user's to act on: one line, exit 1 (a broken chain names its first bad seq). */
+export async function userFacing<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ChainBrokenError) {
+      throw new UserError(`${error.message}; run \`leviathan verify\` for details`);
+    }
+    if (error instanceof RefStoreError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+export interface EventsOptions {
+  task?: string;
+}
+
+/** Every event (verified), optionally only those of one task. */
+export async function listEvents(log: EventLog, options: EventsOptions = {}): Promise<LeviathanEvent[]> {
+  const { events } = await userFacing(() => log.readAll());
+  return options.task === undefined ? events : events.filter((e) => e.task === options.task);
+}
+
+function summary(e: LeviathanEvent): string {
+  const parts = Object.entries(e.data as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const text = parts.join(' ').replace(/\s+/g, ' ');
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** The readable table: one row per event. */
+export function formatEventTable(events: readonly LeviathanEvent[]): string {
+  if (events.length === 0) return 'no events';
+  return renderTable(
+    ['SEQ', 'TIME', 'TYPE', 'TASK', 'ATTEMPT', 'ACTOR', 'DETAILS'],
+    events.map((e) => [
+      String(e.seq),
+      `${e.ts.slice(0, 10)} ${e.ts.slice(11, 19)}Z`,
+      e.type,
+      e.task ?? '',
+      e.attempt ?? '',
+      e.actor.kind,
+      summary(e),
+    ]),
+  );
+}
+
+export async function runEvents(
+  log: EventLog,
+  options: EventsOptions,
+  out: Output,
+): Promise<LeviathanEvent[]> {
+  const events = await listEvents(log, options);
+  if (out.json) {
+    for (const e of events) out.out(JSON.stringify(e));
+  } else {
+    out.out(formatEventTable(events));
+  }
+  return events;
+}
+
+export function registerEvents(program: Command): void {
+  program
+    .command('events')
+    .description('show the event log (verified first)')
+    .option('--task <id>', 'only the events of this task')
+    .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--json', 'NDJSON, one event per line')
+    .action(async (opts: { task?: string; dir: string; json?: boolean }) => {
+      await runEvents(
+        openEventLog(opts.dir),
+        opts.task === undefined ? {} : { task: opts.task },
+        processOutput(Boolean(opts.json)),
+      );
+    });
+}

@@ -1,0 +1,207 @@
+/**
+ * A real smart-HTTP git server for integration tests: `git http-backend` run as CGI behind a Node HTTP server
+ * on 127.0.0.1 (random port), serving bare repositories in a temp dir.
+ *
+ *   const server = await GitServer.start({ token: 's3cret' });
+ *   const bare = await server.createRepo('target');      // bare repo with one commit on main
+ *   execFile('git', ['clone', server.url('target'), dir]);
+ *   server.onRequest = (r) => (r.service === 'git-receive-pack' && r.method === 'POST' ? 'kill' : undefined);
+ *   await server.stop();
+ *
+ * Auth is checked as GitHub does for tokens: HTTP Basic with user `x-access-token` and the token as password;
+ * anything else gets 401 with `WWW-Authenticate`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBareRepo, type SeedOptions } from './repo.js';
+
+export interface RequestInfo {
+  repo: string;
+  /** `git-upload-pack` (fetch) or `git-receive-pack` (push); null for other paths. */
+  service: string | null;
+  method: string;
+  path: string;
+}
+
+/** What the hook wants done with a request: `kill` destroys the connection once the request body starts. */
+export type RequestAction = 'kill' | 'pass' | undefined;
+
+export interface GitServerOptions {
+  /** Require this token (Basic auth, user `x-access-token`). */
+  token?: string;
+}
+
+export class GitServer {
+  /** Called for every request before it reaches git; return `'kill'` to cut the connection mid-request. */
+  onRequest: ((info: RequestInfo) => RequestAction) | null = null;
+  /** Every request seen, in order (for assertions about what a client fetched). */
+  readonly requests: RequestInfo[] = [];
+
+  private constructor(
+    readonly root: string,
+    private readonly server: Server,
+    readonly port: number,
+    private readonly token: string | undefined,
+  ) {}
+
+  static async start(options: GitServerOptions = {}): Promise<GitServer> {
+    const root = await mkdtemp(join(tmpdir(), 'leviathan-git-server-'));
+    let self: GitServer | null = null;
+    const server = createServer((req, res) => {
+      if (!self) {
+        res.writeHead(503).end();
+        return;
+      }
+      self.handle(req, res);
+    });
+    // Git keeps connections alive between requests; do not let idle ones hold stop() up.
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    self = new GitServer(root, server, port, options.token);
+    return self;
+  }
+
+  /** The clone URL of a repository served here (no credentials in it). */
+  url(repo: string): string {
+    return `http://127.0.0.1:${this.port}/${repo}.git`;
+  }
+
+  /** The bare repository's path on disk. */
+  path(repo: string): string {
+    return join(this.root, `${repo}.git`);
+  }
+
+  /** Creates a bare repository (seeded with a commit on `main` unless `empty`) that allows partial fetches. */
+  async createRepo(repo: string, seed: SeedOptions = {}): Promise<string> {
+    return createBareRepo(this.path(repo), seed);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await rm(this.root, { recursive: true, force: true });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = /^\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
+    if (!match) {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    const [, repo = '', rest = ''] = match;
+    const service =
+      url.searchParams.get('service') ?? (/\/(git-(?:upload|receive)-pack)$/.exec(rest)?.[1] || null);
+    const info: RequestInfo = { repo, service, method: req.method ?? 'GET', path: url.pathname };
+    this.requests.push(info);
+
+    if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="leviathan-test"',
+        'Content-Type': 'text/plain',
+      });
+      res.end('Invalid username or token.\n');
+      return;
+    }
+
+    if (this.onRequest?.(info) === 'kill') {
+      // Cut the connection once the request is under way, so the client sees a transport failure mid-request.
+      const kill = () => req.socket.destroy();
+      if (req.method === 'POST') req.once('data', kill);
+      else kill();
+      req.once('end', kill);
+      return;
+    }
+    this.runBackend(req, res, url, `/${repo}.git${rest}`);
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (!header?.startsWith('Basic ') && !header?.startsWith('basic ')) return false;
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    return decoded === `x-access-token:${this.token}`;
+  }
+
+  private runBackend(req: IncomingMessage, res: ServerResponse, url: URL, pathInfo: string): void {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GIT_PROJECT_ROOT: this.root,
+      GIT_HTTP_EXPORT_ALL: '1',
+      // http-backend enables receive-pack for authenticated users.
+      REMOTE_USER: 'x-access-token',
+      REMOTE_ADDR: '127.0.0.1',
+      REQUEST_METHOD: req.method ?? 'GET',
+      PATH_INFO: pathInfo,
+      QUERY_STRING: url.search.replace(/^\?/, ''),
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      GIT_CONFIG_NOSYSTEM: '1',
+      HOME: this.root,
+    };
+    if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
+    if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
+    if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
+
+    const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    req.pipe(child.stdin);
+    child.stdin.on('error', () => {});
+    // The client went away before the response was complete: stop the backend.
+    res.on('close', () => {
+      if (!res.writableFinished) child.kill('SIGKILL');
+    });
+
+    // CGI output: headers up to a blank line, then the body.
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      const endLf = head.indexOf('\n\n');
+      const cut = end >= 0 ? end : endLf;
+      if (cut < 0) return;
+      const sep = end >= 0 ? 4 : 2;
+      const headerText = head.subarray(0, cut).toString('latin1');
+      const body = head.subarray(cut + sep);
+      headersDone = true;
+      let status = 200;
+      const headers: Record<string, string> = {};
+      for (const line of headerText.split(/\r?\n/)) {
+        const i = line.indexOf(':');
+        if (i < 0) continue;
+        const name = line.slice(0, i).trim();
+        const value = line.slice(i + 1).trim();
+        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 200;
+        else headers[name] = value;
+      }
+      res.writeHead(status, headers);
+      if (body.length > 0) res.write(body);
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('close', (code) => {
+      if (!headersDone) {
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(`http-backend failed (${code}): ${stderr}\n`);
+        return;
+      }
+      res.end();
+    });
+    child.on('error', () => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  }
+}
