@@ -1,5 +1,6 @@
+import { error as coreError } from '@actions/core';
 import { Command, CommanderError } from 'commander';
-import { formatDiagnostic, UserError } from '../core/errors.js';
+import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js';
 import { ForgeError } from '../forge/forge.js';
 import { ChainBrokenError } from '../store/event-log.js';
 import { GitError } from '../store/git.js';
@@ -47,6 +48,18 @@ function asUserError(error: unknown): UserError | null {
   return null;
 }
 
+/** In GitHub Actions, each diagnostic also becomes an error annotation at its line of the file. */
+function annotate(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    coreError(`${d.path ? `${d.path}: ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`, {
+      title: 'Leviathan',
+      file: d.file,
+      startLine: d.line,
+      startColumn: d.column,
+    });
+  }
+}
+
 /** Runs the CLI and returns its exit code: 0 ok, 1 user-facing failure, 2 bad usage. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -61,6 +74,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const error = asUserError(caught) ?? caught;
     if (error instanceof UserError) {
       for (const d of error.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      if (process.env.GITHUB_ACTIONS === 'true') annotate(error.diagnostics);
       process.stderr.write(`leviathan: ${error.message}\n`);
       return error.exitCode;
     }

@@ -2,12 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backlog } from '../core/backlog.js';
 import { type Config, defaultConfig } from '../core/config.js';
-import { parseBacklogText, parseConfigText } from '../core/documents.js';
+import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
 
 /** Paths inside a target repository, relative and POSIX: that is how they appear in messages. */
-export const BACKLOG_FILE = '.leviathan/backlog.yaml';
-export const CONFIG_FILE = '.leviathan/config.yaml';
+export { BACKLOG_FILE, CONFIG_FILE };
 
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 export async function readRepoFile(dir: string, rel: string): Promise<string | null> {

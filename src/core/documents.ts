@@ -5,6 +5,10 @@ import type { Diagnostic } from './errors.js';
 import { taskScope, validateGlob } from './paths.js';
 import { formatPath, type PathSegment, PositionedYaml } from './yaml-positions.js';
 
+/** Where the two documents live in a target repository (repository-relative, as messages show them). */
+export const BACKLOG_FILE = '.leviathan/backlog.yaml';
+export const CONFIG_FILE = '.leviathan/config.yaml';
+
 export type ParseResult<T> =
   | { ok: true; value: T; warnings: Diagnostic[] }
   | { ok: false; diagnostics: Diagnostic[] };

@@ -1,11 +1,8 @@
 import type { Backlog } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
-import { parseBacklogText, parseConfigText } from '../core/documents.js';
+import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
 import type { Git } from './git.js';
-
-export const BACKLOG_FILE = '.leviathan/backlog.yaml';
-export const CONFIG_FILE = '.leviathan/config.yaml';
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
@@ -40,17 +37,12 @@ export async function fetchBranchTip(git: Git, branch: string): Promise<string> 
   throw new UserError(`base branch ${branch} was not found`);
 }
 
-async function readFileAt(git: Git, sha: string, path: string): Promise<string | null> {
-  const r = await git.run(['cat-file', 'blob', `${sha}:${path}`], { allowFailure: true });
-  return r.exitCode === 0 ? r.stdout : null;
-}
-
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocuments> {
-  const configText = (await readFileAt(git, sha, CONFIG_FILE)) ?? '';
+  const configText = (await git.readFile(sha, CONFIG_FILE)) ?? '';
   const config = parseConfigText(configText, CONFIG_FILE);
   if (!config.ok) throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
-  const backlogText = await readFileAt(git, sha, BACKLOG_FILE);
+  const backlogText = await git.readFile(sha, BACKLOG_FILE);
   if (backlogText === null) {
     throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
   }

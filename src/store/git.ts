@@ -125,6 +125,12 @@ export class Git {
     return r.exitCode === 0 ? r.stdout.trim() : null;
   }
 
+  /** A file's text at a revision, or null when it is not there. */
+  async readFile(rev: string, path: string): Promise<string | null> {
+    const r = await this.run(['cat-file', 'blob', `${rev}:${path}`], { allowFailure: true });
+    return r.exitCode === 0 ? r.stdout : null;
+  }
+
   /** The URL of `origin`, or null for a repository without a remote. */
   async originUrl(): Promise<string | null> {
     const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });

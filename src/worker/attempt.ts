@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Task } from '../core/backlog.js';
 import { markTaskDone } from '../core/backlog-writeback.js';
 import type { Config } from '../core/config.js';
+import { BACKLOG_FILE } from '../core/documents.js';
 import { UserError } from '../core/errors.js';
 import type { EventDraft, FailureReason } from '../core/events.js';
 import { renderPullBody } from '../core/pr-body.js';
@@ -14,10 +15,10 @@ import { collectChanges } from '../executor/changes.js';
 import { checkDiff, type GuardReport } from '../executor/diff-guard.js';
 import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
 import type { Forge } from '../forge/forge.js';
-import { BACKLOG_FILE, loadBaseDocuments } from '../store/base-branch.js';
+import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
-import { commitFileChange, commitMessage, commitTree, pushBranch, readBlob } from './branch.js';
+import { commitFileChange, commitMessage, commitTree, pushBranch } from './branch.js';
 import { claimedAttempt, claimManually } from './claim.js';
 import { restoreGitConfig, type SavedGitConfig, saveGitConfig } from './git-hygiene.js';
 
@@ -296,7 +297,7 @@ export async function finishAttempt(
   try {
     head = await commitTree(git, changes.tree, ctx.baseSha, subject);
     if (config.pr.mark_done_in_backlog) {
-      const backlog = await readBlob(git, head, BACKLOG_FILE);
+      const backlog = await git.readFile(head, BACKLOG_FILE);
       if (backlog !== null) {
         head = await commitFileChange(
           git,

@@ -53,11 +53,6 @@ export async function pushBranch(git: Git, commit: string, branch: string, prefi
   await git.run(['push', '--quiet', '--force', 'origin', `${commit}:refs/heads/${branch}`]);
 }
 
-export async function readBlob(git: Git, rev: string, path: string): Promise<string | null> {
-  const r = await git.run(['cat-file', 'blob', `${rev}:${path}`], { allowFailure: true });
-  return r.exitCode === 0 ? r.stdout : null;
-}
-
 export function commitMessage(title: string, task: string, attempt: string): string {
   return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
 }
