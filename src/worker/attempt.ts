@@ -187,7 +187,14 @@ export function executorCommands(ctx: AttemptContext): string[] {
 export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
-    throw new UserError(`task ${ctx.task.id} has no run commands and executor.command is empty`);
+    // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
+    return {
+      status: 'failed',
+      exitCode: null,
+      error: `task ${ctx.task.id} has no run commands and executor.command is empty`,
+      outputTail: '',
+      durationMs: 0,
+    };
   }
   (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}`);
   return runCommands({
@@ -365,17 +372,6 @@ export async function runAttempt(
   attemptId?: string,
 ): Promise<AttemptResult> {
   const context = await startAttempt(deps, taskId, attemptId);
-  let executed: RunCommandsResult;
-  try {
-    executed = await executeAttempt(deps, context);
-  } catch (error) {
-    await appendOrThrow(deps, [
-      draft(deps, context, {
-        type: 'attempt.failed',
-        data: { reason: 'executor_error', detail: (error as Error).message },
-      }),
-    ]);
-    throw error;
-  }
+  const executed = await executeAttempt(deps, context);
   return { context, outcome: await finishAttempt(deps, context, executed) };
 }
