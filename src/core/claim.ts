@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { EventDraft } from './events.js';
 import type { RunContext } from './run-context.js';
 import { type OpenPull, select } from './select.js';
-import { attemptsOf } from './state.js';
+import { attemptCount } from './state.js';
 import type { State } from './state-types.js';
 
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
@@ -28,7 +28,7 @@ export function attemptCreated(
     attempt,
     type: 'attempt.created',
     data: {
-      number: attemptsOf(state, task.id).length + 1,
+      number: attemptCount(state, task.id) + 1,
       branch: `${config.pr.branch_prefix}${task.id}`,
       deadline: new Date(now.getTime() + minutes * 60_000).toISOString(),
       manual,

@@ -1,6 +1,6 @@
 import type { Actor, EventDraft } from './events.js';
 import { parsePullMarker } from './pr-body.js';
-import { openAttempts } from './state.js';
+import { openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
 /** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
@@ -49,7 +49,7 @@ export function reconcile(input: ReconcileInput): EventDraft[] {
   for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
     const task = taskOfPull(pull, input.branchPrefix);
     if (!task) continue;
-    const known = Object.hasOwn(state.tasks, task) ? state.tasks[task] : undefined;
+    const known = taskSummary(state, task);
     const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
     if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
       const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;

@@ -1,7 +1,7 @@
 import type { Backlog, Priority, Task } from './backlog.js';
 import type { Config } from './config.js';
 import { taskScope } from './paths.js';
-import { attemptsOf, dispatchesInHour, isOpenStatus, openAttempts } from './state.js';
+import { dispatchesInHour, openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
 /** A Leviathan pull request the forge reports as open. */
@@ -132,9 +132,10 @@ export function select(input: SelectInput): Decision {
 
   const breaker = breakerDecision(state, config, now);
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const stateOf = (id: string) => (Object.hasOwn(state.tasks, id) ? state.tasks[id] : undefined);
+  const stateOf = (id: string) => taskSummary(state, id);
   // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
   const isComplete = (id: string) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
+  const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
 
   const reasons = new Map<string, Reason>();
   const toBlock: string[] = [];
@@ -146,9 +147,9 @@ export function select(input: SelectInput): Decision {
     const facts: TaskFacts = {
       complete: isComplete(task.id),
       blockedInState: ts?.blocked === true,
-      atMax: (ts?.attempts.length ?? 0) >= maxAttemptsFor(task, config),
+      atMax: (ts?.attempts ?? 0) >= maxAttemptsFor(task, config),
       openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
-      hasOpenAttempt: attemptsOf(state, task.id).some((a) => isOpenStatus(a.status)),
+      hasOpenAttempt: withOpenAttempt.has(task.id),
     };
     // Blocking is only right once no attempt or PR could still deliver the task.
     if (

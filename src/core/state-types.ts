@@ -24,15 +24,34 @@ export interface PullState {
   attempt?: string;
 }
 
+/** A task still in play: not completed, or completed while an attempt or its PR is still open. */
 export interface TaskState {
   id: string;
-  /** Attempt ids in creation order; their count is what `max_attempts` limits. */
-  attempts: string[];
+  /** How many attempts were ever created for the task: what `max_attempts` limits, and the last number. */
+  attempts: number;
+  /** The newest attempt's id; that attempt is kept in `State.attempts` while the task is in `State.tasks`. */
+  last_attempt?: string;
   failures: number;
   pr?: PullState;
   completed: boolean;
   blocked: boolean;
 }
+
+/**
+ * A settled task: completed, with no attempt and no PR open. Completion is final, so this is all any query
+ * still reads of it (the attempts count for `max_attempts` and the status table, the merged PR for its row).
+ */
+export interface SettledTask {
+  attempts: number;
+  /** The number of the task's pull request, if it was merged. */
+  pr?: number;
+}
+
+/** What every query sees of a task, whether it is in play (`State.tasks`) or settled (`State.done`). */
+export type TaskSummary = Pick<
+  TaskState,
+  'id' | 'attempts' | 'completed' | 'blocked' | 'pr' | 'last_attempt'
+>;
 
 export interface BreakerState {
   open: boolean;
@@ -40,14 +59,23 @@ export interface BreakerState {
   tripped_at?: string;
 }
 
-/** The projection of the event log; `state.json` on the events branch is this object. */
+/**
+ * The projection of the event log; `state.json` on the events branch is this object. It holds what scheduling
+ * needs, not the history: its size is bounded by the tasks in play and the open attempts, plus a few bytes
+ * per settled task.
+ */
 export interface State {
-  v: 1;
+  /** Format version of the snapshot (not of the events): a reader replays a snapshot of another version. */
+  v: 2;
   seq: number;
   hash: string | null;
   /** Timestamp of the last applied event (for cooldowns and pruning). */
   ts: string | null;
+  /** Tasks in play: not completed, or completed with an attempt or a PR still open. */
   tasks: Record<string, TaskState>;
+  /** Settled tasks (completed, nothing open), a few bytes each; a new attempt or PR moves one back to `tasks`. */
+  done: Record<string, SettledTask>;
+  /** Attempts that are open (created, dispatched, running), and the newest attempt of every task in `tasks`. */
   attempts: Record<string, AttemptState>;
   breaker: BreakerState;
   /** Dispatches (attempt.created) per UTC hour key `YYYY-MM-DDTHH`; only the last 48 hours are kept. */

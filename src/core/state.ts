@@ -1,8 +1,11 @@
 import type { LeviathanEvent } from './events.js';
-import type { AttemptState, AttemptStatus, State, TaskState } from './state-types.js';
+import type { AttemptState, AttemptStatus, PullState, State, TaskState, TaskSummary } from './state-types.js';
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 export const DISPATCH_WINDOW_HOURS = 48;
+
+/** The snapshot format `initialState` and the fold produce (`State.v`). */
+export const STATE_VERSION = 2;
 
 const OPEN_STATUSES: ReadonlySet<AttemptStatus> = new Set<AttemptStatus>([
   'created',
@@ -23,11 +26,12 @@ const RANK: Record<AttemptStatus, number> = {
 
 export function initialState(): State {
   return {
-    v: 1,
+    v: STATE_VERSION,
     seq: 0,
     hash: null,
     ts: null,
     tasks: {},
+    done: {},
     attempts: {},
     breaker: { open: false, consecutive_failures: 0 },
     dispatches: {},
@@ -49,16 +53,31 @@ export function openAttempts(state: State): AttemptState[] {
   return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
 }
 
-/** The task's attempts in creation order (unknown task → none). */
-export function attemptsOf(state: State, taskId: string): AttemptState[] {
+/** A task as the queries see it, in play or settled (unknown task → undefined). */
+export function taskSummary(state: State, taskId: string): TaskSummary | undefined {
   const task = own(state.tasks, taskId);
-  if (!task) return [];
-  const out: AttemptState[] = [];
-  for (const id of task.attempts) {
-    const a = own(state.attempts, id);
-    if (a) out.push(a);
-  }
-  return out;
+  if (task) return task;
+  const settled = own(state.done, taskId);
+  if (settled === undefined) return undefined;
+  const summary: TaskSummary = { id: taskId, attempts: settled.attempts, completed: true, blocked: false };
+  if (settled.pr !== undefined) summary.pr = mergedPull(settled.pr);
+  return summary;
+}
+
+/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
+function mergedPull(number: number): PullState {
+  return { number, branch: '', state: 'merged' };
+}
+
+/** How many attempts were ever created for the task: what `max_attempts` limits. */
+export function attemptCount(state: State, taskId: string): number {
+  return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
+}
+
+/** The task's newest attempt, while the task is in play (a settled task keeps none). */
+export function latestAttempt(state: State, taskId: string): AttemptState | undefined {
+  const id = own(state.tasks, taskId)?.last_attempt;
+  return id === undefined ? undefined : own(state.attempts, id);
 }
 
 /** Attempts created in the UTC clock hour that contains `now`. */
@@ -79,9 +98,9 @@ export function applyEvent(state: State, event: LeviathanEvent): State {
 }
 
 /**
- * Folds events over `from` (or the initial state). `from` is copied, never mutated. Events must continue the
- * state exactly (seq = state.seq + 1, prev = state.hash): applying an event twice or skipping one would
- * silently corrupt counters, so that throws instead.
+ * Folds events over `from` (or the initial state). `from` is copied once, never mutated; the events are then
+ * folded into the copy in place. Events must continue the state exactly (seq = state.seq + 1, prev =
+ * state.hash): applying an event twice or skipping one would silently corrupt counters, so that throws instead.
  */
 export function project(events: Iterable<LeviathanEvent>, from?: State): State {
   const state = from ? cloneState(from) : initialState();
@@ -95,13 +114,26 @@ function own<T>(rec: Record<string, T>, key: string): T | undefined {
 }
 
 function put<T>(rec: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
+  if (key === '__proto__') {
+    Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    rec[key] = value;
+  }
 }
 
-function ensureTask(state: State, id: string): TaskState {
+/** The task in play, created if unknown; a settled task is brought back into play (a new attempt or PR). */
+function taskInPlay(state: State, id: string): TaskState {
   const existing = own(state.tasks, id);
   if (existing) return existing;
-  const t: TaskState = { id, attempts: [], failures: 0, completed: false, blocked: false };
+  const settled = own(state.done, id);
+  const t: TaskState = { id, attempts: 0, failures: 0, completed: false, blocked: false };
+  if (settled !== undefined) {
+    delete state.done[id];
+    t.attempts = settled.attempts;
+    t.completed = true;
+    if (settled.pr !== undefined) t.pr = mergedPull(settled.pr);
+  }
   put(state.tasks, id, t);
   return t;
 }
@@ -111,9 +143,56 @@ function recordFailure(state: State, task: TaskState): void {
   state.breaker.consecutive_failures += 1;
 }
 
+/**
+ * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
+ * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
+ */
+function settleIfDone(state: State, task: TaskState): void {
+  if (!task.completed || task.pr?.state === 'open') return;
+  for (const id in state.attempts) {
+    const a = state.attempts[id] as AttemptState;
+    if (a.task === task.id && OPEN_STATUSES.has(a.status)) return;
+  }
+  if (task.last_attempt !== undefined) delete state.attempts[task.last_attempt];
+  delete state.tasks[task.id];
+  put(
+    state.done,
+    task.id,
+    task.pr?.state === 'merged'
+      ? { attempts: task.attempts, pr: task.pr.number }
+      : { attempts: task.attempts },
+  );
+}
+
+/** A terminal attempt is kept only while it is its task's newest one. */
+function dropIfSuperseded(state: State, attempt: AttemptState): void {
+  if (own(state.tasks, attempt.task)?.last_attempt !== attempt.id) delete state.attempts[attempt.id];
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The hour key of an hour index (hours since the epoch). */
+function hourKeyAt(hour: number): string {
+  return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+}
+
+/**
+ * Drops dispatch counters of hours more than the window before `ts`'s hour. The fold keeps every key at or
+ * after the previous event's cutoff, so only the hours between that cutoff and the new one need a look
+ * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
+ */
 function pruneDispatches(state: State, ts: string): void {
-  if (Object.keys(state.dispatches).length === 0) return;
-  const cutoff = hourKey(new Date(Date.parse(ts) - DISPATCH_WINDOW_HOURS * 3_600_000));
+  const keep = Math.floor(Date.parse(ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+  const kept = state.ts === null ? null : Math.floor(Date.parse(state.ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+  if (kept !== null && keep <= kept) return; // the same hour, or a clock behind the last event's
+  if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
+    for (let hour = kept; hour < keep; hour++) {
+      const key = hourKeyAt(hour);
+      if (Object.hasOwn(state.dispatches, key)) delete state.dispatches[key];
+    }
+    return;
+  }
+  const cutoff = hourKeyAt(keep);
   for (const key of Object.keys(state.dispatches)) {
     // Hour keys are fixed-width, so string order is time order.
     if (key < cutoff) delete state.dispatches[key];
@@ -127,18 +206,24 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
   if (e.prev !== state.hash) {
     throw new Error(`event seq ${e.seq} links to ${e.prev}, state is at ${state.hash}`);
   }
+  // Timestamps are UTC ISO strings (`…Z`, the schema admits no other), so the first 13 characters are the hour
+  // key. The cutoff moves only when the hour does: within one hour the last event's pruning still holds.
+  const hour = e.ts.slice(0, 13);
+  if (state.ts === null || state.ts.slice(0, 13) !== hour) pruneDispatches(state, e.ts);
   state.seq = e.seq;
   state.hash = e.hash;
   state.ts = e.ts;
-  pruneDispatches(state, e.ts);
 
   // Events that name no task (or attempt) where their type needs one change nothing but the position:
   // the chain writer refuses such drafts, and a fold that throws on a stored event could never recover.
+  // Attempts that are settled or superseded are gone from the state: events about them change nothing,
+  // as they would not for any finished attempt.
   const attempt = e.attempt !== undefined ? own(state.attempts, e.attempt) : undefined;
   switch (e.type) {
     case 'attempt.created': {
       if (e.task === undefined || e.attempt === undefined || attempt) return;
-      const task = ensureTask(state, e.task);
+      const task = taskInPlay(state, e.task);
+      const previous = task.last_attempt !== undefined ? own(state.attempts, task.last_attempt) : undefined;
       put(state.attempts, e.attempt, {
         id: e.attempt,
         task: e.task,
@@ -149,9 +234,10 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
         deadline: e.data.deadline,
         manual: e.data.manual,
       });
-      task.attempts.push(e.attempt);
-      const key = hourKey(e.ts);
-      put(state.dispatches, key, (own(state.dispatches, key) ?? 0) + 1);
+      task.attempts += 1;
+      task.last_attempt = e.attempt;
+      if (previous && !OPEN_STATUSES.has(previous.status)) delete state.attempts[previous.id];
+      put(state.dispatches, hour, (own(state.dispatches, hour) ?? 0) + 1);
       return;
     }
     case 'attempt.dispatched':
@@ -165,6 +251,7 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
       attempt.status = 'succeeded';
       attempt.pr = e.data.pr;
       state.breaker.consecutive_failures = 0;
+      finish(state, attempt);
       return;
     }
     case 'attempt.failed':
@@ -178,12 +265,13 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
         attempt.reason = 'timeout';
       }
       if (e.data.wip_branch !== undefined) attempt.wip_branch = e.data.wip_branch;
-      recordFailure(state, ensureTask(state, attempt.task));
+      recordFailure(state, taskInPlay(state, attempt.task));
+      finish(state, attempt);
       return;
     }
     case 'pr.created': {
       if (e.task === undefined) return;
-      const task = ensureTask(state, e.task);
+      const task = taskInPlay(state, e.task);
       task.pr = { number: e.data.number, branch: e.data.branch, state: 'open' };
       if (e.attempt !== undefined) task.pr.attempt = e.attempt;
       if (attempt) attempt.pr = e.data.number;
@@ -191,8 +279,10 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
     }
     case 'pr.merged':
     case 'pr.closed': {
-      if (e.task === undefined) return;
-      const task = ensureTask(state, e.task);
+      // A settled task has no open PR: its PR was merged or closed already, or never recorded. The task is
+      // delivered, so a PR of it closing is not a failure of anything still to be done.
+      if (e.task === undefined || own(state.done, e.task) !== undefined) return;
+      const task = taskInPlay(state, e.task);
       const known = task.pr?.number === e.data.number ? task.pr : undefined;
       if (known && known.state !== 'open') return; // recorded already: count a close only once
       const pr = known ?? { number: e.data.number, branch: '', state: 'open' as const };
@@ -210,13 +300,21 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
         }
       }
       task.pr = pr;
+      settleIfDone(state, task);
       return;
     }
-    case 'task.completed':
-      if (e.task !== undefined) ensureTask(state, e.task).completed = true;
+    case 'task.completed': {
+      if (e.task === undefined || own(state.done, e.task) !== undefined) return;
+      const task = taskInPlay(state, e.task);
+      task.completed = true;
+      settleIfDone(state, task);
       return;
+    }
     case 'task.blocked':
-      if (e.task !== undefined) ensureTask(state, e.task).blocked = true;
+      // A settled task is done: blocking it changes nothing any query reads.
+      if (e.task !== undefined && own(state.done, e.task) === undefined) {
+        taskInPlay(state, e.task).blocked = true;
+      }
       return;
     case 'breaker.tripped':
       state.breaker.open = true;
@@ -228,4 +326,11 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
     case 'config.invalid':
       return;
   }
+}
+
+/** After an attempt reached a terminal status: drop it unless it is its task's newest, settle its task. */
+function finish(state: State, attempt: AttemptState): void {
+  dropIfSuperseded(state, attempt);
+  const task = own(state.tasks, attempt.task);
+  if (task) settleIfDone(state, task);
 }

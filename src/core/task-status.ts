@@ -1,7 +1,7 @@
 import type { Backlog } from './backlog.js';
 import type { Config } from './config.js';
 import { type Decision, maxAttemptsFor, type Reason } from './select.js';
-import { attemptsOf } from './state.js';
+import { attemptCount, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
 /** One row of the status table, the tick's job summary and `status --json`. */
@@ -28,12 +28,12 @@ function rowState(reason: Reason): TaskRow['state'] {
 export function taskRows(backlog: Backlog, config: Config, state: State, decision: Decision): TaskRow[] {
   const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
   return backlog.tasks.map((task) => {
-    const known = Object.hasOwn(state.tasks, task.id) ? state.tasks[task.id] : undefined;
+    const known = taskSummary(state, task.id);
     const reason = reasons.get(task.id) ?? 'not_ready';
     return {
       task: task.id,
       state: rowState(reason),
-      attempts: attemptsOf(state, task.id).length,
+      attempts: attemptCount(state, task.id),
       max_attempts: maxAttemptsFor(task, config),
       pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
       reason,

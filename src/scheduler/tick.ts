@@ -7,7 +7,7 @@ import type { EventDraft, LeviathanEvent } from '../core/events.js';
 import { type ObservedPull, reconcile, taskOfPull } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, type OpenPull, select } from '../core/select.js';
-import { attemptsOf, dispatchesInHour, openAttempts, project } from '../core/state.js';
+import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { type TaskRow, taskRows } from '../core/task-status.js';
 import { type Forge, ForgeError, type PullRequest } from '../forge/forge.js';
@@ -93,7 +93,7 @@ function plan(
     drafts.push({ ...base(), type: 'breaker.reset', data: { reason: 'cooldown elapsed', by: 'cooldown' } });
   }
   for (const task of decision.toBlock) {
-    const attempts = attemptsOf(afterReconcile, task).length;
+    const attempts = attemptCount(afterReconcile, task);
     drafts.push({ ...base(), task, type: 'task.blocked', data: { reason: 'max_attempts', attempts } });
   }
   let claim: Plan['claim'] = null;

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import type { OpenPull } from '../core/select.js';
-import { attemptsOf } from '../core/state.js';
+import { attemptCount } from '../core/state.js';
 import type { AttemptState, State } from '../core/state-types.js';
 import type { EventStore } from '../store/event-store.js';
 
@@ -36,9 +36,9 @@ export async function claimManually(
   const refusal = manualClaimRefusal(task, backlog, config, state, openPulls, ctx.now());
   if (refusal) throw new UserError(`task ${task.id} cannot be claimed now: ${refusal}`);
   const attempt = ctx.newId();
-  const seenAttempts = attemptsOf(state, task.id).length;
+  const seenAttempts = attemptCount(state, task.id);
   const result = await events.append([attemptCreated(task, attempt, state, config, ctx, true)], (s) => {
-    if (attemptsOf(s, task.id).length !== seenAttempts) return 'another attempt was created meanwhile';
+    if (attemptCount(s, task.id) !== seenAttempts) return 'another attempt was created meanwhile';
     return manualClaimRefusal(task, backlog, config, s, openPulls, ctx.now()) ?? true;
   });
   if (!result.ok) throw new UserError(`task ${task.id} cannot be claimed now: ${result.refused}`);

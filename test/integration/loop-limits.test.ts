@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runWork } from '../../src/cli/commands/work.js';
 import { UserError } from '../../src/core/errors.js';
+import { project } from '../../src/core/state.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { EventLog } from '../../src/store/event-log.js';
@@ -171,8 +172,20 @@ describe('limits', () => {
     expect(second.appended[0]).toMatchObject({ attempt: first.attempt, data: { number: 1 } });
     expect(second.appended[1]!.data).toMatchObject({ number: 2 });
     let state = (await new EventLog({ dir: t.dir }).read()).state;
-    expect(state.tasks.beta).toMatchObject({ failures: 1, pr: { number: 1, state: 'closed' } });
-    expect(state.attempts[first.attempt!]).toMatchObject({ status: 'failed', reason: 'pr_closed' });
+    expect(state.tasks.beta).toMatchObject({
+      attempts: 2,
+      last_attempt: second.attempt,
+      failures: 1,
+      pr: { number: 1, state: 'closed' },
+    });
+    // The pr.closed failed the attempt that opened the PR; attempt 2 then superseded it in the compact state.
+    const { events } = await new EventLog({ dir: t.dir }).readAll();
+    const closedAt = events.findIndex((e) => e.type === 'pr.closed');
+    expect(project(events.slice(0, closedAt + 1)).attempts[first.attempt!]).toMatchObject({
+      status: 'failed',
+      reason: 'pr_closed',
+    });
+    expect(state.attempts[first.attempt!]).toBeUndefined();
     expect(state.breaker.consecutive_failures).toBe(1);
 
     const r2 = await runAttempt(await workerDeps(t, clock.now), 'beta', second.attempt!);

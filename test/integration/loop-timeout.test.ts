@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { project } from '../../src/core/state.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { GitServer } from '../harness/git-server.js';
@@ -131,13 +132,18 @@ describe('a worker killed mid-attempt', () => {
       data: { deadline: new Date(deadline).toISOString(), wip_branch: wip },
     });
     expect(late.appended[1]!.data).toMatchObject({ number: 2 });
-    const state = (await new EventLog({ dir: target.dir }).read()).state;
-    expect(state.attempts[attempt]).toMatchObject({
+    const log = new EventLog({ dir: target.dir });
+    const state = (await log.read()).state;
+    // Right after the timeout the attempt records it; attempt 2 then supersedes it in the compact state.
+    const { events } = await log.readAll();
+    const timedOutAt = events.findIndex((e) => e.type === 'attempt.timed_out');
+    expect(project(events.slice(0, timedOutAt + 1)).attempts[attempt]).toMatchObject({
       status: 'timed_out',
       reason: 'timeout',
       wip_branch: wip,
     });
-    expect(state.tasks.slow).toMatchObject({ failures: 1 });
+    expect(state.attempts[attempt]).toBeUndefined();
+    expect(state.tasks.slow).toMatchObject({ attempts: 2, last_attempt: late.attempt, failures: 1 });
     expect(state.breaker.consecutive_failures).toBe(1);
     expect((await originRefs(target)).get(`refs/heads/${wip}`)).toBe(wipSha);
 

@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { project } from '../../src/core/state.js';
-import { EventLog, parseAppendMessage } from '../../src/store/event-log.js';
+import { appendMessage, EventLog, parseAppendMessage } from '../../src/store/event-log.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, initRepo, makeTempDir, readFileAt, removeDir } from '../harness/repo.js';
 import { EventBuilder } from '../helpers/events.js';
@@ -122,7 +122,50 @@ describe('EventLog', () => {
     expect(all.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(all.state).toEqual(project(all.events));
     expect((await one.read()).state).toEqual(all.state);
-    expect(all.state.tasks.alpha).toMatchObject({ completed: true, pr: { number: 1, state: 'merged' } });
+    // Completed with nothing open: settled, kept as its attempts count only.
+    expect(all.state.tasks.alpha).toBeUndefined();
+    expect(all.state.done).toEqual({ alpha: { attempts: 1, pr: 1 } });
+    expect(all.state.attempts).toEqual({});
+  });
+
+  it('replays a sealed snapshot of an older format; the next append writes the current one', async () => {
+    const { dirs } = await setup();
+    const dir = dirs[0] as string;
+    const b = new EventBuilder();
+    const a = b.attempt('alpha');
+    const first = await new EventLog({ dir }).append([...b.delivered(a, 1), b.prMerged('alpha', 1)]);
+    const events = first.ok ? first.events : [];
+    const last = events[events.length - 1]!;
+    // A tip sealed by an earlier Leviathan: state.json in the v1 format (attempt ids per task, no `done`).
+    const store = new EventLog({ dir }).store;
+    const view = await store.fetch();
+    const v1 = {
+      v: 1,
+      seq: last.seq,
+      hash: last.hash,
+      ts: last.ts,
+      tasks: { alpha: { id: 'alpha', attempts: [a.attempt], failures: 0, completed: false, blocked: false } },
+      attempts: {},
+      breaker: { open: false, consecutive_failures: 0 },
+      dispatches: {},
+    };
+    const commit = await store.commit(
+      new Map([['state.json', `${JSON.stringify(v1)}\n`]]),
+      (tree) => appendMessage(1, last.seq, last.hash, tree),
+      view.commit,
+    );
+    expect(await store.push(commit, view.commit)).toBe(true);
+
+    const log = new EventLog({ dir });
+    const read = await log.read();
+    expect(read.source).toBe('replay');
+    expect(read.state).toEqual(project(events));
+    expect(read.state.tasks.alpha).toMatchObject({ attempts: 1, pr: { number: 1, state: 'merged' } });
+    const next = await log.append([b.completed('alpha', 1)]);
+    expect(next.ok).toBe(true);
+    const after = await new EventLog({ dir }).read();
+    expect(after.source).toBe('snapshot');
+    expect(after.state).toMatchObject({ v: 2, done: { alpha: { attempts: 1, pr: 1 } }, tasks: {} });
   });
 
   it('checks the precondition against the state it would land on, and writes nothing when refused', async () => {

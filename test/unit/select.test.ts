@@ -183,6 +183,9 @@ describe('select: a reason for every task', () => {
 
   it('max_attempts at the config limit', () => {
     const state = stateFrom((b) => failedTimes(b, 'a', 2));
+    // The compact state keeps only the newest finished attempt; the limit counts every attempt created.
+    expect(Object.values(state.attempts).filter((a) => a.task === 'a')).toHaveLength(1);
+    expect(state.tasks.a?.attempts).toBe(2);
     const d = select(input({ backlog: backlog({ id: 'a' }), state }));
     expect(reasonsOf(d)).toEqual({ a: 'max_attempts' });
     expect(d.toBlock).toEqual(['a']);

@@ -1,17 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { chainEvents } from '../../src/core/chain.js';
+import type { LeviathanEvent } from '../../src/core/events.js';
 import {
   applyEvent,
   DISPATCH_WINDOW_HOURS,
   hourKey,
   initialState,
+  isOpenStatus,
+  latestAttempt,
   openAttempts,
   project,
+  taskSummary,
 } from '../../src/core/state.js';
+import type { AttemptState, AttemptStatus, PullState } from '../../src/core/state-types.js';
 import { draftsArbitrary, jsonCopy } from '../helpers/events.js';
 
-const RUNS = { numRuns: 300 };
+const RUNS = { numRuns: Number(process.env.PROP_RUNS ?? 300) };
 const logArbitrary = draftsArbitrary({ maxLength: 60 }).map((d) => chainEvents(null, d));
 
 describe('projection properties', () => {
@@ -71,17 +76,39 @@ describe('projection properties', () => {
         const last = events[events.length - 1];
         expect(s.seq).toBe(last?.seq ?? 0);
         expect(s.hash).toBe(last?.hash ?? null);
-        let failures = 0;
         for (const [id, t] of Object.entries(s.tasks)) {
           expect(t.id).toBe(id);
-          expect(new Set(t.attempts).size).toBe(t.attempts.length);
-          for (const a of t.attempts) expect(s.attempts[a]?.task).toBe(id);
-          failures += t.failures;
+          // A task in play has its newest attempt at hand, unless none was ever created or it was settled
+          // (attempts dropped) and came back with a PR only.
+          if (t.attempts === 0) expect(t.last_attempt).toBeUndefined();
+          if (t.last_attempt === undefined && t.attempts > 0) expect(t.completed).toBe(true);
+          if (t.last_attempt !== undefined) expect(s.attempts[t.last_attempt]?.task).toBe(id);
+          // A completed task is in play only while something of it is open.
+          if (t.completed) {
+            const open = openAttempts(s).some((a) => a.task === id);
+            expect(open || t.pr?.state === 'open').toBe(true);
+          }
+          expect(Object.hasOwn(s.done, id)).toBe(false);
         }
-        // Every attempt belongs to exactly one task list.
-        const listed = Object.values(s.tasks).flatMap((t) => t.attempts);
-        expect(listed.sort()).toEqual(Object.keys(s.attempts).sort());
-        expect(s.breaker.consecutive_failures).toBeLessThanOrEqual(failures);
+        // Attempts kept: the open ones and each task's newest, all of tasks in play.
+        for (const [id, a] of Object.entries(s.attempts)) {
+          expect(a.id).toBe(id);
+          const task = s.tasks[a.task];
+          expect(task).toBeDefined();
+          expect(isOpenStatus(a.status) || task?.last_attempt === id).toBe(true);
+          expect(a.number).toBeGreaterThanOrEqual(1);
+        }
+        for (const d of Object.values(s.done))
+          expect(Number.isInteger(d.attempts) && d.attempts >= 0).toBe(true);
+        // Every attempt.created the fold accepted is counted once, in play or settled.
+        const counted =
+          Object.values(s.tasks).reduce((sum, t) => sum + t.attempts, 0) +
+          Object.values(s.done).reduce((sum, d) => sum + d.attempts, 0);
+        expect(counted).toBeLessThanOrEqual(events.filter((e) => e.type === 'attempt.created').length);
+        expect(counted === 0).toBe(!events.some((e) => e.type === 'attempt.created' && e.task));
+        expect(s.breaker.consecutive_failures).toBeLessThanOrEqual(
+          events.filter((e) => ['attempt.failed', 'attempt.timed_out', 'pr.closed'].includes(e.type)).length,
+        );
         expect(s.breaker.open).toBe(s.breaker.tripped_at !== undefined);
         for (const a of openAttempts(s)) expect(['created', 'dispatched', 'running']).toContain(a.status);
         if (s.ts !== null) {
@@ -95,4 +122,195 @@ describe('projection properties', () => {
       RUNS,
     );
   });
+
+  it('answers every scheduling query like a fold that keeps the whole history', () => {
+    fc.assert(
+      fc.property(logArbitrary, (events) => {
+        const s = project(events);
+        const ref = fullHistoryFold(events);
+        for (const id of ['alpha', 'beta', 'gamma']) {
+          const t = ref.tasks.get(id);
+          const summary = taskSummary(s, id);
+          expect(summary?.attempts ?? 0).toBe(t?.attempts.length ?? 0);
+          expect(summary?.completed ?? false).toBe(t?.completed ?? false);
+          // Blocking matters only until completion (select answers `done` first).
+          if (!t?.completed) expect(summary?.blocked ?? false).toBe(t?.blocked ?? false);
+          // What queries read of a PR; a settled task keeps only a merged one, without branch or attempt.
+          const pr = (p?: PullState) => p && { number: p.number, state: p.state };
+          if (t && ref.settled(t))
+            expect(pr(summary?.pr)).toStrictEqual(t.pr?.state === 'merged' ? pr(t.pr) : undefined);
+          else expect(pr(summary?.pr)).toStrictEqual(pr(t?.pr));
+          if (t && !ref.settled(t)) {
+            const last = t.attempts.length > t.from ? t.attempts[t.attempts.length - 1] : undefined;
+            expect(latestAttempt(s, id)).toStrictEqual(last);
+          } else {
+            expect(latestAttempt(s, id)).toBeUndefined();
+          }
+        }
+        expect(openAttempts(s)).toStrictEqual(ref.all.filter((a) => RANK[a.status] < 3));
+        expect(s.breaker).toStrictEqual(ref.breaker);
+        const cutoff =
+          s.ts === null ? '' : hourKey(new Date(Date.parse(s.ts) - DISPATCH_WINDOW_HOURS * 3_600_000));
+        expect(s.dispatches).toStrictEqual(
+          Object.fromEntries([...ref.dispatches].filter(([hour]) => hour >= cutoff)),
+        );
+      }),
+      RUNS,
+    );
+  });
 });
+
+const RANK: Record<AttemptStatus, number> = {
+  created: 0,
+  dispatched: 1,
+  running: 2,
+  succeeded: 3,
+  failed: 3,
+  timed_out: 3,
+};
+
+/**
+ * A reference fold written from the rules, keeping every attempt of every task and every dispatch counter.
+ * Settledness is derived from the whole history (completed, no open attempt, no open PR): events about a
+ * settled task's PRs, blocking or completion change nothing, and a finished attempt that is not its task's
+ * newest (or whose task is settled) is out of reach, as the compact fold documents.
+ */
+function fullHistoryFold(events: readonly LeviathanEvent[]) {
+  interface RefTask {
+    attempts: AttemptState[];
+    /** Attempts before this index ended before the task last settled: out of reach. */
+    from: number;
+    completed: boolean;
+    blocked: boolean;
+    pr?: PullState;
+  }
+  const tasks = new Map<string, RefTask>();
+  const byId = new Map<string, AttemptState>();
+  const all: AttemptState[] = [];
+  const dispatches = new Map<string, number>();
+  let breaker: { open: boolean; consecutive_failures: number; tripped_at?: string } = {
+    open: false,
+    consecutive_failures: 0,
+  };
+  const isOpen = (a: AttemptState) => RANK[a.status] < 3;
+  const settled = (t: RefTask) => t.completed && t.pr?.state !== 'open' && !t.attempts.some(isOpen);
+  const task = (id: string) => {
+    const t = tasks.get(id) ?? { attempts: [], from: 0, completed: false, blocked: false };
+    tasks.set(id, t);
+    return t;
+  };
+  const reachable = (id: string | undefined) => {
+    const a = id === undefined ? undefined : byId.get(id);
+    if (!a) return undefined;
+    const t = tasks.get(a.task) as RefTask;
+    const newest = t.attempts.length > t.from && t.attempts[t.attempts.length - 1] === a;
+    return isOpen(a) || (newest && !settled(t)) ? a : undefined;
+  };
+  const isSettled = (id: string | undefined) => {
+    const t = id === undefined ? undefined : tasks.get(id);
+    return t !== undefined && settled(t);
+  };
+  // A settled task keeps no attempt and a merged PR only: when it comes back, its earlier attempts and a PR
+  // closed unmerged are forgotten.
+  const reopen = (id: string | undefined) => {
+    const t = id === undefined ? undefined : tasks.get(id);
+    if (!t || !settled(t)) return;
+    t.from = t.attempts.length;
+    if (t.pr?.state === 'closed') delete t.pr;
+  };
+  for (const e of events) {
+    const a = reachable(e.attempt);
+    if (e.type === 'attempt.created' || e.type === 'pr.created') reopen(e.task);
+    switch (e.type) {
+      case 'attempt.created': {
+        if (e.task === undefined || e.attempt === undefined || a) break;
+        const created: AttemptState = {
+          id: e.attempt,
+          task: e.task,
+          number: e.data.number,
+          status: 'created',
+          branch: e.data.branch,
+          created_at: e.ts,
+          deadline: e.data.deadline,
+          manual: e.data.manual,
+        };
+        task(e.task).attempts.push(created);
+        byId.set(e.attempt, created);
+        all.push(created);
+        const hour = hourKey(e.ts);
+        dispatches.set(hour, (dispatches.get(hour) ?? 0) + 1);
+        break;
+      }
+      case 'attempt.dispatched':
+      case 'attempt.started': {
+        const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+        if (a && RANK[a.status] < RANK[to]) a.status = to;
+        break;
+      }
+      case 'attempt.succeeded':
+        if (!a || !isOpen(a)) break;
+        a.status = 'succeeded';
+        a.pr = e.data.pr;
+        breaker.consecutive_failures = 0;
+        break;
+      case 'attempt.failed':
+      case 'attempt.timed_out':
+        if (!a || !isOpen(a)) break;
+        a.status = e.type === 'attempt.failed' ? 'failed' : 'timed_out';
+        a.reason = e.type === 'attempt.failed' ? e.data.reason : 'timeout';
+        if (e.data.wip_branch !== undefined) a.wip_branch = e.data.wip_branch;
+        breaker.consecutive_failures += 1;
+        break;
+      case 'pr.created':
+        if (e.task === undefined) break;
+        task(e.task).pr = {
+          number: e.data.number,
+          branch: e.data.branch,
+          state: 'open',
+          ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+        };
+        if (a) a.pr = e.data.number;
+        break;
+      case 'pr.merged':
+      case 'pr.closed': {
+        if (e.task === undefined || isSettled(e.task)) break;
+        const t = task(e.task);
+        const known = t.pr?.number === e.data.number ? t.pr : undefined;
+        if (known && known.state !== 'open') break;
+        const pr: PullState = known ?? {
+          number: e.data.number,
+          branch: '',
+          state: 'open',
+          ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+        };
+        pr.state = e.type === 'pr.merged' ? 'merged' : 'closed';
+        if (e.type === 'pr.closed') {
+          breaker.consecutive_failures += 1;
+          const opener = reachable(pr.attempt);
+          if (opener?.status === 'succeeded') {
+            opener.status = 'failed';
+            opener.reason = 'pr_closed';
+          }
+        }
+        t.pr = pr;
+        break;
+      }
+      case 'task.completed':
+        if (e.task !== undefined && !isSettled(e.task)) task(e.task).completed = true;
+        break;
+      case 'task.blocked':
+        if (e.task !== undefined && !isSettled(e.task)) task(e.task).blocked = true;
+        break;
+      case 'breaker.tripped':
+        breaker.open = true;
+        breaker.tripped_at = e.ts;
+        break;
+      case 'breaker.reset':
+        breaker = { open: false, consecutive_failures: 0 };
+        break;
+      case 'config.invalid':
+        break;
+    }
+  }
+  return { tasks, all, breaker, dispatches, settled };
+}
