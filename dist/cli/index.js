@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(978);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6816);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 978:
+/***/ 6816:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43597,7 +43597,541 @@ const EventSchema = discriminatedUnion('type', [
     variant('config.invalid'),
 ]);
 
+;// CONCATENATED MODULE: ./src/core/event-line.ts
+/**
+ * Fast decoding of event lines that are already in canonical form.
+ *
+ * `chainEvents` writes every event with its keys in RFC 8785 order (sorted at every level) and `hash` appended
+ * as the last key, so a stored line is the canonical JSON the hash covers with `,"hash":"…"` spliced in before
+ * the final `}`. For such a line `decodeCanonicalLine` returns
+ *   - the event, as `EventSchema.safeParse(JSON.parse(line)).data` would (same keys, same order, same values),
+ *   - the canonical JSON of the event without `hash` (a slice of the line),
+ * without JSON.parse, zod or canonicalisation: one regular expression per event type recognises the line, and
+ * a decoder generated for that type builds the event from the captures.
+ *
+ * Both are compiled from `EventSchema` itself, so they follow the schema; a construct the compiler does not
+ * know (a refinement, a transform, another string format…) leaves that event type without a fast path. Every
+ * string, number and literal is matched only in the exact form JSON.stringify writes it (no whitespace, no
+ * needless escape, no exponent, no lone surrogate), every object only with its keys in canonical order.
+ *
+ * It only has to be sound, not complete: any line it does not recognise — hand-written, re-serialised, written
+ * before lines were canonical, invalid — returns null and takes the general path (JSON.parse, EventSchema,
+ * canonicalisation), which judges it exactly as the spec says. The one thing left to the caller: the formats
+ * of `prev` and `hash` (DEFERRED_KEYS) are not tested here.
+ */
+
+const HASH_KEY = 'hash';
+/**
+ * Envelope keys whose string formats (sha-256 hex) `decodeCanonicalLine` does not test: a verifier compares
+ * them with values it knows to be well formed (the previous event's hash, the hash it computes) and must take
+ * the general path for any line where they differ, so a malformed one is still reported as the schema does.
+ */
+const DEFERRED_KEYS = new Set(['prev', HASH_KEY]);
+/** Returned by a decoder when a value fails a check: the line then takes the general path. */
+const INVALID = Symbol('invalid');
+/** Thrown inside the compiler for a construct it does not handle: that event type gets no fast path. */
+class Unsupported extends Error {
+}
+// The characters of a JSON string exactly as JSON.stringify writes them: no raw control characters, quotes or
+// backslashes, no lone surrogates, and only the escapes JSON.stringify itself produces. Written as
+// `plain* (special plain*)*` so that matching never backtracks more than linearly.
+const PLAIN = String.raw `[^"\\\x00-\x1f\ud800-\udfff]*`;
+const SPECIAL = String.raw `(?:[\ud800-\udbff][\udc00-\udfff]|\\(?:["\\bfnrt]|u00(?:0[0-7]|0b|0e|0f|1[0-9a-f])))`;
+const STRING_CHARS = `${PLAIN}(?:${SPECIAL}${PLAIN})*`;
+// Integers JSON.stringify writes as plain digits and that are exactly representable (at most 15 digits).
+const INTEGER = String.raw `0|-?[1-9]\d{0,14}`;
+// Before a key that only optional keys precede: no comma right after `{`, else one.
+const KEY_PREFIX = String.raw `(?:(?<=\{)|(?<!\{),)`;
+const STRING_FORMATS = new Set(['regex', 'datetime']);
+function event_line_escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+function unescapeString(raw) {
+    return JSON.parse(`"${raw}"`);
+}
+/** Code points of a string, counted as zod's min_length check counts them. */
+function codePoints(text) {
+    let n = 0;
+    for (const _ of text)
+        n++;
+    return n;
+}
+/** The JSON text JSON.stringify writes for a literal value, or unsupported. */
+function literalToken(value) {
+    if (typeof value === 'string' || typeof value === 'boolean' || value === null)
+        return JSON.stringify(value);
+    if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
+        return String(value);
+    throw new Unsupported(`literal ${String(value)}`);
+}
+/** The statements of a generated decoder, and the values they refer to (as `C[i]`). */
+class Emitter {
+    lines = [];
+    consts = [];
+    temps = 0;
+    temp() {
+        this.temps += 1;
+        return `t${this.temps}`;
+    }
+    constant(value) {
+        this.consts.push(value);
+        return `C[${this.consts.length - 1}]`;
+    }
+}
+class Compiler {
+    /** Capture groups allocated so far (numbered in the order their `(` appears in the source). */
+    groups = 0;
+    /** Set while compiling a field whose string formats are deferred to the caller. */
+    deferring = false;
+    group() {
+        this.groups += 1;
+        return this.groups;
+    }
+    /** `capture: false` compiles a node that is matched only (array elements), with no capture groups. */
+    value(schema, capture = true) {
+        const def = schema._zod.def;
+        if (def.coerce)
+            throw new Unsupported('coercion');
+        switch (def.type) {
+            case 'string':
+                return this.string(def, capture);
+            case 'number':
+                return this.number(def, capture);
+            case 'boolean':
+                return this.tokens([true, false], capture);
+            case 'literal':
+                return this.tokens(def.values ?? [], capture);
+            case 'enum':
+                return this.tokens(Object.values(def.entries ?? {}), capture);
+            case 'nullable':
+                return this.nullable(def, capture);
+            case 'array':
+                return this.array(def, capture);
+            case 'object':
+                if (!capture)
+                    throw new Unsupported('object inside an array');
+                return this.object(def, null);
+            default:
+                throw new Unsupported(def.type);
+        }
+    }
+    string(def, capture) {
+        let min = 0;
+        const patterns = [];
+        const format = (d) => {
+            if (d.format === undefined)
+                return;
+            if (!STRING_FORMATS.has(d.format) || !(d.pattern instanceof RegExp)) {
+                throw new Unsupported(`string format ${d.format}`);
+            }
+            patterns.push(d.pattern);
+        };
+        format(def);
+        for (const c of def.checks ?? []) {
+            const cd = c._zod.def;
+            if (cd.check === 'min_length' && typeof cd.minimum === 'number')
+                min = Math.max(min, cd.minimum);
+            else if (cd.check === 'string_format')
+                format(cd);
+            else
+                throw new Unsupported(`string check ${cd.check}`);
+        }
+        const check = (value) => {
+            if (typeof value !== 'string')
+                return false;
+            if (value.length < min * 2 && (value.length < min || codePoints(value) < min))
+                return false;
+            for (const p of patterns) {
+                p.lastIndex = 0;
+                if (!p.test(value))
+                    return false;
+            }
+            return true;
+        };
+        const chars = STRING_CHARS;
+        if (!capture)
+            return { src: `"(?:${chars})"`, check, emit: unreachable };
+        const g = this.group();
+        const checked = (min > 0 || patterns.length > 0) && !this.deferring;
+        return {
+            src: `"(${chars})"`,
+            group: g,
+            check,
+            emit: (out) => {
+                const t = out.temp();
+                out.lines.push(`let ${t} = m[${g}];`, `if (${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`);
+                if (checked)
+                    out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+                return t;
+            },
+        };
+    }
+    number(def, capture) {
+        // Each bound as zod tests it. The pattern admits only integers of at most 15 digits, all safe integers,
+        // so a `safeint` format needs no test of its own.
+        const bounds = [];
+        for (const c of def.checks ?? []) {
+            const { check, value: bound, inclusive, format } = c._zod.def;
+            if (check === 'number_format' && format === 'safeint')
+                continue;
+            if (check === 'greater_than' && typeof bound === 'number') {
+                bounds.push(inclusive ? (v) => v >= bound : (v) => v > bound);
+            }
+            else if (check === 'less_than' && typeof bound === 'number') {
+                bounds.push(inclusive ? (v) => v <= bound : (v) => v < bound);
+            }
+            else {
+                throw new Unsupported(`number check ${check}`);
+            }
+        }
+        const check = (value) => typeof value === 'number' && bounds.every((b) => b(value));
+        if (!capture)
+            return { src: `(?:${INTEGER})`, check, emit: unreachable };
+        const g = this.group();
+        return {
+            src: `(${INTEGER})`,
+            group: g,
+            check,
+            emit: (out) => {
+                const t = out.temp();
+                out.lines.push(`const ${t} = +m[${g}];`);
+                if (bounds.length > 0)
+                    out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+                return t;
+            },
+        };
+    }
+    /** One of a fixed set of values (a literal, an enum, a boolean), each written as one JSON token. */
+    tokens(values, capture) {
+        if (values.length === 0)
+            throw new Unsupported('empty literal');
+        const tokens = values.map(literalToken);
+        const alternatives = tokens.map(event_line_escapeRegex).join('|');
+        const check = (value) => values.includes(value);
+        // A single token needs no capture: the value is known.
+        if (!capture || tokens.length === 1) {
+            return { src: `(?:${alternatives})`, check, emit: () => tokens[0] };
+        }
+        const g = this.group();
+        const byToken = new Map(tokens.map((t, i) => [t, values[i]]));
+        return {
+            src: `(${alternatives})`,
+            group: g,
+            check,
+            // The tokens are JSON texts of strings, numbers, booleans or null: valid JavaScript literals as well.
+            emit: (out) => `${out.constant(byToken)}.get(m[${g}])`,
+        };
+    }
+    nullable(def, capture) {
+        if (!def.innerType)
+            throw new Unsupported('nullable without inner type');
+        if (!capture) {
+            const inner = this.value(def.innerType, false);
+            return { src: `(?:null|${inner.src})`, check: (v) => v === null || inner.check(v), emit: unreachable };
+        }
+        const g = this.group();
+        const inner = this.value(def.innerType);
+        return {
+            src: `(?:(null)|${inner.src})`,
+            check: (v) => v === null || inner.check(v),
+            emit: (out) => {
+                const t = out.temp();
+                out.lines.push(`let ${t} = null;`, `if (m[${g}] === undefined) {`);
+                const value = inner.emit(out);
+                out.lines.push(`${t} = ${value};`, '}');
+                return t;
+            },
+        };
+    }
+    array(def, capture) {
+        if (!capture || !def.element)
+            throw new Unsupported('nested array');
+        if ((def.checks ?? []).length > 0)
+            throw new Unsupported('array checks');
+        const element = this.value(def.element, false);
+        const g = this.group();
+        const check = (v) => Array.isArray(v) && v.every((x) => element.check(x));
+        return {
+            src: `(\\[(?:${element.src}(?:,${element.src})*)?\\])`,
+            group: g,
+            check,
+            emit: (out) => {
+                // The array was matched as the canonical JSON of its elements; JSON.parse reads it exactly.
+                const t = out.temp();
+                out.lines.push(`const ${t} = JSON.parse(m[${g}]);`, `if (!${out.constant(check)}(${t})) return INV;`);
+                return t;
+            },
+        };
+    }
+    /**
+     * An object: keys in canonical (UTF-16 code unit) order, `last` (the event's `hash`) after all others.
+     * Optional keys may be absent; keys with a default must be present (then zod's output is the input).
+     * Unknown keys never match, so the object's catchall does not matter.
+     */
+    object(def, last, deferred = new Set()) {
+        if (!def.shape || (def.checks ?? []).length > 0)
+            throw new Unsupported('object refinement');
+        const keys = Object.keys(def.shape);
+        const order = keys.filter((k) => k !== last).sort();
+        if (last !== null) {
+            if (!keys.includes(last))
+                throw new Unsupported(`no ${last} key`);
+            order.push(last);
+        }
+        const fields = new Map();
+        const presence = new Map();
+        let src = '\\{';
+        // Whether a key is known to precede: then every later key is preceded by a comma.
+        let first = true;
+        let required = false;
+        for (const key of order) {
+            // Integer-like keys would be enumerated first by JavaScript; `__proto__` would set the prototype.
+            if (/^\d/.test(key) || key === '__proto__' || JSON.stringify(key) !== `"${key}"`) {
+                throw new Unsupported(`key ${key}`);
+            }
+            let schema = def.shape[key];
+            let optional = false;
+            const wrapper = schema._zod.def.type;
+            if (wrapper === 'optional' || wrapper === 'default') {
+                optional = wrapper === 'optional';
+                schema = schema._zod.def.innerType;
+                const inner = schema._zod.def.type;
+                if (inner === 'optional' || inner === 'default')
+                    throw new Unsupported('nested optional');
+            }
+            if (optional && key === last)
+                throw new Unsupported(`optional ${last}`);
+            // An optional scalar is present exactly when its own group is; anything else gets a group around it
+            // (allocated first: groups are numbered in source order).
+            const wrapped = optional && !ownGroup(schema);
+            const around = wrapped ? this.group() : null;
+            this.deferring = deferred.has(key);
+            const node = this.value(schema);
+            this.deferring = false;
+            if (optional) {
+                const p = around ?? node.group;
+                if (p === undefined)
+                    throw new Unsupported(`presence of ${key}`);
+                presence.set(key, p);
+            }
+            const prefix = first ? '' : required ? ',' : KEY_PREFIX;
+            const field = `${prefix}${event_line_escapeRegex(JSON.stringify(key))}:${node.src}`;
+            src += wrapped ? `(${field})?` : optional ? `(?:${field})?` : field;
+            first = false;
+            required ||= !optional;
+            fields.set(key, node);
+        }
+        src += '\\}';
+        return {
+            src,
+            fields,
+            check: () => false,
+            // Keys in the schema's order, as zod builds its output: the leading required ones in one literal.
+            emit: (out) => {
+                const o = out.temp();
+                let literal = [];
+                for (const key of keys) {
+                    const node = fields.get(key);
+                    const name = JSON.stringify(key);
+                    const p = presence.get(key);
+                    if (p === undefined) {
+                        const value = node.emit(out);
+                        if (literal)
+                            literal.push(`${name}: ${value}`);
+                        else
+                            out.lines.push(`${o}[${name}] = ${value};`);
+                        continue;
+                    }
+                    if (literal) {
+                        out.lines.push(`const ${o} = {${literal.join(', ')}};`);
+                        literal = null;
+                    }
+                    out.lines.push(`if (m[${p}] !== undefined) {`);
+                    out.lines.push(`${o}[${name}] = ${node.emit(out)};`, '}');
+                }
+                if (literal)
+                    out.lines.push(`const ${o} = {${literal.join(', ')}};`);
+                return o;
+            },
+        };
+    }
+}
+/** Whether a schema compiles to a node with a capture group of its own (see `Node.group`). */
+function ownGroup(schema) {
+    const def = schema._zod.def;
+    if (def.type === 'literal')
+        return (def.values ?? []).length > 1;
+    if (def.type === 'enum')
+        return Object.keys(def.entries ?? {}).length > 1;
+    return ['string', 'number', 'boolean', 'array'].includes(def.type);
+}
+function unreachable() {
+    throw new Error('array elements are not emitted');
+}
+/** One recogniser per event type (types the compiler cannot handle have none). */
+function compileVariants(schema) {
+    const variants = new Map();
+    const def = schema._zod.def;
+    const discriminator = def.discriminator;
+    if (def.type !== 'union' || !discriminator || !def.options)
+        return variants;
+    for (const option of def.options) {
+        const odef = option._zod.def;
+        const tag = odef.shape?.[discriminator]?._zod.def;
+        const type = tag?.type === 'literal' && tag.values?.length === 1 ? tag.values[0] : undefined;
+        if (typeof type !== 'string' || variants.has(type))
+            continue;
+        try {
+            const node = new Compiler().object(odef, HASH_KEY, DEFERRED_KEYS);
+            const hashGroup = node.fields?.get(HASH_KEY)?.group;
+            if (hashGroup === undefined || odef.shape?.[HASH_KEY]?._zod.def.type !== 'string') {
+                throw new Unsupported('hash is not a string');
+            }
+            const out = new Emitter();
+            const result = node.emit(out);
+            // The generated code reads captures, calls the compiled checks (C) and builds object literals; it
+            // contains no text from any line. Where code generation is not allowed there is simply no fast path.
+            const factory = new Function('C', 'INV', `return function decode(m) {\n${out.lines.join('\n')}\nreturn ${result};\n};`);
+            const decode = factory(out.consts, INVALID);
+            variants.set(type, { re: new RegExp(`^${node.src}$`), decode, hashGroup });
+        }
+        catch (error) {
+            if (!(error instanceof Unsupported) && !(error instanceof EvalError))
+                throw error;
+        }
+    }
+    return variants;
+}
+let compiled = null;
+function variants() {
+    compiled ??= compileVariants(EventSchema);
+    return compiled;
+}
+const TYPE_KEY = ',"type":"';
+/**
+ * The event and its canonical text if `line` is a canonical event line of a known type whose content the
+ * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
+ */
+function decodeCanonicalLine(line) {
+    // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
+    // would be escaped), so the last one is the event's. A wrong guess only fails the match below.
+    const at = line.lastIndexOf(TYPE_KEY);
+    if (at < 0)
+        return null;
+    const start = at + TYPE_KEY.length;
+    const variant = variants().get(line.slice(start, line.indexOf('"', start)));
+    if (!variant)
+        return null;
+    const m = variant.re.exec(line);
+    if (!m)
+        return null;
+    const event = variant.decode(m);
+    if (event === INVALID)
+        return null;
+    // Drop `,"hash":"…"` (the last member) and close the object: the canonical JSON without the hash.
+    let cut = line.length - 1 - (m[variant.hashGroup].length + 2) - (HASH_KEY.length + 3);
+    if (line.charCodeAt(cut - 1) === 44 /* , */)
+        cut -= 1;
+    return { event, canonical: `${line.slice(0, cut)}}` };
+}
+/** Event types that have a fast path (every type of the current schema should). */
+function canonicalLineTypes() {
+    return [...variants().keys()];
+}
+
+;// CONCATENATED MODULE: ./src/core/id-set.ts
+/**
+ * A set of strings for one job: the event ids of a whole log, added once each, asked about rarely.
+ *
+ * A full verify adds every id of the log (a million and more). A `Set` of that size costs about a microsecond
+ * per insertion — its chains lead through the key strings themselves, scattered over the heap. This set keeps
+ * a 32-bit hash and an index per slot in one flat Int32Array (open addressing, linear probing), so an
+ * insertion touches one cache line; the strings are only compared when the hashes are equal (a duplicate, or
+ * a rare collision), and growing rehashes from the stored hashes without touching a string.
+ */
+class IdSet {
+    /** Pairs [hash, index + 1] per slot; index + 1 = 0 marks an empty slot. */
+    slots;
+    mask;
+    ids = [];
+    constructor(capacity = 1024) {
+        let size = 16;
+        while (size < capacity * 2)
+            size *= 2;
+        this.slots = new Int32Array(size * 2);
+        this.mask = size - 1;
+    }
+    get size() {
+        return this.ids.length;
+    }
+    /** Adds `id`; false if it was already there. */
+    add(id) {
+        const h = idHash(id);
+        const slots = this.slots;
+        const mask = this.mask;
+        let i = h & mask;
+        for (;;) {
+            const at = slots[2 * i + 1];
+            if (at === 0)
+                break;
+            if (slots[2 * i] === h && this.ids[at - 1] === id)
+                return false;
+            i = (i + 1) & mask;
+        }
+        this.ids.push(id);
+        slots[2 * i] = h;
+        slots[2 * i + 1] = this.ids.length;
+        // At most half full, so probes stay short.
+        if (this.ids.length * 2 > mask + 1)
+            this.grow();
+        return true;
+    }
+    has(id) {
+        const h = idHash(id);
+        const slots = this.slots;
+        const mask = this.mask;
+        for (let i = h & mask;; i = (i + 1) & mask) {
+            const at = slots[2 * i + 1];
+            if (at === 0)
+                return false;
+            if (slots[2 * i] === h && this.ids[at - 1] === id)
+                return true;
+        }
+    }
+    grow() {
+        const old = this.slots;
+        const size = (this.mask + 1) * 2;
+        const slots = new Int32Array(size * 2);
+        const mask = size - 1;
+        for (let j = 0; j < old.length; j += 2) {
+            const at = old[j + 1];
+            if (at === 0)
+                continue;
+            const h = old[j];
+            let i = h & mask;
+            while (slots[2 * i + 1] !== 0)
+                i = (i + 1) & mask;
+            slots[2 * i] = h;
+            slots[2 * i + 1] = at;
+        }
+        this.slots = slots;
+        this.mask = mask;
+    }
+}
+/** FNV-1a over UTF-16 code units, with a final mix so that the low bits (the slot) depend on every unit. */
+function idHash(text) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++)
+        h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return h;
+}
+
 ;// CONCATENATED MODULE: ./src/core/chain.ts
+
+
 
 
 
@@ -43682,6 +44216,20 @@ const sha256Hex = typeof external_node_crypto_.hash === 'function'
 function hashEvent(e) {
     return sha256Hex(canonicalWithout(e, 'hash'));
 }
+/**
+ * The stored form of a validated event given without its hash: keys in canonical order at every level and the
+ * hash appended last. Its JSON.stringify (the stored line) is then the canonical JSON the hash covers with
+ * `,"hash":"…"` spliced in before the final brace, which verification reads without parsing
+ * (core/event-line.ts). The hash itself does not depend on the order.
+ */
+function sealEvent(body) {
+    const sorted = sortedCopy(body, 'hash');
+    if (sorted === NO_FAST_PATH)
+        return { ...body, hash: hashEvent(body) };
+    const event = sorted;
+    event.hash = sha256Hex(JSON.stringify(sorted));
+    return event;
+}
 /** Event types whose projection needs a task id, and those that also need an attempt id. */
 const NEEDS_TASK = new Set([
     'attempt.created',
@@ -43741,19 +44289,17 @@ function chainEvents(tip, drafts) {
             throw new Error(`draft ${seq} (${draft.type}) is invalid: ${where}: ${issue?.message ?? 'unknown'}`);
         }
         const e = parsed.data;
-        // Fixed key order keeps the NDJSON lines readable; the hash itself is order-independent.
-        const ordered = { v: 1, seq, id: e.id, ts: e.ts, type: e.type };
+        const body = { v: 1, seq, id: e.id, ts: e.ts, type: e.type };
         if (e.task !== undefined)
-            ordered.task = e.task;
+            body.task = e.task;
         if (e.attempt !== undefined)
-            ordered.attempt = e.attempt;
-        ordered.actor = e.actor;
-        ordered.data = e.data;
-        ordered.prev = prev;
-        const hash = hashEvent(ordered);
-        ordered.hash = hash;
-        out.push(ordered);
-        prev = hash;
+            body.attempt = e.attempt;
+        body.actor = e.actor;
+        body.data = e.data;
+        body.prev = prev;
+        const event = sealEvent(body);
+        out.push(event);
+        prev = event.hash;
     }
     return out;
 }
@@ -43763,90 +44309,198 @@ function chain_describe(value) {
     return '';
 }
 /**
- * Verifies events in log order, continuing from `from` (genesis when absent). Reports the first bad position
- * by the seq that position should have, so a deleted or moved event is named where the chain first breaks.
- * Checks per event, first failing wins: invalid → duplicate_id → gap/reorder → broken_link → hash_mismatch.
- * Duplicate ids are only detected among the events given (ids before `from` are not known here).
- * The hash is computed over the raw value, so deleting a field that has a schema default is still caught.
+ * Verifies a chain one segment at a time (the day files of a log, in order), continuing from `from` (genesis
+ * when null). Reports the first bad position by the seq that position should have, so a deleted or moved
+ * event is named where the chain first breaks. Checks per event, first failing wins:
+ * invalid → duplicate_id → gap/reorder → broken_link → hash_mismatch.
+ * The hash is computed over the value as stored, so deleting a field that has a schema default is caught.
+ *
+ * Ids: an id used twice within a segment is a `duplicate_id`; an id an earlier segment used is only noted
+ * (`SegmentResult.reused`): the caller decides (`checkLog` reports it).
+ *
+ * Lines take a fast path when they are canonical (see core/event-line.ts): no JSON.parse, schema or
+ * canonicalisation, the hash taken over a slice of the line. Only an event that passes every check is accepted
+ * that way; anything else (a non-canonical line, any failing check) is judged again by the general path, so
+ * results, failures and their details are exactly those of the general path.
  */
-function verifyChain(events, from) {
-    const start = from ?? null;
-    let prev = start?.hash ?? null;
-    let expected = (start?.seq ?? 0) + 1;
-    const ids = new Set();
-    const parsedEvents = new Array(events.length);
-    for (let i = 0; i < events.length; i++, expected++) {
-        const raw = events[i];
+class ChainVerifier {
+    /** Every accepted event's id. */
+    ids = new IdSet();
+    start;
+    prev;
+    next;
+    accepted = 0;
+    /** Whether `prev` is known to be well formed (null or sha-256 hex), so a line may take the fast path. */
+    prevFormed;
+    constructor(from = null) {
+        this.start = from;
+        this.prev = from?.hash ?? null;
+        this.next = (from?.seq ?? 0) + 1;
+        this.prevFormed = this.prev === null || SHA_HEX.test(this.prev);
+    }
+    /** The tip after the events accepted so far (`from` when none). */
+    get tip() {
+        return this.accepted > 0 ? { seq: this.next - 1, hash: this.prev } : this.start;
+    }
+    /** Verifies the next segment given as NDJSON lines (see `splitEventLines`). */
+    lines(lines) {
+        return this.segment(lines, true);
+    }
+    /** Verifies the next segment given as parsed values (`UnparsedLine` for a line that was not JSON). */
+    values(values) {
+        return this.segment(values, false);
+    }
+    segment(items, lines) {
+        const events = [];
+        let reused = -1;
+        for (let i = 0; i < items.length; i++) {
+            const expected = this.next;
+            let e = null;
+            if (lines && this.prevFormed) {
+                const fast = decodeCanonicalLine(items[i]);
+                if (fast !== null) {
+                    const candidate = fast.event;
+                    // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
+                    if (candidate.seq === expected &&
+                        candidate.prev === this.prev &&
+                        sha256Hex(fast.canonical) === candidate.hash) {
+                        // One set operation for a new id; an id seen before is looked up in this segment (rare).
+                        if (this.ids.add(candidate.id)) {
+                            e = candidate;
+                        }
+                        else if (!usedIn(events, candidate.id)) {
+                            e = candidate;
+                            if (reused < 0)
+                                reused = events.length;
+                        }
+                    }
+                }
+            }
+            if (e === null) {
+                const raw = lines ? parseLine(items[i], i) : items[i];
+                const judged = this.judge(raw, items, i, lines, events);
+                if ('reason' in judged)
+                    return { events, failure: judged, reused };
+                e = judged;
+                if (!this.ids.add(e.id) && reused < 0)
+                    reused = events.length;
+            }
+            events.push(e);
+            this.prev = e.hash;
+            this.prevFormed = true;
+            this.next += 1;
+            this.accepted += 1;
+        }
+        return { events, failure: null, reused };
+    }
+    /** The general path for one value: schema, ids, seq, link and hash, as SPEC §4 states them. */
+    judge(raw, items, i, lines, accepted) {
+        const expected = this.next;
         if (raw instanceof UnparsedLine)
-            return chain_failure(expected, 'invalid', chain_describe(raw));
+            return failAt(i, expected, 'invalid', chain_describe(raw));
         const parsed = EventSchema.safeParse(raw);
         if (!parsed.success) {
             const issue = parsed.error.issues[0];
             const where = issue?.path.join('.') || '(event)';
-            return chain_failure(expected, 'invalid', `event at position ${i + 1}: ${where}: ${issue?.message ?? 'invalid'}`);
+            return failAt(i, expected, 'invalid', `event at position ${i + 1}: ${where}: ${issue?.message ?? 'invalid'}`);
         }
         const e = parsed.data;
         // Before the seq check, so a line written twice is named for what it is rather than as a reorder.
-        if (ids.has(e.id)) {
-            return chain_failure(expected, 'duplicate_id', `event id ${e.id} already used (found with seq ${e.seq})`);
+        if (this.ids.has(e.id) && usedIn(accepted, e.id)) {
+            return failAt(i, expected, 'duplicate_id', `event id ${e.id} already used (found with seq ${e.seq})`);
         }
-        ids.add(e.id);
         if (e.seq !== expected)
-            return seqFailure(events, i, e.seq, expected);
-        if (e.prev !== prev) {
-            return chain_failure(expected, 'broken_link', `prev is ${e.prev} but the previous hash is ${prev}`);
+            return seqFailure(items, lines, i, e.seq, expected);
+        if (e.prev !== this.prev) {
+            return failAt(i, expected, 'broken_link', `prev is ${e.prev} but the previous hash is ${this.prev}`);
         }
         const actual = hashEvent(raw);
-        if (actual !== e.hash)
-            return chain_failure(expected, 'hash_mismatch', `stored hash ${e.hash}, computed ${actual}`);
-        parsedEvents[i] = e;
-        prev = e.hash;
+        if (actual !== e.hash) {
+            return failAt(i, expected, 'hash_mismatch', `stored hash ${e.hash}, computed ${actual}`);
+        }
+        return e;
     }
-    const count = events.length;
-    const last = count > 0 ? { seq: expected - 1, hash: prev } : start;
-    return { ok: true, count, last, events: parsedEvents };
 }
-function chain_failure(seq, reason, detail) {
-    return { ok: false, seq, reason, detail };
+/**
+ * Verifies events in log order, continuing from `from` (genesis when absent); see `ChainVerifier`.
+ * Duplicate ids are only detected among the events given (ids before `from` are not known here).
+ */
+function verifyChain(events, from) {
+    return result(new ChainVerifier(from ?? null), (v) => v.values(events));
 }
-function seqFailure(events, i, found, expected) {
+/** `verifyChain(parseEventLines(ndjson), from)`, with the fast path for canonical lines. */
+function verifyEventLines(ndjson, from) {
+    return result(new ChainVerifier(from ?? null), (v) => v.lines(splitEventLines(ndjson)));
+}
+function result(verifier, run) {
+    const { events, failure } = run(verifier);
+    if (failure)
+        return { ok: false, seq: failure.seq, reason: failure.reason, detail: failure.detail };
+    return { ok: true, count: events.length, last: verifier.tip, events };
+}
+function usedIn(events, id) {
+    for (const e of events)
+        if (e.id === id)
+            return true;
+    return false;
+}
+function failAt(index, seq, reason, detail) {
+    return { seq, reason, detail, index };
+}
+function seqFailure(items, lines, i, found, expected) {
     if (found < expected)
-        return chain_failure(expected, 'reorder', `found seq ${found} where seq ${expected} belongs`);
+        return failAt(i, expected, 'reorder', `found seq ${found} where seq ${expected} belongs`);
     // A forward jump is a reorder when the missing seq shows up later, otherwise events are missing.
-    for (let j = i + 1; j < events.length; j++) {
-        const x = events[j];
+    for (let j = i + 1; j < items.length; j++) {
+        const x = lines ? parseLine(items[j], j) : items[j];
         if (typeof x === 'object' && x !== null && x.seq === expected) {
-            return chain_failure(expected, 'reorder', `found seq ${found} before seq ${expected}`);
+            return failAt(i, expected, 'reorder', `found seq ${found} before seq ${expected}`);
         }
     }
     const missing = found - 1 === expected ? `seq ${expected}` : `seq ${expected}..${found - 1}`;
-    return chain_failure(expected, 'gap', `found seq ${found}; ${missing} missing`);
+    return failAt(i, expected, 'gap', `found seq ${found}; ${missing} missing`);
+}
+/** One NDJSON line (at 0-based `index`) as a value, or an `UnparsedLine`. */
+function parseLine(line, index) {
+    try {
+        return JSON.parse(line);
+    }
+    catch (err) {
+        return new UnparsedLine(index + 1, line, err instanceof Error ? err.message : String(err));
+    }
+}
+/**
+ * Splits NDJSON into lines as `parseEventLines` does: one trailing newline tolerated, CRLF line ends
+ * accepted (the `\r` is dropped); any other empty line stays, to be reported as `invalid`.
+ */
+function splitEventLines(ndjson) {
+    if (ndjson === '')
+        return [];
+    const lines = ndjson.split('\n');
+    if (lines[lines.length - 1] === '')
+        lines.pop();
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if (line.endsWith('\r'))
+            lines[i] = line.slice(0, -1);
+    }
+    return lines;
 }
 /**
  * Splits NDJSON into values. Tolerates one trailing newline and CRLF line ends; any other line that is not
  * JSON (including a blank line) becomes an `UnparsedLine` so `verifyChain` reports it as `invalid`.
  */
 function parseEventLines(ndjson) {
-    if (ndjson === '')
-        return [];
-    const lines = ndjson.split('\n');
-    if (lines[lines.length - 1] === '')
-        lines.pop();
+    const lines = splitEventLines(ndjson);
     const out = new Array(lines.length);
-    for (let i = 0; i < lines.length; i++) {
-        let line = lines[i];
-        if (line.endsWith('\r'))
-            line = line.slice(0, -1);
-        try {
-            out[i] = JSON.parse(line);
-        }
-        catch (err) {
-            out[i] = new UnparsedLine(i + 1, line, err instanceof Error ? err.message : String(err));
-        }
-    }
+    for (let i = 0; i < lines.length; i++)
+        out[i] = parseLine(lines[i], i);
     return out;
 }
-/** Serialises chained events as NDJSON lines (each ending in a newline) in their stored key order. */
+/**
+ * Serialises chained events as NDJSON lines (each ending in a newline) in their key order: for events from
+ * `chainEvents`, canonical order with the hash last.
+ */
 function toEventLines(events) {
     let out = '';
     for (const e of events)
@@ -43904,12 +44558,21 @@ function taskSummary(state, taskId) {
     const task = state_own(state.tasks, taskId);
     if (task)
         return task;
-    const attempts = state_own(state.done, taskId);
-    return attempts === undefined ? undefined : { id: taskId, attempts, completed: true, blocked: false };
+    const settled = state_own(state.done, taskId);
+    if (settled === undefined)
+        return undefined;
+    const summary = { id: taskId, attempts: settled.attempts, completed: true, blocked: false };
+    if (settled.pr !== undefined)
+        summary.pr = mergedPull(settled.pr);
+    return summary;
+}
+/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
+function mergedPull(number) {
+    return { number, branch: '', state: 'merged' };
 }
 /** How many attempts were ever created for the task: what `max_attempts` limits. */
 function attemptCount(state, taskId) {
-    return state_own(state.tasks, taskId)?.attempts ?? state_own(state.done, taskId) ?? 0;
+    return state_own(state.tasks, taskId)?.attempts ?? state_own(state.done, taskId)?.attempts ?? 0;
 }
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 function latestAttempt(state, taskId) {
@@ -43963,8 +44626,10 @@ function taskInPlay(state, id) {
     const t = { id, attempts: 0, failures: 0, completed: false, blocked: false };
     if (settled !== undefined) {
         delete state.done[id];
-        t.attempts = settled;
+        t.attempts = settled.attempts;
         t.completed = true;
+        if (settled.pr !== undefined)
+            t.pr = mergedPull(settled.pr);
     }
     put(state.tasks, id, t);
     return t;
@@ -43975,30 +44640,53 @@ function recordFailure(state, task) {
 }
 /**
  * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
- * leaves `attempts`) for one `done` entry holding its attempts count.
+ * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
  */
 function settleIfDone(state, task) {
     if (!task.completed || task.pr?.state === 'open')
         return;
-    for (const a of Object.values(state.attempts)) {
+    for (const id in state.attempts) {
+        const a = state.attempts[id];
         if (a.task === task.id && OPEN_STATUSES.has(a.status))
             return;
     }
     if (task.last_attempt !== undefined)
         delete state.attempts[task.last_attempt];
     delete state.tasks[task.id];
-    put(state.done, task.id, task.attempts);
+    put(state.done, task.id, task.pr?.state === 'merged'
+        ? { attempts: task.attempts, pr: task.pr.number }
+        : { attempts: task.attempts });
 }
 /** A terminal attempt is kept only while it is its task's newest one. */
 function dropIfSuperseded(state, attempt) {
     if (state_own(state.tasks, attempt.task)?.last_attempt !== attempt.id)
         delete state.attempts[attempt.id];
 }
-/** Drops dispatch counters more than the window older than `ts`'s hour. */
+const HOUR_MS = 3_600_000;
+/** The hour key of an hour index (hours since the epoch). */
+function hourKeyAt(hour) {
+    return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+}
+/**
+ * Drops dispatch counters of hours more than the window before `ts`'s hour. The fold keeps every key at or
+ * after the previous event's cutoff, so only the hours between that cutoff and the new one need a look
+ * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
+ */
 function pruneDispatches(state, ts) {
-    let cutoff;
-    for (const key in state.dispatches) {
-        cutoff ??= hourKey(new Date(Date.parse(ts) - DISPATCH_WINDOW_HOURS * 3_600_000));
+    const keep = Math.floor(Date.parse(ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+    const kept = state.ts === null ? null : Math.floor(Date.parse(state.ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+    if (kept !== null && keep <= kept)
+        return; // the same hour, or a clock behind the last event's
+    if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
+        for (let hour = kept; hour < keep; hour++) {
+            const key = hourKeyAt(hour);
+            if (Object.hasOwn(state.dispatches, key))
+                delete state.dispatches[key];
+        }
+        return;
+    }
+    const cutoff = hourKeyAt(keep);
+    for (const key of Object.keys(state.dispatches)) {
         // Hour keys are fixed-width, so string order is time order.
         if (key < cutoff)
             delete state.dispatches[key];
@@ -45186,7 +45874,6 @@ function verifyView(view, checked) {
  */
 function checkLog(input) {
     const paths = [...input.files.keys()].sort();
-    const ids = new Set();
     const kept = [];
     // Written by the generator below (a closure, so kept in one object the type checker can follow).
     const run = {
@@ -45209,43 +45896,47 @@ function checkLog(input) {
         }
     }
     // Verified events stream straight into one fold: no copy of a growing state, no list of all events.
+    const chain = new ChainVerifier(null);
     function* verified() {
         for (const path of paths) {
             const name = path.slice(path.lastIndexOf('/') + 1);
             const day = DAY_FILE.exec(name)?.[1];
             if (path !== `${EVENTS_DIR}/${name}` || !day) {
-                run.failure = { seq: (run.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
+                run.failure = {
+                    seq: (chain.tip?.seq ?? 0) + 1,
+                    reason: 'bad_file',
+                    detail: `unexpected file ${path}`,
+                };
                 return;
             }
-            const raw = parseEventLines(input.files.get(path));
-            const result = verifyChain(raw, run.tip);
-            const good = result.ok ? raw.length : result.seq - (run.tip?.seq ?? 0) - 1;
+            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
             // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-            for (let i = 0; i < good; i++) {
-                const e = raw[i];
-                if (ids.has(e.id)) {
+            // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: a later
+            // day sorts after `dayEnd`, the same day or an earlier one before it.
+            const dayEnd = `${day}\uffff`;
+            for (let i = 0; i < events.length; i++) {
+                const e = events[i];
+                if (i === reused) {
                     run.failure = { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
                     return;
                 }
-                ids.add(e.id);
-                // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day.
-                if (e.ts.slice(0, 10) > day) {
+                if (e.ts > dayEnd) {
                     run.failure = { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
                     return;
                 }
                 if (snapshot && e.seq === snapshot.seq)
                     run.hashAtSnapshot = e.hash;
             }
-            if (!result.ok) {
-                run.failure = { seq: result.seq, reason: result.reason, detail: `${path}: ${result.detail}` };
+            if (failure) {
+                run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
                 return;
             }
-            run.count += result.count;
-            run.tip = result.last;
+            run.count += events.length;
+            run.tip = chain.tip;
             if (input.keepEvents)
-                for (const e of result.events)
+                for (const e of events)
                     kept.push(e);
-            yield* result.events;
+            yield* events;
         }
     }
     const state = project(verified());
@@ -49725,7 +50416,14 @@ function executorCommands(ctx) {
 async function executeAttempt(deps, ctx) {
     const commands = executorCommands(ctx);
     if (commands.length === 0) {
-        throw new errors_UserError(`task ${ctx.task.id} has no run commands and executor.command is empty`);
+        // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
+        return {
+            status: 'failed',
+            exitCode: null,
+            error: `task ${ctx.task.id} has no run commands and executor.command is empty`,
+            outputTail: '',
+            durationMs: 0,
+        };
     }
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}`);
     return runCommands({
@@ -49875,19 +50573,7 @@ async function appendOrThrow(deps, drafts) {
 /** One whole attempt with the task's commands: start → execute → finish. */
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
-    let executed;
-    try {
-        executed = await executeAttempt(deps, context);
-    }
-    catch (error) {
-        await appendOrThrow(deps, [
-            draft(deps, context, {
-                type: 'attempt.failed',
-                data: { reason: 'executor_error', detail: error.message },
-            }),
-        ]);
-        throw error;
-    }
+    const executed = await executeAttempt(deps, context);
     return { context, outcome: await finishAttempt(deps, context, executed) };
 }
 

@@ -1,6 +1,8 @@
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { decodeCanonicalLine } from './event-line.js';
 import { type EventDraft, EventSchema, type EventType, type LeviathanEvent } from './events.js';
+import { IdSet } from './id-set.js';
 
 /** The point a chain continues from: the last event's seq and hash. `null` = genesis. */
 export interface ChainTip {
@@ -103,6 +105,20 @@ export function hashEvent(e: Omit<LeviathanEvent, 'hash'> | Record<string, unkno
   return sha256Hex(canonicalWithout(e, 'hash'));
 }
 
+/**
+ * The stored form of a validated event given without its hash: keys in canonical order at every level and the
+ * hash appended last. Its JSON.stringify (the stored line) is then the canonical JSON the hash covers with
+ * `,"hash":"…"` spliced in before the final brace, which verification reads without parsing
+ * (core/event-line.ts). The hash itself does not depend on the order.
+ */
+export function sealEvent(body: Record<string, unknown>): LeviathanEvent {
+  const sorted = sortedCopy(body, 'hash');
+  if (sorted === NO_FAST_PATH) return { ...body, hash: hashEvent(body) } as LeviathanEvent;
+  const event = sorted as Record<string, unknown>;
+  event.hash = sha256Hex(JSON.stringify(sorted));
+  return event as LeviathanEvent;
+}
+
 /** Event types whose projection needs a task id, and those that also need an attempt id. */
 const NEEDS_TASK: ReadonlySet<EventType> = new Set<EventType>([
   'attempt.created',
@@ -162,17 +178,15 @@ export function chainEvents(tip: ChainTip | null, drafts: readonly EventDraft[])
       throw new Error(`draft ${seq} (${draft.type}) is invalid: ${where}: ${issue?.message ?? 'unknown'}`);
     }
     const e = parsed.data;
-    // Fixed key order keeps the NDJSON lines readable; the hash itself is order-independent.
-    const ordered: Record<string, unknown> = { v: 1, seq, id: e.id, ts: e.ts, type: e.type };
-    if (e.task !== undefined) ordered.task = e.task;
-    if (e.attempt !== undefined) ordered.attempt = e.attempt;
-    ordered.actor = e.actor;
-    ordered.data = e.data;
-    ordered.prev = prev;
-    const hash = hashEvent(ordered);
-    ordered.hash = hash;
-    out.push(ordered as LeviathanEvent);
-    prev = hash;
+    const body: Record<string, unknown> = { v: 1, seq, id: e.id, ts: e.ts, type: e.type };
+    if (e.task !== undefined) body.task = e.task;
+    if (e.attempt !== undefined) body.attempt = e.attempt;
+    body.actor = e.actor;
+    body.data = e.data;
+    body.prev = prev;
+    const event = sealEvent(body);
+    out.push(event);
+    prev = event.hash;
   }
   return out;
 }
@@ -182,27 +196,129 @@ function describe(value: unknown): string {
   return '';
 }
 
+/** Where a segment's chain breaks: the seq that position should have, why, and the position (0-based). */
+export interface ChainFailure {
+  seq: number;
+  reason: VerifyFailure;
+  detail: string;
+  index: number;
+}
+
+/** What `ChainVerifier` yields for a segment. */
+export interface SegmentResult {
+  /** The events accepted, in order. */
+  events: LeviathanEvent[];
+  /** Where the segment's chain breaks (after `events`), if it does. */
+  failure: ChainFailure | null;
+  /** The index in `events` of the first event whose id an earlier segment used, or -1. */
+  reused: number;
+}
+
 /**
- * Verifies events in log order, continuing from `from` (genesis when absent). Reports the first bad position
- * by the seq that position should have, so a deleted or moved event is named where the chain first breaks.
- * Checks per event, first failing wins: invalid → duplicate_id → gap/reorder → broken_link → hash_mismatch.
- * Duplicate ids are only detected among the events given (ids before `from` are not known here).
- * The hash is computed over the raw value, so deleting a field that has a schema default is still caught.
+ * Verifies a chain one segment at a time (the day files of a log, in order), continuing from `from` (genesis
+ * when null). Reports the first bad position by the seq that position should have, so a deleted or moved
+ * event is named where the chain first breaks. Checks per event, first failing wins:
+ * invalid → duplicate_id → gap/reorder → broken_link → hash_mismatch.
+ * The hash is computed over the value as stored, so deleting a field that has a schema default is caught.
+ *
+ * Ids: an id used twice within a segment is a `duplicate_id`; an id an earlier segment used is only noted
+ * (`SegmentResult.reused`): the caller decides (`checkLog` reports it).
+ *
+ * Lines take a fast path when they are canonical (see core/event-line.ts): no JSON.parse, schema or
+ * canonicalisation, the hash taken over a slice of the line. Only an event that passes every check is accepted
+ * that way; anything else (a non-canonical line, any failing check) is judged again by the general path, so
+ * results, failures and their details are exactly those of the general path.
  */
-export function verifyChain(events: readonly unknown[], from?: ChainTip | null): VerifyResult {
-  const start = from ?? null;
-  let prev: string | null = start?.hash ?? null;
-  let expected = (start?.seq ?? 0) + 1;
-  const ids = new Set<string>();
-  const parsedEvents: LeviathanEvent[] = new Array(events.length);
-  for (let i = 0; i < events.length; i++, expected++) {
-    const raw = events[i];
-    if (raw instanceof UnparsedLine) return failure(expected, 'invalid', describe(raw));
+export class ChainVerifier {
+  /** Every accepted event's id. */
+  private readonly ids = new IdSet();
+  private readonly start: ChainTip | null;
+  private prev: string | null;
+  private next: number;
+  private accepted = 0;
+  /** Whether `prev` is known to be well formed (null or sha-256 hex), so a line may take the fast path. */
+  private prevFormed: boolean;
+
+  constructor(from: ChainTip | null = null) {
+    this.start = from;
+    this.prev = from?.hash ?? null;
+    this.next = (from?.seq ?? 0) + 1;
+    this.prevFormed = this.prev === null || SHA_HEX.test(this.prev);
+  }
+
+  /** The tip after the events accepted so far (`from` when none). */
+  get tip(): ChainTip | null {
+    return this.accepted > 0 ? { seq: this.next - 1, hash: this.prev as string } : this.start;
+  }
+
+  /** Verifies the next segment given as NDJSON lines (see `splitEventLines`). */
+  lines(lines: readonly string[]): SegmentResult {
+    return this.segment(lines, true);
+  }
+
+  /** Verifies the next segment given as parsed values (`UnparsedLine` for a line that was not JSON). */
+  values(values: readonly unknown[]): SegmentResult {
+    return this.segment(values, false);
+  }
+
+  private segment(items: readonly unknown[], lines: boolean): SegmentResult {
+    const events: LeviathanEvent[] = [];
+    let reused = -1;
+    for (let i = 0; i < items.length; i++) {
+      const expected = this.next;
+      let e: LeviathanEvent | null = null;
+      if (lines && this.prevFormed) {
+        const fast = decodeCanonicalLine(items[i] as string);
+        if (fast !== null) {
+          const candidate = fast.event as LeviathanEvent;
+          // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
+          if (
+            candidate.seq === expected &&
+            candidate.prev === this.prev &&
+            sha256Hex(fast.canonical) === candidate.hash
+          ) {
+            // One set operation for a new id; an id seen before is looked up in this segment (rare).
+            if (this.ids.add(candidate.id)) {
+              e = candidate;
+            } else if (!usedIn(events, candidate.id)) {
+              e = candidate;
+              if (reused < 0) reused = events.length;
+            }
+          }
+        }
+      }
+      if (e === null) {
+        const raw = lines ? parseLine(items[i] as string, i) : items[i];
+        const judged = this.judge(raw, items, i, lines, events);
+        if ('reason' in judged) return { events, failure: judged, reused };
+        e = judged;
+        if (!this.ids.add(e.id) && reused < 0) reused = events.length;
+      }
+      events.push(e);
+      this.prev = e.hash;
+      this.prevFormed = true;
+      this.next += 1;
+      this.accepted += 1;
+    }
+    return { events, failure: null, reused };
+  }
+
+  /** The general path for one value: schema, ids, seq, link and hash, as SPEC §4 states them. */
+  private judge(
+    raw: unknown,
+    items: readonly unknown[],
+    i: number,
+    lines: boolean,
+    accepted: readonly LeviathanEvent[],
+  ): LeviathanEvent | ChainFailure {
+    const expected = this.next;
+    if (raw instanceof UnparsedLine) return failAt(i, expected, 'invalid', describe(raw));
     const parsed = EventSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join('.') || '(event)';
-      return failure(
+      return failAt(
+        i,
         expected,
         'invalid',
         `event at position ${i + 1}: ${where}: ${issue?.message ?? 'invalid'}`,
@@ -210,41 +326,91 @@ export function verifyChain(events: readonly unknown[], from?: ChainTip | null):
     }
     const e = parsed.data;
     // Before the seq check, so a line written twice is named for what it is rather than as a reorder.
-    if (ids.has(e.id)) {
-      return failure(expected, 'duplicate_id', `event id ${e.id} already used (found with seq ${e.seq})`);
+    if (this.ids.has(e.id) && usedIn(accepted, e.id)) {
+      return failAt(i, expected, 'duplicate_id', `event id ${e.id} already used (found with seq ${e.seq})`);
     }
-    ids.add(e.id);
-    if (e.seq !== expected) return seqFailure(events, i, e.seq, expected);
-    if (e.prev !== prev) {
-      return failure(expected, 'broken_link', `prev is ${e.prev} but the previous hash is ${prev}`);
+    if (e.seq !== expected) return seqFailure(items, lines, i, e.seq, expected);
+    if (e.prev !== this.prev) {
+      return failAt(i, expected, 'broken_link', `prev is ${e.prev} but the previous hash is ${this.prev}`);
     }
     const actual = hashEvent(raw as Record<string, unknown>);
-    if (actual !== e.hash)
-      return failure(expected, 'hash_mismatch', `stored hash ${e.hash}, computed ${actual}`);
-    parsedEvents[i] = e;
-    prev = e.hash;
+    if (actual !== e.hash) {
+      return failAt(i, expected, 'hash_mismatch', `stored hash ${e.hash}, computed ${actual}`);
+    }
+    return e;
   }
-  const count = events.length;
-  const last = count > 0 ? { seq: expected - 1, hash: prev as string } : start;
-  return { ok: true, count, last, events: parsedEvents };
 }
 
-function failure(seq: number, reason: VerifyFailure, detail: string): VerifyResult {
-  return { ok: false, seq, reason, detail };
+/**
+ * Verifies events in log order, continuing from `from` (genesis when absent); see `ChainVerifier`.
+ * Duplicate ids are only detected among the events given (ids before `from` are not known here).
+ */
+export function verifyChain(events: readonly unknown[], from?: ChainTip | null): VerifyResult {
+  return result(new ChainVerifier(from ?? null), (v) => v.values(events));
 }
 
-function seqFailure(events: readonly unknown[], i: number, found: number, expected: number): VerifyResult {
+/** `verifyChain(parseEventLines(ndjson), from)`, with the fast path for canonical lines. */
+export function verifyEventLines(ndjson: string, from?: ChainTip | null): VerifyResult {
+  return result(new ChainVerifier(from ?? null), (v) => v.lines(splitEventLines(ndjson)));
+}
+
+function result(verifier: ChainVerifier, run: (v: ChainVerifier) => SegmentResult): VerifyResult {
+  const { events, failure } = run(verifier);
+  if (failure) return { ok: false, seq: failure.seq, reason: failure.reason, detail: failure.detail };
+  return { ok: true, count: events.length, last: verifier.tip, events };
+}
+
+function usedIn(events: readonly LeviathanEvent[], id: string): boolean {
+  for (const e of events) if (e.id === id) return true;
+  return false;
+}
+
+function failAt(index: number, seq: number, reason: VerifyFailure, detail: string): ChainFailure {
+  return { seq, reason, detail, index };
+}
+
+function seqFailure(
+  items: readonly unknown[],
+  lines: boolean,
+  i: number,
+  found: number,
+  expected: number,
+): ChainFailure {
   if (found < expected)
-    return failure(expected, 'reorder', `found seq ${found} where seq ${expected} belongs`);
+    return failAt(i, expected, 'reorder', `found seq ${found} where seq ${expected} belongs`);
   // A forward jump is a reorder when the missing seq shows up later, otherwise events are missing.
-  for (let j = i + 1; j < events.length; j++) {
-    const x = events[j];
+  for (let j = i + 1; j < items.length; j++) {
+    const x = lines ? parseLine(items[j] as string, j) : items[j];
     if (typeof x === 'object' && x !== null && (x as { seq?: unknown }).seq === expected) {
-      return failure(expected, 'reorder', `found seq ${found} before seq ${expected}`);
+      return failAt(i, expected, 'reorder', `found seq ${found} before seq ${expected}`);
     }
   }
   const missing = found - 1 === expected ? `seq ${expected}` : `seq ${expected}..${found - 1}`;
-  return failure(expected, 'gap', `found seq ${found}; ${missing} missing`);
+  return failAt(i, expected, 'gap', `found seq ${found}; ${missing} missing`);
+}
+
+/** One NDJSON line (at 0-based `index`) as a value, or an `UnparsedLine`. */
+function parseLine(line: string, index: number): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (err) {
+    return new UnparsedLine(index + 1, line, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Splits NDJSON into lines as `parseEventLines` does: one trailing newline tolerated, CRLF line ends
+ * accepted (the `\r` is dropped); any other empty line stays, to be reported as `invalid`.
+ */
+export function splitEventLines(ndjson: string): string[] {
+  if (ndjson === '') return [];
+  const lines = ndjson.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+  }
+  return lines;
 }
 
 /**
@@ -252,23 +418,16 @@ function seqFailure(events: readonly unknown[], i: number, found: number, expect
  * JSON (including a blank line) becomes an `UnparsedLine` so `verifyChain` reports it as `invalid`.
  */
 export function parseEventLines(ndjson: string): unknown[] {
-  if (ndjson === '') return [];
-  const lines = ndjson.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
+  const lines = splitEventLines(ndjson);
   const out: unknown[] = new Array(lines.length);
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i] as string;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    try {
-      out[i] = JSON.parse(line);
-    } catch (err) {
-      out[i] = new UnparsedLine(i + 1, line, err instanceof Error ? err.message : String(err));
-    }
-  }
+  for (let i = 0; i < lines.length; i++) out[i] = parseLine(lines[i] as string, i);
   return out;
 }
 
-/** Serialises chained events as NDJSON lines (each ending in a newline) in their stored key order. */
+/**
+ * Serialises chained events as NDJSON lines (each ending in a newline) in their key order: for events from
+ * `chainEvents`, canonical order with the hash last.
+ */
 export function toEventLines(events: readonly LeviathanEvent[]): string {
   let out = '';
   for (const e of events) out += `${JSON.stringify(e)}\n`;

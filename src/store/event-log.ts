@@ -21,15 +21,16 @@
  */
 import {
   type ChainTip,
+  ChainVerifier,
   canonicalJson,
   chainEvents,
   hashEvent,
   parseEventLines,
+  splitEventLines,
   type VerifyFailure,
-  verifyChain,
 } from '../core/chain.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
-import { initialState, project } from '../core/state.js';
+import { initialState, project, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import { RefStore, type RefStoreOptions, type RefView } from './ref-store.js';
@@ -296,7 +297,7 @@ function trustedSnapshot(view: RefView, stateText: string | null, newestText: st
   } catch {
     return null;
   }
-  if (state?.v !== 1 || state.seq !== m.last || state.hash !== m.hash) return null;
+  if (state?.v !== STATE_VERSION || state.seq !== m.last || state.hash !== m.hash) return null;
   if (!last || last.seq !== m.last || last.hash !== m.hash || hashEvent(last) !== m.hash) return null;
   return state;
 }
@@ -401,7 +402,6 @@ export type CheckLogResult =
  */
 export function checkLog(input: CheckLogInput): CheckLogResult {
   const paths = [...input.files.keys()].sort();
-  const ids = new Set<string>();
   const kept: LeviathanEvent[] = [];
   // Written by the generator below (a closure, so kept in one object the type checker can follow).
   const run: { tip: ChainTip | null; count: number; failure: Problem | null; hashAtSnapshot: string | null } =
@@ -425,40 +425,44 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
   }
 
   // Verified events stream straight into one fold: no copy of a growing state, no list of all events.
+  const chain = new ChainVerifier(null);
   function* verified(): Generator<LeviathanEvent> {
     for (const path of paths) {
       const name = path.slice(path.lastIndexOf('/') + 1);
       const day = DAY_FILE.exec(name)?.[1];
       if (path !== `${EVENTS_DIR}/${name}` || !day) {
-        run.failure = { seq: (run.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
+        run.failure = {
+          seq: (chain.tip?.seq ?? 0) + 1,
+          reason: 'bad_file',
+          detail: `unexpected file ${path}`,
+        };
         return;
       }
-      const raw = parseEventLines(input.files.get(path) as string);
-      const result = verifyChain(raw, run.tip);
-      const good = result.ok ? raw.length : result.seq - (run.tip?.seq ?? 0) - 1;
+      const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
       // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-      for (let i = 0; i < good; i++) {
-        const e = raw[i] as LeviathanEvent;
-        if (ids.has(e.id)) {
+      // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: a later
+      // day sorts after `dayEnd`, the same day or an earlier one before it.
+      const dayEnd = `${day}\uffff`;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i] as LeviathanEvent;
+        if (i === reused) {
           run.failure = { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
           return;
         }
-        ids.add(e.id);
-        // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day.
-        if (e.ts.slice(0, 10) > day) {
+        if (e.ts > dayEnd) {
           run.failure = { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
           return;
         }
         if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
       }
-      if (!result.ok) {
-        run.failure = { seq: result.seq, reason: result.reason, detail: `${path}: ${result.detail}` };
+      if (failure) {
+        run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
         return;
       }
-      run.count += result.count;
-      run.tip = result.last;
-      if (input.keepEvents) for (const e of result.events) kept.push(e);
-      yield* result.events;
+      run.count += events.length;
+      run.tip = chain.tip;
+      if (input.keepEvents) for (const e of events) kept.push(e);
+      yield* events;
     }
   }
   const state = project(verified());

@@ -120,24 +120,33 @@ describe('chainEvents', () => {
     expect(verifyChain(jsonCopy([created, failed, pr])).ok).toBe(true);
   });
 
-  it('writes keys in a fixed, readable order and never an undefined key', () => {
+  it('writes keys in canonical order with the hash last, and never an undefined key', () => {
     const { b, events } = sample();
     expect(Object.keys(events[0]!)).toEqual([
-      'v',
-      'seq',
+      'actor',
+      'attempt',
+      'data',
       'id',
+      'prev',
+      'seq',
+      'task',
       'ts',
       'type',
-      'task',
-      'attempt',
-      'actor',
-      'data',
-      'prev',
+      'v',
       'hash',
     ]);
     const [reset] = chainEvents(null, [b.reset()]);
-    expect(Object.keys(reset!)).toEqual(['v', 'seq', 'id', 'ts', 'type', 'actor', 'data', 'prev', 'hash']);
+    expect(Object.keys(reset!)).toEqual(['actor', 'data', 'id', 'prev', 'seq', 'ts', 'type', 'v', 'hash']);
+    expect(Object.keys(reset!.data)).toEqual(['by', 'reason']);
     expect(jsonCopy(events)).toStrictEqual(events);
+  });
+
+  it('stores each event as its canonical JSON with the hash spliced in before the final brace', () => {
+    const { events } = sample();
+    for (const e of events) {
+      const { hash, ...rest } = e;
+      expect(JSON.stringify(e)).toBe(`${canonicalize(rest).slice(0, -1)},"hash":"${hash}"}`);
+    }
   });
 
   it('returns nothing for no drafts and does not touch the drafts', () => {
