@@ -22,7 +22,7 @@ const LEVEL: Record<string, number> = {
 const SHARED_AT_LEVEL_1 = new Set(['store/git.ts', 'store/ref-store.ts']);
 
 /** Why importing `target` (src-relative, e.g. `store/git.ts`) from `from` breaks the layering, or null. */
-export function layeringViolation(from: string, target: string): string | null {
+function layeringViolation(from: string, target: string): string | null {
   const [fromDir = ''] = from.split('/');
   const [toDir = ''] = target.split('/');
   if (fromDir === toDir) return null;
