@@ -49148,7 +49148,7 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
         drafts.push(attemptCreated(task, attempt, afterReconcile, config, ctx, false));
         claim = { task, attempt };
     }
-    return { drafts, decision, preview: preview(state, drafts), claim };
+    return { drafts, decision, preview: preview(state, drafts), decided: afterReconcile, claim };
 }
 function preview(state, drafts) {
     if (drafts.length === 0)
@@ -49264,7 +49264,7 @@ async function tick(options) {
     }
 }
 function report(outcome, claim, base, backlog, config, p, appended, pulls, ctx) {
-    const state = p.preview;
+    const state = outcome === 'dry_run' ? p.decided : p.preview;
     const now = ctx.now();
     return {
         outcome,
@@ -50998,10 +50998,16 @@ async function runDemo(options, out) {
         if (!out.json)
             out.out(line);
     };
-    const quiet = { json: false, out: () => { }, err: () => { } };
+    // The narration is the demo's progress: the commands it runs print their results, not their steps.
+    const quiet = { json: false, progress: false, out: () => { }, err: () => { } };
     const indent = out.json
         ? quiet
-        : { json: false, out: (l) => out.out(`    ${l.split('\n').join('\n    ')}`), err: (l) => out.err(l) };
+        : {
+            json: false,
+            progress: false,
+            out: (l) => out.out(`    ${l.split('\n').join('\n    ')}`),
+            err: (l) => out.err(l),
+        };
     const story = [];
     const check = (step, ok) => {
         story.push({ step, ok });

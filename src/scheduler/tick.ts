@@ -44,7 +44,10 @@ export interface TickReport {
 interface Plan {
   drafts: EventDraft[];
   decision: Decision;
+  /** The state once this plan is written; a dry run writes nothing, so it reports `decided` instead. */
   preview: State;
+  /** The state the decision was made on (after reconciling). */
+  decided: State;
   claim: { task: Task; attempt: string } | null;
 }
 
@@ -103,7 +106,7 @@ function plan(
     drafts.push(attemptCreated(task, attempt, afterReconcile, config, ctx, false));
     claim = { task, attempt };
   }
-  return { drafts, decision, preview: preview(state, drafts), claim };
+  return { drafts, decision, preview: preview(state, drafts), decided: afterReconcile, claim };
 }
 
 function preview(state: State, drafts: EventDraft[]): State {
@@ -244,7 +247,7 @@ function report(
   pulls: ObservedPull[],
   ctx: RunContext,
 ): TickReport {
-  const state = p.preview;
+  const state = outcome === 'dry_run' ? p.decided : p.preview;
   const now = ctx.now();
   return {
     outcome,

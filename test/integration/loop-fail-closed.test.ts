@@ -259,6 +259,8 @@ tasks:
       ['beta', 'selected'],
       ['gamma', 'not_ready'],
     ]);
+    // Nothing was claimed, so no row counts an attempt.
+    expect(report.rows.map((r) => r.attempts)).toEqual([0, 0, 0]);
 
     const run = await cli(['tick', '--dir', t.dir, '--dry-run', '--json']);
     expect(run.code).toBe(0);

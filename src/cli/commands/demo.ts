@@ -25,10 +25,16 @@ export async function runDemo(options: { keep?: string }, out: Output): Promise<
   const say = (line = '') => {
     if (!out.json) out.out(line);
   };
-  const quiet: Output = { json: false, out: () => {}, err: () => {} };
+  // The narration is the demo's progress: the commands it runs print their results, not their steps.
+  const quiet: Output = { json: false, progress: false, out: () => {}, err: () => {} };
   const indent: Output = out.json
     ? quiet
-    : { json: false, out: (l) => out.out(`    ${l.split('\n').join('\n    ')}`), err: (l) => out.err(l) };
+    : {
+        json: false,
+        progress: false,
+        out: (l) => out.out(`    ${l.split('\n').join('\n    ')}`),
+        err: (l) => out.err(l),
+      };
   const story: DemoResult['story'] = [];
   const check = (step: string, ok: boolean) => {
     story.push({ step, ok });
