@@ -49513,6 +49513,15 @@ function createProgress(stream = process.stderr, enabled = true, now = () => new
     };
 }
 
+;// CONCATENATED MODULE: ./src/cli/step-summary.ts
+
+/** Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere. */
+async function writeStepSummary(markdown, env = process.env) {
+    const file = env.GITHUB_STEP_SUMMARY;
+    if (file)
+        await (0,promises_.appendFile)(file, `${markdown}\n`);
+}
+
 ;// CONCATENATED MODULE: ./src/cli/target.ts
 
 
@@ -50577,15 +50586,6 @@ async function runAttempt(deps, taskId, attemptId) {
     return { context, outcome: await finishAttempt(deps, context, executed) };
 }
 
-;// CONCATENATED MODULE: ./src/cli/step-summary.ts
-
-/** Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere. */
-async function writeStepSummary(markdown, env = process.env) {
-    const file = env.GITHUB_STEP_SUMMARY;
-    if (file)
-        await (0,promises_.appendFile)(file, `${markdown}\n`);
-}
-
 ;// CONCATENATED MODULE: ./src/cli/commands/work.ts
 
 
@@ -50643,6 +50643,7 @@ function registerWork(program) {
 
 
 
+
 /** The local loop: tick, work what it dispatched, repeat until a tick dispatches nothing. */
 async function runLoop(options, out, onAttempt) {
     const progress = createProgress(process.stderr, out.progress ?? !out.json);
@@ -50663,6 +50664,7 @@ async function runLoop(options, out, onAttempt) {
             summary.ticks += 1;
             summary.last = report;
             progress.done();
+            await writeStepSummary(renderTickMarkdown(report));
             if (!out.json)
                 out.out(`tick ${summary.ticks}: ${tickHeadline(report)}`);
             const queued = target.forge.takeDispatched();
@@ -50672,6 +50674,7 @@ async function runLoop(options, out, onAttempt) {
                 const result = await workInScratch(target, request.task, request.attempt);
                 progress.done();
                 onAttempt?.(result);
+                await writeStepSummary(renderAttemptMarkdown(result));
                 const o = result.outcome;
                 summary.attempts.push({
                     task: request.task,

@@ -1,10 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { tickHeadline } from '../../scheduler/summary.js';
+import { renderTickMarkdown, tickHeadline } from '../../scheduler/summary.js';
 import { type TickReport, tick } from '../../scheduler/tick.js';
 import type { AttemptResult } from '../../worker/attempt.js';
-import { attemptHeadline } from '../../worker/summary.js';
+import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
 import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
+import { writeStepSummary } from '../step-summary.js';
 import { openTarget } from '../target.js';
 import { workInScratch } from './work.js';
 
@@ -38,6 +39,7 @@ export async function runLoop(
       summary.ticks += 1;
       summary.last = report;
       progress.done();
+      await writeStepSummary(renderTickMarkdown(report));
       if (!out.json) out.out(`tick ${summary.ticks}: ${tickHeadline(report)}`);
       const queued = target.forge.takeDispatched();
       if (queued.length === 0) break;
@@ -45,6 +47,7 @@ export async function runLoop(
         const result = await workInScratch(target, request.task, request.attempt);
         progress.done();
         onAttempt?.(result);
+        await writeStepSummary(renderAttemptMarkdown(result));
         const o = result.outcome;
         summary.attempts.push({
           task: request.task,
