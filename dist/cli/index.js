@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6816);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5743);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6816:
+/***/ 5743:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44843,8 +44843,8 @@ function finish(state, attempt) {
         settleIfDone(state, task);
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:path"
@@ -45123,10 +45123,10 @@ class RefStore {
             }
             else if (writes.length > 1) {
                 // One process for all blobs: the contents go through scratch files named on stdin.
-                await (0,promises_.mkdir)(scratch);
+                await (0,promises_namespaceObject.mkdir)(scratch);
                 const files = await Promise.all(writes.map(async ([, content], i) => {
                     const file = (0,external_node_path_.join)(scratch, String(i));
-                    await (0,promises_.writeFile)(file, content);
+                    await (0,promises_namespaceObject.writeFile)(file, content);
                     return file;
                 }));
                 oids = (await git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
@@ -45150,7 +45150,7 @@ class RefStore {
             return commit;
         }
         finally {
-            await Promise.all([(0,promises_.rm)(index, { force: true }), (0,promises_.rm)(scratch, { recursive: true, force: true })]);
+            await Promise.all([(0,promises_namespaceObject.rm)(index, { force: true }), (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true })]);
         }
     }
     /**
@@ -45554,16 +45554,16 @@ function lastLines(text) {
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
-    if (await (0,promises_.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
+    if (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
         return;
-    await (0,promises_.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
     const tmp = `${aux}.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
     const git = new Git((0,external_node_path_.join)(aux, '..'));
     await git.run(['init', '--quiet', '--bare', `--object-format=${objectFormat}`, tmp]);
     const quoted = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     // A partial clone of one remote; maintenance off (it would have to understand promisor packs, and this
     // repository only ever holds a few small trees and blobs).
-    await (0,promises_.writeFile)((0,external_node_path_.join)(tmp, 'config'), [
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(tmp, 'config'), [
         '[core]',
         '\trepositoryformatversion = 1',
         '\tbare = true',
@@ -45585,11 +45585,11 @@ async function ensureAuxRepo(aux, objectFormat, url) {
         '',
     ].join('\n'));
     try {
-        await (0,promises_.rename)(tmp, aux);
+        await (0,promises_namespaceObject.rename)(tmp, aux);
     }
     catch {
         // Another process created it first.
-        await (0,promises_.rm)(tmp, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rm)(tmp, { recursive: true, force: true });
     }
 }
 
@@ -46548,25 +46548,25 @@ async function createSandbox(keep) {
     let root;
     if (keep) {
         root = (0,external_node_path_.resolve)(keep);
-        await (0,promises_.mkdir)(root, { recursive: true });
-        const entries = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 23)).then((fs) => fs.readdir(root));
+        await (0,promises_namespaceObject.mkdir)(root, { recursive: true });
+        const entries = await (0,promises_namespaceObject.readdir)(root);
         if (entries.length > 0)
             throw new errors_UserError(`--keep ${keep}: the directory must be empty or new`);
     }
     else {
-        root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-demo-'));
+        root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-demo-'));
     }
     const origin = (0,external_node_path_.join)(root, 'origin.git');
     const clone = (0,external_node_path_.join)(root, 'repo');
     const top = new Git(root);
     await top.run(['init', '--quiet', '--bare', '--initial-branch=main', origin]);
     await top.run(['clone', '--quiet', origin, clone]);
-    await (0,promises_.mkdir)((0,external_node_path_.join)(clone, '.leviathan'), { recursive: true });
-    await (0,promises_.mkdir)((0,external_node_path_.join)(clone, 'docs'), { recursive: true });
-    await (0,promises_.writeFile)((0,external_node_path_.join)(clone, 'README.md'), DEMO_README);
-    await (0,promises_.writeFile)((0,external_node_path_.join)(clone, 'docs', 'index.md'), '# Docs\n');
-    await (0,promises_.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), DEMO_CONFIG);
-    await (0,promises_.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, '.leviathan'), { recursive: true });
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, 'docs'), { recursive: true });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'README.md'), DEMO_README);
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'docs', 'index.md'), '# Docs\n');
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), DEMO_CONFIG);
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
     const git = new Git(clone);
     await git.run(['checkout', '--quiet', '-B', 'main']);
     await git.run(['add', '-A']);
@@ -47072,19 +47072,19 @@ class LocalForge {
      * refs, index and working tree; removed afterwards whatever happens. Returns the pushed merge commit.
      */
     async mergeAndPush(target, record, when) {
-        const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-merge-'));
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-merge-'));
         try {
             const env = await this.identity(when);
             const git = new Git(dir, this.options.token, env, [...target.headers, 'core.hooksPath=/dev/null']);
             const format = await this.git.output(['rev-parse', '--show-object-format']);
             await git.run(['init', '--quiet', `--object-format=${format}`, '.']);
             if (await this.canBorrowObjects()) {
-                await (0,promises_.writeFile)((0,external_node_path_.join)(dir, '.git', 'objects', 'info', 'alternates'), `${(0,external_node_path_.join)(target.gitDir, 'objects')}\n`);
+                await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, '.git', 'objects', 'info', 'alternates'), `${(0,external_node_path_.join)(target.gitDir, 'objects')}\n`);
             }
             // Written to the file, not passed as arguments: a URL may carry credentials and arguments end up in
             // error messages.
             const quote = (v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-            await (0,promises_.appendFile)((0,external_node_path_.join)(dir, '.git', 'config'), `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(target.pushUrl)}\n`);
+            await (0,promises_namespaceObject.appendFile)((0,external_node_path_.join)(dir, '.git', 'config'), `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(target.pushUrl)}\n`);
             const subject = `Merge pull request #${record.number} from ${record.head}`;
             for (let attempt = 1;; attempt++) {
                 const fetched = await git.run([
@@ -47151,7 +47151,7 @@ class LocalForge {
             throw new ForgeError(`merging pull #${record.number} failed: ${messageOf(error)}`, 'merge');
         }
         finally {
-            await (0,promises_.rm)(dir, { recursive: true, force: true });
+            await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
         }
     }
     /**
@@ -49519,7 +49519,7 @@ function createProgress(stream = process.stderr, enabled = true, now = () => new
 async function writeStepSummary(markdown, env = process.env) {
     const file = env.GITHUB_STEP_SUMMARY;
     if (file)
-        await (0,promises_.appendFile)(file, `${markdown}\n`);
+        await (0,promises_namespaceObject.appendFile)(file, `${markdown}\n`);
 }
 
 ;// CONCATENATED MODULE: ./src/cli/target.ts
@@ -49544,7 +49544,7 @@ async function openTarget(options) {
         throw new errors_UserError('the github forge is not available from the CLI yet; use --forge local (the default)');
     }
     const dir = (0,external_node_path_.resolve)(options.dir);
-    const isDir = await (0,promises_.stat)(dir).then((s) => s.isDirectory(), () => false);
+    const isDir = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir)
         throw new errors_UserError(`not a directory: ${options.dir}`);
     const git = new Git(dir);
@@ -49565,7 +49565,7 @@ async function openTarget(options) {
  */
 async function withScratchClone(target, fn) {
     const source = await cloneSource(target);
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-work-'));
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-work-'));
     try {
         await new Git((0,external_node_os_namespaceObject.tmpdir)()).run(['clone', '--quiet', '--no-checkout', source, dir]);
         const git = new Git(dir);
@@ -49573,7 +49573,7 @@ async function withScratchClone(target, fn) {
         return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
     }
     finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
 }
 /**
@@ -49706,11 +49706,11 @@ function buildAgentEnv(input) {
 }
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
 async function createTaskDir(base = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()) {
-    return (0,promises_.mkdtemp)((0,external_node_path_.join)(base, 'leviathan-task-'));
+    return (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(base, 'leviathan-task-'));
 }
 async function realOrResolved(path) {
     try {
-        return await (0,promises_.realpath)(path);
+        return await (0,promises_namespaceObject.realpath)(path);
     }
     catch {
         return (0,external_node_path_.resolve)(path);
@@ -49760,7 +49760,7 @@ function renderPrompt(task, attempt, context = {}) {
 async function writeTaskFiles(dir, task, attempt, context = {}) {
     if (context.checkout !== undefined)
         await assertOutside(dir, context.checkout);
-    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
     const promptFile = (0,external_node_path_.join)(dir, 'prompt.md');
     const taskFile = (0,external_node_path_.join)(dir, 'task.json');
     const json = {
@@ -49780,8 +49780,8 @@ async function writeTaskFiles(dir, task, attempt, context = {}) {
             ...(context.limits ?? {}),
         },
     };
-    await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
-    await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+    await (0,promises_namespaceObject.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
+    await (0,promises_namespaceObject.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
     return { promptFile, taskFile };
 }
 
@@ -49864,14 +49864,14 @@ async function collectChanges(git, baseSha) {
     const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
     // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
     const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
-    if (top.exitCode !== 0 || (await (0,promises_.realpath)(top.stdout.trim())) !== (await (0,promises_.realpath)(git.cwd))) {
+    if (top.exitCode !== 0 || (await (0,promises_namespaceObject.realpath)(top.stdout.trim())) !== (await (0,promises_namespaceObject.realpath)(git.cwd))) {
         throw new Error(`${git.cwd} is not the top level of a git checkout`);
     }
     const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
     if (sparse.stdout.trim() === 'true')
         throw new Error('sparse checkouts are not supported: use a full checkout');
     const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-index-'));
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-index-'));
     try {
         const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(dir, 'index') };
         await run(['read-tree', base], { env });
@@ -49910,7 +49910,7 @@ async function collectChanges(git, baseSha) {
         return { base, tree, changes };
     }
     finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
 }
 
@@ -50291,12 +50291,12 @@ const HARDENING = '\n# Added by Leviathan after the agent ran: no hooks or fsmon
 async function saveGitConfig(git, dir) {
     const original = (0,external_node_path_.resolve)(git.cwd, await git.output(['rev-parse', '--git-path', 'config']));
     const saved = (0,external_node_path_.join)(dir, 'git-config.before-agent');
-    await (0,promises_.copyFile)(original, saved);
+    await (0,promises_namespaceObject.copyFile)(original, saved);
     return { original, saved };
 }
 /** Puts the saved config back, with hooks and fsmonitor disabled. */
 async function restoreGitConfig(config) {
-    await (0,promises_.writeFile)(config.original, `${await (0,promises_.readFile)(config.saved, 'utf8')}${HARDENING}`);
+    await (0,promises_namespaceObject.writeFile)(config.original, `${await (0,promises_namespaceObject.readFile)(config.saved, 'utf8')}${HARDENING}`);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -50565,7 +50565,7 @@ async function finishAttempt(deps, ctx, executed) {
         }),
         draft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
     ]);
-    await (0,promises_.rm)(ctx.taskDir, { recursive: true, force: true });
+    await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true });
     return {
         status: 'succeeded',
         pr: pull.pull.number,
@@ -50847,7 +50847,7 @@ function registerTick(program) {
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 async function readRepoFile(dir, rel) {
     try {
-        return await (0,promises_.readFile)(external_node_path_default().join(dir, rel), 'utf8');
+        return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, rel), 'utf8');
     }
     catch (error) {
         const code = error.code;
@@ -50859,7 +50859,7 @@ async function readRepoFile(dir, rel) {
     }
 }
 async function assertDirectory(dir) {
-    const s = await (0,promises_.stat)(dir).catch(() => null);
+    const s = await (0,promises_namespaceObject.stat)(dir).catch(() => null);
     if (!s?.isDirectory())
         throw new errors_UserError(`not a directory: ${dir}`);
 }
@@ -51078,7 +51078,7 @@ async function runDemo(options, out) {
     }
     finally {
         if (!options.keep)
-            await (0,promises_.rm)(sandbox.root, { recursive: true, force: true });
+            await (0,promises_namespaceObject.rm)(sandbox.root, { recursive: true, force: true });
     }
 }
 function registerDemo(program) {
@@ -51328,13 +51328,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 
 /***/ }),
 
@@ -64412,36 +64405,6 @@ exports.visitAsync = visitAsync;
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/create fake namespace object */
-/******/ (() => {
-/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
-/******/ 	var leafPrototypes;
-/******/ 	// create a fake namespace object
-/******/ 	// mode & 1: value is a module id, require it
-/******/ 	// mode & 2: merge all properties of value into the ns
-/******/ 	// mode & 4: return value when already ns object
-/******/ 	// mode & 16: return value when it's Promise-like
-/******/ 	// mode & 8|1: behave like require
-/******/ 	__nccwpck_require__.t = function(value, mode) {
-/******/ 		if(mode & 1) value = this(value);
-/******/ 		if(mode & 8) return value;
-/******/ 		if(typeof value === 'object' && value) {
-/******/ 			if((mode & 4) && value.__esModule) return value;
-/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
-/******/ 		}
-/******/ 		var ns = Object.create(null);
-/******/ 		__nccwpck_require__.r(ns);
-/******/ 		var def = {};
-/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
-/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
-/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
-/******/ 		}
-/******/ 		def['default'] = () => (value);
-/******/ 		__nccwpck_require__.d(ns, def);
-/******/ 		return ns;
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -64457,17 +64420,6 @@ exports.visitAsync = visitAsync;
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/make namespace object */
-/******/ (() => {
-/******/ 	// define __esModule on exports
-/******/ 	__nccwpck_require__.r = (exports) => {
-/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
-/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
-/******/ 		}
-/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
-/******/ 	};
 /******/ })();
 /******/ 
 /******/ /* webpack/runtime/compat */

@@ -3,6 +3,7 @@
  * redirect Leviathan's pushes (and so its token) or run during them.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 it('a planted remote URL, insteadOf rule and pre-push hook neither redirect nor run during the pushes', async () => {
-  const marker = join(await import('node:os').then((os) => os.tmpdir()), `leviathan-hook-ran-${process.pid}`);
+  const marker = join(tmpdir(), `leviathan-hook-ran-${process.pid}`);
   const backlog = `tasks:
   - id: plant
     title: Write a page and tamper with git

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
@@ -19,7 +19,7 @@ export async function createSandbox(keep?: string): Promise<Sandbox> {
   if (keep) {
     root = resolve(keep);
     await mkdir(root, { recursive: true });
-    const entries = await import('node:fs/promises').then((fs) => fs.readdir(root));
+    const entries = await readdir(root);
     if (entries.length > 0) throw new UserError(`--keep ${keep}: the directory must be empty or new`);
   } else {
     root = await mkdtemp(join(tmpdir(), 'leviathan-demo-'));
