@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5743);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5743:
+/***/ 3865:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33933,6 +33933,343 @@ class errors_UserError extends Error {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./node_modules/ulid/dist/node/index.js
+
+
+// These values should NEVER change. The values are precisely for
+// generating ULIDs.
+const B32_CHARACTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const ENCODING = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford's Base32
+const ENCODING_LEN = 32; // from ENCODING.length;
+const MAX_ULID = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ";
+const MIN_ULID = "00000000000000000000000000";
+const RANDOM_LEN = 16;
+const TIME_LEN = 10;
+const TIME_MAX = 281474976710655; // from Math.pow(2, 48) - 1;
+const ULID_REGEX = /^[0-7][0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]{25}$/;
+const UUID_REGEX = /^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
+
+var ULIDErrorCode;
+(function (ULIDErrorCode) {
+    ULIDErrorCode["Base32IncorrectEncoding"] = "B32_ENC_INVALID";
+    ULIDErrorCode["DecodeTimeInvalidCharacter"] = "DEC_TIME_CHAR";
+    ULIDErrorCode["DecodeTimeValueMalformed"] = "DEC_TIME_MALFORMED";
+    ULIDErrorCode["EncodeTimeNegative"] = "ENC_TIME_NEG";
+    ULIDErrorCode["EncodeTimeSizeExceeded"] = "ENC_TIME_SIZE_EXCEED";
+    ULIDErrorCode["EncodeTimeValueMalformed"] = "ENC_TIME_MALFORMED";
+    ULIDErrorCode["PRNGDetectFailure"] = "PRNG_DETECT";
+    ULIDErrorCode["ULIDInvalid"] = "ULID_INVALID";
+    ULIDErrorCode["Unexpected"] = "UNEXPECTED";
+    ULIDErrorCode["UUIDInvalid"] = "UUID_INVALID";
+})(ULIDErrorCode || (ULIDErrorCode = {}));
+class ULIDError extends Error {
+    constructor(errorCode, message) {
+        super(`${message} (${errorCode})`);
+        this.name = "ULIDError";
+        this.code = errorCode;
+    }
+}
+
+function randomChar(prng) {
+    // Currently PRNGs generate fractions from 0 to _less than_ 1, so no "%" is necessary.
+    // However, just in case a future PRNG can generate 1,
+    // we are applying "% ENCODING LEN" to wrap back to the first character
+    const randomPosition = Math.floor(prng() * ENCODING_LEN) % ENCODING_LEN;
+    return ENCODING.charAt(randomPosition);
+}
+function replaceCharAt(str, index, char) {
+    if (index > str.length - 1) {
+        return str;
+    }
+    return str.substr(0, index) + char + str.substr(index + 1);
+}
+
+// Code from https://github.com/devbanana/crockford-base32/blob/develop/src/index.ts
+function crockfordEncode(input) {
+    const output = [];
+    let bitsRead = 0;
+    let buffer = 0;
+    const reversedInput = new Uint8Array(input.slice().reverse());
+    for (const byte of reversedInput) {
+        buffer |= byte << bitsRead;
+        bitsRead += 8;
+        while (bitsRead >= 5) {
+            output.unshift(buffer & 0x1f);
+            buffer >>>= 5;
+            bitsRead -= 5;
+        }
+    }
+    if (bitsRead > 0) {
+        output.unshift(buffer & 0x1f);
+    }
+    return output.map(byte => B32_CHARACTERS.charAt(byte)).join("");
+}
+function crockfordDecode(input) {
+    const sanitizedInput = input.toUpperCase().split("").reverse().join("");
+    const output = [];
+    let bitsRead = 0;
+    let buffer = 0;
+    for (const character of sanitizedInput) {
+        const byte = B32_CHARACTERS.indexOf(character);
+        if (byte === -1) {
+            throw new Error(`Invalid base 32 character found in string: ${character}`);
+        }
+        buffer |= byte << bitsRead;
+        bitsRead += 5;
+        while (bitsRead >= 8) {
+            output.unshift(buffer & 0xff);
+            buffer >>>= 8;
+            bitsRead -= 8;
+        }
+    }
+    if (bitsRead >= 5 || buffer > 0) {
+        output.unshift(buffer & 0xff);
+    }
+    return new Uint8Array(output);
+}
+/**
+ * Fix a ULID's Base32 encoding -
+ * i and l (case-insensitive) will be treated as 1 and o (case-insensitive) will be treated as 0.
+ * hyphens are ignored during decoding.
+ * @param id The ULID
+ * @returns The cleaned up ULID
+ */
+function fixULIDBase32(id) {
+    return id.replace(/i/gi, "1").replace(/l/gi, "1").replace(/o/gi, "0").replace(/-/g, "");
+}
+function incrementBase32(str) {
+    let done = undefined, index = str.length, char, charIndex, output = str;
+    const maxCharIndex = ENCODING_LEN - 1;
+    while (!done && index-- >= 0) {
+        char = output[index];
+        charIndex = ENCODING.indexOf(char);
+        if (charIndex === -1) {
+            throw new ULIDError(ULIDErrorCode.Base32IncorrectEncoding, "Incorrectly encoded string");
+        }
+        if (charIndex === maxCharIndex) {
+            output = replaceCharAt(output, index, ENCODING[0]);
+            continue;
+        }
+        done = replaceCharAt(output, index, ENCODING[charIndex + 1]);
+    }
+    if (typeof done === "string") {
+        return done;
+    }
+    throw new ULIDError(ULIDErrorCode.Base32IncorrectEncoding, "Failed incrementing string");
+}
+
+/**
+ * Decode time from a ULID
+ * @param id The ULID
+ * @returns The decoded timestamp
+ */
+function decodeTime(id) {
+    if (id.length !== TIME_LEN + RANDOM_LEN) {
+        throw new ULIDError(ULIDErrorCode.DecodeTimeValueMalformed, "Malformed ULID");
+    }
+    const time = id
+        .substr(0, TIME_LEN)
+        .toUpperCase()
+        .split("")
+        .reverse()
+        .reduce((carry, char, index) => {
+        const encodingIndex = ENCODING.indexOf(char);
+        if (encodingIndex === -1) {
+            throw new ULIDError(ULIDErrorCode.DecodeTimeInvalidCharacter, `Time decode error: Invalid character: ${char}`);
+        }
+        return (carry += encodingIndex * Math.pow(ENCODING_LEN, index));
+    }, 0);
+    if (time > TIME_MAX) {
+        throw new ULIDError(ULIDErrorCode.DecodeTimeValueMalformed, `Malformed ULID: timestamp too large: ${time}`);
+    }
+    return time;
+}
+/**
+ * Detect the best PRNG (pseudo-random number generator)
+ * @param root The root to check from (global/window)
+ * @returns The PRNG function
+ */
+function detectPRNG(root) {
+    const rootLookup = detectRoot();
+    const globalCrypto = (rootLookup && (rootLookup.crypto || rootLookup.msCrypto)) ||
+        (typeof external_node_crypto_ !== "undefined" ? external_node_crypto_ : null);
+    if (typeof globalCrypto?.getRandomValues === "function") {
+        return () => {
+            const buffer = new Uint8Array(1);
+            globalCrypto.getRandomValues(buffer);
+            return buffer[0] / 256;
+        };
+    }
+    else if (typeof globalCrypto?.randomBytes === "function") {
+        return () => globalCrypto.randomBytes(1).readUInt8() / 256;
+    }
+    else if (external_node_crypto_?.randomBytes) {
+        return () => external_node_crypto_.randomBytes(1).readUInt8() / 256;
+    }
+    throw new ULIDError(ULIDErrorCode.PRNGDetectFailure, "Failed to find a reliable PRNG");
+}
+function detectRoot() {
+    if (inWebWorker())
+        return self;
+    if (typeof window !== "undefined") {
+        return window;
+    }
+    if (typeof global !== "undefined") {
+        return global;
+    }
+    if (typeof globalThis !== "undefined") {
+        return globalThis;
+    }
+    return null;
+}
+function encodeRandom(len, prng) {
+    let str = "";
+    for (; len > 0; len--) {
+        str = randomChar(prng) + str;
+    }
+    return str;
+}
+/**
+ * Encode the time portion of a ULID
+ * @param now The current timestamp
+ * @param len Length to generate
+ * @returns The encoded time
+ */
+function encodeTime(now, len = TIME_LEN) {
+    if (isNaN(now)) {
+        throw new ULIDError(ULIDErrorCode.EncodeTimeValueMalformed, `Time must be a number: ${now}`);
+    }
+    else if (now > TIME_MAX) {
+        throw new ULIDError(ULIDErrorCode.EncodeTimeSizeExceeded, `Cannot encode a time larger than ${TIME_MAX}: ${now}`);
+    }
+    else if (now < 0) {
+        throw new ULIDError(ULIDErrorCode.EncodeTimeNegative, `Time must be positive: ${now}`);
+    }
+    else if (Number.isInteger(now) === false) {
+        throw new ULIDError(ULIDErrorCode.EncodeTimeValueMalformed, `Time must be an integer: ${now}`);
+    }
+    let mod, str = "";
+    for (let currentLen = len; currentLen > 0; currentLen--) {
+        mod = now % ENCODING_LEN;
+        str = ENCODING.charAt(mod) + str;
+        now = (now - mod) / ENCODING_LEN;
+    }
+    return str;
+}
+function inWebWorker() {
+    // @ts-ignore
+    return typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope;
+}
+/**
+ * Check if a ULID is valid
+ * @param id The ULID to test
+ * @returns True if valid, false otherwise
+ * @example
+ *   isValid("01HNZX8JGFACFA36RBXDHEQN6E"); // true
+ *   isValid(""); // false
+ */
+function isValid(id) {
+    return (typeof id === "string" &&
+        id.length === TIME_LEN + RANDOM_LEN &&
+        id
+            .toUpperCase()
+            .split("")
+            .every(char => ENCODING.indexOf(char) !== -1));
+}
+/**
+ * Create a ULID factory to generate monotonically-increasing
+ *  ULIDs
+ * @param prng The PRNG to use
+ * @returns A ulid factory
+ * @example
+ *  const ulid = monotonicFactory();
+ *  ulid(); // "01HNZXD07M5CEN5XA66EMZSRZW"
+ */
+function monotonicFactory(prng) {
+    const currentPRNG = prng || detectPRNG();
+    let lastTime = 0, lastRandom;
+    return function _ulid(seedTime) {
+        const seed = !seedTime || isNaN(seedTime) ? Date.now() : seedTime;
+        if (seed <= lastTime) {
+            const incrementedRandom = (lastRandom = incrementBase32(lastRandom));
+            return encodeTime(lastTime, TIME_LEN) + incrementedRandom;
+        }
+        lastTime = seed;
+        const newRandom = (lastRandom = encodeRandom(RANDOM_LEN, currentPRNG));
+        return encodeTime(seed, TIME_LEN) + newRandom;
+    };
+}
+/**
+ * Generate a ULID
+ * @param seedTime Optional time seed
+ * @param prng Optional PRNG function
+ * @returns A ULID string
+ * @example
+ *  ulid(); // "01HNZXD07M5CEN5XA66EMZSRZW"
+ */
+function ulid(seedTime, prng) {
+    const currentPRNG = prng || detectPRNG();
+    const seed = !seedTime || isNaN(seedTime) ? Date.now() : seedTime;
+    return encodeTime(seed, TIME_LEN) + encodeRandom(RANDOM_LEN, currentPRNG);
+}
+
+/**
+ * Convert a ULID to a UUID
+ * @param ulid The ULID to convert
+ * @returns A UUID string
+ */
+function ulidToUUID(ulid) {
+    const isValid = ULID_REGEX.test(ulid);
+    if (!isValid) {
+        throw new ULIDError(ULIDErrorCode.ULIDInvalid, `Invalid ULID: ${ulid}`);
+    }
+    const uint8Array = crockfordDecode(ulid);
+    let uuid = Array.from(uint8Array)
+        .map(byte => byte.toString(16).padStart(2, "0"))
+        .join("");
+    uuid =
+        uuid.substring(0, 8) +
+            "-" +
+            uuid.substring(8, 12) +
+            "-" +
+            uuid.substring(12, 16) +
+            "-" +
+            uuid.substring(16, 20) +
+            "-" +
+            uuid.substring(20);
+    return uuid.toUpperCase();
+}
+/**
+ * Convert a UUID to a ULID
+ * @param uuid The UUID to convert
+ * @returns A ULID string
+ */
+function uuidToULID(uuid) {
+    const isValid = UUID_REGEX.test(uuid);
+    if (!isValid) {
+        throw new ULIDError(ULIDErrorCode.UUIDInvalid, `Invalid UUID: ${uuid}`);
+    }
+    const bytes = uuid.replace(/-/g, "").match(/.{1,2}/g);
+    if (!bytes) {
+        throw new ULIDError(ULIDErrorCode.Unexpected, `Failed parsing UUID bytes: ${uuid}`);
+    }
+    const uint8Array = new Uint8Array(bytes.map(byte => parseInt(byte, 16)));
+    return crockfordEncode(uint8Array);
+}
+
+
+
+;// CONCATENATED MODULE: ./src/cli/output.ts
+function processOutput(json) {
+    return {
+        json,
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: (line) => process.stderr.write(`${line}\n`),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -33950,8 +34287,6 @@ class ForgeError extends Error {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/canonicalize/lib/canonicalize.js
 var canonicalize = __nccwpck_require__(3842);
 var canonicalize_default = /*#__PURE__*/__nccwpck_require__.n(canonicalize);
@@ -34982,7 +35317,7 @@ function config(newConfig) {
  */
 const cuid = /^[cC][0-9a-z]{6,}$/;
 const cuid2 = /^[0-9a-z]+$/;
-const ulid = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
+const regexes_ulid = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
 const xid = /^[0-9a-vA-V]{20}$/;
 const ksuid = /^[A-Za-z0-9]{27}$/;
 const nanoid = /^[a-zA-Z0-9_-]{21}$/;
@@ -37523,7 +37858,7 @@ const $ZodCUID2 = /*@__PURE__*/ $constructor("$ZodCUID2", (inst, def) => {
     $ZodStringFormat.init(inst, def);
 });
 const $ZodULID = /*@__PURE__*/ $constructor("$ZodULID", (inst, def) => {
-    def.pattern ?? (def.pattern = ulid);
+    def.pattern ?? (def.pattern = regexes_ulid);
     $ZodStringFormat.init(inst, def);
 });
 const $ZodXID = /*@__PURE__*/ $constructor("$ZodXID", (inst, def) => {
@@ -45983,339 +46318,33 @@ function checkLog(input) {
     return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem };
 }
 
-;// CONCATENATED MODULE: ./node_modules/ulid/dist/node/index.js
+;// CONCATENATED MODULE: ./src/cli/user-errors.ts
 
 
-// These values should NEVER change. The values are precisely for
-// generating ULIDs.
-const B32_CHARACTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const ENCODING = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford's Base32
-const ENCODING_LEN = 32; // from ENCODING.length;
-const MAX_ULID = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ";
-const MIN_ULID = "00000000000000000000000000";
-const RANDOM_LEN = 16;
-const TIME_LEN = 10;
-const TIME_MAX = 281474976710655; // from Math.pow(2, 48) - 1;
-const ULID_REGEX = /^[0-7][0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]{25}$/;
-const UUID_REGEX = /^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 
-var ULIDErrorCode;
-(function (ULIDErrorCode) {
-    ULIDErrorCode["Base32IncorrectEncoding"] = "B32_ENC_INVALID";
-    ULIDErrorCode["DecodeTimeInvalidCharacter"] = "DEC_TIME_CHAR";
-    ULIDErrorCode["DecodeTimeValueMalformed"] = "DEC_TIME_MALFORMED";
-    ULIDErrorCode["EncodeTimeNegative"] = "ENC_TIME_NEG";
-    ULIDErrorCode["EncodeTimeSizeExceeded"] = "ENC_TIME_SIZE_EXCEED";
-    ULIDErrorCode["EncodeTimeValueMalformed"] = "ENC_TIME_MALFORMED";
-    ULIDErrorCode["PRNGDetectFailure"] = "PRNG_DETECT";
-    ULIDErrorCode["ULIDInvalid"] = "ULID_INVALID";
-    ULIDErrorCode["Unexpected"] = "UNEXPECTED";
-    ULIDErrorCode["UUIDInvalid"] = "UUID_INVALID";
-})(ULIDErrorCode || (ULIDErrorCode = {}));
-class ULIDError extends Error {
-    constructor(errorCode, message) {
-        super(`${message} (${errorCode})`);
-        this.name = "ULIDError";
-        this.code = errorCode;
-    }
-}
 
-function randomChar(prng) {
-    // Currently PRNGs generate fractions from 0 to _less than_ 1, so no "%" is necessary.
-    // However, just in case a future PRNG can generate 1,
-    // we are applying "% ENCODING LEN" to wrap back to the first character
-    const randomPosition = Math.floor(prng() * ENCODING_LEN) % ENCODING_LEN;
-    return ENCODING.charAt(randomPosition);
-}
-function replaceCharAt(str, index, char) {
-    if (index > str.length - 1) {
-        return str;
-    }
-    return str.substr(0, index) + char + str.substr(index + 1);
-}
-
-// Code from https://github.com/devbanana/crockford-base32/blob/develop/src/index.ts
-function crockfordEncode(input) {
-    const output = [];
-    let bitsRead = 0;
-    let buffer = 0;
-    const reversedInput = new Uint8Array(input.slice().reverse());
-    for (const byte of reversedInput) {
-        buffer |= byte << bitsRead;
-        bitsRead += 8;
-        while (bitsRead >= 5) {
-            output.unshift(buffer & 0x1f);
-            buffer >>>= 5;
-            bitsRead -= 5;
-        }
-    }
-    if (bitsRead > 0) {
-        output.unshift(buffer & 0x1f);
-    }
-    return output.map(byte => B32_CHARACTERS.charAt(byte)).join("");
-}
-function crockfordDecode(input) {
-    const sanitizedInput = input.toUpperCase().split("").reverse().join("");
-    const output = [];
-    let bitsRead = 0;
-    let buffer = 0;
-    for (const character of sanitizedInput) {
-        const byte = B32_CHARACTERS.indexOf(character);
-        if (byte === -1) {
-            throw new Error(`Invalid base 32 character found in string: ${character}`);
-        }
-        buffer |= byte << bitsRead;
-        bitsRead += 5;
-        while (bitsRead >= 8) {
-            output.unshift(buffer & 0xff);
-            buffer >>>= 8;
-            bitsRead -= 8;
-        }
-    }
-    if (bitsRead >= 5 || buffer > 0) {
-        output.unshift(buffer & 0xff);
-    }
-    return new Uint8Array(output);
-}
-/**
- * Fix a ULID's Base32 encoding -
- * i and l (case-insensitive) will be treated as 1 and o (case-insensitive) will be treated as 0.
- * hyphens are ignored during decoding.
- * @param id The ULID
- * @returns The cleaned up ULID
- */
-function fixULIDBase32(id) {
-    return id.replace(/i/gi, "1").replace(/l/gi, "1").replace(/o/gi, "0").replace(/-/g, "");
-}
-function incrementBase32(str) {
-    let done = undefined, index = str.length, char, charIndex, output = str;
-    const maxCharIndex = ENCODING_LEN - 1;
-    while (!done && index-- >= 0) {
-        char = output[index];
-        charIndex = ENCODING.indexOf(char);
-        if (charIndex === -1) {
-            throw new ULIDError(ULIDErrorCode.Base32IncorrectEncoding, "Incorrectly encoded string");
-        }
-        if (charIndex === maxCharIndex) {
-            output = replaceCharAt(output, index, ENCODING[0]);
-            continue;
-        }
-        done = replaceCharAt(output, index, ENCODING[charIndex + 1]);
-    }
-    if (typeof done === "string") {
-        return done;
-    }
-    throw new ULIDError(ULIDErrorCode.Base32IncorrectEncoding, "Failed incrementing string");
-}
 
 /**
- * Decode time from a ULID
- * @param id The ULID
- * @returns The decoded timestamp
+ * Failures of the parts below the CLI that a user can act on (a broken chain, an unreachable remote or forge)
+ * are reported as one line, like any other user error; only real bugs reach the crash path.
  */
-function decodeTime(id) {
-    if (id.length !== TIME_LEN + RANDOM_LEN) {
-        throw new ULIDError(ULIDErrorCode.DecodeTimeValueMalformed, "Malformed ULID");
+function asUserError(error) {
+    if (error instanceof ChainBrokenError) {
+        return new errors_UserError(`${error.message}; dispatching nothing (run 'leviathan verify' for details)`);
     }
-    const time = id
-        .substr(0, TIME_LEN)
-        .toUpperCase()
-        .split("")
-        .reverse()
-        .reduce((carry, char, index) => {
-        const encodingIndex = ENCODING.indexOf(char);
-        if (encodingIndex === -1) {
-            throw new ULIDError(ULIDErrorCode.DecodeTimeInvalidCharacter, `Time decode error: Invalid character: ${char}`);
-        }
-        return (carry += encodingIndex * Math.pow(ENCODING_LEN, index));
-    }, 0);
-    if (time > TIME_MAX) {
-        throw new ULIDError(ULIDErrorCode.DecodeTimeValueMalformed, `Malformed ULID: timestamp too large: ${time}`);
-    }
-    return time;
-}
-/**
- * Detect the best PRNG (pseudo-random number generator)
- * @param root The root to check from (global/window)
- * @returns The PRNG function
- */
-function detectPRNG(root) {
-    const rootLookup = detectRoot();
-    const globalCrypto = (rootLookup && (rootLookup.crypto || rootLookup.msCrypto)) ||
-        (typeof external_node_crypto_ !== "undefined" ? external_node_crypto_ : null);
-    if (typeof globalCrypto?.getRandomValues === "function") {
-        return () => {
-            const buffer = new Uint8Array(1);
-            globalCrypto.getRandomValues(buffer);
-            return buffer[0] / 256;
-        };
-    }
-    else if (typeof globalCrypto?.randomBytes === "function") {
-        return () => globalCrypto.randomBytes(1).readUInt8() / 256;
-    }
-    else if (external_node_crypto_?.randomBytes) {
-        return () => external_node_crypto_.randomBytes(1).readUInt8() / 256;
-    }
-    throw new ULIDError(ULIDErrorCode.PRNGDetectFailure, "Failed to find a reliable PRNG");
-}
-function detectRoot() {
-    if (inWebWorker())
-        return self;
-    if (typeof window !== "undefined") {
-        return window;
-    }
-    if (typeof global !== "undefined") {
-        return global;
-    }
-    if (typeof globalThis !== "undefined") {
-        return globalThis;
+    if (error instanceof RefStoreError || error instanceof ForgeError || error instanceof GitError) {
+        return new errors_UserError(error.message);
     }
     return null;
 }
-function encodeRandom(len, prng) {
-    let str = "";
-    for (; len > 0; len--) {
-        str = randomChar(prng) + str;
+/** Runs `fn`, turning those failures into a `UserError` for callers that use a command's logic directly. */
+async function userFacing(fn) {
+    try {
+        return await fn();
     }
-    return str;
-}
-/**
- * Encode the time portion of a ULID
- * @param now The current timestamp
- * @param len Length to generate
- * @returns The encoded time
- */
-function encodeTime(now, len = TIME_LEN) {
-    if (isNaN(now)) {
-        throw new ULIDError(ULIDErrorCode.EncodeTimeValueMalformed, `Time must be a number: ${now}`);
+    catch (error) {
+        throw asUserError(error) ?? error;
     }
-    else if (now > TIME_MAX) {
-        throw new ULIDError(ULIDErrorCode.EncodeTimeSizeExceeded, `Cannot encode a time larger than ${TIME_MAX}: ${now}`);
-    }
-    else if (now < 0) {
-        throw new ULIDError(ULIDErrorCode.EncodeTimeNegative, `Time must be positive: ${now}`);
-    }
-    else if (Number.isInteger(now) === false) {
-        throw new ULIDError(ULIDErrorCode.EncodeTimeValueMalformed, `Time must be an integer: ${now}`);
-    }
-    let mod, str = "";
-    for (let currentLen = len; currentLen > 0; currentLen--) {
-        mod = now % ENCODING_LEN;
-        str = ENCODING.charAt(mod) + str;
-        now = (now - mod) / ENCODING_LEN;
-    }
-    return str;
-}
-function inWebWorker() {
-    // @ts-ignore
-    return typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope;
-}
-/**
- * Check if a ULID is valid
- * @param id The ULID to test
- * @returns True if valid, false otherwise
- * @example
- *   isValid("01HNZX8JGFACFA36RBXDHEQN6E"); // true
- *   isValid(""); // false
- */
-function isValid(id) {
-    return (typeof id === "string" &&
-        id.length === TIME_LEN + RANDOM_LEN &&
-        id
-            .toUpperCase()
-            .split("")
-            .every(char => ENCODING.indexOf(char) !== -1));
-}
-/**
- * Create a ULID factory to generate monotonically-increasing
- *  ULIDs
- * @param prng The PRNG to use
- * @returns A ulid factory
- * @example
- *  const ulid = monotonicFactory();
- *  ulid(); // "01HNZXD07M5CEN5XA66EMZSRZW"
- */
-function monotonicFactory(prng) {
-    const currentPRNG = prng || detectPRNG();
-    let lastTime = 0, lastRandom;
-    return function _ulid(seedTime) {
-        const seed = !seedTime || isNaN(seedTime) ? Date.now() : seedTime;
-        if (seed <= lastTime) {
-            const incrementedRandom = (lastRandom = incrementBase32(lastRandom));
-            return encodeTime(lastTime, TIME_LEN) + incrementedRandom;
-        }
-        lastTime = seed;
-        const newRandom = (lastRandom = encodeRandom(RANDOM_LEN, currentPRNG));
-        return encodeTime(seed, TIME_LEN) + newRandom;
-    };
-}
-/**
- * Generate a ULID
- * @param seedTime Optional time seed
- * @param prng Optional PRNG function
- * @returns A ULID string
- * @example
- *  ulid(); // "01HNZXD07M5CEN5XA66EMZSRZW"
- */
-function node_ulid(seedTime, prng) {
-    const currentPRNG = prng || detectPRNG();
-    const seed = !seedTime || isNaN(seedTime) ? Date.now() : seedTime;
-    return encodeTime(seed, TIME_LEN) + encodeRandom(RANDOM_LEN, currentPRNG);
-}
-
-/**
- * Convert a ULID to a UUID
- * @param ulid The ULID to convert
- * @returns A UUID string
- */
-function ulidToUUID(ulid) {
-    const isValid = ULID_REGEX.test(ulid);
-    if (!isValid) {
-        throw new ULIDError(ULIDErrorCode.ULIDInvalid, `Invalid ULID: ${ulid}`);
-    }
-    const uint8Array = crockfordDecode(ulid);
-    let uuid = Array.from(uint8Array)
-        .map(byte => byte.toString(16).padStart(2, "0"))
-        .join("");
-    uuid =
-        uuid.substring(0, 8) +
-            "-" +
-            uuid.substring(8, 12) +
-            "-" +
-            uuid.substring(12, 16) +
-            "-" +
-            uuid.substring(16, 20) +
-            "-" +
-            uuid.substring(20);
-    return uuid.toUpperCase();
-}
-/**
- * Convert a UUID to a ULID
- * @param uuid The UUID to convert
- * @returns A ULID string
- */
-function uuidToULID(uuid) {
-    const isValid = UUID_REGEX.test(uuid);
-    if (!isValid) {
-        throw new ULIDError(ULIDErrorCode.UUIDInvalid, `Invalid UUID: ${uuid}`);
-    }
-    const bytes = uuid.replace(/-/g, "").match(/.{1,2}/g);
-    if (!bytes) {
-        throw new ULIDError(ULIDErrorCode.Unexpected, `Failed parsing UUID bytes: ${uuid}`);
-    }
-    const uint8Array = new Uint8Array(bytes.map(byte => parseInt(byte, 16)));
-    return crockfordEncode(uint8Array);
-}
-
-
-
-;// CONCATENATED MODULE: ./src/cli/output.ts
-function processOutput(json) {
-    return {
-        json,
-        out: (line) => process.stdout.write(`${line}\n`),
-        err: (line) => process.stderr.write(`${line}\n`),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/table.ts
@@ -46335,7 +46364,6 @@ function renderTable(header, rows) {
 
 
 
-
 /**
  * The event log of the repository in `dir`. The token comes from `LEVIATHAN_TOKEN` only: a general token such
  * as GITHUB_TOKEN is not sent to whatever host `origin` names. Without one, the checkout's own credentials
@@ -46343,20 +46371,6 @@ function renderTable(header, rows) {
  */
 function openEventLog(dir, token = process.env.LEVIATHAN_TOKEN) {
     return new EventLog({ dir, ...(token ? { token } : {}) });
-}
-/** Store failures are the user's to act on: one line, exit 1 (a broken chain names its first bad seq). */
-async function userFacing(fn) {
-    try {
-        return await fn();
-    }
-    catch (error) {
-        if (error instanceof ChainBrokenError) {
-            throw new errors_UserError(`${error.message}; run \`leviathan verify\` for details`);
-        }
-        if (error instanceof RefStoreError)
-            throw new errors_UserError(error.message);
-        throw error;
-    }
 }
 /** Every event (verified), optionally only those of one task. */
 async function listEvents(log, options = {}) {
@@ -46412,10 +46426,11 @@ function registerEvents(program) {
 
 
 
+
 /** Appends `breaker.reset` (by a human, through the CLI); always recorded, even on a closed breaker. */
 async function resetBreaker(log, options = {}) {
     const now = options.now ?? (() => new Date());
-    const id = (options.newId ?? node_ulid)();
+    const id = (options.newId ?? ulid)();
     let found = { open: false, consecutive_failures: 0 };
     const result = await userFacing(() => log.append([
         {
@@ -47196,24 +47211,12 @@ function toForgeError(error, operation, target) {
 
 
 
-
 function forgeOf(ctx) {
     return new LocalForge({
         dir: ctx.dir,
         ...(ctx.now ? { now: ctx.now } : {}),
         ...(ctx.token ? { token: ctx.token } : {}),
     });
-}
-/** Forge failures are the user's to act on: one line, exit 1. */
-async function pr_userFacing(fn) {
-    try {
-        return await fn();
-    }
-    catch (error) {
-        if (error instanceof ForgeError)
-            throw new errors_UserError(error.message);
-        throw error;
-    }
 }
 /** `N` must be a positive integer; anything else is bad usage (exit 2). */
 function parsePullNumber(value) {
@@ -47247,7 +47250,7 @@ function formatPullTable(pulls) {
         .trimEnd());
 }
 async function runPrList(ctx) {
-    const pulls = await pr_userFacing(() => forgeOf(ctx).allPulls());
+    const pulls = await userFacing(() => forgeOf(ctx).allPulls());
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ pulls }));
     else
@@ -47256,7 +47259,7 @@ async function runPrList(ctx) {
     return pulls;
 }
 async function runPrMerge(ctx, pullNumber) {
-    const result = await pr_userFacing(() => forgeOf(ctx).merge(pullNumber));
+    const result = await userFacing(() => forgeOf(ctx).merge(pullNumber));
     const { pull, mergeCommit } = result;
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ merged: true, pull, merge_commit: mergeCommit }));
@@ -47265,7 +47268,7 @@ async function runPrMerge(ctx, pullNumber) {
     return result;
 }
 async function runPrClose(ctx, pullNumber) {
-    const pull = await pr_userFacing(() => forgeOf(ctx).close(pullNumber));
+    const pull = await userFacing(() => forgeOf(ctx).close(pullNumber));
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ closed: true, pull }));
     else
@@ -48209,6 +48212,13 @@ function taskOfPull(pull, branchPrefix) {
         return marker.task;
     return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
 }
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
 /**
  * The events that bring the log in line with what the forge shows and what the clock says: merges,
  * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
@@ -48286,6 +48296,29 @@ function taskRows(backlog, config, state, decision) {
             reason,
         };
     });
+}
+
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
 }
 
 ;// CONCATENATED MODULE: ./src/core/backlog.ts
@@ -49095,8 +49128,6 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 
 
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
 function plan(state, backlog, config, pulls, wipBranches, ctx) {
@@ -49116,12 +49147,7 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
             newId: ctx.newId,
         })
         : [];
-    const openPulls = [];
-    for (const p of pulls) {
-        const task = p.state === 'open' ? taskOfPull(p, config.pr.branch_prefix) : null;
-        if (task)
-            openPulls.push({ number: p.number, task, branch: p.head });
-    }
+    const openPulls = openPullsOf(pulls, config.pr.branch_prefix);
     const afterReconcile = preview(state, drafts);
     const decision = select_select({ backlog, config, state: afterReconcile, openPulls, now });
     if (decision.breaker === 'trip') {
@@ -49156,20 +49182,6 @@ function preview(state, drafts) {
     const tip = state.hash === null ? null : { seq: state.seq, hash: state.hash };
     return project(chainEvents(tip, drafts), state);
 }
-async function observePulls(forge, config, now) {
-    let pulls;
-    try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-        });
-    }
-    catch (error) {
-        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
-    }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
 async function remoteWipBranches(git, state) {
     if (openAttempts(state).length === 0)
         return new Set();
@@ -49198,8 +49210,6 @@ async function tick(options) {
     say(`loading backlog and config from ${defaultBranch}`);
     const docs = await loadBaseDocuments(git, defaultBranch);
     const { backlog, config } = docs;
-    let appended = [];
-    let dispatched = 'idle';
     for (let round = 1;; round++) {
         say('reading the event log');
         const { state } = await events.read();
@@ -49207,8 +49217,9 @@ async function tick(options) {
         const pulls = await observePulls(forge, config, options.now());
         const wip = await remoteWipBranches(git, state);
         const p = plan(state, backlog, config, pulls, wip, options);
+        const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
-            return report(options.dryRun ? 'dry_run' : 'idle', null, docs.base, backlog, config, p, [], pulls, options);
+            return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
         }
         say(`recording ${p.drafts.length} event(s)${p.claim ? ` and claiming ${p.claim.task.id}` : ''}`);
         // The decision is only valid for the state it was made on: refuse if anyone wrote in between.
@@ -49220,50 +49231,43 @@ async function tick(options) {
             }
             continue;
         }
-        appended = result.events;
         if (!p.claim)
-            return report('idle', null, docs.base, backlog, config, p, appended, pulls, options);
+            return report('idle', p, result.events, seen, options);
         const { task, attempt } = p.claim;
         say(`dispatching a worker for ${task.id}`);
-        const ts = () => options.now().toISOString();
+        let outcome;
+        let recorded;
         try {
             const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
-            const sent = await events.append([
-                {
-                    id: options.newId(),
-                    ts: ts(),
-                    actor: options.actor,
-                    task: task.id,
-                    attempt,
-                    type: 'attempt.dispatched',
-                    data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-                },
-            ]);
-            if (sent.ok)
-                appended = [...appended, ...sent.events];
-            dispatched = 'dispatched';
+            outcome = 'dispatched';
+            recorded = {
+                type: 'attempt.dispatched',
+                data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
+            };
         }
         catch (error) {
-            const detail = error instanceof ForgeError || error instanceof Error ? error.message : String(error);
-            const failed = await events.append([
-                {
-                    id: options.newId(),
-                    ts: ts(),
-                    actor: options.actor,
-                    task: task.id,
-                    attempt,
-                    type: 'attempt.failed',
-                    data: { reason: 'dispatch_error', detail },
-                },
-            ]);
-            if (failed.ok)
-                appended = [...appended, ...failed.events];
-            dispatched = 'dispatch_failed';
+            outcome = 'dispatch_failed';
+            recorded = {
+                type: 'attempt.failed',
+                data: { reason: 'dispatch_error', detail: error.message },
+            };
         }
-        return report(dispatched, p.claim, docs.base, backlog, config, p, appended, pulls, options);
+        const sent = await events.append([
+            {
+                id: options.newId(),
+                ts: options.now().toISOString(),
+                actor: options.actor,
+                task: task.id,
+                attempt,
+                ...recorded,
+            },
+        ]);
+        return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
     }
 }
-function report(outcome, claim, base, backlog, config, p, appended, pulls, ctx) {
+function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
+    // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
+    const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
     const state = outcome === 'dry_run' ? p.decided : p.preview;
     const now = ctx.now();
     return {
@@ -49275,7 +49279,7 @@ function report(outcome, claim, base, backlog, config, p, appended, pulls, ctx) 
         breaker: p.decision.breaker,
         appended,
         limits: {
-            open_prs: pulls.filter((x) => x.state === 'open').length,
+            open_prs: openPullsOf(pulls, config.pr.branch_prefix).length,
             running: openAttempts(state).length,
             dispatched_this_hour: dispatchesInHour(state, now),
             config: config.limits,
@@ -49534,7 +49538,7 @@ async function writeStepSummary(markdown, env = process.env) {
 function cliContext(progress, now = () => new Date()) {
     return {
         now,
-        newId: () => node_ulid(now().getTime()),
+        newId: () => ulid(now().getTime()),
         actor: { kind: 'cli' },
         ...(progress ? { progress } : {}),
     };
@@ -50316,6 +50320,7 @@ async function restoreGitConfig(config) {
 
 
 
+
 function draft(deps, ctx, rest) {
     return {
         id: deps.newId(),
@@ -50341,18 +50346,8 @@ async function startAttempt(deps, taskId, attemptId) {
     let attempt = attemptId;
     if (!attempt) {
         say(`claiming ${taskId} under the scheduler's limits`);
-        const pulls = await deps.forge.listPulls({
-            branchPrefix: docs.config.pr.branch_prefix,
-            labels: docs.config.pr.labels,
-            closedSince: deps.now(),
-        });
-        const open = pulls
-            .filter((p) => p.state === 'open')
-            .map((p) => ({
-            number: p.number,
-            task: p.head.slice(docs.config.pr.branch_prefix.length),
-            branch: p.head,
-        }));
+        const pulls = await observePulls(deps.forge, docs.config, deps.now());
+        const open = openPullsOf(pulls, docs.config.pr.branch_prefix);
         attempt = await claimManually(deps.events, task, docs.backlog, docs.config, open, deps);
     }
     const { state } = await deps.events.read();
@@ -50729,10 +50724,7 @@ async function collectStatus(dir, now = () => new Date()) {
     const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
     const { events, state } = await target.events.readAll();
     const pulls = await observePulls(target.forge, docs.config, now());
-    const openPulls = pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, docs.config.pr.branch_prefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
+    const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
     const decision = select_select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
     return {
         base: docs.base,
@@ -51096,6 +51088,7 @@ function registerDemo(program) {
 
 
 
+
 /**
  * Checks the whole chain, the day files, state.json and the tip commit. Prints `chain ok: N events`, or
  * fails (exit 1) naming the first bad seq and why.
@@ -51140,9 +51133,6 @@ function registerVerify(program) {
 
 
 
-
-
-
 function buildProgram() {
     const program = new esm_Command('leviathan')
         .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
@@ -51159,19 +51149,6 @@ function buildProgram() {
     registerPr(program);
     registerDemo(program);
     return program;
-}
-/**
- * Failures of the parts below the CLI that a user can act on (a broken chain, an unreachable remote or forge)
- * are reported as one line, like any other user error; only real bugs reach the crash path.
- */
-function asUserError(error) {
-    if (error instanceof ChainBrokenError) {
-        return new errors_UserError(`${error.message}; dispatching nothing (run 'leviathan verify' for details)`);
-    }
-    if (error instanceof RefStoreError || error instanceof ForgeError || error instanceof GitError) {
-        return new errors_UserError(error.message);
-    }
-    return null;
 }
 /** In GitHub Actions, each diagnostic also becomes an error annotation at its line of the file. */
 function annotate(diagnostics) {

@@ -1,10 +1,6 @@
 import { error as coreError } from '@actions/core';
 import { Command, CommanderError } from 'commander';
 import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js';
-import { ForgeError } from '../forge/forge.js';
-import { ChainBrokenError } from '../store/event-log.js';
-import { GitError } from '../store/git.js';
-import { RefStoreError } from '../store/ref-store.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -15,6 +11,7 @@ import { registerTick } from './commands/tick.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
 import { registerWork } from './commands/work.js';
+import { asUserError } from './user-errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('leviathan')
@@ -32,20 +29,6 @@ export function buildProgram(): Command {
   registerPr(program);
   registerDemo(program);
   return program;
-}
-
-/**
- * Failures of the parts below the CLI that a user can act on (a broken chain, an unreachable remote or forge)
- * are reported as one line, like any other user error; only real bugs reach the crash path.
- */
-function asUserError(error: unknown): UserError | null {
-  if (error instanceof ChainBrokenError) {
-    return new UserError(`${error.message}; dispatching nothing (run 'leviathan verify' for details)`);
-  }
-  if (error instanceof RefStoreError || error instanceof ForgeError || error instanceof GitError) {
-    return new UserError(error.message);
-  }
-  return null;
 }
 
 /** In GitHub Actions, each diagnostic also becomes an error annotation at its line of the file. */

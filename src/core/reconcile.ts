@@ -1,5 +1,6 @@
 import type { Actor, EventDraft } from './events.js';
 import { parsePullMarker } from './pr-body.js';
+import type { OpenPull } from './select.js';
 import { openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
@@ -34,6 +35,14 @@ export function taskOfPull(pull: ObservedPull, branchPrefix: string): string | n
   const marker = parsePullMarker(pull.body);
   if (marker) return marker.task;
   return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+}
+
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+export function openPullsOf(pulls: readonly ObservedPull[], branchPrefix: string): OpenPull[] {
+  return pulls.flatMap((p) => {
+    const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+    return task ? [{ number: p.number, task, branch: p.head }] : [];
+  });
 }
 
 /**

@@ -4,19 +4,18 @@ import { attemptCreated } from '../core/claim.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
-import { type ObservedPull, reconcile, taskOfPull } from '../core/reconcile.js';
+import { type ObservedPull, openPullsOf, reconcile } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
-import { type Decision, type OpenPull, select } from '../core/select.js';
+import { type Decision, select } from '../core/select.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { type TaskRow, taskRows } from '../core/task-status.js';
-import { type Forge, ForgeError, type PullRequest } from '../forge/forge.js';
+import type { Forge } from '../forge/forge.js';
+import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
 
@@ -75,11 +74,7 @@ function plan(
         newId: ctx.newId,
       })
     : [];
-  const openPulls: OpenPull[] = [];
-  for (const p of pulls) {
-    const task = p.state === 'open' ? taskOfPull(p, config.pr.branch_prefix) : null;
-    if (task) openPulls.push({ number: p.number, task, branch: p.head });
-  }
+  const openPulls = openPullsOf(pulls, config.pr.branch_prefix);
   const afterReconcile = preview(state, drafts);
   const decision = select({ backlog, config, state: afterReconcile, openPulls, now });
 
@@ -115,22 +110,6 @@ function preview(state: State, drafts: EventDraft[]): State {
   return project(chainEvents(tip, drafts), state);
 }
 
-export async function observePulls(forge: Forge, config: Config, now: Date): Promise<ObservedPull[]> {
-  let pulls: PullRequest[];
-  try {
-    pulls = await forge.listPulls({
-      branchPrefix: config.pr.branch_prefix,
-      labels: config.pr.labels,
-      closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-    });
-  } catch (error) {
-    throw new UserError(
-      `cannot read pull requests from the ${forge.kind} forge: ${(error as Error).message}`,
-    );
-  }
-  return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
-
 async function remoteWipBranches(git: Git, state: State): Promise<Set<string>> {
   if (openAttempts(state).length === 0) return new Set();
   const remote = (await git.originUrl()) ? 'origin' : '.';
@@ -162,8 +141,6 @@ export async function tick(options: TickOptions): Promise<TickReport> {
   const docs = await loadBaseDocuments(git, defaultBranch);
   const { backlog, config } = docs;
 
-  let appended: LeviathanEvent[] = [];
-  let dispatched: TickOutcome = 'idle';
   for (let round = 1; ; round++) {
     say('reading the event log');
     const { state } = await events.read();
@@ -171,19 +148,10 @@ export async function tick(options: TickOptions): Promise<TickReport> {
     const pulls = await observePulls(forge, config, options.now());
     const wip = await remoteWipBranches(git, state);
     const p = plan(state, backlog, config, pulls, wip, options);
+    const seen: Seen = { base: docs.base, backlog, config, pulls };
 
     if (options.dryRun || p.drafts.length === 0) {
-      return report(
-        options.dryRun ? 'dry_run' : 'idle',
-        null,
-        docs.base,
-        backlog,
-        config,
-        p,
-        [],
-        pulls,
-        options,
-      );
+      return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
     }
     say(`recording ${p.drafts.length} event(s)${p.claim ? ` and claiming ${p.claim.task.id}` : ''}`);
     // The decision is only valid for the state it was made on: refuse if anyone wrote in between.
@@ -195,58 +163,57 @@ export async function tick(options: TickOptions): Promise<TickReport> {
       }
       continue;
     }
-    appended = result.events;
-    if (!p.claim) return report('idle', null, docs.base, backlog, config, p, appended, pulls, options);
+    if (!p.claim) return report('idle', p, result.events, seen, options);
 
     const { task, attempt } = p.claim;
     say(`dispatching a worker for ${task.id}`);
-    const ts = () => options.now().toISOString();
+    let outcome: TickOutcome;
+    let recorded: Pick<EventDraft, 'type' | 'data'>;
     try {
       const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
-      const sent = await events.append([
-        {
-          id: options.newId(),
-          ts: ts(),
-          actor: options.actor,
-          task: task.id,
-          attempt,
-          type: 'attempt.dispatched',
-          data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-        },
-      ]);
-      if (sent.ok) appended = [...appended, ...sent.events];
-      dispatched = 'dispatched';
+      outcome = 'dispatched';
+      recorded = {
+        type: 'attempt.dispatched',
+        data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
+      };
     } catch (error) {
-      const detail = error instanceof ForgeError || error instanceof Error ? error.message : String(error);
-      const failed = await events.append([
-        {
-          id: options.newId(),
-          ts: ts(),
-          actor: options.actor,
-          task: task.id,
-          attempt,
-          type: 'attempt.failed',
-          data: { reason: 'dispatch_error', detail },
-        },
-      ]);
-      if (failed.ok) appended = [...appended, ...failed.events];
-      dispatched = 'dispatch_failed';
+      outcome = 'dispatch_failed';
+      recorded = {
+        type: 'attempt.failed',
+        data: { reason: 'dispatch_error', detail: (error as Error).message },
+      };
     }
-    return report(dispatched, p.claim, docs.base, backlog, config, p, appended, pulls, options);
+    const sent = await events.append([
+      {
+        id: options.newId(),
+        ts: options.now().toISOString(),
+        actor: options.actor,
+        task: task.id,
+        attempt,
+        ...recorded,
+      } as EventDraft,
+    ]);
+    return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
   }
+}
+
+/** What one round of the tick saw: the base branch's documents and the forge's pulls. */
+interface Seen {
+  base: string;
+  backlog: Backlog;
+  config: Config;
+  pulls: ObservedPull[];
 }
 
 function report(
   outcome: TickOutcome,
-  claim: Plan['claim'],
-  base: string,
-  backlog: Backlog,
-  config: Config,
   p: Plan,
   appended: LeviathanEvent[],
-  pulls: ObservedPull[],
+  { base, backlog, config, pulls }: Seen,
   ctx: RunContext,
 ): TickReport {
+  // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
+  const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
   const state = outcome === 'dry_run' ? p.decided : p.preview;
   const now = ctx.now();
   return {
@@ -258,7 +225,7 @@ function report(
     breaker: p.decision.breaker,
     appended,
     limits: {
-      open_prs: pulls.filter((x) => x.state === 'open').length,
+      open_prs: openPullsOf(pulls, config.pr.branch_prefix).length,
       running: openAttempts(state).length,
       dispatched_this_hour: dispatchesInHour(state, now),
       config: config.limits,

@@ -7,14 +7,15 @@ import { BACKLOG_FILE } from '../core/documents.js';
 import { UserError } from '../core/errors.js';
 import type { EventDraft, FailureReason } from '../core/events.js';
 import { renderPullBody } from '../core/pr-body.js';
-import { wipBranch } from '../core/reconcile.js';
+import { openPullsOf, wipBranch } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
-import { maxAttemptsFor, type OpenPull } from '../core/select.js';
+import { maxAttemptsFor } from '../core/select.js';
 import { buildAgentEnv, createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import { collectChanges } from '../executor/changes.js';
 import { checkDiff, type GuardReport } from '../executor/diff-guard.js';
 import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
 import type { Forge } from '../forge/forge.js';
+import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
@@ -90,18 +91,8 @@ export async function startAttempt(
   let attempt = attemptId;
   if (!attempt) {
     say(`claiming ${taskId} under the scheduler's limits`);
-    const pulls = await deps.forge.listPulls({
-      branchPrefix: docs.config.pr.branch_prefix,
-      labels: docs.config.pr.labels,
-      closedSince: deps.now(),
-    });
-    const open: OpenPull[] = pulls
-      .filter((p) => p.state === 'open')
-      .map((p) => ({
-        number: p.number,
-        task: p.head.slice(docs.config.pr.branch_prefix.length),
-        branch: p.head,
-      }));
+    const pulls = await observePulls(deps.forge, docs.config, deps.now());
+    const open = openPullsOf(pulls, docs.config.pr.branch_prefix);
     attempt = await claimManually(deps.events, task, docs.backlog, docs.config, open, deps);
   }
   const { state } = await deps.events.read();

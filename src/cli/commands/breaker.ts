@@ -3,7 +3,8 @@ import { ulid } from 'ulid';
 import { UserError } from '../../core/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { type Output, processOutput } from '../output.js';
-import { openEventLog, userFacing } from './events.js';
+import { userFacing } from '../user-errors.js';
+import { openEventLog } from './events.js';
 
 /** The `--json` shape of `leviathan breaker reset`. */
 export interface BreakerResetReport {

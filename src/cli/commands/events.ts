@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { UserError } from '../../core/errors.js';
 import type { LeviathanEvent } from '../../core/events.js';
-import { ChainBrokenError, EventLog } from '../../store/event-log.js';
-import { RefStoreError } from '../../store/ref-store.js';
+import { EventLog } from '../../store/event-log.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
+import { userFacing } from '../user-errors.js';
 
 /**
  * The event log of the repository in `dir`. The token comes from `LEVIATHAN_TOKEN` only: a general token such
@@ -13,19 +12,6 @@ import { renderTable } from '../table.js';
  */
 export function openEventLog(dir: string, token = process.env.LEVIATHAN_TOKEN): EventLog {
   return new EventLog({ dir, ...(token ? { token } : {}) });
-}
-
-/** Store failures are the user's to act on: one line, exit 1 (a broken chain names its first bad seq). */
-export async function userFacing<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ChainBrokenError) {
-      throw new UserError(`${error.message}; run \`leviathan verify\` for details`);
-    }
-    if (error instanceof RefStoreError) throw new UserError(error.message);
-    throw error;
-  }
 }
 
 export interface EventsOptions {

@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { UserError } from '../../core/errors.js';
-import { ForgeError, type PullRequest } from '../../forge/forge.js';
+import type { PullRequest } from '../../forge/forge.js';
 import { LocalForge, type MergeResult } from '../../forge/local.js';
 import type { PullRecord } from '../../forge/pull-records.js';
 import { type Output, processOutput } from '../output.js';
+import { userFacing } from '../user-errors.js';
 
 /**
  * `leviathan pr list|merge N|close N`: the human review step on the local forge (SPEC §5.1). Merging here is
@@ -24,16 +24,6 @@ function forgeOf(ctx: PrContext): LocalForge {
     ...(ctx.now ? { now: ctx.now } : {}),
     ...(ctx.token ? { token: ctx.token } : {}),
   });
-}
-
-/** Forge failures are the user's to act on: one line, exit 1. */
-async function userFacing<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ForgeError) throw new UserError(error.message);
-    throw error;
-  }
 }
 
 /** `N` must be a positive integer; anything else is bad usage (exit 2). */

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { Config } from '../../core/config.js';
 import type { LeviathanEvent } from '../../core/events.js';
-import { taskOfPull } from '../../core/reconcile.js';
+import { openPullsOf } from '../../core/reconcile.js';
 import { select } from '../../core/select.js';
 import { dispatchesInHour, openAttempts } from '../../core/state.js';
 import type { BreakerState } from '../../core/state-types.js';
 import { type TaskRow, taskRows } from '../../core/task-status.js';
+import { observePulls } from '../../forge/observe.js';
 import { ROW_HEADER, rowCells } from '../../scheduler/summary.js';
-import { observePulls } from '../../scheduler/tick.js';
 import { loadBaseDocuments } from '../../store/base-branch.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
@@ -27,10 +27,7 @@ export async function collectStatus(dir: string, now: () => Date = () => new Dat
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
   const { events, state } = await target.events.readAll();
   const pulls = await observePulls(target.forge, docs.config, now());
-  const openPulls = pulls.flatMap((p) => {
-    const task = p.state === 'open' ? taskOfPull(p, docs.config.pr.branch_prefix) : null;
-    return task ? [{ number: p.number, task, branch: p.head }] : [];
-  });
+  const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
   const decision = select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
   return {
     base: docs.base,

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import type { EventLog, LogVerifyResult } from '../../store/event-log.js';
 import { type Output, processOutput } from '../output.js';
-import { openEventLog, userFacing } from './events.js';
+import { userFacing } from '../user-errors.js';
+import { openEventLog } from './events.js';
 
 /**
  * Checks the whole chain, the day files, state.json and the tip commit. Prints `chain ok: N events`, or
