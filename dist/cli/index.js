@@ -50470,6 +50470,7 @@ async function finishAttempt(deps, ctx, executed) {
             ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
         };
         await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
+        await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true });
         const outcome = {
             status: 'failed',
             reason,

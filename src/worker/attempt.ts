@@ -237,6 +237,7 @@ export async function finishAttempt(
       ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
     };
     await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
+    await rm(ctx.taskDir, { recursive: true, force: true });
     const outcome: AttemptOutcome = {
       status: 'failed',
       reason,
