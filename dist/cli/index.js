@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1278);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3865:
+/***/ 1278:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43856,6 +43856,8 @@ const FAILURE_REASONS = [
     'pr_error',
     'dispatch_error',
 ];
+/** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
+const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
 const isoTime = iso_datetime();
 const sha = schemas_string().regex(/^[0-9a-f]{64}$/);
 const ActorSchema = strictObject({
@@ -43892,7 +43894,14 @@ const EventData = {
         via: schemas_enum(['pr_merged', 'backlog_done']),
         pr: schemas_number().int().min(1).optional(),
     }),
-    'task.blocked': strictObject({ reason: literal('max_attempts'), attempts: schemas_number().int().min(0) }),
+    'task.blocked': strictObject({
+        reason: schemas_enum(BLOCK_REASONS),
+        attempts: schemas_number().int().min(0),
+        /** A hash of the task's backlog entry when it was blocked, so `status` can tell that it changed since. */
+        entry: schemas_string().optional(),
+    }),
+    /** A human gave a blocked (or exhausted) task another chance: its attempt budget starts again. */
+    'task.retried': strictObject({ reason: schemas_string().default('') }),
     'breaker.tripped': strictObject({
         consecutive_failures: schemas_number().int().min(0),
         threshold: schemas_number().int().min(1),
@@ -43927,6 +43936,7 @@ const EventSchema = discriminatedUnion('type', [
     variant('pr.closed'),
     variant('task.completed'),
     variant('task.blocked'),
+    variant('task.retried'),
     variant('breaker.tripped'),
     variant('breaker.reset'),
     variant('config.invalid'),
@@ -44578,6 +44588,7 @@ const NEEDS_TASK = new Set([
     'pr.closed',
     'task.completed',
     'task.blocked',
+    'task.retried',
 ]);
 const NEEDS_ATTEMPT = new Set([
     'attempt.created',
@@ -44909,6 +44920,11 @@ function mergedPull(number) {
 function attemptCount(state, taskId) {
     return state_own(state.tasks, taskId)?.attempts ?? state_own(state.done, taskId)?.attempts ?? 0;
 }
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+function attemptsCharged(state, taskId) {
+    const task = state_own(state.tasks, taskId);
+    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
+}
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 function latestAttempt(state, taskId) {
     const id = state_own(state.tasks, taskId)?.last_attempt;
@@ -45093,6 +45109,8 @@ function applyInPlace(state, e) {
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
                 attempt.reason = e.data.reason;
+                if (e.data.detail !== '')
+                    attempt.detail = e.data.detail;
             }
             else {
                 attempt.status = 'timed_out';
@@ -45133,8 +45151,9 @@ function applyInPlace(state, e) {
             }
             else {
                 pr.state = 'closed';
-                // A PR closed unmerged makes the attempt behind it a failure (SPEC §3.1 step 4).
-                recordFailure(state, task);
+                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+                task.failures += 1;
                 const opener = pr.attempt !== undefined ? state_own(state.attempts, pr.attempt) : undefined;
                 if (opener && opener.status === 'succeeded') {
                     opener.status = 'failed';
@@ -45156,9 +45175,29 @@ function applyInPlace(state, e) {
         case 'task.blocked':
             // A settled task is done: blocking it changes nothing any query reads.
             if (e.task !== undefined && state_own(state.done, e.task) === undefined) {
-                taskInPlay(state, e.task).blocked = true;
+                const task = taskInPlay(state, e.task);
+                task.blocked = true;
+                task.blocked_reason = e.data.reason;
+                if (e.data.entry !== undefined)
+                    task.blocked_entry = e.data.entry;
+                else
+                    delete task.blocked_entry;
             }
             return;
+        case 'task.retried': {
+            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+            const task = e.task === undefined ? undefined : state_own(state.tasks, e.task);
+            if (!task)
+                return;
+            task.blocked = false;
+            delete task.blocked_reason;
+            delete task.blocked_entry;
+            task.retry_base = task.attempts;
+            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+            if (task.pr?.state === 'closed')
+                delete task.pr;
+            return;
+        }
         case 'breaker.tripped':
             state.breaker.open = true;
             state.breaker.tripped_at = e.ts;
@@ -48070,12 +48109,15 @@ function taskReason(task, facts, depPending, config) {
     const scope = taskScope(task.allowed_paths, config.scope);
     if (!scope.inScope)
         return `out_of_scope:${scope.path}`;
-    if (facts.atMax)
-        return 'max_attempts';
+    // An open PR or attempt is what is true of the task, even when it used its last attempt.
     if (facts.openPr !== undefined)
         return `pr_open:#${facts.openPr}`;
     if (facts.hasOpenAttempt)
         return 'running';
+    if (facts.prClosed)
+        return 'blocked';
+    if (facts.atMax)
+        return 'max_attempts';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -48105,6 +48147,7 @@ function select_select(input) {
             selected: null,
             reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
             toBlock: [],
+            rejected: [],
             breaker: state.breaker.open ? 'open' : 'closed',
         };
     }
@@ -48116,6 +48159,7 @@ function select_select(input) {
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
     const reasons = new Map();
     const toBlock = [];
+    const rejected = [];
     const eligible = [];
     for (const task of tasks) {
         const ts = stateOf(task.id);
@@ -48123,18 +48167,17 @@ function select_select(input) {
         const facts = {
             complete: isComplete(task.id),
             blockedInState: ts?.blocked === true,
-            atMax: (ts?.attempts ?? 0) >= maxAttemptsFor(task, config),
+            atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
+            prClosed: ts?.pr?.state === 'closed',
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
-        if (facts.atMax &&
-            !facts.complete &&
-            !facts.blockedInState &&
-            !facts.hasOpenAttempt &&
-            facts.openPr === undefined) {
+        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+        if (settledOpen && facts.prClosed)
+            rejected.push(task.id);
+        else if (settledOpen && facts.atMax)
             toBlock.push(task.id);
-        }
         const dep = task.dependencies.find((d) => !isComplete(d));
         const reason = taskReason(task, facts, dep, config);
         if (reason)
@@ -48160,6 +48203,7 @@ function select_select(input) {
         selected,
         reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
         toBlock,
+        rejected,
         breaker,
     };
 }
@@ -48262,7 +48306,23 @@ function reconcile(input) {
     return drafts;
 }
 
+;// CONCATENATED MODULE: ./src/core/hints.ts
+/**
+ * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
+ * instance once `leviathan init` exists).
+ */
+/** How a repository gets its first backlog and config. */
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+/** Where the scheduler reads the documents from, and what that asks of the user. */
+const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
+/** The command that gives a blocked task another chance. */
+function retryCommand(task) {
+    return `leviathan retry ${task}`;
+}
+
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
+
+
 
 
 function rowState(reason) {
@@ -48282,19 +48342,49 @@ function rowState(reason) {
         return 'waiting';
     return 'ready';
 }
+/** A short, stable hash of a task's backlog entry (as parsed, so formatting and comments do not count). */
+function taskEntryHash(task) {
+    return sha256Hex(canonicalJson(task)).slice(0, 16);
+}
+/** Why a blocked task is blocked, in one line: the block's reason and its last failure. */
+function blockedWhy(state, task) {
+    const summary = taskSummary(state, task.id);
+    const last = latestAttempt(state, task.id);
+    const parts = [];
+    if (task.status === 'blocked')
+        parts.push('status: blocked in the backlog');
+    else if (summary?.blocked_reason === 'pr_closed' || summary?.pr?.state === 'closed')
+        parts.push(`pull request #${summary?.pr?.number ?? '?'} was closed unmerged`);
+    else
+        parts.push('used all its attempts');
+    if (last?.reason && last.reason !== 'pr_closed') {
+        parts.push(`last failure: ${last.reason}${last.detail ? `: ${last.detail}` : ''}`);
+    }
+    return parts.join('; ');
+}
 function taskRows(backlog, config, state, decision) {
     const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
     return backlog.tasks.map((task) => {
         const known = taskSummary(state, task.id);
         const reason = reasons.get(task.id) ?? 'not_ready';
-        return {
+        const row = {
             task: task.id,
             state: rowState(reason),
-            attempts: attemptCount(state, task.id),
+            attempts: attemptsCharged(state, task.id),
             max_attempts: maxAttemptsFor(task, config),
             pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
             reason,
         };
+        if (row.state === 'blocked') {
+            row.why = blockedWhy(state, task);
+            // A task blocked in the backlog is a human's decision there, not something a retry undoes.
+            if (task.status !== 'blocked')
+                row.retry = retryCommand(task.id);
+            if (known?.blocked_entry !== undefined && known.blocked_entry !== taskEntryHash(task)) {
+                row.entry_changed = true;
+            }
+        }
+        return row;
     });
 }
 
@@ -49163,10 +49253,22 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
     else if (decision.breaker === 'cooldown_reset') {
         drafts.push({ ...base(), type: 'breaker.reset', data: { reason: 'cooldown elapsed', by: 'cooldown' } });
     }
-    for (const task of decision.toBlock) {
+    const entries = new Map(backlog.tasks.map((t) => [t.id, t]));
+    const block = (task, reason) => {
         const attempts = attemptCount(afterReconcile, task);
-        drafts.push({ ...base(), task, type: 'task.blocked', data: { reason: 'max_attempts', attempts } });
-    }
+        const entry = entries.get(task);
+        drafts.push({
+            ...base(),
+            task,
+            type: 'task.blocked',
+            data: { reason, attempts, ...(entry ? { entry: taskEntryHash(entry) } : {}) },
+        });
+    };
+    // A closed PR is a human's no: the task waits for `leviathan retry`, it is never re-opened on its own.
+    for (const task of decision.rejected)
+        block(task, 'pr_closed');
+    for (const task of decision.toBlock)
+        block(task, 'max_attempts');
     let claim = null;
     if (decision.selected) {
         const task = decision.selected;
@@ -50749,6 +50851,7 @@ function renderStatus(report) {
         : `closed (${report.breaker.consecutive_failures}/${l.config.circuit_breaker_failures} consecutive failures)`;
     return [
         renderTable(ROW_HEADER, report.rows.map(rowCells)),
+        ...blockedLines(report.rows),
         '',
         `breaker: ${breaker}`,
         `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
@@ -50757,6 +50860,23 @@ function renderStatus(report) {
             ? report.last_events.map((e) => `  ${e.seq}  ${e.ts}  ${e.type}${e.task ? `  ${e.task}` : ''}`)
             : ['  (none)']),
     ].join('\n');
+}
+/** Each blocked task: why, and the command that gives it another chance. */
+function blockedLines(rows) {
+    const blocked = rows.filter((r) => r.why !== undefined);
+    if (blocked.length === 0)
+        return [];
+    return [
+        '',
+        'blocked:',
+        ...blocked.map((r) => {
+            const changed = r.entry_changed
+                ? ' (its backlog entry changed since it was blocked: worth a retry)'
+                : '';
+            const retry = r.retry ? `; retry with '${r.retry}'` : '';
+            return `  ${r.task}: ${r.why}${retry}${changed}`;
+        }),
+    ];
 }
 async function runStatus(dir, out) {
     const report = await collectStatus(dir);
@@ -51085,6 +51205,82 @@ function registerDemo(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/cli/commands/retry.ts
+
+
+
+
+
+
+/** Why `task` cannot be retried in `state`, or null when it can. */
+function refusal(state, task) {
+    const summary = taskSummary(state, task);
+    if (!summary)
+        return `task ${task} has no attempts in the event log; there is nothing to retry`;
+    if (summary.completed)
+        return `task ${task} is done; there is nothing to retry`;
+    if (openAttempts(state).some((a) => a.task === task))
+        return `task ${task} has an attempt running`;
+    if (summary.pr?.state === 'open')
+        return `task ${task} has pull request #${summary.pr.number} open`;
+    return null;
+}
+/**
+ * Appends `task.retried` (by a human): the task's attempt budget starts again and a block is lifted. The
+ * decision is re-checked on the state the event lands on, so a retry never races a running attempt.
+ */
+async function retryTask(log, task, options = {}) {
+    const now = options.now ?? (() => new Date());
+    const id = (options.newId ?? ulid)();
+    let found = { blocked: false, used: 0 };
+    const result = await userFacing(() => log.append([
+        {
+            type: 'task.retried',
+            id,
+            ts: now().toISOString(),
+            task,
+            actor: { kind: 'human' },
+            data: { reason: options.reason ?? '' },
+        },
+    ], (state) => {
+        const why = refusal(state, task);
+        if (why)
+            return why;
+        found = { blocked: taskSummary(state, task)?.blocked === true, used: attemptsCharged(state, task) };
+        return true;
+    }));
+    if (!result.ok)
+        throw new errors_UserError(`retry refused: ${result.refused}`);
+    const event = result.events[0];
+    if (!event)
+        throw new errors_UserError('retry wrote no event');
+    return { seq: event.seq, id: event.id, task, was_blocked: found.blocked, attempts_used: found.used };
+}
+async function runRetry(log, task, options, out) {
+    const report = await retryTask(log, task, options);
+    if (out.json)
+        out.out(JSON.stringify(report));
+    else {
+        const was = report.was_blocked
+            ? `it was blocked after ${report.attempts_used} attempt(s)`
+            : `it had used ${report.attempts_used} attempt(s)`;
+        out.out(`retry recorded for ${task} (seq ${report.seq}); ${was}; the next tick may dispatch it`);
+    }
+    return report;
+}
+function registerRetry(program) {
+    program
+        .command('retry')
+        .description('give a blocked task another chance: its attempt budget starts again (appends task.retried)')
+        .argument('<task>', 'the task id')
+        .option('--reason <text>', 'why, recorded in the event')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--json', 'machine-readable output')
+        .action(async (task, opts) => {
+        await runRetry(openEventLog(opts.dir), task, opts.reason === undefined ? {} : { reason: opts.reason }, processOutput(Boolean(opts.json)));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
 
 
@@ -51134,6 +51330,7 @@ function registerVerify(program) {
 
 
 
+
 function buildProgram() {
     const program = new esm_Command('leviathan')
         .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
@@ -51147,6 +51344,7 @@ function buildProgram() {
     registerEvents(program);
     registerVerify(program);
     registerBreaker(program);
+    registerRetry(program);
     registerPr(program);
     registerDemo(program);
     return program;

@@ -5,6 +5,7 @@ import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerPr } from './commands/pr.js';
+import { registerRetry } from './commands/retry.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerTick } from './commands/tick.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerVerify(program);
   registerBreaker(program);
+  registerRetry(program);
   registerPr(program);
   registerDemo(program);
   return program;

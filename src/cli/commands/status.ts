@@ -52,6 +52,7 @@ export function renderStatus(report: StatusReport): string {
     : `closed (${report.breaker.consecutive_failures}/${l.config.circuit_breaker_failures} consecutive failures)`;
   return [
     renderTable(ROW_HEADER, report.rows.map(rowCells)),
+    ...blockedLines(report.rows),
     '',
     `breaker: ${breaker}`,
     `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
@@ -60,6 +61,23 @@ export function renderStatus(report: StatusReport): string {
       ? report.last_events.map((e) => `  ${e.seq}  ${e.ts}  ${e.type}${e.task ? `  ${e.task}` : ''}`)
       : ['  (none)']),
   ].join('\n');
+}
+
+/** Each blocked task: why, and the command that gives it another chance. */
+function blockedLines(rows: readonly TaskRow[]): string[] {
+  const blocked = rows.filter((r) => r.why !== undefined);
+  if (blocked.length === 0) return [];
+  return [
+    '',
+    'blocked:',
+    ...blocked.map((r) => {
+      const changed = r.entry_changed
+        ? ' (its backlog entry changed since it was blocked: worth a retry)'
+        : '';
+      const retry = r.retry ? `; retry with '${r.retry}'` : '';
+      return `  ${r.task}: ${r.why}${retry}${changed}`;
+    }),
+  ];
 }
 
 export async function runStatus(dir: string, out: Output): Promise<StatusReport> {
