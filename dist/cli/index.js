@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1278);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5690);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1278:
+/***/ 5690:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33925,11 +33925,15 @@ function formatDiagnostic(d) {
 class errors_UserError extends Error {
     diagnostics;
     exitCode;
+    hint;
     name = 'UserError';
-    constructor(message, diagnostics = [], exitCode = 1) {
+    constructor(message, diagnostics = [], exitCode = 1, 
+    /** What to do about it, shown after the message (and as `hint` in a `--json` error). */
+    hint) {
         super(message);
         this.diagnostics = diagnostics;
         this.exitCode = exitCode;
+        this.hint = hint;
     }
 }
 
@@ -34262,12 +34266,19 @@ function uuidToULID(uuid) {
 
 
 ;// CONCATENATED MODULE: ./src/cli/output.ts
+
 function processOutput(json) {
     return {
         json,
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
     };
+}
+/**
+ * A failure whose `--json` report is already on stdout (validate's report, a failed attempt's outcome): the
+ * exit code and the stderr line still say it failed, but no second JSON object is written.
+ */
+class ReportedFailure extends errors_UserError {
 }
 
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
@@ -45224,17 +45235,53 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/core/hints.ts
+/**
+ * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
+ * instance once `leviathan init` exists).
+ */
+/** How a repository gets its first backlog and config. */
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+/** Where the scheduler reads the documents from, and what that asks of the user. */
+const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
+/** The command that gives a blocked task another chance. */
+function retryCommand(task) {
+    return `leviathan retry ${task}`;
+}
+/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
+function notARepository(dir) {
+    return `${dir} is not a git repository`;
+}
+const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
+/** `--dir` (or the working directory) names nothing. */
+function noSuchDirectory(dir) {
+    return `${dir}: no such directory`;
+}
+
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/store/git.ts
 
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+function gitMessage(text) {
+    const lines = text
+        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const joined = lines.join(' ');
+    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
 /** A git command failed; the message never carries the auth header. */
 class GitError extends Error {
     args;
     result;
     name = 'GitError';
     constructor(args, result) {
-        super(`git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
         this.args = args;
         this.result = result;
     }
@@ -45359,6 +45406,7 @@ class Git {
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -45657,7 +45705,7 @@ class RefStore {
         const user = new Git(this.options.dir, this.options.token);
         const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
         if (info.exitCode !== 0) {
-            throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+            throw new RefStoreError('bad_repository', notARepository(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -45919,12 +45967,7 @@ async function catBlobs(git, oids) {
     return out;
 }
 function lastLines(text) {
-    return (text
-        .trim()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .slice(-2)
-        .join(' | ') || 'no output');
+    return gitMessage(text);
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -46870,6 +46913,7 @@ function merged(record, mergeCommit, now) {
 
 
 
+
 const local_LOST_RACE = /stale info|fetch first|non-fast-forward|\[rejected\]/i;
 function local_redactUrl(url) {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
@@ -47064,7 +47108,7 @@ class LocalForge {
             allowFailure: true,
         });
         if (info.exitCode !== 0) {
-            throw new ForgeError(`${this.options.dir} is not a git repository`, 'open');
+            throw new ForgeError(notARepository(this.options.dir), 'open');
         }
         const gitDir = info.stdout.trim();
         const remote = this.options.remote ?? 'origin';
@@ -47223,14 +47267,9 @@ class LocalForge {
 async function parseView(view) {
     return parsePullFiles(await view.readAll());
 }
-/** The last meaningful line of git's output, with any credentials in URLs removed. */
+/** Git's whole message on one line, with any credentials in URLs removed. */
 function local_lastLine(text) {
-    return (text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
-        .trim()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .pop() ?? 'no output');
+    return gitMessage(text);
 }
 function toForgeError(error, operation, target) {
     if (error instanceof ForgeError)
@@ -48306,20 +48345,6 @@ function reconcile(input) {
     return drafts;
 }
 
-;// CONCATENATED MODULE: ./src/core/hints.ts
-/**
- * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
- */
-/** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
-/** Where the scheduler reads the documents from, and what that asks of the user. */
-const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
-/** The command that gives a blocked task another chance. */
-function retryCommand(task) {
-    return `leviathan retry ${task}`;
-}
-
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
 
 
@@ -49150,6 +49175,7 @@ function backlogWarnings(backlog, yaml, file, config) {
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
 
 
+
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
 /** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
@@ -49174,7 +49200,12 @@ async function fetchBranchTip(git, branch) {
         if (sha)
             return sha;
     }
-    throw new errors_UserError(`base branch ${branch} was not found`);
+    throw new errors_UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
+}
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git) {
+    const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+    return head.exitCode === 0 ? COMMIT_HINT : `the repository has no commits yet: ${COMMIT_HINT}`;
 }
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 async function readDocumentsAt(git, sha) {
@@ -49184,7 +49215,7 @@ async function readDocumentsAt(git, sha) {
         throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
     const backlogText = await git.readFile(sha, BACKLOG_FILE);
     if (backlogText === null) {
-        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
+        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch`, [], 1, `${COMMIT_HINT}; to start one, ${SETUP_HINT}`);
     }
     const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
     if (!backlog.ok)
@@ -49637,6 +49668,23 @@ async function writeStepSummary(markdown, env = process.env) {
 
 
 
+
+/** Every forge the CLI can talk to: `--forge` accepts exactly these (add a forge here, in one line). */
+const FORGES = ['local'];
+/**
+ * The checks every command on a repository makes first, each failure one line with one wording: `--dir`
+ * names a directory, inside a git repository. Returns the absolute directory.
+ */
+async function assertRepository(dirOption) {
+    const dir = (0,external_node_path_.resolve)(dirOption);
+    const isDir = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir)
+        throw new errors_UserError(noSuchDirectory(dirOption));
+    const inside = await new Git(dir).run(['rev-parse', '--git-dir'], { allowFailure: true });
+    if (inside.exitCode !== 0)
+        throw new errors_UserError(notARepository(dirOption), [], 1, NOT_A_REPOSITORY_HINT);
+    return dir;
+}
 function cliContext(progress, now = () => new Date()) {
     return {
         now,
@@ -49646,17 +49694,8 @@ function cliContext(progress, now = () => new Date()) {
     };
 }
 async function openTarget(options) {
-    if (options.forge === 'github') {
-        throw new errors_UserError('the github forge is not available from the CLI yet; use --forge local (the default)');
-    }
-    const dir = (0,external_node_path_.resolve)(options.dir);
-    const isDir = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
-    if (!isDir)
-        throw new errors_UserError(`not a directory: ${options.dir}`);
+    const dir = await assertRepository(options.dir);
     const git = new Git(dir);
-    const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
-    if (inside.exitCode !== 0)
-        throw new errors_UserError(`not a git repository: ${options.dir} (run 'git init' first)`);
     const ctx = cliContext(options.progress, options.now);
     const forge = new LocalForge({
         dir,
@@ -50711,8 +50750,10 @@ async function runWork(options, out) {
             out.out(JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }));
         else
             out.out(attemptHeadline(result));
-        if (result.outcome.status === 'failed')
-            throw new errors_UserError(`attempt failed: ${result.outcome.reason}`);
+        if (result.outcome.status === 'failed') {
+            const message = `attempt failed: ${result.outcome.reason}`;
+            throw out.json ? new ReportedFailure(message) : new errors_UserError(message);
+        }
         return result;
     }
     finally {
@@ -50902,6 +50943,7 @@ function registerStatus(program) {
 
 
 
+
 async function runTick(options, out) {
     const progress = createProgress(process.stderr, out.progress ?? !out.json);
     const target = await openTarget({
@@ -50941,7 +50983,7 @@ function registerTick(program) {
         .command('tick')
         .description('one scheduler tick: reconcile, select, claim and dispatch')
         .option('--dir <dir>', 'the target repository checkout', '.')
-        .option('--forge <kind>', 'local or github', 'local')
+        .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
         .option('--dry-run', 'print the per-task reasons and write nothing')
         .option('--json', 'machine-readable output')
         .action(async (opts) => {
@@ -50949,7 +50991,42 @@ function registerTick(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/core/backlog-checks.ts
+const ID_LINE = /^(\s*-?\s*)id:\s*["']?([^"'#\s]+)["']?\s*(#.*)?$/;
+/** Where each task's `id:` is in the backlog text, in one pass (flow-style entries are not found). */
+function taskLines(text) {
+    const found = new Map();
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+        const m = ID_LINE.exec(lines[i] ?? '');
+        if (m?.[2] && !found.has(m[2]))
+            found.set(m[2], { line: i + 1, column: (m[1]?.length ?? 0) + 1 });
+    }
+    return found;
+}
+/**
+ * Warnings about tasks that are valid but cannot succeed as they stand: a ready task with neither `run:` nor
+ * an `executor.command` would fail every attempt and trip the breaker.
+ */
+function readinessWarnings(backlog, config, text, file) {
+    if (config.executor.command.trim() !== '')
+        return [];
+    const idle = backlog.tasks.flatMap((t, index) => t.ready && t.status === 'pending' && t.run === undefined ? [{ t, index }] : []);
+    if (idle.length === 0)
+        return [];
+    const lines = taskLines(text);
+    return idle.map(({ t, index }) => ({
+        file,
+        ...(lines.get(t.id) ?? { line: 1, column: 1 }),
+        path: `tasks[${index}]`,
+        message: `task "${t.id}" is ready but has no run: commands and executor.command is empty, so every attempt would fail`,
+        hint: 'add run: commands to the task, or set executor.command in .leviathan/config.yaml to an agent',
+    }));
+}
+
 ;// CONCATENATED MODULE: ./src/cli/repo-files.ts
+
+
 
 
 
@@ -51006,7 +51083,7 @@ async function loadRepoDocuments(dir) {
             column: 1,
             path: '',
             message: 'file not found',
-            hint: 'run `leviathan init` to create a sample backlog',
+            hint: SETUP_HINT,
         });
     }
     else {
@@ -51014,8 +51091,10 @@ async function loadRepoDocuments(dir) {
         const parsed = parseBacklogText(backlogText, BACKLOG_FILE, config ?? permissiveConfig());
         if (parsed.ok) {
             backlog = parsed.value;
-            if (config)
+            if (config) {
                 warnings.push(...parsed.warnings);
+                warnings.push(...readinessWarnings(backlog, config, backlogText, BACKLOG_FILE));
+            }
         }
         else {
             diagnostics.push(...parsed.diagnostics);
@@ -51043,14 +51122,100 @@ function invalidMessage(diagnostics) {
     return `${n} error${n === 1 ? '' : 's'} in ${files}`;
 }
 
+;// CONCATENATED MODULE: ./src/cli/drift.ts
+
+
+/** The documents whose text in `dir` differs from the text at `rev`. */
+async function documentsDiffer(git, dir, rev) {
+    const differs = [];
+    for (const file of [BACKLOG_FILE, CONFIG_FILE]) {
+        const [worktree, committed] = await Promise.all([readRepoFile(dir, file), git.readFile(rev, file)]);
+        if (worktree !== committed)
+            differs.push(file);
+    }
+    return differs;
+}
+/**
+ * The base branch as this clone last saw it, without touching the network: `origin/<base>` (origin's HEAD
+ * when no base is configured), or the local branch in a repository without a remote.
+ */
+async function localBaseRef(git, baseBranch) {
+    const hasOrigin = (await git.originUrl()) !== null;
+    const candidates = [];
+    if (hasOrigin) {
+        if (baseBranch)
+            candidates.push(`origin/${baseBranch}`);
+        const head = await git.run(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {
+            allowFailure: true,
+        });
+        if (head.exitCode === 0)
+            candidates.push(head.stdout.trim());
+        candidates.push('origin/main', 'origin/master');
+    }
+    else {
+        if (baseBranch)
+            candidates.push(baseBranch);
+        const head = await git.run(['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowFailure: true });
+        if (head.exitCode === 0)
+            candidates.push(head.stdout.trim());
+    }
+    for (const ref of candidates) {
+        const ok = await git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
+        if (ok.exitCode === 0)
+            return ref;
+    }
+    return null;
+}
+/** The drift of the working tree in `dir` from the base branch as last fetched (null ref: none to compare). */
+async function workingTreeDrift(git, dir, baseBranch) {
+    const ref = await localBaseRef(git, baseBranch);
+    if (ref === null)
+        return { ref: null, differs: [] };
+    return { ref, differs: await documentsDiffer(git, dir, ref) };
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/validate.ts
 
 
 
 
 
-async function validateRepo(dir) {
+
+
+
+
+
+/** The top level of the git repository `dir` is in, or null when it is not in one (or does not exist). */
+async function topLevel(dir) {
+    const exists = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
+    if (!exists)
+        throw new errors_UserError(noSuchDirectory(dir));
+    const r = await new Git(dir).run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    return r.exitCode === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+}
+/**
+ * The directory whose `.leviathan/` is checked: the nearest one from `dir` up to the repository's top level
+ * that has one, so validate works from a subdirectory like the other commands (and the top level otherwise).
+ */
+async function documentsRoot(dir, top) {
+    if (top === null)
+        return dir;
+    const hasDocs = (d) => (0,promises_namespaceObject.stat)((0,external_node_path_.join)(d, '.leviathan')).then((s) => s.isDirectory(), () => false);
+    for (let d = (0,external_node_path_.resolve)(dir);; d = (0,external_node_path_.dirname)(d)) {
+        if (await hasDocs(d))
+            return d;
+        if (d === top || (0,external_node_path_.dirname)(d) === d)
+            return top;
+    }
+}
+async function validateRepo(dirOption) {
+    const top = await topLevel(dirOption);
+    const dir = await documentsRoot(dirOption, top);
     const docs = await loadRepoDocuments(dir);
+    // Only the top level's documents are what tick reads from the base branch.
+    const base = top !== null && dir === top
+        ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
+        : null;
     const summary = docs.backlog
         ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig())
         : { tasks: 0, ready: 0, inScope: 0 };
@@ -51061,7 +51226,27 @@ async function validateRepo(dir) {
         in_scope: summary.inScope,
         diagnostics: docs.diagnostics,
         warnings: docs.warnings,
+        checked: 'working_tree',
+        base,
     };
+}
+/** One line on which version was checked and whether tick would see the same. */
+function driftLine(base) {
+    if (base === null)
+        return null;
+    if (base.ref === null) {
+        return `warning: checked the working tree; there is no base branch to compare with yet (${COMMIT_HINT})`;
+    }
+    if (base.differs.length === 0)
+        return null;
+    return `warning: checked the working tree, whose ${base.differs.join(' and ')} differ${base.differs.length === 1 ? 's' : ''} from ${base.ref}${base.ref.startsWith('origin/') ? ' (as last fetched)' : ''}, which tick and run act on (${COMMIT_HINT})`;
+}
+function checkedWhat(base) {
+    if (base === null || base.ref === null)
+        return 'working tree';
+    return base.differs.length === 0
+        ? `working tree, same as ${base.ref}`
+        : `working tree, differs from ${base.ref}`;
 }
 function formatWarning(w) {
     return formatDiagnostic({ ...w, path: '', message: `warning: ${w.path ? `${w.path}: ` : ''}${w.message}` });
@@ -51072,14 +51257,17 @@ async function runValidate(dir, out) {
     if (out.json) {
         out.out(JSON.stringify(report));
         if (!report.ok)
-            throw new errors_UserError(invalidMessage(report.diagnostics));
+            throw new ReportedFailure(invalidMessage(report.diagnostics));
         return report;
     }
     for (const w of report.warnings)
         out.err(formatWarning(w));
+    const drift = driftLine(report.base);
+    if (drift)
+        out.err(drift);
     if (!report.ok)
         throw new errors_UserError(invalidMessage(report.diagnostics), report.diagnostics);
-    out.out(`ok: ${report.tasks} tasks, ${report.ready} ready, ${report.in_scope} in scope`);
+    out.out(`ok: ${report.tasks} tasks, ${report.ready} ready, ${report.in_scope} in scope (${checkedWhat(report.base)})`);
     return report;
 }
 function registerValidate(program) {
@@ -51315,7 +51503,14 @@ function registerVerify(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/cli/version.ts
+/** The package version `--version` prints; a unit test holds it equal to package.json's. */
+const VERSION = '0.1.0';
+
 ;// CONCATENATED MODULE: ./src/cli/program.ts
+
+
+
 
 
 
@@ -51334,8 +51529,16 @@ function registerVerify(program) {
 function buildProgram() {
     const program = new esm_Command('leviathan')
         .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
+        .version(VERSION, '-V, --version', 'print the version')
         .showHelpAfterError()
         .exitOverride();
+    // Every command on a repository checks it first, so a wrong --dir is one line with one wording. validate
+    // also reads plain directories (a backlog can be checked before `git init`), and the demo makes its own.
+    program.hook('preAction', async (_program, action) => {
+        const dir = action.opts().dir;
+        if (typeof dir === 'string' && action.name() !== 'validate')
+            await assertRepository(dir);
+    });
     registerValidate(program);
     registerTick(program);
     registerWork(program);
@@ -51360,6 +51563,16 @@ function annotate(diagnostics) {
         });
     }
 }
+/** `--json` anywhere before a `--` separator (commander reads options in any position). */
+function wantsJson(argv) {
+    const end = argv.indexOf('--');
+    return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+/** With `--json`, an error is one JSON object on stdout, so a script reads failures as it reads results. */
+function writeJsonError(message, hint, diagnostics = []) {
+    const body = { error: message, hint: hint ?? null, ...(diagnostics.length ? { diagnostics } : {}) };
+    process.stdout.write(`${JSON.stringify(body)}\n`);
+}
 /** Runs the CLI and returns its exit code: 0 ok, 1 user-facing failure, 2 bad usage. */
 async function runCli(argv) {
     const program = buildProgram();
@@ -51369,18 +51582,27 @@ async function runCli(argv) {
         return 0;
     }
     catch (caught) {
+        const json = wantsJson(argv);
         if (caught instanceof CommanderError) {
-            return caught.exitCode === 0 ? 0 : 2;
+            if (caught.exitCode === 0)
+                return 0;
+            if (json)
+                writeJsonError(caught.message.replace(/^error: /, ''), 'see --help');
+            return 2;
         }
         const error = asUserError(caught) ?? caught;
         if (error instanceof errors_UserError) {
+            if (json && !(error instanceof ReportedFailure))
+                writeJsonError(error.message, error.hint, error.diagnostics);
             for (const d of error.diagnostics)
                 process.stderr.write(`${formatDiagnostic(d)}\n`);
             if (process.env.GITHUB_ACTIONS === 'true')
                 annotate(error.diagnostics);
-            process.stderr.write(`leviathan: ${error.message}\n`);
+            process.stderr.write(`leviathan: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
             return error.exitCode;
         }
+        if (json)
+            writeJsonError(`unexpected error: ${error?.message ?? String(error)}`, 'report it');
         if (process.env.LEVIATHAN_DEBUG) {
             process.stderr.write(`${error?.stack ?? String(error)}\n`);
         }

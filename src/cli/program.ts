@@ -12,13 +12,23 @@ import { registerTick } from './commands/tick.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
 import { registerWork } from './commands/work.js';
+import { ReportedFailure } from './output.js';
+import { assertRepository } from './target.js';
 import { asUserError } from './user-errors.js';
+import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('leviathan')
     .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
+  // Every command on a repository checks it first, so a wrong --dir is one line with one wording. validate
+  // also reads plain directories (a backlog can be checked before `git init`), and the demo makes its own.
+  program.hook('preAction', async (_program, action) => {
+    const dir = (action.opts() as { dir?: unknown }).dir;
+    if (typeof dir === 'string' && action.name() !== 'validate') await assertRepository(dir);
+  });
   registerValidate(program);
   registerTick(program);
   registerWork(program);
@@ -45,6 +55,18 @@ function annotate(diagnostics: readonly Diagnostic[]): void {
   }
 }
 
+/** `--json` anywhere before a `--` separator (commander reads options in any position). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** With `--json`, an error is one JSON object on stdout, so a script reads failures as it reads results. */
+function writeJsonError(message: string, hint?: string, diagnostics: readonly Diagnostic[] = []): void {
+  const body = { error: message, hint: hint ?? null, ...(diagnostics.length ? { diagnostics } : {}) };
+  process.stdout.write(`${JSON.stringify(body)}\n`);
+}
+
 /** Runs the CLI and returns its exit code: 0 ok, 1 user-facing failure, 2 bad usage. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -53,16 +75,22 @@ export async function runCli(argv: string[]): Promise<number> {
     // Commands report failure by throwing; a leftover process.exitCode must not leak between in-process runs.
     return 0;
   } catch (caught) {
+    const json = wantsJson(argv);
     if (caught instanceof CommanderError) {
-      return caught.exitCode === 0 ? 0 : 2;
+      if (caught.exitCode === 0) return 0;
+      if (json) writeJsonError(caught.message.replace(/^error: /, ''), 'see --help');
+      return 2;
     }
     const error = asUserError(caught) ?? caught;
     if (error instanceof UserError) {
+      if (json && !(error instanceof ReportedFailure))
+        writeJsonError(error.message, error.hint, error.diagnostics);
       for (const d of error.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
       if (process.env.GITHUB_ACTIONS === 'true') annotate(error.diagnostics);
-      process.stderr.write(`leviathan: ${error.message}\n`);
+      process.stderr.write(`leviathan: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
       return error.exitCode;
     }
+    if (json) writeJsonError(`unexpected error: ${(error as Error)?.message ?? String(error)}`, 'report it');
     if (process.env.LEVIATHAN_DEBUG) {
       process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
     } else {

@@ -3,13 +3,32 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import { UserError } from '../core/errors.js';
+import { NOT_A_REPOSITORY_HINT, noSuchDirectory, notARepository } from '../core/hints.js';
 import type { RunContext } from '../core/run-context.js';
 import type { Forge } from '../forge/forge.js';
 import { LocalForge, type LocalForgeOptions } from '../forge/local.js';
 import { EventLog } from '../store/event-log.js';
 import { Git } from '../store/git.js';
 
-export type ForgeKind = 'local' | 'github';
+/** Every forge the CLI can talk to: `--forge` accepts exactly these (add a forge here, in one line). */
+export const FORGES = ['local'] as const;
+export type ForgeKind = (typeof FORGES)[number];
+
+/**
+ * The checks every command on a repository makes first, each failure one line with one wording: `--dir`
+ * names a directory, inside a git repository. Returns the absolute directory.
+ */
+export async function assertRepository(dirOption: string): Promise<string> {
+  const dir = resolve(dirOption);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new UserError(noSuchDirectory(dirOption));
+  const inside = await new Git(dir).run(['rev-parse', '--git-dir'], { allowFailure: true });
+  if (inside.exitCode !== 0) throw new UserError(notARepository(dirOption), [], 1, NOT_A_REPOSITORY_HINT);
+  return dir;
+}
 
 /** Everything a command needs about the repository it works on. */
 export interface Target {
@@ -42,21 +61,8 @@ export function cliContext(
 }
 
 export async function openTarget(options: TargetOptions): Promise<Target & { forge: LocalForge }> {
-  if (options.forge === 'github') {
-    throw new UserError(
-      'the github forge is not available from the CLI yet; use --forge local (the default)',
-    );
-  }
-  const dir = resolve(options.dir);
-  const isDir = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) throw new UserError(`not a directory: ${options.dir}`);
+  const dir = await assertRepository(options.dir);
   const git = new Git(dir);
-  const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
-  if (inside.exitCode !== 0)
-    throw new UserError(`not a git repository: ${options.dir} (run 'git init' first)`);
   const ctx = cliContext(options.progress, options.now);
   const forge = new LocalForge({
     dir,

@@ -15,3 +15,14 @@ export const COMMIT_HINT =
 export function retryCommand(task: string): string {
   return `leviathan retry ${task}`;
 }
+
+/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
+export function notARepository(dir: string): string {
+  return `${dir} is not a git repository`;
+}
+export const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
+
+/** `--dir` (or the working directory) names nothing. */
+export function noSuchDirectory(dir: string): string {
+  return `${dir}: no such directory`;
+}

@@ -2,6 +2,7 @@ import type { Backlog } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
+import { COMMIT_HINT, SETUP_HINT } from '../core/hints.js';
 import type { Git } from './git.js';
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
@@ -34,7 +35,18 @@ export async function fetchBranchTip(git: Git, branch: string): Promise<string> 
     const sha = await git.revParse(`refs/heads/${branch}`);
     if (sha) return sha;
   }
-  throw new UserError(`base branch ${branch} was not found`);
+  throw new UserError(
+    `base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`,
+    [],
+    1,
+    await missingBranchHint(git),
+  );
+}
+
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git: Git): Promise<string> {
+  const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+  return head.exitCode === 0 ? COMMIT_HINT : `the repository has no commits yet: ${COMMIT_HINT}`;
 }
 
 /** Parses both documents as they are in one commit; a missing config means defaults. */
@@ -44,7 +56,12 @@ export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocume
   if (!config.ok) throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
   const backlogText = await git.readFile(sha, BACKLOG_FILE);
   if (backlogText === null) {
-    throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
+    throw new InvalidDocumentsError(
+      `${BACKLOG_FILE} is missing on the base branch`,
+      [],
+      1,
+      `${COMMIT_HINT}; to start one, ${SETUP_HINT}`,
+    );
   }
   const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
   if (!backlog.ok) throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);

@@ -16,6 +16,20 @@ export interface GitOptions {
   allowFailure?: boolean;
 }
 
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+export function gitMessage(text: string): string {
+  const lines = text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const joined = lines.join(' ');
+  return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
+
 /** A git command failed; the message never carries the auth header. */
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -23,9 +37,7 @@ export class GitError extends Error {
     readonly args: string[],
     readonly result: GitResult,
   ) {
-    super(
-      `git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-    );
+    super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
   }
 }
 

@@ -33,7 +33,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Git } from './git.js';
+import { notARepository } from '../core/hints.js';
+import { Git, gitMessage } from './git.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -484,7 +485,7 @@ export class RefStore {
       { allowFailure: true },
     );
     if (info.exitCode !== 0) {
-      throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+      throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
     const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
     const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -767,14 +768,7 @@ async function catBlobs(git: Git, oids: string[]): Promise<Map<string, string>> 
 }
 
 function lastLines(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-2)
-      .join(' | ') || 'no output'
-  );
+  return gitMessage(text);
 }
 
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */

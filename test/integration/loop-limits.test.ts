@@ -1,6 +1,6 @@
 /**
  * The scheduler's limits over the real HTTP git server (SPEC §3.1 steps 4–6, §3.2 step 1): the hourly cap,
- * running attempts, the autonomy switch, a PR closed unmerged counting as a failed attempt, and a manual
+ * running attempts, the autonomy switch, a PR closed unmerged blocking its task until a retry, and a manual
  * `work --task` claiming under the same limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

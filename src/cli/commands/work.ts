@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { type AttemptResult, runAttempt } from '../../worker/attempt.js';
 import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
-import { type Output, processOutput } from '../output.js';
+import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
 import { openTarget, type Target, withScratchClone } from '../target.js';
@@ -33,7 +33,10 @@ export async function runWork(
         JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }),
       );
     else out.out(attemptHeadline(result));
-    if (result.outcome.status === 'failed') throw new UserError(`attempt failed: ${result.outcome.reason}`);
+    if (result.outcome.status === 'failed') {
+      const message = `attempt failed: ${result.outcome.reason}`;
+      throw out.json ? new ReportedFailure(message) : new UserError(message);
+    }
     return result;
   } finally {
     progress.done();
