@@ -108,9 +108,9 @@ export class Git {
    */
   constructor(
     readonly cwd: string,
-    token?: string,
+    private readonly token?: string,
     private readonly baseEnv: Record<string, string> = {},
-    config: readonly string[] = [],
+    private readonly config: readonly string[] = [],
   ) {
     this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
     if (token) {
@@ -119,6 +119,11 @@ export class Git {
         `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
       );
     }
+  }
+
+  /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+  at(cwd: string, env: Record<string, string> = {}, config: readonly string[] = []): Git {
+    return new Git(cwd, this.token, env, [...this.config, ...config]);
   }
 
   async run(args: string[], options: GitOptions = {}): Promise<GitResult> {
