@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Git } from './git.js';
@@ -43,13 +43,22 @@ export class PrivateRepo {
     await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
     await mkdir(join(dir, 'objects', 'info'), { recursive: true });
     await writeFile(join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+    // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
+    const shallow = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
+    await copyFile(shallow, join(dir, 'shallow')).catch(() => {});
     return new PrivateRepo(root, git, format);
   }
 
   /** Where the origin is, read from the checkout before anyone else could change its config. */
-  static async pushTarget(source: Git): Promise<PushTarget | null> {
+  static async pushTarget(source: Git): Promise<PushTarget> {
     const url = await source.originUrl();
-    if (url === null) return null;
+    // A repository without a remote is its own forge: its branches are the ones to push.
+    if (url === null) {
+      return {
+        url: resolve(source.cwd, await source.output(['rev-parse', '--git-common-dir'])),
+        headers: [],
+      };
+    }
     const absolute =
       /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || isAbsolute(url)
         ? url
