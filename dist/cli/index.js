@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8358);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3865:
+/***/ 8358:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44889,7 +44889,7 @@ function openAttempts(state) {
     return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
 }
 /** A task as the queries see it, in play or settled (unknown task → undefined). */
-function taskSummary(state, taskId) {
+function state_taskSummary(state, taskId) {
     const task = state_own(state.tasks, taskId);
     if (task)
         return task;
@@ -47303,13 +47303,33 @@ function registerPr(program) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/pr-body.ts
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/g;
+/**
+ * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
+ * byte-order mark, plus other invisible format characters.
+ */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+/**
+ * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
+ * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
+ */
+function sanitizeTaskText(text) {
+    let out = text.replace(INVISIBLE, '');
+    for (;;) {
+        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
+        if (next === out)
+            return out;
+        out = next;
+    }
+}
 /** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
 function pullMarker(task, attempt) {
     return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
 }
-function parsePullMarker(body) {
-    const m = MARKER.exec(body);
+/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
+function pr_body_parsePullMarker(body) {
+    const all = [...body.matchAll(MARKER)];
+    const m = all[all.length - 1];
     return m ? { task: m[1], attempt: m[2] } : null;
 }
 /** Markdown cells may not contain pipes or newlines. */
@@ -47322,10 +47342,12 @@ function renderPullBody(input) {
         `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
         '',
     ];
-    if (task.description.trim())
-        lines.push(task.description.trim(), '');
+    const description = sanitizeTaskText(task.description).trim();
+    if (description)
+        lines.push(description, '');
     if (task.acceptance_criteria.length > 0) {
-        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
+        lines.push('### Acceptance criteria', '', ...criteria, '');
     }
     lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
     for (const check of input.checks) {
@@ -47653,6 +47675,15 @@ function pmMatch(glob, normalPath) {
         return (path) => re.test(path);
     })(normalPath);
 }
+const nocaseMatchers = new Map();
+const PM_NOCASE = { ...PM_OPTIONS, nocase: true };
+/** As `pmMatch`, ignoring case: for protected globs, which name kinds of file whatever their spelling. */
+function pmMatchNocase(glob, normalPath) {
+    return remember(nocaseMatchers, glob, () => {
+        const re = picomatch_default().makeRe(glob, PM_NOCASE);
+        return (path) => re.test(path);
+    })(normalPath);
+}
 /**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
@@ -47927,7 +47958,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob);
+        return pmMatch(protectedGlob, glob) || pmMatchNocase(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -48023,7 +48054,9 @@ function checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => pmMatch(g, p));
+    // Case-insensitively: on macOS and Windows checkouts `docs/.ENV` is `docs/.env`, and a reviewer reads
+    // `server.PEM` as a key file all the same.
+    const hit = protectedList(scope).find((g) => pmMatch(g, p) || pmMatchNocase(g, p));
     if (hit !== undefined)
         return `${p} is a protected path (${hit})`;
     if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
@@ -48110,7 +48143,7 @@ function select_select(input) {
     }
     const breaker = breakerDecision(state, config, now);
     const byId = new Map(tasks.map((t) => [t.id, t]));
-    const stateOf = (id) => taskSummary(state, id);
+    const stateOf = (id) => state_taskSummary(state, id);
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
@@ -48205,12 +48238,46 @@ const TIMEOUT_GRACE_MS = 5 * 60_000;
 function wipBranch(task, attempt) {
     return `leviathan-wip/${task}/${attempt}`;
 }
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
 function taskOfPull(pull, branchPrefix) {
-    const marker = parsePullMarker(pull.body);
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = pr_body_parsePullMarker(pull.body);
     if (marker)
-        return marker.task;
-    return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
 }
 /** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
 function openPullsOf(pulls, branchPrefix) {
@@ -48232,10 +48299,14 @@ function reconcile(input) {
         const task = taskOfPull(pull, input.branchPrefix);
         if (!task)
             continue;
-        const known = taskSummary(state, task);
+        const known = state_taskSummary(state, task);
         const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
         if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
+            const marked = pr_body_parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
             const ref = attempt ? { task, attempt } : { task };
             drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
             drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
@@ -48285,7 +48356,7 @@ function rowState(reason) {
 function taskRows(backlog, config, state, decision) {
     const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
     return backlog.tasks.map((task) => {
-        const known = taskSummary(state, task.id);
+        const known = state_taskSummary(state, task.id);
         const reason = reasons.get(task.id) ?? 'not_ready';
         return {
             task: task.id,
@@ -48408,6 +48479,49 @@ function defaultConfig() {
     return ConfigSchema.parse({});
 }
 
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
+}
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
@@ -48518,6 +48632,7 @@ class PositionedYaml {
 }
 
 ;// CONCATENATED MODULE: ./src/core/documents.ts
+
 
 
 
@@ -48967,6 +49082,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     tasks.forEach((t, i) => {
         if (!isRecord(t))
             return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
         if (Array.isArray(t.dependencies)) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
@@ -49618,7 +49741,7 @@ function markTaskDone(text, taskId) {
             return `${text.slice(0, start)}done${text.slice(end)}`;
         }
         if (item.flow)
-            throw new Error(`task ${taskId} is a flow mapping; set its status by hand`);
+            return addToFlowMap(text, item.range, taskId);
         const idPair = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'id');
         const key = idPair?.key;
         if (!(0,dist/* isScalar */.jn)(key) || !key.range)
@@ -49630,6 +49753,18 @@ function markTaskDone(text, taskId) {
         return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
     }
     throw new Error(`task ${taskId} is not in the backlog`);
+}
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text, range, taskId) {
+    const [start = -1, end = -1] = range ?? [];
+    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+    if (close < start || start < 0)
+        throw new Error(`task ${taskId} has no closing brace`);
+    const body = text.slice(start + 1, close);
+    const trimmed = body.trimEnd();
+    const at = start + 1 + trimmed.length;
+    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/executor/agent-env.ts

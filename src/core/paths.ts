@@ -263,6 +263,17 @@ function pmMatch(glob: string, normalPath: string): boolean {
   })(normalPath);
 }
 
+const nocaseMatchers = new Map<string, (path: string) => boolean>();
+const PM_NOCASE = { ...PM_OPTIONS, nocase: true } as const;
+
+/** As `pmMatch`, ignoring case: for protected globs, which name kinds of file whatever their spelling. */
+function pmMatchNocase(glob: string, normalPath: string): boolean {
+  return remember(nocaseMatchers, glob, () => {
+    const re = picomatch.makeRe(glob, PM_NOCASE);
+    return (path: string) => re.test(path);
+  })(normalPath);
+}
+
 /**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
@@ -531,7 +542,7 @@ function insideFence(glob: string, model: Model, fence: readonly string[]): bool
 function canReach(glob: string, model: Model, protectedGlob: string): boolean {
   const p = modelOf(protectedGlob);
   if (!p) return true; // unknown: fail closed
-  if (model.literal) return pmMatch(protectedGlob, glob);
+  if (model.literal) return pmMatch(protectedGlob, glob) || pmMatchNocase(protectedGlob, glob);
   if (p.literal) return pmMatch(glob, protectedGlob);
   return model.over.some((a) => p.over.some((b) => intersects(a, b)));
 }
@@ -629,7 +640,9 @@ export function checkChangedPath(
   const p = n.path;
   const malformed = malformedProtected(scope);
   if (malformed) return malformed;
-  const hit = protectedList(scope).find((g) => pmMatch(g, p));
+  // Case-insensitively: on macOS and Windows checkouts `docs/.ENV` is `docs/.env`, and a reviewer reads
+  // `server.PEM` as a key file all the same.
+  const hit = protectedList(scope).find((g) => pmMatch(g, p) || pmMatchNocase(g, p));
   if (hit !== undefined) return `${p} is a protected path (${hit})`;
   if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
     return `${p} may be changed only by a task that names it in its allowed_paths`;

@@ -181,6 +181,14 @@ describe('taskScope', () => {
     expect(checkChangedPath('docs/guide/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
   });
 
+  it.each(['docs/.ENV', 'docs/server.PEM', 'docs/MySecret.txt', 'docs/Credentials.json', '.GITHUB/x.yml'])(
+    'protected globs match %j whatever its case',
+    (path) => {
+      expect(checkChangedPath(path, ['docs/**', '.GITHUB/**'], DEFAULT_SCOPE)).toMatch(/is a protected path/);
+      expect(taskScope([path], DEFAULT_SCOPE)).toMatchObject({ inScope: false });
+    },
+  );
+
   it('a literal task path that a floating ban matches is out of scope before dispatch', () => {
     expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({
       why: 'can reach protected path **/.env*',
@@ -315,7 +323,7 @@ describe('checkChangedPath', () => {
     ['docs/a.md', null],
     ['./docs/a.md', null],
     ['docs/a/b/c.md', null],
-    ['docs/a.PEM', null], // case-sensitive: not **/*.pem
+    ['docs/a.PEM', /is a protected path \(\*\*\/\*\.pem\)/], // protected kinds of file match in any case
     ['docs/../.github/x', /^invalid path "docs\/\.\.\/\.github\/x": ".."/],
     ['docs\\x', /^invalid path .*backslash/],
     ['docs//a', /^invalid path .*empty path segment/],
