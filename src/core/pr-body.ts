@@ -17,7 +17,8 @@ export interface PullBodyInput {
   headSha?: string;
 }
 
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
+const MARKER =
+  /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
 
 /**
  * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
