@@ -54,7 +54,7 @@ if [ -n "${GITHUB_APP_PRIVATE_KEY_FILE:-}" ] && [ ! -r "$GITHUB_APP_PRIVATE_KEY_
 fi
 if [ "$SMOKE" = 1 ]; then
   need_tool gh "the smoke test dispatches leviathan.yml with it: https://cli.github.com/ (or pass --no-smoke)"
-  if [ -n "${GITHUB_CONFIG_URL:-}" ] && ! smoke_repo >/dev/null; then
+  if [[ "${GITHUB_CONFIG_URL:-}" == https://* ]] && ! smoke_repo >/dev/null; then
     missing "LEVIATHAN_SMOKE_REPO is not set (GITHUB_CONFIG_URL names no repository; set OWNER/REPO or pass --no-smoke)"
   fi
 fi
