@@ -180,3 +180,31 @@ describeWithKubectl('k8s/overlays/kind-pinned-egress (the https-cidrs component)
     expect(rest(objs)).toEqual(rest(kind));
   });
 });
+
+describe('k8s/kind/cluster.yaml', () => {
+  const cluster = readYaml<{
+    kind: string;
+    apiVersion: string;
+    name: string;
+    nodes: { role: string; labels?: Record<string, string> }[];
+  }>(join(K8S, 'kind/cluster.yaml'));
+  const selector = (
+    readYaml(join(K8S, 'arc/scale-set.values.yaml')) as {
+      template: { spec: { nodeSelector: Record<string, string> } };
+    }
+  ).template.spec.nodeSelector;
+
+  it('one control plane, and workers that carry the label the runner pods select', () => {
+    expect(cluster).toMatchObject({
+      kind: 'Cluster',
+      apiVersion: 'kind.x-k8s.io/v1alpha4',
+      name: 'leviathan',
+    });
+    expect(cluster.nodes.filter((n) => n.role === 'control-plane')).toHaveLength(1);
+    const workers = cluster.nodes.filter((n) => n.role === 'worker');
+    expect(workers.length).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(selector)).toHaveLength(1);
+    for (const w of workers) expect(w.labels).toMatchObject(selector);
+    expect(cluster.nodes).toHaveLength(workers.length + 1);
+  });
+});
