@@ -111,10 +111,11 @@ else
 fi
 
 # ---- 5. ARC: the controller, then the scale set (a release is redone only when its inputs changed)
+# --deployed: a failed release (helm list shows those too by default) is redone.
 release() { # name namespace chart fingerprint helm-args...
   local name=$1 ns=$2 chart=$3 fp=$4
   shift 4
-  if [ "$(q helm --kube-context "$CONTEXT" -n "$ns" list --filter "^$name\$" --selector "leviathan-fingerprint=$fp" -q)" = "$name" ]; then
+  if [ "$(q helm --kube-context "$CONTEXT" -n "$ns" list --deployed --filter "^$name\$" --selector "leviathan-fingerprint=$fp" -q)" = "$name" ]; then
     say "helm release '$ns/$name': up to date"
   else
     run helm upgrade --install "$name" "$ARC_CHART_REPO/$chart" --version "$ARC_CHART_VERSION" \

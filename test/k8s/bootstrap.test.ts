@@ -164,6 +164,21 @@ describe('k8s/bootstrap.sh prerequisites', () => {
   });
 });
 
+describe('k8s/bootstrap.sh after a failed step', () => {
+  it('stops with one line on how to go on; the next run resumes at the failed step', () => {
+    const w = fakeWorld();
+    const failed = runScript('bootstrap.sh', [], { ...w.env, FAKE_FAIL: 'upgrade --install leviathan' });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toBe(
+      'helm: simulated failure\nfailed (exit 3): helm upgrade … — fix the cause above and run bootstrap.sh again; finished steps are skipped\n',
+    );
+    expect(commands(failed.stdout).map(step)).toEqual(FIRST_RUN.slice(0, 7));
+    const resumed = runScript('bootstrap.sh', ['--no-smoke'], w.env);
+    expect(resumed.status).toBe(0);
+    expect(commands(resumed.stdout).map(step)).toEqual(['helm upgrade leviathan']);
+  });
+});
+
 describe('k8s/bootstrap.sh twice (a simulated first run, then again)', () => {
   const w = fakeWorld();
   const first = runScript('bootstrap.sh', [], w.env);
