@@ -4,7 +4,7 @@
  * included), and a bin directory of fake cluster tools for running k8s/bootstrap.sh offline.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,9 +98,16 @@ export interface FakeWorld {
   calls(): string[];
 }
 
+const worlds: string[] = [];
+/** Removes every fake world made so far (call it in afterAll). */
+export function removeFakeWorlds(): void {
+  for (const dir of worlds.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A temp machine: PATH holds only BASICS plus the fakes named in `tools`; state starts empty. */
 export function fakeWorld(tools: string[] = FAKED): FakeWorld {
   const dir = mkdtempSync(join(tmpdir(), 'lev-k8s-'));
+  worlds.push(dir);
   const bin = join(dir, 'bin');
   const state = join(dir, 'state');
   mkdirSync(bin);

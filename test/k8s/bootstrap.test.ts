@@ -8,8 +8,19 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
-import { commands, type FakeWorld, fakeWorld, K8S, onPath, ROOT, runScript } from '../helpers/k8s.js';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import {
+  commands,
+  type FakeWorld,
+  fakeWorld,
+  K8S,
+  onPath,
+  ROOT,
+  removeFakeWorlds,
+  runScript,
+} from '../helpers/k8s.js';
+
+afterAll(removeFakeWorlds);
 
 /** Invocations that change something (everything else the scripts call is a query). */
 const MUTATING =
