@@ -54,7 +54,7 @@ if [ -n "${GITHUB_APP_PRIVATE_KEY_FILE:-}" ] && [ ! -r "$GITHUB_APP_PRIVATE_KEY_
 fi
 if [ "$SMOKE" = 1 ]; then
   need_tool gh "the smoke test dispatches leviathan.yml with it: https://cli.github.com/ (or pass --no-smoke)"
-  if [ -n "${GITHUB_CONFIG_URL:-}" ] && ! smoke_repo >/dev/null; then
+  if [[ "${GITHUB_CONFIG_URL:-}" == https://* ]] && ! smoke_repo >/dev/null; then
     missing "LEVIATHAN_SMOKE_REPO is not set (GITHUB_CONFIG_URL names no repository; set OWNER/REPO or pass --no-smoke)"
   fi
 fi
@@ -111,10 +111,11 @@ else
 fi
 
 # ---- 5. ARC: the controller, then the scale set (a release is redone only when its inputs changed)
+# --deployed: a failed release (helm list shows those too by default) is redone.
 release() { # name namespace chart fingerprint helm-args...
   local name=$1 ns=$2 chart=$3 fp=$4
   shift 4
-  if [ "$(q helm --kube-context "$CONTEXT" -n "$ns" list --filter "^$name\$" --selector "leviathan-fingerprint=$fp" -q)" = "$name" ]; then
+  if [ "$(q helm --kube-context "$CONTEXT" -n "$ns" list --deployed --filter "^$name\$" --selector "leviathan-fingerprint=$fp" -q)" = "$name" ]; then
     say "helm release '$ns/$name': up to date"
   else
     run helm upgrade --install "$name" "$ARC_CHART_REPO/$chart" --version "$ARC_CHART_VERSION" \

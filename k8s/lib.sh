@@ -29,11 +29,17 @@ show() {
   printf '+%s\n' "$line"
 }
 
-# A command that changes something.
+# A command that changes something. A failure stops the script with one line on how to go on.
 run() {
   CHANGES=$((CHANGES + 1))
   show "$@"
-  if [ "$DRY_RUN" = 0 ]; then "$@"; fi
+  [ "$DRY_RUN" = 1 ] && return 0
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" != 0 ]; then
+    warn "failed (exit $rc): $1 $2 … — fix the cause above and run ${0##*/} again; finished steps are skipped"
+    exit 1
+  fi
 }
 
 # A check that changes nothing but is worth seeing (waits, the smoke test).

@@ -18,6 +18,10 @@ arg_after() { # the word after $1 in the arguments
   done
 }
 ARGV=("$@")
+if [ -n "${FAKE_FAIL:-}" ] && [[ "$tool $*" == *"$FAKE_FAIL"* ]]; then
+  echo "$tool: simulated failure" >&2
+  exit 3
+fi
 case "$tool" in
 kind)
   case "$args" in
