@@ -17,6 +17,8 @@ export interface AttemptState {
   detail?: string;
   wip_branch?: string;
   pr?: number;
+  /** The forge's worker run (from `attempt.dispatched`), so a run that ended silently is noticed early. */
+  run_id?: string;
 }
 
 export interface PullState {
