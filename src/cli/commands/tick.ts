@@ -5,7 +5,7 @@ import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
 import { renderTable } from '../table.js';
-import { type ForgeKind, openTarget } from '../target.js';
+import { type ForgeKind, openForgeTarget, parseForgeKind } from '../target.js';
 
 export interface TickCommandOptions {
   dir: string;
@@ -16,7 +16,7 @@ export interface TickCommandOptions {
 
 export async function runTick(options: TickCommandOptions, out: Output): Promise<TickReport> {
   const progress = createProgress(process.stderr, out.progress ?? !out.json);
-  const target = await openTarget({
+  const target = await openForgeTarget({
     dir: options.dir,
     progress: progress.step,
     ...(options.forge ? { forge: options.forge } : {}),
@@ -54,7 +54,7 @@ export function registerTick(program: Command): void {
     .command('tick')
     .description('one scheduler tick: reconcile, select, claim and dispatch')
     .option('--dir <dir>', 'the target repository checkout', '.')
-    .option('--forge <kind>', 'local or github', 'local')
+    .option('--forge <kind>', 'local or github', parseForgeKind, 'local')
     .option('--dry-run', 'print the per-task reasons and write nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dir: string; forge: ForgeKind; dryRun?: boolean; json?: boolean }) => {
