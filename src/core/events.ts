@@ -57,6 +57,8 @@ export const EventData = {
     branch: z.string(),
     url: z.string().default(''),
     updated: z.boolean().default(false),
+    /** The commit pushed to the branch: the tree the guard judged. */
+    head_sha: z.string().optional(),
   }),
   'pr.merged': z.strictObject({ number: z.number().int().min(1), merge_commit: z.string().optional() }),
   'pr.closed': z.strictObject({ number: z.number().int().min(1) }),
