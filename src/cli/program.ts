@@ -1,6 +1,7 @@
-import { error as coreError } from '@actions/core';
+import { error as coreError, setSecret } from '@actions/core';
 import { Command, CommanderError } from 'commander';
 import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js';
+import { redactor } from '../forge/github/redact.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -67,8 +68,44 @@ function writeJsonError(message: string, hint?: string, diagnostics: readonly Di
   process.stdout.write(`${JSON.stringify(body)}\n`);
 }
 
+/** The tokens the CLI may hold; none of them is ever printed. */
+const TOKEN_VARIABLES = ['LEVIATHAN_TOKEN', 'GITHUB_TOKEN', 'LEVIATHAN_PR_TOKEN'];
+
+/**
+ * Every byte the CLI writes to stdout and stderr goes through the redactor while it runs (progress, tables,
+ * errors, a crash's stack), and in Actions the tokens are also registered as secrets for the runner's masking.
+ */
+function redactOutput(): () => void {
+  const tokens = TOKEN_VARIABLES.map((v) => process.env[v]).filter((t): t is string => Boolean(t));
+  if (tokens.length === 0) return () => {};
+  if (process.env.GITHUB_ACTIONS === 'true') for (const t of tokens) setSecret(t);
+  const redact = redactor(tokens);
+  const restore = [process.stdout, process.stderr].map((stream) => {
+    const write = stream.write;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      return (write as (c: string, ...r: unknown[]) => boolean).call(stream, redact(text), ...rest);
+    }) as typeof stream.write;
+    return () => {
+      stream.write = write;
+    };
+  });
+  return () => {
+    for (const r of restore) r();
+  };
+}
+
 /** Runs the CLI and returns its exit code: 0 ok, 1 user-facing failure, 2 bad usage. */
 export async function runCli(argv: string[]): Promise<number> {
+  const restore = redactOutput();
+  try {
+    return await runProgram(argv);
+  } finally {
+    restore();
+  }
+}
+
+async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,17 +1,19 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import { ulid } from 'ulid';
 import { UserError } from '../core/errors.js';
 import { NOT_A_REPOSITORY_HINT, noSuchDirectory, notARepository } from '../core/hints.js';
 import type { RunContext } from '../core/run-context.js';
 import type { Forge } from '../forge/forge.js';
+import { GitHubForge, githubForgeOptionsFromEnv } from '../forge/github.js';
 import { LocalForge, type LocalForgeOptions } from '../forge/local.js';
 import { EventLog } from '../store/event-log.js';
 import { Git } from '../store/git.js';
 
 /** Every forge the CLI can talk to: `--forge` accepts exactly these (add a forge here, in one line). */
-export const FORGES = ['local'] as const;
+export const FORGES = ['local', 'github'] as const;
 export type ForgeKind = (typeof FORGES)[number];
 
 /**
@@ -30,6 +32,17 @@ export async function assertRepository(dirOption: string): Promise<string> {
   return dir;
 }
 
+/** Commander's parser for `--forge`: a typo is bad usage (exit 2), not a silent local run. */
+export function parseForgeKind(value: string): ForgeKind {
+  if (!(FORGES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected one of ${FORGES.join(', ')}, got ${value}`);
+  }
+  return value as ForgeKind;
+}
+
+/** `--forge` for commands that only touch the event log: it lives on the origin's git either way. */
+export const LOG_FORGE_HELP = 'local or github (the event log is on the origin either way)';
+
 /** Everything a command needs about the repository it works on. */
 export interface Target {
   dir: string;
@@ -46,6 +59,8 @@ export interface TargetOptions {
   /** The local forge's dispatch hook; default: queue the request (see LocalForge). */
   dispatch?: LocalForgeOptions['dispatch'];
   now?: () => Date;
+  /** Environment the GitHub forge is configured from (default `process.env`). */
+  env?: Record<string, string | undefined>;
 }
 
 export function cliContext(
@@ -60,7 +75,26 @@ export function cliContext(
   };
 }
 
+/**
+ * The target with the forge `--forge` names: `local` (pull records on the origin) or `github` (the REST API
+ * of `GITHUB_REPOSITORY` at `GITHUB_API_URL`, with `LEVIATHAN_TOKEN`/`GITHUB_TOKEN` and the optional
+ * `LEVIATHAN_PR_TOKEN`; `LEVIATHAN_WORKFLOW` names the worker workflow file).
+ */
+export async function openForgeTarget(options: TargetOptions): Promise<Target> {
+  if (options.forge !== 'github') return openTarget(options);
+  const local = await openTarget({ ...options, forge: 'local' });
+  const forge = new GitHubForge(
+    githubForgeOptionsFromEnv(options.env ?? process.env, {
+      warn: (line) => process.stderr.write(`leviathan: warning: ${line}\n`),
+    }),
+  );
+  return { ...local, forge };
+}
+
 export async function openTarget(options: TargetOptions): Promise<Target & { forge: LocalForge }> {
+  if (options.forge !== undefined && options.forge !== 'local') {
+    throw new UserError(`this command works on the local forge only (got --forge ${options.forge})`);
+  }
   const dir = await assertRepository(options.dir);
   const git = new Git(dir);
   const ctx = cliContext(options.progress, options.now);
@@ -82,7 +116,8 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
   try {
     await new Git(tmpdir()).run(['clone', '--quiet', '--no-checkout', source, dir]);
     const git = new Git(dir);
-    const forge = new LocalForge({ dir, now: target.ctx.now });
+    // The GitHub forge is not tied to a checkout: the clone shares it.
+    const forge = target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now }) : target.forge;
     return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -8,10 +8,12 @@
  *   await bed.stop();
  */
 import { GitHubForge, type GitHubForgeOptions } from '../../src/forge/github.js';
+import type { TickOptions } from '../../src/scheduler/tick.js';
+import { runAttempt } from '../../src/worker/attempt.js';
 import { GitServer } from '../harness/git-server.js';
 import { type EmulatorOptions, GitHubEmulator } from '../harness/github/emulator.js';
 import { git } from '../harness/repo.js';
-import { Clock, type SeedInput, seedTarget, type Target } from './loop.js';
+import { Clock, type SeedInput, seedTarget, type Target, tickOptions, workerDeps } from './loop.js';
 
 /** Recognisable fake tokens: the redaction tests grep every output for them. */
 export const READ_TOKEN = 'ghs_readTOKEN0123456789abcdefABCDEF';
@@ -99,4 +101,35 @@ export async function githubBed(
       await server.stop();
     },
   };
+}
+
+/** Scheduler dependencies on the maintainer's clone, with a GitHub forge on the bed's emulator. */
+export function githubTickOptions(bed: GitHubBed, extra: Partial<TickOptions> = {}): TickOptions {
+  return tickOptions(bed.target.dir, bed.clock.now, { forge: bed.forge(), ...extra });
+}
+
+/**
+ * Plugs the worker into the emulator's dispatch hook: each dispatched run does one attempt in a fresh clone
+ * (as an Actions job would), with its own GitHub forge; the run concludes `success` when the attempt
+ * succeeded. Returns what every run's attempt ended with.
+ */
+export function runWorkersOnDispatch(bed: GitHubBed): Array<{ run: number; outcome: string }> {
+  const results: Array<{ run: number; outcome: string }> = [];
+  bed.emu.onDispatch(async (run) => {
+    const deps = await workerDeps(bed.target, bed.clock.now);
+    const forge = bed.forge({ prToken: PR_TOKEN });
+    try {
+      const { outcome } = await runAttempt(
+        { ...deps, forge, runUrl: run.html_url },
+        String(run.inputs.task),
+        String(run.inputs.attempt),
+      );
+      results.push({ run: run.id, outcome: outcome.status });
+      return outcome.status === 'succeeded' ? 'success' : 'failure';
+    } catch (error) {
+      results.push({ run: run.id, outcome: `refused: ${(error as Error).message}` });
+      return 'failure';
+    }
+  });
+  return results;
 }

@@ -11,7 +11,7 @@ import { ROW_HEADER, rowCells } from '../../scheduler/summary.js';
 import { loadBaseDocuments } from '../../store/base-branch.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
-import { openTarget } from '../target.js';
+import { type ForgeKind, openForgeTarget, parseForgeKind } from '../target.js';
 
 export interface StatusReport {
   base: string;
@@ -22,8 +22,12 @@ export interface StatusReport {
 }
 
 /** What a human wants to know at a glance: per task state and why, the breaker, the limits, recent events. */
-export async function collectStatus(dir: string, now: () => Date = () => new Date()): Promise<StatusReport> {
-  const target = await openTarget({ dir, now });
+export async function collectStatus(
+  dir: string,
+  now: () => Date = () => new Date(),
+  forge: ForgeKind = 'local',
+): Promise<StatusReport> {
+  const target = await openForgeTarget({ dir, now, forge });
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
   const { events, state } = await target.events.readAll();
   const pulls = await observePulls(target.forge, docs.config, now());
@@ -80,8 +84,8 @@ function blockedLines(rows: readonly TaskRow[]): string[] {
   ];
 }
 
-export async function runStatus(dir: string, out: Output): Promise<StatusReport> {
-  const report = await collectStatus(dir);
+export async function runStatus(dir: string, out: Output, forge: ForgeKind = 'local'): Promise<StatusReport> {
+  const report = await collectStatus(dir, undefined, forge);
   out.out(out.json ? JSON.stringify(report) : renderStatus(report));
   return report;
 }
@@ -91,8 +95,9 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('per-task state, attempts, open PRs, breaker and limits')
     .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--forge <kind>', 'local or github', parseForgeKind, 'local')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { dir: string; json?: boolean }) => {
-      await runStatus(opts.dir, processOutput(Boolean(opts.json)));
+    .action(async (opts: { dir: string; forge: ForgeKind; json?: boolean }) => {
+      await runStatus(opts.dir, processOutput(Boolean(opts.json)), opts.forge);
     });
 }

@@ -5,7 +5,7 @@ import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
 import { renderTable } from '../table.js';
-import { FORGES, type ForgeKind, openTarget } from '../target.js';
+import { FORGES, type ForgeKind, openForgeTarget } from '../target.js';
 
 export interface TickCommandOptions {
   dir: string;
@@ -16,7 +16,7 @@ export interface TickCommandOptions {
 
 export async function runTick(options: TickCommandOptions, out: Output): Promise<TickReport> {
   const progress = createProgress(process.stderr, out.progress ?? !out.json);
-  const target = await openTarget({
+  const target = await openForgeTarget({
     dir: options.dir,
     progress: progress.step,
     ...(options.forge ? { forge: options.forge } : {}),

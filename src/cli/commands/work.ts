@@ -5,7 +5,7 @@ import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js'
 import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
-import { openTarget, type Target, withScratchClone } from '../target.js';
+import { type ForgeKind, openForgeTarget, parseForgeKind, type Target, withScratchClone } from '../target.js';
 
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 export async function workInScratch(target: Target, task: string, attempt?: string): Promise<AttemptResult> {
@@ -15,13 +15,14 @@ export async function workInScratch(target: Target, task: string, attempt?: stri
 }
 
 export async function runWork(
-  options: { dir: string; task: string; attempt?: string; now?: () => Date },
+  options: { dir: string; task: string; attempt?: string; forge?: ForgeKind; now?: () => Date },
   out: Output,
 ): Promise<AttemptResult> {
   const progress = createProgress(process.stderr, out.progress ?? !out.json);
   try {
-    const target = await openTarget({
+    const target = await openForgeTarget({
       dir: options.dir,
+      ...(options.forge ? { forge: options.forge } : {}),
       progress: progress.step,
       ...(options.now ? { now: options.now } : {}),
     });
@@ -50,8 +51,11 @@ export function registerWork(program: Command): void {
     .requiredOption('--task <id>', 'the task to work on')
     .option('--attempt <id>', 'the attempt the scheduler claimed')
     .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--forge <kind>', 'local or github', parseForgeKind, 'local')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { dir: string; task: string; attempt?: string; json?: boolean }) => {
-      await runWork(opts, processOutput(Boolean(opts.json)));
-    });
+    .action(
+      async (opts: { dir: string; task: string; attempt?: string; forge: ForgeKind; json?: boolean }) => {
+        await runWork(opts, processOutput(Boolean(opts.json)));
+      },
+    );
 }

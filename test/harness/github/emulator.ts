@@ -180,6 +180,11 @@ export class GitHubEmulator {
     };
   }
 
+  /** Unregisters every dispatch handler. */
+  offAll(): void {
+    this.dispatchHandlers.splice(0, this.dispatchHandlers.length);
+  }
+
   /** Resolves once every dispatch handler started so far has finished. */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
