@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7459);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3865:
+/***/ 7459:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46483,6 +46483,329 @@ function registerBreaker(program) {
     });
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
+/**
+ * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
+ * set-up script. Both give the command new user, PID and mount namespaces, `/` read-only, its own `/proc`,
+ * a private `/tmp`, an empty `HOME`, only the work tree writable and the hidden paths replaced by empty
+ * directories. In a PID namespace every process dies when its init does, so nothing outlives the command
+ * (`setsid`, double fork and `nohup` included); `--die-with-parent` / `--pdeathsig` tie that init to us.
+ */
+/** The agent's `HOME` inside the sandbox: an empty directory in its private `/tmp`. */
+const SANDBOX_HOME = '/tmp/home';
+/** Parents before children, so a hidden directory inside the work tree (or a task file inside a hidden one) wins. */
+function mountPlan(layout) {
+    const ops = [
+        { op: 'rw', path: layout.workTree },
+        ...layout.hide.map((path) => ({ op: 'hide', path })),
+        ...layout.readOnly.map((path) => ({ op: 'ro', path })),
+    ];
+    const depth = (p) => p.split('/').filter(Boolean).length;
+    const rank = { hide: 0, rw: 1, ro: 2 };
+    return ops
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => depth(a.o.path) - depth(b.o.path) || rank[a.o.op] - rank[b.o.op] || a.i - b.i)
+        .map(({ o }) => o);
+}
+/**
+ * bubblewrap: `--ro-bind / /` first, then the fresh `/dev`, `/proc` and `/tmp`, then the plan; bwrap resolves
+ * every source in the old root, so a work tree under `/tmp` or a hidden directory is still found.
+ */
+function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
+    const args = [
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--die-with-parent',
+        '--new-session',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/tmp',
+        '--dir',
+        SANDBOX_HOME,
+    ];
+    const emptied = [];
+    for (const { op, path } of mountPlan(layout)) {
+        if (op === 'rw')
+            args.push('--bind', path, path);
+        else if (op === 'ro')
+            args.push('--ro-bind', path, path);
+        else if (hiddenKinds.get(path) === 'dir') {
+            args.push('--tmpfs', path);
+            emptied.push(path);
+        }
+        else if (hiddenKinds.get(path) === 'file')
+            args.push('--ro-bind', '/dev/null', path);
+    }
+    // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
+    for (const path of emptied)
+        args.push('--remount-ro', path);
+    args.push('--chdir', layout.workTree, '--', ...argv);
+    return { file: bwrap, args };
+}
+/**
+ * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
+ * read-only copy of `/` at $R (each mount re-mounted read-only with the flags the kernel locks kept), fresh
+ * `/proc` and `/tmp`, the plan, then `pivot_root` into it and every capability dropped before the command.
+ */
+const UNSHARE_SCRIPT = `set -eu
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+R=$1; WT=$2; MOUNT=$3; PIVOT=$4; SETPRIV=$5; shift 5; HIDDEN=''
+"$MOUNT" --rbind / "$R" || fail "cannot bind / at $R"
+"$MOUNT" --make-rprivate "$R"
+locked() { f=ro; for o in $(echo "$1" | tr , ' '); do case $o in nosuid|nodev|noexec|noatime|nodiratime|relatime|strictatime) f="$f,$o";; esac; done; echo "$f"; }
+info=$(cat /proc/self/mountinfo)
+while read -r _id _parent _dev _root mp opts _rest; do
+  mp=$(printf '%b' "$mp")
+  case $mp in "$R/proc"|"$R/proc"/*) continue;; "$R"|"$R"/*) ;; *) continue;; esac
+  "$MOUNT" -o "remount,bind,$(locked "$opts")" "$mp" 2>/dev/null || fail "cannot make $mp read-only"
+done <<EOF
+$info
+EOF
+"$MOUNT" -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount a private /proc"
+"$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp" || fail "cannot mount a private /tmp"
+[ -d "$R/dev/shm" ] && "$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm" 2>/dev/null || true
+while [ "$1" != -- ]; do
+  op=$1; p=$2; shift 2
+  case $op in
+    hide)
+      if [ -d "$p" ]; then mkdir -p "$R$p" 2>/dev/null || true; "$MOUNT" -t tmpfs -o mode=0755,size=64k,nosuid,nodev tmpfs "$R$p" || fail "cannot hide $p"; HIDDEN="$HIDDEN$p
+"
+      elif [ -e "$p" ]; then mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; "$MOUNT" --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
+    rw|ro)
+      if [ -d "$p" ]; then mkdir -p "$R$p"; else mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; fi
+      "$MOUNT" --bind "$p" "$R$p" || fail "cannot mount $p"
+      if [ "$op" = ro ]; then
+        o=$(grep " $R$p " /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6)
+        "$MOUNT" -o "remount,bind,$(locked "$o")" "$R$p" || fail "cannot make $p read-only"
+      fi ;;
+  esac
+done
+shift
+# Hidden directories become read-only only now that the mount points inside them exist.
+while IFS= read -r h; do
+  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+done <<EOF
+$HIDDEN
+EOF
+mkdir -p "$R${SANDBOX_HOME}" "$R/tmp/.oldroot"
+cd "$R"
+"$PIVOT" . tmp/.oldroot || fail "pivot_root failed"
+"$MOUNT" --make-rprivate /tmp/.oldroot 2>/dev/null || true
+umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
+rmdir /tmp/.oldroot
+cd "$WT" || fail "no work tree at $WT"
+exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
+`;
+/**
+ * util-linux: `setpriv --pdeathsig KILL` ties `unshare` to us, `--kill-child` ties the namespace's init to
+ * `unshare`. `root` is an empty directory of ours that the new root is built on.
+ */
+function unshareInvocation(tools, root, layout, argv) {
+    const plan = mountPlan(layout).flatMap(({ op, path }) => [op, path]);
+    return {
+        file: tools.setpriv,
+        args: [
+            '--pdeathsig',
+            'KILL',
+            '--',
+            tools.unshare,
+            '--user',
+            '--map-root-user',
+            '--pid',
+            '--mount',
+            '--ipc',
+            '--uts',
+            '--fork',
+            '--kill-child',
+            '--propagation',
+            'private',
+            '--',
+            '/bin/sh',
+            '-c',
+            UNSHARE_SCRIPT,
+            'leviathan-sandbox',
+            root,
+            layout.workTree,
+            tools.mount,
+            tools.pivotRoot,
+            tools.setpriv,
+            ...plan,
+            '--',
+            ...argv,
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
+
+
+
+
+
+/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
+class SandboxUnavailableError extends Error {
+    name = 'SandboxUnavailableError';
+}
+const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
+    'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+/** An executable named `name` on `searchPath`, as the shell would find it. */
+async function findExecutable(name, searchPath) {
+    for (const dir of searchPath.split(external_node_path_.delimiter)) {
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_namespaceObject.access)(candidate, external_node_fs_.constants.X_OK);
+            if ((await (0,promises_namespaceObject.lstat)(candidate)).isDirectory())
+                continue;
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+async function findTools(searchPath) {
+    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    return {
+        ...(bwrap ? { bwrap } : {}),
+        ...(unshare ? { unshare } : {}),
+        ...(setpriv ? { setpriv } : {}),
+        ...(mount ? { mount } : {}),
+        ...(pivotRoot ? { pivotRoot } : {}),
+    };
+}
+async function kindsOf(paths) {
+    const kinds = new Map();
+    for (const path of paths) {
+        const s = await (0,promises_namespaceObject.lstat)(path).catch(() => null);
+        if (s)
+            kinds.set(path, s.isDirectory() ? 'dir' : 'file');
+    }
+    return kinds;
+}
+const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+function bwrapSandbox(bwrap) {
+    return {
+        kind: 'bwrap',
+        async prepare(layout, argv) {
+            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
+        },
+    };
+}
+function unshareSandbox(tools) {
+    return {
+        kind: 'unshare',
+        async prepare(layout, argv) {
+            // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
+            const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-root-'));
+            const inv = unshareInvocation(tools, root, layout, argv);
+            return {
+                ...inv,
+                envOverrides: ENV_OVERRIDES,
+                dispose: () => (0,promises_namespaceObject.rm)(root, { recursive: true, force: true }),
+            };
+        },
+    };
+}
+const sandbox_NONE = {
+    kind: 'none',
+    async prepare(_layout, argv) {
+        return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    },
+};
+/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
+async function probe(sandbox) {
+    const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-probe-'));
+    try {
+        const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
+        try {
+            return await new Promise((done) => {
+                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
+                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+                });
+            });
+        }
+        finally {
+            await inv.dispose();
+        }
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(workTree, { recursive: true, force: true });
+    }
+}
+const probed = new Map();
+function probeOnce(key, sandbox) {
+    let p = probed.get(key);
+    if (!p) {
+        p = probe(sandbox);
+        probed.set(key, p);
+    }
+    return p;
+}
+/**
+ * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
+ * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
+ */
+async function resolveSandbox(request) {
+    if (request.mode === 'none')
+        return sandbox_NONE;
+    const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const problems = [];
+    if (request.mode === 'auto' || request.mode === 'bwrap') {
+        if (tools.bwrap) {
+            const sandbox = bwrapSandbox(tools.bwrap);
+            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`bwrap cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('bwrap was not found on PATH');
+    }
+    if (request.mode === 'auto' || request.mode === 'unshare') {
+        const { unshare, setpriv, mount, pivotRoot } = tools;
+        if (unshare && setpriv && mount && pivotRoot) {
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
+            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`unshare cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
+    }
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+}
+/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
+async function realPaths(paths) {
+    const out = new Set();
+    for (const p of paths) {
+        if (!p)
+            continue;
+        const abs = (0,external_node_path_.resolve)(p);
+        out.add(await (0,promises_namespaceObject.realpath)(abs).catch(() => abs));
+    }
+    return [...out];
+}
+/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
+function defaultHidden(env = process.env) {
+    return [(0,external_node_os_namespaceObject.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+}
+
 ;// CONCATENATED MODULE: ./src/cli/demo/sample.ts
 /** The demo's target repository: a config with room for the story, and a backlog that shows every guardrail. */
 const DEMO_CONFIG = `# Leviathan demo configuration (defaults elsewhere; see templates/config.yaml)
@@ -46498,6 +46821,10 @@ limits:
   attempt_timeout_minutes: 5
 pr:
   labels: ["leviathan", "demo"]
+`;
+/** Added to the demo's config on a machine where no sandbox can be made (macOS, a container without user namespaces). */
+const DEMO_UNSANDBOXED = `executor:
+  sandbox: none # no bubblewrap or unshare sandbox works on this machine; the sample tasks are harmless
 `;
 const DEMO_BACKLOG = `# The demo backlog: each task shows one behaviour of the loop.
 version: 1
@@ -46558,6 +46885,19 @@ const DEMO_README = '# Demo project\n\nA sandbox repository for the Leviathan de
 
 
 
+
+/** null when `executor.sandbox: auto` works on this machine, else why not. */
+async function noSandboxReason() {
+    try {
+        await resolveSandbox({ mode: 'auto' });
+        return null;
+    }
+    catch (error) {
+        if (error instanceof SandboxUnavailableError)
+            return error.message;
+        throw error;
+    }
+}
 /** A bare origin on `main` and a clone of it holding the demo's backlog, config and README. */
 async function createSandbox(keep) {
     let root;
@@ -46580,7 +46920,8 @@ async function createSandbox(keep) {
     await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, 'docs'), { recursive: true });
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'README.md'), DEMO_README);
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'docs', 'index.md'), '# Docs\n');
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), DEMO_CONFIG);
+    const unsandboxed = await noSandboxReason();
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), unsandboxed === null ? DEMO_CONFIG : `${DEMO_CONFIG}${DEMO_UNSANDBOXED}`);
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
     const git = new Git(clone);
     await git.run(['checkout', '--quiet', '-B', 'main']);
@@ -46596,7 +46937,7 @@ async function createSandbox(keep) {
         'Initial commit with a Leviathan backlog',
     ]);
     await git.run(['push', '--quiet', 'origin', 'main']);
-    return { root, origin, clone };
+    return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/forge/pull-records.ts
@@ -47316,6 +47657,8 @@ function parsePullMarker(body) {
 function cell(text) {
     return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
+/** Shown wherever an attempt ran without a sandbox (`executor.sandbox: none`). */
+const UNSANDBOXED_NOTE = '> [!WARNING]\n> The agent ran **without a sandbox** (`executor.sandbox: none`): it could read everything the runner could.';
 function renderPullBody(input) {
     const { task } = input;
     const lines = [
@@ -47332,6 +47675,10 @@ function renderPullBody(input) {
         lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
     }
     lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.sandbox === 'none')
+        lines.push('', UNSANDBOXED_NOTE);
+    else if (input.sandbox)
+        lines.push('', `Sandbox: \`${input.sandbox}\``);
     if (input.runUrl)
         lines.push('', `Run: ${input.runUrl}`);
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
@@ -48388,6 +48735,9 @@ const ConfigSchema = strictObject({
         command: schemas_string().default(''),
         verify: schemas_string().default(''),
         env_allowlist: array(schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
     })
         .prefault({}),
     pr: strictObject({
@@ -49477,8 +49827,10 @@ function renderGuardReport(report) {
 
 ;// CONCATENATED MODULE: ./src/worker/summary.ts
 
+
 function attemptHeadline({ context, outcome }) {
-    const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}`;
+    const unsandboxed = context.config.executor.sandbox === 'none' ? ' (unsandboxed)' : '';
+    const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}${unsandboxed}`;
     if (outcome.status === 'succeeded') {
         return `${which} succeeded: pull request #${outcome.pr} ${outcome.created ? 'opened' : 'updated'}`;
     }
@@ -49488,6 +49840,8 @@ function attemptHeadline({ context, outcome }) {
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
+    if (result.context.config.executor.sandbox === 'none')
+        lines.push(UNSANDBOXED_NOTE, '');
     const report = result.outcome.report;
     lines.push(report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
@@ -49918,8 +50272,102 @@ async function collectChanges(git, baseSha) {
     }
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function redact_variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of redact_variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: external "node:timers/promises"
@@ -49971,13 +50419,20 @@ function lastBytesOfString(text, maxBytes) {
 function isHighSurrogate(unit) {
     return unit >= 0xd800 && unit <= 0xdbff;
 }
+/**
+ * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
+ * recognised whole and not left half visible at the start of the tail.
+ */
+const REDACT_MARGIN_BYTES = 1024;
 /** Keeps only the last bytes of a stream of chunks, in bounded memory. */
 class TailBuffer {
-    maxBytes;
+    outBytes;
     chunks = [];
     size = 0;
-    constructor(maxBytes = OUTPUT_TAIL_BYTES) {
-        this.maxBytes = maxBytes;
+    keepBytes;
+    constructor(outBytes = OUTPUT_TAIL_BYTES) {
+        this.outBytes = outBytes;
+        this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
     }
     push(chunk) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -49986,17 +50441,62 @@ class TailBuffer {
         this.chunks.push(buf);
         this.size += buf.length;
         // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.maxBytes + 4) {
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.keepBytes + 4) {
             this.size -= this.chunks.shift().length;
         }
         if (this.chunks.length > 32) {
             const all = Buffer.concat(this.chunks);
-            this.chunks = [all.subarray(Math.max(0, all.length - this.maxBytes - 4))];
+            this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
             this.size = this.chunks[0].length;
         }
     }
-    toString() {
-        return utf8Tail(Buffer.concat(this.chunks), this.maxBytes);
+    /** The last bytes, redacted over the wider window first when `redact` is given. */
+    toString(redact) {
+        const all = Buffer.concat(this.chunks);
+        if (!redact)
+            return utf8Tail(all, this.outBytes);
+        const wide = utf8Tail(all, this.keepBytes);
+        // Cut where the margin began in the original, so the margin itself never shows.
+        const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
+        const redacted = redact(wide);
+        return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
+    }
+}
+/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
+const MAX_PENDING_CHARS = 16_384;
+/**
+ * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
+ * whole. Without a redactor it passes chunks straight through.
+ */
+class LineRedactor {
+    redact;
+    pending = '';
+    constructor(redact) {
+        this.redact = redact;
+    }
+    write(text) {
+        if (!this.redact)
+            return text;
+        this.pending += text;
+        const nl = this.pending.lastIndexOf('\n');
+        let out = '';
+        if (nl >= 0) {
+            out = this.pending.slice(0, nl + 1);
+            this.pending = this.pending.slice(nl + 1);
+        }
+        if (this.pending.length > MAX_PENDING_CHARS) {
+            const keep = REDACT_MARGIN_BYTES;
+            out += this.pending.slice(0, this.pending.length - keep);
+            this.pending = this.pending.slice(-keep);
+        }
+        return out === '' ? '' : this.redact(out);
+    }
+    end(text = '') {
+        if (!this.redact)
+            return text;
+        const out = this.pending + text;
+        this.pending = '';
+        return out === '' ? '' : this.redact(out);
     }
 }
 
@@ -50094,12 +50594,31 @@ function waitForPipes(child, ms) {
         }
     });
 }
-function runOne(command, options, deadline, tail, graceMs) {
+async function runOne(command, options, deadline, tail, graceMs) {
+    const argv = ['/bin/sh', '-c', command];
+    const box = options.sandbox;
+    let prepared;
+    try {
+        prepared = box
+            ? await box.sandbox.prepare(box.layout, argv)
+            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    }
+    catch (error) {
+        return { exitCode: null, signal: null, timedOut: false, error: error.message };
+    }
+    try {
+        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+    }
+    finally {
+        await prepared.dispose();
+    }
+}
+function spawnOne(command, invocation, options, deadline, tail, graceMs) {
     return new Promise((resolve) => {
         // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-        const child = (0,external_node_child_process_.spawn)('/bin/sh', ['-c', command], {
+        const child = (0,external_node_child_process_.spawn)(invocation.file, invocation.args, {
             cwd: options.cwd,
-            env: options.env,
+            env: { ...options.env, ...invocation.envOverrides },
             detached: true,
             // No stdin: an agent or command that waits for input must not hang until the deadline.
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -50120,17 +50639,23 @@ function runOne(command, options, deadline, tail, graceMs) {
             [child.stderr, 'stderr'],
         ]) {
             const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-            stream?.on('data', (chunk) => {
-                tail.push(chunk);
-                if (!options.onOutput)
+            const lines = new LineRedactor(options.redact);
+            const emit = (text) => {
+                if (!options.onOutput || text === '')
                     return;
                 try {
-                    options.onOutput(decoder.write(chunk), name, command);
+                    options.onOutput(text, name, command);
                 }
                 catch {
                     // A faulty log sink must not break the run.
                 }
+            };
+            stream?.on('data', (chunk) => {
+                tail.push(chunk);
+                if (options.onOutput)
+                    emit(lines.write(decoder.write(chunk)));
             });
+            stream?.once('close', () => emit(lines.end(decoder.end())));
         }
         const timer = setTimeout(() => {
             timedOut = true;
@@ -50173,7 +50698,7 @@ async function runCommands(options) {
     const tail = new TailBuffer();
     const done = (result) => ({
         ...result,
-        outputTail: tail.toString(),
+        outputTail: tail.toString(options.redact),
         durationMs: Date.now() - started,
     });
     let exitCode = 0;
@@ -50198,6 +50723,202 @@ async function runCommands(options) {
         }
     }
     return done({ status: 'ok', exitCode });
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
+
+
+
+
+
+/**
+ * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
+ * sandbox that cannot be made, nothing runs and the result says why (fail closed).
+ */
+async function runSandboxed(options) {
+    let sandbox;
+    try {
+        sandbox = await resolveSandbox({
+            mode: options.mode,
+            ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+        });
+    }
+    catch (error) {
+        if (!(error instanceof SandboxUnavailableError))
+            throw error;
+        const message = options.redact ? options.redact(error.message) : error.message;
+        return {
+            status: 'failed',
+            exitCode: null,
+            error: message,
+            sandboxError: message,
+            outputTail: `leviathan: ${message}\n`,
+            durationMs: 0,
+        };
+    }
+    const [workTree] = await realPaths([options.workTree]);
+    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const result = await runCommands({
+        commands: options.commands,
+        cwd: workTree,
+        env: options.env,
+        timeoutMs: Math.max(0, options.deadline - Date.now()),
+        sandbox: {
+            sandbox,
+            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+        },
+        ...(options.redact ? { redact: options.redact } : {}),
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+        ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+    });
+    return { ...result, sandbox: sandbox.kind };
+}
+/** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
+async function fingerprints(root) {
+    const out = new Map();
+    const walk = async (dir, prefix) => {
+        for (const entry of await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true })) {
+            if (prefix === '' && entry.name === '.git')
+                continue;
+            const rel = prefix + entry.name;
+            const full = (0,external_node_path_.join)(dir, entry.name);
+            const s = await (0,promises_namespaceObject.lstat)(full);
+            if (s.isDirectory())
+                await walk(full, `${rel}/`);
+            else if (s.isSymbolicLink())
+                out.set(rel, `link:${await (0,promises_namespaceObject.readlink)(full)}`);
+            else if (s.isFile()) {
+                const hash = (0,external_node_crypto_.createHash)('sha256')
+                    .update(await (0,promises_namespaceObject.readFile)(full))
+                    .digest('hex');
+                out.set(rel, `file:${s.mode & 0o111 ? 'x' : '-'}:${hash}`);
+            }
+            else
+                out.set(rel, `other:${s.mode}`);
+        }
+    };
+    await walk(root, '');
+    return out;
+}
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree, never in the agent's tree: what it
+ * changes is discarded and reported in `changed`.
+ */
+async function verifyCandidate(options) {
+    const copy = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-verify-'));
+    try {
+        const source = await (0,promises_namespaceObject.realpath)(options.candidate);
+        await (0,promises_namespaceObject.cp)(source, copy, { recursive: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+        const before = await fingerprints(copy);
+        const { candidate: _c, command, ...rest } = options;
+        const result = await runSandboxed({
+            ...rest,
+            workTree: copy,
+            commands: [command],
+            hide: [...rest.hide, source],
+        });
+        const after = await fingerprints(copy).catch(() => new Map());
+        const changed = [...new Set([...before.keys(), ...after.keys()])]
+            .filter((p) => before.get(p) !== after.get(p))
+            .sort()
+            .slice(0, 50);
+        return { ...result, changed };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(copy, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/worker/agent-run.ts
+
+
+
+
+
+
+/**
+ * The worker's side of the sandbox (issue 7 §1): what the agent may not see, what must never leave in its
+ * output, and `verify` on a fresh copy of the candidate tree.
+ */
+/** The environment secrets are looked up in: the worker's source environment. */
+function hostEnv(deps) {
+    return deps.env ?? process.env;
+}
+/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
+function attemptRedactor(deps, ctx) {
+    return createRedactor({
+        secrets: knownSecrets({
+            env: hostEnv(deps),
+            isSecretName: isSecretLikeName,
+            allowlist: ctx.config.executor.env_allowlist,
+            ...(deps.secrets ? { extra: deps.secrets } : {}),
+        }),
+    });
+}
+/**
+ * Leviathan's own places in the checkout and around it: the private store repository under `.git/leviathan/`,
+ * the attempt's directory (saved git config; the prompt and task files are shown read-only), the user's
+ * checkout and the runner's temp directory.
+ */
+async function hiddenPaths(deps, ctx) {
+    const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+    const env = hostEnv(deps);
+    return [
+        ...(gitDir ? [(0,external_node_path_.join)(gitDir, 'leviathan')] : []),
+        ctx.taskDir,
+        ...(env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []),
+        ...(deps.hide ?? []),
+    ];
+}
+/** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
+async function runAgentCommands(deps, ctx, input) {
+    const env = hostEnv(deps);
+    return runSandboxed({
+        mode: ctx.config.executor.sandbox,
+        workTree: deps.git.cwd,
+        commands: input.commands,
+        env: input.env,
+        deadline: input.deadline,
+        hide: await hiddenPaths(deps, ctx),
+        readOnly: [ctx.promptFile, ctx.taskFile],
+        redact: attemptRedactor(deps, ctx),
+        hostEnv: env,
+        ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
+        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+    });
+}
+/**
+ * Writes `tree` into a new directory with plumbing (a temporary index, hooks off) and returns the directory;
+ * the caller removes it.
+ */
+async function materializeTree(git, tree, taskDir) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-candidate-'));
+    const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(taskDir, 'candidate.index'), GIT_NO_REPLACE_OBJECTS: '1' };
+    const safe = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
+    await git.run([...safe, 'read-tree', tree], { env });
+    await git.run([...safe, 'checkout-index', '--all', `--prefix=${(0,external_node_path_.resolve)(dir)}/`], { env });
+    return dir;
+}
+/** `verify` in a fresh sandbox on a fresh copy of the candidate `tree`, never in the agent's checkout. */
+async function verifyInSandbox(deps, ctx, tree, input) {
+    const candidate = await materializeTree(deps.git, tree, ctx.taskDir);
+    const host = hostEnv(deps);
+    try {
+        return await verifyCandidate({
+            mode: ctx.config.executor.sandbox,
+            candidate,
+            ...input,
+            hide: [...(await hiddenPaths(deps, ctx)), deps.git.cwd],
+            readOnly: [ctx.promptFile, ctx.taskFile],
+            redact: attemptRedactor(deps, ctx),
+            hostEnv: host,
+            ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
+        });
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(candidate, { recursive: true, force: true });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
@@ -50416,7 +51137,10 @@ function executorCommands(ctx) {
         return ctx.task.run;
     return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
 async function executeAttempt(deps, ctx) {
     const commands = executorCommands(ctx);
     if (commands.length === 0) {
@@ -50429,13 +51153,12 @@ async function executeAttempt(deps, ctx) {
             durationMs: 0,
         };
     }
-    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-    return runCommands({
+    const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+    return runAgentCommands(deps, ctx, {
         commands,
-        cwd: deps.git.cwd,
         env: agentEnv(deps, ctx),
-        timeoutMs: remainingMs(deps, ctx),
-        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+        deadline: Date.now() + remainingMs(deps, ctx),
     });
 }
 /**
@@ -50444,6 +51167,7 @@ async function executeAttempt(deps, ctx) {
  */
 async function finishAttempt(deps, ctx, executed) {
     const say = deps.progress ?? (() => { });
+    const redact = attemptRedactor(deps, ctx);
     await restoreGitConfig(ctx.gitConfig);
     const { git } = deps;
     const { config, task } = ctx;
@@ -50463,11 +51187,13 @@ async function finishAttempt(deps, ctx, executed) {
                 detail = `${detail}; the WIP push failed too: ${error.message}`;
             }
         }
+        // Redacted again here: a detail may quote output, and an event can never hold a token.
+        detail = redact(detail);
         const data = {
             reason,
             detail,
             ...(kept ? { wip_branch: kept } : {}),
-            ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
+            ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
         };
         await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
         await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true });
@@ -50483,6 +51209,9 @@ async function finishAttempt(deps, ctx, executed) {
         return fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
             output_tail: executed.outputTail,
         });
+    }
+    if (executed?.sandboxError !== undefined) {
+        return fail('executor_error', executed.sandboxError);
     }
     if (executed && executed.status === 'failed') {
         const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
@@ -50502,15 +51231,19 @@ async function finishAttempt(deps, ctx, executed) {
     const verify = task.verify ?? config.executor.verify;
     if (verify) {
         say(`verifying: ${verify}`);
-        const verified = await runCommands({
-            commands: [verify],
-            cwd: git.cwd,
+        const verified = await verifyInSandbox(deps, ctx, changes.tree, {
+            command: verify,
             env: agentEnv(deps, ctx),
-            timeoutMs: remainingMs(deps, ctx),
+            deadline: Date.now() + remainingMs(deps, ctx),
         });
+        if (verified.sandboxError !== undefined)
+            return fail('executor_error', verified.sandboxError);
+        const discarded = verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+        if (discarded)
+            say(`verify changed files in its copy${discarded}`);
         if (verified.status !== 'ok') {
             const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-            return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
+            return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`, {
                 output_tail: verified.outputTail,
                 report: guard.report,
             });
@@ -50538,14 +51271,15 @@ async function finishAttempt(deps, ctx, executed) {
             branch: ctx.branch,
             base: ctx.base,
             title: task.title,
-            body: renderPullBody({
+            body: redact(renderPullBody({
                 task,
                 attempt: ctx.attempt,
                 attemptNumber: ctx.number,
                 maxAttempts: ctx.maxAttempts,
                 checks: guard.report.checks,
+                sandbox: executed?.sandbox ?? config.executor.sandbox,
                 ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-            }),
+            })),
             draft: config.pr.draft,
             labels: [...new Set([...config.pr.labels, ...task.labels])],
             reviewers: config.pr.reviewers,
@@ -50592,7 +51326,9 @@ async function runAttempt(deps, taskId, attemptId) {
 
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 async function workInScratch(target, task, attempt) {
-    return withScratchClone(target, (clone) => runAttempt({ ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events }, task, attempt));
+    return withScratchClone(target, (clone) => 
+    // The user's checkout is hidden from the agent: its .git/config may hold credentials.
+    runAttempt({ ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events, hide: [target.dir] }, task, attempt));
 }
 async function runWork(options, out) {
     const progress = createProgress(process.stderr, out.progress ?? !out.json);
@@ -51014,6 +51750,9 @@ async function runDemo(options, out) {
     try {
         say('Leviathan demo — the whole loop, offline, against a throwaway git repository.');
         say(`A bare "origin" and a maintainer's clone were created under ${sandbox.root}.`);
+        say(sandbox.unsandboxed
+            ? 'No sandbox (bubblewrap or unshare) works on this machine, so the demo sets `executor.sandbox: none` for its own sample tasks: they run unsandboxed, and every summary and PR says so. Install bubblewrap for real work.'
+            : 'Every task command runs in a sandbox: read-only system, private /proc, /tmp and HOME, only its work tree writable.');
         say('');
         say('1. The backlog is validated: six tasks; a human marked five of them ready.');
         await runValidate(dir, indent);

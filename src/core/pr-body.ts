@@ -13,6 +13,8 @@ export interface PullBodyInput {
   maxAttempts: number;
   checks: GuardrailCheck[];
   runUrl?: string;
+  /** Where the agent ran (`executor.sandbox` or the sandbox `auto` found); `none` is called out. */
+  sandbox?: string;
 }
 
 const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
@@ -32,6 +34,10 @@ export function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** Shown wherever an attempt ran without a sandbox (`executor.sandbox: none`). */
+export const UNSANDBOXED_NOTE =
+  '> [!WARNING]\n> The agent ran **without a sandbox** (`executor.sandbox: none`): it could read everything the runner could.';
+
 export function renderPullBody(input: PullBodyInput): string {
   const { task } = input;
   const lines = [
@@ -47,6 +53,8 @@ export function renderPullBody(input: PullBodyInput): string {
     lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
   }
   lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+  if (input.sandbox === 'none') lines.push('', UNSANDBOXED_NOTE);
+  else if (input.sandbox) lines.push('', `Sandbox: \`${input.sandbox}\``);
   if (input.runUrl) lines.push('', `Run: ${input.runUrl}`);
   lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
   lines.push('', pullMarker(task.id, input.attempt));

@@ -13,12 +13,13 @@ import { maxAttemptsFor } from '../core/select.js';
 import { buildAgentEnv, createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import { collectChanges } from '../executor/changes.js';
 import { checkDiff, type GuardReport } from '../executor/diff-guard.js';
-import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
+import { attemptRedactor, runAgentCommands, verifyInSandbox } from './agent-run.js';
 import { commitFileChange, commitMessage, commitTree, pushBranch } from './branch.js';
 import { claimedAttempt, claimManually } from './claim.js';
 import { restoreGitConfig, type SavedGitConfig, saveGitConfig } from './git-hygiene.js';
@@ -31,8 +32,12 @@ export interface WorkerDeps extends RunContext {
   runUrl?: string;
   /** Environment the agent's scrubbed environment is built from; default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Live output of the task's commands. */
+  /** Live output of the task's commands, redacted. */
   onOutput?: (chunk: string) => void;
+  /** Paths the agent must not see besides Leviathan's own (e.g. the user's checkout a scratch clone came from). */
+  hide?: string[];
+  /** Secrets held outside `env` (a token given on the command line), redacted from every output. */
+  secrets?: string[];
 }
 
 /** Everything `finish` needs; plain JSON so worker-start and worker-finish can be separate steps. */
@@ -174,8 +179,11 @@ export function executorCommands(ctx: AttemptContext): string[] {
   return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
 
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
-export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
+export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunSandboxedResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
     // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
@@ -187,13 +195,12 @@ export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Pro
       durationMs: 0,
     };
   }
-  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-  return runCommands({
+  const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+  return runAgentCommands(deps, ctx, {
     commands,
-    cwd: deps.git.cwd,
     env: agentEnv(deps, ctx),
-    timeoutMs: remainingMs(deps, ctx),
-    ...(deps.onOutput ? { onOutput: (chunk: string) => deps.onOutput?.(chunk) } : {}),
+    deadline: Date.now() + remainingMs(deps, ctx),
   });
 }
 
@@ -204,9 +211,10 @@ export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Pro
 export async function finishAttempt(
   deps: WorkerDeps,
   ctx: AttemptContext,
-  executed?: RunCommandsResult,
+  executed?: RunSandboxedResult,
 ): Promise<AttemptOutcome> {
   const say = deps.progress ?? (() => {});
+  const redact = attemptRedactor(deps, ctx);
   await restoreGitConfig(ctx.gitConfig);
   const { git } = deps;
   const { config, task } = ctx;
@@ -230,11 +238,13 @@ export async function finishAttempt(
         detail = `${detail}; the WIP push failed too: ${(error as Error).message}`;
       }
     }
+    // Redacted again here: a detail may quote output, and an event can never hold a token.
+    detail = redact(detail);
     const data = {
       reason,
       detail,
       ...(kept ? { wip_branch: kept } : {}),
-      ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
+      ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
     };
     await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
     await rm(ctx.taskDir, { recursive: true, force: true });
@@ -256,6 +266,9 @@ export async function finishAttempt(
       },
     );
   }
+  if (executed?.sandboxError !== undefined) {
+    return fail('executor_error', executed.sandboxError);
+  }
   if (executed && executed.status === 'failed') {
     const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
     return fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
@@ -276,18 +289,25 @@ export async function finishAttempt(
   const verify = task.verify ?? config.executor.verify;
   if (verify) {
     say(`verifying: ${verify}`);
-    const verified = await runCommands({
-      commands: [verify],
-      cwd: git.cwd,
+    const verified = await verifyInSandbox(deps, ctx, changes.tree, {
+      command: verify,
       env: agentEnv(deps, ctx),
-      timeoutMs: remainingMs(deps, ctx),
+      deadline: Date.now() + remainingMs(deps, ctx),
     });
+    if (verified.sandboxError !== undefined) return fail('executor_error', verified.sandboxError);
+    const discarded =
+      verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+    if (discarded) say(`verify changed files in its copy${discarded}`);
     if (verified.status !== 'ok') {
       const reason: FailureReason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-      return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
-        output_tail: verified.outputTail,
-        report: guard.report,
-      });
+      return fail(
+        reason,
+        `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`,
+        {
+          output_tail: verified.outputTail,
+          report: guard.report,
+        },
+      );
     }
   }
 
@@ -320,14 +340,17 @@ export async function finishAttempt(
       branch: ctx.branch,
       base: ctx.base,
       title: task.title,
-      body: renderPullBody({
-        task,
-        attempt: ctx.attempt,
-        attemptNumber: ctx.number,
-        maxAttempts: ctx.maxAttempts,
-        checks: guard.report.checks,
-        ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-      }),
+      body: redact(
+        renderPullBody({
+          task,
+          attempt: ctx.attempt,
+          attemptNumber: ctx.number,
+          maxAttempts: ctx.maxAttempts,
+          checks: guard.report.checks,
+          sandbox: executed?.sandbox ?? config.executor.sandbox,
+          ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+        }),
+      ),
       draft: config.pr.draft,
       labels: [...new Set([...config.pr.labels, ...task.labels])],
       reviewers: config.pr.reviewers,
