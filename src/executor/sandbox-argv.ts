@@ -144,6 +144,7 @@ cd "$R"
 umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
 rmdir /tmp/.oldroot
 cd "$WT" || fail "no work tree at $WT"
+unset OLDPWD
 exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
 `;
 
