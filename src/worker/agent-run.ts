@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createRedactor, knownSecrets, type Redactor } from '../core/redact.js';
 import { isSecretLikeName } from '../executor/agent-env.js';
 import {
@@ -9,7 +6,6 @@ import {
   type VerifyCandidateResult,
   verifyCandidate,
 } from '../executor/sandboxed-run.js';
-import type { Git } from '../store/git.js';
 import type { AttemptContext, WorkerDeps } from './attempt.js';
 
 /**
@@ -35,15 +31,16 @@ export function attemptRedactor(deps: WorkerDeps, ctx: Pick<AttemptContext, 'con
 }
 
 /**
- * Leviathan's own places in the checkout and around it: the private store repository under `.git/leviathan/`,
- * the attempt's directory (saved git config; the prompt and task files are shown read-only), the user's
- * checkout and the runner's temp directory.
+ * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
+ * the private store repository and maybe credentials), the attempt's directory (the prompt and task files are
+ * shown read-only), the user's checkout and the runner's temp directory.
  */
 async function hiddenPaths(deps: WorkerDeps, ctx: AttemptContext): Promise<string[]> {
   const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
   const env = hostEnv(deps);
   return [
-    ...(gitDir ? [join(gitDir, 'leviathan')] : []),
+    deps.git.cwd,
+    ...(gitDir ? [gitDir] : []),
     ctx.taskDir,
     ...(env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []),
     ...(deps.hide ?? []),
@@ -66,7 +63,7 @@ export async function runAgentCommands(
   const env = hostEnv(deps);
   return runSandboxed({
     mode: ctx.config.executor.sandbox,
-    workTree: deps.git.cwd,
+    workTree: ctx.workTree,
     commands: input.commands,
     env: input.env,
     deadline: input.deadline,
@@ -80,39 +77,24 @@ export async function runAgentCommands(
 }
 
 /**
- * Writes `tree` into a new directory with plumbing (a temporary index, hooks off) and returns the directory;
- * the caller removes it.
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree checked out at `candidate` (never the
+ * agent's work tree); what it changes is discarded and reported.
  */
-async function materializeTree(git: Git, tree: string, taskDir: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'leviathan-candidate-'));
-  const env = { GIT_INDEX_FILE: join(taskDir, 'candidate.index'), GIT_NO_REPLACE_OBJECTS: '1' };
-  const safe = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
-  await git.run([...safe, 'read-tree', tree], { env });
-  await git.run([...safe, 'checkout-index', '--all', `--prefix=${resolve(dir)}/`], { env });
-  return dir;
-}
-
-/** `verify` in a fresh sandbox on a fresh copy of the candidate `tree`, never in the agent's checkout. */
 export async function verifyInSandbox(
   deps: WorkerDeps,
   ctx: AttemptContext,
-  tree: string,
+  candidate: string,
   input: { command: string; env: Record<string, string>; deadline: number },
 ): Promise<VerifyCandidateResult> {
-  const candidate = await materializeTree(deps.git, tree, ctx.taskDir);
   const host = hostEnv(deps);
-  try {
-    return await verifyCandidate({
-      mode: ctx.config.executor.sandbox,
-      candidate,
-      ...input,
-      hide: [...(await hiddenPaths(deps, ctx)), deps.git.cwd],
-      readOnly: [ctx.promptFile, ctx.taskFile],
-      redact: attemptRedactor(deps, ctx),
-      hostEnv: host,
-      ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
-    });
-  } finally {
-    await rm(candidate, { recursive: true, force: true });
-  }
+  return verifyCandidate({
+    mode: ctx.config.executor.sandbox,
+    candidate,
+    ...input,
+    hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
+    readOnly: [ctx.promptFile, ctx.taskFile],
+    redact: attemptRedactor(deps, ctx),
+    hostEnv: host,
+    ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
+  });
 }
