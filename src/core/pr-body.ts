@@ -15,6 +15,8 @@ export interface PullBodyInput {
   runUrl?: string;
   /** The commit the branch was pushed at (the judged tree); named in the marker. */
   headSha?: string;
+  /** Where the agent ran (`executor.sandbox` or the sandbox `auto` found); `none` is called out. */
+  sandbox?: string;
 }
 
 const MARKER =
@@ -58,6 +60,10 @@ export function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** Shown wherever an attempt ran without a sandbox (`executor.sandbox: none`). */
+export const UNSANDBOXED_NOTE =
+  '> [!WARNING]\n> The agent ran **without a sandbox** (`executor.sandbox: none`): it could read everything the runner could.';
+
 export function renderPullBody(input: PullBodyInput): string {
   const { task } = input;
   const lines = [
@@ -75,6 +81,8 @@ export function renderPullBody(input: PullBodyInput): string {
     lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
   }
   lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+  if (input.sandbox === 'none') lines.push('', UNSANDBOXED_NOTE);
+  else if (input.sandbox) lines.push('', `Sandbox: \`${input.sandbox}\``);
   if (input.runUrl) lines.push('', `Run: ${input.runUrl}`);
   lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
   lines.push('', pullMarker(task.id, input.attempt, input.headSha));

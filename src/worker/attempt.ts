@@ -10,13 +10,14 @@ import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
-import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
+import { runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
 import { agentEnv, deliverWorkTree, remainingMs } from './deliver.js';
 
@@ -31,8 +32,12 @@ export interface WorkerDeps extends RunContext {
   runUrl?: string;
   /** Environment the agent's scrubbed environment is built from; default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Live output of the task's commands. */
+  /** Live output of the task's commands, redacted. */
   onOutput?: (chunk: string) => void;
+  /** Paths the agent must not see besides Leviathan's own (e.g. the user's checkout a scratch clone came from). */
+  hide?: string[];
+  /** Secrets held outside `env` (a token given on the command line), redacted from every output. */
+  secrets?: string[];
 }
 
 /** Everything `finish` needs; plain JSON so worker-start and worker-finish can be separate steps. */
@@ -178,8 +183,11 @@ export function executorCommands(ctx: AttemptContext): string[] {
   return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
 
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
-export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
+export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunSandboxedResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
     // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
@@ -191,13 +199,12 @@ export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Pro
       durationMs: 0,
     };
   }
-  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-  return runCommands({
+  const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+  return runAgentCommands(deps, ctx, {
     commands,
-    cwd: ctx.workTree,
     env: agentEnv(deps, ctx),
-    timeoutMs: remainingMs(deps, ctx),
-    ...(deps.onOutput ? { onOutput: (chunk: string) => deps.onOutput?.(chunk) } : {}),
+    deadline: Date.now() + remainingMs(deps, ctx),
   });
 }
 
@@ -208,7 +215,7 @@ export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Pro
 export async function finishAttempt(
   deps: WorkerDeps,
   ctx: AttemptContext,
-  executed?: RunCommandsResult,
+  executed?: RunSandboxedResult,
 ): Promise<AttemptOutcome> {
   try {
     return await deliverWorkTree(deps, ctx, ctx.workTree, executed);

@@ -12,7 +12,7 @@ import type { State } from '../core/state-types.js';
 import { buildAgentEnv } from '../executor/agent-env.js';
 import { MODE_SYMLINK } from '../executor/changes.js';
 import { checkDiff, type DiffGuardOptions, type GuardReport } from '../executor/diff-guard.js';
-import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import {
   readRegularFile,
   type ScannedChange,
@@ -20,6 +20,7 @@ import {
   type WorkTreeScan,
 } from '../executor/work-tree.js';
 import { PrivateRepo } from '../store/private-repo.js';
+import { attemptRedactor, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, WorkerDeps } from './attempt.js';
 import { assertOwnBranch, commitMessage } from './branch.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
@@ -109,9 +110,10 @@ export async function deliverWorkTree(
   deps: WorkerDeps,
   ctx: AttemptContext,
   workTree: string,
-  executed?: RunCommandsResult,
+  executed?: RunSandboxedResult,
 ): Promise<AttemptOutcome> {
   const say = deps.progress ?? (() => {});
+  const redact = attemptRedactor(deps, ctx);
   const { config, task } = ctx;
   const repo = await PrivateRepo.create(deps.git);
   const target = ctx.pushTarget;
@@ -179,11 +181,13 @@ export async function deliverWorkTree(
     } catch (error) {
       detail = `${detail}; the WIP could not be kept: ${(error as Error).message}`;
     }
+    // Redacted again here: a detail may quote output, and an event can never hold a token.
+    detail = redact(detail);
     const data = {
       reason,
       detail,
       ...(kept ? { wip_branch: kept } : {}),
-      ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
+      ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
     };
     const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
     const outcome: AttemptOutcome = lateDetail
@@ -217,6 +221,7 @@ export async function deliverWorkTree(
         },
       );
     }
+    if (executed?.sandboxError !== undefined) return await fail('executor_error', executed.sandboxError);
     if (executed && executed.status === 'failed') {
       const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
       return await fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
@@ -274,17 +279,22 @@ export async function deliverWorkTree(
       const fresh = await mkdtemp(join(tmpdir(), 'leviathan-verify-'));
       try {
         await repo.checkoutWorkTree(head, fresh, ctx.base);
-        const verified = await runCommands({
-          commands: [verify],
-          cwd: fresh,
+        const verified = await verifyInSandbox(deps, ctx, fresh, {
+          command: verify,
           env: agentEnv(deps, ctx),
-          timeoutMs: remainingMs(deps, ctx),
+          deadline: Date.now() + remainingMs(deps, ctx),
         });
+        if (verified.sandboxError !== undefined) {
+          return await fail('executor_error', verified.sandboxError, { report: guard.report });
+        }
+        const discarded =
+          verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+        if (discarded) say(`verify changed files in its copy${discarded}`);
         if (verified.status !== 'ok') {
           const reason: FailureReason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
           return await fail(
             reason,
-            `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`,
+            `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`,
             {
               output_tail: verified.outputTail,
               report: guard.report,
@@ -331,15 +341,18 @@ export async function deliverWorkTree(
         headSha: head,
         base: ctx.base,
         title: task.title,
-        body: renderPullBody({
-          task,
-          attempt: ctx.attempt,
-          attemptNumber: ctx.number,
-          maxAttempts: ctx.maxAttempts,
-          checks: guard.report.checks,
-          headSha: head,
-          ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-        }),
+        body: redact(
+          renderPullBody({
+            task,
+            attempt: ctx.attempt,
+            attemptNumber: ctx.number,
+            maxAttempts: ctx.maxAttempts,
+            checks: guard.report.checks,
+            headSha: head,
+            sandbox: executed?.sandbox ?? config.executor.sandbox,
+            ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+          }),
+        ),
         draft: config.pr.draft,
         labels: [...new Set([...config.pr.labels, ...task.labels])],
         reviewers: config.pr.reviewers,

@@ -10,7 +10,12 @@ import { type ForgeKind, openForgeTarget, parseForgeKind, type Target, withScrat
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 export async function workInScratch(target: Target, task: string, attempt?: string): Promise<AttemptResult> {
   return withScratchClone(target, (clone) =>
-    runAttempt({ ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events }, task, attempt),
+    // The user's checkout is hidden from the agent: its .git/config may hold credentials.
+    runAttempt(
+      { ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events, hide: [target.dir] },
+      task,
+      attempt,
+    ),
   );
 }
 
