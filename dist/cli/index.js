@@ -49691,16 +49691,33 @@ async function openTarget(options) {
  */
 async function withScratchClone(target, fn) {
     const source = await cloneSource(target);
+    const headers = await checkoutHeaders(target.git);
     const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-work-'));
     try {
-        await new Git((0,external_node_os_namespaceObject.tmpdir)()).run(['clone', '--quiet', '--no-checkout', source, dir]);
+        await new Git((0,external_node_os_namespaceObject.tmpdir)(), undefined, {}, headers.map(([k, v]) => `${k}=${v}`)).run(['clone', '--quiet', '--no-checkout', source, dir]);
         const git = new Git(dir);
+        // The clone authenticates as the checkout does (actions/checkout's extraheader), for the log and forge too.
+        for (const [key, value] of headers)
+            await git.run(['config', '--local', '--add', key, value]);
         const forge = new LocalForge({ dir, now: target.ctx.now });
         return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
     }
     finally {
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
+}
+/** The checkout's `http.*.extraheader` settings (how actions/checkout leaves its auth), as key and value. */
+async function checkoutHeaders(git) {
+    const r = await git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+        allowFailure: true,
+    });
+    return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+        const space = line.indexOf(' ');
+        return [line.slice(0, space), line.slice(space + 1)];
+    });
 }
 /**
  * Where the scratch clone is cloned from: origin's URL, with a relative path (`git remote add origin ../x`)
@@ -50250,14 +50267,24 @@ class PrivateRepo {
         return (await this.git.runBuffer(['cat-file', 'blob', oid])).stdoutBytes;
     }
     /**
-     * A fresh work tree for the agent at `dir`: a repository of its own (so agents that run git work), holding
-     * only the base commit, on a branch named like the base, with no remote: nothing it does to its refs or
-     * remotes can reach the origin.
+     * A fresh work tree at `dir` holding `commit`, with a repository of its own (so agents that run git work)
+     * on a branch named like the base and with no remote: nothing done to its refs or remotes reaches the
+     * origin. The files are written by this repository (its clean config and attributes; no filter can apply),
+     * before the new `.git` exists; git then only records them there (no command of it touches the files).
      */
-    async checkoutWorkTree(base, dir, branch) {
-        await this.git.run(['update-ref', 'refs/leviathan/base', base]);
+    async checkoutWorkTree(commit, dir, branch) {
+        await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+        const index = (0,external_node_path_.join)(this.root, `checkout-index-${process.hrtime.bigint()}`);
+        try {
+            const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
+            await this.git.run(['read-tree', commit], { env });
+            await this.git.run(['checkout-index', '--all', '--force'], { env });
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(index, { force: true });
+        }
         const wt = this.git.at(dir, {});
-        await wt.run(['init', '--quiet', dir]);
+        await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
         await wt.run([
             'fetch',
             '--quiet',
@@ -50266,7 +50293,9 @@ class PrivateRepo {
             (0,external_node_path_.join)(this.root, 'repo.git'),
             'refs/leviathan/base',
         ]);
-        await wt.run(['checkout', '--quiet', '-B', branch, 'FETCH_HEAD']);
+        await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
+        await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+        await wt.run(['read-tree', 'HEAD']);
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
@@ -51288,7 +51317,19 @@ async function runLoop(options, out, onAttempt) {
             if (queued.length === 0)
                 break;
             for (const request of queued) {
-                const result = await workInScratch(target, request.task, request.attempt);
+                let result;
+                try {
+                    result = await workInScratch(target, request.task, request.attempt);
+                }
+                catch (error) {
+                    // An attempt that could not even run is recorded by the worker where it can be; the loop goes on.
+                    progress.done();
+                    const reason = error.message;
+                    summary.attempts.push({ task: request.task, attempt: request.attempt, status: 'error', reason });
+                    if (!out.json)
+                        out.out(`  ${request.task}: ${reason}`);
+                    continue;
+                }
                 progress.done();
                 onAttempt?.(result);
                 await writeStepSummary(renderAttemptMarkdown(result));
