@@ -49703,7 +49703,8 @@ async function withScratchClone(target, fn) {
         return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
     }
     finally {
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        // A process the agent left behind may still write into it: never let the clean-up replace the result.
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => { });
     }
 }
 /** The checkout's `http.*.extraheader` settings (how actions/checkout leaves its auth), as key and value. */

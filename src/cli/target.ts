@@ -87,7 +87,8 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
     const forge = new LocalForge({ dir, now: target.ctx.now });
     return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // A process the agent left behind may still write into it: never let the clean-up replace the result.
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
   }
 }
 
