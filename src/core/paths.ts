@@ -543,7 +543,7 @@ function insideFence(glob: string, model: Model, fence: readonly string[]): bool
 function canReach(glob: string, model: Model, protectedGlob: string): boolean {
   const p = modelOf(protectedGlob);
   if (!p) return true; // unknown: fail closed
-  if (model.literal) return pmMatch(protectedGlob, glob);
+  if (model.literal) return protectedMatch(protectedGlob, glob);
   if (p.literal) return pmMatch(glob, protectedGlob);
   return model.over.some((a) => p.over.some((b) => intersects(a, b)));
 }

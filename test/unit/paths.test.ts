@@ -181,6 +181,14 @@ describe('taskScope', () => {
     expect(checkChangedPath('docs/guide/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
   });
 
+  it.each(['docs/.ENV', 'docs/server.PEM', 'docs/MySecret.txt', 'docs/Credentials.json', '.GITHUB/x.yml'])(
+    'protected globs match %j whatever its case',
+    (path) => {
+      expect(checkChangedPath(path, ['docs/**', '.GITHUB/**'], DEFAULT_SCOPE)).toMatch(/is a protected path/);
+      expect(taskScope([path], DEFAULT_SCOPE)).toMatchObject({ inScope: false });
+    },
+  );
+
   it('a literal task path that a floating ban matches is out of scope before dispatch', () => {
     expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({
       why: 'can reach protected path **/.env*',
