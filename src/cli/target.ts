@@ -112,16 +112,39 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
  */
 export async function withScratchClone<T>(target: Target, fn: (clone: Target) => Promise<T>): Promise<T> {
   const source = await cloneSource(target);
+  const headers = await checkoutHeaders(target.git);
   const dir = await mkdtemp(join(tmpdir(), 'leviathan-work-'));
   try {
-    await new Git(tmpdir()).run(['clone', '--quiet', '--no-checkout', source, dir]);
+    await new Git(
+      tmpdir(),
+      undefined,
+      {},
+      headers.map(([k, v]) => `${k}=${v}`),
+    ).run(['clone', '--quiet', '--no-checkout', source, dir]);
     const git = new Git(dir);
+    // The clone authenticates as the checkout does (actions/checkout's extraheader), for the log and forge too.
+    for (const [key, value] of headers) await git.run(['config', '--local', '--add', key, value]);
     // The GitHub forge is not tied to a checkout: the clone shares it.
     const forge = target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now }) : target.forge;
     return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // A process the agent left behind may still write into it: never let the clean-up replace the result.
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
   }
+}
+
+/** The checkout's `http.*.extraheader` settings (how actions/checkout leaves its auth), as key and value. */
+async function checkoutHeaders(git: Git): Promise<Array<[string, string]>> {
+  const r = await git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+    allowFailure: true,
+  });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const space = line.indexOf(' ');
+      return [line.slice(0, space), line.slice(space + 1)] as [string, string];
+    });
 }
 
 /**

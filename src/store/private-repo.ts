@@ -121,14 +121,23 @@ export class PrivateRepo {
   }
 
   /**
-   * A fresh work tree for the agent at `dir`: a repository of its own (so agents that run git work), holding
-   * only the base commit, on a branch named like the base, with no remote: nothing it does to its refs or
-   * remotes can reach the origin.
+   * A fresh work tree at `dir` holding `commit`, with a repository of its own (so agents that run git work)
+   * on a branch named like the base and with no remote: nothing done to its refs or remotes reaches the
+   * origin. The files are written by this repository (its clean config and attributes; no filter can apply),
+   * before the new `.git` exists; git then only records them there (no command of it touches the files).
    */
-  async checkoutWorkTree(base: string, dir: string, branch: string): Promise<void> {
-    await this.git.run(['update-ref', 'refs/leviathan/base', base]);
+  async checkoutWorkTree(commit: string, dir: string, branch: string): Promise<void> {
+    await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+    const index = join(this.root, `checkout-index-${process.hrtime.bigint()}`);
+    try {
+      const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
+      await this.git.run(['read-tree', commit], { env });
+      await this.git.run(['checkout-index', '--all', '--force'], { env });
+    } finally {
+      await rm(index, { force: true });
+    }
     const wt = this.git.at(dir, {});
-    await wt.run(['init', '--quiet', dir]);
+    await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
     await wt.run([
       'fetch',
       '--quiet',
@@ -137,7 +146,9 @@ export class PrivateRepo {
       join(this.root, 'repo.git'),
       'refs/leviathan/base',
     ]);
-    await wt.run(['checkout', '--quiet', '-B', branch, 'FETCH_HEAD']);
+    await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
+    await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+    await wt.run(['read-tree', 'HEAD']);
     await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
   }
 
