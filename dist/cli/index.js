@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4819);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3865:
+/***/ 4819:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45200,6 +45200,17 @@ class GitError extends Error {
         this.result = result;
     }
 }
+const observers = new Set();
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+function observeGit(observer) {
+    observers.add(observer);
+    return () => {
+        observers.delete(observer);
+    };
+}
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
     GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
@@ -45245,6 +45256,8 @@ class Git {
         return result;
     }
     exec(args, options, encoding) {
+        for (const observer of observers)
+            observer(args, this.cwd);
         return new Promise((resolve) => {
             const child = (0,external_node_child_process_.execFile)('git', [...this.authArgs, ...args], {
                 cwd: this.cwd,
@@ -45380,6 +45393,8 @@ function exclusive(key, fn) {
 }
 /** Loose objects in the private repository above which it is packed (see `open`). */
 const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
 class RefStore {
     options;
     ref;
@@ -45661,17 +45676,18 @@ class RefStore {
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
         const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-        const [current, objects] = await Promise.all([
-            git.run(['config', '--get', 'remote.origin.url'], { allowFailure: true }),
-            git.run(['count-objects', '-v'], { allowFailure: true }),
-        ]);
-        if (current.stdout.trim() !== url)
+        // The private repository's own config and object directories are read as files: no git process for
+        // what is nearly always "unchanged" (a tick opens two stores).
+        if ((await auxRemoteUrl(aux)) !== url)
             await git.run(['config', 'remote.origin.url', url]);
         // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
         // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-        const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-        if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-            await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+            const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+            const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+            if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+                await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        }
         return {
             git,
             lockKey: aux,
@@ -45687,7 +45703,8 @@ class RefStore {
     /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
     async fetchTip(mode) {
         const { git } = mode;
-        const known = this.memo?.commit ?? (await git.revParse(mode.trackingRef));
+        const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
+        const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
         const args = [
             'fetch',
             '--quiet',
@@ -45887,6 +45904,37 @@ function lastLines(text) {
         .slice(-2)
         .join(' | ') || 'no output');
 }
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux) {
+    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(aux, 'config'), 'utf8').catch(() => '');
+    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux) {
+    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_.join)(aux, 'objects')).catch(() => []);
+    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode, ref) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return undefined;
+    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, ref), 'utf8').catch(() => null);
+    if (loose !== null)
+        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+        const sp = line.indexOf(' ');
+        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+            return line.slice(0, sp);
+    }
+    return null;
+}
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
     if (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
@@ -45986,6 +46034,17 @@ class EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
+    }
+    /**
+     * The state at the tip (as `read`) and up to `count` of the newest events, from the newest day file only:
+     * what `status` shows, at a cost that does not grow with the history.
+     */
+    async readRecent(count) {
+        const view = await this.store.fetch();
+        const loaded = await this.load(view, false);
+        const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
+        const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
+        return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
     }
     /**
      * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given
@@ -48408,6 +48467,403 @@ function defaultConfig() {
     return ConfigSchema.parse({});
 }
 
+;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends Error {
+}
+const bail = () => {
+    throw new Bail();
+};
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS = {
+    true: true,
+    True: true,
+    TRUE: true,
+    false: false,
+    False: false,
+    FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+function parseFastYaml(text) {
+    try {
+        return { value: new Reader(text).document() };
+    }
+    catch (error) {
+        if (error instanceof Bail)
+            return null;
+        throw error;
+    }
+}
+class Reader {
+    raw;
+    finalNewline;
+    pos = 0;
+    constructor(text) {
+        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
+            bail();
+        this.raw = text.split('\n');
+        this.finalNewline = text.endsWith('\n');
+    }
+    document() {
+        const first = this.peek();
+        if (first === null)
+            return null;
+        if (first.indent !== 0)
+            bail();
+        const value = this.block(0);
+        if (this.peek() !== null)
+            bail();
+        return value;
+    }
+    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    peek() {
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+                this.pos++;
+                continue;
+            }
+            const text = s.slice(indent);
+            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+                bail();
+            return { indent, text, at: this.pos };
+        }
+        return null;
+    }
+    /** A mapping or sequence starting at the next line, at exactly `indent`. */
+    block(indent) {
+        const line = this.peek();
+        if (line === null || line.indent !== indent)
+            return bail();
+        if (isSeqItem(line.text))
+            return this.sequence(indent);
+        if (KEY.test(line.text))
+            return this.mapping(indent);
+        return bail();
+    }
+    mapping(indent, firstText) {
+        const out = {};
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent)
+                    return bail();
+                line = next;
+            }
+            const m = KEY.exec(line.text);
+            if (!m)
+                return bail();
+            const key = m[1];
+            if (key.length > 1000)
+                bail();
+            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+                bail();
+            this.pos = line.at + 1;
+            const rest = line.text.slice(m[0].length);
+            out[key] = this.value(rest, indent);
+        }
+    }
+    sequence(indent, firstText) {
+        const out = [];
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent || !isSeqItem(next.text))
+                    return next.indent > indent ? bail() : out;
+                line = next;
+            }
+            if (!isSeqItem(line.text))
+                return bail();
+            this.pos = line.at + 1;
+            // "-" then spaces: the item's content starts at a column of its own.
+            let k = 1;
+            while (line.text.charCodeAt(k) === 32)
+                k++;
+            const rest = line.text.slice(k);
+            if (rest === '' || rest.startsWith('#')) {
+                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+                    bail();
+                out.push(this.nested(indent, false));
+            }
+            else if (KEY.test(rest)) {
+                this.pos = line.at;
+                out.push(this.mapping(indent + k, rest));
+            }
+            else if (isSeqItem(rest)) {
+                this.pos = line.at;
+                out.push(this.sequence(indent + k, rest));
+            }
+            else {
+                out.push(this.inline(rest, indent));
+            }
+        }
+    }
+    /**
+     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
+     * `parent` is the key's column.
+     */
+    value(rest, parent) {
+        const trimmed = rest.trimStart();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            return this.nested(parent, true);
+        return this.inline(trimmed, parent);
+    }
+    /** The block under a key with nothing after its colon, or null when there is none. */
+    nested(parent, inMapping) {
+        const next = this.peek();
+        if (next === null || next.indent < parent)
+            return null;
+        if (next.indent === parent) {
+            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+        }
+        return this.block(next.indent);
+    }
+    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+    inline(rest, parent) {
+        const c = rest.charCodeAt(0);
+        if (c === 124 /* | */)
+            return this.literal(rest, parent);
+        if (c === 91 /* [ */) {
+            const list = flowSequence(rest);
+            this.noContinuation(parent);
+            return list;
+        }
+        if (c === 34 /* " */ || c === 39 /* ' */) {
+            const { value, end } = quoted(rest, 0);
+            if (!onlyComment(rest.slice(end)))
+                bail();
+            this.noContinuation(parent);
+            return value;
+        }
+        const plain = stripComment(rest);
+        this.noContinuation(parent);
+        return plainScalar(plain, false);
+    }
+    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+    noContinuation(parent) {
+        const next = this.peek();
+        if (next !== null && next.indent > parent)
+            bail();
+    }
+    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+    literal(header, parent) {
+        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (!m)
+            return bail();
+        const chomp = m[1];
+        const lines = [];
+        let contentIndent = -1;
+        let maxBlankLead = 0;
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length) {
+                // A blank line (maybe spaces only) is part of the scalar.
+                if (contentIndent < 0)
+                    maxBlankLead = Math.max(maxBlankLead, indent);
+                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                this.pos++;
+                continue;
+            }
+            if (contentIndent < 0) {
+                if (indent <= parent)
+                    break;
+                contentIndent = indent;
+                if (maxBlankLead > contentIndent)
+                    bail();
+            }
+            else if (indent < contentIndent)
+                break;
+            lines.push(s.slice(contentIndent));
+            this.pos++;
+        }
+        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+        let end = lines.length;
+        while (end > 0 && lines[end - 1] === '')
+            end--;
+        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+            bail();
+        const body = lines.slice(0, end);
+        if (body.length === 0)
+            return chomp === '+' && lines.length > 0 ? bail() : '';
+        const text = body.join('\n');
+        if (chomp === '-')
+            return text;
+        if (chomp === '+')
+            return `${text}\n${'\n'.repeat(lines.length - end)}`;
+        return `${text}\n`;
+    }
+}
+/** Nothing but spaces, or spaces then a comment. */
+function onlyComment(rest) {
+    return /^(?: *| +#.*)$/.test(rest);
+}
+function isSeqItem(text) {
+    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text) {
+    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+    return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s, flow) {
+    if (s === '' || NULLS.has(s))
+        return null;
+    const b = BOOLS[s];
+    if (b !== undefined)
+        return b;
+    if (INT.test(s))
+        return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+        return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+        return bail();
+    if (/^-[0-9.]/.test(s))
+        return bail();
+    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
+        return bail();
+    if (flow && /[[\]{},]/.test(s))
+        return bail();
+    return s;
+}
+/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+function quoted(text, start) {
+    const q = text[start];
+    if (q === "'") {
+        let out = '';
+        for (let i = start + 1; i < text.length; i++) {
+            const ch = text[i];
+            if (ch === "'") {
+                if (text[i + 1] === "'") {
+                    out += "'";
+                    i++;
+                    continue;
+                }
+                return { value: out, end: i + 1 };
+            }
+            out += ch;
+        }
+        return bail();
+    }
+    let out = '';
+    for (let i = start + 1; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"')
+            return { value: out, end: i + 1 };
+        if (ch !== '\\') {
+            out += ch;
+            continue;
+        }
+        const e = text[++i];
+        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+        const mapped = e === undefined ? undefined : simple[e];
+        if (mapped !== undefined) {
+            out += mapped;
+            continue;
+        }
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+            if (code >= 0xd800 && code <= 0xdfff)
+                bail();
+            out += String.fromCharCode(code);
+            i += 4;
+            continue;
+        }
+        return bail();
+    }
+    return bail();
+}
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text) {
+    const out = [];
+    let i = 1;
+    const skip = () => {
+        while (text[i] === ' ')
+            i++;
+    };
+    skip();
+    if (text[i] === ']') {
+        if (!onlyComment(text.slice(i + 1)))
+            bail();
+        return out;
+    }
+    for (;;) {
+        skip();
+        const ch = text[i];
+        if (ch === '"' || ch === "'") {
+            const q = quoted(text, i);
+            out.push(q.value);
+            i = q.end;
+        }
+        else {
+            let j = i;
+            while (j < text.length && text[j] !== ',' && text[j] !== ']')
+                j++;
+            const item = text.slice(i, j).trim();
+            if (item === '' || item.includes('#'))
+                bail();
+            out.push(plainScalar(item, true));
+            i = j;
+        }
+        skip();
+        if (text[i] === ',') {
+            i++;
+            skip();
+            if (text[i] === ']')
+                bail(); // trailing comma: leave it to yaml
+            continue;
+        }
+        if (text[i] === ']') {
+            if (!onlyComment(text.slice(i + 1)))
+                bail();
+            return out;
+        }
+        return bail();
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
@@ -48429,6 +48885,30 @@ function keyName(key) {
     if (key === null || key === undefined)
         return undefined;
     return String(key);
+}
+/**
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
+ */
+class LazyPositions {
+    text;
+    parsed = null;
+    constructor(text) {
+        this.text = text;
+    }
+    get yaml() {
+        this.parsed ??= new PositionedYaml(this.text);
+        return this.parsed;
+    }
+    valueAt(path) {
+        return this.yaml.valueAt(path);
+    }
+    keyAt(path) {
+        return this.yaml.keyAt(path);
+    }
+    has(path) {
+        return this.yaml.has(path);
+    }
 }
 /**
  * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
@@ -48522,6 +49002,7 @@ class PositionedYaml {
 
 
 
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -48531,13 +49012,12 @@ function parseConfigText(text, file) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(ConfigSchema, raw, yaml, file),
-        ...configCrossChecks(raw, yaml, file),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = ConfigSchema.parse(dropEmptyOptionals(raw, ConfigSchema));
+    }
+    const value = checked.value;
     warnings.push(...configWarnings(value, yaml, file));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -48550,13 +49030,12 @@ function parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(BacklogSchema, raw, yaml, file),
-        ...backlogCrossChecks(raw, yaml, file, config),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = BacklogSchema.parse(dropEmptyOptionals(raw, BacklogSchema));
+    }
+    const value = checked.value;
     warnings.push(...backlogWarnings(value, yaml, file, config));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -48582,6 +49061,11 @@ const SYNTAX_HINTS = {
     UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
 };
 function load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
     const yaml = new PositionedYaml(text);
     if (yaml.errors.length > 0) {
         const diagnostics = yaml.errors.map((e) => {
@@ -48746,11 +49230,12 @@ function leafName(path) {
 function segments(path) {
     return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
-function schemaDiagnostics(schema, raw, yaml, file) {
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck(schema, raw, yaml, file) {
     const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
     if (result.success)
-        return [];
-    return result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file));
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
 }
 function issueDiagnostics(issue, root, yaml, file) {
     const path = segments(issue.path);
@@ -49070,30 +49555,63 @@ class InvalidDocumentsError extends errors_UserError {
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    if (await git.originUrl()) {
-        // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
-        const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
-        const depth = shallow ? ['--depth=1'] : [];
-        await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-        const sha = await git.revParse(BASE_REF);
-        if (sha)
-            return sha;
+    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+}
+/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
+async function fetchBranch(git, branch) {
+    if (!(await git.originUrl()))
+        return `refs/heads/${branch}`;
+    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+    const depth = shallow ? ['--depth=1'] : [];
+    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+    return BASE_REF;
+}
+/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
+async function readAt(git, ref, paths) {
+    const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
+    const r = await git.runBuffer(['cat-file', '--batch'], {
+        input: `${wanted.join('\n')}\n`,
+        allowFailure: true,
+    });
+    const buf = r.stdoutBytes;
+    const out = [];
+    let pos = 0;
+    for (let i = 0; i < wanted.length && pos < buf.length; i++) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0)
+            break;
+        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+        pos = nl + 1;
+        if (header.length !== 3 || header[2] === undefined || !/^\d+$/.test(header[2])) {
+            out.push(null);
+            continue;
+        }
+        const size = Number(header[2]);
+        out.push(i === 0
+            ? header[0]
+            : header[1] === 'blob'
+                ? buf.subarray(pos, pos + size).toString('utf8')
+                : null);
+        pos += size + 1;
     }
-    else {
-        const sha = await git.revParse(`refs/heads/${branch}`);
-        if (sha)
-            return sha;
+    const sha = out[0];
+    if (typeof sha !== 'string') {
+        throw new errors_UserError(`base branch ${ref.replace(/^refs\/heads\//, '')} was not found`);
     }
-    throw new errors_UserError(`base branch ${branch} was not found`);
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
 }
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 async function readDocumentsAt(git, sha) {
-    const configText = (await git.readFile(sha, CONFIG_FILE)) ?? '';
-    const config = parseConfigText(configText, CONFIG_FILE);
+    return documentsAt(git, sha);
+}
+async function documentsAt(git, ref) {
+    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const [configText, backlogText] = texts;
+    const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
         throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
-    const backlogText = await git.readFile(sha, BACKLOG_FILE);
-    if (backlogText === null) {
+    if (backlogText === null || backlogText === undefined) {
         throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
     }
     const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
@@ -49111,11 +49629,11 @@ async function readDocumentsAt(git, sha) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
+    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
 }
 
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
@@ -50723,7 +51241,8 @@ function registerRun(program) {
 async function collectStatus(dir, now = () => new Date()) {
     const target = await openTarget({ dir, now });
     const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
-    const { events, state } = await target.events.readAll();
+    // The sealed snapshot and the newest day file: status costs the same at 10 events and at 100,000.
+    const { recent, state } = await target.events.readRecent(5);
     const pulls = await observePulls(target.forge, docs.config, now());
     const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
     const decision = select_select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
@@ -50737,9 +51256,12 @@ async function collectStatus(dir, now = () => new Date()) {
             dispatched_this_hour: dispatchesInHour(state, now()),
             config: docs.config.limits,
         },
-        last_events: events
-            .slice(-5)
-            .map((e) => ({ seq: e.seq, ts: e.ts, type: e.type, ...(e.task ? { task: e.task } : {}) })),
+        last_events: recent.map((e) => ({
+            seq: e.seq,
+            ts: e.ts,
+            type: e.type,
+            ...(e.task ? { task: e.task } : {}),
+        })),
     };
 }
 function renderStatus(report) {
