@@ -212,7 +212,17 @@ async function verifyThroughput(count: number) {
     }),
   };
   const replayShare = breakdown.project_us / breakdown.check_log_us;
-  return { seconds, runs, files: files.size, eventsPerSecond: count / seconds, breakdown, replayShare };
+  // Issue 10's yardstick: a full verify's cost per event over one SHA-256 of a line, in the same run.
+  const verifyOverSha256 = (seconds * 1e6) / count / breakdown.sha256_us;
+  return {
+    seconds,
+    runs,
+    files: files.size,
+    eventsPerSecond: count / seconds,
+    breakdown,
+    replayShare,
+    verifyOverSha256,
+  };
 }
 
 /**
@@ -251,6 +261,7 @@ async function main(): Promise<void> {
     const verify = await verifyThroughput(VERIFY_EVENTS);
     printVerify(verify);
     console.log(`verify_events_per_s: ${Math.round(verify.eventsPerSecond)}`);
+    console.log(`verify_over_sha256: ${verify.verifyOverSha256.toFixed(2)}`);
     return;
   }
   const root = await makeTempDir('bench-store');
@@ -290,10 +301,12 @@ async function main(): Promise<void> {
     console.log(`append_ratio_100k_over_1k_warm: ${warmRatio.toFixed(2)}`);
     console.log(`append_ratio_100k_over_1k_same_state: ${sameStateRatio.toFixed(2)}`);
     console.log(`verify_events_per_s: ${Math.round(verify.eventsPerSecond)}`);
+    console.log(`verify_over_sha256: ${verify.verifyOverSha256.toFixed(2)}`);
 
     const results = {
       append_ratio_100k_over_1k: Number(ratio.toFixed(3)),
       verify_events_per_s: Math.round(verify.eventsPerSecond),
+      verify_over_sha256: Number(verify.verifyOverSha256.toFixed(3)),
       append_ratio_100k_over_1k_warm: Number(warmRatio.toFixed(3)),
       append_ratio_100k_over_1k_same_state: Number(sameStateRatio.toFixed(3)),
       append_median_ms: Object.fromEntries(
@@ -316,7 +329,7 @@ async function main(): Promise<void> {
       },
       samples: SAMPLES,
       cores: cpus().length,
-      targets: { append_ratio_max: 1.5, verify_events_per_s_min: 200_000 },
+      targets: { append_ratio_max: 1.5, verify_events_per_s_min: 200_000, verify_over_sha256_max: 5 },
     };
     await mkdir('bench/results', { recursive: true });
     await writeFile('bench/results/store.json', `${JSON.stringify(results, null, 2)}\n`);
