@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import { type Backlog, BacklogSchema } from './backlog.js';
+import { type Backlog, BacklogSchema, TASK_ID_PATTERN } from './backlog.js';
 import { type Config, ConfigSchema, DEFAULT_PROTECTED_PATHS } from './config.js';
 import type { Diagnostic } from './errors.js';
 import { taskScope, validateGlob } from './paths.js';
+import { branchNameError } from './ref-format.js';
 import { parseFastYaml } from './yaml-fast.js';
 import {
   formatPath,
@@ -520,6 +521,18 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
   const limits = config.limits;
   tasks.forEach((t, i) => {
     if (!isRecord(t)) return;
+    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+      // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+      const branch = `${config.pr.branch_prefix}${t.id}`;
+      const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+      if (why !== null) {
+        push(
+          ['tasks', i, 'id'],
+          `id "${t.id}" is not a valid branch name (${branch} ${why})`,
+          'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end',
+        );
+      }
+    }
     if (Array.isArray(t.dependencies)) {
       t.dependencies.forEach((dep, j) => {
         if (typeof dep !== 'string' || firstIndex.has(dep)) return;

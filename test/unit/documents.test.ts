@@ -505,6 +505,16 @@ describe('parseBacklogText: cross checks', () => {
     expect(d.hint).toContain('unique');
   });
 
+  it.each(['x.lock', 'a..b', 'a.'])(
+    'a task id %j that is no valid branch name is refused at its line',
+    (id) => {
+      const text = `tasks:\n  - id: ok\n    title: OK\n    allowed_paths: [docs/a]\n  - id: ${id}\n    title: X\n    allowed_paths: [docs/x]\n`;
+      const d = only(backlogErrors(text));
+      expect(d).toMatchObject({ line: 5, column: 9, path: 'tasks[1].id' });
+      expect(d.message).toContain(`id "${id}" is not a valid branch name`);
+    },
+  );
+
   it('an unknown dependency points at the entry and suggests a close id', () => {
     const text = oneTask().concat(
       '\n  - id: more\n    title: More\n    dependencies: [docs, dosc]\n    allowed_paths: [docs/m]\n',
