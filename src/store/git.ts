@@ -44,6 +44,22 @@ export class GitError extends Error {
   }
 }
 
+/** Sees every git process this module starts (its arguments, auth settings left out, and its directory). */
+export type GitObserver = (args: readonly string[], cwd: string) => void;
+
+const observers = new Set<GitObserver>();
+
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+export function observeGit(observer: GitObserver): () => void {
+  observers.add(observer);
+  return () => {
+    observers.delete(observer);
+  };
+}
+
 const AUTHOR = {
   GIT_AUTHOR_NAME: 'Leviathan',
   GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
@@ -161,6 +177,7 @@ export class Git {
     options: GitOptions,
     encoding: 'utf8' | 'buffer',
   ): Promise<{ exitCode: number; stdout: string | Buffer; stderr: string }> {
+    for (const observer of observers) observer(args, this.cwd);
     return new Promise((resolve) => {
       const child = execFile(
         'git',

@@ -29,7 +29,8 @@ export async function collectStatus(
 ): Promise<StatusReport> {
   const target = await openForgeTarget({ dir, now, forge });
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
-  const { events, state } = await target.events.readAll();
+  // The sealed snapshot and the newest day file: status costs the same at 10 events and at 100,000.
+  const { recent, state } = await target.events.readRecent(5);
   const pulls = await observePulls(target.forge, docs.config, now());
   const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
   const decision = select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
@@ -43,9 +44,12 @@ export async function collectStatus(
       dispatched_this_hour: dispatchesInHour(state, now()),
       config: docs.config.limits,
     },
-    last_events: events
-      .slice(-5)
-      .map((e) => ({ seq: e.seq, ts: e.ts, type: e.type, ...(e.task ? { task: e.task } : {}) })),
+    last_events: recent.map((e) => ({
+      seq: e.seq,
+      ts: e.ts,
+      type: e.type,
+      ...(e.task ? { task: e.task } : {}),
+    })),
   };
 }
 
