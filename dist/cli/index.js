@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8450);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6227);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8450:
+/***/ 6227:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43870,7 +43870,13 @@ const EventData = {
         deadline: isoTime,
         manual: schemas_boolean().default(false),
     }),
-    'attempt.dispatched': strictObject({ forge: schemas_string(), run_id: schemas_string().optional() }),
+    'attempt.dispatched': strictObject({
+        forge: schemas_string(),
+        run_id: schemas_string().optional(),
+        run_url: schemas_string().optional(),
+        /** The dispatch was sent but its answer was lost; it was not re-sent. */
+        unconfirmed: schemas_boolean().optional(),
+    }),
     'attempt.started': strictObject({ base_sha: schemas_string().optional() }),
     'attempt.succeeded': strictObject({ pr: schemas_number().int().min(1), commit: schemas_string().optional() }),
     'attempt.failed': strictObject({
@@ -43879,7 +43885,12 @@ const EventData = {
         wip_branch: schemas_string().optional(),
         output_tail: schemas_string().optional(),
     }),
-    'attempt.timed_out': strictObject({ deadline: isoTime, wip_branch: schemas_string().optional() }),
+    'attempt.timed_out': strictObject({
+        deadline: isoTime,
+        wip_branch: schemas_string().optional(),
+        /** The worker run's conclusion when the run ended without a terminal event (cancelled, runner died). */
+        conclusion: schemas_string().optional(),
+    }),
     'pr.created': strictObject({
         number: schemas_number().int().min(1),
         branch: schemas_string(),
@@ -44891,7 +44902,7 @@ function openAttempts(state) {
     return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
 }
 /** A task as the queries see it, in play or settled (unknown task → undefined). */
-function taskSummary(state, taskId) {
+function state_taskSummary(state, taskId) {
     const task = state_own(state.tasks, taskId);
     if (task)
         return task;
@@ -45075,6 +45086,12 @@ function applyInPlace(state, e) {
         case 'attempt.dispatched':
         case 'attempt.started': {
             const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+            if (attempt &&
+                e.type === 'attempt.dispatched' &&
+                e.data.run_id !== undefined &&
+                RANK[attempt.status] < RANK.succeeded) {
+                attempt.run_id = e.data.run_id;
+            }
             if (attempt && RANK[attempt.status] < RANK[to])
                 attempt.status = to;
             return;
@@ -46664,7 +46681,69 @@ async function createSandbox(keep) {
     return { root, origin, clone };
 }
 
+;// CONCATENATED MODULE: ./src/core/pr-body.ts
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
+/**
+ * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
+ * byte-order mark, plus other invisible format characters.
+ */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+/**
+ * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
+ * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
+ */
+function sanitizeTaskText(text) {
+    let out = text.replace(INVISIBLE, '');
+    for (;;) {
+        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
+        if (next === out)
+            return out;
+        out = next;
+    }
+}
+/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
+function pullMarker(task, attempt, headSha) {
+    return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
+}
+/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
+function pr_body_parsePullMarker(body) {
+    const all = [...body.matchAll(MARKER)];
+    const m = all[all.length - 1];
+    if (!m)
+        return null;
+    return m[3] ? { task: m[1], attempt: m[2], head: m[3] } : { task: m[1], attempt: m[2] };
+}
+/** Markdown cells may not contain pipes or newlines. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function renderPullBody(input) {
+    const { task } = input;
+    const lines = [
+        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
+        '',
+    ];
+    const description = sanitizeTaskText(task.description).trim();
+    if (description)
+        lines.push(description, '');
+    if (task.acceptance_criteria.length > 0) {
+        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
+        lines.push('### Acceptance criteria', '', ...criteria, '');
+    }
+    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
+    for (const check of input.checks) {
+        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
+    }
+    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.runUrl)
+        lines.push('', `Run: ${input.runUrl}`);
+    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
+    lines.push('', pullMarker(task.id, input.attempt, input.headSha));
+    return `${lines.join('\n')}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/forge/pull-records.ts
+
 
 
 /**
@@ -46781,7 +46860,9 @@ function openPullFor(data, branch) {
  * count only when updated at or after `closedSince`.
  */
 function matchesQuery(record, query) {
-    const marked = record.head.startsWith(query.branchPrefix) || record.labels.some((l) => query.labels.includes(l));
+    const marked = record.head.startsWith(query.branchPrefix) ||
+        record.labels.some((l) => query.labels.includes(l)) ||
+        pr_body_parsePullMarker(record.body) !== null;
     if (!marked)
         return false;
     if (record.state === 'open')
@@ -47376,45 +47457,6 @@ function registerPr(program) {
         .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
         await runPrClose(ctxOf(opts), n);
     });
-}
-
-;// CONCATENATED MODULE: ./src/core/pr-body.ts
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/;
-/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
-function pullMarker(task, attempt, headSha) {
-    return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
-}
-function parsePullMarker(body) {
-    const m = MARKER.exec(body);
-    if (!m)
-        return null;
-    return m[3] ? { task: m[1], attempt: m[2], head: m[3] } : { task: m[1], attempt: m[2] };
-}
-/** Markdown cells may not contain pipes or newlines. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-function renderPullBody(input) {
-    const { task } = input;
-    const lines = [
-        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push(task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
-    }
-    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
-    for (const check of input.checks) {
-        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
-    }
-    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
-    if (input.runUrl)
-        lines.push('', `Run: ${input.runUrl}`);
-    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-    lines.push('', pullMarker(task.id, input.attempt, input.headSha));
-    return `${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
@@ -48017,7 +48059,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob);
+        return protectedMatch(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -48200,7 +48242,7 @@ function select_select(input) {
     }
     const breaker = breakerDecision(state, config, now);
     const byId = new Map(tasks.map((t) => [t.id, t]));
-    const stateOf = (id) => taskSummary(state, id);
+    const stateOf = (id) => state_taskSummary(state, id);
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
@@ -48292,15 +48334,51 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
 
 /** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
 const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
 function wipBranch(task, attempt) {
     return `leviathan-wip/${task}/${attempt}`;
 }
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
 function taskOfPull(pull, branchPrefix) {
-    const marker = parsePullMarker(pull.body);
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = pr_body_parsePullMarker(pull.body);
     if (marker)
-        return marker.task;
-    return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
 }
 /** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
 function openPullsOf(pulls, branchPrefix) {
@@ -48322,10 +48400,14 @@ function reconcile(input) {
         const task = taskOfPull(pull, input.branchPrefix);
         if (!task)
             continue;
-        const known = taskSummary(state, task);
+        const known = state_taskSummary(state, task);
         const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
         if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
+            const marked = pr_body_parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
             const ref = attempt ? { task, attempt } : { task };
             drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
             drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
@@ -48336,7 +48418,8 @@ function reconcile(input) {
         }
     }
     for (const attempt of openAttempts(state)) {
-        if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
             continue;
         const wip = wipBranch(attempt.task, attempt.id);
         drafts.push({
@@ -48344,12 +48427,20 @@ function reconcile(input) {
             task: attempt.task,
             attempt: attempt.id,
             type: 'attempt.timed_out',
-            data: input.wipBranches.has(wip)
-                ? { deadline: attempt.deadline, wip_branch: wip }
-                : { deadline: attempt.deadline },
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
         });
     }
     return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
 }
 
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
@@ -48375,7 +48466,7 @@ function rowState(reason) {
 function taskRows(backlog, config, state, decision) {
     const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
     return backlog.tasks.map((task) => {
-        const known = taskSummary(state, task.id);
+        const known = state_taskSummary(state, task.id);
         const reason = reasons.get(task.id) ?? 'not_ready';
         return {
             task: task.id,
@@ -48498,6 +48589,49 @@ function defaultConfig() {
     return ConfigSchema.parse({});
 }
 
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
+}
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
@@ -48608,6 +48742,7 @@ class PositionedYaml {
 }
 
 ;// CONCATENATED MODULE: ./src/core/documents.ts
+
 
 
 
@@ -49057,6 +49192,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     tasks.forEach((t, i) => {
         if (!isRecord(t))
             return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
         if (Array.isArray(t.dependencies)) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
@@ -49220,7 +49363,7 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
-function plan(state, backlog, config, pulls, wipBranches, ctx) {
+function plan(state, backlog, config, pulls, wipBranches, endedRuns, ctx) {
     const now = ctx.now();
     const ts = now.toISOString();
     const base = () => ({ id: ctx.newId(), ts, actor: ctx.actor });
@@ -49232,6 +49375,7 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
             pulls,
             branchPrefix: config.pr.branch_prefix,
             wipBranches,
+            endedRuns,
             now,
             actor: ctx.actor,
             newId: ctx.newId,
@@ -49282,6 +49426,35 @@ async function remoteWipBranches(git, state) {
         .filter(Boolean)
         .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
 }
+/** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
+function dispatchedData(kind, sent) {
+    if (kind === 'local')
+        return sent.runUrl ? { forge: kind, run_id: sent.runUrl } : { forge: kind };
+    return {
+        forge: kind,
+        ...(sent.runId ? { run_id: sent.runId } : {}),
+        ...(sent.runUrl ? { run_url: sent.runUrl } : {}),
+        ...(sent.unconfirmed ? { unconfirmed: true } : {}),
+    };
+}
+/** Attempts in flight whose worker run has already completed; one call per such attempt, none otherwise. */
+async function endedRuns(forge, state, now) {
+    const ended = new Map();
+    if (!forge.getRun)
+        return ended;
+    for (const { attempt, run } of runsToCheck(state, now)) {
+        let found;
+        try {
+            found = await forge.getRun(run);
+        }
+        catch (error) {
+            throw new errors_UserError(`cannot read worker run ${run} from the ${forge.kind} forge: ${error.message}`);
+        }
+        if (found?.status === 'completed')
+            ended.set(attempt, found.conclusion ?? 'unknown');
+    }
+    return ended;
+}
 /**
  * One scheduler tick (SPEC §3.1): load → observe → reconcile → select → claim → dispatch → report.
  * Fails closed: any doubt about the documents, the log or the forge throws before anything is written.
@@ -49306,7 +49479,8 @@ async function tick(options) {
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
         const wip = await remoteWipBranches(git, state);
-        const p = plan(state, backlog, config, pulls, wip, options);
+        const ended = await endedRuns(forge, state, options.now());
+        const p = plan(state, backlog, config, pulls, wip, ended, options);
         const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
@@ -49328,12 +49502,9 @@ async function tick(options) {
         let outcome;
         let recorded;
         try {
-            const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
+            const sent = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
             outcome = 'dispatched';
-            recorded = {
-                type: 'attempt.dispatched',
-                data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-            };
+            recorded = { type: 'attempt.dispatched', data: dispatchedData(forge.kind, sent) };
         }
         catch (error) {
             outcome = 'dispatch_failed';
@@ -50384,7 +50555,7 @@ function markTaskDone(text, taskId) {
             return `${text.slice(0, start)}done${text.slice(end)}`;
         }
         if (item.flow)
-            throw new Error(`task ${taskId} is a flow mapping; set its status by hand`);
+            return addToFlowMap(text, item.range, taskId);
         const idPair = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'id');
         const key = idPair?.key;
         if (!(0,dist/* isScalar */.jn)(key) || !key.range)
@@ -50396,6 +50567,18 @@ function markTaskDone(text, taskId) {
         return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
     }
     throw new Error(`task ${taskId} is not in the backlog`);
+}
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text, range, taskId) {
+    const [start = -1, end = -1] = range ?? [];
+    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+    if (close < start || start < 0)
+        throw new Error(`task ${taskId} has no closing brace`);
+    const body = text.slice(start + 1, close);
+    const trimmed = body.trimEnd();
+    const at = start + 1 + trimmed.length;
+    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/executor/changes.ts
