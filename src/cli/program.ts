@@ -4,6 +4,7 @@ import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js'
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerKey } from './commands/key.js';
 import { registerPr } from './commands/pr.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerVerify(program);
+  registerKey(program);
   registerBreaker(program);
   registerPr(program);
   registerDemo(program);

@@ -8,6 +8,7 @@ import type { Forge } from '../forge/forge.js';
 import { LocalForge, type LocalForgeOptions } from '../forge/local.js';
 import { EventLog } from '../store/event-log.js';
 import { Git } from '../store/git.js';
+import { sealerFromEnv } from '../store/log-seal.js';
 
 export type ForgeKind = 'local' | 'github';
 
@@ -63,7 +64,7 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
     now: ctx.now,
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
-  return { dir, git, events: new EventLog({ dir }), forge, ctx };
+  return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
 }
 
 /**
@@ -77,7 +78,8 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
     await new Git(tmpdir()).run(['clone', '--quiet', '--no-checkout', source, dir]);
     const git = new Git(dir);
     const forge = new LocalForge({ dir, now: target.ctx.now });
-    return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
+    const events = new EventLog({ dir, sealer: sealerFromEnv() });
+    return await fn({ dir, git, events, forge, ctx: target.ctx });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -25,6 +25,7 @@ export interface StatusReport {
 export async function collectStatus(dir: string, now: () => Date = () => new Date()): Promise<StatusReport> {
   const target = await openTarget({ dir, now });
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
+  target.events.trustKey(docs.config.events.public_key);
   const { events, state } = await target.events.readAll();
   const pulls = await observePulls(target.forge, docs.config, now());
   const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
