@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3996);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5752);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3996:
+/***/ 5752:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32398,7 +32398,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm: io_util_rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -43870,7 +43870,13 @@ const EventData = {
         deadline: isoTime,
         manual: schemas_boolean().default(false),
     }),
-    'attempt.dispatched': strictObject({ forge: schemas_string(), run_id: schemas_string().optional() }),
+    'attempt.dispatched': strictObject({
+        forge: schemas_string(),
+        run_id: schemas_string().optional(),
+        run_url: schemas_string().optional(),
+        /** The dispatch was sent but its answer was lost; it was not re-sent. */
+        unconfirmed: schemas_boolean().optional(),
+    }),
     'attempt.started': strictObject({ base_sha: schemas_string().optional() }),
     'attempt.succeeded': strictObject({ pr: schemas_number().int().min(1), commit: schemas_string().optional() }),
     'attempt.failed': strictObject({
@@ -43879,12 +43885,19 @@ const EventData = {
         wip_branch: schemas_string().optional(),
         output_tail: schemas_string().optional(),
     }),
-    'attempt.timed_out': strictObject({ deadline: isoTime, wip_branch: schemas_string().optional() }),
+    'attempt.timed_out': strictObject({
+        deadline: isoTime,
+        wip_branch: schemas_string().optional(),
+        /** The worker run's conclusion when the run ended without a terminal event (cancelled, runner died). */
+        conclusion: schemas_string().optional(),
+    }),
     'pr.created': strictObject({
         number: schemas_number().int().min(1),
         branch: schemas_string(),
         url: schemas_string().default(''),
         updated: schemas_boolean().default(false),
+        /** The commit pushed to the branch: the tree the guard judged. */
+        head_sha: schemas_string().optional(),
     }),
     'pr.merged': strictObject({ number: schemas_number().int().min(1), merge_commit: schemas_string().optional() }),
     'pr.closed': strictObject({ number: schemas_number().int().min(1) }),
@@ -45102,6 +45115,12 @@ function applyInPlace(state, e) {
         case 'attempt.dispatched':
         case 'attempt.started': {
             const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+            if (attempt &&
+                e.type === 'attempt.dispatched' &&
+                e.data.run_id !== undefined &&
+                RANK[attempt.status] < RANK.succeeded) {
+                attempt.run_id = e.data.run_id;
+            }
             if (attempt && RANK[attempt.status] < RANK[to])
                 attempt.status = to;
             return;
@@ -45409,7 +45428,12 @@ function anchorVerdict(anchor, last, hashAtAnchor) {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/store/git.ts
+
+
+
 
 /** A git command failed; the message never carries the auth header. */
 class GitError extends Error {
@@ -45429,13 +45453,67 @@ const AUTHOR = {
     GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
 };
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs = null;
+function privateDirs() {
+    if (!cleanDirs) {
+        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+        const root = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,external_node_path_.join)(root, 'home');
+        const hooks = (0,external_node_path_.join)(root, 'hooks');
+        (0,external_node_fs_.mkdirSync)(home, { mode: 0o700 });
+        (0,external_node_fs_.mkdirSync)(hooks, { mode: 0o700 });
+        cleanDirs = { home, hooks };
+    }
+    return cleanDirs;
+}
+function cleanGitEnv() {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
+            env[key] = value;
+    }
+    const { home } = privateDirs();
+    return {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_NO_REPLACE_OBJECTS: '1',
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: '',
+        SSH_ASKPASS: '',
+        LC_ALL: 'C',
+    };
+}
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+function cleanGitConfig() {
+    return [
+        `core.hooksPath=${privateDirs().hooks}`,
+        'core.fsmonitor=false',
+        'core.attributesFile=/dev/null',
+        'core.askPass=',
+        'credential.helper=',
+        'protocol.ext.allow=never',
+    ];
+}
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
 class Git {
     cwd;
+    token;
     baseEnv;
+    config;
     authArgs;
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -45443,11 +45521,17 @@ class Git {
      */
     constructor(cwd, token, baseEnv = {}, config = []) {
         this.cwd = cwd;
+        this.token = token;
         this.baseEnv = baseEnv;
-        this.authArgs = config.flatMap((c) => ['-c', c]);
+        this.config = config;
+        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
         if (token) {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
+    }
+    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+    at(cwd, env = {}, config = []) {
+        return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -45471,9 +45555,7 @@ class Git {
             const child = (0,external_node_child_process_.execFile)('git', [...this.authArgs, ...args], {
                 cwd: this.cwd,
                 env: {
-                    ...process.env,
-                    GIT_TERMINAL_PROMPT: '0',
-                    LC_ALL: 'C',
+                    ...cleanGitEnv(),
                     ...AUTHOR,
                     ...this.baseEnv,
                     ...options.env,
@@ -46793,7 +46875,69 @@ function registerEvents(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/core/pr-body.ts
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
+/**
+ * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
+ * byte-order mark, plus other invisible format characters.
+ */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+/**
+ * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
+ * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
+ */
+function sanitizeTaskText(text) {
+    let out = text.replace(INVISIBLE, '');
+    for (;;) {
+        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
+        if (next === out)
+            return out;
+        out = next;
+    }
+}
+/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
+function pullMarker(task, attempt, headSha) {
+    return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
+}
+/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
+function parsePullMarker(body) {
+    const all = [...body.matchAll(MARKER)];
+    const m = all[all.length - 1];
+    if (!m)
+        return null;
+    return m[3] ? { task: m[1], attempt: m[2], head: m[3] } : { task: m[1], attempt: m[2] };
+}
+/** Markdown cells may not contain pipes or newlines. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function renderPullBody(input) {
+    const { task } = input;
+    const lines = [
+        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
+        '',
+    ];
+    const description = sanitizeTaskText(task.description).trim();
+    if (description)
+        lines.push(description, '');
+    if (task.acceptance_criteria.length > 0) {
+        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
+        lines.push('### Acceptance criteria', '', ...criteria, '');
+    }
+    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
+    for (const check of input.checks) {
+        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
+    }
+    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.runUrl)
+        lines.push('', `Run: ${input.runUrl}`);
+    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
+    lines.push('', pullMarker(task.id, input.attempt, input.headSha));
+    return `${lines.join('\n')}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/forge/pull-records.ts
+
 
 
 /**
@@ -46828,6 +46972,10 @@ const PullRecordSchema = strictObject({
     merged_at: iso.nullable(),
     /** The merge commit on the base branch once merged. */
     merge_commit: schemas_string().nullable(),
+    /** The commit Leviathan judged and pushed; a merge takes exactly this one (absent on older records). */
+    head_sha: schemas_string()
+        .regex(/^[0-9a-f]{40,64}$/)
+        .optional(),
     comments: array(PullCommentSchema),
 });
 /** Parses the ref's files; a malformed record fails closed (the scheduler must not act on a guess). */
@@ -46906,7 +47054,9 @@ function openPullFor(data, branch) {
  * count only when updated at or after `closedSince`.
  */
 function matchesQuery(record, query) {
-    const marked = record.head.startsWith(query.branchPrefix) || record.labels.some((l) => query.labels.includes(l));
+    const marked = record.head.startsWith(query.branchPrefix) ||
+        record.labels.some((l) => query.labels.includes(l)) ||
+        parsePullMarker(record.body) !== null;
     if (!marked)
         return false;
     if (record.state === 'open')
@@ -46926,13 +47076,15 @@ function planUpsert(data, input, now) {
     if (existing) {
         const changed = {
             ...existing,
+            ...(input.headSha ? { head_sha: input.headSha } : {}),
             title: input.title,
             body: input.body,
             draft: input.draft,
             labels: uniq([...existing.labels, ...input.labels]),
             reviewers: uniq([...existing.reviewers, ...input.reviewers]),
         };
-        const same = changed.title === existing.title &&
+        const same = changed.head_sha === existing.head_sha &&
+            changed.title === existing.title &&
             changed.body === existing.body &&
             changed.draft === existing.draft &&
             changed.labels.length === existing.labels.length &&
@@ -46961,6 +47113,7 @@ function planUpsert(data, input, now) {
             closed_at: null,
             merged_at: null,
             merge_commit: null,
+            ...(input.headSha ? { head_sha: input.headSha } : {}),
             comments: [],
         },
     };
@@ -47309,6 +47462,10 @@ class LocalForge {
                 }
                 const base = (await git.revParse('refs/merge/base'));
                 const head = (await git.revParse('refs/merge/head'));
+                if (record.head_sha && head !== record.head_sha) {
+                    // Someone pushed to the branch after Leviathan judged it: what would be merged was never checked.
+                    throw new ForgeError(`pull #${record.number} cannot be merged: ${record.head} moved from ${record.head_sha.slice(0, 12)} (the commit Leviathan checked) to ${head.slice(0, 12)}; nothing was changed`, 'merge', 409);
+                }
                 const contained = await git.run(['merge-base', '--is-ancestor', head, base], { allowFailure: true });
                 if (contained.exitCode === 0) {
                     throw new ForgeError(`pull #${record.number} has nothing to merge: ${record.head} is already contained in ${record.base}`, 'merge', 409);
@@ -47772,12 +47929,15 @@ function pmMatch(glob, normalPath) {
         return (path) => re.test(path);
     })(normalPath);
 }
-const nocaseMatchers = new Map();
-const PM_NOCASE = { ...PM_OPTIONS, nocase: true };
-/** As `pmMatch`, ignoring case: for protected globs, which name kinds of file whatever their spelling. */
-function pmMatchNocase(glob, normalPath) {
-    return remember(nocaseMatchers, glob, () => {
-        const re = picomatch_default().makeRe(glob, PM_NOCASE);
+/**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob, normalPath) {
+    if (pmMatch(glob, normalPath))
+        return true;
+    return remember(matchers, `\0nocase:${glob}`, () => {
+        const re = picomatch_default().makeRe(glob, { ...PM_OPTIONS, nocase: true });
         return (path) => re.test(path);
     })(normalPath);
 }
@@ -48055,7 +48215,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob) || pmMatchNocase(protectedGlob, glob);
+        return protectedMatch(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -48151,12 +48311,10 @@ function checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    // Case-insensitively: on macOS and Windows checkouts `docs/.ENV` is `docs/.env`, and a reviewer reads
-    // `server.PEM` as a key file all the same.
-    const hit = protectedList(scope).find((g) => pmMatch(g, p) || pmMatchNocase(g, p));
+    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
     if (hit !== undefined)
         return `${p} is a protected path (${hit})`;
-    if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!matchesAny(p, taskGlobs))
@@ -49264,65 +49422,6 @@ function registerPr(program) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/core/pr-body.ts
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/g;
-/**
- * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
- * byte-order mark, plus other invisible format characters.
- */
-const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
-/**
- * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
- * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
- */
-function sanitizeTaskText(text) {
-    let out = text.replace(INVISIBLE, '');
-    for (;;) {
-        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
-        if (next === out)
-            return out;
-        out = next;
-    }
-}
-/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
-function pullMarker(task, attempt) {
-    return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
-}
-/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
-function parsePullMarker(body) {
-    const all = [...body.matchAll(MARKER)];
-    const m = all[all.length - 1];
-    return m ? { task: m[1], attempt: m[2] } : null;
-}
-/** Markdown cells may not contain pipes or newlines. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-function renderPullBody(input) {
-    const { task } = input;
-    const lines = [
-        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
-        '',
-    ];
-    const description = sanitizeTaskText(task.description).trim();
-    if (description)
-        lines.push(description, '');
-    if (task.acceptance_criteria.length > 0) {
-        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
-        lines.push('### Acceptance criteria', '', ...criteria, '');
-    }
-    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
-    for (const check of input.checks) {
-        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
-    }
-    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
-    if (input.runUrl)
-        lines.push('', `Run: ${input.runUrl}`);
-    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-    lines.push('', pullMarker(task.id, input.attempt));
-    return `${lines.join('\n')}\n`;
-}
-
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
 
 const OUTCOME_TEXT = {
@@ -49528,6 +49627,8 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
 
 /** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
 const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
 function wipBranch(task, attempt) {
     return `leviathan-wip/${task}/${attempt}`;
 }
@@ -49610,7 +49711,8 @@ function reconcile(input) {
         }
     }
     for (const attempt of openAttempts(state)) {
-        if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
             continue;
         const wip = wipBranch(attempt.task, attempt.id);
         drafts.push({
@@ -49618,12 +49720,20 @@ function reconcile(input) {
             task: attempt.task,
             attempt: attempt.id,
             type: 'attempt.timed_out',
-            data: input.wipBranches.has(wip)
-                ? { deadline: attempt.deadline, wip_branch: wip }
-                : { deadline: attempt.deadline },
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
         });
     }
     return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
 }
 
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
@@ -49697,7 +49807,7 @@ async function observePulls(forge, config, now) {
 
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
-function plan(state, backlog, config, pulls, wipBranches, ctx) {
+function plan(state, backlog, config, pulls, wipBranches, endedRuns, ctx) {
     const now = ctx.now();
     const ts = now.toISOString();
     const base = () => ({ id: ctx.newId(), ts, actor: ctx.actor });
@@ -49709,6 +49819,7 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
             pulls,
             branchPrefix: config.pr.branch_prefix,
             wipBranches,
+            endedRuns,
             now,
             actor: ctx.actor,
             newId: ctx.newId,
@@ -49759,6 +49870,35 @@ async function remoteWipBranches(git, state) {
         .filter(Boolean)
         .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
 }
+/** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
+function dispatchedData(kind, sent) {
+    if (kind === 'local')
+        return sent.runUrl ? { forge: kind, run_id: sent.runUrl } : { forge: kind };
+    return {
+        forge: kind,
+        ...(sent.runId ? { run_id: sent.runId } : {}),
+        ...(sent.runUrl ? { run_url: sent.runUrl } : {}),
+        ...(sent.unconfirmed ? { unconfirmed: true } : {}),
+    };
+}
+/** Attempts in flight whose worker run has already completed; one call per such attempt, none otherwise. */
+async function endedRuns(forge, state, now) {
+    const ended = new Map();
+    if (!forge.getRun)
+        return ended;
+    for (const { attempt, run } of runsToCheck(state, now)) {
+        let found;
+        try {
+            found = await forge.getRun(run);
+        }
+        catch (error) {
+            throw new errors_UserError(`cannot read worker run ${run} from the ${forge.kind} forge: ${error.message}`);
+        }
+        if (found?.status === 'completed')
+            ended.set(attempt, found.conclusion ?? 'unknown');
+    }
+    return ended;
+}
 /**
  * One scheduler tick (SPEC §3.1): load → observe → reconcile → select → claim → dispatch → report.
  * Fails closed: any doubt about the documents, the log or the forge throws before anything is written.
@@ -49788,7 +49928,8 @@ async function tick(options) {
         if (beyond)
             throw new errors_UserError(`event log rolled back: ${beyond}`);
         const wip = await remoteWipBranches(git, state);
-        const p = plan(state, backlog, config, pulls, wip, options);
+        const ended = await endedRuns(forge, state, options.now());
+        const p = plan(state, backlog, config, pulls, wip, ended, options);
         const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
@@ -49810,12 +49951,9 @@ async function tick(options) {
         let outcome;
         let recorded;
         try {
-            const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
+            const sent = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
             outcome = 'dispatched';
-            recorded = {
-                type: 'attempt.dispatched',
-                data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-            };
+            recorded = { type: 'attempt.dispatched', data: dispatchedData(forge.kind, sent) };
         }
         catch (error) {
             outcome = 'dispatch_failed';
@@ -49864,13 +50002,15 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
 const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */
 const MAX_VIOLATIONS = 50;
+/** As the kernel's limit on nested links (ELOOP). */
+const MAX_LINK_HOPS = 40;
 /**
  * Where a symlink at `linkPath` points, as a repository-relative path. The target is resolved against the
  * link's own directory, like the OS does; an absolute target, or one that climbs out of the repository or
  * lands on its root, is rejected. (Links through other, pre-existing symlinks are not followed: this is a
  * pure check on the diff.)
  */
-function resolveLinkTarget(linkPath, target) {
+function resolveLinkTarget(linkPath, target, links) {
     if (target === '')
         return { ok: false, reason: 'empty symlink target' };
     if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) {
@@ -49880,17 +50020,30 @@ function resolveLinkTarget(linkPath, target) {
         return { ok: false, reason: `unsafe symlink target ${JSON.stringify(target)}` };
     }
     const parts = linkPath.split('/').slice(0, -1);
-    for (const segment of target.split('/')) {
+    const queue = target.split('/');
+    let hops = 0;
+    while (queue.length > 0) {
+        const segment = queue.shift();
         if (segment === '' || segment === '.')
             continue;
         if (segment === '..') {
             if (parts.length === 0)
                 return { ok: false, reason: `symlink target ${JSON.stringify(target)} leaves the repository` };
             parts.pop();
+            continue;
         }
-        else {
-            parts.push(segment);
+        parts.push(segment);
+        const next = links?.get(parts.join('/'));
+        if (next === undefined)
+            continue;
+        // A link on the way: continue from its own target, relative to its directory.
+        if (++hops > MAX_LINK_HOPS)
+            return { ok: false, reason: `symlink ${JSON.stringify(target)} loops` };
+        if (next === '' || next.startsWith('/') || next.includes('\\') || next.includes('\0')) {
+            return { ok: false, reason: `symlink target ${JSON.stringify(target)} goes through an unsafe link` };
         }
+        parts.pop();
+        queue.unshift(...next.split('/'));
     }
     if (parts.length === 0)
         return { ok: false, reason: 'symlink target is the repository root' };
@@ -49898,10 +50051,24 @@ function resolveLinkTarget(linkPath, target) {
     return normal.ok ? { ok: true, path: normal.path } : { ok: false, reason: normal.reason };
 }
 /** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
-function pathProblem(path) {
+function pathProblem(path, taskGlobs) {
     // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
     if (path.includes('\uFFFD'))
         return 'path is not valid UTF-8';
+    for (const segment of path.split('/')) {
+        // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
+        const bare = segment
+            .toLowerCase()
+            .replace(/[. ]+$/, '')
+            .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+        if (bare === '.git' || bare === 'git~1')
+            return 'git refuses this path (a .git component)';
+    }
+    const name = (path.split('/').pop() ?? '').toLowerCase();
+    if ((name === '.gitmodules' || name === '.gitattributes') && !taskGlobs.includes(path)) {
+        // They change what git does with other paths (submodule URLs, filters, diff and merge drivers).
+        return `${name} may be changed only by a task that names it in its allowed_paths`;
+    }
     const normal = normalizePath(path);
     if (normal.ok && normal.path !== path)
         return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
@@ -49934,29 +50101,31 @@ function summarise(items) {
  * All checks always run, so the report is complete; the reason is the most serious failure.
  */
 function checkDiff(changes, options) {
-    const { taskGlobs, scope, maxFiles, maxBytes } = options;
+    const { taskGlobs, scope, maxFiles, maxBytes, links } = options;
     const pathViolations = [];
     const linkViolations = [];
     let bytes = 0;
-    let links = 0;
+    let linkCount = 0;
     for (const entry of changes) {
         bytes += entry.status === 'D' ? 0 : entry.size;
         const shown = JSON.stringify(entry.path);
-        const why = pathProblem(entry.path) ?? checkChangedPath(entry.path, taskGlobs, scope);
+        const why = entry.unsupported ??
+            pathProblem(entry.path, taskGlobs) ??
+            checkChangedPath(entry.path, taskGlobs, scope);
         if (why !== null)
             pathViolations.push(`${shown}: ${why}`);
-        if (entry.status === 'D')
+        if (entry.status === 'D' || entry.unsupported !== undefined)
             continue;
         if (entry.mode === '160000') {
             linkViolations.push(`${shown}: submodules are not allowed`);
         }
         else if (entry.mode === '120000') {
-            links++;
+            linkCount++;
             if (entry.linkTarget === undefined) {
                 linkViolations.push(`${shown}: symlink target unknown`);
                 continue;
             }
-            const target = resolveLinkTarget(entry.path, entry.linkTarget);
+            const target = resolveLinkTarget(entry.path, entry.linkTarget, links);
             if (!target.ok) {
                 linkViolations.push(`${shown}: ${target.reason}`);
                 continue;
@@ -49969,7 +50138,8 @@ function checkDiff(changes, options) {
             }
         }
     }
-    const files = changes.length;
+    const files = changes.length + (options.extra?.files ?? 0);
+    bytes += options.extra?.bytes ?? 0;
     const limitViolations = [];
     if (files > maxFiles)
         limitViolations.push(`${files} files changed, limit ${maxFiles}`);
@@ -49994,8 +50164,8 @@ function checkDiff(changes, options) {
         checks: [
             {
                 name: 'changes present',
-                ok: files > 0,
-                detail: files > 0 ? `${files} files` : 'the attempt changed nothing',
+                ok: changes.length > 0,
+                detail: changes.length > 0 ? `${files} files` : 'the attempt changed nothing',
             },
             {
                 name: 'paths in scope',
@@ -50006,14 +50176,14 @@ function checkDiff(changes, options) {
                 name: 'symlinks safe',
                 ok: linkViolations.length === 0,
                 detail: linkViolations.length === 0
-                    ? `${links} symlinks, none leaving the allowed paths`
+                    ? `${linkCount} symlinks, none leaving the allowed paths`
                     : summarise(linkViolations),
             },
             { name: 'files changed', ok: files <= maxFiles, detail: `${files} of max ${maxFiles}` },
             { name: 'diff size', ok: bytes <= maxBytes, detail: `${bytes} of max ${maxBytes} bytes` },
         ],
     };
-    if (files === 0)
+    if (changes.length === 0)
         return { ok: false, reason: 'no_changes', violations: ['the attempt changed nothing'], report };
     const scopeViolations = [...pathViolations, ...linkViolations];
     const all = [...scopeViolations, ...limitViolations];
@@ -50166,56 +50336,6 @@ async function cloneSource(target) {
         return url;
     const top = await target.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
     return (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : target.dir, url);
-}
-
-;// CONCATENATED MODULE: ./src/core/backlog-writeback.ts
-
-/**
- * Returns the backlog text with `status: done` set on one task, changing nothing else byte-for-byte
- * (comments, quoting, flow style). Edits the source at the node's range instead of re-serialising the
- * document, because a re-serialised file would show unrelated churn in the PR diff.
- */
-function markTaskDone(text, taskId) {
-    const lineCounter = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { keepSourceTokens: true, lineCounter });
-    if (doc.errors.length > 0)
-        throw new Error(`backlog is not valid YAML: ${doc.errors[0]?.message}`);
-    const tasks = doc.get('tasks', true);
-    if (!(0,dist/* isSeq */.oP)(tasks))
-        throw new Error('backlog has no tasks list');
-    for (const item of tasks.items) {
-        if (!(0,dist/* isMap */.jh)(item) || item.get('id') !== taskId)
-            continue;
-        const status = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'status');
-        if (status && (0,dist/* isScalar */.jn)(status.value) && status.value.range) {
-            const [start, end] = status.value.range;
-            return `${text.slice(0, start)}done${text.slice(end)}`;
-        }
-        if (item.flow)
-            return addToFlowMap(text, item.range, taskId);
-        const idPair = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'id');
-        const key = idPair?.key;
-        if (!(0,dist/* isScalar */.jn)(key) || !key.range)
-            throw new Error(`task ${taskId} has no id key`);
-        // Insert a sibling line right after the id line, at the id key's column.
-        const { col } = lineCounter.linePos(key.range[0]);
-        const lineEnd = text.indexOf('\n', key.range[0]);
-        const insertAt = lineEnd === -1 ? text.length : lineEnd;
-        return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
-    }
-    throw new Error(`task ${taskId} is not in the backlog`);
-}
-/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
-function addToFlowMap(text, range, taskId) {
-    const [start = -1, end = -1] = range ?? [];
-    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
-    if (close < start || start < 0)
-        throw new Error(`task ${taskId} has no closing brace`);
-    const body = text.slice(start + 1, close);
-    const trimmed = body.trimEnd();
-    const at = start + 1 + trimmed.length;
-    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
-    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/executor/agent-env.ts
@@ -50380,137 +50500,6 @@ async function writeTaskFiles(dir, task, attempt, context = {}) {
     return { promptFile, taskFile };
 }
 
-;// CONCATENATED MODULE: ./src/executor/changes.ts
-
-
-
-const MODE_FILE = '100644';
-const MODE_EXECUTABLE = '100755';
-const MODE_SYMLINK = '120000';
-const MODE_SUBMODULE = '160000';
-const MODE_NONE = '000000';
-const ZERO_OID = /^0+$/;
-/**
- * `-c` arguments for git commands run after the agent. Repository-local config is writable by the agent (it
- * lives in `.git/config`), and git runs commands named there while reading the work tree: clean/process
- * filters, the fsmonitor hook, hooks. These neutralise them, so collecting the diff never executes anything the
- * agent planted. Filters from the runner's global config still apply. Not covered (the caller's concern):
- * settings that redirect network access, such as `url.*.insteadOf` or `remote.origin.url`.
- */
-async function hardeningArgs(git) {
-    const args = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
-    const r = await git.run(['config', '--local', '--includes', '--name-only', '--get-regexp', '^filter\\.'], {
-        allowFailure: true,
-    });
-    const drivers = new Set();
-    for (const key of r.exitCode === 0 ? r.stdout.split('\n') : []) {
-        const m = /^filter\.(.+)\.[^.]+$/.exec(key.trim());
-        if (m)
-            drivers.add(m[1]);
-    }
-    for (const d of drivers) {
-        for (const key of ['clean', 'smudge', 'process'])
-            args.push('-c', `filter.${d}.${key}=`);
-        args.push('-c', `filter.${d}.required=false`);
-    }
-    return args;
-}
-/** Parses `git diff --raw -z --no-abbrev` output: `:<old> <new> <oldoid> <newoid> <status>\0<path>\0`. */
-function parseRawDiff(out) {
-    const fields = out.split('\0');
-    const entries = [];
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-        const meta = fields[i];
-        const path = fields[i + 1];
-        const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([AMDT])$/.exec(meta);
-        if (!m)
-            throw new Error(`unexpected git diff --raw record: ${JSON.stringify(meta)}`);
-        const [, oldMode, mode, , newOid, status] = m;
-        entries.push({
-            path,
-            status: status,
-            oldMode: oldMode,
-            mode: mode,
-            oid: ZERO_OID.test(newOid) ? null : newOid,
-        });
-    }
-    return entries;
-}
-/**
- * Everything that changed in the checkout (`git.cwd`, its top level) since `baseSha`: tracked modifications,
- * untracked files and deletions (SPEC §3.2 step 4).
- *
- * How: the base tree is read into a TEMPORARY index (`GIT_INDEX_FILE` in a temp dir), `git add -A` stages the
- * whole working tree into it, and `git diff --cached --raw -z --no-renames <base>` compares. So
- * - the user's (and the agent's) index is neither read nor touched: flags the agent may have set there
- *   (assume-unchanged, skip-worktree, intent-to-add) hide nothing;
- * - ignored files are left out, exactly as they are left out of the commit; a tracked file stays tracked
- *   even if it matches an ignore rule;
- * - a rename is a deletion plus an addition, so both paths get checked;
- * - `-z` keeps names with spaces, quotes, newlines or non-ASCII characters intact.
- * The tree written from that index is returned; the worker commits that tree, so the diff it checked is
- * exactly the diff it ships. Refused (thrown): a `git.cwd` that is not the top level of its checkout, and a
- * sparse checkout (its missing files would look deleted).
- */
-async function collectChanges(git, baseSha) {
-    // Every command that reads an index may run fsmonitor or a filter (to re-check racy entries): harden all.
-    const hardening = await hardeningArgs(git);
-    const run = (args, options) => git.run([...hardening, ...args], options);
-    const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
-    // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
-    const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
-    if (top.exitCode !== 0 || (await (0,promises_namespaceObject.realpath)(top.stdout.trim())) !== (await (0,promises_namespaceObject.realpath)(git.cwd))) {
-        throw new Error(`${git.cwd} is not the top level of a git checkout`);
-    }
-    const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
-    if (sparse.stdout.trim() === 'true')
-        throw new Error('sparse checkouts are not supported: use a full checkout');
-    const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
-    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-index-'));
-    try {
-        const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(dir, 'index') };
-        await run(['read-tree', base], { env });
-        await run(['add', '-A', '--', ':/'], { env });
-        const tree = await output(['write-tree'], { env });
-        const diffArgs = [
-            'diff',
-            '--cached',
-            '--raw',
-            '-z',
-            '--no-abbrev',
-            '--no-renames',
-            '--no-ext-diff',
-            base,
-        ];
-        const entries = parseRawDiff(await output(diffArgs, { env }));
-        const oids = [...new Set(entries.flatMap((e) => (e.oid && e.mode !== MODE_SUBMODULE ? [e.oid] : [])))];
-        const sizes = new Map();
-        if (oids.length > 0) {
-            const out = await output(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
-                input: `${oids.join('\n')}\n`,
-            });
-            for (const line of out.split('\n')) {
-                const [oid, size] = line.split(' ');
-                if (oid && size)
-                    sizes.set(oid, Number(size));
-            }
-        }
-        const changes = [];
-        for (const e of entries) {
-            const entry = { ...e, size: e.oid ? (sizes.get(e.oid) ?? 0) : 0 };
-            if (e.mode === MODE_SYMLINK && e.oid)
-                entry.linkTarget = (await run(['cat-file', 'blob', e.oid])).stdout;
-            changes.push(entry);
-        }
-        return { base, tree, changes };
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-    }
-}
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: external "node:timers/promises"
@@ -50791,6 +50780,487 @@ async function runCommands(options) {
     return done({ status: 'ok', exitCode });
 }
 
+;// CONCATENATED MODULE: ./src/store/private-repo.ts
+
+
+
+class PrivateRepo {
+    root;
+    git;
+    objectFormat;
+    constructor(root, git, objectFormat) {
+        this.root = root;
+        this.git = git;
+        this.objectFormat = objectFormat;
+    }
+    /** A private repository that sees the objects of `source` (a checkout, read only). */
+    static async create(source) {
+        const objects = (0,external_node_path_.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
+        const format = (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+        const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-delivery-'));
+        await (0,promises_namespaceObject.chmod)(root, 0o700);
+        const dir = (0,external_node_path_.join)(root, 'repo.git');
+        const git = source.at(root, { GIT_DIR: dir });
+        await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'objects', 'info'), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+        // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
+        const shallow = (0,external_node_path_.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
+        await (0,promises_namespaceObject.copyFile)(shallow, (0,external_node_path_.join)(dir, 'shallow')).catch(() => { });
+        return new PrivateRepo(root, git, format);
+    }
+    /** Where the origin is, read from the checkout before anyone else could change its config. */
+    static async pushTarget(source) {
+        const url = await source.originUrl();
+        // A repository without a remote is its own forge: its branches are the ones to push.
+        if (url === null) {
+            return {
+                url: (0,external_node_path_.resolve)(source.cwd, await source.output(['rev-parse', '--git-common-dir'])),
+                headers: [],
+            };
+        }
+        const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || (0,external_node_path_.isAbsolute)(url)
+            ? url
+            : (0,external_node_path_.resolve)(source.cwd, url);
+        const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+            allowFailure: true,
+        });
+        const headers = cfg.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => {
+            const space = line.indexOf(' ');
+            return `${line.slice(0, space)}=${line.slice(space + 1)}`;
+        });
+        return { url: absolute, headers };
+    }
+    /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
+    async treeEntries(commit) {
+        const out = await this.git.output(['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+        const entries = new Map();
+        for (const record of out.split('\0')) {
+            const m = /^(\d{6}) \w+ ([0-9a-f]+) +(-|\d+)\t([\s\S]+)$/.exec(record);
+            if (m)
+                entries.set(m[4], { mode: m[1], oid: m[2], size: m[3] === '-' ? -1 : Number(m[3]) });
+        }
+        return entries;
+    }
+    /** Writes one blob (content given as bytes, never read from a path git would resolve). */
+    async writeBlob(content) {
+        return this.git.output(['hash-object', '-w', '--no-filters', '--stdin'], { input: content });
+    }
+    /**
+     * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
+     * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
+     */
+    async buildTree(base, changes) {
+        const index = (0,external_node_path_.join)(this.root, `index-${process.hrtime.bigint()}`);
+        const env = { GIT_INDEX_FILE: index };
+        try {
+            await this.git.run(['read-tree', base], { env });
+            const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+            const input = changes
+                .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+                .join('');
+            if (input)
+                await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+            return await this.git.output(['write-tree'], { env });
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(index, { force: true });
+        }
+    }
+    async commit(tree, parent, message) {
+        return this.git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+    }
+    async readBlob(oid) {
+        return (await this.git.runBuffer(['cat-file', 'blob', oid])).stdoutBytes;
+    }
+    /**
+     * A fresh work tree for the agent at `dir`: a repository of its own (so agents that run git work), holding
+     * only the base commit, on a branch named like the base, with no remote: nothing it does to its refs or
+     * remotes can reach the origin.
+     */
+    async checkoutWorkTree(base, dir, branch) {
+        await this.git.run(['update-ref', 'refs/leviathan/base', base]);
+        const wt = this.git.at(dir, {});
+        await wt.run(['init', '--quiet', dir]);
+        await wt.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            '--depth=1',
+            (0,external_node_path_.join)(this.root, 'repo.git'),
+            'refs/leviathan/base',
+        ]);
+        await wt.run(['checkout', '--quiet', '-B', branch, 'FETCH_HEAD']);
+        await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
+    }
+    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
+    async pushWithLease(target, commit, branch, expected) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const ref = `refs/heads/${branch}`;
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            `--force-with-lease=${ref}:${expected ?? ''}`,
+            target.url,
+            `${commit}:${ref}`,
+        ]);
+    }
+    /** The commit a branch of the origin is at, or null. */
+    async remoteBranch(target, branch) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
+        const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+        return line ? line.split('\t')[0] : null;
+    }
+    async remove() {
+        await (0,promises_namespaceObject.rm)(this.root, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/worker/claim.ts
+
+
+
+/** An attempt the scheduler claimed and nobody has started yet. */
+function claimedAttempt(state, task, attempt) {
+    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    if (!found || found.task !== task) {
+        throw new errors_UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
+    }
+    if (found.status !== 'created' && found.status !== 'dispatched') {
+        throw new errors_UserError(`attempt ${attempt} of ${task} is already ${found.status}; refusing to run it twice`);
+    }
+    return found;
+}
+/**
+ * A manual `work --task` without an attempt claims one first, under the same limits as a tick; the
+ * precondition re-checks them on whatever state the append lands on.
+ */
+async function claimManually(events, task, backlog, config, openPulls, ctx) {
+    const { state } = await events.read();
+    const refusal = manualClaimRefusal(task, backlog, config, state, openPulls, ctx.now());
+    if (refusal)
+        throw new errors_UserError(`task ${task.id} cannot be claimed now: ${refusal}`);
+    const attempt = ctx.newId();
+    const seenAttempts = attemptCount(state, task.id);
+    const result = await events.append([attemptCreated(task, attempt, state, config, ctx, true)], (s) => {
+        if (attemptCount(s, task.id) !== seenAttempts)
+            return 'another attempt was created meanwhile';
+        return manualClaimRefusal(task, backlog, config, s, openPulls, ctx.now()) ?? true;
+    });
+    if (!result.ok)
+        throw new errors_UserError(`task ${task.id} cannot be claimed now: ${result.refused}`);
+    return attempt;
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-writeback.ts
+
+/**
+ * Returns the backlog text with `status: done` set on one task, changing nothing else byte-for-byte
+ * (comments, quoting, flow style). Edits the source at the node's range instead of re-serialising the
+ * document, because a re-serialised file would show unrelated churn in the PR diff.
+ */
+function markTaskDone(text, taskId) {
+    const lineCounter = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { keepSourceTokens: true, lineCounter });
+    if (doc.errors.length > 0)
+        throw new Error(`backlog is not valid YAML: ${doc.errors[0]?.message}`);
+    const tasks = doc.get('tasks', true);
+    if (!(0,dist/* isSeq */.oP)(tasks))
+        throw new Error('backlog has no tasks list');
+    for (const item of tasks.items) {
+        if (!(0,dist/* isMap */.jh)(item) || item.get('id') !== taskId)
+            continue;
+        const status = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'status');
+        if (status && (0,dist/* isScalar */.jn)(status.value) && status.value.range) {
+            const [start, end] = status.value.range;
+            return `${text.slice(0, start)}done${text.slice(end)}`;
+        }
+        if (item.flow)
+            return addToFlowMap(text, item.range, taskId);
+        const idPair = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'id');
+        const key = idPair?.key;
+        if (!(0,dist/* isScalar */.jn)(key) || !key.range)
+            throw new Error(`task ${taskId} has no id key`);
+        // Insert a sibling line right after the id line, at the id key's column.
+        const { col } = lineCounter.linePos(key.range[0]);
+        const lineEnd = text.indexOf('\n', key.range[0]);
+        const insertAt = lineEnd === -1 ? text.length : lineEnd;
+        return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
+    }
+    throw new Error(`task ${taskId} is not in the backlog`);
+}
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text, range, taskId) {
+    const [start = -1, end = -1] = range ?? [];
+    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+    if (close < start || start < 0)
+        throw new Error(`task ${taskId} has no closing brace`);
+    const body = text.slice(start + 1, close);
+    const trimmed = body.trimEnd();
+    const at = start + 1 + trimmed.length;
+    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
+}
+
+;// CONCATENATED MODULE: ./src/executor/changes.ts
+
+
+
+const MODE_FILE = '100644';
+const MODE_EXECUTABLE = '100755';
+const MODE_SYMLINK = '120000';
+const MODE_SUBMODULE = '160000';
+const MODE_NONE = '000000';
+const ZERO_OID = /^0+$/;
+/**
+ * `-c` arguments for git commands run after the agent. Repository-local config is writable by the agent (it
+ * lives in `.git/config`), and git runs commands named there while reading the work tree: clean/process
+ * filters, the fsmonitor hook, hooks. These neutralise them, so collecting the diff never executes anything the
+ * agent planted. Filters from the runner's global config still apply. Not covered (the caller's concern):
+ * settings that redirect network access, such as `url.*.insteadOf` or `remote.origin.url`.
+ */
+async function hardeningArgs(git) {
+    const args = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+    const r = await git.run(['config', '--local', '--includes', '--name-only', '--get-regexp', '^filter\\.'], {
+        allowFailure: true,
+    });
+    const drivers = new Set();
+    for (const key of r.exitCode === 0 ? r.stdout.split('\n') : []) {
+        const m = /^filter\.(.+)\.[^.]+$/.exec(key.trim());
+        if (m)
+            drivers.add(m[1]);
+    }
+    for (const d of drivers) {
+        for (const key of ['clean', 'smudge', 'process'])
+            args.push('-c', `filter.${d}.${key}=`);
+        args.push('-c', `filter.${d}.required=false`);
+    }
+    return args;
+}
+/** Parses `git diff --raw -z --no-abbrev` output: `:<old> <new> <oldoid> <newoid> <status>\0<path>\0`. */
+function parseRawDiff(out) {
+    const fields = out.split('\0');
+    const entries = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+        const meta = fields[i];
+        const path = fields[i + 1];
+        const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([AMDT])$/.exec(meta);
+        if (!m)
+            throw new Error(`unexpected git diff --raw record: ${JSON.stringify(meta)}`);
+        const [, oldMode, mode, , newOid, status] = m;
+        entries.push({
+            path,
+            status: status,
+            oldMode: oldMode,
+            mode: mode,
+            oid: ZERO_OID.test(newOid) ? null : newOid,
+        });
+    }
+    return entries;
+}
+/**
+ * Everything that changed in the checkout (`git.cwd`, its top level) since `baseSha`: tracked modifications,
+ * untracked files and deletions (SPEC §3.2 step 4).
+ *
+ * How: the base tree is read into a TEMPORARY index (`GIT_INDEX_FILE` in a temp dir), `git add -A` stages the
+ * whole working tree into it, and `git diff --cached --raw -z --no-renames <base>` compares. So
+ * - the user's (and the agent's) index is neither read nor touched: flags the agent may have set there
+ *   (assume-unchanged, skip-worktree, intent-to-add) hide nothing;
+ * - ignored files are left out, exactly as they are left out of the commit; a tracked file stays tracked
+ *   even if it matches an ignore rule;
+ * - a rename is a deletion plus an addition, so both paths get checked;
+ * - `-z` keeps names with spaces, quotes, newlines or non-ASCII characters intact.
+ * The tree written from that index is returned; the worker commits that tree, so the diff it checked is
+ * exactly the diff it ships. Refused (thrown): a `git.cwd` that is not the top level of its checkout, and a
+ * sparse checkout (its missing files would look deleted).
+ */
+async function collectChanges(git, baseSha) {
+    // Every command that reads an index may run fsmonitor or a filter (to re-check racy entries): harden all.
+    const hardening = await hardeningArgs(git);
+    const run = (args, options) => git.run([...hardening, ...args], options);
+    const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
+    // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
+    const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode !== 0 || (await realpath(top.stdout.trim())) !== (await realpath(git.cwd))) {
+        throw new Error(`${git.cwd} is not the top level of a git checkout`);
+    }
+    const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
+    if (sparse.stdout.trim() === 'true')
+        throw new Error('sparse checkouts are not supported: use a full checkout');
+    const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-index-'));
+    try {
+        const env = { GIT_INDEX_FILE: join(dir, 'index') };
+        await run(['read-tree', base], { env });
+        await run(['add', '-A', '--', ':/'], { env });
+        const tree = await output(['write-tree'], { env });
+        const diffArgs = [
+            'diff',
+            '--cached',
+            '--raw',
+            '-z',
+            '--no-abbrev',
+            '--no-renames',
+            '--no-ext-diff',
+            base,
+        ];
+        const entries = parseRawDiff(await output(diffArgs, { env }));
+        const oids = [...new Set(entries.flatMap((e) => (e.oid && e.mode !== MODE_SUBMODULE ? [e.oid] : [])))];
+        const sizes = new Map();
+        if (oids.length > 0) {
+            const out = await output(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
+                input: `${oids.join('\n')}\n`,
+            });
+            for (const line of out.split('\n')) {
+                const [oid, size] = line.split(' ');
+                if (oid && size)
+                    sizes.set(oid, Number(size));
+            }
+        }
+        const changes = [];
+        for (const e of entries) {
+            const entry = { ...e, size: e.oid ? (sizes.get(e.oid) ?? 0) : 0 };
+            if (e.mode === MODE_SYMLINK && e.oid)
+                entry.linkTarget = (await run(['cat-file', 'blob', e.oid])).stdout;
+            changes.push(entry);
+        }
+        return { base, tree, changes };
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/executor/work-tree.ts
+
+
+
+
+
+/** Git's id of a blob with this content. */
+function blobId(content, format) {
+    return (0,external_node_crypto_.createHash)(format).update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+/** Reads a regular file without following a link; null when it is not (any longer) a regular file. */
+async function readRegularFile(path, maxBytes) {
+    let handle = null;
+    try {
+        handle = await (0,promises_namespaceObject.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+        const st = await handle.stat();
+        if (!st.isFile() || st.size > maxBytes)
+            return null;
+        const content = await handle.readFile();
+        return content.length > maxBytes ? null : content;
+    }
+    catch {
+        return null;
+    }
+    finally {
+        await handle?.close();
+    }
+}
+/** Walks `root` and lists what differs from `base`; every link of the work tree is read, changed or not. */
+async function scanWorkTree(root, base, options) {
+    const changes = [];
+    const links = new Map();
+    const seen = new Set();
+    let entries = 0;
+    let truncated = false;
+    const change = (path, mode, oid, size, extra = {}) => {
+        const before = base.get(path);
+        const oldMode = before?.mode ?? MODE_NONE;
+        const kind = (m) => (m === MODE_SYMLINK ? 'l' : m === MODE_SUBMODULE ? 'g' : 'f');
+        const status = !before ? 'A' : kind(before.mode) !== kind(mode) ? 'T' : 'M';
+        changes.push({ path, status, oldMode, mode, oid, size, ...extra });
+    };
+    const walk = async (dir, rel) => {
+        let names;
+        try {
+            names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        }
+        catch (error) {
+            change(rel, MODE_FILE, null, 0, { unsupported: `unreadable directory (${error.message})` });
+            return;
+        }
+        for (const name of names) {
+            if (truncated)
+                return;
+            const path = rel ? `${rel}/${name}` : name;
+            if (path === '.git')
+                continue; // the agent's own disposable repository
+            entries += 1;
+            if (entries > options.maxEntries) {
+                truncated = true;
+                return;
+            }
+            const abs = (0,external_node_path_.join)(dir, name);
+            const st = await (0,promises_namespaceObject.lstat)(abs).catch(() => null);
+            if (!st) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'vanished or unreadable while being read' });
+                continue;
+            }
+            const before = base.get(path);
+            if (st.isDirectory()) {
+                // A gitlink of the base shows as a directory: left as it is (no submodule content is ever read).
+                if (before?.mode === MODE_SUBMODULE) {
+                    seen.add(path);
+                    continue;
+                }
+                await walk(abs, path);
+                continue;
+            }
+            seen.add(path);
+            if (st.isSymbolicLink()) {
+                const target = await (0,promises_namespaceObject.readlink)(abs).catch(() => null);
+                if (target === null) {
+                    change(path, MODE_SYMLINK, null, 0, { unsupported: 'unreadable symlink' });
+                    continue;
+                }
+                links.set(path, target);
+                const content = Buffer.from(target);
+                const oid = blobId(content, options.objectFormat);
+                if (before?.mode === MODE_SYMLINK && before.oid === oid)
+                    continue;
+                change(path, MODE_SYMLINK, oid, content.length, { linkTarget: target });
+                continue;
+            }
+            if (!st.isFile()) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'not a regular file, directory or symlink' });
+                continue;
+            }
+            const mode = st.mode & 0o100 ? MODE_EXECUTABLE : MODE_FILE;
+            const sameSize = before !== undefined && before.mode !== MODE_SYMLINK && before.size === st.size;
+            if (sameSize && st.size <= options.maxReadBytes) {
+                const content = await readRegularFile(abs, options.maxReadBytes);
+                if (content !== null) {
+                    const oid = blobId(content, options.objectFormat);
+                    if (oid === before.oid && mode === before.mode)
+                        continue;
+                    change(path, mode, oid, st.size, { source: abs });
+                    continue;
+                }
+            }
+            // Content not read here (new, resized or too big): its id is computed when it is written, if ever.
+            change(path, mode, null, st.size, { source: abs });
+        }
+    };
+    await walk(root, '');
+    if (!truncated) {
+        for (const [path, entry] of base) {
+            if (seen.has(path))
+                continue;
+            changes.push({ path, status: 'D', oldMode: entry.mode, mode: MODE_NONE, oid: null, size: 0 });
+        }
+    }
+    changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { changes, links, entries, truncated };
+}
+
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
@@ -50835,63 +51305,386 @@ function commitMessage(title, task, attempt) {
     return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/worker/claim.ts
-
-
-
-/** An attempt the scheduler claimed and nobody has started yet. */
-function claimedAttempt(state, task, attempt) {
-    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    if (!found || found.task !== task) {
-        throw new errors_UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
-    }
-    if (found.status !== 'created' && found.status !== 'dispatched') {
-        throw new errors_UserError(`attempt ${attempt} of ${task} is already ${found.status}; refusing to run it twice`);
-    }
-    return found;
-}
-/**
- * A manual `work --task` without an attempt claims one first, under the same limits as a tick; the
- * precondition re-checks them on whatever state the append lands on.
- */
-async function claimManually(events, task, backlog, config, openPulls, ctx) {
-    const { state } = await events.read();
-    const refusal = manualClaimRefusal(task, backlog, config, state, openPulls, ctx.now());
-    if (refusal)
-        throw new errors_UserError(`task ${task.id} cannot be claimed now: ${refusal}`);
-    const attempt = ctx.newId();
-    const seenAttempts = attemptCount(state, task.id);
-    const result = await events.append([attemptCreated(task, attempt, state, config, ctx, true)], (s) => {
-        if (attemptCount(s, task.id) !== seenAttempts)
-            return 'another attempt was created meanwhile';
-        return manualClaimRefusal(task, backlog, config, s, openPulls, ctx.now()) ?? true;
-    });
-    if (!result.ok)
-        throw new errors_UserError(`task ${task.id} cannot be claimed now: ${result.refused}`);
-    return attempt;
-}
-
-;// CONCATENATED MODULE: ./src/worker/git-hygiene.ts
-
+;// CONCATENATED MODULE: ./src/worker/wip.ts
 
 /**
- * The agent runs with write access to the checkout, `.git` included. Before Leviathan pushes anything after
- * it (the PR branch, WIP, events), the repository config is put back as it was before the agent ran — a
- * planted `url.*.insteadOf`, `remote.origin.url` or credential helper could send the token elsewhere — and
- * hooks and fsmonitor are switched off for every later git command in that checkout, which is the worker's
- * own (the Actions workspace or a scratch clone).
+ * What a failed attempt leaves on its WIP branch when its content may not or cannot be pushed (over the caps,
+ * paths git refuses, protected or out-of-scope files): a manifest of what was there — paths, modes, sizes and
+ * blob ids — never the content. Bounded: at most MAX_ENTRIES rows and MAX_HASHED_BYTES read to hash them.
  */
-const HARDENING = '\n# Added by Leviathan after the agent ran: no hooks or fsmonitor may run.\n[core]\n\thooksPath = /dev/null\n\tfsmonitor = false\n';
-/** Copies the repository's config into the attempt's private directory before the agent runs. */
-async function saveGitConfig(git, dir) {
-    const original = (0,external_node_path_.resolve)(git.cwd, await git.output(['rev-parse', '--git-path', 'config']));
-    const saved = (0,external_node_path_.join)(dir, 'git-config.before-agent');
-    await (0,promises_namespaceObject.copyFile)(original, saved);
-    return { original, saved };
+const WIP_MANIFEST = 'LEVIATHAN-WIP-MANIFEST.json';
+const MAX_ENTRIES = 20_000;
+const MAX_HASHED_BYTES = 64 * 1024 * 1024;
+const MAX_HASHED_FILE = 1024 * 1024;
+async function buildManifest(scan, format, withheld, note) {
+    let hashed = 0;
+    const rows = [];
+    for (const c of scan.changes.slice(0, MAX_ENTRIES)) {
+        let oid = c.oid;
+        if (oid === null && c.source && c.size <= MAX_HASHED_FILE && hashed + c.size <= MAX_HASHED_BYTES) {
+            const content = await readRegularFile(c.source, MAX_HASHED_FILE);
+            if (content !== null) {
+                hashed += content.length;
+                oid = blobId(content, format);
+            }
+        }
+        const why = withheld(c.path);
+        rows.push({
+            path: c.path,
+            status: c.status,
+            mode: c.mode,
+            size: c.size,
+            oid,
+            ...(why ? { withheld: why } : {}),
+        });
+    }
+    const manifest = {
+        note,
+        entries_seen: scan.entries,
+        walk_truncated: scan.truncated,
+        changes: scan.changes.length,
+        listed: rows.length,
+        rows,
+    };
+    return `${JSON.stringify(manifest, null, 1)}\n`;
 }
-/** Puts the saved config back, with hooks and fsmonitor disabled. */
-async function restoreGitConfig(config) {
-    await (0,promises_namespaceObject.writeFile)(config.original, `${await (0,promises_namespaceObject.readFile)(config.saved, 'utf8')}${HARDENING}`);
+
+;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
+ * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
+ * worker-finish, an unpacked artifact), builds the candidate tree in a private repository, judges it against
+ * the base tree read from there, verifies it in a fresh copy, and pushes exactly the commit it judged, by SHA
+ * with a lease. One deadline bounds all of it; every terminal event carries the precondition "the attempt is
+ * still running", so the scheduler's `attempt.timed_out` and the worker's outcome never both count.
+ */
+/** Entries the walk reads at most: far beyond any sane cap, so a runaway tree cannot stall the worker. */
+const WALK_FACTOR = 20;
+const WALK_MIN = 50_000;
+function agentEnv(deps, ctx) {
+    return buildAgentEnv({
+        source: deps.env ?? process.env,
+        allowlist: ctx.config.executor.env_allowlist,
+        promptFile: ctx.promptFile,
+        taskFile: ctx.taskFile,
+        taskId: ctx.task.id,
+        attemptId: ctx.attempt,
+        timeoutSeconds: remainingMs(deps, ctx) / 1000,
+    }).env;
+}
+function remainingMs(deps, ctx) {
+    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
+}
+function attemptDraft(deps, ctx, rest) {
+    return {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: ctx.task.id,
+        attempt: ctx.attempt,
+        ...rest,
+    };
+}
+function stillRunning(state, attempt) {
+    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+}
+/** Writes the content of `changes` (read without following links) into the private repository. */
+async function writeChanges(repo, changes, maxBytes) {
+    const written = [];
+    for (const c of changes) {
+        if (c.status === 'D') {
+            written.push({ path: c.path, mode: c.mode, oid: null });
+            continue;
+        }
+        let content;
+        if (c.mode === MODE_SYMLINK)
+            content = c.linkTarget === undefined ? null : Buffer.from(c.linkTarget);
+        else
+            content = c.source ? await readRegularFile(c.source, Math.max(maxBytes, c.size)) : null;
+        if (content === null || content.length !== c.size) {
+            throw new DeliveryError('scope_violation', `${JSON.stringify(c.path)} changed or vanished while being read`);
+        }
+        written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
+    }
+    return written;
+}
+class DeliveryError extends Error {
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+/** Applies issue 7 §2 to the work tree at `workTree` and records the outcome; never throws for the agent's doing. */
+async function deliverWorkTree(deps, ctx, workTree, executed) {
+    const say = deps.progress ?? (() => { });
+    const { config, task } = ctx;
+    const repo = await PrivateRepo.create(deps.git);
+    const target = ctx.pushTarget;
+    const wip = wipBranch(task.id, ctx.attempt);
+    const subject = commitMessage(task.title, task.id, ctx.attempt);
+    const late = () => remainingMs(deps, ctx) <= 0;
+    let scan = null;
+    let guardOptions = null;
+    /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
+    const record = async (drafts) => {
+        const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
+        if (result.ok)
+            return null;
+        const detail = `late result, not delivered: ${result.refused} when the worker finished`;
+        const lateResult = await deps.events.append([
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+        ]);
+        if (!lateResult.ok)
+            throw new errors_UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
+        return detail;
+    };
+    const keepWip = async () => {
+        if (!scan || scan.changes.length === 0)
+            return undefined;
+        const current = scan;
+        const opts = guardOptions;
+        const bytes = current.changes.reduce((n, c) => n + (c.status === 'D' ? 0 : c.size), 0);
+        const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
+        // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
+        // any branch may run).
+        const why = (c) => {
+            if (!within)
+                return 'over the caps';
+            const one = checkDiff([c], {
+                ...opts,
+                maxFiles: Number.POSITIVE_INFINITY,
+                maxBytes: Number.POSITIVE_INFINITY,
+            });
+            return one.ok ? undefined : one.violations.join('; ');
+        };
+        const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
+        const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
+        const entries = await writeChanges(repo, content, opts.maxBytes);
+        if (content.length < current.changes.length) {
+            const manifest = await buildManifest(current, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
+            entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
+        }
+        const tree = await repo.buildTree(ctx.baseSha, entries);
+        const commit = await repo.commit(tree, ctx.baseSha, `WIP: ${subject}`);
+        await pushOwn(repo, target, commit, wip, ctx, null);
+        return wip;
+    };
+    const fail = async (reason, detail, extra = {}) => {
+        let kept;
+        try {
+            kept = await keepWip();
+        }
+        catch (error) {
+            detail = `${detail}; the WIP could not be kept: ${error.message}`;
+        }
+        const data = {
+            reason,
+            detail,
+            ...(kept ? { wip_branch: kept } : {}),
+            ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
+        };
+        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const outcome = lateDetail
+            ? { status: 'failed', reason: 'timeout', detail: lateDetail }
+            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+        return extra.report ? { ...outcome, report: extra.report } : outcome;
+    };
+    try {
+        say('reading the work tree');
+        const base = await repo.treeEntries(ctx.baseSha);
+        guardOptions = {
+            taskGlobs: task.allowed_paths,
+            scope: config.scope,
+            maxFiles: config.limits.max_files_changed,
+            maxBytes: config.limits.max_diff_bytes,
+        };
+        scan = await scanWorkTree(workTree, base, {
+            maxEntries: Math.max(WALK_MIN, base.size + WALK_FACTOR * config.limits.max_files_changed),
+            objectFormat: repo.objectFormat,
+            maxReadBytes: config.limits.max_diff_bytes,
+        });
+        guardOptions.links = scan.links;
+        if (executed && executed.status === 'timeout') {
+            return await fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (executed && executed.status === 'failed') {
+            const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
+            return await fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (late())
+            return await fail('timeout', "the attempt's deadline passed before its result was checked");
+        if (scan.truncated) {
+            return await fail('limit_exceeded', `the work tree has more than ${scan.entries - 1} entries; not read further`);
+        }
+        // The backlog write-back is part of the push, so it counts in the caps.
+        let writeback = null;
+        if (config.pr.mark_done_in_backlog) {
+            const own = scan.changes.find((c) => c.path === BACKLOG_FILE);
+            const text = own
+                ? own.source
+                    ? ((await readRegularFile(own.source, config.limits.max_diff_bytes))?.toString('utf8') ?? null)
+                    : null
+                : await repo.git.readFile(ctx.baseSha, BACKLOG_FILE);
+            const marked = text === null ? null : markTaskDone(text, task.id);
+            if (marked !== null && marked !== text)
+                writeback = marked;
+        }
+        say('checking the candidate tree against the guardrails');
+        const guard = checkDiff(scan.changes, {
+            ...guardOptions,
+            ...(writeback !== null ? { extra: { files: 1, bytes: Buffer.byteLength(writeback) } } : {}),
+        });
+        if (!guard.ok) {
+            return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        let head;
+        try {
+            const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
+            const tree = await repo.buildTree(ctx.baseSha, entries);
+            head = await repo.commit(tree, ctx.baseSha, subject);
+        }
+        catch (error) {
+            const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
+            return await fail(reason, `the candidate tree could not be built: ${error.message}`, {
+                report: guard.report,
+            });
+        }
+        const verify = task.verify ?? config.executor.verify;
+        if (verify) {
+            if (late())
+                return await fail('timeout', `the deadline passed before \`${verify}\` ran`, {
+                    report: guard.report,
+                });
+            say(`verifying in a fresh copy of the candidate: ${verify}`);
+            const fresh = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-verify-'));
+            try {
+                await repo.checkoutWorkTree(head, fresh, ctx.base);
+                const verified = await runCommands({
+                    commands: [verify],
+                    cwd: fresh,
+                    env: agentEnv(deps, ctx),
+                    timeoutMs: remainingMs(deps, ctx),
+                });
+                if (verified.status !== 'ok') {
+                    const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
+                    return await fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
+                        output_tail: verified.outputTail,
+                        report: guard.report,
+                    });
+                }
+            }
+            finally {
+                await (0,promises_namespaceObject.rm)(fresh, { recursive: true, force: true }).catch(() => { });
+            }
+        }
+        if (writeback !== null) {
+            const blob = await repo.writeBlob(Buffer.from(writeback));
+            const tree = await repo.buildTree(head, [{ path: BACKLOG_FILE, mode: '100644', oid: blob }]);
+            head = await repo.commit(tree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
+        }
+        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+        const { state } = await deps.events.read();
+        const running = stillRunning(state, ctx.attempt);
+        if (late() || running !== true) {
+            const why = running === true ? 'the deadline passed' : running;
+            return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+                report: guard.report,
+            });
+        }
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        try {
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+        }
+        catch (error) {
+            return await fail('push_error', error.message, { report: guard.report });
+        }
+        say('opening the pull request');
+        let pull;
+        try {
+            pull = await deps.forge.upsertPull({
+                branch: ctx.branch,
+                headSha: head,
+                base: ctx.base,
+                title: task.title,
+                body: renderPullBody({
+                    task,
+                    attempt: ctx.attempt,
+                    attemptNumber: ctx.number,
+                    maxAttempts: ctx.maxAttempts,
+                    checks: guard.report.checks,
+                    headSha: head,
+                    ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+                }),
+                draft: config.pr.draft,
+                labels: [...new Set([...config.pr.labels, ...task.labels])],
+                reviewers: config.pr.reviewers,
+            });
+        }
+        catch (error) {
+            return await fail('pr_error', error.message, { report: guard.report });
+        }
+        const lateDetail = await record([
+            attemptDraft(deps, ctx, {
+                type: 'pr.created',
+                data: {
+                    number: pull.pull.number,
+                    branch: ctx.branch,
+                    url: pull.pull.url,
+                    updated: !pull.created,
+                    head_sha: head,
+                },
+            }),
+            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+        ]);
+        if (lateDetail)
+            return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
+        return {
+            status: 'succeeded',
+            pr: pull.pull.number,
+            url: pull.pull.url,
+            created: pull.created,
+            report: guard.report,
+        };
+    }
+    catch (error) {
+        if (error instanceof errors_UserError)
+            throw error;
+        // Anything unexpected is a failed attempt with its reason, never an aborted loop.
+        return fail('executor_error', `unexpected failure while delivering: ${error.message}`);
+    }
+    finally {
+        await repo.remove().catch(() => { });
+    }
+}
+/** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
+async function pushOwn(repo, target, commit, branch, ctx, expected) {
+    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await repo.pushWithLease(target, commit, branch, expected);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -50908,20 +51701,6 @@ async function restoreGitConfig(config) {
 
 
 
-
-
-
-
-function draft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -50966,13 +51745,42 @@ async function startAttempt(deps, taskId, attemptId) {
     if (!started.ok)
         throw new errors_UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
-    say(`checking out ${branch} at ${docs.base} ${docs.sha.slice(0, 7)}`);
-    await deps.git.run(['checkout', '--quiet', '--force', '-B', branch, docs.sha]);
     const maxAttempts = maxAttemptsFor(task, docs.config);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(claimed.deadline) - deps.now().getTime()) / 1000));
-    const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
-    const files = await writeTaskFiles(taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd });
-    const gitConfig = await saveGitConfig(deps.git, taskDir);
+    say(`making a fresh work tree at ${docs.base} ${docs.sha.slice(0, 7)}`);
+    let prepared;
+    let files;
+    try {
+        const repo = await PrivateRepo.create(deps.git);
+        try {
+            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const branchAt = await repo.remoteBranch(pushTarget, branch);
+            const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-agent-'));
+            await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
+            const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+            prepared = { workTree, pushTarget, branchAt, taskDir };
+        }
+        finally {
+            await repo.remove();
+        }
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+    }
+    catch (error) {
+        // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
+        const detail = `the attempt could not be prepared: ${error.message}`;
+        await deps.events.append([
+            {
+                id: deps.newId(),
+                ts: deps.now().toISOString(),
+                actor: deps.actor,
+                task: taskId,
+                attempt: id,
+                type: 'attempt.failed',
+                data: { reason: 'executor_error', detail },
+            },
+        ]);
+        throw new errors_UserError(`attempt ${id} failed: ${detail}`);
+    }
     return {
         task,
         config: docs.config,
@@ -50983,24 +51791,9 @@ async function startAttempt(deps, taskId, attemptId) {
         base: docs.base,
         baseSha: docs.sha,
         branch,
-        taskDir,
+        ...prepared,
         ...files,
-        gitConfig,
     };
-}
-function agentEnv(deps, ctx) {
-    return buildAgentEnv({
-        source: deps.env ?? process.env,
-        allowlist: ctx.config.executor.env_allowlist,
-        promptFile: ctx.promptFile,
-        taskFile: ctx.taskFile,
-        taskId: ctx.task.id,
-        attemptId: ctx.attempt,
-        timeoutSeconds: remainingMs(deps, ctx) / 1000,
-    }).env;
-}
-function remainingMs(deps, ctx) {
-    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {
@@ -51024,148 +51817,24 @@ async function executeAttempt(deps, ctx) {
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}`);
     return runCommands({
         commands,
-        cwd: deps.git.cwd,
+        cwd: ctx.workTree,
         env: agentEnv(deps, ctx),
         timeoutMs: remainingMs(deps, ctx),
         ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
     });
 }
 /**
- * SPEC §3.2 steps 4–7: check the diff, verify, commit, push, open or update the PR and record the outcome.
- * Every failure keeps the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
+ * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
+ * Every failure keeps what it may of the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
 async function finishAttempt(deps, ctx, executed) {
-    const say = deps.progress ?? (() => { });
-    await restoreGitConfig(ctx.gitConfig);
-    const { git } = deps;
-    const { config, task } = ctx;
-    say('collecting the changes');
-    const changes = await collectChanges(git, ctx.baseSha);
-    const wip = wipBranch(task.id, ctx.attempt);
-    const subject = commitMessage(task.title, task.id, ctx.attempt);
-    const fail = async (reason, detail, extra = {}) => {
-        let kept;
-        if (changes.changes.length > 0) {
-            try {
-                const commit = await commitTree(git, changes.tree, ctx.baseSha, `WIP: ${subject}`);
-                await pushBranch(git, commit, wip, config.pr.branch_prefix, ctx.base);
-                kept = wip;
-            }
-            catch (error) {
-                detail = `${detail}; the WIP push failed too: ${error.message}`;
-            }
-        }
-        const data = {
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-            ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
-        };
-        await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
-        await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true });
-        const outcome = {
-            status: 'failed',
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-        };
-        return extra.report ? { ...outcome, report: extra.report } : outcome;
-    };
-    if (executed && executed.status === 'timeout') {
-        return fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    if (executed && executed.status === 'failed') {
-        const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
-        return fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    say('checking the diff against the guardrails');
-    const guard = checkDiff(changes.changes, {
-        taskGlobs: task.allowed_paths,
-        scope: config.scope,
-        maxFiles: config.limits.max_files_changed,
-        maxBytes: config.limits.max_diff_bytes,
-    });
-    if (!guard.ok)
-        return fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
-    const verify = task.verify ?? config.executor.verify;
-    if (verify) {
-        say(`verifying: ${verify}`);
-        const verified = await runCommands({
-            commands: [verify],
-            cwd: git.cwd,
-            env: agentEnv(deps, ctx),
-            timeoutMs: remainingMs(deps, ctx),
-        });
-        if (verified.status !== 'ok') {
-            const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-            return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
-                output_tail: verified.outputTail,
-                report: guard.report,
-            });
-        }
-    }
-    say(`committing and pushing ${ctx.branch}`);
-    let head;
     try {
-        head = await commitTree(git, changes.tree, ctx.baseSha, subject);
-        if (config.pr.mark_done_in_backlog) {
-            const backlog = await git.readFile(head, BACKLOG_FILE);
-            if (backlog !== null) {
-                head = await commitFileChange(git, head, BACKLOG_FILE, markTaskDone(backlog, task.id), commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt), (0,external_node_path_.join)(ctx.taskDir, 'writeback.index'));
-            }
-        }
-        await pushBranch(git, head, ctx.branch, config.pr.branch_prefix, ctx.base);
+        return await deliverWorkTree(deps, ctx, ctx.workTree, executed);
     }
-    catch (error) {
-        return fail('push_error', error.message, { report: guard.report });
+    finally {
+        await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true }).catch(() => { });
+        await (0,promises_namespaceObject.rm)(ctx.workTree, { recursive: true, force: true }).catch(() => { });
     }
-    say('opening the pull request');
-    let pull;
-    try {
-        pull = await deps.forge.upsertPull({
-            branch: ctx.branch,
-            base: ctx.base,
-            title: task.title,
-            body: renderPullBody({
-                task,
-                attempt: ctx.attempt,
-                attemptNumber: ctx.number,
-                maxAttempts: ctx.maxAttempts,
-                checks: guard.report.checks,
-                ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-            }),
-            draft: config.pr.draft,
-            labels: [...new Set([...config.pr.labels, ...task.labels])],
-            reviewers: config.pr.reviewers,
-        });
-    }
-    catch (error) {
-        return fail('pr_error', error.message, { report: guard.report });
-    }
-    await appendOrThrow(deps, [
-        draft(deps, ctx, {
-            type: 'pr.created',
-            data: { number: pull.pull.number, branch: ctx.branch, url: pull.pull.url, updated: !pull.created },
-        }),
-        draft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
-    ]);
-    await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true });
-    return {
-        status: 'succeeded',
-        pr: pull.pull.number,
-        url: pull.pull.url,
-        created: pull.created,
-        report: guard.report,
-    };
-}
-async function appendOrThrow(deps, drafts) {
-    const result = await deps.events.append(drafts);
-    if (!result.ok)
-        throw new errors_UserError(`could not record the attempt's outcome: ${result.refused}`);
 }
 /** One whole attempt with the task's commands: start → execute → finish. */
 async function runAttempt(deps, taskId, attemptId) {

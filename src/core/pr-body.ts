@@ -13,9 +13,12 @@ export interface PullBodyInput {
   maxAttempts: number;
   checks: GuardrailCheck[];
   runUrl?: string;
+  /** The commit the branch was pushed at (the judged tree); named in the marker. */
+  headSha?: string;
 }
 
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/g;
+const MARKER =
+  /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
 
 /**
  * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
@@ -37,16 +40,17 @@ export function sanitizeTaskText(text: string): string {
   }
 }
 
-/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
-export function pullMarker(task: string, attempt: string): string {
-  return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
+/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
+export function pullMarker(task: string, attempt: string, headSha?: string): string {
+  return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
 }
 
 /** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
-export function parsePullMarker(body: string): { task: string; attempt: string } | null {
+export function parsePullMarker(body: string): { task: string; attempt: string; head?: string } | null {
   const all = [...body.matchAll(MARKER)];
   const m = all[all.length - 1];
-  return m ? { task: m[1]!, attempt: m[2]! } : null;
+  if (!m) return null;
+  return m[3] ? { task: m[1]!, attempt: m[2]!, head: m[3] } : { task: m[1]!, attempt: m[2]! };
 }
 
 /** Markdown cells may not contain pipes or newlines. */
@@ -73,6 +77,6 @@ export function renderPullBody(input: PullBodyInput): string {
   lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
   if (input.runUrl) lines.push('', `Run: ${input.runUrl}`);
   lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-  lines.push('', pullMarker(task.id, input.attempt));
+  lines.push('', pullMarker(task.id, input.attempt, input.headSha));
   return `${lines.join('\n')}\n`;
 }

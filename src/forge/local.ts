@@ -423,6 +423,14 @@ export class LocalForge implements Forge {
         }
         const base = (await git.revParse('refs/merge/base')) as string;
         const head = (await git.revParse('refs/merge/head')) as string;
+        if (record.head_sha && head !== record.head_sha) {
+          // Someone pushed to the branch after Leviathan judged it: what would be merged was never checked.
+          throw new ForgeError(
+            `pull #${record.number} cannot be merged: ${record.head} moved from ${record.head_sha.slice(0, 12)} (the commit Leviathan checked) to ${head.slice(0, 12)}; nothing was changed`,
+            'merge',
+            409,
+          );
+        }
         const contained = await git.run(['merge-base', '--is-ancestor', head, base], { allowFailure: true });
         if (contained.exitCode === 0) {
           throw new ForgeError(

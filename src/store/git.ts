@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The outcome of one git invocation. */
 export interface GitResult {
@@ -37,7 +40,62 @@ const AUTHOR = {
 };
 
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs: { home: string; hooks: string } | null = null;
+
+function privateDirs(): { home: string; hooks: string } {
+  if (!cleanDirs) {
+    // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+    const root = mkdtempSync(join(tmpdir(), 'leviathan-git-env-'));
+    const home = join(root, 'home');
+    const hooks = join(root, 'hooks');
+    mkdirSync(home, { mode: 0o700 });
+    mkdirSync(hooks, { mode: 0o700 });
+    cleanDirs = { home, hooks };
+  }
+  return cleanDirs;
+}
+
+export function cleanGitEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME') env[key] = value;
+  }
+  const { home } = privateDirs();
+  return {
+    ...env,
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    LC_ALL: 'C',
+  };
+}
+
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+export function cleanGitConfig(): string[] {
+  return [
+    `core.hooksPath=${privateDirs().hooks}`,
+    'core.fsmonitor=false',
+    'core.attributesFile=/dev/null',
+    'core.askPass=',
+    'credential.helper=',
+    'protocol.ext.allow=never',
+  ];
+}
+
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
@@ -50,17 +108,22 @@ export class Git {
    */
   constructor(
     readonly cwd: string,
-    token?: string,
+    private readonly token?: string,
     private readonly baseEnv: Record<string, string> = {},
-    config: readonly string[] = [],
+    private readonly config: readonly string[] = [],
   ) {
-    this.authArgs = config.flatMap((c) => ['-c', c]);
+    this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
     if (token) {
       this.authArgs.push(
         '-c',
         `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
       );
     }
+  }
+
+  /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+  at(cwd: string, env: Record<string, string> = {}, config: readonly string[] = []): Git {
+    return new Git(cwd, this.token, env, [...this.config, ...config]);
   }
 
   async run(args: string[], options: GitOptions = {}): Promise<GitResult> {
@@ -93,9 +156,7 @@ export class Git {
         {
           cwd: this.cwd,
           env: {
-            ...process.env,
-            GIT_TERMINAL_PROMPT: '0',
-            LC_ALL: 'C',
+            ...cleanGitEnv(),
             ...AUTHOR,
             ...this.baseEnv,
             ...options.env,

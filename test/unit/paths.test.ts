@@ -323,7 +323,12 @@ describe('checkChangedPath', () => {
     ['docs/a.md', null],
     ['./docs/a.md', null],
     ['docs/a/b/c.md', null],
-    ['docs/a.PEM', /is a protected path \(\*\*\/\*\.pem\)/], // protected kinds of file match in any case
+    // Protected kinds of file match whatever their case (issue 7): a .PEM is a .pem to every tool.
+    ['docs/a.PEM', /protected path \(\*\*\/\*\.pem\)/],
+    ['docs/.ENV', /protected path \(\*\*\/\.env\*\)/],
+    ['docs/MySecret.txt', /protected path \(\*\*\/\*secret\*\)/],
+    ['.GitHub/workflows/x.yml', /protected path \(\.github\/\*\*\)/],
+    ['.leviathan/Backlog.yaml', /may be changed only by a task that names it/],
     ['docs/../.github/x', /^invalid path "docs\/\.\.\/\.github\/x": ".."/],
     ['docs\\x', /^invalid path .*backslash/],
     ['docs//a', /^invalid path .*empty path segment/],
