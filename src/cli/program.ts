@@ -5,6 +5,7 @@ import { redactor } from '../forge/github/redact.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerKey } from './commands/key.js';
 import { registerPr } from './commands/pr.js';
 import { registerRetry } from './commands/retry.js';
 import { registerRun } from './commands/run.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerVerify(program);
+  registerKey(program);
   registerBreaker(program);
   registerRetry(program);
   registerPr(program);
