@@ -116,6 +116,10 @@ export function resolveLinkTarget(
 function pathProblem(path: string, taskGlobs: readonly string[]): string | null {
   // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
   if (path.includes('\uFFFD')) return 'path is not valid UTF-8';
+  // Invisible and bidirectional characters hide what a name is (`.e<ZWJ>nv` is `.env` on HFS+).
+  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/.test(path)) {
+    return 'path contains invisible or bidirectional characters';
+  }
   for (const segment of path.split('/')) {
     // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
     const bare = segment

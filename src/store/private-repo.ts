@@ -105,10 +105,34 @@ export class PrivateRepo {
       const input = changes
         .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
         .join('');
-      if (input) await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+      if (input) {
+        await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+        await this.assertIndexHolds(env, changes);
+      }
       return await this.git.output(['write-tree'], { env });
     } finally {
       await rm(index, { force: true });
+    }
+  }
+
+  /**
+   * `update-index --index-info` drops some paths it refuses without failing (NTFS spellings such as
+   * `.git::$INDEX_ALLOCATION`): the tree pushed must be the tree judged, so any difference is refused.
+   */
+  private async assertIndexHolds(
+    env: Record<string, string>,
+    changes: ReadonlyArray<{ path: string; mode: string; oid: string | null }>,
+  ): Promise<void> {
+    const listed = await this.git.runBuffer(['ls-files', '-z', '--stage'], { env });
+    const held = new Map<string, string>();
+    for (const record of listed.stdoutBytes.toString('utf8').split('\0')) {
+      const tab = record.indexOf('\t');
+      if (tab > 0) held.set(record.slice(tab + 1), record.slice(0, tab));
+    }
+    for (const c of changes) {
+      const entry = held.get(c.path);
+      const ok = c.oid === null ? entry === undefined : entry === `${c.mode} ${c.oid} 0`;
+      if (!ok) throw new Error(`git refused the path ${JSON.stringify(c.path)}`);
     }
   }
 

@@ -270,7 +270,7 @@ describe('the full loop on a sandbox repository', () => {
       ['attempt.created', 'docs-low'],
       ['attempt.dispatched', 'docs-low'],
     ]);
-    expect(t7.appended[0]!.data).toEqual({ reason: 'max_attempts', attempts: 2 });
+    expect(t7.appended[0]!.data).toMatchObject({ reason: 'max_attempts', attempts: 2 });
     const r7 = await work(t7);
     expect(r7.outcome).toMatchObject({ status: 'succeeded', pr: 2 });
 

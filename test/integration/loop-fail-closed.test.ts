@@ -121,7 +121,8 @@ describe('fail closed', () => {
     const json = await cli(['tick', '--dir', t.dir, '--json']);
     expect(json.code).toBe(1);
     expect(json.stderr).toEqual([said[0]]);
-    expect(json.stdout).toEqual([]);
+    // With --json the error is one JSON object on stdout, the same line on stderr.
+    expect(json.stdout.map((l) => typeof (JSON.parse(l) as { error?: unknown }).error)).toEqual(['string']);
 
     // Nothing was written anywhere on the origin: no event, no claim, no branch, no pull.
     expect(await originRefs(t)).toEqual(before);
@@ -145,7 +146,8 @@ describe('fail closed', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toHaveLength(1);
     expect(run.stderr[0]).toMatch(/^leviathan: the local forge is unreachable: .*127\.0\.0\.1/);
-    expect(run.stdout).toEqual([]);
+    // With --json the error is one JSON object on stdout, the same line on stderr.
+    expect(run.stdout.map((l) => typeof (JSON.parse(l) as { error?: unknown }).error)).toEqual(['string']);
     expect(await originRefs(t)).toEqual(before);
     expect([...before.keys()].filter((r) => r.includes('leviathan'))).toEqual([]);
 
@@ -170,7 +172,8 @@ describe('fail closed', () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toHaveLength(1);
       expect(run.stderr[0]).toMatch(/^leviathan: the local forge is unreachable/);
-      expect(run.stdout).toEqual([]);
+      // With --json the error is one JSON object on stdout, the same line on stderr.
+      expect(run.stdout.map((l) => typeof (JSON.parse(l) as { error?: unknown }).error)).toEqual(['string']);
       // Before it stopped, the repository held only main: the dry run had written nothing.
       expect(await git(bare, ['for-each-ref', '--format=%(refname)'])).toBe('refs/heads/main');
     } finally {
@@ -199,7 +202,8 @@ describe('fail closed', () => {
     expect(diagnostics.join('\n')).toMatch(/alpha/);
     expect(diagnostics.join('\n')).toMatch(/colour/);
     expect(run.stderr.at(-1)).toBe('leviathan: .leviathan/backlog.yaml is invalid');
-    expect(run.stdout).toEqual([]);
+    // With --json the error is one JSON object on stdout, the same line on stderr.
+    expect(run.stdout.map((l) => typeof (JSON.parse(l) as { error?: unknown }).error)).toEqual(['string']);
     expect(await originRefs(t)).toEqual(before);
     expect(before.has('refs/heads/leviathan-events')).toBe(false);
   });

@@ -32,6 +32,10 @@ limits:
   max_attempts_per_task: 2
   circuit_breaker_failures: 2
   attempt_timeout_minutes: 1
+# The test kills the worker's command from outside through the process group it writes to the scratch dir,
+# which a sandbox would (rightly) hide.
+executor:
+  sandbox: none
 `;
 
 let server: GitServer;
@@ -164,7 +168,7 @@ describe('a worker killed mid-attempt', () => {
       data: { deadline: new Date(secondDeadline).toISOString() },
     });
     expect(last.appended[0]!.data).not.toHaveProperty('wip_branch');
-    expect(last.appended[2]!.data).toEqual({ reason: 'max_attempts', attempts: 2 });
+    expect(last.appended[2]!.data).toMatchObject({ reason: 'max_attempts', attempts: 2 });
     expect(last.rows[0]).toMatchObject({ state: 'blocked', attempts: 2, max_attempts: 2 });
     expect((await originRefs(target)).get(`refs/heads/${wip}`)).toBe(wipSha);
     expect(ofType(await eventsOf(target.dir), 'attempt.timed_out')).toHaveLength(2);

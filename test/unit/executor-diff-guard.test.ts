@@ -384,6 +384,7 @@ describe('the candidate tree as data (issue 7 §2)', () => {
   it('refuses what git refuses and what changes git’s behaviour, never crashing', () => {
     expect(fail([add('docs/.GIT/config')])).toMatch(/^scope_violation: .*git refuses this path/);
     expect(fail([add('docs/.git./x')])).toMatch(/git refuses this path/);
+    expect(fail([add('docs/.e\u200dnv')])).toMatch(/invisible or bidirectional characters/);
     expect(fail([add('docs/.gitmodules')])).toMatch(/\.gitmodules may be changed only/);
     expect(fail([add('docs/.gitattributes')])).toMatch(/\.gitattributes may be changed only/);
     expect(fail([add('docs/.gitattributes')], { taskGlobs: ['docs/**', 'docs/.gitattributes'] })).toBe('ok');

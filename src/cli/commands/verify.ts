@@ -4,7 +4,7 @@ import { LocalForge } from '../../forge/local.js';
 import { loadBaseDocuments } from '../../store/base-branch.js';
 import type { EventLog, LogVerifyResult } from '../../store/event-log.js';
 import { Git } from '../../store/git.js';
-import { type Output, processOutput } from '../output.js';
+import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
 import { userFacing } from '../user-errors.js';
 import { openEventLog } from './events.js';
@@ -17,7 +17,9 @@ export async function runVerify(log: EventLog, out: Output): Promise<LogVerifyRe
   const result = await userFacing(() => log.verify());
   if (out.json) out.out(JSON.stringify(result));
   if (!result.ok) {
-    throw new UserError(`chain broken at seq ${result.seq}: ${result.reason}: ${result.detail}`);
+    // With --json the report above already says why: no second object on stdout.
+    const message = `chain broken at seq ${result.seq}: ${result.reason}: ${result.detail}`;
+    throw out.json ? new ReportedFailure(message) : new UserError(message);
   }
   if (!out.json) {
     for (const w of result.warnings) out.err(`warning: ${w}`);
