@@ -8,7 +8,7 @@ import { pullMarker } from '../../src/core/pr-body.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
 import type { RequestInfo } from '../harness/git-server.js';
-import { type GitHubBed, githubBed, githubTickOptions, PR_TOKEN } from './github.js';
+import { FAST_CLIENT, type GitHubBed, githubBed, githubTickOptions, PR_TOKEN } from './github.js';
 import { workerDeps } from './loop.js';
 
 export interface PhaseCounts {
@@ -54,6 +54,10 @@ export function budgetBacklog(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+// Schema validation of a 100-pull page is slow on a loaded machine; a timeout here would count a retry.
+const CLIENT = { ...FAST_CLIENT, timeoutMs: 120_000 };
+const tickOn = (bed: GitHubBed) => githubTickOptions(bed, { forge: bed.forge({ client: CLIENT }) });
+
 const isSession = (r: RequestInfo) => r.method === 'GET' && r.path.endsWith('/info/refs');
 
 async function counted<T>(bed: GitHubBed, fn: () => Promise<T>): Promise<{ value: T; counts: PhaseCounts }> {
@@ -88,7 +92,7 @@ export async function measureBudget(name: string, tasks: number, closedPulls: nu
         merged: i % 2 === 0,
       });
     }
-    const dispatch = await counted(bed, () => tick(githubTickOptions(bed)));
+    const dispatch = await counted(bed, () => tick(tickOn(bed)));
     if (dispatch.value.outcome !== 'dispatched') throw new Error(`no dispatch: ${dispatch.value.outcome}`);
     const run = bed.emu.runs.at(-1)!;
     bed.emu.startRun(run.id);
@@ -96,7 +100,7 @@ export async function measureBudget(name: string, tasks: number, closedPulls: nu
     const deps = await workerDeps(bed.target, bed.clock.now);
     const worker = await counted(bed, () =>
       runAttempt(
-        { ...deps, forge: bed.forge({ prToken: PR_TOKEN }), runUrl: run.html_url },
+        { ...deps, forge: bed.forge({ prToken: PR_TOKEN, client: CLIENT }), runUrl: run.html_url },
         dispatch.value.task!,
         dispatch.value.attempt!,
       ),
@@ -106,9 +110,9 @@ export async function measureBudget(name: string, tasks: number, closedPulls: nu
     bed.emu.completeRun(run.id, 'success');
     bed.clock.minutes(1);
     // The tick after the attempt takes in its result; the one after that is the steady idle tick.
-    await tick(githubTickOptions(bed));
+    await tick(tickOn(bed));
     bed.clock.minutes(1);
-    const idle = await counted(bed, () => tick(githubTickOptions(bed)));
+    const idle = await counted(bed, () => tick(tickOn(bed)));
     if (idle.value.outcome !== 'idle' || idle.value.appended.length > 0) {
       throw new Error(`the idle tick was not idle: ${idle.value.outcome}`);
     }
