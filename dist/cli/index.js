@@ -2856,7 +2856,7 @@ const MockClient = __nccwpck_require__(7365)
 const MockAgent = __nccwpck_require__(7501)
 const MockPool = __nccwpck_require__(4004)
 const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5435)
 const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
 const DecoratorHandler = __nccwpck_require__(8155)
 const RedirectHandler = __nccwpck_require__(8754)
@@ -11504,7 +11504,7 @@ module.exports = ProxyAgent
 
 
 const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5435)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -11869,7 +11869,7 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 5435:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12888,7 +12888,7 @@ module.exports = opts => {
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5435)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -30926,7 +30926,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3865);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7816);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -30935,7 +30935,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3865:
+/***/ 7816:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50442,7 +50442,9 @@ async function executeAttempt(deps, ctx) {
  * SPEC §3.2 steps 4–7: check the diff, verify, commit, push, open or update the PR and record the outcome.
  * Every failure keeps the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
-async function finishAttempt(deps, ctx, executed) {
+async function finishAttempt(deps, ctx, executed, 
+/** Why the agent's work was refused before it reached the checkout (a crafted artifact). */
+refusal) {
     const say = deps.progress ?? (() => { });
     await restoreGitConfig(ctx.gitConfig);
     const { git } = deps;
@@ -50479,6 +50481,8 @@ async function finishAttempt(deps, ctx, executed) {
         };
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
+    if (refusal)
+        return fail(refusal.reason, refusal.detail);
     if (executed && executed.status === 'timeout') {
         return fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
             output_tail: executed.outputTail,
@@ -51085,6 +51089,98 @@ function registerDemo(program) {
     });
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/cli/commands/init.ts
+/**
+ * `leviathan init`: writes the config, a sample backlog and the workflow into a repository, never over an
+ * existing file without `--force`, validates what it wrote and prints the next steps. The templates ship in
+ * the package (`templates/`), so `npx leviathan init` works without cloning this repository.
+ */
+
+
+
+
+
+
+
+const DEFAULT_ACTIONS_REPO = 'leviathan-dev/leviathan';
+const DEFAULT_ACTIONS_REF = 'v0';
+const TEMPLATE_REPO = 'leviathan-dev/leviathan';
+const TEMPLATE_REF = 'v0';
+const FILES = [
+    { template: 'config.yaml', target: '.leviathan/config.yaml' },
+    { template: 'backlog.yaml', target: '.leviathan/backlog.yaml' },
+    { template: 'leviathan.yml', target: '.github/workflows/leviathan.yml' },
+];
+/** The package's `templates/`: next to the bundle (`dist/cli/`) or the sources (`src/cli/commands/`). */
+function templatesDir() {
+    let dir = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (let i = 0; i < 5; i++) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'templates', 'leviathan.yml')))
+            return (0,external_node_path_.join)(dir, 'templates');
+        dir = (0,external_node_path_.dirname)(dir);
+    }
+    throw new errors_UserError('the templates/ directory is missing from this installation of leviathan');
+}
+/** The workflow as `init` writes it: our actions named by the repository and ref given. */
+function renderWorkflow(template, repo, ref) {
+    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo))
+        throw new errors_UserError(`--actions-repo ${repo} is not owner/name`);
+    if (!/^[A-Za-z0-9_./-]+$/.test(ref))
+        throw new errors_UserError(`--actions-ref ${ref} is not a git ref`);
+    return template
+        .replaceAll(`${TEMPLATE_REPO}/actions/`, `${repo}/actions/`)
+        .replace(new RegExp(`(${repo.replace(/[.]/g, '\\.')}/actions/[a-z-]+)@${TEMPLATE_REF}\\b`, 'g'), `$1@${ref}`);
+}
+async function runInit(options, out) {
+    const dir = (0,external_node_path_.resolve)(options.dir);
+    const templates = templatesDir();
+    const existing = FILES.filter((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f.target))).map((f) => f.target);
+    if (existing.length > 0 && !options.force) {
+        throw new errors_UserError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; re-run with --force to overwrite`);
+    }
+    const written = [];
+    for (const f of FILES) {
+        let text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(templates, f.template), 'utf8');
+        if (f.template === 'leviathan.yml') {
+            text = renderWorkflow(text, options.actionsRepo ?? DEFAULT_ACTIONS_REPO, options.actionsRef ?? DEFAULT_ACTIONS_REF);
+        }
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, f.target)), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, f.target), text);
+        written.push(f.target);
+        out.out(`wrote ${f.target}`);
+    }
+    await runValidate(dir, out);
+    for (const line of NEXT_STEPS)
+        out.out(line);
+    return written;
+}
+const NEXT_STEPS = [
+    '',
+    'Next steps:',
+    '  1. Commit and push these files to the default branch.',
+    '  2. Settings → Actions → General → Workflow permissions: enable',
+    '     "Allow GitHub Actions to create and approve pull requests".',
+    '  3. Optional: a GitHub App for PRs that trigger your CI: set the variable LEVIATHAN_APP_ID and the',
+    '     secret LEVIATHAN_APP_PRIVATE_KEY; LEVIATHAN_RUNS_ON picks self-hosted runners; the agent key goes in',
+    '     the secret LEVIATHAN_AGENT_API_KEY.',
+    '  4. Mark a task ready: true in .leviathan/backlog.yaml, then Actions → Leviathan → Run workflow',
+    '     (dry-run first) and read the job summary.',
+];
+function registerInit(program) {
+    program
+        .command('init')
+        .description('write .leviathan/config.yaml, a sample backlog and .github/workflows/leviathan.yml')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--force', 'overwrite existing files')
+        .option('--actions-repo <owner/name>', 'where the workflow takes the Leviathan actions from', DEFAULT_ACTIONS_REPO)
+        .option('--actions-ref <ref>', 'the tag, branch or commit of those actions', DEFAULT_ACTIONS_REF)
+        .action(async (opts) => {
+        await runInit(opts, processOutput(false));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
 
 
@@ -51134,11 +51230,13 @@ function registerVerify(program) {
 
 
 
+
 function buildProgram() {
     const program = new esm_Command('leviathan')
         .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
         .showHelpAfterError()
         .exitOverride();
+    registerInit(program);
     registerValidate(program);
     registerTick(program);
     registerWork(program);

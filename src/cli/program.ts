@@ -4,6 +4,7 @@ import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js'
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerInit } from './commands/init.js';
 import { registerPr } from './commands/pr.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
     .showHelpAfterError()
     .exitOverride();
+  registerInit(program);
   registerValidate(program);
   registerTick(program);
   registerWork(program);

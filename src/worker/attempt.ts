@@ -152,7 +152,10 @@ export async function startAttempt(
   };
 }
 
-function agentEnv(deps: WorkerDeps, ctx: AttemptContext) {
+/** What running the commands needs: no forge and no event log (the agent job has neither). */
+export type ExecuteDeps = Omit<WorkerDeps, 'forge' | 'events'>;
+
+function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
   return buildAgentEnv({
     source: deps.env ?? process.env,
     allowlist: ctx.config.executor.env_allowlist,
@@ -175,7 +178,7 @@ export function executorCommands(ctx: AttemptContext): string[] {
 }
 
 /** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
-export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
+export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
     // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
@@ -205,6 +208,8 @@ export async function finishAttempt(
   deps: WorkerDeps,
   ctx: AttemptContext,
   executed?: RunCommandsResult,
+  /** Why the agent's work was refused before it reached the checkout (a crafted artifact). */
+  refusal?: { reason: FailureReason; detail: string },
 ): Promise<AttemptOutcome> {
   const say = deps.progress ?? (() => {});
   await restoreGitConfig(ctx.gitConfig);
@@ -247,6 +252,7 @@ export async function finishAttempt(
     return extra.report ? { ...outcome, report: extra.report } : outcome;
   };
 
+  if (refusal) return fail(refusal.reason, refusal.detail);
   if (executed && executed.status === 'timeout') {
     return fail(
       'timeout',

@@ -161,8 +161,39 @@ export class WorkflowRunner {
     };
     await writeFile(join(root, 'event.json'), JSON.stringify(eventPayload));
     const run: WorkflowRun = { id, event, inputs, jobs: {}, conclusion: 'success', artifacts };
-    const shared = { run, root, ref, eventPayload, workflow, cancelled: false };
+    const shared: Shared = { run, root, ref, eventPayload, workflow, cancelled: false };
 
+    // Workflow-level concurrency holds its group for the whole run, before any job starts.
+    const runScope: ExpressionScope = {
+      contexts: this.baseContexts(shared, workflow.jobs[0]!, {}),
+      status: 'success',
+    };
+    const runGroup = this.concurrencyOf(workflow.concurrency, runScope);
+    if (runGroup) {
+      const admitted = await this.groups.acquire(runGroup.group, runGroup.cancelInProgress, () => {
+        shared.cancelled = true;
+      });
+      if (!admitted) {
+        run.conclusion = 'cancelled';
+        return run;
+      }
+    }
+    try {
+      await this.runJobs(workflow, shared);
+    } finally {
+      if (runGroup) this.groups.release(runGroup.group);
+    }
+    const results = Object.values(run.jobs).map((j) => j.result);
+    run.conclusion = results.includes('cancelled')
+      ? 'cancelled'
+      : results.includes('failure')
+        ? 'failure'
+        : 'success';
+    return run;
+  }
+
+  private async runJobs(workflow: WorkflowDef, shared: Shared): Promise<void> {
+    const { run } = shared;
     const remaining = new Map(workflow.jobs.map((j) => [j.id, j]));
     const active = new Map<string, Promise<void>>();
     while (remaining.size > 0 || active.size > 0) {
@@ -181,13 +212,6 @@ export class WorkflowRunner {
         throw new Error(`jobs with unmet needs: ${[...remaining.keys()].join(', ')}`);
       if (active.size > 0) await Promise.race(active.values());
     }
-    const results = Object.values(run.jobs).map((j) => j.result);
-    run.conclusion = results.includes('cancelled')
-      ? 'cancelled'
-      : results.includes('failure')
-        ? 'failure'
-        : 'success';
-    return run;
   }
 
   private dispatchInputs(workflow: WorkflowDef, given: Record<string, unknown>): Record<string, unknown> {
@@ -204,17 +228,7 @@ export class WorkflowRunner {
     return out;
   }
 
-  private async runJob(
-    job: JobDef,
-    shared: {
-      run: WorkflowRun;
-      root: string;
-      ref: string;
-      eventPayload: object;
-      workflow: WorkflowDef;
-      cancelled: boolean;
-    },
-  ): Promise<JobRun> {
+  private async runJob(job: JobDef, shared: Shared): Promise<JobRun> {
     const { run, workflow } = shared;
     const needs = Object.fromEntries(
       job.needs.map((n) => [n, { result: run.jobs[n]!.result, outputs: run.jobs[n]!.outputs }]),
@@ -243,7 +257,7 @@ export class WorkflowRunner {
     };
     if (!condition(job.if, jobScope)) return skipped;
 
-    const concurrency = this.concurrencyOf(job.concurrency ?? workflow.concurrency, jobScope);
+    const concurrency = this.concurrencyOf(job.concurrency, jobScope);
     let cancel = () => {};
     const cancelled = { value: false };
     if (concurrency) {
@@ -637,6 +651,15 @@ export class WorkflowRunner {
       throw Object.assign(new Error(`Process completed with exit code ${code ?? 'signal'}.`), { outputs });
     return outputs;
   }
+}
+
+interface Shared {
+  run: WorkflowRun;
+  root: string;
+  ref: string;
+  eventPayload: object;
+  workflow: WorkflowDef;
+  cancelled: boolean;
 }
 
 interface JobState {

@@ -115,3 +115,15 @@ export async function loadAction(dir: string): Promise<ActionDef> {
   }
   return { dir, name: doc.name, inputs: doc.inputs ?? {}, outputs: doc.outputs ?? {}, runs: doc.runs };
 }
+
+/** Validates an `action.yml` against GitHub's action schema (@actions/workflow-parser). */
+export async function validateActionFile(file: string): Promise<void> {
+  const { parseAction } = await import('@actions/workflow-parser/actions/index');
+  const parsed = parseAction(
+    { name: file, content: await readFile(file, 'utf8') },
+    new NoOperationTraceWriter(),
+  );
+  const errors = parsed.context.errors.getErrors().map((e) => e.message);
+  if (errors.length > 0 || !parsed.value)
+    throw new Error(`${file} is not a valid action:\n${errors.join('\n')}`);
+}
