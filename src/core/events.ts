@@ -31,7 +31,13 @@ export const EventData = {
     deadline: isoTime,
     manual: z.boolean().default(false),
   }),
-  'attempt.dispatched': z.strictObject({ forge: z.string(), run_id: z.string().optional() }),
+  'attempt.dispatched': z.strictObject({
+    forge: z.string(),
+    run_id: z.string().optional(),
+    run_url: z.string().optional(),
+    /** The dispatch was sent but its answer was lost; it was not re-sent. */
+    unconfirmed: z.boolean().optional(),
+  }),
   'attempt.started': z.strictObject({ base_sha: z.string().optional() }),
   'attempt.succeeded': z.strictObject({ pr: z.number().int().min(1), commit: z.string().optional() }),
   'attempt.failed': z.strictObject({
@@ -40,7 +46,12 @@ export const EventData = {
     wip_branch: z.string().optional(),
     output_tail: z.string().optional(),
   }),
-  'attempt.timed_out': z.strictObject({ deadline: isoTime, wip_branch: z.string().optional() }),
+  'attempt.timed_out': z.strictObject({
+    deadline: isoTime,
+    wip_branch: z.string().optional(),
+    /** The worker run's conclusion when the run ended without a terminal event (cancelled, runner died). */
+    conclusion: z.string().optional(),
+  }),
   'pr.created': z.strictObject({
     number: z.number().int().min(1),
     branch: z.string(),

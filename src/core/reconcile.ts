@@ -7,6 +7,9 @@ import type { State } from './state-types.js';
 /** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
 export const TIMEOUT_GRACE_MS = 5 * 60_000;
 
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+export const RUN_CHECK_GRACE_MS = 2 * 60_000;
+
 /** What the scheduler saw of one Leviathan pull request on the forge. */
 export interface ObservedPull {
   number: number;
@@ -21,6 +24,8 @@ export interface ReconcileInput {
   branchPrefix: string;
   /** WIP branches that exist on the remote, so a timed-out attempt can point at its kept work. */
   wipBranches: ReadonlySet<string>;
+  /** Attempts whose worker run has completed (attempt id → the run's conclusion), see `runsToCheck`. */
+  endedRuns?: ReadonlyMap<string, string>;
   now: Date;
   actor: Actor;
   newId: () => string;
@@ -72,17 +77,29 @@ export function reconcile(input: ReconcileInput): EventDraft[] {
   }
 
   for (const attempt of openAttempts(state)) {
-    if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime()) continue;
+    const conclusion = input.endedRuns?.get(attempt.id);
+    if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime()) continue;
     const wip = wipBranch(attempt.task, attempt.id);
     drafts.push({
       ...base(),
       task: attempt.task,
       attempt: attempt.id,
       type: 'attempt.timed_out',
-      data: input.wipBranches.has(wip)
-        ? { deadline: attempt.deadline, wip_branch: wip }
-        : { deadline: attempt.deadline },
+      data: {
+        deadline: attempt.deadline,
+        ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+        ...(conclusion !== undefined ? { conclusion } : {}),
+      },
     });
   }
   return drafts;
+}
+
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+export function runsToCheck(state: State, now: Date): Array<{ attempt: string; run: string }> {
+  return openAttempts(state).flatMap((a) =>
+    a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+      ? [{ attempt: a.id, run: a.run_id }]
+      : [],
+  );
 }

@@ -15,6 +15,8 @@ export interface AttemptState {
   reason?: FailureReason | 'timeout' | 'pr_closed';
   wip_branch?: string;
   pr?: number;
+  /** The forge's worker run (from `attempt.dispatched`), so a run that ended silently is noticed early. */
+  run_id?: string;
 }
 
 export interface PullState {

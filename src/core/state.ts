@@ -243,6 +243,14 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
     case 'attempt.dispatched':
     case 'attempt.started': {
       const to: AttemptStatus = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+      if (
+        attempt &&
+        e.type === 'attempt.dispatched' &&
+        e.data.run_id !== undefined &&
+        RANK[attempt.status] < RANK.succeeded
+      ) {
+        attempt.run_id = e.data.run_id;
+      }
       if (attempt && RANK[attempt.status] < RANK[to]) attempt.status = to;
       return;
     }

@@ -16,6 +16,8 @@ export interface PullRequest {
   draft: boolean;
   labels: string[];
   url: string;
+  /** The head commit, where the forge reports it. */
+  head_sha?: string;
   created_at: string;
   updated_at: string;
   closed_at: string | null;
@@ -51,6 +53,22 @@ export interface DispatchRequest {
 export interface DispatchResult {
   /** Where a human can watch the worker (an Actions run URL, or a local description). */
   runUrl?: string;
+  /** The forge's id of the worker run, when it told us (GitHub: the workflow run id). */
+  runId?: string;
+  /**
+   * The request was sent but its answer was lost (connection dropped, timeout, 5xx): the worker may or may
+   * not run. It is not re-sent; a second worker for one attempt would be refused at `attempt.started`.
+   */
+  unconfirmed?: boolean;
+}
+
+/** A worker run as the forge reports it. */
+export interface WorkerRun {
+  id: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  /** `success`, `failure`, `cancelled`, `timed_out`, … once completed. */
+  conclusion: string | null;
+  url: string;
 }
 
 export interface Forge {
@@ -61,8 +79,10 @@ export interface Forge {
   /** The open pull whose head is `branch`, if any. */
   findOpenPull(branch: string): Promise<PullRequest | null>;
   /** Creates the pull for `branch`, or updates the open one (idempotent). */
-  upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean }>;
+  upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean; warnings?: string[] }>;
   dispatchWorker(request: DispatchRequest): Promise<DispatchResult>;
+  /** One worker run by the id `dispatchWorker` returned; null when the forge has no such run. */
+  getRun?(runId: string): Promise<WorkerRun | null>;
   comment(pullNumber: number, body: string): Promise<void>;
 }
 

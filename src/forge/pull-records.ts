@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePullMarker } from '../core/pr-body.js';
 import { ForgeError, type ListPullsQuery, type PullInput, type PullRequest } from './forge.js';
 
 /**
@@ -135,7 +136,9 @@ export function openPullFor(data: PullsData, branch: string): PullRecord | null 
  */
 export function matchesQuery(record: PullRecord, query: ListPullsQuery): boolean {
   const marked =
-    record.head.startsWith(query.branchPrefix) || record.labels.some((l) => query.labels.includes(l));
+    record.head.startsWith(query.branchPrefix) ||
+    record.labels.some((l) => query.labels.includes(l)) ||
+    parsePullMarker(record.body) !== null;
   if (!marked) return false;
   if (record.state === 'open') return true;
   return Date.parse(record.updated_at) >= query.closedSince.getTime();

@@ -4,13 +4,13 @@ import { attemptCreated } from '../core/claim.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
-import { type ObservedPull, openPullsOf, reconcile } from '../core/reconcile.js';
+import { type ObservedPull, openPullsOf, reconcile, runsToCheck } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, select } from '../core/select.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { type TaskRow, taskRows } from '../core/task-status.js';
-import type { Forge } from '../forge/forge.js';
+import type { DispatchResult, Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
@@ -56,6 +56,7 @@ function plan(
   config: Config,
   pulls: ObservedPull[],
   wipBranches: ReadonlySet<string>,
+  endedRuns: ReadonlyMap<string, string>,
   ctx: RunContext,
 ): Plan {
   const now = ctx.now();
@@ -69,6 +70,7 @@ function plan(
         pulls,
         branchPrefix: config.pr.branch_prefix,
         wipBranches,
+        endedRuns,
         now,
         actor: ctx.actor,
         newId: ctx.newId,
@@ -122,6 +124,35 @@ async function remoteWipBranches(git: Git, state: State): Promise<Set<string>> {
   );
 }
 
+/** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
+function dispatchedData(kind: Forge['kind'], sent: DispatchResult) {
+  if (kind === 'local') return sent.runUrl ? { forge: kind, run_id: sent.runUrl } : { forge: kind };
+  return {
+    forge: kind,
+    ...(sent.runId ? { run_id: sent.runId } : {}),
+    ...(sent.runUrl ? { run_url: sent.runUrl } : {}),
+    ...(sent.unconfirmed ? { unconfirmed: true } : {}),
+  };
+}
+
+/** Attempts in flight whose worker run has already completed; one call per such attempt, none otherwise. */
+async function endedRuns(forge: Forge, state: State, now: Date): Promise<Map<string, string>> {
+  const ended = new Map<string, string>();
+  if (!forge.getRun) return ended;
+  for (const { attempt, run } of runsToCheck(state, now)) {
+    let found: Awaited<ReturnType<NonNullable<Forge['getRun']>>>;
+    try {
+      found = await forge.getRun(run);
+    } catch (error) {
+      throw new UserError(
+        `cannot read worker run ${run} from the ${forge.kind} forge: ${(error as Error).message}`,
+      );
+    }
+    if (found?.status === 'completed') ended.set(attempt, found.conclusion ?? 'unknown');
+  }
+  return ended;
+}
+
 /**
  * One scheduler tick (SPEC §3.1): load → observe → reconcile → select → claim → dispatch → report.
  * Fails closed: any doubt about the documents, the log or the forge throws before anything is written.
@@ -147,7 +178,8 @@ export async function tick(options: TickOptions): Promise<TickReport> {
     say('observing pull requests');
     const pulls = await observePulls(forge, config, options.now());
     const wip = await remoteWipBranches(git, state);
-    const p = plan(state, backlog, config, pulls, wip, options);
+    const ended = await endedRuns(forge, state, options.now());
+    const p = plan(state, backlog, config, pulls, wip, ended, options);
     const seen: Seen = { base: docs.base, backlog, config, pulls };
 
     if (options.dryRun || p.drafts.length === 0) {
@@ -170,12 +202,9 @@ export async function tick(options: TickOptions): Promise<TickReport> {
     let outcome: TickOutcome;
     let recorded: Pick<EventDraft, 'type' | 'data'>;
     try {
-      const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
+      const sent = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
       outcome = 'dispatched';
-      recorded = {
-        type: 'attempt.dispatched',
-        data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-      };
+      recorded = { type: 'attempt.dispatched', data: dispatchedData(forge.kind, sent) };
     } catch (error) {
       outcome = 'dispatch_failed';
       recorded = {

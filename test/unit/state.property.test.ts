@@ -244,6 +244,8 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
       case 'attempt.dispatched':
       case 'attempt.started': {
         const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+        if (a && e.type === 'attempt.dispatched' && e.data.run_id !== undefined && isOpen(a))
+          a.run_id = e.data.run_id;
         if (a && RANK[a.status] < RANK[to]) a.status = to;
         break;
       }
