@@ -43870,7 +43870,13 @@ const EventData = {
         deadline: isoTime,
         manual: schemas_boolean().default(false),
     }),
-    'attempt.dispatched': strictObject({ forge: schemas_string(), run_id: schemas_string().optional() }),
+    'attempt.dispatched': strictObject({
+        forge: schemas_string(),
+        run_id: schemas_string().optional(),
+        run_url: schemas_string().optional(),
+        /** The dispatch was sent but its answer was lost; it was not re-sent. */
+        unconfirmed: schemas_boolean().optional(),
+    }),
     'attempt.started': strictObject({ base_sha: schemas_string().optional() }),
     'attempt.succeeded': strictObject({ pr: schemas_number().int().min(1), commit: schemas_string().optional() }),
     'attempt.failed': strictObject({
@@ -43879,7 +43885,12 @@ const EventData = {
         wip_branch: schemas_string().optional(),
         output_tail: schemas_string().optional(),
     }),
-    'attempt.timed_out': strictObject({ deadline: isoTime, wip_branch: schemas_string().optional() }),
+    'attempt.timed_out': strictObject({
+        deadline: isoTime,
+        wip_branch: schemas_string().optional(),
+        /** The worker run's conclusion when the run ended without a terminal event (cancelled, runner died). */
+        conclusion: schemas_string().optional(),
+    }),
     'pr.created': strictObject({
         number: schemas_number().int().min(1),
         branch: schemas_string(),
@@ -45073,6 +45084,12 @@ function applyInPlace(state, e) {
         case 'attempt.dispatched':
         case 'attempt.started': {
             const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+            if (attempt &&
+                e.type === 'attempt.dispatched' &&
+                e.data.run_id !== undefined &&
+                RANK[attempt.status] < RANK.succeeded) {
+                attempt.run_id = e.data.run_id;
+            }
             if (attempt && RANK[attempt.status] < RANK[to])
                 attempt.status = to;
             return;
@@ -46599,7 +46616,45 @@ async function createSandbox(keep) {
     return { root, origin, clone };
 }
 
+;// CONCATENATED MODULE: ./src/core/pr-body.ts
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
+/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
+function pullMarker(task, attempt) {
+    return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
+}
+function parsePullMarker(body) {
+    const m = MARKER.exec(body);
+    return m ? { task: m[1], attempt: m[2] } : null;
+}
+/** Markdown cells may not contain pipes or newlines. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+function renderPullBody(input) {
+    const { task } = input;
+    const lines = [
+        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
+        '',
+    ];
+    if (task.description.trim())
+        lines.push(task.description.trim(), '');
+    if (task.acceptance_criteria.length > 0) {
+        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+    }
+    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
+    for (const check of input.checks) {
+        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
+    }
+    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.runUrl)
+        lines.push('', `Run: ${input.runUrl}`);
+    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
+    lines.push('', pullMarker(task.id, input.attempt));
+    return `${lines.join('\n')}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/forge/pull-records.ts
+
 
 
 /**
@@ -46712,7 +46767,9 @@ function openPullFor(data, branch) {
  * count only when updated at or after `closedSince`.
  */
 function matchesQuery(record, query) {
-    const marked = record.head.startsWith(query.branchPrefix) || record.labels.some((l) => query.labels.includes(l));
+    const marked = record.head.startsWith(query.branchPrefix) ||
+        record.labels.some((l) => query.labels.includes(l)) ||
+        parsePullMarker(record.body) !== null;
     if (!marked)
         return false;
     if (record.state === 'open')
@@ -47300,43 +47357,6 @@ function registerPr(program) {
         .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
         await runPrClose(ctxOf(opts), n);
     });
-}
-
-;// CONCATENATED MODULE: ./src/core/pr-body.ts
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
-/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
-function pullMarker(task, attempt) {
-    return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
-}
-function parsePullMarker(body) {
-    const m = MARKER.exec(body);
-    return m ? { task: m[1], attempt: m[2] } : null;
-}
-/** Markdown cells may not contain pipes or newlines. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-function renderPullBody(input) {
-    const { task } = input;
-    const lines = [
-        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push(task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
-    }
-    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
-    for (const check of input.checks) {
-        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
-    }
-    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
-    if (input.runUrl)
-        lines.push('', `Run: ${input.runUrl}`);
-    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-    lines.push('', pullMarker(task.id, input.attempt));
-    return `${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
@@ -48202,6 +48222,8 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
 
 /** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
 const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
 function wipBranch(task, attempt) {
     return `leviathan-wip/${task}/${attempt}`;
 }
@@ -48246,7 +48268,8 @@ function reconcile(input) {
         }
     }
     for (const attempt of openAttempts(state)) {
-        if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
             continue;
         const wip = wipBranch(attempt.task, attempt.id);
         drafts.push({
@@ -48254,12 +48277,20 @@ function reconcile(input) {
             task: attempt.task,
             attempt: attempt.id,
             type: 'attempt.timed_out',
-            data: input.wipBranches.has(wip)
-                ? { deadline: attempt.deadline, wip_branch: wip }
-                : { deadline: attempt.deadline },
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
         });
     }
     return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
 }
 
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
@@ -49130,7 +49161,7 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
-function plan(state, backlog, config, pulls, wipBranches, ctx) {
+function plan(state, backlog, config, pulls, wipBranches, endedRuns, ctx) {
     const now = ctx.now();
     const ts = now.toISOString();
     const base = () => ({ id: ctx.newId(), ts, actor: ctx.actor });
@@ -49142,6 +49173,7 @@ function plan(state, backlog, config, pulls, wipBranches, ctx) {
             pulls,
             branchPrefix: config.pr.branch_prefix,
             wipBranches,
+            endedRuns,
             now,
             actor: ctx.actor,
             newId: ctx.newId,
@@ -49192,6 +49224,35 @@ async function remoteWipBranches(git, state) {
         .filter(Boolean)
         .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
 }
+/** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
+function dispatchedData(kind, sent) {
+    if (kind === 'local')
+        return sent.runUrl ? { forge: kind, run_id: sent.runUrl } : { forge: kind };
+    return {
+        forge: kind,
+        ...(sent.runId ? { run_id: sent.runId } : {}),
+        ...(sent.runUrl ? { run_url: sent.runUrl } : {}),
+        ...(sent.unconfirmed ? { unconfirmed: true } : {}),
+    };
+}
+/** Attempts in flight whose worker run has already completed; one call per such attempt, none otherwise. */
+async function endedRuns(forge, state, now) {
+    const ended = new Map();
+    if (!forge.getRun)
+        return ended;
+    for (const { attempt, run } of runsToCheck(state, now)) {
+        let found;
+        try {
+            found = await forge.getRun(run);
+        }
+        catch (error) {
+            throw new errors_UserError(`cannot read worker run ${run} from the ${forge.kind} forge: ${error.message}`);
+        }
+        if (found?.status === 'completed')
+            ended.set(attempt, found.conclusion ?? 'unknown');
+    }
+    return ended;
+}
 /**
  * One scheduler tick (SPEC §3.1): load → observe → reconcile → select → claim → dispatch → report.
  * Fails closed: any doubt about the documents, the log or the forge throws before anything is written.
@@ -49216,7 +49277,8 @@ async function tick(options) {
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
         const wip = await remoteWipBranches(git, state);
-        const p = plan(state, backlog, config, pulls, wip, options);
+        const ended = await endedRuns(forge, state, options.now());
+        const p = plan(state, backlog, config, pulls, wip, ended, options);
         const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
@@ -49238,12 +49300,9 @@ async function tick(options) {
         let outcome;
         let recorded;
         try {
-            const { runUrl } = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
+            const sent = await forge.dispatchWorker({ task: task.id, attempt, ref: docs.base });
             outcome = 'dispatched';
-            recorded = {
-                type: 'attempt.dispatched',
-                data: runUrl ? { forge: forge.kind, run_id: runUrl } : { forge: forge.kind },
-            };
+            recorded = { type: 'attempt.dispatched', data: dispatchedData(forge.kind, sent) };
         }
         catch (error) {
             outcome = 'dispatch_failed';

@@ -1,9 +1,6 @@
-/**
- * The seam between the actions and the GitHub forge (issue 8, built on another branch). Until that forge is
- * merged the actions refuse to run rather than pretend; the merge replaces this body with `new GitHubForge`.
- */
-import { UserError } from '../core/errors.js';
+/** The GitHub forge as the actions open it: the job's token, the optional PR token, the runner's env. */
 import type { Forge } from '../forge/forge.js';
+import { GitHubForge, githubForgeOptionsFromEnv } from '../forge/github.js';
 
 export interface ActionForgeOptions {
   token: string;
@@ -13,6 +10,15 @@ export interface ActionForgeOptions {
   warn: (line: string) => void;
 }
 
-export function openActionForge(_options: ActionForgeOptions): Forge {
-  throw new UserError('the GitHub forge is not part of this build yet');
+export function openActionForge(options: ActionForgeOptions): Forge {
+  return new GitHubForge(
+    githubForgeOptionsFromEnv(
+      { ...options.env, GITHUB_TOKEN: options.token, LEVIATHAN_TOKEN: options.token },
+      {
+        ...(options.prToken ? { prToken: options.prToken } : {}),
+        ...(options.workflow ? { workflow: options.workflow } : {}),
+        warn: options.warn,
+      },
+    ),
+  );
 }
