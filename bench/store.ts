@@ -19,18 +19,16 @@ import * as crypto from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { ChainVerifier, chainEvents, hashEvent, sealEvent, splitEventLines } from '../src/core/chain.js';
+import { ChainVerifier, hashEvent, sealEvent, splitEventLines } from '../src/core/chain.js';
 import { decodeCanonicalLine } from '../src/core/event-line.js';
 import { type EventDraft, EventSchema, type LeviathanEvent } from '../src/core/events.js';
 import { initialState, project } from '../src/core/state.js';
 import type { State } from '../src/core/state-types.js';
-import { appendMessage, checkLog, EventLog, serializeState } from '../src/store/event-log.js';
-import { RefStore } from '../src/store/ref-store.js';
+import { checkLog, EventLog, serializeState } from '../src/store/event-log.js';
 import { GitServer } from '../test/harness/git-server.js';
 import { git, initRepo, makeTempDir, removeDir } from '../test/harness/repo.js';
+import { dayOf, END, lifecycleDrafts, STEP_MS, seedEvents } from './lib/histories.js';
 
-const STEP_MS = 5 * 60_000; // one event per scheduler tick
-const END = Date.parse('2026-11-26T12:00:00.000Z'); // both histories end at the same moment: same newest day
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 15);
 const VERIFY_EVENTS = Number(process.env.BENCH_VERIFY_EVENTS ?? 1_000_000);
 const VERIFY_RUNS = 3;
@@ -38,51 +36,6 @@ const VERIFY_RUNS = 3;
 const PARTS = process.env.BENCH_STORE_PARTS ?? 'all';
 
 // --- generated histories ---------------------------------------------------------------------------------
-
-/**
- * Drafts of a realistic log: tasks delivered by one attempt (created → dispatched → started → pr.created →
- * succeeded → pr.merged → task.completed), every fourth after a failed first attempt. Data carries the schema
- * defaults, as stored events do.
- */
-function* lifecycleDrafts(count: number): Generator<EventDraft> {
-  const actor = { kind: 'scheduler' as const };
-  let n = 0;
-  for (let k = 0; ; k++) {
-    const task = `task-${k}`;
-    const pr = k + 1;
-    const attempts = k % 4 === 3 ? 2 : 1;
-    for (let a = 1; a <= attempts; a++) {
-      const attempt = `att-${k}-${a}`;
-      const branch = `leviathan/${task}`;
-      const deadline = new Date(END).toISOString();
-      const steps: Array<Omit<EventDraft, 'id' | 'ts' | 'actor' | 'task'>> = [
-        { type: 'attempt.created', attempt, data: { number: a, branch, deadline, manual: false } },
-        { type: 'attempt.dispatched', attempt, data: { forge: 'github', run_id: '1' } },
-        { type: 'attempt.started', attempt, data: {} },
-        ...(a < attempts
-          ? [
-              {
-                type: 'attempt.failed' as const,
-                attempt,
-                data: { reason: 'verify_failed' as const, detail: '' },
-              },
-            ]
-          : [
-              { type: 'pr.created' as const, attempt, data: { number: pr, branch, url: '', updated: false } },
-              { type: 'attempt.succeeded' as const, attempt, data: { pr } },
-              { type: 'pr.merged' as const, data: { number: pr } },
-              { type: 'task.completed' as const, data: { via: 'pr_merged' as const, pr } },
-            ]),
-      ];
-      for (const step of steps) {
-        if (n >= count) return;
-        const ts = new Date(END - (count - 1 - n) * STEP_MS).toISOString();
-        yield { id: `ev-${n}`, ts, task, actor, ...step } as EventDraft;
-        n += 1;
-      }
-    }
-  }
-}
 
 /**
  * The same last 1,000 lifecycle events as the 1k history, after `count - 1000` events that leave the state
@@ -101,39 +54,9 @@ function* quietDrafts(count: number): Generator<EventDraft> {
   yield* lifecycleDrafts(1_000);
 }
 
-const dayOf = (e: LeviathanEvent) => e.ts.slice(0, 10);
-
-/** Day files (path → NDJSON) of chained events. */
-function dayFiles(events: readonly LeviathanEvent[]): Map<string, string> {
-  const parts = new Map<string, string[]>();
-  for (const e of events) {
-    const path = `events/${dayOf(e)}.ndjson`;
-    const list = parts.get(path) ?? [];
-    if (list.length === 0) parts.set(path, list);
-    list.push(`${JSON.stringify(e)}\n`);
-  }
-  return new Map([...parts].map(([p, l]) => [p, l.join('')]));
-}
-
-/** An origin on `server` holding `count` events as one sealed Leviathan commit. */
+/** An origin on `server` holding the drafts' events as one sealed Leviathan commit. */
 async function seedOrigin(server: GitServer, name: string, drafts: Iterable<EventDraft>) {
-  const bare = await server.createRepo(name);
-  const events = chainEvents(null, [...drafts]);
-  const state = project(events);
-  const files = dayFiles(events);
-  const changes = new Map<string, string>([...files, ['state.json', serializeState(state)]]);
-  const last = events[events.length - 1] as LeviathanEvent;
-  // The bare repository has no remote, so the store writes it in place.
-  const store = new RefStore({ dir: bare, ref: 'refs/heads/leviathan-events' });
-  const commit = await store.commit(changes, (tree) => appendMessage(1, last.seq, last.hash, tree), null);
-  if (!(await store.push(commit, null))) throw new Error('seeding lost a race');
-  const newest = [...files.keys()].sort().pop() as string;
-  return {
-    stateBytes: Buffer.byteLength(changes.get('state.json') as string),
-    files: files.size,
-    newestBytes: Buffer.byteLength(files.get(newest) as string),
-    totalBytes: [...files.values()].reduce((s, t) => s + Buffer.byteLength(t), 0),
-  };
+  return seedEvents(await server.createRepo(name), drafts);
 }
 
 function median(values: number[]): number {
@@ -289,7 +212,17 @@ async function verifyThroughput(count: number) {
     }),
   };
   const replayShare = breakdown.project_us / breakdown.check_log_us;
-  return { seconds, runs, files: files.size, eventsPerSecond: count / seconds, breakdown, replayShare };
+  // Issue 10's yardstick: a full verify's cost per event over one SHA-256 of a line, in the same run.
+  const verifyOverSha256 = (seconds * 1e6) / count / breakdown.sha256_us;
+  return {
+    seconds,
+    runs,
+    files: files.size,
+    eventsPerSecond: count / seconds,
+    breakdown,
+    replayShare,
+    verifyOverSha256,
+  };
 }
 
 /**
@@ -328,6 +261,7 @@ async function main(): Promise<void> {
     const verify = await verifyThroughput(VERIFY_EVENTS);
     printVerify(verify);
     console.log(`verify_events_per_s: ${Math.round(verify.eventsPerSecond)}`);
+    console.log(`verify_over_sha256: ${verify.verifyOverSha256.toFixed(2)}`);
     return;
   }
   const root = await makeTempDir('bench-store');
@@ -367,10 +301,12 @@ async function main(): Promise<void> {
     console.log(`append_ratio_100k_over_1k_warm: ${warmRatio.toFixed(2)}`);
     console.log(`append_ratio_100k_over_1k_same_state: ${sameStateRatio.toFixed(2)}`);
     console.log(`verify_events_per_s: ${Math.round(verify.eventsPerSecond)}`);
+    console.log(`verify_over_sha256: ${verify.verifyOverSha256.toFixed(2)}`);
 
     const results = {
       append_ratio_100k_over_1k: Number(ratio.toFixed(3)),
       verify_events_per_s: Math.round(verify.eventsPerSecond),
+      verify_over_sha256: Number(verify.verifyOverSha256.toFixed(3)),
       append_ratio_100k_over_1k_warm: Number(warmRatio.toFixed(3)),
       append_ratio_100k_over_1k_same_state: Number(sameStateRatio.toFixed(3)),
       append_median_ms: Object.fromEntries(
@@ -393,7 +329,7 @@ async function main(): Promise<void> {
       },
       samples: SAMPLES,
       cores: cpus().length,
-      targets: { append_ratio_max: 1.5, verify_events_per_s_min: 200_000 },
+      targets: { append_ratio_max: 1.5, verify_events_per_s_min: 200_000, verify_over_sha256_max: 5 },
     };
     await mkdir('bench/results', { recursive: true });
     await writeFile('bench/results/store.json', `${JSON.stringify(results, null, 2)}\n`);

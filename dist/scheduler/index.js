@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1847:
+/***/ 8022:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32809,20 +32809,51 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: ./src/core/hints.ts
+var hints = __nccwpck_require__(8073);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/store/git.ts
 
+
+
+
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+function gitMessage(text) {
+    const lines = text
+        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const joined = lines.join(' ');
+    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
 /** A git command failed; the message never carries the auth header. */
 class GitError extends Error {
     args;
     result;
     name = 'GitError';
     constructor(args, result) {
-        super(`git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
         this.args = args;
         this.result = result;
     }
+}
+const observers = new Set();
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+function observeGit(observer) {
+    observers.add(observer);
+    return () => {
+        observers.delete(observer);
+    };
 }
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
@@ -32831,13 +32862,67 @@ const AUTHOR = {
     GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
 };
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs = null;
+function privateDirs() {
+    if (!cleanDirs) {
+        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+        const root = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,external_node_path_namespaceObject.join)(root, 'home');
+        const hooks = (0,external_node_path_namespaceObject.join)(root, 'hooks');
+        (0,external_node_fs_namespaceObject.mkdirSync)(home, { mode: 0o700 });
+        (0,external_node_fs_namespaceObject.mkdirSync)(hooks, { mode: 0o700 });
+        cleanDirs = { home, hooks };
+    }
+    return cleanDirs;
+}
+function cleanGitEnv() {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
+            env[key] = value;
+    }
+    const { home } = privateDirs();
+    return {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_NO_REPLACE_OBJECTS: '1',
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: '',
+        SSH_ASKPASS: '',
+        LC_ALL: 'C',
+    };
+}
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+function cleanGitConfig() {
+    return [
+        `core.hooksPath=${privateDirs().hooks}`,
+        'core.fsmonitor=false',
+        'core.attributesFile=/dev/null',
+        'core.askPass=',
+        'credential.helper=',
+        'protocol.ext.allow=never',
+    ];
+}
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
 class Git {
     cwd;
+    token;
     baseEnv;
+    config;
     authArgs;
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -32845,11 +32930,17 @@ class Git {
      */
     constructor(cwd, token, baseEnv = {}, config = []) {
         this.cwd = cwd;
+        this.token = token;
         this.baseEnv = baseEnv;
-        this.authArgs = config.flatMap((c) => ['-c', c]);
+        this.config = config;
+        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
         if (token) {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
+    }
+    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+    at(cwd, env = {}, config = []) {
+        return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -32869,13 +32960,13 @@ class Git {
         return result;
     }
     exec(args, options, encoding) {
+        for (const observer of observers)
+            observer(args, this.cwd);
         return new Promise((resolve) => {
             const child = (0,external_node_child_process_namespaceObject.execFile)('git', [...this.authArgs, ...args], {
                 cwd: this.cwd,
                 env: {
-                    ...process.env,
-                    GIT_TERMINAL_PROMPT: '0',
-                    LC_ALL: 'C',
+                    ...cleanGitEnv(),
                     ...AUTHOR,
                     ...this.baseEnv,
                     ...options.env,
@@ -32949,6 +33040,7 @@ class Git {
 
 
 
+
 /** A store operation failed. Messages name the ref and remote but never carry credentials. */
 class RefStoreError extends Error {
     code;
@@ -33004,6 +33096,8 @@ function exclusive(key, fn) {
 }
 /** Loose objects in the private repository above which it is packed (see `open`). */
 const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
 class RefStore {
     options;
     ref;
@@ -33242,7 +33336,7 @@ class RefStore {
         const user = new Git(this.options.dir, this.options.token);
         const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
         if (info.exitCode !== 0) {
-            throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+            throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -33285,17 +33379,18 @@ class RefStore {
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
         const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-        const [current, objects] = await Promise.all([
-            git.run(['config', '--get', 'remote.origin.url'], { allowFailure: true }),
-            git.run(['count-objects', '-v'], { allowFailure: true }),
-        ]);
-        if (current.stdout.trim() !== url)
+        // The private repository's own config and object directories are read as files: no git process for
+        // what is nearly always "unchanged" (a tick opens two stores).
+        if ((await auxRemoteUrl(aux)) !== url)
             await git.run(['config', 'remote.origin.url', url]);
         // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
         // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-        const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-        if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-            await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+            const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+            const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+            if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+                await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        }
         return {
             git,
             lockKey: aux,
@@ -33311,7 +33406,8 @@ class RefStore {
     /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
     async fetchTip(mode) {
         const { git } = mode;
-        const known = this.memo?.commit ?? (await git.revParse(mode.trackingRef));
+        const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
+        const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
         const args = [
             'fetch',
             '--quiet',
@@ -33504,12 +33600,38 @@ async function catBlobs(git, oids) {
     return out;
 }
 function lastLines(text) {
-    return (text
-        .trim()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .slice(-2)
-        .join(' | ') || 'no output');
+    return gitMessage(text);
+}
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux) {
+    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(aux, 'config'), 'utf8').catch(() => '');
+    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux) {
+    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_namespaceObject.join)(aux, 'objects')).catch(() => []);
+    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode, ref) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(dir, 'reftable')).catch(() => null)))
+        return undefined;
+    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, ref), 'utf8').catch(() => null);
+    if (loose !== null)
+        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+        const sp = line.indexOf(' ');
+        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+            return line.slice(0, sp);
+    }
+    return null;
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -33610,6 +33732,17 @@ class EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
+    }
+    /**
+     * The state at the tip (as `read`) and up to `count` of the newest events, from the newest day file only:
+     * what `status` shows, at a cost that does not grow with the history.
+     */
+    async readRecent(count) {
+        const view = await this.store.fetch();
+        const loaded = await this.load(view, false);
+        const tail = (0,core_chain/* splitEventLines */.Ux)(loaded.newest?.text ?? '').slice(-count);
+        const recent = (0,core_chain/* parseEventLines */.Nr)(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
+        return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
     }
     /**
      * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given
@@ -39211,7 +39344,8 @@ function createClient(options) {
             retryAfterBaseValue: base,
             ...(options.pacing === false ? { write: unpaced, notifications: unpaced } : {}),
         },
-        log: { debug: () => { }, info: () => { }, warn: (m) => log(m), error: (m) => log(m) },
+        // Failed requests surface as errors (plugin-request-log would print each one again).
+        log: { debug: () => { }, info: () => { }, warn: (m) => log(m), error: () => { } },
     });
 }
 
@@ -39740,8 +39874,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5525);
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8818);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4292);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1847);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6590);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8022);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 
@@ -39836,6 +39970,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Dc: () => (/* binding */ chainEvents),
   dT: () => (/* binding */ hashEvent),
   Nr: () => (/* binding */ parseEventLines),
+  fg: () => (/* binding */ sha256Hex),
   Ux: () => (/* binding */ splitEventLines)
 });
 
@@ -39881,6 +40016,8 @@ const FAILURE_REASONS = [
     'pr_error',
     'dispatch_error',
 ];
+/** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
+const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
 const isoTime = datetime();
 const sha = schemas/* string */.YjP().regex(/^[0-9a-f]{64}$/);
 const ActorSchema = schemas/* strictObject */.rej({
@@ -39921,6 +40058,8 @@ const EventData = {
         branch: schemas/* string */.YjP(),
         url: schemas/* string */.YjP().default(''),
         updated: schemas/* boolean */.zMY().default(false),
+        /** The commit pushed to the branch: the tree the guard judged. */
+        head_sha: schemas/* string */.YjP().optional(),
     }),
     'pr.merged': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1), merge_commit: schemas/* string */.YjP().optional() }),
     'pr.closed': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1) }),
@@ -39928,7 +40067,14 @@ const EventData = {
         via: schemas/* enum */.k5n(['pr_merged', 'backlog_done']),
         pr: schemas/* number */.aig().int().min(1).optional(),
     }),
-    'task.blocked': schemas/* strictObject */.rej({ reason: schemas/* literal */.euz('max_attempts'), attempts: schemas/* number */.aig().int().min(0) }),
+    'task.blocked': schemas/* strictObject */.rej({
+        reason: schemas/* enum */.k5n(BLOCK_REASONS),
+        attempts: schemas/* number */.aig().int().min(0),
+        /** A hash of the task's backlog entry when it was blocked, so `status` can tell that it changed since. */
+        entry: schemas/* string */.YjP().optional(),
+    }),
+    /** A human gave a blocked (or exhausted) task another chance: its attempt budget starts again. */
+    'task.retried': schemas/* strictObject */.rej({ reason: schemas/* string */.YjP().default('') }),
     'breaker.tripped': schemas/* strictObject */.rej({
         consecutive_failures: schemas/* number */.aig().int().min(0),
         threshold: schemas/* number */.aig().int().min(1),
@@ -39963,6 +40109,7 @@ const EventSchema = schemas/* discriminatedUnion */.gMt('type', [
     variant('pr.closed'),
     variant('task.completed'),
     variant('task.blocked'),
+    variant('task.retried'),
     variant('breaker.tripped'),
     variant('breaker.reset'),
     variant('config.invalid'),
@@ -40614,6 +40761,7 @@ const NEEDS_TASK = new Set([
     'pr.closed',
     'task.completed',
     'task.blocked',
+    'task.retried',
 ]);
 const NEEDS_ATTEMPT = new Set([
     'attempt.created',
@@ -40902,12 +41050,51 @@ function formatDiagnostic(d) {
 class UserError extends Error {
     diagnostics;
     exitCode;
+    hint;
     name = 'UserError';
-    constructor(message, diagnostics = [], exitCode = 1) {
+    constructor(message, diagnostics = [], exitCode = 1, 
+    /** What to do about it, shown after the message (and as `hint` in a `--json` error). */
+    hint) {
         super(message);
         this.diagnostics = diagnostics;
         this.exitCode = exitCode;
+        this.hint = hint;
     }
+}
+
+
+/***/ }),
+
+/***/ 8073:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KV: () => (/* binding */ SETUP_HINT),
+/* harmony export */   di: () => (/* binding */ notARepository),
+/* harmony export */   wk: () => (/* binding */ retryCommand),
+/* harmony export */   yk: () => (/* binding */ COMMIT_HINT)
+/* harmony export */ });
+/* unused harmony exports NOT_A_REPOSITORY_HINT, noSuchDirectory */
+/**
+ * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
+ * instance once `leviathan init` exists).
+ */
+/** How a repository gets its first backlog and config. */
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+/** Where the scheduler reads the documents from, and what that asks of the user. */
+const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
+/** The command that gives a blocked task another chance. */
+function retryCommand(task) {
+    return `leviathan retry ${task}`;
+}
+/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
+function notARepository(dir) {
+    return `${dir} is not a git repository`;
+}
+const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
+/** `--dir` (or the working directory) names nothing. */
+function noSuchDirectory(dir) {
+    return `${dir}: no such directory`;
 }
 
 
@@ -41195,6 +41382,18 @@ function pmMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob, normalPath) {
+    if (pmMatch(glob, normalPath))
+        return true;
+    return remember(matchers, `\0nocase:${glob}`, () => {
+        const re = picomatch__WEBPACK_IMPORTED_MODULE_0___default().makeRe(glob, { ...PM_OPTIONS, nocase: true });
+        return (path) => re.test(path);
+    })(normalPath);
+}
+/**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
  * malformed list — protected paths — check validity themselves).
@@ -41468,7 +41667,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob);
+        return protectedMatch(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -41564,10 +41763,10 @@ function checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => pmMatch(g, p));
+    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
     if (hit !== undefined)
         return `${p} is a protected path (${hit})`;
-    if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!matchesAny(p, taskGlobs))
@@ -41587,40 +41786,70 @@ function checkChangedPath(path, taskGlobs, scope) {
 /* harmony export */   Hn: () => (/* binding */ cell),
 /* harmony export */   Xd: () => (/* binding */ parsePullMarker)
 /* harmony export */ });
-/* unused harmony exports pullMarker, renderPullBody */
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
-/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
-function pullMarker(task, attempt) {
-    return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
+/* unused harmony exports sanitizeTaskText, pullMarker, UNSANDBOXED_NOTE, renderPullBody */
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
+/**
+ * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
+ * byte-order mark, plus other invisible format characters.
+ */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+/**
+ * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
+ * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
+ */
+function sanitizeTaskText(text) {
+    let out = text.replace(INVISIBLE, '');
+    for (;;) {
+        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
+        if (next === out)
+            return out;
+        out = next;
+    }
 }
+/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
+function pullMarker(task, attempt, headSha) {
+    return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
+}
+/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
 function parsePullMarker(body) {
-    const m = MARKER.exec(body);
-    return m ? { task: m[1], attempt: m[2] } : null;
+    const all = [...body.matchAll(MARKER)];
+    const m = all[all.length - 1];
+    if (!m)
+        return null;
+    return m[3] ? { task: m[1], attempt: m[2], head: m[3] } : { task: m[1], attempt: m[2] };
 }
 /** Markdown cells may not contain pipes or newlines. */
 function cell(text) {
     return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
+/** Shown wherever an attempt ran without a sandbox (`executor.sandbox: none`). */
+const UNSANDBOXED_NOTE = '> [!WARNING]\n> The agent ran **without a sandbox** (`executor.sandbox: none`): it could read everything the runner could.';
 function renderPullBody(input) {
     const { task } = input;
     const lines = [
         `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
         '',
     ];
-    if (task.description.trim())
-        lines.push(task.description.trim(), '');
+    const description = sanitizeTaskText(task.description).trim();
+    if (description)
+        lines.push(description, '');
     if (task.acceptance_criteria.length > 0) {
-        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
+        lines.push('### Acceptance criteria', '', ...criteria, '');
     }
     lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
     for (const check of input.checks) {
         lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
     }
     lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.sandbox === 'none')
+        lines.push('', UNSANDBOXED_NOTE);
+    else if (input.sandbox)
+        lines.push('', `Sandbox: \`${input.sandbox}\``);
     if (input.runUrl)
         lines.push('', `Run: ${input.runUrl}`);
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-    lines.push('', pullMarker(task.id, input.attempt));
+    lines.push('', pullMarker(task.id, input.attempt, input.headSha));
     return `${lines.join('\n')}\n`;
 }
 
@@ -41633,13 +41862,15 @@ function renderPullBody(input) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Cv: () => (/* binding */ project),
 /* harmony export */   DI: () => (/* binding */ openAttempts),
+/* harmony export */   N7: () => (/* binding */ latestAttempt),
 /* harmony export */   T3: () => (/* binding */ attemptCount),
+/* harmony export */   TL: () => (/* binding */ attemptsCharged),
 /* harmony export */   YN: () => (/* binding */ taskSummary),
 /* harmony export */   mD: () => (/* binding */ dispatchesInHour),
 /* harmony export */   nd: () => (/* binding */ STATE_VERSION),
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
-/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, latestAttempt, cloneState, applyEvent */
+/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, cloneState, applyEvent */
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
@@ -41704,6 +41935,11 @@ function mergedPull(number) {
 /** How many attempts were ever created for the task: what `max_attempts` limits. */
 function attemptCount(state, taskId) {
     return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
+}
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+function attemptsCharged(state, taskId) {
+    const task = own(state.tasks, taskId);
+    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
 }
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 function latestAttempt(state, taskId) {
@@ -41895,6 +42131,8 @@ function applyInPlace(state, e) {
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
                 attempt.reason = e.data.reason;
+                if (e.data.detail !== '')
+                    attempt.detail = e.data.detail;
             }
             else {
                 attempt.status = 'timed_out';
@@ -41935,8 +42173,9 @@ function applyInPlace(state, e) {
             }
             else {
                 pr.state = 'closed';
-                // A PR closed unmerged makes the attempt behind it a failure (SPEC §3.1 step 4).
-                recordFailure(state, task);
+                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+                task.failures += 1;
                 const opener = pr.attempt !== undefined ? own(state.attempts, pr.attempt) : undefined;
                 if (opener && opener.status === 'succeeded') {
                     opener.status = 'failed';
@@ -41958,9 +42197,29 @@ function applyInPlace(state, e) {
         case 'task.blocked':
             // A settled task is done: blocking it changes nothing any query reads.
             if (e.task !== undefined && own(state.done, e.task) === undefined) {
-                taskInPlay(state, e.task).blocked = true;
+                const task = taskInPlay(state, e.task);
+                task.blocked = true;
+                task.blocked_reason = e.data.reason;
+                if (e.data.entry !== undefined)
+                    task.blocked_entry = e.data.entry;
+                else
+                    delete task.blocked_entry;
             }
             return;
+        case 'task.retried': {
+            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+            const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+            if (!task)
+                return;
+            task.blocked = false;
+            delete task.blocked_reason;
+            delete task.blocked_entry;
+            task.retry_base = task.attempts;
+            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+            if (task.pr?.state === 'closed')
+                delete task.pr;
+            return;
+        }
         case 'breaker.tripped':
             state.breaker.open = true;
             state.breaker.tripped_at = e.ts;
@@ -42125,12 +42384,15 @@ function taskReason(task, facts, depPending, config) {
     const scope = (0,paths/* taskScope */.G8)(task.allowed_paths, config.scope);
     if (!scope.inScope)
         return `out_of_scope:${scope.path}`;
-    if (facts.atMax)
-        return 'max_attempts';
+    // An open PR or attempt is what is true of the task, even when it used its last attempt.
     if (facts.openPr !== undefined)
         return `pr_open:#${facts.openPr}`;
     if (facts.hasOpenAttempt)
         return 'running';
+    if (facts.prClosed)
+        return 'blocked';
+    if (facts.atMax)
+        return 'max_attempts';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -42160,6 +42422,7 @@ function select_select(input) {
             selected: null,
             reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
             toBlock: [],
+            rejected: [],
             breaker: state.breaker.open ? 'open' : 'closed',
         };
     }
@@ -42171,6 +42434,7 @@ function select_select(input) {
     const withOpenAttempt = new Set((0,core_state/* openAttempts */.DI)(state).map((a) => a.task));
     const reasons = new Map();
     const toBlock = [];
+    const rejected = [];
     const eligible = [];
     for (const task of tasks) {
         const ts = stateOf(task.id);
@@ -42178,18 +42442,17 @@ function select_select(input) {
         const facts = {
             complete: isComplete(task.id),
             blockedInState: ts?.blocked === true,
-            atMax: (ts?.attempts ?? 0) >= maxAttemptsFor(task, config),
+            atMax: (0,core_state/* attemptsCharged */.TL)(state, task.id) >= maxAttemptsFor(task, config),
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
+            prClosed: ts?.pr?.state === 'closed',
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
-        if (facts.atMax &&
-            !facts.complete &&
-            !facts.blockedInState &&
-            !facts.hasOpenAttempt &&
-            facts.openPr === undefined) {
+        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+        if (settledOpen && facts.prClosed)
+            rejected.push(task.id);
+        else if (settledOpen && facts.atMax)
             toBlock.push(task.id);
-        }
         const dep = task.dependencies.find((d) => !isComplete(d));
         const reason = taskReason(task, facts, dep, config);
         if (reason)
@@ -42215,6 +42478,7 @@ function select_select(input) {
         selected,
         reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
         toBlock,
+        rejected,
         breaker,
     };
 }
@@ -42266,12 +42530,46 @@ const RUN_CHECK_GRACE_MS = 2 * 60_000;
 function wipBranch(task, attempt) {
     return `leviathan-wip/${task}/${attempt}`;
 }
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
 function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
     const marker = (0,pr_body/* parsePullMarker */.Xd)(pull.body);
     if (marker)
-        return marker.task;
-    return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
 }
 /** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
 function openPullsOf(pulls, branchPrefix) {
@@ -42296,7 +42594,11 @@ function reconcile(input) {
         const known = (0,core_state/* taskSummary */.YN)(state, task);
         const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
         if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const attempt = recorded?.attempt ?? (0,pr_body/* parsePullMarker */.Xd)(pull.body)?.attempt;
+            const marked = (0,pr_body/* parsePullMarker */.Xd)(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
             const ref = attempt ? { task, attempt } : { task };
             drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
             drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
@@ -42332,7 +42634,11 @@ function runsToCheck(state, now) {
         : []);
 }
 
+// EXTERNAL MODULE: ./src/core/hints.ts
+var hints = __nccwpck_require__(8073);
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
+
+
 
 
 function rowState(reason) {
@@ -42352,19 +42658,49 @@ function rowState(reason) {
         return 'waiting';
     return 'ready';
 }
+/** A short, stable hash of a task's backlog entry (as parsed, so formatting and comments do not count). */
+function taskEntryHash(task) {
+    return (0,chain/* sha256Hex */.fg)((0,chain/* canonicalJson */.dj)(task)).slice(0, 16);
+}
+/** Why a blocked task is blocked, in one line: the block's reason and its last failure. */
+function blockedWhy(state, task) {
+    const summary = (0,core_state/* taskSummary */.YN)(state, task.id);
+    const last = (0,core_state/* latestAttempt */.N7)(state, task.id);
+    const parts = [];
+    if (task.status === 'blocked')
+        parts.push('status: blocked in the backlog');
+    else if (summary?.blocked_reason === 'pr_closed' || summary?.pr?.state === 'closed')
+        parts.push(`pull request #${summary?.pr?.number ?? '?'} was closed unmerged`);
+    else
+        parts.push('used all its attempts');
+    if (last?.reason && last.reason !== 'pr_closed') {
+        parts.push(`last failure: ${last.reason}${last.detail ? `: ${last.detail}` : ''}`);
+    }
+    return parts.join('; ');
+}
 function taskRows(backlog, config, state, decision) {
     const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
     return backlog.tasks.map((task) => {
         const known = (0,core_state/* taskSummary */.YN)(state, task.id);
         const reason = reasons.get(task.id) ?? 'not_ready';
-        return {
+        const row = {
             task: task.id,
             state: rowState(reason),
-            attempts: (0,core_state/* attemptCount */.T3)(state, task.id),
+            attempts: (0,core_state/* attemptsCharged */.TL)(state, task.id),
             max_attempts: maxAttemptsFor(task, config),
             pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
             reason,
         };
+        if (row.state === 'blocked') {
+            row.why = blockedWhy(state, task);
+            // A task blocked in the backlog is a human's decision there, not something a retry undoes.
+            if (task.status !== 'blocked')
+                row.retry = (0,hints/* retryCommand */.wk)(task.id);
+            if (known?.blocked_entry !== undefined && known.blocked_entry !== taskEntryHash(task)) {
+                row.entry_changed = true;
+            }
+        }
+        return row;
     });
 }
 
@@ -42391,8 +42727,8 @@ async function observePulls(forge, config, now) {
     return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
 }
 
-// EXTERNAL MODULE: ./src/store/base-branch.ts + 4 modules
-var base_branch = __nccwpck_require__(4292);
+// EXTERNAL MODULE: ./src/store/base-branch.ts + 6 modules
+var base_branch = __nccwpck_require__(6590);
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
 
 
@@ -42439,10 +42775,22 @@ function plan(state, backlog, config, pulls, wipBranches, endedRuns, ctx) {
     else if (decision.breaker === 'cooldown_reset') {
         drafts.push({ ...base(), type: 'breaker.reset', data: { reason: 'cooldown elapsed', by: 'cooldown' } });
     }
-    for (const task of decision.toBlock) {
+    const entries = new Map(backlog.tasks.map((t) => [t.id, t]));
+    const block = (task, reason) => {
         const attempts = (0,core_state/* attemptCount */.T3)(afterReconcile, task);
-        drafts.push({ ...base(), task, type: 'task.blocked', data: { reason: 'max_attempts', attempts } });
-    }
+        const entry = entries.get(task);
+        drafts.push({
+            ...base(),
+            task,
+            type: 'task.blocked',
+            data: { reason, attempts, ...(entry ? { entry: taskEntryHash(entry) } : {}) },
+        });
+    };
+    // A closed PR is a human's no: the task waits for `leviathan retry`, it is never re-opened on its own.
+    for (const task of decision.rejected)
+        block(task, 'pr_closed');
+    for (const task of decision.toBlock)
+        block(task, 'max_attempts');
     let claim = null;
     if (decision.selected) {
         const task = decision.selected;
@@ -42593,7 +42941,7 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
 
 /***/ }),
 
-/***/ 4292:
+/***/ 6590:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42674,6 +43022,9 @@ const ConfigSchema = schemas/* strictObject */.rej({
         command: schemas/* string */.YjP().default(''),
         verify: schemas/* string */.YjP().default(''),
         env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({
@@ -42696,6 +43047,446 @@ function defaultConfig() {
 
 // EXTERNAL MODULE: ./src/core/paths.ts
 var paths = __nccwpck_require__(6107);
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
+}
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends Error {
+}
+const bail = () => {
+    throw new Bail();
+};
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS = {
+    true: true,
+    True: true,
+    TRUE: true,
+    false: false,
+    False: false,
+    FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+function parseFastYaml(text) {
+    try {
+        return { value: new Reader(text).document() };
+    }
+    catch (error) {
+        if (error instanceof Bail)
+            return null;
+        throw error;
+    }
+}
+class Reader {
+    raw;
+    finalNewline;
+    pos = 0;
+    constructor(text) {
+        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
+            bail();
+        this.raw = text.split('\n');
+        this.finalNewline = text.endsWith('\n');
+    }
+    document() {
+        const first = this.peek();
+        if (first === null)
+            return null;
+        if (first.indent !== 0)
+            bail();
+        const value = this.block(0);
+        if (this.peek() !== null)
+            bail();
+        return value;
+    }
+    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    peek() {
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+                this.pos++;
+                continue;
+            }
+            const text = s.slice(indent);
+            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+                bail();
+            return { indent, text, at: this.pos };
+        }
+        return null;
+    }
+    /** A mapping or sequence starting at the next line, at exactly `indent`. */
+    block(indent) {
+        const line = this.peek();
+        if (line === null || line.indent !== indent)
+            return bail();
+        if (isSeqItem(line.text))
+            return this.sequence(indent);
+        if (KEY.test(line.text))
+            return this.mapping(indent);
+        return bail();
+    }
+    mapping(indent, firstText) {
+        const out = {};
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent)
+                    return bail();
+                line = next;
+            }
+            const m = KEY.exec(line.text);
+            if (!m)
+                return bail();
+            const key = m[1];
+            if (key.length > 1000)
+                bail();
+            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+                bail();
+            this.pos = line.at + 1;
+            const rest = line.text.slice(m[0].length);
+            out[key] = this.value(rest, indent);
+        }
+    }
+    sequence(indent, firstText) {
+        const out = [];
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent || !isSeqItem(next.text))
+                    return next.indent > indent ? bail() : out;
+                line = next;
+            }
+            if (!isSeqItem(line.text))
+                return bail();
+            this.pos = line.at + 1;
+            // "-" then spaces: the item's content starts at a column of its own.
+            let k = 1;
+            while (line.text.charCodeAt(k) === 32)
+                k++;
+            const rest = line.text.slice(k);
+            if (rest === '' || rest.startsWith('#')) {
+                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+                    bail();
+                out.push(this.nested(indent, false));
+            }
+            else if (KEY.test(rest)) {
+                this.pos = line.at;
+                out.push(this.mapping(indent + k, rest));
+            }
+            else if (isSeqItem(rest)) {
+                this.pos = line.at;
+                out.push(this.sequence(indent + k, rest));
+            }
+            else {
+                out.push(this.inline(rest, indent));
+            }
+        }
+    }
+    /**
+     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
+     * `parent` is the key's column.
+     */
+    value(rest, parent) {
+        const trimmed = rest.trimStart();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            return this.nested(parent, true);
+        return this.inline(trimmed, parent);
+    }
+    /** The block under a key with nothing after its colon, or null when there is none. */
+    nested(parent, inMapping) {
+        const next = this.peek();
+        if (next === null || next.indent < parent)
+            return null;
+        if (next.indent === parent) {
+            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+        }
+        return this.block(next.indent);
+    }
+    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+    inline(rest, parent) {
+        const c = rest.charCodeAt(0);
+        if (c === 124 /* | */)
+            return this.literal(rest, parent);
+        if (c === 91 /* [ */) {
+            const list = flowSequence(rest);
+            this.noContinuation(parent);
+            return list;
+        }
+        if (c === 34 /* " */ || c === 39 /* ' */) {
+            const { value, end } = quoted(rest, 0);
+            if (!onlyComment(rest.slice(end)))
+                bail();
+            this.noContinuation(parent);
+            return value;
+        }
+        const plain = stripComment(rest);
+        this.noContinuation(parent);
+        return plainScalar(plain, false);
+    }
+    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+    noContinuation(parent) {
+        const next = this.peek();
+        if (next !== null && next.indent > parent)
+            bail();
+    }
+    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+    literal(header, parent) {
+        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (!m)
+            return bail();
+        const chomp = m[1];
+        const lines = [];
+        let contentIndent = -1;
+        let maxBlankLead = 0;
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length) {
+                // A blank line (maybe spaces only) is part of the scalar.
+                if (contentIndent < 0)
+                    maxBlankLead = Math.max(maxBlankLead, indent);
+                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                this.pos++;
+                continue;
+            }
+            if (contentIndent < 0) {
+                if (indent <= parent)
+                    break;
+                contentIndent = indent;
+                if (maxBlankLead > contentIndent)
+                    bail();
+            }
+            else if (indent < contentIndent)
+                break;
+            lines.push(s.slice(contentIndent));
+            this.pos++;
+        }
+        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+        let end = lines.length;
+        while (end > 0 && lines[end - 1] === '')
+            end--;
+        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+            bail();
+        const body = lines.slice(0, end);
+        if (body.length === 0)
+            return chomp === '+' && lines.length > 0 ? bail() : '';
+        const text = body.join('\n');
+        if (chomp === '-')
+            return text;
+        if (chomp === '+')
+            return `${text}\n${'\n'.repeat(lines.length - end)}`;
+        return `${text}\n`;
+    }
+}
+/** Nothing but spaces, or spaces then a comment. */
+function onlyComment(rest) {
+    return /^(?: *| +#.*)$/.test(rest);
+}
+function isSeqItem(text) {
+    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text) {
+    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+    return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s, flow) {
+    if (s === '' || NULLS.has(s))
+        return null;
+    const b = BOOLS[s];
+    if (b !== undefined)
+        return b;
+    if (INT.test(s))
+        return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+        return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+        return bail();
+    if (/^-[0-9.]/.test(s))
+        return bail();
+    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
+        return bail();
+    if (flow && /[[\]{},]/.test(s))
+        return bail();
+    return s;
+}
+/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+function quoted(text, start) {
+    const q = text[start];
+    if (q === "'") {
+        let out = '';
+        for (let i = start + 1; i < text.length; i++) {
+            const ch = text[i];
+            if (ch === "'") {
+                if (text[i + 1] === "'") {
+                    out += "'";
+                    i++;
+                    continue;
+                }
+                return { value: out, end: i + 1 };
+            }
+            out += ch;
+        }
+        return bail();
+    }
+    let out = '';
+    for (let i = start + 1; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"')
+            return { value: out, end: i + 1 };
+        if (ch !== '\\') {
+            out += ch;
+            continue;
+        }
+        const e = text[++i];
+        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+        const mapped = e === undefined ? undefined : simple[e];
+        if (mapped !== undefined) {
+            out += mapped;
+            continue;
+        }
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+            if (code >= 0xd800 && code <= 0xdfff)
+                bail();
+            out += String.fromCharCode(code);
+            i += 4;
+            continue;
+        }
+        return bail();
+    }
+    return bail();
+}
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text) {
+    const out = [];
+    let i = 1;
+    const skip = () => {
+        while (text[i] === ' ')
+            i++;
+    };
+    skip();
+    if (text[i] === ']') {
+        if (!onlyComment(text.slice(i + 1)))
+            bail();
+        return out;
+    }
+    for (;;) {
+        skip();
+        const ch = text[i];
+        if (ch === '"' || ch === "'") {
+            const q = quoted(text, i);
+            out.push(q.value);
+            i = q.end;
+        }
+        else {
+            let j = i;
+            while (j < text.length && text[j] !== ',' && text[j] !== ']')
+                j++;
+            const item = text.slice(i, j).trim();
+            if (item === '' || item.includes('#'))
+                bail();
+            out.push(plainScalar(item, true));
+            i = j;
+        }
+        skip();
+        if (text[i] === ',') {
+            i++;
+            skip();
+            if (text[i] === ']')
+                bail(); // trailing comma: leave it to yaml
+            continue;
+        }
+        if (text[i] === ']') {
+            if (!onlyComment(text.slice(i + 1)))
+                bail();
+            return out;
+        }
+        return bail();
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
@@ -42717,6 +43508,30 @@ function keyName(key) {
     if (key === null || key === undefined)
         return undefined;
     return String(key);
+}
+/**
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
+ */
+class LazyPositions {
+    text;
+    parsed = null;
+    constructor(text) {
+        this.text = text;
+    }
+    get yaml() {
+        this.parsed ??= new PositionedYaml(this.text);
+        return this.parsed;
+    }
+    valueAt(path) {
+        return this.yaml.valueAt(path);
+    }
+    keyAt(path) {
+        return this.yaml.keyAt(path);
+    }
+    has(path) {
+        return this.yaml.has(path);
+    }
 }
 /**
  * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
@@ -42810,6 +43625,8 @@ class PositionedYaml {
 
 
 
+
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -42819,13 +43636,12 @@ function parseConfigText(text, file) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(ConfigSchema, raw, yaml, file),
-        ...configCrossChecks(raw, yaml, file),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = ConfigSchema.parse(dropEmptyOptionals(raw, ConfigSchema));
+    }
+    const value = checked.value;
     warnings.push(...configWarnings(value, yaml, file));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -42838,13 +43654,12 @@ function parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(BacklogSchema, raw, yaml, file),
-        ...backlogCrossChecks(raw, yaml, file, config),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = BacklogSchema.parse(dropEmptyOptionals(raw, BacklogSchema));
+    }
+    const value = checked.value;
     warnings.push(...backlogWarnings(value, yaml, file, config));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -42870,6 +43685,11 @@ const SYNTAX_HINTS = {
     UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
 };
 function load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
     const yaml = new PositionedYaml(text);
     if (yaml.errors.length > 0) {
         const diagnostics = yaml.errors.map((e) => {
@@ -43034,11 +43854,12 @@ function leafName(path) {
 function segments(path) {
     return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
-function schemaDiagnostics(schema, raw, yaml, file) {
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck(schema, raw, yaml, file) {
     const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
     if (result.success)
-        return [];
-    return result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file));
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
 }
 function issueDiagnostics(issue, root, yaml, file) {
     const path = segments(issue.path);
@@ -43255,6 +44076,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     tasks.forEach((t, i) => {
         if (!isRecord(t))
             return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
         if (Array.isArray(t.dependencies)) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
@@ -43347,7 +44176,10 @@ function backlogWarnings(backlog, yaml, file, config) {
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/hints.ts
+var hints = __nccwpck_require__(8073);
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
+
 
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
@@ -43360,31 +44192,70 @@ class InvalidDocumentsError extends errors/* UserError */.y {
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    if (await git.originUrl()) {
-        // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
-        const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
-        const depth = shallow ? ['--depth=1'] : [];
-        await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-        const sha = await git.revParse(BASE_REF);
-        if (sha)
-            return sha;
+    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+}
+/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
+async function fetchBranch(git, branch) {
+    if (!(await git.originUrl()))
+        return `refs/heads/${branch}`;
+    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+    const depth = shallow ? ['--depth=1'] : [];
+    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+    return BASE_REF;
+}
+/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
+async function readAt(git, ref, paths) {
+    const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
+    const r = await git.runBuffer(['cat-file', '--batch'], {
+        input: `${wanted.join('\n')}\n`,
+        allowFailure: true,
+    });
+    const buf = r.stdoutBytes;
+    const out = [];
+    let pos = 0;
+    for (let i = 0; i < wanted.length && pos < buf.length; i++) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0)
+            break;
+        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+        pos = nl + 1;
+        if (header.length !== 3 || header[2] === undefined || !/^\d+$/.test(header[2])) {
+            out.push(null);
+            continue;
+        }
+        const size = Number(header[2]);
+        out.push(i === 0
+            ? header[0]
+            : header[1] === 'blob'
+                ? buf.subarray(pos, pos + size).toString('utf8')
+                : null);
+        pos += size + 1;
     }
-    else {
-        const sha = await git.revParse(`refs/heads/${branch}`);
-        if (sha)
-            return sha;
+    const sha = out[0];
+    if (typeof sha !== 'string') {
+        const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
+        throw new errors/* UserError */.y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    throw new errors/* UserError */.y(`base branch ${branch} was not found`);
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+}
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git) {
+    const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+    return head.exitCode === 0 ? hints/* COMMIT_HINT */.yk : `the repository has no commits yet: ${hints/* COMMIT_HINT */.yk}`;
 }
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 async function readDocumentsAt(git, sha) {
-    const configText = (await git.readFile(sha, CONFIG_FILE)) ?? '';
-    const config = parseConfigText(configText, CONFIG_FILE);
+    return documentsAt(git, sha);
+}
+async function documentsAt(git, ref) {
+    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const [configText, backlogText] = texts;
+    const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
         throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
-    const backlogText = await git.readFile(sha, BACKLOG_FILE);
-    if (backlogText === null) {
-        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
+    if (backlogText === null || backlogText === undefined) {
+        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch`, [], 1, `${hints/* COMMIT_HINT */.yk}; to start one, ${hints/* SETUP_HINT */.KV}`);
     }
     const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
     if (!backlog.ok)
@@ -43401,11 +44272,11 @@ async function readDocumentsAt(git, sha) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
+    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
 }
 
 

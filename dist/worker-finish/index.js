@@ -1,6 +1,1536 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 3251:
+/***/ (function(module) {
+
+/**
+  * This file contains the Bottleneck library (MIT), compiled to ES2017, and without Clustering support.
+  * https://github.com/SGrondin/bottleneck
+  */
+(function (global, factory) {
+	 true ? module.exports = factory() :
+	0;
+}(this, (function () { 'use strict';
+
+	var commonjsGlobal = typeof globalThis !== 'undefined' ? globalThis : typeof window !== 'undefined' ? window : typeof global !== 'undefined' ? global : typeof self !== 'undefined' ? self : {};
+
+	function getCjsExportFromNamespace (n) {
+		return n && n['default'] || n;
+	}
+
+	var load = function(received, defaults, onto = {}) {
+	  var k, ref, v;
+	  for (k in defaults) {
+	    v = defaults[k];
+	    onto[k] = (ref = received[k]) != null ? ref : v;
+	  }
+	  return onto;
+	};
+
+	var overwrite = function(received, defaults, onto = {}) {
+	  var k, v;
+	  for (k in received) {
+	    v = received[k];
+	    if (defaults[k] !== void 0) {
+	      onto[k] = v;
+	    }
+	  }
+	  return onto;
+	};
+
+	var parser = {
+		load: load,
+		overwrite: overwrite
+	};
+
+	var DLList;
+
+	DLList = class DLList {
+	  constructor(incr, decr) {
+	    this.incr = incr;
+	    this.decr = decr;
+	    this._first = null;
+	    this._last = null;
+	    this.length = 0;
+	  }
+
+	  push(value) {
+	    var node;
+	    this.length++;
+	    if (typeof this.incr === "function") {
+	      this.incr();
+	    }
+	    node = {
+	      value,
+	      prev: this._last,
+	      next: null
+	    };
+	    if (this._last != null) {
+	      this._last.next = node;
+	      this._last = node;
+	    } else {
+	      this._first = this._last = node;
+	    }
+	    return void 0;
+	  }
+
+	  shift() {
+	    var value;
+	    if (this._first == null) {
+	      return;
+	    } else {
+	      this.length--;
+	      if (typeof this.decr === "function") {
+	        this.decr();
+	      }
+	    }
+	    value = this._first.value;
+	    if ((this._first = this._first.next) != null) {
+	      this._first.prev = null;
+	    } else {
+	      this._last = null;
+	    }
+	    return value;
+	  }
+
+	  first() {
+	    if (this._first != null) {
+	      return this._first.value;
+	    }
+	  }
+
+	  getArray() {
+	    var node, ref, results;
+	    node = this._first;
+	    results = [];
+	    while (node != null) {
+	      results.push((ref = node, node = node.next, ref.value));
+	    }
+	    return results;
+	  }
+
+	  forEachShift(cb) {
+	    var node;
+	    node = this.shift();
+	    while (node != null) {
+	      (cb(node), node = this.shift());
+	    }
+	    return void 0;
+	  }
+
+	  debug() {
+	    var node, ref, ref1, ref2, results;
+	    node = this._first;
+	    results = [];
+	    while (node != null) {
+	      results.push((ref = node, node = node.next, {
+	        value: ref.value,
+	        prev: (ref1 = ref.prev) != null ? ref1.value : void 0,
+	        next: (ref2 = ref.next) != null ? ref2.value : void 0
+	      }));
+	    }
+	    return results;
+	  }
+
+	};
+
+	var DLList_1 = DLList;
+
+	var Events;
+
+	Events = class Events {
+	  constructor(instance) {
+	    this.instance = instance;
+	    this._events = {};
+	    if ((this.instance.on != null) || (this.instance.once != null) || (this.instance.removeAllListeners != null)) {
+	      throw new Error("An Emitter already exists for this object");
+	    }
+	    this.instance.on = (name, cb) => {
+	      return this._addListener(name, "many", cb);
+	    };
+	    this.instance.once = (name, cb) => {
+	      return this._addListener(name, "once", cb);
+	    };
+	    this.instance.removeAllListeners = (name = null) => {
+	      if (name != null) {
+	        return delete this._events[name];
+	      } else {
+	        return this._events = {};
+	      }
+	    };
+	  }
+
+	  _addListener(name, status, cb) {
+	    var base;
+	    if ((base = this._events)[name] == null) {
+	      base[name] = [];
+	    }
+	    this._events[name].push({cb, status});
+	    return this.instance;
+	  }
+
+	  listenerCount(name) {
+	    if (this._events[name] != null) {
+	      return this._events[name].length;
+	    } else {
+	      return 0;
+	    }
+	  }
+
+	  async trigger(name, ...args) {
+	    var e, promises;
+	    try {
+	      if (name !== "debug") {
+	        this.trigger("debug", `Event triggered: ${name}`, args);
+	      }
+	      if (this._events[name] == null) {
+	        return;
+	      }
+	      this._events[name] = this._events[name].filter(function(listener) {
+	        return listener.status !== "none";
+	      });
+	      promises = this._events[name].map(async(listener) => {
+	        var e, returned;
+	        if (listener.status === "none") {
+	          return;
+	        }
+	        if (listener.status === "once") {
+	          listener.status = "none";
+	        }
+	        try {
+	          returned = typeof listener.cb === "function" ? listener.cb(...args) : void 0;
+	          if (typeof (returned != null ? returned.then : void 0) === "function") {
+	            return (await returned);
+	          } else {
+	            return returned;
+	          }
+	        } catch (error) {
+	          e = error;
+	          {
+	            this.trigger("error", e);
+	          }
+	          return null;
+	        }
+	      });
+	      return ((await Promise.all(promises))).find(function(x) {
+	        return x != null;
+	      });
+	    } catch (error) {
+	      e = error;
+	      {
+	        this.trigger("error", e);
+	      }
+	      return null;
+	    }
+	  }
+
+	};
+
+	var Events_1 = Events;
+
+	var DLList$1, Events$1, Queues;
+
+	DLList$1 = DLList_1;
+
+	Events$1 = Events_1;
+
+	Queues = class Queues {
+	  constructor(num_priorities) {
+	    var i;
+	    this.Events = new Events$1(this);
+	    this._length = 0;
+	    this._lists = (function() {
+	      var j, ref, results;
+	      results = [];
+	      for (i = j = 1, ref = num_priorities; (1 <= ref ? j <= ref : j >= ref); i = 1 <= ref ? ++j : --j) {
+	        results.push(new DLList$1((() => {
+	          return this.incr();
+	        }), (() => {
+	          return this.decr();
+	        })));
+	      }
+	      return results;
+	    }).call(this);
+	  }
+
+	  incr() {
+	    if (this._length++ === 0) {
+	      return this.Events.trigger("leftzero");
+	    }
+	  }
+
+	  decr() {
+	    if (--this._length === 0) {
+	      return this.Events.trigger("zero");
+	    }
+	  }
+
+	  push(job) {
+	    return this._lists[job.options.priority].push(job);
+	  }
+
+	  queued(priority) {
+	    if (priority != null) {
+	      return this._lists[priority].length;
+	    } else {
+	      return this._length;
+	    }
+	  }
+
+	  shiftAll(fn) {
+	    return this._lists.forEach(function(list) {
+	      return list.forEachShift(fn);
+	    });
+	  }
+
+	  getFirst(arr = this._lists) {
+	    var j, len, list;
+	    for (j = 0, len = arr.length; j < len; j++) {
+	      list = arr[j];
+	      if (list.length > 0) {
+	        return list;
+	      }
+	    }
+	    return [];
+	  }
+
+	  shiftLastFrom(priority) {
+	    return this.getFirst(this._lists.slice(priority).reverse()).shift();
+	  }
+
+	};
+
+	var Queues_1 = Queues;
+
+	var BottleneckError;
+
+	BottleneckError = class BottleneckError extends Error {};
+
+	var BottleneckError_1 = BottleneckError;
+
+	var BottleneckError$1, DEFAULT_PRIORITY, Job, NUM_PRIORITIES, parser$1;
+
+	NUM_PRIORITIES = 10;
+
+	DEFAULT_PRIORITY = 5;
+
+	parser$1 = parser;
+
+	BottleneckError$1 = BottleneckError_1;
+
+	Job = class Job {
+	  constructor(task, args, options, jobDefaults, rejectOnDrop, Events, _states, Promise) {
+	    this.task = task;
+	    this.args = args;
+	    this.rejectOnDrop = rejectOnDrop;
+	    this.Events = Events;
+	    this._states = _states;
+	    this.Promise = Promise;
+	    this.options = parser$1.load(options, jobDefaults);
+	    this.options.priority = this._sanitizePriority(this.options.priority);
+	    if (this.options.id === jobDefaults.id) {
+	      this.options.id = `${this.options.id}-${this._randomIndex()}`;
+	    }
+	    this.promise = new this.Promise((_resolve, _reject) => {
+	      this._resolve = _resolve;
+	      this._reject = _reject;
+	    });
+	    this.retryCount = 0;
+	  }
+
+	  _sanitizePriority(priority) {
+	    var sProperty;
+	    sProperty = ~~priority !== priority ? DEFAULT_PRIORITY : priority;
+	    if (sProperty < 0) {
+	      return 0;
+	    } else if (sProperty > NUM_PRIORITIES - 1) {
+	      return NUM_PRIORITIES - 1;
+	    } else {
+	      return sProperty;
+	    }
+	  }
+
+	  _randomIndex() {
+	    return Math.random().toString(36).slice(2);
+	  }
+
+	  doDrop({error, message = "This job has been dropped by Bottleneck"} = {}) {
+	    if (this._states.remove(this.options.id)) {
+	      if (this.rejectOnDrop) {
+	        this._reject(error != null ? error : new BottleneckError$1(message));
+	      }
+	      this.Events.trigger("dropped", {args: this.args, options: this.options, task: this.task, promise: this.promise});
+	      return true;
+	    } else {
+	      return false;
+	    }
+	  }
+
+	  _assertStatus(expected) {
+	    var status;
+	    status = this._states.jobStatus(this.options.id);
+	    if (!(status === expected || (expected === "DONE" && status === null))) {
+	      throw new BottleneckError$1(`Invalid job status ${status}, expected ${expected}. Please open an issue at https://github.com/SGrondin/bottleneck/issues`);
+	    }
+	  }
+
+	  doReceive() {
+	    this._states.start(this.options.id);
+	    return this.Events.trigger("received", {args: this.args, options: this.options});
+	  }
+
+	  doQueue(reachedHWM, blocked) {
+	    this._assertStatus("RECEIVED");
+	    this._states.next(this.options.id);
+	    return this.Events.trigger("queued", {args: this.args, options: this.options, reachedHWM, blocked});
+	  }
+
+	  doRun() {
+	    if (this.retryCount === 0) {
+	      this._assertStatus("QUEUED");
+	      this._states.next(this.options.id);
+	    } else {
+	      this._assertStatus("EXECUTING");
+	    }
+	    return this.Events.trigger("scheduled", {args: this.args, options: this.options});
+	  }
+
+	  async doExecute(chained, clearGlobalState, run, free) {
+	    var error, eventInfo, passed;
+	    if (this.retryCount === 0) {
+	      this._assertStatus("RUNNING");
+	      this._states.next(this.options.id);
+	    } else {
+	      this._assertStatus("EXECUTING");
+	    }
+	    eventInfo = {args: this.args, options: this.options, retryCount: this.retryCount};
+	    this.Events.trigger("executing", eventInfo);
+	    try {
+	      passed = (await (chained != null ? chained.schedule(this.options, this.task, ...this.args) : this.task(...this.args)));
+	      if (clearGlobalState()) {
+	        this.doDone(eventInfo);
+	        await free(this.options, eventInfo);
+	        this._assertStatus("DONE");
+	        return this._resolve(passed);
+	      }
+	    } catch (error1) {
+	      error = error1;
+	      return this._onFailure(error, eventInfo, clearGlobalState, run, free);
+	    }
+	  }
+
+	  doExpire(clearGlobalState, run, free) {
+	    var error, eventInfo;
+	    if (this._states.jobStatus(this.options.id === "RUNNING")) {
+	      this._states.next(this.options.id);
+	    }
+	    this._assertStatus("EXECUTING");
+	    eventInfo = {args: this.args, options: this.options, retryCount: this.retryCount};
+	    error = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
+	    return this._onFailure(error, eventInfo, clearGlobalState, run, free);
+	  }
+
+	  async _onFailure(error, eventInfo, clearGlobalState, run, free) {
+	    var retry, retryAfter;
+	    if (clearGlobalState()) {
+	      retry = (await this.Events.trigger("failed", error, eventInfo));
+	      if (retry != null) {
+	        retryAfter = ~~retry;
+	        this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
+	        this.retryCount++;
+	        return run(retryAfter);
+	      } else {
+	        this.doDone(eventInfo);
+	        await free(this.options, eventInfo);
+	        this._assertStatus("DONE");
+	        return this._reject(error);
+	      }
+	    }
+	  }
+
+	  doDone(eventInfo) {
+	    this._assertStatus("EXECUTING");
+	    this._states.next(this.options.id);
+	    return this.Events.trigger("done", eventInfo);
+	  }
+
+	};
+
+	var Job_1 = Job;
+
+	var BottleneckError$2, LocalDatastore, parser$2;
+
+	parser$2 = parser;
+
+	BottleneckError$2 = BottleneckError_1;
+
+	LocalDatastore = class LocalDatastore {
+	  constructor(instance, storeOptions, storeInstanceOptions) {
+	    this.instance = instance;
+	    this.storeOptions = storeOptions;
+	    this.clientId = this.instance._randomIndex();
+	    parser$2.load(storeInstanceOptions, storeInstanceOptions, this);
+	    this._nextRequest = this._lastReservoirRefresh = this._lastReservoirIncrease = Date.now();
+	    this._running = 0;
+	    this._done = 0;
+	    this._unblockTime = 0;
+	    this.ready = this.Promise.resolve();
+	    this.clients = {};
+	    this._startHeartbeat();
+	  }
+
+	  _startHeartbeat() {
+	    var base;
+	    if ((this.heartbeat == null) && (((this.storeOptions.reservoirRefreshInterval != null) && (this.storeOptions.reservoirRefreshAmount != null)) || ((this.storeOptions.reservoirIncreaseInterval != null) && (this.storeOptions.reservoirIncreaseAmount != null)))) {
+	      return typeof (base = (this.heartbeat = setInterval(() => {
+	        var amount, incr, maximum, now, reservoir;
+	        now = Date.now();
+	        if ((this.storeOptions.reservoirRefreshInterval != null) && now >= this._lastReservoirRefresh + this.storeOptions.reservoirRefreshInterval) {
+	          this._lastReservoirRefresh = now;
+	          this.storeOptions.reservoir = this.storeOptions.reservoirRefreshAmount;
+	          this.instance._drainAll(this.computeCapacity());
+	        }
+	        if ((this.storeOptions.reservoirIncreaseInterval != null) && now >= this._lastReservoirIncrease + this.storeOptions.reservoirIncreaseInterval) {
+	          ({
+	            reservoirIncreaseAmount: amount,
+	            reservoirIncreaseMaximum: maximum,
+	            reservoir
+	          } = this.storeOptions);
+	          this._lastReservoirIncrease = now;
+	          incr = maximum != null ? Math.min(amount, maximum - reservoir) : amount;
+	          if (incr > 0) {
+	            this.storeOptions.reservoir += incr;
+	            return this.instance._drainAll(this.computeCapacity());
+	          }
+	        }
+	      }, this.heartbeatInterval))).unref === "function" ? base.unref() : void 0;
+	    } else {
+	      return clearInterval(this.heartbeat);
+	    }
+	  }
+
+	  async __publish__(message) {
+	    await this.yieldLoop();
+	    return this.instance.Events.trigger("message", message.toString());
+	  }
+
+	  async __disconnect__(flush) {
+	    await this.yieldLoop();
+	    clearInterval(this.heartbeat);
+	    return this.Promise.resolve();
+	  }
+
+	  yieldLoop(t = 0) {
+	    return new this.Promise(function(resolve, reject) {
+	      return setTimeout(resolve, t);
+	    });
+	  }
+
+	  computePenalty() {
+	    var ref;
+	    return (ref = this.storeOptions.penalty) != null ? ref : (15 * this.storeOptions.minTime) || 5000;
+	  }
+
+	  async __updateSettings__(options) {
+	    await this.yieldLoop();
+	    parser$2.overwrite(options, options, this.storeOptions);
+	    this._startHeartbeat();
+	    this.instance._drainAll(this.computeCapacity());
+	    return true;
+	  }
+
+	  async __running__() {
+	    await this.yieldLoop();
+	    return this._running;
+	  }
+
+	  async __queued__() {
+	    await this.yieldLoop();
+	    return this.instance.queued();
+	  }
+
+	  async __done__() {
+	    await this.yieldLoop();
+	    return this._done;
+	  }
+
+	  async __groupCheck__(time) {
+	    await this.yieldLoop();
+	    return (this._nextRequest + this.timeout) < time;
+	  }
+
+	  computeCapacity() {
+	    var maxConcurrent, reservoir;
+	    ({maxConcurrent, reservoir} = this.storeOptions);
+	    if ((maxConcurrent != null) && (reservoir != null)) {
+	      return Math.min(maxConcurrent - this._running, reservoir);
+	    } else if (maxConcurrent != null) {
+	      return maxConcurrent - this._running;
+	    } else if (reservoir != null) {
+	      return reservoir;
+	    } else {
+	      return null;
+	    }
+	  }
+
+	  conditionsCheck(weight) {
+	    var capacity;
+	    capacity = this.computeCapacity();
+	    return (capacity == null) || weight <= capacity;
+	  }
+
+	  async __incrementReservoir__(incr) {
+	    var reservoir;
+	    await this.yieldLoop();
+	    reservoir = this.storeOptions.reservoir += incr;
+	    this.instance._drainAll(this.computeCapacity());
+	    return reservoir;
+	  }
+
+	  async __currentReservoir__() {
+	    await this.yieldLoop();
+	    return this.storeOptions.reservoir;
+	  }
+
+	  isBlocked(now) {
+	    return this._unblockTime >= now;
+	  }
+
+	  check(weight, now) {
+	    return this.conditionsCheck(weight) && (this._nextRequest - now) <= 0;
+	  }
+
+	  async __check__(weight) {
+	    var now;
+	    await this.yieldLoop();
+	    now = Date.now();
+	    return this.check(weight, now);
+	  }
+
+	  async __register__(index, weight, expiration) {
+	    var now, wait;
+	    await this.yieldLoop();
+	    now = Date.now();
+	    if (this.conditionsCheck(weight)) {
+	      this._running += weight;
+	      if (this.storeOptions.reservoir != null) {
+	        this.storeOptions.reservoir -= weight;
+	      }
+	      wait = Math.max(this._nextRequest - now, 0);
+	      this._nextRequest = now + wait + this.storeOptions.minTime;
+	      return {
+	        success: true,
+	        wait,
+	        reservoir: this.storeOptions.reservoir
+	      };
+	    } else {
+	      return {
+	        success: false
+	      };
+	    }
+	  }
+
+	  strategyIsBlock() {
+	    return this.storeOptions.strategy === 3;
+	  }
+
+	  async __submit__(queueLength, weight) {
+	    var blocked, now, reachedHWM;
+	    await this.yieldLoop();
+	    if ((this.storeOptions.maxConcurrent != null) && weight > this.storeOptions.maxConcurrent) {
+	      throw new BottleneckError$2(`Impossible to add a job having a weight of ${weight} to a limiter having a maxConcurrent setting of ${this.storeOptions.maxConcurrent}`);
+	    }
+	    now = Date.now();
+	    reachedHWM = (this.storeOptions.highWater != null) && queueLength === this.storeOptions.highWater && !this.check(weight, now);
+	    blocked = this.strategyIsBlock() && (reachedHWM || this.isBlocked(now));
+	    if (blocked) {
+	      this._unblockTime = now + this.computePenalty();
+	      this._nextRequest = this._unblockTime + this.storeOptions.minTime;
+	      this.instance._dropAllQueued();
+	    }
+	    return {
+	      reachedHWM,
+	      blocked,
+	      strategy: this.storeOptions.strategy
+	    };
+	  }
+
+	  async __free__(index, weight) {
+	    await this.yieldLoop();
+	    this._running -= weight;
+	    this._done += weight;
+	    this.instance._drainAll(this.computeCapacity());
+	    return {
+	      running: this._running
+	    };
+	  }
+
+	};
+
+	var LocalDatastore_1 = LocalDatastore;
+
+	var BottleneckError$3, States;
+
+	BottleneckError$3 = BottleneckError_1;
+
+	States = class States {
+	  constructor(status1) {
+	    this.status = status1;
+	    this._jobs = {};
+	    this.counts = this.status.map(function() {
+	      return 0;
+	    });
+	  }
+
+	  next(id) {
+	    var current, next;
+	    current = this._jobs[id];
+	    next = current + 1;
+	    if ((current != null) && next < this.status.length) {
+	      this.counts[current]--;
+	      this.counts[next]++;
+	      return this._jobs[id]++;
+	    } else if (current != null) {
+	      this.counts[current]--;
+	      return delete this._jobs[id];
+	    }
+	  }
+
+	  start(id) {
+	    var initial;
+	    initial = 0;
+	    this._jobs[id] = initial;
+	    return this.counts[initial]++;
+	  }
+
+	  remove(id) {
+	    var current;
+	    current = this._jobs[id];
+	    if (current != null) {
+	      this.counts[current]--;
+	      delete this._jobs[id];
+	    }
+	    return current != null;
+	  }
+
+	  jobStatus(id) {
+	    var ref;
+	    return (ref = this.status[this._jobs[id]]) != null ? ref : null;
+	  }
+
+	  statusJobs(status) {
+	    var k, pos, ref, results, v;
+	    if (status != null) {
+	      pos = this.status.indexOf(status);
+	      if (pos < 0) {
+	        throw new BottleneckError$3(`status must be one of ${this.status.join(', ')}`);
+	      }
+	      ref = this._jobs;
+	      results = [];
+	      for (k in ref) {
+	        v = ref[k];
+	        if (v === pos) {
+	          results.push(k);
+	        }
+	      }
+	      return results;
+	    } else {
+	      return Object.keys(this._jobs);
+	    }
+	  }
+
+	  statusCounts() {
+	    return this.counts.reduce(((acc, v, i) => {
+	      acc[this.status[i]] = v;
+	      return acc;
+	    }), {});
+	  }
+
+	};
+
+	var States_1 = States;
+
+	var DLList$2, Sync;
+
+	DLList$2 = DLList_1;
+
+	Sync = class Sync {
+	  constructor(name, Promise) {
+	    this.schedule = this.schedule.bind(this);
+	    this.name = name;
+	    this.Promise = Promise;
+	    this._running = 0;
+	    this._queue = new DLList$2();
+	  }
+
+	  isEmpty() {
+	    return this._queue.length === 0;
+	  }
+
+	  async _tryToRun() {
+	    var args, cb, error, reject, resolve, returned, task;
+	    if ((this._running < 1) && this._queue.length > 0) {
+	      this._running++;
+	      ({task, args, resolve, reject} = this._queue.shift());
+	      cb = (await (async function() {
+	        try {
+	          returned = (await task(...args));
+	          return function() {
+	            return resolve(returned);
+	          };
+	        } catch (error1) {
+	          error = error1;
+	          return function() {
+	            return reject(error);
+	          };
+	        }
+	      })());
+	      this._running--;
+	      this._tryToRun();
+	      return cb();
+	    }
+	  }
+
+	  schedule(task, ...args) {
+	    var promise, reject, resolve;
+	    resolve = reject = null;
+	    promise = new this.Promise(function(_resolve, _reject) {
+	      resolve = _resolve;
+	      return reject = _reject;
+	    });
+	    this._queue.push({task, args, resolve, reject});
+	    this._tryToRun();
+	    return promise;
+	  }
+
+	};
+
+	var Sync_1 = Sync;
+
+	var version = "2.19.5";
+	var version$1 = {
+		version: version
+	};
+
+	var version$2 = /*#__PURE__*/Object.freeze({
+		version: version,
+		default: version$1
+	});
+
+	var require$$2 = () => console.log('You must import the full version of Bottleneck in order to use this feature.');
+
+	var require$$3 = () => console.log('You must import the full version of Bottleneck in order to use this feature.');
+
+	var require$$4 = () => console.log('You must import the full version of Bottleneck in order to use this feature.');
+
+	var Events$2, Group, IORedisConnection$1, RedisConnection$1, Scripts$1, parser$3;
+
+	parser$3 = parser;
+
+	Events$2 = Events_1;
+
+	RedisConnection$1 = require$$2;
+
+	IORedisConnection$1 = require$$3;
+
+	Scripts$1 = require$$4;
+
+	Group = (function() {
+	  class Group {
+	    constructor(limiterOptions = {}) {
+	      this.deleteKey = this.deleteKey.bind(this);
+	      this.limiterOptions = limiterOptions;
+	      parser$3.load(this.limiterOptions, this.defaults, this);
+	      this.Events = new Events$2(this);
+	      this.instances = {};
+	      this.Bottleneck = Bottleneck_1;
+	      this._startAutoCleanup();
+	      this.sharedConnection = this.connection != null;
+	      if (this.connection == null) {
+	        if (this.limiterOptions.datastore === "redis") {
+	          this.connection = new RedisConnection$1(Object.assign({}, this.limiterOptions, {Events: this.Events}));
+	        } else if (this.limiterOptions.datastore === "ioredis") {
+	          this.connection = new IORedisConnection$1(Object.assign({}, this.limiterOptions, {Events: this.Events}));
+	        }
+	      }
+	    }
+
+	    key(key = "") {
+	      var ref;
+	      return (ref = this.instances[key]) != null ? ref : (() => {
+	        var limiter;
+	        limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+	          id: `${this.id}-${key}`,
+	          timeout: this.timeout,
+	          connection: this.connection
+	        }));
+	        this.Events.trigger("created", limiter, key);
+	        return limiter;
+	      })();
+	    }
+
+	    async deleteKey(key = "") {
+	      var deleted, instance;
+	      instance = this.instances[key];
+	      if (this.connection) {
+	        deleted = (await this.connection.__runCommand__(['del', ...Scripts$1.allKeys(`${this.id}-${key}`)]));
+	      }
+	      if (instance != null) {
+	        delete this.instances[key];
+	        await instance.disconnect();
+	      }
+	      return (instance != null) || deleted > 0;
+	    }
+
+	    limiters() {
+	      var k, ref, results, v;
+	      ref = this.instances;
+	      results = [];
+	      for (k in ref) {
+	        v = ref[k];
+	        results.push({
+	          key: k,
+	          limiter: v
+	        });
+	      }
+	      return results;
+	    }
+
+	    keys() {
+	      return Object.keys(this.instances);
+	    }
+
+	    async clusterKeys() {
+	      var cursor, end, found, i, k, keys, len, next, start;
+	      if (this.connection == null) {
+	        return this.Promise.resolve(this.keys());
+	      }
+	      keys = [];
+	      cursor = null;
+	      start = `b_${this.id}-`.length;
+	      end = "_settings".length;
+	      while (cursor !== 0) {
+	        [next, found] = (await this.connection.__runCommand__(["scan", cursor != null ? cursor : 0, "match", `b_${this.id}-*_settings`, "count", 10000]));
+	        cursor = ~~next;
+	        for (i = 0, len = found.length; i < len; i++) {
+	          k = found[i];
+	          keys.push(k.slice(start, -end));
+	        }
+	      }
+	      return keys;
+	    }
+
+	    _startAutoCleanup() {
+	      var base;
+	      clearInterval(this.interval);
+	      return typeof (base = (this.interval = setInterval(async() => {
+	        var e, k, ref, results, time, v;
+	        time = Date.now();
+	        ref = this.instances;
+	        results = [];
+	        for (k in ref) {
+	          v = ref[k];
+	          try {
+	            if ((await v._store.__groupCheck__(time))) {
+	              results.push(this.deleteKey(k));
+	            } else {
+	              results.push(void 0);
+	            }
+	          } catch (error) {
+	            e = error;
+	            results.push(v.Events.trigger("error", e));
+	          }
+	        }
+	        return results;
+	      }, this.timeout / 2))).unref === "function" ? base.unref() : void 0;
+	    }
+
+	    updateSettings(options = {}) {
+	      parser$3.overwrite(options, this.defaults, this);
+	      parser$3.overwrite(options, options, this.limiterOptions);
+	      if (options.timeout != null) {
+	        return this._startAutoCleanup();
+	      }
+	    }
+
+	    disconnect(flush = true) {
+	      var ref;
+	      if (!this.sharedConnection) {
+	        return (ref = this.connection) != null ? ref.disconnect(flush) : void 0;
+	      }
+	    }
+
+	  }
+	  Group.prototype.defaults = {
+	    timeout: 1000 * 60 * 5,
+	    connection: null,
+	    Promise: Promise,
+	    id: "group-key"
+	  };
+
+	  return Group;
+
+	}).call(commonjsGlobal);
+
+	var Group_1 = Group;
+
+	var Batcher, Events$3, parser$4;
+
+	parser$4 = parser;
+
+	Events$3 = Events_1;
+
+	Batcher = (function() {
+	  class Batcher {
+	    constructor(options = {}) {
+	      this.options = options;
+	      parser$4.load(this.options, this.defaults, this);
+	      this.Events = new Events$3(this);
+	      this._arr = [];
+	      this._resetPromise();
+	      this._lastFlush = Date.now();
+	    }
+
+	    _resetPromise() {
+	      return this._promise = new this.Promise((res, rej) => {
+	        return this._resolve = res;
+	      });
+	    }
+
+	    _flush() {
+	      clearTimeout(this._timeout);
+	      this._lastFlush = Date.now();
+	      this._resolve();
+	      this.Events.trigger("batch", this._arr);
+	      this._arr = [];
+	      return this._resetPromise();
+	    }
+
+	    add(data) {
+	      var ret;
+	      this._arr.push(data);
+	      ret = this._promise;
+	      if (this._arr.length === this.maxSize) {
+	        this._flush();
+	      } else if ((this.maxTime != null) && this._arr.length === 1) {
+	        this._timeout = setTimeout(() => {
+	          return this._flush();
+	        }, this.maxTime);
+	      }
+	      return ret;
+	    }
+
+	  }
+	  Batcher.prototype.defaults = {
+	    maxTime: null,
+	    maxSize: null,
+	    Promise: Promise
+	  };
+
+	  return Batcher;
+
+	}).call(commonjsGlobal);
+
+	var Batcher_1 = Batcher;
+
+	var require$$4$1 = () => console.log('You must import the full version of Bottleneck in order to use this feature.');
+
+	var require$$8 = getCjsExportFromNamespace(version$2);
+
+	var Bottleneck, DEFAULT_PRIORITY$1, Events$4, Job$1, LocalDatastore$1, NUM_PRIORITIES$1, Queues$1, RedisDatastore$1, States$1, Sync$1, parser$5,
+	  splice = [].splice;
+
+	NUM_PRIORITIES$1 = 10;
+
+	DEFAULT_PRIORITY$1 = 5;
+
+	parser$5 = parser;
+
+	Queues$1 = Queues_1;
+
+	Job$1 = Job_1;
+
+	LocalDatastore$1 = LocalDatastore_1;
+
+	RedisDatastore$1 = require$$4$1;
+
+	Events$4 = Events_1;
+
+	States$1 = States_1;
+
+	Sync$1 = Sync_1;
+
+	Bottleneck = (function() {
+	  class Bottleneck {
+	    constructor(options = {}, ...invalid) {
+	      var storeInstanceOptions, storeOptions;
+	      this._addToQueue = this._addToQueue.bind(this);
+	      this._validateOptions(options, invalid);
+	      parser$5.load(options, this.instanceDefaults, this);
+	      this._queues = new Queues$1(NUM_PRIORITIES$1);
+	      this._scheduled = {};
+	      this._states = new States$1(["RECEIVED", "QUEUED", "RUNNING", "EXECUTING"].concat(this.trackDoneStatus ? ["DONE"] : []));
+	      this._limiter = null;
+	      this.Events = new Events$4(this);
+	      this._submitLock = new Sync$1("submit", this.Promise);
+	      this._registerLock = new Sync$1("register", this.Promise);
+	      storeOptions = parser$5.load(options, this.storeDefaults, {});
+	      this._store = (function() {
+	        if (this.datastore === "redis" || this.datastore === "ioredis" || (this.connection != null)) {
+	          storeInstanceOptions = parser$5.load(options, this.redisStoreDefaults, {});
+	          return new RedisDatastore$1(this, storeOptions, storeInstanceOptions);
+	        } else if (this.datastore === "local") {
+	          storeInstanceOptions = parser$5.load(options, this.localStoreDefaults, {});
+	          return new LocalDatastore$1(this, storeOptions, storeInstanceOptions);
+	        } else {
+	          throw new Bottleneck.prototype.BottleneckError(`Invalid datastore type: ${this.datastore}`);
+	        }
+	      }).call(this);
+	      this._queues.on("leftzero", () => {
+	        var ref;
+	        return (ref = this._store.heartbeat) != null ? typeof ref.ref === "function" ? ref.ref() : void 0 : void 0;
+	      });
+	      this._queues.on("zero", () => {
+	        var ref;
+	        return (ref = this._store.heartbeat) != null ? typeof ref.unref === "function" ? ref.unref() : void 0 : void 0;
+	      });
+	    }
+
+	    _validateOptions(options, invalid) {
+	      if (!((options != null) && typeof options === "object" && invalid.length === 0)) {
+	        throw new Bottleneck.prototype.BottleneckError("Bottleneck v2 takes a single object argument. Refer to https://github.com/SGrondin/bottleneck#upgrading-to-v2 if you're upgrading from Bottleneck v1.");
+	      }
+	    }
+
+	    ready() {
+	      return this._store.ready;
+	    }
+
+	    clients() {
+	      return this._store.clients;
+	    }
+
+	    channel() {
+	      return `b_${this.id}`;
+	    }
+
+	    channel_client() {
+	      return `b_${this.id}_${this._store.clientId}`;
+	    }
+
+	    publish(message) {
+	      return this._store.__publish__(message);
+	    }
+
+	    disconnect(flush = true) {
+	      return this._store.__disconnect__(flush);
+	    }
+
+	    chain(_limiter) {
+	      this._limiter = _limiter;
+	      return this;
+	    }
+
+	    queued(priority) {
+	      return this._queues.queued(priority);
+	    }
+
+	    clusterQueued() {
+	      return this._store.__queued__();
+	    }
+
+	    empty() {
+	      return this.queued() === 0 && this._submitLock.isEmpty();
+	    }
+
+	    running() {
+	      return this._store.__running__();
+	    }
+
+	    done() {
+	      return this._store.__done__();
+	    }
+
+	    jobStatus(id) {
+	      return this._states.jobStatus(id);
+	    }
+
+	    jobs(status) {
+	      return this._states.statusJobs(status);
+	    }
+
+	    counts() {
+	      return this._states.statusCounts();
+	    }
+
+	    _randomIndex() {
+	      return Math.random().toString(36).slice(2);
+	    }
+
+	    check(weight = 1) {
+	      return this._store.__check__(weight);
+	    }
+
+	    _clearGlobalState(index) {
+	      if (this._scheduled[index] != null) {
+	        clearTimeout(this._scheduled[index].expiration);
+	        delete this._scheduled[index];
+	        return true;
+	      } else {
+	        return false;
+	      }
+	    }
+
+	    async _free(index, job, options, eventInfo) {
+	      var e, running;
+	      try {
+	        ({running} = (await this._store.__free__(index, options.weight)));
+	        this.Events.trigger("debug", `Freed ${options.id}`, eventInfo);
+	        if (running === 0 && this.empty()) {
+	          return this.Events.trigger("idle");
+	        }
+	      } catch (error1) {
+	        e = error1;
+	        return this.Events.trigger("error", e);
+	      }
+	    }
+
+	    _run(index, job, wait) {
+	      var clearGlobalState, free, run;
+	      job.doRun();
+	      clearGlobalState = this._clearGlobalState.bind(this, index);
+	      run = this._run.bind(this, index, job);
+	      free = this._free.bind(this, index, job);
+	      return this._scheduled[index] = {
+	        timeout: setTimeout(() => {
+	          return job.doExecute(this._limiter, clearGlobalState, run, free);
+	        }, wait),
+	        expiration: job.options.expiration != null ? setTimeout(function() {
+	          return job.doExpire(clearGlobalState, run, free);
+	        }, wait + job.options.expiration) : void 0,
+	        job: job
+	      };
+	    }
+
+	    _drainOne(capacity) {
+	      return this._registerLock.schedule(() => {
+	        var args, index, next, options, queue;
+	        if (this.queued() === 0) {
+	          return this.Promise.resolve(null);
+	        }
+	        queue = this._queues.getFirst();
+	        ({options, args} = next = queue.first());
+	        if ((capacity != null) && options.weight > capacity) {
+	          return this.Promise.resolve(null);
+	        }
+	        this.Events.trigger("debug", `Draining ${options.id}`, {args, options});
+	        index = this._randomIndex();
+	        return this._store.__register__(index, options.weight, options.expiration).then(({success, wait, reservoir}) => {
+	          var empty;
+	          this.Events.trigger("debug", `Drained ${options.id}`, {success, args, options});
+	          if (success) {
+	            queue.shift();
+	            empty = this.empty();
+	            if (empty) {
+	              this.Events.trigger("empty");
+	            }
+	            if (reservoir === 0) {
+	              this.Events.trigger("depleted", empty);
+	            }
+	            this._run(index, next, wait);
+	            return this.Promise.resolve(options.weight);
+	          } else {
+	            return this.Promise.resolve(null);
+	          }
+	        });
+	      });
+	    }
+
+	    _drainAll(capacity, total = 0) {
+	      return this._drainOne(capacity).then((drained) => {
+	        var newCapacity;
+	        if (drained != null) {
+	          newCapacity = capacity != null ? capacity - drained : capacity;
+	          return this._drainAll(newCapacity, total + drained);
+	        } else {
+	          return this.Promise.resolve(total);
+	        }
+	      }).catch((e) => {
+	        return this.Events.trigger("error", e);
+	      });
+	    }
+
+	    _dropAllQueued(message) {
+	      return this._queues.shiftAll(function(job) {
+	        return job.doDrop({message});
+	      });
+	    }
+
+	    stop(options = {}) {
+	      var done, waitForExecuting;
+	      options = parser$5.load(options, this.stopDefaults);
+	      waitForExecuting = (at) => {
+	        var finished;
+	        finished = () => {
+	          var counts;
+	          counts = this._states.counts;
+	          return (counts[0] + counts[1] + counts[2] + counts[3]) === at;
+	        };
+	        return new this.Promise((resolve, reject) => {
+	          if (finished()) {
+	            return resolve();
+	          } else {
+	            return this.on("done", () => {
+	              if (finished()) {
+	                this.removeAllListeners("done");
+	                return resolve();
+	              }
+	            });
+	          }
+	        });
+	      };
+	      done = options.dropWaitingJobs ? (this._run = function(index, next) {
+	        return next.doDrop({
+	          message: options.dropErrorMessage
+	        });
+	      }, this._drainOne = () => {
+	        return this.Promise.resolve(null);
+	      }, this._registerLock.schedule(() => {
+	        return this._submitLock.schedule(() => {
+	          var k, ref, v;
+	          ref = this._scheduled;
+	          for (k in ref) {
+	            v = ref[k];
+	            if (this.jobStatus(v.job.options.id) === "RUNNING") {
+	              clearTimeout(v.timeout);
+	              clearTimeout(v.expiration);
+	              v.job.doDrop({
+	                message: options.dropErrorMessage
+	              });
+	            }
+	          }
+	          this._dropAllQueued(options.dropErrorMessage);
+	          return waitForExecuting(0);
+	        });
+	      })) : this.schedule({
+	        priority: NUM_PRIORITIES$1 - 1,
+	        weight: 0
+	      }, () => {
+	        return waitForExecuting(1);
+	      });
+	      this._receive = function(job) {
+	        return job._reject(new Bottleneck.prototype.BottleneckError(options.enqueueErrorMessage));
+	      };
+	      this.stop = () => {
+	        return this.Promise.reject(new Bottleneck.prototype.BottleneckError("stop() has already been called"));
+	      };
+	      return done;
+	    }
+
+	    async _addToQueue(job) {
+	      var args, blocked, error, options, reachedHWM, shifted, strategy;
+	      ({args, options} = job);
+	      try {
+	        ({reachedHWM, blocked, strategy} = (await this._store.__submit__(this.queued(), options.weight)));
+	      } catch (error1) {
+	        error = error1;
+	        this.Events.trigger("debug", `Could not queue ${options.id}`, {args, options, error});
+	        job.doDrop({error});
+	        return false;
+	      }
+	      if (blocked) {
+	        job.doDrop();
+	        return true;
+	      } else if (reachedHWM) {
+	        shifted = strategy === Bottleneck.prototype.strategy.LEAK ? this._queues.shiftLastFrom(options.priority) : strategy === Bottleneck.prototype.strategy.OVERFLOW_PRIORITY ? this._queues.shiftLastFrom(options.priority + 1) : strategy === Bottleneck.prototype.strategy.OVERFLOW ? job : void 0;
+	        if (shifted != null) {
+	          shifted.doDrop();
+	        }
+	        if ((shifted == null) || strategy === Bottleneck.prototype.strategy.OVERFLOW) {
+	          if (shifted == null) {
+	            job.doDrop();
+	          }
+	          return reachedHWM;
+	        }
+	      }
+	      job.doQueue(reachedHWM, blocked);
+	      this._queues.push(job);
+	      await this._drainAll();
+	      return reachedHWM;
+	    }
+
+	    _receive(job) {
+	      if (this._states.jobStatus(job.options.id) != null) {
+	        job._reject(new Bottleneck.prototype.BottleneckError(`A job with the same id already exists (id=${job.options.id})`));
+	        return false;
+	      } else {
+	        job.doReceive();
+	        return this._submitLock.schedule(this._addToQueue, job);
+	      }
+	    }
+
+	    submit(...args) {
+	      var cb, fn, job, options, ref, ref1, task;
+	      if (typeof args[0] === "function") {
+	        ref = args, [fn, ...args] = ref, [cb] = splice.call(args, -1);
+	        options = parser$5.load({}, this.jobDefaults);
+	      } else {
+	        ref1 = args, [options, fn, ...args] = ref1, [cb] = splice.call(args, -1);
+	        options = parser$5.load(options, this.jobDefaults);
+	      }
+	      task = (...args) => {
+	        return new this.Promise(function(resolve, reject) {
+	          return fn(...args, function(...args) {
+	            return (args[0] != null ? reject : resolve)(args);
+	          });
+	        });
+	      };
+	      job = new Job$1(task, args, options, this.jobDefaults, this.rejectOnDrop, this.Events, this._states, this.Promise);
+	      job.promise.then(function(args) {
+	        return typeof cb === "function" ? cb(...args) : void 0;
+	      }).catch(function(args) {
+	        if (Array.isArray(args)) {
+	          return typeof cb === "function" ? cb(...args) : void 0;
+	        } else {
+	          return typeof cb === "function" ? cb(args) : void 0;
+	        }
+	      });
+	      return this._receive(job);
+	    }
+
+	    schedule(...args) {
+	      var job, options, task;
+	      if (typeof args[0] === "function") {
+	        [task, ...args] = args;
+	        options = {};
+	      } else {
+	        [options, task, ...args] = args;
+	      }
+	      job = new Job$1(task, args, options, this.jobDefaults, this.rejectOnDrop, this.Events, this._states, this.Promise);
+	      this._receive(job);
+	      return job.promise;
+	    }
+
+	    wrap(fn) {
+	      var schedule, wrapped;
+	      schedule = this.schedule.bind(this);
+	      wrapped = function(...args) {
+	        return schedule(fn.bind(this), ...args);
+	      };
+	      wrapped.withOptions = function(options, ...args) {
+	        return schedule(options, fn, ...args);
+	      };
+	      return wrapped;
+	    }
+
+	    async updateSettings(options = {}) {
+	      await this._store.__updateSettings__(parser$5.overwrite(options, this.storeDefaults));
+	      parser$5.overwrite(options, this.instanceDefaults, this);
+	      return this;
+	    }
+
+	    currentReservoir() {
+	      return this._store.__currentReservoir__();
+	    }
+
+	    incrementReservoir(incr = 0) {
+	      return this._store.__incrementReservoir__(incr);
+	    }
+
+	  }
+	  Bottleneck.default = Bottleneck;
+
+	  Bottleneck.Events = Events$4;
+
+	  Bottleneck.version = Bottleneck.prototype.version = require$$8.version;
+
+	  Bottleneck.strategy = Bottleneck.prototype.strategy = {
+	    LEAK: 1,
+	    OVERFLOW: 2,
+	    OVERFLOW_PRIORITY: 4,
+	    BLOCK: 3
+	  };
+
+	  Bottleneck.BottleneckError = Bottleneck.prototype.BottleneckError = BottleneckError_1;
+
+	  Bottleneck.Group = Bottleneck.prototype.Group = Group_1;
+
+	  Bottleneck.RedisConnection = Bottleneck.prototype.RedisConnection = require$$2;
+
+	  Bottleneck.IORedisConnection = Bottleneck.prototype.IORedisConnection = require$$3;
+
+	  Bottleneck.Batcher = Bottleneck.prototype.Batcher = Batcher_1;
+
+	  Bottleneck.prototype.jobDefaults = {
+	    priority: DEFAULT_PRIORITY$1,
+	    weight: 1,
+	    expiration: null,
+	    id: "<no-id>"
+	  };
+
+	  Bottleneck.prototype.storeDefaults = {
+	    maxConcurrent: null,
+	    minTime: 0,
+	    highWater: null,
+	    strategy: Bottleneck.prototype.strategy.LEAK,
+	    penalty: null,
+	    reservoir: null,
+	    reservoirRefreshInterval: null,
+	    reservoirRefreshAmount: null,
+	    reservoirIncreaseInterval: null,
+	    reservoirIncreaseAmount: null,
+	    reservoirIncreaseMaximum: null
+	  };
+
+	  Bottleneck.prototype.localStoreDefaults = {
+	    Promise: Promise,
+	    timeout: null,
+	    heartbeatInterval: 250
+	  };
+
+	  Bottleneck.prototype.redisStoreDefaults = {
+	    Promise: Promise,
+	    timeout: null,
+	    heartbeatInterval: 5000,
+	    clientTimeout: 10000,
+	    Redis: null,
+	    clientOptions: {},
+	    clusterNodes: null,
+	    clearDatastore: false,
+	    connection: null
+	  };
+
+	  Bottleneck.prototype.instanceDefaults = {
+	    datastore: "local",
+	    connection: null,
+	    id: "<no-id>",
+	    rejectOnDrop: true,
+	    trackDoneStatus: false,
+	    Promise: Promise
+	  };
+
+	  Bottleneck.prototype.stopDefaults = {
+	    enqueueErrorMessage: "This limiter has been stopped and cannot accept new jobs.",
+	    dropWaitingJobs: true,
+	    dropErrorMessage: "This limiter has been stopped."
+	  };
+
+	  return Bottleneck;
+
+	}).call(commonjsGlobal);
+
+	var Bottleneck_1 = Bottleneck;
+
+	var lib = Bottleneck_1;
+
+	return lib;
+
+})));
+
+
+/***/ }),
+
 /***/ 3842:
 /***/ ((module) => {
 
@@ -30921,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8150:
+/***/ 9526:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31308,6 +32838,8 @@ const FAILURE_REASONS = [
     'pr_error',
     'dispatch_error',
 ];
+/** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
+const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
 const isoTime = datetime();
 const sha = schemas/* string */.YjP().regex(/^[0-9a-f]{64}$/);
 const ActorSchema = schemas/* strictObject */.rej({
@@ -31322,7 +32854,13 @@ const EventData = {
         deadline: isoTime,
         manual: schemas/* boolean */.zMY().default(false),
     }),
-    'attempt.dispatched': schemas/* strictObject */.rej({ forge: schemas/* string */.YjP(), run_id: schemas/* string */.YjP().optional() }),
+    'attempt.dispatched': schemas/* strictObject */.rej({
+        forge: schemas/* string */.YjP(),
+        run_id: schemas/* string */.YjP().optional(),
+        run_url: schemas/* string */.YjP().optional(),
+        /** The dispatch was sent but its answer was lost; it was not re-sent. */
+        unconfirmed: schemas/* boolean */.zMY().optional(),
+    }),
     'attempt.started': schemas/* strictObject */.rej({ base_sha: schemas/* string */.YjP().optional() }),
     'attempt.succeeded': schemas/* strictObject */.rej({ pr: schemas/* number */.aig().int().min(1), commit: schemas/* string */.YjP().optional() }),
     'attempt.failed': schemas/* strictObject */.rej({
@@ -31331,12 +32869,19 @@ const EventData = {
         wip_branch: schemas/* string */.YjP().optional(),
         output_tail: schemas/* string */.YjP().optional(),
     }),
-    'attempt.timed_out': schemas/* strictObject */.rej({ deadline: isoTime, wip_branch: schemas/* string */.YjP().optional() }),
+    'attempt.timed_out': schemas/* strictObject */.rej({
+        deadline: isoTime,
+        wip_branch: schemas/* string */.YjP().optional(),
+        /** The worker run's conclusion when the run ended without a terminal event (cancelled, runner died). */
+        conclusion: schemas/* string */.YjP().optional(),
+    }),
     'pr.created': schemas/* strictObject */.rej({
         number: schemas/* number */.aig().int().min(1),
         branch: schemas/* string */.YjP(),
         url: schemas/* string */.YjP().default(''),
         updated: schemas/* boolean */.zMY().default(false),
+        /** The commit pushed to the branch: the tree the guard judged. */
+        head_sha: schemas/* string */.YjP().optional(),
     }),
     'pr.merged': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1), merge_commit: schemas/* string */.YjP().optional() }),
     'pr.closed': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1) }),
@@ -31344,7 +32889,14 @@ const EventData = {
         via: schemas/* enum */.k5n(['pr_merged', 'backlog_done']),
         pr: schemas/* number */.aig().int().min(1).optional(),
     }),
-    'task.blocked': schemas/* strictObject */.rej({ reason: schemas/* literal */.euz('max_attempts'), attempts: schemas/* number */.aig().int().min(0) }),
+    'task.blocked': schemas/* strictObject */.rej({
+        reason: schemas/* enum */.k5n(BLOCK_REASONS),
+        attempts: schemas/* number */.aig().int().min(0),
+        /** A hash of the task's backlog entry when it was blocked, so `status` can tell that it changed since. */
+        entry: schemas/* string */.YjP().optional(),
+    }),
+    /** A human gave a blocked (or exhausted) task another chance: its attempt budget starts again. */
+    'task.retried': schemas/* strictObject */.rej({ reason: schemas/* string */.YjP().default('') }),
     'breaker.tripped': schemas/* strictObject */.rej({
         consecutive_failures: schemas/* number */.aig().int().min(0),
         threshold: schemas/* number */.aig().int().min(1),
@@ -31379,6 +32931,7 @@ const EventSchema = schemas/* discriminatedUnion */.gMt('type', [
     variant('pr.closed'),
     variant('task.completed'),
     variant('task.blocked'),
+    variant('task.retried'),
     variant('breaker.tripped'),
     variant('breaker.reset'),
     variant('config.invalid'),
@@ -32030,6 +33583,7 @@ const NEEDS_TASK = new Set([
     'pr.closed',
     'task.completed',
     'task.blocked',
+    'task.retried',
 ]);
 const NEEDS_ATTEMPT = new Set([
     'attempt.created',
@@ -32303,20 +33857,51 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/core/hints.ts
+var hints = __nccwpck_require__(8073);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/store/git.ts
 
+
+
+
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+function gitMessage(text) {
+    const lines = text
+        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const joined = lines.join(' ');
+    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
 /** A git command failed; the message never carries the auth header. */
 class GitError extends Error {
     args;
     result;
     name = 'GitError';
     constructor(args, result) {
-        super(`git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
         this.args = args;
         this.result = result;
     }
+}
+const observers = new Set();
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+function observeGit(observer) {
+    observers.add(observer);
+    return () => {
+        observers.delete(observer);
+    };
 }
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
@@ -32325,13 +33910,67 @@ const AUTHOR = {
     GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
 };
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs = null;
+function privateDirs() {
+    if (!cleanDirs) {
+        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+        const root = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,external_node_path_.join)(root, 'home');
+        const hooks = (0,external_node_path_.join)(root, 'hooks');
+        (0,external_node_fs_.mkdirSync)(home, { mode: 0o700 });
+        (0,external_node_fs_.mkdirSync)(hooks, { mode: 0o700 });
+        cleanDirs = { home, hooks };
+    }
+    return cleanDirs;
+}
+function cleanGitEnv() {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
+            env[key] = value;
+    }
+    const { home } = privateDirs();
+    return {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_NO_REPLACE_OBJECTS: '1',
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: '',
+        SSH_ASKPASS: '',
+        LC_ALL: 'C',
+    };
+}
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+function cleanGitConfig() {
+    return [
+        `core.hooksPath=${privateDirs().hooks}`,
+        'core.fsmonitor=false',
+        'core.attributesFile=/dev/null',
+        'core.askPass=',
+        'credential.helper=',
+        'protocol.ext.allow=never',
+    ];
+}
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
 class Git {
     cwd;
+    token;
     baseEnv;
+    config;
     authArgs;
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -32339,11 +33978,17 @@ class Git {
      */
     constructor(cwd, token, baseEnv = {}, config = []) {
         this.cwd = cwd;
+        this.token = token;
         this.baseEnv = baseEnv;
-        this.authArgs = config.flatMap((c) => ['-c', c]);
+        this.config = config;
+        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
         if (token) {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
+    }
+    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+    at(cwd, env = {}, config = []) {
+        return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -32363,13 +34008,13 @@ class Git {
         return result;
     }
     exec(args, options, encoding) {
+        for (const observer of observers)
+            observer(args, this.cwd);
         return new Promise((resolve) => {
             const child = (0,external_node_child_process_.execFile)('git', [...this.authArgs, ...args], {
                 cwd: this.cwd,
                 env: {
-                    ...process.env,
-                    GIT_TERMINAL_PROMPT: '0',
-                    LC_ALL: 'C',
+                    ...cleanGitEnv(),
                     ...AUTHOR,
                     ...this.baseEnv,
                     ...options.env,
@@ -32443,6 +34088,7 @@ class Git {
 
 
 
+
 /** A store operation failed. Messages name the ref and remote but never carry credentials. */
 class RefStoreError extends Error {
     code;
@@ -32498,6 +34144,8 @@ function exclusive(key, fn) {
 }
 /** Loose objects in the private repository above which it is packed (see `open`). */
 const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
 class RefStore {
     options;
     ref;
@@ -32736,7 +34384,7 @@ class RefStore {
         const user = new Git(this.options.dir, this.options.token);
         const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
         if (info.exitCode !== 0) {
-            throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+            throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -32779,17 +34427,18 @@ class RefStore {
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
         const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-        const [current, objects] = await Promise.all([
-            git.run(['config', '--get', 'remote.origin.url'], { allowFailure: true }),
-            git.run(['count-objects', '-v'], { allowFailure: true }),
-        ]);
-        if (current.stdout.trim() !== url)
+        // The private repository's own config and object directories are read as files: no git process for
+        // what is nearly always "unchanged" (a tick opens two stores).
+        if ((await auxRemoteUrl(aux)) !== url)
             await git.run(['config', 'remote.origin.url', url]);
         // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
         // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-        const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-        if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-            await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+            const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+            const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+            if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+                await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        }
         return {
             git,
             lockKey: aux,
@@ -32805,7 +34454,8 @@ class RefStore {
     /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
     async fetchTip(mode) {
         const { git } = mode;
-        const known = this.memo?.commit ?? (await git.revParse(mode.trackingRef));
+        const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
+        const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
         const args = [
             'fetch',
             '--quiet',
@@ -32998,12 +34648,38 @@ async function catBlobs(git, oids) {
     return out;
 }
 function lastLines(text) {
-    return (text
-        .trim()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .slice(-2)
-        .join(' | ') || 'no output');
+    return gitMessage(text);
+}
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux) {
+    const text = await (0,promises_.readFile)((0,external_node_path_.join)(aux, 'config'), 'utf8').catch(() => '');
+    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux) {
+    const names = await (0,promises_.readdir)((0,external_node_path_.join)(aux, 'objects')).catch(() => []);
+    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode, ref) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return undefined;
+    const loose = await (0,promises_.readFile)((0,external_node_path_.join)(dir, ref), 'utf8').catch(() => null);
+    if (loose !== null)
+        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+    const packed = await (0,promises_.readFile)((0,external_node_path_.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+        const sp = line.indexOf(' ');
+        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+            return line.slice(0, sp);
+    }
+    return null;
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -33104,6 +34780,17 @@ class EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
+    }
+    /**
+     * The state at the tip (as `read`) and up to `count` of the newest events, from the newest day file only:
+     * what `status` shows, at a cost that does not grow with the history.
+     */
+    async readRecent(count) {
+        const view = await this.store.fetch();
+        const loaded = await this.load(view, false);
+        const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
+        const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
+        return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
     }
     /**
      * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given
@@ -33436,14 +35123,5697 @@ function checkLog(input) {
     return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem };
 }
 
-;// CONCATENATED MODULE: ./src/actions/forge.ts
+// EXTERNAL MODULE: ./src/core/pr-body.ts
+var pr_body = __nccwpck_require__(1374);
+;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
- * The seam between the actions and the GitHub forge (issue 8, built on another branch). Until that forge is
- * merged the actions refuse to run rather than pretend; the merge replaces this body with `new GitHubForge`.
+ * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
+ * Renovate's platform interface). `github` and `local` implement it; callers never know which.
+ */
+/** The forge could not be read or written after retries; callers fail closed. */
+class ForgeError extends Error {
+    operation;
+    status;
+    name = 'ForgeError';
+    constructor(message, operation, status) {
+        super(message);
+        this.operation = operation;
+        this.status = status;
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/bottleneck/light.js
+var light = __nccwpck_require__(3251);
+;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+class RequestError extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-retry/dist-bundle/index.js
+// pkg/dist-src/version.js
+var VERSION = "0.0.0-development";
+
+// pkg/dist-src/error-request.js
+function isRequestError(error) {
+  return error.request !== void 0;
+}
+async function errorRequest(state, octokit, error, options) {
+  if (!isRequestError(error) || !error?.request.request) {
+    throw error;
+  }
+  if (error.status >= 400 && !state.doNotRetry.includes(error.status)) {
+    const retries = options.request.retries != null ? options.request.retries : state.retries;
+    const retryAfter = Math.pow((options.request.retryCount || 0) + 1, 2);
+    throw octokit.retry.retryRequest(error, retries, retryAfter);
+  }
+  throw error;
+}
+
+// pkg/dist-src/wrap-request.js
+
+
+async function wrapRequest(state, octokit, request, options) {
+  const limiter = new light();
+  limiter.on("failed", function(error, info) {
+    const maxRetries = ~~error.request.request?.retries;
+    const after = ~~error.request.request?.retryAfter;
+    options.request.retryCount = info.retryCount + 1;
+    if (maxRetries > info.retryCount) {
+      return after * state.retryAfterBaseValue;
+    }
+  });
+  return limiter.schedule(
+    requestWithGraphqlErrorHandling.bind(null, state, octokit, request),
+    options
+  );
+}
+async function requestWithGraphqlErrorHandling(state, octokit, request, options) {
+  const response = await request(options);
+  if (response.data && response.data.errors && response.data.errors.length > 0 && /Something went wrong while executing your query/.test(
+    response.data.errors[0].message
+  )) {
+    const error = new RequestError(response.data.errors[0].message, 500, {
+      request: options,
+      response
+    });
+    return errorRequest(state, octokit, error, options);
+  }
+  return response;
+}
+
+// pkg/dist-src/index.js
+function retry(octokit, octokitOptions) {
+  const state = Object.assign(
+    {
+      enabled: true,
+      retryAfterBaseValue: 1e3,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 451],
+      retries: 3
+    },
+    octokitOptions.retry
+  );
+  const retryPlugin = {
+    retry: {
+      retryRequest: (error, retries, retryAfter) => {
+        error.request.request = Object.assign({}, error.request.request, {
+          retries,
+          retryAfter
+        });
+        return error;
+      }
+    }
+  };
+  if (state.enabled) {
+    octokit.hook.error("request", errorRequest.bind(null, state, retryPlugin));
+    octokit.hook.wrap("request", wrapRequest.bind(null, state, retryPlugin));
+  }
+  return retryPlugin;
+}
+retry.VERSION = VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-throttling/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+// pkg/dist-src/version.js
+var dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/wrap-request.js
+var noop = () => Promise.resolve();
+function dist_bundle_wrapRequest(state, request, options) {
+  return state.retryLimiter.schedule(doRequest, state, request, options);
+}
+async function doRequest(state, request, options) {
+  const { pathname } = new URL(options.url, "http://github.test");
+  const isAuth = isAuthRequest(options.method, pathname);
+  const isWrite = !isAuth && options.method !== "GET" && options.method !== "HEAD";
+  const isSearch = options.method === "GET" && pathname.startsWith("/search/");
+  const isGraphQL = pathname.startsWith("/graphql");
+  const retryCount = ~~request.retryCount;
+  const jobOptions = retryCount > 0 ? { priority: 0, weight: 0 } : {};
+  if (state.clustering) {
+    jobOptions.expiration = 1e3 * 60;
+  }
+  if (isWrite || isGraphQL) {
+    await state.write.key(state.id).schedule(jobOptions, noop);
+  }
+  if (isWrite && state.triggersNotification(pathname)) {
+    await state.notifications.key(state.id).schedule(jobOptions, noop);
+  }
+  if (isSearch) {
+    await state.search.key(state.id).schedule(jobOptions, noop);
+  }
+  const req = (isAuth ? state.auth : state.global).key(state.id).schedule(jobOptions, request, options);
+  if (isGraphQL) {
+    const res = await req;
+    if (res.data.errors != null && res.data.errors.some((error) => error.type === "RATE_LIMITED")) {
+      const error = Object.assign(new Error("GraphQL Rate Limit Exceeded"), {
+        response: res,
+        data: res.data
+      });
+      throw error;
+    }
+  }
+  return req;
+}
+function isAuthRequest(method, pathname) {
+  return method === "PATCH" && // https://docs.github.com/en/rest/apps/apps?apiVersion=2022-11-28#create-a-scoped-access-token
+  /^\/applications\/[^/]+\/token\/scoped$/.test(pathname) || method === "POST" && // https://docs.github.com/en/rest/apps/oauth-applications?apiVersion=2022-11-28#reset-a-token
+  (/^\/applications\/[^/]+\/token$/.test(pathname) || // https://docs.github.com/en/rest/apps/apps?apiVersion=2022-11-28#create-an-installation-access-token-for-an-app
+  /^\/app\/installations\/[^/]+\/access_tokens$/.test(pathname) || // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+  pathname === "/login/oauth/access_token");
+}
+
+// pkg/dist-src/generated/triggers-notification-paths.js
+var triggers_notification_paths_default = [
+  "/orgs/{org}/invitations",
+  "/orgs/{org}/invitations/{invitation_id}",
+  "/orgs/{org}/teams/{team_slug}/discussions",
+  "/orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
+  "/repos/{owner}/{repo}/collaborators/{username}",
+  "/repos/{owner}/{repo}/commits/{commit_sha}/comments",
+  "/repos/{owner}/{repo}/issues",
+  "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "/repos/{owner}/{repo}/issues/{issue_number}/sub_issue",
+  "/repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority",
+  "/repos/{owner}/{repo}/pulls",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "/repos/{owner}/{repo}/releases",
+  "/teams/{team_id}/discussions",
+  "/teams/{team_id}/discussions/{discussion_number}/comments"
+];
+
+// pkg/dist-src/route-matcher.js
+function routeMatcher(paths) {
+  const regexes = paths.map(
+    (path) => path.split("/").map((c) => c.startsWith("{") ? "(?:.+?)" : c).join("/")
+  );
+  const regex2 = `^(?:${regexes.map((r) => `(?:${r})`).join("|")})[^/]*$`;
+  return new RegExp(regex2, "i");
+}
+
+// pkg/dist-src/index.js
+var regex = routeMatcher(triggers_notification_paths_default);
+var triggersNotification = regex.test.bind(regex);
+var groups = {};
+var createGroups = function(Bottleneck, common) {
+  groups.global = new Bottleneck.Group({
+    id: "octokit-global",
+    maxConcurrent: 10,
+    ...common
+  });
+  groups.auth = new Bottleneck.Group({
+    id: "octokit-auth",
+    maxConcurrent: 1,
+    ...common
+  });
+  groups.search = new Bottleneck.Group({
+    id: "octokit-search",
+    maxConcurrent: 1,
+    minTime: 2e3,
+    ...common
+  });
+  groups.write = new Bottleneck.Group({
+    id: "octokit-write",
+    maxConcurrent: 1,
+    minTime: 1e3,
+    ...common
+  });
+  groups.notifications = new Bottleneck.Group({
+    id: "octokit-notifications",
+    maxConcurrent: 1,
+    minTime: 3e3,
+    ...common
+  });
+};
+function throttling(octokit, octokitOptions) {
+  const {
+    enabled = true,
+    Bottleneck = light,
+    id = "no-id",
+    timeout = 1e3 * 60 * 2,
+    // Redis TTL: 2 minutes
+    connection
+  } = octokitOptions.throttle || {};
+  if (!enabled) {
+    return {};
+  }
+  const common = { timeout };
+  if (typeof connection !== "undefined") {
+    common.connection = connection;
+  }
+  const state = Object.assign(
+    {
+      clustering: connection != null,
+      triggersNotification,
+      fallbackSecondaryRateRetryAfter: 60,
+      retryAfterBaseValue: 1e3,
+      id
+    },
+    octokitOptions.throttle
+  );
+  if (typeof state.onSecondaryRateLimit !== "function" || typeof state.onRateLimit !== "function") {
+    throw new Error(`octokit/plugin-throttling error:
+        You must pass the onSecondaryRateLimit and onRateLimit error handlers.
+        See https://octokit.github.io/rest.js/#throttling
+
+        const octokit = new Octokit({
+          throttle: {
+            onSecondaryRateLimit: (retryAfter, options) => {/* ... */},
+            onRateLimit: (retryAfter, options) => {/* ... */}
+          }
+        })
+    `);
+  }
+  let initialized = false;
+  const initializeBottleneck = () => {
+    if (initialized) {
+      return;
+    }
+    initialized = true;
+    if (groups.global == null) {
+      createGroups(Bottleneck, common);
+    }
+    state.global = state.global ?? groups.global;
+    state.auth = state.auth ?? groups.auth;
+    state.search = state.search ?? groups.search;
+    state.write = state.write ?? groups.write;
+    state.notifications = state.notifications ?? groups.notifications;
+    state.retryLimiter = state.retryLimiter ?? new Bottleneck();
+    const events = {};
+    const emitter = new Bottleneck.Events(events);
+    events.on("secondary-limit", state.onSecondaryRateLimit);
+    events.on("rate-limit", state.onRateLimit);
+    events.on(
+      "error",
+      (e) => octokit.log.warn("Error in throttling-plugin limit handler", e)
+    );
+    state.retryLimiter.on("failed", async function(error, info) {
+      const [state2, request, options] = info.args;
+      const { pathname } = new URL(options.url, "http://github.test");
+      const shouldRetryGraphQL = pathname.startsWith("/graphql") && error.status !== 401;
+      if (!(shouldRetryGraphQL || error.status === 403 || error.status === 429)) {
+        return;
+      }
+      const retryCount = ~~request.retryCount;
+      request.retryCount = retryCount;
+      options.request.retryCount = retryCount;
+      const { wantRetry, retryAfter = 0 } = await (async function() {
+        if (/\bsecondary rate\b/i.test(error.message)) {
+          const retryAfter2 = Number(error.response.headers["retry-after"]) || state2.fallbackSecondaryRateRetryAfter;
+          const wantRetry2 = await emitter.trigger(
+            "secondary-limit",
+            retryAfter2,
+            options,
+            octokit,
+            retryCount
+          );
+          return { wantRetry: wantRetry2, retryAfter: retryAfter2 };
+        }
+        if (error.response.headers != null && error.response.headers["x-ratelimit-remaining"] === "0" || (error.response.data?.errors ?? []).some(
+          (error2) => error2.type === "RATE_LIMITED"
+        )) {
+          const rateLimitReset = new Date(
+            ~~error.response.headers["x-ratelimit-reset"] * 1e3
+          ).getTime();
+          const retryAfter2 = Math.max(
+            // Add one second so we retry _after_ the reset time
+            // https://docs.github.com/en/rest/overview/resources-in-the-rest-api?apiVersion=2022-11-28#exceeding-the-rate-limit
+            Math.ceil((rateLimitReset - Date.now()) / 1e3) + 1,
+            0
+          );
+          const wantRetry2 = await emitter.trigger(
+            "rate-limit",
+            retryAfter2,
+            options,
+            octokit,
+            retryCount
+          );
+          return { wantRetry: wantRetry2, retryAfter: retryAfter2 };
+        }
+        return {};
+      })();
+      if (wantRetry) {
+        request.retryCount++;
+        return retryAfter * state2.retryAfterBaseValue;
+      }
+    });
+  };
+  octokit.hook.wrap("request", (request, options) => {
+    initializeBottleneck();
+    return dist_bundle_wrapRequest(state, request, options);
+  });
+  return {};
+}
+throttling.VERSION = dist_bundle_VERSION;
+throttling.triggersNotification = triggersNotification;
+
+
+;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+
+  if (typeof process === "object" && process.version !== undefined) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${
+      process.arch
+    })`;
+  }
+
+  return "<environment undetectable>";
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+// @ts-check
+
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+
+  if (!options) {
+    options = {};
+  }
+
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name) => {
+      return register.bind(null, state, name, callback, options);
+    }, method)();
+  }
+
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+
+    return state.registry[name].reduce((method, registered) => {
+      return registered.hook.bind(null, method, options);
+    }, method)();
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+// @ts-check
+
+function addHook(state, kind, name, hook) {
+  const orig = hook;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+
+  if (kind === "before") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(orig.bind(null, options))
+        .then(method.bind(null, options));
+    };
+  }
+
+  if (kind === "after") {
+    hook = (method, options) => {
+      let result;
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .then((result_) => {
+          result = result_;
+          return orig(result, options);
+        })
+        .then(() => {
+          return result;
+        });
+    };
+  }
+
+  if (kind === "error") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .catch((error) => {
+          return orig(error, options);
+        });
+    };
+  }
+
+  state.registry[name].push({
+    hook: hook,
+    orig: orig,
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+// @ts-check
+
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+
+  const index = state.registry[name]
+    .map((registered) => {
+      return registered.orig;
+    })
+    .indexOf(method);
+
+  if (index === -1) {
+    return;
+  }
+
+  state.registry[name].splice(index, 1);
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+// @ts-check
+
+
+
+
+
+// bind with array of arguments: https://stackoverflow.com/a/21792913
+const bind = Function.bind;
+const bindable = bind.bind(bind);
+
+function bindApi(hook, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook.api = { remove: removeHookRef };
+  hook.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {},
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+
+function Collection() {
+  const state = {
+    registry: {},
+  };
+
+  const hook = register.bind(null, state);
+  bindApi(hook, state);
+
+  return hook;
+}
+
+/* harmony default export */ const before_after_hook = ({ Singular, Collection });
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var endpoint_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/defaults.js
+var userAgent = `octokit-endpoint.js/${endpoint_dist_bundle_VERSION} ${getUserAgent()}`;
+var DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+
+// pkg/dist-src/util/lowercase-keys.js
+function lowercaseKeys(object) {
+  if (!object) {
+    return {};
+  }
+  return Object.keys(object).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object[key];
+    return newObj;
+  }, {});
+}
+
+// pkg/dist-src/util/is-plain-object.js
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/util/merge-deep.js
+function mergeDeep(defaults, options) {
+  const result = Object.assign({}, defaults);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject(options[key])) {
+      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep(defaults[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+
+// pkg/dist-src/util/remove-undefined-properties.js
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+
+// pkg/dist-src/merge.js
+function merge(defaults, route, options) {
+  if (typeof route === "string") {
+    let [method, url] = route.split(" ");
+    options = Object.assign(url ? { method, url } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = lowercaseKeys(options.headers);
+  removeUndefinedProperties(options);
+  removeUndefinedProperties(options.headers);
+  const mergedOptions = mergeDeep(defaults || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults && defaults.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+
+// pkg/dist-src/util/add-query-parameters.js
+function addQueryParameters(url, parameters) {
+  const separator = /\?/.test(url) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url;
+  }
+  return url + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+
+// pkg/dist-src/util/extract-url-variable-names.js
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url) {
+  const matches = url.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a, b) => a.concat(b), []);
+}
+
+// pkg/dist-src/util/omit.js
+function omit(object, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object[key];
+    }
+  }
+  return result;
+}
+
+// pkg/dist-src/util/url-template.js
+function encodeReserved(str) {
+  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str) {
+  return encodeURIComponent(str).replace(/[!'()*]/g, function(c) {
+    return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context, operator, key, modifier) {
+  var value = context[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              result.push(encodeValue(operator, value[k], k));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              tmp.push(encodeUnreserved(k));
+              tmp.push(encodeValue(operator, value[k].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_, expression, literal) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(getValues(context, operator, tmp[1], tmp[2] || tmp[3]));
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+
+// pkg/dist-src/parse.js
+function parse(options) {
+  let method = options.method.toUpperCase();
+  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url);
+  url = parseUrl(url).expand(parameters);
+  if (!/^http/.test(url)) {
+    url = options.baseUrl + url;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format) => format.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url = addQueryParameters(url, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+
+// pkg/dist-src/endpoint-with-defaults.js
+function endpointWithDefaults(defaults, route, options) {
+  return parse(merge(defaults, route, options));
+}
+
+// pkg/dist-src/with-defaults.js
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS2 = merge(oldDefaults, newDefaults);
+  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
+  return Object.assign(endpoint2, {
+    DEFAULTS: DEFAULTS2,
+    defaults: withDefaults.bind(null, DEFAULTS2),
+    merge: merge.bind(null, DEFAULTS2),
+    parse
+  });
+}
+
+// pkg/dist-src/index.js
+var endpoint = withDefaults(null, DEFAULTS);
+
+
+;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
+/*!
+ * content-type
+ * Copyright(c) 2015 Douglas Christopher Wilson
+ * MIT Licensed
+ */
+const SP = 32; // " "
+const HTAB = 9; // "\t"
+const SEMI = 59; // ";"
+const EQ = 61; // "="
+const DQUOTE = 34; // '"'
+const BSLASH = 92; // "\\"
+const COMMA = 44; // ","
+const LOWER_CASE = 1;
+const OWS = 2;
+const SEMI_FLAG = 4;
+const COMMA_FLAG = 8;
+const TOKEN_FLAG = 16;
+const NON_ASCII = 0xff00;
+const CASE_FLAGS = LOWER_CASE | NON_ASCII;
+/**
+ * Character flags used to normalize HTTP field values while scanning.
+ * Out-of-range reads intentionally coerce to zero in bitwise expressions.
+ */
+const CHAR_MAP = new Uint8Array(0x100);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 0x80 /* non-ASCII */; code <= 0xff; code++) {
+    CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+    CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 0x30 /* 0 */; code <= 0x39 /* 9 */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 0x41 /* A */; code <= 0x5a /* Z */; code++) {
+    CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 0x61 /* a */; code <= 0x7a /* z */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+/**
+ * Null object perf optimization. Faster than `Object.create(null)` and `{ __proto__: null }`.
+ */
+const NullObject = /* @__PURE__ */ (() => {
+    const C = function () { };
+    C.prototype = Object.create(null);
+    return C;
+})();
+/**
+ * Validate a type string against RFC 9110.
+ */
+function isTypeValid(type, start = 0, end = type.length) {
+    let hasSlash = false;
+    for (let index = start; index < end; index++) {
+        const code = type.charCodeAt(index);
+        if (code === 47 /* / */) {
+            if (hasSlash || index === start || index >= end - 1)
+                return false;
+            hasSlash = true;
+        }
+        else if (!isTokenCode(code)) {
+            return false;
+        }
+    }
+    return hasSlash;
+}
+/**
+ * Validate a token against RFC 9110.
+ */
+function isTokenValid(token, start = 0, end = token.length) {
+    if (start >= end)
+        return false;
+    for (let index = start; index < end; index++) {
+        if (!isTokenCode(token.charCodeAt(index)))
+            return false;
+    }
+    return true;
+}
+/**
+ * Check whether a character code belongs to the token production in RFC 9110.
+ */
+function isTokenCode(code) {
+    return (CHAR_MAP[code] & TOKEN_FLAG) !== 0;
+}
+/**
+ * Serialize a parameter value.
+ */
+function parameterValue(str) {
+    const len = str.length;
+    if (len === 0)
+        return '""';
+    let index = 0;
+    while (index < len && isTokenCode(str.charCodeAt(index)))
+        index++;
+    if (index === len)
+        return str;
+    let result = '"';
+    let start = 0;
+    while (index < len) {
+        const code = str.charCodeAt(index);
+        if (code !== HTAB && (code < SP || code === 127 || code > 255)) {
+            throw new TypeError(`Invalid parameter value: ${str}`);
+        }
+        if (code === 34 /* " */ || code === 92 /* \\ */) {
+            result += `${str.slice(start, index)}\\`;
+            start = index;
+        }
+        index++;
+    }
+    return `${result}${str.slice(start)}"`;
+}
+/**
+ * Format an object into a `Content-Type` header.
+ */
+function format(obj) {
+    const { type, parameters } = obj;
+    if (!type || !isTypeValid(type)) {
+        throw new TypeError(`Invalid type: ${type}`);
+    }
+    let result = type;
+    if (parameters) {
+        for (const param of Object.keys(parameters)) {
+            if (!isTokenValid(param)) {
+                throw new TypeError(`Invalid parameter name: ${param}`);
+            }
+            result += `; ${param}=${parameterValue(parameters[param])}`;
+        }
+    }
+    return result;
+}
+/**
+ * Parse a `Content-Type` header.
+ */
+function dist_parse(header, options) {
+    const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+    const len = header.length;
+    let valueStart = options?.start ?? 0;
+    while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+        valueStart++;
+    }
+    let index = valueStart;
+    let typeFlags = 0;
+    let whitespace = -1;
+    let stop = options?.parameters === false ? COMMA_FLAG : 0;
+    while (index < len) {
+        const code = header.charCodeAt(index);
+        const flags = CHAR_MAP[code];
+        if ((flags & stopFlags) !== 0) {
+            stop |= flags & COMMA_FLAG;
+            break;
+        }
+        if ((flags & OWS) !== 0) {
+            if (whitespace === -1)
+                whitespace = index;
+        }
+        else {
+            whitespace = -1;
+        }
+        typeFlags |= (code & NON_ASCII) | flags;
+        index++;
+    }
+    const valueEnd = whitespace === -1 ? index : whitespace;
+    const value = header.slice(valueStart, valueEnd);
+    const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+    if (index === len || stop !== 0) {
+        return { type, index, parameters: new NullObject() };
+    }
+    return parseParameters(header, type, index, len, stopFlags);
+}
+/**
+ * Parses the parameters of a `Content-Type` header starting at the given index.
+ */
+function parseParameters(header, type, index, len, stopFlags) {
+    const parameters = new NullObject();
+    parameter: while (index < len) {
+        index++; // Skip over ;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+            index++;
+        }
+        const keyStart = index;
+        let keyFlags = 0;
+        let keyWhitespace = -1;
+        while (index < len) {
+            const code = header.charCodeAt(index);
+            const flags = CHAR_MAP[code];
+            if ((flags & stopFlags) !== 0) {
+                if ((flags & COMMA_FLAG) !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if (code === EQ) {
+                const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+                const value = header.slice(keyStart, keyEnd);
+                const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+                index++;
+                while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+                    index++;
+                }
+                if (index < len && header.charCodeAt(index) === DQUOTE) {
+                    const quotedStart = ++index;
+                    let escaped = false;
+                    while (index < len) {
+                        const code = header.charCodeAt(index);
+                        if (code === DQUOTE) {
+                            if (parameters[key] === undefined) {
+                                parameters[key] = escaped
+                                    ? unescapeQuotedPairs(header, quotedStart, index)
+                                    : header.slice(quotedStart, index);
+                            }
+                            index++;
+                            let stop = 0;
+                            // Discard characters between quote and delimiter.
+                            while (index < len) {
+                                const code = header.charCodeAt(index);
+                                const flags = CHAR_MAP[code];
+                                if ((flags & stopFlags) !== 0) {
+                                    stop = flags & COMMA_FLAG;
+                                    break;
+                                }
+                                index++;
+                            }
+                            if (stop !== 0)
+                                break parameter;
+                            continue parameter;
+                        }
+                        if (code === BSLASH && index + 1 < len) {
+                            escaped = true;
+                            index += 2;
+                            continue;
+                        }
+                        index++;
+                    }
+                    continue parameter;
+                }
+                const valueStart = index;
+                let stop = 0;
+                let valueWhitespace = -1;
+                while (index < len) {
+                    const code = header.charCodeAt(index);
+                    const flags = CHAR_MAP[code];
+                    if ((flags & stopFlags) !== 0) {
+                        stop = flags & COMMA_FLAG;
+                        break;
+                    }
+                    if ((flags & OWS) !== 0) {
+                        if (valueWhitespace === -1)
+                            valueWhitespace = index;
+                    }
+                    else {
+                        valueWhitespace = -1;
+                    }
+                    index++;
+                }
+                if (parameters[key] === undefined) {
+                    const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+                    parameters[key] = header.slice(valueStart, valueEnd);
+                }
+                if (stop !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if ((flags & OWS) !== 0) {
+                if (keyWhitespace === -1)
+                    keyWhitespace = index;
+            }
+            else {
+                keyWhitespace = -1;
+            }
+            keyFlags |= (code & NON_ASCII) | flags;
+            index++;
+        }
+    }
+    return { type, index, parameters };
+}
+/**
+ * Remove backslashes from quoted pairs in a known-terminated quoted string body.
+ */
+function unescapeQuotedPairs(str, start, end) {
+    let result = "";
+    for (let index = start; index < end; index++) {
+        if (str.charCodeAt(index) === BSLASH) {
+            result += str.slice(start, index);
+            start = ++index;
+        }
+    }
+    return result + str.slice(start, end);
+}
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
+const intRegex = /^-?\d+$/;
+const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
+const originalStringify = JSON.stringify;
+const originalParse = JSON.parse;
+const customFormat = /^-?\d+n$/;
+
+const bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+const noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+
+/**
+ * @typedef {(this: any, key: string | number | undefined, value: any) => any} Replacer
+ * @typedef {(key: string | number | undefined, value: any, context?: { source: string }) => any} Reviver
  */
 
-function openActionForge(_options) {
-    throw new errors/* UserError */.y('the GitHub forge is not part of this build yet');
+/**
+ * Checks if a value is unstringifiable according to native JSON.stringify rules.
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is undefined, a function, or a symbol.
+ */
+const isUnstringifiable = (val) =>
+  val === undefined || typeof val === "function" || typeof val === "symbol";
+
+/**
+ * Checks if a value is a native JSON.rawJSON object (Node.js 22+).
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is a RawJSON instance.
+ */
+const isRawJSON = (val) =>
+  val !== null &&
+  typeof val === "object" &&
+  val.constructor &&
+  val.constructor.name === "RawJSON";
+
+/**
+ * Iteratively converts a JS value to a JSON string.
+ * Used as a fallback when the native JSON.stringify hits the Maximum Call Stack size.
+ * Fully compliant with JSON formatting (space), replacers, and toJSON behaviors.
+ *
+ * @param {any} rootValue The value to stringify.
+ * @param {Replacer | Array<string | number> | null} [replacer] User's custom replacer function.
+ * @param {string | number} [spaceParam] Indentation for pretty-printing.
+ * @returns {string | undefined} The generated JSON string.
+ */
+const stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer)
+    ? new Set(replacer.map(String))
+    : null;
+
+  /**
+   * Prepares a value for stringification by resolving toJSON, handling BigInts,
+   * applying custom replacers, and unwrapping primitive objects.
+   *
+   * @param {object|Array} parent The parent object or array holding the value.
+   * @param {string} key The key associated with the value.
+   * @param {any} val The raw value to process.
+   * @returns {any} The processed value ready for stringification.
+   */
+  const prepareVal = (parent, key, val) => {
+    const isObject = val !== null && typeof val === "object";
+    const hasToJSON = isObject && typeof val.toJSON === "function";
+
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+
+    if (isNoise) return val + "n";
+
+    const isBigInt = typeof val === "bigint";
+
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+
+      return val.toString() + "n";
+    }
+
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+
+    const isPostReplacerObject = val !== null && typeof val === "object";
+
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper =
+        val instanceof Number ||
+        val instanceof String ||
+        val instanceof Boolean;
+
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+
+    return val;
+  };
+
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+
+  if (isUnstringifiable(rootProcessed)) {
+    return undefined;
+  }
+
+  const isRootPrimitive =
+    rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+
+  const chunks = [];
+  let level = 0;
+
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true,
+    },
+  ];
+
+  const visited = new WeakSet([rootProcessed]);
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (node.index === 0) {
+      chunks.push(node.isArray ? "[" : "{");
+      level++;
+    }
+
+    let isDone = false;
+
+    if (node.isArray) {
+      if (node.index < node.val.length) {
+        if (!node.first) chunks.push(",");
+
+        if (space) chunks.push("\n" + space.repeat(level));
+
+        const childRaw = node.val[node.index];
+        const childVal = prepareVal(node.val, String(node.index), childRaw);
+
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node.first = false;
+          node.index++;
+        } else {
+          const isComplexObject =
+            childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+
+            visited.add(childVal);
+
+            stack.push({
+              parent: node.val,
+              key: String(node.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true,
+            });
+
+            node.first = false;
+            node.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node.first = false;
+            node.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node.index < node.keys.length) {
+        const k = node.keys[node.index++];
+
+        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+
+        if (isFilteredOutByArray) continue;
+
+        const childRaw = node.val[k];
+        const childVal = prepareVal(node.val, k, childRaw);
+
+        if (isUnstringifiable(childVal)) continue;
+
+        if (!node.first) chunks.push(",");
+
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+        } else {
+          chunks.push(originalStringify(k) + ":");
+        }
+
+        const isComplexObject =
+          childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+
+          visited.add(childVal);
+
+          stack.push({
+            parent: node.val,
+            key: k,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true,
+          });
+
+          node.first = false;
+
+          break; // Stop current loop level to process the newly pushed stack node
+        } else {
+          chunks.push(originalStringify(childVal));
+          node.first = false;
+        }
+      }
+
+      const isNodeFullyProcessed =
+        node.index >= node.keys.length && stack[stack.length - 1] === node;
+
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+
+    if (isDone) {
+      level--;
+
+      if (!node.first && space) chunks.push("\n" + space.repeat(level));
+
+      chunks.push(node.isArray ? "]" : "}");
+      visited.delete(node.val);
+      stack.pop();
+    }
+  }
+
+  return chunks.join("");
+};
+
+/**
+ * Converts a JavaScript value to a JSON string.
+ *
+ * Supports serialization of BigInt values using two strategies:
+ * 1. Custom format "123n" → "123" (universal fallback)
+ * 2. Native JSON.rawJSON() (Node.js 22+, fastest) when available
+ *
+ * All other values are serialized exactly like native JSON.stringify().
+ *
+ * @param {*} value The value to convert to a JSON string.
+ * @param {Replacer | Array<string | number> | null} [replacer]
+ * A function that alters the behavior of the stringification process,
+ * or an array of strings/numbers to indicate properties to exclude.
+ * @param {string | number} [space]
+ * A string or number to specify indentation or pretty-printing.
+ * @returns {string} The JSON string representation.
+ */
+const JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+
+          const hasFunctionReplacer = typeof replacer === "function";
+
+          if (hasFunctionReplacer) return replacer(key, val);
+
+          const isKeyInArrayReplacer =
+            Array.isArray(replacer) && replacer.includes(key);
+
+          if (isKeyInArrayReplacer) return val;
+
+          return val;
+        },
+        space,
+      );
+    }
+
+    if (!value) return originalStringify(value, replacer, space);
+
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+
+        if (isNoise) return val.toString() + "n"; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+        if (typeof val === "bigint") return val.toString() + "n";
+
+        const hasFunctionReplacer = typeof replacer === "function";
+
+        if (hasFunctionReplacer) return replacer(key, val);
+
+        const isKeyInArrayReplacer =
+          Array.isArray(replacer) && replacer.includes(key);
+
+        if (isKeyInArrayReplacer) return val;
+
+        return val;
+      },
+      space,
+    );
+
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3",
+    ); // Delete one "n" off the end of every BigInt value
+
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3"); // Remove one "n" off the end of every noisy string
+
+    return denoisedJSON;
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+
+      if (convertedJSON === undefined) return undefined;
+
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return convertedJSON;
+
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+
+    throw error;
+  }
+};
+
+const featureCache = new Map();
+
+/**
+ * Detects if the current JSON.parse implementation supports the context.source feature.
+ *
+ * Uses toString() fingerprinting to cache results and automatically detect runtime
+ * replacements of JSON.parse (polyfills, mocks, etc.).
+ *
+ * @returns {boolean} true if context.source is supported, false otherwise.
+ */
+const isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+
+  try {
+    const result = JSON.parse(
+      "1",
+      (_, __, context) => !!context?.source && context.source === "1",
+    );
+    featureCache.set(parseFingerprint, result);
+
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+
+    return false;
+  }
+};
+
+/**
+ * Reviver function that converts custom-format BigInt strings back to BigInt values.
+ * Also handles "noise" strings that accidentally match the BigInt format.
+ *
+ * @param {string | number | undefined} key The object key.
+ * @param {*} value The value being parsed.
+ * @param {object} [context] Parse context (if supported by JSON.parse).
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The transformed value.
+ */
+const convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+  const isCustomFormatBigInt =
+    typeof value === "string" && customFormat.test(value);
+
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+
+  const hasUserReviver = typeof userReviver === "function";
+
+  if (!hasUserReviver) return value;
+
+  return userReviver(key, value, context);
+};
+
+/**
+ * Fast JSON.parse implementation (~2x faster than classic fallback).
+ * Uses JSON.parse's context.source feature to detect integers and convert
+ * large numbers directly to BigInt without string manipulation.
+ *
+ * Does not support legacy custom format from v1 of this library.
+ *
+ * @param {string} text JSON string to parse.
+ * @param {Reviver} [reviver] Transform function to apply to each value.
+ * @returns {any} Parsed JavaScript value.
+ */
+const JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds =
+      value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context && intRegex.test(context.source);
+    const isBigInt = isBigNumber && isInt;
+
+    if (isBigInt) return BigInt(context.source);
+
+    const hasCustomReviver = typeof reviver === "function";
+
+    if (!hasCustomReviver) return value;
+
+    return reviver(key, value, context);
+  });
+};
+
+const MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+const MAX_DIGITS = MAX_INT.length;
+const stringsOrLargeNumbers =
+  /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+const noiseValueWithQuotes = /^"-?\d+n+"$/; // Noise - strings that match the custom format before being converted to it
+
+/**
+ * Iteratively traverses the parsed object bottom-up (post-order),
+ * emulating the native JSON.parse reviver behavior.
+ * This avoids Call Stack overflows (RangeError) on deeply nested structures.
+ *
+ * @param {any} parsed The natively parsed JSON object.
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The fully processed object.
+ */
+const applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (!node.visited) {
+      node.visited = true;
+
+      const value = node.parent[node.key];
+      const isComplexObject = value !== null && typeof value === "object";
+
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+
+        for (let i = keys.length - 1; i >= 0; i--) {
+          stack.push({ parent: value, key: keys[i], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node;
+      let value = parent[key];
+
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+
+      const hasUserReviver = typeof userReviver === "function";
+
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+
+      const isDeleted = value === undefined;
+
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+
+      stack.pop();
+    }
+  }
+
+  return rootHolder[""];
+};
+
+/**
+ * Pre-processes the JSON string to mark large numbers with an 'n' suffix.
+ *
+ * @param {string} text The raw JSON string.
+ * @returns {string} The serialized string with marked BigInts.
+ */
+const serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"'; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+      const hasFractionalOrExponential = fractional || exponential;
+
+      // With a fixed number of digits, we can correctly use lexicographical comparison to do a numeric comparison
+      const isLessThanMaxSafeInt =
+        digits &&
+        (digits.length < MAX_DIGITS ||
+          (digits.length === MAX_DIGITS && digits <= MAX_INT));
+
+      const isStandardValue =
+        isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+
+      if (isStandardValue) return match;
+
+      return '"' + match + 'n"';
+    },
+  );
+};
+
+/**
+ * Converts a JSON string into a JavaScript value.
+ *
+ * Supports parsing of large integers using two strategies:
+ * 1. Classic fallback: Marks large numbers with "123n" format, then converts to BigInt
+ * 2. Fast path (JSONParseV2): Uses context.source feature (~2x faster) when available
+ *
+ * All other JSON values are parsed exactly like native JSON.parse().
+ *
+ * @param {string} text A valid JSON string.
+ * @param {Reviver} [reviver]
+ * A function that transforms the results. This function is called for each member
+ * of the object. If a member contains nested objects, the nested objects are
+ * transformed before the parent object is.
+ * @returns {any} The parsed JavaScript value.
+ * @throws {SyntaxError} If text is not valid JSON.
+ */
+const JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver); // Shortcut to a faster (2x) and simpler version
+
+    // Find and mark big numbers with "n"
+    const serializedData = serializeBigInts(text);
+
+    return originalParse(serializedData, (key, value, context) =>
+      convertMarkedBigIntsReviver(key, value, context, reviver),
+    );
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+
+      return applyReviverIteratively(parsed, reviver);
+    }
+
+    throw error;
+  }
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var request_dist_bundle_VERSION = "10.0.16";
+
+// pkg/dist-src/defaults.js
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${request_dist_bundle_VERSION} ${getUserAgent()}`
+  }
+};
+
+// pkg/dist-src/fetch-wrapper.js
+
+
+
+// pkg/dist-src/is-plain-object.js
+function dist_bundle_isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/fetch-wrapper.js
+
+var dist_bundle_noop = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = dist_bundle_isPlainObject(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error) {
+    let message = "Unknown Error";
+    if (error instanceof Error) {
+      if (error.name === "AbortError") {
+        error.status = 500;
+        throw error;
+      }
+      message = error.message;
+      if (error.name === "TypeError" && "cause" in error) {
+        if (error.cause instanceof Error) {
+          message = error.cause.message;
+        } else if (typeof error.cause === "string") {
+          message = error.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(dist_bundle_noop);
+  }
+  const mimetype = dist_parse(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(dist_bundle_noop);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+
+// pkg/dist-src/with-defaults.js
+function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
+  const endpoint2 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint2.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint2.parse(endpointOptions));
+    }
+    const request2 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint2.parse(endpoint2.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request2, {
+      endpoint: endpoint2,
+      defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+    });
+    return endpointOptions.request.hook(request2, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint2,
+    defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+  });
+}
+
+// pkg/dist-src/index.js
+var request = dist_bundle_withDefaults(endpoint, defaults_default);
+
+/* v8 ignore next -- @preserve */
+/* v8 ignore else -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/version.js
+var graphql_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/with-defaults.js
+
+
+// pkg/dist-src/graphql.js
+
+
+// pkg/dist-src/error.js
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request2, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request2;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+
+// pkg/dist-src/graphql.js
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request2, query, options) {
+  if (options) {
+    if (typeof query === "string" && "query" in options) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl)) {
+    requestOptions.url = baseUrl.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request2(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+
+// pkg/dist-src/with-defaults.js
+function graphql_dist_bundle_withDefaults(request2, newDefaults) {
+  const newRequest = request2.defaults(newDefaults);
+  const newApi = (query, options) => {
+    return graphql(newRequest, query, options);
+  };
+  return Object.assign(newApi, {
+    defaults: graphql_dist_bundle_withDefaults.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+
+// pkg/dist-src/index.js
+var graphql2 = graphql_dist_bundle_withDefaults(request, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return graphql_dist_bundle_withDefaults(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+/* v8 ignore if -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
+// pkg/dist-src/is-jwt.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+
+// pkg/dist-src/auth.js
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+
+// pkg/dist-src/with-authorization-prefix.js
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+
+// pkg/dist-src/hook.js
+async function hook(token, request, route, parameters) {
+  const endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint.headers.authorization = withAuthorizationPrefix(token);
+  return request(endpoint);
+}
+
+// pkg/dist-src/index.js
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
+const version_VERSION = "7.0.8";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
+
+
+
+
+
+
+const dist_src_noop = () => {
+};
+const consoleWarn = console.warn.bind(console);
+const consoleError = console.error.bind(console);
+function createLogger(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = dist_src_noop;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = dist_src_noop;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+const userAgentTrail = `octokit-core.js/${version_VERSION} ${getUserAgent()}`;
+class Octokit {
+  static VERSION = version_VERSION;
+  static defaults(defaults) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options = args[0] || {};
+        if (typeof defaults === "function") {
+          super(defaults(options));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults,
+            options,
+            options.userAgent && defaults.userAgent ? {
+              userAgent: `${options.userAgent} ${defaults.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options = {}) {
+    const hook = new before_after_hook.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options.baseUrl) {
+      requestDefaults.baseUrl = options.baseUrl;
+    }
+    if (options.previews) {
+      requestDefaults.mediaType.previews = options.previews;
+    }
+    if (options.timeZone) {
+      requestDefaults.headers["time-zone"] = options.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger(options.log);
+    this.hook = hook;
+    if (!options.authStrategy) {
+      if (!options.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth = createTokenAuth(options.auth);
+        hook.wrap("request", auth.hook);
+        this.auth = auth;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options;
+      const auth = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options.auth
+        )
+      );
+      hook.wrap("request", auth.hook);
+      this.auth = auth;
+    }
+    const classConstructor = this.constructor;
+    for (let i = 0; i < classConstructor.plugins.length; ++i) {
+      Object.assign(this, classConstructor.plugins[i](this, options));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-request-log/dist-src/version.js
+const dist_src_version_VERSION = "6.0.0";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-request-log/dist-src/index.js
+
+function requestLog(octokit) {
+  octokit.hook.wrap("request", (request, options) => {
+    octokit.log.debug("request", options);
+    const start = Date.now();
+    const requestOptions = octokit.request.endpoint.parse(options);
+    const path = requestOptions.url.replace(options.baseUrl, "");
+    return request(options).then((response) => {
+      const requestId = response.headers["x-github-request-id"];
+      octokit.log.info(
+        `${requestOptions.method} ${path} - ${response.status} with id ${requestId} in ${Date.now() - start}ms`
+      );
+      return response;
+    }).catch((error) => {
+      const requestId = error.response?.headers["x-github-request-id"] || "UNKNOWN";
+      octokit.log.error(
+        `${requestOptions.method} ${path} - ${error.status} with id ${requestId} in ${Date.now() - start}ms`
+      );
+      throw error;
+    });
+  });
+}
+requestLog.VERSION = dist_src_version_VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+// pkg/dist-src/version.js
+var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/normalize-paginated-list-response.js
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+
+// pkg/dist-src/iterator.js
+function iterator(octokit, route, parameters) {
+  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options.method;
+  const headers = options.headers;
+  let url = options.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url) return { done: true };
+        try {
+          const response = await requestMethod({ method, url, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error) {
+          if (error.status !== 409) throw error;
+          url = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+
+// pkg/dist-src/paginate.js
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+
+// pkg/dist-src/compose-paginate.js
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+
+// pkg/dist-src/generated/paginating-endpoints.js
+var paginatingEndpoints = (/* unused pure expression or super */ null && ([
+  "GET /advisories",
+  "GET /app/hook/deliveries",
+  "GET /app/installation-requests",
+  "GET /app/installations",
+  "GET /assignments/{assignment_id}/accepted_assignments",
+  "GET /classrooms",
+  "GET /classrooms/{classroom_id}/assignments",
+  "GET /enterprises/{enterprise}/code-security/configurations",
+  "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories",
+  "GET /enterprises/{enterprise}/dependabot/alerts",
+  "GET /enterprises/{enterprise}/teams",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations",
+  "GET /events",
+  "GET /gists",
+  "GET /gists/public",
+  "GET /gists/starred",
+  "GET /gists/{gist_id}/comments",
+  "GET /gists/{gist_id}/commits",
+  "GET /gists/{gist_id}/forks",
+  "GET /installation/repositories",
+  "GET /issues",
+  "GET /licenses",
+  "GET /marketplace_listing/plans",
+  "GET /marketplace_listing/plans/{plan_id}/accounts",
+  "GET /marketplace_listing/stubbed/plans",
+  "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts",
+  "GET /networks/{owner}/{repo}/events",
+  "GET /notifications",
+  "GET /organizations",
+  "GET /organizations/{org}/dependabot/repository-access",
+  "GET /orgs/{org}/actions/cache/usage-by-repository",
+  "GET /orgs/{org}/actions/hosted-runners",
+  "GET /orgs/{org}/actions/permissions/repositories",
+  "GET /orgs/{org}/actions/permissions/self-hosted-runners/repositories",
+  "GET /orgs/{org}/actions/runner-groups",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/runners",
+  "GET /orgs/{org}/actions/runners",
+  "GET /orgs/{org}/actions/secrets",
+  "GET /orgs/{org}/actions/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/actions/variables",
+  "GET /orgs/{org}/actions/variables/{name}/repositories",
+  "GET /orgs/{org}/attestations/repositories",
+  "GET /orgs/{org}/attestations/{subject_digest}",
+  "GET /orgs/{org}/blocks",
+  "GET /orgs/{org}/campaigns",
+  "GET /orgs/{org}/code-scanning/alerts",
+  "GET /orgs/{org}/code-security/configurations",
+  "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories",
+  "GET /orgs/{org}/codespaces",
+  "GET /orgs/{org}/codespaces/secrets",
+  "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/copilot/billing/seats",
+  "GET /orgs/{org}/copilot/metrics",
+  "GET /orgs/{org}/dependabot/alerts",
+  "GET /orgs/{org}/dependabot/secrets",
+  "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/events",
+  "GET /orgs/{org}/failed_invitations",
+  "GET /orgs/{org}/hooks",
+  "GET /orgs/{org}/hooks/{hook_id}/deliveries",
+  "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}",
+  "GET /orgs/{org}/insights/api/subject-stats",
+  "GET /orgs/{org}/insights/api/user-stats/{user_id}",
+  "GET /orgs/{org}/installations",
+  "GET /orgs/{org}/invitations",
+  "GET /orgs/{org}/invitations/{invitation_id}/teams",
+  "GET /orgs/{org}/issues",
+  "GET /orgs/{org}/members",
+  "GET /orgs/{org}/members/{username}/codespaces",
+  "GET /orgs/{org}/migrations",
+  "GET /orgs/{org}/migrations/{migration_id}/repositories",
+  "GET /orgs/{org}/organization-roles/{role_id}/teams",
+  "GET /orgs/{org}/organization-roles/{role_id}/users",
+  "GET /orgs/{org}/outside_collaborators",
+  "GET /orgs/{org}/packages",
+  "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+  "GET /orgs/{org}/personal-access-token-requests",
+  "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",
+  "GET /orgs/{org}/personal-access-tokens",
+  "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories",
+  "GET /orgs/{org}/private-registries",
+  "GET /orgs/{org}/projects",
+  "GET /orgs/{org}/projectsV2",
+  "GET /orgs/{org}/projectsV2/{project_number}/fields",
+  "GET /orgs/{org}/projectsV2/{project_number}/items",
+  "GET /orgs/{org}/properties/values",
+  "GET /orgs/{org}/public_members",
+  "GET /orgs/{org}/repos",
+  "GET /orgs/{org}/rulesets",
+  "GET /orgs/{org}/rulesets/rule-suites",
+  "GET /orgs/{org}/rulesets/{ruleset_id}/history",
+  "GET /orgs/{org}/secret-scanning/alerts",
+  "GET /orgs/{org}/security-advisories",
+  "GET /orgs/{org}/settings/immutable-releases/repositories",
+  "GET /orgs/{org}/settings/network-configurations",
+  "GET /orgs/{org}/team/{team_slug}/copilot/metrics",
+  "GET /orgs/{org}/teams",
+  "GET /orgs/{org}/teams/{team_slug}/discussions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/invitations",
+  "GET /orgs/{org}/teams/{team_slug}/members",
+  "GET /orgs/{org}/teams/{team_slug}/projects",
+  "GET /orgs/{org}/teams/{team_slug}/repos",
+  "GET /orgs/{org}/teams/{team_slug}/teams",
+  "GET /projects/{project_id}/collaborators",
+  "GET /repos/{owner}/{repo}/actions/artifacts",
+  "GET /repos/{owner}/{repo}/actions/caches",
+  "GET /repos/{owner}/{repo}/actions/organization-secrets",
+  "GET /repos/{owner}/{repo}/actions/organization-variables",
+  "GET /repos/{owner}/{repo}/actions/runners",
+  "GET /repos/{owner}/{repo}/actions/runs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+  "GET /repos/{owner}/{repo}/actions/secrets",
+  "GET /repos/{owner}/{repo}/actions/variables",
+  "GET /repos/{owner}/{repo}/actions/workflows",
+  "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+  "GET /repos/{owner}/{repo}/activity",
+  "GET /repos/{owner}/{repo}/assignees",
+  "GET /repos/{owner}/{repo}/attestations/{subject_digest}",
+  "GET /repos/{owner}/{repo}/branches",
+  "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+  "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+  "GET /repos/{owner}/{repo}/code-scanning/analyses",
+  "GET /repos/{owner}/{repo}/codespaces",
+  "GET /repos/{owner}/{repo}/codespaces/devcontainers",
+  "GET /repos/{owner}/{repo}/codespaces/secrets",
+  "GET /repos/{owner}/{repo}/collaborators",
+  "GET /repos/{owner}/{repo}/comments",
+  "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/commits",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-suites",
+  "GET /repos/{owner}/{repo}/commits/{ref}/status",
+  "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
+  "GET /repos/{owner}/{repo}/compare/{basehead}",
+  "GET /repos/{owner}/{repo}/compare/{base}...{head}",
+  "GET /repos/{owner}/{repo}/contributors",
+  "GET /repos/{owner}/{repo}/dependabot/alerts",
+  "GET /repos/{owner}/{repo}/dependabot/secrets",
+  "GET /repos/{owner}/{repo}/deployments",
+  "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+  "GET /repos/{owner}/{repo}/environments",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/variables",
+  "GET /repos/{owner}/{repo}/events",
+  "GET /repos/{owner}/{repo}/forks",
+  "GET /repos/{owner}/{repo}/hooks",
+  "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries",
+  "GET /repos/{owner}/{repo}/invitations",
+  "GET /repos/{owner}/{repo}/issues",
+  "GET /repos/{owner}/{repo}/issues/comments",
+  "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/issues/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/labels",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/reactions",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline",
+  "GET /repos/{owner}/{repo}/keys",
+  "GET /repos/{owner}/{repo}/labels",
+  "GET /repos/{owner}/{repo}/milestones",
+  "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels",
+  "GET /repos/{owner}/{repo}/notifications",
+  "GET /repos/{owner}/{repo}/pages/builds",
+  "GET /repos/{owner}/{repo}/projects",
+  "GET /repos/{owner}/{repo}/pulls",
+  "GET /repos/{owner}/{repo}/pulls/comments",
+  "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
+  "GET /repos/{owner}/{repo}/releases",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/assets",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/reactions",
+  "GET /repos/{owner}/{repo}/rules/branches/{branch}",
+  "GET /repos/{owner}/{repo}/rulesets",
+  "GET /repos/{owner}/{repo}/rulesets/rule-suites",
+  "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations",
+  "GET /repos/{owner}/{repo}/security-advisories",
+  "GET /repos/{owner}/{repo}/stargazers",
+  "GET /repos/{owner}/{repo}/subscribers",
+  "GET /repos/{owner}/{repo}/tags",
+  "GET /repos/{owner}/{repo}/teams",
+  "GET /repos/{owner}/{repo}/topics",
+  "GET /repositories",
+  "GET /search/code",
+  "GET /search/commits",
+  "GET /search/issues",
+  "GET /search/labels",
+  "GET /search/repositories",
+  "GET /search/topics",
+  "GET /search/users",
+  "GET /teams/{team_id}/discussions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/reactions",
+  "GET /teams/{team_id}/invitations",
+  "GET /teams/{team_id}/members",
+  "GET /teams/{team_id}/projects",
+  "GET /teams/{team_id}/repos",
+  "GET /teams/{team_id}/teams",
+  "GET /user/blocks",
+  "GET /user/codespaces",
+  "GET /user/codespaces/secrets",
+  "GET /user/emails",
+  "GET /user/followers",
+  "GET /user/following",
+  "GET /user/gpg_keys",
+  "GET /user/installations",
+  "GET /user/installations/{installation_id}/repositories",
+  "GET /user/issues",
+  "GET /user/keys",
+  "GET /user/marketplace_purchases",
+  "GET /user/marketplace_purchases/stubbed",
+  "GET /user/memberships/orgs",
+  "GET /user/migrations",
+  "GET /user/migrations/{migration_id}/repositories",
+  "GET /user/orgs",
+  "GET /user/packages",
+  "GET /user/packages/{package_type}/{package_name}/versions",
+  "GET /user/public_emails",
+  "GET /user/repos",
+  "GET /user/repository_invitations",
+  "GET /user/social_accounts",
+  "GET /user/ssh_signing_keys",
+  "GET /user/starred",
+  "GET /user/subscriptions",
+  "GET /user/teams",
+  "GET /users",
+  "GET /users/{username}/attestations/{subject_digest}",
+  "GET /users/{username}/events",
+  "GET /users/{username}/events/orgs/{org}",
+  "GET /users/{username}/events/public",
+  "GET /users/{username}/followers",
+  "GET /users/{username}/following",
+  "GET /users/{username}/gists",
+  "GET /users/{username}/gpg_keys",
+  "GET /users/{username}/keys",
+  "GET /users/{username}/orgs",
+  "GET /users/{username}/packages",
+  "GET /users/{username}/projects",
+  "GET /users/{username}/projectsV2",
+  "GET /users/{username}/projectsV2/{project_number}/fields",
+  "GET /users/{username}/projectsV2/{project_number}/items",
+  "GET /users/{username}/received_events",
+  "GET /users/{username}/received_events/public",
+  "GET /users/{username}/repos",
+  "GET /users/{username}/social_accounts",
+  "GET /users/{username}/ssh_signing_keys",
+  "GET /users/{username}/starred",
+  "GET /users/{username}/subscriptions"
+]));
+
+// pkg/dist-src/paginating-endpoints.js
+function isPaginatingEndpoint(arg) {
+  if (typeof arg === "string") {
+    return paginatingEndpoints.includes(arg);
+  } else {
+    return false;
+  }
+}
+
+// pkg/dist-src/index.js
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+const plugin_rest_endpoint_methods_dist_src_version_VERSION = "17.0.0";
+
+//# sourceMappingURL=version.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+const Endpoints = {
+  actions: {
+    addCustomLabelsToSelfHostedRunnerForOrg: [
+      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    addCustomLabelsToSelfHostedRunnerForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    addRepoAccessToSelfHostedRunnerGroupInOrg: [
+      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    approveWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
+    ],
+    cancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+    ],
+    createEnvironmentVariable: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
+    createOrUpdateEnvironmentSecret: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
+    createRegistrationTokenForOrg: [
+      "POST /orgs/{org}/actions/runners/registration-token"
+    ],
+    createRegistrationTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
+    ],
+    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
+    createRemoveTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
+    ],
+    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
+    createWorkflowDispatch: [
+      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+    ],
+    deleteActionsCacheById: [
+      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
+    ],
+    deleteActionsCacheByKey: [
+      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
+    ],
+    deleteArtifact: [
+      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
+    ],
+    deleteCustomImageFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    deleteCustomImageVersionFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    deleteEnvironmentSecret: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    deleteEnvironmentVariable: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    deleteHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
+    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    deleteRepoVariable: [
+      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
+    ],
+    deleteSelfHostedRunnerFromOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}"
+    ],
+    deleteSelfHostedRunnerFromRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    deleteWorkflowRunLogs: [
+      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    disableSelectedRepositoryGithubActionsOrganization: [
+      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    disableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
+    ],
+    downloadArtifact: [
+      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
+    ],
+    downloadJobLogsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+    ],
+    downloadWorkflowRunAttemptLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
+    ],
+    downloadWorkflowRunLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    enableSelectedRepositoryGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    enableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
+    ],
+    forceCancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+    ],
+    generateRunnerJitconfigForOrg: [
+      "POST /orgs/{org}/actions/runners/generate-jitconfig"
+    ],
+    generateRunnerJitconfigForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
+    ],
+    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
+    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
+    getActionsCacheUsageByRepoForOrg: [
+      "GET /orgs/{org}/actions/cache/usage-by-repository"
+    ],
+    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
+    getAllowedActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    getAllowedActionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
+    getCustomImageForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    getCustomImageVersionForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    getCustomOidcSubClaimForRepo: [
+      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    getEnvironmentPublicKey: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
+    ],
+    getEnvironmentSecret: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    getEnvironmentVariable: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/workflow"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    getGithubActionsPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions"
+    ],
+    getGithubActionsPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions"
+    ],
+    getHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    getHostedRunnersGithubOwnedImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
+    ],
+    getHostedRunnersLimitsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/limits"
+    ],
+    getHostedRunnersMachineSpecsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
+    ],
+    getHostedRunnersPartnerImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/partner"
+    ],
+    getHostedRunnersPlatformsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/platforms"
+    ],
+    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
+    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
+    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
+    getPendingDeploymentsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    getRepoPermissions: [
+      "GET /repos/{owner}/{repo}/actions/permissions",
+      {},
+      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
+    ],
+    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
+    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
+    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
+    getReviewsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    ],
+    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
+    getSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
+    getWorkflowAccessToRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    getWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
+    ],
+    getWorkflowRunUsage: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
+    ],
+    getWorkflowUsage: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
+    ],
+    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
+    listCustomImageVersionsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
+    ],
+    listCustomImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom"
+    ],
+    listEnvironmentSecrets: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    ],
+    listEnvironmentVariables: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    listGithubHostedRunnersInGroupForOrg: [
+      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
+    ],
+    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
+    listJobsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+    ],
+    listJobsForWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+    ],
+    listLabelsForSelfHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    listLabelsForSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
+    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
+    listRepoOrganizationSecrets: [
+      "GET /repos/{owner}/{repo}/actions/organization-secrets"
+    ],
+    listRepoOrganizationVariables: [
+      "GET /repos/{owner}/{repo}/actions/organization-variables"
+    ],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
+    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
+    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
+    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
+    listRunnerApplicationsForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/downloads"
+    ],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    listSelectedReposForOrgVariable: [
+      "GET /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    listSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/repositories"
+    ],
+    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
+    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
+    listWorkflowRunArtifacts: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
+    ],
+    listWorkflowRuns: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+    ],
+    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
+    reRunJobForWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+    ],
+    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
+    reRunWorkflowFailedJobs: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgVariable: [
+      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    reviewCustomGatesForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    ],
+    reviewPendingDeploymentsForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    setAllowedActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    setAllowedActionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    setCustomLabelsForSelfHostedRunnerForOrg: [
+      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomLabelsForSelfHostedRunnerForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomOidcSubClaimForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/workflow"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    setGithubActionsPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions"
+    ],
+    setGithubActionsPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    setSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories"
+    ],
+    setWorkflowAccessToRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    updateEnvironmentVariable: [
+      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    updateHostedRunnerForOrg: [
+      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
+    updateRepoVariable: [
+      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
+    ]
+  },
+  activity: {
+    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
+    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
+    deleteThreadSubscription: [
+      "DELETE /notifications/threads/{thread_id}/subscription"
+    ],
+    getFeeds: ["GET /feeds"],
+    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
+    getThread: ["GET /notifications/threads/{thread_id}"],
+    getThreadSubscriptionForAuthenticatedUser: [
+      "GET /notifications/threads/{thread_id}/subscription"
+    ],
+    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
+    listNotificationsForAuthenticatedUser: ["GET /notifications"],
+    listOrgEventsForAuthenticatedUser: [
+      "GET /users/{username}/events/orgs/{org}"
+    ],
+    listPublicEvents: ["GET /events"],
+    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
+    listPublicEventsForUser: ["GET /users/{username}/events/public"],
+    listPublicOrgEvents: ["GET /orgs/{org}/events"],
+    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
+    listReceivedPublicEventsForUser: [
+      "GET /users/{username}/received_events/public"
+    ],
+    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
+    listRepoNotificationsForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/notifications"
+    ],
+    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
+    listReposStarredByUser: ["GET /users/{username}/starred"],
+    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
+    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
+    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
+    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
+    markNotificationsAsRead: ["PUT /notifications"],
+    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
+    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
+    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
+    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
+    setThreadSubscription: [
+      "PUT /notifications/threads/{thread_id}/subscription"
+    ],
+    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
+    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
+  },
+  apps: {
+    addRepoToInstallation: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
+    ],
+    addRepoToInstallationForAuthenticatedUser: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    checkToken: ["POST /applications/{client_id}/token"],
+    createFromManifest: ["POST /app-manifests/{code}/conversions"],
+    createInstallationAccessToken: [
+      "POST /app/installations/{installation_id}/access_tokens"
+    ],
+    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
+    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
+    deleteToken: ["DELETE /applications/{client_id}/token"],
+    getAuthenticated: ["GET /app"],
+    getBySlug: ["GET /apps/{app_slug}"],
+    getInstallation: ["GET /app/installations/{installation_id}"],
+    getOrgInstallation: ["GET /orgs/{org}/installation"],
+    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
+    getSubscriptionPlanForAccount: [
+      "GET /marketplace_listing/accounts/{account_id}"
+    ],
+    getSubscriptionPlanForAccountStubbed: [
+      "GET /marketplace_listing/stubbed/accounts/{account_id}"
+    ],
+    getUserInstallation: ["GET /users/{username}/installation"],
+    getWebhookConfigForApp: ["GET /app/hook/config"],
+    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
+    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
+    listAccountsForPlanStubbed: [
+      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
+    ],
+    listInstallationReposForAuthenticatedUser: [
+      "GET /user/installations/{installation_id}/repositories"
+    ],
+    listInstallationRequestsForAuthenticatedApp: [
+      "GET /app/installation-requests"
+    ],
+    listInstallations: ["GET /app/installations"],
+    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
+    listPlans: ["GET /marketplace_listing/plans"],
+    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
+    listReposAccessibleToInstallation: ["GET /installation/repositories"],
+    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
+    listSubscriptionsForAuthenticatedUserStubbed: [
+      "GET /user/marketplace_purchases/stubbed"
+    ],
+    listWebhookDeliveries: ["GET /app/hook/deliveries"],
+    redeliverWebhookDelivery: [
+      "POST /app/hook/deliveries/{delivery_id}/attempts"
+    ],
+    removeRepoFromInstallation: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
+    ],
+    removeRepoFromInstallationForAuthenticatedUser: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    resetToken: ["PATCH /applications/{client_id}/token"],
+    revokeInstallationAccessToken: ["DELETE /installation/token"],
+    scopeToken: ["POST /applications/{client_id}/token/scoped"],
+    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
+    unsuspendInstallation: [
+      "DELETE /app/installations/{installation_id}/suspended"
+    ],
+    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
+  },
+  billing: {
+    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
+    getGithubActionsBillingUser: [
+      "GET /users/{username}/settings/billing/actions"
+    ],
+    getGithubBillingPremiumRequestUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingPremiumRequestUsageReportUser: [
+      "GET /users/{username}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/usage"
+    ],
+    getGithubBillingUsageReportUser: [
+      "GET /users/{username}/settings/billing/usage"
+    ],
+    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
+    getGithubPackagesBillingUser: [
+      "GET /users/{username}/settings/billing/packages"
+    ],
+    getSharedStorageBillingOrg: [
+      "GET /orgs/{org}/settings/billing/shared-storage"
+    ],
+    getSharedStorageBillingUser: [
+      "GET /users/{username}/settings/billing/shared-storage"
+    ]
+  },
+  campaigns: {
+    createCampaign: ["POST /orgs/{org}/campaigns"],
+    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
+    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
+    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
+    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
+  },
+  checks: {
+    create: ["POST /repos/{owner}/{repo}/check-runs"],
+    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
+    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
+    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
+    listAnnotations: [
+      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+    ],
+    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
+    listForSuite: [
+      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
+    ],
+    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    rerequestRun: [
+      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
+    ],
+    rerequestSuite: [
+      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
+    ],
+    setSuitesPreferences: [
+      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+  },
+  codeScanning: {
+    commitAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
+    ],
+    createAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    createVariantAnalysis: [
+      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
+    ],
+    deleteAnalysis: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
+    ],
+    deleteCodeqlDatabase: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
+      {},
+      { renamedParameters: { alert_id: "alert_number" } }
+    ],
+    getAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
+    ],
+    getAutofix: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    getCodeqlDatabase: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
+    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
+    getVariantAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
+    ],
+    getVariantAnalysisRepoTask: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
+    ],
+    listAlertInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
+    listAlertsInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+      {},
+      { renamed: ["codeScanning", "listAlertInstances"] }
+    ],
+    listCodeqlDatabases: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
+    ],
+    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
+    ],
+    updateDefaultSetup: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
+    ],
+    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
+  },
+  codeSecurity: {
+    attachConfiguration: [
+      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
+    ],
+    attachEnterpriseConfiguration: [
+      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
+    ],
+    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
+    createConfigurationForEnterprise: [
+      "POST /enterprises/{enterprise}/code-security/configurations"
+    ],
+    deleteConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    deleteConfigurationForEnterprise: [
+      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    detachConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/detach"
+    ],
+    getConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    getConfigurationForRepository: [
+      "GET /repos/{owner}/{repo}/code-security-configuration"
+    ],
+    getConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations"
+    ],
+    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
+    getDefaultConfigurations: [
+      "GET /orgs/{org}/code-security/configurations/defaults"
+    ],
+    getDefaultConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
+    ],
+    getRepositoriesForConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getRepositoriesForEnterpriseConfiguration: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getSingleConfigurationForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    setConfigurationAsDefault: [
+      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    setConfigurationAsDefaultForEnterprise: [
+      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    updateConfiguration: [
+      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    updateEnterpriseConfiguration: [
+      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ]
+  },
+  codesOfConduct: {
+    getAllCodesOfConduct: ["GET /codes_of_conduct"],
+    getConductCode: ["GET /codes_of_conduct/{key}"]
+  },
+  codespaces: {
+    addRepositoryForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    checkPermissionsForDevcontainer: [
+      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
+    ],
+    codespaceMachinesForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/machines"
+    ],
+    createForAuthenticatedUser: ["POST /user/codespaces"],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}"
+    ],
+    createWithPrForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
+    ],
+    createWithRepoForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/codespaces"
+    ],
+    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
+    deleteFromOrganization: [
+      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    deleteSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}"
+    ],
+    exportForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/exports"
+    ],
+    getCodespacesForUserInOrg: [
+      "GET /orgs/{org}/members/{username}/codespaces"
+    ],
+    getExportDetailsForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
+    ],
+    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
+    getPublicKeyForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/public-key"
+    ],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    getSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}"
+    ],
+    listDevcontainersInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
+    ],
+    listForAuthenticatedUser: ["GET /user/codespaces"],
+    listInOrganization: [
+      "GET /orgs/{org}/codespaces",
+      {},
+      { renamedParameters: { org_id: "org" } }
+    ],
+    listInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
+    listRepositoriesForSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    preFlightWithRepoForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/new"
+    ],
+    publishForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/publish"
+    ],
+    removeRepositoryForSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repoMachinesForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/machines"
+    ],
+    setRepositoriesForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
+    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
+    stopInOrganization: [
+      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
+    ],
+    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
+  },
+  copilot: {
+    addCopilotSeatsForTeams: [
+      "POST /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    addCopilotSeatsForUsers: [
+      "POST /orgs/{org}/copilot/billing/selected_users"
+    ],
+    cancelCopilotSeatAssignmentForTeams: [
+      "DELETE /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    cancelCopilotSeatAssignmentForUsers: [
+      "DELETE /orgs/{org}/copilot/billing/selected_users"
+    ],
+    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
+    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
+    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
+    getCopilotSeatDetailsForUser: [
+      "GET /orgs/{org}/members/{username}/copilot"
+    ],
+    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
+  },
+  credentials: { revoke: ["POST /credentials/revoke"] },
+  dependabot: {
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
+    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    listAlertsForEnterprise: [
+      "GET /enterprises/{enterprise}/dependabot/alerts"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
+    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repositoryAccessForOrg: [
+      "GET /organizations/{org}/dependabot/repository-access"
+    ],
+    setRepositoryAccessDefaultLevel: [
+      "PUT /organizations/{org}/dependabot/repository-access/default-level"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
+    ],
+    updateRepositoryAccessForOrg: [
+      "PATCH /organizations/{org}/dependabot/repository-access"
+    ]
+  },
+  dependencyGraph: {
+    createRepositorySnapshot: [
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
+    ],
+    diffRange: [
+      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+    ],
+    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
+  },
+  emojis: { get: ["GET /emojis"] },
+  enterpriseTeamMemberships: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
+    ],
+    get: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
+    remove: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ]
+  },
+  enterpriseTeamOrganizations: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
+    ],
+    delete: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignment: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignments: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
+    ]
+  },
+  enterpriseTeams: {
+    create: ["POST /enterprises/{enterprise}/teams"],
+    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
+    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
+    list: ["GET /enterprises/{enterprise}/teams"],
+    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
+  },
+  gists: {
+    checkIsStarred: ["GET /gists/{gist_id}/star"],
+    create: ["POST /gists"],
+    createComment: ["POST /gists/{gist_id}/comments"],
+    delete: ["DELETE /gists/{gist_id}"],
+    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
+    fork: ["POST /gists/{gist_id}/forks"],
+    get: ["GET /gists/{gist_id}"],
+    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
+    getRevision: ["GET /gists/{gist_id}/{sha}"],
+    list: ["GET /gists"],
+    listComments: ["GET /gists/{gist_id}/comments"],
+    listCommits: ["GET /gists/{gist_id}/commits"],
+    listForUser: ["GET /users/{username}/gists"],
+    listForks: ["GET /gists/{gist_id}/forks"],
+    listPublic: ["GET /gists/public"],
+    listStarred: ["GET /gists/starred"],
+    star: ["PUT /gists/{gist_id}/star"],
+    unstar: ["DELETE /gists/{gist_id}/star"],
+    update: ["PATCH /gists/{gist_id}"],
+    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
+  },
+  git: {
+    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
+    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
+    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
+    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
+    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
+    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
+    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
+    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
+    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
+    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
+    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
+    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
+    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
+  },
+  gitignore: {
+    getAllTemplates: ["GET /gitignore/templates"],
+    getTemplate: ["GET /gitignore/templates/{name}"]
+  },
+  hostedCompute: {
+    createNetworkConfigurationForOrg: [
+      "POST /orgs/{org}/settings/network-configurations"
+    ],
+    deleteNetworkConfigurationFromOrg: [
+      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkConfigurationForOrg: [
+      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkSettingsForOrg: [
+      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
+    ],
+    listNetworkConfigurationsForOrg: [
+      "GET /orgs/{org}/settings/network-configurations"
+    ],
+    updateNetworkConfigurationForOrg: [
+      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ]
+  },
+  interactions: {
+    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
+    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
+    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
+    getRestrictionsForYourPublicRepos: [
+      "GET /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
+    ],
+    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
+    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
+    removeRestrictionsForRepo: [
+      "DELETE /repos/{owner}/{repo}/interaction-limits"
+    ],
+    removeRestrictionsForYourPublicRepos: [
+      "DELETE /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
+    ],
+    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
+    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
+    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
+    setRestrictionsForYourPublicRepos: [
+      "PUT /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
+    ]
+  },
+  issues: {
+    addAssignees: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    addBlockedByDependency: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    addSubIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
+    checkUserCanBeAssignedToIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
+    ],
+    create: ["POST /repos/{owner}/{repo}/issues"],
+    createComment: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+    ],
+    createLabel: ["POST /repos/{owner}/{repo}/labels"],
+    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
+    deleteComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
+    ],
+    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
+    deleteMilestone: [
+      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ],
+    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
+    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
+    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
+    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
+    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
+    list: ["GET /issues"],
+    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
+    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
+    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
+    listDependenciesBlockedBy: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    listDependenciesBlocking: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
+    ],
+    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
+    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
+    listEventsForTimeline: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+    ],
+    listForAuthenticatedUser: ["GET /user/issues"],
+    listForOrg: ["GET /orgs/{org}/issues"],
+    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
+    listLabelsForMilestone: [
+      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
+    ],
+    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
+    listLabelsOnIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
+    listSubIssues: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    removeAllLabels: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    removeAssignees: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    removeDependencyBlockedBy: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
+    ],
+    removeLabel: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+    ],
+    removeSubIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
+    ],
+    reprioritizeSubIssue: [
+      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
+    ],
+    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
+    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
+    updateMilestone: [
+      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ]
+  },
+  licenses: {
+    get: ["GET /licenses/{license}"],
+    getAllCommonlyUsed: ["GET /licenses"],
+    getForRepo: ["GET /repos/{owner}/{repo}/license"]
+  },
+  markdown: {
+    render: ["POST /markdown"],
+    renderRaw: [
+      "POST /markdown/raw",
+      { headers: { "content-type": "text/plain; charset=utf-8" } }
+    ]
+  },
+  meta: {
+    get: ["GET /meta"],
+    getAllVersions: ["GET /versions"],
+    getOctocat: ["GET /octocat"],
+    getZen: ["GET /zen"],
+    root: ["GET /"]
+  },
+  migrations: {
+    deleteArchiveForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/archive"
+    ],
+    deleteArchiveForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    downloadArchiveForOrg: [
+      "GET /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    getArchiveForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/archive"
+    ],
+    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
+    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
+    listForAuthenticatedUser: ["GET /user/migrations"],
+    listForOrg: ["GET /orgs/{org}/migrations"],
+    listReposForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/repositories"
+    ],
+    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
+    listReposForUser: [
+      "GET /user/migrations/{migration_id}/repositories",
+      {},
+      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
+    ],
+    startForAuthenticatedUser: ["POST /user/migrations"],
+    startForOrg: ["POST /orgs/{org}/migrations"],
+    unlockRepoForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
+    ],
+    unlockRepoForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
+    ]
+  },
+  oidc: {
+    getOidcCustomSubTemplateForOrg: [
+      "GET /orgs/{org}/actions/oidc/customization/sub"
+    ],
+    updateOidcCustomSubTemplateForOrg: [
+      "PUT /orgs/{org}/actions/oidc/customization/sub"
+    ]
+  },
+  orgs: {
+    addSecurityManagerTeam: [
+      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
+      }
+    ],
+    assignTeamToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    assignUserToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
+    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
+    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
+    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
+    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
+    convertMemberToOutsideCollaborator: [
+      "PUT /orgs/{org}/outside_collaborators/{username}"
+    ],
+    createArtifactStorageRecord: [
+      "POST /orgs/{org}/artifacts/metadata/storage-record"
+    ],
+    createInvitation: ["POST /orgs/{org}/invitations"],
+    createIssueType: ["POST /orgs/{org}/issue-types"],
+    createWebhook: ["POST /orgs/{org}/hooks"],
+    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
+      "PATCH /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForOrgsGetOrganizationValues: [
+      "GET /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
+      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
+      "PATCH /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationValues: [
+      "PATCH /orgs/{org}/properties/values"
+    ],
+    customPropertiesForReposDeleteOrganizationDefinition: [
+      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinition: [
+      "GET /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinitions: [
+      "GET /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposGetOrganizationValues: [
+      "GET /orgs/{org}/properties/values"
+    ],
+    delete: ["DELETE /orgs/{org}"],
+    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
+    deleteAttestationsById: [
+      "DELETE /orgs/{org}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
+    ],
+    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
+    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
+    disableSelectedRepositoryImmutableReleasesOrganization: [
+      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    enableSelectedRepositoryImmutableReleasesOrganization: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    get: ["GET /orgs/{org}"],
+    getImmutableReleasesSettings: [
+      "GET /orgs/{org}/settings/immutable-releases"
+    ],
+    getImmutableReleasesSettingsRepositories: [
+      "GET /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
+    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
+    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
+    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
+    getOrgRulesetVersion: [
+      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
+    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
+    getWebhookDelivery: [
+      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    list: ["GET /organizations"],
+    listAppInstallations: ["GET /orgs/{org}/installations"],
+    listArtifactStorageRecords: [
+      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
+    ],
+    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
+    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedUsers: ["GET /orgs/{org}/blocks"],
+    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
+    listForAuthenticatedUser: ["GET /user/orgs"],
+    listForUser: ["GET /users/{username}/orgs"],
+    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
+    listIssueTypes: ["GET /orgs/{org}/issue-types"],
+    listMembers: ["GET /orgs/{org}/members"],
+    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
+    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
+    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
+    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
+    listOrganizationFineGrainedPermissions: [
+      "GET /orgs/{org}/organization-fine-grained-permissions"
+    ],
+    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
+    listPatGrantRepositories: [
+      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
+    ],
+    listPatGrantRequestRepositories: [
+      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
+    ],
+    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
+    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
+    listPendingInvitations: ["GET /orgs/{org}/invitations"],
+    listPublicMembers: ["GET /orgs/{org}/public_members"],
+    listSecurityManagerTeams: [
+      "GET /orgs/{org}/security-managers",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
+      }
+    ],
+    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
+    listWebhooks: ["GET /orgs/{org}/hooks"],
+    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeMember: ["DELETE /orgs/{org}/members/{username}"],
+    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
+    removeOutsideCollaborator: [
+      "DELETE /orgs/{org}/outside_collaborators/{username}"
+    ],
+    removePublicMembershipForAuthenticatedUser: [
+      "DELETE /orgs/{org}/public_members/{username}"
+    ],
+    removeSecurityManagerTeam: [
+      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
+      }
+    ],
+    reviewPatGrantRequest: [
+      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
+    ],
+    reviewPatGrantRequestsInBulk: [
+      "POST /orgs/{org}/personal-access-token-requests"
+    ],
+    revokeAllOrgRolesTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
+    ],
+    revokeAllOrgRolesUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}"
+    ],
+    revokeOrgRoleTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    revokeOrgRoleUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    setImmutableReleasesSettings: [
+      "PUT /orgs/{org}/settings/immutable-releases"
+    ],
+    setImmutableReleasesSettingsRepositories: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
+    setPublicMembershipForAuthenticatedUser: [
+      "PUT /orgs/{org}/public_members/{username}"
+    ],
+    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
+    update: ["PATCH /orgs/{org}"],
+    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
+    updateMembershipForAuthenticatedUser: [
+      "PATCH /user/memberships/orgs/{org}"
+    ],
+    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
+    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
+    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
+    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
+  },
+  packages: {
+    deletePackageForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageVersionForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getAllPackageVersionsForAPackageOwnedByAnOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+      {},
+      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
+    ],
+    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions",
+      {},
+      {
+        renamed: [
+          "packages",
+          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
+        ]
+      }
+    ],
+    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
+    ],
+    getPackageForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}"
+    ],
+    getPackageForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    getPackageForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    getPackageVersionForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
+      "GET /user/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForOrganization: [
+      "GET /orgs/{org}/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForUser: [
+      "GET /users/{username}/docker/conflicts"
+    ],
+    listPackagesForAuthenticatedUser: ["GET /user/packages"],
+    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
+    listPackagesForUser: ["GET /users/{username}/packages"],
+    restorePackageForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageVersionForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ]
+  },
+  privateRegistries: {
+    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
+    deleteOrgPrivateRegistry: [
+      "DELETE /orgs/{org}/private-registries/{secret_name}"
+    ],
+    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
+    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
+    updateOrgPrivateRegistry: [
+      "PATCH /orgs/{org}/private-registries/{secret_name}"
+    ]
+  },
+  projects: {
+    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
+    addItemForUser: [
+      "POST /users/{username}/projectsV2/{project_number}/items"
+    ],
+    deleteItemForOrg: [
+      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    deleteItemForUser: [
+      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    getFieldForOrg: [
+      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getFieldForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
+    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
+    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
+    getUserItem: [
+      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
+    listFieldsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields"
+    ],
+    listForOrg: ["GET /orgs/{org}/projectsV2"],
+    listForUser: ["GET /users/{username}/projectsV2"],
+    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
+    listItemsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/items"
+    ],
+    updateItemForOrg: [
+      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    updateItemForUser: [
+      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ]
+  },
+  pulls: {
+    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    create: ["POST /repos/{owner}/{repo}/pulls"],
+    createReplyForReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
+    ],
+    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    createReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    deletePendingReview: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    deleteReviewComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ],
+    dismissReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
+    ],
+    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
+    getReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
+    list: ["GET /repos/{owner}/{repo}/pulls"],
+    listCommentsForReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
+    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
+    listRequestedReviewers: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    listReviewComments: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
+    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    removeRequestedReviewers: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    requestReviewers: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    submitReview: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
+    updateBranch: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
+    ],
+    updateReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    updateReviewComment: [
+      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ]
+  },
+  rateLimit: { get: ["GET /rate_limit"] },
+  reactions: {
+    createForCommitComment: [
+      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    createForIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
+    ],
+    createForIssueComment: [
+      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    createForPullRequestReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    createForRelease: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    createForTeamDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    createForTeamDiscussionInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ],
+    deleteForCommitComment: [
+      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
+    ],
+    deleteForIssueComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForPullRequestComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForRelease: [
+      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussion: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussionComment: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
+    ],
+    listForCommitComment: [
+      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
+    listForIssueComment: [
+      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    listForPullRequestReviewComment: [
+      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    listForRelease: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    listForTeamDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    listForTeamDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ]
+  },
+  repos: {
+    acceptInvitation: [
+      "PATCH /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
+    ],
+    acceptInvitationForAuthenticatedUser: [
+      "PATCH /user/repository_invitations/{invitation_id}"
+    ],
+    addAppAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
+    addStatusCheckContexts: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    addTeamAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    addUserAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    cancelPagesDeployment: [
+      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
+    ],
+    checkAutomatedSecurityFixes: [
+      "GET /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
+    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
+    checkPrivateVulnerabilityReporting: [
+      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    checkVulnerabilityAlerts: [
+      "GET /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
+    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
+    compareCommitsWithBasehead: [
+      "GET /repos/{owner}/{repo}/compare/{basehead}"
+    ],
+    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
+    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
+    createCommitComment: [
+      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    createCommitSignatureProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
+    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
+    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
+    createDeploymentBranchPolicy: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    createDeploymentProtectionRule: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    createDeploymentStatus: [
+      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
+    createForAuthenticatedUser: ["POST /user/repos"],
+    createFork: ["POST /repos/{owner}/{repo}/forks"],
+    createInOrg: ["POST /orgs/{org}/repos"],
+    createOrUpdateEnvironment: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
+    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
+    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
+    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
+    createRelease: ["POST /repos/{owner}/{repo}/releases"],
+    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
+    createUsingTemplate: [
+      "POST /repos/{template_owner}/{template_repo}/generate"
+    ],
+    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
+    customPropertiesForReposCreateOrUpdateRepositoryValues: [
+      "PATCH /repos/{owner}/{repo}/properties/values"
+    ],
+    customPropertiesForReposGetRepositoryValues: [
+      "GET /repos/{owner}/{repo}/properties/values"
+    ],
+    declineInvitation: [
+      "DELETE /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
+    ],
+    declineInvitationForAuthenticatedUser: [
+      "DELETE /user/repository_invitations/{invitation_id}"
+    ],
+    delete: ["DELETE /repos/{owner}/{repo}"],
+    deleteAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    deleteAdminBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    deleteAnEnvironment: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    deleteBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
+    deleteCommitSignatureProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
+    deleteDeployment: [
+      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
+    ],
+    deleteDeploymentBranchPolicy: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
+    deleteInvitation: [
+      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
+    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
+    deletePullRequestReviewProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
+    deleteReleaseAsset: [
+      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
+    disableAutomatedSecurityFixes: [
+      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    disableDeploymentProtectionRule: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    disableImmutableReleases: [
+      "DELETE /repos/{owner}/{repo}/immutable-releases"
+    ],
+    disablePrivateVulnerabilityReporting: [
+      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    disableVulnerabilityAlerts: [
+      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    downloadArchive: [
+      "GET /repos/{owner}/{repo}/zipball/{ref}",
+      {},
+      { renamed: ["repos", "downloadZipballArchive"] }
+    ],
+    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
+    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
+    enableAutomatedSecurityFixes: [
+      "PUT /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
+    enablePrivateVulnerabilityReporting: [
+      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    enableVulnerabilityAlerts: [
+      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    generateReleaseNotes: [
+      "POST /repos/{owner}/{repo}/releases/generate-notes"
+    ],
+    get: ["GET /repos/{owner}/{repo}"],
+    getAccessRestrictions: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    getAdminBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    getAllDeploymentProtectionRules: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
+    getAllStatusCheckContexts: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
+    ],
+    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
+    getAppsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
+    ],
+    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
+    getBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
+    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
+    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
+    getCollaboratorPermissionLevel: [
+      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+    ],
+    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
+    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
+    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
+    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
+    getCommitSignatureProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
+    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
+    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
+    getCustomDeploymentProtectionRule: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
+    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
+    getDeploymentBranchPolicy: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    getDeploymentStatus: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
+    ],
+    getEnvironment: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
+    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
+    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
+    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
+    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
+    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
+    getPages: ["GET /repos/{owner}/{repo}/pages"],
+    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
+    getPagesDeployment: [
+      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
+    ],
+    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
+    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
+    getPullRequestReviewProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
+    getReadme: ["GET /repos/{owner}/{repo}/readme"],
+    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
+    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
+    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
+    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
+    getRepoRuleSuite: [
+      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
+    ],
+    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
+    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    getRepoRulesetHistory: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
+    ],
+    getRepoRulesetVersion: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
+    getStatusChecksProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    getTeamsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
+    ],
+    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
+    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
+    getUsersWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
+    ],
+    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
+    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
+    getWebhookConfigForRepo: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    getWebhookDelivery: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    listActivities: ["GET /repos/{owner}/{repo}/activity"],
+    listAttestations: [
+      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
+    ],
+    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
+    listBranches: ["GET /repos/{owner}/{repo}/branches"],
+    listBranchesForHeadCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
+    ],
+    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
+    listCommentsForCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
+    listCommitStatusesForRef: [
+      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/commits"],
+    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
+    listCustomDeploymentRuleIntegrations: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
+    ],
+    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
+    listDeploymentBranchPolicies: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    listDeploymentStatuses: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
+    listForAuthenticatedUser: ["GET /user/repos"],
+    listForOrg: ["GET /orgs/{org}/repos"],
+    listForUser: ["GET /users/{username}/repos"],
+    listForks: ["GET /repos/{owner}/{repo}/forks"],
+    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
+    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
+    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
+    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
+    listPublic: ["GET /repositories"],
+    listPullRequestsAssociatedWithCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    ],
+    listReleaseAssets: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
+    ],
+    listReleases: ["GET /repos/{owner}/{repo}/releases"],
+    listTags: ["GET /repos/{owner}/{repo}/tags"],
+    listTeams: ["GET /repos/{owner}/{repo}/teams"],
+    listWebhookDeliveries: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
+    ],
+    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
+    merge: ["POST /repos/{owner}/{repo}/merges"],
+    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
+    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeAppAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    removeCollaborator: [
+      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
+    ],
+    removeStatusCheckContexts: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    removeStatusCheckProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    removeTeamAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    removeUserAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
+    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
+    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
+    setAdminBranchProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    setAppAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    setStatusCheckContexts: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    setTeamAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    setUserAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
+    transfer: ["POST /repos/{owner}/{repo}/transfer"],
+    update: ["PATCH /repos/{owner}/{repo}"],
+    updateBranchProtection: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
+    updateDeploymentBranchPolicy: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
+    updateInvitation: [
+      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
+    updatePullRequestReviewProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
+    updateReleaseAsset: [
+      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    updateStatusCheckPotection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+      {},
+      { renamed: ["repos", "updateStatusCheckProtection"] }
+    ],
+    updateStatusCheckProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
+    updateWebhookConfigForRepo: [
+      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    uploadReleaseAsset: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
+      { baseUrl: "https://uploads.github.com" }
+    ]
+  },
+  search: {
+    code: ["GET /search/code"],
+    commits: ["GET /search/commits"],
+    issuesAndPullRequests: ["GET /search/issues"],
+    labels: ["GET /search/labels"],
+    repos: ["GET /search/repositories"],
+    topics: ["GET /search/topics"],
+    users: ["GET /search/users"]
+  },
+  secretScanning: {
+    createPushProtectionBypass: [
+      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
+    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
+    listLocationsForAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
+    ],
+    listOrgPatternConfigs: [
+      "GET /orgs/{org}/secret-scanning/pattern-configurations"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    updateOrgPatternConfigs: [
+      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
+    ]
+  },
+  securityAdvisories: {
+    createFork: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
+    ],
+    createPrivateVulnerabilityReport: [
+      "POST /repos/{owner}/{repo}/security-advisories/reports"
+    ],
+    createRepositoryAdvisory: [
+      "POST /repos/{owner}/{repo}/security-advisories"
+    ],
+    createRepositoryAdvisoryCveRequest: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
+    ],
+    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
+    getRepositoryAdvisory: [
+      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ],
+    listGlobalAdvisories: ["GET /advisories"],
+    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
+    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
+    updateRepositoryAdvisory: [
+      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ]
+  },
+  teams: {
+    addOrUpdateMembershipForUserInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    addOrUpdateRepoPermissionsInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    checkPermissionsForRepoInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    create: ["POST /orgs/{org}/teams"],
+    createDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
+    deleteDiscussionCommentInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    deleteDiscussionInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
+    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
+    getDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    getDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    getMembershipForUserInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    list: ["GET /orgs/{org}/teams"],
+    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
+    listDiscussionCommentsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
+    listForAuthenticatedUser: ["GET /user/teams"],
+    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
+    listPendingInvitationsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/invitations"
+    ],
+    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
+    removeMembershipForUserInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    removeRepoInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    updateDiscussionCommentInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    updateDiscussionInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
+  },
+  users: {
+    addEmailForAuthenticated: [
+      "POST /user/emails",
+      {},
+      { renamed: ["users", "addEmailForAuthenticatedUser"] }
+    ],
+    addEmailForAuthenticatedUser: ["POST /user/emails"],
+    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
+    block: ["PUT /user/blocks/{username}"],
+    checkBlocked: ["GET /user/blocks/{username}"],
+    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
+    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
+    createGpgKeyForAuthenticated: [
+      "POST /user/gpg_keys",
+      {},
+      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
+    ],
+    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
+    createPublicSshKeyForAuthenticated: [
+      "POST /user/keys",
+      {},
+      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
+    ],
+    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
+    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
+    deleteAttestationsBulk: [
+      "POST /users/{username}/attestations/delete-request"
+    ],
+    deleteAttestationsById: [
+      "DELETE /users/{username}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /users/{username}/attestations/digest/{subject_digest}"
+    ],
+    deleteEmailForAuthenticated: [
+      "DELETE /user/emails",
+      {},
+      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
+    ],
+    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
+    deleteGpgKeyForAuthenticated: [
+      "DELETE /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
+    ],
+    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
+    deletePublicSshKeyForAuthenticated: [
+      "DELETE /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
+    ],
+    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
+    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
+    deleteSshSigningKeyForAuthenticatedUser: [
+      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    follow: ["PUT /user/following/{username}"],
+    getAuthenticated: ["GET /user"],
+    getById: ["GET /user/{account_id}"],
+    getByUsername: ["GET /users/{username}"],
+    getContextForUser: ["GET /users/{username}/hovercard"],
+    getGpgKeyForAuthenticated: [
+      "GET /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
+    ],
+    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
+    getPublicSshKeyForAuthenticated: [
+      "GET /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
+    ],
+    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
+    getSshSigningKeyForAuthenticatedUser: [
+      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    list: ["GET /users"],
+    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedByAuthenticated: [
+      "GET /user/blocks",
+      {},
+      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
+    ],
+    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
+    listEmailsForAuthenticated: [
+      "GET /user/emails",
+      {},
+      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
+    ],
+    listEmailsForAuthenticatedUser: ["GET /user/emails"],
+    listFollowedByAuthenticated: [
+      "GET /user/following",
+      {},
+      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
+    ],
+    listFollowedByAuthenticatedUser: ["GET /user/following"],
+    listFollowersForAuthenticatedUser: ["GET /user/followers"],
+    listFollowersForUser: ["GET /users/{username}/followers"],
+    listFollowingForUser: ["GET /users/{username}/following"],
+    listGpgKeysForAuthenticated: [
+      "GET /user/gpg_keys",
+      {},
+      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
+    ],
+    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
+    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
+    listPublicEmailsForAuthenticated: [
+      "GET /user/public_emails",
+      {},
+      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
+    ],
+    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
+    listPublicKeysForUser: ["GET /users/{username}/keys"],
+    listPublicSshKeysForAuthenticated: [
+      "GET /user/keys",
+      {},
+      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
+    ],
+    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
+    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
+    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
+    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
+    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
+    setPrimaryEmailVisibilityForAuthenticated: [
+      "PATCH /user/email/visibility",
+      {},
+      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
+    ],
+    setPrimaryEmailVisibilityForAuthenticatedUser: [
+      "PATCH /user/email/visibility"
+    ],
+    unblock: ["DELETE /user/blocks/{username}"],
+    unfollow: ["DELETE /user/following/{username}"],
+    updateAuthenticated: ["PATCH /user"]
+  }
+};
+var endpoints_default = Endpoints;
+
+//# sourceMappingURL=endpoints.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+
+const endpointMethodsMap = /* @__PURE__ */ new Map();
+for (const [scope, endpoints] of Object.entries(endpoints_default)) {
+  for (const [methodName, endpoint] of Object.entries(endpoints)) {
+    const [route, defaults, decorations] = endpoint;
+    const [method, url] = route.split(/ /);
+    const endpointDefaults = Object.assign(
+      {
+        method,
+        url
+      },
+      defaults
+    );
+    if (!endpointMethodsMap.has(scope)) {
+      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
+    }
+    endpointMethodsMap.get(scope).set(methodName, {
+      scope,
+      methodName,
+      endpointDefaults,
+      decorations
+    });
+  }
+}
+const handler = {
+  has({ scope }, methodName) {
+    return endpointMethodsMap.get(scope).has(methodName);
+  },
+  getOwnPropertyDescriptor(target, methodName) {
+    return {
+      value: this.get(target, methodName),
+      // ensures method is in the cache
+      configurable: true,
+      writable: true,
+      enumerable: true
+    };
+  },
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
+    return true;
+  },
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
+    return true;
+  },
+  ownKeys({ scope }) {
+    return [...endpointMethodsMap.get(scope).keys()];
+  },
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
+  },
+  get({ octokit, scope, cache }, methodName) {
+    if (cache[methodName]) {
+      return cache[methodName];
+    }
+    const method = endpointMethodsMap.get(scope).get(methodName);
+    if (!method) {
+      return void 0;
+    }
+    const { endpointDefaults, decorations } = method;
+    if (decorations) {
+      cache[methodName] = decorate(
+        octokit,
+        scope,
+        methodName,
+        endpointDefaults,
+        decorations
+      );
+    } else {
+      cache[methodName] = octokit.request.defaults(endpointDefaults);
+    }
+    return cache[methodName];
+  }
+};
+function endpointsToMethods(octokit) {
+  const newMethods = {};
+  for (const scope of endpointMethodsMap.keys()) {
+    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
+  }
+  return newMethods;
+}
+function decorate(octokit, scope, methodName, defaults, decorations) {
+  const requestWithDefaults = octokit.request.defaults(defaults);
+  function withDecorations(...args) {
+    let options = requestWithDefaults.endpoint.merge(...args);
+    if (decorations.mapToData) {
+      options = Object.assign({}, options, {
+        data: options[decorations.mapToData],
+        [decorations.mapToData]: void 0
+      });
+      return requestWithDefaults(options);
+    }
+    if (decorations.renamed) {
+      const [newScope, newMethodName] = decorations.renamed;
+      octokit.log.warn(
+        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
+      );
+    }
+    if (decorations.deprecated) {
+      octokit.log.warn(decorations.deprecated);
+    }
+    if (decorations.renamedParameters) {
+      const options2 = requestWithDefaults.endpoint.merge(...args);
+      for (const [name, alias] of Object.entries(
+        decorations.renamedParameters
+      )) {
+        if (name in options2) {
+          octokit.log.warn(
+            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
+          );
+          if (!(alias in options2)) {
+            options2[alias] = options2[name];
+          }
+          delete options2[name];
+        }
+      }
+      return requestWithDefaults(options2);
+    }
+    return requestWithDefaults(...args);
+  }
+  return Object.assign(withDecorations, requestWithDefaults);
+}
+
+//# sourceMappingURL=endpoints-to-methods.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+
+
+function restEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    rest: api
+  };
+}
+restEndpointMethods.VERSION = plugin_rest_endpoint_methods_dist_src_version_VERSION;
+function legacyRestEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    ...api,
+    rest: api
+  };
+}
+legacyRestEndpointMethods.VERSION = plugin_rest_endpoint_methods_dist_src_version_VERSION;
+
+//# sourceMappingURL=index.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/rest/dist-src/version.js
+const rest_dist_src_version_VERSION = "22.0.1";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/rest/dist-src/index.js
+
+
+
+
+
+const dist_src_Octokit = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRest).defaults(
+  {
+    userAgent: `octokit-rest.js/${rest_dist_src_version_VERSION}`
+  }
+);
+
+
+;// CONCATENATED MODULE: ./src/forge/github/client.ts
+/**
+ * The one Octokit Leviathan uses: @octokit/rest with plugin-retry (5xx and transport failures, bounded
+ * backoff) and plugin-throttling (primary and secondary rate limits: `retry-after` and `x-ratelimit-reset`
+ * honoured, a bounded number of waits, then the error surfaces and the caller fails closed). Every request
+ * has a timeout. Octokit's own log lines go through `log`, redacted.
+ */
+
+
+
+const ThrottledOctokit = dist_src_Octokit.plugin(retry, throttling);
+/** A Bottleneck group that does not pace (the throttling plugin only calls `key().schedule()`). */
+const unpaced = { key: () => ({ schedule: (_options, fn) => fn() }) };
+function createClient(options) {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const base = options.retryAfterBaseMs ?? 1000;
+    const maxWait = options.maxRateLimitWaitS ?? 60;
+    const maxRetries = options.maxRateLimitRetries ?? 2;
+    const log = options.log ?? (() => { });
+    const onLimit = (kind) => (retryAfter, request, _o, retryCount) => {
+        const retrying = retryCount < maxRetries && retryAfter <= maxWait;
+        log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
+        return retrying;
+    };
+    const timedFetch = (input, init) => {
+        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
+        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    };
+    return new ThrottledOctokit({
+        auth: options.token,
+        baseUrl: options.apiUrl.replace(/\/+$/, ''),
+        userAgent: 'leviathan',
+        request: { fetch: timedFetch },
+        retry: { retries: options.retries ?? 3, retryAfterBaseValue: base },
+        throttle: {
+            onRateLimit: onLimit('primary'),
+            onSecondaryRateLimit: onLimit('secondary'),
+            retryAfterBaseValue: base,
+            ...(options.pacing === false ? { write: unpaced, notifications: unpaced } : {}),
+        },
+        // Failed requests surface as errors (plugin-request-log would print each one again).
+        log: { debug: () => { }, info: () => { }, warn: (m) => log(m), error: () => { } },
+    });
+}
+
+;// CONCATENATED MODULE: ./src/forge/github/coerce.ts
+function toPull(raw) {
+    return {
+        number: raw.number,
+        title: raw.title,
+        body: raw.body ?? '',
+        head: raw.head.ref,
+        head_sha: raw.head.sha,
+        base: raw.base.ref,
+        state: raw.merged_at ? 'merged' : raw.state === 'open' ? 'open' : 'closed',
+        draft: Boolean(raw.draft),
+        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        url: raw.html_url,
+        created_at: raw.created_at,
+        updated_at: raw.updated_at,
+        closed_at: raw.closed_at,
+        merged_at: raw.merged_at,
+    };
+}
+function toRun(raw) {
+    const status = raw.status === 'completed'
+        ? 'completed'
+        : raw.status === 'queued' ||
+            raw.status === 'pending' ||
+            raw.status === 'waiting' ||
+            raw.status === 'requested'
+            ? 'queued'
+            : 'in_progress';
+    return { id: String(raw.id), status, conclusion: raw.conclusion, url: raw.html_url };
+}
+
+;// CONCATENATED MODULE: ./src/forge/github/errors.ts
+/**
+ * Every GitHub failure as one line a human can act on (SPEC §5.2): what went wrong and what to change. The
+ * message never carries a token: callers pass the redactor of the forge.
+ */
+
+/** The `permissions:` entry each operation needs in the workflow that runs Leviathan. */
+const PERMISSION = {
+    'repos/get': 'contents: read',
+    'pulls/list': 'pull-requests: read',
+    'pulls/get': 'pull-requests: read',
+    'pulls/create': 'pull-requests: write',
+    'pulls/update': 'pull-requests: write',
+    'pulls/request-reviewers': 'pull-requests: write',
+    'issues/add-labels': 'issues: write',
+    'issues/create-comment': 'issues: write',
+    'actions/create-workflow-dispatch': 'actions: write',
+    'actions/get-workflow-run': 'actions: read',
+};
+function serverMessage(error) {
+    const data = error.response?.data;
+    const details = (data?.errors ?? []).map((e) => e.message).filter(Boolean);
+    const text = [data?.message ?? '', ...details].filter(Boolean).join(': ');
+    return (text || error.message || 'no message').replace(/\s+/g, ' ').trim();
+}
+function rootCause(error) {
+    let e = error;
+    let last = e?.message ?? String(error);
+    for (let i = 0; i < 5 && e?.cause; i++) {
+        e = e.cause;
+        if (e?.message)
+            last = e.message;
+    }
+    return last;
+}
+function describeGitHubError(error, ctx) {
+    const e = error;
+    const op = ctx.operation;
+    const status = typeof e?.status === 'number' ? e.status : undefined;
+    const said = serverMessage(e ?? {});
+    const headers = e?.response?.headers ?? {};
+    let line;
+    if (status === undefined || (status === 500 && !e.response)) {
+        line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
+    }
+    else if (status === 401) {
+        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+    }
+    else if ((status === 403 || status === 429) &&
+        (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))) {
+        const reset = Number(headers['x-ratelimit-reset']);
+        const when = Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : '';
+        line = `GitHub's rate limit is exhausted${when} (${op}, ${status}); nothing more was sent, the next tick continues`;
+    }
+    else if (status === 403 && /not accessible by integration/i.test(said)) {
+        const permission = PERMISSION[op] ?? 'the permission this call needs';
+        const setting = op === 'pulls/create'
+            ? `, and enable the repository setting "Allow GitHub Actions to create and approve pull requests" (or set LEVIATHAN_PR_TOKEN)`
+            : '';
+        line = `the token may not ${op} (403 Resource not accessible by integration): add \`${permission}\` to the job's permissions:${setting}`;
+    }
+    else if (op === 'actions/create-workflow-dispatch' && status === 404) {
+        line = `the workflow file .github/workflows/${ctx.workflow ?? 'leviathan.yml'} is missing on the default branch${ctx.defaultBranch ? ` (${ctx.defaultBranch})` : ''}, or the token cannot see it (404); commit it there or set the workflow name`;
+    }
+    else if (op === 'actions/create-workflow-dispatch' && status === 422) {
+        line = `the workflow ${ctx.workflow ?? 'leviathan.yml'} refused the dispatch (422 ${said}): it needs an on.workflow_dispatch trigger with the inputs \`task\` and \`attempt\``;
+    }
+    else if (status >= 500) {
+        line = `GitHub answered ${status} for ${op} after retries (${said}); GitHub may be degraded, the next tick retries`;
+    }
+    else {
+        line = `GitHub refused ${op} (${status} ${said})`;
+    }
+    return ctx.redact(line);
+}
+function toForgeError(error, ctx) {
+    if (error instanceof ForgeError)
+        return error;
+    const status = error?.status;
+    return new ForgeError(describeGitHubError(error, ctx), ctx.operation, typeof status === 'number' ? status : undefined);
+}
+/** A response that was lost (transport failure, timeout, 5xx): the request may or may not have been applied. */
+function isUnconfirmed(error) {
+    const e = error;
+    return e?.status === undefined || e.status >= 500;
+}
+
+;// CONCATENATED MODULE: ./src/forge/github/redact.ts
+/**
+ * Secrets out of every string that leaves the process: each known token (and its Basic-auth form, which is
+ * how git sends it) becomes `***`.
+ */
+function redactor(secrets) {
+    const forms = secrets
+        .filter((s) => typeof s === 'string' && s.length >= 4)
+        .flatMap((s) => [s, Buffer.from(`x-access-token:${s}`).toString('base64')])
+        .sort((a, b) => b.length - a.length);
+    if (forms.length === 0)
+        return (text) => text;
+    return (text) => forms.reduce((t, s) => t.split(s).join('***'), text);
+}
+
+;// CONCATENATED MODULE: ./src/forge/github.ts
+/**
+ * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
+ * started with a workflow dispatch. Leviathan's pulls are found statelessly, as Renovate finds its own: head
+ * branch prefix, label, or the hidden body marker (the marker wins when a human renamed or relabelled).
+ *
+ * Two tokens: `token` reads, dispatches and comments (`GITHUB_TOKEN` in Actions, `LEVIATHAN_TOKEN` from the
+ * CLI); `prToken` (optional, a GitHub App installation token) opens and edits the pull, so the repository's
+ * CI runs on it. Neither ever appears in a message: every error goes through `redact`.
+ */
+
+
+
+
+
+
+
+const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** The environment the GitHub forge reads (`--forge github` and the Actions). */
+function githubForgeOptionsFromEnv(env, extra = {}) {
+    const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
+    if (!token) {
+        throw new ForgeError('no GitHub token: set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a token with contents, pull-requests, issues and actions access', 'config');
+    }
+    const repository = env.GITHUB_REPOSITORY;
+    if (!repository || !/^[^/\s]+\/[^/\s]+$/.test(repository)) {
+        throw new ForgeError('GITHUB_REPOSITORY must name the repository as owner/name', 'config');
+    }
+    return {
+        token,
+        repository,
+        ...(env.LEVIATHAN_PR_TOKEN ? { prToken: env.LEVIATHAN_PR_TOKEN } : {}),
+        ...(env.GITHUB_API_URL ? { apiUrl: env.GITHUB_API_URL } : {}),
+        ...(env.GITHUB_SERVER_URL ? { serverUrl: env.GITHUB_SERVER_URL } : {}),
+        ...(env.LEVIATHAN_WORKFLOW ? { workflow: env.LEVIATHAN_WORKFLOW } : {}),
+        ...(env.GITHUB_EVENT_PATH ? { eventPath: env.GITHUB_EVENT_PATH } : {}),
+        ...extra,
+    };
+}
+class GitHubForge {
+    options;
+    kind = 'github';
+    owner;
+    repo;
+    apiUrl;
+    workflow;
+    /** Replaces every token this forge holds with `***`. */
+    redact;
+    api;
+    prApi;
+    warn;
+    defaultBranchValue = null;
+    constructor(options) {
+        this.options = options;
+        const [owner = '', repo = ''] = options.repository.split('/');
+        this.owner = owner;
+        this.repo = repo;
+        this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
+        this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
+        this.redact = redactor([options.token, options.prToken]);
+        const sink = options.warn ?? (() => { });
+        this.warn = (line) => sink(this.redact(line));
+        const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
+        this.api = client(options.token);
+        this.prApi = options.prToken ? client(options.prToken) : this.api;
+    }
+    /** The tokens this forge holds (for `core.setSecret` and output redaction). */
+    secrets() {
+        return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
+    }
+    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    pushToken() {
+        return this.options.prToken ?? this.options.token;
+    }
+    defaultBranch() {
+        this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
+            this.defaultBranchValue = null;
+            throw error;
+        });
+        return this.defaultBranchValue;
+    }
+    async readDefaultBranch() {
+        if (this.options.eventPath) {
+            try {
+                const payload = JSON.parse(await (0,promises_.readFile)(this.options.eventPath, 'utf8'));
+                const branch = payload.repository?.default_branch;
+                if (typeof branch === 'string' && branch)
+                    return branch;
+            }
+            catch {
+                // No readable payload (a local run with the variable set): ask the API.
+            }
+        }
+        const { data } = await this.call('repos/get', () => this.api.rest.repos.get(this.repoParams()));
+        return data.default_branch;
+    }
+    /**
+     * Open pulls plus those updated since `closedSince`, newest update first: paging stops at the first pull
+     * older than `closedSince`, so the cost follows recent activity, not the repository's history.
+     */
+    async listPulls(query) {
+        const since = query.closedSince.getTime();
+        const out = [];
+        await this.call('pulls/list', async () => {
+            const pages = this.api.paginate.iterator(this.api.rest.pulls.list, {
+                ...this.repoParams(),
+                state: 'all',
+                sort: 'updated',
+                direction: 'desc',
+                per_page: 100,
+            });
+            for await (const { data } of pages) {
+                for (const raw of data) {
+                    if (Date.parse(raw.updated_at) < since)
+                        return;
+                    const pull = toPull(raw);
+                    if (this.isLeviathanPull(pull, query))
+                        out.push(pull);
+                }
+            }
+        });
+        return out;
+    }
+    isLeviathanPull(pull, query) {
+        const byBranch = pull.head.startsWith(query.branchPrefix);
+        const byLabel = pull.labels.some((l) => query.labels.includes(l));
+        const marker = (0,pr_body/* parsePullMarker */.Xd)(pull.body);
+        if (marker && pull.state === 'open' && (!byBranch || (query.labels.length > 0 && !byLabel))) {
+            this.warn(`pull #${pull.number} carries Leviathan's marker for ${marker.task} but its ${byBranch ? 'labels were' : 'branch was'} changed (${pull.head}; ${pull.labels.join(', ') || 'no labels'}); it is still treated as Leviathan's`);
+        }
+        return byBranch || byLabel || marker !== null;
+    }
+    async findOpenPull(branch) {
+        const { data } = await this.call('pulls/list', () => this.api.rest.pulls.list({
+            ...this.repoParams(),
+            state: 'open',
+            head: `${this.owner}:${branch}`,
+            per_page: 1,
+        }));
+        const first = data[0];
+        return first ? toPull(first) : null;
+    }
+    /**
+     * Creates the pull as a draft (a ready one with a warning where drafts are not available), or updates the
+     * open one for the branch; labels through the issues API, reviewers requested. Calling it twice changes
+     * nothing the second time.
+     */
+    async upsertPull(input) {
+        const warnings = [];
+        const existing = await this.findOpenPull(input.branch);
+        let pull;
+        let created = false;
+        if (existing) {
+            pull = existing;
+            if (existing.title !== input.title || existing.body !== input.body) {
+                const { data } = await this.call('pulls/update', () => this.prApi.rest.pulls.update({
+                    ...this.repoParams(),
+                    pull_number: existing.number,
+                    title: input.title,
+                    body: input.body,
+                }));
+                pull = toPull(data);
+            }
+        }
+        else {
+            pull = await this.createPull(input, warnings);
+            created = true;
+        }
+        const missing = input.labels.filter((l) => !pull.labels.includes(l));
+        if (missing.length > 0) {
+            const { data } = await this.call('issues/add-labels', () => this.prApi.rest.issues.addLabels({
+                ...this.repoParams(),
+                issue_number: pull.number,
+                labels: missing,
+            }));
+            pull = { ...pull, labels: data.map((l) => l.name) };
+        }
+        if (input.reviewers.length > 0 && created) {
+            await this.call('pulls/request-reviewers', () => this.prApi.rest.pulls.requestReviewers({
+                ...this.repoParams(),
+                pull_number: pull.number,
+                reviewers: input.reviewers,
+            }));
+        }
+        for (const w of warnings)
+            this.warn(w);
+        return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
+    }
+    async createPull(input, warnings) {
+        const create = (draft) => this.prApi.rest.pulls.create({
+            ...this.repoParams(),
+            head: input.branch,
+            base: input.base,
+            title: input.title,
+            body: input.body,
+            draft,
+        });
+        try {
+            return toPull((await create(input.draft)).data);
+        }
+        catch (error) {
+            const draftRefused = input.draft &&
+                error.status === 422 &&
+                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
+            if (!draftRefused)
+                throw toForgeError(error, this.context('pulls/create'));
+            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+            const { data } = await this.call('pulls/create', () => create(false));
+            return toPull(data);
+        }
+    }
+    /**
+     * `createWorkflowDispatch` with `return_run_details`; a server without it (older GHES) answers 204 and the
+     * run is recorded without an id. A dispatch is never re-sent: a lost answer is `unconfirmed`.
+     */
+    async dispatchWorker(request) {
+        try {
+            const response = await this.api.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', {
+                ...this.repoParams(),
+                workflow_id: this.workflow,
+                ref: request.ref,
+                inputs: { task: request.task, attempt: request.attempt },
+                return_run_details: true,
+                // A dispatch may have been applied when its answer is lost: retrying could start two workers.
+                request: { retries: 0 },
+            });
+            const data = response.data;
+            if (response.status === 200 && data?.workflow_run_id) {
+                return { runId: String(data.workflow_run_id), ...(data.html_url ? { runUrl: data.html_url } : {}) };
+            }
+            return {};
+        }
+        catch (error) {
+            const ctx = this.context('actions/create-workflow-dispatch');
+            if (isUnconfirmed(error)) {
+                this.warn(`${toForgeError(error, ctx).message}; the dispatch is not re-sent`);
+                return { unconfirmed: true };
+            }
+            throw toForgeError(error, ctx);
+        }
+    }
+    async getRun(runId) {
+        if (!/^\d+$/.test(runId))
+            return null;
+        try {
+            const { data } = await this.api.rest.actions.getWorkflowRun({
+                ...this.repoParams(),
+                run_id: Number(runId),
+            });
+            return toRun(data);
+        }
+        catch (error) {
+            if (error.status === 404)
+                return null;
+            throw toForgeError(error, this.context('actions/get-workflow-run'));
+        }
+    }
+    async comment(pullNumber, body) {
+        await this.call('issues/create-comment', () => this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }));
+    }
+    repoParams() {
+        return { owner: this.owner, repo: this.repo };
+    }
+    context(operation) {
+        return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+    }
+    async call(operation, fn) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            throw toForgeError(error, this.context(operation));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/actions/forge.ts
+
+function openActionForge(options) {
+    return new GitHubForge(githubForgeOptionsFromEnv({ ...options.env, GITHUB_TOKEN: options.token, LEVIATHAN_TOKEN: options.token }, {
+        ...(options.prToken ? { prToken: options.prToken } : {}),
+        ...(options.workflow ? { workflow: options.workflow } : {}),
+        warn: options.warn,
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/actions/io.ts
@@ -33554,10 +40924,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5413);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3151);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8150);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9526);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -33601,11 +40971,12 @@ async function main() {
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .unpackWorkTree */ ._7)(archive, target.git.cwd, {
+                        // Over the fresh work tree resume made at the base, never over the checkout.
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
                             ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
                             maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
-                        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into the checkout`);
+                        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
                         if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .ArtifactRefused */ .ZC))
@@ -33644,7 +41015,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9431:
+/***/ 279:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33727,6 +41098,9 @@ const ConfigSchema = schemas/* strictObject */.rej({
         command: schemas/* string */.YjP().default(''),
         verify: schemas/* string */.YjP().default(''),
         env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({
@@ -33749,6 +41123,446 @@ function defaultConfig() {
 
 // EXTERNAL MODULE: ./src/core/paths.ts
 var paths = __nccwpck_require__(6107);
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
+}
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends Error {
+}
+const bail = () => {
+    throw new Bail();
+};
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS = {
+    true: true,
+    True: true,
+    TRUE: true,
+    false: false,
+    False: false,
+    FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+function parseFastYaml(text) {
+    try {
+        return { value: new Reader(text).document() };
+    }
+    catch (error) {
+        if (error instanceof Bail)
+            return null;
+        throw error;
+    }
+}
+class Reader {
+    raw;
+    finalNewline;
+    pos = 0;
+    constructor(text) {
+        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
+            bail();
+        this.raw = text.split('\n');
+        this.finalNewline = text.endsWith('\n');
+    }
+    document() {
+        const first = this.peek();
+        if (first === null)
+            return null;
+        if (first.indent !== 0)
+            bail();
+        const value = this.block(0);
+        if (this.peek() !== null)
+            bail();
+        return value;
+    }
+    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    peek() {
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+                this.pos++;
+                continue;
+            }
+            const text = s.slice(indent);
+            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+                bail();
+            return { indent, text, at: this.pos };
+        }
+        return null;
+    }
+    /** A mapping or sequence starting at the next line, at exactly `indent`. */
+    block(indent) {
+        const line = this.peek();
+        if (line === null || line.indent !== indent)
+            return bail();
+        if (isSeqItem(line.text))
+            return this.sequence(indent);
+        if (KEY.test(line.text))
+            return this.mapping(indent);
+        return bail();
+    }
+    mapping(indent, firstText) {
+        const out = {};
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent)
+                    return bail();
+                line = next;
+            }
+            const m = KEY.exec(line.text);
+            if (!m)
+                return bail();
+            const key = m[1];
+            if (key.length > 1000)
+                bail();
+            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+                bail();
+            this.pos = line.at + 1;
+            const rest = line.text.slice(m[0].length);
+            out[key] = this.value(rest, indent);
+        }
+    }
+    sequence(indent, firstText) {
+        const out = [];
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent || !isSeqItem(next.text))
+                    return next.indent > indent ? bail() : out;
+                line = next;
+            }
+            if (!isSeqItem(line.text))
+                return bail();
+            this.pos = line.at + 1;
+            // "-" then spaces: the item's content starts at a column of its own.
+            let k = 1;
+            while (line.text.charCodeAt(k) === 32)
+                k++;
+            const rest = line.text.slice(k);
+            if (rest === '' || rest.startsWith('#')) {
+                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+                    bail();
+                out.push(this.nested(indent, false));
+            }
+            else if (KEY.test(rest)) {
+                this.pos = line.at;
+                out.push(this.mapping(indent + k, rest));
+            }
+            else if (isSeqItem(rest)) {
+                this.pos = line.at;
+                out.push(this.sequence(indent + k, rest));
+            }
+            else {
+                out.push(this.inline(rest, indent));
+            }
+        }
+    }
+    /**
+     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
+     * `parent` is the key's column.
+     */
+    value(rest, parent) {
+        const trimmed = rest.trimStart();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            return this.nested(parent, true);
+        return this.inline(trimmed, parent);
+    }
+    /** The block under a key with nothing after its colon, or null when there is none. */
+    nested(parent, inMapping) {
+        const next = this.peek();
+        if (next === null || next.indent < parent)
+            return null;
+        if (next.indent === parent) {
+            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+        }
+        return this.block(next.indent);
+    }
+    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+    inline(rest, parent) {
+        const c = rest.charCodeAt(0);
+        if (c === 124 /* | */)
+            return this.literal(rest, parent);
+        if (c === 91 /* [ */) {
+            const list = flowSequence(rest);
+            this.noContinuation(parent);
+            return list;
+        }
+        if (c === 34 /* " */ || c === 39 /* ' */) {
+            const { value, end } = quoted(rest, 0);
+            if (!onlyComment(rest.slice(end)))
+                bail();
+            this.noContinuation(parent);
+            return value;
+        }
+        const plain = stripComment(rest);
+        this.noContinuation(parent);
+        return plainScalar(plain, false);
+    }
+    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+    noContinuation(parent) {
+        const next = this.peek();
+        if (next !== null && next.indent > parent)
+            bail();
+    }
+    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+    literal(header, parent) {
+        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (!m)
+            return bail();
+        const chomp = m[1];
+        const lines = [];
+        let contentIndent = -1;
+        let maxBlankLead = 0;
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length) {
+                // A blank line (maybe spaces only) is part of the scalar.
+                if (contentIndent < 0)
+                    maxBlankLead = Math.max(maxBlankLead, indent);
+                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                this.pos++;
+                continue;
+            }
+            if (contentIndent < 0) {
+                if (indent <= parent)
+                    break;
+                contentIndent = indent;
+                if (maxBlankLead > contentIndent)
+                    bail();
+            }
+            else if (indent < contentIndent)
+                break;
+            lines.push(s.slice(contentIndent));
+            this.pos++;
+        }
+        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+        let end = lines.length;
+        while (end > 0 && lines[end - 1] === '')
+            end--;
+        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+            bail();
+        const body = lines.slice(0, end);
+        if (body.length === 0)
+            return chomp === '+' && lines.length > 0 ? bail() : '';
+        const text = body.join('\n');
+        if (chomp === '-')
+            return text;
+        if (chomp === '+')
+            return `${text}\n${'\n'.repeat(lines.length - end)}`;
+        return `${text}\n`;
+    }
+}
+/** Nothing but spaces, or spaces then a comment. */
+function onlyComment(rest) {
+    return /^(?: *| +#.*)$/.test(rest);
+}
+function isSeqItem(text) {
+    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text) {
+    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+    return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s, flow) {
+    if (s === '' || NULLS.has(s))
+        return null;
+    const b = BOOLS[s];
+    if (b !== undefined)
+        return b;
+    if (INT.test(s))
+        return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+        return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+        return bail();
+    if (/^-[0-9.]/.test(s))
+        return bail();
+    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
+        return bail();
+    if (flow && /[[\]{},]/.test(s))
+        return bail();
+    return s;
+}
+/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+function quoted(text, start) {
+    const q = text[start];
+    if (q === "'") {
+        let out = '';
+        for (let i = start + 1; i < text.length; i++) {
+            const ch = text[i];
+            if (ch === "'") {
+                if (text[i + 1] === "'") {
+                    out += "'";
+                    i++;
+                    continue;
+                }
+                return { value: out, end: i + 1 };
+            }
+            out += ch;
+        }
+        return bail();
+    }
+    let out = '';
+    for (let i = start + 1; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"')
+            return { value: out, end: i + 1 };
+        if (ch !== '\\') {
+            out += ch;
+            continue;
+        }
+        const e = text[++i];
+        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+        const mapped = e === undefined ? undefined : simple[e];
+        if (mapped !== undefined) {
+            out += mapped;
+            continue;
+        }
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+            if (code >= 0xd800 && code <= 0xdfff)
+                bail();
+            out += String.fromCharCode(code);
+            i += 4;
+            continue;
+        }
+        return bail();
+    }
+    return bail();
+}
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text) {
+    const out = [];
+    let i = 1;
+    const skip = () => {
+        while (text[i] === ' ')
+            i++;
+    };
+    skip();
+    if (text[i] === ']') {
+        if (!onlyComment(text.slice(i + 1)))
+            bail();
+        return out;
+    }
+    for (;;) {
+        skip();
+        const ch = text[i];
+        if (ch === '"' || ch === "'") {
+            const q = quoted(text, i);
+            out.push(q.value);
+            i = q.end;
+        }
+        else {
+            let j = i;
+            while (j < text.length && text[j] !== ',' && text[j] !== ']')
+                j++;
+            const item = text.slice(i, j).trim();
+            if (item === '' || item.includes('#'))
+                bail();
+            out.push(plainScalar(item, true));
+            i = j;
+        }
+        skip();
+        if (text[i] === ',') {
+            i++;
+            skip();
+            if (text[i] === ']')
+                bail(); // trailing comma: leave it to yaml
+            continue;
+        }
+        if (text[i] === ']') {
+            if (!onlyComment(text.slice(i + 1)))
+                bail();
+            return out;
+        }
+        return bail();
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
@@ -33770,6 +41584,30 @@ function keyName(key) {
     if (key === null || key === undefined)
         return undefined;
     return String(key);
+}
+/**
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
+ */
+class LazyPositions {
+    text;
+    parsed = null;
+    constructor(text) {
+        this.text = text;
+    }
+    get yaml() {
+        this.parsed ??= new PositionedYaml(this.text);
+        return this.parsed;
+    }
+    valueAt(path) {
+        return this.yaml.valueAt(path);
+    }
+    keyAt(path) {
+        return this.yaml.keyAt(path);
+    }
+    has(path) {
+        return this.yaml.has(path);
+    }
 }
 /**
  * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
@@ -33863,6 +41701,8 @@ class PositionedYaml {
 
 
 
+
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -33872,13 +41712,12 @@ function parseConfigText(text, file) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(ConfigSchema, raw, yaml, file),
-        ...configCrossChecks(raw, yaml, file),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = ConfigSchema.parse(dropEmptyOptionals(raw, ConfigSchema));
+    }
+    const value = checked.value;
     warnings.push(...configWarnings(value, yaml, file));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -33891,13 +41730,12 @@ function parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(BacklogSchema, raw, yaml, file),
-        ...backlogCrossChecks(raw, yaml, file, config),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = BacklogSchema.parse(dropEmptyOptionals(raw, BacklogSchema));
+    }
+    const value = checked.value;
     warnings.push(...backlogWarnings(value, yaml, file, config));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -33923,6 +41761,11 @@ const SYNTAX_HINTS = {
     UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
 };
 function load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
     const yaml = new PositionedYaml(text);
     if (yaml.errors.length > 0) {
         const diagnostics = yaml.errors.map((e) => {
@@ -34087,11 +41930,12 @@ function leafName(path) {
 function segments(path) {
     return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
-function schemaDiagnostics(schema, raw, yaml, file) {
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck(schema, raw, yaml, file) {
     const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
     if (result.success)
-        return [];
-    return result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file));
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
 }
 function issueDiagnostics(issue, root, yaml, file) {
     const path = segments(issue.path);
@@ -34308,6 +42152,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     tasks.forEach((t, i) => {
         if (!isRecord(t))
             return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
         if (Array.isArray(t.dependencies)) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
@@ -34421,12 +42273,50 @@ function formatDiagnostic(d) {
 class UserError extends Error {
     diagnostics;
     exitCode;
+    hint;
     name = 'UserError';
-    constructor(message, diagnostics = [], exitCode = 1) {
+    constructor(message, diagnostics = [], exitCode = 1, 
+    /** What to do about it, shown after the message (and as `hint` in a `--json` error). */
+    hint) {
         super(message);
         this.diagnostics = diagnostics;
         this.exitCode = exitCode;
+        this.hint = hint;
     }
+}
+
+
+/***/ }),
+
+/***/ 8073:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KV: () => (/* binding */ SETUP_HINT),
+/* harmony export */   di: () => (/* binding */ notARepository),
+/* harmony export */   yk: () => (/* binding */ COMMIT_HINT)
+/* harmony export */ });
+/* unused harmony exports retryCommand, NOT_A_REPOSITORY_HINT, noSuchDirectory */
+/**
+ * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
+ * instance once `leviathan init` exists).
+ */
+/** How a repository gets its first backlog and config. */
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+/** Where the scheduler reads the documents from, and what that asks of the user. */
+const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
+/** The command that gives a blocked task another chance. */
+function retryCommand(task) {
+    return `leviathan retry ${task}`;
+}
+/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
+function notARepository(dir) {
+    return `${dir} is not a git repository`;
+}
+const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
+/** `--dir` (or the working directory) names nothing. */
+function noSuchDirectory(dir) {
+    return `${dir}: no such directory`;
 }
 
 
@@ -34717,6 +42607,18 @@ function pmMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob, normalPath) {
+    if (pmMatch(glob, normalPath))
+        return true;
+    return remember(matchers, `\0nocase:${glob}`, () => {
+        const re = picomatch__WEBPACK_IMPORTED_MODULE_0___default().makeRe(glob, { ...PM_OPTIONS, nocase: true });
+        return (path) => re.test(path);
+    })(normalPath);
+}
+/**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
  * malformed list — protected paths — check validity themselves).
@@ -34990,7 +42892,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob);
+        return protectedMatch(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -35086,10 +42988,10 @@ function checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => pmMatch(g, p));
+    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
     if (hit !== undefined)
         return `${p} is a protected path (${hit})`;
-    if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!matchesAny(p, taskGlobs))
@@ -35097,6 +42999,84 @@ function checkChangedPath(path, taskGlobs, scope) {
     if (!matchesAny(p, scope.allowed_paths))
         return `${p} is not inside scope.allowed_paths`;
     return null;
+}
+
+
+/***/ }),
+
+/***/ 1374:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Gn: () => (/* binding */ renderPullBody),
+/* harmony export */   Xd: () => (/* binding */ parsePullMarker),
+/* harmony export */   di: () => (/* binding */ UNSANDBOXED_NOTE)
+/* harmony export */ });
+/* unused harmony exports sanitizeTaskText, pullMarker, cell */
+const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
+/**
+ * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
+ * byte-order mark, plus other invisible format characters.
+ */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+/**
+ * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
+ * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
+ */
+function sanitizeTaskText(text) {
+    let out = text.replace(INVISIBLE, '');
+    for (;;) {
+        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
+        if (next === out)
+            return out;
+        out = next;
+    }
+}
+/** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
+function pullMarker(task, attempt, headSha) {
+    return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
+}
+/** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
+function parsePullMarker(body) {
+    const all = [...body.matchAll(MARKER)];
+    const m = all[all.length - 1];
+    if (!m)
+        return null;
+    return m[3] ? { task: m[1], attempt: m[2], head: m[3] } : { task: m[1], attempt: m[2] };
+}
+/** Markdown cells may not contain pipes or newlines. */
+function cell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+/** Shown wherever an attempt ran without a sandbox (`executor.sandbox: none`). */
+const UNSANDBOXED_NOTE = '> [!WARNING]\n> The agent ran **without a sandbox** (`executor.sandbox: none`): it could read everything the runner could.';
+function renderPullBody(input) {
+    const { task } = input;
+    const lines = [
+        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
+        '',
+    ];
+    const description = sanitizeTaskText(task.description).trim();
+    if (description)
+        lines.push(description, '');
+    if (task.acceptance_criteria.length > 0) {
+        const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
+        lines.push('### Acceptance criteria', '', ...criteria, '');
+    }
+    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
+    for (const check of input.checks) {
+        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
+    }
+    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
+    if (input.sandbox === 'none')
+        lines.push('', UNSANDBOXED_NOTE);
+    else if (input.sandbox)
+        lines.push('', `Sandbox: \`${input.sandbox}\``);
+    if (input.runUrl)
+        lines.push('', `Run: ${input.runUrl}`);
+    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
+    lines.push('', pullMarker(task.id, input.attempt, input.headSha));
+    return `${lines.join('\n')}\n`;
 }
 
 
@@ -35144,12 +43124,15 @@ function taskReason(task, facts, depPending, config) {
     const scope = taskScope(task.allowed_paths, config.scope);
     if (!scope.inScope)
         return `out_of_scope:${scope.path}`;
-    if (facts.atMax)
-        return 'max_attempts';
+    // An open PR or attempt is what is true of the task, even when it used its last attempt.
     if (facts.openPr !== undefined)
         return `pr_open:#${facts.openPr}`;
     if (facts.hasOpenAttempt)
         return 'running';
+    if (facts.prClosed)
+        return 'blocked';
+    if (facts.atMax)
+        return 'max_attempts';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -35179,6 +43162,7 @@ function select(input) {
             selected: null,
             reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
             toBlock: [],
+            rejected: [],
             breaker: state.breaker.open ? 'open' : 'closed',
         };
     }
@@ -35190,6 +43174,7 @@ function select(input) {
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
     const reasons = new Map();
     const toBlock = [];
+    const rejected = [];
     const eligible = [];
     for (const task of tasks) {
         const ts = stateOf(task.id);
@@ -35197,18 +43182,17 @@ function select(input) {
         const facts = {
             complete: isComplete(task.id),
             blockedInState: ts?.blocked === true,
-            atMax: (ts?.attempts ?? 0) >= maxAttemptsFor(task, config),
+            atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
+            prClosed: ts?.pr?.state === 'closed',
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
-        if (facts.atMax &&
-            !facts.complete &&
-            !facts.blockedInState &&
-            !facts.hasOpenAttempt &&
-            facts.openPr === undefined) {
+        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+        if (settledOpen && facts.prClosed)
+            rejected.push(task.id);
+        else if (settledOpen && facts.atMax)
             toBlock.push(task.id);
-        }
         const dep = task.dependencies.find((d) => !isComplete(d));
         const reason = taskReason(task, facts, dep, config);
         if (reason)
@@ -35234,6 +43218,7 @@ function select(input) {
         selected,
         reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
         toBlock,
+        rejected,
         breaker,
     };
 }
@@ -35249,7 +43234,7 @@ function select(input) {
 /* harmony export */   nd: () => (/* binding */ STATE_VERSION),
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
-/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, openAttempts, taskSummary, attemptCount, latestAttempt, dispatchesInHour, cloneState, applyEvent */
+/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, openAttempts, taskSummary, attemptCount, attemptsCharged, latestAttempt, dispatchesInHour, cloneState, applyEvent */
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
@@ -35314,6 +43299,11 @@ function mergedPull(number) {
 /** How many attempts were ever created for the task: what `max_attempts` limits. */
 function attemptCount(state, taskId) {
     return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
+}
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+function attemptsCharged(state, taskId) {
+    const task = own(state.tasks, taskId);
+    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
 }
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 function latestAttempt(state, taskId) {
@@ -35479,6 +43469,12 @@ function applyInPlace(state, e) {
         case 'attempt.dispatched':
         case 'attempt.started': {
             const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+            if (attempt &&
+                e.type === 'attempt.dispatched' &&
+                e.data.run_id !== undefined &&
+                RANK[attempt.status] < RANK.succeeded) {
+                attempt.run_id = e.data.run_id;
+            }
             if (attempt && RANK[attempt.status] < RANK[to])
                 attempt.status = to;
             return;
@@ -35499,6 +43495,8 @@ function applyInPlace(state, e) {
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
                 attempt.reason = e.data.reason;
+                if (e.data.detail !== '')
+                    attempt.detail = e.data.detail;
             }
             else {
                 attempt.status = 'timed_out';
@@ -35539,8 +43537,9 @@ function applyInPlace(state, e) {
             }
             else {
                 pr.state = 'closed';
-                // A PR closed unmerged makes the attempt behind it a failure (SPEC §3.1 step 4).
-                recordFailure(state, task);
+                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+                task.failures += 1;
                 const opener = pr.attempt !== undefined ? own(state.attempts, pr.attempt) : undefined;
                 if (opener && opener.status === 'succeeded') {
                     opener.status = 'failed';
@@ -35562,9 +43561,29 @@ function applyInPlace(state, e) {
         case 'task.blocked':
             // A settled task is done: blocking it changes nothing any query reads.
             if (e.task !== undefined && own(state.done, e.task) === undefined) {
-                taskInPlay(state, e.task).blocked = true;
+                const task = taskInPlay(state, e.task);
+                task.blocked = true;
+                task.blocked_reason = e.data.reason;
+                if (e.data.entry !== undefined)
+                    task.blocked_entry = e.data.entry;
+                else
+                    delete task.blocked_entry;
             }
             return;
+        case 'task.retried': {
+            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+            const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+            if (!task)
+                return;
+            task.blocked = false;
+            delete task.blocked_reason;
+            delete task.blocked_entry;
+            task.retry_base = task.attempts;
+            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+            if (task.pr?.state === 'closed')
+                delete task.pr;
+            return;
+        }
         case 'breaker.tripped':
             state.breaker.open = true;
             state.breaker.tripped_at = e.ts;
@@ -35593,9 +43612,10 @@ function finish(state, attempt) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   KS: () => (/* binding */ writeTaskFiles),
 /* harmony export */   PU: () => (/* binding */ buildAgentEnv),
+/* harmony export */   RW: () => (/* binding */ isSecretLikeName),
 /* harmony export */   fQ: () => (/* binding */ createTaskDir)
 /* harmony export */ });
-/* unused harmony exports BASE_ENV_NAMES, isSecretLikeName, renderPrompt */
+/* unused harmony exports BASE_ENV_NAMES, renderPrompt */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
@@ -35774,13 +43794,15 @@ async function writeTaskFiles(dir, task, attempt, context = {}) {
 const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */
 const MAX_VIOLATIONS = 50;
+/** As the kernel's limit on nested links (ELOOP). */
+const MAX_LINK_HOPS = 40;
 /**
  * Where a symlink at `linkPath` points, as a repository-relative path. The target is resolved against the
  * link's own directory, like the OS does; an absolute target, or one that climbs out of the repository or
  * lands on its root, is rejected. (Links through other, pre-existing symlinks are not followed: this is a
  * pure check on the diff.)
  */
-function resolveLinkTarget(linkPath, target) {
+function resolveLinkTarget(linkPath, target, links) {
     if (target === '')
         return { ok: false, reason: 'empty symlink target' };
     if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) {
@@ -35790,17 +43812,30 @@ function resolveLinkTarget(linkPath, target) {
         return { ok: false, reason: `unsafe symlink target ${JSON.stringify(target)}` };
     }
     const parts = linkPath.split('/').slice(0, -1);
-    for (const segment of target.split('/')) {
+    const queue = target.split('/');
+    let hops = 0;
+    while (queue.length > 0) {
+        const segment = queue.shift();
         if (segment === '' || segment === '.')
             continue;
         if (segment === '..') {
             if (parts.length === 0)
                 return { ok: false, reason: `symlink target ${JSON.stringify(target)} leaves the repository` };
             parts.pop();
+            continue;
         }
-        else {
-            parts.push(segment);
+        parts.push(segment);
+        const next = links?.get(parts.join('/'));
+        if (next === undefined)
+            continue;
+        // A link on the way: continue from its own target, relative to its directory.
+        if (++hops > MAX_LINK_HOPS)
+            return { ok: false, reason: `symlink ${JSON.stringify(target)} loops` };
+        if (next === '' || next.startsWith('/') || next.includes('\\') || next.includes('\0')) {
+            return { ok: false, reason: `symlink target ${JSON.stringify(target)} goes through an unsafe link` };
         }
+        parts.pop();
+        queue.unshift(...next.split('/'));
     }
     if (parts.length === 0)
         return { ok: false, reason: 'symlink target is the repository root' };
@@ -35808,10 +43843,24 @@ function resolveLinkTarget(linkPath, target) {
     return normal.ok ? { ok: true, path: normal.path } : { ok: false, reason: normal.reason };
 }
 /** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
-function pathProblem(path) {
+function pathProblem(path, taskGlobs) {
     // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
     if (path.includes('\uFFFD'))
         return 'path is not valid UTF-8';
+    for (const segment of path.split('/')) {
+        // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
+        const bare = segment
+            .toLowerCase()
+            .replace(/[. ]+$/, '')
+            .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+        if (bare === '.git' || bare === 'git~1')
+            return 'git refuses this path (a .git component)';
+    }
+    const name = (path.split('/').pop() ?? '').toLowerCase();
+    if ((name === '.gitmodules' || name === '.gitattributes') && !taskGlobs.includes(path)) {
+        // They change what git does with other paths (submodule URLs, filters, diff and merge drivers).
+        return `${name} may be changed only by a task that names it in its allowed_paths`;
+    }
     const normal = (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .normalizePath */ .Fd)(path);
     if (normal.ok && normal.path !== path)
         return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
@@ -35844,29 +43893,31 @@ function summarise(items) {
  * All checks always run, so the report is complete; the reason is the most serious failure.
  */
 function checkDiff(changes, options) {
-    const { taskGlobs, scope, maxFiles, maxBytes } = options;
+    const { taskGlobs, scope, maxFiles, maxBytes, links } = options;
     const pathViolations = [];
     const linkViolations = [];
     let bytes = 0;
-    let links = 0;
+    let linkCount = 0;
     for (const entry of changes) {
         bytes += entry.status === 'D' ? 0 : entry.size;
         const shown = JSON.stringify(entry.path);
-        const why = pathProblem(entry.path) ?? (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .checkChangedPath */ .Kf)(entry.path, taskGlobs, scope);
+        const why = entry.unsupported ??
+            pathProblem(entry.path, taskGlobs) ??
+            (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .checkChangedPath */ .Kf)(entry.path, taskGlobs, scope);
         if (why !== null)
             pathViolations.push(`${shown}: ${why}`);
-        if (entry.status === 'D')
+        if (entry.status === 'D' || entry.unsupported !== undefined)
             continue;
         if (entry.mode === '160000') {
             linkViolations.push(`${shown}: submodules are not allowed`);
         }
         else if (entry.mode === '120000') {
-            links++;
+            linkCount++;
             if (entry.linkTarget === undefined) {
                 linkViolations.push(`${shown}: symlink target unknown`);
                 continue;
             }
-            const target = resolveLinkTarget(entry.path, entry.linkTarget);
+            const target = resolveLinkTarget(entry.path, entry.linkTarget, links);
             if (!target.ok) {
                 linkViolations.push(`${shown}: ${target.reason}`);
                 continue;
@@ -35879,7 +43930,8 @@ function checkDiff(changes, options) {
             }
         }
     }
-    const files = changes.length;
+    const files = changes.length + (options.extra?.files ?? 0);
+    bytes += options.extra?.bytes ?? 0;
     const limitViolations = [];
     if (files > maxFiles)
         limitViolations.push(`${files} files changed, limit ${maxFiles}`);
@@ -35904,8 +43956,8 @@ function checkDiff(changes, options) {
         checks: [
             {
                 name: 'changes present',
-                ok: files > 0,
-                detail: files > 0 ? `${files} files` : 'the attempt changed nothing',
+                ok: changes.length > 0,
+                detail: changes.length > 0 ? `${files} files` : 'the attempt changed nothing',
             },
             {
                 name: 'paths in scope',
@@ -35916,14 +43968,14 @@ function checkDiff(changes, options) {
                 name: 'symlinks safe',
                 ok: linkViolations.length === 0,
                 detail: linkViolations.length === 0
-                    ? `${links} symlinks, none leaving the allowed paths`
+                    ? `${linkCount} symlinks, none leaving the allowed paths`
                     : summarise(linkViolations),
             },
             { name: 'files changed', ok: files <= maxFiles, detail: `${files} of max ${maxFiles}` },
             { name: 'diff size', ok: bytes <= maxBytes, detail: `${bytes} of max ${maxBytes} bytes` },
         ],
     };
-    if (files === 0)
+    if (changes.length === 0)
         return { ok: false, reason: 'no_changes', violations: ['the attempt changed nothing'], report };
     const scopeViolations = [...pathViolations, ...linkViolations];
     const all = [...scopeViolations, ...limitViolations];
@@ -35967,8 +44019,10 @@ function renderGuardReport(report) {
 /* harmony export */   K2: () => (/* binding */ readDocumentsAt)
 /* harmony export */ });
 /* unused harmony exports InvalidDocumentsError, fetchBranchTip, loadBaseDocuments */
-/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9431);
+/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(279);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8073);
+
 
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
@@ -35981,31 +44035,70 @@ class InvalidDocumentsError extends _core_errors_js__WEBPACK_IMPORTED_MODULE_1__
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    if (await git.originUrl()) {
-        // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
-        const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
-        const depth = shallow ? ['--depth=1'] : [];
-        await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-        const sha = await git.revParse(BASE_REF);
-        if (sha)
-            return sha;
+    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+}
+/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
+async function fetchBranch(git, branch) {
+    if (!(await git.originUrl()))
+        return `refs/heads/${branch}`;
+    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+    const depth = shallow ? ['--depth=1'] : [];
+    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+    return BASE_REF;
+}
+/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
+async function readAt(git, ref, paths) {
+    const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
+    const r = await git.runBuffer(['cat-file', '--batch'], {
+        input: `${wanted.join('\n')}\n`,
+        allowFailure: true,
+    });
+    const buf = r.stdoutBytes;
+    const out = [];
+    let pos = 0;
+    for (let i = 0; i < wanted.length && pos < buf.length; i++) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0)
+            break;
+        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+        pos = nl + 1;
+        if (header.length !== 3 || header[2] === undefined || !/^\d+$/.test(header[2])) {
+            out.push(null);
+            continue;
+        }
+        const size = Number(header[2]);
+        out.push(i === 0
+            ? header[0]
+            : header[1] === 'blob'
+                ? buf.subarray(pos, pos + size).toString('utf8')
+                : null);
+        pos += size + 1;
     }
-    else {
-        const sha = await git.revParse(`refs/heads/${branch}`);
-        if (sha)
-            return sha;
+    const sha = out[0];
+    if (typeof sha !== 'string') {
+        const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    throw new UserError(`base branch ${branch} was not found`);
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+}
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git) {
+    const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+    return head.exitCode === 0 ? _core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk : `the repository has no commits yet: ${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk}`;
 }
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 async function readDocumentsAt(git, sha) {
-    const configText = (await git.readFile(sha, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2)) ?? '';
-    const config = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .parseConfigText */ .Bu)(configText, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2);
+    return documentsAt(git, sha);
+}
+async function documentsAt(git, ref) {
+    const { sha, texts } = await readAt(git, ref, [_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc]);
+    const [configText, backlogText] = texts;
+    const config = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .parseConfigText */ .Bu)(configText ?? '', _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2);
     if (!config.ok)
         throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2} is invalid`, config.diagnostics);
-    const backlogText = await git.readFile(sha, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc);
-    if (backlogText === null) {
-        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc} is missing on the base branch (run 'leviathan init')`);
+    if (backlogText === null || backlogText === undefined) {
+        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc} is missing on the base branch`, [], 1, `${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk}; to start one, ${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .SETUP_HINT */ .KV}`);
     }
     const backlog = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .parseBacklogText */ .SM)(backlogText, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc, config.value);
     if (!backlog.ok)
@@ -36022,11 +44115,178 @@ async function readDocumentsAt(git, sha) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
+    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+}
+
+
+/***/ }),
+
+/***/ 7811:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   q: () => (/* binding */ PrivateRepo)
+/* harmony export */ });
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+class PrivateRepo {
+    root;
+    git;
+    objectFormat;
+    constructor(root, git, objectFormat) {
+        this.root = root;
+        this.git = git;
+        this.objectFormat = objectFormat;
+    }
+    /** A private repository that sees the objects of `source` (a checkout, read only). */
+    static async create(source) {
+        const objects = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
+        const format = (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+        const root = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-delivery-'));
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod)(root, 0o700);
+        const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(root, 'repo.git');
+        const git = source.at(root, { GIT_DIR: dir });
+        await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info'), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+        // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
+        const shallow = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(shallow, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'shallow')).catch(() => { });
+        return new PrivateRepo(root, git, format);
+    }
+    /** Where the origin is, read from the checkout before anyone else could change its config. */
+    static async pushTarget(source) {
+        const url = await source.originUrl();
+        // A repository without a remote is its own forge: its branches are the ones to push.
+        if (url === null) {
+            return {
+                url: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-common-dir'])),
+                headers: [],
+            };
+        }
+        const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.isAbsolute)(url)
+            ? url
+            : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, url);
+        const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+            allowFailure: true,
+        });
+        const headers = cfg.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => {
+            const space = line.indexOf(' ');
+            return `${line.slice(0, space)}=${line.slice(space + 1)}`;
+        });
+        return { url: absolute, headers };
+    }
+    /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
+    async treeEntries(commit) {
+        const out = await this.git.output(['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+        const entries = new Map();
+        for (const record of out.split('\0')) {
+            const m = /^(\d{6}) \w+ ([0-9a-f]+) +(-|\d+)\t([\s\S]+)$/.exec(record);
+            if (m)
+                entries.set(m[4], { mode: m[1], oid: m[2], size: m[3] === '-' ? -1 : Number(m[3]) });
+        }
+        return entries;
+    }
+    /** Writes one blob (content given as bytes, never read from a path git would resolve). */
+    async writeBlob(content) {
+        return this.git.output(['hash-object', '-w', '--no-filters', '--stdin'], { input: content });
+    }
+    /**
+     * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
+     * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
+     */
+    async buildTree(base, changes) {
+        const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `index-${process.hrtime.bigint()}`);
+        const env = { GIT_INDEX_FILE: index };
+        try {
+            await this.git.run(['read-tree', base], { env });
+            const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+            const input = changes
+                .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+                .join('');
+            if (input)
+                await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+            return await this.git.output(['write-tree'], { env });
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
+        }
+    }
+    async commit(tree, parent, message) {
+        return this.git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+    }
+    async readBlob(oid) {
+        return (await this.git.runBuffer(['cat-file', 'blob', oid])).stdoutBytes;
+    }
+    /**
+     * A fresh work tree at `dir` holding `commit`, with a repository of its own (so agents that run git work)
+     * on a branch named like the base and with no remote: nothing done to its refs or remotes reaches the
+     * origin. The files are written by this repository (its clean config and attributes; no filter can apply),
+     * before the new `.git` exists; git then only records them there (no command of it touches the files).
+     */
+    async checkoutWorkTree(commit, dir, branch) {
+        await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+        const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `checkout-index-${process.hrtime.bigint()}`);
+        try {
+            const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
+            await this.git.run(['read-tree', commit], { env });
+            await this.git.run(['checkout-index', '--all', '--force'], { env });
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
+        }
+        const wt = this.git.at(dir, {});
+        await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
+        await wt.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            '--depth=1',
+            (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git'),
+            'refs/leviathan/base',
+        ]);
+        await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
+        await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+        await wt.run(['read-tree', 'HEAD']);
+        await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
+    }
+    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
+    async pushWithLease(target, commit, branch, expected) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const ref = `refs/heads/${branch}`;
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            `--force-with-lease=${ref}:${expected ?? ''}`,
+            target.url,
+            `${commit}:${ref}`,
+        ]);
+    }
+    /** The commit a branch of the origin is at, or null. */
+    async remoteBranch(target, branch) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
+        const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+        return line ? line.split('\t')[0] : null;
+    }
+    async remove() {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
+    }
 }
 
 
@@ -36248,7 +44508,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 5413:
+/***/ 3151:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36261,8 +44521,1188 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/core/errors.ts
+var errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/state.ts
+var state = __nccwpck_require__(7066);
+;// CONCATENATED MODULE: ./src/core/reconcile.ts
+
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+const TIMEOUT_GRACE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = (/* unused pure expression or super */ null && (2 * 60_000));
+function wipBranch(task, attempt) {
+    return `leviathan-wip/${task}/${attempt}`;
+}
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
+function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = parsePullMarker(pull.body);
+    if (marker)
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function reconcile_openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+function reconcile(input) {
+    const { state, now, actor } = input;
+    const ts = now.toISOString();
+    const drafts = [];
+    const base = () => ({ id: input.newId(), ts, actor });
+    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+        const task = taskOfPull(pull, input.branchPrefix);
+        if (!task)
+            continue;
+        const known = taskSummary(state, task);
+        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+            const marked = parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
+            const ref = attempt ? { task, attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+        }
+        else if (pull.state === 'closed' && recorded?.state === 'open') {
+            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+        }
+    }
+    for (const attempt of openAttempts(state)) {
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+            continue;
+        const wip = wipBranch(attempt.task, attempt.id);
+        drafts.push({
+            ...base(),
+            task: attempt.task,
+            attempt: attempt.id,
+            type: 'attempt.timed_out',
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
+        });
+    }
+    return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
+}
+
+// EXTERNAL MODULE: ./src/core/select.ts
+var core_select = __nccwpck_require__(3295);
+// EXTERNAL MODULE: ./src/executor/agent-env.ts
+var agent_env = __nccwpck_require__(6102);
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = (/* unused pure expression or super */ null && (7 * 24 * 3_600_000));
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observe_observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+}
+
+// EXTERNAL MODULE: ./src/store/base-branch.ts
+var base_branch = __nccwpck_require__(5133);
+// EXTERNAL MODULE: ./src/store/private-repo.ts
+var private_repo = __nccwpck_require__(7811);
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/executor/output-tail.ts
+/** Default size of the output kept for events, PR bodies and summaries (SPEC §3.2 step 5: "the last 4 KB"). */
+const OUTPUT_TAIL_BYTES = 4096;
+function isContinuationByte(byte) {
+    return (byte & 0xc0) === 0x80;
+}
+/**
+ * The last `maxBytes` bytes of `buf` as a string that is never longer than `maxBytes` in UTF-8 and never
+ * starts or ends with half a character (a cut multi-byte sequence would decode to U+FFFD, which is 3 bytes).
+ */
+function utf8Tail(buf, maxBytes = OUTPUT_TAIL_BYTES) {
+    let start = Math.max(0, buf.length - maxBytes);
+    while (start < buf.length && isContinuationByte(buf[start]))
+        start++;
+    let end = buf.length;
+    // Drop an incomplete sequence at the end (a process killed mid-write).
+    let lead = end - 1;
+    while (lead >= start && end - lead < 4 && isContinuationByte(buf[lead]))
+        lead--;
+    if (lead >= start) {
+        const b = buf[lead];
+        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        if (end - lead < need)
+            end = lead;
+    }
+    const text = buf.subarray(start, end).toString('utf8');
+    // Invalid bytes (binary output) decode to 3-byte U+FFFD, so the text can outgrow the bound: cut it again.
+    return Buffer.byteLength(text, 'utf8') > maxBytes ? lastBytesOfString(text, maxBytes) : text;
+}
+/** The longest suffix of `text` whose UTF-8 encoding fits in `maxBytes`, cut only between code points. */
+function lastBytesOfString(text, maxBytes) {
+    let bytes = 0;
+    let i = text.length;
+    while (i > 0) {
+        const unit = text.charCodeAt(i - 1);
+        const pair = unit >= 0xdc00 && unit <= 0xdfff && i > 1 && isHighSurrogate(text.charCodeAt(i - 2));
+        const size = pair ? 4 : unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3;
+        if (bytes + size > maxBytes)
+            break;
+        bytes += size;
+        i -= pair ? 2 : 1;
+    }
+    return text.slice(i);
+}
+function isHighSurrogate(unit) {
+    return unit >= 0xd800 && unit <= 0xdbff;
+}
+/**
+ * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
+ * recognised whole and not left half visible at the start of the tail.
+ */
+const REDACT_MARGIN_BYTES = 1024;
+/** Keeps only the last bytes of a stream of chunks, in bounded memory. */
+class TailBuffer {
+    outBytes;
+    chunks = [];
+    size = 0;
+    keepBytes;
+    constructor(outBytes = OUTPUT_TAIL_BYTES) {
+        this.outBytes = outBytes;
+        this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
+    }
+    push(chunk) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        if (buf.length === 0)
+            return;
+        this.chunks.push(buf);
+        this.size += buf.length;
+        // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.keepBytes + 4) {
+            this.size -= this.chunks.shift().length;
+        }
+        if (this.chunks.length > 32) {
+            const all = Buffer.concat(this.chunks);
+            this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
+            this.size = this.chunks[0].length;
+        }
+    }
+    /** The last bytes, redacted over the wider window first when `redact` is given. */
+    toString(redact) {
+        const all = Buffer.concat(this.chunks);
+        if (!redact)
+            return utf8Tail(all, this.outBytes);
+        const wide = utf8Tail(all, this.keepBytes);
+        // Cut where the margin began in the original, so the margin itself never shows.
+        const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
+        const redacted = redact(wide);
+        return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
+    }
+}
+/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
+const MAX_PENDING_CHARS = 16_384;
+/**
+ * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
+ * whole. Without a redactor it passes chunks straight through.
+ */
+class LineRedactor {
+    redact;
+    pending = '';
+    constructor(redact) {
+        this.redact = redact;
+    }
+    write(text) {
+        if (!this.redact)
+            return text;
+        this.pending += text;
+        const nl = this.pending.lastIndexOf('\n');
+        let out = '';
+        if (nl >= 0) {
+            out = this.pending.slice(0, nl + 1);
+            this.pending = this.pending.slice(nl + 1);
+        }
+        if (this.pending.length > MAX_PENDING_CHARS) {
+            const keep = REDACT_MARGIN_BYTES;
+            out += this.pending.slice(0, this.pending.length - keep);
+            this.pending = this.pending.slice(-keep);
+        }
+        return out === '' ? '' : this.redact(out);
+    }
+    end(text = '') {
+        if (!this.redact)
+            return text;
+        const out = this.pending + text;
+        this.pending = '';
+        return out === '' ? '' : this.redact(out);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/executor/run-commands.ts
+
+
+
+
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** setTimeout overflows above this and would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
+const DRAIN_MS = 250;
+/** Process groups still running, so that they die with us even if we exit mid-command. */
+const liveGroups = new Set();
+let exitHookInstalled = false;
+function installExitHook() {
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.on('exit', () => {
+        for (const pgid of liveGroups)
+            signalGroup(pgid, 'SIGKILL');
+    });
+}
+/** false when the group has no member left (ESRCH) or cannot be signalled. */
+function signalGroup(pgid, signal) {
+    try {
+        process.kill(-pgid, signal);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
+ * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
+ */
+function groupRunning(pgid) {
+    if (!signalGroup(pgid, 0))
+        return false;
+    let pids;
+    try {
+        pids = (0,external_node_fs_.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return true;
+    }
+    for (const pid of pids) {
+        try {
+            const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
+            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
+                return true;
+        }
+        catch {
+            // The process ended while we looked.
+        }
+    }
+    return false;
+}
+/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
+async function terminateGroup(pgid, graceMs) {
+    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
+        return;
+    const until = Date.now() + graceMs;
+    while (Date.now() < until) {
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(Math.min(20, Math.max(1, until - Date.now())));
+        if (!groupRunning(pgid))
+            return;
+    }
+    signalGroup(pgid, 'SIGKILL');
+}
+function waitForPipes(child, ms) {
+    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
+    if (streams.length === 0)
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        let open = streams.length;
+        const timer = setTimeout(() => {
+            for (const s of streams)
+                s?.destroy();
+            resolve();
+        }, ms);
+        for (const s of streams) {
+            s?.once('close', () => {
+                if (--open === 0) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+        }
+    });
+}
+async function runOne(command, options, deadline, tail, graceMs) {
+    const argv = ['/bin/sh', '-c', command];
+    const box = options.sandbox;
+    let prepared;
+    try {
+        prepared = box
+            ? await box.sandbox.prepare(box.layout, argv)
+            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    }
+    catch (error) {
+        return { exitCode: null, signal: null, timedOut: false, error: error.message };
+    }
+    try {
+        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+    }
+    finally {
+        await prepared.dispose();
+    }
+}
+function spawnOne(command, invocation, options, deadline, tail, graceMs) {
+    return new Promise((resolve) => {
+        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
+        const child = (0,external_node_child_process_.spawn)(invocation.file, invocation.args, {
+            cwd: options.cwd,
+            env: { ...options.env, ...invocation.envOverrides },
+            detached: true,
+            // No stdin: an agent or command that waits for input must not hang until the deadline.
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const pgid = child.pid;
+        let timedOut = false;
+        let stopping = null;
+        const stop = () => {
+            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
+            return stopping;
+        };
+        if (pgid !== undefined) {
+            liveGroups.add(pgid);
+            installExitHook();
+        }
+        for (const [stream, name] of [
+            [child.stdout, 'stdout'],
+            [child.stderr, 'stderr'],
+        ]) {
+            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+            const lines = new LineRedactor(options.redact);
+            const emit = (text) => {
+                if (!options.onOutput || text === '')
+                    return;
+                try {
+                    options.onOutput(text, name, command);
+                }
+                catch {
+                    // A faulty log sink must not break the run.
+                }
+            };
+            stream?.on('data', (chunk) => {
+                tail.push(chunk);
+                if (options.onOutput)
+                    emit(lines.write(decoder.write(chunk)));
+            });
+            stream?.once('close', () => emit(lines.end(decoder.end())));
+        }
+        const timer = setTimeout(() => {
+            timedOut = true;
+            void stop();
+        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+        let settled = false;
+        const finish = async (result) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            // Background processes the command left behind are part of it: stop them too, so nothing outlives
+            // the list and holds the checkout (or our pipes) open.
+            await stop();
+            await waitForPipes(child, DRAIN_MS);
+            if (pgid !== undefined)
+                liveGroups.delete(pgid);
+            resolve(result);
+        };
+        child.once('exit', (code, signal) => {
+            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
+        });
+        child.once('error', (err) => {
+            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
+            if (pgid === undefined)
+                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
+        });
+    });
+}
+/**
+ * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
+ * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
+ * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
+ * be tracked this way; a container or cgroup around the job is the stronger fence.
+ */
+async function runCommands(options) {
+    const started = Date.now();
+    const deadline = started + Math.max(0, options.timeoutMs);
+    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    const tail = new TailBuffer();
+    const done = (result) => ({
+        ...result,
+        outputTail: tail.toString(options.redact),
+        durationMs: Date.now() - started,
+    });
+    let exitCode = 0;
+    for (const command of options.commands) {
+        if (Date.now() >= deadline)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        const one = await runOne(command, options, deadline, tail, graceMs);
+        exitCode = one.exitCode;
+        if (one.timedOut)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        if (one.error !== undefined) {
+            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
+            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
+        }
+        if (one.exitCode !== 0) {
+            return done({
+                status: 'failed',
+                exitCode: one.exitCode,
+                failedCommand: command,
+                ...(one.signal ? { signal: one.signal } : {}),
+            });
+        }
+    }
+    return done({ status: 'ok', exitCode });
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
+/**
+ * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
+ * set-up script. Both give the command new user, PID and mount namespaces, `/` read-only, its own `/proc`,
+ * a private `/tmp`, an empty `HOME`, only the work tree writable and the hidden paths replaced by empty
+ * directories. In a PID namespace every process dies when its init does, so nothing outlives the command
+ * (`setsid`, double fork and `nohup` included); `--die-with-parent` / `--pdeathsig` tie that init to us.
+ */
+/** The agent's `HOME` inside the sandbox: an empty directory in its private `/tmp`. */
+const SANDBOX_HOME = '/tmp/home';
+/** Parents before children, so a hidden directory inside the work tree (or a task file inside a hidden one) wins. */
+function mountPlan(layout) {
+    const ops = [
+        { op: 'rw', path: layout.workTree },
+        ...layout.hide.map((path) => ({ op: 'hide', path })),
+        ...layout.readOnly.map((path) => ({ op: 'ro', path })),
+    ];
+    const depth = (p) => p.split('/').filter(Boolean).length;
+    const rank = { hide: 0, rw: 1, ro: 2 };
+    return ops
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => depth(a.o.path) - depth(b.o.path) || rank[a.o.op] - rank[b.o.op] || a.i - b.i)
+        .map(({ o }) => o);
+}
+/**
+ * bubblewrap: `--ro-bind / /` first, then the fresh `/dev`, `/proc` and `/tmp`, then the plan; bwrap resolves
+ * every source in the old root, so a work tree under `/tmp` or a hidden directory is still found.
+ */
+function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
+    const args = [
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--die-with-parent',
+        '--new-session',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/tmp',
+        '--dir',
+        SANDBOX_HOME,
+    ];
+    const emptied = [];
+    for (const { op, path } of mountPlan(layout)) {
+        if (op === 'rw')
+            args.push('--bind', path, path);
+        else if (op === 'ro')
+            args.push('--ro-bind', path, path);
+        else if (hiddenKinds.get(path) === 'dir') {
+            args.push('--tmpfs', path);
+            emptied.push(path);
+        }
+        else if (hiddenKinds.get(path) === 'file')
+            args.push('--ro-bind', '/dev/null', path);
+    }
+    // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
+    for (const path of emptied)
+        args.push('--remount-ro', path);
+    args.push('--chdir', layout.workTree, '--', ...argv);
+    return { file: bwrap, args };
+}
+/**
+ * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
+ * read-only copy of `/` at $R (each mount re-mounted read-only with the flags the kernel locks kept), fresh
+ * `/proc` and `/tmp`, the plan, then `pivot_root` into it and every capability dropped before the command.
+ */
+const UNSHARE_SCRIPT = `set -eu
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+R=$1; WT=$2; MOUNT=$3; PIVOT=$4; SETPRIV=$5; shift 5; HIDDEN=''
+"$MOUNT" --rbind / "$R" || fail "cannot bind / at $R"
+"$MOUNT" --make-rprivate "$R"
+locked() { f=ro; for o in $(echo "$1" | tr , ' '); do case $o in nosuid|nodev|noexec|noatime|nodiratime|relatime|strictatime) f="$f,$o";; esac; done; echo "$f"; }
+info=$(cat /proc/self/mountinfo)
+while read -r _id _parent _dev _root mp opts _rest; do
+  mp=$(printf '%b' "$mp")
+  case $mp in "$R/proc"|"$R/proc"/*) continue;; "$R"|"$R"/*) ;; *) continue;; esac
+  "$MOUNT" -o "remount,bind,$(locked "$opts")" "$mp" 2>/dev/null || fail "cannot make $mp read-only"
+done <<EOF
+$info
+EOF
+"$MOUNT" -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount a private /proc"
+"$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp" || fail "cannot mount a private /tmp"
+[ -d "$R/dev/shm" ] && "$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm" 2>/dev/null || true
+while [ "$1" != -- ]; do
+  op=$1; p=$2; shift 2
+  case $op in
+    hide)
+      if [ -d "$p" ]; then mkdir -p "$R$p" 2>/dev/null || true; "$MOUNT" -t tmpfs -o mode=0755,size=64k,nosuid,nodev tmpfs "$R$p" || fail "cannot hide $p"; HIDDEN="$HIDDEN$p
+"
+      elif [ -e "$p" ]; then mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; "$MOUNT" --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
+    rw|ro)
+      if [ -d "$p" ]; then mkdir -p "$R$p"; else mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; fi
+      "$MOUNT" --bind "$p" "$R$p" || fail "cannot mount $p"
+      if [ "$op" = ro ]; then
+        o=$(grep " $R$p " /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6)
+        "$MOUNT" -o "remount,bind,$(locked "$o")" "$R$p" || fail "cannot make $p read-only"
+      fi ;;
+  esac
+done
+shift
+# Hidden directories become read-only only now that the mount points inside them exist.
+while IFS= read -r h; do
+  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+done <<EOF
+$HIDDEN
+EOF
+mkdir -p "$R${SANDBOX_HOME}" "$R/tmp/.oldroot"
+cd "$R"
+"$PIVOT" . tmp/.oldroot || fail "pivot_root failed"
+"$MOUNT" --make-rprivate /tmp/.oldroot 2>/dev/null || true
+umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
+rmdir /tmp/.oldroot
+cd "$WT" || fail "no work tree at $WT"
+unset OLDPWD
+exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
+`;
+/**
+ * util-linux: `setpriv --pdeathsig KILL` ties `unshare` to us, `--kill-child` ties the namespace's init to
+ * `unshare`. `root` is an empty directory of ours that the new root is built on.
+ */
+function unshareInvocation(tools, root, layout, argv) {
+    const plan = mountPlan(layout).flatMap(({ op, path }) => [op, path]);
+    return {
+        file: tools.setpriv,
+        args: [
+            '--pdeathsig',
+            'KILL',
+            '--',
+            tools.unshare,
+            '--user',
+            '--map-root-user',
+            '--pid',
+            '--mount',
+            '--ipc',
+            '--uts',
+            '--fork',
+            '--kill-child',
+            '--propagation',
+            'private',
+            '--',
+            '/bin/sh',
+            '-c',
+            UNSHARE_SCRIPT,
+            'leviathan-sandbox',
+            root,
+            layout.workTree,
+            tools.mount,
+            tools.pivotRoot,
+            tools.setpriv,
+            ...plan,
+            '--',
+            ...argv,
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
+
+
+
+
+
+/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
+class SandboxUnavailableError extends Error {
+    name = 'SandboxUnavailableError';
+}
+const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
+    'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+/** An executable named `name` on `searchPath`, as the shell would find it. */
+async function findExecutable(name, searchPath) {
+    for (const dir of searchPath.split(external_node_path_.delimiter)) {
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, external_node_fs_.constants.X_OK);
+            if ((await (0,promises_.lstat)(candidate)).isDirectory())
+                continue;
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+async function findTools(searchPath) {
+    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    return {
+        ...(bwrap ? { bwrap } : {}),
+        ...(unshare ? { unshare } : {}),
+        ...(setpriv ? { setpriv } : {}),
+        ...(mount ? { mount } : {}),
+        ...(pivotRoot ? { pivotRoot } : {}),
+    };
+}
+async function kindsOf(paths) {
+    const kinds = new Map();
+    for (const path of paths) {
+        const s = await (0,promises_.lstat)(path).catch(() => null);
+        if (s)
+            kinds.set(path, s.isDirectory() ? 'dir' : 'file');
+    }
+    return kinds;
+}
+const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+function bwrapSandbox(bwrap) {
+    return {
+        kind: 'bwrap',
+        async prepare(layout, argv) {
+            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
+        },
+    };
+}
+function unshareSandbox(tools) {
+    return {
+        kind: 'unshare',
+        async prepare(layout, argv) {
+            // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
+            const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
+            const inv = unshareInvocation(tools, root, layout, argv);
+            return {
+                ...inv,
+                envOverrides: ENV_OVERRIDES,
+                dispose: () => (0,promises_.rm)(root, { recursive: true, force: true }),
+            };
+        },
+    };
+}
+const NONE = {
+    kind: 'none',
+    async prepare(_layout, argv) {
+        return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    },
+};
+/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
+async function probe(sandbox) {
+    const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-probe-'));
+    try {
+        const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
+        try {
+            return await new Promise((done) => {
+                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
+                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+                });
+            });
+        }
+        finally {
+            await inv.dispose();
+        }
+    }
+    finally {
+        await (0,promises_.rm)(workTree, { recursive: true, force: true });
+    }
+}
+const probed = new Map();
+function probeOnce(key, sandbox) {
+    let p = probed.get(key);
+    if (!p) {
+        p = probe(sandbox);
+        probed.set(key, p);
+    }
+    return p;
+}
+/**
+ * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
+ * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
+ */
+async function resolveSandbox(request) {
+    if (request.mode === 'none')
+        return NONE;
+    const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const problems = [];
+    if (request.mode === 'auto' || request.mode === 'bwrap') {
+        if (tools.bwrap) {
+            const sandbox = bwrapSandbox(tools.bwrap);
+            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`bwrap cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('bwrap was not found on PATH');
+    }
+    if (request.mode === 'auto' || request.mode === 'unshare') {
+        const { unshare, setpriv, mount, pivotRoot } = tools;
+        if (unshare && setpriv && mount && pivotRoot) {
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
+            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`unshare cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
+    }
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+}
+/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
+async function realPaths(paths) {
+    const out = new Set();
+    for (const p of paths) {
+        if (!p)
+            continue;
+        const abs = (0,external_node_path_.resolve)(p);
+        out.add(await (0,promises_.realpath)(abs).catch(() => abs));
+    }
+    return [...out];
+}
+/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
+function defaultHidden(env = process.env) {
+    return [(0,external_node_os_.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
+
+
+
+
+
+/**
+ * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
+ * sandbox that cannot be made, nothing runs and the result says why (fail closed).
+ */
+async function sandboxed_run_runSandboxed(options) {
+    let sandbox;
+    try {
+        sandbox = await resolveSandbox({
+            mode: options.mode,
+            ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+        });
+    }
+    catch (error) {
+        if (!(error instanceof SandboxUnavailableError))
+            throw error;
+        const message = options.redact ? options.redact(error.message) : error.message;
+        return {
+            status: 'failed',
+            exitCode: null,
+            error: message,
+            sandboxError: message,
+            outputTail: `leviathan: ${message}\n`,
+            durationMs: 0,
+        };
+    }
+    const [workTree] = await realPaths([options.workTree]);
+    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const result = await runCommands({
+        commands: options.commands,
+        cwd: workTree,
+        env: options.env,
+        timeoutMs: Math.max(0, options.deadline - Date.now()),
+        sandbox: {
+            sandbox,
+            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+        },
+        ...(options.redact ? { redact: options.redact } : {}),
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+        ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+    });
+    return { ...result, sandbox: sandbox.kind };
+}
+/** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
+async function fingerprints(root) {
+    const out = new Map();
+    const walk = async (dir, prefix) => {
+        for (const entry of await (0,promises_.readdir)(dir, { withFileTypes: true })) {
+            if (prefix === '' && entry.name === '.git')
+                continue;
+            const rel = prefix + entry.name;
+            const full = (0,external_node_path_.join)(dir, entry.name);
+            const s = await (0,promises_.lstat)(full);
+            if (s.isDirectory())
+                await walk(full, `${rel}/`);
+            else if (s.isSymbolicLink())
+                out.set(rel, `link:${await (0,promises_.readlink)(full)}`);
+            else if (s.isFile()) {
+                const hash = (0,external_node_crypto_.createHash)('sha256')
+                    .update(await (0,promises_.readFile)(full))
+                    .digest('hex');
+                out.set(rel, `file:${s.mode & 0o111 ? 'x' : '-'}:${hash}`);
+            }
+            else
+                out.set(rel, `other:${s.mode}`);
+        }
+    };
+    await walk(root, '');
+    return out;
+}
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree, never in the agent's tree: what it
+ * changes is discarded and reported in `changed`.
+ */
+async function verifyCandidate(options) {
+    const copy = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-verify-'));
+    try {
+        const source = await (0,promises_.realpath)(options.candidate);
+        await (0,promises_.cp)(source, copy, { recursive: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+        const before = await fingerprints(copy);
+        const { candidate: _c, command, ...rest } = options;
+        const result = await sandboxed_run_runSandboxed({
+            ...rest,
+            workTree: copy,
+            commands: [command],
+            hide: [...rest.hide, source],
+        });
+        const after = await fingerprints(copy).catch(() => new Map());
+        const changed = [...new Set([...before.keys(), ...after.keys()])]
+            .filter((p) => before.get(p) !== after.get(p))
+            .sort()
+            .slice(0, 50);
+        return { ...result, changed };
+    }
+    finally {
+        await (0,promises_.rm)(copy, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/worker/agent-run.ts
+
+
+
+/**
+ * The worker's side of the sandbox (issue 7 §1): what the agent may not see, what must never leave in its
+ * output, and `verify` on a fresh copy of the candidate tree.
+ */
+/** The environment secrets are looked up in: the worker's source environment. */
+function hostEnv(deps) {
+    return deps.env ?? process.env;
+}
+/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
+function attemptRedactor(deps, ctx) {
+    return createRedactor({
+        secrets: knownSecrets({
+            env: hostEnv(deps),
+            isSecretName: agent_env/* isSecretLikeName */.RW,
+            allowlist: ctx.config.executor.env_allowlist,
+            ...(deps.secrets ? { extra: deps.secrets } : {}),
+        }),
+    });
+}
+/**
+ * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
+ * the private store repository and maybe credentials), the attempt's directory (the prompt and task files are
+ * shown read-only), the user's checkout and the runner's temp directory.
+ */
+async function hiddenPaths(deps, ctx) {
+    const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+    const env = hostEnv(deps);
+    return [
+        deps.git.cwd,
+        ...(gitDir ? [gitDir] : []),
+        ctx.taskDir,
+        ...(env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []),
+        ...(deps.hide ?? []),
+    ];
+}
+/** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
+async function agent_run_runAgentCommands(deps, ctx, input) {
+    const env = hostEnv(deps);
+    return runSandboxed({
+        mode: ctx.config.executor.sandbox,
+        workTree: ctx.workTree,
+        commands: input.commands,
+        env: input.env,
+        deadline: input.deadline,
+        hide: await hiddenPaths(deps, ctx),
+        readOnly: [ctx.promptFile, ctx.taskFile],
+        redact: attemptRedactor(deps, ctx),
+        hostEnv: env,
+        ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
+        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+    });
+}
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree checked out at `candidate` (never the
+ * agent's work tree); what it changes is discarded and reported.
+ */
+async function verifyInSandbox(deps, ctx, candidate, input) {
+    const host = hostEnv(deps);
+    return verifyCandidate({
+        mode: ctx.config.executor.sandbox,
+        candidate,
+        ...input,
+        hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
+        readOnly: [ctx.promptFile, ctx.taskFile],
+        redact: attemptRedactor(deps, ctx),
+        hostEnv: host,
+        ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/core/claim.ts
+
+
+/** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
+function claim_attemptCreated(task, attempt, state, config, ctx, manual) {
+    const now = ctx.now();
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    return {
+        id: ctx.newId(),
+        ts: now.toISOString(),
+        actor: ctx.actor,
+        task: task.id,
+        attempt,
+        type: 'attempt.created',
+        data: {
+            number: attemptCount(state, task.id) + 1,
+            branch: `${config.pr.branch_prefix}${task.id}`,
+            deadline: new Date(now.getTime() + minutes * 60_000).toISOString(),
+            manual,
+        },
+    };
+}
+/** Reasons under which a manual run may still claim: eligible, and every limit has room. */
+const CLAIMABLE = new Set(['selected', 'queued']);
+/** Why this task may not be claimed by hand right now, or null when it may (the scheduler's rules). */
+function claim_manualClaimRefusal(task, backlog, config, state, openPulls, now) {
+    const decision = select({ backlog, config, state, openPulls, now });
+    if (decision.breaker === 'trip')
+        return 'breaker_open';
+    const reason = decision.reasons.find((r) => r.task === task.id)?.reason ?? 'unknown task';
+    return CLAIMABLE.has(reason) ? null : reason;
+}
+
+;// CONCATENATED MODULE: ./src/worker/claim.ts
+
+
+
+/** An attempt the scheduler claimed and nobody has started yet. */
+function claim_claimedAttempt(state, task, attempt) {
+    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    if (!found || found.task !== task) {
+        throw new UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
+    }
+    if (found.status !== 'created' && found.status !== 'dispatched') {
+        throw new UserError(`attempt ${attempt} of ${task} is already ${found.status}; refusing to run it twice`);
+    }
+    return found;
+}
+/**
+ * A manual `work --task` without an attempt claims one first, under the same limits as a tick; the
+ * precondition re-checks them on whatever state the append lands on.
+ */
+async function claim_claimManually(events, task, backlog, config, openPulls, ctx) {
+    const { state } = await events.read();
+    const refusal = manualClaimRefusal(task, backlog, config, state, openPulls, ctx.now());
+    if (refusal)
+        throw new UserError(`task ${task.id} cannot be claimed now: ${refusal}`);
+    const attempt = ctx.newId();
+    const seenAttempts = attemptCount(state, task.id);
+    const result = await events.append([attemptCreated(task, attempt, state, config, ctx, true)], (s) => {
+        if (attemptCount(s, task.id) !== seenAttempts)
+            return 'another attempt was created meanwhile';
+        return manualClaimRefusal(task, backlog, config, s, openPulls, ctx.now()) ?? true;
+    });
+    if (!result.ok)
+        throw new UserError(`task ${task.id} cannot be claimed now: ${result.refused}`);
+    return attempt;
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/backlog-writeback.ts
@@ -36289,7 +45729,7 @@ function markTaskDone(text, taskId) {
             return `${text.slice(0, start)}done${text.slice(end)}`;
         }
         if (item.flow)
-            throw new Error(`task ${taskId} is a flow mapping; set its status by hand`);
+            return addToFlowMap(text, item.range, taskId);
         const idPair = item.items.find((pair) => (0,dist/* isScalar */.jn)(pair.key) && pair.key.value === 'id');
         const key = idPair?.key;
         if (!(0,dist/* isScalar */.jn)(key) || !key.range)
@@ -36302,121 +45742,23 @@ function markTaskDone(text, taskId) {
     }
     throw new Error(`task ${taskId} is not in the backlog`);
 }
-
-// EXTERNAL MODULE: ./src/core/documents.ts + 3 modules
-var documents = __nccwpck_require__(9431);
-// EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __nccwpck_require__(4296);
-;// CONCATENATED MODULE: ./src/core/pr-body.ts
-const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+) -->/;
-/** The hidden marker that ties a pull request to its task and attempt, whatever its branch is called. */
-function pullMarker(task, attempt) {
-    return `<!-- leviathan:task=${task} attempt=${attempt} -->`;
-}
-function pr_body_parsePullMarker(body) {
-    const m = MARKER.exec(body);
-    return m ? { task: m[1], attempt: m[2] } : null;
-}
-/** Markdown cells may not contain pipes or newlines. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-function renderPullBody(input) {
-    const { task } = input;
-    const lines = [
-        `**Leviathan task \`${task.id}\`** — attempt ${input.attemptNumber} of ${input.maxAttempts}`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push(task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('### Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
-    }
-    lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
-    for (const check of input.checks) {
-        lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
-    }
-    lines.push('', `Allowed paths: ${task.allowed_paths.map((p) => `\`${p}\``).join(', ')}`);
-    if (input.runUrl)
-        lines.push('', `Run: ${input.runUrl}`);
-    lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
-    lines.push('', pullMarker(task.id, input.attempt));
-    return `${lines.join('\n')}\n`;
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text, range, taskId) {
+    const [start = -1, end = -1] = range ?? [];
+    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+    if (close < start || start < 0)
+        throw new Error(`task ${taskId} has no closing brace`);
+    const body = text.slice(start + 1, close);
+    const trimmed = body.trimEnd();
+    const at = start + 1 + trimmed.length;
+    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }
 
-// EXTERNAL MODULE: ./src/core/state.ts
-var state = __nccwpck_require__(7066);
-;// CONCATENATED MODULE: ./src/core/reconcile.ts
-
-
-/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
-const TIMEOUT_GRACE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
-function wipBranch(task, attempt) {
-    return `leviathan-wip/${task}/${attempt}`;
-}
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
-function taskOfPull(pull, branchPrefix) {
-    const marker = parsePullMarker(pull.body);
-    if (marker)
-        return marker.task;
-    return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
-}
-/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
-function reconcile_openPullsOf(pulls, branchPrefix) {
-    return pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
-}
-/**
- * The events that bring the log in line with what the forge shows and what the clock says: merges,
- * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
- */
-function reconcile(input) {
-    const { state, now, actor } = input;
-    const ts = now.toISOString();
-    const drafts = [];
-    const base = () => ({ id: input.newId(), ts, actor });
-    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
-        const task = taskOfPull(pull, input.branchPrefix);
-        if (!task)
-            continue;
-        const known = taskSummary(state, task);
-        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
-        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
-            const ref = attempt ? { task, attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
-            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
-        }
-        else if (pull.state === 'closed' && recorded?.state === 'open') {
-            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
-        }
-    }
-    for (const attempt of openAttempts(state)) {
-        if (Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
-            continue;
-        const wip = wipBranch(attempt.task, attempt.id);
-        drafts.push({
-            ...base(),
-            task: attempt.task,
-            attempt: attempt.id,
-            type: 'attempt.timed_out',
-            data: input.wipBranches.has(wip)
-                ? { deadline: attempt.deadline, wip_branch: wip }
-                : { deadline: attempt.deadline },
-        });
-    }
-    return drafts;
-}
-
-// EXTERNAL MODULE: ./src/core/select.ts
-var core_select = __nccwpck_require__(3295);
-// EXTERNAL MODULE: ./src/executor/agent-env.ts
-var agent_env = __nccwpck_require__(6102);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: ./src/core/documents.ts + 5 modules
+var documents = __nccwpck_require__(279);
+// EXTERNAL MODULE: ./src/core/pr-body.ts
+var pr_body = __nccwpck_require__(1374);
 ;// CONCATENATED MODULE: ./src/executor/changes.ts
 
 
@@ -36496,16 +45838,16 @@ async function collectChanges(git, baseSha) {
     const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
     // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
     const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
-    if (top.exitCode !== 0 || (await (0,promises_.realpath)(top.stdout.trim())) !== (await (0,promises_.realpath)(git.cwd))) {
+    if (top.exitCode !== 0 || (await realpath(top.stdout.trim())) !== (await realpath(git.cwd))) {
         throw new Error(`${git.cwd} is not the top level of a git checkout`);
     }
     const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
     if (sparse.stdout.trim() === 'true')
         throw new Error('sparse checkouts are not supported: use a full checkout');
     const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-index-'));
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-index-'));
     try {
-        const env = { GIT_INDEX_FILE: (0,external_node_path_.join)(dir, 'index') };
+        const env = { GIT_INDEX_FILE: join(dir, 'index') };
         await run(['read-tree', base], { env });
         await run(['add', '-A', '--', ':/'], { env });
         const tree = await output(['write-tree'], { env });
@@ -36542,321 +45884,137 @@ async function collectChanges(git, baseSha) {
         return { base, tree, changes };
     }
     finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
     }
 }
 
 // EXTERNAL MODULE: ./src/executor/diff-guard.ts
 var diff_guard = __nccwpck_require__(4282);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/executor/output-tail.ts
-/** Default size of the output kept for events, PR bodies and summaries (SPEC §3.2 step 5: "the last 4 KB"). */
-const OUTPUT_TAIL_BYTES = 4096;
-function isContinuationByte(byte) {
-    return (byte & 0xc0) === 0x80;
-}
-/**
- * The last `maxBytes` bytes of `buf` as a string that is never longer than `maxBytes` in UTF-8 and never
- * starts or ends with half a character (a cut multi-byte sequence would decode to U+FFFD, which is 3 bytes).
- */
-function utf8Tail(buf, maxBytes = OUTPUT_TAIL_BYTES) {
-    let start = Math.max(0, buf.length - maxBytes);
-    while (start < buf.length && isContinuationByte(buf[start]))
-        start++;
-    let end = buf.length;
-    // Drop an incomplete sequence at the end (a process killed mid-write).
-    let lead = end - 1;
-    while (lead >= start && end - lead < 4 && isContinuationByte(buf[lead]))
-        lead--;
-    if (lead >= start) {
-        const b = buf[lead];
-        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-        if (end - lead < need)
-            end = lead;
-    }
-    const text = buf.subarray(start, end).toString('utf8');
-    // Invalid bytes (binary output) decode to 3-byte U+FFFD, so the text can outgrow the bound: cut it again.
-    return Buffer.byteLength(text, 'utf8') > maxBytes ? lastBytesOfString(text, maxBytes) : text;
-}
-/** The longest suffix of `text` whose UTF-8 encoding fits in `maxBytes`, cut only between code points. */
-function lastBytesOfString(text, maxBytes) {
-    let bytes = 0;
-    let i = text.length;
-    while (i > 0) {
-        const unit = text.charCodeAt(i - 1);
-        const pair = unit >= 0xdc00 && unit <= 0xdfff && i > 1 && isHighSurrogate(text.charCodeAt(i - 2));
-        const size = pair ? 4 : unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3;
-        if (bytes + size > maxBytes)
-            break;
-        bytes += size;
-        i -= pair ? 2 : 1;
-    }
-    return text.slice(i);
-}
-function isHighSurrogate(unit) {
-    return unit >= 0xd800 && unit <= 0xdbff;
-}
-/** Keeps only the last bytes of a stream of chunks, in bounded memory. */
-class TailBuffer {
-    maxBytes;
-    chunks = [];
-    size = 0;
-    constructor(maxBytes = OUTPUT_TAIL_BYTES) {
-        this.maxBytes = maxBytes;
-    }
-    push(chunk) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-        if (buf.length === 0)
-            return;
-        this.chunks.push(buf);
-        this.size += buf.length;
-        // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.maxBytes + 4) {
-            this.size -= this.chunks.shift().length;
-        }
-        if (this.chunks.length > 32) {
-            const all = Buffer.concat(this.chunks);
-            this.chunks = [all.subarray(Math.max(0, all.length - this.maxBytes - 4))];
-            this.size = this.chunks[0].length;
-        }
-    }
-    toString() {
-        return utf8Tail(Buffer.concat(this.chunks), this.maxBytes);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/executor/run-commands.ts
+;// CONCATENATED MODULE: ./src/executor/work-tree.ts
 
 
 
 
 
-const DEFAULT_KILL_GRACE_MS = 2000;
-/** setTimeout overflows above this and would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
-const DRAIN_MS = 250;
-/** Process groups still running, so that they die with us even if we exit mid-command. */
-const liveGroups = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-    if (exitHookInstalled)
-        return;
-    exitHookInstalled = true;
-    process.on('exit', () => {
-        for (const pgid of liveGroups)
-            signalGroup(pgid, 'SIGKILL');
-    });
+/** Git's id of a blob with this content. */
+function blobId(content, format) {
+    return (0,external_node_crypto_.createHash)(format).update(`blob ${content.length}\0`).update(content).digest('hex');
 }
-/** false when the group has no member left (ESRCH) or cannot be signalled. */
-function signalGroup(pgid, signal) {
+/** Reads a regular file without following a link; null when it is not (any longer) a regular file. */
+async function readRegularFile(path, maxBytes) {
+    let handle = null;
     try {
-        process.kill(-pgid, signal);
-        return true;
+        handle = await (0,promises_.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+        const st = await handle.stat();
+        if (!st.isFile() || st.size > maxBytes)
+            return null;
+        const content = await handle.readFile();
+        return content.length > maxBytes ? null : content;
     }
     catch {
-        return false;
+        return null;
+    }
+    finally {
+        await handle?.close();
     }
 }
-/**
- * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
- * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
- */
-function groupRunning(pgid) {
-    if (!signalGroup(pgid, 0))
-        return false;
-    let pids;
-    try {
-        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
-    }
-    catch {
-        return true;
-    }
-    for (const pid of pids) {
+/** Walks `root` and lists what differs from `base`; every link of the work tree is read, changed or not. */
+async function scanWorkTree(root, base, options) {
+    const changes = [];
+    const links = new Map();
+    const seen = new Set();
+    let entries = 0;
+    let truncated = false;
+    const change = (path, mode, oid, size, extra = {}) => {
+        const before = base.get(path);
+        const oldMode = before?.mode ?? MODE_NONE;
+        const kind = (m) => (m === MODE_SYMLINK ? 'l' : m === MODE_SUBMODULE ? 'g' : 'f');
+        const status = !before ? 'A' : kind(before.mode) !== kind(mode) ? 'T' : 'M';
+        changes.push({ path, status, oldMode, mode, oid, size, ...extra });
+    };
+    const walk = async (dir, rel) => {
+        let names;
         try {
-            const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
-            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
-                return true;
+            names = (await (0,promises_.readdir)(dir)).sort();
         }
-        catch {
-            // The process ended while we looked.
-        }
-    }
-    return false;
-}
-/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
-async function terminateGroup(pgid, graceMs) {
-    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
-        return;
-    const until = Date.now() + graceMs;
-    while (Date.now() < until) {
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(Math.min(20, Math.max(1, until - Date.now())));
-        if (!groupRunning(pgid))
+        catch (error) {
+            change(rel, MODE_FILE, null, 0, { unsupported: `unreadable directory (${error.message})` });
             return;
-    }
-    signalGroup(pgid, 'SIGKILL');
-}
-function waitForPipes(child, ms) {
-    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
-    if (streams.length === 0)
-        return Promise.resolve();
-    return new Promise((resolve) => {
-        let open = streams.length;
-        const timer = setTimeout(() => {
-            for (const s of streams)
-                s?.destroy();
-            resolve();
-        }, ms);
-        for (const s of streams) {
-            s?.once('close', () => {
-                if (--open === 0) {
-                    clearTimeout(timer);
-                    resolve();
-                }
-            });
         }
-    });
-}
-function runOne(command, options, deadline, tail, graceMs) {
-    return new Promise((resolve) => {
-        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-        const child = (0,external_node_child_process_.spawn)('/bin/sh', ['-c', command], {
-            cwd: options.cwd,
-            env: options.env,
-            detached: true,
-            // No stdin: an agent or command that waits for input must not hang until the deadline.
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        const pgid = child.pid;
-        let timedOut = false;
-        let stopping = null;
-        const stop = () => {
-            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
-            return stopping;
-        };
-        if (pgid !== undefined) {
-            liveGroups.add(pgid);
-            installExitHook();
-        }
-        for (const [stream, name] of [
-            [child.stdout, 'stdout'],
-            [child.stderr, 'stderr'],
-        ]) {
-            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-            stream?.on('data', (chunk) => {
-                tail.push(chunk);
-                if (!options.onOutput)
-                    return;
-                try {
-                    options.onOutput(decoder.write(chunk), name, command);
-                }
-                catch {
-                    // A faulty log sink must not break the run.
-                }
-            });
-        }
-        const timer = setTimeout(() => {
-            timedOut = true;
-            void stop();
-        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
-        let settled = false;
-        const finish = async (result) => {
-            if (settled)
+        for (const name of names) {
+            if (truncated)
                 return;
-            settled = true;
-            clearTimeout(timer);
-            // Background processes the command left behind are part of it: stop them too, so nothing outlives
-            // the list and holds the checkout (or our pipes) open.
-            await stop();
-            await waitForPipes(child, DRAIN_MS);
-            if (pgid !== undefined)
-                liveGroups.delete(pgid);
-            resolve(result);
-        };
-        child.once('exit', (code, signal) => {
-            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
-        });
-        child.once('error', (err) => {
-            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
-            if (pgid === undefined)
-                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
-        });
-    });
-}
-/**
- * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
- * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
- * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
- * be tracked this way; a container or cgroup around the job is the stronger fence.
- */
-async function run_commands_runCommands(options) {
-    const started = Date.now();
-    const deadline = started + Math.max(0, options.timeoutMs);
-    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    const tail = new TailBuffer();
-    const done = (result) => ({
-        ...result,
-        outputTail: tail.toString(),
-        durationMs: Date.now() - started,
-    });
-    let exitCode = 0;
-    for (const command of options.commands) {
-        if (Date.now() >= deadline)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        const one = await runOne(command, options, deadline, tail, graceMs);
-        exitCode = one.exitCode;
-        if (one.timedOut)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        if (one.error !== undefined) {
-            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
-            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
+            const path = rel ? `${rel}/${name}` : name;
+            if (path === '.git')
+                continue; // the agent's own disposable repository
+            entries += 1;
+            if (entries > options.maxEntries) {
+                truncated = true;
+                return;
+            }
+            const abs = (0,external_node_path_.join)(dir, name);
+            const st = await (0,promises_.lstat)(abs).catch(() => null);
+            if (!st) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'vanished or unreadable while being read' });
+                continue;
+            }
+            const before = base.get(path);
+            if (st.isDirectory()) {
+                // A gitlink of the base shows as a directory: left as it is (no submodule content is ever read).
+                if (before?.mode === MODE_SUBMODULE) {
+                    seen.add(path);
+                    continue;
+                }
+                await walk(abs, path);
+                continue;
+            }
+            seen.add(path);
+            if (st.isSymbolicLink()) {
+                const target = await (0,promises_.readlink)(abs).catch(() => null);
+                if (target === null) {
+                    change(path, MODE_SYMLINK, null, 0, { unsupported: 'unreadable symlink' });
+                    continue;
+                }
+                links.set(path, target);
+                const content = Buffer.from(target);
+                const oid = blobId(content, options.objectFormat);
+                if (before?.mode === MODE_SYMLINK && before.oid === oid)
+                    continue;
+                change(path, MODE_SYMLINK, oid, content.length, { linkTarget: target });
+                continue;
+            }
+            if (!st.isFile()) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'not a regular file, directory or symlink' });
+                continue;
+            }
+            const mode = st.mode & 0o100 ? MODE_EXECUTABLE : MODE_FILE;
+            const sameSize = before !== undefined && before.mode !== MODE_SYMLINK && before.size === st.size;
+            if (sameSize && st.size <= options.maxReadBytes) {
+                const content = await readRegularFile(abs, options.maxReadBytes);
+                if (content !== null) {
+                    const oid = blobId(content, options.objectFormat);
+                    if (oid === before.oid && mode === before.mode)
+                        continue;
+                    change(path, mode, oid, st.size, { source: abs });
+                    continue;
+                }
+            }
+            // Content not read here (new, resized or too big): its id is computed when it is written, if ever.
+            change(path, mode, null, st.size, { source: abs });
         }
-        if (one.exitCode !== 0) {
-            return done({
-                status: 'failed',
-                exitCode: one.exitCode,
-                failedCommand: command,
-                ...(one.signal ? { signal: one.signal } : {}),
-            });
+    };
+    await walk(root, '');
+    if (!truncated) {
+        for (const [path, entry] of base) {
+            if (seen.has(path))
+                continue;
+            changes.push({ path, status: 'D', oldMode: entry.mode, mode: MODE_NONE, oid: null, size: 0 });
         }
     }
-    return done({ status: 'ok', exitCode });
+    changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { changes, links, entries, truncated };
 }
 
-;// CONCATENATED MODULE: ./src/forge/observe.ts
-
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = (/* unused pure expression or super */ null && (7 * 24 * 3_600_000));
-/**
- * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
- * A forge that cannot be read is a one-line user error: callers fail closed.
- */
-async function observe_observePulls(forge, config, now) {
-    let pulls;
-    try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-        });
-    }
-    catch (error) {
-        throw new UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
-    }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
-
-// EXTERNAL MODULE: ./src/store/base-branch.ts
-var base_branch = __nccwpck_require__(5133);
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
@@ -36901,77 +46059,403 @@ function commitMessage(title, task, attempt) {
     return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/core/claim.ts
+;// CONCATENATED MODULE: ./src/worker/wip.ts
+
+/**
+ * What a failed attempt leaves on its WIP branch when its content may not or cannot be pushed (over the caps,
+ * paths git refuses, protected or out-of-scope files): a manifest of what was there — paths, modes, sizes and
+ * blob ids — never the content. Bounded: at most MAX_ENTRIES rows and MAX_HASHED_BYTES read to hash them.
+ */
+const WIP_MANIFEST = 'LEVIATHAN-WIP-MANIFEST.json';
+const MAX_ENTRIES = 20_000;
+const MAX_HASHED_BYTES = 64 * 1024 * 1024;
+const MAX_HASHED_FILE = 1024 * 1024;
+async function buildManifest(scan, format, withheld, note) {
+    let hashed = 0;
+    const rows = [];
+    for (const c of scan.changes.slice(0, MAX_ENTRIES)) {
+        let oid = c.oid;
+        if (oid === null && c.source && c.size <= MAX_HASHED_FILE && hashed + c.size <= MAX_HASHED_BYTES) {
+            const content = await readRegularFile(c.source, MAX_HASHED_FILE);
+            if (content !== null) {
+                hashed += content.length;
+                oid = blobId(content, format);
+            }
+        }
+        const why = withheld(c.path);
+        rows.push({
+            path: c.path,
+            status: c.status,
+            mode: c.mode,
+            size: c.size,
+            oid,
+            ...(why ? { withheld: why } : {}),
+        });
+    }
+    const manifest = {
+        note,
+        entries_seen: scan.entries,
+        walk_truncated: scan.truncated,
+        changes: scan.changes.length,
+        listed: rows.length,
+        rows,
+    };
+    return `${JSON.stringify(manifest, null, 1)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/worker/deliver.ts
 
 
-/** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
-function claim_attemptCreated(task, attempt, state, config, ctx, manual) {
-    const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
+ * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
+ * worker-finish, an unpacked artifact), builds the candidate tree in a private repository, judges it against
+ * the base tree read from there, verifies it in a fresh copy, and pushes exactly the commit it judged, by SHA
+ * with a lease. One deadline bounds all of it; every terminal event carries the precondition "the attempt is
+ * still running", so the scheduler's `attempt.timed_out` and the worker's outcome never both count.
+ */
+/** Entries the walk reads at most: far beyond any sane cap, so a runaway tree cannot stall the worker. */
+const WALK_FACTOR = 20;
+const WALK_MIN = 50_000;
+function deliver_agentEnv(deps, ctx) {
+    return (0,agent_env/* buildAgentEnv */.PU)({
+        source: deps.env ?? process.env,
+        allowlist: ctx.config.executor.env_allowlist,
+        promptFile: ctx.promptFile,
+        taskFile: ctx.taskFile,
+        taskId: ctx.task.id,
+        attemptId: ctx.attempt,
+        timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
+    }).env;
+}
+function deliver_remainingMs(deps, ctx) {
+    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
+}
+function attemptDraft(deps, ctx, rest) {
     return {
-        id: ctx.newId(),
-        ts: now.toISOString(),
-        actor: ctx.actor,
-        task: task.id,
-        attempt,
-        type: 'attempt.created',
-        data: {
-            number: attemptCount(state, task.id) + 1,
-            branch: `${config.pr.branch_prefix}${task.id}`,
-            deadline: new Date(now.getTime() + minutes * 60_000).toISOString(),
-            manual,
-        },
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: ctx.task.id,
+        attempt: ctx.attempt,
+        ...rest,
     };
 }
-/** Reasons under which a manual run may still claim: eligible, and every limit has room. */
-const CLAIMABLE = new Set(['selected', 'queued']);
-/** Why this task may not be claimed by hand right now, or null when it may (the scheduler's rules). */
-function claim_manualClaimRefusal(task, backlog, config, state, openPulls, now) {
-    const decision = select({ backlog, config, state, openPulls, now });
-    if (decision.breaker === 'trip')
-        return 'breaker_open';
-    const reason = decision.reasons.find((r) => r.task === task.id)?.reason ?? 'unknown task';
-    return CLAIMABLE.has(reason) ? null : reason;
+function stillRunning(state, attempt) {
+    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
-
-;// CONCATENATED MODULE: ./src/worker/claim.ts
-
-
-
-/** An attempt the scheduler claimed and nobody has started yet. */
-function claim_claimedAttempt(state, task, attempt) {
-    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    if (!found || found.task !== task) {
-        throw new UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
+/** Writes the content of `changes` (read without following links) into the private repository. */
+async function writeChanges(repo, changes, maxBytes) {
+    const written = [];
+    for (const c of changes) {
+        if (c.status === 'D') {
+            written.push({ path: c.path, mode: c.mode, oid: null });
+            continue;
+        }
+        let content;
+        if (c.mode === MODE_SYMLINK)
+            content = c.linkTarget === undefined ? null : Buffer.from(c.linkTarget);
+        else
+            content = c.source ? await readRegularFile(c.source, Math.max(maxBytes, c.size)) : null;
+        if (content === null || content.length !== c.size) {
+            throw new DeliveryError('scope_violation', `${JSON.stringify(c.path)} changed or vanished while being read`);
+        }
+        written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
     }
-    if (found.status !== 'created' && found.status !== 'dispatched') {
-        throw new UserError(`attempt ${attempt} of ${task} is already ${found.status}; refusing to run it twice`);
-    }
-    return found;
+    return written;
 }
-/**
- * A manual `work --task` without an attempt claims one first, under the same limits as a tick; the
- * precondition re-checks them on whatever state the append lands on.
- */
-async function claim_claimManually(events, task, backlog, config, openPulls, ctx) {
-    const { state } = await events.read();
-    const refusal = manualClaimRefusal(task, backlog, config, state, openPulls, ctx.now());
-    if (refusal)
-        throw new UserError(`task ${task.id} cannot be claimed now: ${refusal}`);
-    const attempt = ctx.newId();
-    const seenAttempts = attemptCount(state, task.id);
-    const result = await events.append([attemptCreated(task, attempt, state, config, ctx, true)], (s) => {
-        if (attemptCount(s, task.id) !== seenAttempts)
-            return 'another attempt was created meanwhile';
-        return manualClaimRefusal(task, backlog, config, s, openPulls, ctx.now()) ?? true;
-    });
-    if (!result.ok)
-        throw new UserError(`task ${task.id} cannot be claimed now: ${result.refused}`);
-    return attempt;
+class DeliveryError extends Error {
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+/** Applies issue 7 §2 to the work tree at `workTree` and records the outcome; never throws for the agent's doing. */
+async function deliverWorkTree(deps, ctx, workTree, executed, 
+/** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
+refusal) {
+    const say = deps.progress ?? (() => { });
+    const redact = attemptRedactor(deps, ctx);
+    const { config, task } = ctx;
+    const repo = await private_repo/* PrivateRepo */.q.create(deps.git);
+    const target = ctx.pushTarget;
+    const wip = wipBranch(task.id, ctx.attempt);
+    const subject = commitMessage(task.title, task.id, ctx.attempt);
+    const late = () => deliver_remainingMs(deps, ctx) <= 0;
+    let scan = null;
+    let guardOptions = null;
+    /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
+    const record = async (drafts) => {
+        const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
+        if (result.ok)
+            return null;
+        const detail = `late result, not delivered: ${result.refused} when the worker finished`;
+        const lateResult = await deps.events.append([
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+        ]);
+        if (!lateResult.ok)
+            throw new errors/* UserError */.y(`could not record the attempt's outcome: ${lateResult.refused}`);
+        return detail;
+    };
+    const keepWip = async () => {
+        if (!scan || scan.changes.length === 0)
+            return undefined;
+        const current = scan;
+        const opts = guardOptions;
+        const bytes = current.changes.reduce((n, c) => n + (c.status === 'D' ? 0 : c.size), 0);
+        const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
+        // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
+        // any branch may run).
+        const why = (c) => {
+            if (!within)
+                return 'over the caps';
+            const one = (0,diff_guard/* checkDiff */.SS)([c], {
+                ...opts,
+                maxFiles: Number.POSITIVE_INFINITY,
+                maxBytes: Number.POSITIVE_INFINITY,
+            });
+            return one.ok ? undefined : one.violations.join('; ');
+        };
+        const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
+        const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
+        const entries = await writeChanges(repo, content, opts.maxBytes);
+        if (content.length < current.changes.length) {
+            const manifest = await buildManifest(current, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
+            entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
+        }
+        const tree = await repo.buildTree(ctx.baseSha, entries);
+        const commit = await repo.commit(tree, ctx.baseSha, `WIP: ${subject}`);
+        await pushOwn(repo, target, commit, wip, ctx, null);
+        return wip;
+    };
+    const fail = async (reason, detail, extra = {}) => {
+        let kept;
+        try {
+            kept = await keepWip();
+        }
+        catch (error) {
+            detail = `${detail}; the WIP could not be kept: ${error.message}`;
+        }
+        // Redacted again here: a detail may quote output, and an event can never hold a token.
+        detail = redact(detail);
+        const data = {
+            reason,
+            detail,
+            ...(kept ? { wip_branch: kept } : {}),
+            ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+        };
+        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const outcome = lateDetail
+            ? { status: 'failed', reason: 'timeout', detail: lateDetail }
+            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+        return extra.report ? { ...outcome, report: extra.report } : outcome;
+    };
+    try {
+        if (refusal)
+            return await fail(refusal.reason, refusal.detail);
+        say('reading the work tree');
+        const base = await repo.treeEntries(ctx.baseSha);
+        guardOptions = {
+            taskGlobs: task.allowed_paths,
+            scope: config.scope,
+            maxFiles: config.limits.max_files_changed,
+            maxBytes: config.limits.max_diff_bytes,
+        };
+        scan = await scanWorkTree(workTree, base, {
+            maxEntries: Math.max(WALK_MIN, base.size + WALK_FACTOR * config.limits.max_files_changed),
+            objectFormat: repo.objectFormat,
+            maxReadBytes: config.limits.max_diff_bytes,
+        });
+        guardOptions.links = scan.links;
+        if (executed && executed.status === 'timeout') {
+            return await fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (executed?.sandboxError !== undefined)
+            return await fail('executor_error', executed.sandboxError);
+        if (executed && executed.status === 'failed') {
+            const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
+            return await fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (late())
+            return await fail('timeout', "the attempt's deadline passed before its result was checked");
+        if (scan.truncated) {
+            return await fail('limit_exceeded', `the work tree has more than ${scan.entries - 1} entries; not read further`);
+        }
+        // The backlog write-back is part of the push, so it counts in the caps.
+        let writeback = null;
+        if (config.pr.mark_done_in_backlog) {
+            const own = scan.changes.find((c) => c.path === documents/* BACKLOG_FILE */.Tc);
+            const text = own
+                ? own.source
+                    ? ((await readRegularFile(own.source, config.limits.max_diff_bytes))?.toString('utf8') ?? null)
+                    : null
+                : await repo.git.readFile(ctx.baseSha, documents/* BACKLOG_FILE */.Tc);
+            const marked = text === null ? null : markTaskDone(text, task.id);
+            if (marked !== null && marked !== text)
+                writeback = marked;
+        }
+        say('checking the candidate tree against the guardrails');
+        const guard = (0,diff_guard/* checkDiff */.SS)(scan.changes, {
+            ...guardOptions,
+            ...(writeback !== null ? { extra: { files: 1, bytes: Buffer.byteLength(writeback) } } : {}),
+        });
+        if (!guard.ok) {
+            return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        let head;
+        try {
+            const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
+            const tree = await repo.buildTree(ctx.baseSha, entries);
+            head = await repo.commit(tree, ctx.baseSha, subject);
+        }
+        catch (error) {
+            const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
+            return await fail(reason, `the candidate tree could not be built: ${error.message}`, {
+                report: guard.report,
+            });
+        }
+        const verify = task.verify ?? config.executor.verify;
+        if (verify) {
+            if (late())
+                return await fail('timeout', `the deadline passed before \`${verify}\` ran`, {
+                    report: guard.report,
+                });
+            say(`verifying in a fresh copy of the candidate: ${verify}`);
+            const fresh = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-verify-'));
+            try {
+                await repo.checkoutWorkTree(head, fresh, ctx.base);
+                const verified = await verifyInSandbox(deps, ctx, fresh, {
+                    command: verify,
+                    env: deliver_agentEnv(deps, ctx),
+                    deadline: Date.now() + deliver_remainingMs(deps, ctx),
+                });
+                if (verified.sandboxError !== undefined) {
+                    return await fail('executor_error', verified.sandboxError, { report: guard.report });
+                }
+                const discarded = verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+                if (discarded)
+                    say(`verify changed files in its copy${discarded}`);
+                if (verified.status !== 'ok') {
+                    const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
+                    return await fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`, {
+                        output_tail: verified.outputTail,
+                        report: guard.report,
+                    });
+                }
+            }
+            finally {
+                await (0,promises_.rm)(fresh, { recursive: true, force: true }).catch(() => { });
+            }
+        }
+        if (writeback !== null) {
+            const blob = await repo.writeBlob(Buffer.from(writeback));
+            const tree = await repo.buildTree(head, [{ path: documents/* BACKLOG_FILE */.Tc, mode: '100644', oid: blob }]);
+            head = await repo.commit(tree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
+        }
+        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+        const { state } = await deps.events.read();
+        const running = stillRunning(state, ctx.attempt);
+        if (late() || running !== true) {
+            const why = running === true ? 'the deadline passed' : running;
+            return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+                report: guard.report,
+            });
+        }
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        try {
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+        }
+        catch (error) {
+            return await fail('push_error', error.message, { report: guard.report });
+        }
+        say('opening the pull request');
+        let pull;
+        try {
+            pull = await deps.forge.upsertPull({
+                branch: ctx.branch,
+                headSha: head,
+                base: ctx.base,
+                title: task.title,
+                body: redact((0,pr_body/* renderPullBody */.Gn)({
+                    task,
+                    attempt: ctx.attempt,
+                    attemptNumber: ctx.number,
+                    maxAttempts: ctx.maxAttempts,
+                    checks: guard.report.checks,
+                    headSha: head,
+                    sandbox: executed?.sandbox ?? config.executor.sandbox,
+                    ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+                })),
+                draft: config.pr.draft,
+                labels: [...new Set([...config.pr.labels, ...task.labels])],
+                reviewers: config.pr.reviewers,
+            });
+        }
+        catch (error) {
+            return await fail('pr_error', error.message, { report: guard.report });
+        }
+        const lateDetail = await record([
+            attemptDraft(deps, ctx, {
+                type: 'pr.created',
+                data: {
+                    number: pull.pull.number,
+                    branch: ctx.branch,
+                    url: pull.pull.url,
+                    updated: !pull.created,
+                    head_sha: head,
+                },
+            }),
+            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+        ]);
+        if (lateDetail)
+            return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
+        return {
+            status: 'succeeded',
+            pr: pull.pull.number,
+            url: pull.pull.url,
+            created: pull.created,
+            report: guard.report,
+        };
+    }
+    catch (error) {
+        if (error instanceof errors/* UserError */.y)
+            throw error;
+        // Anything unexpected is a failed attempt with its reason, never an aborted loop.
+        return fail('executor_error', `unexpected failure while delivering: ${error.message}`);
+    }
+    finally {
+        await repo.remove().catch(() => { });
+    }
+}
+/** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
+async function pushOwn(repo, target, commit, branch, ctx, expected) {
+    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await repo.pushWithLease(target, commit, branch, expected);
 }
 
-// EXTERNAL MODULE: ./src/worker/git-hygiene.ts
-var git_hygiene = __nccwpck_require__(4512);
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
 
 
@@ -36986,20 +46470,6 @@ var git_hygiene = __nccwpck_require__(4512);
 
 
 
-
-
-
-
-function draft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -37043,13 +46513,42 @@ async function startAttempt(deps, taskId, attemptId) {
     if (!started.ok)
         throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
-    say(`checking out ${branch} at ${docs.base} ${docs.sha.slice(0, 7)}`);
-    await deps.git.run(['checkout', '--quiet', '--force', '-B', branch, docs.sha]);
     const maxAttempts = maxAttemptsFor(task, docs.config);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(claimed.deadline) - deps.now().getTime()) / 1000));
-    const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
-    const files = await writeTaskFiles(taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd });
-    const gitConfig = await saveGitConfig(deps.git, taskDir);
+    say(`making a fresh work tree at ${docs.base} ${docs.sha.slice(0, 7)}`);
+    let prepared;
+    let files;
+    try {
+        const repo = await PrivateRepo.create(deps.git);
+        try {
+            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const branchAt = await repo.remoteBranch(pushTarget, branch);
+            const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+            await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
+            const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+            prepared = { workTree, pushTarget, branchAt, taskDir };
+        }
+        finally {
+            await repo.remove();
+        }
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+    }
+    catch (error) {
+        // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
+        const detail = `the attempt could not be prepared: ${error.message}`;
+        await deps.events.append([
+            {
+                id: deps.newId(),
+                ts: deps.now().toISOString(),
+                actor: deps.actor,
+                task: taskId,
+                attempt: id,
+                type: 'attempt.failed',
+                data: { reason: 'executor_error', detail },
+            },
+        ]);
+        throw new UserError(`attempt ${id} failed: ${detail}`);
+    }
     return {
         task,
         config: docs.config,
@@ -37060,24 +46559,9 @@ async function startAttempt(deps, taskId, attemptId) {
         base: docs.base,
         baseSha: docs.sha,
         branch,
-        taskDir,
+        ...prepared,
         ...files,
-        gitConfig,
     };
-}
-function agentEnv(deps, ctx) {
-    return (0,agent_env/* buildAgentEnv */.PU)({
-        source: deps.env ?? process.env,
-        allowlist: ctx.config.executor.env_allowlist,
-        promptFile: ctx.promptFile,
-        taskFile: ctx.taskFile,
-        taskId: ctx.task.id,
-        attemptId: ctx.attempt,
-        timeoutSeconds: remainingMs(deps, ctx) / 1000,
-    }).env;
-}
-function remainingMs(deps, ctx) {
-    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {
@@ -37085,7 +46569,10 @@ function executorCommands(ctx) {
         return ctx.task.run;
     return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
 async function executeAttempt(deps, ctx) {
     const commands = executorCommands(ctx);
     if (commands.length === 0) {
@@ -37098,197 +46585,32 @@ async function executeAttempt(deps, ctx) {
             durationMs: 0,
         };
     }
-    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-    return runCommands({
+    const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+    return runAgentCommands(deps, ctx, {
         commands,
-        cwd: deps.git.cwd,
         env: agentEnv(deps, ctx),
-        timeoutMs: remainingMs(deps, ctx),
-        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+        deadline: Date.now() + remainingMs(deps, ctx),
     });
 }
 /**
- * SPEC §3.2 steps 4–7: check the diff, verify, commit, push, open or update the PR and record the outcome.
- * Every failure keeps the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
+ * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
+ * Every failure keeps what it may of the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
-async function finishAttempt(deps, ctx, executed, 
-/** Why the agent's work was refused before it reached the checkout (a crafted artifact). */
-refusal) {
-    const say = deps.progress ?? (() => { });
-    await (0,git_hygiene/* restoreGitConfig */.X)(ctx.gitConfig);
-    const { git } = deps;
-    const { config, task } = ctx;
-    say('collecting the changes');
-    const changes = await collectChanges(git, ctx.baseSha);
-    const wip = wipBranch(task.id, ctx.attempt);
-    const subject = commitMessage(task.title, task.id, ctx.attempt);
-    const fail = async (reason, detail, extra = {}) => {
-        let kept;
-        if (changes.changes.length > 0) {
-            try {
-                const commit = await commitTree(git, changes.tree, ctx.baseSha, `WIP: ${subject}`);
-                await pushBranch(git, commit, wip, config.pr.branch_prefix, ctx.base);
-                kept = wip;
-            }
-            catch (error) {
-                detail = `${detail}; the WIP push failed too: ${error.message}`;
-            }
-        }
-        const data = {
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-            ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
-        };
-        await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
-        await (0,promises_.rm)(ctx.taskDir, { recursive: true, force: true });
-        const outcome = {
-            status: 'failed',
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-        };
-        return extra.report ? { ...outcome, report: extra.report } : outcome;
-    };
-    if (refusal)
-        return fail(refusal.reason, refusal.detail);
-    if (executed && executed.status === 'timeout') {
-        return fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    if (executed && executed.status === 'failed') {
-        const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
-        return fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    say('checking the diff against the guardrails');
-    const guard = (0,diff_guard/* checkDiff */.SS)(changes.changes, {
-        taskGlobs: task.allowed_paths,
-        scope: config.scope,
-        maxFiles: config.limits.max_files_changed,
-        maxBytes: config.limits.max_diff_bytes,
-    });
-    if (!guard.ok)
-        return fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
-    const verify = task.verify ?? config.executor.verify;
-    if (verify) {
-        say(`verifying: ${verify}`);
-        const verified = await run_commands_runCommands({
-            commands: [verify],
-            cwd: git.cwd,
-            env: agentEnv(deps, ctx),
-            timeoutMs: remainingMs(deps, ctx),
-        });
-        if (verified.status !== 'ok') {
-            const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-            return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
-                output_tail: verified.outputTail,
-                report: guard.report,
-            });
-        }
-    }
-    say(`committing and pushing ${ctx.branch}`);
-    let head;
+async function finishAttempt(deps, ctx, executed, refusal) {
     try {
-        head = await commitTree(git, changes.tree, ctx.baseSha, subject);
-        if (config.pr.mark_done_in_backlog) {
-            const backlog = await git.readFile(head, documents/* BACKLOG_FILE */.Tc);
-            if (backlog !== null) {
-                head = await commitFileChange(git, head, documents/* BACKLOG_FILE */.Tc, markTaskDone(backlog, task.id), commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt), (0,external_node_path_.join)(ctx.taskDir, 'writeback.index'));
-            }
-        }
-        await pushBranch(git, head, ctx.branch, config.pr.branch_prefix, ctx.base);
+        return await deliverWorkTree(deps, ctx, ctx.workTree, executed, refusal);
     }
-    catch (error) {
-        return fail('push_error', error.message, { report: guard.report });
+    finally {
+        await (0,promises_.rm)(ctx.taskDir, { recursive: true, force: true }).catch(() => { });
+        await (0,promises_.rm)(ctx.workTree, { recursive: true, force: true }).catch(() => { });
     }
-    say('opening the pull request');
-    let pull;
-    try {
-        pull = await deps.forge.upsertPull({
-            branch: ctx.branch,
-            base: ctx.base,
-            title: task.title,
-            body: renderPullBody({
-                task,
-                attempt: ctx.attempt,
-                attemptNumber: ctx.number,
-                maxAttempts: ctx.maxAttempts,
-                checks: guard.report.checks,
-                ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-            }),
-            draft: config.pr.draft,
-            labels: [...new Set([...config.pr.labels, ...task.labels])],
-            reviewers: config.pr.reviewers,
-        });
-    }
-    catch (error) {
-        return fail('pr_error', error.message, { report: guard.report });
-    }
-    await appendOrThrow(deps, [
-        draft(deps, ctx, {
-            type: 'pr.created',
-            data: { number: pull.pull.number, branch: ctx.branch, url: pull.pull.url, updated: !pull.created },
-        }),
-        draft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
-    ]);
-    await (0,promises_.rm)(ctx.taskDir, { recursive: true, force: true });
-    return {
-        status: 'succeeded',
-        pr: pull.pull.number,
-        url: pull.pull.url,
-        created: pull.created,
-        report: guard.report,
-    };
-}
-async function appendOrThrow(deps, drafts) {
-    const result = await deps.events.append(drafts);
-    if (!result.ok)
-        throw new errors/* UserError */.y(`could not record the attempt's outcome: ${result.refused}`);
 }
 /** One whole attempt with the task's commands: start → execute → finish. */
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
     const executed = await executeAttempt(deps, context);
     return { context, outcome: await finishAttempt(deps, context, executed) };
-}
-
-
-/***/ }),
-
-/***/ 4512:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   X: () => (/* binding */ restoreGitConfig),
-/* harmony export */   u: () => (/* binding */ saveGitConfig)
-/* harmony export */ });
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-
-
-/**
- * The agent runs with write access to the checkout, `.git` included. Before Leviathan pushes anything after
- * it (the PR branch, WIP, events), the repository config is put back as it was before the agent ran — a
- * planted `url.*.insteadOf`, `remote.origin.url` or credential helper could send the token elsewhere — and
- * hooks and fsmonitor are switched off for every later git command in that checkout, which is the worker's
- * own (the Actions workspace or a scratch clone).
- */
-const HARDENING = '\n# Added by Leviathan after the agent ran: no hooks or fsmonitor may run.\n[core]\n\thooksPath = /dev/null\n\tfsmonitor = false\n';
-/** Copies the repository's config into the attempt's private directory before the agent runs. */
-async function saveGitConfig(git, dir) {
-    const original = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(git.cwd, await git.output(['rev-parse', '--git-path', 'config']));
-    const saved = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, 'git-config.before-agent');
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(original, saved);
-    return { original, saved };
-}
-/** Puts the saved config back, with hooks and fsmonitor disabled. */
-async function restoreGitConfig(config) {
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(config.original, `${await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(config.saved, 'utf8')}${HARDENING}`);
 }
 
 
@@ -37301,11 +46623,17 @@ async function restoreGitConfig(config) {
 /* harmony export */   p: () => (/* binding */ resumeAttempt),
 /* harmony export */   y: () => (/* binding */ agentJobResult)
 /* harmony export */ });
-/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
-/* harmony import */ var _core_select_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3295);
-/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6102);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5133);
-/* harmony import */ var _git_hygiene_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4512);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
+/* harmony import */ var _core_select_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3295);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6102);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5133);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
 /**
  * The worker as three jobs: `finish` runs on a fresh runner, so it rebuilds the attempt's context from
  * trusted sources only — the event log and the base commit the `start` job recorded — never from anything
@@ -37316,32 +46644,41 @@ async function restoreGitConfig(config) {
 
 
 
+
+
+
 async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
     if (!/^[0-9a-f]{40}$/.test(baseSha))
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y(`base-sha ${JSON.stringify(baseSha)} is not a commit id`);
-    const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_3__/* .readDocumentsAt */ .K2)(deps.git, baseSha);
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`base-sha ${JSON.stringify(baseSha)} is not a commit id`);
+    const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__/* .readDocumentsAt */ .K2)(deps.git, baseSha);
     const task = docs.backlog.tasks.find((t) => t.id === taskId);
     if (!task)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y(`task ${taskId} is not in the backlog at ${baseSha.slice(0, 7)}`);
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`task ${taskId} is not in the backlog at ${baseSha.slice(0, 7)}`);
     const { state } = await deps.events.read();
     const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
     if (!found || found.task !== taskId)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y(`attempt ${attempt} of ${taskId} was never claimed`);
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`attempt ${attempt} of ${taskId} was never claimed`);
     if (found.status !== 'running') {
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .y(`attempt ${attempt} of ${taskId} is ${found.status}, not running; nothing to finish`);
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`attempt ${attempt} of ${taskId} is ${found.status}, not running; nothing to finish`);
     }
-    await deps.git.run([
-        'checkout',
-        '--quiet',
-        '--force',
-        '-B',
-        `${docs.config.pr.branch_prefix}${task.id}`,
-        baseSha,
-    ]);
-    const maxAttempts = (0,_core_select_js__WEBPACK_IMPORTED_MODULE_1__/* .maxAttemptsFor */ .M)(task, docs.config);
-    const taskDir = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_2__/* .createTaskDir */ .fQ)(deps.env?.RUNNER_TEMP);
+    const branch = `${docs.config.pr.branch_prefix}${task.id}`;
+    // A fresh work tree at the base (the artifact is unpacked over it), written by a private repository.
+    const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(deps.git);
+    let prepared;
+    try {
+        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git);
+        const branchAt = await repo.remoteBranch(pushTarget, branch);
+        const workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-agent-'));
+        await repo.checkoutWorkTree(baseSha, workTree, base);
+        prepared = { workTree, pushTarget, branchAt };
+    }
+    finally {
+        await repo.remove();
+    }
+    const maxAttempts = (0,_core_select_js__WEBPACK_IMPORTED_MODULE_4__/* .maxAttemptsFor */ .M)(task, docs.config);
+    const taskDir = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__/* .createTaskDir */ .fQ)(deps.env?.RUNNER_TEMP);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(found.deadline) - deps.now().getTime()) / 1000));
-    const files = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_2__/* .writeTaskFiles */ .KS)(taskDir, task, { id: attempt, number: found.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd });
+    const files = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__/* .writeTaskFiles */ .KS)(taskDir, task, { id: attempt, number: found.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
     return {
         task,
         config: docs.config,
@@ -37351,10 +46688,10 @@ async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
         deadline: found.deadline,
         base,
         baseSha,
-        branch: `${docs.config.pr.branch_prefix}${task.id}`,
+        branch,
         taskDir,
+        ...prepared,
         ...files,
-        gitConfig: await (0,_git_hygiene_js__WEBPACK_IMPORTED_MODULE_4__/* .saveGitConfig */ .u)(deps.git, taskDir),
     };
 }
 /** What `needs.agent.result` says about the agent job, as the executor result finish judges. */
@@ -37383,10 +46720,13 @@ function agentJobResult(result, deadline, now) {
 /* harmony export */   F: () => (/* binding */ renderAttemptMarkdown),
 /* harmony export */   m: () => (/* binding */ attemptHeadline)
 /* harmony export */ });
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
 /* harmony import */ var _executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4282);
 
+
 function attemptHeadline({ context, outcome }) {
-    const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}`;
+    const unsandboxed = context.config.executor.sandbox === 'none' ? ' (unsandboxed)' : '';
+    const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}${unsandboxed}`;
     if (outcome.status === 'succeeded') {
         return `${which} succeeded: pull request #${outcome.pr} ${outcome.created ? 'opened' : 'updated'}`;
     }
@@ -37396,6 +46736,8 @@ function attemptHeadline({ context, outcome }) {
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
+    if (result.context.config.executor.sandbox === 'none')
+        lines.push(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .UNSANDBOXED_NOTE */ .di, '');
     const report = result.outcome.report;
     lines.push(report ? (0,_executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .renderGuardReport */ ._C)(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
@@ -37506,6 +46848,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
@@ -37799,7 +47148,7 @@ exports.composeDoc = composeDoc;
 var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(7794);
+var composeScalar = __nccwpck_require__(5413);
 var resolveEnd = __nccwpck_require__(7788);
 var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
@@ -37910,7 +47259,7 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 7794:
+/***/ 5413:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -58985,7 +68334,7 @@ function constantCatch(value) {
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

@@ -32834,6 +32834,8 @@ const FAILURE_REASONS = [
     'pr_error',
     'dispatch_error',
 ];
+/** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
+const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
 const isoTime = datetime();
 const sha = schemas/* string */.YjP().regex(/^[0-9a-f]{64}$/);
 const ActorSchema = schemas/* strictObject */.rej({
@@ -32874,6 +32876,8 @@ const EventData = {
         branch: schemas/* string */.YjP(),
         url: schemas/* string */.YjP().default(''),
         updated: schemas/* boolean */.zMY().default(false),
+        /** The commit pushed to the branch: the tree the guard judged. */
+        head_sha: schemas/* string */.YjP().optional(),
     }),
     'pr.merged': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1), merge_commit: schemas/* string */.YjP().optional() }),
     'pr.closed': schemas/* strictObject */.rej({ number: schemas/* number */.aig().int().min(1) }),
@@ -32881,7 +32885,14 @@ const EventData = {
         via: schemas/* enum */.k5n(['pr_merged', 'backlog_done']),
         pr: schemas/* number */.aig().int().min(1).optional(),
     }),
-    'task.blocked': schemas/* strictObject */.rej({ reason: schemas/* literal */.euz('max_attempts'), attempts: schemas/* number */.aig().int().min(0) }),
+    'task.blocked': schemas/* strictObject */.rej({
+        reason: schemas/* enum */.k5n(BLOCK_REASONS),
+        attempts: schemas/* number */.aig().int().min(0),
+        /** A hash of the task's backlog entry when it was blocked, so `status` can tell that it changed since. */
+        entry: schemas/* string */.YjP().optional(),
+    }),
+    /** A human gave a blocked (or exhausted) task another chance: its attempt budget starts again. */
+    'task.retried': schemas/* strictObject */.rej({ reason: schemas/* string */.YjP().default('') }),
     'breaker.tripped': schemas/* strictObject */.rej({
         consecutive_failures: schemas/* number */.aig().int().min(0),
         threshold: schemas/* number */.aig().int().min(1),
@@ -32916,6 +32927,7 @@ const events_EventSchema = schemas/* discriminatedUnion */.gMt('type', [
     variant('pr.closed'),
     variant('task.completed'),
     variant('task.blocked'),
+    variant('task.retried'),
     variant('breaker.tripped'),
     variant('breaker.reset'),
     variant('config.invalid'),
@@ -33477,6 +33489,7 @@ const NEEDS_TASK = new Set([
     'pr.closed',
     'task.completed',
     'task.blocked',
+    'task.retried',
 ]);
 const NEEDS_ATTEMPT = new Set([
     'attempt.created',
@@ -33789,6 +33802,7 @@ var git = __nccwpck_require__(4525);
 
 
 
+
 /** A store operation failed. Messages name the ref and remote but never carry credentials. */
 class RefStoreError extends Error {
     code;
@@ -33844,6 +33858,8 @@ function exclusive(key, fn) {
 }
 /** Loose objects in the private repository above which it is packed (see `open`). */
 const AUX_LOOSE_LIMIT_KIB = (/* unused pure expression or super */ null && (64 * 1024));
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
 class ref_store_RefStore {
     options;
     ref;
@@ -34082,7 +34098,7 @@ class ref_store_RefStore {
         const user = new Git(this.options.dir, this.options.token);
         const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
         if (info.exitCode !== 0) {
-            throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+            throw new RefStoreError('bad_repository', notARepository(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -34125,17 +34141,18 @@ class ref_store_RefStore {
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
         const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-        const [current, objects] = await Promise.all([
-            git.run(['config', '--get', 'remote.origin.url'], { allowFailure: true }),
-            git.run(['count-objects', '-v'], { allowFailure: true }),
-        ]);
-        if (current.stdout.trim() !== url)
+        // The private repository's own config and object directories are read as files: no git process for
+        // what is nearly always "unchanged" (a tick opens two stores).
+        if ((await auxRemoteUrl(aux)) !== url)
             await git.run(['config', 'remote.origin.url', url]);
         // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
         // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-        const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-        if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-            await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+            const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+            const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+            if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+                await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+        }
         return {
             git,
             lockKey: aux,
@@ -34151,7 +34168,8 @@ class ref_store_RefStore {
     /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
     async fetchTip(mode) {
         const { git } = mode;
-        const known = this.memo?.commit ?? (await git.revParse(mode.trackingRef));
+        const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
+        const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
         const args = [
             'fetch',
             '--quiet',
@@ -34344,12 +34362,38 @@ async function catBlobs(git, oids) {
     return out;
 }
 function lastLines(text) {
-    return (text
-        .trim()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .slice(-2)
-        .join(' | ') || 'no output');
+    return gitMessage(text);
+}
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux) {
+    const text = await readFile(join(aux, 'config'), 'utf8').catch(() => '');
+    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux) {
+    const names = await readdir(join(aux, 'objects')).catch(() => []);
+    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode, ref) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await stat(join(dir, 'reftable')).catch(() => null)))
+        return undefined;
+    const loose = await readFile(join(dir, ref), 'utf8').catch(() => null);
+    if (loose !== null)
+        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+    const packed = await readFile(join(dir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+        const sp = line.indexOf(' ');
+        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+            return line.slice(0, sp);
+    }
+    return null;
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -34450,6 +34494,17 @@ class event_log_EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
+    }
+    /**
+     * The state at the tip (as `read`) and up to `count` of the newest events, from the newest day file only:
+     * what `status` shows, at a cost that does not grow with the history.
+     */
+    async readRecent(count) {
+        const view = await this.store.fetch();
+        const loaded = await this.load(view, false);
+        const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
+        const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
+        return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
     }
     /**
      * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given
@@ -40049,7 +40104,8 @@ function client_createClient(options) {
             retryAfterBaseValue: base,
             ...(options.pacing === false ? { write: unpaced, notifications: unpaced } : {}),
         },
-        log: { debug: () => { }, info: () => { }, warn: (m) => log(m), error: (m) => log(m) },
+        // Failed requests surface as errors (plugin-request-log would print each one again).
+        log: { debug: () => { }, info: () => { }, warn: (m) => log(m), error: () => { } },
     });
 }
 
@@ -40532,14 +40588,17 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7975);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3218);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4525);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1663);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3226);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7975);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5102);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(3226);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -40553,40 +40612,58 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+
 async function main() {
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .Cs)(async () => {
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('task-dir', { required: true });
-        const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'context.json'), 'utf8'));
-        // In the agent job the task files were downloaded elsewhere than where start wrote them.
+        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task-dir', { required: true });
+        const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
+        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_6__/* .Git */ .TU(workspace);
+        // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
+        // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
+        let workTree = saved.workTree;
+        if (archive) {
+            log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
+            workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(git);
+            try {
+                await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
+            }
+            finally {
+                await repo.remove();
+            }
+        }
         const context = {
             ...saved,
             taskDir,
-            promptFile: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'prompt.md'),
-            taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'task.json'),
+            workTree,
+            promptFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'prompt.md'),
+            taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'task.json'),
         };
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .actionContext */ .Gt)('worker', log.progress);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
         log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
-        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .executeAttempt */ .TX)({ ...ctx, git: new _store_git_js__WEBPACK_IMPORTED_MODULE_5__/* .Git */ .T(workspace), env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
+        // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
+        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
         log.end();
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
-        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('archive');
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
         if (archive) {
             log.progress('packing the work tree');
-            await (0,node_util__WEBPACK_IMPORTED_MODULE_3__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('tar', [
+            await (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('tar', [
                 '--create',
                 '--file',
                 archive,
                 '--exclude=./.git',
                 '-C',
-                workspace,
+                workTree,
                 '.',
             ]);
             log.end();
-            _actions_core__WEBPACK_IMPORTED_MODULE_4__/* .setOutput */ .uH('archive', archive);
+            _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('archive', archive);
         }
-        _actions_core__WEBPACK_IMPORTED_MODULE_4__/* .setOutput */ .uH('status', executed.status);
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('status', executed.status);
         if (executed.status !== 'ok') {
             throw new Error(`${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`);
         }
@@ -40619,11 +40696,15 @@ function formatDiagnostic(d) {
 class UserError extends Error {
     diagnostics;
     exitCode;
+    hint;
     name = 'UserError';
-    constructor(message, diagnostics = [], exitCode = 1) {
+    constructor(message, diagnostics = [], exitCode = 1, 
+    /** What to do about it, shown after the message (and as `hint` in a `--json` error). */
+    hint) {
         super(message);
         this.diagnostics = diagnostics;
         this.exitCode = exitCode;
+        this.hint = hint;
     }
 }
 
@@ -40633,7 +40714,7 @@ class UserError extends Error {
 /***/ 7066:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* unused harmony exports DISPATCH_WINDOW_HOURS, STATE_VERSION, initialState, hourKey, isOpenStatus, openAttempts, taskSummary, attemptCount, latestAttempt, dispatchesInHour, cloneState, applyEvent, project */
+/* unused harmony exports DISPATCH_WINDOW_HOURS, STATE_VERSION, initialState, hourKey, isOpenStatus, openAttempts, taskSummary, attemptCount, attemptsCharged, latestAttempt, dispatchesInHour, cloneState, applyEvent, project */
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
@@ -40698,6 +40779,11 @@ function mergedPull(number) {
 /** How many attempts were ever created for the task: what `max_attempts` limits. */
 function attemptCount(state, taskId) {
     return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
+}
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+function attemptsCharged(state, taskId) {
+    const task = own(state.tasks, taskId);
+    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
 }
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 function latestAttempt(state, taskId) {
@@ -40889,6 +40975,8 @@ function applyInPlace(state, e) {
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
                 attempt.reason = e.data.reason;
+                if (e.data.detail !== '')
+                    attempt.detail = e.data.detail;
             }
             else {
                 attempt.status = 'timed_out';
@@ -40929,8 +41017,9 @@ function applyInPlace(state, e) {
             }
             else {
                 pr.state = 'closed';
-                // A PR closed unmerged makes the attempt behind it a failure (SPEC §3.1 step 4).
-                recordFailure(state, task);
+                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+                task.failures += 1;
                 const opener = pr.attempt !== undefined ? own(state.attempts, pr.attempt) : undefined;
                 if (opener && opener.status === 'succeeded') {
                     opener.status = 'failed';
@@ -40952,9 +41041,29 @@ function applyInPlace(state, e) {
         case 'task.blocked':
             // A settled task is done: blocking it changes nothing any query reads.
             if (e.task !== undefined && own(state.done, e.task) === undefined) {
-                taskInPlay(state, e.task).blocked = true;
+                const task = taskInPlay(state, e.task);
+                task.blocked = true;
+                task.blocked_reason = e.data.reason;
+                if (e.data.entry !== undefined)
+                    task.blocked_entry = e.data.entry;
+                else
+                    delete task.blocked_entry;
             }
             return;
+        case 'task.retried': {
+            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+            const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+            if (!task)
+                return;
+            task.blocked = false;
+            delete task.blocked_reason;
+            delete task.blocked_entry;
+            task.retry_base = task.attempts;
+            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+            if (task.pr?.state === 'closed')
+                delete task.pr;
+            return;
+        }
         case 'breaker.tripped':
             state.breaker.open = true;
             state.breaker.tripped_at = e.ts;
@@ -40981,22 +41090,55 @@ function finish(state, attempt) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   T: () => (/* binding */ Git)
+/* harmony export */   TU: () => (/* binding */ Git)
 /* harmony export */ });
-/* unused harmony export GitError */
+/* unused harmony exports gitMessage, GitError, observeGit, cleanGitEnv, cleanGitConfig */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
 
+
+
+
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+function gitMessage(text) {
+    const lines = text
+        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const joined = lines.join(' ');
+    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
 /** A git command failed; the message never carries the auth header. */
 class GitError extends Error {
     args;
     result;
     name = 'GitError';
     constructor(args, result) {
-        super(`git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
         this.args = args;
         this.result = result;
     }
+}
+const observers = new Set();
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+function observeGit(observer) {
+    observers.add(observer);
+    return () => {
+        observers.delete(observer);
+    };
 }
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
@@ -41005,13 +41147,67 @@ const AUTHOR = {
     GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
 };
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs = null;
+function privateDirs() {
+    if (!cleanDirs) {
+        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+        const root = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(root, 'home');
+        const hooks = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(root, 'hooks');
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdirSync)(home, { mode: 0o700 });
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdirSync)(hooks, { mode: 0o700 });
+        cleanDirs = { home, hooks };
+    }
+    return cleanDirs;
+}
+function cleanGitEnv() {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
+            env[key] = value;
+    }
+    const { home } = privateDirs();
+    return {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_NO_REPLACE_OBJECTS: '1',
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: '',
+        SSH_ASKPASS: '',
+        LC_ALL: 'C',
+    };
+}
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+function cleanGitConfig() {
+    return [
+        `core.hooksPath=${privateDirs().hooks}`,
+        'core.fsmonitor=false',
+        'core.attributesFile=/dev/null',
+        'core.askPass=',
+        'credential.helper=',
+        'protocol.ext.allow=never',
+    ];
+}
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
 class Git {
     cwd;
+    token;
     baseEnv;
+    config;
     authArgs;
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -41019,11 +41215,17 @@ class Git {
      */
     constructor(cwd, token, baseEnv = {}, config = []) {
         this.cwd = cwd;
+        this.token = token;
         this.baseEnv = baseEnv;
-        this.authArgs = config.flatMap((c) => ['-c', c]);
+        this.config = config;
+        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
         if (token) {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
+    }
+    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+    at(cwd, env = {}, config = []) {
+        return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -41043,13 +41245,13 @@ class Git {
         return result;
     }
     exec(args, options, encoding) {
+        for (const observer of observers)
+            observer(args, this.cwd);
         return new Promise((resolve) => {
             const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('git', [...this.authArgs, ...args], {
                 cwd: this.cwd,
                 env: {
-                    ...process.env,
-                    GIT_TERMINAL_PROMPT: '0',
-                    LC_ALL: 'C',
+                    ...cleanGitEnv(),
                     ...AUTHOR,
                     ...this.baseEnv,
                     ...options.env,
@@ -41089,7 +41291,174 @@ class Git {
 
 /***/ }),
 
-/***/ 1663:
+/***/ 7811:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   q: () => (/* binding */ PrivateRepo)
+/* harmony export */ });
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+class PrivateRepo {
+    root;
+    git;
+    objectFormat;
+    constructor(root, git, objectFormat) {
+        this.root = root;
+        this.git = git;
+        this.objectFormat = objectFormat;
+    }
+    /** A private repository that sees the objects of `source` (a checkout, read only). */
+    static async create(source) {
+        const objects = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
+        const format = (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+        const root = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-delivery-'));
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod)(root, 0o700);
+        const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(root, 'repo.git');
+        const git = source.at(root, { GIT_DIR: dir });
+        await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info'), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+        // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
+        const shallow = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(shallow, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'shallow')).catch(() => { });
+        return new PrivateRepo(root, git, format);
+    }
+    /** Where the origin is, read from the checkout before anyone else could change its config. */
+    static async pushTarget(source) {
+        const url = await source.originUrl();
+        // A repository without a remote is its own forge: its branches are the ones to push.
+        if (url === null) {
+            return {
+                url: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-common-dir'])),
+                headers: [],
+            };
+        }
+        const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.isAbsolute)(url)
+            ? url
+            : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, url);
+        const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+            allowFailure: true,
+        });
+        const headers = cfg.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => {
+            const space = line.indexOf(' ');
+            return `${line.slice(0, space)}=${line.slice(space + 1)}`;
+        });
+        return { url: absolute, headers };
+    }
+    /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
+    async treeEntries(commit) {
+        const out = await this.git.output(['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+        const entries = new Map();
+        for (const record of out.split('\0')) {
+            const m = /^(\d{6}) \w+ ([0-9a-f]+) +(-|\d+)\t([\s\S]+)$/.exec(record);
+            if (m)
+                entries.set(m[4], { mode: m[1], oid: m[2], size: m[3] === '-' ? -1 : Number(m[3]) });
+        }
+        return entries;
+    }
+    /** Writes one blob (content given as bytes, never read from a path git would resolve). */
+    async writeBlob(content) {
+        return this.git.output(['hash-object', '-w', '--no-filters', '--stdin'], { input: content });
+    }
+    /**
+     * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
+     * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
+     */
+    async buildTree(base, changes) {
+        const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `index-${process.hrtime.bigint()}`);
+        const env = { GIT_INDEX_FILE: index };
+        try {
+            await this.git.run(['read-tree', base], { env });
+            const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+            const input = changes
+                .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+                .join('');
+            if (input)
+                await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+            return await this.git.output(['write-tree'], { env });
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
+        }
+    }
+    async commit(tree, parent, message) {
+        return this.git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+    }
+    async readBlob(oid) {
+        return (await this.git.runBuffer(['cat-file', 'blob', oid])).stdoutBytes;
+    }
+    /**
+     * A fresh work tree at `dir` holding `commit`, with a repository of its own (so agents that run git work)
+     * on a branch named like the base and with no remote: nothing done to its refs or remotes reaches the
+     * origin. The files are written by this repository (its clean config and attributes; no filter can apply),
+     * before the new `.git` exists; git then only records them there (no command of it touches the files).
+     */
+    async checkoutWorkTree(commit, dir, branch) {
+        await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+        const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `checkout-index-${process.hrtime.bigint()}`);
+        try {
+            const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
+            await this.git.run(['read-tree', commit], { env });
+            await this.git.run(['checkout-index', '--all', '--force'], { env });
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
+        }
+        const wt = this.git.at(dir, {});
+        await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
+        await wt.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            '--depth=1',
+            (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git'),
+            'refs/leviathan/base',
+        ]);
+        await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
+        await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+        await wt.run(['read-tree', 'HEAD']);
+        await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
+    }
+    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
+    async pushWithLease(target, commit, branch, expected) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const ref = `refs/heads/${branch}`;
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            `--force-with-lease=${ref}:${expected ?? ''}`,
+            target.url,
+            `${commit}:${ref}`,
+        ]);
+    }
+    /** The commit a branch of the origin is at, or null. */
+    async remoteBranch(target, branch) {
+        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
+        const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+        return line ? line.split('\t')[0] : null;
+    }
+    async remove() {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
+    }
+}
+
+
+/***/ }),
+
+/***/ 5102:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41102,135 +41471,126 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/core/backlog-writeback.ts
+// EXTERNAL MODULE: ./src/core/errors.ts
+var errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/state.ts
+var state = __nccwpck_require__(7066);
+;// CONCATENATED MODULE: ./src/core/reconcile.ts
 
-/**
- * Returns the backlog text with `status: done` set on one task, changing nothing else byte-for-byte
- * (comments, quoting, flow style). Edits the source at the node's range instead of re-serialising the
- * document, because a re-serialised file would show unrelated churn in the PR diff.
- */
-function backlog_writeback_markTaskDone(text, taskId) {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { keepSourceTokens: true, lineCounter });
-    if (doc.errors.length > 0)
-        throw new Error(`backlog is not valid YAML: ${doc.errors[0]?.message}`);
-    const tasks = doc.get('tasks', true);
-    if (!isSeq(tasks))
-        throw new Error('backlog has no tasks list');
-    for (const item of tasks.items) {
-        if (!isMap(item) || item.get('id') !== taskId)
-            continue;
-        const status = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'status');
-        if (status && isScalar(status.value) && status.value.range) {
-            const [start, end] = status.value.range;
-            return `${text.slice(0, start)}done${text.slice(end)}`;
-        }
-        if (item.flow)
-            throw new Error(`task ${taskId} is a flow mapping; set its status by hand`);
-        const idPair = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id');
-        const key = idPair?.key;
-        if (!isScalar(key) || !key.range)
-            throw new Error(`task ${taskId} has no id key`);
-        // Insert a sibling line right after the id line, at the id key's column.
-        const { col } = lineCounter.linePos(key.range[0]);
-        const lineEnd = text.indexOf('\n', key.range[0]);
-        const insertAt = lineEnd === -1 ? text.length : lineEnd;
-        return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
-    }
-    throw new Error(`task ${taskId} is not in the backlog`);
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+const TIMEOUT_GRACE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = (/* unused pure expression or super */ null && (2 * 60_000));
+function reconcile_wipBranch(task, attempt) {
+    return `leviathan-wip/${task}/${attempt}`;
 }
-
-// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 11 modules
-var schemas = __nccwpck_require__(2857);
-;// CONCATENATED MODULE: ./src/core/backlog.ts
-
-const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const PRIORITIES = ['high', 'medium', 'low'];
-const TASK_STATUSES = ['pending', 'done', 'blocked'];
-const TaskSchema = schemas/* strictObject */.rej({
-    id: schemas/* string */.YjP().regex(TASK_ID_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$'),
-    title: schemas/* string */.YjP().min(1).max(200),
-    description: schemas/* string */.YjP().default(''),
-    ready: schemas/* boolean */.zMY().default(false),
-    status: schemas/* enum */.k5n(TASK_STATUSES).default('pending'),
-    priority: schemas/* enum */.k5n(PRIORITIES).default('medium'),
-    dependencies: schemas/* array */.YOg(schemas/* string */.YjP()).default([]),
-    allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1, 'must list at least one path'),
-    acceptance_criteria: schemas/* array */.YOg(schemas/* string */.YjP()).default([]),
-    labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
-    run: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).min(1).optional(),
-    verify: schemas/* string */.YjP().optional(),
-    max_attempts: schemas/* number */.aig().int().min(1).optional(),
-    timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
-});
-const backlog_BacklogSchema = schemas/* strictObject */.rej({
-    version: schemas/* literal */.euz(1).optional(),
-    tasks: schemas/* array */.YOg(TaskSchema).default([]),
-})
-    .describe('Leviathan backlog (.leviathan/backlog.yaml)');
-
-;// CONCATENATED MODULE: ./src/core/config.ts
-
-/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
-const config_DEFAULT_PROTECTED_PATHS = [
-    '.github/**',
-    '.leviathan/config.yaml',
-    '.git/**',
-    '**/.env*',
-    '**/*.pem',
-    '**/*.key',
-    '**/*secret*',
-    '**/credentials*',
-];
-const positiveInt = schemas/* number */.aig().int().min(1);
-const nonNegativeInt = schemas/* number */.aig().int().min(0);
-const config_ConfigSchema = schemas/* strictObject */.rej({
-    version: schemas/* literal */.euz(1).default(1),
-    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
-    base_branch: schemas/* string */.YjP().default(''),
-    scope: schemas/* strictObject */.rej({
-        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
-        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...config_DEFAULT_PROTECTED_PATHS]),
-    })
-        .prefault({}),
-    limits: schemas/* strictObject */.rej({
-        max_open_prs: positiveInt.default(1),
-        max_running_attempts: positiveInt.default(1),
-        max_attempts_per_task: positiveInt.default(2),
-        circuit_breaker_failures: positiveInt.default(2),
-        breaker_cooldown_minutes: nonNegativeInt.default(0),
-        max_dispatches_per_hour: positiveInt.default(2),
-        attempt_timeout_minutes: positiveInt.default(15),
-        max_files_changed: positiveInt.default(50),
-        max_diff_bytes: positiveInt.default(1048576),
-    })
-        .prefault({}),
-    executor: schemas/* strictObject */.rej({
-        command: schemas/* string */.YjP().default(''),
-        verify: schemas/* string */.YjP().default(''),
-        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-    })
-        .prefault({}),
-    pr: schemas/* strictObject */.rej({
-        draft: schemas/* boolean */.zMY().default(true),
-        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
-        branch_prefix: schemas/* string */.YjP()
-            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
-            .default('leviathan/'),
-        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
-        auto_merge: schemas/* boolean */.zMY().default(false),
-        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
-    })
-        .prefault({}),
-})
-    .describe('Leviathan configuration (.leviathan/config.yaml)');
-/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
-function defaultConfig() {
-    return config_ConfigSchema.parse({});
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
+function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = parsePullMarker(pull.body);
+    if (marker)
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function reconcile_openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+function reconcile(input) {
+    const { state, now, actor } = input;
+    const ts = now.toISOString();
+    const drafts = [];
+    const base = () => ({ id: input.newId(), ts, actor });
+    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+        const task = taskOfPull(pull, input.branchPrefix);
+        if (!task)
+            continue;
+        const known = taskSummary(state, task);
+        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+            const marked = parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
+            const ref = attempt ? { task, attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+        }
+        else if (pull.state === 'closed' && recorded?.state === 'open') {
+            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+        }
+    }
+    for (const attempt of openAttempts(state)) {
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+            continue;
+        const wip = reconcile_wipBranch(attempt.task, attempt.id);
+        drafts.push({
+            ...base(),
+            task: attempt.task,
+            attempt: attempt.id,
+            type: 'attempt.timed_out',
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
+        });
+    }
+    return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
 }
 
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
@@ -41509,6 +41869,18 @@ function pmMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob, normalPath) {
+    if (pmMatch(glob, normalPath))
+        return true;
+    return remember(matchers, `\0nocase:${glob}`, () => {
+        const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
+        return (path) => re.test(path);
+    })(normalPath);
+}
+/**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
  * malformed list — protected paths — check validity themselves).
@@ -41782,7 +42154,7 @@ function canReach(glob, model, protectedGlob) {
     if (!p)
         return true; // unknown: fail closed
     if (model.literal)
-        return pmMatch(protectedGlob, glob);
+        return protectedMatch(protectedGlob, glob);
     if (p.literal)
         return pmMatch(glob, protectedGlob);
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -41878,10 +42250,10 @@ function paths_checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => pmMatch(g, p));
+    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
     if (hit !== undefined)
         return `${p} is a protected path (${hit})`;
-    if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!paths_matchesAny(p, taskGlobs))
@@ -41891,6 +42263,810 @@ function paths_checkChangedPath(path, taskGlobs, scope) {
     return null;
 }
 
+;// CONCATENATED MODULE: ./src/core/select.ts
+
+
+const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
+/** The attempt limit that applies to a task: its own `max_attempts` may only lower the config's. */
+function select_maxAttemptsFor(task, config) {
+    const limit = config.limits.max_attempts_per_task;
+    return task.max_attempts === undefined ? limit : Math.min(task.max_attempts, limit);
+}
+function breakerDecision(state, config, now) {
+    const { open, consecutive_failures, tripped_at } = state.breaker;
+    if (open) {
+        const cooldownMs = config.limits.breaker_cooldown_minutes * 60_000;
+        if (cooldownMs > 0 && tripped_at !== undefined) {
+            const trippedMs = Date.parse(tripped_at);
+            if (Number.isFinite(trippedMs) && now.getTime() >= trippedMs + cooldownMs)
+                return 'cooldown_reset';
+        }
+        return 'open';
+    }
+    return consecutive_failures >= config.limits.circuit_breaker_failures ? 'trip' : 'closed';
+}
+function taskReason(task, facts, depPending, config) {
+    if (facts.complete)
+        return 'done';
+    if (task.status === 'blocked' || facts.blockedInState)
+        return 'blocked';
+    if (!task.ready)
+        return 'not_ready';
+    if (depPending !== undefined)
+        return `dependency_pending:${depPending}`;
+    const scope = taskScope(task.allowed_paths, config.scope);
+    if (!scope.inScope)
+        return `out_of_scope:${scope.path}`;
+    // An open PR or attempt is what is true of the task, even when it used its last attempt.
+    if (facts.openPr !== undefined)
+        return `pr_open:#${facts.openPr}`;
+    if (facts.hasOpenAttempt)
+        return 'running';
+    if (facts.prClosed)
+        return 'blocked';
+    if (facts.atMax)
+        return 'max_attempts';
+    return null;
+}
+/** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
+function globalLimit(breaker, { config, state, openPulls, now }) {
+    if (breaker === 'open' || breaker === 'trip')
+        return 'breaker_open';
+    // A running attempt becomes a pull request, so it holds a PR slot already (unless its task has one open).
+    const prSlots = new Set([...openPulls.map((p) => p.task), ...openAttempts(state).map((a) => a.task)]);
+    if (prSlots.size >= config.limits.max_open_prs)
+        return 'limit_open_prs';
+    if (openAttempts(state).length >= config.limits.max_running_attempts)
+        return 'limit_running';
+    if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
+        return 'limit_hourly';
+    return null;
+}
+/**
+ * The scheduling decision of one tick (SPEC §3.1 steps 5–6). Pure: the caller records `breaker`, `toBlock`
+ * and the claim of `selected` as events. A `cooldown_reset` breaker selects as if closed.
+ */
+function select_select(input) {
+    const { backlog, config, state, openPulls, now } = input;
+    const tasks = backlog.tasks;
+    if (!config.autonomy.enabled) {
+        // Autonomy off: report only, so no breaker transition and nothing to block either.
+        return {
+            selected: null,
+            reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
+            toBlock: [],
+            rejected: [],
+            breaker: state.breaker.open ? 'open' : 'closed',
+        };
+    }
+    const breaker = breakerDecision(state, config, now);
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const stateOf = (id) => taskSummary(state, id);
+    // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
+    const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
+    const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
+    const reasons = new Map();
+    const toBlock = [];
+    const rejected = [];
+    const eligible = [];
+    for (const task of tasks) {
+        const ts = stateOf(task.id);
+        const pull = openPulls.find((p) => p.task === task.id);
+        const facts = {
+            complete: isComplete(task.id),
+            blockedInState: ts?.blocked === true,
+            atMax: attemptsCharged(state, task.id) >= select_maxAttemptsFor(task, config),
+            openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
+            hasOpenAttempt: withOpenAttempt.has(task.id),
+            prClosed: ts?.pr?.state === 'closed',
+        };
+        // Blocking is only right once no attempt or PR could still deliver the task.
+        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+        if (settledOpen && facts.prClosed)
+            rejected.push(task.id);
+        else if (settledOpen && facts.atMax)
+            toBlock.push(task.id);
+        const dep = task.dependencies.find((d) => !isComplete(d));
+        const reason = taskReason(task, facts, dep, config);
+        if (reason)
+            reasons.set(task.id, reason);
+        else
+            eligible.push(task);
+    }
+    // Priority first, then file order (Array.prototype.sort is stable).
+    eligible.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]);
+    const limit = globalLimit(breaker, input);
+    let selected = null;
+    for (const task of eligible) {
+        if (limit)
+            reasons.set(task.id, limit);
+        else if (selected)
+            reasons.set(task.id, 'queued');
+        else {
+            selected = task;
+            reasons.set(task.id, 'selected');
+        }
+    }
+    return {
+        selected,
+        reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
+        toBlock,
+        rejected,
+        breaker,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/agent-env.ts
+
+
+
+/**
+ * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
+ * adds later is hidden by default. Deliberately absent:
+ * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
+ *   which a step can change the environment of the steps after it (the worker's own finish step);
+ * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
+ * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
+ * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
+ */
+const BASE_ENV_NAMES = [
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'SHELL',
+    'TERM',
+    'LANG',
+    'LANGUAGE',
+    'TZ',
+    'TMPDIR',
+    'CI',
+    'RUNNER_OS',
+    'RUNNER_ARCH',
+    'RUNNER_TEMP',
+    'RUNNER_TOOL_CACHE',
+];
+/** Locale variables are kept as a family. */
+const BASE_ENV_PREFIXES = ['LC_'];
+/**
+ * Names that look like credentials. They are removed even from the base set (defence in depth against a
+ * future edit of it) unless `executor.env_allowlist` names them exactly.
+ */
+const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
+/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
+function isSecretLikeName(name) {
+    return SECRET_NAME.test(name);
+}
+function isBaseName(name) {
+    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
+}
+/**
+ * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
+ * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
+ * variables, which always win over an inherited or allow-listed variable of the same name.
+ */
+function buildAgentEnv(input) {
+    const source = input.source ?? process.env;
+    const allow = new Set(input.allowlist ?? []);
+    const env = {};
+    const droppedSecrets = [];
+    for (const [name, value] of Object.entries(source)) {
+        if (value === undefined)
+            continue;
+        if (allow.has(name)) {
+            env[name] = value;
+        }
+        else if (isSecretLikeName(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (isBaseName(name)) {
+            env[name] = value;
+        }
+    }
+    Object.assign(env, {
+        LEVIATHAN_PROMPT_FILE: input.promptFile,
+        LEVIATHAN_TASK_FILE: input.taskFile,
+        LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT_ID: input.attemptId,
+        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
+    });
+    return { env, droppedSecrets: droppedSecrets.sort() };
+}
+/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
+async function agent_env_createTaskDir(base = process.env.RUNNER_TEMP || tmpdir()) {
+    return mkdtemp(join(base, 'leviathan-task-'));
+}
+async function realOrResolved(path) {
+    try {
+        return await realpath(path);
+    }
+    catch {
+        return resolve(path);
+    }
+}
+async function assertOutside(dir, checkout) {
+    const rel = relative(await realOrResolved(checkout), await realOrResolved(dir));
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
+    }
+}
+/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
+function renderPrompt(task, attempt, context = {}) {
+    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
+    const lines = [
+        `# ${task.title}`,
+        '',
+        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
+        '',
+    ];
+    if (task.description.trim())
+        lines.push('## Description', '', task.description.trim(), '');
+    if (task.acceptance_criteria.length > 0) {
+        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+    }
+    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
+    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
+    lines.push('## Rules', '');
+    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
+    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
+    if (context.scope && context.scope.protected_paths.length > 0) {
+        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
+    }
+    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
+    if (context.limits) {
+        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
+    }
+    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
+    if (task.verify)
+        lines.push(`- The change must pass: ${code(task.verify)}.`);
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
+ */
+async function agent_env_writeTaskFiles(dir, task, attempt, context = {}) {
+    if (context.checkout !== undefined)
+        await assertOutside(dir, context.checkout);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const promptFile = join(dir, 'prompt.md');
+    const taskFile = join(dir, 'task.json');
+    const json = {
+        version: 1,
+        task,
+        attempt: {
+            id: attempt.id,
+            number: attempt.number,
+            max_attempts: attempt.maxAttempts,
+            timeout_seconds: attempt.timeoutSeconds,
+        },
+        guardrails: {
+            allowed_paths: task.allowed_paths,
+            ...(context.scope
+                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
+                : {}),
+            ...(context.limits ?? {}),
+        },
+    };
+    await writeFile(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
+    await writeFile(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+    return { promptFile, taskFile };
+}
+
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = (/* unused pure expression or super */ null && (7 * 24 * 3_600_000));
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observe_observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+}
+
+// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 11 modules
+var schemas = __nccwpck_require__(2857);
+;// CONCATENATED MODULE: ./src/core/backlog.ts
+
+const backlog_TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const PRIORITIES = ['high', 'medium', 'low'];
+const TASK_STATUSES = ['pending', 'done', 'blocked'];
+const TaskSchema = schemas/* strictObject */.rej({
+    id: schemas/* string */.YjP().regex(backlog_TASK_ID_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$'),
+    title: schemas/* string */.YjP().min(1).max(200),
+    description: schemas/* string */.YjP().default(''),
+    ready: schemas/* boolean */.zMY().default(false),
+    status: schemas/* enum */.k5n(TASK_STATUSES).default('pending'),
+    priority: schemas/* enum */.k5n(PRIORITIES).default('medium'),
+    dependencies: schemas/* array */.YOg(schemas/* string */.YjP()).default([]),
+    allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1, 'must list at least one path'),
+    acceptance_criteria: schemas/* array */.YOg(schemas/* string */.YjP()).default([]),
+    labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
+    run: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).min(1).optional(),
+    verify: schemas/* string */.YjP().optional(),
+    max_attempts: schemas/* number */.aig().int().min(1).optional(),
+    timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+});
+const backlog_BacklogSchema = schemas/* strictObject */.rej({
+    version: schemas/* literal */.euz(1).optional(),
+    tasks: schemas/* array */.YOg(TaskSchema).default([]),
+})
+    .describe('Leviathan backlog (.leviathan/backlog.yaml)');
+
+;// CONCATENATED MODULE: ./src/core/config.ts
+
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+const config_DEFAULT_PROTECTED_PATHS = [
+    '.github/**',
+    '.leviathan/config.yaml',
+    '.git/**',
+    '**/.env*',
+    '**/*.pem',
+    '**/*.key',
+    '**/*secret*',
+    '**/credentials*',
+];
+const positiveInt = schemas/* number */.aig().int().min(1);
+const nonNegativeInt = schemas/* number */.aig().int().min(0);
+const config_ConfigSchema = schemas/* strictObject */.rej({
+    version: schemas/* literal */.euz(1).default(1),
+    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
+    base_branch: schemas/* string */.YjP().default(''),
+    scope: schemas/* strictObject */.rej({
+        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...config_DEFAULT_PROTECTED_PATHS]),
+    })
+        .prefault({}),
+    limits: schemas/* strictObject */.rej({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+    })
+        .prefault({}),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().default(''),
+        verify: schemas/* string */.YjP().default(''),
+        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+    })
+        .prefault({}),
+    pr: schemas/* strictObject */.rej({
+        draft: schemas/* boolean */.zMY().default(true),
+        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
+        branch_prefix: schemas/* string */.YjP()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+            .default('leviathan/'),
+        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
+        auto_merge: schemas/* boolean */.zMY().default(false),
+        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
+    })
+        .prefault({}),
+})
+    .describe('Leviathan configuration (.leviathan/config.yaml)');
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+function defaultConfig() {
+    return config_ConfigSchema.parse({});
+}
+
+;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends (/* unused pure expression or super */ null && (Error)) {
+}
+const bail = () => {
+    throw new Bail();
+};
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS = {
+    true: true,
+    True: true,
+    TRUE: true,
+    false: false,
+    False: false,
+    FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+function yaml_fast_parseFastYaml(text) {
+    try {
+        return { value: new Reader(text).document() };
+    }
+    catch (error) {
+        if (error instanceof Bail)
+            return null;
+        throw error;
+    }
+}
+class Reader {
+    raw;
+    finalNewline;
+    pos = 0;
+    constructor(text) {
+        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
+            bail();
+        this.raw = text.split('\n');
+        this.finalNewline = text.endsWith('\n');
+    }
+    document() {
+        const first = this.peek();
+        if (first === null)
+            return null;
+        if (first.indent !== 0)
+            bail();
+        const value = this.block(0);
+        if (this.peek() !== null)
+            bail();
+        return value;
+    }
+    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    peek() {
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+                this.pos++;
+                continue;
+            }
+            const text = s.slice(indent);
+            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+                bail();
+            return { indent, text, at: this.pos };
+        }
+        return null;
+    }
+    /** A mapping or sequence starting at the next line, at exactly `indent`. */
+    block(indent) {
+        const line = this.peek();
+        if (line === null || line.indent !== indent)
+            return bail();
+        if (isSeqItem(line.text))
+            return this.sequence(indent);
+        if (KEY.test(line.text))
+            return this.mapping(indent);
+        return bail();
+    }
+    mapping(indent, firstText) {
+        const out = {};
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent)
+                    return bail();
+                line = next;
+            }
+            const m = KEY.exec(line.text);
+            if (!m)
+                return bail();
+            const key = m[1];
+            if (key.length > 1000)
+                bail();
+            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+                bail();
+            this.pos = line.at + 1;
+            const rest = line.text.slice(m[0].length);
+            out[key] = this.value(rest, indent);
+        }
+    }
+    sequence(indent, firstText) {
+        const out = [];
+        let text = firstText;
+        for (;;) {
+            let line;
+            if (text !== undefined) {
+                line = { indent, text, at: this.pos };
+                text = undefined;
+            }
+            else {
+                const next = this.peek();
+                if (next === null || next.indent < indent)
+                    return out;
+                if (next.indent > indent || !isSeqItem(next.text))
+                    return next.indent > indent ? bail() : out;
+                line = next;
+            }
+            if (!isSeqItem(line.text))
+                return bail();
+            this.pos = line.at + 1;
+            // "-" then spaces: the item's content starts at a column of its own.
+            let k = 1;
+            while (line.text.charCodeAt(k) === 32)
+                k++;
+            const rest = line.text.slice(k);
+            if (rest === '' || rest.startsWith('#')) {
+                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+                    bail();
+                out.push(this.nested(indent, false));
+            }
+            else if (KEY.test(rest)) {
+                this.pos = line.at;
+                out.push(this.mapping(indent + k, rest));
+            }
+            else if (isSeqItem(rest)) {
+                this.pos = line.at;
+                out.push(this.sequence(indent + k, rest));
+            }
+            else {
+                out.push(this.inline(rest, indent));
+            }
+        }
+    }
+    /**
+     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
+     * `parent` is the key's column.
+     */
+    value(rest, parent) {
+        const trimmed = rest.trimStart();
+        if (trimmed === '' || trimmed.startsWith('#'))
+            return this.nested(parent, true);
+        return this.inline(trimmed, parent);
+    }
+    /** The block under a key with nothing after its colon, or null when there is none. */
+    nested(parent, inMapping) {
+        const next = this.peek();
+        if (next === null || next.indent < parent)
+            return null;
+        if (next.indent === parent) {
+            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+        }
+        return this.block(next.indent);
+    }
+    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+    inline(rest, parent) {
+        const c = rest.charCodeAt(0);
+        if (c === 124 /* | */)
+            return this.literal(rest, parent);
+        if (c === 91 /* [ */) {
+            const list = flowSequence(rest);
+            this.noContinuation(parent);
+            return list;
+        }
+        if (c === 34 /* " */ || c === 39 /* ' */) {
+            const { value, end } = quoted(rest, 0);
+            if (!onlyComment(rest.slice(end)))
+                bail();
+            this.noContinuation(parent);
+            return value;
+        }
+        const plain = stripComment(rest);
+        this.noContinuation(parent);
+        return plainScalar(plain, false);
+    }
+    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+    noContinuation(parent) {
+        const next = this.peek();
+        if (next !== null && next.indent > parent)
+            bail();
+    }
+    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+    literal(header, parent) {
+        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (!m)
+            return bail();
+        const chomp = m[1];
+        const lines = [];
+        let contentIndent = -1;
+        let maxBlankLead = 0;
+        while (this.pos < this.raw.length) {
+            const s = this.raw[this.pos];
+            let indent = 0;
+            while (s.charCodeAt(indent) === 32)
+                indent++;
+            if (indent === s.length) {
+                // A blank line (maybe spaces only) is part of the scalar.
+                if (contentIndent < 0)
+                    maxBlankLead = Math.max(maxBlankLead, indent);
+                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                this.pos++;
+                continue;
+            }
+            if (contentIndent < 0) {
+                if (indent <= parent)
+                    break;
+                contentIndent = indent;
+                if (maxBlankLead > contentIndent)
+                    bail();
+            }
+            else if (indent < contentIndent)
+                break;
+            lines.push(s.slice(contentIndent));
+            this.pos++;
+        }
+        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+        let end = lines.length;
+        while (end > 0 && lines[end - 1] === '')
+            end--;
+        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+            bail();
+        const body = lines.slice(0, end);
+        if (body.length === 0)
+            return chomp === '+' && lines.length > 0 ? bail() : '';
+        const text = body.join('\n');
+        if (chomp === '-')
+            return text;
+        if (chomp === '+')
+            return `${text}\n${'\n'.repeat(lines.length - end)}`;
+        return `${text}\n`;
+    }
+}
+/** Nothing but spaces, or spaces then a comment. */
+function onlyComment(rest) {
+    return /^(?: *| +#.*)$/.test(rest);
+}
+function isSeqItem(text) {
+    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text) {
+    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+    return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s, flow) {
+    if (s === '' || NULLS.has(s))
+        return null;
+    const b = BOOLS[s];
+    if (b !== undefined)
+        return b;
+    if (INT.test(s))
+        return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+        return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+        return bail();
+    if (/^-[0-9.]/.test(s))
+        return bail();
+    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
+        return bail();
+    if (flow && /[[\]{},]/.test(s))
+        return bail();
+    return s;
+}
+/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+function quoted(text, start) {
+    const q = text[start];
+    if (q === "'") {
+        let out = '';
+        for (let i = start + 1; i < text.length; i++) {
+            const ch = text[i];
+            if (ch === "'") {
+                if (text[i + 1] === "'") {
+                    out += "'";
+                    i++;
+                    continue;
+                }
+                return { value: out, end: i + 1 };
+            }
+            out += ch;
+        }
+        return bail();
+    }
+    let out = '';
+    for (let i = start + 1; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '"')
+            return { value: out, end: i + 1 };
+        if (ch !== '\\') {
+            out += ch;
+            continue;
+        }
+        const e = text[++i];
+        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+        const mapped = e === undefined ? undefined : simple[e];
+        if (mapped !== undefined) {
+            out += mapped;
+            continue;
+        }
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+            if (code >= 0xd800 && code <= 0xdfff)
+                bail();
+            out += String.fromCharCode(code);
+            i += 4;
+            continue;
+        }
+        return bail();
+    }
+    return bail();
+}
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text) {
+    const out = [];
+    let i = 1;
+    const skip = () => {
+        while (text[i] === ' ')
+            i++;
+    };
+    skip();
+    if (text[i] === ']') {
+        if (!onlyComment(text.slice(i + 1)))
+            bail();
+        return out;
+    }
+    for (;;) {
+        skip();
+        const ch = text[i];
+        if (ch === '"' || ch === "'") {
+            const q = quoted(text, i);
+            out.push(q.value);
+            i = q.end;
+        }
+        else {
+            let j = i;
+            while (j < text.length && text[j] !== ',' && text[j] !== ']')
+                j++;
+            const item = text.slice(i, j).trim();
+            if (item === '' || item.includes('#'))
+                bail();
+            out.push(plainScalar(item, true));
+            i = j;
+        }
+        skip();
+        if (text[i] === ',') {
+            i++;
+            skip();
+            if (text[i] === ']')
+                bail(); // trailing comma: leave it to yaml
+            continue;
+        }
+        if (text[i] === ']') {
+            if (!onlyComment(text.slice(i + 1)))
+                bail();
+            return out;
+        }
+        return bail();
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
 
 /** `['tasks', 2, 'allowed_paths', 0]` → `tasks[2].allowed_paths[0]`. */
@@ -41910,6 +43086,30 @@ function keyName(key) {
     if (key === null || key === undefined)
         return undefined;
     return String(key);
+}
+/**
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
+ */
+class yaml_positions_LazyPositions {
+    text;
+    parsed = null;
+    constructor(text) {
+        this.text = text;
+    }
+    get yaml() {
+        this.parsed ??= new yaml_positions_PositionedYaml(this.text);
+        return this.parsed;
+    }
+    valueAt(path) {
+        return this.yaml.valueAt(path);
+    }
+    keyAt(path) {
+        return this.yaml.keyAt(path);
+    }
+    has(path) {
+        return this.yaml.has(path);
+    }
 }
 /**
  * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
@@ -42003,6 +43203,8 @@ class yaml_positions_PositionedYaml {
 
 
 
+
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const documents_BACKLOG_FILE = '.leviathan/backlog.yaml';
 const documents_CONFIG_FILE = '.leviathan/config.yaml';
@@ -42012,13 +43214,12 @@ function documents_parseConfigText(text, file) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(ConfigSchema, raw, yaml, file),
-        ...configCrossChecks(raw, yaml, file),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = ConfigSchema.parse(dropEmptyOptionals(raw, ConfigSchema));
+    }
+    const value = checked.value;
     warnings.push(...configWarnings(value, yaml, file));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -42031,13 +43232,12 @@ function documents_parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const diagnostics = [
-        ...schemaDiagnostics(BacklogSchema, raw, yaml, file),
-        ...backlogCrossChecks(raw, yaml, file, config),
-    ];
-    if (diagnostics.length > 0)
+    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    const value = BacklogSchema.parse(dropEmptyOptionals(raw, BacklogSchema));
+    }
+    const value = checked.value;
     warnings.push(...backlogWarnings(value, yaml, file, config));
     return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -42063,6 +43263,11 @@ const SYNTAX_HINTS = {
     UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
 };
 function load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
     const yaml = new PositionedYaml(text);
     if (yaml.errors.length > 0) {
         const diagnostics = yaml.errors.map((e) => {
@@ -42227,11 +43432,12 @@ function leafName(path) {
 function segments(path) {
     return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
-function schemaDiagnostics(schema, raw, yaml, file) {
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck(schema, raw, yaml, file) {
     const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
     if (result.success)
-        return [];
-    return result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file));
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
 }
 function issueDiagnostics(issue, root, yaml, file) {
     const path = segments(issue.path);
@@ -42448,6 +43654,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     tasks.forEach((t, i) => {
         if (!isRecord(t))
             return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
         if (Array.isArray(t.dependencies)) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
@@ -42538,694 +43752,211 @@ function backlogWarnings(backlog, yaml, file, config) {
     return out;
 }
 
-// EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __nccwpck_require__(4296);
-// EXTERNAL MODULE: ./src/core/state.ts
-var state = __nccwpck_require__(7066);
-;// CONCATENATED MODULE: ./src/core/reconcile.ts
+;// CONCATENATED MODULE: ./src/store/base-branch.ts
 
 
-/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
-const TIMEOUT_GRACE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
-/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
-const RUN_CHECK_GRACE_MS = (/* unused pure expression or super */ null && (2 * 60_000));
-function reconcile_wipBranch(task, attempt) {
-    return `leviathan-wip/${task}/${attempt}`;
-}
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
-function taskOfPull(pull, branchPrefix) {
-    const marker = parsePullMarker(pull.body);
-    if (marker)
-        return marker.task;
-    return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
-}
-/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
-function reconcile_openPullsOf(pulls, branchPrefix) {
-    return pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
+
+/** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
+const BASE_REF = 'refs/leviathan/remotes/base';
+/** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
+class InvalidDocumentsError extends (/* unused pure expression or super */ null && (UserError)) {
 }
 /**
- * The events that bring the log in line with what the forge shows and what the clock says: merges,
- * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ * Fetches the tip of `branch` from origin (or reads the local branch when there is no remote) and returns its
+ * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
-function reconcile(input) {
-    const { state, now, actor } = input;
-    const ts = now.toISOString();
-    const drafts = [];
-    const base = () => ({ id: input.newId(), ts, actor });
-    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
-        const task = taskOfPull(pull, input.branchPrefix);
-        if (!task)
-            continue;
-        const known = taskSummary(state, task);
-        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
-        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
-            const ref = attempt ? { task, attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
-            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
-        }
-        else if (pull.state === 'closed' && recorded?.state === 'open') {
-            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
-        }
-    }
-    for (const attempt of openAttempts(state)) {
-        const conclusion = input.endedRuns?.get(attempt.id);
-        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
-            continue;
-        const wip = reconcile_wipBranch(attempt.task, attempt.id);
-        drafts.push({
-            ...base(),
-            task: attempt.task,
-            attempt: attempt.id,
-            type: 'attempt.timed_out',
-            data: {
-                deadline: attempt.deadline,
-                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
-                ...(conclusion !== undefined ? { conclusion } : {}),
-            },
-        });
-    }
-    return drafts;
+async function fetchBranchTip(git, branch) {
+    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
 }
-/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
-function runsToCheck(state, now) {
-    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
-        ? [{ attempt: a.id, run: a.run_id }]
-        : []);
+/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
+async function fetchBranch(git, branch) {
+    if (!(await git.originUrl()))
+        return `refs/heads/${branch}`;
+    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+    const depth = shallow ? ['--depth=1'] : [];
+    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+    return BASE_REF;
 }
-
-;// CONCATENATED MODULE: ./src/core/select.ts
-
-
-const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
-/** The attempt limit that applies to a task: its own `max_attempts` may only lower the config's. */
-function select_maxAttemptsFor(task, config) {
-    const limit = config.limits.max_attempts_per_task;
-    return task.max_attempts === undefined ? limit : Math.min(task.max_attempts, limit);
-}
-function breakerDecision(state, config, now) {
-    const { open, consecutive_failures, tripped_at } = state.breaker;
-    if (open) {
-        const cooldownMs = config.limits.breaker_cooldown_minutes * 60_000;
-        if (cooldownMs > 0 && tripped_at !== undefined) {
-            const trippedMs = Date.parse(tripped_at);
-            if (Number.isFinite(trippedMs) && now.getTime() >= trippedMs + cooldownMs)
-                return 'cooldown_reset';
-        }
-        return 'open';
-    }
-    return consecutive_failures >= config.limits.circuit_breaker_failures ? 'trip' : 'closed';
-}
-function taskReason(task, facts, depPending, config) {
-    if (facts.complete)
-        return 'done';
-    if (task.status === 'blocked' || facts.blockedInState)
-        return 'blocked';
-    if (!task.ready)
-        return 'not_ready';
-    if (depPending !== undefined)
-        return `dependency_pending:${depPending}`;
-    const scope = taskScope(task.allowed_paths, config.scope);
-    if (!scope.inScope)
-        return `out_of_scope:${scope.path}`;
-    if (facts.atMax)
-        return 'max_attempts';
-    if (facts.openPr !== undefined)
-        return `pr_open:#${facts.openPr}`;
-    if (facts.hasOpenAttempt)
-        return 'running';
-    return null;
-}
-/** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
-function globalLimit(breaker, { config, state, openPulls, now }) {
-    if (breaker === 'open' || breaker === 'trip')
-        return 'breaker_open';
-    // A running attempt becomes a pull request, so it holds a PR slot already (unless its task has one open).
-    const prSlots = new Set([...openPulls.map((p) => p.task), ...openAttempts(state).map((a) => a.task)]);
-    if (prSlots.size >= config.limits.max_open_prs)
-        return 'limit_open_prs';
-    if (openAttempts(state).length >= config.limits.max_running_attempts)
-        return 'limit_running';
-    if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
-        return 'limit_hourly';
-    return null;
-}
-/**
- * The scheduling decision of one tick (SPEC §3.1 steps 5–6). Pure: the caller records `breaker`, `toBlock`
- * and the claim of `selected` as events. A `cooldown_reset` breaker selects as if closed.
- */
-function select_select(input) {
-    const { backlog, config, state, openPulls, now } = input;
-    const tasks = backlog.tasks;
-    if (!config.autonomy.enabled) {
-        // Autonomy off: report only, so no breaker transition and nothing to block either.
-        return {
-            selected: null,
-            reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
-            toBlock: [],
-            breaker: state.breaker.open ? 'open' : 'closed',
-        };
-    }
-    const breaker = breakerDecision(state, config, now);
-    const byId = new Map(tasks.map((t) => [t.id, t]));
-    const stateOf = (id) => taskSummary(state, id);
-    // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
-    const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
-    const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
-    const reasons = new Map();
-    const toBlock = [];
-    const eligible = [];
-    for (const task of tasks) {
-        const ts = stateOf(task.id);
-        const pull = openPulls.find((p) => p.task === task.id);
-        const facts = {
-            complete: isComplete(task.id),
-            blockedInState: ts?.blocked === true,
-            atMax: (ts?.attempts ?? 0) >= select_maxAttemptsFor(task, config),
-            openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
-            hasOpenAttempt: withOpenAttempt.has(task.id),
-        };
-        // Blocking is only right once no attempt or PR could still deliver the task.
-        if (facts.atMax &&
-            !facts.complete &&
-            !facts.blockedInState &&
-            !facts.hasOpenAttempt &&
-            facts.openPr === undefined) {
-            toBlock.push(task.id);
-        }
-        const dep = task.dependencies.find((d) => !isComplete(d));
-        const reason = taskReason(task, facts, dep, config);
-        if (reason)
-            reasons.set(task.id, reason);
-        else
-            eligible.push(task);
-    }
-    // Priority first, then file order (Array.prototype.sort is stable).
-    eligible.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]);
-    const limit = globalLimit(breaker, input);
-    let selected = null;
-    for (const task of eligible) {
-        if (limit)
-            reasons.set(task.id, limit);
-        else if (selected)
-            reasons.set(task.id, 'queued');
-        else {
-            selected = task;
-            reasons.set(task.id, 'selected');
-        }
-    }
-    return {
-        selected,
-        reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
-        toBlock,
-        breaker,
-    };
-}
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/executor/agent-env.ts
-
-
-
-/**
- * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
- * adds later is hidden by default. Deliberately absent:
- * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
- *   which a step can change the environment of the steps after it (the worker's own finish step);
- * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
- * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
- * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
- */
-const BASE_ENV_NAMES = [
-    'PATH',
-    'HOME',
-    'USER',
-    'LOGNAME',
-    'SHELL',
-    'TERM',
-    'LANG',
-    'LANGUAGE',
-    'TZ',
-    'TMPDIR',
-    'CI',
-    'RUNNER_OS',
-    'RUNNER_ARCH',
-    'RUNNER_TEMP',
-    'RUNNER_TOOL_CACHE',
-];
-/** Locale variables are kept as a family. */
-const BASE_ENV_PREFIXES = ['LC_'];
-/**
- * Names that look like credentials. They are removed even from the base set (defence in depth against a
- * future edit of it) unless `executor.env_allowlist` names them exactly.
- */
-const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
-/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
-function isSecretLikeName(name) {
-    return SECRET_NAME.test(name);
-}
-function isBaseName(name) {
-    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
-}
-/**
- * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
- * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
- * variables, which always win over an inherited or allow-listed variable of the same name.
- */
-function buildAgentEnv(input) {
-    const source = input.source ?? process.env;
-    const allow = new Set(input.allowlist ?? []);
-    const env = {};
-    const droppedSecrets = [];
-    for (const [name, value] of Object.entries(source)) {
-        if (value === undefined)
-            continue;
-        if (allow.has(name)) {
-            env[name] = value;
-        }
-        else if (isSecretLikeName(name)) {
-            droppedSecrets.push(name);
-        }
-        else if (isBaseName(name)) {
-            env[name] = value;
-        }
-    }
-    Object.assign(env, {
-        LEVIATHAN_PROMPT_FILE: input.promptFile,
-        LEVIATHAN_TASK_FILE: input.taskFile,
-        LEVIATHAN_TASK_ID: input.taskId,
-        LEVIATHAN_ATTEMPT_ID: input.attemptId,
-        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
-    });
-    return { env, droppedSecrets: droppedSecrets.sort() };
-}
-/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
-async function agent_env_createTaskDir(base = process.env.RUNNER_TEMP || tmpdir()) {
-    return mkdtemp(join(base, 'leviathan-task-'));
-}
-async function realOrResolved(path) {
-    try {
-        return await realpath(path);
-    }
-    catch {
-        return resolve(path);
-    }
-}
-async function assertOutside(dir, checkout) {
-    const rel = relative(await realOrResolved(checkout), await realOrResolved(dir));
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
-        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
-    }
-}
-/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
-function renderPrompt(task, attempt, context = {}) {
-    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
-    const lines = [
-        `# ${task.title}`,
-        '',
-        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push('## Description', '', task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
-    }
-    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
-    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
-    lines.push('## Rules', '');
-    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
-    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
-    if (context.scope && context.scope.protected_paths.length > 0) {
-        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
-    }
-    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
-    if (context.limits) {
-        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
-    }
-    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
-    if (task.verify)
-        lines.push(`- The change must pass: ${code(task.verify)}.`);
-    return `${lines.join('\n')}\n`;
-}
-/**
- * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
- */
-async function agent_env_writeTaskFiles(dir, task, attempt, context = {}) {
-    if (context.checkout !== undefined)
-        await assertOutside(dir, context.checkout);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const promptFile = join(dir, 'prompt.md');
-    const taskFile = join(dir, 'task.json');
-    const json = {
-        version: 1,
-        task,
-        attempt: {
-            id: attempt.id,
-            number: attempt.number,
-            max_attempts: attempt.maxAttempts,
-            timeout_seconds: attempt.timeoutSeconds,
-        },
-        guardrails: {
-            allowed_paths: task.allowed_paths,
-            ...(context.scope
-                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
-                : {}),
-            ...(context.limits ?? {}),
-        },
-    };
-    await writeFile(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
-    await writeFile(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
-}
-
-;// CONCATENATED MODULE: ./src/executor/changes.ts
-
-
-
-const MODE_FILE = '100644';
-const MODE_EXECUTABLE = '100755';
-const MODE_SYMLINK = '120000';
-const MODE_SUBMODULE = '160000';
-const MODE_NONE = '000000';
-const ZERO_OID = /^0+$/;
-/**
- * `-c` arguments for git commands run after the agent. Repository-local config is writable by the agent (it
- * lives in `.git/config`), and git runs commands named there while reading the work tree: clean/process
- * filters, the fsmonitor hook, hooks. These neutralise them, so collecting the diff never executes anything the
- * agent planted. Filters from the runner's global config still apply. Not covered (the caller's concern):
- * settings that redirect network access, such as `url.*.insteadOf` or `remote.origin.url`.
- */
-async function hardeningArgs(git) {
-    const args = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
-    const r = await git.run(['config', '--local', '--includes', '--name-only', '--get-regexp', '^filter\\.'], {
+/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
+async function readAt(git, ref, paths) {
+    const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
+    const r = await git.runBuffer(['cat-file', '--batch'], {
+        input: `${wanted.join('\n')}\n`,
         allowFailure: true,
     });
-    const drivers = new Set();
-    for (const key of r.exitCode === 0 ? r.stdout.split('\n') : []) {
-        const m = /^filter\.(.+)\.[^.]+$/.exec(key.trim());
-        if (m)
-            drivers.add(m[1]);
-    }
-    for (const d of drivers) {
-        for (const key of ['clean', 'smudge', 'process'])
-            args.push('-c', `filter.${d}.${key}=`);
-        args.push('-c', `filter.${d}.required=false`);
-    }
-    return args;
-}
-/** Parses `git diff --raw -z --no-abbrev` output: `:<old> <new> <oldoid> <newoid> <status>\0<path>\0`. */
-function parseRawDiff(out) {
-    const fields = out.split('\0');
-    const entries = [];
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-        const meta = fields[i];
-        const path = fields[i + 1];
-        const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([AMDT])$/.exec(meta);
-        if (!m)
-            throw new Error(`unexpected git diff --raw record: ${JSON.stringify(meta)}`);
-        const [, oldMode, mode, , newOid, status] = m;
-        entries.push({
-            path,
-            status: status,
-            oldMode: oldMode,
-            mode: mode,
-            oid: ZERO_OID.test(newOid) ? null : newOid,
-        });
-    }
-    return entries;
-}
-/**
- * Everything that changed in the checkout (`git.cwd`, its top level) since `baseSha`: tracked modifications,
- * untracked files and deletions (SPEC §3.2 step 4).
- *
- * How: the base tree is read into a TEMPORARY index (`GIT_INDEX_FILE` in a temp dir), `git add -A` stages the
- * whole working tree into it, and `git diff --cached --raw -z --no-renames <base>` compares. So
- * - the user's (and the agent's) index is neither read nor touched: flags the agent may have set there
- *   (assume-unchanged, skip-worktree, intent-to-add) hide nothing;
- * - ignored files are left out, exactly as they are left out of the commit; a tracked file stays tracked
- *   even if it matches an ignore rule;
- * - a rename is a deletion plus an addition, so both paths get checked;
- * - `-z` keeps names with spaces, quotes, newlines or non-ASCII characters intact.
- * The tree written from that index is returned; the worker commits that tree, so the diff it checked is
- * exactly the diff it ships. Refused (thrown): a `git.cwd` that is not the top level of its checkout, and a
- * sparse checkout (its missing files would look deleted).
- */
-async function changes_collectChanges(git, baseSha) {
-    // Every command that reads an index may run fsmonitor or a filter (to re-check racy entries): harden all.
-    const hardening = await hardeningArgs(git);
-    const run = (args, options) => git.run([...hardening, ...args], options);
-    const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
-    // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
-    const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
-    if (top.exitCode !== 0 || (await realpath(top.stdout.trim())) !== (await realpath(git.cwd))) {
-        throw new Error(`${git.cwd} is not the top level of a git checkout`);
-    }
-    const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
-    if (sparse.stdout.trim() === 'true')
-        throw new Error('sparse checkouts are not supported: use a full checkout');
-    const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
-    const dir = await mkdtemp(join(tmpdir(), 'leviathan-index-'));
-    try {
-        const env = { GIT_INDEX_FILE: join(dir, 'index') };
-        await run(['read-tree', base], { env });
-        await run(['add', '-A', '--', ':/'], { env });
-        const tree = await output(['write-tree'], { env });
-        const diffArgs = [
-            'diff',
-            '--cached',
-            '--raw',
-            '-z',
-            '--no-abbrev',
-            '--no-renames',
-            '--no-ext-diff',
-            base,
-        ];
-        const entries = parseRawDiff(await output(diffArgs, { env }));
-        const oids = [...new Set(entries.flatMap((e) => (e.oid && e.mode !== MODE_SUBMODULE ? [e.oid] : [])))];
-        const sizes = new Map();
-        if (oids.length > 0) {
-            const out = await output(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
-                input: `${oids.join('\n')}\n`,
-            });
-            for (const line of out.split('\n')) {
-                const [oid, size] = line.split(' ');
-                if (oid && size)
-                    sizes.set(oid, Number(size));
-            }
-        }
-        const changes = [];
-        for (const e of entries) {
-            const entry = { ...e, size: e.oid ? (sizes.get(e.oid) ?? 0) : 0 };
-            if (e.mode === MODE_SYMLINK && e.oid)
-                entry.linkTarget = (await run(['cat-file', 'blob', e.oid])).stdout;
-            changes.push(entry);
-        }
-        return { base, tree, changes };
-    }
-    finally {
-        await rm(dir, { recursive: true, force: true });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/executor/diff-guard.ts
-
-const REPORT_MAX_ENTRIES = 200;
-/** Violations listed in full; a runaway agent can produce thousands. */
-const MAX_VIOLATIONS = 50;
-/**
- * Where a symlink at `linkPath` points, as a repository-relative path. The target is resolved against the
- * link's own directory, like the OS does; an absolute target, or one that climbs out of the repository or
- * lands on its root, is rejected. (Links through other, pre-existing symlinks are not followed: this is a
- * pure check on the diff.)
- */
-function resolveLinkTarget(linkPath, target) {
-    if (target === '')
-        return { ok: false, reason: 'empty symlink target' };
-    if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) {
-        return { ok: false, reason: `absolute symlink target ${JSON.stringify(target)}` };
-    }
-    if (target.includes('\\') || target.includes('\0') || target.includes('\uFFFD')) {
-        return { ok: false, reason: `unsafe symlink target ${JSON.stringify(target)}` };
-    }
-    const parts = linkPath.split('/').slice(0, -1);
-    for (const segment of target.split('/')) {
-        if (segment === '' || segment === '.')
+    const buf = r.stdoutBytes;
+    const out = [];
+    let pos = 0;
+    for (let i = 0; i < wanted.length && pos < buf.length; i++) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0)
+            break;
+        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+        pos = nl + 1;
+        if (header.length !== 3 || header[2] === undefined || !/^\d+$/.test(header[2])) {
+            out.push(null);
             continue;
-        if (segment === '..') {
-            if (parts.length === 0)
-                return { ok: false, reason: `symlink target ${JSON.stringify(target)} leaves the repository` };
-            parts.pop();
         }
-        else {
-            parts.push(segment);
-        }
+        const size = Number(header[2]);
+        out.push(i === 0
+            ? header[0]
+            : header[1] === 'blob'
+                ? buf.subarray(pos, pos + size).toString('utf8')
+                : null);
+        pos += size + 1;
     }
-    if (parts.length === 0)
-        return { ok: false, reason: 'symlink target is the repository root' };
-    const normal = normalizePath(parts.join('/'));
-    return normal.ok ? { ok: true, path: normal.path } : { ok: false, reason: normal.reason };
-}
-/** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
-function pathProblem(path) {
-    // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
-    if (path.includes('\uFFFD'))
-        return 'path is not valid UTF-8';
-    const normal = normalizePath(path);
-    if (normal.ok && normal.path !== path)
-        return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
-    return null;
-}
-function diff_guard_kindOf(entry) {
-    if (entry.status === 'D')
-        return 'deleted';
-    if (entry.mode === '120000')
-        return 'symlink';
-    if (entry.mode === '160000')
-        return 'submodule';
-    if (entry.mode === '100755')
-        return 'executable';
-    return 'file';
-}
-function summarise(items) {
-    return items.length <= 3
-        ? items.join('; ')
-        : `${items.slice(0, 3).join('; ')}; and ${items.length - 3} more`;
-}
-/**
- * Checks a diff against the guardrails (SPEC §2.2, §3.2 step 4). Pure: no I/O, so it is tested without git.
- * - not empty;
- * - every path (a rename arrives as its deletion and its addition, so both sides) passes `checkChangedPath`:
- *   inside the task's globs and the config fence, outside protected paths, normalised, valid UTF-8;
- * - a symlink only with a relative target that resolves inside the task's globs and passes the same check;
- *   no submodules (a gitlink points at code that is never reviewed here);
- * - at most `maxFiles` entries and `maxBytes` bytes of new content.
- * All checks always run, so the report is complete; the reason is the most serious failure.
- */
-function diff_guard_checkDiff(changes, options) {
-    const { taskGlobs, scope, maxFiles, maxBytes } = options;
-    const pathViolations = [];
-    const linkViolations = [];
-    let bytes = 0;
-    let links = 0;
-    for (const entry of changes) {
-        bytes += entry.status === 'D' ? 0 : entry.size;
-        const shown = JSON.stringify(entry.path);
-        const why = pathProblem(entry.path) ?? checkChangedPath(entry.path, taskGlobs, scope);
-        if (why !== null)
-            pathViolations.push(`${shown}: ${why}`);
-        if (entry.status === 'D')
-            continue;
-        if (entry.mode === '160000') {
-            linkViolations.push(`${shown}: submodules are not allowed`);
-        }
-        else if (entry.mode === '120000') {
-            links++;
-            if (entry.linkTarget === undefined) {
-                linkViolations.push(`${shown}: symlink target unknown`);
-                continue;
-            }
-            const target = resolveLinkTarget(entry.path, entry.linkTarget);
-            if (!target.ok) {
-                linkViolations.push(`${shown}: ${target.reason}`);
-                continue;
-            }
-            const targetWhy = matchesAny(target.path, taskGlobs)
-                ? checkChangedPath(target.path, taskGlobs, scope)
-                : "outside the task's allowed_paths";
-            if (targetWhy !== null) {
-                linkViolations.push(`${shown}: symlink to ${JSON.stringify(target.path)}: ${targetWhy}`);
-            }
-        }
+    const sha = out[0];
+    if (typeof sha !== 'string') {
+        const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
+        throw new UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    const files = changes.length;
-    const limitViolations = [];
-    if (files > maxFiles)
-        limitViolations.push(`${files} files changed, limit ${maxFiles}`);
-    if (bytes > maxBytes)
-        limitViolations.push(`${bytes} bytes of new content, limit ${maxBytes}`);
-    const count = (s) => changes.filter((c) => c.status === s).length;
-    const report = {
-        files,
-        bytes,
-        maxFiles,
-        maxBytes,
-        added: count('A'),
-        modified: count('M') + count('T'),
-        deleted: count('D'),
-        entries: changes.slice(0, REPORT_MAX_ENTRIES).map((c) => ({
-            path: c.path,
-            status: c.status,
-            kind: diff_guard_kindOf(c),
-            bytes: c.status === 'D' ? 0 : c.size,
-        })),
-        omitted: Math.max(0, files - REPORT_MAX_ENTRIES),
-        checks: [
-            {
-                name: 'changes present',
-                ok: files > 0,
-                detail: files > 0 ? `${files} files` : 'the attempt changed nothing',
-            },
-            {
-                name: 'paths in scope',
-                ok: pathViolations.length === 0,
-                detail: pathViolations.length === 0 ? `all ${files} paths allowed` : summarise(pathViolations),
-            },
-            {
-                name: 'symlinks safe',
-                ok: linkViolations.length === 0,
-                detail: linkViolations.length === 0
-                    ? `${links} symlinks, none leaving the allowed paths`
-                    : summarise(linkViolations),
-            },
-            { name: 'files changed', ok: files <= maxFiles, detail: `${files} of max ${maxFiles}` },
-            { name: 'diff size', ok: bytes <= maxBytes, detail: `${bytes} of max ${maxBytes} bytes` },
-        ],
-    };
-    if (files === 0)
-        return { ok: false, reason: 'no_changes', violations: ['the attempt changed nothing'], report };
-    const scopeViolations = [...pathViolations, ...linkViolations];
-    const all = [...scopeViolations, ...limitViolations];
-    if (all.length === 0)
-        return { ok: true, report };
-    const violations = all.length > MAX_VIOLATIONS
-        ? [...all.slice(0, MAX_VIOLATIONS), `… and ${all.length - MAX_VIOLATIONS} more`]
-        : all;
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+}
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git) {
+    const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+    return head.exitCode === 0 ? COMMIT_HINT : `the repository has no commits yet: ${COMMIT_HINT}`;
+}
+/** Parses both documents as they are in one commit; a missing config means defaults. */
+async function readDocumentsAt(git, sha) {
+    return documentsAt(git, sha);
+}
+async function documentsAt(git, ref) {
+    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const [configText, backlogText] = texts;
+    const config = parseConfigText(configText ?? '', CONFIG_FILE);
+    if (!config.ok)
+        throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
+    if (backlogText === null || backlogText === undefined) {
+        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch`, [], 1, `${COMMIT_HINT}; to start one, ${SETUP_HINT}`);
+    }
+    const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
+    if (!backlog.ok)
+        throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
     return {
-        ok: false,
-        reason: scopeViolations.length > 0 ? 'scope_violation' : 'limit_exceeded',
-        violations,
-        report,
+        backlog: backlog.value,
+        config: config.value,
+        sha,
+        warnings: [...config.warnings, ...backlog.warnings],
     };
 }
-/** The report as Markdown for a job summary (the PR body renders `report.checks` itself). */
-function renderGuardReport(report) {
-    const esc = (s) => s.replace(/\|/g, '\\|').replace(/[\r\n]/g, ' ');
-    const lines = ['| check | result | detail |', '|---|---|---|'];
-    for (const c of report.checks)
-        lines.push(`| ${esc(c.name)} | ${c.ok ? 'pass' : 'FAIL'} | ${esc(c.detail)} |`);
-    lines.push('', `${report.files} files (${report.added} added, ${report.modified} modified, ${report.deleted} deleted), ${report.bytes} bytes`);
-    if (report.entries.length > 0) {
-        lines.push('', '| status | path | kind | bytes |', '|---|---|---|---|');
-        for (const e of report.entries) {
-            lines.push(`| ${e.status} | \`${esc(e.path).replace(/`/g, "'")}\` | ${e.kind} | ${e.bytes} |`);
-        }
-        if (report.omitted > 0)
-            lines.push('', `… and ${report.omitted} more files`);
-    }
-    return `${lines.join('\n')}\n`;
+/**
+ * Reads config and backlog from the base branch: the default branch first, then `config.base_branch` when the
+ * config names another one.
+ */
+async function base_branch_loadBaseDocuments(git, defaultBranch) {
+    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const base = first.config.base_branch || defaultBranch;
+    if (base === defaultBranch)
+        return { ...first, base };
+    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
 }
 
+// EXTERNAL MODULE: ./src/store/private-repo.ts
+var private_repo = __nccwpck_require__(7811);
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: external "node:timers/promises"
@@ -43277,13 +44008,20 @@ function lastBytesOfString(text, maxBytes) {
 function isHighSurrogate(unit) {
     return unit >= 0xd800 && unit <= 0xdbff;
 }
+/**
+ * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
+ * recognised whole and not left half visible at the start of the tail.
+ */
+const REDACT_MARGIN_BYTES = 1024;
 /** Keeps only the last bytes of a stream of chunks, in bounded memory. */
 class TailBuffer {
-    maxBytes;
+    outBytes;
     chunks = [];
     size = 0;
-    constructor(maxBytes = OUTPUT_TAIL_BYTES) {
-        this.maxBytes = maxBytes;
+    keepBytes;
+    constructor(outBytes = OUTPUT_TAIL_BYTES) {
+        this.outBytes = outBytes;
+        this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
     }
     push(chunk) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -43292,17 +44030,62 @@ class TailBuffer {
         this.chunks.push(buf);
         this.size += buf.length;
         // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.maxBytes + 4) {
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.keepBytes + 4) {
             this.size -= this.chunks.shift().length;
         }
         if (this.chunks.length > 32) {
             const all = Buffer.concat(this.chunks);
-            this.chunks = [all.subarray(Math.max(0, all.length - this.maxBytes - 4))];
+            this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
             this.size = this.chunks[0].length;
         }
     }
-    toString() {
-        return utf8Tail(Buffer.concat(this.chunks), this.maxBytes);
+    /** The last bytes, redacted over the wider window first when `redact` is given. */
+    toString(redact) {
+        const all = Buffer.concat(this.chunks);
+        if (!redact)
+            return utf8Tail(all, this.outBytes);
+        const wide = utf8Tail(all, this.keepBytes);
+        // Cut where the margin began in the original, so the margin itself never shows.
+        const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
+        const redacted = redact(wide);
+        return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
+    }
+}
+/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
+const MAX_PENDING_CHARS = 16_384;
+/**
+ * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
+ * whole. Without a redactor it passes chunks straight through.
+ */
+class LineRedactor {
+    redact;
+    pending = '';
+    constructor(redact) {
+        this.redact = redact;
+    }
+    write(text) {
+        if (!this.redact)
+            return text;
+        this.pending += text;
+        const nl = this.pending.lastIndexOf('\n');
+        let out = '';
+        if (nl >= 0) {
+            out = this.pending.slice(0, nl + 1);
+            this.pending = this.pending.slice(nl + 1);
+        }
+        if (this.pending.length > MAX_PENDING_CHARS) {
+            const keep = REDACT_MARGIN_BYTES;
+            out += this.pending.slice(0, this.pending.length - keep);
+            this.pending = this.pending.slice(-keep);
+        }
+        return out === '' ? '' : this.redact(out);
+    }
+    end(text = '') {
+        if (!this.redact)
+            return text;
+        const out = this.pending + text;
+        this.pending = '';
+        return out === '' ? '' : this.redact(out);
     }
 }
 
@@ -43348,14 +44131,14 @@ function groupRunning(pgid) {
         return false;
     let pids;
     try {
-        pids = (0,external_node_fs_namespaceObject.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+        pids = (0,external_node_fs_.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
     }
     catch {
         return true;
     }
     for (const pid of pids) {
         try {
-            const stat = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+            const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
             // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
             const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
             if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
@@ -43400,12 +44183,31 @@ function waitForPipes(child, ms) {
         }
     });
 }
-function runOne(command, options, deadline, tail, graceMs) {
+async function runOne(command, options, deadline, tail, graceMs) {
+    const argv = ['/bin/sh', '-c', command];
+    const box = options.sandbox;
+    let prepared;
+    try {
+        prepared = box
+            ? await box.sandbox.prepare(box.layout, argv)
+            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    }
+    catch (error) {
+        return { exitCode: null, signal: null, timedOut: false, error: error.message };
+    }
+    try {
+        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+    }
+    finally {
+        await prepared.dispose();
+    }
+}
+function spawnOne(command, invocation, options, deadline, tail, graceMs) {
     return new Promise((resolve) => {
         // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-        const child = (0,external_node_child_process_.spawn)('/bin/sh', ['-c', command], {
+        const child = (0,external_node_child_process_.spawn)(invocation.file, invocation.args, {
             cwd: options.cwd,
-            env: options.env,
+            env: { ...options.env, ...invocation.envOverrides },
             detached: true,
             // No stdin: an agent or command that waits for input must not hang until the deadline.
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -43426,17 +44228,23 @@ function runOne(command, options, deadline, tail, graceMs) {
             [child.stderr, 'stderr'],
         ]) {
             const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-            stream?.on('data', (chunk) => {
-                tail.push(chunk);
-                if (!options.onOutput)
+            const lines = new LineRedactor(options.redact);
+            const emit = (text) => {
+                if (!options.onOutput || text === '')
                     return;
                 try {
-                    options.onOutput(decoder.write(chunk), name, command);
+                    options.onOutput(text, name, command);
                 }
                 catch {
                     // A faulty log sink must not break the run.
                 }
+            };
+            stream?.on('data', (chunk) => {
+                tail.push(chunk);
+                if (options.onOutput)
+                    emit(lines.write(decoder.write(chunk)));
             });
+            stream?.once('close', () => emit(lines.end(decoder.end())));
         }
         const timer = setTimeout(() => {
             timedOut = true;
@@ -43472,14 +44280,14 @@ function runOne(command, options, deadline, tail, graceMs) {
  * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
  * be tracked this way; a container or cgroup around the job is the stronger fence.
  */
-async function run_commands_runCommands(options) {
+async function runCommands(options) {
     const started = Date.now();
     const deadline = started + Math.max(0, options.timeoutMs);
     const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     const tail = new TailBuffer();
     const done = (result) => ({
         ...result,
-        outputTail: tail.toString(),
+        outputTail: tail.toString(options.redact),
         durationMs: Date.now() - started,
     });
     let exitCode = 0;
@@ -43506,88 +44314,505 @@ async function run_commands_runCommands(options) {
     return done({ status: 'ok', exitCode });
 }
 
-;// CONCATENATED MODULE: ./src/forge/observe.ts
-
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = (/* unused pure expression or super */ null && (7 * 24 * 3_600_000));
+;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
 /**
- * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
- * A forge that cannot be read is a one-line user error: callers fail closed.
+ * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
+ * set-up script. Both give the command new user, PID and mount namespaces, `/` read-only, its own `/proc`,
+ * a private `/tmp`, an empty `HOME`, only the work tree writable and the hidden paths replaced by empty
+ * directories. In a PID namespace every process dies when its init does, so nothing outlives the command
+ * (`setsid`, double fork and `nohup` included); `--die-with-parent` / `--pdeathsig` tie that init to us.
  */
-async function observe_observePulls(forge, config, now) {
-    let pulls;
+/** The agent's `HOME` inside the sandbox: an empty directory in its private `/tmp`. */
+const SANDBOX_HOME = '/tmp/home';
+/** Parents before children, so a hidden directory inside the work tree (or a task file inside a hidden one) wins. */
+function mountPlan(layout) {
+    const ops = [
+        { op: 'rw', path: layout.workTree },
+        ...layout.hide.map((path) => ({ op: 'hide', path })),
+        ...layout.readOnly.map((path) => ({ op: 'ro', path })),
+    ];
+    const depth = (p) => p.split('/').filter(Boolean).length;
+    const rank = { hide: 0, rw: 1, ro: 2 };
+    return ops
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => depth(a.o.path) - depth(b.o.path) || rank[a.o.op] - rank[b.o.op] || a.i - b.i)
+        .map(({ o }) => o);
+}
+/**
+ * bubblewrap: `--ro-bind / /` first, then the fresh `/dev`, `/proc` and `/tmp`, then the plan; bwrap resolves
+ * every source in the old root, so a work tree under `/tmp` or a hidden directory is still found.
+ */
+function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
+    const args = [
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--die-with-parent',
+        '--new-session',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/tmp',
+        '--dir',
+        SANDBOX_HOME,
+    ];
+    const emptied = [];
+    for (const { op, path } of mountPlan(layout)) {
+        if (op === 'rw')
+            args.push('--bind', path, path);
+        else if (op === 'ro')
+            args.push('--ro-bind', path, path);
+        else if (hiddenKinds.get(path) === 'dir') {
+            args.push('--tmpfs', path);
+            emptied.push(path);
+        }
+        else if (hiddenKinds.get(path) === 'file')
+            args.push('--ro-bind', '/dev/null', path);
+    }
+    // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
+    for (const path of emptied)
+        args.push('--remount-ro', path);
+    args.push('--chdir', layout.workTree, '--', ...argv);
+    return { file: bwrap, args };
+}
+/**
+ * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
+ * read-only copy of `/` at $R (each mount re-mounted read-only with the flags the kernel locks kept), fresh
+ * `/proc` and `/tmp`, the plan, then `pivot_root` into it and every capability dropped before the command.
+ */
+const UNSHARE_SCRIPT = `set -eu
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+R=$1; WT=$2; MOUNT=$3; PIVOT=$4; SETPRIV=$5; shift 5; HIDDEN=''
+"$MOUNT" --rbind / "$R" || fail "cannot bind / at $R"
+"$MOUNT" --make-rprivate "$R"
+locked() { f=ro; for o in $(echo "$1" | tr , ' '); do case $o in nosuid|nodev|noexec|noatime|nodiratime|relatime|strictatime) f="$f,$o";; esac; done; echo "$f"; }
+info=$(cat /proc/self/mountinfo)
+while read -r _id _parent _dev _root mp opts _rest; do
+  mp=$(printf '%b' "$mp")
+  case $mp in "$R/proc"|"$R/proc"/*) continue;; "$R"|"$R"/*) ;; *) continue;; esac
+  "$MOUNT" -o "remount,bind,$(locked "$opts")" "$mp" 2>/dev/null || fail "cannot make $mp read-only"
+done <<EOF
+$info
+EOF
+"$MOUNT" -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount a private /proc"
+"$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp" || fail "cannot mount a private /tmp"
+[ -d "$R/dev/shm" ] && "$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm" 2>/dev/null || true
+while [ "$1" != -- ]; do
+  op=$1; p=$2; shift 2
+  case $op in
+    hide)
+      if [ -d "$p" ]; then mkdir -p "$R$p" 2>/dev/null || true; "$MOUNT" -t tmpfs -o mode=0755,size=64k,nosuid,nodev tmpfs "$R$p" || fail "cannot hide $p"; HIDDEN="$HIDDEN$p
+"
+      elif [ -e "$p" ]; then mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; "$MOUNT" --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
+    rw|ro)
+      if [ -d "$p" ]; then mkdir -p "$R$p"; else mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; fi
+      "$MOUNT" --bind "$p" "$R$p" || fail "cannot mount $p"
+      if [ "$op" = ro ]; then
+        o=$(grep " $R$p " /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6)
+        "$MOUNT" -o "remount,bind,$(locked "$o")" "$R$p" || fail "cannot make $p read-only"
+      fi ;;
+  esac
+done
+shift
+# Hidden directories become read-only only now that the mount points inside them exist.
+while IFS= read -r h; do
+  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+done <<EOF
+$HIDDEN
+EOF
+mkdir -p "$R${SANDBOX_HOME}" "$R/tmp/.oldroot"
+cd "$R"
+"$PIVOT" . tmp/.oldroot || fail "pivot_root failed"
+"$MOUNT" --make-rprivate /tmp/.oldroot 2>/dev/null || true
+umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
+rmdir /tmp/.oldroot
+cd "$WT" || fail "no work tree at $WT"
+unset OLDPWD
+exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
+`;
+/**
+ * util-linux: `setpriv --pdeathsig KILL` ties `unshare` to us, `--kill-child` ties the namespace's init to
+ * `unshare`. `root` is an empty directory of ours that the new root is built on.
+ */
+function unshareInvocation(tools, root, layout, argv) {
+    const plan = mountPlan(layout).flatMap(({ op, path }) => [op, path]);
+    return {
+        file: tools.setpriv,
+        args: [
+            '--pdeathsig',
+            'KILL',
+            '--',
+            tools.unshare,
+            '--user',
+            '--map-root-user',
+            '--pid',
+            '--mount',
+            '--ipc',
+            '--uts',
+            '--fork',
+            '--kill-child',
+            '--propagation',
+            'private',
+            '--',
+            '/bin/sh',
+            '-c',
+            UNSHARE_SCRIPT,
+            'leviathan-sandbox',
+            root,
+            layout.workTree,
+            tools.mount,
+            tools.pivotRoot,
+            tools.setpriv,
+            ...plan,
+            '--',
+            ...argv,
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
+
+
+
+
+
+/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
+class SandboxUnavailableError extends Error {
+    name = 'SandboxUnavailableError';
+}
+const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
+    'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+/** An executable named `name` on `searchPath`, as the shell would find it. */
+async function findExecutable(name, searchPath) {
+    for (const dir of searchPath.split(external_node_path_.delimiter)) {
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, external_node_fs_.constants.X_OK);
+            if ((await (0,promises_.lstat)(candidate)).isDirectory())
+                continue;
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+async function findTools(searchPath) {
+    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    return {
+        ...(bwrap ? { bwrap } : {}),
+        ...(unshare ? { unshare } : {}),
+        ...(setpriv ? { setpriv } : {}),
+        ...(mount ? { mount } : {}),
+        ...(pivotRoot ? { pivotRoot } : {}),
+    };
+}
+async function kindsOf(paths) {
+    const kinds = new Map();
+    for (const path of paths) {
+        const s = await (0,promises_.lstat)(path).catch(() => null);
+        if (s)
+            kinds.set(path, s.isDirectory() ? 'dir' : 'file');
+    }
+    return kinds;
+}
+const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+function bwrapSandbox(bwrap) {
+    return {
+        kind: 'bwrap',
+        async prepare(layout, argv) {
+            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
+        },
+    };
+}
+function unshareSandbox(tools) {
+    return {
+        kind: 'unshare',
+        async prepare(layout, argv) {
+            // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
+            const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
+            const inv = unshareInvocation(tools, root, layout, argv);
+            return {
+                ...inv,
+                envOverrides: ENV_OVERRIDES,
+                dispose: () => (0,promises_.rm)(root, { recursive: true, force: true }),
+            };
+        },
+    };
+}
+const NONE = {
+    kind: 'none',
+    async prepare(_layout, argv) {
+        return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    },
+};
+/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
+async function probe(sandbox) {
+    const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-probe-'));
     try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
+        try {
+            return await new Promise((done) => {
+                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
+                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+                });
+            });
+        }
+        finally {
+            await inv.dispose();
+        }
+    }
+    finally {
+        await (0,promises_.rm)(workTree, { recursive: true, force: true });
+    }
+}
+const probed = new Map();
+function probeOnce(key, sandbox) {
+    let p = probed.get(key);
+    if (!p) {
+        p = probe(sandbox);
+        probed.set(key, p);
+    }
+    return p;
+}
+/**
+ * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
+ * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
+ */
+async function resolveSandbox(request) {
+    if (request.mode === 'none')
+        return NONE;
+    const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const problems = [];
+    if (request.mode === 'auto' || request.mode === 'bwrap') {
+        if (tools.bwrap) {
+            const sandbox = bwrapSandbox(tools.bwrap);
+            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`bwrap cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('bwrap was not found on PATH');
+    }
+    if (request.mode === 'auto' || request.mode === 'unshare') {
+        const { unshare, setpriv, mount, pivotRoot } = tools;
+        if (unshare && setpriv && mount && pivotRoot) {
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
+            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`unshare cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
+    }
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+}
+/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
+async function realPaths(paths) {
+    const out = new Set();
+    for (const p of paths) {
+        if (!p)
+            continue;
+        const abs = (0,external_node_path_.resolve)(p);
+        out.add(await (0,promises_.realpath)(abs).catch(() => abs));
+    }
+    return [...out];
+}
+/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
+function defaultHidden(env = process.env) {
+    return [(0,external_node_os_.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
+
+
+
+
+
+/**
+ * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
+ * sandbox that cannot be made, nothing runs and the result says why (fail closed).
+ */
+async function runSandboxed(options) {
+    let sandbox;
+    try {
+        sandbox = await resolveSandbox({
+            mode: options.mode,
+            ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
     catch (error) {
-        throw new UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+        if (!(error instanceof SandboxUnavailableError))
+            throw error;
+        const message = options.redact ? options.redact(error.message) : error.message;
+        return {
+            status: 'failed',
+            exitCode: null,
+            error: message,
+            sandboxError: message,
+            outputTail: `leviathan: ${message}\n`,
+            durationMs: 0,
+        };
     }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+    const [workTree] = await realPaths([options.workTree]);
+    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const result = await runCommands({
+        commands: options.commands,
+        cwd: workTree,
+        env: options.env,
+        timeoutMs: Math.max(0, options.deadline - Date.now()),
+        sandbox: {
+            sandbox,
+            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+        },
+        ...(options.redact ? { redact: options.redact } : {}),
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+        ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+    });
+    return { ...result, sandbox: sandbox.kind };
 }
-
-;// CONCATENATED MODULE: ./src/store/base-branch.ts
-
-
-/** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
-const BASE_REF = 'refs/leviathan/remotes/base';
-/** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
-class InvalidDocumentsError extends (/* unused pure expression or super */ null && (UserError)) {
-}
-/**
- * Fetches the tip of `branch` from origin (or reads the local branch when there is no remote) and returns its
- * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
- */
-async function fetchBranchTip(git, branch) {
-    if (await git.originUrl()) {
-        // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
-        const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
-        const depth = shallow ? ['--depth=1'] : [];
-        await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-        const sha = await git.revParse(BASE_REF);
-        if (sha)
-            return sha;
-    }
-    else {
-        const sha = await git.revParse(`refs/heads/${branch}`);
-        if (sha)
-            return sha;
-    }
-    throw new UserError(`base branch ${branch} was not found`);
-}
-/** Parses both documents as they are in one commit; a missing config means defaults. */
-async function readDocumentsAt(git, sha) {
-    const configText = (await git.readFile(sha, CONFIG_FILE)) ?? '';
-    const config = parseConfigText(configText, CONFIG_FILE);
-    if (!config.ok)
-        throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
-    const backlogText = await git.readFile(sha, BACKLOG_FILE);
-    if (backlogText === null) {
-        throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
-    }
-    const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
-    if (!backlog.ok)
-        throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
-    return {
-        backlog: backlog.value,
-        config: config.value,
-        sha,
-        warnings: [...config.warnings, ...backlog.warnings],
+/** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
+async function fingerprints(root) {
+    const out = new Map();
+    const walk = async (dir, prefix) => {
+        for (const entry of await readdir(dir, { withFileTypes: true })) {
+            if (prefix === '' && entry.name === '.git')
+                continue;
+            const rel = prefix + entry.name;
+            const full = join(dir, entry.name);
+            const s = await lstat(full);
+            if (s.isDirectory())
+                await walk(full, `${rel}/`);
+            else if (s.isSymbolicLink())
+                out.set(rel, `link:${await readlink(full)}`);
+            else if (s.isFile()) {
+                const hash = createHash('sha256')
+                    .update(await readFile(full))
+                    .digest('hex');
+                out.set(rel, `file:${s.mode & 0o111 ? 'x' : '-'}:${hash}`);
+            }
+            else
+                out.set(rel, `other:${s.mode}`);
+        }
     };
+    await walk(root, '');
+    return out;
 }
 /**
- * Reads config and backlog from the base branch: the default branch first, then `config.base_branch` when the
- * config names another one.
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree, never in the agent's tree: what it
+ * changes is discarded and reported in `changed`.
  */
-async function base_branch_loadBaseDocuments(git, defaultBranch) {
-    const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
-    const base = first.config.base_branch || defaultBranch;
-    if (base === defaultBranch)
-        return { ...first, base };
-    return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+async function sandboxed_run_verifyCandidate(options) {
+    const copy = await mkdtemp(join(tmpdir(), 'leviathan-verify-'));
+    try {
+        const source = await realpath(options.candidate);
+        await cp(source, copy, { recursive: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+        const before = await fingerprints(copy);
+        const { candidate: _c, command, ...rest } = options;
+        const result = await runSandboxed({
+            ...rest,
+            workTree: copy,
+            commands: [command],
+            hide: [...rest.hide, source],
+        });
+        const after = await fingerprints(copy).catch(() => new Map());
+        const changed = [...new Set([...before.keys(), ...after.keys()])]
+            .filter((p) => before.get(p) !== after.get(p))
+            .sort()
+            .slice(0, 50);
+        return { ...result, changed };
+    }
+    finally {
+        await rm(copy, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/worker/agent-run.ts
+
+
+
+/**
+ * The worker's side of the sandbox (issue 7 §1): what the agent may not see, what must never leave in its
+ * output, and `verify` on a fresh copy of the candidate tree.
+ */
+/** The environment secrets are looked up in: the worker's source environment. */
+function hostEnv(deps) {
+    return deps.env ?? process.env;
+}
+/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
+function agent_run_attemptRedactor(deps, ctx) {
+    return createRedactor({
+        secrets: knownSecrets({
+            env: hostEnv(deps),
+            isSecretName: isSecretLikeName,
+            allowlist: ctx.config.executor.env_allowlist,
+            ...(deps.secrets ? { extra: deps.secrets } : {}),
+        }),
+    });
+}
+/**
+ * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
+ * the private store repository and maybe credentials), the attempt's directory (the prompt and task files are
+ * shown read-only), the user's checkout and the runner's temp directory.
+ */
+async function hiddenPaths(deps, ctx) {
+    const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+    const env = hostEnv(deps);
+    return [
+        deps.git.cwd,
+        ...(gitDir ? [gitDir] : []),
+        ctx.taskDir,
+        ...(env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []),
+        ...(deps.hide ?? []),
+    ];
+}
+/** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
+async function runAgentCommands(deps, ctx, input) {
+    const env = hostEnv(deps);
+    return runSandboxed({
+        mode: ctx.config.executor.sandbox,
+        workTree: ctx.workTree,
+        commands: input.commands,
+        env: input.env,
+        deadline: input.deadline,
+        hide: await hiddenPaths(deps, ctx),
+        readOnly: [ctx.promptFile, ctx.taskFile],
+        redact: agent_run_attemptRedactor(deps, ctx),
+        hostEnv: env,
+        ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
+        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+    });
+}
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree checked out at `candidate` (never the
+ * agent's work tree); what it changes is discarded and reported.
+ */
+async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
+    const host = hostEnv(deps);
+    return verifyCandidate({
+        mode: ctx.config.executor.sandbox,
+        candidate,
+        ...input,
+        hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
+        readOnly: [ctx.promptFile, ctx.taskFile],
+        redact: agent_run_attemptRedactor(deps, ctx),
+        hostEnv: host,
+        ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/core/claim.ts
@@ -43659,27 +44884,925 @@ async function claim_claimManually(events, task, backlog, config, openPulls, ctx
     return attempt;
 }
 
-;// CONCATENATED MODULE: ./src/worker/git-hygiene.ts
+;// CONCATENATED MODULE: ./src/core/backlog-writeback.ts
+
+/**
+ * Returns the backlog text with `status: done` set on one task, changing nothing else byte-for-byte
+ * (comments, quoting, flow style). Edits the source at the node's range instead of re-serialising the
+ * document, because a re-serialised file would show unrelated churn in the PR diff.
+ */
+function backlog_writeback_markTaskDone(text, taskId) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { keepSourceTokens: true, lineCounter });
+    if (doc.errors.length > 0)
+        throw new Error(`backlog is not valid YAML: ${doc.errors[0]?.message}`);
+    const tasks = doc.get('tasks', true);
+    if (!isSeq(tasks))
+        throw new Error('backlog has no tasks list');
+    for (const item of tasks.items) {
+        if (!isMap(item) || item.get('id') !== taskId)
+            continue;
+        const status = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'status');
+        if (status && isScalar(status.value) && status.value.range) {
+            const [start, end] = status.value.range;
+            return `${text.slice(0, start)}done${text.slice(end)}`;
+        }
+        if (item.flow)
+            return addToFlowMap(text, item.range, taskId);
+        const idPair = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id');
+        const key = idPair?.key;
+        if (!isScalar(key) || !key.range)
+            throw new Error(`task ${taskId} has no id key`);
+        // Insert a sibling line right after the id line, at the id key's column.
+        const { col } = lineCounter.linePos(key.range[0]);
+        const lineEnd = text.indexOf('\n', key.range[0]);
+        const insertAt = lineEnd === -1 ? text.length : lineEnd;
+        return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
+    }
+    throw new Error(`task ${taskId} is not in the backlog`);
+}
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text, range, taskId) {
+    const [start = -1, end = -1] = range ?? [];
+    const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+    if (close < start || start < 0)
+        throw new Error(`task ${taskId} has no closing brace`);
+    const body = text.slice(start + 1, close);
+    const trimmed = body.trimEnd();
+    const at = start + 1 + trimmed.length;
+    const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+    return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
+}
+
+;// CONCATENATED MODULE: ./src/executor/changes.ts
+
+
+
+const changes_MODE_FILE = '100644';
+const changes_MODE_EXECUTABLE = '100755';
+const changes_MODE_SYMLINK = '120000';
+const changes_MODE_SUBMODULE = '160000';
+const changes_MODE_NONE = '000000';
+const ZERO_OID = /^0+$/;
+/**
+ * `-c` arguments for git commands run after the agent. Repository-local config is writable by the agent (it
+ * lives in `.git/config`), and git runs commands named there while reading the work tree: clean/process
+ * filters, the fsmonitor hook, hooks. These neutralise them, so collecting the diff never executes anything the
+ * agent planted. Filters from the runner's global config still apply. Not covered (the caller's concern):
+ * settings that redirect network access, such as `url.*.insteadOf` or `remote.origin.url`.
+ */
+async function hardeningArgs(git) {
+    const args = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+    const r = await git.run(['config', '--local', '--includes', '--name-only', '--get-regexp', '^filter\\.'], {
+        allowFailure: true,
+    });
+    const drivers = new Set();
+    for (const key of r.exitCode === 0 ? r.stdout.split('\n') : []) {
+        const m = /^filter\.(.+)\.[^.]+$/.exec(key.trim());
+        if (m)
+            drivers.add(m[1]);
+    }
+    for (const d of drivers) {
+        for (const key of ['clean', 'smudge', 'process'])
+            args.push('-c', `filter.${d}.${key}=`);
+        args.push('-c', `filter.${d}.required=false`);
+    }
+    return args;
+}
+/** Parses `git diff --raw -z --no-abbrev` output: `:<old> <new> <oldoid> <newoid> <status>\0<path>\0`. */
+function parseRawDiff(out) {
+    const fields = out.split('\0');
+    const entries = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+        const meta = fields[i];
+        const path = fields[i + 1];
+        const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([AMDT])$/.exec(meta);
+        if (!m)
+            throw new Error(`unexpected git diff --raw record: ${JSON.stringify(meta)}`);
+        const [, oldMode, mode, , newOid, status] = m;
+        entries.push({
+            path,
+            status: status,
+            oldMode: oldMode,
+            mode: mode,
+            oid: ZERO_OID.test(newOid) ? null : newOid,
+        });
+    }
+    return entries;
+}
+/**
+ * Everything that changed in the checkout (`git.cwd`, its top level) since `baseSha`: tracked modifications,
+ * untracked files and deletions (SPEC §3.2 step 4).
+ *
+ * How: the base tree is read into a TEMPORARY index (`GIT_INDEX_FILE` in a temp dir), `git add -A` stages the
+ * whole working tree into it, and `git diff --cached --raw -z --no-renames <base>` compares. So
+ * - the user's (and the agent's) index is neither read nor touched: flags the agent may have set there
+ *   (assume-unchanged, skip-worktree, intent-to-add) hide nothing;
+ * - ignored files are left out, exactly as they are left out of the commit; a tracked file stays tracked
+ *   even if it matches an ignore rule;
+ * - a rename is a deletion plus an addition, so both paths get checked;
+ * - `-z` keeps names with spaces, quotes, newlines or non-ASCII characters intact.
+ * The tree written from that index is returned; the worker commits that tree, so the diff it checked is
+ * exactly the diff it ships. Refused (thrown): a `git.cwd` that is not the top level of its checkout, and a
+ * sparse checkout (its missing files would look deleted).
+ */
+async function collectChanges(git, baseSha) {
+    // Every command that reads an index may run fsmonitor or a filter (to re-check racy entries): harden all.
+    const hardening = await hardeningArgs(git);
+    const run = (args, options) => git.run([...hardening, ...args], options);
+    const output = async (args, options) => (await run(args, options)).stdout.replace(/\n$/, '');
+    // The agent may have removed `.git` (git would then find an enclosing repository) or set core.worktree.
+    const top = await run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode !== 0 || (await realpath(top.stdout.trim())) !== (await realpath(git.cwd))) {
+        throw new Error(`${git.cwd} is not the top level of a git checkout`);
+    }
+    const sparse = await run(['config', '--bool', 'core.sparseCheckout'], { allowFailure: true });
+    if (sparse.stdout.trim() === 'true')
+        throw new Error('sparse checkouts are not supported: use a full checkout');
+    const base = await output(['rev-parse', '--verify', `${baseSha}^{commit}`]);
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-index-'));
+    try {
+        const env = { GIT_INDEX_FILE: join(dir, 'index') };
+        await run(['read-tree', base], { env });
+        await run(['add', '-A', '--', ':/'], { env });
+        const tree = await output(['write-tree'], { env });
+        const diffArgs = [
+            'diff',
+            '--cached',
+            '--raw',
+            '-z',
+            '--no-abbrev',
+            '--no-renames',
+            '--no-ext-diff',
+            base,
+        ];
+        const entries = parseRawDiff(await output(diffArgs, { env }));
+        const oids = [...new Set(entries.flatMap((e) => (e.oid && e.mode !== changes_MODE_SUBMODULE ? [e.oid] : [])))];
+        const sizes = new Map();
+        if (oids.length > 0) {
+            const out = await output(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
+                input: `${oids.join('\n')}\n`,
+            });
+            for (const line of out.split('\n')) {
+                const [oid, size] = line.split(' ');
+                if (oid && size)
+                    sizes.set(oid, Number(size));
+            }
+        }
+        const changes = [];
+        for (const e of entries) {
+            const entry = { ...e, size: e.oid ? (sizes.get(e.oid) ?? 0) : 0 };
+            if (e.mode === changes_MODE_SYMLINK && e.oid)
+                entry.linkTarget = (await run(['cat-file', 'blob', e.oid])).stdout;
+            changes.push(entry);
+        }
+        return { base, tree, changes };
+    }
+    finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/executor/diff-guard.ts
+
+const REPORT_MAX_ENTRIES = 200;
+/** Violations listed in full; a runaway agent can produce thousands. */
+const MAX_VIOLATIONS = 50;
+/** As the kernel's limit on nested links (ELOOP). */
+const MAX_LINK_HOPS = 40;
+/**
+ * Where a symlink at `linkPath` points, as a repository-relative path. The target is resolved against the
+ * link's own directory, like the OS does; an absolute target, or one that climbs out of the repository or
+ * lands on its root, is rejected. (Links through other, pre-existing symlinks are not followed: this is a
+ * pure check on the diff.)
+ */
+function resolveLinkTarget(linkPath, target, links) {
+    if (target === '')
+        return { ok: false, reason: 'empty symlink target' };
+    if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) {
+        return { ok: false, reason: `absolute symlink target ${JSON.stringify(target)}` };
+    }
+    if (target.includes('\\') || target.includes('\0') || target.includes('\uFFFD')) {
+        return { ok: false, reason: `unsafe symlink target ${JSON.stringify(target)}` };
+    }
+    const parts = linkPath.split('/').slice(0, -1);
+    const queue = target.split('/');
+    let hops = 0;
+    while (queue.length > 0) {
+        const segment = queue.shift();
+        if (segment === '' || segment === '.')
+            continue;
+        if (segment === '..') {
+            if (parts.length === 0)
+                return { ok: false, reason: `symlink target ${JSON.stringify(target)} leaves the repository` };
+            parts.pop();
+            continue;
+        }
+        parts.push(segment);
+        const next = links?.get(parts.join('/'));
+        if (next === undefined)
+            continue;
+        // A link on the way: continue from its own target, relative to its directory.
+        if (++hops > MAX_LINK_HOPS)
+            return { ok: false, reason: `symlink ${JSON.stringify(target)} loops` };
+        if (next === '' || next.startsWith('/') || next.includes('\\') || next.includes('\0')) {
+            return { ok: false, reason: `symlink target ${JSON.stringify(target)} goes through an unsafe link` };
+        }
+        parts.pop();
+        queue.unshift(...next.split('/'));
+    }
+    if (parts.length === 0)
+        return { ok: false, reason: 'symlink target is the repository root' };
+    const normal = normalizePath(parts.join('/'));
+    return normal.ok ? { ok: true, path: normal.path } : { ok: false, reason: normal.reason };
+}
+/** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
+function pathProblem(path, taskGlobs) {
+    // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
+    if (path.includes('\uFFFD'))
+        return 'path is not valid UTF-8';
+    for (const segment of path.split('/')) {
+        // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
+        const bare = segment
+            .toLowerCase()
+            .replace(/[. ]+$/, '')
+            .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+        if (bare === '.git' || bare === 'git~1')
+            return 'git refuses this path (a .git component)';
+    }
+    const name = (path.split('/').pop() ?? '').toLowerCase();
+    if ((name === '.gitmodules' || name === '.gitattributes') && !taskGlobs.includes(path)) {
+        // They change what git does with other paths (submodule URLs, filters, diff and merge drivers).
+        return `${name} may be changed only by a task that names it in its allowed_paths`;
+    }
+    const normal = normalizePath(path);
+    if (normal.ok && normal.path !== path)
+        return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
+    return null;
+}
+function diff_guard_kindOf(entry) {
+    if (entry.status === 'D')
+        return 'deleted';
+    if (entry.mode === '120000')
+        return 'symlink';
+    if (entry.mode === '160000')
+        return 'submodule';
+    if (entry.mode === '100755')
+        return 'executable';
+    return 'file';
+}
+function summarise(items) {
+    return items.length <= 3
+        ? items.join('; ')
+        : `${items.slice(0, 3).join('; ')}; and ${items.length - 3} more`;
+}
+/**
+ * Checks a diff against the guardrails (SPEC §2.2, §3.2 step 4). Pure: no I/O, so it is tested without git.
+ * - not empty;
+ * - every path (a rename arrives as its deletion and its addition, so both sides) passes `checkChangedPath`:
+ *   inside the task's globs and the config fence, outside protected paths, normalised, valid UTF-8;
+ * - a symlink only with a relative target that resolves inside the task's globs and passes the same check;
+ *   no submodules (a gitlink points at code that is never reviewed here);
+ * - at most `maxFiles` entries and `maxBytes` bytes of new content.
+ * All checks always run, so the report is complete; the reason is the most serious failure.
+ */
+function diff_guard_checkDiff(changes, options) {
+    const { taskGlobs, scope, maxFiles, maxBytes, links } = options;
+    const pathViolations = [];
+    const linkViolations = [];
+    let bytes = 0;
+    let linkCount = 0;
+    for (const entry of changes) {
+        bytes += entry.status === 'D' ? 0 : entry.size;
+        const shown = JSON.stringify(entry.path);
+        const why = entry.unsupported ??
+            pathProblem(entry.path, taskGlobs) ??
+            checkChangedPath(entry.path, taskGlobs, scope);
+        if (why !== null)
+            pathViolations.push(`${shown}: ${why}`);
+        if (entry.status === 'D' || entry.unsupported !== undefined)
+            continue;
+        if (entry.mode === '160000') {
+            linkViolations.push(`${shown}: submodules are not allowed`);
+        }
+        else if (entry.mode === '120000') {
+            linkCount++;
+            if (entry.linkTarget === undefined) {
+                linkViolations.push(`${shown}: symlink target unknown`);
+                continue;
+            }
+            const target = resolveLinkTarget(entry.path, entry.linkTarget, links);
+            if (!target.ok) {
+                linkViolations.push(`${shown}: ${target.reason}`);
+                continue;
+            }
+            const targetWhy = matchesAny(target.path, taskGlobs)
+                ? checkChangedPath(target.path, taskGlobs, scope)
+                : "outside the task's allowed_paths";
+            if (targetWhy !== null) {
+                linkViolations.push(`${shown}: symlink to ${JSON.stringify(target.path)}: ${targetWhy}`);
+            }
+        }
+    }
+    const files = changes.length + (options.extra?.files ?? 0);
+    bytes += options.extra?.bytes ?? 0;
+    const limitViolations = [];
+    if (files > maxFiles)
+        limitViolations.push(`${files} files changed, limit ${maxFiles}`);
+    if (bytes > maxBytes)
+        limitViolations.push(`${bytes} bytes of new content, limit ${maxBytes}`);
+    const count = (s) => changes.filter((c) => c.status === s).length;
+    const report = {
+        files,
+        bytes,
+        maxFiles,
+        maxBytes,
+        added: count('A'),
+        modified: count('M') + count('T'),
+        deleted: count('D'),
+        entries: changes.slice(0, REPORT_MAX_ENTRIES).map((c) => ({
+            path: c.path,
+            status: c.status,
+            kind: diff_guard_kindOf(c),
+            bytes: c.status === 'D' ? 0 : c.size,
+        })),
+        omitted: Math.max(0, files - REPORT_MAX_ENTRIES),
+        checks: [
+            {
+                name: 'changes present',
+                ok: changes.length > 0,
+                detail: changes.length > 0 ? `${files} files` : 'the attempt changed nothing',
+            },
+            {
+                name: 'paths in scope',
+                ok: pathViolations.length === 0,
+                detail: pathViolations.length === 0 ? `all ${files} paths allowed` : summarise(pathViolations),
+            },
+            {
+                name: 'symlinks safe',
+                ok: linkViolations.length === 0,
+                detail: linkViolations.length === 0
+                    ? `${linkCount} symlinks, none leaving the allowed paths`
+                    : summarise(linkViolations),
+            },
+            { name: 'files changed', ok: files <= maxFiles, detail: `${files} of max ${maxFiles}` },
+            { name: 'diff size', ok: bytes <= maxBytes, detail: `${bytes} of max ${maxBytes} bytes` },
+        ],
+    };
+    if (changes.length === 0)
+        return { ok: false, reason: 'no_changes', violations: ['the attempt changed nothing'], report };
+    const scopeViolations = [...pathViolations, ...linkViolations];
+    const all = [...scopeViolations, ...limitViolations];
+    if (all.length === 0)
+        return { ok: true, report };
+    const violations = all.length > MAX_VIOLATIONS
+        ? [...all.slice(0, MAX_VIOLATIONS), `… and ${all.length - MAX_VIOLATIONS} more`]
+        : all;
+    return {
+        ok: false,
+        reason: scopeViolations.length > 0 ? 'scope_violation' : 'limit_exceeded',
+        violations,
+        report,
+    };
+}
+/** The report as Markdown for a job summary (the PR body renders `report.checks` itself). */
+function renderGuardReport(report) {
+    const esc = (s) => s.replace(/\|/g, '\\|').replace(/[\r\n]/g, ' ');
+    const lines = ['| check | result | detail |', '|---|---|---|'];
+    for (const c of report.checks)
+        lines.push(`| ${esc(c.name)} | ${c.ok ? 'pass' : 'FAIL'} | ${esc(c.detail)} |`);
+    lines.push('', `${report.files} files (${report.added} added, ${report.modified} modified, ${report.deleted} deleted), ${report.bytes} bytes`);
+    if (report.entries.length > 0) {
+        lines.push('', '| status | path | kind | bytes |', '|---|---|---|---|');
+        for (const e of report.entries) {
+            lines.push(`| ${e.status} | \`${esc(e.path).replace(/`/g, "'")}\` | ${e.kind} | ${e.bytes} |`);
+        }
+        if (report.omitted > 0)
+            lines.push('', `… and ${report.omitted} more files`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/executor/work-tree.ts
+
+
+
+
+
+/** Git's id of a blob with this content. */
+function work_tree_blobId(content, format) {
+    return createHash(format).update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+/** Reads a regular file without following a link; null when it is not (any longer) a regular file. */
+async function work_tree_readRegularFile(path, maxBytes) {
+    let handle = null;
+    try {
+        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        const st = await handle.stat();
+        if (!st.isFile() || st.size > maxBytes)
+            return null;
+        const content = await handle.readFile();
+        return content.length > maxBytes ? null : content;
+    }
+    catch {
+        return null;
+    }
+    finally {
+        await handle?.close();
+    }
+}
+/** Walks `root` and lists what differs from `base`; every link of the work tree is read, changed or not. */
+async function work_tree_scanWorkTree(root, base, options) {
+    const changes = [];
+    const links = new Map();
+    const seen = new Set();
+    let entries = 0;
+    let truncated = false;
+    const change = (path, mode, oid, size, extra = {}) => {
+        const before = base.get(path);
+        const oldMode = before?.mode ?? MODE_NONE;
+        const kind = (m) => (m === MODE_SYMLINK ? 'l' : m === MODE_SUBMODULE ? 'g' : 'f');
+        const status = !before ? 'A' : kind(before.mode) !== kind(mode) ? 'T' : 'M';
+        changes.push({ path, status, oldMode, mode, oid, size, ...extra });
+    };
+    const walk = async (dir, rel) => {
+        let names;
+        try {
+            names = (await readdir(dir)).sort();
+        }
+        catch (error) {
+            change(rel, MODE_FILE, null, 0, { unsupported: `unreadable directory (${error.message})` });
+            return;
+        }
+        for (const name of names) {
+            if (truncated)
+                return;
+            const path = rel ? `${rel}/${name}` : name;
+            if (path === '.git')
+                continue; // the agent's own disposable repository
+            entries += 1;
+            if (entries > options.maxEntries) {
+                truncated = true;
+                return;
+            }
+            const abs = join(dir, name);
+            const st = await lstat(abs).catch(() => null);
+            if (!st) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'vanished or unreadable while being read' });
+                continue;
+            }
+            const before = base.get(path);
+            if (st.isDirectory()) {
+                // A gitlink of the base shows as a directory: left as it is (no submodule content is ever read).
+                if (before?.mode === MODE_SUBMODULE) {
+                    seen.add(path);
+                    continue;
+                }
+                await walk(abs, path);
+                continue;
+            }
+            seen.add(path);
+            if (st.isSymbolicLink()) {
+                const target = await readlink(abs).catch(() => null);
+                if (target === null) {
+                    change(path, MODE_SYMLINK, null, 0, { unsupported: 'unreadable symlink' });
+                    continue;
+                }
+                links.set(path, target);
+                const content = Buffer.from(target);
+                const oid = work_tree_blobId(content, options.objectFormat);
+                if (before?.mode === MODE_SYMLINK && before.oid === oid)
+                    continue;
+                change(path, MODE_SYMLINK, oid, content.length, { linkTarget: target });
+                continue;
+            }
+            if (!st.isFile()) {
+                change(path, MODE_FILE, null, 0, { unsupported: 'not a regular file, directory or symlink' });
+                continue;
+            }
+            const mode = st.mode & 0o100 ? MODE_EXECUTABLE : MODE_FILE;
+            const sameSize = before !== undefined && before.mode !== MODE_SYMLINK && before.size === st.size;
+            if (sameSize && st.size <= options.maxReadBytes) {
+                const content = await work_tree_readRegularFile(abs, options.maxReadBytes);
+                if (content !== null) {
+                    const oid = work_tree_blobId(content, options.objectFormat);
+                    if (oid === before.oid && mode === before.mode)
+                        continue;
+                    change(path, mode, oid, st.size, { source: abs });
+                    continue;
+                }
+            }
+            // Content not read here (new, resized or too big): its id is computed when it is written, if ever.
+            change(path, mode, null, st.size, { source: abs });
+        }
+    };
+    await walk(root, '');
+    if (!truncated) {
+        for (const [path, entry] of base) {
+            if (seen.has(path))
+                continue;
+            changes.push({ path, status: 'D', oldMode: entry.mode, mode: MODE_NONE, oid: null, size: 0 });
+        }
+    }
+    changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { changes, links, entries, truncated };
+}
+
+;// CONCATENATED MODULE: ./src/worker/wip.ts
+
+/**
+ * What a failed attempt leaves on its WIP branch when its content may not or cannot be pushed (over the caps,
+ * paths git refuses, protected or out-of-scope files): a manifest of what was there — paths, modes, sizes and
+ * blob ids — never the content. Bounded: at most MAX_ENTRIES rows and MAX_HASHED_BYTES read to hash them.
+ */
+const wip_WIP_MANIFEST = 'LEVIATHAN-WIP-MANIFEST.json';
+const MAX_ENTRIES = 20_000;
+const MAX_HASHED_BYTES = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
+const MAX_HASHED_FILE = (/* unused pure expression or super */ null && (1024 * 1024));
+async function wip_buildManifest(scan, format, withheld, note) {
+    let hashed = 0;
+    const rows = [];
+    for (const c of scan.changes.slice(0, MAX_ENTRIES)) {
+        let oid = c.oid;
+        if (oid === null && c.source && c.size <= MAX_HASHED_FILE && hashed + c.size <= MAX_HASHED_BYTES) {
+            const content = await readRegularFile(c.source, MAX_HASHED_FILE);
+            if (content !== null) {
+                hashed += content.length;
+                oid = blobId(content, format);
+            }
+        }
+        const why = withheld(c.path);
+        rows.push({
+            path: c.path,
+            status: c.status,
+            mode: c.mode,
+            size: c.size,
+            oid,
+            ...(why ? { withheld: why } : {}),
+        });
+    }
+    const manifest = {
+        note,
+        entries_seen: scan.entries,
+        walk_truncated: scan.truncated,
+        changes: scan.changes.length,
+        listed: rows.length,
+        rows,
+    };
+    return `${JSON.stringify(manifest, null, 1)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 /**
- * The agent runs with write access to the checkout, `.git` included. Before Leviathan pushes anything after
- * it (the PR branch, WIP, events), the repository config is put back as it was before the agent ran — a
- * planted `url.*.insteadOf`, `remote.origin.url` or credential helper could send the token elsewhere — and
- * hooks and fsmonitor are switched off for every later git command in that checkout, which is the worker's
- * own (the Actions workspace or a scratch clone).
+ * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
+ * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
+ * worker-finish, an unpacked artifact), builds the candidate tree in a private repository, judges it against
+ * the base tree read from there, verifies it in a fresh copy, and pushes exactly the commit it judged, by SHA
+ * with a lease. One deadline bounds all of it; every terminal event carries the precondition "the attempt is
+ * still running", so the scheduler's `attempt.timed_out` and the worker's outcome never both count.
  */
-const HARDENING = '\n# Added by Leviathan after the agent ran: no hooks or fsmonitor may run.\n[core]\n\thooksPath = /dev/null\n\tfsmonitor = false\n';
-/** Copies the repository's config into the attempt's private directory before the agent runs. */
-async function git_hygiene_saveGitConfig(git, dir) {
-    const original = resolve(git.cwd, await git.output(['rev-parse', '--git-path', 'config']));
-    const saved = join(dir, 'git-config.before-agent');
-    await copyFile(original, saved);
-    return { original, saved };
+/** Entries the walk reads at most: far beyond any sane cap, so a runaway tree cannot stall the worker. */
+const WALK_FACTOR = 20;
+const WALK_MIN = 50_000;
+function agentEnv(deps, ctx) {
+    return buildAgentEnv({
+        source: deps.env ?? process.env,
+        allowlist: ctx.config.executor.env_allowlist,
+        promptFile: ctx.promptFile,
+        taskFile: ctx.taskFile,
+        taskId: ctx.task.id,
+        attemptId: ctx.attempt,
+        timeoutSeconds: remainingMs(deps, ctx) / 1000,
+    }).env;
 }
-/** Puts the saved config back, with hooks and fsmonitor disabled. */
-async function git_hygiene_restoreGitConfig(config) {
-    await writeFile(config.original, `${await readFile(config.saved, 'utf8')}${HARDENING}`);
+function remainingMs(deps, ctx) {
+    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
+}
+function attemptDraft(deps, ctx, rest) {
+    return {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: ctx.task.id,
+        attempt: ctx.attempt,
+        ...rest,
+    };
+}
+function stillRunning(state, attempt) {
+    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+}
+/** Writes the content of `changes` (read without following links) into the private repository. */
+async function writeChanges(repo, changes, maxBytes) {
+    const written = [];
+    for (const c of changes) {
+        if (c.status === 'D') {
+            written.push({ path: c.path, mode: c.mode, oid: null });
+            continue;
+        }
+        let content;
+        if (c.mode === MODE_SYMLINK)
+            content = c.linkTarget === undefined ? null : Buffer.from(c.linkTarget);
+        else
+            content = c.source ? await readRegularFile(c.source, Math.max(maxBytes, c.size)) : null;
+        if (content === null || content.length !== c.size) {
+            throw new DeliveryError('scope_violation', `${JSON.stringify(c.path)} changed or vanished while being read`);
+        }
+        written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
+    }
+    return written;
+}
+class DeliveryError extends Error {
+    reason;
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+/** Applies issue 7 §2 to the work tree at `workTree` and records the outcome; never throws for the agent's doing. */
+async function deliver_deliverWorkTree(deps, ctx, workTree, executed, 
+/** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
+refusal) {
+    const say = deps.progress ?? (() => { });
+    const redact = attemptRedactor(deps, ctx);
+    const { config, task } = ctx;
+    const repo = await PrivateRepo.create(deps.git);
+    const target = ctx.pushTarget;
+    const wip = wipBranch(task.id, ctx.attempt);
+    const subject = commitMessage(task.title, task.id, ctx.attempt);
+    const late = () => remainingMs(deps, ctx) <= 0;
+    let scan = null;
+    let guardOptions = null;
+    /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
+    const record = async (drafts) => {
+        const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
+        if (result.ok)
+            return null;
+        const detail = `late result, not delivered: ${result.refused} when the worker finished`;
+        const lateResult = await deps.events.append([
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+        ]);
+        if (!lateResult.ok)
+            throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
+        return detail;
+    };
+    const keepWip = async () => {
+        if (!scan || scan.changes.length === 0)
+            return undefined;
+        const current = scan;
+        const opts = guardOptions;
+        const bytes = current.changes.reduce((n, c) => n + (c.status === 'D' ? 0 : c.size), 0);
+        const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
+        // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
+        // any branch may run).
+        const why = (c) => {
+            if (!within)
+                return 'over the caps';
+            const one = checkDiff([c], {
+                ...opts,
+                maxFiles: Number.POSITIVE_INFINITY,
+                maxBytes: Number.POSITIVE_INFINITY,
+            });
+            return one.ok ? undefined : one.violations.join('; ');
+        };
+        const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
+        const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
+        const entries = await writeChanges(repo, content, opts.maxBytes);
+        if (content.length < current.changes.length) {
+            const manifest = await buildManifest(current, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
+            entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
+        }
+        const tree = await repo.buildTree(ctx.baseSha, entries);
+        const commit = await repo.commit(tree, ctx.baseSha, `WIP: ${subject}`);
+        await pushOwn(repo, target, commit, wip, ctx, null);
+        return wip;
+    };
+    const fail = async (reason, detail, extra = {}) => {
+        let kept;
+        try {
+            kept = await keepWip();
+        }
+        catch (error) {
+            detail = `${detail}; the WIP could not be kept: ${error.message}`;
+        }
+        // Redacted again here: a detail may quote output, and an event can never hold a token.
+        detail = redact(detail);
+        const data = {
+            reason,
+            detail,
+            ...(kept ? { wip_branch: kept } : {}),
+            ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+        };
+        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const outcome = lateDetail
+            ? { status: 'failed', reason: 'timeout', detail: lateDetail }
+            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+        return extra.report ? { ...outcome, report: extra.report } : outcome;
+    };
+    try {
+        if (refusal)
+            return await fail(refusal.reason, refusal.detail);
+        say('reading the work tree');
+        const base = await repo.treeEntries(ctx.baseSha);
+        guardOptions = {
+            taskGlobs: task.allowed_paths,
+            scope: config.scope,
+            maxFiles: config.limits.max_files_changed,
+            maxBytes: config.limits.max_diff_bytes,
+        };
+        scan = await scanWorkTree(workTree, base, {
+            maxEntries: Math.max(WALK_MIN, base.size + WALK_FACTOR * config.limits.max_files_changed),
+            objectFormat: repo.objectFormat,
+            maxReadBytes: config.limits.max_diff_bytes,
+        });
+        guardOptions.links = scan.links;
+        if (executed && executed.status === 'timeout') {
+            return await fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (executed?.sandboxError !== undefined)
+            return await fail('executor_error', executed.sandboxError);
+        if (executed && executed.status === 'failed') {
+            const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
+            return await fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
+                output_tail: executed.outputTail,
+            });
+        }
+        if (late())
+            return await fail('timeout', "the attempt's deadline passed before its result was checked");
+        if (scan.truncated) {
+            return await fail('limit_exceeded', `the work tree has more than ${scan.entries - 1} entries; not read further`);
+        }
+        // The backlog write-back is part of the push, so it counts in the caps.
+        let writeback = null;
+        if (config.pr.mark_done_in_backlog) {
+            const own = scan.changes.find((c) => c.path === BACKLOG_FILE);
+            const text = own
+                ? own.source
+                    ? ((await readRegularFile(own.source, config.limits.max_diff_bytes))?.toString('utf8') ?? null)
+                    : null
+                : await repo.git.readFile(ctx.baseSha, BACKLOG_FILE);
+            const marked = text === null ? null : markTaskDone(text, task.id);
+            if (marked !== null && marked !== text)
+                writeback = marked;
+        }
+        say('checking the candidate tree against the guardrails');
+        const guard = checkDiff(scan.changes, {
+            ...guardOptions,
+            ...(writeback !== null ? { extra: { files: 1, bytes: Buffer.byteLength(writeback) } } : {}),
+        });
+        if (!guard.ok) {
+            return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        let head;
+        try {
+            const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
+            const tree = await repo.buildTree(ctx.baseSha, entries);
+            head = await repo.commit(tree, ctx.baseSha, subject);
+        }
+        catch (error) {
+            const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
+            return await fail(reason, `the candidate tree could not be built: ${error.message}`, {
+                report: guard.report,
+            });
+        }
+        const verify = task.verify ?? config.executor.verify;
+        if (verify) {
+            if (late())
+                return await fail('timeout', `the deadline passed before \`${verify}\` ran`, {
+                    report: guard.report,
+                });
+            say(`verifying in a fresh copy of the candidate: ${verify}`);
+            const fresh = await mkdtemp(join(tmpdir(), 'leviathan-verify-'));
+            try {
+                await repo.checkoutWorkTree(head, fresh, ctx.base);
+                const verified = await verifyInSandbox(deps, ctx, fresh, {
+                    command: verify,
+                    env: agentEnv(deps, ctx),
+                    deadline: Date.now() + remainingMs(deps, ctx),
+                });
+                if (verified.sandboxError !== undefined) {
+                    return await fail('executor_error', verified.sandboxError, { report: guard.report });
+                }
+                const discarded = verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+                if (discarded)
+                    say(`verify changed files in its copy${discarded}`);
+                if (verified.status !== 'ok') {
+                    const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
+                    return await fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`, {
+                        output_tail: verified.outputTail,
+                        report: guard.report,
+                    });
+                }
+            }
+            finally {
+                await rm(fresh, { recursive: true, force: true }).catch(() => { });
+            }
+        }
+        if (writeback !== null) {
+            const blob = await repo.writeBlob(Buffer.from(writeback));
+            const tree = await repo.buildTree(head, [{ path: BACKLOG_FILE, mode: '100644', oid: blob }]);
+            head = await repo.commit(tree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
+        }
+        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+        const { state } = await deps.events.read();
+        const running = stillRunning(state, ctx.attempt);
+        if (late() || running !== true) {
+            const why = running === true ? 'the deadline passed' : running;
+            return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+                report: guard.report,
+            });
+        }
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        try {
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+        }
+        catch (error) {
+            return await fail('push_error', error.message, { report: guard.report });
+        }
+        say('opening the pull request');
+        let pull;
+        try {
+            pull = await deps.forge.upsertPull({
+                branch: ctx.branch,
+                headSha: head,
+                base: ctx.base,
+                title: task.title,
+                body: redact(renderPullBody({
+                    task,
+                    attempt: ctx.attempt,
+                    attemptNumber: ctx.number,
+                    maxAttempts: ctx.maxAttempts,
+                    checks: guard.report.checks,
+                    headSha: head,
+                    sandbox: executed?.sandbox ?? config.executor.sandbox,
+                    ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+                })),
+                draft: config.pr.draft,
+                labels: [...new Set([...config.pr.labels, ...task.labels])],
+                reviewers: config.pr.reviewers,
+            });
+        }
+        catch (error) {
+            return await fail('pr_error', error.message, { report: guard.report });
+        }
+        const lateDetail = await record([
+            attemptDraft(deps, ctx, {
+                type: 'pr.created',
+                data: {
+                    number: pull.pull.number,
+                    branch: ctx.branch,
+                    url: pull.pull.url,
+                    updated: !pull.created,
+                    head_sha: head,
+                },
+            }),
+            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+        ]);
+        if (lateDetail)
+            return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
+        return {
+            status: 'succeeded',
+            pr: pull.pull.number,
+            url: pull.pull.url,
+            created: pull.created,
+            report: guard.report,
+        };
+    }
+    catch (error) {
+        if (error instanceof UserError)
+            throw error;
+        // Anything unexpected is a failed attempt with its reason, never an aborted loop.
+        return fail('executor_error', `unexpected failure while delivering: ${error.message}`);
+    }
+    finally {
+        await repo.remove().catch(() => { });
+    }
+}
+/** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
+async function pushOwn(repo, target, commit, branch, ctx, expected) {
+    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await repo.pushWithLease(target, commit, branch, expected);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -43696,20 +45819,6 @@ async function git_hygiene_restoreGitConfig(config) {
 
 
 
-
-
-
-
-function draft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -43753,13 +45862,42 @@ async function startAttempt(deps, taskId, attemptId) {
     if (!started.ok)
         throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
-    say(`checking out ${branch} at ${docs.base} ${docs.sha.slice(0, 7)}`);
-    await deps.git.run(['checkout', '--quiet', '--force', '-B', branch, docs.sha]);
     const maxAttempts = maxAttemptsFor(task, docs.config);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(claimed.deadline) - deps.now().getTime()) / 1000));
-    const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
-    const files = await writeTaskFiles(taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd });
-    const gitConfig = await saveGitConfig(deps.git, taskDir);
+    say(`making a fresh work tree at ${docs.base} ${docs.sha.slice(0, 7)}`);
+    let prepared;
+    let files;
+    try {
+        const repo = await PrivateRepo.create(deps.git);
+        try {
+            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const branchAt = await repo.remoteBranch(pushTarget, branch);
+            const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+            await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
+            const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+            prepared = { workTree, pushTarget, branchAt, taskDir };
+        }
+        finally {
+            await repo.remove();
+        }
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+    }
+    catch (error) {
+        // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
+        const detail = `the attempt could not be prepared: ${error.message}`;
+        await deps.events.append([
+            {
+                id: deps.newId(),
+                ts: deps.now().toISOString(),
+                actor: deps.actor,
+                task: taskId,
+                attempt: id,
+                type: 'attempt.failed',
+                data: { reason: 'executor_error', detail },
+            },
+        ]);
+        throw new UserError(`attempt ${id} failed: ${detail}`);
+    }
     return {
         task,
         config: docs.config,
@@ -43770,24 +45908,9 @@ async function startAttempt(deps, taskId, attemptId) {
         base: docs.base,
         baseSha: docs.sha,
         branch,
-        taskDir,
+        ...prepared,
         ...files,
-        gitConfig,
     };
-}
-function agentEnv(deps, ctx) {
-    return buildAgentEnv({
-        source: deps.env ?? process.env,
-        allowlist: ctx.config.executor.env_allowlist,
-        promptFile: ctx.promptFile,
-        taskFile: ctx.taskFile,
-        taskId: ctx.task.id,
-        attemptId: ctx.attempt,
-        timeoutSeconds: remainingMs(deps, ctx) / 1000,
-    }).env;
-}
-function remainingMs(deps, ctx) {
-    return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {
@@ -43795,7 +45918,10 @@ function executorCommands(ctx) {
         return ctx.task.run;
     return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
 async function executeAttempt(deps, ctx) {
     const commands = executorCommands(ctx);
     if (commands.length === 0) {
@@ -43808,155 +45934,26 @@ async function executeAttempt(deps, ctx) {
             durationMs: 0,
         };
     }
-    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-    return run_commands_runCommands({
+    const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+    (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+    return runAgentCommands(deps, ctx, {
         commands,
-        cwd: deps.git.cwd,
         env: agentEnv(deps, ctx),
-        timeoutMs: remainingMs(deps, ctx),
-        ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
+        deadline: Date.now() + remainingMs(deps, ctx),
     });
 }
 /**
- * SPEC §3.2 steps 4–7: check the diff, verify, commit, push, open or update the PR and record the outcome.
- * Every failure keeps the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
+ * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
+ * Every failure keeps what it may of the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
-async function finishAttempt(deps, ctx, executed, 
-/** Why the agent's work was refused before it reached the checkout (a crafted artifact). */
-refusal) {
-    const say = deps.progress ?? (() => { });
-    await restoreGitConfig(ctx.gitConfig);
-    const { git } = deps;
-    const { config, task } = ctx;
-    say('collecting the changes');
-    const changes = await collectChanges(git, ctx.baseSha);
-    const wip = wipBranch(task.id, ctx.attempt);
-    const subject = commitMessage(task.title, task.id, ctx.attempt);
-    const fail = async (reason, detail, extra = {}) => {
-        let kept;
-        if (changes.changes.length > 0) {
-            try {
-                const commit = await commitTree(git, changes.tree, ctx.baseSha, `WIP: ${subject}`);
-                await pushBranch(git, commit, wip, config.pr.branch_prefix, ctx.base);
-                kept = wip;
-            }
-            catch (error) {
-                detail = `${detail}; the WIP push failed too: ${error.message}`;
-            }
-        }
-        const data = {
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-            ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
-        };
-        await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
-        await rm(ctx.taskDir, { recursive: true, force: true });
-        const outcome = {
-            status: 'failed',
-            reason,
-            detail,
-            ...(kept ? { wip_branch: kept } : {}),
-        };
-        return extra.report ? { ...outcome, report: extra.report } : outcome;
-    };
-    if (refusal)
-        return fail(refusal.reason, refusal.detail);
-    if (executed && executed.status === 'timeout') {
-        return fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    if (executed && executed.status === 'failed') {
-        const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
-        return fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
-            output_tail: executed.outputTail,
-        });
-    }
-    say('checking the diff against the guardrails');
-    const guard = checkDiff(changes.changes, {
-        taskGlobs: task.allowed_paths,
-        scope: config.scope,
-        maxFiles: config.limits.max_files_changed,
-        maxBytes: config.limits.max_diff_bytes,
-    });
-    if (!guard.ok)
-        return fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
-    const verify = task.verify ?? config.executor.verify;
-    if (verify) {
-        say(`verifying: ${verify}`);
-        const verified = await runCommands({
-            commands: [verify],
-            cwd: git.cwd,
-            env: agentEnv(deps, ctx),
-            timeoutMs: remainingMs(deps, ctx),
-        });
-        if (verified.status !== 'ok') {
-            const reason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-            return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
-                output_tail: verified.outputTail,
-                report: guard.report,
-            });
-        }
-    }
-    say(`committing and pushing ${ctx.branch}`);
-    let head;
+async function finishAttempt(deps, ctx, executed, refusal) {
     try {
-        head = await commitTree(git, changes.tree, ctx.baseSha, subject);
-        if (config.pr.mark_done_in_backlog) {
-            const backlog = await git.readFile(head, BACKLOG_FILE);
-            if (backlog !== null) {
-                head = await commitFileChange(git, head, BACKLOG_FILE, markTaskDone(backlog, task.id), commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt), join(ctx.taskDir, 'writeback.index'));
-            }
-        }
-        await pushBranch(git, head, ctx.branch, config.pr.branch_prefix, ctx.base);
+        return await deliverWorkTree(deps, ctx, ctx.workTree, executed, refusal);
     }
-    catch (error) {
-        return fail('push_error', error.message, { report: guard.report });
+    finally {
+        await rm(ctx.taskDir, { recursive: true, force: true }).catch(() => { });
+        await rm(ctx.workTree, { recursive: true, force: true }).catch(() => { });
     }
-    say('opening the pull request');
-    let pull;
-    try {
-        pull = await deps.forge.upsertPull({
-            branch: ctx.branch,
-            base: ctx.base,
-            title: task.title,
-            body: renderPullBody({
-                task,
-                attempt: ctx.attempt,
-                attemptNumber: ctx.number,
-                maxAttempts: ctx.maxAttempts,
-                checks: guard.report.checks,
-                ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-            }),
-            draft: config.pr.draft,
-            labels: [...new Set([...config.pr.labels, ...task.labels])],
-            reviewers: config.pr.reviewers,
-        });
-    }
-    catch (error) {
-        return fail('pr_error', error.message, { report: guard.report });
-    }
-    await appendOrThrow(deps, [
-        draft(deps, ctx, {
-            type: 'pr.created',
-            data: { number: pull.pull.number, branch: ctx.branch, url: pull.pull.url, updated: !pull.created },
-        }),
-        draft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
-    ]);
-    await rm(ctx.taskDir, { recursive: true, force: true });
-    return {
-        status: 'succeeded',
-        pr: pull.pull.number,
-        url: pull.pull.url,
-        created: pull.created,
-        report: guard.report,
-    };
-}
-async function appendOrThrow(deps, drafts) {
-    const result = await deps.events.append(drafts);
-    if (!result.ok)
-        throw new UserError(`could not record the attempt's outcome: ${result.refused}`);
 }
 /** One whole attempt with the task's commands: start → execute → finish. */
 async function runAttempt(deps, taskId, attemptId) {
@@ -44070,6 +46067,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 

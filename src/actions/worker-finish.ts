@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import type { RunCommandsResult } from '../executor/run-commands.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
 import {
   type AttemptContext,
@@ -31,13 +31,13 @@ async function main(): Promise<void> {
     const deps: WorkerDeps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
     const saved = input('context');
     let context: AttemptContext;
-    let executed: RunCommandsResult | undefined;
+    let executed: RunSandboxedResult | undefined;
     let refusal: { reason: 'scope_violation' | 'limit_exceeded'; detail: string } | undefined;
     if (saved) {
       // One job: start, the agent step and finish share the runner; the agent step left its result.
       context = JSON.parse(await readFile(saved, 'utf8')) as AttemptContext;
       executed = await readFile(join(context.taskDir, 'executed.json'), 'utf8').then(
-        (t) => JSON.parse(t) as RunCommandsResult,
+        (t) => JSON.parse(t) as RunSandboxedResult,
         () => agentJobResult(input('agent-result') || 'failure', context.deadline, ctx.now()),
       );
     } else {
@@ -59,14 +59,15 @@ async function main(): Promise<void> {
         );
         if (found) {
           try {
-            const count = await unpackWorkTree(archive, target.git.cwd, {
+            // Over the fresh work tree resume made at the base, never over the checkout.
+            const count = await unpackWorkTree(archive, context.workTree, {
               ...DEFAULT_ARTIFACT_LIMITS,
               maxMemberBytes: Math.max(
                 context.config.limits.max_diff_bytes,
                 DEFAULT_ARTIFACT_LIMITS.maxMemberBytes,
               ),
             });
-            core.info(`unpacked ${count} member(s) into the checkout`);
+            core.info(`unpacked ${count} member(s) into a fresh work tree`);
           } catch (error) {
             if (!(error instanceof ArtifactRefused)) throw error;
             refusal = { reason: error.reason, detail: error.message };

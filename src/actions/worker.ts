@@ -4,11 +4,13 @@
  * packs the work tree as the artifact `finish` judges. It holds no write token and records nothing.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { Git } from '../store/git.js';
+import { PrivateRepo } from '../store/private-repo.js';
 import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
 import { actionContext, input, phases, runAction } from './io.js';
 
@@ -18,22 +20,37 @@ async function main(): Promise<void> {
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
     const taskDir = input('task-dir', { required: true });
     const saved = JSON.parse(await readFile(join(taskDir, 'context.json'), 'utf8')) as AttemptContext;
-    // In the agent job the task files were downloaded elsewhere than where start wrote them.
+    const archive = input('archive');
+    const git = new Git(workspace);
+    // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
+    // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
+    let workTree = saved.workTree;
+    if (archive) {
+      log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
+      workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+      const repo = await PrivateRepo.create(git);
+      try {
+        await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
+      } finally {
+        await repo.remove();
+      }
+    }
     const context: AttemptContext = {
       ...saved,
       taskDir,
+      workTree,
       promptFile: join(taskDir, 'prompt.md'),
       taskFile: join(taskDir, 'task.json'),
     };
     const ctx = actionContext('worker', log.progress);
     log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
+    // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
     const executed = await executeAttempt(
-      { ...ctx, git: new Git(workspace), env: process.env, onOutput: (c) => process.stdout.write(c) },
+      { ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) },
       context,
     );
     log.end();
     await writeFile(join(taskDir, 'executed.json'), JSON.stringify(executed));
-    const archive = input('archive');
     if (archive) {
       log.progress('packing the work tree');
       await promisify(execFile)('tar', [
@@ -42,7 +59,7 @@ async function main(): Promise<void> {
         archive,
         '--exclude=./.git',
         '-C',
-        workspace,
+        workTree,
         '.',
       ]);
       log.end();

@@ -1,3 +1,5 @@
+import { UserError } from '../core/errors.js';
+
 /** Where a command writes; injectable so commands can be tested without a process. */
 export interface Output {
   json: boolean;
@@ -14,3 +16,9 @@ export function processOutput(json: boolean): Output {
     err: (line) => process.stderr.write(`${line}\n`),
   };
 }
+
+/**
+ * A failure whose `--json` report is already on stdout (validate's report, a failed attempt's outcome): the
+ * exit code and the stderr line still say it failed, but no second JSON object is written.
+ */
+export class ReportedFailure extends UserError {}

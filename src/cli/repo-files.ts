@@ -1,9 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backlog } from '../core/backlog.js';
+import { readinessWarnings } from '../core/backlog-checks.js';
 import { type Config, defaultConfig } from '../core/config.js';
 import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
+import { SETUP_HINT } from '../core/hints.js';
 
 /** Paths inside a target repository, relative and POSIX: that is how they appear in messages. */
 export { BACKLOG_FILE, CONFIG_FILE };
@@ -67,14 +69,17 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
       column: 1,
       path: '',
       message: 'file not found',
-      hint: 'run `leviathan init` to create a sample backlog',
+      hint: SETUP_HINT,
     });
   } else {
     // With a broken config, check the backlog against unlimited limits so that only real backlog errors show.
     const parsed = parseBacklogText(backlogText, BACKLOG_FILE, config ?? permissiveConfig());
     if (parsed.ok) {
       backlog = parsed.value;
-      if (config) warnings.push(...parsed.warnings);
+      if (config) {
+        warnings.push(...parsed.warnings);
+        warnings.push(...readinessWarnings(backlog, config, backlogText, BACKLOG_FILE));
+      }
     } else {
       diagnostics.push(...parsed.diagnostics);
     }

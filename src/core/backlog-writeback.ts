@@ -18,7 +18,7 @@ export function markTaskDone(text: string, taskId: string): string {
       const [start, end] = (status.value as Scalar).range!;
       return `${text.slice(0, start)}done${text.slice(end)}`;
     }
-    if (item.flow) throw new Error(`task ${taskId} is a flow mapping; set its status by hand`);
+    if (item.flow) return addToFlowMap(text, item.range, taskId);
     const idPair = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'id');
     const key = idPair?.key;
     if (!isScalar(key) || !key.range) throw new Error(`task ${taskId} has no id key`);
@@ -29,4 +29,16 @@ export function markTaskDone(text: string, taskId: string): string {
     return `${text.slice(0, insertAt)}\n${' '.repeat(col - 1)}status: done${text.slice(insertAt)}`;
   }
   throw new Error(`task ${taskId} is not in the backlog`);
+}
+
+/** `{ id: a, title: A }` → `{ id: a, title: A, status: done }`: the pair goes in before the closing brace. */
+function addToFlowMap(text: string, range: readonly number[] | null | undefined, taskId: string): string {
+  const [start = -1, end = -1] = range ?? [];
+  const close = start >= 0 ? text.lastIndexOf('}', end - 1) : -1;
+  if (close < start || start < 0) throw new Error(`task ${taskId} has no closing brace`);
+  const body = text.slice(start + 1, close);
+  const trimmed = body.trimEnd();
+  const at = start + 1 + trimmed.length;
+  const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
+  return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }

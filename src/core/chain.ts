@@ -95,7 +95,7 @@ function sortedCopy(v: unknown, skip: string | undefined): unknown {
 }
 
 // One-shot `crypto.hash` (Node ≥ 20.12) is about twice as fast as createHash for short inputs.
-const sha256Hex: (text: string) => string =
+export const sha256Hex: (text: string) => string =
   typeof crypto.hash === 'function'
     ? (text) => crypto.hash('sha256', text, 'hex')
     : (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
@@ -132,6 +132,7 @@ const NEEDS_TASK: ReadonlySet<EventType> = new Set<EventType>([
   'pr.closed',
   'task.completed',
   'task.blocked',
+  'task.retried',
 ]);
 const NEEDS_ATTEMPT: ReadonlySet<EventType> = new Set<EventType>([
   'attempt.created',

@@ -44,6 +44,12 @@ export const ConfigSchema = z
         command: z.string().default(''),
         verify: z.string().default(''),
         env_allowlist: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: z
+          .enum(['auto', 'bwrap', 'unshare', 'none'])
+          .default('auto')
+          .describe(
+            'where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)',
+          ),
       })
       .prefault({}),
     pr: z

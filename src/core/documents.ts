@@ -1,9 +1,17 @@
 import type { z } from 'zod';
-import { type Backlog, BacklogSchema } from './backlog.js';
+import { type Backlog, BacklogSchema, TASK_ID_PATTERN } from './backlog.js';
 import { type Config, ConfigSchema, DEFAULT_PROTECTED_PATHS } from './config.js';
 import type { Diagnostic } from './errors.js';
 import { taskScope, validateGlob } from './paths.js';
-import { formatPath, type PathSegment, PositionedYaml } from './yaml-positions.js';
+import { branchNameError } from './ref-format.js';
+import { parseFastYaml } from './yaml-fast.js';
+import {
+  formatPath,
+  LazyPositions,
+  type PathSegment,
+  PositionedYaml,
+  type Positions,
+} from './yaml-positions.js';
 
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 export const BACKLOG_FILE = '.leviathan/backlog.yaml';
@@ -29,12 +37,12 @@ export function parseConfigText(text: string, file: string): ParseResult<Config>
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
-  const diagnostics = [
-    ...schemaDiagnostics(ConfigSchema, raw, yaml, file),
-    ...configCrossChecks(raw, yaml, file),
-  ];
-  if (diagnostics.length > 0) return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-  const value = ConfigSchema.parse(dropEmptyOptionals(raw, ConfigSchema));
+  const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+  const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+  if (diagnostics.length > 0 || checked.value === undefined) {
+    return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  }
+  const value = checked.value;
   warnings.push(...configWarnings(value, yaml, file));
   return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -47,12 +55,12 @@ export function parseBacklogText(text: string, file: string, config: Config): Pa
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
-  const diagnostics = [
-    ...schemaDiagnostics(BacklogSchema, raw, yaml, file),
-    ...backlogCrossChecks(raw, yaml, file, config),
-  ];
-  if (diagnostics.length > 0) return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-  const value = BacklogSchema.parse(dropEmptyOptionals(raw, BacklogSchema));
+  const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+  const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+  if (diagnostics.length > 0 || checked.value === undefined) {
+    return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  }
+  const value = checked.value;
   warnings.push(...backlogWarnings(value, yaml, file, config));
   return { ok: true, value, warnings: sortDiagnostics(warnings) };
 }
@@ -71,7 +79,7 @@ export function summarizeBacklog(backlog: Backlog, config: Config): BacklogSumma
 // Loading
 
 type Loaded =
-  | { ok: true; yaml: PositionedYaml; raw: unknown; warnings: Diagnostic[] }
+  | { ok: true; yaml: Positions; raw: unknown; warnings: Diagnostic[] }
   | { ok: false; diagnostics: Diagnostic[] };
 
 const SYNTAX_HINTS: Record<string, string> = {
@@ -86,6 +94,10 @@ const SYNTAX_HINTS: Record<string, string> = {
 };
 
 function load(text: string, file: string): Loaded {
+  // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+  // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+  const fast = parseFastYaml(text);
+  if (fast !== null) return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
   const yaml = new PositionedYaml(text);
   if (yaml.errors.length > 0) {
     const diagnostics = yaml.errors.map((e): Diagnostic => {
@@ -265,18 +277,19 @@ function segments(path: readonly PropertyKey[]): PathSegment[] {
   return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
 
-function schemaDiagnostics(
-  schema: z.ZodType,
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck<S extends z.ZodType>(
+  schema: S,
   raw: unknown,
-  yaml: PositionedYaml,
+  yaml: Positions,
   file: string,
-): Diagnostic[] {
+): { value?: z.output<S>; diagnostics: Diagnostic[] } {
   const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
-  if (result.success) return [];
-  return result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file));
+  if (result.success) return { value: result.data, diagnostics: [] };
+  return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
 }
 
-function issueDiagnostics(issue: Issue, root: z.ZodType, yaml: PositionedYaml, file: string): Diagnostic[] {
+function issueDiagnostics(issue: Issue, root: z.ZodType, yaml: Positions, file: string): Diagnostic[] {
   const path = segments(issue.path);
   const at = (
     pos: { line: number; column: number },
@@ -433,12 +446,7 @@ function editDistance(a: string, b: string): number {
 
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
 
-function globDiagnostics(
-  globs: unknown,
-  base: PathSegment[],
-  yaml: PositionedYaml,
-  file: string,
-): Diagnostic[] {
+function globDiagnostics(globs: unknown, base: PathSegment[], yaml: Positions, file: string): Diagnostic[] {
   if (!Array.isArray(globs)) return [];
   const out: Diagnostic[] = [];
   globs.forEach((glob, k) => {
@@ -459,7 +467,7 @@ function globDiagnostics(
   return out;
 }
 
-function configCrossChecks(raw: unknown, yaml: PositionedYaml, file: string): Diagnostic[] {
+function configCrossChecks(raw: unknown, yaml: Positions, file: string): Diagnostic[] {
   if (!isRecord(raw) || !isRecord(raw.scope)) return [];
   return [
     ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
@@ -467,7 +475,7 @@ function configCrossChecks(raw: unknown, yaml: PositionedYaml, file: string): Di
   ];
 }
 
-function configWarnings(config: Config, yaml: PositionedYaml, file: string): Diagnostic[] {
+function configWarnings(config: Config, yaml: Positions, file: string): Diagnostic[] {
   const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
   if (missing.length === 0) return [];
   const path = ['scope', 'protected_paths'];
@@ -484,7 +492,7 @@ function configWarnings(config: Config, yaml: PositionedYaml, file: string): Dia
   ];
 }
 
-function backlogCrossChecks(raw: unknown, yaml: PositionedYaml, file: string, config: Config): Diagnostic[] {
+function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config: Config): Diagnostic[] {
   if (!isRecord(raw) || !Array.isArray(raw.tasks)) return [];
   const tasks = raw.tasks as unknown[];
   const out: Diagnostic[] = [];
@@ -513,6 +521,18 @@ function backlogCrossChecks(raw: unknown, yaml: PositionedYaml, file: string, co
   const limits = config.limits;
   tasks.forEach((t, i) => {
     if (!isRecord(t)) return;
+    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+      // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+      const branch = `${config.pr.branch_prefix}${t.id}`;
+      const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+      if (why !== null) {
+        push(
+          ['tasks', i, 'id'],
+          `id "${t.id}" is not a valid branch name (${branch} ${why})`,
+          'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end',
+        );
+      }
+    }
     if (Array.isArray(t.dependencies)) {
       t.dependencies.forEach((dep, j) => {
         if (typeof dep !== 'string' || firstIndex.has(dep)) return;
@@ -605,7 +625,7 @@ function findCycles(tasks: unknown[], firstIndex: Map<string, number>): Cycle[] 
   return cycles;
 }
 
-function backlogWarnings(backlog: Backlog, yaml: PositionedYaml, file: string, config: Config): Diagnostic[] {
+function backlogWarnings(backlog: Backlog, yaml: Positions, file: string, config: Config): Diagnostic[] {
   const out: Diagnostic[] = [];
   backlog.tasks.forEach((task, i) => {
     if (task.status === 'done') return;

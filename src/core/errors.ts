@@ -26,6 +26,8 @@ export class UserError extends Error {
     message: string,
     readonly diagnostics: Diagnostic[] = [],
     readonly exitCode = 1,
+    /** What to do about it, shown after the message (and as `hint` in a `--json` error). */
+    readonly hint?: string,
   ) {
     super(message);
   }

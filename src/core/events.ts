@@ -14,6 +14,10 @@ export const FAILURE_REASONS = [
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
+export const BLOCK_REASONS = ['max_attempts', 'pr_closed'] as const;
+export type BlockReason = (typeof BLOCK_REASONS)[number];
+
 const isoTime = z.iso.datetime();
 const sha = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -57,6 +61,8 @@ export const EventData = {
     branch: z.string(),
     url: z.string().default(''),
     updated: z.boolean().default(false),
+    /** The commit pushed to the branch: the tree the guard judged. */
+    head_sha: z.string().optional(),
   }),
   'pr.merged': z.strictObject({ number: z.number().int().min(1), merge_commit: z.string().optional() }),
   'pr.closed': z.strictObject({ number: z.number().int().min(1) }),
@@ -64,7 +70,14 @@ export const EventData = {
     via: z.enum(['pr_merged', 'backlog_done']),
     pr: z.number().int().min(1).optional(),
   }),
-  'task.blocked': z.strictObject({ reason: z.literal('max_attempts'), attempts: z.number().int().min(0) }),
+  'task.blocked': z.strictObject({
+    reason: z.enum(BLOCK_REASONS),
+    attempts: z.number().int().min(0),
+    /** A hash of the task's backlog entry when it was blocked, so `status` can tell that it changed since. */
+    entry: z.string().optional(),
+  }),
+  /** A human gave a blocked (or exhausted) task another chance: its attempt budget starts again. */
+  'task.retried': z.strictObject({ reason: z.string().default('') }),
   'breaker.tripped': z.strictObject({
     consecutive_failures: z.number().int().min(0),
     threshold: z.number().int().min(1),
@@ -104,6 +117,7 @@ export const EventSchema = z.discriminatedUnion('type', [
   variant('pr.closed'),
   variant('task.completed'),
   variant('task.blocked'),
+  variant('task.retried'),
   variant('breaker.tripped'),
   variant('breaker.reset'),
   variant('config.invalid'),

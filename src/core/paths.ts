@@ -264,6 +264,18 @@ function pmMatch(glob: string, normalPath: string): boolean {
 }
 
 /**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob: string, normalPath: string): boolean {
+  if (pmMatch(glob, normalPath)) return true;
+  return remember(matchers, `\0nocase:${glob}`, () => {
+    const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
+    return (path: string) => re.test(path);
+  })(normalPath);
+}
+
+/**
  * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
  * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
  * malformed list — protected paths — check validity themselves).
@@ -531,7 +543,7 @@ function insideFence(glob: string, model: Model, fence: readonly string[]): bool
 function canReach(glob: string, model: Model, protectedGlob: string): boolean {
   const p = modelOf(protectedGlob);
   if (!p) return true; // unknown: fail closed
-  if (model.literal) return pmMatch(protectedGlob, glob);
+  if (model.literal) return protectedMatch(protectedGlob, glob);
   if (p.literal) return pmMatch(glob, protectedGlob);
   return model.over.some((a) => p.over.some((b) => intersects(a, b)));
 }
@@ -629,9 +641,9 @@ export function checkChangedPath(
   const p = n.path;
   const malformed = malformedProtected(scope);
   if (malformed) return malformed;
-  const hit = protectedList(scope).find((g) => pmMatch(g, p));
+  const hit = protectedList(scope).find((g) => protectedMatch(g, p));
   if (hit !== undefined) return `${p} is a protected path (${hit})`;
-  if (p === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+  if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
     return `${p} may be changed only by a task that names it in its allowed_paths`;
   }
   if (!matchesAny(p, taskGlobs)) return `${p} is not in the task's allowed_paths`;

@@ -35,11 +35,47 @@ export function wipBranch(task: string, attempt: string): string {
   return `leviathan-wip/${task}/${attempt}`;
 }
 
-/** The task a pull belongs to: its hidden marker first, else its branch name. */
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
 export function taskOfPull(pull: ObservedPull, branchPrefix: string): string | null {
+  const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
   const marker = parsePullMarker(pull.body);
-  if (marker) return marker.task;
-  return pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+  if (marker) return marker.task === fromBranch ? fromBranch : null;
+  return fromBranch;
+}
+
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state: State, task: string, attempt: string, pull: ObservedPull): boolean {
+  const known = taskSummary(state, task);
+  if (!known) return false;
+  if (known.pr?.number === pull.number && known.pr.attempt !== undefined) return known.pr.attempt === attempt;
+  const a = state.attempts[attempt];
+  if (a) return a.task === task;
+  return pull.state !== 'open' || known.last_attempt === attempt;
+}
+
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+export function pullsBeyondLog(
+  state: State,
+  pulls: readonly ObservedPull[],
+  branchPrefix: string,
+): string | null {
+  for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+    const marker = parsePullMarker(pull.body);
+    if (!marker || taskOfPull(pull, branchPrefix) !== marker.task) continue;
+    if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+      return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+    }
+  }
+  return null;
 }
 
 /** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
@@ -66,7 +102,10 @@ export function reconcile(input: ReconcileInput): EventDraft[] {
     const known = taskSummary(state, task);
     const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
     if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-      const attempt = recorded?.attempt ?? parsePullMarker(pull.body)?.attempt;
+      const marked = parsePullMarker(pull.body)?.attempt;
+      // Marker, branch and the log's attempt must agree for a merge to complete the task.
+      if (marked && recorded?.attempt && marked !== recorded.attempt) continue;
+      const attempt = recorded?.attempt ?? marked;
       const ref = attempt ? { task, attempt } : { task };
       drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
       drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });

@@ -1,7 +1,7 @@
 import type { Backlog, Priority, Task } from './backlog.js';
 import type { Config } from './config.js';
 import { taskScope } from './paths.js';
-import { dispatchesInHour, openAttempts, taskSummary } from './state.js';
+import { attemptsCharged, dispatchesInHour, openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
 /** A Leviathan pull request the forge reports as open. */
@@ -48,6 +48,8 @@ export interface Decision {
   reasons: Array<{ task: string; reason: Reason }>;
   /** Tasks that exhausted their attempts (none open, no open PR, not complete) and have no task.blocked yet. */
   toBlock: string[];
+  /** Tasks whose pull request a human closed unmerged (nothing else open, not complete), not blocked yet. */
+  rejected: string[];
   breaker: BreakerDecision;
 }
 
@@ -78,6 +80,7 @@ interface TaskFacts {
   atMax: boolean;
   openPr: number | undefined;
   hasOpenAttempt: boolean;
+  prClosed: boolean;
 }
 
 function taskReason(
@@ -92,9 +95,11 @@ function taskReason(
   if (depPending !== undefined) return `dependency_pending:${depPending}`;
   const scope = taskScope(task.allowed_paths, config.scope);
   if (!scope.inScope) return `out_of_scope:${scope.path}`;
-  if (facts.atMax) return 'max_attempts';
+  // An open PR or attempt is what is true of the task, even when it used its last attempt.
   if (facts.openPr !== undefined) return `pr_open:#${facts.openPr}`;
   if (facts.hasOpenAttempt) return 'running';
+  if (facts.prClosed) return 'blocked';
+  if (facts.atMax) return 'max_attempts';
   return null;
 }
 
@@ -126,6 +131,7 @@ export function select(input: SelectInput): Decision {
       selected: null,
       reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' as const })),
       toBlock: [],
+      rejected: [],
       breaker: state.breaker.open ? 'open' : 'closed',
     };
   }
@@ -139,6 +145,7 @@ export function select(input: SelectInput): Decision {
 
   const reasons = new Map<string, Reason>();
   const toBlock: string[] = [];
+  const rejected: string[] = [];
   const eligible: Task[] = [];
 
   for (const task of tasks) {
@@ -147,20 +154,16 @@ export function select(input: SelectInput): Decision {
     const facts: TaskFacts = {
       complete: isComplete(task.id),
       blockedInState: ts?.blocked === true,
-      atMax: (ts?.attempts ?? 0) >= maxAttemptsFor(task, config),
+      atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
       openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
       hasOpenAttempt: withOpenAttempt.has(task.id),
+      prClosed: ts?.pr?.state === 'closed',
     };
     // Blocking is only right once no attempt or PR could still deliver the task.
-    if (
-      facts.atMax &&
-      !facts.complete &&
-      !facts.blockedInState &&
-      !facts.hasOpenAttempt &&
-      facts.openPr === undefined
-    ) {
-      toBlock.push(task.id);
-    }
+    const settledOpen =
+      !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+    if (settledOpen && facts.prClosed) rejected.push(task.id);
+    else if (settledOpen && facts.atMax) toBlock.push(task.id);
     const dep = task.dependencies.find((d) => !isComplete(d));
     const reason = taskReason(task, facts, dep, config);
     if (reason) reasons.set(task.id, reason);
@@ -185,6 +188,7 @@ export function select(input: SelectInput): Decision {
     selected,
     reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) as Reason })),
     toBlock,
+    rejected,
     breaker,
   };
 }

@@ -1,4 +1,4 @@
-import type { FailureReason } from './events.js';
+import type { BlockReason, FailureReason } from './events.js';
 
 export type AttemptStatus = 'created' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'timed_out';
 
@@ -13,6 +13,8 @@ export interface AttemptState {
   deadline: string;
   manual: boolean;
   reason?: FailureReason | 'timeout' | 'pr_closed';
+  /** The failure's detail as recorded (what `status` shows for a blocked task). */
+  detail?: string;
   wip_branch?: string;
   pr?: number;
   /** The forge's worker run (from `attempt.dispatched`), so a run that ended silently is noticed early. */
@@ -37,6 +39,11 @@ export interface TaskState {
   pr?: PullState;
   completed: boolean;
   blocked: boolean;
+  /** Why it was blocked, and the hash of its backlog entry then (so a changed entry can be offered a retry). */
+  blocked_reason?: BlockReason;
+  blocked_entry?: string;
+  /** `attempts` when a human last retried the task: only attempts after it count toward `max_attempts`. */
+  retry_base?: number;
 }
 
 /**
@@ -52,7 +59,15 @@ export interface SettledTask {
 /** What every query sees of a task, whether it is in play (`State.tasks`) or settled (`State.done`). */
 export type TaskSummary = Pick<
   TaskState,
-  'id' | 'attempts' | 'completed' | 'blocked' | 'pr' | 'last_attempt'
+  | 'id'
+  | 'attempts'
+  | 'completed'
+  | 'blocked'
+  | 'pr'
+  | 'last_attempt'
+  | 'blocked_reason'
+  | 'blocked_entry'
+  | 'retry_base'
 >;
 
 export interface BreakerState {

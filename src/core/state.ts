@@ -74,6 +74,12 @@ export function attemptCount(state: State, taskId: string): number {
   return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
 }
 
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+export function attemptsCharged(state: State, taskId: string): number {
+  const task = own(state.tasks, taskId);
+  return attemptCount(state, taskId) - (task?.retry_base ?? 0);
+}
+
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
 export function latestAttempt(state: State, taskId: string): AttemptState | undefined {
   const id = own(state.tasks, taskId)?.last_attempt;
@@ -268,6 +274,7 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
       if (e.type === 'attempt.failed') {
         attempt.status = 'failed';
         attempt.reason = e.data.reason;
+        if (e.data.detail !== '') attempt.detail = e.data.detail;
       } else {
         attempt.status = 'timed_out';
         attempt.reason = 'timeout';
@@ -299,8 +306,9 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
         pr.state = 'merged';
       } else {
         pr.state = 'closed';
-        // A PR closed unmerged makes the attempt behind it a failure (SPEC §3.1 step 4).
-        recordFailure(state, task);
+        // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+        // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+        task.failures += 1;
         const opener = pr.attempt !== undefined ? own(state.attempts, pr.attempt) : undefined;
         if (opener && opener.status === 'succeeded') {
           opener.status = 'failed';
@@ -321,9 +329,25 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
     case 'task.blocked':
       // A settled task is done: blocking it changes nothing any query reads.
       if (e.task !== undefined && own(state.done, e.task) === undefined) {
-        taskInPlay(state, e.task).blocked = true;
+        const task = taskInPlay(state, e.task);
+        task.blocked = true;
+        task.blocked_reason = e.data.reason;
+        if (e.data.entry !== undefined) task.blocked_entry = e.data.entry;
+        else delete task.blocked_entry;
       }
       return;
+    case 'task.retried': {
+      // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+      const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+      if (!task) return;
+      task.blocked = false;
+      delete task.blocked_reason;
+      delete task.blocked_entry;
+      task.retry_base = task.attempts;
+      // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+      if (task.pr?.state === 'closed') delete task.pr;
+      return;
+    }
     case 'breaker.tripped':
       state.breaker.open = true;
       state.breaker.tripped_at = e.ts;

@@ -1,17 +1,25 @@
-import type { Backlog } from './backlog.js';
+import type { Backlog, Task } from './backlog.js';
+import { canonicalJson, sha256Hex } from './chain.js';
 import type { Config } from './config.js';
+import { retryCommand } from './hints.js';
 import { type Decision, maxAttemptsFor, type Reason } from './select.js';
-import { attemptCount, taskSummary } from './state.js';
+import { attemptsCharged, latestAttempt, taskSummary } from './state.js';
 import type { State } from './state-types.js';
 
 /** One row of the status table, the tick's job summary and `status --json`. */
 export interface TaskRow {
   task: string;
   state: 'done' | 'blocked' | 'running' | 'pr_open' | 'ready' | 'waiting' | 'not_ready' | 'out_of_scope';
+  /** Attempts that count toward the limit (those since the last retry). */
   attempts: number;
   max_attempts: number;
   pr: number | null;
   reason: Reason;
+  /** A blocked task: why (the block's reason, the last failure's reason and detail) and how to retry. */
+  why?: string;
+  retry?: string;
+  /** The task's backlog entry changed after it was blocked: a retry may now succeed. */
+  entry_changed?: boolean;
 }
 
 function rowState(reason: Reason): TaskRow['state'] {
@@ -25,18 +33,47 @@ function rowState(reason: Reason): TaskRow['state'] {
   return 'ready';
 }
 
+/** A short, stable hash of a task's backlog entry (as parsed, so formatting and comments do not count). */
+export function taskEntryHash(task: Task): string {
+  return sha256Hex(canonicalJson(task)).slice(0, 16);
+}
+
+/** Why a blocked task is blocked, in one line: the block's reason and its last failure. */
+function blockedWhy(state: State, task: Task): string {
+  const summary = taskSummary(state, task.id);
+  const last = latestAttempt(state, task.id);
+  const parts: string[] = [];
+  if (task.status === 'blocked') parts.push('status: blocked in the backlog');
+  else if (summary?.blocked_reason === 'pr_closed' || summary?.pr?.state === 'closed')
+    parts.push(`pull request #${summary?.pr?.number ?? '?'} was closed unmerged`);
+  else parts.push('used all its attempts');
+  if (last?.reason && last.reason !== 'pr_closed') {
+    parts.push(`last failure: ${last.reason}${last.detail ? `: ${last.detail}` : ''}`);
+  }
+  return parts.join('; ');
+}
+
 export function taskRows(backlog: Backlog, config: Config, state: State, decision: Decision): TaskRow[] {
   const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
   return backlog.tasks.map((task) => {
     const known = taskSummary(state, task.id);
     const reason = reasons.get(task.id) ?? 'not_ready';
-    return {
+    const row: TaskRow = {
       task: task.id,
       state: rowState(reason),
-      attempts: attemptCount(state, task.id),
+      attempts: attemptsCharged(state, task.id),
       max_attempts: maxAttemptsFor(task, config),
       pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
       reason,
     };
+    if (row.state === 'blocked') {
+      row.why = blockedWhy(state, task);
+      // A task blocked in the backlog is a human's decision there, not something a retry undoes.
+      if (task.status !== 'blocked') row.retry = retryCommand(task.id);
+      if (known?.blocked_entry !== undefined && known.blocked_entry !== taskEntryHash(task)) {
+        row.entry_changed = true;
+      }
+    }
+    return row;
   });
 }

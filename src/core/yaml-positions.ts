@@ -44,11 +44,45 @@ interface Lookup {
   found: boolean;
 }
 
+/** Where paths of a document are in its text (what diagnostics need). */
+export interface Positions {
+  valueAt(path: readonly PathSegment[]): Position;
+  keyAt(path: readonly PathSegment[]): Position;
+  has(path: readonly PathSegment[]): boolean;
+}
+
+/**
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
+ */
+export class LazyPositions implements Positions {
+  private parsed: PositionedYaml | null = null;
+
+  constructor(private readonly text: string) {}
+
+  private get yaml(): PositionedYaml {
+    this.parsed ??= new PositionedYaml(this.text);
+    return this.parsed;
+  }
+
+  valueAt(path: readonly PathSegment[]): Position {
+    return this.yaml.valueAt(path);
+  }
+
+  keyAt(path: readonly PathSegment[]): Position {
+    return this.yaml.keyAt(path);
+  }
+
+  has(path: readonly PathSegment[]): boolean {
+    return this.yaml.has(path);
+  }
+}
+
 /**
  * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
  * back into the line and column a user should look at.
  */
-export class PositionedYaml {
+export class PositionedYaml implements Positions {
   readonly doc: Document.Parsed;
   private readonly lines = new LineCounter();
 

@@ -4,7 +4,10 @@ import type { ChangedEntry, ChangeStatus } from './changes.js';
 
 /** What checkDiff needs of a change; `ChangedEntry` from collectChanges fits. */
 export type DiffEntry = Pick<ChangedEntry, 'path' | 'status' | 'mode' | 'size'> &
-  Partial<Pick<ChangedEntry, 'oldMode' | 'linkTarget'>>;
+  Partial<Pick<ChangedEntry, 'oldMode' | 'linkTarget'>> & {
+    /** Why the entry cannot be stored as it is (a fifo, an unreadable name): always a scope violation. */
+    unsupported?: string;
+  };
 
 export interface DiffGuardOptions {
   /** The task's `allowed_paths`. */
@@ -15,6 +18,14 @@ export interface DiffGuardOptions {
   maxFiles: number;
   /** `limits.max_diff_bytes`: the total size of the new content (added and modified blobs). */
   maxBytes: number;
+  /**
+   * Every symlink of the candidate tree (path → target), changed or not. When given, a link is resolved
+   * through the tree's own links, as the OS would on checkout (`docs/e -> d/../.github` with `docs/d -> .`
+   * lands on `.github`); without it, lexically.
+   */
+  links?: ReadonlyMap<string, string>;
+  /** What Leviathan adds to the push itself (the backlog write-back): counted in the caps. */
+  extra?: { files: number; bytes: number };
 }
 
 export type DiffFailureReason = 'no_changes' | 'scope_violation' | 'limit_exceeded';
@@ -50,6 +61,9 @@ export const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */
 const MAX_VIOLATIONS = 50;
 
+/** As the kernel's limit on nested links (ELOOP). */
+const MAX_LINK_HOPS = 40;
+
 export type LinkResolution = { ok: true; path: string } | { ok: false; reason: string };
 
 /**
@@ -58,7 +72,11 @@ export type LinkResolution = { ok: true; path: string } | { ok: false; reason: s
  * lands on its root, is rejected. (Links through other, pre-existing symlinks are not followed: this is a
  * pure check on the diff.)
  */
-export function resolveLinkTarget(linkPath: string, target: string): LinkResolution {
+export function resolveLinkTarget(
+  linkPath: string,
+  target: string,
+  links?: ReadonlyMap<string, string>,
+): LinkResolution {
   if (target === '') return { ok: false, reason: 'empty symlink target' };
   if (target.startsWith('/') || /^[A-Za-z]:/.test(target)) {
     return { ok: false, reason: `absolute symlink target ${JSON.stringify(target)}` };
@@ -67,15 +85,27 @@ export function resolveLinkTarget(linkPath: string, target: string): LinkResolut
     return { ok: false, reason: `unsafe symlink target ${JSON.stringify(target)}` };
   }
   const parts = linkPath.split('/').slice(0, -1);
-  for (const segment of target.split('/')) {
+  const queue = target.split('/');
+  let hops = 0;
+  while (queue.length > 0) {
+    const segment = queue.shift()!;
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {
       if (parts.length === 0)
         return { ok: false, reason: `symlink target ${JSON.stringify(target)} leaves the repository` };
       parts.pop();
-    } else {
-      parts.push(segment);
+      continue;
     }
+    parts.push(segment);
+    const next = links?.get(parts.join('/'));
+    if (next === undefined) continue;
+    // A link on the way: continue from its own target, relative to its directory.
+    if (++hops > MAX_LINK_HOPS) return { ok: false, reason: `symlink ${JSON.stringify(target)} loops` };
+    if (next === '' || next.startsWith('/') || next.includes('\\') || next.includes('\0')) {
+      return { ok: false, reason: `symlink target ${JSON.stringify(target)} goes through an unsafe link` };
+    }
+    parts.pop();
+    queue.unshift(...next.split('/'));
   }
   if (parts.length === 0) return { ok: false, reason: 'symlink target is the repository root' };
   const normal = normalizePath(parts.join('/'));
@@ -83,9 +113,22 @@ export function resolveLinkTarget(linkPath: string, target: string): LinkResolut
 }
 
 /** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
-function pathProblem(path: string): string | null {
+function pathProblem(path: string, taskGlobs: readonly string[]): string | null {
   // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
   if (path.includes('\uFFFD')) return 'path is not valid UTF-8';
+  for (const segment of path.split('/')) {
+    // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
+    const bare = segment
+      .toLowerCase()
+      .replace(/[. ]+$/, '')
+      .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+    if (bare === '.git' || bare === 'git~1') return 'git refuses this path (a .git component)';
+  }
+  const name = (path.split('/').pop() ?? '').toLowerCase();
+  if ((name === '.gitmodules' || name === '.gitattributes') && !taskGlobs.includes(path)) {
+    // They change what git does with other paths (submodule URLs, filters, diff and merge drivers).
+    return `${name} may be changed only by a task that names it in its allowed_paths`;
+  }
   const normal = normalizePath(path);
   if (normal.ok && normal.path !== path)
     return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
@@ -117,28 +160,31 @@ function summarise(items: string[]): string {
  * All checks always run, so the report is complete; the reason is the most serious failure.
  */
 export function checkDiff(changes: readonly DiffEntry[], options: DiffGuardOptions): DiffCheckResult {
-  const { taskGlobs, scope, maxFiles, maxBytes } = options;
+  const { taskGlobs, scope, maxFiles, maxBytes, links } = options;
   const pathViolations: string[] = [];
   const linkViolations: string[] = [];
   let bytes = 0;
-  let links = 0;
+  let linkCount = 0;
 
   for (const entry of changes) {
     bytes += entry.status === 'D' ? 0 : entry.size;
     const shown = JSON.stringify(entry.path);
-    const why = pathProblem(entry.path) ?? checkChangedPath(entry.path, taskGlobs, scope);
+    const why =
+      entry.unsupported ??
+      pathProblem(entry.path, taskGlobs) ??
+      checkChangedPath(entry.path, taskGlobs, scope);
     if (why !== null) pathViolations.push(`${shown}: ${why}`);
-    if (entry.status === 'D') continue;
+    if (entry.status === 'D' || entry.unsupported !== undefined) continue;
 
     if (entry.mode === '160000') {
       linkViolations.push(`${shown}: submodules are not allowed`);
     } else if (entry.mode === '120000') {
-      links++;
+      linkCount++;
       if (entry.linkTarget === undefined) {
         linkViolations.push(`${shown}: symlink target unknown`);
         continue;
       }
-      const target = resolveLinkTarget(entry.path, entry.linkTarget);
+      const target = resolveLinkTarget(entry.path, entry.linkTarget, links);
       if (!target.ok) {
         linkViolations.push(`${shown}: ${target.reason}`);
         continue;
@@ -152,7 +198,8 @@ export function checkDiff(changes: readonly DiffEntry[], options: DiffGuardOptio
     }
   }
 
-  const files = changes.length;
+  const files = changes.length + (options.extra?.files ?? 0);
+  bytes += options.extra?.bytes ?? 0;
   const limitViolations: string[] = [];
   if (files > maxFiles) limitViolations.push(`${files} files changed, limit ${maxFiles}`);
   if (bytes > maxBytes) limitViolations.push(`${bytes} bytes of new content, limit ${maxBytes}`);
@@ -176,8 +223,8 @@ export function checkDiff(changes: readonly DiffEntry[], options: DiffGuardOptio
     checks: [
       {
         name: 'changes present',
-        ok: files > 0,
-        detail: files > 0 ? `${files} files` : 'the attempt changed nothing',
+        ok: changes.length > 0,
+        detail: changes.length > 0 ? `${files} files` : 'the attempt changed nothing',
       },
       {
         name: 'paths in scope',
@@ -189,7 +236,7 @@ export function checkDiff(changes: readonly DiffEntry[], options: DiffGuardOptio
         ok: linkViolations.length === 0,
         detail:
           linkViolations.length === 0
-            ? `${links} symlinks, none leaving the allowed paths`
+            ? `${linkCount} symlinks, none leaving the allowed paths`
             : summarise(linkViolations),
       },
       { name: 'files changed', ok: files <= maxFiles, detail: `${files} of max ${maxFiles}` },
@@ -197,7 +244,7 @@ export function checkDiff(changes: readonly DiffEntry[], options: DiffGuardOptio
     ],
   };
 
-  if (files === 0)
+  if (changes.length === 0)
     return { ok: false, reason: 'no_changes', violations: ['the attempt changed nothing'], report };
   const scopeViolations = [...pathViolations, ...linkViolations];
   const all = [...scopeViolations, ...limitViolations];

@@ -45,12 +45,21 @@ function isHighSurrogate(unit: number): boolean {
   return unit >= 0xd800 && unit <= 0xdbff;
 }
 
+/**
+ * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
+ * recognised whole and not left half visible at the start of the tail.
+ */
+const REDACT_MARGIN_BYTES = 1024;
+
 /** Keeps only the last bytes of a stream of chunks, in bounded memory. */
 export class TailBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
+  private readonly keepBytes: number;
 
-  constructor(private readonly maxBytes = OUTPUT_TAIL_BYTES) {}
+  constructor(private readonly outBytes = OUTPUT_TAIL_BYTES) {
+    this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
+  }
 
   push(chunk: Buffer | string): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -58,17 +67,61 @@ export class TailBuffer {
     this.chunks.push(buf);
     this.size += buf.length;
     // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
-    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.maxBytes + 4) {
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.keepBytes + 4) {
       this.size -= this.chunks.shift()!.length;
     }
     if (this.chunks.length > 32) {
       const all = Buffer.concat(this.chunks);
-      this.chunks = [all.subarray(Math.max(0, all.length - this.maxBytes - 4))];
+      this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
       this.size = this.chunks[0]!.length;
     }
   }
 
-  toString(): string {
-    return utf8Tail(Buffer.concat(this.chunks), this.maxBytes);
+  /** The last bytes, redacted over the wider window first when `redact` is given. */
+  toString(redact?: (text: string) => string): string {
+    const all = Buffer.concat(this.chunks);
+    if (!redact) return utf8Tail(all, this.outBytes);
+    const wide = utf8Tail(all, this.keepBytes);
+    // Cut where the margin began in the original, so the margin itself never shows.
+    const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
+    const redacted = redact(wide);
+    return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
+  }
+}
+
+/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
+const MAX_PENDING_CHARS = 16_384;
+
+/**
+ * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
+ * whole. Without a redactor it passes chunks straight through.
+ */
+export class LineRedactor {
+  private pending = '';
+
+  constructor(private readonly redact?: (text: string) => string) {}
+
+  write(text: string): string {
+    if (!this.redact) return text;
+    this.pending += text;
+    const nl = this.pending.lastIndexOf('\n');
+    let out = '';
+    if (nl >= 0) {
+      out = this.pending.slice(0, nl + 1);
+      this.pending = this.pending.slice(nl + 1);
+    }
+    if (this.pending.length > MAX_PENDING_CHARS) {
+      const keep = REDACT_MARGIN_BYTES;
+      out += this.pending.slice(0, this.pending.length - keep);
+      this.pending = this.pending.slice(-keep);
+    }
+    return out === '' ? '' : this.redact(out);
+  }
+
+  end(text = ''): string {
+    if (!this.redact) return text;
+    const out = this.pending + text;
+    this.pending = '';
+    return out === '' ? '' : this.redact(out);
   }
 }

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TailBuffer } from './output-tail.js';
+import { LineRedactor, TailBuffer } from './output-tail.js';
+import type { Sandbox } from './sandbox.js';
+import type { SandboxLayout } from './sandbox-argv.js';
 
 export type RunStatus = 'ok' | 'failed' | 'timeout';
 export type OutputStream = 'stdout' | 'stderr';
@@ -20,6 +22,16 @@ export interface RunCommandsOptions {
   onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
   /** Time between SIGTERM and SIGKILL when a process group has to be stopped. Default 2000 ms. */
   killGraceMs?: number;
+  /**
+   * Each command in a fresh sandbox with this layout (see sandbox.ts); without it the command runs as we do.
+   * The layout's work tree should be `cwd`.
+   */
+  sandbox?: { sandbox: Sandbox; layout: SandboxLayout };
+  /**
+   * Applied to all output before it leaves: the live output (whole lines, so a secret split across chunks is
+   * still caught) and the tail. Default: none.
+   */
+  redact?: (text: string) => string;
 }
 
 export interface RunCommandsResult {
@@ -32,7 +44,7 @@ export interface RunCommandsResult {
   failedCommand?: string;
   /** Why a command could not be started at all (e.g. the directory does not exist). */
   error?: string;
-  /** The last 4 KB of the combined stdout and stderr of all commands. */
+  /** The last 4 KB of the combined stdout and stderr of all commands, redacted. */
   outputTail: string;
   durationMs: number;
 }
@@ -128,8 +140,33 @@ function waitForPipes(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-function runOne(
+async function runOne(
   command: string,
+  options: RunCommandsOptions,
+  deadline: number,
+  tail: TailBuffer,
+  graceMs: number,
+): Promise<OneResult> {
+  const argv = ['/bin/sh', '-c', command];
+  const box = options.sandbox;
+  let prepared: Awaited<ReturnType<Sandbox['prepare']>>;
+  try {
+    prepared = box
+      ? await box.sandbox.prepare(box.layout, argv)
+      : { file: argv[0]!, args: argv.slice(1), envOverrides: {}, dispose: async () => {} };
+  } catch (error) {
+    return { exitCode: null, signal: null, timedOut: false, error: (error as Error).message };
+  }
+  try {
+    return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+  } finally {
+    await prepared.dispose();
+  }
+}
+
+function spawnOne(
+  command: string,
+  invocation: { file: string; args: string[]; envOverrides: Record<string, string> },
   options: RunCommandsOptions,
   deadline: number,
   tail: TailBuffer,
@@ -137,9 +174,9 @@ function runOne(
 ): Promise<OneResult> {
   return new Promise((resolve) => {
     // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-    const child = spawn('/bin/sh', ['-c', command], {
+    const child = spawn(invocation.file, invocation.args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, ...invocation.envOverrides },
       detached: true,
       // No stdin: an agent or command that waits for input must not hang until the deadline.
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -161,15 +198,20 @@ function runOne(
       [child.stderr, 'stderr'],
     ] as const) {
       const decoder = new StringDecoder('utf8');
-      stream?.on('data', (chunk: Buffer) => {
-        tail.push(chunk);
-        if (!options.onOutput) return;
+      const lines = new LineRedactor(options.redact);
+      const emit = (text: string): void => {
+        if (!options.onOutput || text === '') return;
         try {
-          options.onOutput(decoder.write(chunk), name, command);
+          options.onOutput(text, name, command);
         } catch {
           // A faulty log sink must not break the run.
         }
+      };
+      stream?.on('data', (chunk: Buffer) => {
+        tail.push(chunk);
+        if (options.onOutput) emit(lines.write(decoder.write(chunk)));
       });
+      stream?.once('close', () => emit(lines.end(decoder.end())));
     }
 
     const timer = setTimeout(
@@ -217,7 +259,7 @@ export async function runCommands(options: RunCommandsOptions): Promise<RunComma
   const tail = new TailBuffer();
   const done = (result: Omit<RunCommandsResult, 'outputTail' | 'durationMs'>): RunCommandsResult => ({
     ...result,
-    outputTail: tail.toString(),
+    outputTail: tail.toString(options.redact),
     durationMs: Date.now() - started,
   });
 

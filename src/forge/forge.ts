@@ -26,6 +26,11 @@ export interface PullRequest {
 
 export interface PullInput {
   branch: string;
+  /**
+   * The commit the branch was pushed at, the tree Leviathan judged: a merge takes exactly this commit and
+   * is refused when the branch has moved (GitHub's merge takes the same `sha` guard).
+   */
+  headSha?: string;
   base: string;
   title: string;
   body: string;

@@ -14,7 +14,8 @@
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Git, GitError } from '../store/git.js';
+import { notARepository } from '../core/hints.js';
+import { Git, GitError, gitMessage } from '../store/git.js';
 import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
 import {
   type DispatchRequest,
@@ -311,7 +312,7 @@ export class LocalForge implements Forge {
       allowFailure: true,
     });
     if (info.exitCode !== 0) {
-      throw new ForgeError(`${this.options.dir} is not a git repository`, 'open');
+      throw new ForgeError(notARepository(this.options.dir), 'open');
     }
     const gitDir = info.stdout.trim();
     const remote = this.options.remote ?? 'origin';
@@ -423,6 +424,14 @@ export class LocalForge implements Forge {
         }
         const base = (await git.revParse('refs/merge/base')) as string;
         const head = (await git.revParse('refs/merge/head')) as string;
+        if (record.head_sha && head !== record.head_sha) {
+          // Someone pushed to the branch after Leviathan judged it: what would be merged was never checked.
+          throw new ForgeError(
+            `pull #${record.number} cannot be merged: ${record.head} moved from ${record.head_sha.slice(0, 12)} (the commit Leviathan checked) to ${head.slice(0, 12)}; nothing was changed`,
+            'merge',
+            409,
+          );
+        }
         const contained = await git.run(['merge-base', '--is-ancestor', head, base], { allowFailure: true });
         if (contained.exitCode === 0) {
           throw new ForgeError(
@@ -509,16 +518,9 @@ async function parseView(view: RefView): Promise<PullsData> {
   return parsePullFiles(await view.readAll());
 }
 
-/** The last meaningful line of git's output, with any credentials in URLs removed. */
+/** Git's whole message on one line, with any credentials in URLs removed. */
 function lastLine(text: string): string {
-  return (
-    text
-      .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .pop() ?? 'no output'
-  );
+  return gitMessage(text);
 }
 
 function toForgeError(error: unknown, operation: string, target: Target): ForgeError {

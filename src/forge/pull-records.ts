@@ -40,6 +40,11 @@ export const PullRecordSchema = z.strictObject({
   merged_at: iso.nullable(),
   /** The merge commit on the base branch once merged. */
   merge_commit: z.string().nullable(),
+  /** The commit Leviathan judged and pushed; a merge takes exactly this one (absent on older records). */
+  head_sha: z
+    .string()
+    .regex(/^[0-9a-f]{40,64}$/)
+    .optional(),
   comments: z.array(PullCommentSchema),
 });
 export type PullRecord = z.infer<typeof PullRecordSchema>;
@@ -163,6 +168,7 @@ export function planUpsert(data: PullsData, input: PullInput, now: Date): Upsert
   if (existing) {
     const changed: PullRecord = {
       ...existing,
+      ...(input.headSha ? { head_sha: input.headSha } : {}),
       title: input.title,
       body: input.body,
       draft: input.draft,
@@ -170,6 +176,7 @@ export function planUpsert(data: PullsData, input: PullInput, now: Date): Upsert
       reviewers: uniq([...existing.reviewers, ...input.reviewers]),
     };
     const same =
+      changed.head_sha === existing.head_sha &&
       changed.title === existing.title &&
       changed.body === existing.body &&
       changed.draft === existing.draft &&
@@ -198,6 +205,7 @@ export function planUpsert(data: PullsData, input: PullInput, now: Date): Upsert
       closed_at: null,
       merged_at: null,
       merge_commit: null,
+      ...(input.headSha ? { head_sha: input.headSha } : {}),
       comments: [],
     },
   };

@@ -3,13 +3,13 @@ import { chainEvents } from '../core/chain.js';
 import { attemptCreated } from '../core/claim.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import type { EventDraft, LeviathanEvent } from '../core/events.js';
+import type { BlockReason, EventDraft, LeviathanEvent } from '../core/events.js';
 import { type ObservedPull, openPullsOf, reconcile, runsToCheck } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, select } from '../core/select.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
 import type { State } from '../core/state-types.js';
-import { type TaskRow, taskRows } from '../core/task-status.js';
+import { type TaskRow, taskEntryHash, taskRows } from '../core/task-status.js';
 import type { DispatchResult, Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
@@ -92,10 +92,20 @@ function plan(
   } else if (decision.breaker === 'cooldown_reset') {
     drafts.push({ ...base(), type: 'breaker.reset', data: { reason: 'cooldown elapsed', by: 'cooldown' } });
   }
-  for (const task of decision.toBlock) {
+  const entries = new Map(backlog.tasks.map((t) => [t.id, t]));
+  const block = (task: string, reason: BlockReason) => {
     const attempts = attemptCount(afterReconcile, task);
-    drafts.push({ ...base(), task, type: 'task.blocked', data: { reason: 'max_attempts', attempts } });
-  }
+    const entry = entries.get(task);
+    drafts.push({
+      ...base(),
+      task,
+      type: 'task.blocked',
+      data: { reason, attempts, ...(entry ? { entry: taskEntryHash(entry) } : {}) },
+    });
+  };
+  // A closed PR is a human's no: the task waits for `leviathan retry`, it is never re-opened on its own.
+  for (const task of decision.rejected) block(task, 'pr_closed');
+  for (const task of decision.toBlock) block(task, 'max_attempts');
   let claim: Plan['claim'] = null;
   if (decision.selected) {
     const task = decision.selected;

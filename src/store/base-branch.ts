@@ -2,6 +2,7 @@ import type { Backlog } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
+import { COMMIT_HINT, SETUP_HINT } from '../core/hints.js';
 import type { Git } from './git.js';
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
@@ -23,28 +24,88 @@ export class InvalidDocumentsError extends UserError {}
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 export async function fetchBranchTip(git: Git, branch: string): Promise<string> {
-  if (await git.originUrl()) {
-    // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
-    const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
-    const depth = shallow ? ['--depth=1'] : [];
-    await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    const sha = await git.revParse(BASE_REF);
-    if (sha) return sha;
-  } else {
-    const sha = await git.revParse(`refs/heads/${branch}`);
-    if (sha) return sha;
+  return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+}
+
+/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
+async function fetchBranch(git: Git, branch: string): Promise<string> {
+  if (!(await git.originUrl())) return `refs/heads/${branch}`;
+  // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
+  const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
+  const depth = shallow ? ['--depth=1'] : [];
+  await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
+  return BASE_REF;
+}
+
+/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
+async function readAt(
+  git: Git,
+  ref: string,
+  paths: string[],
+): Promise<{ sha: string; texts: (string | null)[] }> {
+  const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
+  const r = await git.runBuffer(['cat-file', '--batch'], {
+    input: `${wanted.join('\n')}\n`,
+    allowFailure: true,
+  });
+  const buf = r.stdoutBytes;
+  const out: (string | null)[] = [];
+  let pos = 0;
+  for (let i = 0; i < wanted.length && pos < buf.length; i++) {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) break;
+    const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+    pos = nl + 1;
+    if (header.length !== 3 || header[2] === undefined || !/^\d+$/.test(header[2])) {
+      out.push(null);
+      continue;
+    }
+    const size = Number(header[2]);
+    out.push(
+      i === 0
+        ? (header[0] as string)
+        : header[1] === 'blob'
+          ? buf.subarray(pos, pos + size).toString('utf8')
+          : null,
+    );
+    pos += size + 1;
   }
-  throw new UserError(`base branch ${branch} was not found`);
+  const sha = out[0];
+  if (typeof sha !== 'string') {
+    const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
+    throw new UserError(
+      `base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`,
+      [],
+      1,
+      await missingBranchHint(git),
+    );
+  }
+  return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+}
+
+/** A repository without any commit needs one; otherwise the branch itself is missing. */
+async function missingBranchHint(git: Git): Promise<string> {
+  const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
+  return head.exitCode === 0 ? COMMIT_HINT : `the repository has no commits yet: ${COMMIT_HINT}`;
 }
 
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocuments> {
-  const configText = (await git.readFile(sha, CONFIG_FILE)) ?? '';
-  const config = parseConfigText(configText, CONFIG_FILE);
+  return documentsAt(git, sha);
+}
+
+async function documentsAt(git: Git, ref: string): Promise<BaseDocuments> {
+  const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+  const [configText, backlogText] = texts;
+  const config = parseConfigText(configText ?? '', CONFIG_FILE);
   if (!config.ok) throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
-  const backlogText = await git.readFile(sha, BACKLOG_FILE);
-  if (backlogText === null) {
-    throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch (run 'leviathan init')`);
+  if (backlogText === null || backlogText === undefined) {
+    throw new InvalidDocumentsError(
+      `${BACKLOG_FILE} is missing on the base branch`,
+      [],
+      1,
+      `${COMMIT_HINT}; to start one, ${SETUP_HINT}`,
+    );
   }
   const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
   if (!backlog.ok) throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
@@ -64,8 +125,8 @@ export async function loadBaseDocuments(
   git: Git,
   defaultBranch: string,
 ): Promise<BaseDocuments & { base: string }> {
-  const first = await readDocumentsAt(git, await fetchBranchTip(git, defaultBranch));
+  const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
   const base = first.config.base_branch || defaultBranch;
   if (base === defaultBranch) return { ...first, base };
-  return { ...(await readDocumentsAt(git, await fetchBranchTip(git, base))), base };
+  return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
 }

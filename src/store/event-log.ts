@@ -134,6 +134,20 @@ export class EventLog implements EventStore {
   }
 
   /**
+   * The state at the tip (as `read`) and up to `count` of the newest events, from the newest day file only:
+   * what `status` shows, at a cost that does not grow with the history.
+   */
+  async readRecent(count: number): Promise<LogSnapshot & { recent: LeviathanEvent[] }> {
+    const view = await this.store.fetch();
+    const loaded = await this.load(view, false);
+    const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
+    const recent = parseEventLines(tail.join('\n')).filter(
+      (e): e is LeviathanEvent => typeof (e as { seq?: unknown } | null)?.seq === 'number',
+    );
+    return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
+  }
+
+  /**
    * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given
    * frozen). `precondition` runs again after every lost race. Retrying an append whose drafts (by id) are already the
    * newest events returns those events instead of writing them twice. Throws ChainBrokenError on a broken

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The outcome of one git invocation. */
 export interface GitResult {
@@ -16,6 +19,20 @@ export interface GitOptions {
   allowFailure?: boolean;
 }
 
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+export function gitMessage(text: string): string {
+  const lines = text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const joined = lines.join(' ');
+  return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
+
 /** A git command failed; the message never carries the auth header. */
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -23,10 +40,24 @@ export class GitError extends Error {
     readonly args: string[],
     readonly result: GitResult,
   ) {
-    super(
-      `git ${args.join(' ')} failed (${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-    );
+    super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
   }
+}
+
+/** Sees every git process this module starts (its arguments, auth settings left out, and its directory). */
+export type GitObserver = (args: readonly string[], cwd: string) => void;
+
+const observers = new Set<GitObserver>();
+
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+export function observeGit(observer: GitObserver): () => void {
+  observers.add(observer);
+  return () => {
+    observers.delete(observer);
+  };
 }
 
 const AUTHOR = {
@@ -37,7 +68,62 @@ const AUTHOR = {
 };
 
 /**
- * Runs git in one working directory. Like actions/checkout's command manager, auth is an
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs: { home: string; hooks: string } | null = null;
+
+function privateDirs(): { home: string; hooks: string } {
+  if (!cleanDirs) {
+    // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+    const root = mkdtempSync(join(tmpdir(), 'leviathan-git-env-'));
+    const home = join(root, 'home');
+    const hooks = join(root, 'hooks');
+    mkdirSync(home, { mode: 0o700 });
+    mkdirSync(hooks, { mode: 0o700 });
+    cleanDirs = { home, hooks };
+  }
+  return cleanDirs;
+}
+
+export function cleanGitEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME') env[key] = value;
+  }
+  const { home } = privateDirs();
+  return {
+    ...env,
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    LC_ALL: 'C',
+  };
+}
+
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+export function cleanGitConfig(): string[] {
+  return [
+    `core.hooksPath=${privateDirs().hooks}`,
+    'core.fsmonitor=false',
+    'core.attributesFile=/dev/null',
+    'core.askPass=',
+    'credential.helper=',
+    'protocol.ext.allow=never',
+  ];
+}
+
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
  * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
  * never in an error message.
  */
@@ -50,17 +136,22 @@ export class Git {
    */
   constructor(
     readonly cwd: string,
-    token?: string,
+    private readonly token?: string,
     private readonly baseEnv: Record<string, string> = {},
-    config: readonly string[] = [],
+    private readonly config: readonly string[] = [],
   ) {
-    this.authArgs = config.flatMap((c) => ['-c', c]);
+    this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
     if (token) {
       this.authArgs.push(
         '-c',
         `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
       );
     }
+  }
+
+  /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+  at(cwd: string, env: Record<string, string> = {}, config: readonly string[] = []): Git {
+    return new Git(cwd, this.token, env, [...this.config, ...config]);
   }
 
   async run(args: string[], options: GitOptions = {}): Promise<GitResult> {
@@ -86,6 +177,7 @@ export class Git {
     options: GitOptions,
     encoding: 'utf8' | 'buffer',
   ): Promise<{ exitCode: number; stdout: string | Buffer; stderr: string }> {
+    for (const observer of observers) observer(args, this.cwd);
     return new Promise((resolve) => {
       const child = execFile(
         'git',
@@ -93,9 +185,7 @@ export class Git {
         {
           cwd: this.cwd,
           env: {
-            ...process.env,
-            GIT_TERMINAL_PROMPT: '0',
-            LC_ALL: 'C',
+            ...cleanGitEnv(),
             ...AUTHOR,
             ...this.baseEnv,
             ...options.env,

@@ -30,10 +30,11 @@
  * only returned after it has been confirmed on a freshly fetched tip.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Git } from './git.js';
+import { notARepository } from '../core/hints.js';
+import { Git, gitMessage } from './git.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -195,6 +196,8 @@ function exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 /** Loose objects in the private repository above which it is packed (see `open`). */
 const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
 
 interface TipInfo {
   commit: string;
@@ -484,7 +487,7 @@ export class RefStore {
       { allowFailure: true },
     );
     if (info.exitCode !== 0) {
-      throw new RefStoreError('bad_repository', `${this.options.dir} is not a git repository`);
+      throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
     const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
     const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
@@ -531,16 +534,17 @@ export class RefStore {
     // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
     // no token was given; with a token, only the token is sent.
     const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-    const [current, objects] = await Promise.all([
-      git.run(['config', '--get', 'remote.origin.url'], { allowFailure: true }),
-      git.run(['count-objects', '-v'], { allowFailure: true }),
-    ]);
-    if (current.stdout.trim() !== url) await git.run(['config', 'remote.origin.url', url]);
+    // The private repository's own config and object directories are read as files: no git process for
+    // what is nearly always "unchanged" (a tick opens two stores).
+    if ((await auxRemoteUrl(aux)) !== url) await git.run(['config', 'remote.origin.url', url]);
     // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
     // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-    const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-    if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-      await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+    if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+      const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+      const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+      if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+        await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+    }
     return {
       git,
       lockKey: aux,
@@ -562,7 +566,8 @@ export class RefStore {
   /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
   private async fetchTip(mode: Mode): Promise<boolean> {
     const { git } = mode;
-    const known = this.memo?.commit ?? (await git.revParse(mode.trackingRef));
+    const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
+    const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
     const args = [
       'fetch',
       '--quiet',
@@ -767,14 +772,39 @@ async function catBlobs(git: Git, oids: string[]): Promise<Map<string, string>> 
 }
 
 function lastLines(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-2)
-      .join(' | ') || 'no output'
-  );
+  return gitMessage(text);
+}
+
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux: string): Promise<string | null> {
+  const text = await readFile(join(aux, 'config'), 'utf8').catch(() => '');
+  const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+  const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+  return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux: string): Promise<number> {
+  const names = await readdir(join(aux, 'objects')).catch(() => [] as string[]);
+  return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode: Mode, ref: string): Promise<string | null | undefined> {
+  const dir = mode.lockKey;
+  if (mode.remote === null || (await stat(join(dir, 'reftable')).catch(() => null))) return undefined;
+  const loose = await readFile(join(dir, ref), 'utf8').catch(() => null);
+  if (loose !== null) return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+  const packed = await readFile(join(dir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const line of packed.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+      return line.slice(0, sp);
+  }
+  return null;
 }
 
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */

@@ -1,39 +1,47 @@
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '../core/backlog.js';
-import { markTaskDone } from '../core/backlog-writeback.js';
 import type { Config } from '../core/config.js';
-import { BACKLOG_FILE } from '../core/documents.js';
 import { UserError } from '../core/errors.js';
-import type { EventDraft, FailureReason } from '../core/events.js';
-import { renderPullBody } from '../core/pr-body.js';
-import { openPullsOf, wipBranch } from '../core/reconcile.js';
+import type { FailureReason } from '../core/events.js';
+import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
-import { buildAgentEnv, createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
-import { collectChanges } from '../executor/changes.js';
-import { checkDiff, type GuardReport } from '../executor/diff-guard.js';
-import { type RunCommandsResult, runCommands } from '../executor/run-commands.js';
+import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
+import type { GuardReport } from '../executor/diff-guard.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
-import { commitFileChange, commitMessage, commitTree, pushBranch } from './branch.js';
+import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
+import { runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
-import { restoreGitConfig, type SavedGitConfig, saveGitConfig } from './git-hygiene.js';
+import { agentEnv, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
 export interface WorkerDeps extends RunContext {
-  /** The checkout the attempt works in, in place (the Actions workspace or a temporary clone). */
+  /**
+   * The checkout Leviathan reads the base from and borrows objects of (the Actions workspace or a scratch
+   * clone). The agent never works in it: it gets a fresh work tree of its own.
+   */
   git: Git;
   forge: Forge;
   events: EventStore;
   runUrl?: string;
   /** Environment the agent's scrubbed environment is built from; default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Live output of the task's commands. */
+  /** Live output of the task's commands, redacted. */
   onOutput?: (chunk: string) => void;
+  /** Paths the agent must not see besides Leviathan's own (e.g. the user's checkout a scratch clone came from). */
+  hide?: string[];
+  /** Secrets held outside `env` (a token given on the command line), redacted from every output. */
+  secrets?: string[];
 }
+
+/** What running the commands needs: no forge and no event log (the agent job has neither). */
+export type ExecuteDeps = Omit<WorkerDeps, 'forge' | 'events'>;
 
 /** Everything `finish` needs; plain JSON so worker-start and worker-finish can be separate steps. */
 export interface AttemptContext {
@@ -49,7 +57,12 @@ export interface AttemptContext {
   taskDir: string;
   promptFile: string;
   taskFile: string;
-  gitConfig: SavedGitConfig;
+  /** The agent's fresh work tree (its own disposable `.git`, no remote). */
+  workTree: string;
+  /** Where pushes go, captured before the agent ran. */
+  pushTarget: PushTarget;
+  /** The PR branch's commit on the origin before the agent ran (the push's lease); null when absent. */
+  branchAt: string | null;
 }
 
 export type AttemptOutcome =
@@ -59,17 +72,6 @@ export type AttemptOutcome =
 export interface AttemptResult {
   context: AttemptContext;
   outcome: AttemptOutcome;
-}
-
-function draft(deps: RunContext, ctx: AttemptContext, rest: Pick<EventDraft, 'type' | 'data'>): EventDraft {
-  return {
-    id: deps.newId(),
-    ts: deps.now().toISOString(),
-    actor: deps.actor,
-    task: ctx.task.id,
-    attempt: ctx.attempt,
-    ...rest,
-  } as EventDraft;
 }
 
 /**
@@ -121,21 +123,48 @@ export async function startAttempt(
   if (!started.ok) throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
 
   const branch = `${docs.config.pr.branch_prefix}${task.id}`;
-  say(`checking out ${branch} at ${docs.base} ${docs.sha.slice(0, 7)}`);
-  await deps.git.run(['checkout', '--quiet', '--force', '-B', branch, docs.sha]);
   const maxAttempts = maxAttemptsFor(task, docs.config);
   const timeoutSeconds = Math.max(
     0,
     Math.floor((Date.parse(claimed.deadline) - deps.now().getTime()) / 1000),
   );
-  const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
-  const files = await writeTaskFiles(
-    taskDir,
-    task,
-    { id, number: claimed.number, maxAttempts, timeoutSeconds },
-    { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd },
-  );
-  const gitConfig = await saveGitConfig(deps.git, taskDir);
+  say(`making a fresh work tree at ${docs.base} ${docs.sha.slice(0, 7)}`);
+  let prepared: { workTree: string; pushTarget: PushTarget; branchAt: string | null; taskDir: string };
+  let files: Awaited<ReturnType<typeof writeTaskFiles>>;
+  try {
+    const repo = await PrivateRepo.create(deps.git);
+    try {
+      const pushTarget = await PrivateRepo.pushTarget(deps.git);
+      const branchAt = await repo.remoteBranch(pushTarget, branch);
+      const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+      await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
+      const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+      prepared = { workTree, pushTarget, branchAt, taskDir };
+    } finally {
+      await repo.remove();
+    }
+    files = await writeTaskFiles(
+      prepared.taskDir,
+      task,
+      { id, number: claimed.number, maxAttempts, timeoutSeconds },
+      { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree },
+    );
+  } catch (error) {
+    // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
+    const detail = `the attempt could not be prepared: ${(error as Error).message}`;
+    await deps.events.append([
+      {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: taskId,
+        attempt: id,
+        type: 'attempt.failed',
+        data: { reason: 'executor_error', detail },
+      },
+    ]);
+    throw new UserError(`attempt ${id} failed: ${detail}`);
+  }
   return {
     task,
     config: docs.config,
@@ -146,29 +175,9 @@ export async function startAttempt(
     base: docs.base,
     baseSha: docs.sha,
     branch,
-    taskDir,
+    ...prepared,
     ...files,
-    gitConfig,
   };
-}
-
-/** What running the commands needs: no forge and no event log (the agent job has neither). */
-export type ExecuteDeps = Omit<WorkerDeps, 'forge' | 'events'>;
-
-function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
-  return buildAgentEnv({
-    source: deps.env ?? process.env,
-    allowlist: ctx.config.executor.env_allowlist,
-    promptFile: ctx.promptFile,
-    taskFile: ctx.taskFile,
-    taskId: ctx.task.id,
-    attemptId: ctx.attempt,
-    timeoutSeconds: remainingMs(deps, ctx) / 1000,
-  }).env;
-}
-
-function remainingMs(deps: RunContext, ctx: AttemptContext): number {
-  return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
@@ -177,8 +186,11 @@ export function executorCommands(ctx: AttemptContext): string[] {
   return ctx.config.executor.command ? [ctx.config.executor.command] : [];
 }
 
-/** SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps). */
-export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Promise<RunCommandsResult> {
+/**
+ * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
+ * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
+ */
+export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Promise<RunSandboxedResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
     // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
@@ -190,177 +202,31 @@ export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Pr
       durationMs: 0,
     };
   }
-  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}`);
-  return runCommands({
+  const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+  (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
+  return runAgentCommands(deps, ctx, {
     commands,
-    cwd: deps.git.cwd,
     env: agentEnv(deps, ctx),
-    timeoutMs: remainingMs(deps, ctx),
-    ...(deps.onOutput ? { onOutput: (chunk: string) => deps.onOutput?.(chunk) } : {}),
+    deadline: Date.now() + remainingMs(deps, ctx),
   });
 }
 
 /**
- * SPEC §3.2 steps 4–7: check the diff, verify, commit, push, open or update the PR and record the outcome.
- * Every failure keeps the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
+ * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
+ * Every failure keeps what it may of the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
 export async function finishAttempt(
   deps: WorkerDeps,
   ctx: AttemptContext,
-  executed?: RunCommandsResult,
-  /** Why the agent's work was refused before it reached the checkout (a crafted artifact). */
-  refusal?: { reason: FailureReason; detail: string },
+  executed?: RunSandboxedResult,
+  refusal?: DeliveryRefusal,
 ): Promise<AttemptOutcome> {
-  const say = deps.progress ?? (() => {});
-  await restoreGitConfig(ctx.gitConfig);
-  const { git } = deps;
-  const { config, task } = ctx;
-  say('collecting the changes');
-  const changes = await collectChanges(git, ctx.baseSha);
-  const wip = wipBranch(task.id, ctx.attempt);
-  const subject = commitMessage(task.title, task.id, ctx.attempt);
-
-  const fail = async (
-    reason: FailureReason,
-    detail: string,
-    extra: { output_tail?: string; report?: GuardReport } = {},
-  ) => {
-    let kept: string | undefined;
-    if (changes.changes.length > 0) {
-      try {
-        const commit = await commitTree(git, changes.tree, ctx.baseSha, `WIP: ${subject}`);
-        await pushBranch(git, commit, wip, config.pr.branch_prefix, ctx.base);
-        kept = wip;
-      } catch (error) {
-        detail = `${detail}; the WIP push failed too: ${(error as Error).message}`;
-      }
-    }
-    const data = {
-      reason,
-      detail,
-      ...(kept ? { wip_branch: kept } : {}),
-      ...(extra.output_tail !== undefined ? { output_tail: extra.output_tail } : {}),
-    };
-    await appendOrThrow(deps, [draft(deps, ctx, { type: 'attempt.failed', data })]);
-    await rm(ctx.taskDir, { recursive: true, force: true });
-    const outcome: AttemptOutcome = {
-      status: 'failed',
-      reason,
-      detail,
-      ...(kept ? { wip_branch: kept } : {}),
-    };
-    return extra.report ? { ...outcome, report: extra.report } : outcome;
-  };
-
-  if (refusal) return fail(refusal.reason, refusal.detail);
-  if (executed && executed.status === 'timeout') {
-    return fail(
-      'timeout',
-      `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`,
-      {
-        output_tail: executed.outputTail,
-      },
-    );
-  }
-  if (executed && executed.status === 'failed') {
-    const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
-    return fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
-      output_tail: executed.outputTail,
-    });
-  }
-
-  say('checking the diff against the guardrails');
-  const guard = checkDiff(changes.changes, {
-    taskGlobs: task.allowed_paths,
-    scope: config.scope,
-    maxFiles: config.limits.max_files_changed,
-    maxBytes: config.limits.max_diff_bytes,
-  });
-  if (!guard.ok)
-    return fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
-
-  const verify = task.verify ?? config.executor.verify;
-  if (verify) {
-    say(`verifying: ${verify}`);
-    const verified = await runCommands({
-      commands: [verify],
-      cwd: git.cwd,
-      env: agentEnv(deps, ctx),
-      timeoutMs: remainingMs(deps, ctx),
-    });
-    if (verified.status !== 'ok') {
-      const reason: FailureReason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
-      return fail(reason, `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}`, {
-        output_tail: verified.outputTail,
-        report: guard.report,
-      });
-    }
-  }
-
-  say(`committing and pushing ${ctx.branch}`);
-  let head: string;
   try {
-    head = await commitTree(git, changes.tree, ctx.baseSha, subject);
-    if (config.pr.mark_done_in_backlog) {
-      const backlog = await git.readFile(head, BACKLOG_FILE);
-      if (backlog !== null) {
-        head = await commitFileChange(
-          git,
-          head,
-          BACKLOG_FILE,
-          markTaskDone(backlog, task.id),
-          commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt),
-          join(ctx.taskDir, 'writeback.index'),
-        );
-      }
-    }
-    await pushBranch(git, head, ctx.branch, config.pr.branch_prefix, ctx.base);
-  } catch (error) {
-    return fail('push_error', (error as Error).message, { report: guard.report });
+    return await deliverWorkTree(deps, ctx, ctx.workTree, executed, refusal);
+  } finally {
+    await rm(ctx.taskDir, { recursive: true, force: true }).catch(() => {});
+    await rm(ctx.workTree, { recursive: true, force: true }).catch(() => {});
   }
-
-  say('opening the pull request');
-  let pull: Awaited<ReturnType<Forge['upsertPull']>>;
-  try {
-    pull = await deps.forge.upsertPull({
-      branch: ctx.branch,
-      base: ctx.base,
-      title: task.title,
-      body: renderPullBody({
-        task,
-        attempt: ctx.attempt,
-        attemptNumber: ctx.number,
-        maxAttempts: ctx.maxAttempts,
-        checks: guard.report.checks,
-        ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-      }),
-      draft: config.pr.draft,
-      labels: [...new Set([...config.pr.labels, ...task.labels])],
-      reviewers: config.pr.reviewers,
-    });
-  } catch (error) {
-    return fail('pr_error', (error as Error).message, { report: guard.report });
-  }
-  await appendOrThrow(deps, [
-    draft(deps, ctx, {
-      type: 'pr.created',
-      data: { number: pull.pull.number, branch: ctx.branch, url: pull.pull.url, updated: !pull.created },
-    }),
-    draft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
-  ]);
-  await rm(ctx.taskDir, { recursive: true, force: true });
-  return {
-    status: 'succeeded',
-    pr: pull.pull.number,
-    url: pull.pull.url,
-    created: pull.created,
-    report: guard.report,
-  };
-}
-
-async function appendOrThrow(deps: WorkerDeps, drafts: EventDraft[]): Promise<void> {
-  const result = await deps.events.append(drafts);
-  if (!result.ok) throw new UserError(`could not record the attempt's outcome: ${result.refused}`);
 }
 
 /** One whole attempt with the task's commands: start → execute → finish. */

@@ -3,13 +3,16 @@
  * trusted sources only — the event log and the base commit the `start` job recorded — never from anything
  * the agent job could have touched.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { maxAttemptsFor } from '../core/select.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
-import type { RunCommandsResult } from '../executor/run-commands.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { readDocumentsAt } from '../store/base-branch.js';
+import { PrivateRepo } from '../store/private-repo.js';
 import type { AttemptContext, WorkerDeps } from './attempt.js';
-import { saveGitConfig } from './git-hygiene.js';
 
 export async function resumeAttempt(
   deps: WorkerDeps,
@@ -30,14 +33,19 @@ export async function resumeAttempt(
   if (found.status !== 'running') {
     throw new UserError(`attempt ${attempt} of ${taskId} is ${found.status}, not running; nothing to finish`);
   }
-  await deps.git.run([
-    'checkout',
-    '--quiet',
-    '--force',
-    '-B',
-    `${docs.config.pr.branch_prefix}${task.id}`,
-    baseSha,
-  ]);
+  const branch = `${docs.config.pr.branch_prefix}${task.id}`;
+  // A fresh work tree at the base (the artifact is unpacked over it), written by a private repository.
+  const repo = await PrivateRepo.create(deps.git);
+  let prepared: { workTree: string; pushTarget: AttemptContext['pushTarget']; branchAt: string | null };
+  try {
+    const pushTarget = await PrivateRepo.pushTarget(deps.git);
+    const branchAt = await repo.remoteBranch(pushTarget, branch);
+    const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+    await repo.checkoutWorkTree(baseSha, workTree, base);
+    prepared = { workTree, pushTarget, branchAt };
+  } finally {
+    await repo.remove();
+  }
   const maxAttempts = maxAttemptsFor(task, docs.config);
   const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
   const timeoutSeconds = Math.max(0, Math.floor((Date.parse(found.deadline) - deps.now().getTime()) / 1000));
@@ -45,7 +53,7 @@ export async function resumeAttempt(
     taskDir,
     task,
     { id: attempt, number: found.number, maxAttempts, timeoutSeconds },
-    { scope: docs.config.scope, limits: docs.config.limits, checkout: deps.git.cwd },
+    { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree },
   );
   return {
     task,
@@ -56,15 +64,15 @@ export async function resumeAttempt(
     deadline: found.deadline,
     base,
     baseSha,
-    branch: `${docs.config.pr.branch_prefix}${task.id}`,
+    branch,
     taskDir,
+    ...prepared,
     ...files,
-    gitConfig: await saveGitConfig(deps.git, taskDir),
   };
 }
 
 /** What `needs.agent.result` says about the agent job, as the executor result finish judges. */
-export function agentJobResult(result: string, deadline: string, now: Date): RunCommandsResult | undefined {
+export function agentJobResult(result: string, deadline: string, now: Date): RunSandboxedResult | undefined {
   if (result === 'success') return undefined;
   const late = now.getTime() >= Date.parse(deadline);
   const what = result === 'cancelled' ? 'was cancelled' : result === 'skipped' ? 'did not run' : 'failed';

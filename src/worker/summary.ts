@@ -1,8 +1,10 @@
+import { UNSANDBOXED_NOTE } from '../core/pr-body.js';
 import { renderGuardReport } from '../executor/diff-guard.js';
 import type { AttemptResult } from './attempt.js';
 
 export function attemptHeadline({ context, outcome }: AttemptResult): string {
-  const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}`;
+  const unsandboxed = context.config.executor.sandbox === 'none' ? ' (unsandboxed)' : '';
+  const which = `${context.task.id} attempt ${context.number}/${context.maxAttempts}${unsandboxed}`;
   if (outcome.status === 'succeeded') {
     return `${which} succeeded: pull request #${outcome.pr} ${outcome.created ? 'opened' : 'updated'}`;
   }
@@ -13,6 +15,7 @@ export function attemptHeadline({ context, outcome }: AttemptResult): string {
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 export function renderAttemptMarkdown(result: AttemptResult): string {
   const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
+  if (result.context.config.executor.sandbox === 'none') lines.push(UNSANDBOXED_NOTE, '');
   const report = result.outcome.report;
   lines.push(
     report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._',

@@ -113,11 +113,13 @@ describe('leviathan work', () => {
 
 describe('leviathan demo', () => {
   it('runs the whole offline loop as a process and ends with a verified chain', async () => {
-    const r = await runNode([CLI, 'demo'], { timeoutMs: 60_000 });
+    const r = await runNode([CLI, 'demo'], { timeoutMs: 140_000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/chain ok: \d+ events/);
+    // bwrap and unshare are installed here: the sample tasks run sandboxed, and the narration says so.
+    expect(r.stdout).toContain('Every task command runs in a sandbox');
     // stderr carries the commands' progress lines; never an error.
     expect(r.stderr).not.toMatch(/leviathan:|error|Error/);
     expect(r.stdout).not.toContain('✘');
-  });
+  }, 150_000);
 });

@@ -170,9 +170,10 @@ describe('the full loop on a sandbox repository', () => {
       title: 'Write the introduction',
     });
     expect(pull!.labels).toContain('leviathan');
-    expect(pull!.body).toContain(`<!-- leviathan:task=docs-intro attempt=${introAttempt} -->`);
-
     const head = (await originRefs(target)).get('refs/heads/leviathan/docs-intro')!;
+    // The marker names the commit Leviathan judged and pushed.
+    expect(pull!.body).toContain(`<!-- leviathan:task=docs-intro attempt=${introAttempt} head=${head} -->`);
+
     const log = await git(target.bare, ['log', '--format=%s%x00%b%x01', `${baseBefore}..${head}`]);
     const commits = log
       .split('\x01')
@@ -204,9 +205,16 @@ describe('the full loop on a sandbox repository', () => {
     const refs = await originRefs(target);
     expect(refs.has(`refs/heads/${wip}`)).toBe(true);
     expect(refs.has('refs/heads/leviathan/sneaky-workflow')).toBe(false);
-    // The work is kept, including the offending file, for a human to look at.
+    // The allowed work is kept; the offending file only in the manifest (a workflow on any branch may run).
     const kept = await git(target.bare, ['ls-tree', '-r', '--name-only', `refs/heads/${wip}`]);
-    expect(kept.split('\n')).toEqual(expect.arrayContaining(['.github/workflows/x.yml', 'docs/notes.md']));
+    expect(kept.split('\n')).toEqual(
+      expect.arrayContaining(['LEVIATHAN-WIP-MANIFEST.json', 'docs/notes.md']),
+    );
+    expect(kept.split('\n')).not.toContain('.github/workflows/x.yml');
+    const manifest = JSON.parse(
+      await git(target.bare, ['show', `refs/heads/${wip}:LEVIATHAN-WIP-MANIFEST.json`]),
+    ) as { rows: Array<{ path: string; withheld?: string }> };
+    expect(manifest.rows.find((r) => r.path === '.github/workflows/x.yml')?.withheld).toMatch(/protected/);
     expect((await pullsOf(target.dir)).map((p) => p.head)).toEqual(['leviathan/docs-intro']);
 
     const failed = ofType(await eventsOf(target.dir), 'attempt.failed', 'sneaky-workflow');

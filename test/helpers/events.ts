@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { chainEvents } from '../../src/core/chain.js';
 import {
   type Actor,
+  type BlockReason,
   EVENT_TYPES,
   type EventDraft,
   type EventType,
@@ -121,8 +122,11 @@ export class EventBuilder {
   completed(task: string, pr?: number) {
     return this.draft('task.completed', pr ? { via: 'pr_merged', pr } : { via: 'backlog_done' }, { task });
   }
-  blocked(task: string, attempts: number) {
-    return this.draft('task.blocked', { reason: 'max_attempts', attempts }, { task });
+  blocked(task: string, attempts: number, reason: BlockReason = 'max_attempts') {
+    return this.draft('task.blocked', { reason, attempts }, { task });
+  }
+  retried(task: string, reason = '') {
+    return this.draft('task.retried', { reason }, { task });
   }
   tripped(consecutive: number, threshold = 2) {
     return this.draft('breaker.tripped', { consecutive_failures: consecutive, threshold });
@@ -226,7 +230,14 @@ function stepToDraft(s: Step, index: number, time: number): EventDraft {
         data: s.flag ? { via: 'pr_merged', pr: s.pr } : { via: 'backlog_done' },
       };
     case 'task.blocked':
-      return { ...base, type: s.type, task, data: { reason: 'max_attempts', attempts: s.number } };
+      return {
+        ...base,
+        type: s.type,
+        task,
+        data: { reason: s.flag ? 'max_attempts' : 'pr_closed', attempts: s.number, entry: `e${s.number}` },
+      };
+    case 'task.retried':
+      return { ...base, type: s.type, task, data: { reason: s.flag ? 'try again' : '' } };
     case 'breaker.tripped':
       return { ...base, type: s.type, data: { consecutive_failures: s.number, threshold: 2 } };
     case 'breaker.reset':

@@ -5,6 +5,7 @@
  * no `return_run_details`), a run that ended without a terminal event, and a dispatch whose answer was lost.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { parsePullMarker } from '../../src/core/pr-body.js';
 import { tick } from '../../src/scheduler/tick.js';
 import type { EmulatorOptions } from '../harness/github/emulator.js';
 import { type GitHubBed, githubBed, githubTickOptions, runWorkersOnDispatch } from '../helpers/github.js';
@@ -59,7 +60,7 @@ function loop(label: string, emulator: Partial<EmulatorOptions> = {}) {
       const pr = pulls[0]!;
       expect(pr).toMatchObject({ state: 'open', labels: ['leviathan'], user: 'leviathan-app[bot]' });
       expect(pr.pull).toMatchObject({ head: 'leviathan/guide', base: 'main', draft: true });
-      expect(pr.body).toContain(`<!-- leviathan:task=guide attempt=${first.attempt} -->`);
+      expect(parsePullMarker(pr.body ?? '')).toMatchObject({ task: 'guide', attempt: first.attempt });
       expect(pr.body).toContain(bed.emu.runs[0]!.html_url);
       // The PR was opened with the PR token, so the repository's CI would run on it.
       expect(bed.emu.requests.filter((r) => r.operation === 'pulls/create').map((r) => r.as)).toEqual(['pr']);

@@ -1,9 +1,11 @@
 /**
  * The scheduler's limits over the real HTTP git server (SPEC §3.1 steps 4–6, §3.2 step 1): the hourly cap,
- * running attempts, the autonomy switch, a PR closed unmerged counting as a failed attempt, and a manual
+ * running attempts, the autonomy switch, a PR closed unmerged blocking its task until a retry, and a manual
  * `work --task` claiming under the same limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { retryTask } from '../../src/cli/commands/retry.js';
+import { collectStatus, renderStatus } from '../../src/cli/commands/status.js';
 import { runWork } from '../../src/cli/commands/work.js';
 import { UserError } from '../../src/core/errors.js';
 import { project } from '../../src/core/state.js';
@@ -19,7 +21,6 @@ import {
   eventsOf,
   ofType,
   originRefs,
-  pullsOf,
   seedTarget,
   type Target,
   tickOptions,
@@ -149,10 +150,15 @@ describe('limits', () => {
     expect(await originRefs(t)).toEqual(before);
   });
 
-  it('a PR closed unmerged counts as a failed attempt; the task is retried while under max, then blocked', async () => {
+  it('a PR closed unmerged blocks the task (pr_closed) without feeding the breaker; retry revives it', async () => {
     const t = await newTarget(
       'closed-pr',
-      config({ max_running_attempts: 1, max_open_prs: 3, max_dispatches_per_hour: 10 }),
+      config({
+        max_running_attempts: 1,
+        max_open_prs: 3,
+        max_dispatches_per_hour: 10,
+        max_attempts_per_task: 1,
+      }),
     );
     const clock = new Clock('2026-11-26T10:00:00.000Z');
     const forge = new LocalForge({ dir: t.dir, now: clock.now });
@@ -161,53 +167,73 @@ describe('limits', () => {
     expect(first.task).toBe('beta');
     const r1 = await runAttempt(await workerDeps(t, clock.now), 'beta', first.attempt!);
     expect(r1.outcome).toMatchObject({ status: 'succeeded', pr: 1 });
+    // Status truth: the last attempt opened a PR, so the task is pr_open #1, not blocked at 1/1.
+    const open = await collectStatus(t.dir, clock.now);
+    expect(open.rows.find((r) => r.task === 'beta')).toMatchObject({ state: 'pr_open', pr: 1, attempts: 1 });
     await forge.close(1);
 
     const second = await tick(tickOptions(t.dir, clock.minutes(1).now));
     expect(second.appended.map((e) => [e.type, e.task])).toEqual([
       ['pr.closed', 'beta'],
-      ['attempt.created', 'beta'],
-      ['attempt.dispatched', 'beta'],
+      ['task.blocked', 'beta'],
+      ['attempt.created', 'alpha'],
+      ['attempt.dispatched', 'alpha'],
     ]);
     expect(second.appended[0]).toMatchObject({ attempt: first.attempt, data: { number: 1 } });
-    expect(second.appended[1]!.data).toMatchObject({ number: 2 });
-    let state = (await new EventLog({ dir: t.dir }).read()).state;
-    expect(state.tasks.beta).toMatchObject({
-      attempts: 2,
-      last_attempt: second.attempt,
-      failures: 1,
-      pr: { number: 1, state: 'closed' },
-    });
-    // The pr.closed failed the attempt that opened the PR; attempt 2 then superseded it in the compact state.
+    expect(second.appended[1]!.data).toMatchObject({ reason: 'pr_closed', attempts: 1 });
+    const state = (await new EventLog({ dir: t.dir }).read()).state;
+    expect(state.tasks.beta).toMatchObject({ blocked: true, blocked_reason: 'pr_closed', failures: 1 });
+    // A human's rejection is not a failing worker.
+    expect(state.breaker).toMatchObject({ open: false, consecutive_failures: 0 });
     const { events } = await new EventLog({ dir: t.dir }).readAll();
     const closedAt = events.findIndex((e) => e.type === 'pr.closed');
     expect(project(events.slice(0, closedAt + 1)).attempts[first.attempt!]).toMatchObject({
       status: 'failed',
       reason: 'pr_closed',
     });
-    expect(state.attempts[first.attempt!]).toBeUndefined();
-    expect(state.breaker.consecutive_failures).toBe(1);
+    const r2 = await runAttempt(await workerDeps(t, clock.now), 'alpha', second.attempt!);
+    expect(r2.outcome).toMatchObject({ status: 'succeeded', pr: 2 });
 
-    const r2 = await runAttempt(await workerDeps(t, clock.now), 'beta', second.attempt!);
-    expect(r2.outcome).toMatchObject({ status: 'succeeded', pr: 2, created: true });
-    await forge.close(2);
+    const blocked = await collectStatus(t.dir, clock.now);
+    const row = blocked.rows.find((r) => r.task === 'beta');
+    expect(row).toMatchObject({ state: 'blocked', pr: null, retry: 'leviathan retry beta' });
+    expect(row?.why).toContain('pull request #1 was closed unmerged');
+    expect(row?.entry_changed).toBeUndefined();
+    expect(renderStatus(blocked)).toContain(
+      "  beta: pull request #1 was closed unmerged; retry with 'leviathan retry beta'",
+    );
 
-    const third = await tick(tickOptions(t.dir, clock.minutes(1).now));
-    expect(third.appended.map((e) => [e.type, e.task])).toEqual([
-      ['pr.closed', 'beta'],
-      ['task.blocked', 'beta'],
-      ['attempt.created', 'alpha'],
-      ['attempt.dispatched', 'alpha'],
+    // Never re-created on its own: a later tick leaves beta blocked.
+    const idle = await tick(tickOptions(t.dir, clock.minutes(1).now));
+    expect(idle.rows.find((r) => r.task === 'beta')?.reason).toBe('blocked');
+    expect(idle.appended.filter((e) => e.task === 'beta')).toEqual([]);
+
+    // The backlog entry changes on the base branch: status offers the retry.
+    await commitFiles(
+      t.bare,
+      'main',
+      { '.leviathan/backlog.yaml': BACKLOG.replace('title: Beta page', 'title: Beta page, shorter') },
+      'reword beta',
+    );
+    const changed = await collectStatus(t.dir, clock.now);
+    expect(changed.rows.find((r) => r.task === 'beta')?.entry_changed).toBe(true);
+
+    const retried = await retryTask(new EventLog({ dir: t.dir }), 'beta', {
+      reason: 'reworded',
+      now: clock.now,
+    });
+    expect(retried).toMatchObject({ task: 'beta', was_blocked: true, attempts_used: 1 });
+    await expect(retryTask(new EventLog({ dir: t.dir }), 'nobody')).rejects.toThrow(
+      'retry refused: task nobody has no attempts in the event log; there is nothing to retry',
+    );
+    const again = await tick(tickOptions(t.dir, clock.minutes(1).now));
+    expect(again.task).toBe('beta');
+    expect(again.appended.find((e) => e.type === 'attempt.created')?.data).toMatchObject({ number: 2 });
+    const all = await eventsOf(t.dir);
+    expect(ofType(all, 'task.retried')).toMatchObject([
+      { task: 'beta', actor: { kind: 'human' }, data: { reason: 'reworded' } },
     ]);
-    state = (await new EventLog({ dir: t.dir }).read()).state;
-    expect(state.tasks.beta).toMatchObject({ failures: 2, blocked: true });
-    // attempt 2's success reset the run of failures; its closed PR starts a new one.
-    expect(state.breaker).toMatchObject({ open: false, consecutive_failures: 1 });
-    expect((await pullsOf(t.dir)).map((p) => [p.number, p.state])).toEqual([
-      [1, 'closed'],
-      [2, 'closed'],
-    ]);
-  });
+  }, 300_000);
 
   it('a manual work --task claims under the same limits: refused with the reason, else attempt.created manual', async () => {
     const t = await newTarget('manual', config({ max_running_attempts: 1, max_open_prs: 3 }));

@@ -56,3 +56,21 @@ describe('markTaskDone', () => {
     expect(() => markTaskDone('tasks: [', 'a')).toThrow('not valid YAML');
   });
 });
+
+describe('markTaskDone on flow mappings', () => {
+  it.each([
+    [
+      'tasks:\n  - { id: a, title: A, allowed_paths: [docs/**] }\n',
+      '{ id: a, title: A, allowed_paths: [docs/**], status: done }',
+    ],
+    ['tasks:\n  - {id: a, title: A,}\n', '{id: a, title: A, status: done}'],
+    ['tasks: [{id: a, title: A}, {id: b, title: B}]\n', '{id: a, title: A, status: done}, {id: b'],
+    ['tasks:\n  - { id: a,\n      title: A\n    }\n', 'title: A, status: done\n    }'],
+  ])('writes status back into %j', (text, expected) => {
+    const out = markTaskDone(text, 'a');
+    expect(out).toContain(expected);
+    const tasks = (parse(out) as { tasks: Array<Record<string, unknown>> }).tasks;
+    expect(tasks[0]).toMatchObject({ id: 'a', status: 'done' });
+    expect(tasks.slice(1).every((t) => t.status === undefined)).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { generateSchemas } from '../../scripts/gen-schemas.js';
+import { readinessWarnings } from '../../src/core/backlog-checks.js';
 import { type Config, DEFAULT_PROTECTED_PATHS, defaultConfig } from '../../src/core/config.js';
 import { parseBacklogText, parseConfigText, summarizeBacklog } from '../../src/core/documents.js';
 import type { Diagnostic } from '../../src/core/errors.js';
@@ -505,6 +506,16 @@ describe('parseBacklogText: cross checks', () => {
     expect(d.hint).toContain('unique');
   });
 
+  it.each(['x.lock', 'a..b', 'a.'])(
+    'a task id %j that is no valid branch name is refused at its line',
+    (id) => {
+      const text = `tasks:\n  - id: ok\n    title: OK\n    allowed_paths: [docs/a]\n  - id: ${id}\n    title: X\n    allowed_paths: [docs/x]\n`;
+      const d = only(backlogErrors(text));
+      expect(d).toMatchObject({ line: 5, column: 9, path: 'tasks[1].id' });
+      expect(d.message).toContain(`id "${id}" is not a valid branch name`);
+    },
+  );
+
   it('an unknown dependency points at the entry and suggests a close id', () => {
     const text = oneTask().concat(
       '\n  - id: more\n    title: More\n    dependencies: [docs, dosc]\n    allowed_paths: [docs/m]\n',
@@ -675,7 +686,7 @@ describe('schemas and templates', () => {
     expect(r).toEqual({ ok: true, value: defaultConfig(), warnings: [] });
   });
 
-  it('templates/backlog.yaml is valid, points at its schema, and nothing in it is ready', () => {
+  it('templates/backlog.yaml is valid, points at its schema, and only its first task is ready (with run:)', () => {
     const text = readFileSync(path.join(ROOT, 'templates/backlog.yaml'), 'utf8');
     expect(text.split('\n')[0]).toMatch(
       /^# yaml-language-server: \$schema=\S+\/schemas\/backlog\.schema\.json$/,
@@ -683,6 +694,23 @@ describe('schemas and templates', () => {
     const r = parseBacklogText(text, BACKLOG, defaultConfig());
     expect(r.ok && r.warnings).toEqual([]);
     expect(r.ok && r.value.tasks.length).toBeGreaterThan(0);
-    expect(r.ok && r.value.tasks.every((t) => !t.ready)).toBe(true);
+    const tasks = r.ok ? r.value.tasks : [];
+    expect(tasks.map((t) => t.ready)).toEqual([true, ...tasks.slice(1).map(() => false)]);
+    expect(tasks[0]?.run?.length).toBe(1);
+    // The readiness check has nothing to say about the template: the ready task can run without an agent.
+    expect(r.ok && readinessWarnings(r.value, defaultConfig(), text, BACKLOG)).toEqual([]);
+    const flipped = text.replace('ready: false # set to true', 'ready: true # set to true');
+    const f = parseBacklogText(flipped, BACKLOG, defaultConfig());
+    expect(f.ok && readinessWarnings(f.value, defaultConfig(), flipped, BACKLOG)).toEqual([
+      {
+        file: BACKLOG,
+        line: 20,
+        column: 5,
+        path: 'tasks[1]',
+        message:
+          'task "docs-getting-started" is ready but has no run: commands and executor.command is empty, so every attempt would fail',
+        hint: 'add run: commands to the task, or set executor.command in .leviathan/config.yaml to an agent',
+      },
+    ]);
   });
 });

@@ -350,3 +350,50 @@ describe('renderGuardReport', () => {
     expect(md).toContain('2 files (2 added, 0 modified, 0 deleted)');
   });
 });
+
+describe('the candidate tree as data (issue 7 §2)', () => {
+  const fail = (changes: DiffEntry[], extra: Partial<DiffGuardOptions> = {}) => {
+    const r = checkDiff(changes, { ...options, ...extra });
+    return r.ok ? 'ok' : `${r.reason}: ${r.violations.join('; ')}`;
+  };
+
+  it('resolves a link through the tree’s own links, as the OS does', () => {
+    const links = new Map([
+      ['docs/d', '.'],
+      ['docs/e', 'd/../.github'],
+    ]);
+    // Lexically docs/e lands on docs/.github; on disk docs/d is docs, so it is .github.
+    expect(fail([link('docs/d', '.'), link('docs/e', 'd/../.github')], { links })).toMatch(
+      /^scope_violation: .*"docs\/e": symlink to "\.github"/,
+    );
+    expect(resolveLinkTarget('docs/x', 'd/../../etc/passwd', links)).toEqual({
+      ok: false,
+      reason: 'symlink target "d/../../etc/passwd" leaves the repository',
+    });
+    const loop = new Map([
+      ['docs/a', 'b'],
+      ['docs/b', 'a'],
+    ]);
+    expect(resolveLinkTarget('docs/c', 'a', loop)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/loops/),
+    });
+    expect(fail([link('docs/ok', 'index.md')], { links: new Map([['docs/ok', 'index.md']]) })).toBe('ok');
+  });
+
+  it('refuses what git refuses and what changes git’s behaviour, never crashing', () => {
+    expect(fail([add('docs/.GIT/config')])).toMatch(/^scope_violation: .*git refuses this path/);
+    expect(fail([add('docs/.git./x')])).toMatch(/git refuses this path/);
+    expect(fail([add('docs/.gitmodules')])).toMatch(/\.gitmodules may be changed only/);
+    expect(fail([add('docs/.gitattributes')])).toMatch(/\.gitattributes may be changed only/);
+    expect(fail([add('docs/.gitattributes')], { taskGlobs: ['docs/**', 'docs/.gitattributes'] })).toBe('ok');
+    expect(fail([{ ...add('docs/fifo'), unsupported: 'not a regular file' }])).toMatch(/not a regular file/);
+  });
+
+  it('counts what Leviathan adds to the push in the caps', () => {
+    expect(fail([add('docs/a', 900)], { extra: { files: 1, bytes: 200 } })).toMatch(
+      /^limit_exceeded: .*1100 bytes/,
+    );
+    expect(fail([], { extra: { files: 1, bytes: 1 } })).toMatch(/^no_changes/);
+  });
+});

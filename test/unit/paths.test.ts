@@ -181,6 +181,14 @@ describe('taskScope', () => {
     expect(checkChangedPath('docs/guide/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
   });
 
+  it.each(['docs/.ENV', 'docs/server.PEM', 'docs/MySecret.txt', 'docs/Credentials.json', '.GITHUB/x.yml'])(
+    'protected globs match %j whatever its case',
+    (path) => {
+      expect(checkChangedPath(path, ['docs/**', '.GITHUB/**'], DEFAULT_SCOPE)).toMatch(/is a protected path/);
+      expect(taskScope([path], DEFAULT_SCOPE)).toMatchObject({ inScope: false });
+    },
+  );
+
   it('a literal task path that a floating ban matches is out of scope before dispatch', () => {
     expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({
       why: 'can reach protected path **/.env*',
@@ -315,7 +323,12 @@ describe('checkChangedPath', () => {
     ['docs/a.md', null],
     ['./docs/a.md', null],
     ['docs/a/b/c.md', null],
-    ['docs/a.PEM', null], // case-sensitive: not **/*.pem
+    // Protected kinds of file match whatever their case (issue 7): a .PEM is a .pem to every tool.
+    ['docs/a.PEM', /protected path \(\*\*\/\*\.pem\)/],
+    ['docs/.ENV', /protected path \(\*\*\/\.env\*\)/],
+    ['docs/MySecret.txt', /protected path \(\*\*\/\*secret\*\)/],
+    ['.GitHub/workflows/x.yml', /protected path \(\.github\/\*\*\)/],
+    ['.leviathan/Backlog.yaml', /may be changed only by a task that names it/],
     ['docs/../.github/x', /^invalid path "docs\/\.\.\/\.github\/x": ".."/],
     ['docs\\x', /^invalid path .*backslash/],
     ['docs//a', /^invalid path .*empty path segment/],

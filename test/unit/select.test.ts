@@ -74,6 +74,7 @@ describe('select: a reason for every task', () => {
       selected: null,
       reasons: [],
       toBlock: [],
+      rejected: [],
       breaker: 'closed',
     });
   });
@@ -459,7 +460,7 @@ describe('select: order and precedence', () => {
     expect(reasonsOf(d)).toEqual({ d1: 'done', b1: 'blocked', n1: 'not_ready', x: 'not_ready' });
   });
 
-  it('dependency_pending beats out_of_scope beats max_attempts beats pr_open beats running', () => {
+  it('dependency_pending beats out_of_scope beats pr_open beats max_attempts', () => {
     const state = stateFrom((b) => {
       const out = [...failedTimes(b, 'm', 2), ...failedTimes(b, 'p', 2)];
       const r = b.attempt('r');
@@ -488,7 +489,8 @@ describe('select: order and precedence', () => {
     expect(r.dp).toBe('dependency_pending:x');
     expect(r.o).toBe('out_of_scope:src/**');
     expect(r.m).toBe('max_attempts');
-    expect(r.p).toBe('max_attempts');
+    // The truth first: a task whose last attempt opened a PR shows it, even at its attempt limit.
+    expect(r.p).toBe('pr_open:#4');
     expect(r.r).toBe('pr_open:#5');
   });
 
@@ -535,15 +537,29 @@ describe('select: toBlock', () => {
     });
     const d = select(input({ backlog: backlog({ id: 'a' }), state: prOpen }));
     expect(d.toBlock).toEqual([]);
-    expect(reasonsOf(d)).toEqual({ a: 'max_attempts' });
+    expect(reasonsOf(d)).toEqual({ a: 'pr_open:#6' });
   });
 
-  it('blocks once the last PR was closed unmerged', () => {
+  it('a PR closed unmerged rejects the task (pr_closed), whatever attempts are left', () => {
     const state = stateFrom((b) => {
       const a1 = b.attempt('a');
       return [b.created(a1), b.failed(a1), ...b.delivered(b.attempt('a'), 6), b.prClosed('a', 6)];
     });
-    expect(select(input({ backlog: backlog({ id: 'a' }), state })).toBlock).toEqual(['a']);
+    const d = select(input({ backlog: backlog({ id: 'a' }), state }));
+    expect(d.toBlock).toEqual([]);
+    expect(d.rejected).toEqual(['a']);
+    expect(reasonsOf(d)).toEqual({ a: 'blocked' });
+    const first = stateFrom((b) => [...b.delivered(b.attempt('a'), 2), b.prClosed('a', 2)]);
+    const f = select(input({ backlog: backlog({ id: 'a', max_attempts: 2 }), state: first }));
+    expect(f.rejected).toEqual(['a']);
+    expect(f.selected).toBeNull();
+  });
+
+  it('a retried task is eligible again with a fresh budget', () => {
+    const state = stateFrom((b) => [...failedTimes(b, 'a', 2), b.blocked('a', 2), b.retried('a')]);
+    const d = select(input({ backlog: backlog({ id: 'a' }), state }));
+    expect(d.selected?.id).toBe('a');
+    expect(d.toBlock).toEqual([]);
   });
 
   it('also lists tasks that are not ready (blocking is about attempts, not readiness)', () => {

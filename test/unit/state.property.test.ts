@@ -4,6 +4,7 @@ import { chainEvents } from '../../src/core/chain.js';
 import type { LeviathanEvent } from '../../src/core/events.js';
 import {
   applyEvent,
+  attemptsCharged,
   DISPATCH_WINDOW_HOURS,
   hourKey,
   initialState,
@@ -107,7 +108,7 @@ describe('projection properties', () => {
         expect(counted).toBeLessThanOrEqual(events.filter((e) => e.type === 'attempt.created').length);
         expect(counted === 0).toBe(!events.some((e) => e.type === 'attempt.created' && e.task));
         expect(s.breaker.consecutive_failures).toBeLessThanOrEqual(
-          events.filter((e) => ['attempt.failed', 'attempt.timed_out', 'pr.closed'].includes(e.type)).length,
+          events.filter((e) => ['attempt.failed', 'attempt.timed_out'].includes(e.type)).length,
         );
         expect(s.breaker.open).toBe(s.breaker.tripped_at !== undefined);
         for (const a of openAttempts(s)) expect(['created', 'dispatched', 'running']).toContain(a.status);
@@ -132,6 +133,9 @@ describe('projection properties', () => {
           const t = ref.tasks.get(id);
           const summary = taskSummary(s, id);
           expect(summary?.attempts ?? 0).toBe(t?.attempts.length ?? 0);
+          if (!t || !ref.settled(t)) {
+            expect(attemptsCharged(s, id)).toBe((t?.attempts.length ?? 0) - (t?.retryBase ?? 0));
+          }
           expect(summary?.completed ?? false).toBe(t?.completed ?? false);
           // Blocking matters only until completion (select answers `done` first).
           if (!t?.completed) expect(summary?.blocked ?? false).toBe(t?.blocked ?? false);
@@ -182,6 +186,8 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
     from: number;
     completed: boolean;
     blocked: boolean;
+    /** Attempts created before the last retry do not count toward max_attempts. */
+    retryBase: number;
     pr?: PullState;
   }
   const tasks = new Map<string, RefTask>();
@@ -195,7 +201,7 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
   const isOpen = (a: AttemptState) => RANK[a.status] < 3;
   const settled = (t: RefTask) => t.completed && t.pr?.state !== 'open' && !t.attempts.some(isOpen);
   const task = (id: string) => {
-    const t = tasks.get(id) ?? { attempts: [], from: 0, completed: false, blocked: false };
+    const t = tasks.get(id) ?? { attempts: [], from: 0, completed: false, blocked: false, retryBase: 0 };
     tasks.set(id, t);
     return t;
   };
@@ -216,6 +222,7 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
     const t = id === undefined ? undefined : tasks.get(id);
     if (!t || !settled(t)) return;
     t.from = t.attempts.length;
+    t.retryBase = 0;
     if (t.pr?.state === 'closed') delete t.pr;
   };
   for (const e of events) {
@@ -260,6 +267,7 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
         if (!a || !isOpen(a)) break;
         a.status = e.type === 'attempt.failed' ? 'failed' : 'timed_out';
         a.reason = e.type === 'attempt.failed' ? e.data.reason : 'timeout';
+        if (e.type === 'attempt.failed' && e.data.detail !== '') a.detail = e.data.detail;
         if (e.data.wip_branch !== undefined) a.wip_branch = e.data.wip_branch;
         breaker.consecutive_failures += 1;
         break;
@@ -287,7 +295,7 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
         };
         pr.state = e.type === 'pr.merged' ? 'merged' : 'closed';
         if (e.type === 'pr.closed') {
-          breaker.consecutive_failures += 1;
+          // A human's rejection: the opener failed, the breaker does not count it.
           const opener = reachable(pr.attempt);
           if (opener?.status === 'succeeded') {
             opener.status = 'failed';
@@ -303,6 +311,14 @@ function fullHistoryFold(events: readonly LeviathanEvent[]) {
       case 'task.blocked':
         if (e.task !== undefined && !isSettled(e.task)) task(e.task).blocked = true;
         break;
+      case 'task.retried': {
+        const t = e.task === undefined ? undefined : tasks.get(e.task);
+        if (!t || settled(t)) break;
+        t.blocked = false;
+        t.retryBase = t.attempts.length;
+        if (t.pr?.state === 'closed') delete t.pr;
+        break;
+      }
       case 'breaker.tripped':
         breaker.open = true;
         breaker.tripped_at = e.ts;

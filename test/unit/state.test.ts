@@ -4,6 +4,7 @@ import type { LeviathanEvent } from '../../src/core/events.js';
 import {
   applyEvent,
   attemptCount,
+  attemptsCharged,
   cloneState,
   dispatchesInHour,
   hourKey,
@@ -215,13 +216,14 @@ describe('applyEvent', () => {
     });
   });
 
-  it('pr.closed closes the PR and fails the attempt that opened it, once', () => {
+  it('pr.closed closes the PR and fails the attempt that opened it, once, without feeding the breaker', () => {
     const b = new EventBuilder();
     const a = b.attempt('docs');
     const s = project(b.chain([...b.delivered(a, 12), b.prClosed('docs', 12), b.prClosed('docs', 12)]));
     expect(s.tasks.docs!.pr!.state).toBe('closed');
     expect(s.tasks.docs!.failures).toBe(1);
-    expect(s.breaker.consecutive_failures).toBe(1);
+    // A human's rejection is not a failing worker (issue 10).
+    expect(s.breaker.consecutive_failures).toBe(0);
     expect(s.attempts[a.attempt]).toMatchObject({ status: 'failed', reason: 'pr_closed' });
   });
 
@@ -230,6 +232,36 @@ describe('applyEvent', () => {
     const s = project(b.chain([b.prClosed('docs', 3)]));
     expect(s.tasks.docs!.pr).toStrictEqual({ number: 3, branch: '', state: 'closed' });
     expect(s.tasks.docs!.failures).toBe(1);
+  });
+
+  it('task.blocked records its reason and entry; task.retried unblocks and restarts the budget', () => {
+    const b = new EventBuilder();
+    const a1 = b.attempt('docs');
+    const a2 = b.attempt('docs');
+    const s = project(
+      b.chain([
+        b.created(a1),
+        b.failed(a1),
+        ...b.delivered(a2, 7),
+        b.prClosed('docs', 7),
+        { ...b.blocked('docs', 2, 'pr_closed'), data: { reason: 'pr_closed', attempts: 2, entry: 'abc' } },
+      ]),
+    );
+    expect(s.tasks.docs).toMatchObject({ blocked: true, blocked_reason: 'pr_closed', blocked_entry: 'abc' });
+    expect(attemptsCharged(s, 'docs')).toBe(2);
+    const r = project(b.chain([b.retried('docs', 'fixed the spec')]), s);
+    expect(r.tasks.docs).toMatchObject({ blocked: false, attempts: 2, retry_base: 2 });
+    expect(r.tasks.docs!.blocked_reason).toBeUndefined();
+    expect(r.tasks.docs!.pr).toBeUndefined();
+    expect(attemptsCharged(r, 'docs')).toBe(0);
+  });
+
+  it('task.retried of a settled or unknown task changes nothing but the position', () => {
+    const b = new EventBuilder();
+    const a = b.attempt('docs');
+    const s = project(b.chain([...b.delivered(a, 5), b.prMerged('docs', 5), b.completed('docs', 5)]));
+    const r = project(b.chain([b.retried('docs'), b.retried('nobody')]), s);
+    expect({ ...r, seq: 0, hash: null, ts: null }).toStrictEqual({ ...s, seq: 0, hash: null, ts: null });
   });
 
   it('a merged PR is not reopened for failure by a later close', () => {

@@ -72,19 +72,21 @@ const BROKEN: Array<[name: string, file: string, line: number, column: number, w
   ['malformed-glob', B, 4, 21, 'invalid glob'],
   ['config-bad-limit', C, 3, 17, 'limits.max_open_prs: 0 is too small (use a whole number ≥ 1)'],
   ['config-unsafe-glob', C, 4, 7, 'scope.allowed_paths[1]: invalid glob "../**"'],
-  ['missing-backlog', B, 1, 1, 'file not found (run `leviathan init`'],
+  ['missing-backlog', B, 1, 1, 'file not found (copy the templates'],
 ];
 
 describe('leviathan validate (in process)', () => {
   it('a valid repository prints the summary and exits 0', async () => {
     const r = await cli('validate', '--dir', fixture('valid'));
-    expect(r).toEqual({ code: 0, stdout: 'ok: 4 tasks, 2 ready, 4 in scope\n', stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: 'ok: 4 tasks, 2 ready, 4 in scope (working tree)\n', stderr: '' });
   });
 
   it('--json on a valid repository prints one JSON object', async () => {
     const r = await cli('validate', '--dir', fixture('valid'), '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
+      checked: 'working_tree',
+      base: null,
       ok: true,
       tasks: 4,
       ready: 2,
@@ -139,7 +141,7 @@ describe('leviathan validate (in process)', () => {
   it('a directory that does not exist is a one-line user error', async () => {
     const r = await cli('validate', '--dir', path.join(FIXTURES, 'no-such-dir'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^leviathan: not a directory: .*no-such-dir\n$/);
+    expect(r.stderr).toMatch(/^leviathan: .*no-such-dir: no such directory\n$/);
   });
 
   it('an empty checkout (no .leviathan at all) asks for leviathan init', async () => {
@@ -147,7 +149,7 @@ describe('leviathan validate (in process)', () => {
     try {
       const r = await cli('validate', '--dir', dir);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('.leviathan/backlog.yaml:1:1: file not found (run `leviathan init`');
+      expect(r.stderr).toContain('.leviathan/backlog.yaml:1:1: file not found (copy the templates');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -188,7 +190,7 @@ async function spawnCli(...args: string[]): Promise<Run> {
 describe('leviathan validate (the built bundle)', () => {
   it('the valid fixture exits 0 with the summary', async () => {
     const r = await spawnCli('validate', '--dir', fixture('valid'));
-    expect(r).toEqual({ code: 0, stdout: 'ok: 4 tasks, 2 ready, 4 in scope\n', stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: 'ok: 4 tasks, 2 ready, 4 in scope (working tree)\n', stderr: '' });
   });
 
   it.each([

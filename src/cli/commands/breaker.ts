@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { UserError } from '../../core/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { type Output, processOutput } from '../output.js';
+import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
 import { userFacing } from '../user-errors.js';
 import { openEventLog } from './events.js';
 
@@ -81,6 +82,7 @@ export function registerBreaker(program: Command): void {
     .command('reset')
     .description('close the circuit breaker (appends breaker.reset)')
     .option('--reason <text>', 'why, recorded in the event')
+    .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
     .option('--dir <dir>', 'the target repository checkout', '.')
     .option('--json', 'machine-readable output')
     .action(async (opts: { reason?: string; dir: string; json?: boolean }) => {

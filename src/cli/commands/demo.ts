@@ -46,6 +46,11 @@ export async function runDemo(options: { keep?: string }, out: Output): Promise<
   try {
     say('Leviathan demo — the whole loop, offline, against a throwaway git repository.');
     say(`A bare "origin" and a maintainer's clone were created under ${sandbox.root}.`);
+    say(
+      sandbox.unsandboxed
+        ? 'No sandbox (bubblewrap or unshare) works on this machine, so the demo sets `executor.sandbox: none` for its own sample tasks: they run unsandboxed, and every summary and PR says so. Install bubblewrap for real work.'
+        : 'Every task command runs in a sandbox: read-only system, private /proc, /tmp and HOME, only its work tree writable.',
+    );
     say('');
     say('1. The backlog is validated: six tasks; a human marked five of them ready.');
     await runValidate(dir, indent);

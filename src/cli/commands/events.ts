@@ -3,6 +3,7 @@ import type { LeviathanEvent } from '../../core/events.js';
 import { EventLog } from '../../store/event-log.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
+import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
 import { userFacing } from '../user-errors.js';
 
 /**
@@ -68,6 +69,7 @@ export function registerEvents(program: Command): void {
     .command('events')
     .description('show the event log (verified first)')
     .option('--task <id>', 'only the events of this task')
+    .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
     .option('--dir <dir>', 'the target repository checkout', '.')
     .option('--json', 'NDJSON, one event per line')
     .action(async (opts: { task?: string; dir: string; json?: boolean }) => {

@@ -44,7 +44,17 @@ export async function runLoop(
       const queued = target.forge.takeDispatched();
       if (queued.length === 0) break;
       for (const request of queued) {
-        const result = await workInScratch(target, request.task, request.attempt);
+        let result: AttemptResult;
+        try {
+          result = await workInScratch(target, request.task, request.attempt);
+        } catch (error) {
+          // An attempt that could not even run is recorded by the worker where it can be; the loop goes on.
+          progress.done();
+          const reason = (error as Error).message;
+          summary.attempts.push({ task: request.task, attempt: request.attempt, status: 'error', reason });
+          if (!out.json) out.out(`  ${request.task}: ${reason}`);
+          continue;
+        }
         progress.done();
         onAttempt?.(result);
         await writeStepSummary(renderAttemptMarkdown(result));

@@ -11,7 +11,7 @@ import { ROW_HEADER, rowCells } from '../../scheduler/summary.js';
 import { loadBaseDocuments } from '../../store/base-branch.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
-import { openTarget } from '../target.js';
+import { type ForgeKind, openForgeTarget, parseForgeKind } from '../target.js';
 
 export interface StatusReport {
   base: string;
@@ -22,10 +22,15 @@ export interface StatusReport {
 }
 
 /** What a human wants to know at a glance: per task state and why, the breaker, the limits, recent events. */
-export async function collectStatus(dir: string, now: () => Date = () => new Date()): Promise<StatusReport> {
-  const target = await openTarget({ dir, now });
+export async function collectStatus(
+  dir: string,
+  now: () => Date = () => new Date(),
+  forge: ForgeKind = 'local',
+): Promise<StatusReport> {
+  const target = await openForgeTarget({ dir, now, forge });
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
-  const { events, state } = await target.events.readAll();
+  // The sealed snapshot and the newest day file: status costs the same at 10 events and at 100,000.
+  const { recent, state } = await target.events.readRecent(5);
   const pulls = await observePulls(target.forge, docs.config, now());
   const openPulls = openPullsOf(pulls, docs.config.pr.branch_prefix);
   const decision = select({ backlog: docs.backlog, config: docs.config, state, openPulls, now: now() });
@@ -39,9 +44,12 @@ export async function collectStatus(dir: string, now: () => Date = () => new Dat
       dispatched_this_hour: dispatchesInHour(state, now()),
       config: docs.config.limits,
     },
-    last_events: events
-      .slice(-5)
-      .map((e) => ({ seq: e.seq, ts: e.ts, type: e.type, ...(e.task ? { task: e.task } : {}) })),
+    last_events: recent.map((e) => ({
+      seq: e.seq,
+      ts: e.ts,
+      type: e.type,
+      ...(e.task ? { task: e.task } : {}),
+    })),
   };
 }
 
@@ -52,6 +60,7 @@ export function renderStatus(report: StatusReport): string {
     : `closed (${report.breaker.consecutive_failures}/${l.config.circuit_breaker_failures} consecutive failures)`;
   return [
     renderTable(ROW_HEADER, report.rows.map(rowCells)),
+    ...blockedLines(report.rows),
     '',
     `breaker: ${breaker}`,
     `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
@@ -62,8 +71,25 @@ export function renderStatus(report: StatusReport): string {
   ].join('\n');
 }
 
-export async function runStatus(dir: string, out: Output): Promise<StatusReport> {
-  const report = await collectStatus(dir);
+/** Each blocked task: why, and the command that gives it another chance. */
+function blockedLines(rows: readonly TaskRow[]): string[] {
+  const blocked = rows.filter((r) => r.why !== undefined);
+  if (blocked.length === 0) return [];
+  return [
+    '',
+    'blocked:',
+    ...blocked.map((r) => {
+      const changed = r.entry_changed
+        ? ' (its backlog entry changed since it was blocked: worth a retry)'
+        : '';
+      const retry = r.retry ? `; retry with '${r.retry}'` : '';
+      return `  ${r.task}: ${r.why}${retry}${changed}`;
+    }),
+  ];
+}
+
+export async function runStatus(dir: string, out: Output, forge: ForgeKind = 'local'): Promise<StatusReport> {
+  const report = await collectStatus(dir, undefined, forge);
   out.out(out.json ? JSON.stringify(report) : renderStatus(report));
   return report;
 }
@@ -73,8 +99,9 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('per-task state, attempts, open PRs, breaker and limits')
     .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--forge <kind>', 'local or github', parseForgeKind, 'local')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { dir: string; json?: boolean }) => {
-      await runStatus(opts.dir, processOutput(Boolean(opts.json)));
+    .action(async (opts: { dir: string; forge: ForgeKind; json?: boolean }) => {
+      await runStatus(opts.dir, processOutput(Boolean(opts.json)), opts.forge);
     });
 }

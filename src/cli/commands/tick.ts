@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ROW_HEADER, renderTickMarkdown, rowCells, tickHeadline } from '../../scheduler/summary.js';
 import { type TickReport, tick } from '../../scheduler/tick.js';
 import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
 import { renderTable } from '../table.js';
-import { type ForgeKind, openTarget } from '../target.js';
+import { FORGES, type ForgeKind, openForgeTarget } from '../target.js';
 
 export interface TickCommandOptions {
   dir: string;
@@ -16,7 +16,7 @@ export interface TickCommandOptions {
 
 export async function runTick(options: TickCommandOptions, out: Output): Promise<TickReport> {
   const progress = createProgress(process.stderr, out.progress ?? !out.json);
-  const target = await openTarget({
+  const target = await openForgeTarget({
     dir: options.dir,
     progress: progress.step,
     ...(options.forge ? { forge: options.forge } : {}),
@@ -54,7 +54,7 @@ export function registerTick(program: Command): void {
     .command('tick')
     .description('one scheduler tick: reconcile, select, claim and dispatch')
     .option('--dir <dir>', 'the target repository checkout', '.')
-    .option('--forge <kind>', 'local or github', 'local')
+    .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
     .option('--dry-run', 'print the per-task reasons and write nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dir: string; forge: ForgeKind; dryRun?: boolean; json?: boolean }) => {

@@ -1,8 +1,13 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultConfig } from '../../core/config.js';
 import { summarizeBacklog } from '../../core/documents.js';
 import { type Diagnostic, formatDiagnostic, UserError } from '../../core/errors.js';
-import { type Output, processOutput } from '../output.js';
+import { COMMIT_HINT, noSuchDirectory } from '../../core/hints.js';
+import { Git } from '../../store/git.js';
+import { type Drift, workingTreeDrift } from '../drift.js';
+import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { invalidMessage, loadRepoDocuments } from '../repo-files.js';
 
 /** The `--json` shape of `leviathan validate`. */
@@ -13,10 +18,49 @@ export interface ValidateReport {
   in_scope: number;
   diagnostics: Diagnostic[];
   warnings: Diagnostic[];
+  /** What was read: the working tree (of the repository's top level when `dir` is inside one). */
+  checked: 'working_tree';
+  /** The base branch as last fetched and the documents that differ from it; null outside a git repository. */
+  base: Drift | null;
 }
 
-export async function validateRepo(dir: string): Promise<ValidateReport> {
+/** The top level of the git repository `dir` is in, or null when it is not in one (or does not exist). */
+async function topLevel(dir: string): Promise<string | null> {
+  const exists = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!exists) throw new UserError(noSuchDirectory(dir));
+  const r = await new Git(dir).run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  return r.exitCode === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+}
+
+/**
+ * The directory whose `.leviathan/` is checked: the nearest one from `dir` up to the repository's top level
+ * that has one, so validate works from a subdirectory like the other commands (and the top level otherwise).
+ */
+async function documentsRoot(dir: string, top: string | null): Promise<string> {
+  if (top === null) return dir;
+  const hasDocs = (d: string) =>
+    stat(join(d, '.leviathan')).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (await hasDocs(d)) return d;
+    if (d === top || dirname(d) === d) return top;
+  }
+}
+
+export async function validateRepo(dirOption: string): Promise<ValidateReport> {
+  const top = await topLevel(dirOption);
+  const dir = await documentsRoot(dirOption, top);
   const docs = await loadRepoDocuments(dir);
+  // Only the top level's documents are what tick reads from the base branch.
+  const base =
+    top !== null && dir === top
+      ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
+      : null;
   const summary = docs.backlog
     ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig())
     : { tasks: 0, ready: 0, inScope: 0 };
@@ -27,7 +71,26 @@ export async function validateRepo(dir: string): Promise<ValidateReport> {
     in_scope: summary.inScope,
     diagnostics: docs.diagnostics,
     warnings: docs.warnings,
+    checked: 'working_tree',
+    base,
   };
+}
+
+/** One line on which version was checked and whether tick would see the same. */
+export function driftLine(base: Drift | null): string | null {
+  if (base === null) return null;
+  if (base.ref === null) {
+    return `warning: checked the working tree; there is no base branch to compare with yet (${COMMIT_HINT})`;
+  }
+  if (base.differs.length === 0) return null;
+  return `warning: checked the working tree, whose ${base.differs.join(' and ')} differ${base.differs.length === 1 ? 's' : ''} from ${base.ref}${base.ref.startsWith('origin/') ? ' (as last fetched)' : ''}, which tick and run act on (${COMMIT_HINT})`;
+}
+
+function checkedWhat(base: Drift | null): string {
+  if (base === null || base.ref === null) return 'working tree';
+  return base.differs.length === 0
+    ? `working tree, same as ${base.ref}`
+    : `working tree, differs from ${base.ref}`;
 }
 
 function formatWarning(w: Diagnostic): string {
@@ -39,12 +102,16 @@ export async function runValidate(dir: string, out: Output): Promise<ValidateRep
   const report = await validateRepo(dir);
   if (out.json) {
     out.out(JSON.stringify(report));
-    if (!report.ok) throw new UserError(invalidMessage(report.diagnostics));
+    if (!report.ok) throw new ReportedFailure(invalidMessage(report.diagnostics));
     return report;
   }
   for (const w of report.warnings) out.err(formatWarning(w));
+  const drift = driftLine(report.base);
+  if (drift) out.err(drift);
   if (!report.ok) throw new UserError(invalidMessage(report.diagnostics), report.diagnostics);
-  out.out(`ok: ${report.tasks} tasks, ${report.ready} ready, ${report.in_scope} in scope`);
+  out.out(
+    `ok: ${report.tasks} tasks, ${report.ready} ready, ${report.in_scope} in scope (${checkedWhat(report.base)})`,
+  );
   return report;
 }
 

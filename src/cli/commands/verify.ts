@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import type { EventLog, LogVerifyResult } from '../../store/event-log.js';
 import { type Output, processOutput } from '../output.js';
+import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
 import { userFacing } from '../user-errors.js';
 import { openEventLog } from './events.js';
 
@@ -26,6 +27,7 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('verify the hash chain of the event log; names the first bad seq')
+    .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
     .option('--dir <dir>', 'the target repository checkout', '.')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dir: string; json?: boolean }) => {

@@ -2,26 +2,32 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { type AttemptResult, runAttempt } from '../../worker/attempt.js';
 import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
-import { type Output, processOutput } from '../output.js';
+import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
-import { openTarget, type Target, withScratchClone } from '../target.js';
+import { type ForgeKind, openForgeTarget, parseForgeKind, type Target, withScratchClone } from '../target.js';
 
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 export async function workInScratch(target: Target, task: string, attempt?: string): Promise<AttemptResult> {
   return withScratchClone(target, (clone) =>
-    runAttempt({ ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events }, task, attempt),
+    // The user's checkout is hidden from the agent: its .git/config may hold credentials.
+    runAttempt(
+      { ...clone.ctx, git: clone.git, forge: clone.forge, events: clone.events, hide: [target.dir] },
+      task,
+      attempt,
+    ),
   );
 }
 
 export async function runWork(
-  options: { dir: string; task: string; attempt?: string; now?: () => Date },
+  options: { dir: string; task: string; attempt?: string; forge?: ForgeKind; now?: () => Date },
   out: Output,
 ): Promise<AttemptResult> {
   const progress = createProgress(process.stderr, out.progress ?? !out.json);
   try {
-    const target = await openTarget({
+    const target = await openForgeTarget({
       dir: options.dir,
+      ...(options.forge ? { forge: options.forge } : {}),
       progress: progress.step,
       ...(options.now ? { now: options.now } : {}),
     });
@@ -33,7 +39,10 @@ export async function runWork(
         JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }),
       );
     else out.out(attemptHeadline(result));
-    if (result.outcome.status === 'failed') throw new UserError(`attempt failed: ${result.outcome.reason}`);
+    if (result.outcome.status === 'failed') {
+      const message = `attempt failed: ${result.outcome.reason}`;
+      throw out.json ? new ReportedFailure(message) : new UserError(message);
+    }
     return result;
   } finally {
     progress.done();
@@ -47,8 +56,11 @@ export function registerWork(program: Command): void {
     .requiredOption('--task <id>', 'the task to work on')
     .option('--attempt <id>', 'the attempt the scheduler claimed')
     .option('--dir <dir>', 'the target repository checkout', '.')
+    .option('--forge <kind>', 'local or github', parseForgeKind, 'local')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { dir: string; task: string; attempt?: string; json?: boolean }) => {
-      await runWork(opts, processOutput(Boolean(opts.json)));
-    });
+    .action(
+      async (opts: { dir: string; task: string; attempt?: string; forge: ForgeKind; json?: boolean }) => {
+        await runWork(opts, processOutput(Boolean(opts.json)));
+      },
+    );
 }

@@ -15,6 +15,11 @@ pr:
   labels: ["leviathan", "demo"]
 `;
 
+/** Added to the demo's config on a machine where no sandbox can be made (macOS, a container without user namespaces). */
+export const DEMO_UNSANDBOXED = `executor:
+  sandbox: none # no bubblewrap or unshare sandbox works on this machine; the sample tasks are harmless
+`;
+
 export const DEMO_BACKLOG = `# The demo backlog: each task shows one behaviour of the loop.
 version: 1
 tasks:

@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
+import { resolveSandbox, SandboxUnavailableError } from '../../executor/sandbox.js';
 import { Git } from '../../store/git.js';
-import { DEMO_BACKLOG, DEMO_CONFIG, DEMO_README } from './sample.js';
+import { DEMO_BACKLOG, DEMO_CONFIG, DEMO_README, DEMO_UNSANDBOXED } from './sample.js';
 
 export interface Sandbox {
   root: string;
@@ -11,6 +12,19 @@ export interface Sandbox {
   origin: string;
   /** The maintainer's clone, where every command runs. */
   clone: string;
+  /** Why the sample tasks run without a sandbox (`executor.sandbox: none`), when no sandbox works here. */
+  unsandboxed?: string;
+}
+
+/** null when `executor.sandbox: auto` works on this machine, else why not. */
+async function noSandboxReason(): Promise<string | null> {
+  try {
+    await resolveSandbox({ mode: 'auto' });
+    return null;
+  } catch (error) {
+    if (error instanceof SandboxUnavailableError) return error.message;
+    throw error;
+  }
 }
 
 /** A bare origin on `main` and a clone of it holding the demo's backlog, config and README. */
@@ -33,7 +47,11 @@ export async function createSandbox(keep?: string): Promise<Sandbox> {
   await mkdir(join(clone, 'docs'), { recursive: true });
   await writeFile(join(clone, 'README.md'), DEMO_README);
   await writeFile(join(clone, 'docs', 'index.md'), '# Docs\n');
-  await writeFile(join(clone, '.leviathan', 'config.yaml'), DEMO_CONFIG);
+  const unsandboxed = await noSandboxReason();
+  await writeFile(
+    join(clone, '.leviathan', 'config.yaml'),
+    unsandboxed === null ? DEMO_CONFIG : `${DEMO_CONFIG}${DEMO_UNSANDBOXED}`,
+  );
   await writeFile(join(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
   const git = new Git(clone);
   await git.run(['checkout', '--quiet', '-B', 'main']);
@@ -49,5 +67,5 @@ export async function createSandbox(keep?: string): Promise<Sandbox> {
     'Initial commit with a Leviathan backlog',
   ]);
   await git.run(['push', '--quiet', 'origin', 'main']);
-  return { root, origin, clone };
+  return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
 }

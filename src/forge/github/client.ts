@@ -64,6 +64,7 @@ export function createClient(options: ClientOptions): GitHubClient {
       retryAfterBaseValue: base,
       ...(options.pacing === false ? { write: unpaced, notifications: unpaced } : {}),
     } as never,
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
+    // Failed requests surface as errors (plugin-request-log would print each one again).
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: () => {} },
   });
 }

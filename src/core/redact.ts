@@ -1,0 +1,118 @@
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+export const MIN_SECRET_LENGTH = 8;
+
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES: readonly RegExp[] = [
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+  /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+  /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+  /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  // An HTTP authorization header's credentials (git's extraheader, curl -v).
+  /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+  // user:password@ in a URL.
+  /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret: string): string[] {
+  const out = [secret];
+  const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+  try {
+    out.push(
+      b64(secret),
+      b64(`x-access-token:${secret}`),
+      b64(`x-access-token:${secret}`).replace(/=+$/, ''),
+    );
+  } catch {
+    // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+  }
+  const encoded = encodeURIComponent(secret);
+  if (encoded !== secret) out.push(encoded);
+  return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export type Redactor = (text: string) => string;
+
+export interface RedactorOptions {
+  /** Secret values to remove wherever they appear (empty and too short values are ignored). */
+  secrets?: readonly (string | undefined)[];
+  /** Default `MIN_SECRET_LENGTH`. */
+  minLength?: number;
+}
+
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const min = options.minLength ?? MIN_SECRET_LENGTH;
+  const values = new Set<string>();
+  for (const secret of options.secrets ?? []) {
+    if (secret === undefined) continue;
+    // A value with surrounding whitespace is printed trimmed as often as not.
+    for (const s of new Set([secret, secret.trim()])) {
+      if (s.length < min) continue;
+      for (const v of variants(s)) if (v.length >= min) values.add(v);
+    }
+  }
+  const known =
+    values.size > 0
+      ? new RegExp(
+          [...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'),
+          'g',
+        )
+      : null;
+  return (text: string): string => {
+    if (text === '') return text;
+    let out = known ? text.replace(known, REDACTED) : text;
+    for (const shape of TOKEN_SHAPES) {
+      out = out.replace(shape, (...m: unknown[]) => {
+        const groups = m.slice(1, -2).filter((g): g is string => typeof g === 'string');
+        // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+        if (groups.length === 2) return `${groups[0]}${REDACTED}${groups[1]}`;
+        if (groups.length === 1) return `${groups[0]}${REDACTED}`;
+        return REDACTED;
+      });
+    }
+    return out;
+  };
+}
+
+/** Names of variables whose values count as secrets when the process knows them. */
+export interface SecretSources {
+  /** The process environment (or the source the agent's environment is built from). */
+  env: Record<string, string | undefined>;
+  /** Which names look like credentials (agent-env's rule). */
+  isSecretName: (name: string) => boolean;
+  /** `executor.env_allowlist`: passed to the agent, so whatever they hold may be printed. */
+  allowlist?: readonly string[];
+  /** Tokens held outside the environment (the forge token given on the command line). */
+  extra?: readonly (string | undefined)[];
+}
+
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+export function knownSecrets(sources: SecretSources): string[] {
+  const allow = new Set(sources.allowlist ?? []);
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(sources.env)) {
+    if (value !== undefined && (allow.has(name) || sources.isSecretName(name))) out.push(value);
+  }
+  for (const value of sources.extra ?? []) if (value) out.push(value);
+  return out;
+}

@@ -1,0 +1,365 @@
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+
+interface Line {
+  /** Leading spaces. */
+  indent: number;
+  /** The line after its indentation (comments still in). */
+  text: string;
+  /** Index into the document's lines. */
+  at: number;
+}
+
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends Error {}
+
+const bail = (): never => {
+  throw new Bail();
+};
+
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS: Record<string, boolean> = {
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+export function parseFastYaml(text: string): { value: unknown } | null {
+  try {
+    return { value: new Reader(text).document() };
+  } catch (error) {
+    if (error instanceof Bail) return null;
+    throw error;
+  }
+}
+
+class Reader {
+  private readonly raw: string[];
+  private readonly finalNewline: boolean;
+  private pos = 0;
+
+  constructor(text: string) {
+    if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t')) bail();
+    this.raw = text.split('\n');
+    this.finalNewline = text.endsWith('\n');
+  }
+
+  document(): unknown {
+    const first = this.peek();
+    if (first === null) return null;
+    if (first.indent !== 0) bail();
+    const value = this.block(0);
+    if (this.peek() !== null) bail();
+    return value;
+  }
+
+  /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+  private peek(): Line | null {
+    while (this.pos < this.raw.length) {
+      const s = this.raw[this.pos] as string;
+      let indent = 0;
+      while (s.charCodeAt(indent) === 32) indent++;
+      if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+        this.pos++;
+        continue;
+      }
+      const text = s.slice(indent);
+      if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%'))) bail();
+      return { indent, text, at: this.pos };
+    }
+    return null;
+  }
+
+  /** A mapping or sequence starting at the next line, at exactly `indent`. */
+  private block(indent: number): unknown {
+    const line = this.peek();
+    if (line === null || line.indent !== indent) return bail();
+    if (isSeqItem(line.text)) return this.sequence(indent);
+    if (KEY.test(line.text)) return this.mapping(indent);
+    return bail();
+  }
+
+  private mapping(indent: number, firstText?: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    let text = firstText;
+    for (;;) {
+      let line: Line;
+      if (text !== undefined) {
+        line = { indent, text, at: this.pos };
+        text = undefined;
+      } else {
+        const next = this.peek();
+        if (next === null || next.indent < indent) return out;
+        if (next.indent > indent) return bail();
+        line = next;
+      }
+      const m = KEY.exec(line.text);
+      if (!m) return bail();
+      const key = m[1] as string;
+      if (key.length > 1000) bail();
+      if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)) bail();
+      this.pos = line.at + 1;
+      const rest = line.text.slice(m[0].length);
+      out[key] = this.value(rest, indent);
+    }
+  }
+
+  private sequence(indent: number, firstText?: string): unknown[] {
+    const out: unknown[] = [];
+    let text = firstText;
+    for (;;) {
+      let line: Line;
+      if (text !== undefined) {
+        line = { indent, text, at: this.pos };
+        text = undefined;
+      } else {
+        const next = this.peek();
+        if (next === null || next.indent < indent) return out;
+        if (next.indent > indent || !isSeqItem(next.text)) return next.indent > indent ? bail() : out;
+        line = next;
+      }
+      if (!isSeqItem(line.text)) return bail();
+      this.pos = line.at + 1;
+      // "-" then spaces: the item's content starts at a column of its own.
+      let k = 1;
+      while (line.text.charCodeAt(k) === 32) k++;
+      const rest = line.text.slice(k);
+      if (rest === '' || rest.startsWith('#')) {
+        if (rest !== '' && line.text.charCodeAt(k - 1) !== 32) bail();
+        out.push(this.nested(indent, false));
+      } else if (KEY.test(rest)) {
+        this.pos = line.at;
+        out.push(this.mapping(indent + k, rest));
+      } else if (isSeqItem(rest)) {
+        this.pos = line.at;
+        out.push(this.sequence(indent + k, rest));
+      } else {
+        out.push(this.inline(rest, indent));
+      }
+    }
+  }
+
+  /**
+   * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
+   * `parent` is the key's column.
+   */
+  private value(rest: string, parent: number): unknown {
+    const trimmed = rest.trimStart();
+    if (trimmed === '' || trimmed.startsWith('#')) return this.nested(parent, true);
+    return this.inline(trimmed, parent);
+  }
+
+  /** The block under a key with nothing after its colon, or null when there is none. */
+  private nested(parent: number, inMapping: boolean): unknown {
+    const next = this.peek();
+    if (next === null || next.indent < parent) return null;
+    if (next.indent === parent) {
+      // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+      return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+    }
+    return this.block(next.indent);
+  }
+
+  /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+  private inline(rest: string, parent: number): unknown {
+    const c = rest.charCodeAt(0);
+    if (c === 124 /* | */) return this.literal(rest, parent);
+    if (c === 91 /* [ */) {
+      const list = flowSequence(rest);
+      this.noContinuation(parent);
+      return list;
+    }
+    if (c === 34 /* " */ || c === 39 /* ' */) {
+      const { value, end } = quoted(rest, 0);
+      if (!onlyComment(rest.slice(end))) bail();
+      this.noContinuation(parent);
+      return value;
+    }
+    const plain = stripComment(rest);
+    this.noContinuation(parent);
+    return plainScalar(plain, false);
+  }
+
+  /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+  private noContinuation(parent: number): void {
+    const next = this.peek();
+    if (next !== null && next.indent > parent) bail();
+  }
+
+  /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+  private literal(header: string, parent: number): string {
+    const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+    if (!m) return bail();
+    const chomp = m[1];
+    const lines: string[] = [];
+    let contentIndent = -1;
+    let maxBlankLead = 0;
+    while (this.pos < this.raw.length) {
+      const s = this.raw[this.pos] as string;
+      let indent = 0;
+      while (s.charCodeAt(indent) === 32) indent++;
+      if (indent === s.length) {
+        // A blank line (maybe spaces only) is part of the scalar.
+        if (contentIndent < 0) maxBlankLead = Math.max(maxBlankLead, indent);
+        lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+        this.pos++;
+        continue;
+      }
+      if (contentIndent < 0) {
+        if (indent <= parent) break;
+        contentIndent = indent;
+        if (maxBlankLead > contentIndent) bail();
+      } else if (indent < contentIndent) break;
+      lines.push(s.slice(contentIndent));
+      this.pos++;
+    }
+    // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+    let end = lines.length;
+    while (end > 0 && lines[end - 1] === '') end--;
+    // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+    if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline)) bail();
+    const body = lines.slice(0, end);
+    if (body.length === 0) return chomp === '+' && lines.length > 0 ? bail() : '';
+    const text = body.join('\n');
+    if (chomp === '-') return text;
+    if (chomp === '+') return `${text}\n${'\n'.repeat(lines.length - end)}`;
+    return `${text}\n`;
+  }
+}
+
+/** Nothing but spaces, or spaces then a comment. */
+function onlyComment(rest: string): boolean {
+  return /^(?: *| +#.*)$/.test(rest);
+}
+
+function isSeqItem(text: string): boolean {
+  return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text: string): string {
+  const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+  return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s: string, flow: boolean): unknown {
+  if (s === '' || NULLS.has(s)) return null;
+  const b = BOOLS[s];
+  if (b !== undefined) return b;
+  if (INT.test(s)) return Number(s);
+  if (NUMBERISH.test(s) || /^0[xo]/.test(s)) return bail();
+  if (BAD_START.test(s) && !/^-[^ ]/.test(s)) return bail();
+  if (/^-[0-9.]/.test(s)) return bail();
+  if (s.includes(': ') || s.endsWith(':') || s.includes(' #')) return bail();
+  if (flow && /[[\]{},]/.test(s)) return bail();
+  return s;
+}
+
+/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+function quoted(text: string, start: number): { value: string; end: number } {
+  const q = text[start];
+  if (q === "'") {
+    let out = '';
+    for (let i = start + 1; i < text.length; i++) {
+      const ch = text[i];
+      if (ch === "'") {
+        if (text[i + 1] === "'") {
+          out += "'";
+          i++;
+          continue;
+        }
+        return { value: out, end: i + 1 };
+      }
+      out += ch;
+    }
+    return bail();
+  }
+  let out = '';
+  for (let i = start + 1; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '"') return { value: out, end: i + 1 };
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
+    const e = text[++i];
+    const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+    const mapped = e === undefined ? undefined : simple[e];
+    if (mapped !== undefined) {
+      out += mapped;
+      continue;
+    }
+    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+      const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+      if (code >= 0xd800 && code <= 0xdfff) bail();
+      out += String.fromCharCode(code);
+      i += 4;
+      continue;
+    }
+    return bail();
+  }
+  return bail();
+}
+
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text: string): unknown[] {
+  const out: unknown[] = [];
+  let i = 1;
+  const skip = () => {
+    while (text[i] === ' ') i++;
+  };
+  skip();
+  if (text[i] === ']') {
+    if (!onlyComment(text.slice(i + 1))) bail();
+    return out;
+  }
+  for (;;) {
+    skip();
+    const ch = text[i];
+    if (ch === '"' || ch === "'") {
+      const q = quoted(text, i);
+      out.push(q.value);
+      i = q.end;
+    } else {
+      let j = i;
+      while (j < text.length && text[j] !== ',' && text[j] !== ']') j++;
+      const item = text.slice(i, j).trim();
+      if (item === '' || item.includes('#')) bail();
+      out.push(plainScalar(item, true));
+      i = j;
+    }
+    skip();
+    if (text[i] === ',') {
+      i++;
+      skip();
+      if (text[i] === ']') bail(); // trailing comma: leave it to yaml
+      continue;
+    }
+    if (text[i] === ']') {
+      if (!onlyComment(text.slice(i + 1))) bail();
+      return out;
+    }
+    return bail();
+  }
+}

@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, lstat, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import {
+  bwrapInvocation,
+  type Invocation,
+  SANDBOX_HOME,
+  type SandboxLayout,
+  type SandboxTools,
+  unshareInvocation,
+} from './sandbox-argv.js';
+
+/** `executor.sandbox`: `auto` takes bubblewrap, else unshare, else fails closed; `none` only when chosen. */
+export type SandboxMode = 'auto' | 'bwrap' | 'unshare' | 'none';
+/** The sandbox an attempt actually ran in. */
+export type SandboxKind = 'bwrap' | 'unshare' | 'none';
+
+export interface SandboxRequest {
+  mode: SandboxMode;
+  /** Where `bwrap`, `unshare`, `setpriv`, `mount` and `pivot_root` are looked up; default `process.env.PATH`. */
+  searchPath?: string;
+}
+
+/** A sandbox that can be made on this machine, ready to wrap commands. */
+export interface Sandbox {
+  kind: SandboxKind;
+  /**
+   * The argv that runs `argv` (e.g. `/bin/sh -c …`) in a fresh sandbox with this layout, and the environment
+   * changes it needs (`HOME`, `TMPDIR`). `dispose` removes what the invocation needed on our side.
+   */
+  prepare(layout: SandboxLayout, argv: readonly string[]): Promise<PreparedInvocation>;
+}
+
+export interface PreparedInvocation extends Invocation {
+  envOverrides: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+}
+
+const INSTALL_HINT =
+  'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
+  'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+
+/** An executable named `name` on `searchPath`, as the shell would find it. */
+export async function findExecutable(name: string, searchPath: string): Promise<string | undefined> {
+  for (const dir of searchPath.split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await lstat(candidate)).isDirectory()) continue;
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function findTools(searchPath: string): Promise<SandboxTools> {
+  const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(
+    ['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)),
+  );
+  return {
+    ...(bwrap ? { bwrap } : {}),
+    ...(unshare ? { unshare } : {}),
+    ...(setpriv ? { setpriv } : {}),
+    ...(mount ? { mount } : {}),
+    ...(pivotRoot ? { pivotRoot } : {}),
+  };
+}
+
+async function kindsOf(paths: readonly string[]): Promise<Map<string, 'dir' | 'file'>> {
+  const kinds = new Map<string, 'dir' | 'file'>();
+  for (const path of paths) {
+    const s = await lstat(path).catch(() => null);
+    if (s) kinds.set(path, s.isDirectory() ? 'dir' : 'file');
+  }
+  return kinds;
+}
+
+const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+
+function bwrapSandbox(bwrap: string): Sandbox {
+  return {
+    kind: 'bwrap',
+    async prepare(layout, argv) {
+      const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+      return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => {} };
+    },
+  };
+}
+
+function unshareSandbox(tools: Required<Pick<SandboxTools, 'unshare' | 'setpriv' | 'mount' | 'pivotRoot'>>) {
+  return {
+    kind: 'unshare',
+    async prepare(layout, argv) {
+      // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
+      const root = await mkdtemp(join(tmpdir(), 'leviathan-root-'));
+      const inv = unshareInvocation(tools, root, layout, argv);
+      return {
+        ...inv,
+        envOverrides: ENV_OVERRIDES,
+        dispose: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+  } satisfies Sandbox;
+}
+
+const NONE: Sandbox = {
+  kind: 'none',
+  async prepare(_layout, argv) {
+    return { file: argv[0]!, args: argv.slice(1), envOverrides: {}, dispose: async () => {} };
+  },
+};
+
+/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
+async function probe(sandbox: Sandbox): Promise<string | null> {
+  const workTree = await mkdtemp(join(tmpdir(), 'leviathan-probe-'));
+  try {
+    const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
+    try {
+      return await new Promise((done) => {
+        execFile(
+          inv.file,
+          inv.args,
+          { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } },
+          (error, _o, err) => {
+            done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+          },
+        );
+      });
+    } finally {
+      await inv.dispose();
+    }
+  } finally {
+    await rm(workTree, { recursive: true, force: true });
+  }
+}
+
+const probed = new Map<string, Promise<string | null>>();
+
+function probeOnce(key: string, sandbox: Sandbox): Promise<string | null> {
+  let p = probed.get(key);
+  if (!p) {
+    p = probe(sandbox);
+    probed.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
+ * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
+ */
+export async function resolveSandbox(request: SandboxRequest): Promise<Sandbox> {
+  if (request.mode === 'none') return NONE;
+  const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+  const problems: string[] = [];
+  if (request.mode === 'auto' || request.mode === 'bwrap') {
+    if (tools.bwrap) {
+      const sandbox = bwrapSandbox(tools.bwrap);
+      const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+      if (why === null) return sandbox;
+      problems.push(`bwrap cannot make a sandbox here (${why})`);
+    } else problems.push('bwrap was not found on PATH');
+  }
+  if (request.mode === 'auto' || request.mode === 'unshare') {
+    const { unshare, setpriv, mount, pivotRoot } = tools;
+    if (unshare && setpriv && mount && pivotRoot) {
+      const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
+      const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+      if (why === null) return sandbox;
+      problems.push(`unshare cannot make a sandbox here (${why})`);
+    } else problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
+  }
+  throw new SandboxUnavailableError(
+    `no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`,
+  );
+}
+
+/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
+export async function realPaths(paths: readonly (string | undefined)[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (!p) continue;
+    const abs = resolve(p);
+    out.add(await realpath(abs).catch(() => abs));
+  }
+  return [...out];
+}
+
+/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
+export function defaultHidden(env: Record<string, string | undefined> = process.env): string[] {
+  return [homedir(), env.HOME].filter((p): p is string => Boolean(p) && p !== '/');
+}

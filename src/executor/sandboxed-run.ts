@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
+import {
+  defaultHidden,
+  realPaths,
+  resolveSandbox,
+  type SandboxKind,
+  type SandboxMode,
+  SandboxUnavailableError,
+} from './sandbox.js';
+
+export interface RunSandboxedOptions {
+  /** `executor.sandbox`. */
+  mode: SandboxMode;
+  /** The only writable place, and the commands' working directory. */
+  workTree: string;
+  /** Run in order, each with `/bin/sh -c` in a fresh sandbox; the first failure stops the list. */
+  commands: readonly string[];
+  /** The complete environment (scrubbed, see agent-env.ts); `HOME` and `TMPDIR` are the sandbox's own. */
+  env: Record<string, string>;
+  /** Epoch milliseconds: one deadline for the whole list. */
+  deadline: number;
+  /** Paths that must not be visible (Leviathan's private repository and state, the user's checkout). */
+  hide: readonly string[];
+  /** Files shown read-only even inside a hidden directory (the prompt and task files). */
+  readOnly?: readonly string[];
+  /** Applied to the live output and the tail (see core/redact.ts). */
+  redact?: (text: string) => string;
+  onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
+  /** Where the sandbox tools are looked up; default `process.env.PATH`. */
+  searchPath?: string;
+  /** Where the user's home is (hidden too); default the process's. */
+  hostEnv?: Record<string, string | undefined>;
+  killGraceMs?: number;
+}
+
+export interface RunSandboxedResult extends RunCommandsResult {
+  /** The sandbox the commands ran in; absent when none could be made (then `status` is `failed`). */
+  sandbox?: SandboxKind;
+  /** Set when no sandbox could be made: the attempt fails closed (`executor_error`) with this message. */
+  sandboxError?: string;
+}
+
+/**
+ * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
+ * sandbox that cannot be made, nothing runs and the result says why (fail closed).
+ */
+export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSandboxedResult> {
+  let sandbox: Awaited<ReturnType<typeof resolveSandbox>>;
+  try {
+    sandbox = await resolveSandbox({
+      mode: options.mode,
+      ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof SandboxUnavailableError)) throw error;
+    const message = options.redact ? options.redact(error.message) : error.message;
+    return {
+      status: 'failed',
+      exitCode: null,
+      error: message,
+      sandboxError: message,
+      outputTail: `leviathan: ${message}\n`,
+      durationMs: 0,
+    };
+  }
+  const [workTree] = await realPaths([options.workTree]);
+  const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter(
+    (p) => p !== workTree,
+  );
+  const result = await runCommands({
+    commands: options.commands,
+    cwd: workTree!,
+    env: options.env,
+    timeoutMs: Math.max(0, options.deadline - Date.now()),
+    sandbox: {
+      sandbox,
+      layout: { workTree: workTree!, hide, readOnly: await realPaths(options.readOnly ?? []) },
+    },
+    ...(options.redact ? { redact: options.redact } : {}),
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+  });
+  return { ...result, sandbox: sandbox.kind };
+}
+
+export interface VerifyCandidateOptions extends Omit<RunSandboxedOptions, 'workTree' | 'commands'> {
+  /** A directory holding the candidate tree; it is copied, never run in or changed. */
+  candidate: string;
+  /** The verify command. */
+  command: string;
+}
+
+export interface VerifyCandidateResult extends RunSandboxedResult {
+  /** Paths verify created, changed or deleted in its copy (discarded; reported only), at most 50. */
+  changed: string[];
+}
+
+/** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
+async function fingerprints(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (prefix === '' && entry.name === '.git') continue;
+      const rel = prefix + entry.name;
+      const full = join(dir, entry.name);
+      const s = await lstat(full);
+      if (s.isDirectory()) await walk(full, `${rel}/`);
+      else if (s.isSymbolicLink()) out.set(rel, `link:${await readlink(full)}`);
+      else if (s.isFile()) {
+        const hash = createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex');
+        out.set(rel, `file:${s.mode & 0o111 ? 'x' : '-'}:${hash}`);
+      } else out.set(rel, `other:${s.mode}`);
+    }
+  };
+  await walk(root, '');
+  return out;
+}
+
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree, never in the agent's tree: what it
+ * changes is discarded and reported in `changed`.
+ */
+export async function verifyCandidate(options: VerifyCandidateOptions): Promise<VerifyCandidateResult> {
+  const copy = await mkdtemp(join(tmpdir(), 'leviathan-verify-'));
+  try {
+    const source = await realpath(options.candidate);
+    await cp(source, copy, { recursive: true, verbatimSymlinks: true, force: true, errorOnExist: false });
+    const before = await fingerprints(copy);
+    const { candidate: _c, command, ...rest } = options;
+    const result = await runSandboxed({
+      ...rest,
+      workTree: copy,
+      commands: [command],
+      hide: [...rest.hide, source],
+    });
+    const after = await fingerprints(copy).catch(() => new Map<string, string>());
+    const changed = [...new Set([...before.keys(), ...after.keys()])]
+      .filter((p) => before.get(p) !== after.get(p))
+      .sort()
+      .slice(0, 50);
+    return { ...result, changed };
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,180 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Git } from './git.js';
+
+/**
+ * Leviathan's own repository for one attempt (issue 7 §2): a bare repository in a 0700 temporary directory,
+ * outside the agent's work tree and the user's checkout, borrowing the checkout's objects read-only through
+ * `objects/info/alternates`. The candidate tree is built here with plumbing, the base tree is read from here,
+ * and the pushes go from here to the origin URL captured before the agent ran. No work tree, so no filter,
+ * attribute or hook of anyone's making applies; git itself runs in the clean environment of `git.ts`.
+ */
+export interface TreeEntry {
+  mode: string;
+  oid: string;
+  /** -1 for a gitlink. */
+  size: number;
+}
+
+export interface PushTarget {
+  /** The origin's URL, or an absolute path. */
+  url: string;
+  /** `http.*.extraheader` settings of the checkout (the Actions checkout's auth), passed with `-c`. */
+  headers: string[];
+}
+
+export class PrivateRepo {
+  private constructor(
+    readonly root: string,
+    readonly git: Git,
+    readonly objectFormat: 'sha1' | 'sha256',
+  ) {}
+
+  /** A private repository that sees the objects of `source` (a checkout, read only). */
+  static async create(source: Git): Promise<PrivateRepo> {
+    const objects = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
+    const format =
+      (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+    const root = await mkdtemp(join(tmpdir(), 'leviathan-delivery-'));
+    await chmod(root, 0o700);
+    const dir = join(root, 'repo.git');
+    const git = source.at(root, { GIT_DIR: dir });
+    await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
+    await mkdir(join(dir, 'objects', 'info'), { recursive: true });
+    await writeFile(join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
+    // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
+    const shallow = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
+    await copyFile(shallow, join(dir, 'shallow')).catch(() => {});
+    return new PrivateRepo(root, git, format);
+  }
+
+  /** Where the origin is, read from the checkout before anyone else could change its config. */
+  static async pushTarget(source: Git): Promise<PushTarget> {
+    const url = await source.originUrl();
+    // A repository without a remote is its own forge: its branches are the ones to push.
+    if (url === null) {
+      return {
+        url: resolve(source.cwd, await source.output(['rev-parse', '--git-common-dir'])),
+        headers: [],
+      };
+    }
+    const absolute =
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || isAbsolute(url)
+        ? url
+        : resolve(source.cwd, url);
+    const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
+      allowFailure: true,
+    });
+    const headers = cfg.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const space = line.indexOf(' ');
+        return `${line.slice(0, space)}=${line.slice(space + 1)}`;
+      });
+    return { url: absolute, headers };
+  }
+
+  /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
+  async treeEntries(commit: string): Promise<Map<string, TreeEntry>> {
+    const out = await this.git.output(['ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+    const entries = new Map<string, TreeEntry>();
+    for (const record of out.split('\0')) {
+      const m = /^(\d{6}) \w+ ([0-9a-f]+) +(-|\d+)\t([\s\S]+)$/.exec(record);
+      if (m) entries.set(m[4]!, { mode: m[1]!, oid: m[2]!, size: m[3] === '-' ? -1 : Number(m[3]) });
+    }
+    return entries;
+  }
+
+  /** Writes one blob (content given as bytes, never read from a path git would resolve). */
+  async writeBlob(content: Buffer): Promise<string> {
+    return this.git.output(['hash-object', '-w', '--no-filters', '--stdin'], { input: content });
+  }
+
+  /**
+   * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
+   * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
+   */
+  async buildTree(base: string, changes: ReadonlyArray<{ path: string; mode: string; oid: string | null }>) {
+    const index = join(this.root, `index-${process.hrtime.bigint()}`);
+    const env = { GIT_INDEX_FILE: index };
+    try {
+      await this.git.run(['read-tree', base], { env });
+      const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+      const input = changes
+        .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+        .join('');
+      if (input) await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+      return await this.git.output(['write-tree'], { env });
+    } finally {
+      await rm(index, { force: true });
+    }
+  }
+
+  async commit(tree: string, parent: string, message: string): Promise<string> {
+    return this.git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+  }
+
+  async readBlob(oid: string): Promise<Buffer> {
+    return (await this.git.runBuffer(['cat-file', 'blob', oid])).stdoutBytes;
+  }
+
+  /**
+   * A fresh work tree at `dir` holding `commit`, with a repository of its own (so agents that run git work)
+   * on a branch named like the base and with no remote: nothing done to its refs or remotes reaches the
+   * origin. The files are written by this repository (its clean config and attributes; no filter can apply),
+   * before the new `.git` exists; git then only records them there (no command of it touches the files).
+   */
+  async checkoutWorkTree(commit: string, dir: string, branch: string): Promise<void> {
+    await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+    const index = join(this.root, `checkout-index-${process.hrtime.bigint()}`);
+    try {
+      const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
+      await this.git.run(['read-tree', commit], { env });
+      await this.git.run(['checkout-index', '--all', '--force'], { env });
+    } finally {
+      await rm(index, { force: true });
+    }
+    const wt = this.git.at(dir, {});
+    await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
+    await wt.run([
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--depth=1',
+      join(this.root, 'repo.git'),
+      'refs/leviathan/base',
+    ]);
+    await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
+    await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+    await wt.run(['read-tree', 'HEAD']);
+    await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
+  }
+
+  /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
+  async pushWithLease(target: PushTarget, commit: string, branch: string, expected: string | null) {
+    const git = this.git.at(this.root, { GIT_DIR: join(this.root, 'repo.git') }, target.headers);
+    const ref = `refs/heads/${branch}`;
+    await git.run([
+      'push',
+      '--quiet',
+      '--no-verify',
+      `--force-with-lease=${ref}:${expected ?? ''}`,
+      target.url,
+      `${commit}:${ref}`,
+    ]);
+  }
+
+  /** The commit a branch of the origin is at, or null. */
+  async remoteBranch(target: PushTarget, branch: string): Promise<string | null> {
+    const git = this.git.at(this.root, { GIT_DIR: join(this.root, 'repo.git') }, target.headers);
+    const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
+    const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
+    return line ? line.split('\t')[0]! : null;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,100 @@
+import { createRedactor, knownSecrets, type Redactor } from '../core/redact.js';
+import { isSecretLikeName } from '../executor/agent-env.js';
+import {
+  type RunSandboxedResult,
+  runSandboxed,
+  type VerifyCandidateResult,
+  verifyCandidate,
+} from '../executor/sandboxed-run.js';
+import type { AttemptContext, ExecuteDeps } from './attempt.js';
+
+/**
+ * The worker's side of the sandbox (issue 7 §1): what the agent may not see, what must never leave in its
+ * output, and `verify` on a fresh copy of the candidate tree.
+ */
+
+/** The environment secrets are looked up in: the worker's source environment. */
+function hostEnv(deps: ExecuteDeps): Record<string, string | undefined> {
+  return deps.env ?? process.env;
+}
+
+/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
+export function attemptRedactor(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'config'>): Redactor {
+  return createRedactor({
+    secrets: knownSecrets({
+      env: hostEnv(deps),
+      isSecretName: isSecretLikeName,
+      allowlist: ctx.config.executor.env_allowlist,
+      ...(deps.secrets ? { extra: deps.secrets } : {}),
+    }),
+  });
+}
+
+/**
+ * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
+ * the private store repository and maybe credentials), the attempt's directory (the prompt and task files are
+ * shown read-only), the user's checkout and the runner's temp directory.
+ */
+async function hiddenPaths(deps: ExecuteDeps, ctx: AttemptContext): Promise<string[]> {
+  const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+  const env = hostEnv(deps);
+  return [
+    deps.git.cwd,
+    ...(gitDir ? [gitDir] : []),
+    ctx.taskDir,
+    ...(env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []),
+    ...(deps.hide ?? []),
+  ];
+}
+
+interface AgentRunInput {
+  commands: readonly string[];
+  env: Record<string, string>;
+  /** Epoch ms on the real clock (the worker's clock may be injected). */
+  deadline: number;
+}
+
+/** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
+export async function runAgentCommands(
+  deps: ExecuteDeps,
+  ctx: AttemptContext,
+  input: AgentRunInput,
+): Promise<RunSandboxedResult> {
+  const env = hostEnv(deps);
+  return runSandboxed({
+    mode: ctx.config.executor.sandbox,
+    workTree: ctx.workTree,
+    commands: input.commands,
+    env: input.env,
+    deadline: input.deadline,
+    hide: await hiddenPaths(deps, ctx),
+    readOnly: [ctx.promptFile, ctx.taskFile],
+    redact: attemptRedactor(deps, ctx),
+    hostEnv: env,
+    ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
+    ...(deps.onOutput ? { onOutput: (chunk: string) => deps.onOutput?.(chunk) } : {}),
+  });
+}
+
+/**
+ * `verify` in a fresh sandbox on a fresh copy of the candidate tree checked out at `candidate` (never the
+ * agent's work tree); what it changes is discarded and reported.
+ */
+export async function verifyInSandbox(
+  deps: ExecuteDeps,
+  ctx: AttemptContext,
+  candidate: string,
+  input: { command: string; env: Record<string, string>; deadline: number },
+): Promise<VerifyCandidateResult> {
+  const host = hostEnv(deps);
+  return verifyCandidate({
+    mode: ctx.config.executor.sandbox,
+    candidate,
+    ...input,
+    hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
+    readOnly: [ctx.promptFile, ctx.taskFile],
+    redact: attemptRedactor(deps, ctx),
+    hostEnv: host,
+    ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
+  });
+}

@@ -1,0 +1,415 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { markTaskDone } from '../core/backlog-writeback.js';
+import { BACKLOG_FILE } from '../core/documents.js';
+import { UserError } from '../core/errors.js';
+import type { EventDraft, FailureReason } from '../core/events.js';
+import { renderPullBody } from '../core/pr-body.js';
+import { wipBranch } from '../core/reconcile.js';
+import type { RunContext } from '../core/run-context.js';
+import type { State } from '../core/state-types.js';
+import { buildAgentEnv } from '../executor/agent-env.js';
+import { MODE_SYMLINK } from '../executor/changes.js';
+import { checkDiff, type DiffGuardOptions, type GuardReport } from '../executor/diff-guard.js';
+import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
+import {
+  readRegularFile,
+  type ScannedChange,
+  scanWorkTree,
+  type WorkTreeScan,
+} from '../executor/work-tree.js';
+import { PrivateRepo } from '../store/private-repo.js';
+import { attemptRedactor, verifyInSandbox } from './agent-run.js';
+import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
+import { assertOwnBranch, commitMessage } from './branch.js';
+import { buildManifest, WIP_MANIFEST } from './wip.js';
+
+/**
+ * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
+ * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
+ * worker-finish, an unpacked artifact), builds the candidate tree in a private repository, judges it against
+ * the base tree read from there, verifies it in a fresh copy, and pushes exactly the commit it judged, by SHA
+ * with a lease. One deadline bounds all of it; every terminal event carries the precondition "the attempt is
+ * still running", so the scheduler's `attempt.timed_out` and the worker's outcome never both count.
+ */
+
+/** Entries the walk reads at most: far beyond any sane cap, so a runaway tree cannot stall the worker. */
+const WALK_FACTOR = 20;
+const WALK_MIN = 50_000;
+
+export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
+  return buildAgentEnv({
+    source: deps.env ?? process.env,
+    allowlist: ctx.config.executor.env_allowlist,
+    promptFile: ctx.promptFile,
+    taskFile: ctx.taskFile,
+    taskId: ctx.task.id,
+    attemptId: ctx.attempt,
+    timeoutSeconds: remainingMs(deps, ctx) / 1000,
+  }).env;
+}
+
+export function remainingMs(deps: RunContext, ctx: Pick<AttemptContext, 'deadline'>): number {
+  return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
+}
+
+export function attemptDraft(
+  deps: RunContext,
+  ctx: AttemptContext,
+  rest: Pick<EventDraft, 'type' | 'data'>,
+): EventDraft {
+  return {
+    id: deps.newId(),
+    ts: deps.now().toISOString(),
+    actor: deps.actor,
+    task: ctx.task.id,
+    attempt: ctx.attempt,
+    ...rest,
+  } as EventDraft;
+}
+
+function stillRunning(state: State, attempt: string): true | string {
+  const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+  return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+}
+
+/** Writes the content of `changes` (read without following links) into the private repository. */
+async function writeChanges(repo: PrivateRepo, changes: readonly ScannedChange[], maxBytes: number) {
+  const written: Array<{ path: string; mode: string; oid: string | null }> = [];
+  for (const c of changes) {
+    if (c.status === 'D') {
+      written.push({ path: c.path, mode: c.mode, oid: null });
+      continue;
+    }
+    let content: Buffer | null;
+    if (c.mode === MODE_SYMLINK) content = c.linkTarget === undefined ? null : Buffer.from(c.linkTarget);
+    else content = c.source ? await readRegularFile(c.source, Math.max(maxBytes, c.size)) : null;
+    if (content === null || content.length !== c.size) {
+      throw new DeliveryError(
+        'scope_violation',
+        `${JSON.stringify(c.path)} changed or vanished while being read`,
+      );
+    }
+    written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
+  }
+  return written;
+}
+
+/** A result refused before delivery could read it; it ends the attempt as `attempt.failed`. */
+export interface DeliveryRefusal {
+  reason: FailureReason;
+  detail: string;
+}
+
+class DeliveryError extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Applies issue 7 §2 to the work tree at `workTree` and records the outcome; never throws for the agent's doing. */
+export async function deliverWorkTree(
+  deps: WorkerDeps,
+  ctx: AttemptContext,
+  workTree: string,
+  executed?: RunSandboxedResult,
+  /** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
+  refusal?: DeliveryRefusal,
+): Promise<AttemptOutcome> {
+  const say = deps.progress ?? (() => {});
+  const redact = attemptRedactor(deps, ctx);
+  const { config, task } = ctx;
+  const repo = await PrivateRepo.create(deps.git);
+  const target = ctx.pushTarget;
+  const wip = wipBranch(task.id, ctx.attempt);
+  const subject = commitMessage(task.title, task.id, ctx.attempt);
+  const late = () => remainingMs(deps, ctx) <= 0;
+  let scan: WorkTreeScan | null = null;
+  let guardOptions: DiffGuardOptions | null = null;
+
+  /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
+  const record = async (drafts: EventDraft[]): Promise<string | null> => {
+    const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
+    if (result.ok) return null;
+    const detail = `late result, not delivered: ${result.refused} when the worker finished`;
+    const lateResult = await deps.events.append([
+      attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+    ]);
+    if (!lateResult.ok) throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
+    return detail;
+  };
+
+  const keepWip = async (): Promise<string | undefined> => {
+    if (!scan || scan.changes.length === 0) return undefined;
+    const current = scan;
+    const opts = guardOptions as DiffGuardOptions;
+    const bytes = current.changes.reduce((n, c) => n + (c.status === 'D' ? 0 : c.size), 0);
+    const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
+    // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
+    // any branch may run).
+    const why = (c: ScannedChange): string | undefined => {
+      if (!within) return 'over the caps';
+      const one = checkDiff([c], {
+        ...opts,
+        maxFiles: Number.POSITIVE_INFINITY,
+        maxBytes: Number.POSITIVE_INFINITY,
+      });
+      return one.ok ? undefined : one.violations.join('; ');
+    };
+    const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
+    const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
+    const entries = await writeChanges(repo, content, opts.maxBytes);
+    if (content.length < current.changes.length) {
+      const manifest = await buildManifest(
+        current,
+        repo.objectFormat,
+        (p) => reasons.get(p),
+        `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`,
+      );
+      entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
+    }
+    const tree = await repo.buildTree(ctx.baseSha, entries);
+    const commit = await repo.commit(tree, ctx.baseSha, `WIP: ${subject}`);
+    await pushOwn(repo, target, commit, wip, ctx, null);
+    return wip;
+  };
+
+  const fail = async (
+    reason: FailureReason,
+    detail: string,
+    extra: { output_tail?: string; report?: GuardReport } = {},
+  ): Promise<AttemptOutcome> => {
+    let kept: string | undefined;
+    try {
+      kept = await keepWip();
+    } catch (error) {
+      detail = `${detail}; the WIP could not be kept: ${(error as Error).message}`;
+    }
+    // Redacted again here: a detail may quote output, and an event can never hold a token.
+    detail = redact(detail);
+    const data = {
+      reason,
+      detail,
+      ...(kept ? { wip_branch: kept } : {}),
+      ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+    };
+    const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+    const outcome: AttemptOutcome = lateDetail
+      ? { status: 'failed', reason: 'timeout', detail: lateDetail }
+      : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+    return extra.report ? { ...outcome, report: extra.report } : outcome;
+  };
+
+  try {
+    if (refusal) return await fail(refusal.reason, refusal.detail);
+    say('reading the work tree');
+    const base = await repo.treeEntries(ctx.baseSha);
+    guardOptions = {
+      taskGlobs: task.allowed_paths,
+      scope: config.scope,
+      maxFiles: config.limits.max_files_changed,
+      maxBytes: config.limits.max_diff_bytes,
+    };
+    scan = await scanWorkTree(workTree, base, {
+      maxEntries: Math.max(WALK_MIN, base.size + WALK_FACTOR * config.limits.max_files_changed),
+      objectFormat: repo.objectFormat,
+      maxReadBytes: config.limits.max_diff_bytes,
+    });
+    guardOptions.links = scan.links;
+
+    if (executed && executed.status === 'timeout') {
+      return await fail(
+        'timeout',
+        `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`,
+        {
+          output_tail: executed.outputTail,
+        },
+      );
+    }
+    if (executed?.sandboxError !== undefined) return await fail('executor_error', executed.sandboxError);
+    if (executed && executed.status === 'failed') {
+      const why = executed.error ?? `exit ${executed.exitCode ?? executed.signal}`;
+      return await fail('executor_error', `${executed.failedCommand ?? 'executor'} failed (${why})`, {
+        output_tail: executed.outputTail,
+      });
+    }
+    if (late()) return await fail('timeout', "the attempt's deadline passed before its result was checked");
+    if (scan.truncated) {
+      return await fail(
+        'limit_exceeded',
+        `the work tree has more than ${scan.entries - 1} entries; not read further`,
+      );
+    }
+
+    // The backlog write-back is part of the push, so it counts in the caps.
+    let writeback: string | null = null;
+    if (config.pr.mark_done_in_backlog) {
+      const own = scan.changes.find((c) => c.path === BACKLOG_FILE);
+      const text = own
+        ? own.source
+          ? ((await readRegularFile(own.source, config.limits.max_diff_bytes))?.toString('utf8') ?? null)
+          : null
+        : await repo.git.readFile(ctx.baseSha, BACKLOG_FILE);
+      const marked = text === null ? null : markTaskDone(text, task.id);
+      if (marked !== null && marked !== text) writeback = marked;
+    }
+    say('checking the candidate tree against the guardrails');
+    const guard = checkDiff(scan.changes, {
+      ...guardOptions,
+      ...(writeback !== null ? { extra: { files: 1, bytes: Buffer.byteLength(writeback) } } : {}),
+    });
+    if (!guard.ok) {
+      return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+    }
+
+    let head: string;
+    try {
+      const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
+      const tree = await repo.buildTree(ctx.baseSha, entries);
+      head = await repo.commit(tree, ctx.baseSha, subject);
+    } catch (error) {
+      const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
+      return await fail(reason, `the candidate tree could not be built: ${(error as Error).message}`, {
+        report: guard.report,
+      });
+    }
+
+    const verify = task.verify ?? config.executor.verify;
+    if (verify) {
+      if (late())
+        return await fail('timeout', `the deadline passed before \`${verify}\` ran`, {
+          report: guard.report,
+        });
+      say(`verifying in a fresh copy of the candidate: ${verify}`);
+      const fresh = await mkdtemp(join(tmpdir(), 'leviathan-verify-'));
+      try {
+        await repo.checkoutWorkTree(head, fresh, ctx.base);
+        const verified = await verifyInSandbox(deps, ctx, fresh, {
+          command: verify,
+          env: agentEnv(deps, ctx),
+          deadline: Date.now() + remainingMs(deps, ctx),
+        });
+        if (verified.sandboxError !== undefined) {
+          return await fail('executor_error', verified.sandboxError, { report: guard.report });
+        }
+        const discarded =
+          verified.changed.length > 0 ? `; its changes were discarded: ${verified.changed.join(', ')}` : '';
+        if (discarded) say(`verify changed files in its copy${discarded}`);
+        if (verified.status !== 'ok') {
+          const reason: FailureReason = verified.status === 'timeout' ? 'timeout' : 'verify_failed';
+          return await fail(
+            reason,
+            `verify \`${verify}\` ${verified.status === 'timeout' ? 'timed out' : 'failed'}${discarded}`,
+            {
+              output_tail: verified.outputTail,
+              report: guard.report,
+            },
+          );
+        }
+      } finally {
+        await rm(fresh, { recursive: true, force: true }).catch(() => {});
+      }
+    }
+
+    if (writeback !== null) {
+      const blob = await repo.writeBlob(Buffer.from(writeback));
+      const tree = await repo.buildTree(head, [{ path: BACKLOG_FILE, mode: '100644', oid: blob }]);
+      head = await repo.commit(
+        tree,
+        head,
+        commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt),
+      );
+    }
+
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+    const { state } = await deps.events.read();
+    const running = stillRunning(state, ctx.attempt);
+    if (late() || running !== true) {
+      const why = running === true ? 'the deadline passed' : running;
+      return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+        report: guard.report,
+      });
+    }
+
+    say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+    try {
+      await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+    } catch (error) {
+      return await fail('push_error', (error as Error).message, { report: guard.report });
+    }
+
+    say('opening the pull request');
+    let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
+    try {
+      pull = await deps.forge.upsertPull({
+        branch: ctx.branch,
+        headSha: head,
+        base: ctx.base,
+        title: task.title,
+        body: redact(
+          renderPullBody({
+            task,
+            attempt: ctx.attempt,
+            attemptNumber: ctx.number,
+            maxAttempts: ctx.maxAttempts,
+            checks: guard.report.checks,
+            headSha: head,
+            sandbox: executed?.sandbox ?? config.executor.sandbox,
+            ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+          }),
+        ),
+        draft: config.pr.draft,
+        labels: [...new Set([...config.pr.labels, ...task.labels])],
+        reviewers: config.pr.reviewers,
+      });
+    } catch (error) {
+      return await fail('pr_error', (error as Error).message, { report: guard.report });
+    }
+    const lateDetail = await record([
+      attemptDraft(deps, ctx, {
+        type: 'pr.created',
+        data: {
+          number: pull.pull.number,
+          branch: ctx.branch,
+          url: pull.pull.url,
+          updated: !pull.created,
+          head_sha: head,
+        },
+      }),
+      attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+    ]);
+    if (lateDetail) return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
+    return {
+      status: 'succeeded',
+      pr: pull.pull.number,
+      url: pull.pull.url,
+      created: pull.created,
+      report: guard.report,
+    };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    // Anything unexpected is a failed attempt with its reason, never an aborted loop.
+    return fail('executor_error', `unexpected failure while delivering: ${(error as Error).message}`);
+  } finally {
+    await repo.remove().catch(() => {});
+  }
+}
+
+/** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
+async function pushOwn(
+  repo: PrivateRepo,
+  target: AttemptContext['pushTarget'],
+  commit: string,
+  branch: string,
+  ctx: AttemptContext,
+  expected: string | null,
+): Promise<void> {
+  assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
+  const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+  if (valid.exitCode !== 0) throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+  await repo.pushWithLease(target, commit, branch, expected);
+}

@@ -1,0 +1,206 @@
+/**
+ * The sandbox the agent runs in (issue 7 §1), attacked by the real hostile scripts in
+ * test/fixtures/hostile/ under both sandboxes, and `auto` failing closed on a machine without either. The
+ * fixtures live under /var/tmp, not /tmp: the sandbox's private /tmp would hide them whatever the layout says.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RunSandboxedOptions, runSandboxed, verifyCandidate } from '../../src/executor/sandboxed-run.js';
+import { HOSTILE, pathWithout, sleepers } from '../helpers/sandbox.js';
+
+const SECRET = 'lev-canary-3f9c2a7d41e8b6';
+let root: string;
+let home: string;
+let other: string;
+let priv: string;
+let outside: string;
+let canary: ChildProcess;
+
+beforeAll(async () => {
+  root = await mkdtemp('/var/tmp/lev-sandbox-');
+  home = join(root, 'home');
+  other = join(root, 'other-checkout');
+  priv = join(root, 'leviathan-private');
+  outside = join(root, 'outside');
+  await mkdir(join(home, '.config', 'git'), { recursive: true });
+  await writeFile(join(home, '.git-credentials'), `https://x-access-token:${SECRET}@github.com\n`);
+  await writeFile(join(home, '.gitconfig'), `[http]\n\textraheader = AUTHORIZATION: bearer ${SECRET}\n`);
+  await mkdir(join(other, '.git'), { recursive: true });
+  await writeFile(
+    join(other, '.git', 'config'),
+    `[remote "origin"]\n\turl = https://u:${SECRET}@example.com/r\n`,
+  );
+  await mkdir(join(priv, 'store.git'), { recursive: true });
+  await writeFile(join(priv, 'store.git', 'state'), `${SECRET}\n`);
+  await writeFile(join(priv, 'prompt.md'), '# the task\n');
+  await mkdir(outside, { recursive: true });
+  // A process of "ours" whose environment holds the secret, as Leviathan's own does.
+  canary = spawn('sleep', ['997'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CANARY: SECRET } });
+});
+
+afterAll(async () => {
+  canary?.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
+
+async function freshTree(name: string): Promise<string> {
+  const dir = join(root, `wt-${name}-${Math.random().toString(36).slice(2, 8)}`);
+  await mkdir(dir);
+  return dir;
+}
+
+function options(
+  mode: RunSandboxedOptions['mode'],
+  workTree: string,
+  commands: string[],
+): RunSandboxedOptions {
+  return {
+    mode,
+    workTree,
+    commands,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
+    deadline: Date.now() + 60_000,
+    hide: [priv, other],
+    readOnly: [join(priv, 'prompt.md')],
+    hostEnv: { HOME: home },
+  };
+}
+
+const loot = (wt: string, file: string) => readFile(join(wt, 'loot', file), 'utf8');
+
+describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
+  it('a script reading /proc/<ancestor>/environ and other processes finds only its own environment', async () => {
+    const wt = await freshTree('environ');
+    const r = await runSandboxed(
+      options(mode, wt, [`sh ${HOSTILE}/steal-environ.sh ${canary.pid} ${process.pid}`]),
+    );
+    expect(r).toMatchObject({ status: 'ok', sandbox: mode });
+    const stolen = await loot(wt, 'environ.txt');
+    expect(stolen).not.toContain(SECRET);
+    const names = new Set(
+      stolen
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('=')[0]),
+    );
+    // What we passed, plus what the shells add themselves.
+    for (const own of ['PWD', 'SHLVL', '_']) names.delete(own);
+    expect([...names].sort()).toEqual(['HOME', 'LANG', 'PATH', 'TMPDIR']);
+    // Its own /proc: a handful of its own processes, never the runner's.
+    expect(Number(await loot(wt, 'visible-pids.txt'))).toBeLessThan(8);
+  });
+
+  it('HOME credentials, another checkout and Leviathan’s private directory are not visible', async () => {
+    const wt = await freshTree('creds');
+    const r = await runSandboxed(
+      options(mode, wt, [
+        `sh ${HOSTILE}/steal-credentials.sh ${home} ${join(other, '.git', 'config')} ${priv}`,
+        `echo "HOME=$HOME" > home.txt; ls -A "$HOME" >> home.txt; ls -A ${priv} > private.txt; cat ${priv}/prompt.md >> private.txt`,
+      ]),
+    );
+    expect(r).toMatchObject({ status: 'ok', sandbox: mode });
+    expect(await loot(wt, 'credentials.txt')).not.toContain(SECRET);
+    expect(await readFile(join(wt, 'home.txt'), 'utf8')).toBe('HOME=/tmp/home\n');
+    // Only the task file shown read-only is left of the private directory.
+    expect(await readFile(join(wt, 'private.txt'), 'utf8')).toBe('prompt.md\n# the task\n');
+  });
+
+  it('nothing outside the work tree can be written, and the root cannot be remounted', async () => {
+    const wt = await freshTree('write');
+    const r = await runSandboxed(
+      options(mode, wt, [
+        `sh ${HOSTILE}/write-outside.sh ${outside} ${root} ${priv}`,
+        'echo ok > inside.txt',
+      ]),
+    );
+    expect(r.status).toBe('ok');
+    expect(r.outputTail).not.toMatch(/wrote|remounted/);
+    expect(existsSync(join(outside, 'pwned.txt'))).toBe(false);
+    expect(existsSync(join(root, 'pwned.txt'))).toBe(false);
+    expect(await readFile(join(wt, 'inside.txt'), 'utf8')).toBe('ok\n');
+  });
+
+  it('setsid, double-fork and nohup processes are gone when the command ends', async () => {
+    const wt = await freshTree('linger');
+    const seconds = mode === 'bwrap' ? 3301 : 3302;
+    const r = await runSandboxed(options(mode, wt, [`sh ${HOSTILE}/escape-and-linger.sh ${seconds}`]));
+    expect(r).toMatchObject({ status: 'ok' });
+    for (const f of ['started-setsid', 'started-double-fork', 'started-nohup'])
+      expect(existsSync(join(wt, f))).toBe(true);
+    expect(sleepers(seconds)).toEqual([]);
+  });
+
+  it('at the deadline the whole sandbox is stopped, escapees included', async () => {
+    const wt = await freshTree('deadline');
+    const seconds = mode === 'bwrap' ? 3311 : 3312;
+    const r = await runSandboxed({
+      ...options(mode, wt, [
+        `sh ${HOSTILE}/escape-and-linger.sh ${seconds}; touch waiting; sleep ${seconds}`,
+      ]),
+      deadline: Date.now() + 4000,
+      killGraceMs: 200,
+    });
+    expect(r.status).toBe('timeout');
+    expect(existsSync(join(wt, 'started-setsid'))).toBe(true);
+    expect(sleepers(seconds)).toEqual([]);
+  });
+
+  it('verify runs on a fresh copy of the candidate: what it changes is discarded and reported', async () => {
+    const candidate = await freshTree('candidate');
+    await writeFile(join(candidate, 'page.md'), 'page\n');
+    const r = await verifyCandidate({
+      ...options(mode, candidate, []),
+      candidate,
+      command: `test "$(pwd)" != ${candidate} && cat page.md && echo changed > page.md && touch new.txt`,
+    });
+    expect(r).toMatchObject({ status: 'ok', sandbox: mode, changed: ['new.txt', 'page.md'] });
+    expect(await readFile(join(candidate, 'page.md'), 'utf8')).toBe('page\n');
+    expect(existsSync(join(candidate, 'new.txt'))).toBe(false);
+  });
+});
+
+describe('without a sandbox', () => {
+  it('auto fails closed on a machine with neither bwrap nor unshare, saying what to install; nothing runs', async () => {
+    const bin = await pathWithout(join(root, 'nobox'), ['bwrap', 'unshare']);
+    const wt = await freshTree('auto');
+    const r = await runSandboxed({ ...options('auto', wt, ['touch ran']), searchPath: bin });
+    expect(r.status).toBe('failed');
+    expect(r.sandbox).toBeUndefined();
+    expect(r.sandboxError).toMatch(/bwrap was not found.*unshare.*not found.*install bubblewrap/);
+    expect(r.sandboxError).toMatch(/executor\.sandbox: none/);
+    expect(existsSync(join(wt, 'ran'))).toBe(false);
+  });
+
+  it('an explicit bwrap or unshare that is missing fails closed too', async () => {
+    const bin = await pathWithout(join(root, 'nobox2'), ['bwrap', 'unshare']);
+    const wt = await freshTree('explicit');
+    for (const mode of ['bwrap', 'unshare'] as const) {
+      const r = await runSandboxed({ ...options(mode, wt, ['touch ran']), searchPath: bin });
+      expect(r.sandboxError).toMatch(
+        mode === 'bwrap' ? /^no sandbox.*bwrap was not found/ : /unshare.*not found/,
+      );
+    }
+    expect(existsSync(join(wt, 'ran'))).toBe(false);
+  });
+
+  it('none (chosen explicitly) runs as Leviathan does: the same scripts find the secrets and outlive it', async () => {
+    const wt = await freshTree('none');
+    const seconds = 3321;
+    try {
+      const r = await runSandboxed(
+        options('none', wt, [
+          `sh ${HOSTILE}/steal-credentials.sh ${join(other, '.git', 'config')} ${priv}`,
+          `sh ${HOSTILE}/escape-and-linger.sh ${seconds}`,
+        ]),
+      );
+      expect(r).toMatchObject({ status: 'ok', sandbox: 'none' });
+      expect(await loot(wt, 'credentials.txt')).toContain(SECRET);
+      expect(sleepers(seconds).length).toBeGreaterThan(0);
+    } finally {
+      for (const pid of sleepers(seconds)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});

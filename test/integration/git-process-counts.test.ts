@@ -1,0 +1,55 @@
+/**
+ * How many git processes and origin sessions an idle tick costs (issue 10: at most 12 and 1 fetch are the
+ * targets; these are the counts today, so a change that adds git work to every tick shows up here).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runTick } from '../../src/cli/commands/tick.js';
+import { observeGit } from '../../src/store/git.js';
+import { GitServer } from '../harness/git-server.js';
+import { removeDir } from '../harness/repo.js';
+import { capture, seedTarget, type Target } from '../helpers/loop.js';
+
+let server: GitServer;
+let target: Target;
+
+beforeAll(async () => {
+  server = await GitServer.start();
+  target = await seedTarget(server, 'counts', {
+    config: 'version: 1\nscope:\n  allowed_paths: ["docs/**"]\n',
+    backlog: 'version: 1\ntasks:\n  - id: a\n    title: A\n    allowed_paths: [docs/a.md]\n',
+  });
+});
+
+afterAll(async () => {
+  await server.stop();
+  await removeDir(target.root);
+});
+
+async function counted(fn: () => Promise<unknown>) {
+  const commands: string[] = [];
+  const stop = observeGit((args) => commands.push(args.join(' ')));
+  const from = server.requests.length;
+  try {
+    await fn();
+  } finally {
+    stop();
+  }
+  const sessions = server.requests
+    .slice(from)
+    .filter((r) => r.method === 'GET' && r.path.endsWith('/info/refs'));
+  return { git: commands.length, commands, sessions: sessions.length };
+}
+
+describe('git processes of an idle tick', () => {
+  it('stays within its budget in a checkout that has ticked before', async () => {
+    const out = capture(true);
+    await runTick({ dir: target.dir }, out);
+    const tick = await counted(() => runTick({ dir: target.dir }, out));
+    // Default branch, base branch, event log and pulls: one session each, all fetches.
+    expect(tick.sessions).toBe(4);
+    expect(tick.git).toBeLessThanOrEqual(19);
+    // The documents are read with one cat-file; the private repository's config is never asked with git.
+    expect(tick.commands.filter((c) => c.startsWith('cat-file')).length).toBe(1);
+    expect(tick.commands.filter((c) => c.startsWith('count-objects')).length).toBe(0);
+  });
+});
