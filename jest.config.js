@@ -8,5 +8,5 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
-  setupFiles: ['<rootDir>/test/setup-fast-check.ts'],
+  setupFiles: ['<rootDir>/test/setup-fast-check.ts', '<rootDir>/test/setup-state-dir.ts'],
 };

@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2504);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8647);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2504:
+/***/ 8647:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35881,7 +35881,7 @@ function pullMarker(task, attempt, headSha) {
     return `<!-- leviathan:task=${task} attempt=${attempt}${headSha ? ` head=${headSha}` : ''} -->`;
 }
 /** The last marker of a body: Leviathan writes its own last, after any text that came from the task. */
-function pr_body_parsePullMarker(body) {
+function parsePullMarker(body) {
     const all = [...body.matchAll(MARKER)];
     const m = all[all.length - 1];
     if (!m)
@@ -41439,7 +41439,7 @@ class GitHubForge {
     isLeviathanPull(pull, query) {
         const byBranch = pull.head.startsWith(query.branchPrefix);
         const byLabel = pull.labels.some((l) => query.labels.includes(l));
-        const marker = pr_body_parsePullMarker(pull.body);
+        const marker = parsePullMarker(pull.body);
         if (marker && pull.state === 'open' && (!byBranch || (query.labels.length > 0 && !byLabel))) {
             this.warn(`pull #${pull.number} carries Leviathan's marker for ${marker.task} but its ${byBranch ? 'labels were' : 'branch was'} changed (${pull.head}; ${pull.labels.join(', ') || 'no labels'}); it is still treated as Leviathan's`);
         }
@@ -52107,7 +52107,7 @@ function openPullFor(data, branch) {
 function matchesQuery(record, query) {
     const marked = record.head.startsWith(query.branchPrefix) ||
         record.labels.some((l) => query.labels.includes(l)) ||
-        pr_body_parsePullMarker(record.body) !== null;
+        parsePullMarker(record.body) !== null;
     if (!marked)
         return false;
     if (record.state === 'open')
@@ -53649,6 +53649,35 @@ function toEventLines(events) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/core/seal.ts
+/**
+ * The seal of an append to the event log: what a signing key signs, and how it is written in the commit
+ * message. Pure: the signature itself is made and checked by `store/log-seal.ts` (node:crypto, Ed25519).
+ *
+ * A seal covers the ref, the seq range appended, the hash of the last event (which chains every earlier one)
+ * and the SHA-256 of `state.json`: so a reader that checks it may trust the snapshot without a replay, and no
+ * one without the key can re-chain history, append, or edit the snapshot and still pass.
+ */
+const SEAL_ALGORITHM = 'ed25519';
+/** `ed25519:<base64 of the 32-byte public key>`, as `events.public_key` holds it. */
+const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
+/** The exact bytes a seal signs. */
+function sealPayload(claim) {
+    return `leviathan-seal/1\n${claim.ref}\n${claim.first}..${claim.last}\n${claim.hash}\n${claim.state}\n`;
+}
+/** The trailer lines an append's message carries after `Leviathan-Tree`. */
+function sealTrailers(stateSha, seal) {
+    const lines = [`Leviathan-State: ${stateSha}`];
+    if (seal)
+        lines.push(`Leviathan-Seal: ${SEAL_ALGORITHM} ${seal.keyId} ${seal.signature}`);
+    return lines.join('\n');
+}
+function parseSealTrailers(message) {
+    const state = /^Leviathan-State: ([0-9a-f]{64})$/m.exec(message)?.[1] ?? null;
+    const m = /^Leviathan-Seal: ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]+={0,2})$/m.exec(message);
+    return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
+}
+
 ;// CONCATENATED MODULE: ./src/core/state.ts
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
@@ -53695,7 +53724,7 @@ function openAttempts(state) {
     return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
 }
 /** A task as the queries see it, in play or settled (unknown task → undefined). */
-function state_taskSummary(state, taskId) {
+function taskSummary(state, taskId) {
     const task = state_own(state.tasks, taskId);
     if (task)
         return task;
@@ -54018,6 +54047,199 @@ function finish(state, attempt) {
         settleIfDone(state, task);
 }
 
+;// CONCATENATED MODULE: ./src/store/log-anchor.ts
+/**
+ * The anchor: a local record of the last event-log tip this machine verified, so a tip that does not extend
+ * it (rolled back, re-chained, truncated, the branch deleted) is caught even when every hash checks out.
+ * Kept in `$LEVIATHAN_STATE_DIR`, else `$XDG_STATE_HOME/leviathan`, else `~/.local/state/leviathan`, one file
+ * per events ref of one origin, outside any checkout (an agent's work tree never reaches it).
+ */
+
+
+
+
+function stateDir(env = process.env) {
+    if (env.LEVIATHAN_STATE_DIR)
+        return env.LEVIATHAN_STATE_DIR;
+    if (env.XDG_STATE_HOME)
+        return (0,external_node_path_.join)(env.XDG_STATE_HOME, 'leviathan');
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state', 'leviathan');
+}
+class AnchorFile {
+    where;
+    path;
+    /** `where`: what identifies the log (the origin URL without credentials and the ref). */
+    constructor(where, dir = stateDir()) {
+        this.where = where;
+        const id = (0,external_node_crypto_.createHash)('sha256').update(where).digest('hex').slice(0, 32);
+        this.path = (0,external_node_path_.join)(dir, 'anchors', `${id}.json`);
+    }
+    async read() {
+        let text;
+        try {
+            text = await (0,promises_namespaceObject.readFile)(this.path, 'utf8');
+        }
+        catch {
+            return null;
+        }
+        try {
+            const a = JSON.parse(text);
+            return typeof a.seq === 'number' ? a : null;
+        }
+        catch {
+            return null;
+        }
+    }
+    /** Records `anchor` unless the file already holds a later seq (another process saw further). */
+    async write(anchor) {
+        const current = await this.read();
+        if (current && current.seq > anchor.seq)
+            return;
+        if (current && current.commit === anchor.commit && current.state === anchor.state)
+            return;
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(this.path, '..'), { recursive: true, mode: 0o700 });
+        const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+        await (0,promises_namespaceObject.writeFile)(tmp, `${JSON.stringify({ where: this.where, ...anchor })}\n`, { mode: 0o600 });
+        await (0,promises_namespaceObject.rename)(tmp, this.path);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/log-seal.ts
+/**
+ * Ed25519 keys for sealing the event log (node:crypto). The secret (`LEVIATHAN_SIGNING_KEY`, an Actions
+ * secret) is `ed25519-sk:<base64 32-byte seed>`; the public key (`events.public_key` in the config) is
+ * `ed25519:<base64 32 bytes>`; the key id is the first 16 hex digits of SHA-256 over the public key's bytes.
+ */
+
+
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+const SECRET = /^ed25519-sk:([A-Za-z0-9+/]{43}=)$/;
+function keyIdOf(publicKey) {
+    const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'base64');
+    return (0,external_node_crypto_.createHash)('sha256').update(raw).digest('hex').slice(0, 16);
+}
+/** A sealer from the secret; a malformed secret is a one-line user error (never echoed). */
+function sealerFromSecret(secret) {
+    const m = SECRET.exec(secret.trim());
+    const seed = m ? Buffer.from(m[1], 'base64') : null;
+    if (seed?.length !== 32) {
+        throw new errors_UserError('LEVIATHAN_SIGNING_KEY is not a Leviathan signing key (ed25519-sk:…); make one with `leviathan key new`');
+    }
+    const key = (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+    const spki = (0,external_node_crypto_.createPublicKey)(key).export({ format: 'der', type: 'spki' });
+    const publicKey = `ed25519:${spki.subarray(SPKI_ED25519.length).toString('base64')}`;
+    const keyId = keyIdOf(publicKey);
+    return {
+        keyId,
+        publicKey,
+        seal: (payload) => ({ keyId, signature: (0,external_node_crypto_.sign)(null, Buffer.from(payload), key).toString('base64') }),
+    };
+}
+/** True when `seal` is `publicKey`'s signature of `payload`. */
+function verifySeal(publicKey, payload, seal) {
+    if (!PUBLIC_KEY_PATTERN.test(publicKey) || seal.keyId !== keyIdOf(publicKey))
+        return false;
+    const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'base64');
+    const key = (0,external_node_crypto_.createPublicKey)({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+    try {
+        return (0,external_node_crypto_.verify)(null, Buffer.from(payload), key, Buffer.from(seal.signature, 'base64'));
+    }
+    catch {
+        return false;
+    }
+}
+/** A fresh key pair. */
+function newSigningKey() {
+    const secret = `ed25519-sk:${(0,external_node_crypto_.randomBytes)(32).toString('base64')}`;
+    const { publicKey, keyId } = sealerFromSecret(secret);
+    return { secret, publicKey, keyId };
+}
+/** The sealer of the environment's `LEVIATHAN_SIGNING_KEY`, or null when it is not set. */
+function sealerFromEnv(env = process.env) {
+    const secret = env.LEVIATHAN_SIGNING_KEY;
+    return secret ? sealerFromSecret(secret) : null;
+}
+
+;// CONCATENATED MODULE: ./src/store/log-trust.ts
+/**
+ * What a reader of the event log may trust beyond the hash chain: the seal of the tip (when the config names
+ * a public key) and the anchor (the last tip this machine verified). Both fail closed with one line.
+ */
+
+
+
+
+function sha256Text(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+/**
+ * Why the tip commit is not sealed by `publicKey` over this state.json (null: it is). `claim` is the parsed
+ * append message (null: not a Leviathan append at all).
+ */
+function sealProblem(publicKey, ref, message, claim, stateText) {
+    const keyId = keyIdOf(publicKey);
+    if (!claim)
+        return `the tip commit is not a sealed append (the log is sealed with key ${keyId})`;
+    const trailers = parseSealTrailers(message);
+    if (!trailers.seal)
+        return `the tip commit (events ${claim.first}..${claim.last}) carries no seal of key ${keyId}`;
+    const state = stateText === null ? null : sha256Text(stateText);
+    if (state === null || trailers.state !== state) {
+        return 'state.json is not the snapshot the tip commit seals (edited after it was written)';
+    }
+    const payload = sealPayload({ ref, first: claim.first, last: claim.last, hash: claim.hash, state });
+    if (!verifySeal(publicKey, payload, trailers.seal)) {
+        return `the seal of the tip commit (events ${claim.first}..${claim.last}) is not a signature of key ${keyId}: forged or made with another key`;
+    }
+    return null;
+}
+/** The hash of event `seq` if a line of `ndjson` holds it (lines are not verified here), else undefined. */
+function hashAtSeq(ndjson, seq) {
+    const needle = `"seq":${seq},`;
+    for (const line of splitEventLines(ndjson)) {
+        if (!line.includes(needle))
+            continue;
+        try {
+            const e = JSON.parse(line);
+            if (e.seq === seq && typeof e.hash === 'string')
+                return e.hash;
+        }
+        catch {
+            // not an event line: the chain check reports it
+        }
+    }
+    return undefined;
+}
+/**
+ * Whether a log ending at `last` (seq, hash) extends `anchor`, given the hash it holds at the anchor's seq
+ * (undefined: not looked up). 'unknown' asks the caller to look the hash up.
+ */
+function anchorVerdict(anchor, last, hashAtAnchor) {
+    if (!anchor || anchor.seq === 0)
+        return { ok: true };
+    const seen = `this machine last verified seq ${anchor.seq} (${String(anchor.hash).slice(0, 12)})`;
+    if (last.seq < anchor.seq) {
+        return {
+            ok: false,
+            detail: last.seq === 0
+                ? `the events branch is gone or empty, but ${seen}: the log was deleted or rolled back`
+                : `the log ends at seq ${last.seq}, but ${seen}: the log was rolled back`,
+        };
+    }
+    const at = last.seq === anchor.seq ? (last.hash ?? undefined) : hashAtAnchor;
+    if (at === undefined)
+        return 'unknown';
+    if (at !== anchor.hash) {
+        return {
+            ok: false,
+            detail: `the log has ${at.slice(0, 12)} at seq ${anchor.seq}, but ${seen}: history was rewritten`,
+        };
+    }
+    return { ok: true };
+}
+
 ;// CONCATENATED MODULE: ./src/store/event-log.ts
 /**
  * The event log on the orphan branch `leviathan-events` (SPEC §4).
@@ -54043,11 +54265,16 @@ function finish(state, attempt) {
 
 
 
+
+
+
+
+
 const EVENTS_BRANCH = 'leviathan-events';
 const STATE_FILE = 'state.json';
 const EVENTS_DIR = 'events';
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
-const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})$/;
+const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
 /** The event chain cannot be trusted: readers fail closed (SPEC §1.5). */
 class ChainBrokenError extends Error {
     seq;
@@ -54067,14 +54294,47 @@ class EventLog {
     store;
     /** What this instance last wrote, so its next append or read of that tip needs no git reads. */
     last = null;
+    ref;
+    publicKey;
+    sealer;
+    anchorFile;
     constructor(options) {
-        const { branch = EVENTS_BRANCH, ...rest } = options;
-        this.store = new RefStore({ ...rest, ref: `refs/heads/${branch}` });
+        const { branch = EVENTS_BRANCH, sealer = null, publicKey = '', anchor, ...rest } = options;
+        this.ref = `refs/heads/${branch}`;
+        this.store = new RefStore({ ...rest, ref: this.ref });
+        this.sealer = sealer;
+        this.publicKey = publicKey;
+        this.anchorFile = anchor;
+    }
+    /** The config's `events.public_key` ('' = none): from now on every read requires the tip sealed by it. */
+    trustKey(publicKey) {
+        this.publicKey = publicKey;
+    }
+    async anchors() {
+        if (this.anchorFile === undefined) {
+            this.anchorFile = new AnchorFile(`${await this.store.location()}#${this.ref}`);
+        }
+        return this.anchorFile;
+    }
+    /** Read before the tip is fetched: an anchor written by a concurrent writer is then never ahead of it. */
+    async trust() {
+        const file = await this.anchors();
+        const anchor = (await file?.read()) ?? null;
+        const verifiedHere = async (commit, stateSha) => {
+            const now = commit === anchor?.commit ? anchor : await file?.read();
+            return now?.commit === commit && now.state === stateSha;
+        };
+        return { ref: this.ref, publicKey: this.publicKey, anchor, verifiedHere };
+    }
+    async remember(commit, state, stateSha) {
+        await (await this.anchors())?.write({ commit, seq: state.seq, hash: state.hash, state: stateSha });
     }
     /** The state at the tip: the sealed snapshot when trustworthy, else a full replay. Throws ChainBrokenError. */
     async read() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const loaded = await this.load(view, false);
+        const loaded = await this.load(view, false, trust);
+        await this.remember(view.commit, loaded.state, loaded.stateSha);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
     }
     /**
@@ -54082,8 +54342,10 @@ class EventLog {
      * what `status` shows, at a cost that does not grow with the history.
      */
     async readRecent(count) {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const loaded = await this.load(view, false);
+        const loaded = await this.load(view, false, trust);
+        await this.remember(view.commit, loaded.state, loaded.stateSha);
         const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
         const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
         return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
@@ -54097,9 +54359,15 @@ class EventLog {
     async append(drafts, precondition) {
         if (drafts.length === 0)
             return { ok: true, events: [] };
+        if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
+            throw new errors_UserError(this.sealer
+                ? `LEVIATHAN_SIGNING_KEY is key ${this.sealer.keyId}, but the config's events.public_key is key ${keyIdOf(this.publicKey)}`
+                : `the event log is sealed (events.public_key, key ${keyIdOf(this.publicKey)}): set LEVIATHAN_SIGNING_KEY to append`);
+        }
+        const trust = await this.trust();
         const written = {};
         const result = await this.store.update(async (view) => {
-            const loaded = await this.load(view, true);
+            const loaded = await this.load(view, true, trust);
             const stored = alreadyAppended(drafts, loaded.newest?.text ?? '');
             if (stored)
                 return { kind: 'skip', value: stored };
@@ -54124,18 +54392,30 @@ class EventLog {
             const next = project(events, loaded.state);
             const stateText = serializeState(next);
             changes.set(STATE_FILE, stateText);
-            written.value = { stateText, state: next, newest: { path, day, text: changes.get(path) } };
+            const stateSha = sha256Text(stateText);
+            written.value = {
+                stateText,
+                state: next,
+                newest: { path, day, text: changes.get(path) },
+                verified: loaded.verified,
+            };
             const first = events[0];
             const last = events[events.length - 1];
             return {
                 kind: 'commit',
                 changes,
-                message: (tree) => appendMessage(first.seq, last.seq, last.hash, tree),
+                message: (tree) => {
+                    const claim = { ref: this.ref, first: first.seq, last: last.seq, hash: last.hash, state: stateSha };
+                    const seal = this.sealer ? this.sealer.seal(sealPayload(claim)) : null;
+                    return `${appendMessage(first.seq, last.seq, last.hash, tree)}\n${sealTrailers(stateSha, seal)}`;
+                },
                 value: events,
             };
         });
         if (result.ok && result.committed && written.value && result.commit) {
             this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
+            const { verified, stateText } = written.value;
+            await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
     }
@@ -54143,31 +54423,57 @@ class EventLog {
      * The state at `view`. For an append it is frozen: the precondition sees exactly what the new snapshot is
      * folded from and cannot change it. Readers get a state of their own.
      */
-    async load(view, forAppend) {
+    async load(view, forAppend, trust) {
         const last = this.last;
         if (last && view.commit === last.commit) {
             const state = forAppend ? last.state : JSON.parse(last.stateText);
-            return { state, source: 'snapshot', newest: last.newest };
+            // What this instance wrote; another process may have verified further since (then the view is stale).
+            const v = anchorVerdict(trust.anchor, state, hashAtSeq(last.newest.text, trust.anchor?.seq ?? 0));
+            if (v !== 'unknown' && !v.ok)
+                throw rolledBack(state.seq + 1, v.detail);
+            const stateSha = sha256Text(last.stateText);
+            return { state, source: 'snapshot', newest: last.newest, stateSha, verified: last.verified };
         }
-        const loaded = await loadState(view);
+        const loaded = await loadState(view, trust, forAppend);
         if (forAppend)
             deepFreeze(loaded.state);
         return loaded;
     }
     /** Every event, verified, with the replayed state. Throws ChainBrokenError (fails closed). */
     async readAll() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const checked = await checkView(view, true);
+        const checked = await checkView(view, true, trust.anchor?.seq);
         if (!checked.ok)
             throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
         if (checked.fatal)
             throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
+        const problem = await beyondChain(view, checked, trust);
+        if (problem)
+            throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
         return { events: checked.events, state: checked.state, tip: view.commit };
     }
-    /** Verifies the whole chain, the day files, state.json against the replay, and the tip commit's message. */
+    /**
+     * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
+     * seal (when the config names a key) and that the log extends the last tip this machine verified.
+     */
     async verify() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        return verifyView(view, await checkView(view, false));
+        const checked = await checkView(view, false, trust.anchor?.seq);
+        const result = verifyView(view, checked);
+        if (!result.ok || !checked.ok)
+            return result;
+        const problem = await beyondChain(view, checked, trust);
+        if (problem)
+            return { ok: false, ...problem, tip: view.commit };
+        await this.remember(view.commit, checked.state, await stateShaOf(view));
+        return {
+            ...result,
+            signed: trust.publicKey !== '' && view.commit !== null,
+            anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
+        };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
     verifyAll() {
@@ -54202,10 +54508,38 @@ function event_log_lastLine(text) {
         return null;
     return trimmed.slice(trimmed.lastIndexOf('\n') + 1);
 }
-/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
-async function loadState(view) {
+function rolledBack(seq, detail) {
+    return new ChainBrokenError(seq, 'rolled_back', detail);
+}
+async function stateShaOf(view) {
     if (view.commit === null)
-        return { state: initialState(), source: 'empty', newest: null };
+        return null;
+    const text = await view.read(STATE_FILE);
+    return text === null ? null : sha256Text(text);
+}
+/** The checks of a verified replay beyond the chain: the tip's seal and the anchor. */
+async function beyondChain(view, checked, trust) {
+    const lastSeq = checked.last?.seq ?? 0;
+    if (trust.publicKey && view.commit !== null) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, parseAppendMessage(view.message), await view.read(STATE_FILE));
+        if (why)
+            return { seq: lastSeq, reason: 'unsealed', detail: why };
+    }
+    const v = anchorVerdict(trust.anchor, { seq: lastSeq, hash: checked.last?.hash ?? null }, checked.probeHash);
+    if (v === 'unknown' || !v.ok) {
+        const detail = v === 'unknown' ? 'the event at the anchored seq is missing' : v.detail;
+        return { seq: Math.min(lastSeq + 1, trust.anchor?.seq ?? 0), reason: 'rolled_back', detail };
+    }
+    return null;
+}
+/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
+async function loadState(view, trust, forAppend = false) {
+    if (view.commit === null) {
+        const v = anchorVerdict(trust.anchor, { seq: 0, hash: null }, undefined);
+        if (v !== 'unknown' && !v.ok)
+            throw rolledBack(1, v.detail);
+        return { state: initialState(), source: 'empty', newest: null, stateSha: null, verified: true };
+    }
     // One listing of the root and events/: state.json and the newest day file are then read in one go.
     const names = (await view.list('', EVENTS_DIR)).filter((e) => e.type === 'blob' && e.path.startsWith(`${EVENTS_DIR}/`) && DAY_FILE.test(e.name));
     const newestEntry = names[names.length - 1];
@@ -54214,15 +54548,40 @@ async function loadState(view) {
     const newest = newestEntry
         ? { path: newestEntry.path, day: newestEntry.name.slice(0, 10), text: texts.get(newestEntry.path) ?? '' }
         : null;
-    const trusted = trustedSnapshot(view, texts.get(STATE_FILE) ?? null, newest?.text ?? '');
-    if (trusted)
-        return { state: trusted, source: 'snapshot', newest };
-    const checked = await checkView(view, false);
+    const stateText = texts.get(STATE_FILE) ?? null;
+    const stateSha = stateText === null ? null : sha256Text(stateText);
+    const claim = parseAppendMessage(view.message);
+    if (trust.publicKey) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, claim, stateText);
+        if (why)
+            throw new ChainBrokenError(claim?.last ?? 0, 'unsealed', why);
+    }
+    const sealedLooking = trustedSnapshot(view, stateText, newest?.text ?? '');
+    // Without a key nothing proves who wrote a snapshot: only the one this machine verified itself is trusted.
+    const anchor = trust.anchor;
+    const verified = Boolean(trust.publicKey) || (await trust.verifiedHere(view.commit, stateSha));
+    const trusted = sealedLooking && (verified || forAppend) ? sealedLooking : null;
+    if (trusted) {
+        const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
+        if (v !== 'unknown') {
+            if (!v.ok)
+                throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
+            return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+        }
+    }
+    const checked = await checkView(view, false, anchor?.seq);
     if (!checked.ok)
         throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
     if (checked.fatal)
         throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
-    return { state: checked.state, source: 'replay', newest };
+    if (sealedLooking && checked.snapshotProblem) {
+        const p = checked.snapshotProblem;
+        throw new ChainBrokenError(p.seq, p.reason, `the tip's state.json lies: ${p.detail}`);
+    }
+    const problem = await beyondChain(view, checked, { ...trust, publicKey: '' });
+    if (problem)
+        throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
+    return { state: checked.state, source: 'replay', newest, stateSha, verified: true };
 }
 /**
  * The snapshot, if the tip is a sealed Leviathan append whose message, state.json and the newest file's last
@@ -54265,12 +54624,13 @@ function alreadyAppended(drafts, newestText) {
     }
     return drafts.map((d) => found.get(d.id));
 }
-async function checkView(view, keepEvents) {
+async function checkView(view, keepEvents, probe) {
+    const extra = probe === undefined ? {} : { probe };
     if (view.commit === null)
-        return checkLog({ files: new Map(), stateText: null, keepEvents });
+        return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
     const files = await view.readAll(EVENTS_DIR);
     const stateText = await view.read(STATE_FILE);
-    return checkLog({ files, stateText, keepEvents });
+    return checkLog({ files, stateText, keepEvents, ...extra });
 }
 function verifyView(view, checked) {
     const tip = view.commit;
@@ -54302,7 +54662,17 @@ function verifyView(view, checked) {
             }
         }
     }
-    return { ok: true, count: checked.count, last: checked.last, tip, warnings };
+    return {
+        ok: true,
+        count: checked.count,
+        last: checked.last,
+        tip,
+        warnings,
+        chained: true,
+        signed: false,
+        anchored: false,
+        key_id: null,
+    };
 }
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
@@ -54362,6 +54732,8 @@ function checkLog(input) {
                 }
                 if (snapshot && e.seq === snapshot.seq)
                     run.hashAtSnapshot = e.hash;
+                if (e.seq === input.probe)
+                    run.hashAtProbe = e.hash;
             }
             if (failure) {
                 run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
@@ -54416,10 +54788,12 @@ function checkLog(input) {
             detail: snapshotError ?? 'state.json is missing',
         };
     }
-    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem };
+    const probed = run.hashAtProbe === undefined ? {} : { probeHash: run.hashAtProbe };
+    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/target.ts
+
 
 
 
@@ -54490,7 +54864,7 @@ async function openTarget(options) {
         now: ctx.now,
         ...(options.dispatch ? { dispatch: options.dispatch } : {}),
     });
-    return { dir, git, events: new EventLog({ dir }), forge, ctx };
+    return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
 }
 /**
  * Runs `fn` in a throwaway clone of the target's origin (or of the target itself when it has no remote), so
@@ -54508,7 +54882,13 @@ async function withScratchClone(target, fn) {
             await git.run(['config', '--local', '--add', key, value]);
         // The GitHub forge is not tied to a checkout: the clone shares it.
         const forge = target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now }) : target.forge;
-        return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
+        return await fn({
+            dir,
+            git,
+            events: new EventLog({ dir, sealer: sealerFromEnv() }),
+            forge,
+            ctx: target.ctx,
+        });
     }
     finally {
         // A process the agent left behind may still write into it: never let the clean-up replace the result.
@@ -54589,13 +54969,14 @@ function renderTable(header, rows) {
 
 
 
+
 /**
  * The event log of the repository in `dir`. The token comes from `LEVIATHAN_TOKEN` only: a general token such
  * as GITHUB_TOKEN is not sent to whatever host `origin` names. Without one, the checkout's own credentials
  * (actions/checkout's extraheader, credential helpers) are used.
  */
 function openEventLog(dir, token = process.env.LEVIATHAN_TOKEN) {
-    return new EventLog({ dir, ...(token ? { token } : {}) });
+    return new EventLog({ dir, sealer: sealerFromEnv(), ...(token ? { token } : {}) });
 }
 /** Every event (verified), optionally only those of one task. */
 async function listEvents(log, options = {}) {
@@ -54647,659 +55028,104 @@ function registerEvents(program) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/cli/commands/breaker.ts
+;// CONCATENATED MODULE: ./src/core/backlog.ts
+
+const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const PRIORITIES = ['high', 'medium', 'low'];
+const TASK_STATUSES = ['pending', 'done', 'blocked'];
+const TaskSchema = strictObject({
+    id: schemas_string().regex(TASK_ID_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$'),
+    title: schemas_string().min(1).max(200),
+    description: schemas_string().default(''),
+    ready: schemas_boolean().default(false),
+    status: schemas_enum(TASK_STATUSES).default('pending'),
+    priority: schemas_enum(PRIORITIES).default('medium'),
+    dependencies: array(schemas_string()).default([]),
+    allowed_paths: array(schemas_string()).min(1, 'must list at least one path'),
+    acceptance_criteria: array(schemas_string()).default([]),
+    labels: array(schemas_string().min(1)).default([]),
+    run: array(schemas_string().min(1)).min(1).optional(),
+    verify: schemas_string().optional(),
+    max_attempts: schemas_number().int().min(1).optional(),
+    timeout_minutes: schemas_number().int().min(1).optional(),
+});
+const BacklogSchema = strictObject({
+    version: literal(1).optional(),
+    tasks: array(TaskSchema).default([]),
+})
+    .describe('Leviathan backlog (.leviathan/backlog.yaml)');
+
+;// CONCATENATED MODULE: ./src/core/config.ts
 
 
-
-
-
-
-/** Appends `breaker.reset` (by a human, through the CLI); always recorded, even on a closed breaker. */
-async function resetBreaker(log, options = {}) {
-    const now = options.now ?? (() => new Date());
-    const id = (options.newId ?? ulid)();
-    let found = { open: false, consecutive_failures: 0 };
-    const result = await userFacing(() => log.append([
-        {
-            type: 'breaker.reset',
-            id,
-            ts: now().toISOString(),
-            actor: { kind: 'cli' },
-            data: { reason: options.reason ?? '', by: 'manual' },
-        },
-    ], (state) => {
-        // Runs on the state the reset lands on (again after a lost race), so the report is exact.
-        found = { open: state.breaker.open, consecutive_failures: state.breaker.consecutive_failures };
-        return true;
-    }));
-    if (!result.ok)
-        throw new errors_UserError(`breaker reset was refused: ${result.refused}`);
-    const event = result.events[0];
-    if (!event)
-        throw new errors_UserError('breaker reset wrote no event');
-    return {
-        seq: event.seq,
-        id: event.id,
-        was_open: found.open,
-        consecutive_failures: found.consecutive_failures,
-    };
-}
-async function runBreakerReset(log, options, out) {
-    const report = await resetBreaker(log, options);
-    if (out.json) {
-        out.out(JSON.stringify(report));
-    }
-    else {
-        const was = report.was_open
-            ? `it was open after ${report.consecutive_failures} consecutive failed attempts`
-            : 'it was already closed';
-        out.out(`breaker reset (seq ${report.seq}); ${was}`);
-    }
-    return report;
-}
-function registerBreaker(program) {
-    const breaker = program.command('breaker').description('the circuit breaker that stops all dispatch');
-    breaker
-        .command('reset')
-        .description('close the circuit breaker (appends breaker.reset)')
-        .option('--reason <text>', 'why, recorded in the event')
-        .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
-        .option('--dir <dir>', 'the target repository checkout', '.')
-        .option('--json', 'machine-readable output')
-        .action(async (opts) => {
-        await runBreakerReset(openEventLog(opts.dir), opts.reason === undefined ? {} : { reason: opts.reason }, processOutput(Boolean(opts.json)));
-    });
-}
-
-;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
-/**
- * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
- * set-up script. Both give the command new user, PID and mount namespaces, `/` read-only, its own `/proc`,
- * a private `/tmp`, an empty `HOME`, only the work tree writable and the hidden paths replaced by empty
- * directories. In a PID namespace every process dies when its init does, so nothing outlives the command
- * (`setsid`, double fork and `nohup` included); `--die-with-parent` / `--pdeathsig` tie that init to us.
- */
-/** The agent's `HOME` inside the sandbox: an empty directory in its private `/tmp`. */
-const SANDBOX_HOME = '/tmp/home';
-/** Parents before children, so a hidden directory inside the work tree (or a task file inside a hidden one) wins. */
-function mountPlan(layout) {
-    const ops = [
-        { op: 'rw', path: layout.workTree },
-        ...layout.hide.map((path) => ({ op: 'hide', path })),
-        ...layout.readOnly.map((path) => ({ op: 'ro', path })),
-    ];
-    const depth = (p) => p.split('/').filter(Boolean).length;
-    const rank = { hide: 0, rw: 1, ro: 2 };
-    return ops
-        .map((o, i) => ({ o, i }))
-        .sort((a, b) => depth(a.o.path) - depth(b.o.path) || rank[a.o.op] - rank[b.o.op] || a.i - b.i)
-        .map(({ o }) => o);
-}
-/**
- * bubblewrap: `--ro-bind / /` first, then the fresh `/dev`, `/proc` and `/tmp`, then the plan; bwrap resolves
- * every source in the old root, so a work tree under `/tmp` or a hidden directory is still found.
- */
-function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
-    const args = [
-        '--unshare-user',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--unshare-uts',
-        '--die-with-parent',
-        '--new-session',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--proc',
-        '/proc',
-        '--tmpfs',
-        '/tmp',
-        '--dir',
-        SANDBOX_HOME,
-    ];
-    const emptied = [];
-    for (const { op, path } of mountPlan(layout)) {
-        if (op === 'rw')
-            args.push('--bind', path, path);
-        else if (op === 'ro')
-            args.push('--ro-bind', path, path);
-        else if (hiddenKinds.get(path) === 'dir') {
-            args.push('--tmpfs', path);
-            emptied.push(path);
-        }
-        else if (hiddenKinds.get(path) === 'file')
-            args.push('--ro-bind', '/dev/null', path);
-    }
-    // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
-    for (const path of emptied)
-        args.push('--remount-ro', path);
-    args.push('--chdir', layout.workTree, '--', ...argv);
-    return { file: bwrap, args };
-}
-/**
- * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
- * read-only copy of `/` at $R (each mount re-mounted read-only with the flags the kernel locks kept), fresh
- * `/proc` and `/tmp`, the plan, then `pivot_root` into it and every capability dropped before the command.
- */
-const UNSHARE_SCRIPT = `set -eu
-fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
-R=$1; WT=$2; MOUNT=$3; PIVOT=$4; SETPRIV=$5; shift 5; HIDDEN=''
-"$MOUNT" --rbind / "$R" || fail "cannot bind / at $R"
-"$MOUNT" --make-rprivate "$R"
-locked() { f=ro; for o in $(echo "$1" | tr , ' '); do case $o in nosuid|nodev|noexec|noatime|nodiratime|relatime|strictatime) f="$f,$o";; esac; done; echo "$f"; }
-info=$(cat /proc/self/mountinfo)
-while read -r _id _parent _dev _root mp opts _rest; do
-  mp=$(printf '%b' "$mp")
-  case $mp in "$R/proc"|"$R/proc"/*) continue;; "$R"|"$R"/*) ;; *) continue;; esac
-  "$MOUNT" -o "remount,bind,$(locked "$opts")" "$mp" 2>/dev/null || fail "cannot make $mp read-only"
-done <<EOF
-$info
-EOF
-"$MOUNT" -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount a private /proc"
-"$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp" || fail "cannot mount a private /tmp"
-[ -d "$R/dev/shm" ] && "$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm" 2>/dev/null || true
-while [ "$1" != -- ]; do
-  op=$1; p=$2; shift 2
-  case $op in
-    hide)
-      if [ -d "$p" ]; then mkdir -p "$R$p" 2>/dev/null || true; "$MOUNT" -t tmpfs -o mode=0755,size=64k,nosuid,nodev tmpfs "$R$p" || fail "cannot hide $p"; HIDDEN="$HIDDEN$p
-"
-      elif [ -e "$p" ]; then mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; "$MOUNT" --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
-    rw|ro)
-      if [ -d "$p" ]; then mkdir -p "$R$p"; else mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; fi
-      "$MOUNT" --bind "$p" "$R$p" || fail "cannot mount $p"
-      if [ "$op" = ro ]; then
-        o=$(grep " $R$p " /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6)
-        "$MOUNT" -o "remount,bind,$(locked "$o")" "$R$p" || fail "cannot make $p read-only"
-      fi ;;
-  esac
-done
-shift
-# Hidden directories become read-only only now that the mount points inside them exist.
-while IFS= read -r h; do
-  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
-done <<EOF
-$HIDDEN
-EOF
-mkdir -p "$R${SANDBOX_HOME}" "$R/tmp/.oldroot"
-cd "$R"
-"$PIVOT" . tmp/.oldroot || fail "pivot_root failed"
-"$MOUNT" --make-rprivate /tmp/.oldroot 2>/dev/null || true
-umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
-rmdir /tmp/.oldroot
-cd "$WT" || fail "no work tree at $WT"
-unset OLDPWD
-exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
-`;
-/**
- * util-linux: `setpriv --pdeathsig KILL` ties `unshare` to us, `--kill-child` ties the namespace's init to
- * `unshare`. `root` is an empty directory of ours that the new root is built on.
- */
-function unshareInvocation(tools, root, layout, argv) {
-    const plan = mountPlan(layout).flatMap(({ op, path }) => [op, path]);
-    return {
-        file: tools.setpriv,
-        args: [
-            '--pdeathsig',
-            'KILL',
-            '--',
-            tools.unshare,
-            '--user',
-            '--map-root-user',
-            '--pid',
-            '--mount',
-            '--ipc',
-            '--uts',
-            '--fork',
-            '--kill-child',
-            '--propagation',
-            'private',
-            '--',
-            '/bin/sh',
-            '-c',
-            UNSHARE_SCRIPT,
-            'leviathan-sandbox',
-            root,
-            layout.workTree,
-            tools.mount,
-            tools.pivotRoot,
-            tools.setpriv,
-            ...plan,
-            '--',
-            ...argv,
-        ],
-    };
-}
-
-;// CONCATENATED MODULE: ./src/executor/sandbox.ts
-
-
-
-
-
-
-/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
-class SandboxUnavailableError extends Error {
-    name = 'SandboxUnavailableError';
-}
-const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
-    'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
-/** An executable named `name` on `searchPath`, as the shell would find it. */
-async function findExecutable(name, searchPath) {
-    for (const dir of searchPath.split(external_node_path_.delimiter)) {
-        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_namespaceObject.access)(candidate, external_node_fs_.constants.X_OK);
-            if ((await (0,promises_namespaceObject.lstat)(candidate)).isDirectory())
-                continue;
-            return candidate;
-        }
-        catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-async function findTools(searchPath) {
-    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
-    return {
-        ...(bwrap ? { bwrap } : {}),
-        ...(unshare ? { unshare } : {}),
-        ...(setpriv ? { setpriv } : {}),
-        ...(mount ? { mount } : {}),
-        ...(pivotRoot ? { pivotRoot } : {}),
-    };
-}
-async function kindsOf(paths) {
-    const kinds = new Map();
-    for (const path of paths) {
-        const s = await (0,promises_namespaceObject.lstat)(path).catch(() => null);
-        if (s)
-            kinds.set(path, s.isDirectory() ? 'dir' : 'file');
-    }
-    return kinds;
-}
-const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap) {
-    return {
-        kind: 'bwrap',
-        async prepare(layout, argv) {
-            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
-            return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
-        },
-    };
-}
-function unshareSandbox(tools) {
-    return {
-        kind: 'unshare',
-        async prepare(layout, argv) {
-            // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
-            const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-root-'));
-            const inv = unshareInvocation(tools, root, layout, argv);
-            return {
-                ...inv,
-                envOverrides: ENV_OVERRIDES,
-                dispose: () => (0,promises_namespaceObject.rm)(root, { recursive: true, force: true }),
-            };
-        },
-    };
-}
-const sandbox_NONE = {
-    kind: 'none',
-    async prepare(_layout, argv) {
-        return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
-    },
-};
-/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
-async function probe(sandbox) {
-    const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-probe-'));
-    try {
-        const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
-        try {
-            return await new Promise((done) => {
-                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
-                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
-                });
-            });
-        }
-        finally {
-            await inv.dispose();
-        }
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(workTree, { recursive: true, force: true });
-    }
-}
-const probed = new Map();
-function probeOnce(key, sandbox) {
-    let p = probed.get(key);
-    if (!p) {
-        p = probe(sandbox);
-        probed.set(key, p);
-    }
-    return p;
-}
-/**
- * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
- * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
- */
-async function resolveSandbox(request) {
-    if (request.mode === 'none')
-        return sandbox_NONE;
-    const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
-    const problems = [];
-    if (request.mode === 'auto' || request.mode === 'bwrap') {
-        if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap);
-            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
-            if (why === null)
-                return sandbox;
-            problems.push(`bwrap cannot make a sandbox here (${why})`);
-        }
-        else
-            problems.push('bwrap was not found on PATH');
-    }
-    if (request.mode === 'auto' || request.mode === 'unshare') {
-        const { unshare, setpriv, mount, pivotRoot } = tools;
-        if (unshare && setpriv && mount && pivotRoot) {
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
-            if (why === null)
-                return sandbox;
-            problems.push(`unshare cannot make a sandbox here (${why})`);
-        }
-        else
-            problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
-    }
-    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
-}
-/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
-async function realPaths(paths) {
-    const out = new Set();
-    for (const p of paths) {
-        if (!p)
-            continue;
-        const abs = (0,external_node_path_.resolve)(p);
-        out.add(await (0,promises_namespaceObject.realpath)(abs).catch(() => abs));
-    }
-    return [...out];
-}
-/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
-function defaultHidden(env = process.env) {
-    return [(0,external_node_os_namespaceObject.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
-}
-
-;// CONCATENATED MODULE: ./src/cli/demo/sample.ts
-/** The demo's target repository: a config with room for the story, and a backlog that shows every guardrail. */
-const DEMO_CONFIG = `# Leviathan demo configuration (defaults elsewhere; see templates/config.yaml)
-version: 1
-scope:
-  allowed_paths: [".leviathan/**", "docs/**"]
-limits:
-  max_open_prs: 3
-  max_running_attempts: 1
-  max_attempts_per_task: 2
-  circuit_breaker_failures: 2
-  max_dispatches_per_hour: 20
-  attempt_timeout_minutes: 5
-pr:
-  labels: ["leviathan", "demo"]
-`;
-/** Added to the demo's config on a machine where no sandbox can be made (macOS, a container without user namespaces). */
-const DEMO_UNSANDBOXED = `executor:
-  sandbox: none # no bubblewrap or unshare sandbox works on this machine; the sample tasks are harmless
-`;
-const DEMO_BACKLOG = `# The demo backlog: each task shows one behaviour of the loop.
-version: 1
-tasks:
-  - id: docs-intro
-    title: Write the introduction
-    ready: true
-    priority: high
-    allowed_paths: [docs/intro.md]
-    acceptance_criteria: [docs/intro.md explains the project in one paragraph]
-    run:
-      - printf '# Introduction\\n\\nThis project is maintained with Leviathan.\\n' > docs/intro.md
-
-  - id: deploy-script
-    title: Add a deploy script
-    description: Outside the fence (scope.allowed_paths), so it is never attempted.
-    ready: true
-    priority: high
-    allowed_paths: [scripts/deploy.sh]
-    run: ["echo 'deploy' > scripts/deploy.sh"]
-
-  - id: sneaky-workflow
-    title: Update the notes (and sneak in a workflow)
-    description: Its command also writes a workflow file; the diff guard stops it.
-    ready: true
-    max_attempts: 1
-    allowed_paths: [docs/notes.md]
-    run:
-      - echo 'notes' > docs/notes.md
-      - "mkdir -p .github/workflows && echo 'on: push' > .github/workflows/evil.yml"
-
-  - id: flaky-check
-    title: Add a page whose check never passes
-    description: Its verify command fails, so it is retried once and then blocked.
-    ready: true
-    allowed_paths: [docs/flaky.md]
-    run: ["echo 'flaky' > docs/flaky.md"]
-    verify: test -f docs/never-there.md
-
-  - id: docs-usage
-    title: Write the usage guide
-    description: Waits until the introduction is merged.
-    ready: true
-    dependencies: [docs-intro]
-    allowed_paths: [docs/usage.md]
-    run: ["printf '# Usage\\\\n\\\\nRun leviathan run.\\\\n' > docs/usage.md"]
-
-  - id: someday
-    title: An idea nobody has approved
-    allowed_paths: [docs/someday.md]
-`;
-const DEMO_README = '# Demo project\n\nA sandbox repository for the Leviathan demo.\n';
-
-;// CONCATENATED MODULE: ./src/cli/demo/sandbox.ts
-
-
-
-
-
-
-
-/** null when `executor.sandbox: auto` works on this machine, else why not. */
-async function noSandboxReason() {
-    try {
-        await resolveSandbox({ mode: 'auto' });
-        return null;
-    }
-    catch (error) {
-        if (error instanceof SandboxUnavailableError)
-            return error.message;
-        throw error;
-    }
-}
-/** A bare origin on `main` and a clone of it holding the demo's backlog, config and README. */
-async function createSandbox(keep) {
-    let root;
-    if (keep) {
-        root = (0,external_node_path_.resolve)(keep);
-        await (0,promises_namespaceObject.mkdir)(root, { recursive: true });
-        const entries = await (0,promises_namespaceObject.readdir)(root);
-        if (entries.length > 0)
-            throw new errors_UserError(`--keep ${keep}: the directory must be empty or new`);
-    }
-    else {
-        root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-demo-'));
-    }
-    const origin = (0,external_node_path_.join)(root, 'origin.git');
-    const clone = (0,external_node_path_.join)(root, 'repo');
-    const top = new Git(root);
-    await top.run(['init', '--quiet', '--bare', '--initial-branch=main', origin]);
-    await top.run(['clone', '--quiet', origin, clone]);
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, '.leviathan'), { recursive: true });
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, 'docs'), { recursive: true });
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'README.md'), DEMO_README);
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'docs', 'index.md'), '# Docs\n');
-    const unsandboxed = await noSandboxReason();
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), unsandboxed === null ? DEMO_CONFIG : `${DEMO_CONFIG}${DEMO_UNSANDBOXED}`);
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
-    const git = new Git(clone);
-    await git.run(['checkout', '--quiet', '-B', 'main']);
-    await git.run(['add', '-A']);
-    await git.run([
-        '-c',
-        'user.name=Demo Maintainer',
-        '-c',
-        'user.email=maintainer@example.test',
-        'commit',
-        '--quiet',
-        '-m',
-        'Initial commit with a Leviathan backlog',
-    ]);
-    await git.run(['push', '--quiet', 'origin', 'main']);
-    return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/cli/commands/pr.ts
-
-
-
-
-function forgeOf(ctx) {
-    return new LocalForge({
-        dir: ctx.dir,
-        ...(ctx.now ? { now: ctx.now } : {}),
-        ...(ctx.token ? { token: ctx.token } : {}),
-    });
-}
-/** `N` must be a positive integer; anything else is bad usage (exit 2). */
-function parsePullNumber(value) {
-    if (!/^[1-9][0-9]{0,8}$/.test(value)) {
-        throw new InvalidArgumentError(`expected a pull request number, got ${JSON.stringify(value)}`);
-    }
-    return Number(value);
-}
-/** `2026-11-26T10:00:00.000Z` → `2026-11-26 10:00Z`: enough to order by eye, short enough for a table. */
-function shortTime(iso) {
-    return `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
-}
-/** The `pr list` table: #, state, branch, title, updated. */
-function formatPullTable(pulls) {
-    if (pulls.length === 0)
-        return ['no pull requests'];
-    const rows = [
-        ['#', 'STATE', 'BRANCH', 'TITLE', 'UPDATED'],
-        ...pulls.map((p) => [
-            String(p.number),
-            p.draft && p.state === 'open' ? 'draft' : p.state,
-            p.head,
-            p.title,
-            shortTime(p.updated_at),
-        ]),
-    ];
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd());
-}
-async function runPrList(ctx) {
-    const pulls = await userFacing(() => forgeOf(ctx).allPulls());
-    if (ctx.out.json)
-        ctx.out.out(JSON.stringify({ pulls }));
-    else
-        for (const line of formatPullTable(pulls))
-            ctx.out.out(line);
-    return pulls;
-}
-async function runPrMerge(ctx, pullNumber) {
-    const result = await userFacing(() => forgeOf(ctx).merge(pullNumber));
-    const { pull, mergeCommit } = result;
-    if (ctx.out.json)
-        ctx.out.out(JSON.stringify({ merged: true, pull, merge_commit: mergeCommit }));
-    else
-        ctx.out.out(`merged #${pull.number} (${pull.head} → ${pull.base}) as ${mergeCommit.slice(0, 12)}`);
-    return result;
-}
-async function runPrClose(ctx, pullNumber) {
-    const pull = await userFacing(() => forgeOf(ctx).close(pullNumber));
-    if (ctx.out.json)
-        ctx.out.out(JSON.stringify({ closed: true, pull }));
-    else
-        ctx.out.out(`closed #${pull.number} (${pull.head}) without merging`);
-    return pull;
-}
-function common(command) {
-    return command
-        .option('--dir <dir>', 'the target repository checkout', '.')
-        .option('--json', 'machine-readable output');
-}
-function ctxOf(opts) {
-    return { dir: opts.dir, out: processOutput(Boolean(opts.json)) };
-}
-function registerPr(program) {
-    const pr = program.command('pr').description('local forge only: review pull requests (list, merge, close)');
-    common(pr.command('list').description('list the pull requests of the local forge')).action(async (opts) => {
-        await runPrList(ctxOf(opts));
-    });
-    common(pr
-        .command('merge')
-        .description('merge pull request N into its base branch (git merge --no-ff), as you')
-        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
-        await runPrMerge(ctxOf(opts), n);
-    });
-    common(pr
-        .command('close')
-        .description('close pull request N without merging')
-        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
-        await runPrClose(ctxOf(opts), n);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/scheduler/summary.ts
-
-const OUTCOME_TEXT = {
-    dispatched: 'dispatched a worker',
-    dispatch_failed: 'claimed a task but could not dispatch its worker',
-    idle: 'nothing to dispatch',
-    dry_run: 'dry run: nothing written',
-};
-function tickHeadline(report) {
-    const what = OUTCOME_TEXT[report.outcome];
-    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
-}
-function rowCells(row) {
-    return [
-        row.task,
-        row.state,
-        `${row.attempts}/${row.max_attempts}`,
-        row.pr === null ? '' : `#${row.pr}`,
-        row.reason,
-    ];
-}
-const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
-/** The tick's job summary: one row per task with the reason it was or was not picked. */
-function renderTickMarkdown(report) {
-    const l = report.limits;
-    const lines = [
-        `## Leviathan tick — ${tickHeadline(report)}`,
-        '',
-        `| ${ROW_HEADER.join(' | ')} |`,
-        `|${ROW_HEADER.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${rowCells(r).map(cell).join(' | ')} |`),
-        '',
-        `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
-        '',
-        `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
-    ];
-    return `${lines.join('\n')}\n`;
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+const DEFAULT_PROTECTED_PATHS = [
+    '.github/**',
+    '.leviathan/config.yaml',
+    '.git/**',
+    '**/.env*',
+    '**/*.pem',
+    '**/*.key',
+    '**/*secret*',
+    '**/credentials*',
+];
+const positiveInt = schemas_number().int().min(1);
+const nonNegativeInt = schemas_number().int().min(0);
+const ConfigSchema = strictObject({
+    version: literal(1).default(1),
+    autonomy: strictObject({ enabled: schemas_boolean().default(true) }).prefault({}),
+    base_branch: schemas_string().default(''),
+    scope: strictObject({
+        allowed_paths: array(schemas_string()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: array(schemas_string()).default([...DEFAULT_PROTECTED_PATHS]),
+    })
+        .prefault({}),
+    limits: strictObject({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+    })
+        .prefault({}),
+    executor: strictObject({
+        command: schemas_string().default(''),
+        verify: schemas_string().default(''),
+        env_allowlist: array(schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+    })
+        .prefault({}),
+    pr: strictObject({
+        draft: schemas_boolean().default(true),
+        labels: array(schemas_string().min(1)).default(['leviathan']),
+        branch_prefix: schemas_string()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+            .default('leviathan/'),
+        reviewers: array(schemas_string().min(1)).default([]),
+        auto_merge: schemas_boolean().default(false),
+        mark_done_in_backlog: schemas_boolean().default(true),
+    })
+        .prefault({}),
+    events: strictObject({
+        public_key: union([
+            literal(''),
+            schemas_string().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
+        ])
+            .default('')
+            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
+    })
+        .prefault({}),
+})
+    .describe('Leviathan configuration (.leviathan/config.yaml)');
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+function defaultConfig() {
+    return ConfigSchema.parse({});
 }
 
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
@@ -55970,467 +55796,6 @@ function checkChangedPath(path, taskGlobs, scope) {
     if (!matchesAny(p, scope.allowed_paths))
         return `${p} is not inside scope.allowed_paths`;
     return null;
-}
-
-;// CONCATENATED MODULE: ./src/core/select.ts
-
-
-const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
-/** The attempt limit that applies to a task: its own `max_attempts` may only lower the config's. */
-function maxAttemptsFor(task, config) {
-    const limit = config.limits.max_attempts_per_task;
-    return task.max_attempts === undefined ? limit : Math.min(task.max_attempts, limit);
-}
-function breakerDecision(state, config, now) {
-    const { open, consecutive_failures, tripped_at } = state.breaker;
-    if (open) {
-        const cooldownMs = config.limits.breaker_cooldown_minutes * 60_000;
-        if (cooldownMs > 0 && tripped_at !== undefined) {
-            const trippedMs = Date.parse(tripped_at);
-            if (Number.isFinite(trippedMs) && now.getTime() >= trippedMs + cooldownMs)
-                return 'cooldown_reset';
-        }
-        return 'open';
-    }
-    return consecutive_failures >= config.limits.circuit_breaker_failures ? 'trip' : 'closed';
-}
-function taskReason(task, facts, depPending, config) {
-    if (facts.complete)
-        return 'done';
-    if (task.status === 'blocked' || facts.blockedInState)
-        return 'blocked';
-    if (!task.ready)
-        return 'not_ready';
-    if (depPending !== undefined)
-        return `dependency_pending:${depPending}`;
-    const scope = taskScope(task.allowed_paths, config.scope);
-    if (!scope.inScope)
-        return `out_of_scope:${scope.path}`;
-    // An open PR or attempt is what is true of the task, even when it used its last attempt.
-    if (facts.openPr !== undefined)
-        return `pr_open:#${facts.openPr}`;
-    if (facts.hasOpenAttempt)
-        return 'running';
-    if (facts.prClosed)
-        return 'blocked';
-    if (facts.atMax)
-        return 'max_attempts';
-    return null;
-}
-/** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
-function globalLimit(breaker, { config, state, openPulls, now }) {
-    if (breaker === 'open' || breaker === 'trip')
-        return 'breaker_open';
-    // A running attempt becomes a pull request, so it holds a PR slot already (unless its task has one open).
-    const prSlots = new Set([...openPulls.map((p) => p.task), ...openAttempts(state).map((a) => a.task)]);
-    if (prSlots.size >= config.limits.max_open_prs)
-        return 'limit_open_prs';
-    if (openAttempts(state).length >= config.limits.max_running_attempts)
-        return 'limit_running';
-    if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
-        return 'limit_hourly';
-    return null;
-}
-/**
- * The scheduling decision of one tick (SPEC §3.1 steps 5–6). Pure: the caller records `breaker`, `toBlock`
- * and the claim of `selected` as events. A `cooldown_reset` breaker selects as if closed.
- */
-function select_select(input) {
-    const { backlog, config, state, openPulls, now } = input;
-    const tasks = backlog.tasks;
-    if (!config.autonomy.enabled) {
-        // Autonomy off: report only, so no breaker transition and nothing to block either.
-        return {
-            selected: null,
-            reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
-            toBlock: [],
-            rejected: [],
-            breaker: state.breaker.open ? 'open' : 'closed',
-        };
-    }
-    const breaker = breakerDecision(state, config, now);
-    const byId = new Map(tasks.map((t) => [t.id, t]));
-    const stateOf = (id) => state_taskSummary(state, id);
-    // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
-    const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
-    const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
-    const reasons = new Map();
-    const toBlock = [];
-    const rejected = [];
-    const eligible = [];
-    for (const task of tasks) {
-        const ts = stateOf(task.id);
-        const pull = openPulls.find((p) => p.task === task.id);
-        const facts = {
-            complete: isComplete(task.id),
-            blockedInState: ts?.blocked === true,
-            atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
-            openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
-            hasOpenAttempt: withOpenAttempt.has(task.id),
-            prClosed: ts?.pr?.state === 'closed',
-        };
-        // Blocking is only right once no attempt or PR could still deliver the task.
-        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
-        if (settledOpen && facts.prClosed)
-            rejected.push(task.id);
-        else if (settledOpen && facts.atMax)
-            toBlock.push(task.id);
-        const dep = task.dependencies.find((d) => !isComplete(d));
-        const reason = taskReason(task, facts, dep, config);
-        if (reason)
-            reasons.set(task.id, reason);
-        else
-            eligible.push(task);
-    }
-    // Priority first, then file order (Array.prototype.sort is stable).
-    eligible.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]);
-    const limit = globalLimit(breaker, input);
-    let selected = null;
-    for (const task of eligible) {
-        if (limit)
-            reasons.set(task.id, limit);
-        else if (selected)
-            reasons.set(task.id, 'queued');
-        else {
-            selected = task;
-            reasons.set(task.id, 'selected');
-        }
-    }
-    return {
-        selected,
-        reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
-        toBlock,
-        rejected,
-        breaker,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/claim.ts
-
-
-/** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
-function attemptCreated(task, attempt, state, config, ctx, manual) {
-    const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
-    return {
-        id: ctx.newId(),
-        ts: now.toISOString(),
-        actor: ctx.actor,
-        task: task.id,
-        attempt,
-        type: 'attempt.created',
-        data: {
-            number: attemptCount(state, task.id) + 1,
-            branch: `${config.pr.branch_prefix}${task.id}`,
-            deadline: new Date(now.getTime() + minutes * 60_000).toISOString(),
-            manual,
-        },
-    };
-}
-/** Reasons under which a manual run may still claim: eligible, and every limit has room. */
-const CLAIMABLE = new Set(['selected', 'queued']);
-/** Why this task may not be claimed by hand right now, or null when it may (the scheduler's rules). */
-function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
-    const decision = select_select({ backlog, config, state, openPulls, now });
-    if (decision.breaker === 'trip')
-        return 'breaker_open';
-    const reason = decision.reasons.find((r) => r.task === task.id)?.reason ?? 'unknown task';
-    return CLAIMABLE.has(reason) ? null : reason;
-}
-
-;// CONCATENATED MODULE: ./src/core/reconcile.ts
-
-
-/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
-const TIMEOUT_GRACE_MS = 5 * 60_000;
-/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
-const RUN_CHECK_GRACE_MS = 2 * 60_000;
-function wipBranch(task, attempt) {
-    return `leviathan-wip/${task}/${attempt}`;
-}
-/**
- * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
- * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
- */
-function taskOfPull(pull, branchPrefix) {
-    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
-    const marker = pr_body_parsePullMarker(pull.body);
-    if (marker)
-        return marker.task === fromBranch ? fromBranch : null;
-    return fromBranch;
-}
-/**
- * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
- * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
- */
-function attemptKnown(state, task, attempt, pull) {
-    const known = taskSummary(state, task);
-    if (!known)
-        return false;
-    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
-        return known.pr.attempt === attempt;
-    const a = state.attempts[attempt];
-    if (a)
-        return a.task === task;
-    return pull.state !== 'open' || known.last_attempt === attempt;
-}
-/**
- * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
- * was rolled back, truncated or replaced. One line naming the first such pull, or null.
- */
-function pullsBeyondLog(state, pulls, branchPrefix) {
-    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
-        const marker = parsePullMarker(pull.body);
-        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
-            continue;
-        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
-            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
-        }
-    }
-    return null;
-}
-/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
-function openPullsOf(pulls, branchPrefix) {
-    return pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
-}
-/**
- * The events that bring the log in line with what the forge shows and what the clock says: merges,
- * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
- */
-function reconcile(input) {
-    const { state, now, actor } = input;
-    const ts = now.toISOString();
-    const drafts = [];
-    const base = () => ({ id: input.newId(), ts, actor });
-    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
-        const task = taskOfPull(pull, input.branchPrefix);
-        if (!task)
-            continue;
-        const known = state_taskSummary(state, task);
-        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
-        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const marked = pr_body_parsePullMarker(pull.body)?.attempt;
-            // Marker, branch and the log's attempt must agree for a merge to complete the task.
-            if (marked && recorded?.attempt && marked !== recorded.attempt)
-                continue;
-            const attempt = recorded?.attempt ?? marked;
-            const ref = attempt ? { task, attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
-            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
-        }
-        else if (pull.state === 'closed' && recorded?.state === 'open') {
-            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
-        }
-    }
-    for (const attempt of openAttempts(state)) {
-        const conclusion = input.endedRuns?.get(attempt.id);
-        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
-            continue;
-        const wip = wipBranch(attempt.task, attempt.id);
-        drafts.push({
-            ...base(),
-            task: attempt.task,
-            attempt: attempt.id,
-            type: 'attempt.timed_out',
-            data: {
-                deadline: attempt.deadline,
-                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
-                ...(conclusion !== undefined ? { conclusion } : {}),
-            },
-        });
-    }
-    return drafts;
-}
-/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
-function runsToCheck(state, now) {
-    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
-        ? [{ attempt: a.id, run: a.run_id }]
-        : []);
-}
-
-;// CONCATENATED MODULE: ./src/core/task-status.ts
-
-
-
-
-function rowState(reason) {
-    if (reason === 'done')
-        return 'done';
-    if (reason === 'blocked' || reason === 'max_attempts')
-        return 'blocked';
-    if (reason === 'running')
-        return 'running';
-    if (reason.startsWith('pr_open'))
-        return 'pr_open';
-    if (reason === 'not_ready')
-        return 'not_ready';
-    if (reason.startsWith('out_of_scope'))
-        return 'out_of_scope';
-    if (reason.startsWith('dependency_pending'))
-        return 'waiting';
-    return 'ready';
-}
-/** A short, stable hash of a task's backlog entry (as parsed, so formatting and comments do not count). */
-function taskEntryHash(task) {
-    return sha256Hex(canonicalJson(task)).slice(0, 16);
-}
-/** Why a blocked task is blocked, in one line: the block's reason and its last failure. */
-function blockedWhy(state, task) {
-    const summary = state_taskSummary(state, task.id);
-    const last = latestAttempt(state, task.id);
-    const parts = [];
-    if (task.status === 'blocked')
-        parts.push('status: blocked in the backlog');
-    else if (summary?.blocked_reason === 'pr_closed' || summary?.pr?.state === 'closed')
-        parts.push(`pull request #${summary?.pr?.number ?? '?'} was closed unmerged`);
-    else
-        parts.push('used all its attempts');
-    if (last?.reason && last.reason !== 'pr_closed') {
-        parts.push(`last failure: ${last.reason}${last.detail ? `: ${last.detail}` : ''}`);
-    }
-    return parts.join('; ');
-}
-function taskRows(backlog, config, state, decision) {
-    const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
-    return backlog.tasks.map((task) => {
-        const known = state_taskSummary(state, task.id);
-        const reason = reasons.get(task.id) ?? 'not_ready';
-        const row = {
-            task: task.id,
-            state: rowState(reason),
-            attempts: attemptsCharged(state, task.id),
-            max_attempts: maxAttemptsFor(task, config),
-            pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
-            reason,
-        };
-        if (row.state === 'blocked') {
-            row.why = blockedWhy(state, task);
-            // A task blocked in the backlog is a human's decision there, not something a retry undoes.
-            if (task.status !== 'blocked')
-                row.retry = retryCommand(task.id);
-            if (known?.blocked_entry !== undefined && known.blocked_entry !== taskEntryHash(task)) {
-                row.entry_changed = true;
-            }
-        }
-        return row;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/forge/observe.ts
-
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
-/**
- * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
- * A forge that cannot be read is a one-line user error: callers fail closed.
- */
-async function observePulls(forge, config, now) {
-    let pulls;
-    try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-        });
-    }
-    catch (error) {
-        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
-    }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
-
-;// CONCATENATED MODULE: ./src/core/backlog.ts
-
-const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const PRIORITIES = ['high', 'medium', 'low'];
-const TASK_STATUSES = ['pending', 'done', 'blocked'];
-const TaskSchema = strictObject({
-    id: schemas_string().regex(TASK_ID_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$'),
-    title: schemas_string().min(1).max(200),
-    description: schemas_string().default(''),
-    ready: schemas_boolean().default(false),
-    status: schemas_enum(TASK_STATUSES).default('pending'),
-    priority: schemas_enum(PRIORITIES).default('medium'),
-    dependencies: array(schemas_string()).default([]),
-    allowed_paths: array(schemas_string()).min(1, 'must list at least one path'),
-    acceptance_criteria: array(schemas_string()).default([]),
-    labels: array(schemas_string().min(1)).default([]),
-    run: array(schemas_string().min(1)).min(1).optional(),
-    verify: schemas_string().optional(),
-    max_attempts: schemas_number().int().min(1).optional(),
-    timeout_minutes: schemas_number().int().min(1).optional(),
-});
-const BacklogSchema = strictObject({
-    version: literal(1).optional(),
-    tasks: array(TaskSchema).default([]),
-})
-    .describe('Leviathan backlog (.leviathan/backlog.yaml)');
-
-;// CONCATENATED MODULE: ./src/core/config.ts
-
-/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
-const DEFAULT_PROTECTED_PATHS = [
-    '.github/**',
-    '.leviathan/config.yaml',
-    '.git/**',
-    '**/.env*',
-    '**/*.pem',
-    '**/*.key',
-    '**/*secret*',
-    '**/credentials*',
-];
-const positiveInt = schemas_number().int().min(1);
-const nonNegativeInt = schemas_number().int().min(0);
-const ConfigSchema = strictObject({
-    version: literal(1).default(1),
-    autonomy: strictObject({ enabled: schemas_boolean().default(true) }).prefault({}),
-    base_branch: schemas_string().default(''),
-    scope: strictObject({
-        allowed_paths: array(schemas_string()).min(1).default(['.leviathan/**', 'docs/**']),
-        protected_paths: array(schemas_string()).default([...DEFAULT_PROTECTED_PATHS]),
-    })
-        .prefault({}),
-    limits: strictObject({
-        max_open_prs: positiveInt.default(1),
-        max_running_attempts: positiveInt.default(1),
-        max_attempts_per_task: positiveInt.default(2),
-        circuit_breaker_failures: positiveInt.default(2),
-        breaker_cooldown_minutes: nonNegativeInt.default(0),
-        max_dispatches_per_hour: positiveInt.default(2),
-        attempt_timeout_minutes: positiveInt.default(15),
-        max_files_changed: positiveInt.default(50),
-        max_diff_bytes: positiveInt.default(1048576),
-    })
-        .prefault({}),
-    executor: strictObject({
-        command: schemas_string().default(''),
-        verify: schemas_string().default(''),
-        env_allowlist: array(schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-        sandbox: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
-            .default('auto')
-            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
-    })
-        .prefault({}),
-    pr: strictObject({
-        draft: schemas_boolean().default(true),
-        labels: array(schemas_string().min(1)).default(['leviathan']),
-        branch_prefix: schemas_string()
-            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
-            .default('leviathan/'),
-        reviewers: array(schemas_string().min(1)).default([]),
-        auto_merge: schemas_boolean().default(false),
-        mark_done_in_backlog: schemas_boolean().default(true),
-    })
-        .prefault({}),
-})
-    .describe('Leviathan configuration (.leviathan/config.yaml)');
-/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
-function defaultConfig() {
-    return ConfigSchema.parse({});
 }
 
 ;// CONCATENATED MODULE: ./src/core/ref-format.ts
@@ -57661,6 +57026,1096 @@ async function loadBaseDocuments(git, defaultBranch) {
     return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
 }
 
+;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
+
+
+
+
+
+
+
+
+/**
+ * Checks the whole chain, the day files, state.json, the tip commit, its seal (when the config names a key)
+ * and the anchor. Prints `chain ok: N events` with what was proved, or fails (exit 1) naming the first bad seq.
+ */
+async function runVerify(log, out) {
+    const result = await userFacing(() => log.verify());
+    if (out.json)
+        out.out(JSON.stringify(result));
+    if (!result.ok) {
+        throw new errors_UserError(`chain broken at seq ${result.seq}: ${result.reason}: ${result.detail}`);
+    }
+    if (!out.json) {
+        for (const w of result.warnings)
+            out.err(`warning: ${w}`);
+        const proved = [
+            result.signed ? `signed by key ${result.key_id}` : 'unsigned',
+            result.anchored ? 'extends the last tip seen here' : 'no earlier tip seen here',
+        ];
+        out.out(`chain ok: ${result.count} events (${proved.join(', ')})`);
+    }
+    return result;
+}
+/**
+ * The config's `events.public_key` from the default branch. A repository whose documents cannot be read
+ * (a bare log, no config yet) is verified without a key, and says so.
+ */
+async function configuredKey(dir, out) {
+    try {
+        const docs = await loadBaseDocuments(new Git(dir), await new LocalForge({ dir }).defaultBranch());
+        return docs.config.events.public_key;
+    }
+    catch (error) {
+        out.err(`warning: no config read (${error.message.split('\n')[0]}); the seal is not checked`);
+        return '';
+    }
+}
+function registerVerify(program) {
+    program
+        .command('verify')
+        .description('verify the event log: hash chain, seal, and that it extends the last tip seen here')
+        .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--json', 'machine-readable output')
+        .action(async (opts) => {
+        const out = processOutput(Boolean(opts.json));
+        const log = openEventLog(opts.dir);
+        log.trustKey(await configuredKey(opts.dir, out));
+        await runVerify(log, out);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/breaker.ts
+
+
+
+
+
+
+
+/** Appends `breaker.reset` (by a human, through the CLI); always recorded, even on a closed breaker. */
+async function resetBreaker(log, options = {}) {
+    const now = options.now ?? (() => new Date());
+    const id = (options.newId ?? ulid)();
+    let found = { open: false, consecutive_failures: 0 };
+    const result = await userFacing(() => log.append([
+        {
+            type: 'breaker.reset',
+            id,
+            ts: now().toISOString(),
+            actor: { kind: 'cli' },
+            data: { reason: options.reason ?? '', by: 'manual' },
+        },
+    ], (state) => {
+        // Runs on the state the reset lands on (again after a lost race), so the report is exact.
+        found = { open: state.breaker.open, consecutive_failures: state.breaker.consecutive_failures };
+        return true;
+    }));
+    if (!result.ok)
+        throw new errors_UserError(`breaker reset was refused: ${result.refused}`);
+    const event = result.events[0];
+    if (!event)
+        throw new errors_UserError('breaker reset wrote no event');
+    return {
+        seq: event.seq,
+        id: event.id,
+        was_open: found.open,
+        consecutive_failures: found.consecutive_failures,
+    };
+}
+async function runBreakerReset(log, options, out) {
+    const report = await resetBreaker(log, options);
+    if (out.json) {
+        out.out(JSON.stringify(report));
+    }
+    else {
+        const was = report.was_open
+            ? `it was open after ${report.consecutive_failures} consecutive failed attempts`
+            : 'it was already closed';
+        out.out(`breaker reset (seq ${report.seq}); ${was}`);
+    }
+    return report;
+}
+function registerBreaker(program) {
+    const breaker = program.command('breaker').description('the circuit breaker that stops all dispatch');
+    breaker
+        .command('reset')
+        .description('close the circuit breaker (appends breaker.reset)')
+        .option('--reason <text>', 'why, recorded in the event')
+        .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--json', 'machine-readable output')
+        .action(async (opts) => {
+        const out = processOutput(Boolean(opts.json));
+        const log = openEventLog(opts.dir);
+        log.trustKey(await configuredKey(opts.dir, out));
+        await runBreakerReset(log, opts.reason === undefined ? {} : { reason: opts.reason }, out);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
+/**
+ * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
+ * set-up script. Both give the command new user, PID and mount namespaces, `/` read-only, its own `/proc`,
+ * a private `/tmp`, an empty `HOME`, only the work tree writable and the hidden paths replaced by empty
+ * directories. In a PID namespace every process dies when its init does, so nothing outlives the command
+ * (`setsid`, double fork and `nohup` included); `--die-with-parent` / `--pdeathsig` tie that init to us.
+ */
+/** The agent's `HOME` inside the sandbox: an empty directory in its private `/tmp`. */
+const SANDBOX_HOME = '/tmp/home';
+/** Parents before children, so a hidden directory inside the work tree (or a task file inside a hidden one) wins. */
+function mountPlan(layout) {
+    const ops = [
+        { op: 'rw', path: layout.workTree },
+        ...layout.hide.map((path) => ({ op: 'hide', path })),
+        ...layout.readOnly.map((path) => ({ op: 'ro', path })),
+    ];
+    const depth = (p) => p.split('/').filter(Boolean).length;
+    const rank = { hide: 0, rw: 1, ro: 2 };
+    return ops
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => depth(a.o.path) - depth(b.o.path) || rank[a.o.op] - rank[b.o.op] || a.i - b.i)
+        .map(({ o }) => o);
+}
+/**
+ * bubblewrap: `--ro-bind / /` first, then the fresh `/dev`, `/proc` and `/tmp`, then the plan; bwrap resolves
+ * every source in the old root, so a work tree under `/tmp` or a hidden directory is still found.
+ */
+function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
+    const args = [
+        '--unshare-user',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--die-with-parent',
+        '--new-session',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/tmp',
+        '--dir',
+        SANDBOX_HOME,
+    ];
+    const emptied = [];
+    for (const { op, path } of mountPlan(layout)) {
+        if (op === 'rw')
+            args.push('--bind', path, path);
+        else if (op === 'ro')
+            args.push('--ro-bind', path, path);
+        else if (hiddenKinds.get(path) === 'dir') {
+            args.push('--tmpfs', path);
+            emptied.push(path);
+        }
+        else if (hiddenKinds.get(path) === 'file')
+            args.push('--ro-bind', '/dev/null', path);
+    }
+    // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
+    for (const path of emptied)
+        args.push('--remount-ro', path);
+    args.push('--chdir', layout.workTree, '--', ...argv);
+    return { file: bwrap, args };
+}
+/**
+ * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
+ * read-only copy of `/` at $R (each mount re-mounted read-only with the flags the kernel locks kept), fresh
+ * `/proc` and `/tmp`, the plan, then `pivot_root` into it and every capability dropped before the command.
+ */
+const UNSHARE_SCRIPT = `set -eu
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+R=$1; WT=$2; MOUNT=$3; PIVOT=$4; SETPRIV=$5; shift 5; HIDDEN=''
+"$MOUNT" --rbind / "$R" || fail "cannot bind / at $R"
+"$MOUNT" --make-rprivate "$R"
+locked() { f=ro; for o in $(echo "$1" | tr , ' '); do case $o in nosuid|nodev|noexec|noatime|nodiratime|relatime|strictatime) f="$f,$o";; esac; done; echo "$f"; }
+info=$(cat /proc/self/mountinfo)
+while read -r _id _parent _dev _root mp opts _rest; do
+  mp=$(printf '%b' "$mp")
+  case $mp in "$R/proc"|"$R/proc"/*) continue;; "$R"|"$R"/*) ;; *) continue;; esac
+  "$MOUNT" -o "remount,bind,$(locked "$opts")" "$mp" 2>/dev/null || fail "cannot make $mp read-only"
+done <<EOF
+$info
+EOF
+"$MOUNT" -t proc -o nosuid,nodev,noexec proc "$R/proc" || fail "cannot mount a private /proc"
+"$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp" || fail "cannot mount a private /tmp"
+[ -d "$R/dev/shm" ] && "$MOUNT" -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm" 2>/dev/null || true
+while [ "$1" != -- ]; do
+  op=$1; p=$2; shift 2
+  case $op in
+    hide)
+      if [ -d "$p" ]; then mkdir -p "$R$p" 2>/dev/null || true; "$MOUNT" -t tmpfs -o mode=0755,size=64k,nosuid,nodev tmpfs "$R$p" || fail "cannot hide $p"; HIDDEN="$HIDDEN$p
+"
+      elif [ -e "$p" ]; then mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; "$MOUNT" --bind /dev/null "$R$p" || fail "cannot hide $p"; fi ;;
+    rw|ro)
+      if [ -d "$p" ]; then mkdir -p "$R$p"; else mkdir -p "$(dirname "$R$p")"; [ -e "$R$p" ] || : > "$R$p"; fi
+      "$MOUNT" --bind "$p" "$R$p" || fail "cannot mount $p"
+      if [ "$op" = ro ]; then
+        o=$(grep " $R$p " /proc/self/mountinfo | tail -n 1 | cut -d' ' -f6)
+        "$MOUNT" -o "remount,bind,$(locked "$o")" "$R$p" || fail "cannot make $p read-only"
+      fi ;;
+  esac
+done
+shift
+# Hidden directories become read-only only now that the mount points inside them exist.
+while IFS= read -r h; do
+  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+done <<EOF
+$HIDDEN
+EOF
+mkdir -p "$R${SANDBOX_HOME}" "$R/tmp/.oldroot"
+cd "$R"
+"$PIVOT" . tmp/.oldroot || fail "pivot_root failed"
+"$MOUNT" --make-rprivate /tmp/.oldroot 2>/dev/null || true
+umount -l /tmp/.oldroot 2>/dev/null || "$MOUNT" -l /tmp/.oldroot 2>/dev/null || fail "cannot detach the old root"
+rmdir /tmp/.oldroot
+cd "$WT" || fail "no work tree at $WT"
+unset OLDPWD
+exec "$SETPRIV" --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
+`;
+/**
+ * util-linux: `setpriv --pdeathsig KILL` ties `unshare` to us, `--kill-child` ties the namespace's init to
+ * `unshare`. `root` is an empty directory of ours that the new root is built on.
+ */
+function unshareInvocation(tools, root, layout, argv) {
+    const plan = mountPlan(layout).flatMap(({ op, path }) => [op, path]);
+    return {
+        file: tools.setpriv,
+        args: [
+            '--pdeathsig',
+            'KILL',
+            '--',
+            tools.unshare,
+            '--user',
+            '--map-root-user',
+            '--pid',
+            '--mount',
+            '--ipc',
+            '--uts',
+            '--fork',
+            '--kill-child',
+            '--propagation',
+            'private',
+            '--',
+            '/bin/sh',
+            '-c',
+            UNSHARE_SCRIPT,
+            'leviathan-sandbox',
+            root,
+            layout.workTree,
+            tools.mount,
+            tools.pivotRoot,
+            tools.setpriv,
+            ...plan,
+            '--',
+            ...argv,
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
+
+
+
+
+
+/** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
+class SandboxUnavailableError extends Error {
+    name = 'SandboxUnavailableError';
+}
+const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
+    'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+/** An executable named `name` on `searchPath`, as the shell would find it. */
+async function findExecutable(name, searchPath) {
+    for (const dir of searchPath.split(external_node_path_.delimiter)) {
+        if (!dir || !(0,external_node_path_.isAbsolute)(dir))
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_namespaceObject.access)(candidate, external_node_fs_.constants.X_OK);
+            if ((await (0,promises_namespaceObject.lstat)(candidate)).isDirectory())
+                continue;
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+async function findTools(searchPath) {
+    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    return {
+        ...(bwrap ? { bwrap } : {}),
+        ...(unshare ? { unshare } : {}),
+        ...(setpriv ? { setpriv } : {}),
+        ...(mount ? { mount } : {}),
+        ...(pivotRoot ? { pivotRoot } : {}),
+    };
+}
+async function kindsOf(paths) {
+    const kinds = new Map();
+    for (const path of paths) {
+        const s = await (0,promises_namespaceObject.lstat)(path).catch(() => null);
+        if (s)
+            kinds.set(path, s.isDirectory() ? 'dir' : 'file');
+    }
+    return kinds;
+}
+const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+function bwrapSandbox(bwrap) {
+    return {
+        kind: 'bwrap',
+        async prepare(layout, argv) {
+            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
+        },
+    };
+}
+function unshareSandbox(tools) {
+    return {
+        kind: 'unshare',
+        async prepare(layout, argv) {
+            // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
+            const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-root-'));
+            const inv = unshareInvocation(tools, root, layout, argv);
+            return {
+                ...inv,
+                envOverrides: ENV_OVERRIDES,
+                dispose: () => (0,promises_namespaceObject.rm)(root, { recursive: true, force: true }),
+            };
+        },
+    };
+}
+const sandbox_NONE = {
+    kind: 'none',
+    async prepare(_layout, argv) {
+        return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    },
+};
+/** Runs `true` in a sandbox of this kind: the only honest test of whether the kernel lets us make one. */
+async function probe(sandbox) {
+    const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-probe-'));
+    try {
+        const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
+        try {
+            return await new Promise((done) => {
+                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
+                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+                });
+            });
+        }
+        finally {
+            await inv.dispose();
+        }
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(workTree, { recursive: true, force: true });
+    }
+}
+const probed = new Map();
+function probeOnce(key, sandbox) {
+    let p = probed.get(key);
+    if (!p) {
+        p = probe(sandbox);
+        probed.set(key, p);
+    }
+    return p;
+}
+/**
+ * The sandbox for `executor.sandbox`, checked by making one (once per process and tool). Throws
+ * `SandboxUnavailableError` with what to install when the mode asks for one that cannot be made.
+ */
+async function resolveSandbox(request) {
+    if (request.mode === 'none')
+        return sandbox_NONE;
+    const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const problems = [];
+    if (request.mode === 'auto' || request.mode === 'bwrap') {
+        if (tools.bwrap) {
+            const sandbox = bwrapSandbox(tools.bwrap);
+            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`bwrap cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('bwrap was not found on PATH');
+    }
+    if (request.mode === 'auto' || request.mode === 'unshare') {
+        const { unshare, setpriv, mount, pivotRoot } = tools;
+        if (unshare && setpriv && mount && pivotRoot) {
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
+            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+            if (why === null)
+                return sandbox;
+            problems.push(`unshare cannot make a sandbox here (${why})`);
+        }
+        else
+            problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
+    }
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+}
+/** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
+async function realPaths(paths) {
+    const out = new Set();
+    for (const p of paths) {
+        if (!p)
+            continue;
+        const abs = (0,external_node_path_.resolve)(p);
+        out.add(await (0,promises_namespaceObject.realpath)(abs).catch(() => abs));
+    }
+    return [...out];
+}
+/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
+function defaultHidden(env = process.env) {
+    return [(0,external_node_os_namespaceObject.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+}
+
+;// CONCATENATED MODULE: ./src/cli/demo/sample.ts
+/** The demo's target repository: a config with room for the story, and a backlog that shows every guardrail. */
+const DEMO_CONFIG = `# Leviathan demo configuration (defaults elsewhere; see templates/config.yaml)
+version: 1
+scope:
+  allowed_paths: [".leviathan/**", "docs/**"]
+limits:
+  max_open_prs: 3
+  max_running_attempts: 1
+  max_attempts_per_task: 2
+  circuit_breaker_failures: 2
+  max_dispatches_per_hour: 20
+  attempt_timeout_minutes: 5
+pr:
+  labels: ["leviathan", "demo"]
+`;
+/** Added to the demo's config on a machine where no sandbox can be made (macOS, a container without user namespaces). */
+const DEMO_UNSANDBOXED = `executor:
+  sandbox: none # no bubblewrap or unshare sandbox works on this machine; the sample tasks are harmless
+`;
+const DEMO_BACKLOG = `# The demo backlog: each task shows one behaviour of the loop.
+version: 1
+tasks:
+  - id: docs-intro
+    title: Write the introduction
+    ready: true
+    priority: high
+    allowed_paths: [docs/intro.md]
+    acceptance_criteria: [docs/intro.md explains the project in one paragraph]
+    run:
+      - printf '# Introduction\\n\\nThis project is maintained with Leviathan.\\n' > docs/intro.md
+
+  - id: deploy-script
+    title: Add a deploy script
+    description: Outside the fence (scope.allowed_paths), so it is never attempted.
+    ready: true
+    priority: high
+    allowed_paths: [scripts/deploy.sh]
+    run: ["echo 'deploy' > scripts/deploy.sh"]
+
+  - id: sneaky-workflow
+    title: Update the notes (and sneak in a workflow)
+    description: Its command also writes a workflow file; the diff guard stops it.
+    ready: true
+    max_attempts: 1
+    allowed_paths: [docs/notes.md]
+    run:
+      - echo 'notes' > docs/notes.md
+      - "mkdir -p .github/workflows && echo 'on: push' > .github/workflows/evil.yml"
+
+  - id: flaky-check
+    title: Add a page whose check never passes
+    description: Its verify command fails, so it is retried once and then blocked.
+    ready: true
+    allowed_paths: [docs/flaky.md]
+    run: ["echo 'flaky' > docs/flaky.md"]
+    verify: test -f docs/never-there.md
+
+  - id: docs-usage
+    title: Write the usage guide
+    description: Waits until the introduction is merged.
+    ready: true
+    dependencies: [docs-intro]
+    allowed_paths: [docs/usage.md]
+    run: ["printf '# Usage\\\\n\\\\nRun leviathan run.\\\\n' > docs/usage.md"]
+
+  - id: someday
+    title: An idea nobody has approved
+    allowed_paths: [docs/someday.md]
+`;
+const DEMO_README = '# Demo project\n\nA sandbox repository for the Leviathan demo.\n';
+
+;// CONCATENATED MODULE: ./src/cli/demo/sandbox.ts
+
+
+
+
+
+
+
+/** null when `executor.sandbox: auto` works on this machine, else why not. */
+async function noSandboxReason() {
+    try {
+        await resolveSandbox({ mode: 'auto' });
+        return null;
+    }
+    catch (error) {
+        if (error instanceof SandboxUnavailableError)
+            return error.message;
+        throw error;
+    }
+}
+/** A bare origin on `main` and a clone of it holding the demo's backlog, config and README. */
+async function createSandbox(keep) {
+    let root;
+    if (keep) {
+        root = (0,external_node_path_.resolve)(keep);
+        await (0,promises_namespaceObject.mkdir)(root, { recursive: true });
+        const entries = await (0,promises_namespaceObject.readdir)(root);
+        if (entries.length > 0)
+            throw new errors_UserError(`--keep ${keep}: the directory must be empty or new`);
+    }
+    else {
+        root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-demo-'));
+    }
+    const origin = (0,external_node_path_.join)(root, 'origin.git');
+    const clone = (0,external_node_path_.join)(root, 'repo');
+    const top = new Git(root);
+    await top.run(['init', '--quiet', '--bare', '--initial-branch=main', origin]);
+    await top.run(['clone', '--quiet', origin, clone]);
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, '.leviathan'), { recursive: true });
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(clone, 'docs'), { recursive: true });
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'README.md'), DEMO_README);
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, 'docs', 'index.md'), '# Docs\n');
+    const unsandboxed = await noSandboxReason();
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'config.yaml'), unsandboxed === null ? DEMO_CONFIG : `${DEMO_CONFIG}${DEMO_UNSANDBOXED}`);
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(clone, '.leviathan', 'backlog.yaml'), DEMO_BACKLOG);
+    const git = new Git(clone);
+    await git.run(['checkout', '--quiet', '-B', 'main']);
+    await git.run(['add', '-A']);
+    await git.run([
+        '-c',
+        'user.name=Demo Maintainer',
+        '-c',
+        'user.email=maintainer@example.test',
+        'commit',
+        '--quiet',
+        '-m',
+        'Initial commit with a Leviathan backlog',
+    ]);
+    await git.run(['push', '--quiet', 'origin', 'main']);
+    return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/pr.ts
+
+
+
+
+function forgeOf(ctx) {
+    return new LocalForge({
+        dir: ctx.dir,
+        ...(ctx.now ? { now: ctx.now } : {}),
+        ...(ctx.token ? { token: ctx.token } : {}),
+    });
+}
+/** `N` must be a positive integer; anything else is bad usage (exit 2). */
+function parsePullNumber(value) {
+    if (!/^[1-9][0-9]{0,8}$/.test(value)) {
+        throw new InvalidArgumentError(`expected a pull request number, got ${JSON.stringify(value)}`);
+    }
+    return Number(value);
+}
+/** `2026-11-26T10:00:00.000Z` → `2026-11-26 10:00Z`: enough to order by eye, short enough for a table. */
+function shortTime(iso) {
+    return `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
+}
+/** The `pr list` table: #, state, branch, title, updated. */
+function formatPullTable(pulls) {
+    if (pulls.length === 0)
+        return ['no pull requests'];
+    const rows = [
+        ['#', 'STATE', 'BRANCH', 'TITLE', 'UPDATED'],
+        ...pulls.map((p) => [
+            String(p.number),
+            p.draft && p.state === 'open' ? 'draft' : p.state,
+            p.head,
+            p.title,
+            shortTime(p.updated_at),
+        ]),
+    ];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd());
+}
+async function runPrList(ctx) {
+    const pulls = await userFacing(() => forgeOf(ctx).allPulls());
+    if (ctx.out.json)
+        ctx.out.out(JSON.stringify({ pulls }));
+    else
+        for (const line of formatPullTable(pulls))
+            ctx.out.out(line);
+    return pulls;
+}
+async function runPrMerge(ctx, pullNumber) {
+    const result = await userFacing(() => forgeOf(ctx).merge(pullNumber));
+    const { pull, mergeCommit } = result;
+    if (ctx.out.json)
+        ctx.out.out(JSON.stringify({ merged: true, pull, merge_commit: mergeCommit }));
+    else
+        ctx.out.out(`merged #${pull.number} (${pull.head} → ${pull.base}) as ${mergeCommit.slice(0, 12)}`);
+    return result;
+}
+async function runPrClose(ctx, pullNumber) {
+    const pull = await userFacing(() => forgeOf(ctx).close(pullNumber));
+    if (ctx.out.json)
+        ctx.out.out(JSON.stringify({ closed: true, pull }));
+    else
+        ctx.out.out(`closed #${pull.number} (${pull.head}) without merging`);
+    return pull;
+}
+function common(command) {
+    return command
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--json', 'machine-readable output');
+}
+function ctxOf(opts) {
+    return { dir: opts.dir, out: processOutput(Boolean(opts.json)) };
+}
+function registerPr(program) {
+    const pr = program.command('pr').description('local forge only: review pull requests (list, merge, close)');
+    common(pr.command('list').description('list the pull requests of the local forge')).action(async (opts) => {
+        await runPrList(ctxOf(opts));
+    });
+    common(pr
+        .command('merge')
+        .description('merge pull request N into its base branch (git merge --no-ff), as you')
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrMerge(ctxOf(opts), n);
+    });
+    common(pr
+        .command('close')
+        .description('close pull request N without merging')
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrClose(ctxOf(opts), n);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/scheduler/summary.ts
+
+const OUTCOME_TEXT = {
+    dispatched: 'dispatched a worker',
+    dispatch_failed: 'claimed a task but could not dispatch its worker',
+    idle: 'nothing to dispatch',
+    dry_run: 'dry run: nothing written',
+};
+function tickHeadline(report) {
+    const what = OUTCOME_TEXT[report.outcome];
+    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+}
+function rowCells(row) {
+    return [
+        row.task,
+        row.state,
+        `${row.attempts}/${row.max_attempts}`,
+        row.pr === null ? '' : `#${row.pr}`,
+        row.reason,
+    ];
+}
+const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
+/** The tick's job summary: one row per task with the reason it was or was not picked. */
+function renderTickMarkdown(report) {
+    const l = report.limits;
+    const lines = [
+        `## Leviathan tick — ${tickHeadline(report)}`,
+        '',
+        `| ${ROW_HEADER.join(' | ')} |`,
+        `|${ROW_HEADER.map(() => '---').join('|')}|`,
+        ...report.rows.map((r) => `| ${rowCells(r).map(cell).join(' | ')} |`),
+        '',
+        `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
+        '',
+        `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
+    ];
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/core/select.ts
+
+
+const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
+/** The attempt limit that applies to a task: its own `max_attempts` may only lower the config's. */
+function maxAttemptsFor(task, config) {
+    const limit = config.limits.max_attempts_per_task;
+    return task.max_attempts === undefined ? limit : Math.min(task.max_attempts, limit);
+}
+function breakerDecision(state, config, now) {
+    const { open, consecutive_failures, tripped_at } = state.breaker;
+    if (open) {
+        const cooldownMs = config.limits.breaker_cooldown_minutes * 60_000;
+        if (cooldownMs > 0 && tripped_at !== undefined) {
+            const trippedMs = Date.parse(tripped_at);
+            if (Number.isFinite(trippedMs) && now.getTime() >= trippedMs + cooldownMs)
+                return 'cooldown_reset';
+        }
+        return 'open';
+    }
+    return consecutive_failures >= config.limits.circuit_breaker_failures ? 'trip' : 'closed';
+}
+function taskReason(task, facts, depPending, config) {
+    if (facts.complete)
+        return 'done';
+    if (task.status === 'blocked' || facts.blockedInState)
+        return 'blocked';
+    if (!task.ready)
+        return 'not_ready';
+    if (depPending !== undefined)
+        return `dependency_pending:${depPending}`;
+    const scope = taskScope(task.allowed_paths, config.scope);
+    if (!scope.inScope)
+        return `out_of_scope:${scope.path}`;
+    // An open PR or attempt is what is true of the task, even when it used its last attempt.
+    if (facts.openPr !== undefined)
+        return `pr_open:#${facts.openPr}`;
+    if (facts.hasOpenAttempt)
+        return 'running';
+    if (facts.prClosed)
+        return 'blocked';
+    if (facts.atMax)
+        return 'max_attempts';
+    return null;
+}
+/** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
+function globalLimit(breaker, { config, state, openPulls, now }) {
+    if (breaker === 'open' || breaker === 'trip')
+        return 'breaker_open';
+    // A running attempt becomes a pull request, so it holds a PR slot already (unless its task has one open).
+    const prSlots = new Set([...openPulls.map((p) => p.task), ...openAttempts(state).map((a) => a.task)]);
+    if (prSlots.size >= config.limits.max_open_prs)
+        return 'limit_open_prs';
+    if (openAttempts(state).length >= config.limits.max_running_attempts)
+        return 'limit_running';
+    if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
+        return 'limit_hourly';
+    return null;
+}
+/**
+ * The scheduling decision of one tick (SPEC §3.1 steps 5–6). Pure: the caller records `breaker`, `toBlock`
+ * and the claim of `selected` as events. A `cooldown_reset` breaker selects as if closed.
+ */
+function select_select(input) {
+    const { backlog, config, state, openPulls, now } = input;
+    const tasks = backlog.tasks;
+    if (!config.autonomy.enabled) {
+        // Autonomy off: report only, so no breaker transition and nothing to block either.
+        return {
+            selected: null,
+            reasons: tasks.map((t) => ({ task: t.id, reason: 'autonomy_disabled' })),
+            toBlock: [],
+            rejected: [],
+            breaker: state.breaker.open ? 'open' : 'closed',
+        };
+    }
+    const breaker = breakerDecision(state, config, now);
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const stateOf = (id) => taskSummary(state, id);
+    // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
+    const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
+    const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
+    const reasons = new Map();
+    const toBlock = [];
+    const rejected = [];
+    const eligible = [];
+    for (const task of tasks) {
+        const ts = stateOf(task.id);
+        const pull = openPulls.find((p) => p.task === task.id);
+        const facts = {
+            complete: isComplete(task.id),
+            blockedInState: ts?.blocked === true,
+            atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
+            openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
+            hasOpenAttempt: withOpenAttempt.has(task.id),
+            prClosed: ts?.pr?.state === 'closed',
+        };
+        // Blocking is only right once no attempt or PR could still deliver the task.
+        const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
+        if (settledOpen && facts.prClosed)
+            rejected.push(task.id);
+        else if (settledOpen && facts.atMax)
+            toBlock.push(task.id);
+        const dep = task.dependencies.find((d) => !isComplete(d));
+        const reason = taskReason(task, facts, dep, config);
+        if (reason)
+            reasons.set(task.id, reason);
+        else
+            eligible.push(task);
+    }
+    // Priority first, then file order (Array.prototype.sort is stable).
+    eligible.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]);
+    const limit = globalLimit(breaker, input);
+    let selected = null;
+    for (const task of eligible) {
+        if (limit)
+            reasons.set(task.id, limit);
+        else if (selected)
+            reasons.set(task.id, 'queued');
+        else {
+            selected = task;
+            reasons.set(task.id, 'selected');
+        }
+    }
+    return {
+        selected,
+        reasons: tasks.map((t) => ({ task: t.id, reason: reasons.get(t.id) })),
+        toBlock,
+        rejected,
+        breaker,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/claim.ts
+
+
+/** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
+function attemptCreated(task, attempt, state, config, ctx, manual) {
+    const now = ctx.now();
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    return {
+        id: ctx.newId(),
+        ts: now.toISOString(),
+        actor: ctx.actor,
+        task: task.id,
+        attempt,
+        type: 'attempt.created',
+        data: {
+            number: attemptCount(state, task.id) + 1,
+            branch: `${config.pr.branch_prefix}${task.id}`,
+            deadline: new Date(now.getTime() + minutes * 60_000).toISOString(),
+            manual,
+        },
+    };
+}
+/** Reasons under which a manual run may still claim: eligible, and every limit has room. */
+const CLAIMABLE = new Set(['selected', 'queued']);
+/** Why this task may not be claimed by hand right now, or null when it may (the scheduler's rules). */
+function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
+    const decision = select_select({ backlog, config, state, openPulls, now });
+    if (decision.breaker === 'trip')
+        return 'breaker_open';
+    const reason = decision.reasons.find((r) => r.task === task.id)?.reason ?? 'unknown task';
+    return CLAIMABLE.has(reason) ? null : reason;
+}
+
+;// CONCATENATED MODULE: ./src/core/reconcile.ts
+
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
+function wipBranch(task, attempt) {
+    return `leviathan-wip/${task}/${attempt}`;
+}
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
+function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = parsePullMarker(pull.body);
+    if (marker)
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+function reconcile(input) {
+    const { state, now, actor } = input;
+    const ts = now.toISOString();
+    const drafts = [];
+    const base = () => ({ id: input.newId(), ts, actor });
+    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+        const task = taskOfPull(pull, input.branchPrefix);
+        if (!task)
+            continue;
+        const known = taskSummary(state, task);
+        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+            const marked = parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
+            const ref = attempt ? { task, attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+        }
+        else if (pull.state === 'closed' && recorded?.state === 'open') {
+            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+        }
+    }
+    for (const attempt of openAttempts(state)) {
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+            continue;
+        const wip = wipBranch(attempt.task, attempt.id);
+        drafts.push({
+            ...base(),
+            task: attempt.task,
+            attempt: attempt.id,
+            type: 'attempt.timed_out',
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
+        });
+    }
+    return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
+}
+
+;// CONCATENATED MODULE: ./src/core/task-status.ts
+
+
+
+
+function rowState(reason) {
+    if (reason === 'done')
+        return 'done';
+    if (reason === 'blocked' || reason === 'max_attempts')
+        return 'blocked';
+    if (reason === 'running')
+        return 'running';
+    if (reason.startsWith('pr_open'))
+        return 'pr_open';
+    if (reason === 'not_ready')
+        return 'not_ready';
+    if (reason.startsWith('out_of_scope'))
+        return 'out_of_scope';
+    if (reason.startsWith('dependency_pending'))
+        return 'waiting';
+    return 'ready';
+}
+/** A short, stable hash of a task's backlog entry (as parsed, so formatting and comments do not count). */
+function taskEntryHash(task) {
+    return sha256Hex(canonicalJson(task)).slice(0, 16);
+}
+/** Why a blocked task is blocked, in one line: the block's reason and its last failure. */
+function blockedWhy(state, task) {
+    const summary = taskSummary(state, task.id);
+    const last = latestAttempt(state, task.id);
+    const parts = [];
+    if (task.status === 'blocked')
+        parts.push('status: blocked in the backlog');
+    else if (summary?.blocked_reason === 'pr_closed' || summary?.pr?.state === 'closed')
+        parts.push(`pull request #${summary?.pr?.number ?? '?'} was closed unmerged`);
+    else
+        parts.push('used all its attempts');
+    if (last?.reason && last.reason !== 'pr_closed') {
+        parts.push(`last failure: ${last.reason}${last.detail ? `: ${last.detail}` : ''}`);
+    }
+    return parts.join('; ');
+}
+function taskRows(backlog, config, state, decision) {
+    const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
+    return backlog.tasks.map((task) => {
+        const known = taskSummary(state, task.id);
+        const reason = reasons.get(task.id) ?? 'not_ready';
+        const row = {
+            task: task.id,
+            state: rowState(reason),
+            attempts: attemptsCharged(state, task.id),
+            max_attempts: maxAttemptsFor(task, config),
+            pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
+            reason,
+        };
+        if (row.state === 'blocked') {
+            row.why = blockedWhy(state, task);
+            // A task blocked in the backlog is a human's decision there, not something a retry undoes.
+            if (task.status !== 'blocked')
+                row.retry = retryCommand(task.id);
+            if (known?.blocked_entry !== undefined && known.blocked_entry !== taskEntryHash(task)) {
+                row.entry_changed = true;
+            }
+        }
+        return row;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+}
+
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
 
 
@@ -57795,11 +58250,16 @@ async function tick(options) {
     say(`loading backlog and config from ${defaultBranch}`);
     const docs = await loadBaseDocuments(git, defaultBranch);
     const { backlog, config } = docs;
+    events.trustKey?.(config.events.public_key);
     for (let round = 1;; round++) {
         say('reading the event log');
         const { state } = await events.read();
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
+        // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
+        const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
+        if (beyond)
+            throw new errors_UserError(`event log rolled back: ${beyond}`);
         const wip = await remoteWipBranches(git, state);
         const ended = await endedRuns(forge, state, options.now());
         const p = plan(state, backlog, config, pulls, wip, ended, options);
@@ -58189,6 +58649,8 @@ function isSecretLikeName(name) {
 function isBaseName(name) {
     return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
 }
+/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
+const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
 /**
  * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
  * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
@@ -58202,7 +58664,10 @@ function buildAgentEnv(input) {
     for (const [name, value] of Object.entries(source)) {
         if (value === undefined)
             continue;
-        if (allow.has(name)) {
+        if (NEVER_TO_AGENT.has(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (allow.has(name)) {
             env[name] = value;
         }
         else if (isSecretLikeName(name)) {
@@ -59891,6 +60356,7 @@ async function startAttempt(deps, taskId, attemptId) {
     const defaultBranch = await deps.forge.defaultBranch();
     say(`loading the backlog from ${defaultBranch}`);
     const docs = await loadBaseDocuments(deps.git, defaultBranch);
+    deps.events.trustKey?.(docs.config.events.public_key);
     const task = docs.backlog.tasks.find((t) => t.id === taskId);
     if (!task)
         throw new errors_UserError(`task ${taskId} is not in the backlog on ${docs.base}`);
@@ -60184,6 +60650,7 @@ function registerRun(program) {
 async function collectStatus(dir, now = () => new Date(), forge = 'local') {
     const target = await openForgeTarget({ dir, now, forge });
     const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
+    target.events.trustKey(docs.config.events.public_key);
     // The sealed snapshot and the newest day file: status costs the same at 10 events and at 100,000.
     const { recent, state } = await target.events.readRecent(5);
     const pulls = await observePulls(target.forge, docs.config, now());
@@ -60811,6 +61278,53 @@ function registerInit(program) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/cli/commands/key.ts
+
+
+
+/** `leviathan key new`: a fresh Ed25519 key; the secret goes to LEVIATHAN_SIGNING_KEY, the public part to the config. */
+function runKeyNew(out) {
+    const key = newSigningKey();
+    if (out.json) {
+        out.out(JSON.stringify({ secret: key.secret, public_key: key.publicKey, key_id: key.keyId }));
+    }
+    else {
+        out.out(`LEVIATHAN_SIGNING_KEY=${key.secret}`);
+        out.err('store the line above as the Actions secret LEVIATHAN_SIGNING_KEY (never commit it), and add to');
+        out.err('.leviathan/config.yaml:');
+        out.out(`events:\n  public_key: "${key.publicKey}"  # key ${key.keyId}`);
+    }
+    return key;
+}
+/** `leviathan key id`: the public key and key id of LEVIATHAN_SIGNING_KEY. */
+function runKeyId(out, env = process.env) {
+    const sealer = sealerFromEnv(env);
+    if (!sealer)
+        throw new errors_UserError('LEVIATHAN_SIGNING_KEY is not set; make a key with `leviathan key new`');
+    if (out.json)
+        out.out(JSON.stringify({ public_key: sealer.publicKey, key_id: sealer.keyId }));
+    else
+        out.out(`${sealer.publicKey} (key ${sealer.keyId})`);
+    return { publicKey: sealer.publicKey, keyId: sealer.keyId };
+}
+function registerKey(program) {
+    const key = program.command('key').description('the signing key that seals the event log');
+    key
+        .command('new')
+        .description('make a signing key: prints the secret and the config line')
+        .option('--json', 'machine-readable output')
+        .action((opts) => {
+        runKeyNew(processOutput(Boolean(opts.json)));
+    });
+    key
+        .command('id')
+        .description("print LEVIATHAN_SIGNING_KEY's public key and key id")
+        .option('--json', 'machine-readable output')
+        .action((opts) => {
+        runKeyId(processOutput(Boolean(opts.json)));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/retry.ts
 
 
@@ -60820,7 +61334,7 @@ function registerInit(program) {
 
 /** Why `task` cannot be retried in `state`, or null when it can. */
 function refusal(state, task) {
-    const summary = state_taskSummary(state, task);
+    const summary = taskSummary(state, task);
     if (!summary)
         return `task ${task} has no attempts in the event log; there is nothing to retry`;
     if (summary.completed)
@@ -60852,7 +61366,7 @@ async function retryTask(log, task, options = {}) {
         const why = refusal(state, task);
         if (why)
             return why;
-        found = { blocked: state_taskSummary(state, task)?.blocked === true, used: attemptsCharged(state, task) };
+        found = { blocked: taskSummary(state, task)?.blocked === true, used: attemptsCharged(state, task) };
         return true;
     }));
     if (!result.ok)
@@ -60887,47 +61401,12 @@ function registerRetry(program) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
-
-
-
-
-
-/**
- * Checks the whole chain, the day files, state.json and the tip commit. Prints `chain ok: N events`, or
- * fails (exit 1) naming the first bad seq and why.
- */
-async function runVerify(log, out) {
-    const result = await userFacing(() => log.verify());
-    if (out.json)
-        out.out(JSON.stringify(result));
-    if (!result.ok) {
-        throw new errors_UserError(`chain broken at seq ${result.seq}: ${result.reason}: ${result.detail}`);
-    }
-    if (!out.json) {
-        for (const w of result.warnings)
-            out.err(`warning: ${w}`);
-        out.out(`chain ok: ${result.count} events`);
-    }
-    return result;
-}
-function registerVerify(program) {
-    program
-        .command('verify')
-        .description('verify the hash chain of the event log; names the first bad seq')
-        .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
-        .option('--dir <dir>', 'the target repository checkout', '.')
-        .option('--json', 'machine-readable output')
-        .action(async (opts) => {
-        await runVerify(openEventLog(opts.dir), processOutput(Boolean(opts.json)));
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/cli/version.ts
 /** The package version `--version` prints; a unit test holds it equal to package.json's. */
 const cli_version_VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli/program.ts
+
 
 
 
@@ -60971,6 +61450,7 @@ function buildProgram() {
     registerStatus(program);
     registerEvents(program);
     registerVerify(program);
+    registerKey(program);
     registerBreaker(program);
     registerRetry(program);
     registerPr(program);

@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9526:
+/***/ 7160:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33848,6 +33848,8 @@ function toEventLines(events) {
     return out;
 }
 
+// EXTERNAL MODULE: ./src/core/seal.ts
+var core_seal = __nccwpck_require__(6466);
 // EXTERNAL MODULE: ./src/core/state.ts
 var core_state = __nccwpck_require__(7066);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -33856,6 +33858,199 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/store/log-anchor.ts
+/**
+ * The anchor: a local record of the last event-log tip this machine verified, so a tip that does not extend
+ * it (rolled back, re-chained, truncated, the branch deleted) is caught even when every hash checks out.
+ * Kept in `$LEVIATHAN_STATE_DIR`, else `$XDG_STATE_HOME/leviathan`, else `~/.local/state/leviathan`, one file
+ * per events ref of one origin, outside any checkout (an agent's work tree never reaches it).
+ */
+
+
+
+
+function stateDir(env = process.env) {
+    if (env.LEVIATHAN_STATE_DIR)
+        return env.LEVIATHAN_STATE_DIR;
+    if (env.XDG_STATE_HOME)
+        return (0,external_node_path_.join)(env.XDG_STATE_HOME, 'leviathan');
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.local', 'state', 'leviathan');
+}
+class AnchorFile {
+    where;
+    path;
+    /** `where`: what identifies the log (the origin URL without credentials and the ref). */
+    constructor(where, dir = stateDir()) {
+        this.where = where;
+        const id = (0,external_node_crypto_.createHash)('sha256').update(where).digest('hex').slice(0, 32);
+        this.path = (0,external_node_path_.join)(dir, 'anchors', `${id}.json`);
+    }
+    async read() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.path, 'utf8');
+        }
+        catch {
+            return null;
+        }
+        try {
+            const a = JSON.parse(text);
+            return typeof a.seq === 'number' ? a : null;
+        }
+        catch {
+            return null;
+        }
+    }
+    /** Records `anchor` unless the file already holds a later seq (another process saw further). */
+    async write(anchor) {
+        const current = await this.read();
+        if (current && current.seq > anchor.seq)
+            return;
+        if (current && current.commit === anchor.commit && current.state === anchor.state)
+            return;
+        await (0,promises_.mkdir)((0,external_node_path_.join)(this.path, '..'), { recursive: true, mode: 0o700 });
+        const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+        await (0,promises_.writeFile)(tmp, `${JSON.stringify({ where: this.where, ...anchor })}\n`, { mode: 0o600 });
+        await (0,promises_.rename)(tmp, this.path);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/log-seal.ts
+/**
+ * Ed25519 keys for sealing the event log (node:crypto). The secret (`LEVIATHAN_SIGNING_KEY`, an Actions
+ * secret) is `ed25519-sk:<base64 32-byte seed>`; the public key (`events.public_key` in the config) is
+ * `ed25519:<base64 32 bytes>`; the key id is the first 16 hex digits of SHA-256 over the public key's bytes.
+ */
+
+
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+const SECRET = /^ed25519-sk:([A-Za-z0-9+/]{43}=)$/;
+function keyIdOf(publicKey) {
+    const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'base64');
+    return (0,external_node_crypto_.createHash)('sha256').update(raw).digest('hex').slice(0, 16);
+}
+/** A sealer from the secret; a malformed secret is a one-line user error (never echoed). */
+function sealerFromSecret(secret) {
+    const m = SECRET.exec(secret.trim());
+    const seed = m ? Buffer.from(m[1], 'base64') : null;
+    if (seed?.length !== 32) {
+        throw new errors/* UserError */.y('LEVIATHAN_SIGNING_KEY is not a Leviathan signing key (ed25519-sk:…); make one with `leviathan key new`');
+    }
+    const key = (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+    const spki = (0,external_node_crypto_.createPublicKey)(key).export({ format: 'der', type: 'spki' });
+    const publicKey = `ed25519:${spki.subarray(SPKI_ED25519.length).toString('base64')}`;
+    const keyId = keyIdOf(publicKey);
+    return {
+        keyId,
+        publicKey,
+        seal: (payload) => ({ keyId, signature: (0,external_node_crypto_.sign)(null, Buffer.from(payload), key).toString('base64') }),
+    };
+}
+/** True when `seal` is `publicKey`'s signature of `payload`. */
+function verifySeal(publicKey, payload, seal) {
+    if (!core_seal/* PUBLIC_KEY_PATTERN */.l6.test(publicKey) || seal.keyId !== keyIdOf(publicKey))
+        return false;
+    const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'base64');
+    const key = (0,external_node_crypto_.createPublicKey)({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+    try {
+        return (0,external_node_crypto_.verify)(null, Buffer.from(payload), key, Buffer.from(seal.signature, 'base64'));
+    }
+    catch {
+        return false;
+    }
+}
+/** A fresh key pair. */
+function newSigningKey() {
+    const secret = `ed25519-sk:${randomBytes(32).toString('base64')}`;
+    const { publicKey, keyId } = sealerFromSecret(secret);
+    return { secret, publicKey, keyId };
+}
+/** The sealer of the environment's `LEVIATHAN_SIGNING_KEY`, or null when it is not set. */
+function sealerFromEnv(env = process.env) {
+    const secret = env.LEVIATHAN_SIGNING_KEY;
+    return secret ? sealerFromSecret(secret) : null;
+}
+
+;// CONCATENATED MODULE: ./src/store/log-trust.ts
+/**
+ * What a reader of the event log may trust beyond the hash chain: the seal of the tip (when the config names
+ * a public key) and the anchor (the last tip this machine verified). Both fail closed with one line.
+ */
+
+
+
+
+function sha256Text(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+/**
+ * Why the tip commit is not sealed by `publicKey` over this state.json (null: it is). `claim` is the parsed
+ * append message (null: not a Leviathan append at all).
+ */
+function sealProblem(publicKey, ref, message, claim, stateText) {
+    const keyId = keyIdOf(publicKey);
+    if (!claim)
+        return `the tip commit is not a sealed append (the log is sealed with key ${keyId})`;
+    const trailers = (0,core_seal/* parseSealTrailers */.pk)(message);
+    if (!trailers.seal)
+        return `the tip commit (events ${claim.first}..${claim.last}) carries no seal of key ${keyId}`;
+    const state = stateText === null ? null : sha256Text(stateText);
+    if (state === null || trailers.state !== state) {
+        return 'state.json is not the snapshot the tip commit seals (edited after it was written)';
+    }
+    const payload = (0,core_seal/* sealPayload */.eH)({ ref, first: claim.first, last: claim.last, hash: claim.hash, state });
+    if (!verifySeal(publicKey, payload, trailers.seal)) {
+        return `the seal of the tip commit (events ${claim.first}..${claim.last}) is not a signature of key ${keyId}: forged or made with another key`;
+    }
+    return null;
+}
+/** The hash of event `seq` if a line of `ndjson` holds it (lines are not verified here), else undefined. */
+function hashAtSeq(ndjson, seq) {
+    const needle = `"seq":${seq},`;
+    for (const line of splitEventLines(ndjson)) {
+        if (!line.includes(needle))
+            continue;
+        try {
+            const e = JSON.parse(line);
+            if (e.seq === seq && typeof e.hash === 'string')
+                return e.hash;
+        }
+        catch {
+            // not an event line: the chain check reports it
+        }
+    }
+    return undefined;
+}
+/**
+ * Whether a log ending at `last` (seq, hash) extends `anchor`, given the hash it holds at the anchor's seq
+ * (undefined: not looked up). 'unknown' asks the caller to look the hash up.
+ */
+function anchorVerdict(anchor, last, hashAtAnchor) {
+    if (!anchor || anchor.seq === 0)
+        return { ok: true };
+    const seen = `this machine last verified seq ${anchor.seq} (${String(anchor.hash).slice(0, 12)})`;
+    if (last.seq < anchor.seq) {
+        return {
+            ok: false,
+            detail: last.seq === 0
+                ? `the events branch is gone or empty, but ${seen}: the log was deleted or rolled back`
+                : `the log ends at seq ${last.seq}, but ${seen}: the log was rolled back`,
+        };
+    }
+    const at = last.seq === anchor.seq ? (last.hash ?? undefined) : hashAtAnchor;
+    if (at === undefined)
+        return 'unknown';
+    if (at !== anchor.hash) {
+        return {
+            ok: false,
+            detail: `the log has ${at.slice(0, 12)} at seq ${anchor.seq}, but ${seen}: history was rewritten`,
+        };
+    }
+    return { ok: true };
+}
+
 // EXTERNAL MODULE: ./src/core/hints.ts
 var hints = __nccwpck_require__(8073);
 // EXTERNAL MODULE: external "node:child_process"
@@ -34746,11 +34941,16 @@ async function ensureAuxRepo(aux, objectFormat, url) {
 
 
 
+
+
+
+
+
 const EVENTS_BRANCH = 'leviathan-events';
 const STATE_FILE = 'state.json';
 const EVENTS_DIR = 'events';
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
-const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})$/;
+const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
 /** The event chain cannot be trusted: readers fail closed (SPEC §1.5). */
 class ChainBrokenError extends Error {
     seq;
@@ -34770,14 +34970,47 @@ class EventLog {
     store;
     /** What this instance last wrote, so its next append or read of that tip needs no git reads. */
     last = null;
+    ref;
+    publicKey;
+    sealer;
+    anchorFile;
     constructor(options) {
-        const { branch = EVENTS_BRANCH, ...rest } = options;
-        this.store = new RefStore({ ...rest, ref: `refs/heads/${branch}` });
+        const { branch = EVENTS_BRANCH, sealer = null, publicKey = '', anchor, ...rest } = options;
+        this.ref = `refs/heads/${branch}`;
+        this.store = new RefStore({ ...rest, ref: this.ref });
+        this.sealer = sealer;
+        this.publicKey = publicKey;
+        this.anchorFile = anchor;
+    }
+    /** The config's `events.public_key` ('' = none): from now on every read requires the tip sealed by it. */
+    trustKey(publicKey) {
+        this.publicKey = publicKey;
+    }
+    async anchors() {
+        if (this.anchorFile === undefined) {
+            this.anchorFile = new AnchorFile(`${await this.store.location()}#${this.ref}`);
+        }
+        return this.anchorFile;
+    }
+    /** Read before the tip is fetched: an anchor written by a concurrent writer is then never ahead of it. */
+    async trust() {
+        const file = await this.anchors();
+        const anchor = (await file?.read()) ?? null;
+        const verifiedHere = async (commit, stateSha) => {
+            const now = commit === anchor?.commit ? anchor : await file?.read();
+            return now?.commit === commit && now.state === stateSha;
+        };
+        return { ref: this.ref, publicKey: this.publicKey, anchor, verifiedHere };
+    }
+    async remember(commit, state, stateSha) {
+        await (await this.anchors())?.write({ commit, seq: state.seq, hash: state.hash, state: stateSha });
     }
     /** The state at the tip: the sealed snapshot when trustworthy, else a full replay. Throws ChainBrokenError. */
     async read() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const loaded = await this.load(view, false);
+        const loaded = await this.load(view, false, trust);
+        await this.remember(view.commit, loaded.state, loaded.stateSha);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
     }
     /**
@@ -34785,8 +35018,10 @@ class EventLog {
      * what `status` shows, at a cost that does not grow with the history.
      */
     async readRecent(count) {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const loaded = await this.load(view, false);
+        const loaded = await this.load(view, false, trust);
+        await this.remember(view.commit, loaded.state, loaded.stateSha);
         const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
         const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
         return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
@@ -34800,9 +35035,15 @@ class EventLog {
     async append(drafts, precondition) {
         if (drafts.length === 0)
             return { ok: true, events: [] };
+        if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
+            throw new errors/* UserError */.y(this.sealer
+                ? `LEVIATHAN_SIGNING_KEY is key ${this.sealer.keyId}, but the config's events.public_key is key ${keyIdOf(this.publicKey)}`
+                : `the event log is sealed (events.public_key, key ${keyIdOf(this.publicKey)}): set LEVIATHAN_SIGNING_KEY to append`);
+        }
+        const trust = await this.trust();
         const written = {};
         const result = await this.store.update(async (view) => {
-            const loaded = await this.load(view, true);
+            const loaded = await this.load(view, true, trust);
             const stored = alreadyAppended(drafts, loaded.newest?.text ?? '');
             if (stored)
                 return { kind: 'skip', value: stored };
@@ -34827,18 +35068,30 @@ class EventLog {
             const next = (0,core_state/* project */.Cv)(events, loaded.state);
             const stateText = serializeState(next);
             changes.set(STATE_FILE, stateText);
-            written.value = { stateText, state: next, newest: { path, day, text: changes.get(path) } };
+            const stateSha = sha256Text(stateText);
+            written.value = {
+                stateText,
+                state: next,
+                newest: { path, day, text: changes.get(path) },
+                verified: loaded.verified,
+            };
             const first = events[0];
             const last = events[events.length - 1];
             return {
                 kind: 'commit',
                 changes,
-                message: (tree) => appendMessage(first.seq, last.seq, last.hash, tree),
+                message: (tree) => {
+                    const claim = { ref: this.ref, first: first.seq, last: last.seq, hash: last.hash, state: stateSha };
+                    const seal = this.sealer ? this.sealer.seal((0,core_seal/* sealPayload */.eH)(claim)) : null;
+                    return `${appendMessage(first.seq, last.seq, last.hash, tree)}\n${(0,core_seal/* sealTrailers */.yq)(stateSha, seal)}`;
+                },
                 value: events,
             };
         });
         if (result.ok && result.committed && written.value && result.commit) {
             this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
+            const { verified, stateText } = written.value;
+            await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
     }
@@ -34846,31 +35099,57 @@ class EventLog {
      * The state at `view`. For an append it is frozen: the precondition sees exactly what the new snapshot is
      * folded from and cannot change it. Readers get a state of their own.
      */
-    async load(view, forAppend) {
+    async load(view, forAppend, trust) {
         const last = this.last;
         if (last && view.commit === last.commit) {
             const state = forAppend ? last.state : JSON.parse(last.stateText);
-            return { state, source: 'snapshot', newest: last.newest };
+            // What this instance wrote; another process may have verified further since (then the view is stale).
+            const v = anchorVerdict(trust.anchor, state, hashAtSeq(last.newest.text, trust.anchor?.seq ?? 0));
+            if (v !== 'unknown' && !v.ok)
+                throw rolledBack(state.seq + 1, v.detail);
+            const stateSha = sha256Text(last.stateText);
+            return { state, source: 'snapshot', newest: last.newest, stateSha, verified: last.verified };
         }
-        const loaded = await loadState(view);
+        const loaded = await loadState(view, trust, forAppend);
         if (forAppend)
             deepFreeze(loaded.state);
         return loaded;
     }
     /** Every event, verified, with the replayed state. Throws ChainBrokenError (fails closed). */
     async readAll() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        const checked = await checkView(view, true);
+        const checked = await checkView(view, true, trust.anchor?.seq);
         if (!checked.ok)
             throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
         if (checked.fatal)
             throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
+        const problem = await beyondChain(view, checked, trust);
+        if (problem)
+            throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
         return { events: checked.events, state: checked.state, tip: view.commit };
     }
-    /** Verifies the whole chain, the day files, state.json against the replay, and the tip commit's message. */
+    /**
+     * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
+     * seal (when the config names a key) and that the log extends the last tip this machine verified.
+     */
     async verify() {
+        const trust = await this.trust();
         const view = await this.store.fetch();
-        return verifyView(view, await checkView(view, false));
+        const checked = await checkView(view, false, trust.anchor?.seq);
+        const result = verifyView(view, checked);
+        if (!result.ok || !checked.ok)
+            return result;
+        const problem = await beyondChain(view, checked, trust);
+        if (problem)
+            return { ok: false, ...problem, tip: view.commit };
+        await this.remember(view.commit, checked.state, await stateShaOf(view));
+        return {
+            ...result,
+            signed: trust.publicKey !== '' && view.commit !== null,
+            anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
+        };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
     verifyAll() {
@@ -34905,10 +35184,38 @@ function lastLine(text) {
         return null;
     return trimmed.slice(trimmed.lastIndexOf('\n') + 1);
 }
-/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
-async function loadState(view) {
+function rolledBack(seq, detail) {
+    return new ChainBrokenError(seq, 'rolled_back', detail);
+}
+async function stateShaOf(view) {
     if (view.commit === null)
-        return { state: (0,core_state/* initialState */.ue)(), source: 'empty', newest: null };
+        return null;
+    const text = await view.read(STATE_FILE);
+    return text === null ? null : sha256Text(text);
+}
+/** The checks of a verified replay beyond the chain: the tip's seal and the anchor. */
+async function beyondChain(view, checked, trust) {
+    const lastSeq = checked.last?.seq ?? 0;
+    if (trust.publicKey && view.commit !== null) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, parseAppendMessage(view.message), await view.read(STATE_FILE));
+        if (why)
+            return { seq: lastSeq, reason: 'unsealed', detail: why };
+    }
+    const v = anchorVerdict(trust.anchor, { seq: lastSeq, hash: checked.last?.hash ?? null }, checked.probeHash);
+    if (v === 'unknown' || !v.ok) {
+        const detail = v === 'unknown' ? 'the event at the anchored seq is missing' : v.detail;
+        return { seq: Math.min(lastSeq + 1, trust.anchor?.seq ?? 0), reason: 'rolled_back', detail };
+    }
+    return null;
+}
+/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
+async function loadState(view, trust, forAppend = false) {
+    if (view.commit === null) {
+        const v = anchorVerdict(trust.anchor, { seq: 0, hash: null }, undefined);
+        if (v !== 'unknown' && !v.ok)
+            throw rolledBack(1, v.detail);
+        return { state: (0,core_state/* initialState */.ue)(), source: 'empty', newest: null, stateSha: null, verified: true };
+    }
     // One listing of the root and events/: state.json and the newest day file are then read in one go.
     const names = (await view.list('', EVENTS_DIR)).filter((e) => e.type === 'blob' && e.path.startsWith(`${EVENTS_DIR}/`) && DAY_FILE.test(e.name));
     const newestEntry = names[names.length - 1];
@@ -34917,15 +35224,40 @@ async function loadState(view) {
     const newest = newestEntry
         ? { path: newestEntry.path, day: newestEntry.name.slice(0, 10), text: texts.get(newestEntry.path) ?? '' }
         : null;
-    const trusted = trustedSnapshot(view, texts.get(STATE_FILE) ?? null, newest?.text ?? '');
-    if (trusted)
-        return { state: trusted, source: 'snapshot', newest };
-    const checked = await checkView(view, false);
+    const stateText = texts.get(STATE_FILE) ?? null;
+    const stateSha = stateText === null ? null : sha256Text(stateText);
+    const claim = parseAppendMessage(view.message);
+    if (trust.publicKey) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, claim, stateText);
+        if (why)
+            throw new ChainBrokenError(claim?.last ?? 0, 'unsealed', why);
+    }
+    const sealedLooking = trustedSnapshot(view, stateText, newest?.text ?? '');
+    // Without a key nothing proves who wrote a snapshot: only the one this machine verified itself is trusted.
+    const anchor = trust.anchor;
+    const verified = Boolean(trust.publicKey) || (await trust.verifiedHere(view.commit, stateSha));
+    const trusted = sealedLooking && (verified || forAppend) ? sealedLooking : null;
+    if (trusted) {
+        const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
+        if (v !== 'unknown') {
+            if (!v.ok)
+                throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
+            return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+        }
+    }
+    const checked = await checkView(view, false, anchor?.seq);
     if (!checked.ok)
         throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
     if (checked.fatal)
         throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
-    return { state: checked.state, source: 'replay', newest };
+    if (sealedLooking && checked.snapshotProblem) {
+        const p = checked.snapshotProblem;
+        throw new ChainBrokenError(p.seq, p.reason, `the tip's state.json lies: ${p.detail}`);
+    }
+    const problem = await beyondChain(view, checked, { ...trust, publicKey: '' });
+    if (problem)
+        throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
+    return { state: checked.state, source: 'replay', newest, stateSha, verified: true };
 }
 /**
  * The snapshot, if the tip is a sealed Leviathan append whose message, state.json and the newest file's last
@@ -34968,12 +35300,13 @@ function alreadyAppended(drafts, newestText) {
     }
     return drafts.map((d) => found.get(d.id));
 }
-async function checkView(view, keepEvents) {
+async function checkView(view, keepEvents, probe) {
+    const extra = probe === undefined ? {} : { probe };
     if (view.commit === null)
-        return checkLog({ files: new Map(), stateText: null, keepEvents });
+        return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
     const files = await view.readAll(EVENTS_DIR);
     const stateText = await view.read(STATE_FILE);
-    return checkLog({ files, stateText, keepEvents });
+    return checkLog({ files, stateText, keepEvents, ...extra });
 }
 function verifyView(view, checked) {
     const tip = view.commit;
@@ -35005,7 +35338,17 @@ function verifyView(view, checked) {
             }
         }
     }
-    return { ok: true, count: checked.count, last: checked.last, tip, warnings };
+    return {
+        ok: true,
+        count: checked.count,
+        last: checked.last,
+        tip,
+        warnings,
+        chained: true,
+        signed: false,
+        anchored: false,
+        key_id: null,
+    };
 }
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
@@ -35065,6 +35408,8 @@ function checkLog(input) {
                 }
                 if (snapshot && e.seq === snapshot.seq)
                     run.hashAtSnapshot = e.hash;
+                if (e.seq === input.probe)
+                    run.hashAtProbe = e.hash;
             }
             if (failure) {
                 run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
@@ -35119,7 +35464,8 @@ function checkLog(input) {
             detail: snapshotError ?? 'state.json is missing',
         };
     }
-    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem };
+    const probed = run.hashAtProbe === undefined ? {} : { probeHash: run.hashAtProbe };
+    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
 }
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
@@ -40826,6 +41172,7 @@ function openActionForge(options) {
 
 
 
+
 function input(name, options = {}) {
     return lib_core/* getInput */.V4(name, { required: Boolean(options.required), trimWhitespace: true });
 }
@@ -40880,7 +41227,7 @@ function openActionTarget(token, prToken) {
         env: process.env,
         warn: (line) => lib_core/* warning */.$e(line),
     });
-    return { git: new Git(dir, token), events: new EventLog({ dir, token }), forge };
+    return { git: new Git(dir, token), events: new EventLog({ dir, token, sealer: sealerFromEnv() }), forge };
 }
 function annotate(diagnostics) {
     for (const d of diagnostics) {
@@ -40923,7 +41270,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9536);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9526);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7160);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
@@ -41109,6 +41456,47 @@ function renderPullBody(input) {
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
     lines.push('', pullMarker(task.id, input.attempt, input.headSha));
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 6466:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   eH: () => (/* binding */ sealPayload),
+/* harmony export */   l6: () => (/* binding */ PUBLIC_KEY_PATTERN),
+/* harmony export */   pk: () => (/* binding */ parseSealTrailers),
+/* harmony export */   yq: () => (/* binding */ sealTrailers)
+/* harmony export */ });
+/* unused harmony export SEAL_ALGORITHM */
+/**
+ * The seal of an append to the event log: what a signing key signs, and how it is written in the commit
+ * message. Pure: the signature itself is made and checked by `store/log-seal.ts` (node:crypto, Ed25519).
+ *
+ * A seal covers the ref, the seq range appended, the hash of the last event (which chains every earlier one)
+ * and the SHA-256 of `state.json`: so a reader that checks it may trust the snapshot without a replay, and no
+ * one without the key can re-chain history, append, or edit the snapshot and still pass.
+ */
+const SEAL_ALGORITHM = 'ed25519';
+/** `ed25519:<base64 of the 32-byte public key>`, as `events.public_key` holds it. */
+const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
+/** The exact bytes a seal signs. */
+function sealPayload(claim) {
+    return `leviathan-seal/1\n${claim.ref}\n${claim.first}..${claim.last}\n${claim.hash}\n${claim.state}\n`;
+}
+/** The trailer lines an append's message carries after `Leviathan-Tree`. */
+function sealTrailers(stateSha, seal) {
+    const lines = [`Leviathan-State: ${stateSha}`];
+    if (seal)
+        lines.push(`Leviathan-Seal: ${SEAL_ALGORITHM} ${seal.keyId} ${seal.signature}`);
+    return lines.join('\n');
+}
+function parseSealTrailers(message) {
+    const state = /^Leviathan-State: ([0-9a-f]{64})$/m.exec(message)?.[1] ?? null;
+    const m = /^Leviathan-Seal: ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]+={0,2})$/m.exec(message);
+    return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
 }
 
 
@@ -42483,6 +42871,8 @@ function agent_env_isSecretLikeName(name) {
 function isBaseName(name) {
     return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
 }
+/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
+const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
 /**
  * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
  * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
@@ -42496,7 +42886,10 @@ function agent_env_buildAgentEnv(input) {
     for (const [name, value] of Object.entries(source)) {
         if (value === undefined)
             continue;
-        if (allow.has(name)) {
+        if (NEVER_TO_AGENT.has(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (allow.has(name)) {
             env[name] = value;
         }
         else if (agent_env_isSecretLikeName(name)) {
@@ -42648,7 +43041,10 @@ const BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+// EXTERNAL MODULE: ./src/core/seal.ts
+var seal = __nccwpck_require__(6466);
 ;// CONCATENATED MODULE: ./src/core/config.ts
+
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
 const DEFAULT_PROTECTED_PATHS = [
@@ -42702,6 +43098,15 @@ const ConfigSchema = schemas/* strictObject */.rej({
         reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
         auto_merge: schemas/* boolean */.zMY().default(false),
         mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
+    })
+        .prefault({}),
+    events: schemas/* strictObject */.rej({
+        public_key: schemas/* union */.KCZ([
+            schemas/* literal */.euz(''),
+            schemas/* string */.YjP().regex(seal/* PUBLIC_KEY_PATTERN */.l6, 'must be ed25519:<base64> (leviathan key id)'),
+        ])
+            .default('')
+            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
     })
         .prefault({}),
 })
@@ -45843,6 +46248,7 @@ async function startAttempt(deps, taskId, attemptId) {
     const defaultBranch = await deps.forge.defaultBranch();
     say(`loading the backlog from ${defaultBranch}`);
     const docs = await loadBaseDocuments(deps.git, defaultBranch);
+    deps.events.trustKey?.(docs.config.events.public_key);
     const task = docs.backlog.tasks.find((t) => t.id === taskId);
     if (!task)
         throw new errors/* UserError */.y(`task ${taskId} is not in the backlog on ${docs.base}`);
@@ -57774,10 +58180,11 @@ __nccwpck_require__.d(__webpack_exports__, {
   euz: () => (/* binding */ literal),
   aig: () => (/* binding */ number),
   rej: () => (/* binding */ strictObject),
-  YjP: () => (/* binding */ string)
+  YjP: () => (/* binding */ string),
+  KCZ: () => (/* binding */ union)
 });
 
-// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseObject, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, union, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
+// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseObject, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8532);

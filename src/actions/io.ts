@@ -10,6 +10,7 @@ import type { RunContext } from '../core/run-context.js';
 import type { Forge } from '../forge/forge.js';
 import { EventLog } from '../store/event-log.js';
 import { Git } from '../store/git.js';
+import { sealerFromEnv } from '../store/log-seal.js';
 import { openActionForge } from './forge.js';
 
 export function input(name: string, options: { required?: boolean } = {}): string {
@@ -75,7 +76,7 @@ export function openActionTarget(token: string, prToken?: string): ActionTarget 
     env: process.env,
     warn: (line) => core.warning(line),
   });
-  return { git: new Git(dir, token), events: new EventLog({ dir, token }), forge };
+  return { git: new Git(dir, token), events: new EventLog({ dir, token, sealer: sealerFromEnv() }), forge };
 }
 
 function annotate(diagnostics: readonly Diagnostic[]): void {

@@ -6,6 +6,7 @@ import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerInit } from './commands/init.js';
+import { registerKey } from './commands/key.js';
 import { registerPr } from './commands/pr.js';
 import { registerRetry } from './commands/retry.js';
 import { registerRun } from './commands/run.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerVerify(program);
+  registerKey(program);
   registerBreaker(program);
   registerRetry(program);
   registerPr(program);

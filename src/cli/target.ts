@@ -11,6 +11,7 @@ import { GitHubForge, githubForgeOptionsFromEnv } from '../forge/github.js';
 import { LocalForge, type LocalForgeOptions } from '../forge/local.js';
 import { EventLog } from '../store/event-log.js';
 import { Git } from '../store/git.js';
+import { sealerFromEnv } from '../store/log-seal.js';
 
 /** Every forge the CLI can talk to: `--forge` accepts exactly these (add a forge here, in one line). */
 export const FORGES = ['local', 'github'] as const;
@@ -103,7 +104,7 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
     now: ctx.now,
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
-  return { dir, git, events: new EventLog({ dir }), forge, ctx };
+  return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
 }
 
 /**
@@ -126,7 +127,13 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
     for (const [key, value] of headers) await git.run(['config', '--local', '--add', key, value]);
     // The GitHub forge is not tied to a checkout: the clone shares it.
     const forge = target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now }) : target.forge;
-    return await fn({ dir, git, events: new EventLog({ dir }), forge, ctx: target.ctx });
+    return await fn({
+      dir,
+      git,
+      events: new EventLog({ dir, sealer: sealerFromEnv() }),
+      forge,
+      ctx: target.ctx,
+    });
   } finally {
     // A process the agent left behind may still write into it: never let the clean-up replace the result.
     await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});

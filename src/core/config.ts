@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PUBLIC_KEY_PATTERN } from './seal.js';
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
 export const DEFAULT_PROTECTED_PATHS = [
@@ -63,6 +64,17 @@ export const ConfigSchema = z
         reviewers: z.array(z.string().min(1)).default([]),
         auto_merge: z.boolean().default(false),
         mark_done_in_backlog: z.boolean().default(true),
+      })
+      .prefault({}),
+    events: z
+      .strictObject({
+        public_key: z
+          .union([
+            z.literal(''),
+            z.string().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
+          ])
+          .default('')
+          .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
       })
       .prefault({}),
   })

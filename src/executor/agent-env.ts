@@ -69,6 +69,9 @@ export interface AgentEnv {
   droppedSecrets: string[];
 }
 
+/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
+const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
+
 /**
  * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
  * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
@@ -81,7 +84,9 @@ export function buildAgentEnv(input: AgentEnvInput): AgentEnv {
   const droppedSecrets: string[] = [];
   for (const [name, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    if (allow.has(name)) {
+    if (NEVER_TO_AGENT.has(name)) {
+      droppedSecrets.push(name);
+    } else if (allow.has(name)) {
       env[name] = value;
     } else if (isSecretLikeName(name)) {
       droppedSecrets.push(name);

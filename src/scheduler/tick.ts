@@ -4,7 +4,7 @@ import { attemptCreated } from '../core/claim.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { BlockReason, EventDraft, LeviathanEvent } from '../core/events.js';
-import { type ObservedPull, openPullsOf, reconcile, runsToCheck } from '../core/reconcile.js';
+import { type ObservedPull, openPullsOf, pullsBeyondLog, reconcile, runsToCheck } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, select } from '../core/select.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
@@ -181,12 +181,16 @@ export async function tick(options: TickOptions): Promise<TickReport> {
   say(`loading backlog and config from ${defaultBranch}`);
   const docs = await loadBaseDocuments(git, defaultBranch);
   const { backlog, config } = docs;
+  events.trustKey?.(config.events.public_key);
 
   for (let round = 1; ; round++) {
     say('reading the event log');
     const { state } = await events.read();
     say('observing pull requests');
     const pulls = await observePulls(forge, config, options.now());
+    // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
+    const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
+    if (beyond) throw new UserError(`event log rolled back: ${beyond}`);
     const wip = await remoteWipBranches(git, state);
     const ended = await endedRuns(forge, state, options.now());
     const p = plan(state, backlog, config, pulls, wip, ended, options);

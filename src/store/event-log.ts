@@ -29,17 +29,23 @@ import {
   splitEventLines,
   type VerifyFailure,
 } from '../core/chain.js';
+import { UserError } from '../core/errors.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
+import { sealPayload, sealTrailers } from '../core/seal.js';
 import { initialState, project, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
+import { type Anchor, AnchorFile } from './log-anchor.js';
+import { keyIdOf, type Sealer } from './log-seal.js';
+import { anchorVerdict, hashAtSeq, sealProblem, sha256Text } from './log-trust.js';
 import { RefStore, type RefStoreOptions, type RefView } from './ref-store.js';
 
 export const EVENTS_BRANCH = 'leviathan-events';
 export const STATE_FILE = 'state.json';
 export const EVENTS_DIR = 'events';
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
-const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})$/;
+const APPEND_MESSAGE =
+  /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
 
 export type { AppendResult } from './event-store.js';
 
@@ -55,7 +61,11 @@ export type LogFailure =
   /** state.json disagrees with the events (hash at its seq, or content ≠ the replayed projection). */
   | 'snapshot_mismatch'
   /** The tip commit's message names another last event than the files hold. */
-  | 'message_mismatch';
+  | 'message_mismatch'
+  /** The config names a public key and the tip is not sealed by it (forged, unsigned or edited). */
+  | 'unsealed'
+  /** The log does not extend the last tip this machine verified (rolled back, rewritten or deleted). */
+  | 'rolled_back';
 
 /** The event chain cannot be trusted: readers fail closed (SPEC §1.5). */
 export class ChainBrokenError extends Error {
@@ -79,6 +89,11 @@ export type LogVerifyResult =
       tip: string | null;
       /** Harmless findings, e.g. a tip commit that was not written by Leviathan. */
       warnings: string[];
+      /** What could be proved: the hash chain, the tip's seal by the configured key, the anchor extended. */
+      chained: true;
+      signed: boolean;
+      anchored: boolean;
+      key_id: string | null;
     }
   | { ok: false; seq: number; reason: LogFailure; detail: string; tip: string | null };
 
@@ -106,6 +121,22 @@ export interface EventLogOptions {
   /** Compare-and-swap tries per append (default 10). */
   maxTries?: number;
   backoff?: RefStoreOptions['backoff'];
+  /** Seals every append (from LEVIATHAN_SIGNING_KEY). */
+  sealer?: Sealer | null;
+  /** The config's `events.public_key`: the tip must be sealed by it (see `trustKey`). */
+  publicKey?: string;
+  /** The local record of the last verified tip; default: one in the state directory for this origin. */
+  anchor?: AnchorFile | null;
+}
+
+/** What a load checks beyond the chain. */
+interface TrustContext {
+  ref: string;
+  publicKey: string;
+  /** The anchor as it was before the tip was fetched: what the tip must extend. */
+  anchor: Anchor | null;
+  /** Whether a Leviathan process on this machine verified or wrote exactly this tip (the anchor as it is now). */
+  verifiedHere: (commit: string, stateSha: string | null) => Promise<boolean>;
 }
 
 export type Precondition = (state: State) => true | string;
@@ -119,17 +150,56 @@ export class EventLog implements EventStore {
     /** The same state, frozen: appends use it as is, readers get a copy. */
     state: State;
     newest: NonNullable<Loaded['newest']>;
+    verified: boolean;
   } | null = null;
 
+  private readonly ref: string;
+  private publicKey: string;
+  private readonly sealer: Sealer | null;
+  private anchorFile: AnchorFile | null | undefined;
+
   constructor(options: EventLogOptions) {
-    const { branch = EVENTS_BRANCH, ...rest } = options;
-    this.store = new RefStore({ ...rest, ref: `refs/heads/${branch}` });
+    const { branch = EVENTS_BRANCH, sealer = null, publicKey = '', anchor, ...rest } = options;
+    this.ref = `refs/heads/${branch}`;
+    this.store = new RefStore({ ...rest, ref: this.ref });
+    this.sealer = sealer;
+    this.publicKey = publicKey;
+    this.anchorFile = anchor;
+  }
+
+  /** The config's `events.public_key` ('' = none): from now on every read requires the tip sealed by it. */
+  trustKey(publicKey: string): void {
+    this.publicKey = publicKey;
+  }
+
+  private async anchors(): Promise<AnchorFile | null> {
+    if (this.anchorFile === undefined) {
+      this.anchorFile = new AnchorFile(`${await this.store.location()}#${this.ref}`);
+    }
+    return this.anchorFile;
+  }
+
+  /** Read before the tip is fetched: an anchor written by a concurrent writer is then never ahead of it. */
+  private async trust(): Promise<TrustContext> {
+    const file = await this.anchors();
+    const anchor = (await file?.read()) ?? null;
+    const verifiedHere = async (commit: string, stateSha: string | null) => {
+      const now = commit === anchor?.commit ? anchor : await file?.read();
+      return now?.commit === commit && now.state === stateSha;
+    };
+    return { ref: this.ref, publicKey: this.publicKey, anchor, verifiedHere };
+  }
+
+  private async remember(commit: string | null, state: State, stateSha: string | null): Promise<void> {
+    await (await this.anchors())?.write({ commit, seq: state.seq, hash: state.hash, state: stateSha });
   }
 
   /** The state at the tip: the sealed snapshot when trustworthy, else a full replay. Throws ChainBrokenError. */
   async read(): Promise<LogSnapshot> {
+    const trust = await this.trust();
     const view = await this.store.fetch();
-    const loaded = await this.load(view, false);
+    const loaded = await this.load(view, false, trust);
+    await this.remember(view.commit, loaded.state, loaded.stateSha);
     return { state: loaded.state, tip: view.commit, source: loaded.source };
   }
 
@@ -138,8 +208,10 @@ export class EventLog implements EventStore {
    * what `status` shows, at a cost that does not grow with the history.
    */
   async readRecent(count: number): Promise<LogSnapshot & { recent: LeviathanEvent[] }> {
+    const trust = await this.trust();
     const view = await this.store.fetch();
-    const loaded = await this.load(view, false);
+    const loaded = await this.load(view, false, trust);
+    await this.remember(view.commit, loaded.state, loaded.stateSha);
     const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
     const recent = parseEventLines(tail.join('\n')).filter(
       (e): e is LeviathanEvent => typeof (e as { seq?: unknown } | null)?.seq === 'number',
@@ -155,10 +227,19 @@ export class EventLog implements EventStore {
    */
   async append(drafts: EventDraft[], precondition?: Precondition): Promise<AppendResult> {
     if (drafts.length === 0) return { ok: true, events: [] };
-    const written: { value?: { stateText: string; state: State; newest: NonNullable<Loaded['newest']> } } =
-      {};
+    if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
+      throw new UserError(
+        this.sealer
+          ? `LEVIATHAN_SIGNING_KEY is key ${this.sealer.keyId}, but the config's events.public_key is key ${keyIdOf(this.publicKey)}`
+          : `the event log is sealed (events.public_key, key ${keyIdOf(this.publicKey)}): set LEVIATHAN_SIGNING_KEY to append`,
+      );
+    }
+    const trust = await this.trust();
+    const written: {
+      value?: { stateText: string; state: State; newest: NonNullable<Loaded['newest']>; verified: boolean };
+    } = {};
     const result = await this.store.update<LeviathanEvent[]>(async (view) => {
-      const loaded = await this.load(view, true);
+      const loaded = await this.load(view, true, trust);
       const stored = alreadyAppended(drafts, loaded.newest?.text ?? '');
       if (stored) return { kind: 'skip', value: stored };
       if (precondition) {
@@ -180,18 +261,30 @@ export class EventLog implements EventStore {
       const next = project(events, loaded.state);
       const stateText = serializeState(next);
       changes.set(STATE_FILE, stateText);
-      written.value = { stateText, state: next, newest: { path, day, text: changes.get(path) as string } };
+      const stateSha = sha256Text(stateText);
+      written.value = {
+        stateText,
+        state: next,
+        newest: { path, day, text: changes.get(path) as string },
+        verified: loaded.verified,
+      };
       const first = events[0] as LeviathanEvent;
       const last = events[events.length - 1] as LeviathanEvent;
       return {
         kind: 'commit',
         changes,
-        message: (tree: string) => appendMessage(first.seq, last.seq, last.hash, tree),
+        message: (tree: string) => {
+          const claim = { ref: this.ref, first: first.seq, last: last.seq, hash: last.hash, state: stateSha };
+          const seal = this.sealer ? this.sealer.seal(sealPayload(claim)) : null;
+          return `${appendMessage(first.seq, last.seq, last.hash, tree)}\n${sealTrailers(stateSha, seal)}`;
+        },
         value: events,
       };
     });
     if (result.ok && result.committed && written.value && result.commit) {
       this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
+      const { verified, stateText } = written.value;
+      await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
     }
     return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
   }
@@ -200,31 +293,53 @@ export class EventLog implements EventStore {
    * The state at `view`. For an append it is frozen: the precondition sees exactly what the new snapshot is
    * folded from and cannot change it. Readers get a state of their own.
    */
-  private async load(view: RefView, forAppend: boolean): Promise<Loaded> {
+  private async load(view: RefView, forAppend: boolean, trust: TrustContext): Promise<Loaded> {
     const last = this.last;
     if (last && view.commit === last.commit) {
       const state = forAppend ? last.state : (JSON.parse(last.stateText) as State);
-      return { state, source: 'snapshot', newest: last.newest };
+      // What this instance wrote; another process may have verified further since (then the view is stale).
+      const v = anchorVerdict(trust.anchor, state, hashAtSeq(last.newest.text, trust.anchor?.seq ?? 0));
+      if (v !== 'unknown' && !v.ok) throw rolledBack(state.seq + 1, v.detail);
+      const stateSha = sha256Text(last.stateText);
+      return { state, source: 'snapshot', newest: last.newest, stateSha, verified: last.verified };
     }
-    const loaded = await loadState(view);
+    const loaded = await loadState(view, trust, forAppend);
     if (forAppend) deepFreeze(loaded.state);
     return loaded;
   }
 
   /** Every event, verified, with the replayed state. Throws ChainBrokenError (fails closed). */
   async readAll(): Promise<LogContents> {
+    const trust = await this.trust();
     const view = await this.store.fetch();
-    const checked = await checkView(view, true);
+    const checked = await checkView(view, true, trust.anchor?.seq);
     if (!checked.ok) throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
     if (checked.fatal)
       throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
+    const problem = await beyondChain(view, checked, trust);
+    if (problem) throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
     return { events: checked.events, state: checked.state, tip: view.commit };
   }
 
-  /** Verifies the whole chain, the day files, state.json against the replay, and the tip commit's message. */
+  /**
+   * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
+   * seal (when the config names a key) and that the log extends the last tip this machine verified.
+   */
   async verify(): Promise<LogVerifyResult> {
+    const trust = await this.trust();
     const view = await this.store.fetch();
-    return verifyView(view, await checkView(view, false));
+    const checked = await checkView(view, false, trust.anchor?.seq);
+    const result = verifyView(view, checked);
+    if (!result.ok || !checked.ok) return result;
+    const problem = await beyondChain(view, checked, trust);
+    if (problem) return { ok: false, ...problem, tip: view.commit };
+    await this.remember(view.commit, checked.state, await stateShaOf(view));
+    return {
+      ...result,
+      signed: trust.publicKey !== '' && view.commit !== null,
+      anchored: trust.anchor !== null && trust.anchor.seq > 0,
+      key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
+    };
   }
 
   /** Same as `verify` (the name in docs/architecture.md). */
@@ -272,11 +387,62 @@ interface Loaded {
   state: State;
   source: LogSnapshot['source'];
   newest: { path: string; day: string; text: string } | null;
+  /** SHA-256 of the tip's state.json text (null: none). */
+  stateSha: string | null;
+  /**
+   * False when an append took an unauthenticated snapshot as it is (a full replay per append would cost
+   * every writer the whole history): its successor is then not recorded as verified here, so the next
+   * reader replays and catches a lie the append carried forward.
+   */
+  verified: boolean;
+}
+
+function rolledBack(seq: number, detail: string): ChainBrokenError {
+  return new ChainBrokenError(seq, 'rolled_back', detail);
+}
+
+async function stateShaOf(view: RefView): Promise<string | null> {
+  if (view.commit === null) return null;
+  const text = await view.read(STATE_FILE);
+  return text === null ? null : sha256Text(text);
+}
+
+/** The checks of a verified replay beyond the chain: the tip's seal and the anchor. */
+async function beyondChain(
+  view: RefView,
+  checked: Extract<Checked, { ok: true }>,
+  trust: TrustContext,
+): Promise<Problem | null> {
+  const lastSeq = checked.last?.seq ?? 0;
+  if (trust.publicKey && view.commit !== null) {
+    const why = sealProblem(
+      trust.publicKey,
+      trust.ref,
+      view.message,
+      parseAppendMessage(view.message),
+      await view.read(STATE_FILE),
+    );
+    if (why) return { seq: lastSeq, reason: 'unsealed', detail: why };
+  }
+  const v = anchorVerdict(
+    trust.anchor,
+    { seq: lastSeq, hash: checked.last?.hash ?? null },
+    checked.probeHash,
+  );
+  if (v === 'unknown' || !v.ok) {
+    const detail = v === 'unknown' ? 'the event at the anchored seq is missing' : v.detail;
+    return { seq: Math.min(lastSeq + 1, trust.anchor?.seq ?? 0), reason: 'rolled_back', detail };
+  }
+  return null;
 }
 
 /** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
-async function loadState(view: RefView): Promise<Loaded> {
-  if (view.commit === null) return { state: initialState(), source: 'empty', newest: null };
+async function loadState(view: RefView, trust: TrustContext, forAppend = false): Promise<Loaded> {
+  if (view.commit === null) {
+    const v = anchorVerdict(trust.anchor, { seq: 0, hash: null }, undefined);
+    if (v !== 'unknown' && !v.ok) throw rolledBack(1, v.detail);
+    return { state: initialState(), source: 'empty', newest: null, stateSha: null, verified: true };
+  }
   // One listing of the root and events/: state.json and the newest day file are then read in one go.
   const names = (await view.list('', EVENTS_DIR)).filter(
     (e) => e.type === 'blob' && e.path.startsWith(`${EVENTS_DIR}/`) && DAY_FILE.test(e.name),
@@ -287,13 +453,36 @@ async function loadState(view: RefView): Promise<Loaded> {
   const newest = newestEntry
     ? { path: newestEntry.path, day: newestEntry.name.slice(0, 10), text: texts.get(newestEntry.path) ?? '' }
     : null;
-  const trusted = trustedSnapshot(view, texts.get(STATE_FILE) ?? null, newest?.text ?? '');
-  if (trusted) return { state: trusted, source: 'snapshot', newest };
-  const checked = await checkView(view, false);
+  const stateText = texts.get(STATE_FILE) ?? null;
+  const stateSha = stateText === null ? null : sha256Text(stateText);
+  const claim = parseAppendMessage(view.message);
+  if (trust.publicKey) {
+    const why = sealProblem(trust.publicKey, trust.ref, view.message, claim, stateText);
+    if (why) throw new ChainBrokenError(claim?.last ?? 0, 'unsealed', why);
+  }
+  const sealedLooking = trustedSnapshot(view, stateText, newest?.text ?? '');
+  // Without a key nothing proves who wrote a snapshot: only the one this machine verified itself is trusted.
+  const anchor = trust.anchor;
+  const verified = Boolean(trust.publicKey) || (await trust.verifiedHere(view.commit, stateSha));
+  const trusted = sealedLooking && (verified || forAppend) ? sealedLooking : null;
+  if (trusted) {
+    const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
+    if (v !== 'unknown') {
+      if (!v.ok) throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
+      return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+    }
+  }
+  const checked = await checkView(view, false, anchor?.seq);
   if (!checked.ok) throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
   if (checked.fatal)
     throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
-  return { state: checked.state, source: 'replay', newest };
+  if (sealedLooking && checked.snapshotProblem) {
+    const p = checked.snapshotProblem;
+    throw new ChainBrokenError(p.seq, p.reason, `the tip's state.json lies: ${p.detail}`);
+  }
+  const problem = await beyondChain(view, checked, { ...trust, publicKey: '' });
+  if (problem) throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
+  return { state: checked.state, source: 'replay', newest, stateSha, verified: true };
 }
 
 /**
@@ -336,11 +525,12 @@ function alreadyAppended(drafts: readonly EventDraft[], newestText: string): Lev
 
 type Checked = CheckLogResult;
 
-async function checkView(view: RefView, keepEvents: boolean): Promise<Checked> {
-  if (view.commit === null) return checkLog({ files: new Map(), stateText: null, keepEvents });
+async function checkView(view: RefView, keepEvents: boolean, probe?: number): Promise<Checked> {
+  const extra = probe === undefined ? {} : { probe };
+  if (view.commit === null) return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
   const files = await view.readAll(EVENTS_DIR);
   const stateText = await view.read(STATE_FILE);
-  return checkLog({ files, stateText, keepEvents });
+  return checkLog({ files, stateText, keepEvents, ...extra });
 }
 
 function verifyView(view: RefView, checked: Checked): LogVerifyResult {
@@ -375,7 +565,17 @@ function verifyView(view: RefView, checked: Checked): LogVerifyResult {
       }
     }
   }
-  return { ok: true, count: checked.count, last: checked.last, tip, warnings };
+  return {
+    ok: true,
+    count: checked.count,
+    last: checked.last,
+    tip,
+    warnings,
+    chained: true,
+    signed: false,
+    anchored: false,
+    key_id: null,
+  };
 }
 
 // --- the pure check --------------------------------------------------------------------------------------
@@ -387,6 +587,8 @@ export interface CheckLogInput {
   stateText: string | null;
   /** Keep the parsed events in the result (readAll); verification alone does not need them. */
   keepEvents?: boolean;
+  /** A seq whose hash the result reports (`probeHash`): the anchor's. */
+  probe?: number;
 }
 
 interface Problem {
@@ -407,6 +609,8 @@ export type CheckLogResult =
       fatal: Problem | null;
       /** state.json is stale or edited but the events are intact: `verify` fails, readers use the replay. */
       snapshotProblem: Problem | null;
+      /** The hash of event `probe`, if the log has it. */
+      probeHash?: string;
     }
   | ({ ok: false } & Problem);
 
@@ -418,13 +622,18 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
   const paths = [...input.files.keys()].sort();
   const kept: LeviathanEvent[] = [];
   // Written by the generator below (a closure, so kept in one object the type checker can follow).
-  const run: { tip: ChainTip | null; count: number; failure: Problem | null; hashAtSnapshot: string | null } =
-    {
-      tip: null,
-      count: 0,
-      failure: null,
-      hashAtSnapshot: null,
-    };
+  const run: {
+    tip: ChainTip | null;
+    count: number;
+    failure: Problem | null;
+    hashAtSnapshot: string | null;
+    hashAtProbe?: string;
+  } = {
+    tip: null,
+    count: 0,
+    failure: null,
+    hashAtSnapshot: null,
+  };
 
   let snapshot: State | null = null;
   let snapshotError: string | null = null;
@@ -468,6 +677,7 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
           return;
         }
         if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
+        if (e.seq === input.probe) run.hashAtProbe = e.hash;
       }
       if (failure) {
         run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
@@ -520,5 +730,6 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
       detail: snapshotError ?? 'state.json is missing',
     };
   }
-  return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem };
+  const probed = run.hashAtProbe === undefined ? {} : { probeHash: run.hashAtProbe };
+  return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
 }

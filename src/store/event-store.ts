@@ -10,4 +10,6 @@ export type AppendResult = { ok: true; events: LeviathanEvent[] } | { ok: false;
 export interface EventStore {
   read(): Promise<{ state: State }>;
   append(drafts: EventDraft[], precondition?: (state: State) => true | string): Promise<AppendResult>;
+  /** The config's `events.public_key` ('' = none): reads then require the tip sealed by it. */
+  trustKey?(publicKey: string): void;
 }

@@ -87,6 +87,7 @@ export async function startAttempt(
   const defaultBranch = await deps.forge.defaultBranch();
   say(`loading the backlog from ${defaultBranch}`);
   const docs = await loadBaseDocuments(deps.git, defaultBranch);
+  deps.events.trustKey?.(docs.config.events.public_key);
   const task = docs.backlog.tasks.find((t) => t.id === taskId);
   if (!task) throw new UserError(`task ${taskId} is not in the backlog on ${docs.base}`);
 

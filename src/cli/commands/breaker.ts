@@ -6,6 +6,7 @@ import { type Output, processOutput } from '../output.js';
 import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
 import { userFacing } from '../user-errors.js';
 import { openEventLog } from './events.js';
+import { configuredKey } from './verify.js';
 
 /** The `--json` shape of `leviathan breaker reset`. */
 export interface BreakerResetReport {
@@ -86,10 +87,9 @@ export function registerBreaker(program: Command): void {
     .option('--dir <dir>', 'the target repository checkout', '.')
     .option('--json', 'machine-readable output')
     .action(async (opts: { reason?: string; dir: string; json?: boolean }) => {
-      await runBreakerReset(
-        openEventLog(opts.dir),
-        opts.reason === undefined ? {} : { reason: opts.reason },
-        processOutput(Boolean(opts.json)),
-      );
+      const out = processOutput(Boolean(opts.json));
+      const log = openEventLog(opts.dir);
+      log.trustKey(await configuredKey(opts.dir, out));
+      await runBreakerReset(log, opts.reason === undefined ? {} : { reason: opts.reason }, out);
     });
 }

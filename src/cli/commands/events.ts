@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LeviathanEvent } from '../../core/events.js';
 import { EventLog } from '../../store/event-log.js';
+import { sealerFromEnv } from '../../store/log-seal.js';
 import { type Output, processOutput } from '../output.js';
 import { renderTable } from '../table.js';
 import { LOG_FORGE_HELP, parseForgeKind } from '../target.js';
@@ -12,7 +13,7 @@ import { userFacing } from '../user-errors.js';
  * (actions/checkout's extraheader, credential helpers) are used.
  */
 export function openEventLog(dir: string, token = process.env.LEVIATHAN_TOKEN): EventLog {
-  return new EventLog({ dir, ...(token ? { token } : {}) });
+  return new EventLog({ dir, sealer: sealerFromEnv(), ...(token ? { token } : {}) });
 }
 
 export interface EventsOptions {

@@ -29,6 +29,7 @@ export async function collectStatus(
 ): Promise<StatusReport> {
   const target = await openForgeTarget({ dir, now, forge });
   const docs = await loadBaseDocuments(target.git, await target.forge.defaultBranch());
+  target.events.trustKey(docs.config.events.public_key);
   // The sealed snapshot and the newest day file: status costs the same at 10 events and at 100,000.
   const { recent, state } = await target.events.readRecent(5);
   const pulls = await observePulls(target.forge, docs.config, now());
