@@ -5,6 +5,7 @@ import { redactor } from '../forge/github/redact.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerPr } from './commands/pr.js';
 import { registerRetry } from './commands/retry.js';
@@ -26,11 +27,14 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Every command on a repository checks it first, so a wrong --dir is one line with one wording. validate
-  // also reads plain directories (a backlog can be checked before `git init`), and the demo makes its own.
+  // also reads plain directories (a backlog can be checked before `git init`), init may write into one, and
+  // the demo makes its own.
+  const plain = new Set(['validate', 'init']);
   program.hook('preAction', async (_program, action) => {
     const dir = (action.opts() as { dir?: unknown }).dir;
-    if (typeof dir === 'string' && action.name() !== 'validate') await assertRepository(dir);
+    if (typeof dir === 'string' && !plain.has(action.name())) await assertRepository(dir);
   });
+  registerInit(program);
   registerValidate(program);
   registerTick(program);
   registerWork(program);

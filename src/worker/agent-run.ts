@@ -6,7 +6,7 @@ import {
   type VerifyCandidateResult,
   verifyCandidate,
 } from '../executor/sandboxed-run.js';
-import type { AttemptContext, WorkerDeps } from './attempt.js';
+import type { AttemptContext, ExecuteDeps } from './attempt.js';
 
 /**
  * The worker's side of the sandbox (issue 7 §1): what the agent may not see, what must never leave in its
@@ -14,12 +14,12 @@ import type { AttemptContext, WorkerDeps } from './attempt.js';
  */
 
 /** The environment secrets are looked up in: the worker's source environment. */
-function hostEnv(deps: WorkerDeps): Record<string, string | undefined> {
+function hostEnv(deps: ExecuteDeps): Record<string, string | undefined> {
   return deps.env ?? process.env;
 }
 
 /** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
-export function attemptRedactor(deps: WorkerDeps, ctx: Pick<AttemptContext, 'config'>): Redactor {
+export function attemptRedactor(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'config'>): Redactor {
   return createRedactor({
     secrets: knownSecrets({
       env: hostEnv(deps),
@@ -35,7 +35,7 @@ export function attemptRedactor(deps: WorkerDeps, ctx: Pick<AttemptContext, 'con
  * the private store repository and maybe credentials), the attempt's directory (the prompt and task files are
  * shown read-only), the user's checkout and the runner's temp directory.
  */
-async function hiddenPaths(deps: WorkerDeps, ctx: AttemptContext): Promise<string[]> {
+async function hiddenPaths(deps: ExecuteDeps, ctx: AttemptContext): Promise<string[]> {
   const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
   const env = hostEnv(deps);
   return [
@@ -56,7 +56,7 @@ interface AgentRunInput {
 
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 export async function runAgentCommands(
-  deps: WorkerDeps,
+  deps: ExecuteDeps,
   ctx: AttemptContext,
   input: AgentRunInput,
 ): Promise<RunSandboxedResult> {
@@ -81,7 +81,7 @@ export async function runAgentCommands(
  * agent's work tree); what it changes is discarded and reported.
  */
 export async function verifyInSandbox(
-  deps: WorkerDeps,
+  deps: ExecuteDeps,
   ctx: AttemptContext,
   candidate: string,
   input: { command: string; env: Record<string, string>; deadline: number },

