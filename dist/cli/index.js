@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5218);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8647);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5218:
+/***/ 8647:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -60091,7 +60091,9 @@ class DeliveryError extends Error {
     }
 }
 /** Applies issue 7 §2 to the work tree at `workTree` and records the outcome; never throws for the agent's doing. */
-async function deliverWorkTree(deps, ctx, workTree, executed) {
+async function deliverWorkTree(deps, ctx, workTree, executed, 
+/** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
+refusal) {
     const say = deps.progress ?? (() => { });
     const redact = attemptRedactor(deps, ctx);
     const { config, task } = ctx;
@@ -60169,6 +60171,8 @@ async function deliverWorkTree(deps, ctx, workTree, executed) {
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
     try {
+        if (refusal)
+            return await fail(refusal.reason, refusal.detail);
         say('reading the work tree');
         const base = await repo.treeEntries(ctx.baseSha);
         guardOptions = {
@@ -60498,9 +60502,9 @@ async function executeAttempt(deps, ctx) {
  * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
  * Every failure keeps what it may of the work on `leviathan-wip/<task>/<attempt>` before it is recorded.
  */
-async function finishAttempt(deps, ctx, executed) {
+async function finishAttempt(deps, ctx, executed, refusal) {
     try {
-        return await deliverWorkTree(deps, ctx, ctx.workTree, executed);
+        return await deliverWorkTree(deps, ctx, ctx.workTree, executed, refusal);
     }
     finally {
         await (0,promises_namespaceObject.rm)(ctx.taskDir, { recursive: true, force: true }).catch(() => { });
@@ -61209,6 +61213,98 @@ function registerDemo(program) {
     });
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/cli/commands/init.ts
+/**
+ * `leviathan init`: writes the config, a sample backlog and the workflow into a repository, never over an
+ * existing file without `--force`, validates what it wrote and prints the next steps. The templates ship in
+ * the package (`templates/`), so `npx leviathan init` works without cloning this repository.
+ */
+
+
+
+
+
+
+
+const DEFAULT_ACTIONS_REPO = 'leviathan-dev/leviathan';
+const DEFAULT_ACTIONS_REF = 'v0';
+const TEMPLATE_REPO = 'leviathan-dev/leviathan';
+const TEMPLATE_REF = 'v0';
+const FILES = [
+    { template: 'config.yaml', target: '.leviathan/config.yaml' },
+    { template: 'backlog.yaml', target: '.leviathan/backlog.yaml' },
+    { template: 'leviathan.yml', target: '.github/workflows/leviathan.yml' },
+];
+/** The package's `templates/`: next to the bundle (`dist/cli/`) or the sources (`src/cli/commands/`). */
+function templatesDir() {
+    let dir = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    for (let i = 0; i < 5; i++) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'templates', 'leviathan.yml')))
+            return (0,external_node_path_.join)(dir, 'templates');
+        dir = (0,external_node_path_.dirname)(dir);
+    }
+    throw new errors_UserError('the templates/ directory is missing from this installation of leviathan');
+}
+/** The workflow as `init` writes it: our actions named by the repository and ref given. */
+function renderWorkflow(template, repo, ref) {
+    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo))
+        throw new errors_UserError(`--actions-repo ${repo} is not owner/name`);
+    if (!/^[A-Za-z0-9_./-]+$/.test(ref))
+        throw new errors_UserError(`--actions-ref ${ref} is not a git ref`);
+    return template
+        .replaceAll(`${TEMPLATE_REPO}/actions/`, `${repo}/actions/`)
+        .replace(new RegExp(`(${repo.replace(/[.]/g, '\\.')}/actions/[a-z-]+)@${TEMPLATE_REF}\\b`, 'g'), `$1@${ref}`);
+}
+async function runInit(options, out) {
+    const dir = (0,external_node_path_.resolve)(options.dir);
+    const templates = templatesDir();
+    const existing = FILES.filter((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f.target))).map((f) => f.target);
+    if (existing.length > 0 && !options.force) {
+        throw new errors_UserError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; re-run with --force to overwrite`);
+    }
+    const written = [];
+    for (const f of FILES) {
+        let text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(templates, f.template), 'utf8');
+        if (f.template === 'leviathan.yml') {
+            text = renderWorkflow(text, options.actionsRepo ?? DEFAULT_ACTIONS_REPO, options.actionsRef ?? DEFAULT_ACTIONS_REF);
+        }
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, f.target)), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, f.target), text);
+        written.push(f.target);
+        out.out(`wrote ${f.target}`);
+    }
+    await runValidate(dir, out);
+    for (const line of NEXT_STEPS)
+        out.out(line);
+    return written;
+}
+const NEXT_STEPS = [
+    '',
+    'Next steps:',
+    '  1. Commit and push these files to the default branch.',
+    '  2. Settings → Actions → General → Workflow permissions: enable',
+    '     "Allow GitHub Actions to create and approve pull requests".',
+    '  3. Optional: a GitHub App for PRs that trigger your CI: set the variable LEVIATHAN_APP_ID and the',
+    '     secret LEVIATHAN_APP_PRIVATE_KEY; LEVIATHAN_RUNS_ON picks self-hosted runners; the agent key goes in',
+    '     the secret LEVIATHAN_AGENT_API_KEY.',
+    '  4. Mark a task ready: true in .leviathan/backlog.yaml, then Actions → Leviathan → Run workflow',
+    '     (dry-run first) and read the job summary.',
+];
+function registerInit(program) {
+    program
+        .command('init')
+        .description('write .leviathan/config.yaml, a sample backlog and .github/workflows/leviathan.yml')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .option('--force', 'overwrite existing files')
+        .option('--actions-repo <owner/name>', 'where the workflow takes the Leviathan actions from', DEFAULT_ACTIONS_REPO)
+        .option('--actions-ref <ref>', 'the tag, branch or commit of those actions', DEFAULT_ACTIONS_REF)
+        .action(async (opts) => {
+        await runInit(opts, processOutput(false));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/key.ts
 
 
@@ -61357,6 +61453,7 @@ const cli_version_VERSION = '0.1.0';
 
 
 
+
 function buildProgram() {
     const program = new esm_Command('leviathan')
         .description('Autonomous backlog → pull request loop with hard guardrails and a hash-chained event log')
@@ -61364,12 +61461,15 @@ function buildProgram() {
         .showHelpAfterError()
         .exitOverride();
     // Every command on a repository checks it first, so a wrong --dir is one line with one wording. validate
-    // also reads plain directories (a backlog can be checked before `git init`), and the demo makes its own.
+    // also reads plain directories (a backlog can be checked before `git init`), init may write into one, and
+    // the demo makes its own.
+    const plain = new Set(['validate', 'init']);
     program.hook('preAction', async (_program, action) => {
         const dir = action.opts().dir;
-        if (typeof dir === 'string' && action.name() !== 'validate')
+        if (typeof dir === 'string' && !plain.has(action.name()))
             await assertRepository(dir);
     });
+    registerInit(program);
     registerValidate(program);
     registerTick(program);
     registerWork(program);

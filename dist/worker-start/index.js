@@ -44428,12 +44428,33 @@ class private_repo_PrivateRepo {
             const input = changes
                 .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
                 .join('');
-            if (input)
+            if (input) {
                 await this.git.run(['update-index', '-z', '--index-info'], { env, input });
+                await this.assertIndexHolds(env, changes);
+            }
             return await this.git.output(['write-tree'], { env });
         }
         finally {
             await (0,promises_.rm)(index, { force: true });
+        }
+    }
+    /**
+     * `update-index --index-info` drops some paths it refuses without failing (NTFS spellings such as
+     * `.git::$INDEX_ALLOCATION`): the tree pushed must be the tree judged, so any difference is refused.
+     */
+    async assertIndexHolds(env, changes) {
+        const listed = await this.git.runBuffer(['ls-files', '-z', '--stage'], { env });
+        const held = new Map();
+        for (const record of listed.stdoutBytes.toString('utf8').split('\0')) {
+            const tab = record.indexOf('\t');
+            if (tab > 0)
+                held.set(record.slice(tab + 1), record.slice(0, tab));
+        }
+        for (const c of changes) {
+            const entry = held.get(c.path);
+            const ok = c.oid === null ? entry === undefined : entry === `${c.mode} ${c.oid} 0`;
+            if (!ok)
+                throw new Error(`git refused the path ${JSON.stringify(c.path)}`);
         }
     }
     async commit(tree, parent, message) {
@@ -45541,6 +45562,10 @@ function pathProblem(path, taskGlobs) {
     // Git hands us bytes; a name that is not UTF-8 was decoded lossily and cannot be checked faithfully.
     if (path.includes('\uFFFD'))
         return 'path is not valid UTF-8';
+    // Invisible and bidirectional characters hide what a name is (`.e<ZWJ>nv` is `.env` on HFS+).
+    if (/[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/.test(path)) {
+        return 'path contains invisible or bidirectional characters';
+    }
     for (const segment of path.split('/')) {
         // What git refuses to store or check out (verify_path, with the NTFS and HFS+ spellings of `.git`).
         const bare = segment
