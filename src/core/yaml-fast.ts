@@ -99,20 +99,20 @@ class Reader {
     return bail();
   }
 
+  /** The next line of a block at `indent`: the inline first text, else the next line; null at the block's end. */
+  private blockLine(indent: number, first: string | undefined): Line | null {
+    if (first !== undefined) return { indent, text: first, at: this.pos };
+    const next = this.peek();
+    if (next === null || next.indent < indent) return null;
+    if (next.indent > indent) return bail();
+    return next;
+  }
+
   private mapping(indent: number, firstText?: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    let text = firstText;
-    for (;;) {
-      let line: Line;
-      if (text !== undefined) {
-        line = { indent, text, at: this.pos };
-        text = undefined;
-      } else {
-        const next = this.peek();
-        if (next === null || next.indent < indent) return out;
-        if (next.indent > indent) return bail();
-        line = next;
-      }
+    for (let text = firstText; ; text = undefined) {
+      const line = this.blockLine(indent, text);
+      if (line === null) return out;
       const m = KEY.exec(line.text);
       if (!m) return bail();
       const key = m[1] as string;
@@ -126,19 +126,11 @@ class Reader {
 
   private sequence(indent: number, firstText?: string): unknown[] {
     const out: unknown[] = [];
-    let text = firstText;
-    for (;;) {
-      let line: Line;
-      if (text !== undefined) {
-        line = { indent, text, at: this.pos };
-        text = undefined;
-      } else {
-        const next = this.peek();
-        if (next === null || next.indent < indent) return out;
-        if (next.indent > indent || !isSeqItem(next.text)) return next.indent > indent ? bail() : out;
-        line = next;
-      }
-      if (!isSeqItem(line.text)) return bail();
+    for (let text = firstText; ; text = undefined) {
+      const line = this.blockLine(indent, text);
+      if (line === null) return out;
+      // A later line that is not an item ends the sequence; an inline first text must be one.
+      if (!isSeqItem(line.text)) return text === undefined ? out : bail();
       this.pos = line.at + 1;
       // "-" then spaces: the item's content starts at a column of its own.
       let k = 1;
