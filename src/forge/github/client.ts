@@ -48,9 +48,24 @@ export function createClient(options: ClientOptions): GitHubClient {
       );
       return retrying;
     };
-  const timedFetch: typeof fetch = (input, init) => {
-    const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-    return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+  // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+  // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+  const timedFetch: typeof fetch = async (input, init) => {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
+    const outer = init?.signal;
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    try {
+      return await fetch(input, { ...init, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', forward);
+    }
   };
   return new ThrottledOctokit({
     auth: options.token,
