@@ -39674,9 +39674,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
