@@ -263,11 +263,31 @@ function pmMatch(glob: string, normalPath: string): boolean {
   })(normalPath);
 }
 
+const literalRuns = new Map<string, string[] | null>();
+
+/**
+ * The lower-cased literal runs of a glob made of literal characters, `*` and `/` only (the floating `.env*` ban
+ * gives `.env`): every path it matches, in any case, contains each of them, so a path lacking one needs no regex.
+ * null for any other glob (classes, braces, `?`, extglobs).
+ */
+function runsOf(glob: string): string[] | null {
+  if (/[?[\](){}|"'!@+\\]/.test(glob)) return null;
+  return glob
+    .toLowerCase()
+    .split(/[*/]+/)
+    .filter((run) => run !== '');
+}
+
 /**
  * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
  * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
  */
 function protectedMatch(glob: string, normalPath: string): boolean {
+  const runs = remember(literalRuns, glob, () => runsOf(glob));
+  if (runs) {
+    const lower = normalPath.toLowerCase();
+    if (!runs.every((run) => lower.includes(run))) return false;
+  }
   if (pmMatch(glob, normalPath)) return true;
   return remember(matchers, `\0nocase:${glob}`, () => {
     const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
@@ -534,6 +554,10 @@ function witnesses(alt: Alternative, fragments: readonly string[], count: number
 // Scope decisions
 // ---------------------------------------------------------------------------------------------------------
 
+/** `docs/guide/**`: a literal directory and everything under it, the commonest task glob. */
+const DIRECTORY_GLOB = /^(?:[^*?[\](){}|"'!@+\\/]+\/)+\*\*$/;
+const isDirectoryGlob = (glob: string): boolean => DIRECTORY_GLOB.test(glob);
+
 function insideFence(glob: string, model: Model, fence: readonly string[]): boolean {
   if (model.literal) return matchesAny(glob, fence);
   const fences = fence.map(modelOf).filter((m): m is Model => m !== null);
@@ -544,7 +568,14 @@ function canReach(glob: string, model: Model, protectedGlob: string): boolean {
   const p = modelOf(protectedGlob);
   if (!p) return true; // unknown: fail closed
   if (model.literal) return protectedMatch(protectedGlob, glob);
-  if (p.literal) return pmMatch(glob, protectedGlob);
+  if (p.literal) {
+    // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
+    if (isDirectoryGlob(glob)) {
+      const dir = glob.slice(0, -3);
+      return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
+    }
+    return pmMatch(glob, protectedGlob);
+  }
   return model.over.some((a) => p.over.some((b) => intersects(a, b)));
 }
 
@@ -612,8 +643,9 @@ export function taskScope(
     const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
     const reached = applicable.find((p) => canReach(glob, model, p));
     if (reached !== undefined) return out(glob, reachWhy(reached, scope));
-    // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it.
-    for (const alt of model.literal ? [] : model.over) {
+    // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
+    // (not needed for a literal path or a literal directory and everything under it, where it cannot).
+    for (const alt of model.literal || isDirectoryGlob(glob) ? [] : model.over) {
       for (const w of witnesses(alt, fragments, 64)) {
         const n = normalizePath(w);
         if (!n.ok || !pmMatch(glob, n.path)) continue;
