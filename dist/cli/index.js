@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8647);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8773);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8647:
+/***/ 8773:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41174,9 +41174,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -54983,12 +54998,41 @@ async function listEvents(log, options = {}) {
     const { events } = await userFacing(() => log.readAll());
     return options.task === undefined ? events : events.filter((e) => e.task === options.task);
 }
-function events_summary(e) {
-    const parts = Object.entries(e.data)
+/** The data fields worth showing (empty values left out), each as key and text. */
+function fields(e) {
+    return Object.entries(e.data)
         .filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0))
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    const text = parts.join(' ').replace(/\s+/g, ' ');
+        .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}
+function events_summary(e) {
+    const text = fields(e)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+        .replace(/\s+/g, ' ');
     return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+/**
+ * `events --wide`: every event as its row, then each data field whole on its own line (a multi-line value,
+ * such as a failed command's output tail, below it line by line), so nothing is cut.
+ */
+function formatEventsWide(events) {
+    if (events.length === 0)
+        return 'no events';
+    const out = [];
+    for (const e of events) {
+        const who = [e.task, e.attempt].filter(Boolean).join(' ');
+        out.push(`${e.seq}  ${e.ts}  ${e.type}${who ? `  ${who}` : ''}  (${e.actor.kind})`);
+        for (const [key, value] of fields(e)) {
+            if (!value.includes('\n')) {
+                out.push(`    ${key}: ${value}`);
+                continue;
+            }
+            out.push(`    ${key}:`);
+            for (const line of value.replace(/\n$/, '').split('\n'))
+                out.push(`      | ${line}`);
+        }
+    }
+    return out.join('\n');
 }
 /** The readable table: one row per event. */
 function formatEventTable(events) {
@@ -55011,7 +55055,7 @@ async function runEvents(log, options, out) {
             out.out(JSON.stringify(e));
     }
     else {
-        out.out(formatEventTable(events));
+        out.out(options.wide ? formatEventsWide(events) : formatEventTable(events));
     }
     return events;
 }
@@ -55020,11 +55064,12 @@ function registerEvents(program) {
         .command('events')
         .description('show the event log (verified first)')
         .option('--task <id>', 'only the events of this task')
+        .option('--wide', 'every detail whole (the table cuts long ones; --json never does)')
         .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'NDJSON, one event per line')
         .action(async (opts) => {
-        await runEvents(openEventLog(opts.dir), opts.task === undefined ? {} : { task: opts.task }, processOutput(Boolean(opts.json)));
+        await runEvents(openEventLog(opts.dir), { ...(opts.task === undefined ? {} : { task: opts.task }), wide: Boolean(opts.wide) }, processOutput(Boolean(opts.json)));
     });
 }
 
@@ -57700,6 +57745,7 @@ function registerPr(program) {
 
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
 
+
 const OUTCOME_TEXT = {
     dispatched: 'dispatched a worker',
     dispatch_failed: 'claimed a task but could not dispatch its worker',
@@ -57708,7 +57754,33 @@ const OUTCOME_TEXT = {
 };
 function tickHeadline(report) {
     const what = OUTCOME_TEXT[report.outcome];
-    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    const head = report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    return [head, ...tickNotes(report)].join('; ');
+}
+function count(n, noun) {
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+/**
+ * What this tick changed that stops work, in the words the user acts on: a tripped breaker (nothing is
+ * dispatched until a reset) and each task it blocked (and how to give it another chance).
+ */
+function tickNotes(report) {
+    const notes = [];
+    for (const e of report.appended) {
+        if (e.type === 'breaker.tripped') {
+            notes.push(`circuit breaker tripped after ${count(e.data.consecutive_failures, 'consecutive failure')} (threshold ${e.data.threshold}): nothing is dispatched until 'leviathan breaker reset'`);
+        }
+        else if (e.type === 'task.blocked' && e.task) {
+            const why = e.data.reason === 'pr_closed'
+                ? 'its pull request was closed unmerged'
+                : `${count(e.data.attempts, 'attempt')} used`;
+            notes.push(`blocked ${e.task} (${why}): '${retryCommand(e.task)}' gives it another chance`);
+        }
+    }
+    if (report.outcome === 'dry_run' && report.breaker === 'trip') {
+        notes.push('the circuit breaker would trip');
+    }
+    return notes;
 }
 function rowCells(row) {
     return [
@@ -58568,6 +58640,159 @@ function renderAttemptMarkdown(result) {
     return `${lines.join('\n')}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function redact_variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of redact_variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/cli/attempt-lines.ts
+
+
+/** How many lines of a failing command's output `work` and `run` print under the headline. */
+const TAIL_LINES = 12;
+/** Token shapes are removed whatever their value, on top of what the worker already redacted. */
+const redact = createRedactor();
+/**
+ * An attempt as `work` and `run` print it: the headline, then for a failure the last lines of the failing
+ * command's output (redacted), so the cause is where the user looks and not only in `events`.
+ */
+function attemptLines(result, indent = '') {
+    const lines = [`${indent}${attemptHeadline(result)}`];
+    const o = result.outcome;
+    if (o.status !== 'failed' || !o.output_tail)
+        return lines;
+    const tail = redact(o.output_tail).replace(/\s+$/, '').split('\n');
+    if (tail.length === 1 && tail[0] === '')
+        return lines;
+    const shown = tail.slice(-TAIL_LINES);
+    const cut = tail.length - shown.length;
+    lines.push(`${indent}  output${cut > 0 ? ` (last ${shown.length} lines)` : ''}:`);
+    for (const line of shown)
+        lines.push(`${indent}  | ${line}`);
+    return lines;
+}
+/** Tally of a run: its attempts, and the last tick's rows for what is blocked or still waiting. */
+function runTally(attempts, rows) {
+    const tally = {
+        succeeded: attempts.filter((a) => a.status === 'succeeded').length,
+        failed: attempts.filter((a) => a.status !== 'succeeded').length,
+        blocked: 0,
+        waiting: 0,
+        in_review: 0,
+        why: {},
+    };
+    for (const row of rows) {
+        if (row.state === 'blocked')
+            tally.blocked += 1;
+        else if (row.state === 'pr_open')
+            tally.in_review += 1;
+        else if (row.state !== 'done') {
+            tally.waiting += 1;
+            const reason = row.reason.replace(/:.*$/, '');
+            tally.why[reason] = (tally.why[reason] ?? 0) + 1;
+        }
+    }
+    return tally;
+}
+/** `run: 3 ticks, 2 succeeded, 1 failed, 1 blocked, 3 waiting (2 not_ready, 1 dependency_pending), 2 PRs to review`. */
+function tallyLine(ticks, t) {
+    const why = Object.entries(t.why)
+        .map(([reason, n]) => `${n} ${reason}`)
+        .join(', ');
+    return `run: ${ticks} tick${ticks === 1 ? '' : 's'}, ${t.succeeded} succeeded, ${t.failed} failed, ${t.blocked} blocked, ${t.waiting} waiting${why ? ` (${why})` : ''}, ${t.in_review} PR${t.in_review === 1 ? '' : 's'} to review`;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/progress.ts
 function createProgress(stream = process.stderr, enabled = true, now = () => new Date()) {
     if (!enabled)
@@ -58935,102 +59160,6 @@ class PrivateRepo {
     async remove() {
         await (0,promises_namespaceObject.rm)(this.root, { recursive: true, force: true });
     }
-}
-
-;// CONCATENATED MODULE: ./src/core/redact.ts
-/**
- * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
- * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
- * when their value is unknown to us.
- */
-const REDACTED = '[REDACTED]';
-/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
-const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
-    // An HTTP authorization header's credentials (git's extraheader, curl -v).
-    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
-    // user:password@ in a URL.
-    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
-];
-/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
-function redact_variants(secret) {
-    const out = [secret];
-    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-    try {
-        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
-    }
-    catch {
-        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
-    }
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-        out.push(encoded);
-    return out;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
-function createRedactor(options = {}) {
-    const min = options.minLength ?? MIN_SECRET_LENGTH;
-    const values = new Set();
-    for (const secret of options.secrets ?? []) {
-        if (secret === undefined)
-            continue;
-        // A value with surrounding whitespace is printed trimmed as often as not.
-        for (const s of new Set([secret, secret.trim()])) {
-            if (s.length < min)
-                continue;
-            for (const v of redact_variants(s))
-                if (v.length >= min)
-                    values.add(v);
-        }
-    }
-    const known = values.size > 0
-        ? new RegExp([...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
-            .join('|'), 'g')
-        : null;
-    return (text) => {
-        if (text === '')
-            return text;
-        let out = known ? text.replace(known, REDACTED) : text;
-        for (const shape of TOKEN_SHAPES) {
-            out = out.replace(shape, (...m) => {
-                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
-                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
-                if (groups.length === 2)
-                    return `${groups[0]}${REDACTED}${groups[1]}`;
-                if (groups.length === 1)
-                    return `${groups[0]}${REDACTED}`;
-                return REDACTED;
-            });
-        }
-        return out;
-    };
-}
-/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
-function knownSecrets(sources) {
-    const allow = new Set(sources.allowlist ?? []);
-    const out = [];
-    for (const [name, value] of Object.entries(sources.env)) {
-        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
-            out.push(value);
-    }
-    for (const value of sources.extra ?? [])
-        if (value)
-            out.push(value);
-    return out;
 }
 
 ;// CONCATENATED MODULE: external "node:string_decoder"
@@ -60157,7 +60286,13 @@ refusal) {
         const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
-            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+            : {
+                status: 'failed',
+                reason,
+                detail,
+                ...(kept ? { wip_branch: kept } : {}),
+                ...(data.output_tail ? { output_tail: data.output_tail } : {}),
+            };
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
     try {
@@ -60516,6 +60651,7 @@ async function runAttempt(deps, taskId, attemptId) {
 
 
 
+
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 async function workInScratch(target, task, attempt) {
     return withScratchClone(target, (clone) => 
@@ -60537,7 +60673,8 @@ async function runWork(options, out) {
         if (out.json)
             out.out(JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }));
         else
-            out.out(attemptHeadline(result));
+            for (const line of attemptLines(result))
+                out.out(line);
         if (result.outcome.status === 'failed') {
             const message = `attempt failed: ${result.outcome.reason}`;
             throw out.json ? new ReportedFailure(message) : new errors_UserError(message);
@@ -60572,6 +60709,7 @@ function registerWork(program) {
 
 
 
+
 /** The local loop: tick, work what it dispatched, repeat until a tick dispatches nothing. */
 async function runLoop(options, out, onAttempt) {
     const progress = createProgress(process.stderr, out.progress ?? !out.json);
@@ -60580,7 +60718,7 @@ async function runLoop(options, out, onAttempt) {
         progress: progress.step,
         ...(options.now ? { now: options.now } : {}),
     });
-    const summary = { ticks: 0, attempts: [], last: null };
+    const summary = { ticks: 0, attempts: [], last: null, tally: runTally([], []) };
     try {
         while (summary.ticks < options.maxTicks) {
             const report = await tick({
@@ -60623,17 +60761,28 @@ async function runLoop(options, out, onAttempt) {
                     ...(o.status === 'failed' ? { reason: o.reason } : { pr: o.pr }),
                 });
                 if (!out.json)
-                    out.out(`  ${attemptHeadline(result)}`);
+                    for (const line of attemptLines(result, '  '))
+                        out.out(line);
             }
         }
     }
     finally {
         progress.done();
     }
+    summary.tally = runTally(summary.attempts, summary.last?.rows ?? []);
     if (out.json)
         out.out(JSON.stringify(summary));
+    else
+        out.out(tallyLine(summary.ticks, summary.tally));
     return summary;
 }
+/** `run`'s exit status, in its --help (and the README). */
+const RUN_EXIT_HELP = `
+Ends with one line: ticks, attempts succeeded and failed, tasks blocked, waiting (and why) and PRs to review.
+Exit status: 0 when the loop ran until a tick dispatched nothing (or --max-ticks), even if attempts failed:
+a failed attempt is an outcome the loop records and counts, not an error of run (see the tally, 'status',
+'events --wide'); 1 when it could not run (not a repository, no origin, a broken event log, bad documents
+on the base branch); 2 on bad usage. 'leviathan work' exits 1 when its one attempt fails.`;
 function run_positiveInt(value) {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1)
@@ -60644,6 +60793,7 @@ function registerRun(program) {
     program
         .command('run')
         .description('local loop on the local forge: tick, work the dispatched attempt, until nothing is eligible')
+        .addHelpText('after', RUN_EXIT_HELP)
         .option('--max-ticks <n>', 'stop after this many ticks', run_positiveInt, 20)
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'machine-readable output')

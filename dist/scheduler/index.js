@@ -39674,9 +39674,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -42680,8 +42695,10 @@ function renderTaskGraph(backlog, rows) {
 /* harmony export */   pi: () => (/* binding */ renderTickMarkdown),
 /* harmony export */   q_: () => (/* binding */ tickHeadline)
 /* harmony export */ });
-/* unused harmony exports rowCells, ROW_HEADER */
-/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1374);
+/* unused harmony exports tickNotes, rowCells, ROW_HEADER */
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8073);
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
+
 
 const OUTCOME_TEXT = {
     dispatched: 'dispatched a worker',
@@ -42691,7 +42708,33 @@ const OUTCOME_TEXT = {
 };
 function tickHeadline(report) {
     const what = OUTCOME_TEXT[report.outcome];
-    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    const head = report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    return [head, ...tickNotes(report)].join('; ');
+}
+function count(n, noun) {
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+/**
+ * What this tick changed that stops work, in the words the user acts on: a tripped breaker (nothing is
+ * dispatched until a reset) and each task it blocked (and how to give it another chance).
+ */
+function tickNotes(report) {
+    const notes = [];
+    for (const e of report.appended) {
+        if (e.type === 'breaker.tripped') {
+            notes.push(`circuit breaker tripped after ${count(e.data.consecutive_failures, 'consecutive failure')} (threshold ${e.data.threshold}): nothing is dispatched until 'leviathan breaker reset'`);
+        }
+        else if (e.type === 'task.blocked' && e.task) {
+            const why = e.data.reason === 'pr_closed'
+                ? 'its pull request was closed unmerged'
+                : `${count(e.data.attempts, 'attempt')} used`;
+            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_0__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
+        }
+    }
+    if (report.outcome === 'dry_run' && report.breaker === 'trip') {
+        notes.push('the circuit breaker would trip');
+    }
+    return notes;
 }
 function rowCells(row) {
     return [
@@ -42711,7 +42754,7 @@ function renderTickMarkdown(report) {
         '',
         `| ${ROW_HEADER.join(' | ')} |`,
         `|${ROW_HEADER.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .cell */ .Hn).join(' | ')} |`),
+        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn).join(' | ')} |`),
         '',
         `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
         '',

@@ -40432,9 +40432,24 @@ function client_createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -46016,7 +46031,13 @@ refusal) {
         const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
-            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+            : {
+                status: 'failed',
+                reason,
+                detail,
+                ...(kept ? { wip_branch: kept } : {}),
+                ...(data.output_tail ? { output_tail: data.output_tail } : {}),
+            };
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
     try {
