@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8773);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5787);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8773:
+/***/ 5787:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35836,10 +35836,10 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 ;// CONCATENATED MODULE: ./src/core/hints.ts
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 /** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
 /** The command that gives a blocked task another chance. */
@@ -57647,12 +57647,94 @@ async function createSandbox(keep) {
     return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
 }
 
+;// CONCATENATED MODULE: ./src/cli/commands/pr-review.ts
+
+
+
+
+/**
+ * `leviathan pr show N` and `pr diff N`: reviewing a pull request of the local forge from any clone, without
+ * knowing where the records live (`refs/leviathan/pulls` is not fetched by a plain `git clone`).
+ */
+/** Where the pull's branches are fetched to, so reviewing never touches the user's own branches. */
+const HEAD_REF = 'refs/leviathan/remotes/review-head';
+const pr_review_BASE_REF = 'refs/leviathan/remotes/review-base';
+/** Fetches the pull's branches (one fetch) and returns its range; a missing branch is one clear line. */
+async function pullRange(dir, pull) {
+    const git = new Git(dir);
+    let head = `refs/heads/${pull.head}`;
+    let base = `refs/heads/${pull.base}`;
+    if ((await git.originUrl()) !== null) {
+        const fetched = await git.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            'origin',
+            `+refs/heads/${pull.head}:${HEAD_REF}`,
+            `+refs/heads/${pull.base}:${pr_review_BASE_REF}`,
+        ], { allowFailure: true });
+        if (fetched.exitCode !== 0) {
+            throw new ForgeError(`pull #${pull.number}: could not fetch ${pull.head} and ${pull.base} from the origin: ${fetched.stderr.trim().replace(/\s*\n\s*/g, ' ')}`, 'read');
+        }
+        head = HEAD_REF;
+        base = pr_review_BASE_REF;
+    }
+    // The commit Leviathan judged when the record names it; once merged, the base as it was before the merge.
+    const to = pull.head_sha ?? head;
+    const from = pull.state === 'merged' && pull.merge_commit ? `${pull.merge_commit}^1` : base;
+    return { from, to };
+}
+async function diffOf(dir, range, args) {
+    return new Git(dir).output(['diff', '--no-color', '--no-ext-diff', ...args, `${range.from}...${range.to}`]);
+}
+function forgeOf(ctx) {
+    return new LocalForge({ dir: ctx.dir, ...(ctx.token ? { token: ctx.token } : {}) });
+}
+/** `pr show N`: the record (state, branches, title, body, comments) and the files it changes. */
+async function runPrShow(ctx, pullNumber) {
+    const pull = await userFacing(() => forgeOf(ctx).getPull(pullNumber));
+    const range = await userFacing(() => pullRange(ctx.dir, pull));
+    const stat = await userFacing(() => diffOf(ctx.dir, range, ['--stat']));
+    if (ctx.out.json) {
+        ctx.out.out(JSON.stringify({ pull, stat }));
+        return { pull, stat };
+    }
+    const state = pull.draft && pull.state === 'open' ? 'draft' : pull.state;
+    const lines = [
+        `#${pull.number} ${state}: ${pull.title}`,
+        `${pull.head} → ${pull.base}${pull.head_sha ? ` at ${pull.head_sha.slice(0, 12)}` : ''}; created ${pull.created_at}${pull.merged_at ? `; merged ${pull.merged_at}` : ''}${pull.closed_at && !pull.merged_at ? `; closed ${pull.closed_at}` : ''}`,
+        ...(pull.labels.length ? [`labels: ${pull.labels.join(', ')}`] : []),
+        '',
+        pull.body.trimEnd(),
+        '',
+        ...pull.comments.map((c) => `comment ${c.created_at}: ${c.body}`),
+        stat.trimEnd() || '(no changes)',
+        '',
+        `the whole change: leviathan pr diff ${pull.number}${pull.state === 'open' ? `; then leviathan pr merge ${pull.number} or pr close ${pull.number}` : ''}`,
+    ];
+    for (const line of lines)
+        ctx.out.out(line);
+    return { pull, stat };
+}
+/** `pr diff N`: the pull's patch against its base (from the merge base, as a forge shows it). */
+async function runPrDiff(ctx, pullNumber) {
+    const pull = await userFacing(() => forgeOf(ctx).getPull(pullNumber));
+    const range = await userFacing(() => pullRange(ctx.dir, pull));
+    const patch = await userFacing(() => diffOf(ctx.dir, range, []));
+    if (ctx.out.json)
+        ctx.out.out(JSON.stringify({ number: pull.number, diff: patch }));
+    else
+        ctx.out.out(patch.trimEnd() || '(no changes)');
+    return patch;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/pr.ts
 
 
 
 
-function forgeOf(ctx) {
+
+function pr_forgeOf(ctx) {
     return new LocalForge({
         dir: ctx.dir,
         ...(ctx.now ? { now: ctx.now } : {}),
@@ -57691,7 +57773,7 @@ function formatPullTable(pulls) {
         .trimEnd());
 }
 async function runPrList(ctx) {
-    const pulls = await userFacing(() => forgeOf(ctx).allPulls());
+    const pulls = await userFacing(() => pr_forgeOf(ctx).allPulls());
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ pulls }));
     else
@@ -57700,7 +57782,7 @@ async function runPrList(ctx) {
     return pulls;
 }
 async function runPrMerge(ctx, pullNumber) {
-    const result = await userFacing(() => forgeOf(ctx).merge(pullNumber));
+    const result = await userFacing(() => pr_forgeOf(ctx).merge(pullNumber));
     const { pull, mergeCommit } = result;
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ merged: true, pull, merge_commit: mergeCommit }));
@@ -57709,7 +57791,7 @@ async function runPrMerge(ctx, pullNumber) {
     return result;
 }
 async function runPrClose(ctx, pullNumber) {
-    const pull = await userFacing(() => forgeOf(ctx).close(pullNumber));
+    const pull = await userFacing(() => pr_forgeOf(ctx).close(pullNumber));
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ closed: true, pull }));
     else
@@ -57725,9 +57807,23 @@ function ctxOf(opts) {
     return { dir: opts.dir, out: processOutput(Boolean(opts.json)) };
 }
 function registerPr(program) {
-    const pr = program.command('pr').description('local forge only: review pull requests (list, merge, close)');
+    const pr = program
+        .command('pr')
+        .description('local forge only: review pull requests (list, show, diff, merge, close)');
     common(pr.command('list').description('list the pull requests of the local forge')).action(async (opts) => {
         await runPrList(ctxOf(opts));
+    });
+    common(pr
+        .command('show')
+        .description('pull request N: state, branches, title, body and the files it changes')
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrShow(ctxOf(opts), n);
+    });
+    common(pr
+        .command('diff')
+        .description("pull request N's patch against its base")
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrDiff(ctxOf(opts), n);
     });
     common(pr
         .command('merge')
@@ -58327,7 +58423,7 @@ async function tick(options) {
         const wip = await remoteWipBranches(git, state);
         const ended = await endedRuns(forge, state, options.now());
         const p = plan(state, backlog, config, pulls, wip, ended, options);
-        const seen = { base: docs.base, backlog, config, pulls };
+        const seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
         }
@@ -58372,7 +58468,7 @@ async function tick(options) {
         return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
     }
 }
-function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
+function report(outcome, p, appended, { base, baseSha, backlog, config, pulls }, ctx) {
     // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
     const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
     const state = outcome === 'dry_run' ? p.decided : p.preview;
@@ -58382,6 +58478,7 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
         task: claim?.task.id ?? null,
         attempt: claim?.attempt ?? null,
         base,
+        base_sha: baseSha,
         rows: taskRows(backlog, config, state, p.decision),
         breaker: p.decision.breaker,
         appended,
@@ -60892,62 +60989,6 @@ function registerStatus(program) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/cli/commands/tick.ts
-
-
-
-
-
-
-
-
-async function runTick(options, out) {
-    const progress = createProgress(process.stderr, out.progress ?? !out.json);
-    const target = await openForgeTarget({
-        dir: options.dir,
-        progress: progress.step,
-        ...(options.forge ? { forge: options.forge } : {}),
-        ...(options.now ? { now: options.now } : {}),
-    });
-    try {
-        const report = await tick({
-            ...target.ctx,
-            git: target.git,
-            forge: target.forge,
-            events: target.events,
-            dryRun: Boolean(options.dryRun),
-        });
-        progress.done();
-        await writeStepSummary(renderTickMarkdown(report));
-        if (out.json) {
-            out.out(JSON.stringify(report));
-        }
-        else {
-            out.out(tickHeadline(report));
-            out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
-            if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
-                out.out(`next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`);
-            }
-        }
-        return report;
-    }
-    finally {
-        progress.done();
-    }
-}
-function registerTick(program) {
-    program
-        .command('tick')
-        .description('one scheduler tick: reconcile, select, claim and dispatch')
-        .option('--dir <dir>', 'the target repository checkout', '.')
-        .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
-        .option('--dry-run', 'print the per-task reasons and write nothing')
-        .option('--json', 'machine-readable output')
-        .action(async (opts) => {
-        await runTick(opts, processOutput(Boolean(opts.json)));
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/core/backlog-checks.ts
 const ID_LINE = /^(\s*-?\s*)id:\s*["']?([^"'#\s]+)["']?\s*(#.*)?$/;
 /** Where each task's `id:` is in the backlog text, in one pass (flow-style entries are not found). */
@@ -61129,6 +61170,79 @@ async function workingTreeDrift(git, dir, baseBranch) {
     if (ref === null)
         return { ref: null, differs: [] };
     return { ref, differs: await documentsDiffer(git, dir, ref) };
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/tick.ts
+
+
+
+
+
+
+
+
+
+
+async function runTick(options, out) {
+    const progress = createProgress(process.stderr, out.progress ?? !out.json);
+    const target = await openForgeTarget({
+        dir: options.dir,
+        progress: progress.step,
+        ...(options.forge ? { forge: options.forge } : {}),
+        ...(options.now ? { now: options.now } : {}),
+    });
+    try {
+        const report = await tick({
+            ...target.ctx,
+            git: target.git,
+            forge: target.forge,
+            events: target.events,
+            dryRun: Boolean(options.dryRun),
+        });
+        progress.done();
+        await writeStepSummary(renderTickMarkdown(report));
+        // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
+        const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
+        if (out.json) {
+            out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
+        }
+        else {
+            if (differs.length > 0)
+                out.err(driftWarning(differs, report.base));
+            out.out(tickHeadline(report));
+            out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
+            if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
+                out.out(`next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`);
+            }
+        }
+        return report;
+    }
+    finally {
+        progress.done();
+    }
+}
+/** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
+async function workingTreeDiffers(git, sha) {
+    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode !== 0 || top.stdout.trim() === '')
+        return [];
+    return documentsDiffer(git, top.stdout.trim(), sha);
+}
+function driftWarning(differs, base) {
+    const verb = differs.length === 1 ? 'differs' : 'differ';
+    return `warning: this dry run acted on ${base} on the origin; the working tree's ${differs.join(' and ')} ${verb} from it (${COMMIT_HINT})`;
+}
+function registerTick(program) {
+    program
+        .command('tick')
+        .description('one scheduler tick: reconcile, select, claim and dispatch')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
+        .option('--dry-run', 'print the per-task reasons and write nothing')
+        .option('--json', 'machine-readable output')
+        .action(async (opts) => {
+        await runTick(opts, processOutput(Boolean(opts.json)));
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/validate.ts

@@ -41439,10 +41439,10 @@ class UserError extends Error {
 /* unused harmony exports NOT_A_REPOSITORY_HINT, noSuchDirectory */
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 /** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
 /** The command that gives a blocked task another chance. */
@@ -43307,7 +43307,7 @@ async function tick(options) {
         const wip = await remoteWipBranches(git, state);
         const ended = await endedRuns(forge, state, options.now());
         const p = plan(state, backlog, config, pulls, wip, ended, options);
-        const seen = { base: docs.base, backlog, config, pulls };
+        const seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
         }
@@ -43352,7 +43352,7 @@ async function tick(options) {
         return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
     }
 }
-function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
+function report(outcome, p, appended, { base, baseSha, backlog, config, pulls }, ctx) {
     // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
     const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
     const state = outcome === 'dry_run' ? p.decided : p.preview;
@@ -43362,6 +43362,7 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
         task: claim?.task.id ?? null,
         attempt: claim?.attempt ?? null,
         base,
+        base_sha: baseSha,
         rows: taskRows(backlog, config, state, p.decision),
         breaker: p.decision.breaker,
         appended,
