@@ -54824,14 +54824,21 @@ function checkLog(input) {
 const FORGES = ['local', 'github'];
 /**
  * The checks every command on a repository makes first, each failure one line with one wording: `--dir`
- * names a directory, inside a git repository. Returns the absolute directory.
+ * names a directory, inside a git repository. Returns the repository's top level (the directory itself for a
+ * bare one), so a command run from a subdirectory works on the same repository, event log and pulls as one
+ * run at the top (without an origin, the repository itself is where they live).
  */
 async function assertRepository(dirOption) {
     const dir = (0,external_node_path_.resolve)(dirOption);
     const isDir = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir)
         throw new errors_UserError(noSuchDirectory(dirOption));
-    const inside = await new Git(dir).run(['rev-parse', '--git-dir'], { allowFailure: true });
+    const git = new Git(dir);
+    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode === 0 && top.stdout.trim() !== '')
+        return top.stdout.trim();
+    // Not in a work tree: a bare repository is still one (it is its own top), anything else is not.
+    const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
     if (inside.exitCode !== 0)
         throw new errors_UserError(notARepository(dirOption), [], 1, NOT_A_REPOSITORY_HINT);
     return dir;
@@ -61721,7 +61728,7 @@ function buildProgram() {
     program.hook('preAction', async (_program, action) => {
         const dir = action.opts().dir;
         if (typeof dir === 'string' && !plain.has(action.name()))
-            await assertRepository(dir);
+            action.setOptionValue('dir', await assertRepository(dir));
     });
     registerInit(program);
     registerValidate(program);

@@ -206,4 +206,15 @@ describe('environment errors: one clear line each', () => {
     const status = await cli('status', '--dir', p.subdir);
     expect(status.code).toBe(0);
   });
+
+  it('without an origin, a subdirectory reaches the same event log as the top level', async () => {
+    const sub = join(p.noOrigin, 'docs');
+    await mkdir(sub, { recursive: true });
+    expect((await cli('breaker', 'reset', '--dir', p.noOrigin, '--reason', 'from the top')).code).toBe(0);
+    const events = await cli('events', '--dir', sub, '--json');
+    expect(events.code).toBe(0);
+    expect(lines(events.stdout).map((l) => (JSON.parse(l) as { type: string }).type)).toEqual([
+      'breaker.reset',
+    ]);
+  });
 });
