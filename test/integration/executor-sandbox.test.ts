@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RunSandboxedOptions, runSandboxed, verifyCandidate } from '../../src/executor/sandboxed-run.js';
@@ -131,6 +131,21 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
     for (const f of ['started-setsid', 'started-double-fork', 'started-nohup'])
       expect(existsSync(join(wt, f))).toBe(true);
     expect(sleepers(seconds)).toEqual([]);
+  });
+
+  it('an escapee writing into the work tree has stopped for good when the run returns', async () => {
+    const wt = await freshTree('ticker');
+    const r = await runSandboxed(
+      options(mode, wt, [
+        "setsid sh -c 'while :; do echo x >> ticker; done' </dev/null >/dev/null 2>&1 & while [ ! -s ticker ]; do :; done",
+      ]),
+    );
+    expect(r).toMatchObject({ status: 'ok' });
+    const size = (await stat(join(wt, 'ticker'))).size;
+    expect(size).toBeGreaterThan(0);
+    // Long enough for a live writer to append thousands of lines.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await stat(join(wt, 'ticker'))).size).toBe(size);
   });
 
   it('at the deadline the whole sandbox is stopped, escapees included', async () => {
