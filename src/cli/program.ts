@@ -32,7 +32,8 @@ export function buildProgram(): Command {
   const plain = new Set(['validate', 'init']);
   program.hook('preAction', async (_program, action) => {
     const dir = (action.opts() as { dir?: unknown }).dir;
-    if (typeof dir === 'string' && !plain.has(action.name())) await assertRepository(dir);
+    if (typeof dir === 'string' && !plain.has(action.name()))
+      action.setOptionValue('dir', await assertRepository(dir));
   });
   registerInit(program);
   registerValidate(program);

@@ -19,7 +19,9 @@ export type ForgeKind = (typeof FORGES)[number];
 
 /**
  * The checks every command on a repository makes first, each failure one line with one wording: `--dir`
- * names a directory, inside a git repository. Returns the absolute directory.
+ * names a directory, inside a git repository. Returns the repository's top level (the directory itself for a
+ * bare one), so a command run from a subdirectory works on the same repository, event log and pulls as one
+ * run at the top (without an origin, the repository itself is where they live).
  */
 export async function assertRepository(dirOption: string): Promise<string> {
   const dir = resolve(dirOption);
@@ -28,7 +30,11 @@ export async function assertRepository(dirOption: string): Promise<string> {
     () => false,
   );
   if (!isDir) throw new UserError(noSuchDirectory(dirOption));
-  const inside = await new Git(dir).run(['rev-parse', '--git-dir'], { allowFailure: true });
+  const git = new Git(dir);
+  const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  if (top.exitCode === 0 && top.stdout.trim() !== '') return top.stdout.trim();
+  // Not in a work tree: a bare repository is still one (it is its own top), anything else is not.
+  const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
   if (inside.exitCode !== 0) throw new UserError(notARepository(dirOption), [], 1, NOT_A_REPOSITORY_HINT);
   return dir;
 }

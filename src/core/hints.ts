@@ -1,11 +1,11 @@
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 
 /** How a repository gets its first backlog and config. */
 export const SETUP_HINT =
-  'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+  'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 export const COMMIT_HINT =

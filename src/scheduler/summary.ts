@@ -1,3 +1,4 @@
+import { retryCommand } from '../core/hints.js';
 import { cell } from '../core/pr-body.js';
 import type { TaskRow } from '../core/task-status.js';
 import type { TickReport } from './tick.js';
@@ -11,7 +12,37 @@ const OUTCOME_TEXT: Record<TickReport['outcome'], string> = {
 
 export function tickHeadline(report: TickReport): string {
   const what = OUTCOME_TEXT[report.outcome];
-  return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+  const head = report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+  return [head, ...tickNotes(report)].join('; ');
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * What this tick changed that stops work, in the words the user acts on: a tripped breaker (nothing is
+ * dispatched until a reset) and each task it blocked (and how to give it another chance).
+ */
+export function tickNotes(report: TickReport): string[] {
+  const notes: string[] = [];
+  for (const e of report.appended) {
+    if (e.type === 'breaker.tripped') {
+      notes.push(
+        `circuit breaker tripped after ${count(e.data.consecutive_failures, 'consecutive failure')} (threshold ${e.data.threshold}): nothing is dispatched until 'leviathan breaker reset'`,
+      );
+    } else if (e.type === 'task.blocked' && e.task) {
+      const why =
+        e.data.reason === 'pr_closed'
+          ? 'its pull request was closed unmerged'
+          : `${count(e.data.attempts, 'attempt')} used`;
+      notes.push(`blocked ${e.task} (${why}): '${retryCommand(e.task)}' gives it another chance`);
+    }
+  }
+  if (report.outcome === 'dry_run' && report.breaker === 'trip') {
+    notes.push('the circuit breaker would trip');
+  }
+  return notes;
 }
 
 export function rowCells(row: TaskRow): string[] {

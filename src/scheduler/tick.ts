@@ -33,6 +33,8 @@ export interface TickReport {
   task: string | null;
   attempt: string | null;
   base: string;
+  /** The base branch commit the backlog and config were read from. */
+  base_sha: string;
   rows: TaskRow[];
   breaker: Decision['breaker'];
   appended: LeviathanEvent[];
@@ -194,7 +196,7 @@ export async function tick(options: TickOptions): Promise<TickReport> {
     const wip = await remoteWipBranches(git, state);
     const ended = await endedRuns(forge, state, options.now());
     const p = plan(state, backlog, config, pulls, wip, ended, options);
-    const seen: Seen = { base: docs.base, backlog, config, pulls };
+    const seen: Seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
 
     if (options.dryRun || p.drafts.length === 0) {
       return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
@@ -243,6 +245,7 @@ export async function tick(options: TickOptions): Promise<TickReport> {
 /** What one round of the tick saw: the base branch's documents and the forge's pulls. */
 interface Seen {
   base: string;
+  baseSha: string;
   backlog: Backlog;
   config: Config;
   pulls: ObservedPull[];
@@ -252,7 +255,7 @@ function report(
   outcome: TickOutcome,
   p: Plan,
   appended: LeviathanEvent[],
-  { base, backlog, config, pulls }: Seen,
+  { base, baseSha, backlog, config, pulls }: Seen,
   ctx: RunContext,
 ): TickReport {
   // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
@@ -264,6 +267,7 @@ function report(
     task: claim?.task.id ?? null,
     attempt: claim?.attempt ?? null,
     base,
+    base_sha: baseSha,
     rows: taskRows(backlog, config, state, p.decision),
     breaker: p.decision.breaker,
     appended,

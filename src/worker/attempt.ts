@@ -67,7 +67,15 @@ export interface AttemptContext {
 
 export type AttemptOutcome =
   | { status: 'succeeded'; pr: number; url: string; created: boolean; report: GuardReport }
-  | { status: 'failed'; reason: FailureReason; detail: string; wip_branch?: string; report?: GuardReport };
+  | {
+      status: 'failed';
+      reason: FailureReason;
+      detail: string;
+      wip_branch?: string;
+      report?: GuardReport;
+      /** The failing command's last output (redacted), as recorded in `attempt.failed`. */
+      output_tail?: string;
+    };
 
 export interface AttemptResult {
   context: AttemptContext;

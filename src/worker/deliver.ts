@@ -200,7 +200,13 @@ export async function deliverWorkTree(
     const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
     const outcome: AttemptOutcome = lateDetail
       ? { status: 'failed', reason: 'timeout', detail: lateDetail }
-      : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+      : {
+          status: 'failed',
+          reason,
+          detail,
+          ...(kept ? { wip_branch: kept } : {}),
+          ...(data.output_tail ? { output_tail: data.output_tail } : {}),
+        };
     return extra.report ? { ...outcome, report: extra.report } : outcome;
   };
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   formatPullTable,
   parsePullNumber,
@@ -7,18 +7,12 @@ import {
   runPrList,
   runPrMerge,
 } from '../../src/cli/commands/pr.js';
-import type { Output } from '../../src/cli/output.js';
-import { runCli } from '../../src/cli/program.js';
 import { UserError } from '../../src/core/errors.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, makeTempDir, removeDir } from '../harness/repo.js';
-
-function capture(json = false): Output & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { json, lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l) };
-}
+import { cli } from '../helpers/cli.js';
+import { capture } from '../helpers/loop.js';
 
 const now = () => new Date('2026-11-26T10:00:00.000Z');
 
@@ -125,22 +119,15 @@ describe('leviathan pr', () => {
   });
 
   it('through runCli: exit 0 with output, 1 for a refused merge, 2 for a bad number', async () => {
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await runCli(['pr', 'list', '--dir', user, '--json'])).toBe(0);
-      const printed = JSON.parse(String(stdout.mock.calls.at(-1)?.[0]));
-      expect(printed.pulls.map((p: { state: string }) => p.state)).toEqual(['merged', 'closed', 'closed']);
-      expect(await runCli(['pr', 'merge', '2', '--dir', user])).toBe(1);
-      expect(stderr.mock.calls.map((c) => String(c[0]))).toContain(
-        'leviathan: pull #2 is closed; only an open pull can be merged\n',
-      );
-      expect(await runCli(['pr', 'merge', 'two', '--dir', user])).toBe(2);
-      expect(await runCli(['pr', 'close', '--dir', user])).toBe(2);
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
+    const list = await cli('pr', 'list', '--dir', user, '--json');
+    expect(list.code).toBe(0);
+    const printed = JSON.parse(list.stdout);
+    expect(printed.pulls.map((p: { state: string }) => p.state)).toEqual(['merged', 'closed', 'closed']);
+    const refused = await cli('pr', 'merge', '2', '--dir', user);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('leviathan: pull #2 is closed; only an open pull can be merged\n');
+    expect((await cli('pr', 'merge', 'two', '--dir', user)).code).toBe(2);
+    expect((await cli('pr', 'close', '--dir', user)).code).toBe(2);
   });
 });
 

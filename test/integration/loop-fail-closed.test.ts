@@ -6,10 +6,10 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { runCli } from '../../src/cli/program.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, makeTempDir, removeDir } from '../harness/repo.js';
+import { lines, PROGRESS, cli as runCli } from '../helpers/cli.js';
 import {
   Clock,
   cloneTarget,
@@ -47,9 +47,6 @@ tasks:
     allowed_paths: [docs/gamma.md]
 `;
 
-/** Timestamped progress lines go to stderr too; everything else there is what the user must read. */
-const PROGRESS = /^\[\d\d:\d\d:\d\d\] /;
-
 let server: GitServer;
 const targets: Target[] = [];
 const clock = new Clock('2026-11-26T10:00:00.000Z');
@@ -69,23 +66,10 @@ async function newTarget(name: string, backlog = BACKLOG): Promise<Target> {
   return t;
 }
 
-/** Runs the CLI in-process and returns its exit code with what it printed. */
+/** Runs the CLI in-process and returns its exit code with the lines it printed. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli(args);
-    const lines = (spy: typeof out) =>
-      spy.mock.calls
-        .map((c) => String(c[0]))
-        .join('')
-        .split('\n')
-        .filter(Boolean);
-    return { code, stdout: lines(out), stderr: lines(err) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const r = await runCli(...args);
+  return { code: r.code, stdout: lines(r.stdout), stderr: lines(r.stderr) };
 }
 
 afterEach(() => {

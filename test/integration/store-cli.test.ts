@@ -6,12 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { resetBreaker, runBreakerReset } from '../../src/cli/commands/breaker.js';
 import { formatEventTable, openEventLog, runEvents } from '../../src/cli/commands/events.js';
 import { runVerify } from '../../src/cli/commands/verify.js';
-import type { Output } from '../../src/cli/output.js';
-import { runCli } from '../../src/cli/program.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, makeTempDir, readFileAt, removeDir } from '../harness/repo.js';
+import { cli } from '../helpers/cli.js';
 import { EventBuilder } from '../helpers/events.js';
+import { capture } from '../helpers/loop.js';
 
 let server: GitServer;
 let root: string;
@@ -30,32 +30,6 @@ afterAll(async () => {
 afterEach(() => {
   jest.restoreAllMocks();
 });
-
-function capture(json = false): Output & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { json, lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l) };
-}
-
-/** Runs the CLI in-process and collects what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await runCli(argv);
-    return { code, stdout, stderr };
-  } finally {
-    jest.restoreAllMocks();
-  }
-}
 
 /** A clone whose log holds a delivered attempt of `alpha` and a failed one of `beta`, breaker tripped. */
 async function populated(): Promise<{ dir: string; bare: string; name: string }> {

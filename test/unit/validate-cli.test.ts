@@ -3,43 +3,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { validateRepo } from '../../src/cli/commands/validate.js';
-import { runCli } from '../../src/cli/program.js';
+import { type CliRun, cli } from '../helpers/cli.js';
 
 const FIXTURES = path.join(process.cwd(), 'test/fixtures/validate');
 const fixture = (name: string) => path.join(FIXTURES, name);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-let stdout: string[] = [];
-let stderr: string[] = [];
-
-beforeEach(() => {
-  stdout = [];
-  stderr = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr.push(String(chunk));
-    return true;
-  });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
-
-async function cli(...args: string[]): Promise<Run> {
-  const code = await runCli(args);
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-}
+type Run = CliRun;
 
 const B = '.leviathan/backlog.yaml';
 const C = '.leviathan/config.yaml';
@@ -160,11 +131,18 @@ describe('leviathan validate (in process)', () => {
   });
 
   it('validateRepo returns the report without printing', async () => {
-    const report = await validateRepo(fixture('config-bad-limit'));
-    expect(report).toMatchObject({ ok: false, tasks: 0, ready: 0, in_scope: 0 });
-    expect(report.diagnostics).toHaveLength(1);
-    expect(stdout).toEqual([]);
-    expect(stderr).toEqual([]);
+    const out = jest.spyOn(process.stdout, 'write');
+    const err = jest.spyOn(process.stderr, 'write');
+    try {
+      const report = await validateRepo(fixture('config-bad-limit'));
+      expect(report).toMatchObject({ ok: false, tasks: 0, ready: 0, in_scope: 0 });
+      expect(report.diagnostics).toHaveLength(1);
+      expect(out).not.toHaveBeenCalled();
+      expect(err).not.toHaveBeenCalled();
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 
   it('a broken config does not make the backlog report limit errors of its own', async () => {

@@ -4,6 +4,7 @@ import { LocalForge, type MergeResult } from '../../forge/local.js';
 import type { PullRecord } from '../../forge/pull-records.js';
 import { type Output, processOutput } from '../output.js';
 import { userFacing } from '../user-errors.js';
+import { runPrDiff, runPrShow } from './pr-review.js';
 
 /**
  * `leviathan pr list|merge N|close N`: the human review step on the local forge (SPEC §5.1). Merging here is
@@ -99,12 +100,30 @@ function ctxOf(opts: CommonOptions): PrContext {
 }
 
 export function registerPr(program: Command): void {
-  const pr = program.command('pr').description('local forge only: review pull requests (list, merge, close)');
+  const pr = program
+    .command('pr')
+    .description('local forge only: review pull requests (list, show, diff, merge, close)');
   common(pr.command('list').description('list the pull requests of the local forge')).action(
     async (opts: CommonOptions) => {
       await runPrList(ctxOf(opts));
     },
   );
+  common(
+    pr
+      .command('show')
+      .description('pull request N: state, branches, title, body and the files it changes')
+      .argument('<N>', 'pull request number', parsePullNumber),
+  ).action(async (n: number, opts: CommonOptions) => {
+    await runPrShow(ctxOf(opts), n);
+  });
+  common(
+    pr
+      .command('diff')
+      .description("pull request N's patch against its base")
+      .argument('<N>', 'pull request number', parsePullNumber),
+  ).action(async (n: number, opts: CommonOptions) => {
+    await runPrDiff(ctxOf(opts), n);
+  });
   common(
     pr
       .command('merge')

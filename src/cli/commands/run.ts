@@ -2,7 +2,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { renderTickMarkdown, tickHeadline } from '../../scheduler/summary.js';
 import { type TickReport, tick } from '../../scheduler/tick.js';
 import type { AttemptResult } from '../../worker/attempt.js';
-import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
+import { renderAttemptMarkdown } from '../../worker/summary.js';
+import { attemptLines, type RunTally, runTally, tallyLine } from '../attempt-lines.js';
 import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
@@ -13,6 +14,8 @@ export interface RunSummary {
   ticks: number;
   attempts: Array<{ task: string; attempt: string; status: string; reason?: string; pr?: number }>;
   last: TickReport | null;
+  /** The closing counts (also the last line `run` prints). */
+  tally: RunTally;
 }
 
 /** The local loop: tick, work what it dispatched, repeat until a tick dispatches nothing. */
@@ -27,7 +30,7 @@ export async function runLoop(
     progress: progress.step,
     ...(options.now ? { now: options.now } : {}),
   });
-  const summary: RunSummary = { ticks: 0, attempts: [], last: null };
+  const summary: RunSummary = { ticks: 0, attempts: [], last: null, tally: runTally([], []) };
   try {
     while (summary.ticks < options.maxTicks) {
       const report = await tick({
@@ -65,15 +68,25 @@ export async function runLoop(
           status: o.status,
           ...(o.status === 'failed' ? { reason: o.reason } : { pr: o.pr }),
         });
-        if (!out.json) out.out(`  ${attemptHeadline(result)}`);
+        if (!out.json) for (const line of attemptLines(result, '  ')) out.out(line);
       }
     }
   } finally {
     progress.done();
   }
+  summary.tally = runTally(summary.attempts, summary.last?.rows ?? []);
   if (out.json) out.out(JSON.stringify(summary));
+  else out.out(tallyLine(summary.ticks, summary.tally));
   return summary;
 }
+
+/** `run`'s exit status, in its --help (and the README). */
+export const RUN_EXIT_HELP = `
+Ends with one line: ticks, attempts succeeded and failed, tasks blocked, waiting (and why) and PRs to review.
+Exit status: 0 when the loop ran until a tick dispatched nothing (or --max-ticks), even if attempts failed:
+a failed attempt is an outcome the loop records and counts, not an error of run (see the tally, 'status',
+'events --wide'); 1 when it could not run (not a repository, no origin, a broken event log, bad documents
+on the base branch); 2 on bad usage. 'leviathan work' exits 1 when its one attempt fails.`;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -87,6 +100,7 @@ export function registerRun(program: Command): void {
     .description(
       'local loop on the local forge: tick, work the dispatched attempt, until nothing is eligible',
     )
+    .addHelpText('after', RUN_EXIT_HELP)
     .option('--max-ticks <n>', 'stop after this many ticks', positiveInt, 20)
     .option('--dir <dir>', 'the target repository checkout', '.')
     .option('--json', 'machine-readable output')

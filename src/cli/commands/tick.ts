@@ -1,6 +1,9 @@
 import { type Command, Option } from 'commander';
+import { COMMIT_HINT } from '../../core/hints.js';
 import { ROW_HEADER, renderTickMarkdown, rowCells, tickHeadline } from '../../scheduler/summary.js';
 import { type TickReport, tick } from '../../scheduler/tick.js';
+import type { Git } from '../../store/git.js';
+import { documentsDiffer } from '../drift.js';
 import { type Output, processOutput } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
@@ -32,9 +35,12 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
     });
     progress.done();
     await writeStepSummary(renderTickMarkdown(report));
+    // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
+    const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
     if (out.json) {
-      out.out(JSON.stringify(report));
+      out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
     } else {
+      if (differs.length > 0) out.err(driftWarning(differs, report.base));
       out.out(tickHeadline(report));
       out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
       if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
@@ -47,6 +53,18 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
   } finally {
     progress.done();
   }
+}
+
+/** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
+async function workingTreeDiffers(git: Git, sha: string): Promise<string[]> {
+  const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  if (top.exitCode !== 0 || top.stdout.trim() === '') return [];
+  return documentsDiffer(git, top.stdout.trim(), sha);
+}
+
+export function driftWarning(differs: readonly string[], base: string): string {
+  const verb = differs.length === 1 ? 'differs' : 'differ';
+  return `warning: this dry run acted on ${base} on the origin; the working tree's ${differs.join(' and ')} ${verb} from it (${COMMIT_HINT})`;
 }
 
 export function registerTick(program: Command): void {

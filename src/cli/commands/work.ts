@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { type AttemptResult, runAttempt } from '../../worker/attempt.js';
-import { attemptHeadline, renderAttemptMarkdown } from '../../worker/summary.js';
+import { renderAttemptMarkdown } from '../../worker/summary.js';
+import { attemptLines } from '../attempt-lines.js';
 import { type Output, processOutput, ReportedFailure } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeStepSummary } from '../step-summary.js';
@@ -38,7 +39,7 @@ export async function runWork(
       out.out(
         JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }),
       );
-    else out.out(attemptHeadline(result));
+    else for (const line of attemptLines(result)) out.out(line);
     if (result.outcome.status === 'failed') {
       const message = `attempt failed: ${result.outcome.reason}`;
       throw out.json ? new ReportedFailure(message) : new UserError(message);
