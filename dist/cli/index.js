@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8647);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3072);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8647:
+/***/ 3072:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41174,9 +41174,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -54457,7 +54472,7 @@ class EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -54467,17 +54482,24 @@ class EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -54671,6 +54693,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -55026,6 +55049,263 @@ function registerEvents(program) {
         .action(async (opts) => {
         await runEvents(openEventLog(opts.dir), opts.task === undefined ? {} : { task: opts.task }, processOutput(Boolean(opts.json)));
     });
+}
+
+;// CONCATENATED MODULE: ./src/core/reconcile.ts
+
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
+function wipBranch(task, attempt) {
+    return `leviathan-wip/${task}/${attempt}`;
+}
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
+function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = parsePullMarker(pull.body);
+    if (marker)
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+function reconcile(input) {
+    const { state, now, actor } = input;
+    const ts = now.toISOString();
+    const drafts = [];
+    const base = () => ({ id: input.newId(), ts, actor });
+    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+        const task = taskOfPull(pull, input.branchPrefix);
+        if (!task)
+            continue;
+        const known = taskSummary(state, task);
+        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+            const marked = parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
+            const ref = attempt ? { task, attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+        }
+        else if (pull.state === 'closed' && recorded?.state === 'open') {
+            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+        }
+    }
+    for (const attempt of openAttempts(state)) {
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+            continue;
+        const wip = wipBranch(attempt.task, attempt.id);
+        drafts.push({
+            ...base(),
+            task: attempt.task,
+            attempt: attempt.id,
+            type: 'attempt.timed_out',
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
+        });
+    }
+    return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
+}
+
+;// CONCATENATED MODULE: ./src/core/log-freshness.ts
+/**
+ * The log checked against the outside world (issue 7 §3): the forge and the origin remember attempts the log
+ * should know. A Leviathan pull whose marker names an attempt, or a WIP branch `leviathan-wip/<task>/<attempt>`
+ * on the origin, exists only after the log recorded that attempt's `attempt.created`; so one the log does not
+ * account for means the log was rolled back, truncated, re-chained or deleted. Pure: the caller lists them.
+ */
+
+
+
+const WIP_PREFIX = 'leviathan-wip/';
+/** The task and attempt a WIP branch name (without `refs/heads/`) names, or null when it is not one. */
+function parseWipBranch(branch) {
+    if (!branch.startsWith(WIP_PREFIX))
+        return null;
+    const rest = branch.slice(WIP_PREFIX.length);
+    const cut = rest.lastIndexOf('/');
+    if (cut <= 0 || cut === rest.length - 1)
+        return null;
+    return { task: rest.slice(0, cut), attempt: rest.slice(cut + 1) };
+}
+/** The attempts the origin's WIP branches and the forge's Leviathan pulls (marker agreeing with branch) name. */
+function namedAttempts(wipBranches, pulls, branchPrefix) {
+    const named = [];
+    for (const branch of [...wipBranches].sort()) {
+        const wip = parseWipBranch(branch);
+        if (wip)
+            named.push({ ...wip, where: `branch ${branch}` });
+    }
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (marker && taskOfPull(pull, branchPrefix) === marker.task) {
+            named.push({ task: marker.task, attempt: marker.attempt, where: `pull request #${pull.number}` });
+        }
+    }
+    return named;
+}
+/**
+ * Why the log is behind what the outside world names, in one line, or null. The log keeps only the newest
+ * attempt of a task (and the open ones), but it counts every attempt ever created: so a task the log does not
+ * know at all, or more distinct attempts named for a task than the log ever created for it, is a rollback.
+ * An honest log never fails this (an attempt is recorded before anything can name it); an attacker who also
+ * deletes every branch and pull naming the lost attempts is not caught here (protect the branches).
+ */
+function attemptsBeyondLog(state, named) {
+    const byTask = new Map();
+    for (const n of named) {
+        const list = byTask.get(n.task) ?? [];
+        if (!list.some((m) => m.attempt === n.attempt))
+            list.push(n);
+        byTask.set(n.task, list);
+    }
+    for (const [task, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const first = list[0];
+        const known = taskSummary(state, task);
+        if (!known) {
+            const log = state.seq === 0 ? 'the event log is empty or missing' : 'the event log does not know the task';
+            return `${first.where} names attempt ${first.attempt} of task ${task}, but ${log}: the log was rolled back, replaced or deleted`;
+        }
+        if (list.length > known.attempts) {
+            const unknown = list.find((n) => !isKnownAttempt(state, task, n.attempt)) ?? first;
+            return `the origin names ${list.length} attempts of task ${task} (${unknown.where} among them), but the event log records ${known.attempts}: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+function isKnownAttempt(state, task, attempt) {
+    if (Object.hasOwn(state.attempts, attempt) && state.attempts[attempt]?.task === task)
+        return true;
+    const known = taskSummary(state, task);
+    return known?.last_attempt === attempt || known?.pr?.attempt === attempt;
+}
+/**
+ * The whole cross-check: the pulls' markers (always, they are listed anyway) and, when the origin's WIP
+ * branches were listed (`wipBranches` not null), the attempts they name. One line, or null.
+ */
+function logBehindOutside(state, pulls, wipBranches, branchPrefix) {
+    return (pullsBeyondLog(state, pulls, branchPrefix) ??
+        attemptsBeyondLog(state, namedAttempts(wipBranches ?? [], pulls, branchPrefix)));
+}
+
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+}
+
+;// CONCATENATED MODULE: ./src/scheduler/outside-world.ts
+/**
+ * What the origin shows of attempts, for the log's cross-check (core/log-freshness.ts): the WIP branches
+ * `leviathan-wip/<task>/<attempt>`, listed with one `ls-remote` (no objects fetched).
+ */
+
+
+/** The WIP branches on the origin (or in the repository itself when it has no origin), without `refs/heads/`. */
+async function originWipBranches(git) {
+    const remote = (await git.originUrl()) ? 'origin' : '.';
+    const r = await git.run(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*'], {
+        allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+        const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
+        throw new errors_UserError(`cannot list the WIP branches on the origin: ${why}`);
+    }
+    return new Set(r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (line.split('\t')[1] ?? '').replace(/^refs\/heads\//, ''))
+        .filter(Boolean));
+}
+/**
+ * Fails closed (one line) when the log is behind what the forge and the origin name. A writer may have moved
+ * the log on between the read and the listing (its attempt and then its branch or PR): so a finding is read
+ * again from the log's new tip before it counts: 'ok' when it passed, 'moved' when only the re-read passed
+ * (decide again from a fresh read).
+ */
+async function assertLogNotBehind(state, pulls, wipBranches, branchPrefix, reread) {
+    if (!logBehindOutside(state, pulls, wipBranches, branchPrefix))
+        return 'ok';
+    const again = await reread();
+    const still = logBehindOutside(again, pulls, wipBranches, branchPrefix);
+    if (still)
+        throw new errors_UserError(`event log rolled back: ${still}`);
+    return 'moved';
 }
 
 ;// CONCATENATED MODULE: ./src/core/backlog.ts
@@ -57025,12 +57305,16 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 
 
+
+
+
+
 /**
  * Checks the whole chain, the day files, state.json, the tip commit, its seal (when the config names a key)
- * and the anchor. Prints `chain ok: N events` with what was proved, or fails (exit 1) naming the first bad seq.
+ * the anchor and the forge's cross-check. Prints `chain ok: N events` with what was proved, or fails (exit 1) naming the first bad seq.
  */
-async function runVerify(log, out) {
-    const result = await userFacing(() => log.verify());
+async function runVerify(log, out, crossCheck) {
+    const result = await userFacing(() => log.verify(crossCheck));
     if (out.json)
         out.out(JSON.stringify(result));
     if (!result.ok) {
@@ -57044,37 +57328,58 @@ async function runVerify(log, out) {
         const proved = [
             result.signed ? `signed by key ${result.key_id}` : 'unsigned',
             result.anchored ? 'extends the last tip seen here' : 'no earlier tip seen here',
+            result.crosschecked
+                ? "knows every attempt the forge's pulls and the origin's branches name"
+                : 'not checked against the forge',
         ];
         out.out(`chain ok: ${result.count} events (${proved.join(', ')})`);
     }
     return result;
+}
+/** The config on the default branch, or null (with a warning) when a repository has none to read. */
+async function configured(dir, out, unchecked) {
+    try {
+        const docs = await loadBaseDocuments(new Git(dir), await new LocalForge({ dir }).defaultBranch());
+        return docs.config;
+    }
+    catch (error) {
+        out.err(`warning: no config read (${error.message.split('\n')[0]}); ${unchecked}`);
+        return null;
+    }
 }
 /**
  * The config's `events.public_key` from the default branch. A repository whose documents cannot be read
  * (a bare log, no config yet) is verified without a key, and says so.
  */
 async function configuredKey(dir, out) {
-    try {
-        const docs = await loadBaseDocuments(new Git(dir), await new LocalForge({ dir }).defaultBranch());
-        return docs.config.events.public_key;
-    }
-    catch (error) {
-        out.err(`warning: no config read (${error.message.split('\n')[0]}); the seal is not checked`);
-        return '';
-    }
+    return (await configured(dir, out, 'the seal is not checked'))?.events.public_key ?? '';
+}
+/** The log's state against the forge's Leviathan pulls and the origin's WIP branches (issue 7 §3). */
+function forgeCrossCheck(dir, kind, config) {
+    const forge = kind === 'github'
+        ? new GitHubForge(githubForgeOptionsFromEnv(process.env, {
+            warn: (line) => process.stderr.write(`leviathan: warning: ${line}\n`),
+        }))
+        : new LocalForge({ dir });
+    return async (state) => {
+        const pulls = await observePulls(forge, config, new Date());
+        const wip = await originWipBranches(new Git(dir));
+        return logBehindOutside(state, pulls, wip, config.pr.branch_prefix);
+    };
 }
 function registerVerify(program) {
     program
         .command('verify')
-        .description('verify the event log: hash chain, seal, and that it extends the last tip seen here')
+        .description('verify the event log: hash chain, seal, the last tip seen here, and every attempt the forge names')
         .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'machine-readable output')
         .action(async (opts) => {
         const out = processOutput(Boolean(opts.json));
         const log = openEventLog(opts.dir);
-        log.trustKey(await configuredKey(opts.dir, out));
-        await runVerify(log, out);
+        const config = await configured(opts.dir, out, 'the seal is not checked and the log is not checked against the forge');
+        log.trustKey(config?.events.public_key ?? '');
+        await runVerify(log, out, config ? forgeCrossCheck(opts.dir, opts.forge, config) : undefined);
     });
 }
 
@@ -57903,120 +58208,6 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
     return CLAIMABLE.has(reason) ? null : reason;
 }
 
-;// CONCATENATED MODULE: ./src/core/reconcile.ts
-
-
-/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
-const TIMEOUT_GRACE_MS = 5 * 60_000;
-/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
-const RUN_CHECK_GRACE_MS = 2 * 60_000;
-function wipBranch(task, attempt) {
-    return `leviathan-wip/${task}/${attempt}`;
-}
-/**
- * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
- * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
- */
-function taskOfPull(pull, branchPrefix) {
-    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
-    const marker = parsePullMarker(pull.body);
-    if (marker)
-        return marker.task === fromBranch ? fromBranch : null;
-    return fromBranch;
-}
-/**
- * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
- * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
- */
-function attemptKnown(state, task, attempt, pull) {
-    const known = taskSummary(state, task);
-    if (!known)
-        return false;
-    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
-        return known.pr.attempt === attempt;
-    const a = state.attempts[attempt];
-    if (a)
-        return a.task === task;
-    return pull.state !== 'open' || known.last_attempt === attempt;
-}
-/**
- * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
- * was rolled back, truncated or replaced. One line naming the first such pull, or null.
- */
-function pullsBeyondLog(state, pulls, branchPrefix) {
-    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
-        const marker = parsePullMarker(pull.body);
-        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
-            continue;
-        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
-            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
-        }
-    }
-    return null;
-}
-/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
-function openPullsOf(pulls, branchPrefix) {
-    return pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
-}
-/**
- * The events that bring the log in line with what the forge shows and what the clock says: merges,
- * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
- */
-function reconcile(input) {
-    const { state, now, actor } = input;
-    const ts = now.toISOString();
-    const drafts = [];
-    const base = () => ({ id: input.newId(), ts, actor });
-    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
-        const task = taskOfPull(pull, input.branchPrefix);
-        if (!task)
-            continue;
-        const known = taskSummary(state, task);
-        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
-        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const marked = parsePullMarker(pull.body)?.attempt;
-            // Marker, branch and the log's attempt must agree for a merge to complete the task.
-            if (marked && recorded?.attempt && marked !== recorded.attempt)
-                continue;
-            const attempt = recorded?.attempt ?? marked;
-            const ref = attempt ? { task, attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
-            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
-        }
-        else if (pull.state === 'closed' && recorded?.state === 'open') {
-            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
-        }
-    }
-    for (const attempt of openAttempts(state)) {
-        const conclusion = input.endedRuns?.get(attempt.id);
-        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
-            continue;
-        const wip = wipBranch(attempt.task, attempt.id);
-        drafts.push({
-            ...base(),
-            task: attempt.task,
-            attempt: attempt.id,
-            type: 'attempt.timed_out',
-            data: {
-                deadline: attempt.deadline,
-                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
-                ...(conclusion !== undefined ? { conclusion } : {}),
-            },
-        });
-    }
-    return drafts;
-}
-/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
-function runsToCheck(state, now) {
-    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
-        ? [{ attempt: a.id, run: a.run_id }]
-        : []);
-}
-
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
 
 
@@ -58085,30 +58276,8 @@ function taskRows(backlog, config, state, decision) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/forge/observe.ts
-
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
-/**
- * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
- * A forge that cannot be read is a one-line user error: callers fail closed.
- */
-async function observePulls(forge, config, now) {
-    let pulls;
-    try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-        });
-    }
-    catch (error) {
-        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
-    }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
-
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
+
 
 
 
@@ -58185,16 +58354,6 @@ function preview(state, drafts) {
     const tip = state.hash === null ? null : { seq: state.seq, hash: state.hash };
     return project(chainEvents(tip, drafts), state);
 }
-async function remoteWipBranches(git, state) {
-    if (openAttempts(state).length === 0)
-        return new Set();
-    const remote = (await git.originUrl()) ? 'origin' : '.';
-    const out = await git.output(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*']);
-    return new Set(out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
-}
 /** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
 function dispatchedData(kind, sent) {
     if (kind === 'local')
@@ -58248,13 +58407,23 @@ async function tick(options) {
         const { state } = await events.read();
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
-        // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
-        const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
-        if (beyond)
-            throw new errors_UserError(`event log rolled back: ${beyond}`);
-        const wip = await remoteWipBranches(git, state);
+        // The WIP branches are listed when an attempt is open (a timeout points at its work) and before anything
+        // is written, so an idle tick costs no listing.
+        let wip = openAttempts(state).length > 0 ? await originWipBranches(git) : null;
         const ended = await endedRuns(forge, state, options.now());
-        const p = plan(state, backlog, config, pulls, wip, ended, options);
+        const p = plan(state, backlog, config, pulls, wip ?? new Set(), ended, options);
+        if (p.drafts.length > 0)
+            wip ??= await originWipBranches(git);
+        // The forge and the origin remember what the log should: a PR or WIP branch of an attempt the log does
+        // not account for means the log was rolled back, replaced or deleted (fail closed, nothing written).
+        const prefix = config.pr.branch_prefix;
+        const fresh = await assertLogNotBehind(state, pulls, wip, prefix, async () => (await events.read()).state);
+        if (fresh === 'moved') {
+            if (round >= MAX_DECISION_ROUNDS) {
+                throw new errors_UserError(`gave up after ${round} rounds: other writers kept changing the event log`);
+            }
+            continue;
+        }
         const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);

@@ -34086,7 +34086,7 @@ class EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -34096,17 +34096,24 @@ class EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -34300,6 +34307,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -39674,9 +39682,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -40220,7 +40243,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5525);
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3913);
-/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8818);
+/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6590);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8723);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
@@ -42723,7 +42746,7 @@ function renderTickMarkdown(report) {
 
 /***/ }),
 
-/***/ 8818:
+/***/ 2956:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43117,7 +43140,128 @@ async function observePulls(forge, config, now) {
 
 // EXTERNAL MODULE: ./src/store/base-branch.ts + 6 modules
 var base_branch = __nccwpck_require__(6590);
+;// CONCATENATED MODULE: ./src/core/log-freshness.ts
+/**
+ * The log checked against the outside world (issue 7 §3): the forge and the origin remember attempts the log
+ * should know. A Leviathan pull whose marker names an attempt, or a WIP branch `leviathan-wip/<task>/<attempt>`
+ * on the origin, exists only after the log recorded that attempt's `attempt.created`; so one the log does not
+ * account for means the log was rolled back, truncated, re-chained or deleted. Pure: the caller lists them.
+ */
+
+
+
+const WIP_PREFIX = 'leviathan-wip/';
+/** The task and attempt a WIP branch name (without `refs/heads/`) names, or null when it is not one. */
+function parseWipBranch(branch) {
+    if (!branch.startsWith(WIP_PREFIX))
+        return null;
+    const rest = branch.slice(WIP_PREFIX.length);
+    const cut = rest.lastIndexOf('/');
+    if (cut <= 0 || cut === rest.length - 1)
+        return null;
+    return { task: rest.slice(0, cut), attempt: rest.slice(cut + 1) };
+}
+/** The attempts the origin's WIP branches and the forge's Leviathan pulls (marker agreeing with branch) name. */
+function namedAttempts(wipBranches, pulls, branchPrefix) {
+    const named = [];
+    for (const branch of [...wipBranches].sort()) {
+        const wip = parseWipBranch(branch);
+        if (wip)
+            named.push({ ...wip, where: `branch ${branch}` });
+    }
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = (0,pr_body/* parsePullMarker */.Xd)(pull.body);
+        if (marker && taskOfPull(pull, branchPrefix) === marker.task) {
+            named.push({ task: marker.task, attempt: marker.attempt, where: `pull request #${pull.number}` });
+        }
+    }
+    return named;
+}
+/**
+ * Why the log is behind what the outside world names, in one line, or null. The log keeps only the newest
+ * attempt of a task (and the open ones), but it counts every attempt ever created: so a task the log does not
+ * know at all, or more distinct attempts named for a task than the log ever created for it, is a rollback.
+ * An honest log never fails this (an attempt is recorded before anything can name it); an attacker who also
+ * deletes every branch and pull naming the lost attempts is not caught here (protect the branches).
+ */
+function attemptsBeyondLog(state, named) {
+    const byTask = new Map();
+    for (const n of named) {
+        const list = byTask.get(n.task) ?? [];
+        if (!list.some((m) => m.attempt === n.attempt))
+            list.push(n);
+        byTask.set(n.task, list);
+    }
+    for (const [task, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const first = list[0];
+        const known = (0,core_state/* taskSummary */.YN)(state, task);
+        if (!known) {
+            const log = state.seq === 0 ? 'the event log is empty or missing' : 'the event log does not know the task';
+            return `${first.where} names attempt ${first.attempt} of task ${task}, but ${log}: the log was rolled back, replaced or deleted`;
+        }
+        if (list.length > known.attempts) {
+            const unknown = list.find((n) => !isKnownAttempt(state, task, n.attempt)) ?? first;
+            return `the origin names ${list.length} attempts of task ${task} (${unknown.where} among them), but the event log records ${known.attempts}: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+function isKnownAttempt(state, task, attempt) {
+    if (Object.hasOwn(state.attempts, attempt) && state.attempts[attempt]?.task === task)
+        return true;
+    const known = (0,core_state/* taskSummary */.YN)(state, task);
+    return known?.last_attempt === attempt || known?.pr?.attempt === attempt;
+}
+/**
+ * The whole cross-check: the pulls' markers (always, they are listed anyway) and, when the origin's WIP
+ * branches were listed (`wipBranches` not null), the attempts they name. One line, or null.
+ */
+function logBehindOutside(state, pulls, wipBranches, branchPrefix) {
+    return (pullsBeyondLog(state, pulls, branchPrefix) ??
+        attemptsBeyondLog(state, namedAttempts(wipBranches ?? [], pulls, branchPrefix)));
+}
+
+;// CONCATENATED MODULE: ./src/scheduler/outside-world.ts
+/**
+ * What the origin shows of attempts, for the log's cross-check (core/log-freshness.ts): the WIP branches
+ * `leviathan-wip/<task>/<attempt>`, listed with one `ls-remote` (no objects fetched).
+ */
+
+
+/** The WIP branches on the origin (or in the repository itself when it has no origin), without `refs/heads/`. */
+async function originWipBranches(git) {
+    const remote = (await git.originUrl()) ? 'origin' : '.';
+    const r = await git.run(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*'], {
+        allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+        const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
+        throw new errors/* UserError */.y(`cannot list the WIP branches on the origin: ${why}`);
+    }
+    return new Set(r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (line.split('\t')[1] ?? '').replace(/^refs\/heads\//, ''))
+        .filter(Boolean));
+}
+/**
+ * Fails closed (one line) when the log is behind what the forge and the origin name. A writer may have moved
+ * the log on between the read and the listing (its attempt and then its branch or PR): so a finding is read
+ * again from the log's new tip before it counts: 'ok' when it passed, 'moved' when only the re-read passed
+ * (decide again from a fresh read).
+ */
+async function assertLogNotBehind(state, pulls, wipBranches, branchPrefix, reread) {
+    if (!logBehindOutside(state, pulls, wipBranches, branchPrefix))
+        return 'ok';
+    const again = await reread();
+    const still = logBehindOutside(again, pulls, wipBranches, branchPrefix);
+    if (still)
+        throw new errors/* UserError */.y(`event log rolled back: ${still}`);
+    return 'moved';
+}
+
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
+
 
 
 
@@ -43194,16 +43338,6 @@ function preview(state, drafts) {
     const tip = state.hash === null ? null : { seq: state.seq, hash: state.hash };
     return (0,core_state/* project */.Cv)((0,chain/* chainEvents */.Dc)(tip, drafts), state);
 }
-async function remoteWipBranches(git, state) {
-    if ((0,core_state/* openAttempts */.DI)(state).length === 0)
-        return new Set();
-    const remote = (await git.originUrl()) ? 'origin' : '.';
-    const out = await git.output(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*']);
-    return new Set(out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
-}
 /** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
 function dispatchedData(kind, sent) {
     if (kind === 'local')
@@ -43257,13 +43391,23 @@ async function tick(options) {
         const { state } = await events.read();
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
-        // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
-        const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
-        if (beyond)
-            throw new errors/* UserError */.y(`event log rolled back: ${beyond}`);
-        const wip = await remoteWipBranches(git, state);
+        // The WIP branches are listed when an attempt is open (a timeout points at its work) and before anything
+        // is written, so an idle tick costs no listing.
+        let wip = (0,core_state/* openAttempts */.DI)(state).length > 0 ? await originWipBranches(git) : null;
         const ended = await endedRuns(forge, state, options.now());
-        const p = plan(state, backlog, config, pulls, wip, ended, options);
+        const p = plan(state, backlog, config, pulls, wip ?? new Set(), ended, options);
+        if (p.drafts.length > 0)
+            wip ??= await originWipBranches(git);
+        // The forge and the origin remember what the log should: a PR or WIP branch of an attempt the log does
+        // not account for means the log was rolled back, replaced or deleted (fail closed, nothing written).
+        const prefix = config.pr.branch_prefix;
+        const fresh = await assertLogNotBehind(state, pulls, wip, prefix, async () => (await events.read()).state);
+        if (fresh === 'moved') {
+            if (round >= MAX_DECISION_ROUNDS) {
+                throw new errors/* UserError */.y(`gave up after ${round} rounds: other writers kept changing the event log`);
+            }
+            continue;
+        }
         const seen = { base: docs.base, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);

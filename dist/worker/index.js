@@ -34846,7 +34846,7 @@ class event_log_EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -34856,17 +34856,24 @@ class event_log_EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -35060,6 +35067,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -40432,9 +40440,24 @@ function client_createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
