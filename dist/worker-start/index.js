@@ -42335,15 +42335,24 @@ function protectedMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
- * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
- * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
- * malformed list — protected paths — check validity themselves).
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+function allowGlob(glob) {
+    return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
  */
 function paths_matchesAny(path, globs) {
     const n = paths_normalizePath(path);
     if (!n.ok)
         return false;
-    return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
@@ -42376,14 +42385,17 @@ const GS = '**';
 const OPAQUE = /[[\](){}|"']/;
 /** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
 const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
 const models = new Map();
 function modelOf(glob) {
     return remember(models, glob, () => {
         if (globError(glob) !== null)
             return null;
         // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
         const expansion = expandBraces(splitTop(glob)
-            .map((s) => (s === GS ? MARK : s))
+            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
             .join('/'));
         if (!expansion)
             return null;
@@ -42419,6 +42431,10 @@ function alternativeModel(alt, mode, ctx) {
         // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
         if (item === MARK)
             item = GS;
+        else if (item === STAR_MARK) {
+            items.push('*');
+            continue;
+        }
         else if (item === GS && mode === 'under')
             item = '*';
         else if (OPAQUE.test(item) && item !== GS) {
@@ -42664,17 +42680,21 @@ function paths_taskScope(taskGlobs, scope) {
     if (malformed)
         return out(taskGlobs[0], malformed);
     const protectedGlobs = protectedFor(taskGlobs, scope);
+    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+    const fence = scope.allowed_paths.map(allowGlob);
     const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-    for (const glob of taskGlobs) {
+    for (const written of taskGlobs) {
+        const glob = allowGlob(written);
         const model = modelOf(glob);
-        if (!model)
-            return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
-        if (!insideFence(glob, model, scope.allowed_paths))
-            return out(glob, 'not inside scope.allowed_paths');
+        if (globError(written) !== null || !model) {
+            return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
+        }
+        if (!insideFence(glob, model, fence))
+            return out(written, 'not inside scope.allowed_paths');
         const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
         const reached = applicable.find((p) => canReach(glob, model, p));
         if (reached !== undefined)
-            return out(glob, reachWhy(reached, scope));
+            return out(written, reachWhy(reached, scope));
         // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it.
         for (const alt of model.literal ? [] : model.over) {
             for (const w of witnesses(alt, fragments, 64)) {
@@ -42682,10 +42702,10 @@ function paths_taskScope(taskGlobs, scope) {
                 if (!n.ok || !pmMatch(glob, n.path))
                     continue;
                 if (!paths_matchesAny(n.path, scope.allowed_paths))
-                    return out(glob, 'not inside scope.allowed_paths');
+                    return out(written, 'not inside scope.allowed_paths');
                 const hit = applicable.find((p) => pmMatch(p, n.path));
                 if (hit !== undefined)
-                    return out(glob, reachWhy(hit, scope));
+                    return out(written, reachWhy(hit, scope));
             }
         }
     }
