@@ -296,14 +296,24 @@ function protectedMatch(glob: string, normalPath: string): boolean {
 }
 
 /**
- * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
- * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
- * malformed list — protected paths — check validity themselves).
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+export function allowGlob(glob: string): string {
+  return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
  */
 export function matchesAny(path: string, globs: readonly string[]): boolean {
   const n = normalizePath(path);
   if (!n.ok) return false;
-  return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+  return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -347,15 +357,18 @@ interface Model {
 const OPAQUE = /[[\](){}|"']/;
 /** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
 const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
 const models = new Map<string, Model | null>();
 
 function modelOf(glob: string): Model | null {
   return remember(models, glob, () => {
     if (globError(glob) !== null) return null;
     // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+    // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
     const expansion = expandBraces(
       splitTop(glob)
-        .map((s) => (s === GS ? MARK : s))
+        .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
         .join('/'),
     );
     if (!expansion) return null;
@@ -398,7 +411,10 @@ function alternativeModel(alt: string, mode: 'over' | 'under', ctx: GlobContext)
     let item = mode === 'over' ? segment.replace(SIMPLE_CLASS, '*') : segment;
     // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
     if (item === MARK) item = GS;
-    else if (item === GS && mode === 'under') item = '*';
+    else if (item === STAR_MARK) {
+      items.push('*');
+      continue;
+    } else if (item === GS && mode === 'under') item = '*';
     else if (OPAQUE.test(item) && item !== GS) {
       if (mode === 'under') return null;
       item = GS;
@@ -554,9 +570,12 @@ function witnesses(alt: Alternative, fragments: readonly string[], count: number
 // Scope decisions
 // ---------------------------------------------------------------------------------------------------------
 
-/** `docs/guide/**`: a literal directory and everything under it, the commonest task glob. */
-const DIRECTORY_GLOB = /^(?:[^*?[\](){}|"'!@+\\/]+\/)+\*\*$/;
-const isDirectoryGlob = (glob: string): boolean => DIRECTORY_GLOB.test(glob);
+/**
+ * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
+ * everything under it, the commonest task glob. null for any other glob.
+ */
+const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
+const directoryOf = (glob: string): string | null => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
 
 function insideFence(glob: string, model: Model, fence: readonly string[]): boolean {
   if (model.literal) return matchesAny(glob, fence);
@@ -570,10 +589,8 @@ function canReach(glob: string, model: Model, protectedGlob: string): boolean {
   if (model.literal) return protectedMatch(protectedGlob, glob);
   if (p.literal) {
     // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-    if (isDirectoryGlob(glob)) {
-      const dir = glob.slice(0, -3);
-      return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-    }
+    const dir = directoryOf(glob);
+    if (dir !== null) return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
     return pmMatch(glob, protectedGlob);
   }
   return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -635,23 +652,28 @@ export function taskScope(
   const malformed = malformedProtected(scope);
   if (malformed) return out(taskGlobs[0]!, malformed);
   const protectedGlobs = protectedFor(taskGlobs, scope);
+  // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+  const fence = scope.allowed_paths.map(allowGlob);
   const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-  for (const glob of taskGlobs) {
+  for (const written of taskGlobs) {
+    const glob = allowGlob(written);
     const model = modelOf(glob);
-    if (!model) return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
-    if (!insideFence(glob, model, scope.allowed_paths)) return out(glob, 'not inside scope.allowed_paths');
+    if (globError(written) !== null || !model) {
+      return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
+    }
+    if (!insideFence(glob, model, fence)) return out(written, 'not inside scope.allowed_paths');
     const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
     const reached = applicable.find((p) => canReach(glob, model, p));
-    if (reached !== undefined) return out(glob, reachWhy(reached, scope));
+    if (reached !== undefined) return out(written, reachWhy(reached, scope));
     // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
     // (not needed for a literal path or a literal directory and everything under it, where it cannot).
-    for (const alt of model.literal || isDirectoryGlob(glob) ? [] : model.over) {
+    for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
       for (const w of witnesses(alt, fragments, 64)) {
         const n = normalizePath(w);
         if (!n.ok || !pmMatch(glob, n.path)) continue;
-        if (!matchesAny(n.path, scope.allowed_paths)) return out(glob, 'not inside scope.allowed_paths');
+        if (!matchesAny(n.path, scope.allowed_paths)) return out(written, 'not inside scope.allowed_paths');
         const hit = applicable.find((p) => pmMatch(p, n.path));
-        if (hit !== undefined) return out(glob, reachWhy(hit, scope));
+        if (hit !== undefined) return out(written, reachWhy(hit, scope));
       }
     }
   }

@@ -4,7 +4,7 @@ import { attemptCreated } from '../core/claim.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { BlockReason, EventDraft, LeviathanEvent } from '../core/events.js';
-import { type ObservedPull, openPullsOf, pullsBeyondLog, reconcile, runsToCheck } from '../core/reconcile.js';
+import { type ObservedPull, openPullsOf, reconcile, runsToCheck } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, select } from '../core/select.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
@@ -15,6 +15,7 @@ import { observePulls } from '../forge/observe.js';
 import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
+import { assertLogNotBehind, originWipBranches } from './outside-world.js';
 
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
@@ -124,18 +125,6 @@ function preview(state: State, drafts: EventDraft[]): State {
   return project(chainEvents(tip, drafts), state);
 }
 
-async function remoteWipBranches(git: Git, state: State): Promise<Set<string>> {
-  if (openAttempts(state).length === 0) return new Set();
-  const remote = (await git.originUrl()) ? 'origin' : '.';
-  const out = await git.output(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*']);
-  return new Set(
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.split('\t')[1]!.replace(/^refs\/heads\//, '')),
-  );
-}
-
 /** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
 function dispatchedData(kind: Forge['kind'], sent: DispatchResult) {
   if (kind === 'local') return sent.runUrl ? { forge: kind, run_id: sent.runUrl } : { forge: kind };
@@ -190,12 +179,28 @@ export async function tick(options: TickOptions): Promise<TickReport> {
     const { state } = await events.read();
     say('observing pull requests');
     const pulls = await observePulls(forge, config, options.now());
-    // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
-    const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
-    if (beyond) throw new UserError(`event log rolled back: ${beyond}`);
-    const wip = await remoteWipBranches(git, state);
+    // The WIP branches are listed when an attempt is open (a timeout points at its work) and before anything
+    // is written, so an idle tick costs no listing.
+    let wip = openAttempts(state).length > 0 ? await originWipBranches(git) : null;
     const ended = await endedRuns(forge, state, options.now());
-    const p = plan(state, backlog, config, pulls, wip, ended, options);
+    const p = plan(state, backlog, config, pulls, wip ?? new Set(), ended, options);
+    if (p.drafts.length > 0) wip ??= await originWipBranches(git);
+    // The forge and the origin remember what the log should: a PR or WIP branch of an attempt the log does
+    // not account for means the log was rolled back, replaced or deleted (fail closed, nothing written).
+    const prefix = config.pr.branch_prefix;
+    const fresh = await assertLogNotBehind(
+      state,
+      pulls,
+      wip,
+      prefix,
+      async () => (await events.read()).state,
+    );
+    if (fresh === 'moved') {
+      if (round >= MAX_DECISION_ROUNDS) {
+        throw new UserError(`gave up after ${round} rounds: other writers kept changing the event log`);
+      }
+      continue;
+    }
     const seen: Seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
 
     if (options.dryRun || p.drafts.length === 0) {

@@ -93,9 +93,17 @@ export type LogVerifyResult =
       chained: true;
       signed: boolean;
       anchored: boolean;
+      /** Checked against the attempts the forge's pulls and the origin's WIP branches name (see `CrossCheck`). */
+      crosschecked: boolean;
       key_id: string | null;
     }
   | { ok: false; seq: number; reason: LogFailure; detail: string; tip: string | null };
+
+/**
+ * The log's replayed state checked against the outside world (core/log-freshness.ts): why the log is behind
+ * what the forge and the origin name (one line), or null.
+ */
+export type CrossCheck = (state: State) => Promise<string | null>;
 
 export interface LogSnapshot {
   state: State;
@@ -325,7 +333,7 @@ export class EventLog implements EventStore {
    * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
    * seal (when the config names a key) and that the log extends the last tip this machine verified.
    */
-  async verify(): Promise<LogVerifyResult> {
+  async verify(crossCheck?: CrossCheck): Promise<LogVerifyResult> {
     const trust = await this.trust();
     const view = await this.store.fetch();
     const checked = await checkView(view, false, trust.anchor?.seq);
@@ -333,18 +341,25 @@ export class EventLog implements EventStore {
     if (!result.ok || !checked.ok) return result;
     const problem = await beyondChain(view, checked, trust);
     if (problem) return { ok: false, ...problem, tip: view.commit };
+    // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+    const behind = crossCheck ? await crossCheck(checked.state) : null;
+    if (behind) {
+      const seq = (checked.last?.seq ?? 0) + 1;
+      return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+    }
     await this.remember(view.commit, checked.state, await stateShaOf(view));
     return {
       ...result,
       signed: trust.publicKey !== '' && view.commit !== null,
       anchored: trust.anchor !== null && trust.anchor.seq > 0,
+      crosschecked: crossCheck !== undefined,
       key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
     };
   }
 
   /** Same as `verify` (the name in docs/architecture.md). */
-  verifyAll(): Promise<LogVerifyResult> {
-    return this.verify();
+  verifyAll(crossCheck?: CrossCheck): Promise<LogVerifyResult> {
+    return this.verify(crossCheck);
   }
 }
 
@@ -574,6 +589,7 @@ function verifyView(view: RefView, checked: Checked): LogVerifyResult {
     chained: true,
     signed: false,
     anchored: false,
+    crosschecked: false,
     key_id: null,
   };
 }

@@ -93,6 +93,17 @@ describe('buildAgentEnv', () => {
     expect(droppedSecrets).not.toContain('OPENAI_API_KEY');
   });
 
+  it('never passes the signing key or LEVIATHAN_TOKEN, even when env_allowlist names them', () => {
+    const { env } = buildAgentEnv({
+      source: { ...runnerEnv, LEVIATHAN_SIGNING_KEY: 'ed25519-sk:secret-seed', LEVIATHAN_TOKEN: 'lev-token-x' },
+      allowlist: ['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN'],
+      ...files,
+    });
+    expect(env).not.toHaveProperty('LEVIATHAN_SIGNING_KEY');
+    expect(env).not.toHaveProperty('LEVIATHAN_TOKEN');
+    expect(Object.values(env)).not.toContain('ed25519-sk:secret-seed');
+  });
+
   it('adds the LEVIATHAN_ variables, which an inherited or allow-listed one cannot override', () => {
     const { env } = buildAgentEnv({
       source: { ...runnerEnv, LEVIATHAN_TASK_ID: 'spoofed' },

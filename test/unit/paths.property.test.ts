@@ -19,6 +19,19 @@ const RUNS = { numRuns: 1000 };
 const pm = (glob: string, path: string) =>
   picomatch.makeRe(glob, { dot: true, windows: false, fastpaths: false }).test(path);
 const pmAny = (path: string, globs: readonly string[]) => globs.some((g) => pm(g, path));
+/**
+ * An allow-list glob (task globs, the fence): as picomatch, except that a trailing "/**" needs at least one
+ * segment after what its prefix matches (`docs/**` grants what is under docs/, not a file named docs).
+ */
+const allow = (glob: string, path: string) => {
+  if (!glob.endsWith('/**')) return pm(glob, path);
+  const prefix = glob.slice(0, -3);
+  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+    if (i < path.length - 1 && pm(prefix, path.slice(0, i))) return true;
+  }
+  return false;
+};
+const allowAny = (path: string, globs: readonly string[]) => globs.some((g) => allow(g, path));
 
 // --- generators ------------------------------------------------------------------------------------------
 
@@ -197,8 +210,8 @@ describe('checkChangedPath (property)', () => {
           const n = normalizePath(path);
           expect(n.ok).toBe(true);
           if (!n.ok) return;
-          expect(pmAny(n.path, task)).toBe(true);
-          expect(pmAny(n.path, scope.allowed_paths)).toBe(true);
+          expect(allowAny(n.path, task)).toBe(true);
+          expect(allowAny(n.path, scope.allowed_paths)).toBe(true);
           expect(pmAny(n.path, scope.protected_paths)).toBe(false);
           if (n.path === BACKLOG_PATH) expect(task).toContain(BACKLOG_PATH);
         },
@@ -240,9 +253,9 @@ describe('taskScope (property): soundness', () => {
             const protectedGlobs = literal ? all : all.filter((p) => !isFloatingGlob(p));
             for (let k = 0; k < 20; k++) {
               const n = normalizePath(instantiate(glob, rand));
-              if (!n.ok || !pm(glob, n.path)) continue;
+              if (!n.ok || !allow(glob, n.path)) continue;
               nonVacuous++;
-              expect({ path: n.path, inFence: pmAny(n.path, fence) }).toEqual({
+              expect({ path: n.path, inFence: allowAny(n.path, fence) }).toEqual({
                 path: n.path,
                 inFence: true,
               });

@@ -127,7 +127,11 @@ describe('matchesAny', () => {
     ['docs/a.md', ['docs/*'], true],
     ['docs/a/b', ['docs/*'], false], // "*" does not cross "/"
     ['docs/a/b/c.md', ['docs/**'], true], // "**" does
-    ['docs', ['docs/**'], true], // picomatch: "x/**" also matches "x" itself
+    ['docs', ['docs/**'], false], // an allow-list "x/**" grants what is under x/, not a file named x
+    ['docs', ['docs/*/**'], false],
+    ['docs/a', ['docs/*/**'], false],
+    ['docs/a/b', ['docs/*/**'], true],
+    ['docs/a', ['docs/**/**'], true],
     ['docs/a.md', ['*.md'], false],
     ['docs/a.md', ['**/*.md'], true],
     ['a.md', ['**/*.md'], true],
@@ -296,10 +300,23 @@ describe('taskScope', () => {
     expect(taskScope(['{docs,lib}/**'], scope(['docs/**', 'src/**']))).toMatchObject({ inScope: false });
   });
 
-  it('follows picomatch on a trailing "/**": docs/a/** reaches docs/a, which docs/*/** does not match', () => {
-    expect(taskScope(['docs/a/**'], scope(['docs/*/**']))).toMatchObject({ inScope: false });
+  it('a trailing "/**" of an allow-list needs a segment: docs/a/** is inside docs/*/**, a file named docs is not inside docs/**', () => {
+    expect(taskScope(['docs/a/**'], scope(['docs/*/**']))).toEqual({ inScope: true });
     expect(taskScope(['docs/a*/**'], scope(['docs/*/**']))).toEqual({ inScope: true });
-    expect(taskScope(['docs'], scope(['docs/**']))).toEqual({ inScope: true });
+    expect(taskScope(['docs/*'], scope(['docs/*/**']))).toMatchObject({ inScope: false });
+    expect(taskScope(['docs'], scope(['docs/**']))).toMatchObject({
+      inScope: false,
+      path: 'docs',
+      why: 'not inside scope.allowed_paths',
+    });
+  });
+
+  it('checkChangedPath: a task allowed docs/** may not create a file named docs; protected x/** still bans x', () => {
+    expect(checkChangedPath('docs', ['docs/**'], DEFAULT_SCOPE)).toBe("docs is not in the task's allowed_paths");
+    expect(checkChangedPath('docs', ['**'], scope(['docs/**']))).toBe('docs is not inside scope.allowed_paths');
+    expect(checkChangedPath('docs/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
+    expect(checkChangedPath('.github', ['**'], scope(['**'], ['.github/**']))).toMatch(/protected path/);
+    expect(checkChangedPath('.git', ['**'], scope(['**'], []))).toMatch(/protected path \(\.git\/\*\*\)/);
   });
 
   it('a simple bracket class is read as "*"', () => {
