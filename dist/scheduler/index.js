@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8723:
+/***/ 2348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33136,6 +33136,10 @@ class Git {
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
+    }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -34423,6 +34427,102 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -39674,9 +39774,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -39813,21 +39928,6 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
-;// CONCATENATED MODULE: ./src/forge/github/redact.ts
-/**
- * Secrets out of every string that leaves the process: each known token (and its Basic-auth form, which is
- * how git sends it) becomes `***`.
- */
-function redactor(secrets) {
-    const forms = secrets
-        .filter((s) => typeof s === 'string' && s.length >= 4)
-        .flatMap((s) => [s, Buffer.from(`x-access-token:${s}`).toString('base64')])
-        .sort((a, b) => b.length - a.length);
-    if (forms.length === 0)
-        return (text) => text;
-    return (text) => forms.reduce((t, s) => t.split(s).join('***'), text);
-}
-
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -39846,6 +39946,8 @@ function redactor(secrets) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
@@ -39874,7 +39976,7 @@ class GitHubForge {
     repo;
     apiUrl;
     workflow;
-    /** Replaces every token this forge holds with `***`. */
+    /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
     redact;
     api;
     prApi;
@@ -39887,7 +39989,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = redactor([options.token, options.prToken]);
+        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -39898,9 +40000,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -40016,27 +40118,44 @@ class GitHubForge {
             this.warn(w);
         return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
     }
+    /**
+     * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+     * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+     * creation did happen is found instead of being created twice.
+     */
     async createPull(input, warnings) {
-        const create = (draft) => this.prApi.rest.pulls.create({
-            ...this.repoParams(),
-            head: input.branch,
-            base: input.base,
-            title: input.title,
-            body: input.body,
-            draft,
-        });
-        try {
-            return toPull((await create(input.draft)).data);
-        }
-        catch (error) {
-            const draftRefused = input.draft &&
-                error.status === 422 &&
-                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
-            if (!draftRefused)
-                throw toForgeError(error, this.context('pulls/create'));
-            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
-            const { data } = await this.call('pulls/create', () => create(false));
-            return toPull(data);
+        const ctx = this.context('pulls/create');
+        let draft = input.draft;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const { data } = await this.prApi.rest.pulls.create({
+                    ...this.repoParams(),
+                    head: input.branch,
+                    base: input.base,
+                    title: input.title,
+                    body: input.body,
+                    draft,
+                    request: { retries: 0 },
+                });
+                return toPull(data);
+            }
+            catch (error) {
+                const said = JSON.stringify(error.response?.data ?? '');
+                const status = error.status;
+                if (draft && status === 422 && /draft/i.test(said)) {
+                    warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+                    draft = false;
+                    continue;
+                }
+                const exists = status === 422 && /already exists/i.test(said);
+                if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES)
+                    throw toForgeError(error, ctx);
+                const found = await this.findOpenPull(input.branch);
+                if (found)
+                    return found;
+                if (exists)
+                    throw toForgeError(error, ctx);
+            }
         }
     }
     /**
@@ -40222,7 +40341,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8818);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6590);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8723);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2348);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 

@@ -40432,9 +40432,24 @@ function client_createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -40558,6 +40573,8 @@ function errors_isUnconfirmed(error) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
 function github_githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
@@ -40586,7 +40603,7 @@ class github_GitHubForge {
     repo;
     apiUrl;
     workflow;
-    /** Replaces every token this forge holds with `***`. */
+    /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
     redact;
     api;
     prApi;
@@ -40599,7 +40616,7 @@ class github_GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = redactor([options.token, options.prToken]);
+        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -40610,9 +40627,9 @@ class github_GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -40728,27 +40745,44 @@ class github_GitHubForge {
             this.warn(w);
         return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
     }
+    /**
+     * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+     * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+     * creation did happen is found instead of being created twice.
+     */
     async createPull(input, warnings) {
-        const create = (draft) => this.prApi.rest.pulls.create({
-            ...this.repoParams(),
-            head: input.branch,
-            base: input.base,
-            title: input.title,
-            body: input.body,
-            draft,
-        });
-        try {
-            return toPull((await create(input.draft)).data);
-        }
-        catch (error) {
-            const draftRefused = input.draft &&
-                error.status === 422 &&
-                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
-            if (!draftRefused)
-                throw toForgeError(error, this.context('pulls/create'));
-            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
-            const { data } = await this.call('pulls/create', () => create(false));
-            return toPull(data);
+        const ctx = this.context('pulls/create');
+        let draft = input.draft;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const { data } = await this.prApi.rest.pulls.create({
+                    ...this.repoParams(),
+                    head: input.branch,
+                    base: input.base,
+                    title: input.title,
+                    body: input.body,
+                    draft,
+                    request: { retries: 0 },
+                });
+                return toPull(data);
+            }
+            catch (error) {
+                const said = JSON.stringify(error.response?.data ?? '');
+                const status = error.status;
+                if (draft && status === 422 && /draft/i.test(said)) {
+                    warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+                    draft = false;
+                    continue;
+                }
+                const exists = status === 422 && /already exists/i.test(said);
+                if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES)
+                    throw toForgeError(error, ctx);
+                const found = await this.findOpenPull(input.branch);
+                if (found)
+                    return found;
+                if (exists)
+                    throw toForgeError(error, ctx);
+            }
         }
     }
     /**
@@ -41572,6 +41606,10 @@ class Git {
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
+    }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
         const result = { exitCode: raw.exitCode, stdout: raw.stdout, stderr: raw.stderr };
@@ -41796,9 +41834,15 @@ class PrivateRepo {
         await wt.run(['read-tree', 'HEAD']);
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
-    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
-    async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+    /**
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
+     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     */
+    async pushWithLease(target, commit, branch, expected, token) {
+        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        const git = token
+            ? this.git.withToken(token, this.root, env)
+            : this.git.at(this.root, env, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -46136,7 +46180,7 @@ refusal) {
         }
         say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
@@ -46201,12 +46245,12 @@ refusal) {
     }
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
-async function pushOwn(repo, target, commit, branch, ctx, expected) {
+async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
     assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
     const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
     if (valid.exitCode !== 0)
         throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
-    await repo.pushWithLease(target, commit, branch, expected);
+    await repo.pushWithLease(target, commit, branch, expected, token);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -46229,7 +46273,13 @@ async function pushOwn(repo, target, commit, branch, ctx, expected) {
  */
 async function startAttempt(deps, taskId, attemptId) {
     const say = deps.progress ?? (() => { });
-    const defaultBranch = await deps.forge.defaultBranch();
+    let defaultBranch;
+    try {
+        defaultBranch = await deps.forge.defaultBranch();
+    }
+    catch (error) {
+        throw await unstartable(deps, taskId, attemptId, error);
+    }
     say(`loading the backlog from ${defaultBranch}`);
     const docs = await loadBaseDocuments(deps.git, defaultBranch);
     deps.events.trustKey?.(docs.config.events.public_key);
@@ -46246,24 +46296,9 @@ async function startAttempt(deps, taskId, attemptId) {
     const { state } = await deps.events.read();
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
-    const started = await deps.events.append([
-        {
-            id: deps.newId(),
-            ts: deps.now().toISOString(),
-            actor: deps.actor,
-            task: taskId,
-            attempt: id,
-            type: 'attempt.started',
-            data: { base_sha: docs.sha },
-        },
-    ], 
+    const started = await deps.events.append([draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })], 
     // Two workers for one attempt: only the first start counts.
-    (s) => {
-        const a = Object.hasOwn(s.attempts, id) ? s.attempts[id] : undefined;
-        return a && (a.status === 'created' || a.status === 'dispatched')
-            ? true
-            : `attempt is ${a?.status ?? 'unknown'}`;
-    });
+    (s) => notStarted(s, id));
     if (!started.ok)
         throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
@@ -46291,15 +46326,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            {
-                id: deps.newId(),
-                ts: deps.now().toISOString(),
-                actor: deps.actor,
-                task: taskId,
-                attempt: id,
-                type: 'attempt.failed',
-                data: { reason: 'executor_error', detail },
-            },
+            draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new UserError(`attempt ${id} failed: ${detail}`);
     }
@@ -46315,6 +46342,42 @@ async function startAttempt(deps, taskId, attemptId) {
         branch,
         ...prepared,
         ...files,
+    };
+}
+/**
+ * The forge could not be read before the attempt started: a claimed attempt nobody has started yet fails
+ * with the reason (one line), so its slot is freed now rather than at the deadline; a started one (another
+ * worker has it) is left alone. Returns the error to throw.
+ */
+async function unstartable(deps, taskId, attemptId, error) {
+    const detail = `the worker could not read the default branch from the ${deps.forge.kind} forge: ${error.message}`;
+    if (!attemptId)
+        return new UserError(detail);
+    const failed = await deps.events
+        .append([
+        draftFor(deps, taskId, attemptId, {
+            type: 'attempt.failed',
+            data: { reason: 'executor_error', detail },
+        }),
+    ], (s) => notStarted(s, attemptId))
+        .catch(() => ({ ok: false }));
+    return new UserError(failed.ok ? `attempt ${attemptId} failed: ${detail}` : detail);
+}
+/** A claimed attempt that no worker has started yet. */
+function notStarted(state, id) {
+    const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+    return a && (a.status === 'created' || a.status === 'dispatched')
+        ? true
+        : `attempt is ${a?.status ?? 'unknown'}`;
+}
+function draftFor(deps, task, attempt, rest) {
+    return {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task,
+        attempt,
+        ...rest,
     };
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */

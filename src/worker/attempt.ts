@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { Task } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import type { FailureReason } from '../core/events.js';
+import type { EventDraft, FailureReason } from '../core/events.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
+import type { State } from '../core/state-types.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -84,7 +85,12 @@ export async function startAttempt(
   attemptId?: string,
 ): Promise<AttemptContext> {
   const say = deps.progress ?? (() => {});
-  const defaultBranch = await deps.forge.defaultBranch();
+  let defaultBranch: string;
+  try {
+    defaultBranch = await deps.forge.defaultBranch();
+  } catch (error) {
+    throw await unstartable(deps, taskId, attemptId, error);
+  }
   say(`loading the backlog from ${defaultBranch}`);
   const docs = await loadBaseDocuments(deps.git, defaultBranch);
   deps.events.trustKey?.(docs.config.events.public_key);
@@ -102,24 +108,9 @@ export async function startAttempt(
   const claimed = claimedAttempt(state, taskId, attempt);
   const id = attempt;
   const started = await deps.events.append(
-    [
-      {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: taskId,
-        attempt: id,
-        type: 'attempt.started',
-        data: { base_sha: docs.sha },
-      },
-    ],
+    [draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })],
     // Two workers for one attempt: only the first start counts.
-    (s) => {
-      const a = Object.hasOwn(s.attempts, id) ? s.attempts[id] : undefined;
-      return a && (a.status === 'created' || a.status === 'dispatched')
-        ? true
-        : `attempt is ${a?.status ?? 'unknown'}`;
-    },
+    (s) => notStarted(s, id),
   );
   if (!started.ok) throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
 
@@ -154,15 +145,7 @@ export async function startAttempt(
     // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
     const detail = `the attempt could not be prepared: ${(error as Error).message}`;
     await deps.events.append([
-      {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: taskId,
-        attempt: id,
-        type: 'attempt.failed',
-        data: { reason: 'executor_error', detail },
-      },
+      draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
     ]);
     throw new UserError(`attempt ${id} failed: ${detail}`);
   }
@@ -179,6 +162,57 @@ export async function startAttempt(
     ...prepared,
     ...files,
   };
+}
+
+/**
+ * The forge could not be read before the attempt started: a claimed attempt nobody has started yet fails
+ * with the reason (one line), so its slot is freed now rather than at the deadline; a started one (another
+ * worker has it) is left alone. Returns the error to throw.
+ */
+async function unstartable(
+  deps: WorkerDeps,
+  taskId: string,
+  attemptId: string | undefined,
+  error: unknown,
+): Promise<UserError> {
+  const detail = `the worker could not read the default branch from the ${deps.forge.kind} forge: ${(error as Error).message}`;
+  if (!attemptId) return new UserError(detail);
+  const failed = await deps.events
+    .append(
+      [
+        draftFor(deps, taskId, attemptId, {
+          type: 'attempt.failed',
+          data: { reason: 'executor_error', detail },
+        }),
+      ],
+      (s) => notStarted(s, attemptId),
+    )
+    .catch(() => ({ ok: false }));
+  return new UserError(failed.ok ? `attempt ${attemptId} failed: ${detail}` : detail);
+}
+
+/** A claimed attempt that no worker has started yet. */
+function notStarted(state: State, id: string): true | string {
+  const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+  return a && (a.status === 'created' || a.status === 'dispatched')
+    ? true
+    : `attempt is ${a?.status ?? 'unknown'}`;
+}
+
+function draftFor(
+  deps: RunContext,
+  task: string,
+  attempt: string,
+  rest: Pick<EventDraft, 'type' | 'data'>,
+): EventDraft {
+  return {
+    id: deps.newId(),
+    ts: deps.now().toISOString(),
+    actor: deps.actor,
+    task,
+    attempt,
+    ...rest,
+  } as EventDraft;
 }
 
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
