@@ -40841,7 +40841,7 @@ function describeGitHubError(error, ctx) {
         line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
     }
     else if (status === 401) {
-        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set ${ctx.tokenSetting ?? 'LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions)'} to a valid token`;
     }
     else if ((status === 403 || status === 429) &&
         (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))) {
@@ -40900,6 +40900,13 @@ function isUnconfirmed(error) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+    'pulls/create',
+    'pulls/update',
+    'issues/add-labels',
+    'pulls/request-reviewers',
+]);
 /** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
 const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
@@ -41165,7 +41172,14 @@ class GitHubForge {
         return { owner: this.owner, repo: this.repo };
     }
     context(operation) {
-        return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+        const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+        return {
+            operation,
+            apiUrl: this.apiUrl,
+            workflow: this.workflow,
+            redact: this.redact,
+            ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+        };
     }
     async call(operation, fn) {
         try {

@@ -26,6 +26,14 @@ import { type ErrorContext, isUnconfirmed, toForgeError } from './github/errors.
 
 export const DEFAULT_WORKFLOW = 'leviathan.yml';
 
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+  'pulls/create',
+  'pulls/update',
+  'issues/add-labels',
+  'pulls/request-reviewers',
+]);
+
 /** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
 const CREATE_RETRIES = 2;
 
@@ -337,7 +345,14 @@ export class GitHubForge implements Forge {
   }
 
   private context(operation: string): ErrorContext {
-    return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+    const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+    return {
+      operation,
+      apiUrl: this.apiUrl,
+      workflow: this.workflow,
+      redact: this.redact,
+      ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+    };
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

@@ -9,7 +9,9 @@
  *   await server.stop();
  *
  * Auth is checked as GitHub does for tokens: HTTP Basic with user `x-access-token` and the token as password;
- * anything else gets 401 with `WWW-Authenticate`.
+ * anything else gets 401 with `WWW-Authenticate`. With `tokens: { name: token }`, every request records the
+ * name of the token it carried (`requests[i].as`) and every push the refs it updates (`requests[i].refs`), so
+ * a test can assert which credentials pushed which branch without the token ever being recorded.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -163,6 +163,9 @@ describe('through a whole worker attempt', () => {
     expect(last.type).toBe('attempt.failed');
     const detail = (last.data as { detail: string }).detail;
     expectTokenRejected(detail);
+    // The calls that open and edit the pull are the PR token's: the line says which setting to fix.
+    const prCall = !['repos/get', 'pulls/list'].includes(operation);
+    expect(detail).toMatch(prCall ? /set LEVIATHAN_PR_TOKEN/ : /set LEVIATHAN_TOKEN/);
     if (operation === 'repos/get') {
       // Before the attempt started: the worker stops with the reason and the slot is freed at once.
       expect(outcome).toBeInstanceOf(UserError);
