@@ -60170,6 +60170,7 @@ function agentEnv(deps, ctx) {
 function remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
+/** An event of this attempt, made now by this actor. */
 function attemptDraft(deps, ctx, rest) {
     return {
         id: deps.newId(),
@@ -60524,7 +60525,9 @@ async function startAttempt(deps, taskId, attemptId) {
     const { state } = await deps.events.read();
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
-    const started = await deps.events.append([draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })], 
+    const started = await deps.events.append([
+        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
+    ], 
     // Two workers for one attempt: only the first start counts.
     (s) => notStarted(s, id));
     if (!started.ok)
@@ -60554,7 +60557,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
+            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new errors_UserError(`attempt ${id} failed: ${detail}`);
     }
@@ -60583,7 +60586,7 @@ async function unstartable(deps, taskId, attemptId, error) {
         return new errors_UserError(detail);
     const failed = await deps.events
         .append([
-        draftFor(deps, taskId, attemptId, {
+        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
             type: 'attempt.failed',
             data: { reason: 'executor_error', detail },
         }),
@@ -60597,16 +60600,6 @@ function notStarted(state, id) {
     return a && (a.status === 'created' || a.status === 'dispatched')
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
-}
-function draftFor(deps, task, attempt, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task,
-        attempt,
-        ...rest,
-    };
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {

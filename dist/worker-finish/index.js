@@ -46710,7 +46710,8 @@ function deliver_agentEnv(deps, ctx) {
 function deliver_remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
-function attemptDraft(deps, ctx, rest) {
+/** An event of this attempt, made now by this actor. */
+function deliver_attemptDraft(deps, ctx, rest) {
     return {
         id: deps.newId(),
         ts: deps.now().toISOString(),
@@ -46772,7 +46773,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+            deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
         ]);
         if (!lateResult.ok)
             throw new errors/* UserError */.y(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -46825,7 +46826,7 @@ refusal) {
             ...(kept ? { wip_branch: kept } : {}),
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
         };
-        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const lateDetail = await record([deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
             : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
@@ -46980,7 +46981,7 @@ refusal) {
             return await fail('pr_error', error.message, { report: guard.report });
         }
         const lateDetail = await record([
-            attemptDraft(deps, ctx, {
+            deliver_attemptDraft(deps, ctx, {
                 type: 'pr.created',
                 data: {
                     number: pull.pull.number,
@@ -46990,7 +46991,7 @@ refusal) {
                     head_sha: head,
                 },
             }),
-            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+            deliver_attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
         ]);
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
@@ -47064,7 +47065,9 @@ async function startAttempt(deps, taskId, attemptId) {
     const { state } = await deps.events.read();
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
-    const started = await deps.events.append([draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })], 
+    const started = await deps.events.append([
+        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
+    ], 
     // Two workers for one attempt: only the first start counts.
     (s) => notStarted(s, id));
     if (!started.ok)
@@ -47094,7 +47097,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
+            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new UserError(`attempt ${id} failed: ${detail}`);
     }
@@ -47123,7 +47126,7 @@ async function unstartable(deps, taskId, attemptId, error) {
         return new UserError(detail);
     const failed = await deps.events
         .append([
-        draftFor(deps, taskId, attemptId, {
+        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
             type: 'attempt.failed',
             data: { reason: 'executor_error', detail },
         }),
@@ -47137,16 +47140,6 @@ function notStarted(state, id) {
     return a && (a.status === 'created' || a.status === 'dispatched')
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
-}
-function draftFor(deps, task, attempt, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task,
-        attempt,
-        ...rest,
-    };
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {

@@ -46156,6 +46156,7 @@ function deliver_agentEnv(deps, ctx) {
 function deliver_remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
+/** An event of this attempt, made now by this actor. */
 function attemptDraft(deps, ctx, rest) {
     return {
         id: deps.newId(),
@@ -46510,7 +46511,9 @@ async function startAttempt(deps, taskId, attemptId) {
     const { state } = await deps.events.read();
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
-    const started = await deps.events.append([draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })], 
+    const started = await deps.events.append([
+        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
+    ], 
     // Two workers for one attempt: only the first start counts.
     (s) => notStarted(s, id));
     if (!started.ok)
@@ -46540,7 +46543,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
+            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new errors/* UserError */.y(`attempt ${id} failed: ${detail}`);
     }
@@ -46569,7 +46572,7 @@ async function unstartable(deps, taskId, attemptId, error) {
         return new errors/* UserError */.y(detail);
     const failed = await deps.events
         .append([
-        draftFor(deps, taskId, attemptId, {
+        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
             type: 'attempt.failed',
             data: { reason: 'executor_error', detail },
         }),
@@ -46583,16 +46586,6 @@ function notStarted(state, id) {
     return a && (a.status === 'created' || a.status === 'dispatched')
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
-}
-function draftFor(deps, task, attempt, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task,
-        attempt,
-        ...rest,
-    };
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {

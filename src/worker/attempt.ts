@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Task } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import type { EventDraft, FailureReason } from '../core/events.js';
+import type { FailureReason } from '../core/events.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
@@ -20,7 +20,7 @@ import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
 import { runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
-import { agentEnv, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
+import { agentEnv, attemptDraft, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
 export interface WorkerDeps extends RunContext {
   /**
@@ -108,7 +108,13 @@ export async function startAttempt(
   const claimed = claimedAttempt(state, taskId, attempt);
   const id = attempt;
   const started = await deps.events.append(
-    [draftFor(deps, taskId, id, { type: 'attempt.started', data: { base_sha: docs.sha } })],
+    [
+      attemptDraft(
+        deps,
+        { task: { id: taskId }, attempt: id },
+        { type: 'attempt.started', data: { base_sha: docs.sha } },
+      ),
+    ],
     // Two workers for one attempt: only the first start counts.
     (s) => notStarted(s, id),
   );
@@ -145,7 +151,11 @@ export async function startAttempt(
     // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
     const detail = `the attempt could not be prepared: ${(error as Error).message}`;
     await deps.events.append([
-      draftFor(deps, taskId, id, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
+      attemptDraft(
+        deps,
+        { task: { id: taskId }, attempt: id },
+        { type: 'attempt.failed', data: { reason: 'executor_error', detail } },
+      ),
     ]);
     throw new UserError(`attempt ${id} failed: ${detail}`);
   }
@@ -180,10 +190,14 @@ async function unstartable(
   const failed = await deps.events
     .append(
       [
-        draftFor(deps, taskId, attemptId, {
-          type: 'attempt.failed',
-          data: { reason: 'executor_error', detail },
-        }),
+        attemptDraft(
+          deps,
+          { task: { id: taskId }, attempt: attemptId },
+          {
+            type: 'attempt.failed',
+            data: { reason: 'executor_error', detail },
+          },
+        ),
       ],
       (s) => notStarted(s, attemptId),
     )
@@ -197,22 +211,6 @@ function notStarted(state: State, id: string): true | string {
   return a && (a.status === 'created' || a.status === 'dispatched')
     ? true
     : `attempt is ${a?.status ?? 'unknown'}`;
-}
-
-function draftFor(
-  deps: RunContext,
-  task: string,
-  attempt: string,
-  rest: Pick<EventDraft, 'type' | 'data'>,
-): EventDraft {
-  return {
-    id: deps.newId(),
-    ts: deps.now().toISOString(),
-    actor: deps.actor,
-    task,
-    attempt,
-    ...rest,
-  } as EventDraft;
 }
 
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */

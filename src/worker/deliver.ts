@@ -54,9 +54,10 @@ export function remainingMs(deps: RunContext, ctx: Pick<AttemptContext, 'deadlin
   return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 
+/** An event of this attempt, made now by this actor. */
 export function attemptDraft(
   deps: RunContext,
-  ctx: AttemptContext,
+  ctx: { task: { id: string }; attempt: string },
   rest: Pick<EventDraft, 'type' | 'data'>,
 ): EventDraft {
   return {

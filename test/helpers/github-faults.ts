@@ -7,6 +7,16 @@ import { expect } from '@jest/globals';
 import { FAULT_KINDS, type Fault, faultName } from '../harness/github/faults.js';
 import { eventsOf, ofType } from './loop.js';
 
+/** The one task both tables work on (the fault tables use a single bed each). */
+export const CHAOS_BACKLOG = `version: 1
+tasks:
+  - id: chaos
+    title: Survive the faults
+    ready: true
+    allowed_paths: [docs/chaos.md]
+    run: ["echo chaos > docs/chaos.md"]
+`;
+
 /** `[name, fault]` rows for `it.each`. */
 export const FAULT_ROWS = FAULT_KINDS.map((f) => [faultName(f), f] as const);
 

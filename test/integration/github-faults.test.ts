@@ -9,7 +9,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { UserError } from '../../src/core/errors.js';
 import { type TickReport, tick } from '../../src/scheduler/tick.js';
 import { FAST_CLIENT, type GitHubBed, githubBed, githubTickOptions } from '../helpers/github.js';
-import { expectLogIntact, expectTokenRejected, FAULT_ROWS, retried } from '../helpers/github-faults.js';
+import {
+  CHAOS_BACKLOG,
+  expectLogIntact,
+  expectTokenRejected,
+  FAULT_ROWS,
+  retried,
+} from '../helpers/github-faults.js';
 import { eventsOf, ofType } from '../helpers/loop.js';
 
 const CONFIG = `version: 1
@@ -21,21 +27,22 @@ limits:
   max_dispatches_per_hour: 100
   attempt_timeout_minutes: 1
 `;
-const BACKLOG = `version: 1
-tasks:
-  - id: chaos
-    title: Survive the faults
-    ready: true
-    allowed_paths: [docs/chaos.md]
-    run: ["echo chaos > docs/chaos.md"]
-`;
 
 let bed: GitHubBed;
 beforeAll(async () => {
-  bed = await githubBed('faults', { config: CONFIG, backlog: BACKLOG });
+  bed = await githubBed('faults', { config: CONFIG, backlog: CHAOS_BACKLOG });
 });
 afterAll(() => bed?.stop());
 afterEach(() => expect(bed.emu.violations).toEqual([]));
+
+/** A tick that failed closed: one line naming the token, nothing dispatched, nothing written. */
+async function expectRefused(ticked: Promise<TickReport>, eventsBefore: number): Promise<void> {
+  const error = await ticked.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(UserError);
+  expectTokenRejected((error as Error).message);
+  expect(bed.emu.calls('actions/create-workflow-dispatch')).toBe(0);
+  expect((await eventsOf(bed.target.dir)).length).toBe(eventsBefore);
+}
 
 /** A tick whose forge gives up on an answer after 1 s (the slow fault holds it for 3). */
 const fastTick = () =>
@@ -54,11 +61,7 @@ describe.each(['repos/get', 'pulls/list'])('a fault on %s', (operation) => {
       expect(report.outcome).toBe('dispatched');
       expect(bed.emu.calls(operation)).toBe(2);
     } else {
-      const error = await run.catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(UserError);
-      expectTokenRejected((error as Error).message);
-      expect(bed.emu.calls('actions/create-workflow-dispatch')).toBe(0);
-      expect((await eventsOf(bed.target.dir)).length).toBe(before);
+      await expectRefused(run, before);
     }
   });
 });
@@ -122,11 +125,7 @@ describe('a fault on the run lookup of an attempt past its grace', () => {
       ]);
       inFlight = dispatched(report);
     } else {
-      const error = await ticked.catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(UserError);
-      expectTokenRejected((error as Error).message);
-      expect(bed.emu.calls('actions/create-workflow-dispatch')).toBe(0);
-      expect((await eventsOf(bed.target.dir)).length).toBe(before);
+      await expectRefused(ticked, before);
     }
   });
 });

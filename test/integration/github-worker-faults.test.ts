@@ -14,6 +14,7 @@ import { type AttemptOutcome, runAttempt, type WorkerDeps } from '../../src/work
 import type { Fault } from '../harness/github/faults.js';
 import { FAST_CLIENT, type GitHubBed, githubBed, PR_TOKEN } from '../helpers/github.js';
 import {
+  CHAOS_BACKLOG,
   expectLogIntact,
   expectTokenRejected,
   FAULT_ROWS,
@@ -29,21 +30,13 @@ pr:
   labels: [leviathan]
   reviewers: [octocat]
 `;
-const BACKLOG = `version: 1
-tasks:
-  - id: chaos
-    title: Survive the faults
-    ready: true
-    allowed_paths: [docs/chaos.md]
-    run: ["echo chaos > docs/chaos.md"]
-`;
 const BRANCH = 'leviathan/chaos';
 
 let bed: GitHubBed;
 let deps: WorkerDeps;
 let docs: { backlog: Backlog; config: Config };
 beforeAll(async () => {
-  bed = await githubBed('worker-faults', { config: CONFIG, backlog: BACKLOG });
+  bed = await githubBed('worker-faults', { config: CONFIG, backlog: CHAOS_BACKLOG });
   await bed.pushBranch(BRANCH);
   // One checkout for every attempt: each still gets its own private repository and work tree.
   deps = await workerDeps(bed.target, bed.clock.now);
