@@ -1,7 +1,7 @@
 import { error as coreError, setSecret } from '@actions/core';
 import { Command, CommanderError } from 'commander';
 import { type Diagnostic, formatDiagnostic, UserError } from '../core/errors.js';
-import { redactor } from '../forge/github/redact.js';
+import { createRedactor } from '../core/redact.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -86,7 +86,7 @@ function redactOutput(): () => void {
   const tokens = TOKEN_VARIABLES.map((v) => process.env[v]).filter((t): t is string => Boolean(t));
   if (tokens.length === 0) return () => {};
   if (process.env.GITHUB_ACTIONS === 'true') for (const t of tokens) setSecret(t);
-  const redact = redactor(tokens);
+  const redact = createRedactor({ secrets: tokens });
   const restore = [process.stdout, process.stderr].map((stream) => {
     const write = stream.write;
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {

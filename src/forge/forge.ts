@@ -89,6 +89,11 @@ export interface Forge {
   /** One worker run by the id `dispatchWorker` returned; null when the forge has no such run. */
   getRun?(runId: string): Promise<WorkerRun | null>;
   comment(pullNumber: number, body: string): Promise<void>;
+  /**
+   * The token the PR branch is pushed with when the forge has one of its own (GitHub's PR token, so the
+   * repository's CI runs on the pushed commits); undefined: the checkout's credentials.
+   */
+  pushToken?(): string | undefined;
 }
 
 /** The forge could not be read or written after retries; callers fail closed. */

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parsePullMarker } from '../core/pr-body.js';
+import { createRedactor } from '../core/redact.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -22,9 +23,19 @@ import {
 import { type ClientOptions, createClient, type GitHubClient } from './github/client.js';
 import { type RestPull, type RestRun, toPull, toRun } from './github/coerce.js';
 import { type ErrorContext, isUnconfirmed, toForgeError } from './github/errors.js';
-import { redactor } from './github/redact.js';
 
 export const DEFAULT_WORKFLOW = 'leviathan.yml';
+
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+  'pulls/create',
+  'pulls/update',
+  'issues/add-labels',
+  'pulls/request-reviewers',
+]);
+
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 
 export interface GitHubForgeOptions {
   token: string;
@@ -79,7 +90,7 @@ export class GitHubForge implements Forge {
   readonly repo: string;
   readonly apiUrl: string;
   readonly workflow: string;
-  /** Replaces every token this forge holds with `***`. */
+  /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
   readonly redact: (text: string) => string;
   private readonly api: GitHubClient;
   private readonly prApi: GitHubClient;
@@ -92,7 +103,7 @@ export class GitHubForge implements Forge {
     this.repo = repo;
     this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
     this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-    this.redact = redactor([options.token, options.prToken]);
+    this.redact = createRedactor({ secrets: [options.token, options.prToken] });
     const sink = options.warn ?? (() => {});
     this.warn = (line) => sink(this.redact(line));
     const client = (token: string) =>
@@ -106,9 +117,9 @@ export class GitHubForge implements Forge {
     return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
   }
 
-  /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
-  pushToken(): string {
-    return this.options.prToken ?? this.options.token;
+  /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+  pushToken(): string | undefined {
+    return this.options.prToken;
   }
 
   defaultBranch(): Promise<string> {
@@ -237,29 +248,42 @@ export class GitHubForge implements Forge {
     return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
+  /**
+   * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+   * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+   * creation did happen is found instead of being created twice.
+   */
   private async createPull(input: PullInput, warnings: string[]): Promise<PullRequest> {
-    const create = (draft: boolean) =>
-      this.prApi.rest.pulls.create({
-        ...this.repoParams(),
-        head: input.branch,
-        base: input.base,
-        title: input.title,
-        body: input.body,
-        draft,
-      });
-    try {
-      return toPull((await create(input.draft)).data as unknown as RestPull);
-    } catch (error) {
-      const draftRefused =
-        input.draft &&
-        (error as { status?: number }).status === 422 &&
-        /draft/i.test(JSON.stringify((error as { response?: { data?: unknown } }).response?.data ?? ''));
-      if (!draftRefused) throw toForgeError(error, this.context('pulls/create'));
-      warnings.push(
-        `draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`,
-      );
-      const { data } = await this.call('pulls/create', () => create(false));
-      return toPull(data as unknown as RestPull);
+    const ctx = this.context('pulls/create');
+    let draft = input.draft;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { data } = await this.prApi.rest.pulls.create({
+          ...this.repoParams(),
+          head: input.branch,
+          base: input.base,
+          title: input.title,
+          body: input.body,
+          draft,
+          request: { retries: 0 },
+        });
+        return toPull(data as unknown as RestPull);
+      } catch (error) {
+        const said = JSON.stringify((error as { response?: { data?: unknown } }).response?.data ?? '');
+        const status = (error as { status?: number }).status;
+        if (draft && status === 422 && /draft/i.test(said)) {
+          warnings.push(
+            `draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`,
+          );
+          draft = false;
+          continue;
+        }
+        const exists = status === 422 && /already exists/i.test(said);
+        if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES) throw toForgeError(error, ctx);
+        const found = await this.findOpenPull(input.branch);
+        if (found) return found;
+        if (exists) throw toForgeError(error, ctx);
+      }
     }
   }
 
@@ -321,7 +345,14 @@ export class GitHubForge implements Forge {
   }
 
   private context(operation: string): ErrorContext {
-    return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+    const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+    return {
+      operation,
+      apiUrl: this.apiUrl,
+      workflow: this.workflow,
+      redact: this.redact,
+      ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+    };
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

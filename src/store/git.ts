@@ -154,6 +154,11 @@ export class Git {
     return new Git(cwd, this.token, env, [...this.config, ...config]);
   }
 
+  /** Git in another directory authenticated with another token only: no credential or header of this one. */
+  withToken(token: string, cwd: string, env: Record<string, string> = {}): Git {
+    return new Git(cwd, token, env);
+  }
+
   async run(args: string[], options: GitOptions = {}): Promise<GitResult> {
     const raw = await this.exec(args, options, 'utf8');
     const result: GitResult = { exitCode: raw.exitCode, stdout: raw.stdout as string, stderr: raw.stderr };

@@ -176,9 +176,21 @@ export class PrivateRepo {
     await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
   }
 
-  /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
-  async pushWithLease(target: PushTarget, commit: string, branch: string, expected: string | null) {
-    const git = this.git.at(this.root, { GIT_DIR: join(this.root, 'repo.git') }, target.headers);
+  /**
+   * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
+   * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+   */
+  async pushWithLease(
+    target: PushTarget,
+    commit: string,
+    branch: string,
+    expected: string | null,
+    token?: string,
+  ) {
+    const env = { GIT_DIR: join(this.root, 'repo.git') };
+    const git = token
+      ? this.git.withToken(token, this.root, env)
+      : this.git.at(this.root, env, target.headers);
     const ref = `refs/heads/${branch}`;
     await git.run([
       'push',

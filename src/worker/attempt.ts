@@ -8,6 +8,7 @@ import type { FailureReason } from '../core/events.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
+import type { State } from '../core/state-types.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -19,7 +20,7 @@ import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
 import { runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
-import { agentEnv, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
+import { agentEnv, attemptDraft, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
 export interface WorkerDeps extends RunContext {
   /**
@@ -92,7 +93,12 @@ export async function startAttempt(
   attemptId?: string,
 ): Promise<AttemptContext> {
   const say = deps.progress ?? (() => {});
-  const defaultBranch = await deps.forge.defaultBranch();
+  let defaultBranch: string;
+  try {
+    defaultBranch = await deps.forge.defaultBranch();
+  } catch (error) {
+    throw await unstartable(deps, taskId, attemptId, error);
+  }
   say(`loading the backlog from ${defaultBranch}`);
   const docs = await loadBaseDocuments(deps.git, defaultBranch);
   deps.events.trustKey?.(docs.config.events.public_key);
@@ -111,23 +117,14 @@ export async function startAttempt(
   const id = attempt;
   const started = await deps.events.append(
     [
-      {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: taskId,
-        attempt: id,
-        type: 'attempt.started',
-        data: { base_sha: docs.sha },
-      },
+      attemptDraft(
+        deps,
+        { task: { id: taskId }, attempt: id },
+        { type: 'attempt.started', data: { base_sha: docs.sha } },
+      ),
     ],
     // Two workers for one attempt: only the first start counts.
-    (s) => {
-      const a = Object.hasOwn(s.attempts, id) ? s.attempts[id] : undefined;
-      return a && (a.status === 'created' || a.status === 'dispatched')
-        ? true
-        : `attempt is ${a?.status ?? 'unknown'}`;
-    },
+    (s) => notStarted(s, id),
   );
   if (!started.ok) throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
 
@@ -162,15 +159,11 @@ export async function startAttempt(
     // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
     const detail = `the attempt could not be prepared: ${(error as Error).message}`;
     await deps.events.append([
-      {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: taskId,
-        attempt: id,
-        type: 'attempt.failed',
-        data: { reason: 'executor_error', detail },
-      },
+      attemptDraft(
+        deps,
+        { task: { id: taskId }, attempt: id },
+        { type: 'attempt.failed', data: { reason: 'executor_error', detail } },
+      ),
     ]);
     throw new UserError(`attempt ${id} failed: ${detail}`);
   }
@@ -187,6 +180,45 @@ export async function startAttempt(
     ...prepared,
     ...files,
   };
+}
+
+/**
+ * The forge could not be read before the attempt started: a claimed attempt nobody has started yet fails
+ * with the reason (one line), so its slot is freed now rather than at the deadline; a started one (another
+ * worker has it) is left alone. Returns the error to throw.
+ */
+async function unstartable(
+  deps: WorkerDeps,
+  taskId: string,
+  attemptId: string | undefined,
+  error: unknown,
+): Promise<UserError> {
+  const detail = `the worker could not read the default branch from the ${deps.forge.kind} forge: ${(error as Error).message}`;
+  if (!attemptId) return new UserError(detail);
+  const failed = await deps.events
+    .append(
+      [
+        attemptDraft(
+          deps,
+          { task: { id: taskId }, attempt: attemptId },
+          {
+            type: 'attempt.failed',
+            data: { reason: 'executor_error', detail },
+          },
+        ),
+      ],
+      (s) => notStarted(s, attemptId),
+    )
+    .catch(() => ({ ok: false }));
+  return new UserError(failed.ok ? `attempt ${attemptId} failed: ${detail}` : detail);
+}
+
+/** A claimed attempt that no worker has started yet. */
+function notStarted(state: State, id: string): true | string {
+  const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+  return a && (a.status === 'created' || a.status === 'dispatched')
+    ? true
+    : `attempt is ${a?.status ?? 'unknown'}`;
 }
 
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */

@@ -54,9 +54,10 @@ export function remainingMs(deps: RunContext, ctx: Pick<AttemptContext, 'deadlin
   return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
 
+/** An event of this attempt, made now by this actor. */
 export function attemptDraft(
   deps: RunContext,
-  ctx: AttemptContext,
+  ctx: { task: { id: string }; attempt: string },
   rest: Pick<EventDraft, 'type' | 'data'>,
 ): EventDraft {
   return {
@@ -343,7 +344,7 @@ export async function deliverWorkTree(
 
     say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
     try {
-      await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+      await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
     } catch (error) {
       return await fail('push_error', (error as Error).message, { report: guard.report });
     }
@@ -413,9 +414,10 @@ async function pushOwn(
   branch: string,
   ctx: AttemptContext,
   expected: string | null,
+  token?: string,
 ): Promise<void> {
   assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
   const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
   if (valid.exitCode !== 0) throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
-  await repo.pushWithLease(target, commit, branch, expected);
+  await repo.pushWithLease(target, commit, branch, expected, token);
 }

@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parsePullMarker } from '../../src/core/pr-body.js';
+import { git } from '../harness/repo.js';
 import { type GitHubBed, githubBed, PR_TOKEN, READ_TOKEN } from '../helpers/github.js';
 import { type ChildResult, CLI, cloneTarget, eventsOf, runNode } from '../helpers/loop.js';
 
@@ -88,7 +89,19 @@ describe('tokens with --forge github', () => {
 
     const pulls = [...bed.emu.issues.values()].filter((i) => i.pull);
     expect(pulls).toHaveLength(1);
+    // The PR branch went up with the PR token (so CI runs on it), and only with it; the rest with none.
+    const pushes = bed.server.requests.filter((r) => r.service === 'git-receive-pack' && r.method === 'POST');
+    const prPushes = pushes.filter((r) => r.refs?.includes('refs/heads/leviathan/intro'));
+    expect(prPushes.length).toBeGreaterThan(0);
+    expect(prPushes.map((r) => r.as)).toEqual(prPushes.map(() => 'pr'));
+    expect(
+      pushes.filter((r) => r.refs?.includes('refs/heads/leviathan-events')).map((r) => r.as),
+    ).not.toContain('pr');
+    // Every commit and blob on every branch of the origin (the log, the PR branch, any WIP).
+    const history = await git(bed.target.bare, ['log', '--all', '-p', '--format=%H%n%an <%ae>%n%B']);
+    expect(history).toContain('Leviathan-Task: intro');
     const everything = [
+      history,
       ...outputs.flatMap((o) => [o.stdout, o.stderr]),
       JSON.stringify(await eventsOf(dir)),
       ...pulls.map((p) => p.body ?? ''),

@@ -9,7 +9,9 @@
  *   await server.stop();
  *
  * Auth is checked as GitHub does for tokens: HTTP Basic with user `x-access-token` and the token as password;
- * anything else gets 401 with `WWW-Authenticate`.
+ * anything else gets 401 with `WWW-Authenticate`. With `tokens: { name: token }`, every request records the
+ * name of the token it carried (`requests[i].as`) and every push the refs it updates (`requests[i].refs`), so
+ * a test can assert which credentials pushed which branch without the token ever being recorded.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +27,10 @@ export interface RequestInfo {
   service: string | null;
   method: string;
   path: string;
+  /** Which of `GitServerOptions.tokens` authenticated it (`unknown` for another, null for none). */
+  as: string | null;
+  /** For a push (`git-receive-pack` POST): the refs it updates, read from its commands. */
+  refs?: string[];
 }
 
 /** What the hook wants done with a request: `kill` destroys the connection once the request body starts. */
@@ -33,6 +39,8 @@ export type RequestAction = 'kill' | 'pass' | undefined;
 export interface GitServerOptions {
   /** Require this token (Basic auth, user `x-access-token`). */
   token?: string;
+  /** Tokens by name: each request records which one it carried (`RequestInfo.as`), never the token. */
+  tokens?: Record<string, string>;
 }
 
 export class GitServer {
@@ -46,6 +54,7 @@ export class GitServer {
     private readonly server: Server,
     readonly port: number,
     private readonly token: string | undefined,
+    private readonly tokens: Record<string, string> = {},
   ) {}
 
   static async start(options: GitServerOptions = {}): Promise<GitServer> {
@@ -65,7 +74,7 @@ export class GitServer {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    self = new GitServer(root, server, port, options.token);
+    self = new GitServer(root, server, port, options.token, options.tokens);
     return self;
   }
 
@@ -102,8 +111,15 @@ export class GitServer {
     const [, repo = '', rest = ''] = match;
     const service =
       url.searchParams.get('service') ?? (/\/(git-(?:upload|receive)-pack)$/.exec(rest)?.[1] || null);
-    const info: RequestInfo = { repo, service, method: req.method ?? 'GET', path: url.pathname };
+    const info: RequestInfo = {
+      repo,
+      service,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      as: this.tokenName(req.headers.authorization),
+    };
     this.requests.push(info);
+    if (service === 'git-receive-pack' && req.method === 'POST') this.readPushedRefs(req, info);
 
     if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
       res.writeHead(401, {
@@ -123,6 +139,38 @@ export class GitServer {
       return;
     }
     this.runBackend(req, res, url, `/${repo}.git${rest}`);
+  }
+
+  private tokenName(header: string | undefined): string | null {
+    const basic = /^basic\s+(\S+)$/i.exec(header ?? '')?.[1];
+    if (!basic) return null;
+    const password = Buffer.from(basic, 'base64')
+      .toString('utf8')
+      .replace(/^x-access-token:/, '');
+    return Object.entries(this.tokens).find(([, t]) => t === password)?.[0] ?? 'unknown';
+  }
+
+  /** The ref names in a push's commands (the pkt-lines before the flush and the pack), read alongside git. */
+  private readPushedRefs(req: IncomingMessage, info: RequestInfo): void {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const refs: string[] = [];
+      let at = 0;
+      let flushed = false;
+      for (;;) {
+        flushed = head.subarray(at, at + 4).toString('latin1') === '0000';
+        const length = Number.parseInt(head.subarray(at, at + 4).toString('latin1'), 16);
+        if (!(length >= 4) || at + length > head.length) break;
+        const line = head.subarray(at + 4, at + length).toString('utf8');
+        const ref = line.split('\0')[0]!.trim().split(' ')[2];
+        if (ref) refs.push(ref);
+        at += length;
+      }
+      info.refs = refs;
+      if (flushed || head.length > 65_536) req.off('data', onData);
+    };
+    req.on('data', onData);
   }
 
   private authorized(header: string | undefined): boolean {

@@ -61,7 +61,8 @@ export async function githubBed(
   seed: SeedInput,
   options: { emulator?: Partial<EmulatorOptions>; clock?: Clock } = {},
 ): Promise<GitHubBed> {
-  const server = await GitServer.start();
+  // Pushes record which test token they carried (never the token itself).
+  const server = await GitServer.start({ tokens: { read: READ_TOKEN, pr: PR_TOKEN } });
   const target = await seedTarget(server, name, {
     ...seed,
     files: { '.github/workflows/leviathan.yml': WORKFLOW, ...seed.files },

@@ -31,6 +31,8 @@ export interface ErrorContext {
   apiUrl: string;
   workflow?: string;
   defaultBranch?: string;
+  /** Where the token that made the call is set, when it is not the read token (the PR token). */
+  tokenSetting?: string;
   redact: (text: string) => string;
 }
 
@@ -61,7 +63,7 @@ export function describeGitHubError(error: unknown, ctx: ErrorContext): string {
   if (status === undefined || (status === 500 && !e.response)) {
     line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
   } else if (status === 401) {
-    line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+    line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set ${ctx.tokenSetting ?? 'LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions)'} to a valid token`;
   } else if (
     (status === 403 || status === 429) &&
     (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))
