@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8647);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2151);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8647:
+/***/ 2151:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35467,19 +35467,100 @@ class errors_UserError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/forge/github/redact.ts
+;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
- * Secrets out of every string that leaves the process: each known token (and its Basic-auth form, which is
- * how git sends it) becomes `***`.
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
  */
-function redactor(secrets) {
-    const forms = secrets
-        .filter((s) => typeof s === 'string' && s.length >= 4)
-        .flatMap((s) => [s, Buffer.from(`x-access-token:${s}`).toString('base64')])
-        .sort((a, b) => b.length - a.length);
-    if (forms.length === 0)
-        return (text) => text;
-    return (text) => forms.reduce((t, s) => t.split(s).join('***'), text);
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -35836,10 +35917,10 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 ;// CONCATENATED MODULE: ./src/core/hints.ts
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 /** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
 /** The command that gives a blocked task another chance. */
@@ -41287,7 +41368,7 @@ function describeGitHubError(error, ctx) {
         line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
     }
     else if (status === 401) {
-        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set ${ctx.tokenSetting ?? 'LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions)'} to a valid token`;
     }
     else if ((status === 403 || status === 429) &&
         (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))) {
@@ -41346,6 +41427,15 @@ function isUnconfirmed(error) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+    'pulls/create',
+    'pulls/update',
+    'issues/add-labels',
+    'pulls/request-reviewers',
+]);
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
@@ -41374,7 +41464,7 @@ class GitHubForge {
     repo;
     apiUrl;
     workflow;
-    /** Replaces every token this forge holds with `***`. */
+    /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
     redact;
     api;
     prApi;
@@ -41387,7 +41477,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = redactor([options.token, options.prToken]);
+        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -41398,9 +41488,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -41516,27 +41606,44 @@ class GitHubForge {
             this.warn(w);
         return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
     }
+    /**
+     * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+     * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+     * creation did happen is found instead of being created twice.
+     */
     async createPull(input, warnings) {
-        const create = (draft) => this.prApi.rest.pulls.create({
-            ...this.repoParams(),
-            head: input.branch,
-            base: input.base,
-            title: input.title,
-            body: input.body,
-            draft,
-        });
-        try {
-            return toPull((await create(input.draft)).data);
-        }
-        catch (error) {
-            const draftRefused = input.draft &&
-                error.status === 422 &&
-                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
-            if (!draftRefused)
-                throw toForgeError(error, this.context('pulls/create'));
-            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
-            const { data } = await this.call('pulls/create', () => create(false));
-            return toPull(data);
+        const ctx = this.context('pulls/create');
+        let draft = input.draft;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const { data } = await this.prApi.rest.pulls.create({
+                    ...this.repoParams(),
+                    head: input.branch,
+                    base: input.base,
+                    title: input.title,
+                    body: input.body,
+                    draft,
+                    request: { retries: 0 },
+                });
+                return toPull(data);
+            }
+            catch (error) {
+                const said = JSON.stringify(error.response?.data ?? '');
+                const status = error.status;
+                if (draft && status === 422 && /draft/i.test(said)) {
+                    warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+                    draft = false;
+                    continue;
+                }
+                const exists = status === 422 && /already exists/i.test(said);
+                if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES)
+                    throw toForgeError(error, ctx);
+                const found = await this.findOpenPull(input.branch);
+                if (found)
+                    return found;
+                if (exists)
+                    throw toForgeError(error, ctx);
+            }
         }
     }
     /**
@@ -41592,7 +41699,14 @@ class GitHubForge {
         return { owner: this.owner, repo: this.repo };
     }
     context(operation) {
-        return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+        const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+        return {
+            operation,
+            apiUrl: this.apiUrl,
+            workflow: this.workflow,
+            redact: this.redact,
+            ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+        };
     }
     async call(operation, fn) {
         try {
@@ -41734,6 +41848,10 @@ class Git {
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
+    }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -53158,7 +53276,7 @@ function compileVariants(schema) {
     return variants;
 }
 let compiled = null;
-function variants() {
+function event_line_variants() {
     compiled ??= compileVariants(EventSchema);
     return compiled;
 }
@@ -53174,7 +53292,7 @@ function decodeCanonicalLine(line) {
     if (at < 0)
         return null;
     const start = at + TYPE_KEY.length;
-    const variant = variants().get(line.slice(start, line.indexOf('"', start)));
+    const variant = event_line_variants().get(line.slice(start, line.indexOf('"', start)));
     if (!variant)
         return null;
     const m = variant.re.exec(line);
@@ -53191,7 +53309,7 @@ function decodeCanonicalLine(line) {
 }
 /** Event types that have a fast path (every type of the current schema should). */
 function canonicalLineTypes() {
-    return [...variants().keys()];
+    return [...event_line_variants().keys()];
 }
 
 ;// CONCATENATED MODULE: ./src/core/id-set.ts
@@ -54472,7 +54590,7 @@ class EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -54482,17 +54600,24 @@ class EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -54686,6 +54811,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -54824,14 +54950,21 @@ function checkLog(input) {
 const FORGES = ['local', 'github'];
 /**
  * The checks every command on a repository makes first, each failure one line with one wording: `--dir`
- * names a directory, inside a git repository. Returns the absolute directory.
+ * names a directory, inside a git repository. Returns the repository's top level (the directory itself for a
+ * bare one), so a command run from a subdirectory works on the same repository, event log and pulls as one
+ * run at the top (without an origin, the repository itself is where they live).
  */
 async function assertRepository(dirOption) {
     const dir = (0,external_node_path_.resolve)(dirOption);
     const isDir = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir)
         throw new errors_UserError(noSuchDirectory(dirOption));
-    const inside = await new Git(dir).run(['rev-parse', '--git-dir'], { allowFailure: true });
+    const git = new Git(dir);
+    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode === 0 && top.stdout.trim() !== '')
+        return top.stdout.trim();
+    // Not in a work tree: a bare repository is still one (it is its own top), anything else is not.
+    const inside = await git.run(['rev-parse', '--git-dir'], { allowFailure: true });
     if (inside.exitCode !== 0)
         throw new errors_UserError(notARepository(dirOption), [], 1, NOT_A_REPOSITORY_HINT);
     return dir;
@@ -54998,12 +55131,41 @@ async function listEvents(log, options = {}) {
     const { events } = await userFacing(() => log.readAll());
     return options.task === undefined ? events : events.filter((e) => e.task === options.task);
 }
-function events_summary(e) {
-    const parts = Object.entries(e.data)
+/** The data fields worth showing (empty values left out), each as key and text. */
+function fields(e) {
+    return Object.entries(e.data)
         .filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0))
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    const text = parts.join(' ').replace(/\s+/g, ' ');
+        .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}
+function events_summary(e) {
+    const text = fields(e)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+        .replace(/\s+/g, ' ');
     return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+/**
+ * `events --wide`: every event as its row, then each data field whole on its own line (a multi-line value,
+ * such as a failed command's output tail, below it line by line), so nothing is cut.
+ */
+function formatEventsWide(events) {
+    if (events.length === 0)
+        return 'no events';
+    const out = [];
+    for (const e of events) {
+        const who = [e.task, e.attempt].filter(Boolean).join(' ');
+        out.push(`${e.seq}  ${e.ts}  ${e.type}${who ? `  ${who}` : ''}  (${e.actor.kind})`);
+        for (const [key, value] of fields(e)) {
+            if (!value.includes('\n')) {
+                out.push(`    ${key}: ${value}`);
+                continue;
+            }
+            out.push(`    ${key}:`);
+            for (const line of value.replace(/\n$/, '').split('\n'))
+                out.push(`      | ${line}`);
+        }
+    }
+    return out.join('\n');
 }
 /** The readable table: one row per event. */
 function formatEventTable(events) {
@@ -55026,7 +55188,7 @@ async function runEvents(log, options, out) {
             out.out(JSON.stringify(e));
     }
     else {
-        out.out(formatEventTable(events));
+        out.out(options.wide ? formatEventsWide(events) : formatEventTable(events));
     }
     return events;
 }
@@ -55035,12 +55197,270 @@ function registerEvents(program) {
         .command('events')
         .description('show the event log (verified first)')
         .option('--task <id>', 'only the events of this task')
+        .option('--wide', 'every detail whole (the table cuts long ones; --json never does)')
         .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'NDJSON, one event per line')
         .action(async (opts) => {
-        await runEvents(openEventLog(opts.dir), opts.task === undefined ? {} : { task: opts.task }, processOutput(Boolean(opts.json)));
+        await runEvents(openEventLog(opts.dir), { ...(opts.task === undefined ? {} : { task: opts.task }), wide: Boolean(opts.wide) }, processOutput(Boolean(opts.json)));
     });
+}
+
+;// CONCATENATED MODULE: ./src/core/reconcile.ts
+
+
+/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
+const TIMEOUT_GRACE_MS = 5 * 60_000;
+/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
+const RUN_CHECK_GRACE_MS = 2 * 60_000;
+function wipBranch(task, attempt) {
+    return `leviathan-wip/${task}/${attempt}`;
+}
+/**
+ * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
+ * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
+ */
+function taskOfPull(pull, branchPrefix) {
+    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
+    const marker = parsePullMarker(pull.body);
+    if (marker)
+        return marker.task === fromBranch ? fromBranch : null;
+    return fromBranch;
+}
+/**
+ * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
+ * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
+ */
+function attemptKnown(state, task, attempt, pull) {
+    const known = taskSummary(state, task);
+    if (!known)
+        return false;
+    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
+        return known.pr.attempt === attempt;
+    const a = state.attempts[attempt];
+    if (a)
+        return a.task === task;
+    return pull.state !== 'open' || known.last_attempt === attempt;
+}
+/**
+ * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
+ * was rolled back, truncated or replaced. One line naming the first such pull, or null.
+ */
+function pullsBeyondLog(state, pulls, branchPrefix) {
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
+            continue;
+        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
+            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
+function openPullsOf(pulls, branchPrefix) {
+    return pulls.flatMap((p) => {
+        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
+        return task ? [{ number: p.number, task, branch: p.head }] : [];
+    });
+}
+/**
+ * The events that bring the log in line with what the forge shows and what the clock says: merges,
+ * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
+ */
+function reconcile(input) {
+    const { state, now, actor } = input;
+    const ts = now.toISOString();
+    const drafts = [];
+    const base = () => ({ id: input.newId(), ts, actor });
+    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
+        const task = taskOfPull(pull, input.branchPrefix);
+        if (!task)
+            continue;
+        const known = taskSummary(state, task);
+        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
+        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
+            const marked = parsePullMarker(pull.body)?.attempt;
+            // Marker, branch and the log's attempt must agree for a merge to complete the task.
+            if (marked && recorded?.attempt && marked !== recorded.attempt)
+                continue;
+            const attempt = recorded?.attempt ?? marked;
+            const ref = attempt ? { task, attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
+            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
+        }
+        else if (pull.state === 'closed' && recorded?.state === 'open') {
+            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
+            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
+        }
+    }
+    for (const attempt of openAttempts(state)) {
+        const conclusion = input.endedRuns?.get(attempt.id);
+        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
+            continue;
+        const wip = wipBranch(attempt.task, attempt.id);
+        drafts.push({
+            ...base(),
+            task: attempt.task,
+            attempt: attempt.id,
+            type: 'attempt.timed_out',
+            data: {
+                deadline: attempt.deadline,
+                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
+                ...(conclusion !== undefined ? { conclusion } : {}),
+            },
+        });
+    }
+    return drafts;
+}
+/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
+function runsToCheck(state, now) {
+    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
+        ? [{ attempt: a.id, run: a.run_id }]
+        : []);
+}
+
+;// CONCATENATED MODULE: ./src/core/log-freshness.ts
+/**
+ * The log checked against the outside world (issue 7 §3): the forge and the origin remember attempts the log
+ * should know. A Leviathan pull whose marker names an attempt, or a WIP branch `leviathan-wip/<task>/<attempt>`
+ * on the origin, exists only after the log recorded that attempt's `attempt.created`; so one the log does not
+ * account for means the log was rolled back, truncated, re-chained or deleted. Pure: the caller lists them.
+ */
+
+
+
+const WIP_PREFIX = 'leviathan-wip/';
+/** The task and attempt a WIP branch name (without `refs/heads/`) names, or null when it is not one. */
+function parseWipBranch(branch) {
+    if (!branch.startsWith(WIP_PREFIX))
+        return null;
+    const rest = branch.slice(WIP_PREFIX.length);
+    const cut = rest.lastIndexOf('/');
+    if (cut <= 0 || cut === rest.length - 1)
+        return null;
+    return { task: rest.slice(0, cut), attempt: rest.slice(cut + 1) };
+}
+/** The attempts the origin's WIP branches and the forge's Leviathan pulls (marker agreeing with branch) name. */
+function namedAttempts(wipBranches, pulls, branchPrefix) {
+    const named = [];
+    for (const branch of [...wipBranches].sort()) {
+        const wip = parseWipBranch(branch);
+        if (wip)
+            named.push({ ...wip, where: `branch ${branch}` });
+    }
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = parsePullMarker(pull.body);
+        if (marker && taskOfPull(pull, branchPrefix) === marker.task) {
+            named.push({ task: marker.task, attempt: marker.attempt, where: `pull request #${pull.number}` });
+        }
+    }
+    return named;
+}
+/**
+ * Why the log is behind what the outside world names, in one line, or null. The log keeps only the newest
+ * attempt of a task (and the open ones), but it counts every attempt ever created: so a task the log does not
+ * know at all, or more distinct attempts named for a task than the log ever created for it, is a rollback.
+ * An honest log never fails this (an attempt is recorded before anything can name it); an attacker who also
+ * deletes every branch and pull naming the lost attempts is not caught here (protect the branches).
+ */
+function attemptsBeyondLog(state, named) {
+    const byTask = new Map();
+    for (const n of named) {
+        const list = byTask.get(n.task) ?? [];
+        if (!list.some((m) => m.attempt === n.attempt))
+            list.push(n);
+        byTask.set(n.task, list);
+    }
+    for (const [task, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const first = list[0];
+        const known = taskSummary(state, task);
+        if (!known) {
+            const log = state.seq === 0 ? 'the event log is empty or missing' : 'the event log does not know the task';
+            return `${first.where} names attempt ${first.attempt} of task ${task}, but ${log}: the log was rolled back, replaced or deleted`;
+        }
+        if (list.length > known.attempts) {
+            const unknown = list.find((n) => !isKnownAttempt(state, task, n.attempt)) ?? first;
+            return `the origin names ${list.length} attempts of task ${task} (${unknown.where} among them), but the event log records ${known.attempts}: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+function isKnownAttempt(state, task, attempt) {
+    if (Object.hasOwn(state.attempts, attempt) && state.attempts[attempt]?.task === task)
+        return true;
+    const known = taskSummary(state, task);
+    return known?.last_attempt === attempt || known?.pr?.attempt === attempt;
+}
+/**
+ * The whole cross-check: the pulls' markers (always, they are listed anyway) and, when the origin's WIP
+ * branches were listed (`wipBranches` not null), the attempts they name. One line, or null.
+ */
+function logBehindOutside(state, pulls, wipBranches, branchPrefix) {
+    return (pullsBeyondLog(state, pulls, branchPrefix) ??
+        attemptsBeyondLog(state, namedAttempts(wipBranches ?? [], pulls, branchPrefix)));
+}
+
+;// CONCATENATED MODULE: ./src/forge/observe.ts
+
+/** How far back closed pulls are observed, so a merge seen late is still recorded. */
+const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
+/**
+ * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
+ * A forge that cannot be read is a one-line user error: callers fail closed.
+ */
+async function observePulls(forge, config, now) {
+    let pulls;
+    try {
+        pulls = await forge.listPulls({
+            branchPrefix: config.pr.branch_prefix,
+            labels: config.pr.labels,
+            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
+        });
+    }
+    catch (error) {
+        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
+    }
+    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
+}
+
+;// CONCATENATED MODULE: ./src/scheduler/outside-world.ts
+/**
+ * What the origin shows of attempts, for the log's cross-check (core/log-freshness.ts): the WIP branches
+ * `leviathan-wip/<task>/<attempt>`, listed with one `ls-remote` (no objects fetched).
+ */
+
+
+/** The WIP branches on the origin (or in the repository itself when it has no origin), without `refs/heads/`. */
+async function originWipBranches(git) {
+    const remote = (await git.originUrl()) ? 'origin' : '.';
+    const r = await git.run(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*'], {
+        allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+        const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
+        throw new errors_UserError(`cannot list the WIP branches on the origin: ${why}`);
+    }
+    return new Set(r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (line.split('\t')[1] ?? '').replace(/^refs\/heads\//, ''))
+        .filter(Boolean));
+}
+/**
+ * Fails closed (one line) when the log is behind what the forge and the origin name. A writer may have moved
+ * the log on between the read and the listing (its attempt and then its branch or PR): so a finding is read
+ * again from the log's new tip before it counts: 'ok' when it passed, 'moved' when only the re-read passed
+ * (decide again from a fresh read).
+ */
+async function assertLogNotBehind(state, pulls, wipBranches, branchPrefix, reread) {
+    if (!logBehindOutside(state, pulls, wipBranches, branchPrefix))
+        return 'ok';
+    const again = await reread();
+    const still = logBehindOutside(again, pulls, wipBranches, branchPrefix);
+    if (still)
+        throw new errors_UserError(`event log rolled back: ${still}`);
+    return 'moved';
 }
 
 ;// CONCATENATED MODULE: ./src/core/backlog.ts
@@ -55451,15 +55871,24 @@ function protectedMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
- * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
- * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
- * malformed list — protected paths — check validity themselves).
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+function allowGlob(glob) {
+    return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
  */
 function matchesAny(path, globs) {
     const n = normalizePath(path);
     if (!n.ok)
         return false;
-    return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
@@ -55492,14 +55921,17 @@ const GS = '**';
 const OPAQUE = /[[\](){}|"']/;
 /** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
 const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
 const models = new Map();
 function modelOf(glob) {
     return remember(models, glob, () => {
         if (globError(glob) !== null)
             return null;
         // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
         const expansion = expandBraces(splitTop(glob)
-            .map((s) => (s === GS ? MARK : s))
+            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
             .join('/'));
         if (!expansion)
             return null;
@@ -55535,6 +55967,10 @@ function alternativeModel(alt, mode, ctx) {
         // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
         if (item === MARK)
             item = GS;
+        else if (item === STAR_MARK) {
+            items.push('*');
+            continue;
+        }
         else if (item === GS && mode === 'under')
             item = '*';
         else if (OPAQUE.test(item) && item !== GS) {
@@ -55713,9 +56149,12 @@ function witnesses(alt, fragments, count) {
 // ---------------------------------------------------------------------------------------------------------
 // Scope decisions
 // ---------------------------------------------------------------------------------------------------------
-/** `docs/guide/**`: a literal directory and everything under it, the commonest task glob. */
-const DIRECTORY_GLOB = /^(?:[^*?[\](){}|"'!@+\\/]+\/)+\*\*$/;
-const isDirectoryGlob = (glob) => DIRECTORY_GLOB.test(glob);
+/**
+ * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
+ * everything under it, the commonest task glob. null for any other glob.
+ */
+const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
+const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
 function insideFence(glob, model, fence) {
     if (model.literal)
         return matchesAny(glob, fence);
@@ -55730,10 +56169,9 @@ function canReach(glob, model, protectedGlob) {
         return protectedMatch(protectedGlob, glob);
     if (p.literal) {
         // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        if (isDirectoryGlob(glob)) {
-            const dir = glob.slice(0, -3);
+        const dir = directoryOf(glob);
+        if (dir !== null)
             return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        }
         return pmMatch(glob, protectedGlob);
     }
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -55789,29 +56227,33 @@ function taskScope(taskGlobs, scope) {
     if (malformed)
         return out(taskGlobs[0], malformed);
     const protectedGlobs = protectedFor(taskGlobs, scope);
+    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+    const fence = scope.allowed_paths.map(allowGlob);
     const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-    for (const glob of taskGlobs) {
+    for (const written of taskGlobs) {
+        const glob = allowGlob(written);
         const model = modelOf(glob);
-        if (!model)
-            return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
-        if (!insideFence(glob, model, scope.allowed_paths))
-            return out(glob, 'not inside scope.allowed_paths');
+        if (globError(written) !== null || !model) {
+            return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
+        }
+        if (!insideFence(glob, model, fence))
+            return out(written, 'not inside scope.allowed_paths');
         const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
         const reached = applicable.find((p) => canReach(glob, model, p));
         if (reached !== undefined)
-            return out(glob, reachWhy(reached, scope));
+            return out(written, reachWhy(reached, scope));
         // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
         // (not needed for a literal path or a literal directory and everything under it, where it cannot).
-        for (const alt of model.literal || isDirectoryGlob(glob) ? [] : model.over) {
+        for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
             for (const w of witnesses(alt, fragments, 64)) {
                 const n = normalizePath(w);
                 if (!n.ok || !pmMatch(glob, n.path))
                     continue;
                 if (!matchesAny(n.path, scope.allowed_paths))
-                    return out(glob, 'not inside scope.allowed_paths');
+                    return out(written, 'not inside scope.allowed_paths');
                 const hit = applicable.find((p) => pmMatch(p, n.path));
                 if (hit !== undefined)
-                    return out(glob, reachWhy(hit, scope));
+                    return out(written, reachWhy(hit, scope));
             }
         }
     }
@@ -57070,12 +57512,16 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 
 
+
+
+
+
 /**
  * Checks the whole chain, the day files, state.json, the tip commit, its seal (when the config names a key)
- * and the anchor. Prints `chain ok: N events` with what was proved, or fails (exit 1) naming the first bad seq.
+ * the anchor and the forge's cross-check. Prints `chain ok: N events` with what was proved, or fails (exit 1) naming the first bad seq.
  */
-async function runVerify(log, out) {
-    const result = await userFacing(() => log.verify());
+async function runVerify(log, out, crossCheck) {
+    const result = await userFacing(() => log.verify(crossCheck));
     if (out.json)
         out.out(JSON.stringify(result));
     if (!result.ok) {
@@ -57089,37 +57535,58 @@ async function runVerify(log, out) {
         const proved = [
             result.signed ? `signed by key ${result.key_id}` : 'unsigned',
             result.anchored ? 'extends the last tip seen here' : 'no earlier tip seen here',
+            result.crosschecked
+                ? "knows every attempt the forge's pulls and the origin's branches name"
+                : 'not checked against the forge',
         ];
         out.out(`chain ok: ${result.count} events (${proved.join(', ')})`);
     }
     return result;
+}
+/** The config on the default branch, or null (with a warning) when a repository has none to read. */
+async function configured(dir, out, unchecked) {
+    try {
+        const docs = await loadBaseDocuments(new Git(dir), await new LocalForge({ dir }).defaultBranch());
+        return docs.config;
+    }
+    catch (error) {
+        out.err(`warning: no config read (${error.message.split('\n')[0]}); ${unchecked}`);
+        return null;
+    }
 }
 /**
  * The config's `events.public_key` from the default branch. A repository whose documents cannot be read
  * (a bare log, no config yet) is verified without a key, and says so.
  */
 async function configuredKey(dir, out) {
-    try {
-        const docs = await loadBaseDocuments(new Git(dir), await new LocalForge({ dir }).defaultBranch());
-        return docs.config.events.public_key;
-    }
-    catch (error) {
-        out.err(`warning: no config read (${error.message.split('\n')[0]}); the seal is not checked`);
-        return '';
-    }
+    return (await configured(dir, out, 'the seal is not checked'))?.events.public_key ?? '';
+}
+/** The log's state against the forge's Leviathan pulls and the origin's WIP branches (issue 7 §3). */
+function forgeCrossCheck(dir, kind, config) {
+    const forge = kind === 'github'
+        ? new GitHubForge(githubForgeOptionsFromEnv(process.env, {
+            warn: (line) => process.stderr.write(`leviathan: warning: ${line}\n`),
+        }))
+        : new LocalForge({ dir });
+    return async (state) => {
+        const pulls = await observePulls(forge, config, new Date());
+        const wip = await originWipBranches(new Git(dir));
+        return logBehindOutside(state, pulls, wip, config.pr.branch_prefix);
+    };
 }
 function registerVerify(program) {
     program
         .command('verify')
-        .description('verify the event log: hash chain, seal, and that it extends the last tip seen here')
+        .description('verify the event log: hash chain, seal, the last tip seen here, and every attempt the forge names')
         .option('--forge <kind>', LOG_FORGE_HELP, parseForgeKind, 'local')
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'machine-readable output')
         .action(async (opts) => {
         const out = processOutput(Boolean(opts.json));
         const log = openEventLog(opts.dir);
-        log.trustKey(await configuredKey(opts.dir, out));
-        await runVerify(log, out);
+        const config = await configured(opts.dir, out, 'the seal is not checked and the log is not checked against the forge');
+        log.trustKey(config?.events.public_key ?? '');
+        await runVerify(log, out, config ? forgeCrossCheck(opts.dir, opts.forge, config) : undefined);
     });
 }
 
@@ -57661,12 +58128,94 @@ async function createSandbox(keep) {
     return { root, origin, clone, ...(unsandboxed !== null ? { unsandboxed } : {}) };
 }
 
+;// CONCATENATED MODULE: ./src/cli/commands/pr-review.ts
+
+
+
+
+/**
+ * `leviathan pr show N` and `pr diff N`: reviewing a pull request of the local forge from any clone, without
+ * knowing where the records live (`refs/leviathan/pulls` is not fetched by a plain `git clone`).
+ */
+/** Where the pull's branches are fetched to, so reviewing never touches the user's own branches. */
+const HEAD_REF = 'refs/leviathan/remotes/review-head';
+const pr_review_BASE_REF = 'refs/leviathan/remotes/review-base';
+/** Fetches the pull's branches (one fetch) and returns its range; a missing branch is one clear line. */
+async function pullRange(dir, pull) {
+    const git = new Git(dir);
+    let head = `refs/heads/${pull.head}`;
+    let base = `refs/heads/${pull.base}`;
+    if ((await git.originUrl()) !== null) {
+        const fetched = await git.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            'origin',
+            `+refs/heads/${pull.head}:${HEAD_REF}`,
+            `+refs/heads/${pull.base}:${pr_review_BASE_REF}`,
+        ], { allowFailure: true });
+        if (fetched.exitCode !== 0) {
+            throw new ForgeError(`pull #${pull.number}: could not fetch ${pull.head} and ${pull.base} from the origin: ${fetched.stderr.trim().replace(/\s*\n\s*/g, ' ')}`, 'read');
+        }
+        head = HEAD_REF;
+        base = pr_review_BASE_REF;
+    }
+    // The commit Leviathan judged when the record names it; once merged, the base as it was before the merge.
+    const to = pull.head_sha ?? head;
+    const from = pull.state === 'merged' && pull.merge_commit ? `${pull.merge_commit}^1` : base;
+    return { from, to };
+}
+async function diffOf(dir, range, args) {
+    return new Git(dir).output(['diff', '--no-color', '--no-ext-diff', ...args, `${range.from}...${range.to}`]);
+}
+function forgeOf(ctx) {
+    return new LocalForge({ dir: ctx.dir, ...(ctx.token ? { token: ctx.token } : {}) });
+}
+/** `pr show N`: the record (state, branches, title, body, comments) and the files it changes. */
+async function runPrShow(ctx, pullNumber) {
+    const pull = await userFacing(() => forgeOf(ctx).getPull(pullNumber));
+    const range = await userFacing(() => pullRange(ctx.dir, pull));
+    const stat = await userFacing(() => diffOf(ctx.dir, range, ['--stat']));
+    if (ctx.out.json) {
+        ctx.out.out(JSON.stringify({ pull, stat }));
+        return { pull, stat };
+    }
+    const state = pull.draft && pull.state === 'open' ? 'draft' : pull.state;
+    const lines = [
+        `#${pull.number} ${state}: ${pull.title}`,
+        `${pull.head} → ${pull.base}${pull.head_sha ? ` at ${pull.head_sha.slice(0, 12)}` : ''}; created ${pull.created_at}${pull.merged_at ? `; merged ${pull.merged_at}` : ''}${pull.closed_at && !pull.merged_at ? `; closed ${pull.closed_at}` : ''}`,
+        ...(pull.labels.length ? [`labels: ${pull.labels.join(', ')}`] : []),
+        '',
+        pull.body.trimEnd(),
+        '',
+        ...pull.comments.map((c) => `comment ${c.created_at}: ${c.body}`),
+        stat.trimEnd() || '(no changes)',
+        '',
+        `the whole change: leviathan pr diff ${pull.number}${pull.state === 'open' ? `; then leviathan pr merge ${pull.number} or pr close ${pull.number}` : ''}`,
+    ];
+    for (const line of lines)
+        ctx.out.out(line);
+    return { pull, stat };
+}
+/** `pr diff N`: the pull's patch against its base (from the merge base, as a forge shows it). */
+async function runPrDiff(ctx, pullNumber) {
+    const pull = await userFacing(() => forgeOf(ctx).getPull(pullNumber));
+    const range = await userFacing(() => pullRange(ctx.dir, pull));
+    const patch = await userFacing(() => diffOf(ctx.dir, range, []));
+    if (ctx.out.json)
+        ctx.out.out(JSON.stringify({ number: pull.number, diff: patch }));
+    else
+        ctx.out.out(patch.trimEnd() || '(no changes)');
+    return patch;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/pr.ts
 
 
 
 
-function forgeOf(ctx) {
+
+function pr_forgeOf(ctx) {
     return new LocalForge({
         dir: ctx.dir,
         ...(ctx.now ? { now: ctx.now } : {}),
@@ -57705,7 +58254,7 @@ function formatPullTable(pulls) {
         .trimEnd());
 }
 async function runPrList(ctx) {
-    const pulls = await userFacing(() => forgeOf(ctx).allPulls());
+    const pulls = await userFacing(() => pr_forgeOf(ctx).allPulls());
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ pulls }));
     else
@@ -57714,7 +58263,7 @@ async function runPrList(ctx) {
     return pulls;
 }
 async function runPrMerge(ctx, pullNumber) {
-    const result = await userFacing(() => forgeOf(ctx).merge(pullNumber));
+    const result = await userFacing(() => pr_forgeOf(ctx).merge(pullNumber));
     const { pull, mergeCommit } = result;
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ merged: true, pull, merge_commit: mergeCommit }));
@@ -57723,7 +58272,7 @@ async function runPrMerge(ctx, pullNumber) {
     return result;
 }
 async function runPrClose(ctx, pullNumber) {
-    const pull = await userFacing(() => forgeOf(ctx).close(pullNumber));
+    const pull = await userFacing(() => pr_forgeOf(ctx).close(pullNumber));
     if (ctx.out.json)
         ctx.out.out(JSON.stringify({ closed: true, pull }));
     else
@@ -57739,9 +58288,23 @@ function ctxOf(opts) {
     return { dir: opts.dir, out: processOutput(Boolean(opts.json)) };
 }
 function registerPr(program) {
-    const pr = program.command('pr').description('local forge only: review pull requests (list, merge, close)');
+    const pr = program
+        .command('pr')
+        .description('local forge only: review pull requests (list, show, diff, merge, close)');
     common(pr.command('list').description('list the pull requests of the local forge')).action(async (opts) => {
         await runPrList(ctxOf(opts));
+    });
+    common(pr
+        .command('show')
+        .description('pull request N: state, branches, title, body and the files it changes')
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrShow(ctxOf(opts), n);
+    });
+    common(pr
+        .command('diff')
+        .description("pull request N's patch against its base")
+        .argument('<N>', 'pull request number', parsePullNumber)).action(async (n, opts) => {
+        await runPrDiff(ctxOf(opts), n);
     });
     common(pr
         .command('merge')
@@ -57759,6 +58322,7 @@ function registerPr(program) {
 
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
 
+
 const OUTCOME_TEXT = {
     dispatched: 'dispatched a worker',
     dispatch_failed: 'claimed a task but could not dispatch its worker',
@@ -57767,7 +58331,33 @@ const OUTCOME_TEXT = {
 };
 function tickHeadline(report) {
     const what = OUTCOME_TEXT[report.outcome];
-    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    const head = report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    return [head, ...tickNotes(report)].join('; ');
+}
+function count(n, noun) {
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+/**
+ * What this tick changed that stops work, in the words the user acts on: a tripped breaker (nothing is
+ * dispatched until a reset) and each task it blocked (and how to give it another chance).
+ */
+function tickNotes(report) {
+    const notes = [];
+    for (const e of report.appended) {
+        if (e.type === 'breaker.tripped') {
+            notes.push(`circuit breaker tripped after ${count(e.data.consecutive_failures, 'consecutive failure')} (threshold ${e.data.threshold}): nothing is dispatched until 'leviathan breaker reset'`);
+        }
+        else if (e.type === 'task.blocked' && e.task) {
+            const why = e.data.reason === 'pr_closed'
+                ? 'its pull request was closed unmerged'
+                : `${count(e.data.attempts, 'attempt')} used`;
+            notes.push(`blocked ${e.task} (${why}): '${retryCommand(e.task)}' gives it another chance`);
+        }
+    }
+    if (report.outcome === 'dry_run' && report.breaker === 'trip') {
+        notes.push('the circuit breaker would trip');
+    }
+    return notes;
 }
 function rowCells(row) {
     return [
@@ -57962,120 +58552,6 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
     return CLAIMABLE.has(reason) ? null : reason;
 }
 
-;// CONCATENATED MODULE: ./src/core/reconcile.ts
-
-
-/** Grace after an attempt's deadline before the scheduler declares it timed out (SPEC §3.1 step 4). */
-const TIMEOUT_GRACE_MS = 5 * 60_000;
-/** An attempt's worker run is looked at only after this long, so a fresh dispatch costs no extra call. */
-const RUN_CHECK_GRACE_MS = 2 * 60_000;
-function wipBranch(task, attempt) {
-    return `leviathan-wip/${task}/${attempt}`;
-}
-/**
- * The task a pull belongs to: its branch name, and when it carries a marker, only if the marker names the same
- * task (a marker smuggled into another task's PR, or a branch renamed by hand, counts for nothing).
- */
-function taskOfPull(pull, branchPrefix) {
-    const fromBranch = pull.head.startsWith(branchPrefix) ? pull.head.slice(branchPrefix.length) : null;
-    const marker = parsePullMarker(pull.body);
-    if (marker)
-        return marker.task === fromBranch ? fromBranch : null;
-    return fromBranch;
-}
-/**
- * Whether the log knows the attempt a pull's marker names, for that task. A settled task keeps no attempts,
- * so only its existence can be checked; an open pull's attempt must be the one recorded or still in the log.
- */
-function attemptKnown(state, task, attempt, pull) {
-    const known = taskSummary(state, task);
-    if (!known)
-        return false;
-    if (known.pr?.number === pull.number && known.pr.attempt !== undefined)
-        return known.pr.attempt === attempt;
-    const a = state.attempts[attempt];
-    if (a)
-        return a.task === task;
-    return pull.state !== 'open' || known.last_attempt === attempt;
-}
-/**
- * Leviathan wrote this pull (its marker agrees with its branch) for an attempt the log does not know: the log
- * was rolled back, truncated or replaced. One line naming the first such pull, or null.
- */
-function pullsBeyondLog(state, pulls, branchPrefix) {
-    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
-        const marker = parsePullMarker(pull.body);
-        if (!marker || taskOfPull(pull, branchPrefix) !== marker.task)
-            continue;
-        if (!attemptKnown(state, marker.task, marker.attempt, pull)) {
-            return `pull request #${pull.number} (${pull.state}) was opened for attempt ${marker.attempt} of task ${marker.task}, which the event log does not know: the log was rolled back or replaced`;
-        }
-    }
-    return null;
-}
-/** The open pulls that belong to a task (marker first, else branch), as `select` counts them. */
-function openPullsOf(pulls, branchPrefix) {
-    return pulls.flatMap((p) => {
-        const task = p.state === 'open' ? taskOfPull(p, branchPrefix) : null;
-        return task ? [{ number: p.number, task, branch: p.head }] : [];
-    });
-}
-/**
- * The events that bring the log in line with what the forge shows and what the clock says: merges,
- * closes and timeouts. Pure, and empty when nothing changed, so an idle tick appends nothing.
- */
-function reconcile(input) {
-    const { state, now, actor } = input;
-    const ts = now.toISOString();
-    const drafts = [];
-    const base = () => ({ id: input.newId(), ts, actor });
-    for (const pull of [...input.pulls].sort((a, b) => a.number - b.number)) {
-        const task = taskOfPull(pull, input.branchPrefix);
-        if (!task)
-            continue;
-        const known = taskSummary(state, task);
-        const recorded = known?.pr?.number === pull.number ? known.pr : undefined;
-        if (pull.state === 'merged' && !known?.completed && recorded?.state !== 'merged') {
-            const marked = parsePullMarker(pull.body)?.attempt;
-            // Marker, branch and the log's attempt must agree for a merge to complete the task.
-            if (marked && recorded?.attempt && marked !== recorded.attempt)
-                continue;
-            const attempt = recorded?.attempt ?? marked;
-            const ref = attempt ? { task, attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.merged', data: { number: pull.number } });
-            drafts.push({ ...base(), ...ref, type: 'task.completed', data: { via: 'pr_merged', pr: pull.number } });
-        }
-        else if (pull.state === 'closed' && recorded?.state === 'open') {
-            const ref = recorded.attempt ? { task, attempt: recorded.attempt } : { task };
-            drafts.push({ ...base(), ...ref, type: 'pr.closed', data: { number: pull.number } });
-        }
-    }
-    for (const attempt of openAttempts(state)) {
-        const conclusion = input.endedRuns?.get(attempt.id);
-        if (conclusion === undefined && Date.parse(attempt.deadline) + TIMEOUT_GRACE_MS > now.getTime())
-            continue;
-        const wip = wipBranch(attempt.task, attempt.id);
-        drafts.push({
-            ...base(),
-            task: attempt.task,
-            attempt: attempt.id,
-            type: 'attempt.timed_out',
-            data: {
-                deadline: attempt.deadline,
-                ...(input.wipBranches.has(wip) ? { wip_branch: wip } : {}),
-                ...(conclusion !== undefined ? { conclusion } : {}),
-            },
-        });
-    }
-    return drafts;
-}
-/** The open attempts whose recorded worker run is worth one look: dispatched with a run id, past the grace. */
-function runsToCheck(state, now) {
-    return openAttempts(state).flatMap((a) => a.run_id !== undefined && Date.parse(a.created_at) + RUN_CHECK_GRACE_MS <= now.getTime()
-        ? [{ attempt: a.id, run: a.run_id }]
-        : []);
-}
-
 ;// CONCATENATED MODULE: ./src/core/task-status.ts
 
 
@@ -58144,30 +58620,8 @@ function taskRows(backlog, config, state, decision) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/forge/observe.ts
-
-/** How far back closed pulls are observed, so a merge seen late is still recorded. */
-const CLOSED_LOOKBACK_MS = 7 * 24 * 3_600_000;
-/**
- * Leviathan's open and recently closed pulls, as the scheduler, a manual claim and `status` all see them.
- * A forge that cannot be read is a one-line user error: callers fail closed.
- */
-async function observePulls(forge, config, now) {
-    let pulls;
-    try {
-        pulls = await forge.listPulls({
-            branchPrefix: config.pr.branch_prefix,
-            labels: config.pr.labels,
-            closedSince: new Date(now.getTime() - CLOSED_LOOKBACK_MS),
-        });
-    }
-    catch (error) {
-        throw new errors_UserError(`cannot read pull requests from the ${forge.kind} forge: ${error.message}`);
-    }
-    return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
-}
-
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
+
 
 
 
@@ -58244,16 +58698,6 @@ function preview(state, drafts) {
     const tip = state.hash === null ? null : { seq: state.seq, hash: state.hash };
     return project(chainEvents(tip, drafts), state);
 }
-async function remoteWipBranches(git, state) {
-    if (openAttempts(state).length === 0)
-        return new Set();
-    const remote = (await git.originUrl()) ? 'origin' : '.';
-    const out = await git.output(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*']);
-    return new Set(out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
-}
 /** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
 function dispatchedData(kind, sent) {
     if (kind === 'local')
@@ -58307,14 +58751,24 @@ async function tick(options) {
         const { state } = await events.read();
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
-        // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
-        const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
-        if (beyond)
-            throw new errors_UserError(`event log rolled back: ${beyond}`);
-        const wip = await remoteWipBranches(git, state);
+        // The WIP branches are listed when an attempt is open (a timeout points at its work) and before anything
+        // is written, so an idle tick costs no listing.
+        let wip = openAttempts(state).length > 0 ? await originWipBranches(git) : null;
         const ended = await endedRuns(forge, state, options.now());
-        const p = plan(state, backlog, config, pulls, wip, ended, options);
-        const seen = { base: docs.base, backlog, config, pulls };
+        const p = plan(state, backlog, config, pulls, wip ?? new Set(), ended, options);
+        if (p.drafts.length > 0)
+            wip ??= await originWipBranches(git);
+        // The forge and the origin remember what the log should: a PR or WIP branch of an attempt the log does
+        // not account for means the log was rolled back, replaced or deleted (fail closed, nothing written).
+        const prefix = config.pr.branch_prefix;
+        const fresh = await assertLogNotBehind(state, pulls, wip, prefix, async () => (await events.read()).state);
+        if (fresh === 'moved') {
+            if (round >= MAX_DECISION_ROUNDS) {
+                throw new errors_UserError(`gave up after ${round} rounds: other writers kept changing the event log`);
+            }
+            continue;
+        }
+        const seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
         }
@@ -58359,7 +58813,7 @@ async function tick(options) {
         return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
     }
 }
-function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
+function report(outcome, p, appended, { base, baseSha, backlog, config, pulls }, ctx) {
     // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
     const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
     const state = outcome === 'dry_run' ? p.decided : p.preview;
@@ -58369,6 +58823,7 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
         task: claim?.task.id ?? null,
         attempt: claim?.attempt ?? null,
         base,
+        base_sha: baseSha,
         rows: taskRows(backlog, config, state, p.decision),
         breaker: p.decision.breaker,
         appended,
@@ -58625,6 +59080,63 @@ function renderAttemptMarkdown(result) {
     const report = result.outcome.report;
     lines.push(report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/attempt-lines.ts
+
+
+/** How many lines of a failing command's output `work` and `run` print under the headline. */
+const TAIL_LINES = 12;
+/** Token shapes are removed whatever their value, on top of what the worker already redacted. */
+const redact = createRedactor();
+/**
+ * An attempt as `work` and `run` print it: the headline, then for a failure the last lines of the failing
+ * command's output (redacted), so the cause is where the user looks and not only in `events`.
+ */
+function attemptLines(result, indent = '') {
+    const lines = [`${indent}${attemptHeadline(result)}`];
+    const o = result.outcome;
+    if (o.status !== 'failed' || !o.output_tail)
+        return lines;
+    const tail = redact(o.output_tail).replace(/\s+$/, '').split('\n');
+    if (tail.length === 1 && tail[0] === '')
+        return lines;
+    const shown = tail.slice(-TAIL_LINES);
+    const cut = tail.length - shown.length;
+    lines.push(`${indent}  output${cut > 0 ? ` (last ${shown.length} lines)` : ''}:`);
+    for (const line of shown)
+        lines.push(`${indent}  | ${line}`);
+    return lines;
+}
+/** Tally of a run: its attempts, and the last tick's rows for what is blocked or still waiting. */
+function runTally(attempts, rows) {
+    const tally = {
+        succeeded: attempts.filter((a) => a.status === 'succeeded').length,
+        failed: attempts.filter((a) => a.status !== 'succeeded').length,
+        blocked: 0,
+        waiting: 0,
+        in_review: 0,
+        why: {},
+    };
+    for (const row of rows) {
+        if (row.state === 'blocked')
+            tally.blocked += 1;
+        else if (row.state === 'pr_open')
+            tally.in_review += 1;
+        else if (row.state !== 'done') {
+            tally.waiting += 1;
+            const reason = row.reason.replace(/:.*$/, '');
+            tally.why[reason] = (tally.why[reason] ?? 0) + 1;
+        }
+    }
+    return tally;
+}
+/** `run: 3 ticks, 2 succeeded, 1 failed, 1 blocked, 3 waiting (2 not_ready, 1 dependency_pending), 2 PRs to review`. */
+function tallyLine(ticks, t) {
+    const why = Object.entries(t.why)
+        .map(([reason, n]) => `${n} ${reason}`)
+        .join(', ');
+    return `run: ${ticks} tick${ticks === 1 ? '' : 's'}, ${t.succeeded} succeeded, ${t.failed} failed, ${t.blocked} blocked, ${t.waiting} waiting${why ? ` (${why})` : ''}, ${t.in_review} PR${t.in_review === 1 ? '' : 's'} to review`;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/progress.ts
@@ -58971,9 +59483,15 @@ class PrivateRepo {
         await wt.run(['read-tree', 'HEAD']);
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
-    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
-    async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+    /**
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
+     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     */
+    async pushWithLease(target, commit, branch, expected, token) {
+        const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
+        const git = token
+            ? this.git.withToken(token, this.root, env)
+            : this.git.at(this.root, env, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -58994,102 +59512,6 @@ class PrivateRepo {
     async remove() {
         await (0,promises_namespaceObject.rm)(this.root, { recursive: true, force: true });
     }
-}
-
-;// CONCATENATED MODULE: ./src/core/redact.ts
-/**
- * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
- * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
- * when their value is unknown to us.
- */
-const REDACTED = '[REDACTED]';
-/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
-const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
-    // An HTTP authorization header's credentials (git's extraheader, curl -v).
-    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
-    // user:password@ in a URL.
-    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
-];
-/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
-function redact_variants(secret) {
-    const out = [secret];
-    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-    try {
-        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
-    }
-    catch {
-        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
-    }
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-        out.push(encoded);
-    return out;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
-function createRedactor(options = {}) {
-    const min = options.minLength ?? MIN_SECRET_LENGTH;
-    const values = new Set();
-    for (const secret of options.secrets ?? []) {
-        if (secret === undefined)
-            continue;
-        // A value with surrounding whitespace is printed trimmed as often as not.
-        for (const s of new Set([secret, secret.trim()])) {
-            if (s.length < min)
-                continue;
-            for (const v of redact_variants(s))
-                if (v.length >= min)
-                    values.add(v);
-        }
-    }
-    const known = values.size > 0
-        ? new RegExp([...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
-            .join('|'), 'g')
-        : null;
-    return (text) => {
-        if (text === '')
-            return text;
-        let out = known ? text.replace(known, REDACTED) : text;
-        for (const shape of TOKEN_SHAPES) {
-            out = out.replace(shape, (...m) => {
-                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
-                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
-                if (groups.length === 2)
-                    return `${groups[0]}${REDACTED}${groups[1]}`;
-                if (groups.length === 1)
-                    return `${groups[0]}${REDACTED}`;
-                return REDACTED;
-            });
-        }
-        return out;
-    };
-}
-/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
-function knownSecrets(sources) {
-    const allow = new Set(sources.allowlist ?? []);
-    const out = [];
-    for (const [name, value] of Object.entries(sources.env)) {
-        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
-            out.push(value);
-    }
-    for (const value of sources.extra ?? [])
-        if (value)
-            out.push(value);
-    return out;
 }
 
 ;// CONCATENATED MODULE: external "node:string_decoder"
@@ -60172,6 +60594,7 @@ function agentEnv(deps, ctx) {
 function remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
+/** An event of this attempt, made now by this actor. */
 function attemptDraft(deps, ctx, rest) {
     return {
         id: deps.newId(),
@@ -60290,7 +60713,13 @@ refusal) {
         const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
-            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+            : {
+                status: 'failed',
+                reason,
+                detail,
+                ...(kept ? { wip_branch: kept } : {}),
+                ...(data.output_tail ? { output_tail: data.output_tail } : {}),
+            };
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
     try {
@@ -60410,7 +60839,7 @@ refusal) {
         }
         say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
@@ -60475,12 +60904,12 @@ refusal) {
     }
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
-async function pushOwn(repo, target, commit, branch, ctx, expected) {
+async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
     assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
     const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
     if (valid.exitCode !== 0)
         throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
-    await repo.pushWithLease(target, commit, branch, expected);
+    await repo.pushWithLease(target, commit, branch, expected, token);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -60503,7 +60932,13 @@ async function pushOwn(repo, target, commit, branch, ctx, expected) {
  */
 async function startAttempt(deps, taskId, attemptId) {
     const say = deps.progress ?? (() => { });
-    const defaultBranch = await deps.forge.defaultBranch();
+    let defaultBranch;
+    try {
+        defaultBranch = await deps.forge.defaultBranch();
+    }
+    catch (error) {
+        throw await unstartable(deps, taskId, attemptId, error);
+    }
     say(`loading the backlog from ${defaultBranch}`);
     const docs = await loadBaseDocuments(deps.git, defaultBranch);
     deps.events.trustKey?.(docs.config.events.public_key);
@@ -60521,23 +60956,10 @@ async function startAttempt(deps, taskId, attemptId) {
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
     const started = await deps.events.append([
-        {
-            id: deps.newId(),
-            ts: deps.now().toISOString(),
-            actor: deps.actor,
-            task: taskId,
-            attempt: id,
-            type: 'attempt.started',
-            data: { base_sha: docs.sha },
-        },
+        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
     ], 
     // Two workers for one attempt: only the first start counts.
-    (s) => {
-        const a = Object.hasOwn(s.attempts, id) ? s.attempts[id] : undefined;
-        return a && (a.status === 'created' || a.status === 'dispatched')
-            ? true
-            : `attempt is ${a?.status ?? 'unknown'}`;
-    });
+    (s) => notStarted(s, id));
     if (!started.ok)
         throw new errors_UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
@@ -60565,15 +60987,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            {
-                id: deps.newId(),
-                ts: deps.now().toISOString(),
-                actor: deps.actor,
-                task: taskId,
-                attempt: id,
-                type: 'attempt.failed',
-                data: { reason: 'executor_error', detail },
-            },
+            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new errors_UserError(`attempt ${id} failed: ${detail}`);
     }
@@ -60590,6 +61004,32 @@ async function startAttempt(deps, taskId, attemptId) {
         ...prepared,
         ...files,
     };
+}
+/**
+ * The forge could not be read before the attempt started: a claimed attempt nobody has started yet fails
+ * with the reason (one line), so its slot is freed now rather than at the deadline; a started one (another
+ * worker has it) is left alone. Returns the error to throw.
+ */
+async function unstartable(deps, taskId, attemptId, error) {
+    const detail = `the worker could not read the default branch from the ${deps.forge.kind} forge: ${error.message}`;
+    if (!attemptId)
+        return new errors_UserError(detail);
+    const failed = await deps.events
+        .append([
+        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
+            type: 'attempt.failed',
+            data: { reason: 'executor_error', detail },
+        }),
+    ], (s) => notStarted(s, attemptId))
+        .catch(() => ({ ok: false }));
+    return new errors_UserError(failed.ok ? `attempt ${attemptId} failed: ${detail}` : detail);
+}
+/** A claimed attempt that no worker has started yet. */
+function notStarted(state, id) {
+    const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+    return a && (a.status === 'created' || a.status === 'dispatched')
+        ? true
+        : `attempt is ${a?.status ?? 'unknown'}`;
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {
@@ -60649,6 +61089,7 @@ async function runAttempt(deps, taskId, attemptId) {
 
 
 
+
 /** Runs one attempt in a scratch clone of the target and reports it; shared by `work` and `run`. */
 async function workInScratch(target, task, attempt) {
     return withScratchClone(target, (clone) => 
@@ -60670,7 +61111,8 @@ async function runWork(options, out) {
         if (out.json)
             out.out(JSON.stringify({ task: result.context.task.id, attempt: result.context.attempt, ...result.outcome }));
         else
-            out.out(attemptHeadline(result));
+            for (const line of attemptLines(result))
+                out.out(line);
         if (result.outcome.status === 'failed') {
             const message = `attempt failed: ${result.outcome.reason}`;
             throw out.json ? new ReportedFailure(message) : new errors_UserError(message);
@@ -60705,6 +61147,7 @@ function registerWork(program) {
 
 
 
+
 /** The local loop: tick, work what it dispatched, repeat until a tick dispatches nothing. */
 async function runLoop(options, out, onAttempt) {
     const progress = createProgress(process.stderr, out.progress ?? !out.json);
@@ -60713,7 +61156,7 @@ async function runLoop(options, out, onAttempt) {
         progress: progress.step,
         ...(options.now ? { now: options.now } : {}),
     });
-    const summary = { ticks: 0, attempts: [], last: null };
+    const summary = { ticks: 0, attempts: [], last: null, tally: runTally([], []) };
     try {
         while (summary.ticks < options.maxTicks) {
             const report = await tick({
@@ -60756,17 +61199,28 @@ async function runLoop(options, out, onAttempt) {
                     ...(o.status === 'failed' ? { reason: o.reason } : { pr: o.pr }),
                 });
                 if (!out.json)
-                    out.out(`  ${attemptHeadline(result)}`);
+                    for (const line of attemptLines(result, '  '))
+                        out.out(line);
             }
         }
     }
     finally {
         progress.done();
     }
+    summary.tally = runTally(summary.attempts, summary.last?.rows ?? []);
     if (out.json)
         out.out(JSON.stringify(summary));
+    else
+        out.out(tallyLine(summary.ticks, summary.tally));
     return summary;
 }
+/** `run`'s exit status, in its --help (and the README). */
+const RUN_EXIT_HELP = `
+Ends with one line: ticks, attempts succeeded and failed, tasks blocked, waiting (and why) and PRs to review.
+Exit status: 0 when the loop ran until a tick dispatched nothing (or --max-ticks), even if attempts failed:
+a failed attempt is an outcome the loop records and counts, not an error of run (see the tally, 'status',
+'events --wide'); 1 when it could not run (not a repository, no origin, a broken event log, bad documents
+on the base branch); 2 on bad usage. 'leviathan work' exits 1 when its one attempt fails.`;
 function run_positiveInt(value) {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1)
@@ -60777,6 +61231,7 @@ function registerRun(program) {
     program
         .command('run')
         .description('local loop on the local forge: tick, work the dispatched attempt, until nothing is eligible')
+        .addHelpText('after', RUN_EXIT_HELP)
         .option('--max-ticks <n>', 'stop after this many ticks', run_positiveInt, 20)
         .option('--dir <dir>', 'the target repository checkout', '.')
         .option('--json', 'machine-readable output')
@@ -60872,62 +61327,6 @@ function registerStatus(program) {
         .option('--json', 'machine-readable output')
         .action(async (opts) => {
         await runStatus(opts.dir, processOutput(Boolean(opts.json)), opts.forge);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/cli/commands/tick.ts
-
-
-
-
-
-
-
-
-async function runTick(options, out) {
-    const progress = createProgress(process.stderr, out.progress ?? !out.json);
-    const target = await openForgeTarget({
-        dir: options.dir,
-        progress: progress.step,
-        ...(options.forge ? { forge: options.forge } : {}),
-        ...(options.now ? { now: options.now } : {}),
-    });
-    try {
-        const report = await tick({
-            ...target.ctx,
-            git: target.git,
-            forge: target.forge,
-            events: target.events,
-            dryRun: Boolean(options.dryRun),
-        });
-        progress.done();
-        await writeStepSummary(renderTickMarkdown(report));
-        if (out.json) {
-            out.out(JSON.stringify(report));
-        }
-        else {
-            out.out(tickHeadline(report));
-            out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
-            if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
-                out.out(`next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`);
-            }
-        }
-        return report;
-    }
-    finally {
-        progress.done();
-    }
-}
-function registerTick(program) {
-    program
-        .command('tick')
-        .description('one scheduler tick: reconcile, select, claim and dispatch')
-        .option('--dir <dir>', 'the target repository checkout', '.')
-        .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
-        .option('--dry-run', 'print the per-task reasons and write nothing')
-        .option('--json', 'machine-readable output')
-        .action(async (opts) => {
-        await runTick(opts, processOutput(Boolean(opts.json)));
     });
 }
 
@@ -61112,6 +61511,79 @@ async function workingTreeDrift(git, dir, baseBranch) {
     if (ref === null)
         return { ref: null, differs: [] };
     return { ref, differs: await documentsDiffer(git, dir, ref) };
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/tick.ts
+
+
+
+
+
+
+
+
+
+
+async function runTick(options, out) {
+    const progress = createProgress(process.stderr, out.progress ?? !out.json);
+    const target = await openForgeTarget({
+        dir: options.dir,
+        progress: progress.step,
+        ...(options.forge ? { forge: options.forge } : {}),
+        ...(options.now ? { now: options.now } : {}),
+    });
+    try {
+        const report = await tick({
+            ...target.ctx,
+            git: target.git,
+            forge: target.forge,
+            events: target.events,
+            dryRun: Boolean(options.dryRun),
+        });
+        progress.done();
+        await writeStepSummary(renderTickMarkdown(report));
+        // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
+        const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
+        if (out.json) {
+            out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
+        }
+        else {
+            if (differs.length > 0)
+                out.err(driftWarning(differs, report.base));
+            out.out(tickHeadline(report));
+            out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
+            if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
+                out.out(`next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`);
+            }
+        }
+        return report;
+    }
+    finally {
+        progress.done();
+    }
+}
+/** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
+async function workingTreeDiffers(git, sha) {
+    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    if (top.exitCode !== 0 || top.stdout.trim() === '')
+        return [];
+    return documentsDiffer(git, top.stdout.trim(), sha);
+}
+function driftWarning(differs, base) {
+    const verb = differs.length === 1 ? 'differs' : 'differ';
+    return `warning: this dry run acted on ${base} on the origin; the working tree's ${differs.join(' and ')} ${verb} from it (${COMMIT_HINT})`;
+}
+function registerTick(program) {
+    program
+        .command('tick')
+        .description('one scheduler tick: reconcile, select, claim and dispatch')
+        .option('--dir <dir>', 'the target repository checkout', '.')
+        .addOption(new Option('--forge <kind>', 'where pull requests live').choices(FORGES).default('local'))
+        .option('--dry-run', 'print the per-task reasons and write nothing')
+        .option('--json', 'machine-readable output')
+        .action(async (opts) => {
+        await runTick(opts, processOutput(Boolean(opts.json)));
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/validate.ts
@@ -61590,7 +62062,7 @@ function buildProgram() {
     program.hook('preAction', async (_program, action) => {
         const dir = action.opts().dir;
         if (typeof dir === 'string' && !plain.has(action.name()))
-            await assertRepository(dir);
+            action.setOptionValue('dir', await assertRepository(dir));
     });
     registerInit(program);
     registerValidate(program);
@@ -61641,7 +62113,7 @@ function redactOutput() {
     if (process.env.GITHUB_ACTIONS === 'true')
         for (const t of tokens)
             core_setSecret(t);
-    const redact = redactor(tokens);
+    const redact = createRedactor({ secrets: tokens });
     const restore = [process.stdout, process.stderr].map((stream) => {
         const write = stream.write;
         stream.write = ((chunk, ...rest) => {

@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8723:
+/***/ 2348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33136,6 +33136,10 @@ class Git {
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
+    }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
     }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
@@ -34086,7 +34090,7 @@ class EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -34096,17 +34100,24 @@ class EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -34300,6 +34311,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -34423,6 +34435,102 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
+;// CONCATENATED MODULE: ./src/core/redact.ts
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -39787,7 +39895,7 @@ function describeGitHubError(error, ctx) {
         line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
     }
     else if (status === 401) {
-        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set ${ctx.tokenSetting ?? 'LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions)'} to a valid token`;
     }
     else if ((status === 403 || status === 429) &&
         (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))) {
@@ -39828,21 +39936,6 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
-;// CONCATENATED MODULE: ./src/forge/github/redact.ts
-/**
- * Secrets out of every string that leaves the process: each known token (and its Basic-auth form, which is
- * how git sends it) becomes `***`.
- */
-function redactor(secrets) {
-    const forms = secrets
-        .filter((s) => typeof s === 'string' && s.length >= 4)
-        .flatMap((s) => [s, Buffer.from(`x-access-token:${s}`).toString('base64')])
-        .sort((a, b) => b.length - a.length);
-    if (forms.length === 0)
-        return (text) => text;
-    return (text) => forms.reduce((t, s) => t.split(s).join('***'), text);
-}
-
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -39861,6 +39954,15 @@ function redactor(secrets) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+    'pulls/create',
+    'pulls/update',
+    'issues/add-labels',
+    'pulls/request-reviewers',
+]);
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
@@ -39889,7 +39991,7 @@ class GitHubForge {
     repo;
     apiUrl;
     workflow;
-    /** Replaces every token this forge holds with `***`. */
+    /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
     redact;
     api;
     prApi;
@@ -39902,7 +40004,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = redactor([options.token, options.prToken]);
+        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -39913,9 +40015,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -40031,27 +40133,44 @@ class GitHubForge {
             this.warn(w);
         return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
     }
+    /**
+     * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+     * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+     * creation did happen is found instead of being created twice.
+     */
     async createPull(input, warnings) {
-        const create = (draft) => this.prApi.rest.pulls.create({
-            ...this.repoParams(),
-            head: input.branch,
-            base: input.base,
-            title: input.title,
-            body: input.body,
-            draft,
-        });
-        try {
-            return toPull((await create(input.draft)).data);
-        }
-        catch (error) {
-            const draftRefused = input.draft &&
-                error.status === 422 &&
-                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
-            if (!draftRefused)
-                throw toForgeError(error, this.context('pulls/create'));
-            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
-            const { data } = await this.call('pulls/create', () => create(false));
-            return toPull(data);
+        const ctx = this.context('pulls/create');
+        let draft = input.draft;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const { data } = await this.prApi.rest.pulls.create({
+                    ...this.repoParams(),
+                    head: input.branch,
+                    base: input.base,
+                    title: input.title,
+                    body: input.body,
+                    draft,
+                    request: { retries: 0 },
+                });
+                return toPull(data);
+            }
+            catch (error) {
+                const said = JSON.stringify(error.response?.data ?? '');
+                const status = error.status;
+                if (draft && status === 422 && /draft/i.test(said)) {
+                    warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+                    draft = false;
+                    continue;
+                }
+                const exists = status === 422 && /already exists/i.test(said);
+                if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES)
+                    throw toForgeError(error, ctx);
+                const found = await this.findOpenPull(input.branch);
+                if (found)
+                    return found;
+                if (exists)
+                    throw toForgeError(error, ctx);
+            }
         }
     }
     /**
@@ -40107,7 +40226,14 @@ class GitHubForge {
         return { owner: this.owner, repo: this.repo };
     }
     context(operation) {
-        return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+        const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+        return {
+            operation,
+            apiUrl: this.apiUrl,
+            workflow: this.workflow,
+            redact: this.redact,
+            ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+        };
     }
     async call(operation, fn) {
         try {
@@ -40235,9 +40361,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5525);
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3913);
-/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8818);
+/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6590);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8723);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2348);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 
@@ -41439,10 +41565,10 @@ class UserError extends Error {
 /* unused harmony exports NOT_A_REPOSITORY_HINT, noSuchDirectory */
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 /** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
 /** The command that gives a blocked task another chance. */
@@ -41469,7 +41595,7 @@ function noSuchDirectory(dir) {
 /* harmony export */   G8: () => (/* binding */ taskScope),
 /* harmony export */   fN: () => (/* binding */ validateGlob)
 /* harmony export */ });
-/* unused harmony exports BACKLOG_PATH, normalizePath, matchesAny, _model, ALWAYS_PROTECTED, isFloatingGlob, checkChangedPath */
+/* unused harmony exports BACKLOG_PATH, normalizePath, allowGlob, matchesAny, _model, ALWAYS_PROTECTED, isFloatingGlob, checkChangedPath */
 /* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4006);
 /* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_0__);
 /**
@@ -41776,15 +41902,24 @@ function protectedMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
- * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
- * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
- * malformed list — protected paths — check validity themselves).
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+function allowGlob(glob) {
+    return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
  */
 function matchesAny(path, globs) {
     const n = normalizePath(path);
     if (!n.ok)
         return false;
-    return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
@@ -41817,14 +41952,17 @@ const GS = '**';
 const OPAQUE = /[[\](){}|"']/;
 /** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
 const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
 const models = new Map();
 function modelOf(glob) {
     return remember(models, glob, () => {
         if (globError(glob) !== null)
             return null;
         // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
         const expansion = expandBraces(splitTop(glob)
-            .map((s) => (s === GS ? MARK : s))
+            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
             .join('/'));
         if (!expansion)
             return null;
@@ -41860,6 +41998,10 @@ function alternativeModel(alt, mode, ctx) {
         // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
         if (item === MARK)
             item = GS;
+        else if (item === STAR_MARK) {
+            items.push('*');
+            continue;
+        }
         else if (item === GS && mode === 'under')
             item = '*';
         else if (OPAQUE.test(item) && item !== GS) {
@@ -42038,9 +42180,12 @@ function witnesses(alt, fragments, count) {
 // ---------------------------------------------------------------------------------------------------------
 // Scope decisions
 // ---------------------------------------------------------------------------------------------------------
-/** `docs/guide/**`: a literal directory and everything under it, the commonest task glob. */
-const DIRECTORY_GLOB = /^(?:[^*?[\](){}|"'!@+\\/]+\/)+\*\*$/;
-const isDirectoryGlob = (glob) => DIRECTORY_GLOB.test(glob);
+/**
+ * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
+ * everything under it, the commonest task glob. null for any other glob.
+ */
+const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
+const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
 function insideFence(glob, model, fence) {
     if (model.literal)
         return matchesAny(glob, fence);
@@ -42055,10 +42200,9 @@ function canReach(glob, model, protectedGlob) {
         return protectedMatch(protectedGlob, glob);
     if (p.literal) {
         // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        if (isDirectoryGlob(glob)) {
-            const dir = glob.slice(0, -3);
+        const dir = directoryOf(glob);
+        if (dir !== null)
             return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        }
         return pmMatch(glob, protectedGlob);
     }
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -42114,29 +42258,33 @@ function taskScope(taskGlobs, scope) {
     if (malformed)
         return out(taskGlobs[0], malformed);
     const protectedGlobs = protectedFor(taskGlobs, scope);
+    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+    const fence = scope.allowed_paths.map(allowGlob);
     const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-    for (const glob of taskGlobs) {
+    for (const written of taskGlobs) {
+        const glob = allowGlob(written);
         const model = modelOf(glob);
-        if (!model)
-            return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
-        if (!insideFence(glob, model, scope.allowed_paths))
-            return out(glob, 'not inside scope.allowed_paths');
+        if (globError(written) !== null || !model) {
+            return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
+        }
+        if (!insideFence(glob, model, fence))
+            return out(written, 'not inside scope.allowed_paths');
         const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
         const reached = applicable.find((p) => canReach(glob, model, p));
         if (reached !== undefined)
-            return out(glob, reachWhy(reached, scope));
+            return out(written, reachWhy(reached, scope));
         // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
         // (not needed for a literal path or a literal directory and everything under it, where it cannot).
-        for (const alt of model.literal || isDirectoryGlob(glob) ? [] : model.over) {
+        for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
             for (const w of witnesses(alt, fragments, 64)) {
                 const n = normalizePath(w);
                 if (!n.ok || !pmMatch(glob, n.path))
                     continue;
                 if (!matchesAny(n.path, scope.allowed_paths))
-                    return out(glob, 'not inside scope.allowed_paths');
+                    return out(written, 'not inside scope.allowed_paths');
                 const hit = applicable.find((p) => pmMatch(p, n.path));
                 if (hit !== undefined)
-                    return out(glob, reachWhy(hit, scope));
+                    return out(written, reachWhy(hit, scope));
             }
         }
     }
@@ -42725,8 +42873,10 @@ function renderTaskGraph(backlog, rows) {
 /* harmony export */   pi: () => (/* binding */ renderTickMarkdown),
 /* harmony export */   q_: () => (/* binding */ tickHeadline)
 /* harmony export */ });
-/* unused harmony exports rowCells, ROW_HEADER */
-/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1374);
+/* unused harmony exports tickNotes, rowCells, ROW_HEADER */
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8073);
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
+
 
 const OUTCOME_TEXT = {
     dispatched: 'dispatched a worker',
@@ -42736,7 +42886,33 @@ const OUTCOME_TEXT = {
 };
 function tickHeadline(report) {
     const what = OUTCOME_TEXT[report.outcome];
-    return report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    const head = report.task ? `${what}: ${report.task} (attempt ${report.attempt})` : what;
+    return [head, ...tickNotes(report)].join('; ');
+}
+function count(n, noun) {
+    return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+/**
+ * What this tick changed that stops work, in the words the user acts on: a tripped breaker (nothing is
+ * dispatched until a reset) and each task it blocked (and how to give it another chance).
+ */
+function tickNotes(report) {
+    const notes = [];
+    for (const e of report.appended) {
+        if (e.type === 'breaker.tripped') {
+            notes.push(`circuit breaker tripped after ${count(e.data.consecutive_failures, 'consecutive failure')} (threshold ${e.data.threshold}): nothing is dispatched until 'leviathan breaker reset'`);
+        }
+        else if (e.type === 'task.blocked' && e.task) {
+            const why = e.data.reason === 'pr_closed'
+                ? 'its pull request was closed unmerged'
+                : `${count(e.data.attempts, 'attempt')} used`;
+            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_0__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
+        }
+    }
+    if (report.outcome === 'dry_run' && report.breaker === 'trip') {
+        notes.push('the circuit breaker would trip');
+    }
+    return notes;
 }
 function rowCells(row) {
     return [
@@ -42756,7 +42932,7 @@ function renderTickMarkdown(report) {
         '',
         `| ${ROW_HEADER.join(' | ')} |`,
         `|${ROW_HEADER.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .cell */ .Hn).join(' | ')} |`),
+        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn).join(' | ')} |`),
         '',
         `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
         '',
@@ -42768,7 +42944,7 @@ function renderTickMarkdown(report) {
 
 /***/ }),
 
-/***/ 8818:
+/***/ 2956:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43162,7 +43338,128 @@ async function observePulls(forge, config, now) {
 
 // EXTERNAL MODULE: ./src/store/base-branch.ts + 6 modules
 var base_branch = __nccwpck_require__(6590);
+;// CONCATENATED MODULE: ./src/core/log-freshness.ts
+/**
+ * The log checked against the outside world (issue 7 §3): the forge and the origin remember attempts the log
+ * should know. A Leviathan pull whose marker names an attempt, or a WIP branch `leviathan-wip/<task>/<attempt>`
+ * on the origin, exists only after the log recorded that attempt's `attempt.created`; so one the log does not
+ * account for means the log was rolled back, truncated, re-chained or deleted. Pure: the caller lists them.
+ */
+
+
+
+const WIP_PREFIX = 'leviathan-wip/';
+/** The task and attempt a WIP branch name (without `refs/heads/`) names, or null when it is not one. */
+function parseWipBranch(branch) {
+    if (!branch.startsWith(WIP_PREFIX))
+        return null;
+    const rest = branch.slice(WIP_PREFIX.length);
+    const cut = rest.lastIndexOf('/');
+    if (cut <= 0 || cut === rest.length - 1)
+        return null;
+    return { task: rest.slice(0, cut), attempt: rest.slice(cut + 1) };
+}
+/** The attempts the origin's WIP branches and the forge's Leviathan pulls (marker agreeing with branch) name. */
+function namedAttempts(wipBranches, pulls, branchPrefix) {
+    const named = [];
+    for (const branch of [...wipBranches].sort()) {
+        const wip = parseWipBranch(branch);
+        if (wip)
+            named.push({ ...wip, where: `branch ${branch}` });
+    }
+    for (const pull of [...pulls].sort((a, b) => a.number - b.number)) {
+        const marker = (0,pr_body/* parsePullMarker */.Xd)(pull.body);
+        if (marker && taskOfPull(pull, branchPrefix) === marker.task) {
+            named.push({ task: marker.task, attempt: marker.attempt, where: `pull request #${pull.number}` });
+        }
+    }
+    return named;
+}
+/**
+ * Why the log is behind what the outside world names, in one line, or null. The log keeps only the newest
+ * attempt of a task (and the open ones), but it counts every attempt ever created: so a task the log does not
+ * know at all, or more distinct attempts named for a task than the log ever created for it, is a rollback.
+ * An honest log never fails this (an attempt is recorded before anything can name it); an attacker who also
+ * deletes every branch and pull naming the lost attempts is not caught here (protect the branches).
+ */
+function attemptsBeyondLog(state, named) {
+    const byTask = new Map();
+    for (const n of named) {
+        const list = byTask.get(n.task) ?? [];
+        if (!list.some((m) => m.attempt === n.attempt))
+            list.push(n);
+        byTask.set(n.task, list);
+    }
+    for (const [task, list] of [...byTask].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const first = list[0];
+        const known = (0,core_state/* taskSummary */.YN)(state, task);
+        if (!known) {
+            const log = state.seq === 0 ? 'the event log is empty or missing' : 'the event log does not know the task';
+            return `${first.where} names attempt ${first.attempt} of task ${task}, but ${log}: the log was rolled back, replaced or deleted`;
+        }
+        if (list.length > known.attempts) {
+            const unknown = list.find((n) => !isKnownAttempt(state, task, n.attempt)) ?? first;
+            return `the origin names ${list.length} attempts of task ${task} (${unknown.where} among them), but the event log records ${known.attempts}: the log was rolled back or replaced`;
+        }
+    }
+    return null;
+}
+function isKnownAttempt(state, task, attempt) {
+    if (Object.hasOwn(state.attempts, attempt) && state.attempts[attempt]?.task === task)
+        return true;
+    const known = (0,core_state/* taskSummary */.YN)(state, task);
+    return known?.last_attempt === attempt || known?.pr?.attempt === attempt;
+}
+/**
+ * The whole cross-check: the pulls' markers (always, they are listed anyway) and, when the origin's WIP
+ * branches were listed (`wipBranches` not null), the attempts they name. One line, or null.
+ */
+function logBehindOutside(state, pulls, wipBranches, branchPrefix) {
+    return (pullsBeyondLog(state, pulls, branchPrefix) ??
+        attemptsBeyondLog(state, namedAttempts(wipBranches ?? [], pulls, branchPrefix)));
+}
+
+;// CONCATENATED MODULE: ./src/scheduler/outside-world.ts
+/**
+ * What the origin shows of attempts, for the log's cross-check (core/log-freshness.ts): the WIP branches
+ * `leviathan-wip/<task>/<attempt>`, listed with one `ls-remote` (no objects fetched).
+ */
+
+
+/** The WIP branches on the origin (or in the repository itself when it has no origin), without `refs/heads/`. */
+async function originWipBranches(git) {
+    const remote = (await git.originUrl()) ? 'origin' : '.';
+    const r = await git.run(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*'], {
+        allowFailure: true,
+    });
+    if (r.exitCode !== 0) {
+        const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
+        throw new errors/* UserError */.y(`cannot list the WIP branches on the origin: ${why}`);
+    }
+    return new Set(r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (line.split('\t')[1] ?? '').replace(/^refs\/heads\//, ''))
+        .filter(Boolean));
+}
+/**
+ * Fails closed (one line) when the log is behind what the forge and the origin name. A writer may have moved
+ * the log on between the read and the listing (its attempt and then its branch or PR): so a finding is read
+ * again from the log's new tip before it counts: 'ok' when it passed, 'moved' when only the re-read passed
+ * (decide again from a fresh read).
+ */
+async function assertLogNotBehind(state, pulls, wipBranches, branchPrefix, reread) {
+    if (!logBehindOutside(state, pulls, wipBranches, branchPrefix))
+        return 'ok';
+    const again = await reread();
+    const still = logBehindOutside(again, pulls, wipBranches, branchPrefix);
+    if (still)
+        throw new errors/* UserError */.y(`event log rolled back: ${still}`);
+    return 'moved';
+}
+
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
+
 
 
 
@@ -43239,16 +43536,6 @@ function preview(state, drafts) {
     const tip = state.hash === null ? null : { seq: state.seq, hash: state.hash };
     return (0,core_state/* project */.Cv)((0,chain/* chainEvents */.Dc)(tip, drafts), state);
 }
-async function remoteWipBranches(git, state) {
-    if ((0,core_state/* openAttempts */.DI)(state).length === 0)
-        return new Set();
-    const remote = (await git.originUrl()) ? 'origin' : '.';
-    const out = await git.output(['ls-remote', '--heads', remote, 'refs/heads/leviathan-wip/*']);
-    return new Set(out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t')[1].replace(/^refs\/heads\//, '')));
-}
 /** What `attempt.dispatched` records; the local forge's description stays in `run_id`, as it always was. */
 function dispatchedData(kind, sent) {
     if (kind === 'local')
@@ -43302,14 +43589,24 @@ async function tick(options) {
         const { state } = await events.read();
         say('observing pull requests');
         const pulls = await observePulls(forge, config, options.now());
-        // The forge remembers what the log should: a Leviathan PR for an attempt the log does not know.
-        const beyond = pullsBeyondLog(state, pulls, config.pr.branch_prefix);
-        if (beyond)
-            throw new errors/* UserError */.y(`event log rolled back: ${beyond}`);
-        const wip = await remoteWipBranches(git, state);
+        // The WIP branches are listed when an attempt is open (a timeout points at its work) and before anything
+        // is written, so an idle tick costs no listing.
+        let wip = (0,core_state/* openAttempts */.DI)(state).length > 0 ? await originWipBranches(git) : null;
         const ended = await endedRuns(forge, state, options.now());
-        const p = plan(state, backlog, config, pulls, wip, ended, options);
-        const seen = { base: docs.base, backlog, config, pulls };
+        const p = plan(state, backlog, config, pulls, wip ?? new Set(), ended, options);
+        if (p.drafts.length > 0)
+            wip ??= await originWipBranches(git);
+        // The forge and the origin remember what the log should: a PR or WIP branch of an attempt the log does
+        // not account for means the log was rolled back, replaced or deleted (fail closed, nothing written).
+        const prefix = config.pr.branch_prefix;
+        const fresh = await assertLogNotBehind(state, pulls, wip, prefix, async () => (await events.read()).state);
+        if (fresh === 'moved') {
+            if (round >= MAX_DECISION_ROUNDS) {
+                throw new errors/* UserError */.y(`gave up after ${round} rounds: other writers kept changing the event log`);
+            }
+            continue;
+        }
+        const seen = { base: docs.base, baseSha: docs.sha, backlog, config, pulls };
         if (options.dryRun || p.drafts.length === 0) {
             return report(options.dryRun ? 'dry_run' : 'idle', p, [], seen, options);
         }
@@ -43354,7 +43651,7 @@ async function tick(options) {
         return report(outcome, p, sent.ok ? [...result.events, ...sent.events] : result.events, seen, options);
     }
 }
-function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
+function report(outcome, p, appended, { base, baseSha, backlog, config, pulls }, ctx) {
     // Only a tick that claimed names the claim; a dry run reports the state it decided on, unwritten.
     const claim = outcome === 'dispatched' || outcome === 'dispatch_failed' ? p.claim : null;
     const state = outcome === 'dry_run' ? p.decided : p.preview;
@@ -43364,6 +43661,7 @@ function report(outcome, p, appended, { base, backlog, config, pulls }, ctx) {
         task: claim?.task.id ?? null,
         attempt: claim?.attempt ?? null,
         base,
+        base_sha: baseSha,
         rows: taskRows(backlog, config, state, p.decision),
         breaker: p.decision.breaker,
         appended,

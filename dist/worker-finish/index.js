@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7160:
+/***/ 7765:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34185,6 +34185,10 @@ class Git {
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
     }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
+    }
     async run(args, options = {}) {
         const raw = await this.exec(args, options, 'utf8');
         const result = { exitCode: raw.exitCode, stdout: raw.stdout, stderr: raw.stderr };
@@ -35134,7 +35138,7 @@ class EventLog {
      * Verifies the whole chain, the day files, state.json against the replay, the tip commit's message, its
      * seal (when the config names a key) and that the log extends the last tip this machine verified.
      */
-    async verify() {
+    async verify(crossCheck) {
         const trust = await this.trust();
         const view = await this.store.fetch();
         const checked = await checkView(view, false, trust.anchor?.seq);
@@ -35144,17 +35148,24 @@ class EventLog {
         const problem = await beyondChain(view, checked, trust);
         if (problem)
             return { ok: false, ...problem, tip: view.commit };
+        // The outside world before the anchor moves: a rolled-back tip is never recorded as verified here.
+        const behind = crossCheck ? await crossCheck(checked.state) : null;
+        if (behind) {
+            const seq = (checked.last?.seq ?? 0) + 1;
+            return { ok: false, seq, reason: 'rolled_back', detail: behind, tip: view.commit };
+        }
         await this.remember(view.commit, checked.state, await stateShaOf(view));
         return {
             ...result,
             signed: trust.publicKey !== '' && view.commit !== null,
             anchored: trust.anchor !== null && trust.anchor.seq > 0,
+            crosschecked: crossCheck !== undefined,
             key_id: trust.publicKey ? keyIdOf(trust.publicKey) : null,
         };
     }
     /** Same as `verify` (the name in docs/architecture.md). */
-    verifyAll() {
-        return this.verify();
+    verifyAll(crossCheck) {
+        return this.verify(crossCheck);
     }
 }
 // --- format ----------------------------------------------------------------------------------------------
@@ -35348,6 +35359,7 @@ function verifyView(view, checked) {
         chained: true,
         signed: false,
         anchored: false,
+        crosschecked: false,
         key_id: null,
     };
 }
@@ -35471,6 +35483,8 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -40835,7 +40849,7 @@ function describeGitHubError(error, ctx) {
         line = `could not reach GitHub at ${ctx.apiUrl} for ${op} (${rootCause(error)}); check GITHUB_API_URL and the network, the next tick retries`;
     }
     else if (status === 401) {
-        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a valid token`;
+        line = `GitHub rejected the token for ${op} (401 ${said}): the token is missing, expired or revoked; set ${ctx.tokenSetting ?? 'LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions)'} to a valid token`;
     }
     else if ((status === 403 || status === 429) &&
         (headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(said))) {
@@ -40876,21 +40890,6 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
-;// CONCATENATED MODULE: ./src/forge/github/redact.ts
-/**
- * Secrets out of every string that leaves the process: each known token (and its Basic-auth form, which is
- * how git sends it) becomes `***`.
- */
-function redactor(secrets) {
-    const forms = secrets
-        .filter((s) => typeof s === 'string' && s.length >= 4)
-        .flatMap((s) => [s, Buffer.from(`x-access-token:${s}`).toString('base64')])
-        .sort((a, b) => b.length - a.length);
-    if (forms.length === 0)
-        return (text) => text;
-    return (text) => forms.reduce((t, s) => t.split(s).join('***'), text);
-}
-
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -40909,6 +40908,15 @@ function redactor(secrets) {
 
 
 const DEFAULT_WORKFLOW = 'leviathan.yml';
+/** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
+const PR_OPERATIONS = new Set([
+    'pulls/create',
+    'pulls/update',
+    'issues/add-labels',
+    'pulls/request-reviewers',
+]);
+/** Times a lost `pulls/create` is sent again after the branch was found to have no open pull. */
+const CREATE_RETRIES = 2;
 /** The environment the GitHub forge reads (`--forge github` and the Actions). */
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
@@ -40937,7 +40945,7 @@ class GitHubForge {
     repo;
     apiUrl;
     workflow;
-    /** Replaces every token this forge holds with `***`. */
+    /** Replaces every token this forge holds (and any token-shaped string) with `[REDACTED]`. */
     redact;
     api;
     prApi;
@@ -40950,7 +40958,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = redactor([options.token, options.prToken]);
+        this.redact = (0,redact/* createRedactor */.lY)({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -40961,9 +40969,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -41079,27 +41087,44 @@ class GitHubForge {
             this.warn(w);
         return { pull, created, ...(warnings.length > 0 ? { warnings } : {}) };
     }
+    /**
+     * `pulls/create` is never re-sent blindly: when an answer is lost (5xx, timeout, dropped connection) or
+     * GitHub says the pull already exists, the open pull for the branch is looked up first, so a pull whose
+     * creation did happen is found instead of being created twice.
+     */
     async createPull(input, warnings) {
-        const create = (draft) => this.prApi.rest.pulls.create({
-            ...this.repoParams(),
-            head: input.branch,
-            base: input.base,
-            title: input.title,
-            body: input.body,
-            draft,
-        });
-        try {
-            return toPull((await create(input.draft)).data);
-        }
-        catch (error) {
-            const draftRefused = input.draft &&
-                error.status === 422 &&
-                /draft/i.test(JSON.stringify(error.response?.data ?? ''));
-            if (!draftRefused)
-                throw toForgeError(error, this.context('pulls/create'));
-            warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
-            const { data } = await this.call('pulls/create', () => create(false));
-            return toPull(data);
+        const ctx = this.context('pulls/create');
+        let draft = input.draft;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const { data } = await this.prApi.rest.pulls.create({
+                    ...this.repoParams(),
+                    head: input.branch,
+                    base: input.base,
+                    title: input.title,
+                    body: input.body,
+                    draft,
+                    request: { retries: 0 },
+                });
+                return toPull(data);
+            }
+            catch (error) {
+                const said = JSON.stringify(error.response?.data ?? '');
+                const status = error.status;
+                if (draft && status === 422 && /draft/i.test(said)) {
+                    warnings.push(`draft pull requests are not available in ${this.owner}/${this.repo}: opened a ready one`);
+                    draft = false;
+                    continue;
+                }
+                const exists = status === 422 && /already exists/i.test(said);
+                if (!(exists || isUnconfirmed(error)) || attempt >= CREATE_RETRIES)
+                    throw toForgeError(error, ctx);
+                const found = await this.findOpenPull(input.branch);
+                if (found)
+                    return found;
+                if (exists)
+                    throw toForgeError(error, ctx);
+            }
         }
     }
     /**
@@ -41155,7 +41180,14 @@ class GitHubForge {
         return { owner: this.owner, repo: this.repo };
     }
     context(operation) {
-        return { operation, apiUrl: this.apiUrl, workflow: this.workflow, redact: this.redact };
+        const pr = this.options.prToken !== undefined && PR_OPERATIONS.has(operation);
+        return {
+            operation,
+            apiUrl: this.apiUrl,
+            workflow: this.workflow,
+            redact: this.redact,
+            ...(pr ? { tokenSetting: 'LEVIATHAN_PR_TOKEN (the pr-token input in Actions)' } : {}),
+        };
     }
     async call(operation, fn) {
         try {
@@ -41286,10 +41318,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3151);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(83);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7160);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7765);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -42663,10 +42695,10 @@ class UserError extends Error {
 /* unused harmony exports retryCommand, NOT_A_REPOSITORY_HINT, noSuchDirectory */
 /**
  * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance once `leviathan init` exists).
+ * instance the setup hint).
  */
 /** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init` once it exists';
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
 /** Where the scheduler reads the documents from, and what that asks of the user. */
 const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
 /** The command that gives a blocked task another chance. */
@@ -42696,7 +42728,7 @@ function noSuchDirectory(dir) {
 /* harmony export */   _I: () => (/* binding */ matchesAny),
 /* harmony export */   fN: () => (/* binding */ validateGlob)
 /* harmony export */ });
-/* unused harmony exports BACKLOG_PATH, _model, ALWAYS_PROTECTED, isFloatingGlob */
+/* unused harmony exports BACKLOG_PATH, allowGlob, _model, ALWAYS_PROTECTED, isFloatingGlob */
 /* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4006);
 /* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_0__);
 /**
@@ -43003,15 +43035,24 @@ function protectedMatch(glob, normalPath) {
     })(normalPath);
 }
 /**
- * True if the normalised `path` matches one of `globs` (picomatch, `dot: true`, case-sensitive). A path that
- * does not normalise matches nothing; a malformed glob matches nothing (callers that must fail closed on a
- * malformed list — protected paths — check validity themselves).
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+function allowGlob(glob) {
+    return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
  */
 function matchesAny(path, globs) {
     const n = normalizePath(path);
     if (!n.ok)
         return false;
-    return globs.some((g) => globError(g) === null && pmMatch(g, n.path));
+    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
@@ -43044,14 +43085,17 @@ const GS = '**';
 const OPAQUE = /[[\](){}|"']/;
 /** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
 const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
 const models = new Map();
 function modelOf(glob) {
     return remember(models, glob, () => {
         if (globError(glob) !== null)
             return null;
         // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
         const expansion = expandBraces(splitTop(glob)
-            .map((s) => (s === GS ? MARK : s))
+            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
             .join('/'));
         if (!expansion)
             return null;
@@ -43087,6 +43131,10 @@ function alternativeModel(alt, mode, ctx) {
         // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
         if (item === MARK)
             item = GS;
+        else if (item === STAR_MARK) {
+            items.push('*');
+            continue;
+        }
         else if (item === GS && mode === 'under')
             item = '*';
         else if (OPAQUE.test(item) && item !== GS) {
@@ -43265,9 +43313,12 @@ function witnesses(alt, fragments, count) {
 // ---------------------------------------------------------------------------------------------------------
 // Scope decisions
 // ---------------------------------------------------------------------------------------------------------
-/** `docs/guide/**`: a literal directory and everything under it, the commonest task glob. */
-const DIRECTORY_GLOB = /^(?:[^*?[\](){}|"'!@+\\/]+\/)+\*\*$/;
-const isDirectoryGlob = (glob) => DIRECTORY_GLOB.test(glob);
+/**
+ * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
+ * everything under it, the commonest task glob. null for any other glob.
+ */
+const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
+const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
 function insideFence(glob, model, fence) {
     if (model.literal)
         return matchesAny(glob, fence);
@@ -43282,10 +43333,9 @@ function canReach(glob, model, protectedGlob) {
         return protectedMatch(protectedGlob, glob);
     if (p.literal) {
         // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        if (isDirectoryGlob(glob)) {
-            const dir = glob.slice(0, -3);
+        const dir = directoryOf(glob);
+        if (dir !== null)
             return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        }
         return pmMatch(glob, protectedGlob);
     }
     return model.over.some((a) => p.over.some((b) => intersects(a, b)));
@@ -43341,29 +43391,33 @@ function taskScope(taskGlobs, scope) {
     if (malformed)
         return out(taskGlobs[0], malformed);
     const protectedGlobs = protectedFor(taskGlobs, scope);
+    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+    const fence = scope.allowed_paths.map(allowGlob);
     const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-    for (const glob of taskGlobs) {
+    for (const written of taskGlobs) {
+        const glob = allowGlob(written);
         const model = modelOf(glob);
-        if (!model)
-            return out(glob, `malformed glob: ${globError(glob) ?? 'unsupported'}`);
-        if (!insideFence(glob, model, scope.allowed_paths))
-            return out(glob, 'not inside scope.allowed_paths');
+        if (globError(written) !== null || !model) {
+            return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
+        }
+        if (!insideFence(glob, model, fence))
+            return out(written, 'not inside scope.allowed_paths');
         const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
         const reached = applicable.find((p) => canReach(glob, model, p));
         if (reached !== undefined)
-            return out(glob, reachWhy(reached, scope));
+            return out(written, reachWhy(reached, scope));
         // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
         // (not needed for a literal path or a literal directory and everything under it, where it cannot).
-        for (const alt of model.literal || isDirectoryGlob(glob) ? [] : model.over) {
+        for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
             for (const w of witnesses(alt, fragments, 64)) {
                 const n = normalizePath(w);
                 if (!n.ok || !pmMatch(glob, n.path))
                     continue;
                 if (!matchesAny(n.path, scope.allowed_paths))
-                    return out(glob, 'not inside scope.allowed_paths');
+                    return out(written, 'not inside scope.allowed_paths');
                 const hit = applicable.find((p) => pmMatch(p, n.path));
                 if (hit !== undefined)
-                    return out(glob, reachWhy(hit, scope));
+                    return out(written, reachWhy(hit, scope));
             }
         }
     }
@@ -43471,6 +43525,112 @@ function renderPullBody(input) {
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
     lines.push('', pullMarker(task.id, input.attempt, input.headSha));
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 2258:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   lY: () => (/* binding */ createRedactor),
+/* harmony export */   xU: () => (/* binding */ knownSecrets)
+/* harmony export */ });
+/* unused harmony exports REDACTED, MIN_SECRET_LENGTH */
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
 }
 
 
@@ -44729,9 +44889,15 @@ class PrivateRepo {
         await wt.run(['read-tree', 'HEAD']);
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
-    /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
-    async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+    /**
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
+     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     */
+    async pushWithLease(target, commit, branch, expected, token) {
+        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        const git = token
+            ? this.git.withToken(token, this.root, env)
+            : this.git.at(this.root, env, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -44973,7 +45139,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 3151:
+/***/ 83:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45139,102 +45305,8 @@ async function observe_observePulls(forge, config, now) {
 var base_branch = __nccwpck_require__(5133);
 // EXTERNAL MODULE: ./src/store/private-repo.ts
 var private_repo = __nccwpck_require__(7811);
-;// CONCATENATED MODULE: ./src/core/redact.ts
-/**
- * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
- * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
- * when their value is unknown to us.
- */
-const REDACTED = '[REDACTED]';
-/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
-const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
-    // An HTTP authorization header's credentials (git's extraheader, curl -v).
-    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
-    // user:password@ in a URL.
-    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
-];
-/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
-function variants(secret) {
-    const out = [secret];
-    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-    try {
-        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
-    }
-    catch {
-        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
-    }
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-        out.push(encoded);
-    return out;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
-function createRedactor(options = {}) {
-    const min = options.minLength ?? MIN_SECRET_LENGTH;
-    const values = new Set();
-    for (const secret of options.secrets ?? []) {
-        if (secret === undefined)
-            continue;
-        // A value with surrounding whitespace is printed trimmed as often as not.
-        for (const s of new Set([secret, secret.trim()])) {
-            if (s.length < min)
-                continue;
-            for (const v of variants(s))
-                if (v.length >= min)
-                    values.add(v);
-        }
-    }
-    const known = values.size > 0
-        ? new RegExp([...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
-            .join('|'), 'g')
-        : null;
-    return (text) => {
-        if (text === '')
-            return text;
-        let out = known ? text.replace(known, REDACTED) : text;
-        for (const shape of TOKEN_SHAPES) {
-            out = out.replace(shape, (...m) => {
-                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
-                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
-                if (groups.length === 2)
-                    return `${groups[0]}${REDACTED}${groups[1]}`;
-                if (groups.length === 1)
-                    return `${groups[0]}${REDACTED}`;
-                return REDACTED;
-            });
-        }
-        return out;
-    };
-}
-/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
-function knownSecrets(sources) {
-    const allow = new Set(sources.allowlist ?? []);
-    const out = [];
-    for (const [name, value] of Object.entries(sources.env)) {
-        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
-            out.push(value);
-    }
-    for (const value of sources.extra ?? [])
-        if (value)
-            out.push(value);
-    return out;
-}
-
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
@@ -46127,8 +46199,8 @@ function hostEnv(deps) {
 }
 /** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
 function attemptRedactor(deps, ctx) {
-    return createRedactor({
-        secrets: knownSecrets({
+    return (0,redact/* createRedactor */.lY)({
+        secrets: (0,redact/* knownSecrets */.xU)({
             env: hostEnv(deps),
             isSecretName: agent_env/* isSecretLikeName */.RW,
             allowlist: ctx.config.executor.env_allowlist,
@@ -46698,7 +46770,8 @@ function deliver_agentEnv(deps, ctx) {
 function deliver_remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
 }
-function attemptDraft(deps, ctx, rest) {
+/** An event of this attempt, made now by this actor. */
+function deliver_attemptDraft(deps, ctx, rest) {
     return {
         id: deps.newId(),
         ts: deps.now().toISOString(),
@@ -46760,7 +46833,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+            deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
         ]);
         if (!lateResult.ok)
             throw new errors/* UserError */.y(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -46813,10 +46886,16 @@ refusal) {
             ...(kept ? { wip_branch: kept } : {}),
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
         };
-        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const lateDetail = await record([deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
-            : { status: 'failed', reason, detail, ...(kept ? { wip_branch: kept } : {}) };
+            : {
+                status: 'failed',
+                reason,
+                detail,
+                ...(kept ? { wip_branch: kept } : {}),
+                ...(data.output_tail ? { output_tail: data.output_tail } : {}),
+            };
         return extra.report ? { ...outcome, report: extra.report } : outcome;
     };
     try {
@@ -46936,7 +47015,7 @@ refusal) {
         }
         say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt);
+            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
@@ -46968,7 +47047,7 @@ refusal) {
             return await fail('pr_error', error.message, { report: guard.report });
         }
         const lateDetail = await record([
-            attemptDraft(deps, ctx, {
+            deliver_attemptDraft(deps, ctx, {
                 type: 'pr.created',
                 data: {
                     number: pull.pull.number,
@@ -46978,7 +47057,7 @@ refusal) {
                     head_sha: head,
                 },
             }),
-            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+            deliver_attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
         ]);
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
@@ -47001,12 +47080,12 @@ refusal) {
     }
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
-async function pushOwn(repo, target, commit, branch, ctx, expected) {
+async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
     assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
     const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
     if (valid.exitCode !== 0)
         throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
-    await repo.pushWithLease(target, commit, branch, expected);
+    await repo.pushWithLease(target, commit, branch, expected, token);
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
@@ -47029,7 +47108,13 @@ async function pushOwn(repo, target, commit, branch, ctx, expected) {
  */
 async function startAttempt(deps, taskId, attemptId) {
     const say = deps.progress ?? (() => { });
-    const defaultBranch = await deps.forge.defaultBranch();
+    let defaultBranch;
+    try {
+        defaultBranch = await deps.forge.defaultBranch();
+    }
+    catch (error) {
+        throw await unstartable(deps, taskId, attemptId, error);
+    }
     say(`loading the backlog from ${defaultBranch}`);
     const docs = await loadBaseDocuments(deps.git, defaultBranch);
     deps.events.trustKey?.(docs.config.events.public_key);
@@ -47047,23 +47132,10 @@ async function startAttempt(deps, taskId, attemptId) {
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
     const started = await deps.events.append([
-        {
-            id: deps.newId(),
-            ts: deps.now().toISOString(),
-            actor: deps.actor,
-            task: taskId,
-            attempt: id,
-            type: 'attempt.started',
-            data: { base_sha: docs.sha },
-        },
+        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
     ], 
     // Two workers for one attempt: only the first start counts.
-    (s) => {
-        const a = Object.hasOwn(s.attempts, id) ? s.attempts[id] : undefined;
-        return a && (a.status === 'created' || a.status === 'dispatched')
-            ? true
-            : `attempt is ${a?.status ?? 'unknown'}`;
-    });
+    (s) => notStarted(s, id));
     if (!started.ok)
         throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
@@ -47091,15 +47163,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            {
-                id: deps.newId(),
-                ts: deps.now().toISOString(),
-                actor: deps.actor,
-                task: taskId,
-                attempt: id,
-                type: 'attempt.failed',
-                data: { reason: 'executor_error', detail },
-            },
+            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new UserError(`attempt ${id} failed: ${detail}`);
     }
@@ -47116,6 +47180,32 @@ async function startAttempt(deps, taskId, attemptId) {
         ...prepared,
         ...files,
     };
+}
+/**
+ * The forge could not be read before the attempt started: a claimed attempt nobody has started yet fails
+ * with the reason (one line), so its slot is freed now rather than at the deadline; a started one (another
+ * worker has it) is left alone. Returns the error to throw.
+ */
+async function unstartable(deps, taskId, attemptId, error) {
+    const detail = `the worker could not read the default branch from the ${deps.forge.kind} forge: ${error.message}`;
+    if (!attemptId)
+        return new UserError(detail);
+    const failed = await deps.events
+        .append([
+        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
+            type: 'attempt.failed',
+            data: { reason: 'executor_error', detail },
+        }),
+    ], (s) => notStarted(s, attemptId))
+        .catch(() => ({ ok: false }));
+    return new UserError(failed.ok ? `attempt ${attemptId} failed: ${detail}` : detail);
+}
+/** A claimed attempt that no worker has started yet. */
+function notStarted(state, id) {
+    const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+    return a && (a.status === 'created' || a.status === 'dispatched')
+        ? true
+        : `attempt is ${a?.status ?? 'unknown'}`;
 }
 /** The commands the attempt runs: the task's own `run`, else the configured agent command. */
 function executorCommands(ctx) {
