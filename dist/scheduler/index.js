@@ -33133,6 +33133,10 @@ class Git {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
     }
+    /** The same directory and settings, authenticated with another token. */
+    withToken(token) {
+        return new Git(this.cwd, token, this.baseEnv, this.config);
+    }
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
@@ -39674,9 +39678,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -39898,9 +39917,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {

@@ -34181,6 +34181,10 @@ class Git {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
     }
+    /** The same directory and settings, authenticated with another token. */
+    withToken(token) {
+        return new Git(this.cwd, token, this.baseEnv, this.config);
+    }
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
@@ -40722,9 +40726,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -40946,9 +40965,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -41270,11 +41289,12 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3151);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7160);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3151);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7160);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41290,43 +41310,46 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
         if (saved) {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            // start wrote the file without credentials: push with this job's (and the PR token, when given).
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_3__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41335,11 +41358,11 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_5__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .renderAttemptMarkdown */ .F)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_7__/* .attemptHeadline */ .m)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_7__/* .renderAttemptMarkdown */ .F)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -44565,7 +44588,7 @@ class PrivateRepo {
         return new PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -44587,7 +44610,7 @@ class PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -44686,7 +44709,7 @@ class PrivateRepo {
     }
     /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
     async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -44699,7 +44722,7 @@ class PrivateRepo {
     }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -46942,7 +46965,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
@@ -47087,7 +47110,7 @@ async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
     const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(deps.git);
     let prepared;
     try {
-        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git);
+        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git, deps.forge.pushToken?.());
         const branchAt = await repo.remoteBranch(pushTarget, branch);
         const workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-agent-'));
         await repo.checkoutWorkTree(baseSha, workTree, base);

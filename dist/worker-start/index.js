@@ -34180,6 +34180,10 @@ class Git {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
     }
+    /** The same directory and settings, authenticated with another token. */
+    withToken(token) {
+        return new Git(this.cwd, token, this.baseEnv, this.config);
+    }
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
@@ -40721,9 +40725,24 @@ function createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -40945,9 +40964,9 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -41294,7 +41313,9 @@ async function main() {
         const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
         log.end();
         const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'context.json');
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, JSON.stringify(context, null, 2));
+        // The agent job downloads this file: no credential of this job goes with it.
+        const { token: _token, ...pushTarget } = context.pushTarget;
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, JSON.stringify({ ...context, pushTarget: { ...pushTarget, headers: [] } }, null, 2));
         const left = Math.max(1, Math.ceil((Date.parse(context.deadline) - Date.now()) / 60_000));
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`started ${context.task.id} attempt ${context.number}/${context.maxAttempts} (${context.attempt}) at ${context.baseSha.slice(0, 7)}`);
         await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z
@@ -44366,7 +44387,7 @@ class private_repo_PrivateRepo {
         return new private_repo_PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -44388,7 +44409,7 @@ class private_repo_PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -44487,7 +44508,7 @@ class private_repo_PrivateRepo {
     }
     /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
     async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -44500,7 +44521,7 @@ class private_repo_PrivateRepo {
     }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -46306,7 +46327,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await private_repo_PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await private_repo_PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await private_repo_PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

@@ -40432,9 +40432,24 @@ function client_createClient(options) {
         log(`GitHub ${kind} rate limit on ${request.method} ${request.url}: ${retrying ? `retrying in ${retryAfter}s` : 'giving up'}`);
         return retrying;
     };
-    const timedFetch = (input, init) => {
-        const signals = [AbortSignal.timeout(timeoutMs), ...(init?.signal ? [init.signal] : [])];
-        return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    // A timer we hold ourselves: AbortSignal.any only keeps weak references to its sources, so an
+    // AbortSignal.timeout passed to it can be collected before it fires and the request then never times out.
+    const timedFetch = async (input, init) => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        const outer = init?.signal;
+        const forward = () => controller.abort(outer?.reason);
+        if (outer?.aborted)
+            forward();
+        else
+            outer?.addEventListener('abort', forward, { once: true });
+        try {
+            return await fetch(input, { ...init, signal: controller.signal });
+        }
+        finally {
+            clearTimeout(timer);
+            outer?.removeEventListener('abort', forward);
+        }
     };
     return new ThrottledOctokit({
         auth: options.token,
@@ -40610,9 +40625,9 @@ class github_GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch (the PR token when set, so the pushed commits trigger CI). */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
-        return this.options.prToken ?? this.options.token;
+        return this.options.prToken;
     }
     defaultBranch() {
         this.defaultBranchValue ??= this.readDefaultBranch().catch((error) => {
@@ -41568,6 +41583,10 @@ class Git {
             this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
         }
     }
+    /** The same directory and settings, authenticated with another token. */
+    withToken(token) {
+        return new Git(this.cwd, token, this.baseEnv, this.config);
+    }
     /** The same credentials in another directory, with its own environment and extra `-c` settings. */
     at(cwd, env = {}, config = []) {
         return new Git(cwd, this.token, env, [...this.config, ...config]);
@@ -41677,7 +41696,7 @@ class PrivateRepo {
         return new PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -41699,7 +41718,7 @@ class PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -41798,7 +41817,7 @@ class PrivateRepo {
     }
     /** Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent). */
     async pushWithLease(target, commit, branch, expected) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -41811,7 +41830,7 @@ class PrivateRepo {
     }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = (target.token ? this.git.withToken(target.token) : this.git).at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -46275,7 +46294,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
+import { PrivateRepo } from '../store/private-repo.js';
 import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
 import {
   type AttemptContext,
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     if (saved) {
       // One job: start, the agent step and finish share the runner; the agent step left its result.
       context = JSON.parse(await readFile(saved, 'utf8')) as AttemptContext;
+      // start wrote the file without credentials: push with this job's (and the PR token, when given).
+      context.pushTarget = await PrivateRepo.pushTarget(target.git, target.forge.pushToken?.());
       executed = await readFile(join(context.taskDir, 'executed.json'), 'utf8').then(
         (t) => JSON.parse(t) as RunSandboxedResult,
         () => agentJobResult(input('agent-result') || 'failure', context.deadline, ctx.now()),

@@ -149,6 +149,11 @@ export class Git {
     }
   }
 
+  /** The same directory and settings, authenticated with another token. */
+  withToken(token: string): Git {
+    return new Git(this.cwd, token, this.baseEnv, this.config);
+  }
+
   /** The same credentials in another directory, with its own environment and extra `-c` settings. */
   at(cwd: string, env: Record<string, string> = {}, config: readonly string[] = []): Git {
     return new Git(cwd, this.token, env, [...this.config, ...config]);

@@ -25,7 +25,14 @@ export interface RequestInfo {
   service: string | null;
   method: string;
   path: string;
+  /** Who sent it, as `access` named the token (absent without an `access` policy). */
+  as?: string | null;
+  /** The HTTP status the server refused it with (401/403), absent when it reached git. */
+  refused?: number;
 }
+
+/** What a token may do: `read` fetches, `write` also pushes (GitHub's `contents` permission). */
+export type AccessPolicy = (token: string | null) => { as: string | null; level: 'none' | 'read' | 'write' };
 
 /** What the hook wants done with a request: `kill` destroys the connection once the request body starts. */
 export type RequestAction = 'kill' | 'pass' | undefined;
@@ -38,6 +45,11 @@ export interface GitServerOptions {
 export class GitServer {
   /** Called for every request before it reaches git; return `'kill'` to cut the connection mid-request. */
   onRequest: ((info: RequestInfo) => RequestAction) | null = null;
+  /**
+   * Per-token access (e.g. from the emulator's token authority). A push needs `write` (else 403, or 401 without
+   * a token); a fetch needs `read`. Replaces the single `token` check when set.
+   */
+  access: AccessPolicy | null = null;
   /** Every request seen, in order (for assertions about what a client fetched). */
   readonly requests: RequestInfo[] = [];
 
@@ -105,7 +117,24 @@ export class GitServer {
     const info: RequestInfo = { repo, service, method: req.method ?? 'GET', path: url.pathname };
     this.requests.push(info);
 
-    if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
+    if (this.access) {
+      const who = this.access(this.basicToken(req.headers.authorization));
+      info.as = who.as;
+      const need = service === 'git-receive-pack' ? 'write' : 'read';
+      const ok = who.level === 'write' || (who.level === 'read' && need === 'read');
+      if (!ok) {
+        const anonymous = who.as === null;
+        info.refused = anonymous ? 401 : 403;
+        res.writeHead(info.refused, {
+          ...(anonymous ? { 'WWW-Authenticate': 'Basic realm="leviathan-test"' } : {}),
+          'Content-Type': 'text/plain',
+        });
+        res.end(
+          anonymous ? 'Invalid username or token.\n' : `Permission to ${repo}.git denied to ${who.as}.\n`,
+        );
+        return;
+      }
+    } else if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
       res.writeHead(401, {
         'WWW-Authenticate': 'Basic realm="leviathan-test"',
         'Content-Type': 'text/plain',
@@ -123,6 +152,12 @@ export class GitServer {
       return;
     }
     this.runBackend(req, res, url, `/${repo}.git${rest}`);
+  }
+
+  private basicToken(header: string | undefined): string | null {
+    if (!/^basic /i.test(header ?? '')) return null;
+    const decoded = Buffer.from(header!.slice(6), 'base64').toString('utf8');
+    return decoded.startsWith('x-access-token:') ? decoded.slice('x-access-token:'.length) : null;
   }
 
   private authorized(header: string | undefined): boolean {
