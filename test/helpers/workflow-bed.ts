@@ -9,7 +9,7 @@
  *   bed.dispatched;                                 // their WorkflowRuns, in dispatch order
  *   await bed.stop();
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LeviathanEvent } from '../../src/core/events.js';
 import { GitServer } from '../harness/git-server.js';
@@ -58,7 +58,12 @@ function workflowFromInit(): Promise<string> {
 export async function workflowBed(
   name: string,
   seed: SeedInput,
-  options: { vars?: Record<string, string>; runner?: Partial<RunnerOptions> } = {},
+  options: {
+    vars?: Record<string, string>;
+    runner?: Partial<RunnerOptions>;
+    /** Told of every token minted for a job (a test leaking one to a hostile script). */
+    onMint?: (name: string, token: string) => void | Promise<void>;
+  } = {},
 ): Promise<WorkflowBed> {
   const workflow = await workflowFromInit();
   const authority = new TokenAuthority();
@@ -76,6 +81,10 @@ export async function workflowBed(
       : { as: null, level: 'none' };
   };
   const emu = await GitHubEmulator.start({ git: server, repo: name, authority });
+  // Every run's directories (workspaces, temp, artifacts) under the target's root: one machine, as a
+  // self-hosted runner is, so a hostile job can look at what other jobs left there.
+  const runsRoot = join(target.root, 'runs');
+  await mkdir(runsRoot);
   const runner = new WorkflowRunner({
     workflowFile: '.github/workflows/leviathan.yml',
     content: workflow,
@@ -83,10 +92,15 @@ export async function workflowBed(
     actionsRepo: ACTIONS_REPO,
     repository: `${emu.owner}/${name}`,
     cloneUrl: () => target.url,
+    root: runsRoot,
     serverUrl: emu.serverUrl,
     apiUrl: emu.apiUrl,
     tokens: {
-      forJob: (permissions, job) => authority.mint(`job:${job}`, permissions),
+      forJob: async (permissions, job) => {
+        const token = authority.mint(`job:${job}`, permissions);
+        await options.onMint?.(`job:${job}`, token);
+        return token;
+      },
       forApp: () => authority.mint('app', APP_PERMISSIONS),
     },
     vars: { LEVIATHAN_APP_ID: '4242', ...options.vars },

@@ -60,7 +60,13 @@ export interface RunnerOptions {
   /** Milliseconds per `timeout-minutes` minute (tests shrink it). */
   minuteMs?: number;
   /** Called before each step; return `'cancel'` to cancel the run there (as a user pressing Cancel). */
-  beforeStep?: (job: string, step: StepDef) => 'cancel' | undefined;
+  beforeStep?: (
+    job: string,
+    step: StepDef,
+    run: WorkflowRun,
+  ) => Promise<'cancel' | undefined> | 'cancel' | undefined;
+  /** Where each run's directories go (default the system temp dir). */
+  root?: string;
 }
 
 export interface StepRun {
@@ -140,7 +146,7 @@ export class WorkflowRunner {
     const workflow = await this.load();
     if (!(event in workflow.on)) throw new Error(`${workflow.file} has no ${event} trigger`);
     const id = ++runCounter;
-    const root = await mkdtemp(join(tmpdir(), `leviathan-run-${id}-`));
+    const root = await mkdtemp(join(this.options.root ?? tmpdir(), `leviathan-run-${id}-`));
     const artifacts = join(root, 'artifacts');
     await mkdir(artifacts);
     const inputs = event === 'workflow_dispatch' ? this.dispatchInputs(workflow, given.inputs ?? {}) : {};
@@ -448,7 +454,8 @@ export class WorkflowRunner {
         status: state.cancelled.value ? 'cancelled' : state.status,
       });
       const name = step.name ?? step.run?.split('\n')[0] ?? step.uses ?? id;
-      if (this.options.beforeStep?.(state.job.id, step) === 'cancel') state.cancelled.value = true;
+      if ((await this.options.beforeStep?.(state.job.id, step, state.shared.run)) === 'cancel')
+        state.cancelled.value = true;
       if (
         !condition(step.if, scope()) ||
         (state.cancelled.value && !/always\(\)|cancelled\(\)/.test(String(step.if ?? '')))
