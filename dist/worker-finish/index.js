@@ -41289,12 +41289,13 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3151);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7160);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3151);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7160);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41311,16 +41312,17 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
@@ -41328,28 +41330,28 @@ async function main() {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
             // start wrote the file without credentials: push with this job's (and the PR token, when given).
-            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_3__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_6__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_8__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41358,11 +41360,11 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_5__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_7__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_7__/* .renderAttemptMarkdown */ .F)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .m)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -41374,7 +41376,7 @@ async function main() {
         else {
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('decision', 'failed');
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('reason', outcome.reason);
-            throw new Error(`attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`);
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`);
         }
     }, log.end);
 }

@@ -40955,10 +40955,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4525);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7900);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(3085);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7900);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -40974,21 +40975,22 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main() {
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .Cs)(async () => {
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task-dir', { required: true });
+        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('task-dir', { required: true });
         const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
-        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
-        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_6__/* .Git */ .TU(workspace);
+        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('archive');
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_7__/* .Git */ .TU(workspace);
         // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
         // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
         let workTree = saved.workTree;
         if (archive) {
             log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
             workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
-            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(git);
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.create(git);
             try {
                 await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
             }
@@ -41003,10 +41005,10 @@ async function main() {
             promptFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'prompt.md'),
             taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'task.json'),
         };
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .actionContext */ .Gt)('worker', log.progress);
         log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
         // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
-        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
+        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
         log.end();
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
         if (archive) {
@@ -41025,7 +41027,7 @@ async function main() {
         }
         _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('status', executed.status);
         if (executed.status !== 'ok') {
-            throw new Error(`${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`);
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .UserError */ .y(`${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`);
         }
     }, log.end);
 }

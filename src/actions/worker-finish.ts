@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { UserError } from '../core/errors.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     } else {
       core.setOutput('decision', 'failed');
       core.setOutput('reason', outcome.reason);
-      throw new Error(
+      throw new UserError(
         `attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`,
       );
     }

@@ -35,6 +35,10 @@ export interface WorkflowBed {
   dispatched: Array<{ run: EmulatedRun; result: Promise<WorkflowRun> }>;
   tick(): Promise<WorkflowRun>;
   dispatch(inputs: Record<string, unknown>): Promise<WorkflowRun>;
+  /** Dispatches stay queued in the emulator from now on (no job starts), until `work` runs one. */
+  pause(): void;
+  /** Runs the worker for a dispatch the emulator recorded, as its hook would have. */
+  work(run: EmulatedRun): Promise<WorkflowRun>;
   /** Every dispatched run that ended, after `emu.idle()`. */
   settled(): Promise<WorkflowRun[]>;
   /** The event log as the origin holds it (fetched over HTTP, chain verified). */
@@ -125,6 +129,16 @@ export async function workflowBed(
     workflow,
     dispatched,
     tick: () => runner.trigger('schedule'),
+    pause: () => emu.offAll(),
+    work: async (run) => {
+      emu.startRun(run.id);
+      const result = await runner.trigger('workflow_dispatch', {
+        inputs: run.inputs as Record<string, unknown>,
+        ref: run.ref,
+      });
+      emu.completeRun(run.id, result.conclusion);
+      return result;
+    },
     dispatch: (inputs) => runner.trigger('workflow_dispatch', { inputs }),
     settled: async () => {
       await emu.idle();
