@@ -45466,6 +45466,76 @@ async function runOne(command, options, deadline, tail, graceMs) {
         await prepared.dispose();
     }
 }
+/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
+function ended(pid) {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+        return state === 'Z' || state === 'X';
+    }
+    catch {
+        return true;
+    }
+}
+function isNamespaceInit(pid) {
+    try {
+        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec((0,external_node_fs_.readFileSync)(`/proc/${pid}/status`, 'utf8'))?.[1];
+        const ids = nspid?.trim().split(/\s+/) ?? [];
+        return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
+ * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
+ * into the work tree for a moment after the sandbox's outer process exited.
+ */
+async function awaitNamespaceEnd(initPid, graceMs) {
+    // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
+    if (!isNamespaceInit(initPid))
+        return;
+    for (const [budget, signal] of [
+        [graceMs, 'SIGKILL'],
+        [graceMs, null],
+    ]) {
+        const until = Date.now() + budget;
+        while (!ended(initPid) && Date.now() < until)
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(5);
+        if (ended(initPid))
+            return;
+        if (signal && isNamespaceInit(initPid)) {
+            try {
+                process.kill(initPid, signal);
+            }
+            catch {
+                return;
+            }
+        }
+    }
+}
+/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
+function within(promise, ms) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
+function readInitPid(child, fd) {
+    const stream = fd === undefined ? null : child.stdio[fd];
+    if (!stream)
+        return Promise.resolve(null);
+    let text = '';
+    stream.on('data', (chunk) => {
+        text += chunk.toString();
+    });
+    return new Promise((resolve) => {
+        stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
+    });
+}
 function spawnOne(command, invocation, options, deadline, tail, graceMs) {
     return new Promise((resolve) => {
         // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
@@ -45474,8 +45544,9 @@ function spawnOne(command, invocation, options, deadline, tail, graceMs) {
             env: { ...options.env, ...invocation.envOverrides },
             detached: true,
             // No stdin: an agent or command that waits for input must not hang until the deadline.
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
         });
+        const initPid = readInitPid(child, invocation.infoFd);
         const pgid = child.pid;
         let timedOut = false;
         let stopping = null;
@@ -45523,6 +45594,9 @@ function spawnOne(command, invocation, options, deadline, tail, graceMs) {
             // Background processes the command left behind are part of it: stop them too, so nothing outlives
             // the list and holds the checkout (or our pipes) open.
             await stop();
+            const init = await within(initPid, graceMs);
+            if (init)
+                await awaitNamespaceEnd(init, graceMs);
             await waitForPipes(child, DRAIN_MS);
             if (pgid !== undefined)
                 liveGroups.delete(pgid);
@@ -45614,6 +45688,8 @@ function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
         '--unshare-uts',
         '--die-with-parent',
         '--new-session',
+        '--info-fd',
+        '3',
         '--ro-bind',
         '/',
         '/',
@@ -45643,7 +45719,7 @@ function bwrapInvocation(bwrap, layout, hiddenKinds, argv) {
     for (const path of emptied)
         args.push('--remount-ro', path);
     args.push('--chdir', layout.workTree, '--', ...argv);
-    return { file: bwrap, args };
+    return { file: bwrap, args, infoFd: 3 };
 }
 /**
  * The set-up script `unshare` runs as root of the new user namespace (PID 1 of the new PID namespace): a
@@ -45828,8 +45904,20 @@ async function probe(sandbox) {
         const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
         try {
             return await new Promise((done) => {
-                (0,external_node_child_process_.execFile)(inv.file, inv.args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } }, (error, _o, err) => {
-                    done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
+                // The invocation's info descriptor must exist, as in a real run.
+                const child = (0,external_node_child_process_.spawn)(inv.file, inv.args, {
+                    env: { PATH: '/usr/bin:/bin' },
+                    stdio: inv.infoFd === undefined ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
+                    timeout: 20_000,
+                });
+                let err = '';
+                child.stderr?.on('data', (chunk) => {
+                    err += chunk.toString();
+                });
+                child.once('error', (error) => done(error.message));
+                child.once('close', (code, signal) => {
+                    const why = err.trim().split('\n').pop() || `exit ${code ?? signal}`;
+                    done(code === 0 ? null : why);
                 });
             });
         }

@@ -164,9 +164,77 @@ async function runOne(
   }
 }
 
+/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
+function ended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+function isNamespaceInit(pid: number): boolean {
+  try {
+    const nspid = /^NSpid:\s*([\d\s]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const ids = nspid?.trim().split(/\s+/) ?? [];
+    return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
+ * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
+ * into the work tree for a moment after the sandbox's outer process exited.
+ */
+async function awaitNamespaceEnd(initPid: number, graceMs: number): Promise<void> {
+  // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
+  if (!isNamespaceInit(initPid)) return;
+  for (const [budget, signal] of [
+    [graceMs, 'SIGKILL'],
+    [graceMs, null],
+  ] as const) {
+    const until = Date.now() + budget;
+    while (!ended(initPid) && Date.now() < until) await sleep(5);
+    if (ended(initPid)) return;
+    if (signal && isNamespaceInit(initPid)) {
+      try {
+        process.kill(initPid, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
+function readInitPid(child: ChildProcess, fd: number | undefined): Promise<number | null> {
+  const stream = fd === undefined ? null : child.stdio[fd];
+  if (!stream) return Promise.resolve(null);
+  let text = '';
+  stream.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
+  });
+}
+
 function spawnOne(
   command: string,
-  invocation: { file: string; args: string[]; envOverrides: Record<string, string> },
+  invocation: { file: string; args: string[]; envOverrides: Record<string, string>; infoFd?: number },
   options: RunCommandsOptions,
   deadline: number,
   tail: TailBuffer,
@@ -179,8 +247,10 @@ function spawnOne(
       env: { ...options.env, ...invocation.envOverrides },
       detached: true,
       // No stdin: an agent or command that waits for input must not hang until the deadline.
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio:
+        invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
     });
+    const initPid = readInitPid(child, invocation.infoFd);
     const pgid = child.pid;
     let timedOut = false;
     let stopping: Promise<void> | null = null;
@@ -230,6 +300,8 @@ function spawnOne(
       // Background processes the command left behind are part of it: stop them too, so nothing outlives
       // the list and holds the checkout (or our pipes) open.
       await stop();
+      const init = await within(initPid, graceMs);
+      if (init) await awaitNamespaceEnd(init, graceMs);
       await waitForPipes(child, DRAIN_MS);
       if (pgid !== undefined) liveGroups.delete(pgid);
       resolve(result);

@@ -29,6 +29,11 @@ export interface SandboxTools {
 export interface Invocation {
   file: string;
   args: string[];
+  /**
+   * The descriptor on which the sandbox writes `{"child-pid": N}`, the host pid of its PID namespace's init:
+   * that init leads a session of its own, so it is waited for by pid, not with our process group.
+   */
+  infoFd?: 3;
 }
 
 type MountOp = { op: 'hide' | 'ro' | 'rw'; path: string };
@@ -65,6 +70,8 @@ export function bwrapInvocation(
     '--unshare-uts',
     '--die-with-parent',
     '--new-session',
+    '--info-fd',
+    '3',
     '--ro-bind',
     '/',
     '/',
@@ -89,7 +96,7 @@ export function bwrapInvocation(
   // Read-only only now: a work tree or task file inside a hidden directory needs its mount point made first.
   for (const path of emptied) args.push('--remount-ro', path);
   args.push('--chdir', layout.workTree, '--', ...argv);
-  return { file: bwrap, args };
+  return { file: bwrap, args, infoFd: 3 };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, lstat, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -127,14 +127,22 @@ async function probe(sandbox: Sandbox): Promise<string | null> {
     const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
     try {
       return await new Promise((done) => {
-        execFile(
-          inv.file,
-          inv.args,
-          { timeout: 20_000, env: { PATH: '/usr/bin:/bin' } },
-          (error, _o, err) => {
-            done(error ? (err.trim().split('\n').pop() ?? error.message) || error.message : null);
-          },
-        );
+        // The invocation's info descriptor must exist, as in a real run.
+        const child = spawn(inv.file, inv.args, {
+          env: { PATH: '/usr/bin:/bin' },
+          stdio:
+            inv.infoFd === undefined ? ['ignore', 'ignore', 'pipe'] : ['ignore', 'ignore', 'pipe', 'pipe'],
+          timeout: 20_000,
+        });
+        let err = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+        });
+        child.once('error', (error) => done(error.message));
+        child.once('close', (code, signal) => {
+          const why = err.trim().split('\n').pop() || `exit ${code ?? signal}`;
+          done(code === 0 ? null : why);
+        });
       });
     } finally {
       await inv.dispose();

@@ -19,6 +19,16 @@ export async function pathWithout(dir: string, without: readonly string[]): Prom
   return bin;
 }
 
+let lingered = 0;
+/**
+ * A `sleep` duration no other test process uses, so `sleepers` finds only this test's processes even when
+ * the same file runs twice at once on the machine.
+ */
+export function lingerSeconds(): number {
+  lingered += 1;
+  return 100_000 + (process.pid % 100_000) * 10 + (lingered % 10);
+}
+
 /** Host pids of running (not zombie) processes whose command line is exactly `sleep <seconds>`. */
 export function sleepers(seconds: number): number[] {
   const found: number[] = [];

@@ -44,7 +44,7 @@ async function attempt(commands: string[], taskGlobs = ['docs/**']) {
   await git.run(['commit', '-q', '-m', 'base']);
   const base = await git.output(['rev-parse', 'HEAD']);
 
-  const run = await runCommands({ commands, cwd: dir, env, timeoutMs: 1500 });
+  const run = await runCommands({ commands, cwd: dir, env, timeoutMs: 20_000 });
   expect(run.status).toBe('ok');
   const set = await collectChanges(git, base);
   const result = checkDiff(set.changes, { taskGlobs, scope: config.scope, maxFiles: 50, maxBytes: 1048576 });

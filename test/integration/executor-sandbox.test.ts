@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RunSandboxedOptions, runSandboxed, verifyCandidate } from '../../src/executor/sandboxed-run.js';
-import { HOSTILE, pathWithout, sleepers } from '../helpers/sandbox.js';
+import { HOSTILE, lingerSeconds, pathWithout, sleepers } from '../helpers/sandbox.js';
 
 const SECRET = 'lev-canary-3f9c2a7d41e8b6';
 let root: string;
@@ -125,7 +125,7 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
 
   it('setsid, double-fork and nohup processes are gone when the command ends', async () => {
     const wt = await freshTree('linger');
-    const seconds = mode === 'bwrap' ? 3301 : 3302;
+    const seconds = lingerSeconds();
     const r = await runSandboxed(options(mode, wt, [`sh ${HOSTILE}/escape-and-linger.sh ${seconds}`]));
     expect(r).toMatchObject({ status: 'ok' });
     for (const f of ['started-setsid', 'started-double-fork', 'started-nohup'])
@@ -133,9 +133,24 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
     expect(sleepers(seconds)).toEqual([]);
   });
 
+  it('an escapee writing into the work tree has stopped for good when the run returns', async () => {
+    const wt = await freshTree('ticker');
+    const r = await runSandboxed(
+      options(mode, wt, [
+        "setsid sh -c 'while :; do echo x >> ticker; done' </dev/null >/dev/null 2>&1 & while [ ! -s ticker ]; do :; done",
+      ]),
+    );
+    expect(r).toMatchObject({ status: 'ok' });
+    const size = (await stat(join(wt, 'ticker'))).size;
+    expect(size).toBeGreaterThan(0);
+    // Long enough for a live writer to append thousands of lines.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await stat(join(wt, 'ticker'))).size).toBe(size);
+  });
+
   it('at the deadline the whole sandbox is stopped, escapees included', async () => {
     const wt = await freshTree('deadline');
-    const seconds = mode === 'bwrap' ? 3311 : 3312;
+    const seconds = lingerSeconds();
     const r = await runSandboxed({
       ...options(mode, wt, [
         `sh ${HOSTILE}/escape-and-linger.sh ${seconds}; touch waiting; sleep ${seconds}`,
@@ -188,7 +203,7 @@ describe('without a sandbox', () => {
 
   it('none (chosen explicitly) runs as Leviathan does: the same scripts find the secrets and outlive it', async () => {
     const wt = await freshTree('none');
-    const seconds = 3321;
+    const seconds = lingerSeconds();
     try {
       const r = await runSandboxed(
         options('none', wt, [

@@ -10,6 +10,7 @@ import ts from 'typescript';
 import { EventLog } from '../../src/store/event-log.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, makeTempDir, removeDir } from '../harness/repo.js';
+import { sized } from '../helpers/stress.js';
 
 const WORKER_SOURCE = resolve('test/integration/fixtures/append-worker.ts');
 const TOKEN = 'race-token';
@@ -123,48 +124,55 @@ async function clones(repo: string, n: number): Promise<string[]> {
   );
 }
 
+const WRITERS = sized(6, 16);
+// Single and multi-event appends interleave: 5 events in appends of 1 and 4, or 25 in 1, 4, 10 and 10.
+const BATCHES = sized([1, 4], [1, 4, 10, 10]);
+const PER_WRITER = BATCHES.reduce((a, b) => a + b, 0);
+const TOTAL = WRITERS * PER_WRITER;
+const CLAIMERS = sized(4, 8);
+const seqRange = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
 describe('concurrent writers (separate processes, separate clones, real HTTP)', () => {
-  it('16 processes × 25 events: seq 1..400 without gaps, chain verifies, no duplicate, nothing lost', async () => {
-    const dirs = await clones('append-race', 16);
+  it(`${WRITERS} processes × ${PER_WRITER} events: seq 1..${TOTAL} without gaps, chain verifies, no duplicate, nothing lost`, async () => {
+    const dirs = await clones('append-race', WRITERS);
     const results = await race(
       dirs.map((dir, i) => ({
         mode: 'append',
         dir,
         token: TOKEN,
         prefix: `w${String(i).padStart(2, '0')}`,
-        // 25 events in appends of 1, 4, 10 and 10: single and multi-event appends interleave (64 commits).
-        batches: [1, 4, 10, 10],
+        batches: BATCHES,
       })),
     );
     for (const r of results) expect(r).toMatchObject({ ok: true });
 
-    // Every process got 25 distinct seqs, and together they are exactly 1..400.
+    // Every process got its distinct seqs, and together they are exactly 1..TOTAL.
     const seqs = results.flatMap((r) => r.seqs ?? []);
-    expect(seqs).toHaveLength(400);
-    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(seqs).toHaveLength(TOTAL);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqRange(TOTAL));
 
     const log = new EventLog({ dir: dirs[0] as string, token: TOKEN });
     const verified = await log.verify();
-    expect(verified).toMatchObject({ ok: true, count: 400, warnings: [] });
+    expect(verified).toMatchObject({ ok: true, count: TOTAL, warnings: [] });
     const { events, state } = await log.readAll();
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(events.map((e) => e.seq)).toEqual(seqRange(TOTAL));
     const ids = events.map((e) => e.id);
-    expect(new Set(ids).size).toBe(400);
-    for (let w = 0; w < 16; w++) {
+    expect(new Set(ids).size).toBe(TOTAL);
+    for (let w = 0; w < WRITERS; w++) {
       const prefix = `w${String(w).padStart(2, '0')}`;
       const mine = events.filter((e) => e.task === prefix);
-      // A writer's own events keep their order, and all 25 made it.
-      expect(mine.map((e) => e.id)).toEqual(Array.from({ length: 25 }, (_, n) => `${prefix}-${n + 1}`));
-      expect(state.tasks[prefix]?.attempts).toBe(25);
+      // A writer's own events keep their order, and all of them made it.
+      expect(mine.map((e) => e.id)).toEqual(seqRange(PER_WRITER).map((n) => `${prefix}-${n}`));
+      expect(state.tasks[prefix]?.attempts).toBe(PER_WRITER);
     }
     // The snapshot a reader trusts is the projection of everything.
     const read = await log.read();
     expect(read.source).toBe('snapshot');
     expect(read.state).toEqual(state);
-  }, 120_000);
+  }, 300_000);
 
-  it('8 processes claim the same task under a precondition: exactly one attempt.created lands', async () => {
-    const dirs = await clones('claim-race', 8);
+  it(`${CLAIMERS} processes claim the same task under a precondition: exactly one attempt.created lands`, async () => {
+    const dirs = await clones('claim-race', CLAIMERS);
     const results = await race(
       dirs.map((dir, i) => ({ mode: 'claim', dir, token: TOKEN, prefix: `c${i}`, task: 'docs-guide' })),
     );
@@ -172,7 +180,7 @@ describe('concurrent writers (separate processes, separate clones, real HTTP)', 
     const refused = results.filter((r) => !r.ok);
     expect(won).toHaveLength(1);
     expect(won[0]?.seq).toBe(1);
-    expect(refused).toHaveLength(7);
+    expect(refused).toHaveLength(CLAIMERS - 1);
     for (const r of refused) expect(r.refused).toBe('task docs-guide is already claimed');
 
     const { events, state } = await new EventLog({ dir: dirs[0] as string, token: TOKEN }).readAll();
