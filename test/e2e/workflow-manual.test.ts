@@ -26,7 +26,7 @@ const task = (id: string, run: string) =>
   `  - id: ${id}\n    title: Task ${id}\n    ready: true\n    allowed_paths: ["docs/**"]\n    run: [${JSON.stringify(run)}]\n`;
 const BACKLOG = `version: 1
 tasks:
-${task('sched', 'echo sched > docs/sched.md')}${task('fails', 'echo partial > docs/partial.md && exit 3')}${task('manual', 'echo manual > docs/manual.md')}${task('second', 'echo second > docs/second.md')}`;
+${task('sched', 'echo sched > docs/sched.md')}${task('fails', 'echo partial > docs/partial.md && exit 3')}${task('stops', 'echo stops > docs/stops.md')}${task('manual', 'echo manual > docs/manual.md')}${task('second', 'echo second > docs/second.md')}`;
 
 const results = (run: Awaited<ReturnType<WorkflowBed['tick']>>) =>
   Object.fromEntries(Object.values(run.jobs).map((j) => [j.id, j.result]));
@@ -45,7 +45,8 @@ describe('manual and concurrent runs', () => {
     expect(run.jobs.tick!.steps.find((s) => s.id === 'tick')?.outputs.decision).toBe('dry_run');
     expect(await originRefs(bed.target)).toEqual(before);
     expect(bed.emu.runs).toHaveLength(0);
-    for (const id of ['sched', 'fails', 'manual', 'second']) expect(run.jobs.tick!.summary).toContain(id);
+    for (const id of ['sched', 'fails', 'stops', 'manual', 'second'])
+      expect(run.jobs.tick!.summary).toContain(id);
     expect(run.jobs.tick!.summary).toContain('dry run');
   }, 30_000);
 
@@ -90,6 +91,19 @@ describe('manual and concurrent runs', () => {
     expect(own.at(-1)).toMatch(
       /^::error::leviathan: attempt failed \(executor_error\): the agent job failed.*leviathan-wip\/fails\//,
     );
+  }, 60_000);
+
+  it('a cancelled agent job still ends in attempt.failed, finish running as if: always() says', async () => {
+    // A user presses Cancel as the agent step starts.
+    bed.runner.options.beforeStep = (job, step) =>
+      job === 'agent' && step.id === 'agent' ? 'cancel' : undefined;
+    const run = await bed.dispatch({ task: 'stops' });
+    delete bed.runner.options.beforeStep;
+    expect(results(run)).toMatchObject({ start: 'success', agent: 'cancelled', finish: 'failure' });
+    const failed = ofType(await bed.events(), 'attempt.failed', 'stops');
+    expect(failed.map((e) => e.data)).toEqual([
+      expect.objectContaining({ reason: 'executor_error', detail: expect.stringContaining('was cancelled') }),
+    ]);
   }, 60_000);
 
   it('workflow_dispatch with a task claims it under the same limits', async () => {
