@@ -167,6 +167,7 @@ describe('the agent job cannot write', () => {
   }, 60_000);
 
   it('finish refuses a crafted artifact (.., symlink out, 10 GiB member, tar bomb) as scope_violation or limit_exceeded', async () => {
+    // Four attempts at once (different tasks, max_running_attempts: 5): one test's wall time instead of four.
     const kinds = Object.keys(CRAFTED);
     const runs = await Promise.all(kinds.map((k) => bed.dispatch({ task: `art-${k}` })));
     const events = await bed.events();
