@@ -100,9 +100,7 @@ describe.each([
     // The PR and its branch came from the App token (so the repository's CI runs on it), never the job's.
     expect(bed.emu.requests.filter((r) => r.operation === 'pulls/create').map((r) => r.as)).toEqual(['app']);
     const refs = await originRefs(bed.target);
-    expect(refs.get('refs/heads/leviathan/guide')).toBe(
-      pr.pull!.head_sha ?? refs.get('refs/heads/leviathan/guide'),
-    );
+    expect(refs.has('refs/heads/leviathan/guide')).toBe(true);
     const pushers = new Set(
       bed.server.requests
         .filter((r) => r.service === 'git-receive-pack' && r.method === 'POST')
