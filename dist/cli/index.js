@@ -58596,7 +58596,12 @@ function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
     if (result.context.config.executor.sandbox === 'none')
         lines.push(UNSANDBOXED_NOTE, '');
-    const report = result.outcome.report;
+    const { outcome } = result;
+    if (outcome.status === 'succeeded')
+        lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
+    else if (outcome.wip_branch)
+        lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    const report = outcome.report;
     lines.push(report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
 }

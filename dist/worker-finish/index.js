@@ -47272,7 +47272,12 @@ function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
     if (result.context.config.executor.sandbox === 'none')
         lines.push(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .UNSANDBOXED_NOTE */ .di, '');
-    const report = result.outcome.report;
+    const { outcome } = result;
+    if (outcome.status === 'succeeded')
+        lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
+    else if (outcome.wip_branch)
+        lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    const report = outcome.report;
     lines.push(report ? (0,_executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .renderGuardReport */ ._C)(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
 }

@@ -88,7 +88,13 @@ describe.each([
       finish: 'success',
     });
     for (const j of ['start', 'agent', 'finish']) expect(work!.jobs[j]!.runsOn).toBe(runsOn);
-    expect(work!.jobs.finish!.summary).toContain('guide');
+    // What a human reads: one group per phase, the decision, a notice; the summaries with the graph and PR.
+    expect(tickJob.log).toMatch(
+      /::group::reading the event log[\s\S]*::group::dispatching a worker for guide/,
+    );
+    expect(tickJob.log).toContain('decision: dispatched a worker: guide');
+    expect(tickJob.summary).toContain('```mermaid');
+    expect(work!.jobs.finish!.summary).toContain('guide attempt 1/2 succeeded');
 
     const pulls = [...bed.emu.issues.values()].filter((i) => i.pull);
     expect(pulls).toHaveLength(1);
@@ -97,6 +103,7 @@ describe.each([
     expect(pr.pull).toMatchObject({ head: 'leviathan/guide', base: 'main', draft: true });
     expect(parsePullMarker(pr.body ?? '')).toMatchObject({ task: 'guide', attempt });
     expect(pr.body).toContain('- [ ] The guide has a title');
+    expect(work!.jobs.finish!.summary).toContain(`Pull request: [#${pr.number}](`);
     // The PR and its branch came from the App token (so the repository's CI runs on it), never the job's.
     expect(bed.emu.requests.filter((r) => r.operation === 'pulls/create').map((r) => r.as)).toEqual(['app']);
     const refs = await originRefs(bed.target);

@@ -84,6 +84,7 @@ describe('manual and concurrent runs', () => {
     });
     expect(data.wip_branch).toMatch(/^leviathan-wip\/fails\//);
     expect((await originRefs(bed.target)).has(`refs/heads/${data.wip_branch}`)).toBe(true);
+    expect(run.jobs.finish!.summary).toContain(`Work kept on \`${data.wip_branch}\``);
     // The WIP branch holds what the agent left in its artifact.
     expect(await git(bed.target.bare, ['show', `${data.wip_branch}:docs/partial.md`])).toBe('partial');
     // The reason is the job's last line of its own (the runner's `##[error]Process completed…` follows it).
