@@ -41488,7 +41488,7 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
         return this.options.prToken;
     }
@@ -59077,7 +59077,12 @@ function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
     if (result.context.config.executor.sandbox === 'none')
         lines.push(UNSANDBOXED_NOTE, '');
-    const report = result.outcome.report;
+    const { outcome } = result;
+    if (outcome.status === 'succeeded')
+        lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
+    else if (outcome.wip_branch)
+        lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    const report = outcome.report;
     lines.push(report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
 }
@@ -59364,7 +59369,7 @@ class PrivateRepo {
         return new PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -59386,7 +59391,7 @@ class PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -59484,14 +59489,11 @@ class PrivateRepo {
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /**
-     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
-     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
+     * token (`token`, else the target's), as that token alone instead of the checkout's credentials.
      */
     async pushWithLease(target, commit, branch, expected, token) {
-        const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
-        const git = token
-            ? this.git.withToken(token, this.root, env)
-            : this.git.at(this.root, env, target.headers);
+        const git = this.originGit(target, token);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -59502,9 +59504,14 @@ class PrivateRepo {
             `${commit}:${ref}`,
         ]);
     }
+    /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
+    originGit(target, token = target.token) {
+        const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
+        return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
+    }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const git = this.originGit(target);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -60971,7 +60978,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

@@ -40015,7 +40015,7 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
         return this.options.prToken;
     }
@@ -40359,12 +40359,14 @@ async function runAction(body, end = () => { }) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5525);
-/* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3913);
-/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2956);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6590);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2348);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
+/* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5525);
+/* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3913);
+/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2956);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6590);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2348);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
+
 
 
 
@@ -40380,13 +40382,13 @@ function reasonOf(report) {
     return first ? `${first.task}: ${first.reason}` : 'no task is eligible';
 }
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .tokenInput */ .e1)('token', true);
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .runAction */ .Cs)(async () => {
-        const dryRun = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .booleanInput */ .tE)('dry-run');
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .actionContext */ .Gt)('scheduler', log.progress);
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .openActionTarget */ .c0)(token);
-        if ((0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .booleanInput */ .tE)('reset-breaker') && !dryRun) {
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .tokenInput */ .e1)('token', true);
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .runAction */ .Cs)(async () => {
+        const dryRun = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .booleanInput */ .tE)('dry-run');
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .actionContext */ .Gt)('scheduler', log.progress);
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .openActionTarget */ .c0)(token);
+        if ((0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .booleanInput */ .tE)('reset-breaker') && !dryRun) {
             log.progress('resetting the circuit breaker');
             const reset = await target.events.append([
                 {
@@ -40400,7 +40402,7 @@ async function main() {
             if (reset.ok)
                 _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(`circuit breaker reset (event ${reset.events[0]?.seq})`);
         }
-        const report = await (0,_scheduler_tick_js__WEBPACK_IMPORTED_MODULE_3__/* .tick */ .i)({
+        const report = await (0,_scheduler_tick_js__WEBPACK_IMPORTED_MODULE_4__/* .tick */ .i)({
             ...ctx,
             git: target.git,
             forge: target.forge,
@@ -40408,7 +40410,7 @@ async function main() {
             dryRun,
         });
         log.end();
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`decision: ${(0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .tickHeadline */ .q_)(report)}`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`decision: ${(0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .tickHeadline */ .q_)(report)}`);
         if (report.outcome === 'dispatched')
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(`dispatched a worker for ${report.task} (attempt ${report.attempt})`);
         if (report.outcome === 'dispatch_failed')
@@ -40419,19 +40421,19 @@ async function main() {
         }
         let graph = '';
         try {
-            const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_4__/* .readDocumentsAt */ .K2)(target.git, 'HEAD');
-            graph = `\n### Tasks\n\n${(0,_scheduler_graph_js__WEBPACK_IMPORTED_MODULE_1__/* .renderTaskGraph */ .s)(docs.backlog, report.rows)}`;
+            const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_5__/* .readDocumentsAt */ .K2)(target.git, 'HEAD');
+            graph = `\n### Tasks\n\n${(0,_scheduler_graph_js__WEBPACK_IMPORTED_MODULE_2__/* .renderTaskGraph */ .s)(docs.backlog, report.rows)}`;
         }
         catch {
             // The graph is a courtesy; the tick itself read the documents from the default branch.
         }
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw((0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_2__/* .renderTickMarkdown */ .pi)(report) + graph).write();
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw((0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .renderTickMarkdown */ .pi)(report) + graph).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('decision', report.outcome);
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('task', report.task ?? '');
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('attempt', report.attempt ?? '');
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('reason', reasonOf(report));
         if (report.outcome === 'dispatch_failed')
-            throw new Error(`the worker for ${report.task} could not be dispatched`);
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`the worker for ${report.task} could not be dispatched`);
     }, log.end);
 }
 function warnings(appended) {

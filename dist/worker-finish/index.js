@@ -40969,7 +40969,7 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
         return this.options.prToken;
     }
@@ -41317,11 +41317,13 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(83);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7765);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(83);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7765);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41337,43 +41339,47 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
         if (saved) {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            // start wrote the file without credentials: push with this job's (and the PR token, when given).
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_5__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_3__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41382,11 +41388,11 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_6__/* .renderAttemptMarkdown */ .F)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .m)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -41398,7 +41404,7 @@ async function main() {
         else {
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('decision', 'failed');
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('reason', outcome.reason);
-            throw new Error(`attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`);
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`);
         }
     }, log.end);
 }
@@ -44770,7 +44776,7 @@ class PrivateRepo {
         return new PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -44792,7 +44798,7 @@ class PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -44890,14 +44896,11 @@ class PrivateRepo {
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /**
-     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
-     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
+     * token (`token`, else the target's), as that token alone instead of the checkout's credentials.
      */
     async pushWithLease(target, commit, branch, expected, token) {
-        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
-        const git = token
-            ? this.git.withToken(token, this.root, env)
-            : this.git.at(this.root, env, target.headers);
+        const git = this.originGit(target, token);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -44908,9 +44911,14 @@ class PrivateRepo {
             `${commit}:${ref}`,
         ]);
     }
+    /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
+    originGit(target, token = target.token) {
+        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
+    }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = this.originGit(target);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -47147,7 +47155,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
@@ -47310,7 +47318,7 @@ async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
     const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(deps.git);
     let prepared;
     try {
-        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git);
+        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git, deps.forge.pushToken?.());
         const branchAt = await repo.remoteBranch(pushTarget, branch);
         const workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-agent-'));
         await repo.checkoutWorkTree(baseSha, workTree, base);
@@ -47382,7 +47390,12 @@ function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
     if (result.context.config.executor.sandbox === 'none')
         lines.push(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .UNSANDBOXED_NOTE */ .di, '');
-    const report = result.outcome.report;
+    const { outcome } = result;
+    if (outcome.status === 'succeeded')
+        lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
+    else if (outcome.wip_branch)
+        lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    const report = outcome.report;
     lines.push(report ? (0,_executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .renderGuardReport */ ._C)(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
 }

@@ -41062,7 +41062,7 @@ class GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
         return this.options.prToken;
     }
@@ -41435,7 +41435,9 @@ async function main() {
         const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
         log.end();
         const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'context.json');
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, JSON.stringify(context, null, 2));
+        // The agent job downloads this file: no credential of this job goes with it.
+        const { token: _token, ...pushTarget } = context.pushTarget;
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, JSON.stringify({ ...context, pushTarget: { ...pushTarget, headers: [] } }, null, 2));
         const left = Math.max(1, Math.ceil((Date.parse(context.deadline) - Date.now()) / 60_000));
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`started ${context.task.id} attempt ${context.number}/${context.maxAttempts} (${context.attempt}) at ${context.baseSha.slice(0, 7)}`);
         await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z
@@ -44559,7 +44561,7 @@ class private_repo_PrivateRepo {
         return new private_repo_PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -44581,7 +44583,7 @@ class private_repo_PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -44679,14 +44681,11 @@ class private_repo_PrivateRepo {
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /**
-     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
-     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
+     * token (`token`, else the target's), as that token alone instead of the checkout's credentials.
      */
     async pushWithLease(target, commit, branch, expected, token) {
-        const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
-        const git = token
-            ? this.git.withToken(token, this.root, env)
-            : this.git.at(this.root, env, target.headers);
+        const git = this.originGit(target, token);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -44697,9 +44696,14 @@ class private_repo_PrivateRepo {
             `${commit}:${ref}`,
         ]);
     }
+    /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
+    originGit(target, token = target.token) {
+        const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
+        return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
+    }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') }, target.headers);
+        const git = this.originGit(target);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -46593,7 +46597,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await private_repo_PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await private_repo_PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await private_repo_PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

@@ -40642,7 +40642,7 @@ class github_GitHubForge {
     secrets() {
         return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
     }
-    /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+    /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
     pushToken() {
         return this.options.prToken;
     }
@@ -40996,10 +40996,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4525);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7900);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(3085);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7900);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -41015,21 +41016,22 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main() {
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .Cs)(async () => {
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task-dir', { required: true });
+        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('task-dir', { required: true });
         const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
-        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
-        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_6__/* .Git */ .TU(workspace);
+        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('archive');
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_7__/* .Git */ .TU(workspace);
         // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
         // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
         let workTree = saved.workTree;
         if (archive) {
             log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
             workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
-            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(git);
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.create(git);
             try {
                 await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
             }
@@ -41044,10 +41046,10 @@ async function main() {
             promptFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'prompt.md'),
             taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'task.json'),
         };
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .actionContext */ .Gt)('worker', log.progress);
         log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
         // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
-        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
+        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
         log.end();
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
         if (archive) {
@@ -41066,7 +41068,7 @@ async function main() {
         }
         _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('status', executed.status);
         if (executed.status !== 'ok') {
-            throw new Error(`${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`);
+            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .UserError */ .y(`${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`);
         }
     }, log.end);
 }
@@ -41737,7 +41739,7 @@ class PrivateRepo {
         return new PrivateRepo(root, git, format);
     }
     /** Where the origin is, read from the checkout before anyone else could change its config. */
-    static async pushTarget(source) {
+    static async pushTarget(source, token) {
         const url = await source.originUrl();
         // A repository without a remote is its own forge: its branches are the ones to push.
         if (url === null) {
@@ -41759,7 +41761,7 @@ class PrivateRepo {
             const space = line.indexOf(' ');
             return `${line.slice(0, space)}=${line.slice(space + 1)}`;
         });
-        return { url: absolute, headers };
+        return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
     async treeEntries(commit) {
@@ -41857,14 +41859,11 @@ class PrivateRepo {
         await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /**
-     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
-     * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+     * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
+     * token (`token`, else the target's), as that token alone instead of the checkout's credentials.
      */
     async pushWithLease(target, commit, branch, expected, token) {
-        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
-        const git = token
-            ? this.git.withToken(token, this.root, env)
-            : this.git.at(this.root, env, target.headers);
+        const git = this.originGit(target, token);
         const ref = `refs/heads/${branch}`;
         await git.run([
             'push',
@@ -41875,9 +41874,14 @@ class PrivateRepo {
             `${commit}:${ref}`,
         ]);
     }
+    /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
+    originGit(target, token = target.token) {
+        const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
+    }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
-        const git = this.git.at(this.root, { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') }, target.headers);
+        const git = this.originGit(target);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
         return line ? line.split('\t')[0] : null;
@@ -46481,7 +46485,7 @@ async function startAttempt(deps, taskId, attemptId) {
     try {
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git);
+            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

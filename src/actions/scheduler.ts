@@ -1,5 +1,6 @@
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 import * as core from '@actions/core';
+import { UserError } from '../core/errors.js';
 import type { LeviathanEvent } from '../core/events.js';
 import { renderTaskGraph } from '../scheduler/graph.js';
 import { renderTickMarkdown, tickHeadline } from '../scheduler/summary.js';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     core.setOutput('attempt', report.attempt ?? '');
     core.setOutput('reason', reasonOf(report));
     if (report.outcome === 'dispatch_failed')
-      throw new Error(`the worker for ${report.task} could not be dispatched`);
+      throw new UserError(`the worker for ${report.task} could not be dispatched`);
   }, log.end);
 }
 

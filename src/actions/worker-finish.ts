@@ -8,7 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { UserError } from '../core/errors.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
+import { PrivateRepo } from '../store/private-repo.js';
 import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
 import {
   type AttemptContext,
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
     if (saved) {
       // One job: start, the agent step and finish share the runner; the agent step left its result.
       context = JSON.parse(await readFile(saved, 'utf8')) as AttemptContext;
+      // start wrote the file without credentials: push with this job's (and the PR token, when given).
+      context.pushTarget = await PrivateRepo.pushTarget(target.git, target.forge.pushToken?.());
       executed = await readFile(join(context.taskDir, 'executed.json'), 'utf8').then(
         (t) => JSON.parse(t) as RunSandboxedResult,
         () => agentJobResult(input('agent-result') || 'failure', context.deadline, ctx.now()),
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
     } else {
       core.setOutput('decision', 'failed');
       core.setOutput('reason', outcome.reason);
-      throw new Error(
+      throw new UserError(
         `attempt failed (${outcome.reason}): ${outcome.detail}${outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : ''}`,
       );
     }

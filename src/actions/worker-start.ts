@@ -27,7 +27,12 @@ async function main(): Promise<void> {
     );
     log.end();
     const file = join(context.taskDir, 'context.json');
-    await writeFile(file, JSON.stringify(context, null, 2));
+    // The agent job downloads this file: no credential of this job goes with it.
+    const { token: _token, ...pushTarget } = context.pushTarget;
+    await writeFile(
+      file,
+      JSON.stringify({ ...context, pushTarget: { ...pushTarget, headers: [] } }, null, 2),
+    );
     const left = Math.max(1, Math.ceil((Date.parse(context.deadline) - Date.now()) / 60_000));
     core.info(
       `started ${context.task.id} attempt ${context.number}/${context.maxAttempts} (${context.attempt}) at ${context.baseSha.slice(0, 7)}`,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
+import { UserError } from '../core/errors.js';
 import { Git } from '../store/git.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     }
     core.setOutput('status', executed.status);
     if (executed.status !== 'ok') {
-      throw new Error(
+      throw new UserError(
         `${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`,
       );
     }

@@ -117,7 +117,7 @@ export class GitHubForge implements Forge {
     return [this.options.token, ...(this.options.prToken ? [this.options.prToken] : [])];
   }
 
-  /** The token that pushes the PR branch: the PR token when set, so the pushed commits trigger CI. */
+  /** The token that pushes Leviathan's branches when it is not the job's: the PR token, so CI runs on them. */
   pushToken(): string | undefined {
     return this.options.prToken;
   }

@@ -22,6 +22,11 @@ export interface PushTarget {
   url: string;
   /** `http.*.extraheader` settings of the checkout (the Actions checkout's auth), passed with `-c`. */
   headers: string[];
+  /**
+   * The token the pushes go with when it is not the checkout's (the forge's PR token, an App installation
+   * token, so the pushed commits trigger the repository's CI).
+   */
+  token?: string;
 }
 
 export class PrivateRepo {
@@ -50,7 +55,7 @@ export class PrivateRepo {
   }
 
   /** Where the origin is, read from the checkout before anyone else could change its config. */
-  static async pushTarget(source: Git): Promise<PushTarget> {
+  static async pushTarget(source: Git, token?: string): Promise<PushTarget> {
     const url = await source.originUrl();
     // A repository without a remote is its own forge: its branches are the ones to push.
     if (url === null) {
@@ -73,7 +78,7 @@ export class PrivateRepo {
         const space = line.indexOf(' ');
         return `${line.slice(0, space)}=${line.slice(space + 1)}`;
       });
-    return { url: absolute, headers };
+    return { url: absolute, headers, ...(token ? { token } : {}) };
   }
 
   /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
@@ -177,8 +182,8 @@ export class PrivateRepo {
   }
 
   /**
-   * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with
-   * `token`, as that token alone (the forge's PR token) instead of the checkout's credentials.
+   * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
+   * token (`token`, else the target's), as that token alone instead of the checkout's credentials.
    */
   async pushWithLease(
     target: PushTarget,
@@ -187,10 +192,7 @@ export class PrivateRepo {
     expected: string | null,
     token?: string,
   ) {
-    const env = { GIT_DIR: join(this.root, 'repo.git') };
-    const git = token
-      ? this.git.withToken(token, this.root, env)
-      : this.git.at(this.root, env, target.headers);
+    const git = this.originGit(target, token);
     const ref = `refs/heads/${branch}`;
     await git.run([
       'push',
@@ -202,9 +204,15 @@ export class PrivateRepo {
     ]);
   }
 
+  /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
+  private originGit(target: PushTarget, token = target.token): Git {
+    const env = { GIT_DIR: join(this.root, 'repo.git') };
+    return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
+  }
+
   /** The commit a branch of the origin is at, or null. */
   async remoteBranch(target: PushTarget, branch: string): Promise<string | null> {
-    const git = this.git.at(this.root, { GIT_DIR: join(this.root, 'repo.git') }, target.headers);
+    const git = this.originGit(target);
     const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
     const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
     return line ? line.split('\t')[0]! : null;

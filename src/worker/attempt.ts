@@ -140,7 +140,7 @@ export async function startAttempt(
   try {
     const repo = await PrivateRepo.create(deps.git);
     try {
-      const pushTarget = await PrivateRepo.pushTarget(deps.git);
+      const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
       const branchAt = await repo.remoteBranch(pushTarget, branch);
       const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
       await repo.checkoutWorkTree(docs.sha, workTree, docs.base);

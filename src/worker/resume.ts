@@ -38,7 +38,7 @@ export async function resumeAttempt(
   const repo = await PrivateRepo.create(deps.git);
   let prepared: { workTree: string; pushTarget: AttemptContext['pushTarget']; branchAt: string | null };
   try {
-    const pushTarget = await PrivateRepo.pushTarget(deps.git);
+    const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
     const branchAt = await repo.remoteBranch(pushTarget, branch);
     const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
     await repo.checkoutWorkTree(baseSha, workTree, base);

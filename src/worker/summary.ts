@@ -16,7 +16,10 @@ export function attemptHeadline({ context, outcome }: AttemptResult): string {
 export function renderAttemptMarkdown(result: AttemptResult): string {
   const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
   if (result.context.config.executor.sandbox === 'none') lines.push(UNSANDBOXED_NOTE, '');
-  const report = result.outcome.report;
+  const { outcome } = result;
+  if (outcome.status === 'succeeded') lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
+  else if (outcome.wip_branch) lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+  const report = outcome.report;
   lines.push(
     report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._',
   );

@@ -27,11 +27,19 @@ export interface RequestInfo {
   service: string | null;
   method: string;
   path: string;
-  /** Which of `GitServerOptions.tokens` authenticated it (`unknown` for another, null for none). */
+  /**
+   * Who sent it: as `access` named the token when there is a policy, else which of `GitServerOptions.tokens`
+   * it was (`unknown` for another, null for none).
+   */
   as: string | null;
   /** For a push (`git-receive-pack` POST): the refs it updates, read from its commands. */
   refs?: string[];
+  /** The HTTP status the server refused it with (401/403), absent when it reached git. */
+  refused?: number;
 }
+
+/** What a token may do: `read` fetches, `write` also pushes (GitHub's `contents` permission). */
+export type AccessPolicy = (token: string | null) => { as: string | null; level: 'none' | 'read' | 'write' };
 
 /** What the hook wants done with a request: `kill` destroys the connection once the request body starts. */
 export type RequestAction = 'kill' | 'pass' | undefined;
@@ -46,6 +54,11 @@ export interface GitServerOptions {
 export class GitServer {
   /** Called for every request before it reaches git; return `'kill'` to cut the connection mid-request. */
   onRequest: ((info: RequestInfo) => RequestAction) | null = null;
+  /**
+   * Per-token access (e.g. from the emulator's token authority). A push needs `write` (else 403, or 401 without
+   * a token); a fetch needs `read`. Replaces the single `token` check when set.
+   */
+  access: AccessPolicy | null = null;
   /** Every request seen, in order (for assertions about what a client fetched). */
   readonly requests: RequestInfo[] = [];
 
@@ -121,7 +134,24 @@ export class GitServer {
     this.requests.push(info);
     if (service === 'git-receive-pack' && req.method === 'POST') this.readPushedRefs(req, info);
 
-    if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
+    if (this.access) {
+      const who = this.access(this.basicToken(req.headers.authorization));
+      info.as = who.as;
+      const need = service === 'git-receive-pack' ? 'write' : 'read';
+      const ok = who.level === 'write' || (who.level === 'read' && need === 'read');
+      if (!ok) {
+        const anonymous = who.as === null;
+        info.refused = anonymous ? 401 : 403;
+        res.writeHead(info.refused, {
+          ...(anonymous ? { 'WWW-Authenticate': 'Basic realm="leviathan-test"' } : {}),
+          'Content-Type': 'text/plain',
+        });
+        res.end(
+          anonymous ? 'Invalid username or token.\n' : `Permission to ${repo}.git denied to ${who.as}.\n`,
+        );
+        return;
+      }
+    } else if (this.token !== undefined && !this.authorized(req.headers.authorization)) {
       res.writeHead(401, {
         'WWW-Authenticate': 'Basic realm="leviathan-test"',
         'Content-Type': 'text/plain',
@@ -171,6 +201,12 @@ export class GitServer {
       if (flushed || head.length > 65_536) req.off('data', onData);
     };
     req.on('data', onData);
+  }
+
+  private basicToken(header: string | undefined): string | null {
+    if (!/^basic /i.test(header ?? '')) return null;
+    const decoded = Buffer.from(header!.slice(6), 'base64').toString('utf8');
+    return decoded.startsWith('x-access-token:') ? decoded.slice('x-access-token:'.length) : null;
   }
 
   private authorized(header: string | undefined): boolean {

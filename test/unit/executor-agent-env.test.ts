@@ -95,7 +95,11 @@ describe('buildAgentEnv', () => {
 
   it('never passes the signing key or LEVIATHAN_TOKEN, even when env_allowlist names them', () => {
     const { env } = buildAgentEnv({
-      source: { ...runnerEnv, LEVIATHAN_SIGNING_KEY: 'ed25519-sk:secret-seed', LEVIATHAN_TOKEN: 'lev-token-x' },
+      source: {
+        ...runnerEnv,
+        LEVIATHAN_SIGNING_KEY: 'ed25519-sk:secret-seed',
+        LEVIATHAN_TOKEN: 'lev-token-x',
+      },
       allowlist: ['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN'],
       ...files,
     });

@@ -312,8 +312,12 @@ describe('taskScope', () => {
   });
 
   it('checkChangedPath: a task allowed docs/** may not create a file named docs; protected x/** still bans x', () => {
-    expect(checkChangedPath('docs', ['docs/**'], DEFAULT_SCOPE)).toBe("docs is not in the task's allowed_paths");
-    expect(checkChangedPath('docs', ['**'], scope(['docs/**']))).toBe('docs is not inside scope.allowed_paths');
+    expect(checkChangedPath('docs', ['docs/**'], DEFAULT_SCOPE)).toBe(
+      "docs is not in the task's allowed_paths",
+    );
+    expect(checkChangedPath('docs', ['**'], scope(['docs/**']))).toBe(
+      'docs is not inside scope.allowed_paths',
+    );
     expect(checkChangedPath('docs/a.md', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
     expect(checkChangedPath('.github', ['**'], scope(['**'], ['.github/**']))).toMatch(/protected path/);
     expect(checkChangedPath('.git', ['**'], scope(['**'], []))).toMatch(/protected path \(\.git\/\*\*\)/);

@@ -14,6 +14,7 @@ import { branchSha, deleteBranch, type MergeMethod, mergeBranches } from './git-
 import { type EmulatedIssue, type EmulatedRun, Renderer } from './model.js';
 import { handlers, type Reply } from './routes.js';
 import { GitHubSchema } from './schema.js';
+import type { TokenAuthority } from './tokens.js';
 
 export type { Fault } from './faults.js';
 export type { EmulatedIssue, EmulatedPull, EmulatedRun } from './model.js';
@@ -33,6 +34,11 @@ export interface EmulatorOptions {
   deleteBranchOnMerge?: boolean;
   /** Accepted tokens by name (recorded per request as `as`); none = any token is accepted. */
   tokens?: Record<string, string>;
+  /**
+   * Tokens minted with permissions (per-job `GITHUB_TOKEN`s, App tokens): accepted under their name, and a
+   * request its permissions do not allow is answered 403 "Resource not accessible by integration".
+   */
+  authority?: TokenAuthority;
   /** The clock of every timestamp (default the wall clock). */
   now?: () => Date;
 }
@@ -68,7 +74,8 @@ export class GitHubEmulator {
   /** Requests and responses that did not validate against GitHub's schema, one line each. */
   readonly violations: string[] = [];
   readonly faults = new FaultPlan();
-  readonly options: Required<Omit<EmulatorOptions, 'tokens' | 'git'>> & Pick<EmulatorOptions, 'tokens'>;
+  readonly options: Required<Omit<EmulatorOptions, 'tokens' | 'git' | 'authority'>> &
+    Pick<EmulatorOptions, 'tokens' | 'authority'>;
   readonly render: Renderer;
   private readonly counts = new Map<string, number>();
   private readonly dispatchHandlers: DispatchHandler[] = [];
@@ -95,6 +102,7 @@ export class GitHubEmulator {
       deleteBranchOnMerge: options.deleteBranchOnMerge ?? false,
       now: options.now ?? (() => new Date()),
       ...(options.tokens ? { tokens: options.tokens } : {}),
+      ...(options.authority ? { authority: options.authority } : {}),
     };
     this.serverUrl = `http://127.0.0.1:${port}`;
     this.apiUrl = `${this.serverUrl}${this.options.pathPrefix}`;
@@ -429,8 +437,15 @@ export class GitHubEmulator {
     this.counts.set(operation, call);
 
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? null;
-    const tokens = this.options.tokens;
-    const as = tokens ? (Object.entries(tokens).find(([, t]) => t === token)?.[0] ?? null) : 'any';
+    const { tokens, authority } = this.options;
+    const grant = authority?.lookup(token);
+    const as =
+      grant?.name ??
+      (tokens
+        ? (Object.entries(tokens).find(([, t]) => t === token)?.[0] ?? null)
+        : authority
+          ? null
+          : 'any');
     record.as = as;
 
     const fault = this.faults.take(operation, call);
@@ -439,6 +454,15 @@ export class GitHubEmulator {
       return send(faultResponse(fault, Math.floor(Date.now() / 1000)));
     }
     if (!as) return send({ status: 401, body: { message: 'Bad credentials', documentation_url: '' } });
+    if (grant && !authority?.allows(token, operation)) {
+      return send({
+        status: 403,
+        body: {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest',
+        },
+      });
+    }
 
     let body: unknown;
     try {

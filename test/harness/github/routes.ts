@@ -129,7 +129,7 @@ export const handlers: Record<string, Handler> = {
       body: b.body ?? null,
       state: 'open',
       labels: [],
-      user: call.as === 'pr' ? 'leviathan-app[bot]' : 'github-actions[bot]',
+      user: call.as === 'pr' || call.as === 'app' ? 'leviathan-app[bot]' : 'github-actions[bot]',
       created_at: emu.stamp(),
       updated_at: emu.stamp(),
       closed_at: null,

@@ -16,6 +16,8 @@ interface Waiter {
 export class ConcurrencyGroups {
   private readonly running = new Map<string, Holder>();
   private readonly pending = new Map<string, Waiter>();
+  /** What happened, in order: `run <group>`, `queue <group>`, `replace <group>`, `release <group>`. */
+  readonly history: string[] = [];
 
   /**
    * Waits for the group. Resolves `true` when admitted (call `release` when done), `false` when this entry was
@@ -28,7 +30,9 @@ export class ConcurrencyGroups {
       this.hold(group, onCancel);
       return true;
     }
+    if (this.pending.has(group)) this.history.push(`replace ${group}`);
     this.pending.get(group)?.cancel();
+    this.history.push(`queue ${group}`);
     return new Promise<boolean>((resolve) => {
       this.pending.set(group, {
         admit: () => {
@@ -43,6 +47,7 @@ export class ConcurrencyGroups {
   release(group: string): void {
     const holder = this.running.get(group) as (Holder & { finish?: () => void }) | undefined;
     this.running.delete(group);
+    this.history.push(`release ${group}`);
     holder?.finish?.();
     const next = this.pending.get(group);
     if (next) {
@@ -52,6 +57,7 @@ export class ConcurrencyGroups {
   }
 
   private hold(group: string, cancel: () => void): void {
+    this.history.push(`run ${group}`);
     let finish!: () => void;
     const done = new Promise<void>((r) => {
       finish = r;
