@@ -41803,6 +41803,9 @@ function alternativeError(alt) {
  * "everything except x", which in allowed_paths silently widens a task or the fence to the whole repository,
  * and in protected_paths protects almost everything — never the gitignore-style "exclude" a user expects.
  */
+const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 function validateGlob(glob) {
     if (typeof glob !== 'string' || glob === '')
         return 'empty glob';
@@ -41831,6 +41834,9 @@ function validateGlob(glob) {
         if (why)
             return why;
     }
+    // Literal characters, "*" and "/" only: nothing picomatch could misread or refuse, so no need to compile.
+    if (PLAIN_GLOB.test(glob))
+        return null;
     try {
         // When picomatch "backtracks" (POSIX classes, risky repeated extglobs) it rebuilds the regex from raw
         // token text, where a "." matches any character, "/" included: such a glob means something else.
@@ -41847,15 +41853,18 @@ function validateGlob(glob) {
 // ---------------------------------------------------------------------------------------------------------
 // Matching (picomatch only)
 // ---------------------------------------------------------------------------------------------------------
+/** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
 const CACHE_LIMIT = 2000;
+const SMALL_CACHE_LIMIT = 50_000;
 const matchers = new Map();
 const validity = new Map();
 function remember(cache, key, make) {
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key))
         return hit;
-    if (cache.size >= CACHE_LIMIT)
+    if (cache.size >= (cache === matchers ? CACHE_LIMIT : SMALL_CACHE_LIMIT)) {
         cache.clear();
+    }
     const value = make();
     cache.set(key, value);
     return value;
@@ -42246,13 +42255,25 @@ function malformedProtected(scope) {
     }
     return null;
 }
-/**
- * In scope only if EVERY task glob lies inside the fence (`scope.allowed_paths`) and none can reach a
- * protected path (nor `.leviathan/backlog.yaml`, unless the task names it literally). Sound, conservative:
- * "in scope" guarantees that every path a task glob matches is matched by the fence and by no protected glob;
- * when that cannot be shown the task is out of scope. Returns the first offending glob and why.
- */
+/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
+const verdicts = new WeakMap();
 function taskScope(taskGlobs, scope) {
+    let known = verdicts.get(scope);
+    if (!known) {
+        known = new Map();
+        verdicts.set(scope, known);
+    }
+    const key = taskGlobs.join('\0');
+    const hit = known.get(key);
+    if (hit)
+        return hit;
+    const verdict = decideScope(taskGlobs, scope);
+    if (known.size >= SMALL_CACHE_LIMIT)
+        known.clear();
+    known.set(key, verdict);
+    return verdict;
+}
+function decideScope(taskGlobs, scope) {
     const out = (path, why) => ({ inScope: false, path, why });
     if (taskGlobs.length === 0)
         return out('', 'the task has no allowed_paths');
@@ -42262,9 +42283,18 @@ function taskScope(taskGlobs, scope) {
     const protectedGlobs = protectedFor(taskGlobs, scope);
     // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
     const fence = scope.allowed_paths.map(allowGlob);
-    const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
+    let fragments;
     for (const written of taskGlobs) {
         const glob = allowGlob(written);
+        // A plain file path (the commonest task glob) needs no model: picomatch's verdicts on it are the answer.
+        if (PLAIN_PATH.test(glob) && globError(written) === null) {
+            if (!matchesAny(glob, fence))
+                return out(written, 'not inside scope.allowed_paths');
+            const reached = protectedGlobs.find((p) => protectedMatch(p, glob));
+            if (reached !== undefined)
+                return out(written, reachWhy(reached, scope));
+            continue;
+        }
         const model = modelOf(glob);
         if (globError(written) !== null || !model) {
             return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
@@ -42278,6 +42308,7 @@ function taskScope(taskGlobs, scope) {
         // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
         // (not needed for a literal path or a literal directory and everything under it, where it cannot).
         for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
+            fragments ??= fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
             for (const w of witnesses(alt, fragments, 64)) {
                 const n = normalizePath(w);
                 if (!n.ok || !pmMatch(glob, n.path))

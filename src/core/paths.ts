@@ -202,6 +202,10 @@ function alternativeError(alt: string): string | null {
  * "everything except x", which in allowed_paths silently widens a task or the fence to the whole repository,
  * and in protected_paths protects almost everything — never the gitignore-style "exclude" a user expects.
  */
+const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
+
 export function validateGlob(glob: string): string | null {
   if (typeof glob !== 'string' || glob === '') return 'empty glob';
   if (glob.length > MAX_GLOB_LENGTH) return `longer than ${MAX_GLOB_LENGTH} characters`;
@@ -220,6 +224,8 @@ export function validateGlob(glob: string): string | null {
     const why = alternativeError(alt);
     if (why) return why;
   }
+  // Literal characters, "*" and "/" only: nothing picomatch could misread or refuse, so no need to compile.
+  if (PLAIN_GLOB.test(glob)) return null;
   try {
     // When picomatch "backtracks" (POSIX classes, risky repeated extglobs) it rebuilds the regex from raw
     // token text, where a "." matches any character, "/" included: such a glob means something else.
@@ -237,14 +243,18 @@ export function validateGlob(glob: string): string | null {
 // Matching (picomatch only)
 // ---------------------------------------------------------------------------------------------------------
 
+/** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
 const CACHE_LIMIT = 2000;
+const SMALL_CACHE_LIMIT = 50_000;
 const matchers = new Map<string, (path: string) => boolean>();
 const validity = new Map<string, string | null>();
 
 function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
   const hit = cache.get(key);
   if (hit !== undefined || cache.has(key)) return hit as V;
-  if (cache.size >= CACHE_LIMIT) cache.clear();
+  if (cache.size >= (cache === (matchers as Map<string, unknown>) ? CACHE_LIMIT : SMALL_CACHE_LIMIT)) {
+    cache.clear();
+  }
   const value = make();
   cache.set(key, value);
   return value;
@@ -643,10 +653,27 @@ function malformedProtected(scope: PathScope): string | null {
  * "in scope" guarantees that every path a task glob matches is matched by the fence and by no protected glob;
  * when that cannot be shown the task is out of scope. Returns the first offending glob and why.
  */
-export function taskScope(
-  taskGlobs: readonly string[],
-  scope: PathScope,
-): { inScope: true } | { inScope: false; path: string; why: string } {
+export type ScopeVerdict = { inScope: true } | { inScope: false; path: string; why: string };
+
+/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
+const verdicts = new WeakMap<PathScope, Map<string, ScopeVerdict>>();
+
+export function taskScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdict {
+  let known = verdicts.get(scope);
+  if (!known) {
+    known = new Map();
+    verdicts.set(scope, known);
+  }
+  const key = taskGlobs.join('\0');
+  const hit = known.get(key);
+  if (hit) return hit;
+  const verdict = decideScope(taskGlobs, scope);
+  if (known.size >= SMALL_CACHE_LIMIT) known.clear();
+  known.set(key, verdict);
+  return verdict;
+}
+
+function decideScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdict {
   const out = (path: string, why: string) => ({ inScope: false as const, path, why });
   if (taskGlobs.length === 0) return out('', 'the task has no allowed_paths');
   const malformed = malformedProtected(scope);
@@ -654,9 +681,16 @@ export function taskScope(
   const protectedGlobs = protectedFor(taskGlobs, scope);
   // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
   const fence = scope.allowed_paths.map(allowGlob);
-  const fragments = fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
+  let fragments: string[] | undefined;
   for (const written of taskGlobs) {
     const glob = allowGlob(written);
+    // A plain file path (the commonest task glob) needs no model: picomatch's verdicts on it are the answer.
+    if (PLAIN_PATH.test(glob) && globError(written) === null) {
+      if (!matchesAny(glob, fence)) return out(written, 'not inside scope.allowed_paths');
+      const reached = protectedGlobs.find((p) => protectedMatch(p, glob));
+      if (reached !== undefined) return out(written, reachWhy(reached, scope));
+      continue;
+    }
     const model = modelOf(glob);
     if (globError(written) !== null || !model) {
       return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
@@ -668,6 +702,7 @@ export function taskScope(
     // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
     // (not needed for a literal path or a literal directory and everything under it, where it cannot).
     for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
+      fragments ??= fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
       for (const w of witnesses(alt, fragments, 64)) {
         const n = normalizePath(w);
         if (!n.ok || !pmMatch(glob, n.path)) continue;
