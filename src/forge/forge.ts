@@ -83,8 +83,6 @@ export interface Forge {
   listPulls(query: ListPullsQuery): Promise<PullRequest[]>;
   /** The open pull whose head is `branch`, if any. */
   findOpenPull(branch: string): Promise<PullRequest | null>;
-  /** The token Leviathan's branches are pushed with, when the forge has its own (GitHub's PR token). */
-  pushToken?(): string | undefined;
   /** Creates the pull for `branch`, or updates the open one (idempotent). */
   upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean; warnings?: string[] }>;
   dispatchWorker(request: DispatchRequest): Promise<DispatchResult>;
