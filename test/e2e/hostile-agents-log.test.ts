@@ -6,41 +6,30 @@
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { runPrMerge } from '../../src/cli/commands/pr.js';
-import { tick } from '../../src/scheduler/tick.js';
-import { EventLog } from '../../src/store/event-log.js';
-import { newSigningKey, sealerFromSecret } from '../../src/store/log-seal.js';
-import { runAttempt } from '../../src/worker/attempt.js';
-import { GitServer } from '../harness/git-server.js';
-import { removeDir } from '../harness/repo.js';
+import { newSigningKey } from '../../src/store/log-seal.js';
+import {
+  EVENTS_REF,
+  expectOneLineFailure,
+  honestLoop,
+  logAttack,
+  logConfig,
+  serverBed,
+  verifyJson as verifyWith,
+} from '../helpers/hostile-log.js';
 import {
   CLI,
-  Clock,
+  type Clock,
   capture,
-  cloneTarget,
   eventsOf,
   ofType,
   originRefs,
   pullsOf,
   runNode,
-  seedTarget,
   type Target,
-  tickOptions,
-  workerDeps,
 } from '../helpers/loop.js';
-
-const ATTACK = resolve('test/fixtures/hostile/log-attack.mjs');
-const EVENTS_REF = 'refs/heads/leviathan-events';
-
-const config = (publicKey = '') => `version: 1
-limits:
-  max_open_prs: 3
-  max_attempts_per_task: 1
-  circuit_breaker_failures: 5
-  max_dispatches_per_hour: 50
-${publicKey ? `events:\n  public_key: "${publicKey}"\n` : ''}`;
 
 const BACKLOG = `version: 1
 tasks:
@@ -58,18 +47,7 @@ tasks:
     run: ["echo ok > docs/ok.md"]
 `;
 
-let server: GitServer;
-let seeded = 0;
-const targets: Target[] = [];
-
-beforeAll(async () => {
-  server = await GitServer.start();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  for (const t of targets) await removeDir(t.root);
-});
+const bed = serverBed('log');
 
 interface History {
   target: Target;
@@ -83,40 +61,19 @@ interface History {
  */
 async function history(options: { signed?: boolean; withPull?: boolean } = {}): Promise<History> {
   const key = options.signed ? newSigningKey() : null;
-  seeded += 1;
-  const target = await seedTarget(server, `log-${seeded}`, {
-    config: config(key?.publicKey),
-    backlog: BACKLOG,
-  });
-  targets.push(target);
-  const clock = new Clock('2026-12-01T10:00:00.000Z');
-  const sealer = key ? sealerFromSecret(key.secret) : null;
-  const events = (dir: string) => new EventLog({ dir, sealer });
-  const scheduler = () => tickOptions(target.dir, clock.now, { events: events(target.dir) });
-  const work = async (task: string, attempt: string) => {
-    const deps = await workerDeps(target, clock.now);
-    return runAttempt({ ...deps, events: events(deps.dir) }, task, attempt);
-  };
-  const first = await tick(scheduler());
+  const target = await bed.seed({ config: logConfig(key?.publicKey), backlog: BACKLOG });
+  const { clock, tick, work } = honestLoop(target, key?.secret);
+  const first = await tick();
   expect(first.task).toBe('doomed');
   expect((await work('doomed', first.attempt as string)).outcome.status).toBe('failed');
   clock.minutes(1);
-  const second = await tick(scheduler());
+  const second = await tick();
   expect(second.appended.map((e) => e.type)).toContain('task.blocked');
   if (options.withPull) {
     expect(second.task).toBe('docs-ok');
     expect((await work('docs-ok', second.attempt as string)).outcome.status).toBe('succeeded');
   }
   return { target, clock, ...(key ? { secret: key.secret } : {}) };
-}
-
-async function attack(target: Target, ...args: string[]): Promise<void> {
-  const clone = await cloneTarget(target, 'attacker');
-  const r = await runNode([ATTACK, args[0] as string, clone, ...args.slice(1)], {
-    env: { LEVIATHAN_SIGNING_KEY: undefined },
-  });
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
 }
 
 /** The real CLI in the maintainer's clone, at the history's clock. */
@@ -134,23 +91,13 @@ async function expectTickFailsClosed(
   env: Record<string, string | undefined> = {},
 ) {
   const before = (await originRefs(h.target)).get(EVENTS_REF);
-  const r = await cli(h, ['tick'], env);
-  expect(r.code).toBe(1);
-  // Progress lines go to stderr too; the failure is one line of its own.
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !/^\[\d\d:\d\d:\d\d\] /.test(l));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(reason);
-  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  const line = expectOneLineFailure(await cli(h, ['tick'], env), reason);
   expect((await originRefs(h.target)).get(EVENTS_REF)).toBe(before);
-  return lines[0] as string;
+  return line;
 }
 
-async function verifyJson(h: History, env: Record<string, string | undefined> = {}) {
-  const r = await cli(h, ['verify', '--json'], env);
-  return { code: r.code, result: JSON.parse(r.stdout.trim().split('\n')[0] as string) };
+function verifyJson(h: History, env: Record<string, string | undefined> = {}) {
+  return verifyWith((args) => cli(h, args, env));
 }
 
 describe('the event log under attack (no signing key: the anchor and the forge)', () => {
@@ -163,7 +110,7 @@ describe('the event log under attack (no signing key: the anchor and the forge)'
 
   it('a re-chained rewrite (the task.blocked removed, every hash recomputed) fails the tick and verify', async () => {
     const h = await history();
-    await attack(h.target, 'rechain', 'task.blocked');
+    await logAttack(h.target, 'rechain', 'task.blocked');
     await expectTickFailsClosed(h, /rolled back|rewritten|lies/);
     const { code, result } = await verifyJson(h);
     expect(code).toBe(1);
@@ -172,7 +119,7 @@ describe('the event log under attack (no signing key: the anchor and the forge)'
 
   it('a rollback to before task.blocked does not dispatch the blocked task again', async () => {
     const h = await history();
-    await attack(h.target, 'rollback', '1');
+    await logAttack(h.target, 'rollback', '1');
     const line = await expectTickFailsClosed(h, /rolled_back|rolled back/);
     expect(line).toMatch(/seq \d+/);
     expect((await verifyJson(h)).result).toMatchObject({ ok: false, reason: 'rolled_back' });
@@ -180,7 +127,7 @@ describe('the event log under attack (no signing key: the anchor and the forge)'
 
   it('deleting leviathan-events fails verify and the tick', async () => {
     const h = await history();
-    await attack(h.target, 'delete');
+    await logAttack(h.target, 'delete');
     expect((await originRefs(h.target)).has(EVENTS_REF)).toBe(false);
     await expectTickFailsClosed(h, /gone or empty|rolled back/);
     expect((await verifyJson(h)).result).toMatchObject({ ok: false, reason: 'rolled_back' });
@@ -189,14 +136,14 @@ describe('the event log under attack (no signing key: the anchor and the forge)'
   it('on a machine that never saw the log, a PR of an attempt the log does not know is a rollback', async () => {
     const h = await history({ withPull: true });
     expect((await pullsOf(h.target.dir)).map((p) => p.number)).toEqual([1]);
-    await attack(h.target, 'delete');
+    await logAttack(h.target, 'delete');
     const fresh = { LEVIATHAN_STATE_DIR: await mkdtemp(join(tmpdir(), 'fresh-state-')) };
     await expectTickFailsClosed(h, /pull request #1 .*does not know/, fresh);
   });
 
   it('a sealed-looking state.json that lies is caught by the tick, here and on a fresh machine', async () => {
     const h = await history();
-    await attack(h.target, 'lie');
+    await logAttack(h.target, 'lie');
     await expectTickFailsClosed(h, /state\.json lies/);
     const fresh = { LEVIATHAN_STATE_DIR: await mkdtemp(join(tmpdir(), 'fresh-state-')) };
     await expectTickFailsClosed(h, /state\.json lies/, fresh);
@@ -214,7 +161,7 @@ describe('the event log under attack (sealed with LEVIATHAN_SIGNING_KEY)', () =>
 
   it('a command with push access but no key cannot forge an append that passes', async () => {
     const h = await history({ signed: true });
-    await attack(h.target, 'forge');
+    await logAttack(h.target, 'forge');
     const fresh = { LEVIATHAN_STATE_DIR: await mkdtemp(join(tmpdir(), 'fresh-state-')) };
     await expectTickFailsClosed(h, /unsealed|not a signature/, fresh);
     expect((await verifyJson(h, fresh)).result).toMatchObject({ ok: false });
@@ -222,7 +169,7 @@ describe('the event log under attack (sealed with LEVIATHAN_SIGNING_KEY)', () =>
 
   it('a lying state.json under a copied seal is refused on a fresh machine', async () => {
     const h = await history({ signed: true });
-    await attack(h.target, 'lie');
+    await logAttack(h.target, 'lie');
     const fresh = { LEVIATHAN_STATE_DIR: await mkdtemp(join(tmpdir(), 'fresh-state-')) };
     await expectTickFailsClosed(h, /unsealed|carries no seal|not the snapshot/, fresh);
   });
@@ -240,7 +187,6 @@ describe('the event log under attack (sealed with LEVIATHAN_SIGNING_KEY)', () =>
 
 describe('backlog checks that match git and the marker', () => {
   it('validate refuses task ids git would refuse as branches (x.lock, a..b)', async () => {
-    seeded += 1;
     const backlog = `version: 1
 tasks:
   - id: x.lock
@@ -250,8 +196,7 @@ tasks:
     title: AB
     allowed_paths: [docs/ab.md]
 `;
-    const target = await seedTarget(server, `ids-${seeded}`, { config: config(), backlog });
-    targets.push(target);
+    const target = await bed.seed({ config: logConfig(), backlog });
     const r = await runNode([CLI, 'validate', '--dir', target.dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/backlog\.yaml:3:\d+.*"x\.lock" is not a valid branch name/);
@@ -259,7 +204,6 @@ tasks:
   });
 
   it('a hidden marker in one task description does not make merging its PR complete another task', async () => {
-    seeded += 1;
     const backlog = `version: 1
 tasks:
   - id: docs-a
@@ -272,17 +216,15 @@ tasks:
     title: B
     allowed_paths: [docs/b.md]
 `;
-    const target = await seedTarget(server, `marker-${seeded}`, { config: config(), backlog });
-    targets.push(target);
-    const clock = new Clock('2026-12-01T10:00:00.000Z');
-    const report = await tick(tickOptions(target.dir, clock.now));
-    const deps = await workerDeps(target, clock.now);
-    expect((await runAttempt(deps, 'docs-a', report.attempt as string)).outcome.status).toBe('succeeded');
+    const target = await bed.seed({ config: logConfig(), backlog });
+    const loop = honestLoop(target);
+    const report = await loop.tick();
+    expect((await loop.work('docs-a', report.attempt as string)).outcome.status).toBe('succeeded');
     const [pull] = await pullsOf(target.dir);
     expect(pull?.body).not.toContain('docs-b');
-    await runPrMerge({ dir: target.dir, out: capture(), now: clock.now }, pull?.number as number);
-    clock.minutes(1);
-    await tick(tickOptions(target.dir, clock.now));
+    await runPrMerge({ dir: target.dir, out: capture(), now: loop.clock.now }, pull?.number as number);
+    loop.clock.minutes(1);
+    await loop.tick();
     const completed = ofType(await eventsOf(target.dir), 'task.completed').map((e) => e.task);
     expect(completed).toEqual(['docs-a']);
   });
@@ -290,7 +232,6 @@ tasks:
   it.each(['docs/.ENV', 'docs/server.PEM', 'docs/MySecret.txt'])(
     'a task writing %s fails as a scope violation: protected globs ignore case',
     async (path) => {
-      seeded += 1;
       const backlog = `version: 1
 tasks:
   - id: sneaky
@@ -299,12 +240,10 @@ tasks:
     allowed_paths: ["docs/**"]
     run: ["echo x > '${path}'"]
 `;
-      const target = await seedTarget(server, `case-${seeded}`, { config: config(), backlog });
-      targets.push(target);
-      const clock = new Clock('2026-12-01T10:00:00.000Z');
-      const report = await tick(tickOptions(target.dir, clock.now));
-      const deps = await workerDeps(target, clock.now);
-      expect((await runAttempt(deps, 'sneaky', report.attempt as string)).outcome.status).toBe('failed');
+      const target = await bed.seed({ config: logConfig(), backlog });
+      const loop = honestLoop(target);
+      const report = await loop.tick();
+      expect((await loop.work('sneaky', report.attempt as string)).outcome.status).toBe('failed');
       const failed = ofType(await eventsOf(target.dir), 'attempt.failed', 'sneaky');
       expect(failed.map((e) => (e.data as { reason: string }).reason)).toEqual(['scope_violation']);
       expect(await pullsOf(target.dir)).toEqual([]);

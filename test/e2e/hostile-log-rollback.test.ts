@@ -7,38 +7,20 @@
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { tick } from '../../src/scheduler/tick.js';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { EventLog } from '../../src/store/event-log.js';
-import { newSigningKey, sealerFromSecret } from '../../src/store/log-seal.js';
-import { runAttempt } from '../../src/worker/attempt.js';
-import { GitServer } from '../harness/git-server.js';
-import { removeDir } from '../harness/repo.js';
+import { newSigningKey } from '../../src/store/log-seal.js';
 import {
-  CLI,
-  Clock,
-  cloneTarget,
-  ofType,
-  originRefs,
-  pullsOf,
-  runNode,
-  seedTarget,
-  type Target,
-  tickOptions,
-  workerDeps,
-} from '../helpers/loop.js';
-
-const ATTACK = resolve('test/fixtures/hostile/log-attack.mjs');
-const EVENTS_REF = 'refs/heads/leviathan-events';
-
-const config = (publicKey = '') => `version: 1
-limits:
-  max_open_prs: 3
-  max_attempts_per_task: 1
-  circuit_breaker_failures: 5
-  max_dispatches_per_hour: 50
-${publicKey ? `events:\n  public_key: "${publicKey}"\n` : ''}`;
+  EVENTS_REF,
+  expectOneLineFailure,
+  honestLoop,
+  logAttack,
+  logConfig,
+  serverBed,
+  verifyJson,
+} from '../helpers/hostile-log.js';
+import { CLI, cloneTarget, ofType, originRefs, pullsOf, runNode, type Target } from '../helpers/loop.js';
 
 // `docs-ok` goes first and opens PR #1; `doomed` then fails its only attempt, leaving work on a WIP branch.
 const BACKLOG = `version: 1
@@ -57,18 +39,7 @@ tasks:
     run: ["echo half-done > docs/doomed.md", "exit 1"]
 `;
 
-let server: GitServer;
-let seeded = 0;
-const targets: Target[] = [];
-
-beforeAll(async () => {
-  server = await GitServer.start();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  for (const t of targets) await removeDir(t.root);
-});
+const bed = serverBed('rollback');
 
 interface History {
   target: Target;
@@ -80,42 +51,23 @@ interface History {
 /** The honest side, in-process: PR #1 for docs-ok, then doomed fails and is blocked at max_attempts. */
 async function history(options: { signed?: boolean } = {}): Promise<History> {
   const key = options.signed ? newSigningKey() : null;
-  seeded += 1;
-  const target = await seedTarget(server, `rollback-${seeded}`, {
-    config: config(key?.publicKey),
-    backlog: BACKLOG,
-  });
-  targets.push(target);
-  const clock = new Clock('2026-12-01T10:00:00.000Z');
-  const sealer = key ? sealerFromSecret(key.secret) : null;
-  const events = (dir: string) => new EventLog({ dir, sealer });
-  const scheduler = () => tickOptions(target.dir, clock.now, { events: events(target.dir) });
-  const work = async (task: string, attempt: string) => {
-    const deps = await workerDeps(target, clock.now);
-    return (await runAttempt({ ...deps, events: events(deps.dir) }, task, attempt)).outcome;
-  };
-  const first = await tick(scheduler());
+  const target = await bed.seed({ config: logConfig(key?.publicKey), backlog: BACKLOG });
+  const loop = honestLoop(target, key?.secret);
+  const work = async (task: string, attempt: string) => (await loop.work(task, attempt)).outcome;
+  const { clock } = loop;
+  const first = await loop.tick();
   expect(first.task).toBe('docs-ok');
   expect((await work('docs-ok', first.attempt as string)).status).toBe('succeeded');
   clock.minutes(1);
-  const second = await tick(scheduler());
+  const second = await loop.tick();
   expect(second.task).toBe('doomed');
   const failed = await work('doomed', second.attempt as string);
   expect(failed).toMatchObject({ status: 'failed', wip_branch: `leviathan-wip/doomed/${second.attempt}` });
   clock.minutes(1);
-  const third = await tick(scheduler());
+  const third = await loop.tick();
   expect(third.appended.map((e) => e.type)).toEqual(['task.blocked']);
   expect(third.task).toBeNull();
   return { target, doomed: second.attempt as string, ...(key ? { secret: key.secret } : {}) };
-}
-
-async function attack(target: Target, ...args: string[]): Promise<void> {
-  const clone = await cloneTarget(target, 'attacker');
-  const r = await runNode([ATTACK, args[0] as string, clone, ...args.slice(1)], {
-    env: { LEVIATHAN_SIGNING_KEY: undefined },
-  });
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
 }
 
 /** A fresh clone on a fresh machine: its own checkout and an empty state directory (no anchor). */
@@ -131,26 +83,13 @@ async function freshMachine(h: History) {
 
 type Cli = Awaited<ReturnType<typeof freshMachine>>['cli'];
 
-/** exit 1, one line naming why (progress lines aside), no stack, and the events branch as the attacker left it. */
+/** One line naming why, no stack, and the origin's refs exactly as the attacker left them. */
 async function expectTickFailsClosed(h: History, cli: Cli, reason: RegExp): Promise<string> {
   const before = await originRefs(h.target);
-  const r = await cli(['tick']);
-  expect(r.code).toBe(1);
-  const lines = r.stderr
-    .trim()
-    .split('\n')
-    .filter((l) => !/^\[\d\d:\d\d:\d\d\] /.test(l));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(reason);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  // Nothing written, nothing dispatched: the origin's refs are exactly as before the tick.
+  const line = expectOneLineFailure(await cli(['tick']), reason);
+  // Nothing written, nothing dispatched.
   expect(await originRefs(h.target)).toEqual(before);
-  return lines[0] as string;
-}
-
-async function verifyJson(cli: Cli) {
-  const r = await cli(['verify', '--json']);
-  return { code: r.code, result: JSON.parse(r.stdout.trim().split('\n')[0] as string) };
+  return line;
 }
 
 describe.each([
@@ -167,7 +106,7 @@ describe.each([
       signed,
     });
 
-    await attack(h.target, 'before', 'attempt.created', 'doomed');
+    await logAttack(h.target, 'before', 'attempt.created', 'doomed');
     // The attempt is gone from the log (read without this test process's anchor, which would refuse it).
     const { events } = await new EventLog({ dir: h.target.dir, anchor: null }).readAll();
     expect(ofType(events, 'attempt.created', 'doomed')).toEqual([]);
@@ -190,7 +129,7 @@ describe('deletion of leviathan-events, seen from a fresh clone', () => {
   it('after a PR exists: the tick fails closed in one line and dispatches nothing; verify --json says why', async () => {
     const h = await history();
     expect((await pullsOf(h.target.dir)).map((p) => p.number)).toEqual([1]);
-    await attack(h.target, 'delete');
+    await logAttack(h.target, 'delete');
     expect((await originRefs(h.target)).has(EVENTS_REF)).toBe(false);
     const machine = await freshMachine(h);
     await expectTickFailsClosed(h, machine.cli, /event log rolled back: pull request #1 .*does not know/);
@@ -201,9 +140,7 @@ describe('deletion of leviathan-events, seen from a fresh clone', () => {
   });
 
   it('an honest fresh repository with no events yet is no rollback: verify passes and the tick dispatches', async () => {
-    seeded += 1;
-    const target = await seedTarget(server, `honest-${seeded}`, { config: config(), backlog: BACKLOG });
-    targets.push(target);
+    const target = await bed.seed({ config: logConfig(), backlog: BACKLOG });
     const h: History = { target, doomed: '' };
     const machine = await freshMachine(h);
     const { code, result } = await verifyJson(machine.cli);

@@ -4,15 +4,14 @@
  * not valid ref names (`x.lock`, `a..b`). Each ends in `attempt.failed` with a reason or in one clear line —
  * never a crash that loses the work or leaves the attempt running.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { attemptCreated } from '../../src/core/claim.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { loadBaseDocuments } from '../../src/store/base-branch.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { Git } from '../../src/store/git.js';
-import { GitServer } from '../harness/git-server.js';
-import { removeDir } from '../harness/repo.js';
+import { failureLines, serverBed } from '../helpers/hostile-log.js';
 import {
   CLI,
   context,
@@ -21,42 +20,17 @@ import {
   originRefs,
   pullsOf,
   runNode,
-  seedTarget,
   type Target,
   tickOptions,
 } from '../helpers/loop.js';
 
 const CONFIG = 'version: 1\nlimits:\n  max_attempts_per_task: 2\n';
 
-let server: GitServer;
-let seeded = 0;
-const targets: Target[] = [];
-
-beforeAll(async () => {
-  server = await GitServer.start();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  for (const t of targets) await removeDir(t.root);
-});
-
-async function target(backlog: string): Promise<Target> {
-  seeded += 1;
-  const t = await seedTarget(server, `names-${seeded}`, { config: CONFIG, backlog });
-  targets.push(t);
-  return t;
-}
+const bed = serverBed('names');
+const target = (backlog: string): Promise<Target> => bed.seed({ config: CONFIG, backlog });
 
 const cli = (t: Target, args: string[]) =>
   runNode([CLI, ...args, '--dir', t.dir], { timeoutMs: 120_000, env: { LEVIATHAN_SIGNING_KEY: undefined } });
-
-/** The failure lines of a CLI run (progress lines aside). */
-const failureLines = (stderr: string) =>
-  stderr
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '' && !/^\[\d\d:\d\d:\d\d\] /.test(l));
 
 describe('a task allowed docs/** writing a FILE named docs', () => {
   it('fails the attempt as scope_violation: docs/** grants what is under docs/, not docs itself', async () => {
