@@ -16,7 +16,6 @@ import {
   honestLoop,
   logAttack,
   logConfig,
-  serverBed,
   verifyJson as verifyWith,
 } from '../helpers/hostile-log.js';
 import {
@@ -28,6 +27,7 @@ import {
   originRefs,
   pullsOf,
   runNode,
+  serverBed,
   type Target,
 } from '../helpers/loop.js';
 

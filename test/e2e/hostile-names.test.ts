@@ -11,7 +11,7 @@ import { tick } from '../../src/scheduler/tick.js';
 import { loadBaseDocuments } from '../../src/store/base-branch.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { Git } from '../../src/store/git.js';
-import { failureLines, serverBed } from '../helpers/hostile-log.js';
+import { failureLines } from '../helpers/hostile-log.js';
 import {
   CLI,
   context,
@@ -20,6 +20,7 @@ import {
   originRefs,
   pullsOf,
   runNode,
+  serverBed,
   type Target,
   tickOptions,
 } from '../helpers/loop.js';

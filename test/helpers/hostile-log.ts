@@ -1,23 +1,19 @@
 /**
- * Shared by the event-log attack tests (hostile-agents-log, hostile-log-rollback, hostile-names): one git
- * server per file with the targets it seeded, the honest loop in-process (sealed when given a key), the attack
- * script run from a clone of its own, and the one-line failure a closed tick or verify must print.
+ * Shared by the event-log attack tests (hostile-agents-log, hostile-log-rollback, hostile-names): the honest
+ * loop in-process (sealed when given a key), the attack script run from a clone of its own, and the one-line
+ * failure a closed tick or verify must print.
  */
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, expect } from '@jest/globals';
+import { expect } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { sealerFromSecret } from '../../src/store/log-seal.js';
 import { runAttempt } from '../../src/worker/attempt.js';
-import { GitServer } from '../harness/git-server.js';
-import { removeDir } from '../harness/repo.js';
 import {
   type ChildResult,
   Clock,
   cloneTarget,
   runNode,
-  type SeedInput,
-  seedTarget,
   type Target,
   tickOptions,
   workerDeps,
@@ -34,28 +30,6 @@ limits:
   circuit_breaker_failures: 5
   max_dispatches_per_hour: 50
 ${publicKey ? `events:\n  public_key: "${publicKey}"\n` : ''}`;
-
-/** Registers beforeAll/afterAll for one git server; `seed` makes a target that is removed after the file. */
-export function serverBed(prefix: string) {
-  let server: GitServer | undefined;
-  let seeded = 0;
-  const targets: Target[] = [];
-  beforeAll(async () => {
-    server = await GitServer.start();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const t of targets) await removeDir(t.root);
-  });
-  return {
-    async seed(input: SeedInput): Promise<Target> {
-      seeded += 1;
-      const target = await seedTarget(server as GitServer, `${prefix}-${seeded}`, input);
-      targets.push(target);
-      return target;
-    },
-  };
-}
 
 /** The honest side in-process on `target`: ticks and worker attempts at one clock, sealed with `secret`. */
 export function honestLoop(target: Target, secret?: string) {
