@@ -41858,13 +41858,12 @@ const CACHE_LIMIT = 2000;
 const SMALL_CACHE_LIMIT = 50_000;
 const matchers = new Map();
 const validity = new Map();
-function remember(cache, key, make) {
+function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key))
         return hit;
-    if (cache.size >= (cache === matchers ? CACHE_LIMIT : SMALL_CACHE_LIMIT)) {
+    if (cache.size >= limit)
         cache.clear();
-    }
     const value = make();
     cache.set(key, value);
     return value;
@@ -41878,7 +41877,7 @@ function pmMatch(glob, normalPath) {
     return remember(matchers, glob, () => {
         const re = picomatch__WEBPACK_IMPORTED_MODULE_0___default().makeRe(glob, PM_OPTIONS);
         return (path) => re.test(path);
-    })(normalPath);
+    }, CACHE_LIMIT)(normalPath);
 }
 const literalRuns = new Map();
 /**
@@ -41910,7 +41909,7 @@ function protectedMatch(glob, normalPath) {
     return remember(matchers, `\0nocase:${glob}`, () => {
         const re = picomatch__WEBPACK_IMPORTED_MODULE_0___default().makeRe(glob, { ...PM_OPTIONS, nocase: true });
         return (path) => re.test(path);
-    })(normalPath);
+    }, CACHE_LIMIT)(normalPath);
 }
 /**
  * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`

@@ -42291,13 +42291,12 @@ const CACHE_LIMIT = 2000;
 const SMALL_CACHE_LIMIT = 50_000;
 const matchers = new Map();
 const validity = new Map();
-function remember(cache, key, make) {
+function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key))
         return hit;
-    if (cache.size >= (cache === matchers ? CACHE_LIMIT : SMALL_CACHE_LIMIT)) {
+    if (cache.size >= limit)
         cache.clear();
-    }
     const value = make();
     cache.set(key, value);
     return value;
@@ -42311,7 +42310,7 @@ function pmMatch(glob, normalPath) {
     return remember(matchers, glob, () => {
         const re = picomatch.makeRe(glob, PM_OPTIONS);
         return (path) => re.test(path);
-    })(normalPath);
+    }, CACHE_LIMIT)(normalPath);
 }
 const literalRuns = new Map();
 /**
@@ -42343,7 +42342,7 @@ function protectedMatch(glob, normalPath) {
     return remember(matchers, `\0nocase:${glob}`, () => {
         const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
         return (path) => re.test(path);
-    })(normalPath);
+    }, CACHE_LIMIT)(normalPath);
 }
 /**
  * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
@@ -44785,24 +44784,22 @@ async function awaitNamespaceEnd(initPid, graceMs) {
     // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
     if (!isNamespaceInit(initPid))
         return;
-    for (const [budget, signal] of [
-        [graceMs, 'SIGKILL'],
-        [graceMs, null],
-    ]) {
-        const until = Date.now() + budget;
-        while (!ended(initPid) && Date.now() < until)
-            await (0,external_node_timers_promises_namespaceObject.setTimeout)(5);
-        if (ended(initPid))
-            return;
-        if (signal && isNamespaceInit(initPid)) {
-            try {
-                process.kill(initPid, signal);
-            }
-            catch {
-                return;
-            }
-        }
+    if (await endsWithin(initPid, graceMs))
+        return;
+    try {
+        if (isNamespaceInit(initPid))
+            process.kill(initPid, 'SIGKILL');
     }
+    catch {
+        return;
+    }
+    await endsWithin(initPid, graceMs);
+}
+async function endsWithin(pid, ms) {
+    const until = Date.now() + ms;
+    while (!ended(pid) && Date.now() < until)
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(5);
+    return ended(pid);
 }
 /** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
 function within(promise, ms) {

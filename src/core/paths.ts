@@ -249,12 +249,10 @@ const SMALL_CACHE_LIMIT = 50_000;
 const matchers = new Map<string, (path: string) => boolean>();
 const validity = new Map<string, string | null>();
 
-function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+function remember<V>(cache: Map<string, V>, key: string, make: () => V, limit = SMALL_CACHE_LIMIT): V {
   const hit = cache.get(key);
   if (hit !== undefined || cache.has(key)) return hit as V;
-  if (cache.size >= (cache === (matchers as Map<string, unknown>) ? CACHE_LIMIT : SMALL_CACHE_LIMIT)) {
-    cache.clear();
-  }
+  if (cache.size >= limit) cache.clear();
   const value = make();
   cache.set(key, value);
   return value;
@@ -267,10 +265,15 @@ const globError = (glob: string): string | null => remember(validity, glob, () =
  * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
  */
 function pmMatch(glob: string, normalPath: string): boolean {
-  return remember(matchers, glob, () => {
-    const re = picomatch.makeRe(glob, PM_OPTIONS);
-    return (path: string) => re.test(path);
-  })(normalPath);
+  return remember(
+    matchers,
+    glob,
+    () => {
+      const re = picomatch.makeRe(glob, PM_OPTIONS);
+      return (path: string) => re.test(path);
+    },
+    CACHE_LIMIT,
+  )(normalPath);
 }
 
 const literalRuns = new Map<string, string[] | null>();
@@ -299,10 +302,15 @@ function protectedMatch(glob: string, normalPath: string): boolean {
     if (!runs.every((run) => lower.includes(run))) return false;
   }
   if (pmMatch(glob, normalPath)) return true;
-  return remember(matchers, `\0nocase:${glob}`, () => {
-    const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
-    return (path: string) => re.test(path);
-  })(normalPath);
+  return remember(
+    matchers,
+    `\0nocase:${glob}`,
+    () => {
+      const re = picomatch.makeRe(glob, { ...PM_OPTIONS, nocase: true });
+      return (path: string) => re.test(path);
+    },
+    CACHE_LIMIT,
+  )(normalPath);
 }
 
 /**

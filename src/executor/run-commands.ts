@@ -193,21 +193,19 @@ function isNamespaceInit(pid: number): boolean {
 async function awaitNamespaceEnd(initPid: number, graceMs: number): Promise<void> {
   // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
   if (!isNamespaceInit(initPid)) return;
-  for (const [budget, signal] of [
-    [graceMs, 'SIGKILL'],
-    [graceMs, null],
-  ] as const) {
-    const until = Date.now() + budget;
-    while (!ended(initPid) && Date.now() < until) await sleep(5);
-    if (ended(initPid)) return;
-    if (signal && isNamespaceInit(initPid)) {
-      try {
-        process.kill(initPid, signal);
-      } catch {
-        return;
-      }
-    }
+  if (await endsWithin(initPid, graceMs)) return;
+  try {
+    if (isNamespaceInit(initPid)) process.kill(initPid, 'SIGKILL');
+  } catch {
+    return;
   }
+  await endsWithin(initPid, graceMs);
+}
+
+async function endsWithin(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!ended(pid) && Date.now() < until) await sleep(5);
+  return ended(pid);
 }
 
 /** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
