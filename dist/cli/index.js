@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2151);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3721);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2151:
+/***/ 3721:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41321,6 +41321,17 @@ function toRun(raw) {
             : 'in_progress';
     return { id: String(raw.id), status, conclusion: raw.conclusion, url: raw.html_url };
 }
+function toIssue(raw) {
+    return {
+        number: raw.number,
+        title: raw.title,
+        body: raw.body ?? '',
+        open: raw.state === 'open',
+        url: raw.html_url,
+        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        isPull: raw.pull_request !== undefined && raw.pull_request !== null,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/forge/github/errors.ts
 /**
@@ -41409,6 +41420,56 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
+;// CONCATENATED MODULE: ./src/forge/github/marked-issue.ts
+
+async function findMarked(io, input) {
+    return io.call('issues/list-for-repo', async () => {
+        const pages = io.api.paginate.iterator(io.api.rest.issues.listForRepo, {
+            owner: io.owner,
+            repo: io.repo,
+            state: 'all',
+            labels: input.label,
+            sort: 'created',
+            direction: 'asc',
+            per_page: 100,
+        });
+        for await (const { data } of pages) {
+            for (const raw of data) {
+                const issue = toIssue(raw);
+                if (!issue.isPull && issue.labels.includes(input.label) && issue.body.startsWith(input.marker))
+                    return issue;
+            }
+        }
+        return null;
+    });
+}
+async function ensureMarkedIssue(io, input) {
+    const body = input.body.startsWith(input.marker) ? input.body : `${input.marker}\n${input.body}`;
+    const found = await findMarked(io, input);
+    if (!found) {
+        const { data } = await io.call('issues/create', () => io.api.rest.issues.create({
+            owner: io.owner,
+            repo: io.repo,
+            title: input.title,
+            body,
+            labels: [input.label],
+        }));
+        return { number: data.number, url: data.html_url, action: 'created' };
+    }
+    if (found.title === input.title && found.body === body && found.open) {
+        return { number: found.number, url: found.url, action: 'unchanged' };
+    }
+    await io.call('issues/update', () => io.api.rest.issues.update({
+        owner: io.owner,
+        repo: io.repo,
+        issue_number: found.number,
+        title: input.title,
+        body,
+        state: 'open',
+    }));
+    return { number: found.number, url: found.url, action: 'updated' };
+}
+
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -41419,6 +41480,7 @@ function isUnconfirmed(error) {
  * CLI); `prToken` (optional, a GitHub App installation token) opens and edits the pull, so the repository's
  * CI runs on it. Neither ever appears in a message: every error goes through `redact`.
  */
+
 
 
 
@@ -41694,6 +41756,10 @@ class GitHubForge {
     }
     async comment(pullNumber, body) {
         await this.call('issues/create-comment', () => this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }));
+    }
+    /** The dashboard issue (the job's token: `issues: write`), found by marker and label, edited in place. */
+    ensureIssue(input) {
+        return ensureMarkedIssue({ api: this.api, owner: this.owner, repo: this.repo, call: (op, fn) => this.call(op, fn) }, input);
     }
     repoParams() {
         return { owner: this.owner, repo: this.repo };
@@ -61877,6 +61943,17 @@ function templatesDir() {
     }
     throw new errors_UserError('the templates/ directory is missing from this installation of leviathan');
 }
+const DASHBOARD_LINES = [/^(\s*)# (issues: write) #.*$/m, /^(\s*)# (dashboard: true) #.*$/m];
+/** The workflow with the dashboard switched on: the permission and the input, together or not at all. */
+function enableDashboard(workflow) {
+    let out = workflow;
+    for (const line of DASHBOARD_LINES) {
+        if (!line.test(out))
+            throw new errors_UserError('the workflow template has no dashboard lines to enable');
+        out = out.replace(line, (_m, indent, what) => what.startsWith('issues') ? `${indent}${what} # the dashboard issue` : `${indent}${what}`);
+    }
+    return out;
+}
 /** The workflow as `init` writes it: our actions named by the repository and ref given. */
 function renderWorkflow(template, repo, ref) {
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo))
@@ -61899,6 +61976,8 @@ async function runInit(options, out) {
         let text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(templates, f.template), 'utf8');
         if (f.template === 'leviathan.yml') {
             text = renderWorkflow(text, options.actionsRepo ?? DEFAULT_ACTIONS_REPO, options.actionsRef ?? DEFAULT_ACTIONS_REF);
+            if (options.dashboard)
+                text = enableDashboard(text);
         }
         await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, f.target)), { recursive: true });
         await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, f.target), text);
@@ -61930,6 +62009,7 @@ function registerInit(program) {
         .option('--force', 'overwrite existing files')
         .option('--actions-repo <owner/name>', 'where the workflow takes the Leviathan actions from', DEFAULT_ACTIONS_REPO)
         .option('--actions-ref <ref>', 'the tag, branch or commit of those actions', DEFAULT_ACTIONS_REF)
+        .option('--dashboard', 'keep a "Leviathan Dashboard" issue (grants the tick job issues: write)')
         .action(async (opts) => {
         await runInit(opts, processOutput(false));
     });

@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2348:
+/***/ 6596:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39848,6 +39848,17 @@ function toRun(raw) {
             : 'in_progress';
     return { id: String(raw.id), status, conclusion: raw.conclusion, url: raw.html_url };
 }
+function toIssue(raw) {
+    return {
+        number: raw.number,
+        title: raw.title,
+        body: raw.body ?? '',
+        open: raw.state === 'open',
+        url: raw.html_url,
+        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        isPull: raw.pull_request !== undefined && raw.pull_request !== null,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/forge/github/errors.ts
 /**
@@ -39936,6 +39947,56 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
+;// CONCATENATED MODULE: ./src/forge/github/marked-issue.ts
+
+async function findMarked(io, input) {
+    return io.call('issues/list-for-repo', async () => {
+        const pages = io.api.paginate.iterator(io.api.rest.issues.listForRepo, {
+            owner: io.owner,
+            repo: io.repo,
+            state: 'all',
+            labels: input.label,
+            sort: 'created',
+            direction: 'asc',
+            per_page: 100,
+        });
+        for await (const { data } of pages) {
+            for (const raw of data) {
+                const issue = toIssue(raw);
+                if (!issue.isPull && issue.labels.includes(input.label) && issue.body.startsWith(input.marker))
+                    return issue;
+            }
+        }
+        return null;
+    });
+}
+async function ensureMarkedIssue(io, input) {
+    const body = input.body.startsWith(input.marker) ? input.body : `${input.marker}\n${input.body}`;
+    const found = await findMarked(io, input);
+    if (!found) {
+        const { data } = await io.call('issues/create', () => io.api.rest.issues.create({
+            owner: io.owner,
+            repo: io.repo,
+            title: input.title,
+            body,
+            labels: [input.label],
+        }));
+        return { number: data.number, url: data.html_url, action: 'created' };
+    }
+    if (found.title === input.title && found.body === body && found.open) {
+        return { number: found.number, url: found.url, action: 'unchanged' };
+    }
+    await io.call('issues/update', () => io.api.rest.issues.update({
+        owner: io.owner,
+        repo: io.repo,
+        issue_number: found.number,
+        title: input.title,
+        body,
+        state: 'open',
+    }));
+    return { number: found.number, url: found.url, action: 'updated' };
+}
+
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -39946,6 +40007,7 @@ function isUnconfirmed(error) {
  * CLI); `prToken` (optional, a GitHub App installation token) opens and edits the pull, so the repository's
  * CI runs on it. Neither ever appears in a message: every error goes through `redact`.
  */
+
 
 
 
@@ -40222,6 +40284,10 @@ class GitHubForge {
     async comment(pullNumber, body) {
         await this.call('issues/create-comment', () => this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }));
     }
+    /** The dashboard issue (the job's token: `issues: write`), found by marker and label, edited in place. */
+    ensureIssue(input) {
+        return ensureMarkedIssue({ api: this.api, owner: this.owner, repo: this.repo, call: (op, fn) => this.call(op, fn) }, input);
+    }
     repoParams() {
         return { owner: this.owner, repo: this.repo };
     }
@@ -40360,12 +40426,14 @@ async function runAction(body, end = () => { }) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
-/* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5525);
-/* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3913);
-/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2956);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6590);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2348);
+/* harmony import */ var _scheduler_dashboard_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7285);
+/* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5525);
+/* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
+/* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6590);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6596);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
+
 
 
 
@@ -40382,13 +40450,13 @@ function reasonOf(report) {
     return first ? `${first.task}: ${first.reason}` : 'no task is eligible';
 }
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .tokenInput */ .e1)('token', true);
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .runAction */ .Cs)(async () => {
-        const dryRun = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .booleanInput */ .tE)('dry-run');
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .actionContext */ .Gt)('scheduler', log.progress);
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .openActionTarget */ .c0)(token);
-        if ((0,_io_js__WEBPACK_IMPORTED_MODULE_6__/* .booleanInput */ .tE)('reset-breaker') && !dryRun) {
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .tokenInput */ .e1)('token', true);
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .Cs)(async () => {
+        const dryRun = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .booleanInput */ .tE)('dry-run');
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .actionContext */ .Gt)('scheduler', log.progress);
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .openActionTarget */ .c0)(token);
+        if ((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .booleanInput */ .tE)('reset-breaker') && !dryRun) {
             log.progress('resetting the circuit breaker');
             const reset = await target.events.append([
                 {
@@ -40402,7 +40470,7 @@ async function main() {
             if (reset.ok)
                 _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(`circuit breaker reset (event ${reset.events[0]?.seq})`);
         }
-        const report = await (0,_scheduler_tick_js__WEBPACK_IMPORTED_MODULE_4__/* .tick */ .i)({
+        const report = await (0,_scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__/* .tick */ .i)({
             ...ctx,
             git: target.git,
             forge: target.forge,
@@ -40410,7 +40478,7 @@ async function main() {
             dryRun,
         });
         log.end();
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`decision: ${(0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .tickHeadline */ .q_)(report)}`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`decision: ${(0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .tickHeadline */ .q_)(report)}`);
         if (report.outcome === 'dispatched')
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(`dispatched a worker for ${report.task} (attempt ${report.attempt})`);
         if (report.outcome === 'dispatch_failed')
@@ -40421,13 +40489,15 @@ async function main() {
         }
         let graph = '';
         try {
-            const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_5__/* .readDocumentsAt */ .K2)(target.git, 'HEAD');
-            graph = `\n### Tasks\n\n${(0,_scheduler_graph_js__WEBPACK_IMPORTED_MODULE_2__/* .renderTaskGraph */ .s)(docs.backlog, report.rows)}`;
+            const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__/* .readDocumentsAt */ .K2)(target.git, 'HEAD');
+            graph = `\n### Tasks\n\n${(0,_scheduler_graph_js__WEBPACK_IMPORTED_MODULE_3__/* .renderTaskGraph */ .s)(docs.backlog, report.rows)}`;
         }
         catch {
             // The graph is a courtesy; the tick itself read the documents from the default branch.
         }
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw((0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_3__/* .renderTickMarkdown */ .pi)(report) + graph).write();
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw((0,_scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__/* .renderTickMarkdown */ .pi)(report) + graph).write();
+        if ((0,_io_js__WEBPACK_IMPORTED_MODULE_7__/* .booleanInput */ .tE)('dashboard') && !dryRun)
+            await dashboard(target.forge, report, graph);
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('decision', report.outcome);
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('task', report.task ?? '');
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('attempt', report.attempt ?? '');
@@ -40435,6 +40505,21 @@ async function main() {
         if (report.outcome === 'dispatch_failed')
             throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`the worker for ${report.task} could not be dispatched`);
     }, log.end);
+}
+/** The dashboard is a view of the log: failing to write it is a warning, never a failed tick. */
+async function dashboard(forge, report, graph) {
+    try {
+        const result = await (0,_scheduler_dashboard_js__WEBPACK_IMPORTED_MODULE_2__/* .updateDashboard */ .mQ)(forge, report, graph);
+        if (result.action === 'unsupported')
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e('dashboard: this forge has no issues; skipped');
+        else if (result.action === 'created')
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(`dashboard issue opened: ${result.url}`);
+        else
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`dashboard issue #${result.number}: ${result.action}`);
+    }
+    catch (error) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`dashboard: ${error.message} (the tick's job needs permissions: issues: write)`);
+    }
 }
 function warnings(appended) {
     for (const e of appended) {
@@ -42855,6 +42940,59 @@ function finish(state, attempt) {
 
 /***/ }),
 
+/***/ 7285:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   mQ: () => (/* binding */ updateDashboard)
+/* harmony export */ });
+/* unused harmony exports DASHBOARD_TITLE, DASHBOARD_MARKER, DASHBOARD_LABEL, renderDashboard */
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3913);
+/**
+ * The opt-in "Leviathan Dashboard" issue (`dashboard: true` on the scheduler action): every task's state and
+ * reason, the limits in use and the dependency graph, edited in place after each tick. The body holds
+ * nothing that changes on its own (no time, no per-tick event list), so an idle repository's dashboard is
+ * written once and then left alone.
+ */
+
+
+const DASHBOARD_TITLE = 'Leviathan Dashboard';
+const DASHBOARD_MARKER = '<!-- leviathan:dashboard -->';
+const DASHBOARD_LABEL = 'leviathan-dashboard';
+function renderDashboard(report, graph) {
+    const l = report.limits;
+    const breaker = { trip: 'open', cooldown_reset: 'closed' }[report.breaker] ?? report.breaker;
+    const lines = [
+        DASHBOARD_MARKER,
+        '',
+        `Leviathan's scheduler keeps this issue up to date after every tick; edits here are overwritten. The backlog is \`.leviathan/backlog.yaml\` on \`${report.base}\`.`,
+        '',
+        `| ${_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .ROW_HEADER */ .BO.join(' | ')} |`,
+        `|${_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .ROW_HEADER */ .BO.map(() => '---').join('|')}|`,
+        ...report.rows.map((r) => `| ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .rowCells */ .o5)(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn).join(' | ')} |`),
+        '',
+        `Circuit breaker: **${breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · at most ${l.config.max_dispatches_per_hour} dispatches an hour`,
+    ];
+    if (graph)
+        lines.push('', graph.trim());
+    return `${lines.join('\n')}\n`;
+}
+/** Brings the dashboard issue to this tick's report; a forge without issues (the local one) says so. */
+async function updateDashboard(forge, report, graph) {
+    if (!forge.ensureIssue)
+        return { action: 'unsupported' };
+    return forge.ensureIssue({
+        marker: DASHBOARD_MARKER,
+        label: DASHBOARD_LABEL,
+        title: DASHBOARD_TITLE,
+        body: renderDashboard(report, graph),
+    });
+}
+
+
+/***/ }),
+
 /***/ 5525:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -42902,10 +43040,12 @@ function renderTaskGraph(backlog, rows) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BO: () => (/* binding */ ROW_HEADER),
+/* harmony export */   o5: () => (/* binding */ rowCells),
 /* harmony export */   pi: () => (/* binding */ renderTickMarkdown),
 /* harmony export */   q_: () => (/* binding */ tickHeadline)
 /* harmony export */ });
-/* unused harmony exports tickNotes, rowCells, ROW_HEADER */
+/* unused harmony export tickNotes */
 /* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8073);
 /* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
 

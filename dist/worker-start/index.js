@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7096:
+/***/ 2164:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40895,6 +40895,17 @@ function toRun(raw) {
             : 'in_progress';
     return { id: String(raw.id), status, conclusion: raw.conclusion, url: raw.html_url };
 }
+function toIssue(raw) {
+    return {
+        number: raw.number,
+        title: raw.title,
+        body: raw.body ?? '',
+        open: raw.state === 'open',
+        url: raw.html_url,
+        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        isPull: raw.pull_request !== undefined && raw.pull_request !== null,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/forge/github/errors.ts
 /**
@@ -40983,6 +40994,56 @@ function isUnconfirmed(error) {
     return e?.status === undefined || e.status >= 500;
 }
 
+;// CONCATENATED MODULE: ./src/forge/github/marked-issue.ts
+
+async function findMarked(io, input) {
+    return io.call('issues/list-for-repo', async () => {
+        const pages = io.api.paginate.iterator(io.api.rest.issues.listForRepo, {
+            owner: io.owner,
+            repo: io.repo,
+            state: 'all',
+            labels: input.label,
+            sort: 'created',
+            direction: 'asc',
+            per_page: 100,
+        });
+        for await (const { data } of pages) {
+            for (const raw of data) {
+                const issue = toIssue(raw);
+                if (!issue.isPull && issue.labels.includes(input.label) && issue.body.startsWith(input.marker))
+                    return issue;
+            }
+        }
+        return null;
+    });
+}
+async function ensureMarkedIssue(io, input) {
+    const body = input.body.startsWith(input.marker) ? input.body : `${input.marker}\n${input.body}`;
+    const found = await findMarked(io, input);
+    if (!found) {
+        const { data } = await io.call('issues/create', () => io.api.rest.issues.create({
+            owner: io.owner,
+            repo: io.repo,
+            title: input.title,
+            body,
+            labels: [input.label],
+        }));
+        return { number: data.number, url: data.html_url, action: 'created' };
+    }
+    if (found.title === input.title && found.body === body && found.open) {
+        return { number: found.number, url: found.url, action: 'unchanged' };
+    }
+    await io.call('issues/update', () => io.api.rest.issues.update({
+        owner: io.owner,
+        repo: io.repo,
+        issue_number: found.number,
+        title: input.title,
+        body,
+        state: 'open',
+    }));
+    return { number: found.number, url: found.url, action: 'updated' };
+}
+
 ;// CONCATENATED MODULE: ./src/forge/github.ts
 /**
  * The GitHub forge (SPEC §5.2): pull requests, labels, reviewers and comments through the REST API, workers
@@ -40993,6 +41054,7 @@ function isUnconfirmed(error) {
  * CLI); `prToken` (optional, a GitHub App installation token) opens and edits the pull, so the repository's
  * CI runs on it. Neither ever appears in a message: every error goes through `redact`.
  */
+
 
 
 
@@ -41269,6 +41331,10 @@ class GitHubForge {
     async comment(pullNumber, body) {
         await this.call('issues/create-comment', () => this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }));
     }
+    /** The dashboard issue (the job's token: `issues: write`), found by marker and label, edited in place. */
+    ensureIssue(input) {
+        return ensureMarkedIssue({ api: this.api, owner: this.owner, repo: this.repo, call: (op, fn) => this.call(op, fn) }, input);
+    }
     repoParams() {
         return { owner: this.owner, repo: this.repo };
     }
@@ -41411,7 +41477,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9536);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7096);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2164);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the

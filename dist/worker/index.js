@@ -40580,6 +40580,7 @@ function errors_isUnconfirmed(error) {
 
 
 
+
 const DEFAULT_WORKFLOW = 'leviathan.yml';
 /** The calls made with the PR token when there is one (the pull is opened and edited as the App). */
 const PR_OPERATIONS = new Set([
@@ -40848,6 +40849,10 @@ class github_GitHubForge {
     }
     async comment(pullNumber, body) {
         await this.call('issues/create-comment', () => this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }));
+    }
+    /** The dashboard issue (the job's token: `issues: write`), found by marker and label, edited in place. */
+    ensureIssue(input) {
+        return ensureMarkedIssue({ api: this.api, owner: this.owner, repo: this.repo, call: (op, fn) => this.call(op, fn) }, input);
     }
     repoParams() {
         return { owner: this.owner, repo: this.repo };

@@ -2,6 +2,8 @@
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
 import type { LeviathanEvent } from '../core/events.js';
+import type { Forge } from '../forge/forge.js';
+import { updateDashboard } from '../scheduler/dashboard.js';
 import { renderTaskGraph } from '../scheduler/graph.js';
 import { renderTickMarkdown, tickHeadline } from '../scheduler/summary.js';
 import { type TickReport, tick } from '../scheduler/tick.js';
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
       // The graph is a courtesy; the tick itself read the documents from the default branch.
     }
     await core.summary.addRaw(renderTickMarkdown(report) + graph).write();
+    if (booleanInput('dashboard') && !dryRun) await dashboard(target.forge, report, graph);
     core.setOutput('decision', report.outcome);
     core.setOutput('task', report.task ?? '');
     core.setOutput('attempt', report.attempt ?? '');
@@ -67,6 +70,18 @@ async function main(): Promise<void> {
     if (report.outcome === 'dispatch_failed')
       throw new UserError(`the worker for ${report.task} could not be dispatched`);
   }, log.end);
+}
+
+/** The dashboard is a view of the log: failing to write it is a warning, never a failed tick. */
+async function dashboard(forge: Forge, report: TickReport, graph: string): Promise<void> {
+  try {
+    const result = await updateDashboard(forge, report, graph);
+    if (result.action === 'unsupported') core.warning('dashboard: this forge has no issues; skipped');
+    else if (result.action === 'created') core.notice(`dashboard issue opened: ${result.url}`);
+    else core.info(`dashboard issue #${result.number}: ${result.action}`);
+  } catch (error) {
+    core.warning(`dashboard: ${(error as Error).message} (the tick's job needs permissions: issues: write)`);
+  }
 }
 
 function warnings(appended: readonly LeviathanEvent[]): void {

@@ -76,6 +76,23 @@ export interface WorkerRun {
   url: string;
 }
 
+/** An issue Leviathan keeps (the dashboard): found by its marker and label, never duplicated. */
+export interface IssueInput {
+  /** A hidden HTML comment the body starts with; the issue is the one whose body carries it. */
+  marker: string;
+  /** Only an issue with this label counts: a label sticks only when someone with triage access sets it. */
+  label: string;
+  title: string;
+  body: string;
+}
+
+export interface EnsuredIssue {
+  number: number;
+  url: string;
+  /** `unchanged`: its title, body and state were already these, and nothing was written. */
+  action: 'created' | 'updated' | 'unchanged';
+}
+
 export interface Forge {
   readonly kind: 'github' | 'local';
   defaultBranch(): Promise<string>;
@@ -89,6 +106,8 @@ export interface Forge {
   /** One worker run by the id `dispatchWorker` returned; null when the forge has no such run. */
   getRun?(runId: string): Promise<WorkerRun | null>;
   comment(pullNumber: number, body: string): Promise<void>;
+  /** Creates the marked issue, or brings the one there is (reopened if closed) to this title and body. */
+  ensureIssue?(input: IssueInput): Promise<EnsuredIssue>;
   /**
    * The token the PR branch is pushed with when the forge has one of its own (GitHub's PR token, so the
    * repository's CI runs on the pushed commits); undefined: the checkout's credentials.

@@ -13,8 +13,10 @@ import { createRedactor } from '../core/redact.js';
 import {
   type DispatchRequest,
   type DispatchResult,
+  type EnsuredIssue,
   type Forge,
   ForgeError,
+  type IssueInput,
   type ListPullsQuery,
   type PullInput,
   type PullRequest,
@@ -23,6 +25,7 @@ import {
 import { type ClientOptions, createClient, type GitHubClient } from './github/client.js';
 import { type RestPull, type RestRun, toPull, toRun } from './github/coerce.js';
 import { type ErrorContext, isUnconfirmed, toForgeError } from './github/errors.js';
+import { ensureMarkedIssue } from './github/marked-issue.js';
 
 export const DEFAULT_WORKFLOW = 'leviathan.yml';
 
@@ -337,6 +340,14 @@ export class GitHubForge implements Forge {
   async comment(pullNumber: number, body: string): Promise<void> {
     await this.call('issues/create-comment', () =>
       this.api.rest.issues.createComment({ ...this.repoParams(), issue_number: pullNumber, body }),
+    );
+  }
+
+  /** The dashboard issue (the job's token: `issues: write`), found by marker and label, edited in place. */
+  ensureIssue(input: IssueInput): Promise<EnsuredIssue> {
+    return ensureMarkedIssue(
+      { api: this.api, owner: this.owner, repo: this.repo, call: (op, fn) => this.call(op, fn) },
+      input,
     );
   }
 

@@ -46,17 +46,26 @@ export interface WorkflowBed {
   stop(): Promise<void>;
 }
 
-let initWorkflow: Promise<string> | null = null;
+const initWorkflows = new Map<string, Promise<string>>();
 
-/** `leviathan init` in an empty directory, once per test file: the workflow exactly as a user commits it. */
-function workflowFromInit(): Promise<string> {
-  initWorkflow ??= (async () => {
-    const dir = await makeTempDir('init');
-    const r = await runNode([CLI, 'init', '--dir', dir], { cwd: dir, env: {}, timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`leviathan init failed: ${r.stderr}`);
-    return readFile(join(dir, '.github/workflows/leviathan.yml'), 'utf8');
-  })();
-  return initWorkflow;
+/** `leviathan init` in an empty directory, once per test file and flags: the workflow a user commits. */
+function workflowFromInit(flags: readonly string[] = []): Promise<string> {
+  const key = flags.join(' ');
+  let workflow = initWorkflows.get(key);
+  if (!workflow) {
+    workflow = (async () => {
+      const dir = await makeTempDir('init');
+      const r = await runNode([CLI, 'init', '--dir', dir, ...flags], {
+        cwd: dir,
+        env: {},
+        timeoutMs: 60_000,
+      });
+      if (r.code !== 0) throw new Error(`leviathan init failed: ${r.stderr}`);
+      return readFile(join(dir, '.github/workflows/leviathan.yml'), 'utf8');
+    })();
+    initWorkflows.set(key, workflow);
+  }
+  return workflow;
 }
 
 export async function workflowBed(
@@ -64,12 +73,14 @@ export async function workflowBed(
   seed: SeedInput,
   options: {
     vars?: Record<string, string>;
+    /** Flags for `leviathan init` (e.g. `--dashboard`). */
+    init?: string[];
     runner?: Partial<RunnerOptions>;
     /** Told of every token minted for a job (a test leaking one to a hostile script). */
     onMint?: (name: string, token: string) => void | Promise<void>;
   } = {},
 ): Promise<WorkflowBed> {
-  const workflow = await workflowFromInit();
+  const workflow = await workflowFromInit(options.init);
   const authority = new TokenAuthority();
   const server = await GitServer.start();
   const target = await seedTarget(server, name, {

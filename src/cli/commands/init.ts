@@ -38,6 +38,22 @@ export interface InitOptions {
   force?: boolean;
   actionsRepo?: string;
   actionsRef?: string;
+  /** Uncomment the dashboard lines: `issues: write` on the tick job and `dashboard: true`. */
+  dashboard?: boolean;
+}
+
+const DASHBOARD_LINES = [/^(\s*)# (issues: write) #.*$/m, /^(\s*)# (dashboard: true) #.*$/m];
+
+/** The workflow with the dashboard switched on: the permission and the input, together or not at all. */
+export function enableDashboard(workflow: string): string {
+  let out = workflow;
+  for (const line of DASHBOARD_LINES) {
+    if (!line.test(out)) throw new UserError('the workflow template has no dashboard lines to enable');
+    out = out.replace(line, (_m, indent: string, what: string) =>
+      what.startsWith('issues') ? `${indent}${what} # the dashboard issue` : `${indent}${what}`,
+    );
+  }
+  return out;
 }
 
 /** The workflow as `init` writes it: our actions named by the repository and ref given. */
@@ -71,6 +87,7 @@ export async function runInit(options: InitOptions, out: Output): Promise<string
         options.actionsRepo ?? DEFAULT_ACTIONS_REPO,
         options.actionsRef ?? DEFAULT_ACTIONS_REF,
       );
+      if (options.dashboard) text = enableDashboard(text);
     }
     await mkdir(dirname(join(dir, f.target)), { recursive: true });
     await writeFile(join(dir, f.target), text);
@@ -107,7 +124,16 @@ export function registerInit(program: Command): void {
       DEFAULT_ACTIONS_REPO,
     )
     .option('--actions-ref <ref>', 'the tag, branch or commit of those actions', DEFAULT_ACTIONS_REF)
-    .action(async (opts: { dir: string; force?: boolean; actionsRepo: string; actionsRef: string }) => {
-      await runInit(opts, processOutput(false));
-    });
+    .option('--dashboard', 'keep a "Leviathan Dashboard" issue (grants the tick job issues: write)')
+    .action(
+      async (opts: {
+        dir: string;
+        force?: boolean;
+        actionsRepo: string;
+        actionsRef: string;
+        dashboard?: boolean;
+      }) => {
+        await runInit(opts, processOutput(false));
+      },
+    );
 }

@@ -55,3 +55,35 @@ export function toRun(raw: RestRun): WorkerRun {
         : 'in_progress';
   return { id: String(raw.id), status, conclusion: raw.conclusion, url: raw.html_url };
 }
+
+export interface RestIssue {
+  number: number;
+  title: string;
+  body?: string | null;
+  state: string;
+  html_url: string;
+  labels: Array<{ name?: string } | string>;
+  pull_request?: unknown;
+}
+
+export interface MarkedIssue {
+  number: number;
+  title: string;
+  body: string;
+  open: boolean;
+  url: string;
+  labels: string[];
+  isPull: boolean;
+}
+
+export function toIssue(raw: RestIssue): MarkedIssue {
+  return {
+    number: raw.number,
+    title: raw.title,
+    body: raw.body ?? '',
+    open: raw.state === 'open',
+    url: raw.html_url,
+    labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+    isPull: raw.pull_request !== undefined && raw.pull_request !== null,
+  };
+}

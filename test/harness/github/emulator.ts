@@ -338,6 +338,31 @@ export class GitHubEmulator {
       issue.body = body;
       this.touch(issue);
     },
+    /** An issue a user opens (no labels stick: only triagers can label). */
+    openIssue: (title: string, body: string, user = 'a-stranger') => {
+      const number = this.newNumber();
+      const at = this.stamp();
+      this.issues.set(number, {
+        number,
+        title,
+        body,
+        state: 'open',
+        labels: [],
+        user,
+        created_at: at,
+        updated_at: at,
+        closed_at: null,
+        comments: [],
+      });
+      return number;
+    },
+    /** Closes an issue (not a pull). */
+    closeIssue: (number: number) => {
+      const issue = this.issues.get(number);
+      if (!issue || issue.pull) throw new Error(`no issue #${number}`);
+      Object.assign(issue, { state: 'closed', closed_at: this.stamp() });
+      this.touch(issue);
+    },
     /** Renames a pull's head as if the human had opened it from another branch (the marker stays). */
     setHead: (number: number, head: string) => {
       this.pull(number).pull!.head = head;
