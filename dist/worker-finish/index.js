@@ -43530,6 +43530,16 @@ function decideScope(taskGlobs, scope) {
  * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
  * and match both the task's globs and the fence.
  */
+/**
+ * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
+ * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
+ */
+function windowsName(path) {
+    return path
+        .split('/')
+        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
+        .join('/');
+}
 function checkChangedPath(path, taskGlobs, scope) {
     const n = normalizePath(path);
     if (!n.ok)
@@ -43538,10 +43548,13 @@ function checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
-    if (hit !== undefined)
-        return `${p} is a protected path (${hit})`;
-    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    const seen = [...new Set([p, windowsName(p)])];
+    for (const name of seen) {
+        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
+        if (hit !== undefined)
+            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
+    }
+    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!matchesAny(p, taskGlobs))
@@ -43639,7 +43652,7 @@ function renderPullBody(input) {
 /* harmony export */   lY: () => (/* binding */ createRedactor),
 /* harmony export */   xU: () => (/* binding */ knownSecrets)
 /* harmony export */ });
-/* unused harmony exports REDACTED, MIN_SECRET_LENGTH */
+/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls */
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
@@ -43663,6 +43676,26 @@ const TOKEN_SHAPES = [
     // user:password@ in a URL.
     /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
 ];
+/**
+ * What a terminal interprets rather than shows: ANSI/VT escape sequences (CSI, OSC, DCS/PM/APC and two-byte
+ * ones), C0 and C1 controls (tab and newline kept) and invisible format characters (zero-width, bidi). Left in,
+ * `secr<ESC>[0mvalue` or `secr<U+200B>value` escapes a value match yet shows the secret whole on a maintainer's
+ * terminal, and a task could drive that terminal; so output is cleaned before it is matched.
+ */
+const TERMINAL_CONTROLS = new RegExp([
+    '\\u001b\\[[0-?]*[ -/]*[@-~]?',
+    '\\u001b\\][^\\u0007\\u001b]*(?:\\u0007|\\u001b\\\\)?',
+    '\\u001b[P^_X][^\\u001b]*(?:\\u001b\\\\)?',
+    '\\u001b[ -~]?',
+    '\\u009b[0-?]*[ -/]*[@-~]?',
+    '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
+    '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
+    '[\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+].join('|'), 'g');
+/** Text as a terminal would show it, minus everything it would interpret; CR and CRLF become newlines. */
+function stripTerminalControls(text) {
+    return text.replace(/\r\n?/g, '\n').replace(TERMINAL_CONTROLS, '');
+}
 /** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
 function variants(secret) {
     const out = [secret];
@@ -43706,7 +43739,8 @@ function createRedactor(options = {}) {
     return (text) => {
         if (text === '')
             return text;
-        let out = known ? text.replace(known, REDACTED) : text;
+        const shown = stripTerminalControls(text);
+        let out = known ? shown.replace(known, REDACTED) : shown;
         for (const shape of TOKEN_SHAPES) {
             out = out.replace(shape, (...m) => {
                 const groups = m.slice(1, -2).filter((g) => typeof g === 'string');

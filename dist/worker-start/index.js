@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2164:
+/***/ 6817:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35482,102 +35482,8 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
-;// CONCATENATED MODULE: ./src/core/redact.ts
-/**
- * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
- * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
- * when their value is unknown to us.
- */
-const REDACTED = '[REDACTED]';
-/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
-const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
-    // An HTTP authorization header's credentials (git's extraheader, curl -v).
-    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
-    // user:password@ in a URL.
-    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
-];
-/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
-function redact_variants(secret) {
-    const out = [secret];
-    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-    try {
-        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
-    }
-    catch {
-        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
-    }
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-        out.push(encoded);
-    return out;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
-function createRedactor(options = {}) {
-    const min = options.minLength ?? MIN_SECRET_LENGTH;
-    const values = new Set();
-    for (const secret of options.secrets ?? []) {
-        if (secret === undefined)
-            continue;
-        // A value with surrounding whitespace is printed trimmed as often as not.
-        for (const s of new Set([secret, secret.trim()])) {
-            if (s.length < min)
-                continue;
-            for (const v of redact_variants(s))
-                if (v.length >= min)
-                    values.add(v);
-        }
-    }
-    const known = values.size > 0
-        ? new RegExp([...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
-            .join('|'), 'g')
-        : null;
-    return (text) => {
-        if (text === '')
-            return text;
-        let out = known ? text.replace(known, REDACTED) : text;
-        for (const shape of TOKEN_SHAPES) {
-            out = out.replace(shape, (...m) => {
-                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
-                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
-                if (groups.length === 2)
-                    return `${groups[0]}${REDACTED}${groups[1]}`;
-                if (groups.length === 1)
-                    return `${groups[0]}${REDACTED}`;
-                return REDACTED;
-            });
-        }
-        return out;
-    };
-}
-/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
-function knownSecrets(sources) {
-    const allow = new Set(sources.allowlist ?? []);
-    const out = [];
-    for (const [name, value] of Object.entries(sources.env)) {
-        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
-            out.push(value);
-    }
-    for (const value of sources.extra ?? [])
-        if (value)
-            out.push(value);
-    return out;
-}
-
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -41113,7 +41019,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
+        this.redact = (0,redact/* createRedactor */.lY)({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -41477,7 +41383,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9536);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2164);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6817);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
@@ -41665,6 +41571,132 @@ function renderPullBody(input) {
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
     lines.push('', pullMarker(task.id, input.attempt, input.headSha));
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 2258:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   lY: () => (/* binding */ createRedactor)
+/* harmony export */ });
+/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls, knownSecrets */
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/**
+ * What a terminal interprets rather than shows: ANSI/VT escape sequences (CSI, OSC, DCS/PM/APC and two-byte
+ * ones), C0 and C1 controls (tab and newline kept) and invisible format characters (zero-width, bidi). Left in,
+ * `secr<ESC>[0mvalue` or `secr<U+200B>value` escapes a value match yet shows the secret whole on a maintainer's
+ * terminal, and a task could drive that terminal; so output is cleaned before it is matched.
+ */
+const TERMINAL_CONTROLS = new RegExp([
+    '\\u001b\\[[0-?]*[ -/]*[@-~]?',
+    '\\u001b\\][^\\u0007\\u001b]*(?:\\u0007|\\u001b\\\\)?',
+    '\\u001b[P^_X][^\\u001b]*(?:\\u001b\\\\)?',
+    '\\u001b[ -~]?',
+    '\\u009b[0-?]*[ -/]*[@-~]?',
+    '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
+    '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
+    '[\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+].join('|'), 'g');
+/** Text as a terminal would show it, minus everything it would interpret; CR and CRLF become newlines. */
+function stripTerminalControls(text) {
+    return text.replace(/\r\n?/g, '\n').replace(TERMINAL_CONTROLS, '');
+}
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        const shown = stripTerminalControls(text);
+        let out = known ? shown.replace(known, REDACTED) : shown;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
 }
 
 
@@ -42964,6 +42996,16 @@ function decideScope(taskGlobs, scope) {
  * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
  * and match both the task's globs and the fence.
  */
+/**
+ * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
+ * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
+ */
+function windowsName(path) {
+    return path
+        .split('/')
+        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
+        .join('/');
+}
 function paths_checkChangedPath(path, taskGlobs, scope) {
     const n = paths_normalizePath(path);
     if (!n.ok)
@@ -42972,10 +43014,13 @@ function paths_checkChangedPath(path, taskGlobs, scope) {
     const malformed = malformedProtected(scope);
     if (malformed)
         return malformed;
-    const hit = protectedList(scope).find((g) => protectedMatch(g, p));
-    if (hit !== undefined)
-        return `${p} is a protected path (${hit})`;
-    if (p.toLowerCase() === BACKLOG_PATH && !taskGlobs.includes(BACKLOG_PATH)) {
+    const seen = [...new Set([p, windowsName(p)])];
+    for (const name of seen) {
+        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
+        if (hit !== undefined)
+            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
+    }
+    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
         return `${p} may be changed only by a task that names it in its allowed_paths`;
     }
     if (!paths_matchesAny(p, taskGlobs))
@@ -44809,6 +44854,8 @@ class private_repo_PrivateRepo {
     }
 }
 
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"

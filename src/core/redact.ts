@@ -25,6 +25,31 @@ const TOKEN_SHAPES: readonly RegExp[] = [
   /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
 ];
 
+/**
+ * What a terminal interprets rather than shows: ANSI/VT escape sequences (CSI, OSC, DCS/PM/APC and two-byte
+ * ones), C0 and C1 controls (tab and newline kept) and invisible format characters (zero-width, bidi). Left in,
+ * `secr<ESC>[0mvalue` or `secr<U+200B>value` escapes a value match yet shows the secret whole on a maintainer's
+ * terminal, and a task could drive that terminal; so output is cleaned before it is matched.
+ */
+const TERMINAL_CONTROLS = new RegExp(
+  [
+    '\\u001b\\[[0-?]*[ -/]*[@-~]?',
+    '\\u001b\\][^\\u0007\\u001b]*(?:\\u0007|\\u001b\\\\)?',
+    '\\u001b[P^_X][^\\u001b]*(?:\\u001b\\\\)?',
+    '\\u001b[ -~]?',
+    '\\u009b[0-?]*[ -/]*[@-~]?',
+    '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
+    '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
+    '[\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+  ].join('|'),
+  'g',
+);
+
+/** Text as a terminal would show it, minus everything it would interpret; CR and CRLF become newlines. */
+export function stripTerminalControls(text: string): string {
+  return text.replace(/\r\n?/g, '\n').replace(TERMINAL_CONTROLS, '');
+}
+
 /** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
 function variants(secret: string): string[] {
   const out = [secret];
@@ -80,7 +105,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       : null;
   return (text: string): string => {
     if (text === '') return text;
-    let out = known ? text.replace(known, REDACTED) : text;
+    const shown = stripTerminalControls(text);
+    let out = known ? shown.replace(known, REDACTED) : shown;
     for (const shape of TOKEN_SHAPES) {
       out = out.replace(shape, (...m: unknown[]) => {
         const groups = m.slice(1, -2).filter((g): g is string => typeof g === 'string');

@@ -193,6 +193,24 @@ describe('taskScope', () => {
     },
   );
 
+  it.each([
+    ['docs/server.pem.', '**/*.pem'],
+    ['docs/id.key ', '**/*.key'],
+    ['docs/key.pem. .', '**/*.pem'],
+    ['.github./workflows/x.yml', '.github/**'],
+  ])('%j is protected by %s: a Windows checkout drops trailing dots and spaces', (path, glob) => {
+    expect(checkChangedPath(path, ['**'], { ...DEFAULT_SCOPE, allowed_paths: ['**'] })).toBe(
+      `${path} is a protected path (${glob}: it is ${path
+        .split('/')
+        .map((s) => s.replace(/[. ]+$/, ''))
+        .join('/')} on Windows)`,
+    );
+  });
+
+  it('a trailing dot alone on a harmless name stays allowed', () => {
+    expect(checkChangedPath('docs/notes.', ['docs/**'], DEFAULT_SCOPE)).toBeNull();
+  });
+
   it('a literal task path that a floating ban matches is out of scope before dispatch', () => {
     expect(taskScope(['docs/.env'], DEFAULT_SCOPE)).toMatchObject({
       why: 'can reach protected path **/.env*',

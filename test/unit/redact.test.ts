@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createRedactor, knownSecrets, REDACTED } from '../../src/core/redact.js';
+import { createRedactor, knownSecrets, REDACTED, stripTerminalControls } from '../../src/core/redact.js';
 import { isSecretLikeName } from '../../src/executor/agent-env.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a3210';
@@ -66,5 +66,24 @@ describe('knownSecrets', () => {
       extra: ['d', undefined],
     });
     expect(secrets.sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('terminal controls', () => {
+  const redact = createRedactor({ secrets: ['supersecret-XYZ-123'] });
+
+  it.each([
+    ['an SGR reset in the middle', 'supersecret\u001b[0m-XYZ-123'],
+    ['a cursor move in the middle', 'supersecret\u001b[1C-XYZ-123'],
+    ['an OSC title in the middle', 'supersecret\u001b]0;x\u0007-XYZ-123'],
+    ['a zero-width space in the middle', 'supersecret\u200b-XYZ-123'],
+    ['a C1 CSI', 'supersecret\u009b0m-XYZ-123'],
+  ])('a secret split by %s is still redacted, and no control is left', (_what, text) => {
+    const out = redact(`key: ${text}\n`);
+    expect(out).toBe(`key: ${REDACTED}\n`);
+  });
+
+  it('keeps tabs and newlines, turns CR and CRLF into newlines, drops the rest', () => {
+    expect(stripTerminalControls('a\tb\r\nc\rd\u001b[31me\u0007\u001bcf\u0008')).toBe('a\tb\nc\ndef');
   });
 });
