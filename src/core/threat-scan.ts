@@ -28,6 +28,8 @@ export interface ThreatFinding {
 export interface ScannedFile {
   path: string;
   content: string;
+  /** Binary content (decoded as latin1): token shapes and known values only, no hidden-Unicode check. */
+  binary?: boolean;
 }
 
 export interface ThreatScanOptions {
@@ -97,6 +99,7 @@ function scanText(
   text: string,
   secrets: readonly string[],
   startIsFileStart: boolean,
+  unicode = true,
 ): Array<[number, ThreatKind]> {
   const out: Array<[number, ThreatKind]> = [];
   const starts = lineStarts(text);
@@ -105,7 +108,7 @@ function scanText(
     const kinds = new Set<ThreatKind>();
     for (const { kind, re } of SHAPES) if (re.test(line)) kinds.add(kind);
     const hiddenIn = i === 0 && startIsFileStart && line.startsWith('\ufeff') ? line.slice(1) : line;
-    if (HIDDEN.test(hiddenIn)) kinds.add('hidden_unicode');
+    if (unicode && HIDDEN.test(hiddenIn)) kinds.add('hidden_unicode');
     for (const kind of kinds) out.push([i + 1, kind]);
   });
   // A known value may span lines only if it contains a newline itself; search the whole text.
@@ -134,7 +137,7 @@ export function scanForThreats(
   for (const file of files) {
     const hits = [
       ...scanText(file.path, secrets, false).map(([, kind]): [number, ThreatKind] => [0, kind]),
-      ...scanText(file.content, secrets, true),
+      ...scanText(file.content, secrets, true, !file.binary),
     ];
     for (const [line, kind] of hits) {
       const key = `${file.path}\0${line}\0${kind}`;
