@@ -47235,10 +47235,6 @@ refusal) {
         if (scan.truncated) {
             return await fail('limit_exceeded', `the work tree has more than ${scan.entries - 1} entries; not read further`);
         }
-        if (threats.findings.length > 0) {
-            say('the threat scan flagged the candidate; nothing of its content is pushed');
-            return await fail('secret_in_diff', describeFindings(threats));
-        }
         // The backlog write-back is part of the push, so it counts in the caps.
         let writeback = null;
         if (config.pr.mark_done_in_backlog) {
@@ -47259,6 +47255,12 @@ refusal) {
         });
         if (!guard.ok) {
             return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        // After the guard (a scope or cap violation keeps its own reason); either way a flagged file's content
+        // never leaves (see keepWip).
+        if (threats.findings.length > 0) {
+            say('the threat scan flagged the candidate; nothing of its content is pushed');
+            return await fail('secret_in_diff', describeFindings(threats), { report: guard.report });
         }
         let head;
         try {
