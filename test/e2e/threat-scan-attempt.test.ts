@@ -44,8 +44,14 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function attempt(name: string, config: string, backlog: string, env: Record<string, string> = {}) {
-  const target = await seedTarget(server, name, { config, backlog });
+async function attempt(
+  name: string,
+  config: string,
+  backlog: string,
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+) {
+  const target = await seedTarget(server, name, { config, backlog, files });
   targets.push(target);
   const clock = new Clock('2026-11-26T10:00:00.000Z');
   const report = await tick(tickOptions(target.dir, clock.now));
@@ -116,6 +122,42 @@ executor:
     expect(text).not.toContain(API_KEY);
   }
   expect(summary).toContain('secret_in_diff');
+});
+
+it('an executor.command agent that leaks its key and also touches a protected path keeps scope_violation; no content leaves', async () => {
+  // The agent lives in the repository (the sandbox hides the host's temp directories).
+  const agent =
+    '#!/bin/sh\nprintf "token=%s\\n" "$DEMO_API_KEY" > docs/notes.md\nmkdir -p .github/workflows\necho "on: push" > .github/workflows/x.yml\n';
+  const config = `version: 1
+scope:
+  allowed_paths: ["docs/**"]
+  protected_paths: [".github/**"]
+executor:
+  command: "sh tools/agent.sh"
+  env_allowlist: [DEMO_API_KEY]
+`;
+  const backlog = `tasks:
+  - id: agentleak
+    title: An agent that leaks
+    ready: true
+    allowed_paths: [docs/**]
+`;
+  const { target, result, events } = await attempt(
+    'agentleak',
+    config,
+    backlog,
+    { DEMO_API_KEY: API_KEY },
+    {
+      'tools/agent.sh': agent,
+    },
+  );
+  expect(result.outcome).toMatchObject({ status: 'failed', reason: 'scope_violation' });
+  expect((result.outcome as { wip_branch?: string }).wip_branch).toBeDefined();
+  const origin = await everythingOnTheOrigin(target);
+  expect(origin).toContain('"docs/notes.md"');
+  for (const text of [origin, JSON.stringify(events), renderAttemptMarkdown(result)]) {
+    expect(text).not.toContain(API_KEY);
+  }
 });
 
 it('hidden Unicode an agent writes into a file fails as secret_in_diff, naming the file and line', async () => {
