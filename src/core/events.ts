@@ -11,6 +11,8 @@ export const FAILURE_REASONS = [
   'push_error',
   'pr_error',
   'dispatch_error',
+  /** The threat scan found a token shape, a known secret value or hidden Unicode in the candidate (issue 11). */
+  'secret_in_diff',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

@@ -1,4 +1,5 @@
 import type { Task } from './backlog.js';
+import { describeRemovals, type Removal, sanitizeText } from './task-text.js';
 
 export interface GuardrailCheck {
   name: string;
@@ -17,29 +18,19 @@ export interface PullBodyInput {
   headSha?: string;
   /** Where the agent ran (`executor.sandbox` or the sandbox `auto` found); `none` is called out. */
   sandbox?: string;
+  /** What sanitisation removed from the task text before the agent saw it (`sanitizeTask`). */
+  removed?: readonly Removal[];
 }
 
 const MARKER =
   /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
 
 /**
- * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
- * byte-order mark, plus other invisible format characters.
- */
-const INVISIBLE =
-  /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
-
-/**
  * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
  * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
  */
 export function sanitizeTaskText(text: string): string {
-  let out = text.replace(INVISIBLE, '');
-  for (;;) {
-    const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
-    if (next === out) return out;
-    out = next;
-  }
+  return sanitizeText(text).text;
 }
 
 /** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
@@ -75,6 +66,16 @@ export function renderPullBody(input: PullBodyInput): string {
   if (task.acceptance_criteria.length > 0) {
     const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
     lines.push('### Acceptance criteria', '', ...criteria, '');
+  }
+  if (input.removed && input.removed.length > 0) {
+    lines.push(
+      '### Task text sanitised',
+      '',
+      'Hidden content was removed from the task text before the agent saw it (and from this body):',
+      '',
+      ...describeRemovals(input.removed).map((r) => `- ${r}`),
+      '',
+    );
   }
   lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
   for (const check of input.checks) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Task } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
+import { sanitizeTask } from '../core/task-text.js';
 
 /**
  * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
@@ -147,8 +148,12 @@ async function assertOutside(dir: string, checkout: string): Promise<void> {
   }
 }
 
-/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
-export function renderPrompt(task: Task, attempt: AttemptInfo, context: TaskFileContext = {}): string {
+/**
+ * The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. The
+ * task's text is sanitised first (`sanitizeTask`: HTML comments, zero-width and bidi controls), whoever calls.
+ */
+export function renderPrompt(raw: Task, attempt: AttemptInfo, context: TaskFileContext = {}): string {
+  const task = sanitizeTask(raw).task;
   const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
   const lines = [
     `# ${task.title}`,
@@ -187,16 +192,18 @@ export function renderPrompt(task: Task, attempt: AttemptInfo, context: TaskFile
 
 /**
  * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff. Both carry the
+ * sanitised task text; the PR body says what was removed.
  */
 export async function writeTaskFiles(
   dir: string,
-  task: Task,
+  raw: Task,
   attempt: AttemptInfo,
   context: TaskFileContext = {},
 ): Promise<TaskFiles> {
   if (context.checkout !== undefined) await assertOutside(dir, context.checkout);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const task = sanitizeTask(raw).task;
   const promptFile = join(dir, 'prompt.md');
   const taskFile = join(dir, 'task.json');
   const json = {

@@ -18,16 +18,19 @@ function hostEnv(deps: ExecuteDeps): Record<string, string | undefined> {
   return deps.env ?? process.env;
 }
 
-/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
-export function attemptRedactor(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'config'>): Redactor {
-  return createRedactor({
-    secrets: knownSecrets({
-      env: hostEnv(deps),
-      isSecretName: isSecretLikeName,
-      allowlist: ctx.config.executor.env_allowlist,
-      ...(deps.secrets ? { extra: deps.secrets } : {}),
-    }),
+/** Every secret value the worker knows: tokens, credential-like and allow-listed variables. */
+export function attemptSecrets(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'config'>): string[] {
+  return knownSecrets({
+    env: hostEnv(deps),
+    isSecretName: isSecretLikeName,
+    allowlist: ctx.config.executor.env_allowlist,
+    ...(deps.secrets ? { extra: deps.secrets } : {}),
   });
+}
+
+/** Every secret the worker knows, and token shapes. */
+export function attemptRedactor(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'config'>): Redactor {
+  return createRedactor({ secrets: attemptSecrets(deps, ctx) });
 }
 
 /**

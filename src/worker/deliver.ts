@@ -9,6 +9,8 @@ import { renderPullBody } from '../core/pr-body.js';
 import { wipBranch } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import type { State } from '../core/state-types.js';
+import { sanitizeTask } from '../core/task-text.js';
+import { describeFindings, type ThreatScanResult, unsafePaths } from '../core/threat-scan.js';
 import { buildAgentEnv } from '../executor/agent-env.js';
 import { MODE_SYMLINK } from '../executor/changes.js';
 import { checkDiff, type DiffGuardOptions, type GuardReport } from '../executor/diff-guard.js';
@@ -20,9 +22,10 @@ import {
   type WorkTreeScan,
 } from '../executor/work-tree.js';
 import { PrivateRepo } from '../store/private-repo.js';
-import { attemptRedactor, verifyInSandbox } from './agent-run.js';
+import { attemptRedactor, attemptSecrets, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
 import { assertOwnBranch, commitMessage } from './branch.js';
+import { scanCandidate } from './threats.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
 
 /**
@@ -127,10 +130,13 @@ export async function deliverWorkTree(
   const repo = await PrivateRepo.create(deps.git);
   const target = ctx.pushTarget;
   const wip = wipBranch(task.id, ctx.attempt);
-  const subject = commitMessage(task.title, task.id, ctx.attempt);
+  // What the agent was shown (agent-env sanitises the same way); the PR says what was removed.
+  const shown = sanitizeTask(task);
+  const subject = commitMessage(shown.task.title, task.id, ctx.attempt);
   const late = () => remainingMs(deps, ctx) <= 0;
   let scan: WorkTreeScan | null = null;
   let guardOptions: DiffGuardOptions | null = null;
+  let threats: ThreatScanResult = { findings: [], truncated: false };
 
   /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
   const record = async (drafts: EventDraft[]): Promise<string | null> => {
@@ -152,7 +158,14 @@ export async function deliverWorkTree(
     const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
     // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
     // any branch may run).
+    // A file the threat scan flagged never leaves: no content, no blob id; a path that holds a finding
+    // itself is not even listed.
+    const flagged = new Set(threats.findings.map((f) => f.path));
+    const unsafe = unsafePaths(threats);
     const why = (c: ScannedChange): string | undefined => {
+      if (flagged.has(c.path))
+        return 'withheld by the threat scan (a token, a secret value or hidden Unicode)';
+      if (flagged.size > 0) return 'withheld with the rest of a candidate the threat scan flagged';
       if (!within) return 'over the caps';
       const one = checkDiff([c], {
         ...opts,
@@ -165,8 +178,14 @@ export async function deliverWorkTree(
     const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
     const entries = await writeChanges(repo, content, opts.maxBytes);
     if (content.length < current.changes.length) {
+      const listed: WorkTreeScan = {
+        ...current,
+        changes: current.changes
+          .filter((c) => !unsafe.has(c.path))
+          .map((c) => (flagged.has(c.path) ? { ...c, oid: null, source: undefined } : c)),
+      };
       const manifest = await buildManifest(
-        current,
+        listed,
         repo.objectFormat,
         (p) => reasons.get(p),
         `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`,
@@ -227,6 +246,7 @@ export async function deliverWorkTree(
       maxReadBytes: config.limits.max_diff_bytes,
     });
     guardOptions.links = scan.links;
+    threats = await scanCandidate(scan, attemptSecrets(deps, ctx), config.limits.max_diff_bytes);
 
     if (executed && executed.status === 'timeout') {
       return await fail(
@@ -271,6 +291,12 @@ export async function deliverWorkTree(
     });
     if (!guard.ok) {
       return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+    }
+    // After the guard (a scope or cap violation keeps its own reason); either way a flagged file's content
+    // never leaves (see keepWip).
+    if (threats.findings.length > 0) {
+      say('the threat scan flagged the candidate; nothing of its content is pushed');
+      return await fail('secret_in_diff', describeFindings(threats), { report: guard.report });
     }
 
     let head: string;
@@ -356,10 +382,11 @@ export async function deliverWorkTree(
         branch: ctx.branch,
         headSha: head,
         base: ctx.base,
-        title: task.title,
+        title: shown.task.title,
         body: redact(
           renderPullBody({
             task,
+            removed: shown.removed,
             attempt: ctx.attempt,
             attemptNumber: ctx.number,
             maxAttempts: ctx.maxAttempts,

@@ -1,0 +1,170 @@
+/**
+ * The deterministic threat scan of a candidate before anything is pushed (issue 11, "What leaves the
+ * sandbox"): token shapes, secret values the worker knows, private key headers and hidden Unicode in the
+ * changed text files. A finding names the file, the line and the kind, never the value: it goes into events,
+ * summaries and the job log.
+ */
+
+import { MIN_SECRET_LENGTH } from './redact.js';
+
+export type ThreatKind =
+  | 'github_token'
+  | 'aws_access_key'
+  | 'anthropic_key'
+  | 'openai_key'
+  | 'google_api_key'
+  | 'slack_token'
+  | 'private_key'
+  | 'known_secret'
+  | 'hidden_unicode';
+
+export interface ThreatFinding {
+  path: string;
+  /** 1-based; 0 when the finding is in the path itself. */
+  line: number;
+  kind: ThreatKind;
+}
+
+export interface ScannedFile {
+  path: string;
+  content: string;
+  /** Binary content (decoded as latin1): token shapes and known values only, no hidden-Unicode check. */
+  binary?: boolean;
+}
+
+export interface ThreatScanOptions {
+  /** Values that must never leave (the worker's redactor's list); shorter than `minLength` are ignored. */
+  secrets?: readonly (string | undefined)[];
+  /** Default `MIN_SECRET_LENGTH` (8). */
+  minLength?: number;
+  /** Findings reported at most (the scan stops there); default 100. */
+  maxFindings?: number;
+}
+
+export interface ThreatScanResult {
+  findings: ThreatFinding[];
+  /** More findings existed than `maxFindings`. */
+  truncated: boolean;
+}
+
+/** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
+const SHAPES: ReadonlyArray<{ kind: ThreatKind; re: RegExp }> = [
+  { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
+  { kind: 'github_token', re: /\bgh[opusr]_[A-Za-z0-9]{20,255}\b/ },
+  { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
+  { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
+  { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
+  { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
+  { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
+  { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+];
+
+/**
+ * Characters that hide or reorder what a reviewer reads: zero-width and directional marks (U+200B–U+200F),
+ * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), word joiner and invisible
+ * operators (U+2060–U+2064), the Arabic letter mark, and U+FEFF anywhere but at the very start of a file.
+ */
+const HIDDEN = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** 1-based line of offset `at`. */
+function lineOf(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+function knownValues(options: ThreatScanOptions): string[] {
+  const min = options.minLength ?? MIN_SECRET_LENGTH;
+  const values = new Set<string>();
+  for (const s of options.secrets ?? []) {
+    if (s === undefined) continue;
+    for (const v of [s, s.trim()]) if (v.length >= min) values.add(v);
+  }
+  return [...values];
+}
+
+/** Findings in one piece of text (a file's content or its path): one per line and kind. */
+function scanText(
+  text: string,
+  secrets: readonly string[],
+  startIsFileStart: boolean,
+  unicode = true,
+): Array<[number, ThreatKind]> {
+  const out: Array<[number, ThreatKind]> = [];
+  const starts = lineStarts(text);
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    const kinds = new Set<ThreatKind>();
+    for (const { kind, re } of SHAPES) if (re.test(line)) kinds.add(kind);
+    const hiddenIn = i === 0 && startIsFileStart && line.startsWith('\ufeff') ? line.slice(1) : line;
+    if (unicode && HIDDEN.test(hiddenIn)) kinds.add('hidden_unicode');
+    for (const kind of kinds) out.push([i + 1, kind]);
+  });
+  // A known value may span lines only if it contains a newline itself; search the whole text.
+  for (const secret of secrets) {
+    const lines = new Set<number>();
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+      lines.add(lineOf(starts, at));
+    }
+    for (const line of lines) out.push([line, 'known_secret']);
+  }
+  return out;
+}
+
+/**
+ * Scans changed text files (content already decoded; binary files are the caller's to skip) and their paths.
+ * Findings are sorted by path, line and kind, and never carry the matched text.
+ */
+export function scanForThreats(
+  files: readonly ScannedFile[],
+  options: ThreatScanOptions = {},
+): ThreatScanResult {
+  const max = options.maxFindings ?? 100;
+  const secrets = knownValues(options);
+  const findings: ThreatFinding[] = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    const hits = [
+      ...scanText(file.path, secrets, false).map(([, kind]): [number, ThreatKind] => [0, kind]),
+      ...scanText(file.content, secrets, true, !file.binary),
+    ];
+    for (const [line, kind] of hits) {
+      const key = `${file.path}\0${line}\0${kind}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      findings.push({ path: file.path, line, kind });
+    }
+  }
+  findings.sort((a, b) =>
+    a.path !== b.path ? (a.path < b.path ? -1 : 1) : a.line - b.line || a.kind.localeCompare(b.kind),
+  );
+  return { findings: findings.slice(0, max), truncated: findings.length > max };
+}
+
+/** Paths that hold a finding themselves: never to be printed or pushed, not even in a manifest. */
+export function unsafePaths(result: ThreatScanResult): Set<string> {
+  return new Set(result.findings.filter((f) => f.line === 0).map((f) => f.path));
+}
+
+/** One line for an event detail: where and what, never the value (nor a path that itself holds one). */
+export function describeFindings(result: ThreatScanResult, shown = 10): string {
+  const unsafe = unsafePaths(result);
+  const name = (path: string) =>
+    unsafe.has(path) ? '(a path withheld: it holds a finding itself)' : JSON.stringify(path);
+  const where = (f: ThreatFinding) => `${name(f.path)}${f.line > 0 ? `:${f.line}` : ''} ${f.kind}`;
+  const list = result.findings.slice(0, shown).map(where).join(', ');
+  const more = result.findings.length - Math.min(shown, result.findings.length);
+  const tail = result.truncated ? ', and more' : more > 0 ? `, and ${more} more` : '';
+  return `the candidate holds what must not leave the sandbox: ${list}${tail}`;
+}
