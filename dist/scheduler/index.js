@@ -40611,6 +40611,8 @@ const FAILURE_REASONS = [
     'push_error',
     'pr_error',
     'dispatch_error',
+    /** The threat scan found a token shape, a known secret value or hidden Unicode in the candidate (issue 11). */
+    'secret_in_diff',
 ];
 /** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
 const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
@@ -42478,24 +42480,14 @@ function checkChangedPath(path, taskGlobs, scope) {
 /* harmony export */   Xd: () => (/* binding */ parsePullMarker)
 /* harmony export */ });
 /* unused harmony exports sanitizeTaskText, pullMarker, UNSANDBOXED_NOTE, renderPullBody */
+
 const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
-/**
- * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
- * byte-order mark, plus other invisible format characters.
- */
-const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
 /**
  * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
  * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
  */
 function sanitizeTaskText(text) {
-    let out = text.replace(INVISIBLE, '');
-    for (;;) {
-        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
-        if (next === out)
-            return out;
-        out = next;
-    }
+    return sanitizeText(text).text;
 }
 /** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
 function pullMarker(task, attempt, headSha) {
@@ -42527,6 +42519,9 @@ function renderPullBody(input) {
     if (task.acceptance_criteria.length > 0) {
         const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
         lines.push('### Acceptance criteria', '', ...criteria, '');
+    }
+    if (input.removed && input.removed.length > 0) {
+        lines.push('### Task text sanitised', '', 'Hidden content was removed from the task text before the agent saw it (and from this body):', '', ...describeRemovals(input.removed).map((r) => `- ${r}`), '');
     }
     lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
     for (const check of input.checks) {

@@ -32837,6 +32837,8 @@ const FAILURE_REASONS = [
     'push_error',
     'pr_error',
     'dispatch_error',
+    /** The threat scan found a token shape, a known secret value or hidden Unicode in the candidate (issue 11). */
+    'secret_in_diff',
 ];
 /** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
 const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
@@ -41386,7 +41388,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(83);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9834);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(6817);
@@ -43576,24 +43578,15 @@ function checkChangedPath(path, taskGlobs, scope) {
 /* harmony export */   di: () => (/* binding */ UNSANDBOXED_NOTE)
 /* harmony export */ });
 /* unused harmony exports sanitizeTaskText, pullMarker, cell */
+/* harmony import */ var _task_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2680);
+
 const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
-/**
- * Zero-width and bidirectional formatting characters (they hide or reorder text a reviewer reads) and the
- * byte-order mark, plus other invisible format characters.
- */
-const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
 /**
  * Task text as it may appear in a PR body: no HTML comments (where a forged marker or hidden instructions
  * would hide, an unclosed `<!--` included), no invisible or bidirectional characters.
  */
 function sanitizeTaskText(text) {
-    let out = text.replace(INVISIBLE, '');
-    for (;;) {
-        const next = out.replace(/<!--[\s\S]*?(-->|$)/g, '').replace(/<!--|-->/g, '');
-        if (next === out)
-            return out;
-        out = next;
-    }
+    return (0,_task_text_js__WEBPACK_IMPORTED_MODULE_0__/* .sanitizeText */ .jZ)(text).text;
 }
 /** The hidden marker that ties a pull request to its task, attempt and pushed commit, whatever its branch. */
 function pullMarker(task, attempt, headSha) {
@@ -43626,6 +43619,9 @@ function renderPullBody(input) {
         const criteria = task.acceptance_criteria.map((c) => `- [ ] ${sanitizeTaskText(c)}`);
         lines.push('### Acceptance criteria', '', ...criteria, '');
     }
+    if (input.removed && input.removed.length > 0) {
+        lines.push('### Task text sanitised', '', 'Hidden content was removed from the task text before the agent saw it (and from this body):', '', ...(0,_task_text_js__WEBPACK_IMPORTED_MODULE_0__/* .describeRemovals */ .zR)(input.removed).map((r) => `- ${r}`), '');
+    }
     lines.push('### Guardrails', '', '| check | result | detail |', '|---|---|---|');
     for (const check of input.checks) {
         lines.push(`| ${cell(check.name)} | ${check.ok ? 'pass' : 'FAIL'} | ${cell(check.detail)} |`);
@@ -43650,9 +43646,10 @@ function renderPullBody(input) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   lY: () => (/* binding */ createRedactor),
+/* harmony export */   vb: () => (/* binding */ MIN_SECRET_LENGTH),
 /* harmony export */   xU: () => (/* binding */ knownSecrets)
 /* harmony export */ });
-/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls */
+/* unused harmony exports REDACTED, stripTerminalControls */
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
@@ -44337,6 +44334,87 @@ function finish(state, attempt) {
 
 /***/ }),
 
+/***/ 2680:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   jZ: () => (/* binding */ sanitizeText),
+/* harmony export */   lR: () => (/* binding */ sanitizeTask),
+/* harmony export */   zR: () => (/* binding */ describeRemovals)
+/* harmony export */ });
+/** Bidirectional marks, embeddings, overrides and isolates, and the Arabic letter mark. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Zero-width and other invisible format characters: zero-width space/joiners, word joiner and invisible
+ * operators, deprecated format characters, the byte-order mark, soft hyphen, Mongolian vowel separator and
+ * the Hangul fillers.
+ */
+const ZERO_WIDTH = /[\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\u3164\ufeff\uffa0]/g;
+/** A comment, or an unclosed one to the end of the text. */
+const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
+/** Leftover halves, which nesting tricks (`<!<!-- x -->-- y -->`) leave behind. */
+const HALF = /<!--|-->/g;
+function count(text, re) {
+    return text.match(re)?.length ?? 0;
+}
+/** One piece of text, clean, with what was removed from it. */
+function sanitizeText(text) {
+    const bidi = count(text, BIDI);
+    const zeroWidth = count(text, ZERO_WIDTH);
+    let out = text.replace(BIDI, '').replace(ZERO_WIDTH, '');
+    let comments = 0;
+    // Whole comments until none is left (removing one can close up another), then any stray half.
+    for (let whole = count(out, COMMENT); whole > 0; whole = count(out, COMMENT)) {
+        comments += whole;
+        out = out.replace(COMMENT, '');
+    }
+    comments += count(out, HALF);
+    out = out.replace(HALF, '');
+    const removed = [];
+    if (comments > 0)
+        removed.push({ kind: 'html_comment', count: comments });
+    if (bidi > 0)
+        removed.push({ kind: 'bidi_control', count: bidi });
+    if (zeroWidth > 0)
+        removed.push({ kind: 'zero_width', count: zeroWidth });
+    return { text: out, removed };
+}
+/** The task with clean title, description and acceptance criteria, and a list of what was removed. */
+function sanitizeTask(task) {
+    const removed = [];
+    const clean = (field, text) => {
+        const result = sanitizeText(text);
+        for (const r of result.removed)
+            removed.push({ field, ...r });
+        return result.text;
+    };
+    const title = clean('title', task.title);
+    const description = clean('description', task.description);
+    const acceptance = task.acceptance_criteria.map((c, i) => clean(`acceptance_criteria[${i}]`, c));
+    return {
+        task: { ...task, title: title.trim() || task.id, description, acceptance_criteria: acceptance },
+        removed,
+    };
+}
+/** One line for a reader: "2 HTML comments and 1 bidirectional control character from description". */
+function describeRemovals(removed) {
+    const names = {
+        html_comment: ['HTML comment', 'HTML comments'],
+        bidi_control: ['bidirectional control character', 'bidirectional control characters'],
+        zero_width: ['zero-width or invisible character', 'zero-width or invisible characters'],
+    };
+    const byField = new Map();
+    for (const r of removed)
+        byField.set(r.field, [...(byField.get(r.field) ?? []), r]);
+    return [...byField].map(([field, rs]) => {
+        const parts = rs.map((r) => `${r.count} ${names[r.kind][r.count === 1 ? 0 : 1]}`);
+        return `${parts.join(' and ')} from the ${field.replace(/_/g, ' ')}`;
+    });
+}
+
+
+/***/ }),
+
 /***/ 6102:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -44353,6 +44431,8 @@ function finish(state, attempt) {
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _core_task_text_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2680);
+
 
 
 
@@ -44451,8 +44531,12 @@ async function assertOutside(dir, checkout) {
         throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
     }
 }
-/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
-function renderPrompt(task, attempt, context = {}) {
+/**
+ * The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. The
+ * task's text is sanitised first (`sanitizeTask`: HTML comments, zero-width and bidi controls), whoever calls.
+ */
+function renderPrompt(raw, attempt, context = {}) {
+    const task = (0,_core_task_text_js__WEBPACK_IMPORTED_MODULE_3__/* .sanitizeTask */ .lR)(raw).task;
     const code = (s) => `\`${s.replace(/`/g, "'")}\``;
     const lines = [
         `# ${task.title}`,
@@ -44484,12 +44568,14 @@ function renderPrompt(task, attempt, context = {}) {
 }
 /**
  * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff. Both carry the
+ * sanitised task text; the PR body says what was removed.
  */
-async function writeTaskFiles(dir, task, attempt, context = {}) {
+async function writeTaskFiles(dir, raw, attempt, context = {}) {
     if (context.checkout !== undefined)
         await assertOutside(dir, context.checkout);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true, mode: 0o700 });
+    const task = (0,_core_task_text_js__WEBPACK_IMPORTED_MODULE_3__/* .sanitizeTask */ .lR)(raw).task;
     const promptFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'prompt.md');
     const taskFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'task.json');
     const json = {
@@ -45277,7 +45363,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 83:
+/***/ 9834:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46333,16 +46419,18 @@ async function verifyCandidate(options) {
 function hostEnv(deps) {
     return deps.env ?? process.env;
 }
-/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
-function attemptRedactor(deps, ctx) {
-    return (0,redact/* createRedactor */.lY)({
-        secrets: (0,redact/* knownSecrets */.xU)({
-            env: hostEnv(deps),
-            isSecretName: agent_env/* isSecretLikeName */.RW,
-            allowlist: ctx.config.executor.env_allowlist,
-            ...(deps.secrets ? { extra: deps.secrets } : {}),
-        }),
+/** Every secret value the worker knows: tokens, credential-like and allow-listed variables. */
+function attemptSecrets(deps, ctx) {
+    return (0,redact/* knownSecrets */.xU)({
+        env: hostEnv(deps),
+        isSecretName: agent_env/* isSecretLikeName */.RW,
+        allowlist: ctx.config.executor.env_allowlist,
+        ...(deps.secrets ? { extra: deps.secrets } : {}),
     });
+}
+/** Every secret the worker knows, and token shapes. */
+function attemptRedactor(deps, ctx) {
+    return (0,redact/* createRedactor */.lY)({ secrets: attemptSecrets(deps, ctx) });
 }
 /**
  * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
@@ -46520,6 +46608,131 @@ function addToFlowMap(text, range, taskId) {
 var documents = __nccwpck_require__(279);
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./src/core/task-text.ts
+var task_text = __nccwpck_require__(2680);
+;// CONCATENATED MODULE: ./src/core/threat-scan.ts
+/**
+ * The deterministic threat scan of a candidate before anything is pushed (issue 11, "What leaves the
+ * sandbox"): token shapes, secret values the worker knows, private key headers and hidden Unicode in the
+ * changed text files. A finding names the file, the line and the kind, never the value: it goes into events,
+ * summaries and the job log.
+ */
+
+/** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
+const SHAPES = [
+    { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
+    { kind: 'github_token', re: /\bgh[opusr]_[A-Za-z0-9]{20,255}\b/ },
+    { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
+    { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
+    { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
+    { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
+    { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
+    { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+];
+/**
+ * Characters that hide or reorder what a reviewer reads: zero-width and directional marks (U+200B–U+200F),
+ * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), word joiner and invisible
+ * operators (U+2060–U+2064), the Arabic letter mark, and U+FEFF anywhere but at the very start of a file.
+ */
+const HIDDEN = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+function lineStarts(text) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1))
+        starts.push(i + 1);
+    return starts;
+}
+/** 1-based line of offset `at`. */
+function lineOf(starts, at) {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= at)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo + 1;
+}
+function knownValues(options) {
+    const min = options.minLength ?? redact/* MIN_SECRET_LENGTH */.vb;
+    const values = new Set();
+    for (const s of options.secrets ?? []) {
+        if (s === undefined)
+            continue;
+        for (const v of [s, s.trim()])
+            if (v.length >= min)
+                values.add(v);
+    }
+    return [...values];
+}
+/** Findings in one piece of text (a file's content or its path): one per line and kind. */
+function scanText(text, secrets, startIsFileStart, unicode = true) {
+    const out = [];
+    const starts = lineStarts(text);
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+        const kinds = new Set();
+        for (const { kind, re } of SHAPES)
+            if (re.test(line))
+                kinds.add(kind);
+        const hiddenIn = i === 0 && startIsFileStart && line.startsWith('\ufeff') ? line.slice(1) : line;
+        if (unicode && HIDDEN.test(hiddenIn))
+            kinds.add('hidden_unicode');
+        for (const kind of kinds)
+            out.push([i + 1, kind]);
+    });
+    // A known value may span lines only if it contains a newline itself; search the whole text.
+    for (const secret of secrets) {
+        const lines = new Set();
+        for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+            lines.add(lineOf(starts, at));
+        }
+        for (const line of lines)
+            out.push([line, 'known_secret']);
+    }
+    return out;
+}
+/**
+ * Scans changed text files (content already decoded; binary files are the caller's to skip) and their paths.
+ * Findings are sorted by path, line and kind, and never carry the matched text.
+ */
+function scanForThreats(files, options = {}) {
+    const max = options.maxFindings ?? 100;
+    const secrets = knownValues(options);
+    const findings = [];
+    const seen = new Set();
+    for (const file of files) {
+        const hits = [
+            ...scanText(file.path, secrets, false).map(([, kind]) => [0, kind]),
+            ...scanText(file.content, secrets, true, !file.binary),
+        ];
+        for (const [line, kind] of hits) {
+            const key = `${file.path}\0${line}\0${kind}`;
+            if (seen.has(key))
+                continue;
+            seen.add(key);
+            findings.push({ path: file.path, line, kind });
+        }
+    }
+    findings.sort((a, b) => a.path !== b.path ? (a.path < b.path ? -1 : 1) : a.line - b.line || a.kind.localeCompare(b.kind));
+    return { findings: findings.slice(0, max), truncated: findings.length > max };
+}
+/** Paths that hold a finding themselves: never to be printed or pushed, not even in a manifest. */
+function unsafePaths(result) {
+    return new Set(result.findings.filter((f) => f.line === 0).map((f) => f.path));
+}
+/** One line for an event detail: where and what, never the value (nor a path that itself holds one). */
+function describeFindings(result, shown = 10) {
+    const unsafe = unsafePaths(result);
+    const name = (path) => unsafe.has(path) ? '(a path withheld: it holds a finding itself)' : JSON.stringify(path);
+    const where = (f) => `${name(f.path)}${f.line > 0 ? `:${f.line}` : ''} ${f.kind}`;
+    const list = result.findings.slice(0, shown).map(where).join(', ');
+    const more = result.findings.length - Math.min(shown, result.findings.length);
+    const tail = result.truncated ? ', and more' : more > 0 ? `, and ${more} more` : '';
+    return `the candidate holds what must not leave the sandbox: ${list}${tail}`;
+}
+
 ;// CONCATENATED MODULE: ./src/executor/changes.ts
 
 
@@ -46820,6 +47033,38 @@ function commitMessage(title, task, attempt) {
     return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/worker/threats.ts
+
+
+
+/**
+ * The threat scan of a candidate (issue 11) read from the agent's work tree as data: every changed path, the
+ * target of every changed link and the content of every changed file while the total stays within
+ * `maxBytes` (beyond it the attempt fails on its caps and no content leaves anyway). Binary files (a NUL in
+ * their first 8000 bytes, git's rule) are searched for token shapes and known values only.
+ */
+async function scanCandidate(scan, secrets, maxBytes) {
+    const files = [];
+    let budget = maxBytes;
+    for (const c of scan.changes) {
+        if (c.status === 'D')
+            continue;
+        if (c.mode === MODE_SYMLINK) {
+            files.push({ path: c.path, content: c.linkTarget ?? '' });
+            continue;
+        }
+        const content = c.source && c.size <= budget ? await readRegularFile(c.source, budget) : null;
+        if (content === null) {
+            files.push({ path: c.path, content: '' });
+            continue;
+        }
+        budget -= content.length;
+        const binary = content.subarray(0, 8000).includes(0);
+        files.push({ path: c.path, content: content.toString(binary ? 'latin1' : 'utf8'), binary });
+    }
+    return scanForThreats(files, { secrets });
+}
+
 ;// CONCATENATED MODULE: ./src/worker/wip.ts
 
 /**
@@ -46865,6 +47110,9 @@ async function buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
+
+
 
 
 
@@ -46958,10 +47206,13 @@ refusal) {
     const repo = await private_repo/* PrivateRepo */.q.create(deps.git);
     const target = ctx.pushTarget;
     const wip = wipBranch(task.id, ctx.attempt);
-    const subject = commitMessage(task.title, task.id, ctx.attempt);
+    // What the agent was shown (agent-env sanitises the same way); the PR says what was removed.
+    const shown = (0,task_text/* sanitizeTask */.lR)(task);
+    const subject = commitMessage(shown.task.title, task.id, ctx.attempt);
     const late = () => deliver_remainingMs(deps, ctx) <= 0;
     let scan = null;
     let guardOptions = null;
+    let threats = { findings: [], truncated: false };
     /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
     const record = async (drafts) => {
         const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
@@ -46984,7 +47235,15 @@ refusal) {
         const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
         // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
         // any branch may run).
+        // A file the threat scan flagged never leaves: no content, no blob id; a path that holds a finding
+        // itself is not even listed.
+        const flagged = new Set(threats.findings.map((f) => f.path));
+        const unsafe = unsafePaths(threats);
         const why = (c) => {
+            if (flagged.has(c.path))
+                return 'withheld by the threat scan (a token, a secret value or hidden Unicode)';
+            if (flagged.size > 0)
+                return 'withheld with the rest of a candidate the threat scan flagged';
             if (!within)
                 return 'over the caps';
             const one = (0,diff_guard/* checkDiff */.SS)([c], {
@@ -46998,7 +47257,13 @@ refusal) {
         const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
         const entries = await writeChanges(repo, content, opts.maxBytes);
         if (content.length < current.changes.length) {
-            const manifest = await buildManifest(current, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
+            const listed = {
+                ...current,
+                changes: current.changes
+                    .filter((c) => !unsafe.has(c.path))
+                    .map((c) => (flagged.has(c.path) ? { ...c, oid: null, source: undefined } : c)),
+            };
+            const manifest = await buildManifest(listed, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
             entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
         }
         const tree = await repo.buildTree(ctx.baseSha, entries);
@@ -47051,6 +47316,7 @@ refusal) {
             maxReadBytes: config.limits.max_diff_bytes,
         });
         guardOptions.links = scan.links;
+        threats = await scanCandidate(scan, attemptSecrets(deps, ctx), config.limits.max_diff_bytes);
         if (executed && executed.status === 'timeout') {
             return await fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
                 output_tail: executed.outputTail,
@@ -47089,6 +47355,12 @@ refusal) {
         });
         if (!guard.ok) {
             return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        // After the guard (a scope or cap violation keeps its own reason); either way a flagged file's content
+        // never leaves (see keepWip).
+        if (threats.findings.length > 0) {
+            say('the threat scan flagged the candidate; nothing of its content is pushed');
+            return await fail('secret_in_diff', describeFindings(threats), { report: guard.report });
         }
         let head;
         try {
@@ -47163,9 +47435,10 @@ refusal) {
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
-                title: task.title,
+                title: shown.task.title,
                 body: redact((0,pr_body/* renderPullBody */.Gn)({
                     task,
+                    removed: shown.removed,
                     attempt: ctx.attempt,
                     attemptNumber: ctx.number,
                     maxAttempts: ctx.maxAttempts,

@@ -32833,6 +32833,8 @@ const FAILURE_REASONS = [
     'push_error',
     'pr_error',
     'dispatch_error',
+    /** The threat scan found a token shape, a known secret value or hidden Unicode in the candidate (issue 11). */
+    'secret_in_diff',
 ];
 /** Why a task stopped being dispatched: it used its attempts, or a human closed its PR unmerged. */
 const BLOCK_REASONS = ['max_attempts', 'pr_closed'];
@@ -41006,7 +41008,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
 /* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5664);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(8032);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
@@ -42028,7 +42030,7 @@ class PrivateRepo {
 
 /***/ }),
 
-/***/ 5664:
+/***/ 8032:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43065,6 +43067,7 @@ function select_select(input) {
 
 
 
+
 /**
  * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
  * adds later is hidden by default. Deliberately absent:
@@ -43160,8 +43163,12 @@ async function assertOutside(dir, checkout) {
         throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
     }
 }
-/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
-function renderPrompt(task, attempt, context = {}) {
+/**
+ * The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. The
+ * task's text is sanitised first (`sanitizeTask`: HTML comments, zero-width and bidi controls), whoever calls.
+ */
+function renderPrompt(raw, attempt, context = {}) {
+    const task = sanitizeTask(raw).task;
     const code = (s) => `\`${s.replace(/`/g, "'")}\``;
     const lines = [
         `# ${task.title}`,
@@ -43193,12 +43200,14 @@ function renderPrompt(task, attempt, context = {}) {
 }
 /**
  * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff. Both carry the
+ * sanitised task text; the PR body says what was removed.
  */
-async function agent_env_writeTaskFiles(dir, task, attempt, context = {}) {
+async function agent_env_writeTaskFiles(dir, raw, attempt, context = {}) {
     if (context.checkout !== undefined)
         await assertOutside(dir, context.checkout);
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    const task = sanitizeTask(raw).task;
     const promptFile = join(dir, 'prompt.md');
     const taskFile = join(dir, 'task.json');
     const json = {
@@ -45444,16 +45453,18 @@ async function sandboxed_run_verifyCandidate(options) {
 function hostEnv(deps) {
     return deps.env ?? process.env;
 }
-/** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
-function agent_run_attemptRedactor(deps, ctx) {
-    return (0,redact/* createRedactor */.lY)({
-        secrets: (0,redact/* knownSecrets */.xU)({
-            env: hostEnv(deps),
-            isSecretName: isSecretLikeName,
-            allowlist: ctx.config.executor.env_allowlist,
-            ...(deps.secrets ? { extra: deps.secrets } : {}),
-        }),
+/** Every secret value the worker knows: tokens, credential-like and allow-listed variables. */
+function agent_run_attemptSecrets(deps, ctx) {
+    return (0,redact/* knownSecrets */.xU)({
+        env: hostEnv(deps),
+        isSecretName: isSecretLikeName,
+        allowlist: ctx.config.executor.env_allowlist,
+        ...(deps.secrets ? { extra: deps.secrets } : {}),
     });
+}
+/** Every secret the worker knows, and token shapes. */
+function agent_run_attemptRedactor(deps, ctx) {
+    return (0,redact/* createRedactor */.lY)({ secrets: agent_run_attemptSecrets(deps, ctx) });
 }
 /**
  * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
@@ -45623,6 +45634,129 @@ function addToFlowMap(text, range, taskId) {
     const at = start + 1 + trimmed.length;
     const separator = trimmed.endsWith(',') || trimmed.trim() === '' ? ' ' : ', ';
     return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/threat-scan.ts
+/**
+ * The deterministic threat scan of a candidate before anything is pushed (issue 11, "What leaves the
+ * sandbox"): token shapes, secret values the worker knows, private key headers and hidden Unicode in the
+ * changed text files. A finding names the file, the line and the kind, never the value: it goes into events,
+ * summaries and the job log.
+ */
+
+/** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
+const SHAPES = [
+    { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
+    { kind: 'github_token', re: /\bgh[opusr]_[A-Za-z0-9]{20,255}\b/ },
+    { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
+    { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
+    { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
+    { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
+    { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
+    { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+];
+/**
+ * Characters that hide or reorder what a reviewer reads: zero-width and directional marks (U+200B–U+200F),
+ * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), word joiner and invisible
+ * operators (U+2060–U+2064), the Arabic letter mark, and U+FEFF anywhere but at the very start of a file.
+ */
+const HIDDEN = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+function lineStarts(text) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1))
+        starts.push(i + 1);
+    return starts;
+}
+/** 1-based line of offset `at`. */
+function lineOf(starts, at) {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= at)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo + 1;
+}
+function knownValues(options) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const s of options.secrets ?? []) {
+        if (s === undefined)
+            continue;
+        for (const v of [s, s.trim()])
+            if (v.length >= min)
+                values.add(v);
+    }
+    return [...values];
+}
+/** Findings in one piece of text (a file's content or its path): one per line and kind. */
+function scanText(text, secrets, startIsFileStart, unicode = true) {
+    const out = [];
+    const starts = lineStarts(text);
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+        const kinds = new Set();
+        for (const { kind, re } of SHAPES)
+            if (re.test(line))
+                kinds.add(kind);
+        const hiddenIn = i === 0 && startIsFileStart && line.startsWith('\ufeff') ? line.slice(1) : line;
+        if (unicode && HIDDEN.test(hiddenIn))
+            kinds.add('hidden_unicode');
+        for (const kind of kinds)
+            out.push([i + 1, kind]);
+    });
+    // A known value may span lines only if it contains a newline itself; search the whole text.
+    for (const secret of secrets) {
+        const lines = new Set();
+        for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+            lines.add(lineOf(starts, at));
+        }
+        for (const line of lines)
+            out.push([line, 'known_secret']);
+    }
+    return out;
+}
+/**
+ * Scans changed text files (content already decoded; binary files are the caller's to skip) and their paths.
+ * Findings are sorted by path, line and kind, and never carry the matched text.
+ */
+function threat_scan_scanForThreats(files, options = {}) {
+    const max = options.maxFindings ?? 100;
+    const secrets = knownValues(options);
+    const findings = [];
+    const seen = new Set();
+    for (const file of files) {
+        const hits = [
+            ...scanText(file.path, secrets, false).map(([, kind]) => [0, kind]),
+            ...scanText(file.content, secrets, true, !file.binary),
+        ];
+        for (const [line, kind] of hits) {
+            const key = `${file.path}\0${line}\0${kind}`;
+            if (seen.has(key))
+                continue;
+            seen.add(key);
+            findings.push({ path: file.path, line, kind });
+        }
+    }
+    findings.sort((a, b) => a.path !== b.path ? (a.path < b.path ? -1 : 1) : a.line - b.line || a.kind.localeCompare(b.kind));
+    return { findings: findings.slice(0, max), truncated: findings.length > max };
+}
+/** Paths that hold a finding themselves: never to be printed or pushed, not even in a manifest. */
+function threat_scan_unsafePaths(result) {
+    return new Set(result.findings.filter((f) => f.line === 0).map((f) => f.path));
+}
+/** One line for an event detail: where and what, never the value (nor a path that itself holds one). */
+function threat_scan_describeFindings(result, shown = 10) {
+    const unsafe = threat_scan_unsafePaths(result);
+    const name = (path) => unsafe.has(path) ? '(a path withheld: it holds a finding itself)' : JSON.stringify(path);
+    const where = (f) => `${name(f.path)}${f.line > 0 ? `:${f.line}` : ''} ${f.kind}`;
+    const list = result.findings.slice(0, shown).map(where).join(', ');
+    const more = result.findings.length - Math.min(shown, result.findings.length);
+    const tail = result.truncated ? ', and more' : more > 0 ? `, and ${more} more` : '';
+    return `the candidate holds what must not leave the sandbox: ${list}${tail}`;
 }
 
 ;// CONCATENATED MODULE: ./src/executor/changes.ts
@@ -46103,6 +46237,38 @@ async function work_tree_scanWorkTree(root, base, options) {
     return { changes, links, entries, truncated };
 }
 
+;// CONCATENATED MODULE: ./src/worker/threats.ts
+
+
+
+/**
+ * The threat scan of a candidate (issue 11) read from the agent's work tree as data: every changed path, the
+ * target of every changed link and the content of every changed file while the total stays within
+ * `maxBytes` (beyond it the attempt fails on its caps and no content leaves anyway). Binary files (a NUL in
+ * their first 8000 bytes, git's rule) are searched for token shapes and known values only.
+ */
+async function threats_scanCandidate(scan, secrets, maxBytes) {
+    const files = [];
+    let budget = maxBytes;
+    for (const c of scan.changes) {
+        if (c.status === 'D')
+            continue;
+        if (c.mode === MODE_SYMLINK) {
+            files.push({ path: c.path, content: c.linkTarget ?? '' });
+            continue;
+        }
+        const content = c.source && c.size <= budget ? await readRegularFile(c.source, budget) : null;
+        if (content === null) {
+            files.push({ path: c.path, content: '' });
+            continue;
+        }
+        budget -= content.length;
+        const binary = content.subarray(0, 8000).includes(0);
+        files.push({ path: c.path, content: content.toString(binary ? 'latin1' : 'utf8'), binary });
+    }
+    return scanForThreats(files, { secrets });
+}
+
 ;// CONCATENATED MODULE: ./src/worker/wip.ts
 
 /**
@@ -46148,6 +46314,9 @@ async function wip_buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
+
+
 
 
 
@@ -46241,10 +46410,13 @@ refusal) {
     const repo = await PrivateRepo.create(deps.git);
     const target = ctx.pushTarget;
     const wip = wipBranch(task.id, ctx.attempt);
-    const subject = commitMessage(task.title, task.id, ctx.attempt);
+    // What the agent was shown (agent-env sanitises the same way); the PR says what was removed.
+    const shown = sanitizeTask(task);
+    const subject = commitMessage(shown.task.title, task.id, ctx.attempt);
     const late = () => remainingMs(deps, ctx) <= 0;
     let scan = null;
     let guardOptions = null;
+    let threats = { findings: [], truncated: false };
     /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
     const record = async (drafts) => {
         const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
@@ -46267,7 +46439,15 @@ refusal) {
         const within = !current.truncated && current.changes.length <= opts.maxFiles && bytes <= opts.maxBytes;
         // Content only for what the task could have shipped; the rest is listed, never pushed (a workflow file on
         // any branch may run).
+        // A file the threat scan flagged never leaves: no content, no blob id; a path that holds a finding
+        // itself is not even listed.
+        const flagged = new Set(threats.findings.map((f) => f.path));
+        const unsafe = unsafePaths(threats);
         const why = (c) => {
+            if (flagged.has(c.path))
+                return 'withheld by the threat scan (a token, a secret value or hidden Unicode)';
+            if (flagged.size > 0)
+                return 'withheld with the rest of a candidate the threat scan flagged';
             if (!within)
                 return 'over the caps';
             const one = checkDiff([c], {
@@ -46281,7 +46461,13 @@ refusal) {
         const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
         const entries = await writeChanges(repo, content, opts.maxBytes);
         if (content.length < current.changes.length) {
-            const manifest = await buildManifest(current, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
+            const listed = {
+                ...current,
+                changes: current.changes
+                    .filter((c) => !unsafe.has(c.path))
+                    .map((c) => (flagged.has(c.path) ? { ...c, oid: null, source: undefined } : c)),
+            };
+            const manifest = await buildManifest(listed, repo.objectFormat, (p) => reasons.get(p), `Leviathan kept this instead of content it may not push (attempt ${ctx.attempt}).`);
             entries.push({ path: WIP_MANIFEST, mode: '100644', oid: await repo.writeBlob(Buffer.from(manifest)) });
         }
         const tree = await repo.buildTree(ctx.baseSha, entries);
@@ -46334,6 +46520,7 @@ refusal) {
             maxReadBytes: config.limits.max_diff_bytes,
         });
         guardOptions.links = scan.links;
+        threats = await scanCandidate(scan, attemptSecrets(deps, ctx), config.limits.max_diff_bytes);
         if (executed && executed.status === 'timeout') {
             return await fail('timeout', `the attempt's time limit ran out during: ${executed.failedCommand ?? 'the executor'}`, {
                 output_tail: executed.outputTail,
@@ -46372,6 +46559,12 @@ refusal) {
         });
         if (!guard.ok) {
             return await fail(guard.reason, guard.violations.join('; ') || guard.reason, { report: guard.report });
+        }
+        // After the guard (a scope or cap violation keeps its own reason); either way a flagged file's content
+        // never leaves (see keepWip).
+        if (threats.findings.length > 0) {
+            say('the threat scan flagged the candidate; nothing of its content is pushed');
+            return await fail('secret_in_diff', describeFindings(threats), { report: guard.report });
         }
         let head;
         try {
@@ -46446,9 +46639,10 @@ refusal) {
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
-                title: task.title,
+                title: shown.task.title,
                 body: redact(renderPullBody({
                     task,
+                    removed: shown.removed,
                     attempt: ctx.attempt,
                     attemptNumber: ctx.number,
                     maxAttempts: ctx.maxAttempts,
