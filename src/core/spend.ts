@@ -1,5 +1,6 @@
 import type { LeviathanEvent } from './events.js';
 import type { Spend, State } from './state-types.js';
+import { formatUsd, usdToMicros } from './usage.js';
 
 /**
  * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
@@ -70,4 +71,30 @@ export function taskSpend(state: State, taskId: string): Spend {
 export function daySpend(state: State, now: Date): Spend {
   const d = own(state.spend ?? {}, dayKey(now));
   return d ? { ...d } : emptySpend();
+}
+
+/** Spend so far as `status` and the tick report it: today's (UTC) and each task's in play that spent. */
+export interface SpendReport {
+  /** The UTC day `today` is of. */
+  day: string;
+  today: Spend;
+  tasks: Record<string, Spend>;
+}
+
+export function spendReport(state: State, now: Date, taskIds: readonly string[]): SpendReport {
+  const tasks: Record<string, Spend> = {};
+  for (const id of taskIds) {
+    const t = own(state.tasks, id)?.spend;
+    if (t && id !== '__proto__') tasks[id] = { ...t };
+  }
+  return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+export function describeSpend(spend: Spend, limitUsd: number, per: 'day' | 'task'): string {
+  const usd = (m: number) => formatUsd(m);
+  const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
+  const unknown =
+    spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+  return `${usd(spend.micros)}${limit}${unknown}`;
 }
