@@ -41328,12 +41328,14 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2294);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7765);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6102);
+/* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(83);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(7765);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41351,16 +41353,18 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
@@ -41368,28 +41372,36 @@ async function main() {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
             // start wrote the file without credentials: push with this job's (and the PR token, when given).
-            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            // An agent step (an action, not the worker's own run) may have reported its spend: read it as data.
+            if (executed && executed.usage === undefined) {
+                const reading = await (0,_executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__/* .readResultFile */ .k)((0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__/* .resultFileIn */ .bH)(context.taskDir));
+                if (reading.warning)
+                    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(reading.warning);
+                if (reading.usage)
+                    executed = { ...executed, usage: reading.usage };
+            }
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41398,11 +41410,11 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .attemptHeadline */ .m)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .renderAttemptMarkdown */ .F)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -44378,9 +44390,11 @@ function finish(state, attempt) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   f2: () => (/* binding */ UsageSchema)
+/* harmony export */   Sv: () => (/* binding */ RESULT_FILE_MAX_BYTES),
+/* harmony export */   f2: () => (/* binding */ UsageSchema),
+/* harmony export */   lf: () => (/* binding */ parseResultFile)
 /* harmony export */ });
-/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, formatUsd, usdToMicros */
+/* unused harmony exports formatUsd, usdToMicros */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -44391,7 +44405,7 @@ function finish(state, attempt) {
  * hash chain never holds a float.
  */
 /** The most of the result file that is read; a larger file is ignored. */
-const RESULT_FILE_MAX_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+const RESULT_FILE_MAX_BYTES = 64 * 1024;
 const count = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** The usage an attempt's terminal event carries (every figure optional: report what is known). */
 const UsageSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
@@ -44890,6 +44904,75 @@ function renderGuardReport(report) {
             lines.push('', `… and ${report.omitted} more files`);
     }
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 9535:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   k: () => (/* binding */ readResultFile)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _core_usage_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4528);
+
+
+
+
+/**
+ * Reads `LEVIATHAN_RESULT_FILE` after the agent is gone, as the agent's data: never through a link (of the
+ * file or of its directory), only a regular file (a FIFO would block, a device would never end), at most the
+ * cap plus one byte, then parsed by core/usage.ts. Never throws: what cannot be read is a warning.
+ */
+async function readResultFile(path) {
+    try {
+        const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.lstat)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)(path));
+        if (!dir.isDirectory())
+            return { warning: 'the result file directory was replaced; ignored' };
+    }
+    catch {
+        return {};
+    }
+    let handle;
+    try {
+        handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(path, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY | node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_NOFOLLOW | node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_NONBLOCK);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return {};
+        return { warning: `the result file could not be opened (${code ?? 'error'}); ignored` };
+    }
+    try {
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            return { warning: 'the result file is not a regular file; ignored' };
+        if (stat.size > _core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv) {
+            return { warning: `the result file is over ${_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv} bytes; ignored` };
+        }
+        const buffer = Buffer.alloc(_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv + 1);
+        let length = 0;
+        while (length < buffer.length) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+        }
+        return (0,_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .parseResultFile */ .lf)(buffer.subarray(0, length));
+    }
+    catch (error) {
+        return { warning: `the result file could not be read (${error.message}); ignored` };
+    }
+    finally {
+        await handle.close().catch(() => { });
+    }
 }
 
 
@@ -45420,7 +45503,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 2294:
+/***/ 83:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45559,64 +45642,8 @@ function runsToCheck(state, now) {
 var core_select = __nccwpck_require__(3295);
 // EXTERNAL MODULE: ./src/executor/agent-env.ts
 var agent_env = __nccwpck_require__(6102);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: ./src/core/usage.ts
-var usage = __nccwpck_require__(4528);
-;// CONCATENATED MODULE: ./src/executor/result-file.ts
-
-
-
-
-/**
- * Reads `LEVIATHAN_RESULT_FILE` after the agent is gone, as the agent's data: never through a link (of the
- * file or of its directory), only a regular file (a FIFO would block, a device would never end), at most the
- * cap plus one byte, then parsed by core/usage.ts. Never throws: what cannot be read is a warning.
- */
-async function result_file_readResultFile(path) {
-    try {
-        const dir = await lstat(dirname(path));
-        if (!dir.isDirectory())
-            return { warning: 'the result file directory was replaced; ignored' };
-    }
-    catch {
-        return {};
-    }
-    let handle;
-    try {
-        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === 'ENOENT')
-            return {};
-        return { warning: `the result file could not be opened (${code ?? 'error'}); ignored` };
-    }
-    try {
-        const stat = await handle.stat();
-        if (!stat.isFile())
-            return { warning: 'the result file is not a regular file; ignored' };
-        if (stat.size > RESULT_FILE_MAX_BYTES) {
-            return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
-        }
-        const buffer = Buffer.alloc(RESULT_FILE_MAX_BYTES + 1);
-        let length = 0;
-        while (length < buffer.length) {
-            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-            if (bytesRead === 0)
-                break;
-            length += bytesRead;
-        }
-        return parseResultFile(buffer.subarray(0, length));
-    }
-    catch (error) {
-        return { warning: `the result file could not be read (${error.message}); ignored` };
-    }
-    finally {
-        await handle.close().catch(() => { });
-    }
-}
-
+// EXTERNAL MODULE: ./src/executor/result-file.ts
+var result_file = __nccwpck_require__(9535);
 ;// CONCATENATED MODULE: ./src/forge/observe.ts
 
 /** How far back closed pulls are observed, so a merge seen late is still recorded. */
@@ -45650,6 +45677,8 @@ var redact = __nccwpck_require__(2258);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: external "node:timers/promises"

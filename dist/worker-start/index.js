@@ -41420,8 +41420,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(667);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7096);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6102);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2343);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7096);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
@@ -41432,17 +41433,18 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 /** Minutes the agent job may take: what is left of the attempt, plus a margin for checkout and upload. */
 const MARGIN_MINUTES = 5;
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .tokenInput */ .e1)('token', true);
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .openActionTarget */ .c0)(token);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .actionContext */ .Gt)('worker', log.progress);
-        const task = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .input */ .hF)('task', { required: true });
-        const attempt = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .input */ .hF)('attempt');
-        const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .tokenInput */ .e1)('token', true);
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .openActionTarget */ .c0)(token);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .actionContext */ .Gt)('worker', log.progress);
+        const task = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .input */ .hF)('task', { required: true });
+        const attempt = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .input */ .hF)('attempt');
+        const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
         log.end();
         const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'context.json');
         // The agent job downloads this file: no credential of this job goes with it.
@@ -41458,6 +41460,7 @@ async function main() {
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('base', context.base);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('base-sha', context.baseSha);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task-dir', context.taskDir);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('result-file', (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__/* .resultFileIn */ .bH)(context.taskDir));
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('context', file);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('timeout-minutes', String(left + MARGIN_MINUTES));
     }, log.end);
@@ -42239,7 +42242,200 @@ function usdToMicros(usd) {
 
 /***/ }),
 
-/***/ 667:
+/***/ 6102:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KS: () => (/* binding */ writeTaskFiles),
+/* harmony export */   bH: () => (/* binding */ resultFileIn),
+/* harmony export */   fQ: () => (/* binding */ createTaskDir)
+/* harmony export */ });
+/* unused harmony exports BASE_ENV_NAMES, isSecretLikeName, buildAgentEnv, resultDirIn, renderPrompt */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+/**
+ * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
+ * adds later is hidden by default. Deliberately absent:
+ * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
+ *   which a step can change the environment of the steps after it (the worker's own finish step);
+ * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
+ * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
+ * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
+ */
+const BASE_ENV_NAMES = (/* unused pure expression or super */ null && ([
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'SHELL',
+    'TERM',
+    'LANG',
+    'LANGUAGE',
+    'TZ',
+    'TMPDIR',
+    'CI',
+    'RUNNER_OS',
+    'RUNNER_ARCH',
+    'RUNNER_TEMP',
+    'RUNNER_TOOL_CACHE',
+]));
+/** Locale variables are kept as a family. */
+const BASE_ENV_PREFIXES = (/* unused pure expression or super */ null && (['LC_']));
+/**
+ * Names that look like credentials. They are removed even from the base set (defence in depth against a
+ * future edit of it) unless `executor.env_allowlist` names them exactly.
+ */
+const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
+/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
+function isSecretLikeName(name) {
+    return SECRET_NAME.test(name);
+}
+function isBaseName(name) {
+    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
+}
+/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
+const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
+/**
+ * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
+ * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
+ * variables, which always win over an inherited or allow-listed variable of the same name.
+ */
+function buildAgentEnv(input) {
+    const source = input.source ?? process.env;
+    const allow = new Set(input.allowlist ?? []);
+    const env = {};
+    const droppedSecrets = [];
+    for (const [name, value] of Object.entries(source)) {
+        if (value === undefined)
+            continue;
+        if (NEVER_TO_AGENT.has(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (allow.has(name)) {
+            env[name] = value;
+        }
+        else if (isSecretLikeName(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (isBaseName(name)) {
+            env[name] = value;
+        }
+    }
+    Object.assign(env, {
+        LEVIATHAN_PROMPT_FILE: input.promptFile,
+        LEVIATHAN_TASK_FILE: input.taskFile,
+        LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT_ID: input.attemptId,
+        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
+    });
+    if (input.resultFile !== undefined)
+        env.LEVIATHAN_RESULT_FILE = input.resultFile;
+    return { env, droppedSecrets: droppedSecrets.sort() };
+}
+/**
+ * The one directory of the attempt's private directory the agent may write: it holds the result file. The
+ * rest of the task directory stays hidden (the prompt and task files shown read-only).
+ */
+function resultDirIn(taskDir) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'result');
+}
+/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
+function resultFileIn(taskDir) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(resultDirIn(taskDir), 'result.json');
+}
+/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
+async function createTaskDir(base = process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)()) {
+    return (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(base, 'leviathan-task-'));
+}
+async function realOrResolved(path) {
+    try {
+        return await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath)(path);
+    }
+    catch {
+        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(path);
+    }
+}
+async function assertOutside(dir, checkout) {
+    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.relative)(await realOrResolved(checkout), await realOrResolved(dir));
+    if (rel === '' || (!rel.startsWith('..') && !(0,node_path__WEBPACK_IMPORTED_MODULE_2__.isAbsolute)(rel))) {
+        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
+    }
+}
+/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
+function renderPrompt(task, attempt, context = {}) {
+    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
+    const lines = [
+        `# ${task.title}`,
+        '',
+        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
+        '',
+    ];
+    if (task.description.trim())
+        lines.push('## Description', '', task.description.trim(), '');
+    if (task.acceptance_criteria.length > 0) {
+        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+    }
+    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
+    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
+    lines.push('## Rules', '');
+    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
+    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
+    if (context.scope && context.scope.protected_paths.length > 0) {
+        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
+    }
+    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
+    if (context.limits) {
+        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
+    }
+    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
+    if (task.verify)
+        lines.push(`- The change must pass: ${code(task.verify)}.`);
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
+ */
+async function writeTaskFiles(dir, task, attempt, context = {}) {
+    if (context.checkout !== undefined)
+        await assertOutside(dir, context.checkout);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true, mode: 0o700 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(resultDirIn(dir), { recursive: true, mode: 0o700 });
+    const promptFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'prompt.md');
+    const taskFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'task.json');
+    const json = {
+        version: 1,
+        task,
+        attempt: {
+            id: attempt.id,
+            number: attempt.number,
+            max_attempts: attempt.maxAttempts,
+            timeout_seconds: attempt.timeoutSeconds,
+        },
+        guardrails: {
+            allowed_paths: task.allowed_paths,
+            ...(context.scope
+                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
+                : {}),
+            ...(context.limits ?? {}),
+        },
+    };
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+    return { promptFile, taskFile };
+}
+
+
+/***/ }),
+
+/***/ 2343:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43275,182 +43471,8 @@ function select_select(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/executor/agent-env.ts
-
-
-
-/**
- * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
- * adds later is hidden by default. Deliberately absent:
- * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
- *   which a step can change the environment of the steps after it (the worker's own finish step);
- * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
- * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
- * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
- */
-const BASE_ENV_NAMES = (/* unused pure expression or super */ null && ([
-    'PATH',
-    'HOME',
-    'USER',
-    'LOGNAME',
-    'SHELL',
-    'TERM',
-    'LANG',
-    'LANGUAGE',
-    'TZ',
-    'TMPDIR',
-    'CI',
-    'RUNNER_OS',
-    'RUNNER_ARCH',
-    'RUNNER_TEMP',
-    'RUNNER_TOOL_CACHE',
-]));
-/** Locale variables are kept as a family. */
-const BASE_ENV_PREFIXES = (/* unused pure expression or super */ null && (['LC_']));
-/**
- * Names that look like credentials. They are removed even from the base set (defence in depth against a
- * future edit of it) unless `executor.env_allowlist` names them exactly.
- */
-const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
-/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
-function agent_env_isSecretLikeName(name) {
-    return SECRET_NAME.test(name);
-}
-function isBaseName(name) {
-    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
-}
-/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
-const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
-/**
- * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
- * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
- * variables, which always win over an inherited or allow-listed variable of the same name.
- */
-function agent_env_buildAgentEnv(input) {
-    const source = input.source ?? process.env;
-    const allow = new Set(input.allowlist ?? []);
-    const env = {};
-    const droppedSecrets = [];
-    for (const [name, value] of Object.entries(source)) {
-        if (value === undefined)
-            continue;
-        if (NEVER_TO_AGENT.has(name)) {
-            droppedSecrets.push(name);
-        }
-        else if (allow.has(name)) {
-            env[name] = value;
-        }
-        else if (agent_env_isSecretLikeName(name)) {
-            droppedSecrets.push(name);
-        }
-        else if (isBaseName(name)) {
-            env[name] = value;
-        }
-    }
-    Object.assign(env, {
-        LEVIATHAN_PROMPT_FILE: input.promptFile,
-        LEVIATHAN_TASK_FILE: input.taskFile,
-        LEVIATHAN_TASK_ID: input.taskId,
-        LEVIATHAN_ATTEMPT_ID: input.attemptId,
-        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
-    });
-    if (input.resultFile !== undefined)
-        env.LEVIATHAN_RESULT_FILE = input.resultFile;
-    return { env, droppedSecrets: droppedSecrets.sort() };
-}
-/**
- * The one directory of the attempt's private directory the agent may write: it holds the result file. The
- * rest of the task directory stays hidden (the prompt and task files shown read-only).
- */
-function agent_env_resultDirIn(taskDir) {
-    return (0,external_node_path_.join)(taskDir, 'result');
-}
-/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
-function agent_env_resultFileIn(taskDir) {
-    return join(agent_env_resultDirIn(taskDir), 'result.json');
-}
-/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
-async function createTaskDir(base = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()) {
-    return (0,promises_.mkdtemp)((0,external_node_path_.join)(base, 'leviathan-task-'));
-}
-async function realOrResolved(path) {
-    try {
-        return await (0,promises_.realpath)(path);
-    }
-    catch {
-        return (0,external_node_path_.resolve)(path);
-    }
-}
-async function assertOutside(dir, checkout) {
-    const rel = (0,external_node_path_.relative)(await realOrResolved(checkout), await realOrResolved(dir));
-    if (rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))) {
-        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
-    }
-}
-/** The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. */
-function renderPrompt(task, attempt, context = {}) {
-    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
-    const lines = [
-        `# ${task.title}`,
-        '',
-        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push('## Description', '', task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
-    }
-    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
-    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
-    lines.push('## Rules', '');
-    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
-    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
-    if (context.scope && context.scope.protected_paths.length > 0) {
-        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
-    }
-    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
-    if (context.limits) {
-        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
-    }
-    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
-    if (task.verify)
-        lines.push(`- The change must pass: ${code(task.verify)}.`);
-    return `${lines.join('\n')}\n`;
-}
-/**
- * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff.
- */
-async function writeTaskFiles(dir, task, attempt, context = {}) {
-    if (context.checkout !== undefined)
-        await assertOutside(dir, context.checkout);
-    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
-    await (0,promises_.mkdir)(agent_env_resultDirIn(dir), { recursive: true, mode: 0o700 });
-    const promptFile = (0,external_node_path_.join)(dir, 'prompt.md');
-    const taskFile = (0,external_node_path_.join)(dir, 'task.json');
-    const json = {
-        version: 1,
-        task,
-        attempt: {
-            id: attempt.id,
-            number: attempt.number,
-            max_attempts: attempt.maxAttempts,
-            timeout_seconds: attempt.timeoutSeconds,
-        },
-        guardrails: {
-            allowed_paths: task.allowed_paths,
-            ...(context.scope
-                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
-                : {}),
-            ...(context.limits ?? {}),
-        },
-    };
-    await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
-    await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
-}
-
+// EXTERNAL MODULE: ./src/executor/agent-env.ts
+var agent_env = __nccwpck_require__(6102);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/executor/result-file.ts
@@ -46945,13 +46967,13 @@ async function startAttempt(deps, taskId, attemptId) {
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
-            const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+            const taskDir = await (0,agent_env/* createTaskDir */.fQ)(deps.env?.RUNNER_TEMP);
             prepared = { workTree, pushTarget, branchAt, taskDir };
         }
         finally {
             await repo.remove();
         }
-        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        files = await (0,agent_env/* writeTaskFiles */.KS)(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
