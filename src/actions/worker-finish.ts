@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
+import { resultFileIn } from '../executor/agent-env.js';
+import { readResultFile } from '../executor/result-file.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
@@ -44,6 +46,12 @@ async function main(): Promise<void> {
         (t) => JSON.parse(t) as RunSandboxedResult,
         () => agentJobResult(input('agent-result') || 'failure', context.deadline, ctx.now()),
       );
+      // An agent step (an action, not the worker's own run) may have reported its spend: read it as data.
+      if (executed && executed.usage === undefined) {
+        const reading = await readResultFile(resultFileIn(context.taskDir));
+        if (reading.warning) core.warning(reading.warning);
+        if (reading.usage) executed = { ...executed, usage: reading.usage };
+      }
     } else {
       log.progress('rebuilding the attempt from the event log');
       context = await resumeAttempt(

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { resultFileIn } from '../executor/agent-env.js';
 import { startAttempt } from '../worker/attempt.js';
 import { actionContext, input, openActionTarget, phases, runAction, tokenInput } from './io.js';
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     core.setOutput('base', context.base);
     core.setOutput('base-sha', context.baseSha);
     core.setOutput('task-dir', context.taskDir);
+    core.setOutput('result-file', resultFileIn(context.taskDir));
     core.setOutput('context', file);
     core.setOutput('timeout-minutes', String(left + MARGIN_MINUTES));
   }, log.end);

@@ -38,6 +38,18 @@ export const ConfigSchema = z
         attempt_timeout_minutes: positiveInt.default(15),
         max_files_changed: positiveInt.default(50),
         max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: z
+          .number()
+          .finite()
+          .min(0)
+          .default(0)
+          .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: z
+          .number()
+          .finite()
+          .min(0)
+          .default(0)
+          .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
       })
       .prefault({}),
     executor: z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsageSchema } from './usage.js';
 
 /** Why an attempt failed (SPEC §3.2 step 7). */
 export const FAILURE_REASONS = [
@@ -45,12 +46,19 @@ export const EventData = {
     unconfirmed: z.boolean().optional(),
   }),
   'attempt.started': z.strictObject({ base_sha: z.string().optional() }),
-  'attempt.succeeded': z.strictObject({ pr: z.number().int().min(1), commit: z.string().optional() }),
+  'attempt.succeeded': z.strictObject({
+    pr: z.number().int().min(1),
+    commit: z.string().optional(),
+    /** What the agent reported it spent (its result file); absent: unknown spend. */
+    usage: UsageSchema.optional(),
+  }),
   'attempt.failed': z.strictObject({
     reason: z.enum(FAILURE_REASONS),
     detail: z.string().default(''),
     wip_branch: z.string().optional(),
     output_tail: z.string().optional(),
+    /** What the agent reported it spent (its result file); absent: unknown spend. */
+    usage: UsageSchema.optional(),
   }),
   'attempt.timed_out': z.strictObject({
     deadline: isoTime,

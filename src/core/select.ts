@@ -1,8 +1,10 @@
 import type { Backlog, Priority, Task } from './backlog.js';
 import type { Config } from './config.js';
 import { taskScope } from './paths.js';
+import { daySpend, taskSpend } from './spend.js';
 import { attemptsCharged, dispatchesInHour, openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
+import { usdToMicros } from './usage.js';
 
 /** A Leviathan pull request the forge reports as open. */
 export interface OpenPull {
@@ -34,6 +36,8 @@ export type Reason =
   | 'limit_open_prs'
   | 'limit_running'
   | 'limit_hourly'
+  | 'budget_task'
+  | 'budget_day'
   | 'breaker_open'
   | 'autonomy_disabled'
   | 'blocked'
@@ -81,6 +85,8 @@ interface TaskFacts {
   openPr: number | undefined;
   hasOpenAttempt: boolean;
   prClosed: boolean;
+  /** The task's known spend reached `limits.max_cost_usd_per_task`. */
+  overBudget: boolean;
 }
 
 function taskReason(
@@ -100,6 +106,7 @@ function taskReason(
   if (facts.hasOpenAttempt) return 'running';
   if (facts.prClosed) return 'blocked';
   if (facts.atMax) return 'max_attempts';
+  if (facts.overBudget) return 'budget_task';
   return null;
 }
 
@@ -114,6 +121,9 @@ function globalLimit(
   if (prSlots.size >= config.limits.max_open_prs) return 'limit_open_prs';
   if (openAttempts(state).length >= config.limits.max_running_attempts) return 'limit_running';
   if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour) return 'limit_hourly';
+  // Unknown spend never blocks: only what attempts reported counts against the budget.
+  const perDay = usdToMicros(config.limits.max_cost_usd_per_day);
+  if (perDay > 0 && daySpend(state, now).micros >= perDay) return 'budget_day';
   return null;
 }
 
@@ -142,6 +152,7 @@ export function select(input: SelectInput): Decision {
   // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
   const isComplete = (id: string) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
   const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
+  const perTask = usdToMicros(config.limits.max_cost_usd_per_task);
 
   const reasons = new Map<string, Reason>();
   const toBlock: string[] = [];
@@ -158,6 +169,7 @@ export function select(input: SelectInput): Decision {
       openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
       hasOpenAttempt: withOpenAttempt.has(task.id),
       prClosed: ts?.pr?.state === 'closed',
+      overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
     };
     // Blocking is only right once no attempt or PR could still deliver the task.
     const settledOpen =

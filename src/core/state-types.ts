@@ -21,6 +21,12 @@ export interface AttemptState {
   run_id?: string;
 }
 
+/** Spend reported by attempts: known micro-dollars, and how many attempts reported no cost. */
+export interface Spend {
+  micros: number;
+  unknown: number;
+}
+
 export interface PullState {
   number: number;
   branch: string;
@@ -44,6 +50,8 @@ export interface TaskState {
   blocked_entry?: string;
   /** `attempts` when a human last retried the task: only attempts after it count toward `max_attempts`. */
   retry_base?: number;
+  /** What the task's attempts reported they spent (absent: none finished yet). */
+  spend?: Spend;
 }
 
 /**
@@ -83,7 +91,7 @@ export interface BreakerState {
  */
 export interface State {
   /** Format version of the snapshot (not of the events): a reader replays a snapshot of another version. */
-  v: 2;
+  v: 3;
   seq: number;
   hash: string | null;
   /** Timestamp of the last applied event (for cooldowns and pruning). */
@@ -97,4 +105,6 @@ export interface State {
   breaker: BreakerState;
   /** Dispatches (attempt.created) per UTC hour key `YYYY-MM-DDTHH`; only the last 48 hours are kept. */
   dispatches: Record<string, number>;
+  /** Spend per UTC day key `YYYY-MM-DD` (terminal attempt events); only the last few days are kept. */
+  spend: Record<string, Spend>;
 }

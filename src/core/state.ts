@@ -1,11 +1,12 @@
 import type { LeviathanEvent } from './events.js';
+import { chargeSpend, pruneSpend } from './spend.js';
 import type { AttemptState, AttemptStatus, PullState, State, TaskState, TaskSummary } from './state-types.js';
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 export const DISPATCH_WINDOW_HOURS = 48;
 
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 const OPEN_STATUSES: ReadonlySet<AttemptStatus> = new Set<AttemptStatus>([
   'created',
@@ -35,6 +36,7 @@ export function initialState(): State {
     attempts: {},
     breaker: { open: false, consecutive_failures: 0 },
     dispatches: {},
+    spend: {},
   };
 }
 
@@ -216,6 +218,7 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
   // key. The cutoff moves only when the hour does: within one hour the last event's pruning still holds.
   const hour = e.ts.slice(0, 13);
   if (state.ts === null || state.ts.slice(0, 13) !== hour) pruneDispatches(state, e.ts);
+  if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10)) pruneSpend(state, e.ts);
   state.seq = e.seq;
   state.hash = e.hash;
   state.ts = e.ts;
@@ -261,7 +264,9 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
       return;
     }
     case 'attempt.succeeded': {
-      if (!attempt || RANK[attempt.status] >= RANK.succeeded) return;
+      const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+      chargeSpend(state, e, first);
+      if (!attempt || !first) return;
       attempt.status = 'succeeded';
       attempt.pr = e.data.pr;
       state.breaker.consecutive_failures = 0;
@@ -270,7 +275,9 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
     }
     case 'attempt.failed':
     case 'attempt.timed_out': {
-      if (!attempt || RANK[attempt.status] >= RANK.failed) return;
+      const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+      chargeSpend(state, e, first);
+      if (!attempt || !first) return;
       if (e.type === 'attempt.failed') {
         attempt.status = 'failed';
         attempt.reason = e.data.reason;

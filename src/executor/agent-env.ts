@@ -58,6 +58,8 @@ export interface AgentEnvInput {
   allowlist?: readonly string[];
   promptFile: string;
   taskFile: string;
+  /** Where the agent may report its spend (`LEVIATHAN_RESULT_FILE`, see core/usage.ts); absent: not offered. */
+  resultFile?: string;
   taskId: string;
   attemptId: string;
   /** The attempt's time limit. */
@@ -102,6 +104,7 @@ export function buildAgentEnv(input: AgentEnvInput): AgentEnv {
     LEVIATHAN_ATTEMPT_ID: input.attemptId,
     LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
   });
+  if (input.resultFile !== undefined) env.LEVIATHAN_RESULT_FILE = input.resultFile;
   return { env, droppedSecrets: droppedSecrets.sort() };
 }
 
@@ -124,6 +127,19 @@ export interface TaskFileContext {
 export interface TaskFiles {
   promptFile: string;
   taskFile: string;
+}
+
+/**
+ * The one directory of the attempt's private directory the agent may write: it holds the result file. The
+ * rest of the task directory stays hidden (the prompt and task files shown read-only).
+ */
+export function resultDirIn(taskDir: string): string {
+  return join(taskDir, 'result');
+}
+
+/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
+export function resultFileIn(taskDir: string): string {
+  return join(resultDirIn(taskDir), 'result.json');
 }
 
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
@@ -204,6 +220,7 @@ export async function writeTaskFiles(
   if (context.checkout !== undefined) await assertOutside(dir, context.checkout);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const task = sanitizeTask(raw).task;
+  await mkdir(resultDirIn(dir), { recursive: true, mode: 0o700 });
   const promptFile = join(dir, 'prompt.md');
   const taskFile = join(dir, 'task.json');
   const json = {

@@ -16,6 +16,8 @@ export interface SandboxLayout {
   hide: readonly string[];
   /** Absolute paths shown read-only even when they lie inside a hidden directory (the task files). */
   readOnly: readonly string[];
+  /** Directories writable besides the work tree, even inside a hidden directory (the result file's). */
+  writable?: readonly string[];
 }
 
 export interface SandboxTools {
@@ -42,6 +44,7 @@ type MountOp = { op: 'hide' | 'ro' | 'rw'; path: string };
 export function mountPlan(layout: SandboxLayout): MountOp[] {
   const ops: MountOp[] = [
     { op: 'rw', path: layout.workTree },
+    ...(layout.writable ?? []).map((path) => ({ op: 'rw' as const, path })),
     ...layout.hide.map((path) => ({ op: 'hide' as const, path })),
     ...layout.readOnly.map((path) => ({ op: 'ro' as const, path })),
   ];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Usage } from '../core/usage.js';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
   defaultHidden,
@@ -27,6 +28,8 @@ export interface RunSandboxedOptions {
   hide: readonly string[];
   /** Files shown read-only even inside a hidden directory (the prompt and task files). */
   readOnly?: readonly string[];
+  /** Directories writable besides the work tree (the result file's), even inside a hidden directory. */
+  writable?: readonly string[];
   /** Applied to the live output and the tail (see core/redact.ts). */
   redact?: (text: string) => string;
   onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
@@ -42,6 +45,8 @@ export interface RunSandboxedResult extends RunCommandsResult {
   sandbox?: SandboxKind;
   /** Set when no sandbox could be made: the attempt fails closed (`executor_error`) with this message. */
   sandboxError?: string;
+  /** What the agent reported it spent in its result file (set by the worker after the run). */
+  usage?: Usage;
 }
 
 /**
@@ -78,7 +83,12 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     timeoutMs: Math.max(0, options.deadline - Date.now()),
     sandbox: {
       sandbox,
-      layout: { workTree: workTree!, hide, readOnly: await realPaths(options.readOnly ?? []) },
+      layout: {
+        workTree: workTree!,
+        hide,
+        readOnly: await realPaths(options.readOnly ?? []),
+        writable: await realPaths(options.writable ?? []),
+      },
     },
     ...(options.redact ? { redact: options.redact } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),

@@ -1,5 +1,6 @@
 import { retryCommand } from '../core/hints.js';
 import { cell } from '../core/pr-body.js';
+import { describeSpend } from '../core/spend.js';
 import type { TaskRow } from '../core/task-status.js';
 import type { TickReport } from './tick.js';
 
@@ -39,6 +40,10 @@ export function tickNotes(report: TickReport): string[] {
       notes.push(`blocked ${e.task} (${why}): '${retryCommand(e.task)}' gives it another chance`);
     }
   }
+  if (report.rows.some((r) => r.reason === 'budget_day')) {
+    const spent = describeSpend(report.spend.today, report.limits.config.max_cost_usd_per_day, 'day');
+    notes.push(`daily spend budget reached (${spent}): nothing is dispatched until the next UTC day`);
+  }
   if (report.outcome === 'dry_run' && report.breaker === 'trip') {
     notes.push('the circuit breaker would trip');
   }
@@ -55,6 +60,14 @@ export function rowCells(row: TaskRow): string[] {
   ];
 }
 
+/** The spend line of a tick's text output; null when nothing was spent today and no daily budget is set. */
+export function spendLine(report: TickReport): string | null {
+  const { today, day } = report.spend;
+  const limit = report.limits.config.max_cost_usd_per_day;
+  if (today.micros === 0 && today.unknown === 0 && limit === 0) return null;
+  return `spend today (${day}, UTC): ${describeSpend(today, limit, 'day')}`;
+}
+
 export const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
 
 /** The tick's job summary: one row per task with the reason it was or was not picked. */
@@ -68,6 +81,8 @@ export function renderTickMarkdown(report: TickReport): string {
     ...report.rows.map((r) => `| ${rowCells(r).map(cell).join(' | ')} |`),
     '',
     `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
+    '',
+    `Spend today (${report.spend.day}, UTC): ${describeSpend(report.spend.today, l.config.max_cost_usd_per_day, 'day')}`,
     '',
     `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
   ];

@@ -7,6 +7,7 @@ import type { BlockReason, EventDraft, LeviathanEvent } from '../core/events.js'
 import { type ObservedPull, openPullsOf, reconcile, runsToCheck } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { type Decision, select } from '../core/select.js';
+import { type SpendReport, spendReport } from '../core/spend.js';
 import { attemptCount, dispatchesInHour, openAttempts, project } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { type TaskRow, taskEntryHash, taskRows } from '../core/task-status.js';
@@ -40,6 +41,8 @@ export interface TickReport {
   breaker: Decision['breaker'];
   appended: LeviathanEvent[];
   limits: { open_prs: number; running: number; dispatched_this_hour: number; config: Config['limits'] };
+  /** Spend so far (reported by attempts): today's and each task's; unknown spend counted apart. */
+  spend: SpendReport;
 }
 
 /** What this tick would write, computed from one state; appended only if the state has not moved. */
@@ -282,5 +285,10 @@ function report(
       dispatched_this_hour: dispatchesInHour(state, now),
       config: config.limits,
     },
+    spend: spendReport(
+      state,
+      now,
+      backlog.tasks.map((t) => t.id),
+    ),
   };
 }

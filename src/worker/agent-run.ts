@@ -1,5 +1,5 @@
 import { createRedactor, knownSecrets, type Redactor } from '../core/redact.js';
-import { isSecretLikeName } from '../executor/agent-env.js';
+import { isSecretLikeName, resultDirIn } from '../executor/agent-env.js';
 import {
   type RunSandboxedResult,
   runSandboxed,
@@ -72,6 +72,7 @@ export async function runAgentCommands(
     deadline: input.deadline,
     hide: await hiddenPaths(deps, ctx),
     readOnly: [ctx.promptFile, ctx.taskFile],
+    writable: [resultDirIn(ctx.taskDir)],
     redact: attemptRedactor(deps, ctx),
     hostEnv: env,
     ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),

@@ -9,8 +9,9 @@ import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
 import type { State } from '../core/state-types.js';
-import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
+import { createTaskDir, resultFileIn, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
+import { readResultFile } from '../executor/result-file.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
@@ -245,11 +246,15 @@ export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Pr
   }
   const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
   (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
-  return runAgentCommands(deps, ctx, {
+  const result = await runAgentCommands(deps, ctx, {
     commands,
     env: agentEnv(deps, ctx),
     deadline: Date.now() + remainingMs(deps, ctx),
   });
+  // The agent's own report of its spend: data, checked; a bad one is a warning and unknown spend.
+  const reading = await readResultFile(resultFileIn(ctx.taskDir));
+  if (reading.warning) (deps.progress ?? (() => {}))(`warning: ${reading.warning}`);
+  return reading.usage ? { ...result, usage: reading.usage } : result;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { RunContext } from '../core/run-context.js';
 import type { State } from '../core/state-types.js';
 import { sanitizeTask } from '../core/task-text.js';
 import { describeFindings, type ThreatScanResult, unsafePaths } from '../core/threat-scan.js';
-import { buildAgentEnv } from '../executor/agent-env.js';
+import { buildAgentEnv, resultFileIn } from '../executor/agent-env.js';
 import { MODE_SYMLINK } from '../executor/changes.js';
 import { checkDiff, type DiffGuardOptions, type GuardReport } from '../executor/diff-guard.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -47,6 +47,7 @@ export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
     allowlist: ctx.config.executor.env_allowlist,
     promptFile: ctx.promptFile,
     taskFile: ctx.taskFile,
+    resultFile: resultFileIn(ctx.taskDir),
     taskId: ctx.task.id,
     attemptId: ctx.attempt,
     timeoutSeconds: remainingMs(deps, ctx) / 1000,
@@ -137,6 +138,8 @@ export async function deliverWorkTree(
   let scan: WorkTreeScan | null = null;
   let guardOptions: DiffGuardOptions | null = null;
   let threats: ThreatScanResult = { findings: [], truncated: false };
+  // What the agent reported it spent rides on whichever terminal event this attempt gets (late ones too).
+  const usage = executed?.usage ? { usage: executed.usage } : {};
 
   /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
   const record = async (drafts: EventDraft[]): Promise<string | null> => {
@@ -144,7 +147,7 @@ export async function deliverWorkTree(
     if (result.ok) return null;
     const detail = `late result, not delivered: ${result.refused} when the worker finished`;
     const lateResult = await deps.events.append([
-      attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+      attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
     ]);
     if (!lateResult.ok) throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
     return detail;
@@ -216,6 +219,7 @@ export async function deliverWorkTree(
       detail,
       ...(kept ? { wip_branch: kept } : {}),
       ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+      ...usage,
     };
     const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
     const outcome: AttemptOutcome = lateDetail
@@ -414,7 +418,10 @@ export async function deliverWorkTree(
           head_sha: head,
         },
       }),
-      attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+      attemptDraft(deps, ctx, {
+        type: 'attempt.succeeded',
+        data: { pr: pull.pull.number, commit: head, ...usage },
+      }),
     ]);
     if (lateDetail) return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
     return {

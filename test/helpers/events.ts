@@ -205,9 +205,28 @@ function stepToDraft(s: Step, index: number, time: number): EventDraft {
     case 'attempt.started':
       return { ...base, type: s.type, task, attempt, data: {} };
     case 'attempt.succeeded':
-      return { ...base, type: s.type, task, attempt, data: { pr: s.pr } };
+      return {
+        ...base,
+        type: s.type,
+        task,
+        attempt,
+        data: s.flag
+          ? { pr: s.pr, usage: { cost_usd_micros: s.number * 1_250_000, turns: s.number } }
+          : { pr: s.pr },
+      };
     case 'attempt.failed':
-      return { ...base, type: s.type, task, attempt, data: { reason: s.reason, detail: 'd', ...wip } };
+      return {
+        ...base,
+        type: s.type,
+        task,
+        attempt,
+        data: {
+          reason: s.reason,
+          detail: 'd',
+          ...wip,
+          ...(s.flag ? { usage: { input_tokens: s.number } } : {}),
+        },
+      };
     case 'attempt.timed_out':
       return { ...base, type: s.type, task, attempt, data: { deadline: ts, ...wip } };
     case 'pr.created':

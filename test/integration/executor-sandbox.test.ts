@@ -123,6 +123,27 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
     expect(await readFile(join(wt, 'inside.txt'), 'utf8')).toBe('ok\n');
   });
 
+  it('the result directory is the one writable place in the hidden private directory', async () => {
+    const wt = await freshTree('result');
+    const result = join(priv, `result-${mode}`);
+    await mkdir(result, { recursive: true });
+    const r = await runSandboxed({
+      ...options(mode, wt, [
+        `printf '{"cost_usd": 1}' > ${result}/result.json`,
+        `ls -A ${priv} > seen.txt; cat ${priv}/store.git/state >> seen.txt 2>&1 || true`,
+        `(echo pwned > ${priv}/prompt.md) 2>/dev/null && echo wrote-prompt || true`,
+        `(echo pwned > ${priv}/pwned.txt) 2>/dev/null && echo wrote-private || true`,
+      ]),
+      writable: [result],
+    });
+    expect(r.status).toBe('ok');
+    expect(r.outputTail).not.toMatch(/wrote-/);
+    expect(await readFile(join(result, 'result.json'), 'utf8')).toBe('{"cost_usd": 1}');
+    expect(await readFile(join(priv, 'prompt.md'), 'utf8')).toBe('# the task\n');
+    expect(existsSync(join(priv, 'pwned.txt'))).toBe(false);
+    expect(await readFile(join(wt, 'seen.txt'), 'utf8')).not.toContain(SECRET);
+  });
+
   it('setsid, double-fork and nohup processes are gone when the command ends', async () => {
     const wt = await freshTree('linger');
     const seconds = lingerSeconds();

@@ -136,6 +136,15 @@ function fieldValue(type: string, key: string): fc.Arbitrary<unknown> {
     manual: fc.boolean(),
     updated: fc.boolean(),
     errors: fc.array(oddString, { maxLength: 3 }),
+    usage: fc.record(
+      {
+        cost_usd_micros: fc.oneof(oddInt, fc.constantFrom(5_000_000, 1.5, -1, 2 ** 53)),
+        input_tokens: oddInt,
+        output_tokens: oddInt,
+        turns: fc.oneof(oddInt, oddString),
+      },
+      { requiredKeys: [] },
+    ),
     via: fc.constantFrom('pr_merged', 'backlog_done', 'merged'),
     by: fc.constantFrom('manual', 'cooldown', 'robot'),
     reason:

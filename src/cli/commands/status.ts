@@ -3,6 +3,7 @@ import type { Config } from '../../core/config.js';
 import type { LeviathanEvent } from '../../core/events.js';
 import { openPullsOf } from '../../core/reconcile.js';
 import { select } from '../../core/select.js';
+import { describeSpend, type SpendReport, spendReport } from '../../core/spend.js';
 import { dispatchesInHour, openAttempts } from '../../core/state.js';
 import type { BreakerState } from '../../core/state-types.js';
 import { type TaskRow, taskRows } from '../../core/task-status.js';
@@ -18,6 +19,8 @@ export interface StatusReport {
   rows: TaskRow[];
   breaker: BreakerState;
   limits: { open_prs: number; running: number; dispatched_this_hour: number; config: Config['limits'] };
+  /** Spend so far (what attempts reported): today's (UTC) and each task's; unknown spend counted apart. */
+  spend: SpendReport;
   last_events: Array<Pick<LeviathanEvent, 'seq' | 'ts' | 'type' | 'task'>>;
 }
 
@@ -45,6 +48,11 @@ export async function collectStatus(
       dispatched_this_hour: dispatchesInHour(state, now()),
       config: docs.config.limits,
     },
+    spend: spendReport(
+      state,
+      now(),
+      docs.backlog.tasks.map((t) => t.id),
+    ),
     last_events: recent.map((e) => ({
       seq: e.seq,
       ts: e.ts,
@@ -65,11 +73,22 @@ export function renderStatus(report: StatusReport): string {
     '',
     `breaker: ${breaker}`,
     `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
+    ...spendLines(report),
     'last events:',
     ...(report.last_events.length
       ? report.last_events.map((e) => `  ${e.seq}  ${e.ts}  ${e.type}${e.task ? `  ${e.task}` : ''}`)
       : ['  (none)']),
   ].join('\n');
+}
+
+/** Today's spend against the daily budget, then each task's that spent anything against the per-task one. */
+function spendLines(report: StatusReport): string[] {
+  const { spend, limits } = report;
+  const tasks = Object.entries(spend.tasks);
+  return [
+    `spend:   today (${spend.day}, UTC) ${describeSpend(spend.today, limits.config.max_cost_usd_per_day, 'day')}`,
+    ...tasks.map(([id, s]) => `  ${id}: ${describeSpend(s, limits.config.max_cost_usd_per_task, 'task')}`),
+  ];
 }
 
 /** Each blocked task: why, and the command that gives it another chance. */

@@ -1,6 +1,12 @@
 import { type Command, Option } from 'commander';
 import { COMMIT_HINT } from '../../core/hints.js';
-import { ROW_HEADER, renderTickMarkdown, rowCells, tickHeadline } from '../../scheduler/summary.js';
+import {
+  ROW_HEADER,
+  renderTickMarkdown,
+  rowCells,
+  spendLine,
+  tickHeadline,
+} from '../../scheduler/summary.js';
 import { type TickReport, tick } from '../../scheduler/tick.js';
 import type { Git } from '../../store/git.js';
 import { documentsDiffer } from '../drift.js';
@@ -43,6 +49,8 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
       if (differs.length > 0) out.err(driftWarning(differs, report.base));
       out.out(tickHeadline(report));
       out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
+      const spend = spendLine(report);
+      if (spend) out.out(spend);
       if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
         out.out(
           `next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`,
