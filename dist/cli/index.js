@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9758);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(422);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9758:
+/***/ 422:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -51657,7 +51657,7 @@ function looseObject(shape, params) {
         type: "object",
         shape,
         catchall: unknown(),
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 const ZodUnion = /*@__PURE__*/ $constructor("ZodUnion", (inst, def) => {
@@ -52908,7 +52908,89 @@ function iso_duration(params) {
     return core._isoDuration(ZodISODuration, params);
 }
 
+;// CONCATENATED MODULE: ./src/core/usage.ts
+
+/**
+ * What an agent reports it spent (issue 11, "Spend budget"): the agent may write `LEVIATHAN_RESULT_FILE`
+ * (`{"cost_usd": …, "input_tokens": …, "output_tokens": …, "turns": …}`). The file is the agent's, so it is
+ * read as untrusted data: size capped, parsed, every figure checked; anything wrong is ignored with a warning
+ * (the attempt then counts as unknown spend), never an error. Money is kept as integer micro-dollars so the
+ * hash chain never holds a float.
+ */
+/** The most of the result file that is read; a larger file is ignored. */
+const RESULT_FILE_MAX_BYTES = 64 * 1024;
+const usage_count = schemas_number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The usage an attempt's terminal event carries (every figure optional: report what is known). */
+const UsageSchema = strictObject({
+    cost_usd_micros: usage_count.optional(),
+    input_tokens: usage_count.optional(),
+    output_tokens: usage_count.optional(),
+    turns: usage_count.optional(),
+});
+// Numbers only: `"5"`, `true` or `null` are not figures. Other keys are allowed (an agent's own JSON output).
+const figure = schemas_number()
+    .finite()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER / 1e6);
+const ResultFileSchema = looseObject({
+    cost_usd: figure.optional(),
+    input_tokens: figure.optional(),
+    output_tokens: figure.optional(),
+    turns: figure.optional(),
+});
+/** Parses the result file's bytes (`null`: there is none). Never throws. */
+function parseResultFile(bytes) {
+    if (bytes === null)
+        return {};
+    const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    if (size > RESULT_FILE_MAX_BYTES) {
+        return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+    }
+    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { warning: 'the result file is not JSON; ignored' };
+    }
+    const parsed = ResultFileSchema.safeParse(value);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+        return {
+            warning: `the result file is not a usage report${where}: ${issue?.message ?? 'invalid'}; ignored`,
+        };
+    }
+    const r = parsed.data;
+    const usage = {};
+    if (r.cost_usd !== undefined)
+        usage.cost_usd_micros = Math.round(r.cost_usd * 1e6);
+    if (r.input_tokens !== undefined)
+        usage.input_tokens = Math.round(r.input_tokens);
+    if (r.output_tokens !== undefined)
+        usage.output_tokens = Math.round(r.output_tokens);
+    if (r.turns !== undefined)
+        usage.turns = Math.round(r.turns);
+    return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/** `$1.234567` from micro-dollars (no float arithmetic on the way). */
+function formatUsd(micros) {
+    const whole = Math.floor(micros / 1e6);
+    const frac = String(micros % 1e6)
+        .padStart(6, '0')
+        .replace(/0{1,4}$/, '');
+    return `$${whole}.${frac.length < 2 ? frac.padEnd(2, '0') : frac}`;
+}
+/** Micro-dollars of a configured USD limit. */
+function usdToMicros(usd) {
+    return Math.round(usd * 1e6);
+}
+
 ;// CONCATENATED MODULE: ./src/core/events.ts
+
 
 /** Why an attempt failed (SPEC §3.2 step 7). */
 const FAILURE_REASONS = [
@@ -52948,12 +53030,19 @@ const EventData = {
         unconfirmed: schemas_boolean().optional(),
     }),
     'attempt.started': strictObject({ base_sha: schemas_string().optional() }),
-    'attempt.succeeded': strictObject({ pr: schemas_number().int().min(1), commit: schemas_string().optional() }),
+    'attempt.succeeded': strictObject({
+        pr: schemas_number().int().min(1),
+        commit: schemas_string().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: UsageSchema.optional(),
+    }),
     'attempt.failed': strictObject({
         reason: schemas_enum(FAILURE_REASONS),
         detail: schemas_string().default(''),
         wip_branch: schemas_string().optional(),
         output_tail: schemas_string().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: UsageSchema.optional(),
     }),
     'attempt.timed_out': strictObject({
         deadline: isoTime,
@@ -53964,11 +54053,97 @@ function parseSealTrailers(message) {
     return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
 }
 
+;// CONCATENATED MODULE: ./src/core/spend.ts
+
+/**
+ * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
+ * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
+ * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
+ * spent), so its attempt may show both as unknown and as known.
+ */
+/** How many UTC days of spend counters are kept, counting the newest event's day. */
+const SPEND_WINDOW_DAYS = 8;
+const DAY_MS = 86_400_000;
+/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
+function dayKey(date) {
+    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
+}
+function spend_own(rec, key) {
+    return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+function add(spend, micros) {
+    if (micros === undefined)
+        spend.unknown += 1;
+    else
+        spend.micros += micros;
+}
+function emptySpend() {
+    return { micros: 0, unknown: 0 };
+}
+/**
+ * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * charged only for a reported cost).
+ */
+function chargeSpend(state, e, first) {
+    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
+        return;
+    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
+    if (micros === undefined && !first)
+        return;
+    const day = dayKey(e.ts);
+    let today = spend_own(state.spend, day);
+    if (!today) {
+        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
+        today = emptySpend();
+        state.spend[day] = today;
+    }
+    add(today, micros);
+    const task = e.task === undefined ? undefined : spend_own(state.tasks, e.task);
+    if (task) {
+        task.spend ??= emptySpend();
+        add(task.spend, micros);
+    }
+}
+/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
+function pruneSpend(state, ts) {
+    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
+    for (const key of Object.keys(state.spend))
+        if (key < cutoff)
+            delete state.spend[key];
+}
+/** What the task in play has spent so far (a settled or unknown task: nothing). */
+function taskSpend(state, taskId) {
+    const t = spend_own(state.tasks, taskId)?.spend;
+    return t ? { ...t } : emptySpend();
+}
+/** What was spent on the UTC day that contains `now`. */
+function daySpend(state, now) {
+    const d = spend_own(state.spend ?? {}, dayKey(now));
+    return d ? { ...d } : emptySpend();
+}
+function spendReport(state, now, taskIds) {
+    const tasks = {};
+    for (const id of taskIds) {
+        const t = spend_own(state.tasks, id)?.spend;
+        if (t && id !== '__proto__')
+            tasks[id] = { ...t };
+    }
+    return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+function describeSpend(spend, limitUsd, per) {
+    const usd = (m) => formatUsd(m);
+    const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
+    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+    return `${usd(spend.micros)}${limit}${unknown}`;
+}
+
 ;// CONCATENATED MODULE: ./src/core/state.ts
+
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
     'created',
     'dispatched',
@@ -53995,6 +54170,7 @@ function initialState() {
         attempts: {},
         breaker: { open: false, consecutive_failures: 0 },
         dispatches: {},
+        spend: {},
     };
 }
 /** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
@@ -54165,6 +54341,8 @@ function applyInPlace(state, e) {
     const hour = e.ts.slice(0, 13);
     if (state.ts === null || state.ts.slice(0, 13) !== hour)
         pruneDispatches(state, e.ts);
+    if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10))
+        pruneSpend(state, e.ts);
     state.seq = e.seq;
     state.hash = e.hash;
     state.ts = e.ts;
@@ -54210,7 +54388,9 @@ function applyInPlace(state, e) {
             return;
         }
         case 'attempt.succeeded': {
-            if (!attempt || RANK[attempt.status] >= RANK.succeeded)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+            chargeSpend(state, e, first);
+            if (!attempt || !first)
                 return;
             attempt.status = 'succeeded';
             attempt.pr = e.data.pr;
@@ -54220,7 +54400,9 @@ function applyInPlace(state, e) {
         }
         case 'attempt.failed':
         case 'attempt.timed_out': {
-            if (!attempt || RANK[attempt.status] >= RANK.failed)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+            chargeSpend(state, e, first);
+            if (!attempt || !first)
                 return;
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
@@ -55678,6 +55860,16 @@ const ConfigSchema = strictObject({
         attempt_timeout_minutes: positiveInt.default(15),
         max_files_changed: positiveInt.default(50),
         max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas_number()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas_number()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
     })
         .prefault({}),
     executor: strictObject({
@@ -57868,6 +58060,7 @@ const SANDBOX_HOME = '/tmp/home';
 function mountPlan(layout) {
     const ops = [
         { op: 'rw', path: layout.workTree },
+        ...(layout.writable ?? []).map((path) => ({ op: 'rw', path })),
         ...layout.hide.map((path) => ({ op: 'hide', path })),
         ...layout.readOnly.map((path) => ({ op: 'ro', path })),
     ];
@@ -58519,6 +58712,7 @@ function registerPr(program) {
 ;// CONCATENATED MODULE: ./src/scheduler/summary.ts
 
 
+
 const OUTCOME_TEXT = {
     dispatched: 'dispatched a worker',
     dispatch_failed: 'claimed a task but could not dispatch its worker',
@@ -58550,6 +58744,10 @@ function tickNotes(report) {
             notes.push(`blocked ${e.task} (${why}): '${retryCommand(e.task)}' gives it another chance`);
         }
     }
+    if (report.rows.some((r) => r.reason === 'budget_day')) {
+        const spent = describeSpend(report.spend.today, report.limits.config.max_cost_usd_per_day, 'day');
+        notes.push(`daily spend budget reached (${spent}): nothing is dispatched until the next UTC day`);
+    }
     if (report.outcome === 'dry_run' && report.breaker === 'trip') {
         notes.push('the circuit breaker would trip');
     }
@@ -58564,6 +58762,14 @@ function rowCells(row) {
         row.reason,
     ];
 }
+/** The spend line of a tick's text output; null when nothing was spent today and no daily budget is set. */
+function spendLine(report) {
+    const { today, day } = report.spend;
+    const limit = report.limits.config.max_cost_usd_per_day;
+    if (today.micros === 0 && today.unknown === 0 && limit === 0)
+        return null;
+    return `spend today (${day}, UTC): ${describeSpend(today, limit, 'day')}`;
+}
 const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
 /** The tick's job summary: one row per task with the reason it was or was not picked. */
 function renderTickMarkdown(report) {
@@ -58577,12 +58783,16 @@ function renderTickMarkdown(report) {
         '',
         `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
         '',
+        `Spend today (${report.spend.day}, UTC): ${describeSpend(report.spend.today, l.config.max_cost_usd_per_day, 'day')}`,
+        '',
         `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
     ];
     return `${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/core/select.ts
+
+
 
 
 const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
@@ -58625,6 +58835,8 @@ function taskReason(task, facts, depPending, config) {
         return 'blocked';
     if (facts.atMax)
         return 'max_attempts';
+    if (facts.overBudget)
+        return 'budget_task';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -58639,6 +58851,10 @@ function globalLimit(breaker, { config, state, openPulls, now }) {
         return 'limit_running';
     if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
         return 'limit_hourly';
+    // Unknown spend never blocks: only what attempts reported counts against the budget.
+    const perDay = usdToMicros(config.limits.max_cost_usd_per_day);
+    if (perDay > 0 && daySpend(state, now).micros >= perDay)
+        return 'budget_day';
     return null;
 }
 /**
@@ -58664,6 +58880,7 @@ function select_select(input) {
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
+    const perTask = usdToMicros(config.limits.max_cost_usd_per_task);
     const reasons = new Map();
     const toBlock = [];
     const rejected = [];
@@ -58678,6 +58895,7 @@ function select_select(input) {
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
+            overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -58817,6 +59035,7 @@ function taskRows(backlog, config, state, decision) {
 }
 
 ;// CONCATENATED MODULE: ./src/scheduler/tick.ts
+
 
 
 
@@ -59029,6 +59248,7 @@ function report(outcome, p, appended, { base, baseSha, backlog, config, pulls },
             dispatched_this_hour: dispatchesInHour(state, now),
             config: config.limits,
         },
+        spend: spendReport(state, now, backlog.tasks.map((t) => t.id)),
     };
 }
 
@@ -59453,7 +59673,20 @@ function buildAgentEnv(input) {
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
+    if (input.resultFile !== undefined)
+        env.LEVIATHAN_RESULT_FILE = input.resultFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
+}
+/**
+ * The one directory of the attempt's private directory the agent may write: it holds the result file. The
+ * rest of the task directory stays hidden (the prompt and task files shown read-only).
+ */
+function resultDirIn(taskDir) {
+    return (0,external_node_path_.join)(taskDir, 'result');
+}
+/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
+function resultFileIn(taskDir) {
+    return (0,external_node_path_.join)(resultDirIn(taskDir), 'result.json');
 }
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
 async function createTaskDir(base = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()) {
@@ -59518,6 +59751,7 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
         await assertOutside(dir, context.checkout);
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
     const task = sanitizeTask(raw).task;
+    await (0,promises_namespaceObject.mkdir)(resultDirIn(dir), { recursive: true, mode: 0o700 });
     const promptFile = (0,external_node_path_.join)(dir, 'prompt.md');
     const taskFile = (0,external_node_path_.join)(dir, 'task.json');
     const json = {
@@ -59540,6 +59774,60 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
     await (0,promises_namespaceObject.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
     await (0,promises_namespaceObject.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
     return { promptFile, taskFile };
+}
+
+;// CONCATENATED MODULE: ./src/executor/result-file.ts
+
+
+
+
+/**
+ * Reads `LEVIATHAN_RESULT_FILE` after the agent is gone, as the agent's data: never through a link (of the
+ * file or of its directory), only a regular file (a FIFO would block, a device would never end), at most the
+ * cap plus one byte, then parsed by core/usage.ts. Never throws: what cannot be read is a warning.
+ */
+async function readResultFile(path) {
+    try {
+        const dir = await (0,promises_namespaceObject.lstat)((0,external_node_path_.dirname)(path));
+        if (!dir.isDirectory())
+            return { warning: 'the result file directory was replaced; ignored' };
+    }
+    catch {
+        return {};
+    }
+    let handle;
+    try {
+        handle = await (0,promises_namespaceObject.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return {};
+        return { warning: `the result file could not be opened (${code ?? 'error'}); ignored` };
+    }
+    try {
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            return { warning: 'the result file is not a regular file; ignored' };
+        if (stat.size > RESULT_FILE_MAX_BYTES) {
+            return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+        }
+        const buffer = Buffer.alloc(RESULT_FILE_MAX_BYTES + 1);
+        let length = 0;
+        while (length < buffer.length) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+        }
+        return parseResultFile(buffer.subarray(0, length));
+    }
+    catch (error) {
+        return { warning: `the result file could not be read (${error.message}); ignored` };
+    }
+    finally {
+        await handle.close().catch(() => { });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/store/private-repo.ts
@@ -60194,7 +60482,12 @@ async function runSandboxed(options) {
         timeoutMs: Math.max(0, options.deadline - Date.now()),
         sandbox: {
             sandbox,
-            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+            layout: {
+                workTree: workTree,
+                hide,
+                readOnly: await realPaths(options.readOnly ?? []),
+                writable: await realPaths(options.writable ?? []),
+            },
         },
         ...(options.redact ? { redact: options.redact } : {}),
         ...(options.onOutput ? { onOutput: options.onOutput } : {}),
@@ -60310,6 +60603,7 @@ async function runAgentCommands(deps, ctx, input) {
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
         readOnly: [ctx.promptFile, ctx.taskFile],
+        writable: [resultDirIn(ctx.taskDir)],
         redact: attemptRedactor(deps, ctx),
         hostEnv: env,
         ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
@@ -60954,6 +61248,7 @@ function agentEnv(deps, ctx) {
         allowlist: ctx.config.executor.env_allowlist,
         promptFile: ctx.promptFile,
         taskFile: ctx.taskFile,
+        resultFile: resultFileIn(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
         timeoutSeconds: remainingMs(deps, ctx) / 1000,
@@ -61021,6 +61316,8 @@ refusal) {
     let scan = null;
     let guardOptions = null;
     let threats = { findings: [], truncated: false };
+    // What the agent reported it spent rides on whichever terminal event this attempt gets (late ones too).
+    const usage = executed?.usage ? { usage: executed.usage } : {};
     /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
     const record = async (drafts) => {
         const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
@@ -61028,7 +61325,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
         ]);
         if (!lateResult.ok)
             throw new errors_UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -61094,6 +61391,7 @@ refusal) {
             detail,
             ...(kept ? { wip_branch: kept } : {}),
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+            ...usage,
         };
         const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
@@ -61274,7 +61572,10 @@ refusal) {
                     head_sha: head,
                 },
             }),
-            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+            attemptDraft(deps, ctx, {
+                type: 'attempt.succeeded',
+                data: { pr: pull.pull.number, commit: head, ...usage },
+            }),
         ]);
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
@@ -61306,6 +61607,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
+
 
 
 
@@ -61448,11 +61750,16 @@ async function executeAttempt(deps, ctx) {
     }
     const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
-    return runAgentCommands(deps, ctx, {
+    const result = await runAgentCommands(deps, ctx, {
         commands,
         env: agentEnv(deps, ctx),
         deadline: Date.now() + remainingMs(deps, ctx),
     });
+    // The agent's own report of its spend: data, checked; a bad one is a warning and unknown spend.
+    const reading = await readResultFile(resultFileIn(ctx.taskDir));
+    if (reading.warning)
+        (deps.progress ?? (() => { }))(`warning: ${reading.warning}`);
+    return reading.usage ? { ...result, usage: reading.usage } : result;
 }
 /**
  * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
@@ -61644,6 +61951,7 @@ function registerRun(program) {
 
 
 
+
 /** What a human wants to know at a glance: per task state and why, the breaker, the limits, recent events. */
 async function collectStatus(dir, now = () => new Date(), forge = 'local') {
     const target = await openForgeTarget({ dir, now, forge });
@@ -61664,6 +61972,7 @@ async function collectStatus(dir, now = () => new Date(), forge = 'local') {
             dispatched_this_hour: dispatchesInHour(state, now()),
             config: docs.config.limits,
         },
+        spend: spendReport(state, now(), docs.backlog.tasks.map((t) => t.id)),
         last_events: recent.map((e) => ({
             seq: e.seq,
             ts: e.ts,
@@ -61683,11 +61992,21 @@ function renderStatus(report) {
         '',
         `breaker: ${breaker}`,
         `limits:  open PRs ${l.open_prs}/${l.config.max_open_prs}, running ${l.running}/${l.config.max_running_attempts}, dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour}`,
+        ...spendLines(report),
         'last events:',
         ...(report.last_events.length
             ? report.last_events.map((e) => `  ${e.seq}  ${e.ts}  ${e.type}${e.task ? `  ${e.task}` : ''}`)
             : ['  (none)']),
     ].join('\n');
+}
+/** Today's spend against the daily budget, then each task's that spent anything against the per-task one. */
+function spendLines(report) {
+    const { spend, limits } = report;
+    const tasks = Object.entries(spend.tasks);
+    return [
+        `spend:   today (${spend.day}, UTC) ${describeSpend(spend.today, limits.config.max_cost_usd_per_day, 'day')}`,
+        ...tasks.map(([id, s]) => `  ${id}: ${describeSpend(s, limits.config.max_cost_usd_per_task, 'task')}`),
+    ];
 }
 /** Each blocked task: why, and the command that gives it another chance. */
 function blockedLines(rows) {
@@ -61945,6 +62264,9 @@ async function runTick(options, out) {
                 out.err(driftWarning(differs, report.base));
             out.out(tickHeadline(report));
             out.out(renderTable(ROW_HEADER, report.rows.map(rowCells)));
+            const spend = spendLine(report);
+            if (spend)
+                out.out(spend);
             if (report.outcome === 'dispatched' && report.task && target.forge.kind === 'local') {
                 out.out(`next: leviathan work --task ${report.task} --attempt ${report.attempt} (or use 'leviathan run')`);
             }

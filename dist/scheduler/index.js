@@ -40598,7 +40598,10 @@ function duration(params) {
     return core._isoDuration(ZodISODuration, params);
 }
 
+// EXTERNAL MODULE: ./src/core/usage.ts
+var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/events.ts
+
 
 /** Why an attempt failed (SPEC §3.2 step 7). */
 const FAILURE_REASONS = [
@@ -40638,12 +40641,19 @@ const EventData = {
         unconfirmed: schemas/* boolean */.zMY().optional(),
     }),
     'attempt.started': schemas/* strictObject */.rej({ base_sha: schemas/* string */.YjP().optional() }),
-    'attempt.succeeded': schemas/* strictObject */.rej({ pr: schemas/* number */.aig().int().min(1), commit: schemas/* string */.YjP().optional() }),
+    'attempt.succeeded': schemas/* strictObject */.rej({
+        pr: schemas/* number */.aig().int().min(1),
+        commit: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
+    }),
     'attempt.failed': schemas/* strictObject */.rej({
         reason: schemas/* enum */.k5n(FAILURE_REASONS),
         detail: schemas/* string */.YjP().default(''),
         wip_branch: schemas/* string */.YjP().optional(),
         output_tail: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
     }),
     'attempt.timed_out': schemas/* strictObject */.rej({
         deadline: isoTime,
@@ -42583,6 +42593,106 @@ function parseSealTrailers(message) {
 
 /***/ }),
 
+/***/ 5571:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   EJ: () => (/* binding */ describeSpend),
+/* harmony export */   N3: () => (/* binding */ daySpend),
+/* harmony export */   P2: () => (/* binding */ chargeSpend),
+/* harmony export */   T3: () => (/* binding */ spendReport),
+/* harmony export */   U9: () => (/* binding */ taskSpend),
+/* harmony export */   Xp: () => (/* binding */ pruneSpend)
+/* harmony export */ });
+/* unused harmony exports SPEND_WINDOW_DAYS, dayKey */
+/* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4528);
+
+/**
+ * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
+ * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
+ * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
+ * spent), so its attempt may show both as unknown and as known.
+ */
+/** How many UTC days of spend counters are kept, counting the newest event's day. */
+const SPEND_WINDOW_DAYS = 8;
+const DAY_MS = 86_400_000;
+/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
+function dayKey(date) {
+    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
+}
+function own(rec, key) {
+    return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+function add(spend, micros) {
+    if (micros === undefined)
+        spend.unknown += 1;
+    else
+        spend.micros += micros;
+}
+function emptySpend() {
+    return { micros: 0, unknown: 0 };
+}
+/**
+ * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * charged only for a reported cost).
+ */
+function chargeSpend(state, e, first) {
+    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
+        return;
+    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
+    if (micros === undefined && !first)
+        return;
+    const day = dayKey(e.ts);
+    let today = own(state.spend, day);
+    if (!today) {
+        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
+        today = emptySpend();
+        state.spend[day] = today;
+    }
+    add(today, micros);
+    const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+    if (task) {
+        task.spend ??= emptySpend();
+        add(task.spend, micros);
+    }
+}
+/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
+function pruneSpend(state, ts) {
+    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
+    for (const key of Object.keys(state.spend))
+        if (key < cutoff)
+            delete state.spend[key];
+}
+/** What the task in play has spent so far (a settled or unknown task: nothing). */
+function taskSpend(state, taskId) {
+    const t = own(state.tasks, taskId)?.spend;
+    return t ? { ...t } : emptySpend();
+}
+/** What was spent on the UTC day that contains `now`. */
+function daySpend(state, now) {
+    const d = own(state.spend ?? {}, dayKey(now));
+    return d ? { ...d } : emptySpend();
+}
+function spendReport(state, now, taskIds) {
+    const tasks = {};
+    for (const id of taskIds) {
+        const t = own(state.tasks, id)?.spend;
+        if (t && id !== '__proto__')
+            tasks[id] = { ...t };
+    }
+    return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+function describeSpend(spend, limitUsd, per) {
+    const usd = (m) => (0,_usage_js__WEBPACK_IMPORTED_MODULE_0__/* .formatUsd */ .UK)(m);
+    const limit = limitUsd > 0 ? ` of ${usd((0,_usage_js__WEBPACK_IMPORTED_MODULE_0__/* .usdToMicros */ .$m)(limitUsd))} per ${per}` : ' (no limit)';
+    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+    return `${usd(spend.micros)}${limit}${unknown}`;
+}
+
+
+/***/ }),
+
 /***/ 7066:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -42598,10 +42708,12 @@ function parseSealTrailers(message) {
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
 /* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, cloneState, applyEvent */
+/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
     'created',
     'dispatched',
@@ -42628,6 +42740,7 @@ function initialState() {
         attempts: {},
         breaker: { open: false, consecutive_failures: 0 },
         dispatches: {},
+        spend: {},
     };
 }
 /** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
@@ -42798,6 +42911,8 @@ function applyInPlace(state, e) {
     const hour = e.ts.slice(0, 13);
     if (state.ts === null || state.ts.slice(0, 13) !== hour)
         pruneDispatches(state, e.ts);
+    if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10))
+        (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .pruneSpend */ .Xp)(state, e.ts);
     state.seq = e.seq;
     state.hash = e.hash;
     state.ts = e.ts;
@@ -42843,7 +42958,9 @@ function applyInPlace(state, e) {
             return;
         }
         case 'attempt.succeeded': {
-            if (!attempt || RANK[attempt.status] >= RANK.succeeded)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             attempt.status = 'succeeded';
             attempt.pr = e.data.pr;
@@ -42853,7 +42970,9 @@ function applyInPlace(state, e) {
         }
         case 'attempt.failed':
         case 'attempt.timed_out': {
-            if (!attempt || RANK[attempt.status] >= RANK.failed)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
@@ -42969,6 +43088,99 @@ function finish(state, attempt) {
 
 /***/ }),
 
+/***/ 4528:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $m: () => (/* binding */ usdToMicros),
+/* harmony export */   UK: () => (/* binding */ formatUsd),
+/* harmony export */   f2: () => (/* binding */ UsageSchema)
+/* harmony export */ });
+/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile */
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
+
+/**
+ * What an agent reports it spent (issue 11, "Spend budget"): the agent may write `LEVIATHAN_RESULT_FILE`
+ * (`{"cost_usd": …, "input_tokens": …, "output_tokens": …, "turns": …}`). The file is the agent's, so it is
+ * read as untrusted data: size capped, parsed, every figure checked; anything wrong is ignored with a warning
+ * (the attempt then counts as unknown spend), never an error. Money is kept as integer micro-dollars so the
+ * hash chain never holds a float.
+ */
+/** The most of the result file that is read; a larger file is ignored. */
+const RESULT_FILE_MAX_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+const count = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The usage an attempt's terminal event carries (every figure optional: report what is known). */
+const UsageSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+    cost_usd_micros: count.optional(),
+    input_tokens: count.optional(),
+    output_tokens: count.optional(),
+    turns: count.optional(),
+});
+// Numbers only: `"5"`, `true` or `null` are not figures. Other keys are allowed (an agent's own JSON output).
+const figure = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()
+    .finite()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER / 1e6);
+const ResultFileSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    cost_usd: figure.optional(),
+    input_tokens: figure.optional(),
+    output_tokens: figure.optional(),
+    turns: figure.optional(),
+});
+/** Parses the result file's bytes (`null`: there is none). Never throws. */
+function parseResultFile(bytes) {
+    if (bytes === null)
+        return {};
+    const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    if (size > RESULT_FILE_MAX_BYTES) {
+        return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+    }
+    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { warning: 'the result file is not JSON; ignored' };
+    }
+    const parsed = ResultFileSchema.safeParse(value);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+        return {
+            warning: `the result file is not a usage report${where}: ${issue?.message ?? 'invalid'}; ignored`,
+        };
+    }
+    const r = parsed.data;
+    const usage = {};
+    if (r.cost_usd !== undefined)
+        usage.cost_usd_micros = Math.round(r.cost_usd * 1e6);
+    if (r.input_tokens !== undefined)
+        usage.input_tokens = Math.round(r.input_tokens);
+    if (r.output_tokens !== undefined)
+        usage.output_tokens = Math.round(r.output_tokens);
+    if (r.turns !== undefined)
+        usage.turns = Math.round(r.turns);
+    return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/** `$1.234567` from micro-dollars (no float arithmetic on the way). */
+function formatUsd(micros) {
+    const whole = Math.floor(micros / 1e6);
+    const frac = String(micros % 1e6)
+        .padStart(6, '0')
+        .replace(/0{1,4}$/, '');
+    return `$${whole}.${frac.length < 2 ? frac.padEnd(2, '0') : frac}`;
+}
+/** Micro-dollars of a configured USD limit. */
+function usdToMicros(usd) {
+    return Math.round(usd * 1e6);
+}
+
+
+/***/ }),
+
 /***/ 7285:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43074,9 +43286,11 @@ function renderTaskGraph(backlog, rows) {
 /* harmony export */   pi: () => (/* binding */ renderTickMarkdown),
 /* harmony export */   q_: () => (/* binding */ tickHeadline)
 /* harmony export */ });
-/* unused harmony export tickNotes */
-/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8073);
-/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
+/* unused harmony exports tickNotes, spendLine */
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8073);
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1374);
+/* harmony import */ var _core_spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+
 
 
 const OUTCOME_TEXT = {
@@ -43107,8 +43321,12 @@ function tickNotes(report) {
             const why = e.data.reason === 'pr_closed'
                 ? 'its pull request was closed unmerged'
                 : `${count(e.data.attempts, 'attempt')} used`;
-            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_0__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
+            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_1__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
         }
+    }
+    if (report.rows.some((r) => r.reason === 'budget_day')) {
+        const spent = (0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(report.spend.today, report.limits.config.max_cost_usd_per_day, 'day');
+        notes.push(`daily spend budget reached (${spent}): nothing is dispatched until the next UTC day`);
     }
     if (report.outcome === 'dry_run' && report.breaker === 'trip') {
         notes.push('the circuit breaker would trip');
@@ -43124,6 +43342,14 @@ function rowCells(row) {
         row.reason,
     ];
 }
+/** The spend line of a tick's text output; null when nothing was spent today and no daily budget is set. */
+function spendLine(report) {
+    const { today, day } = report.spend;
+    const limit = report.limits.config.max_cost_usd_per_day;
+    if (today.micros === 0 && today.unknown === 0 && limit === 0)
+        return null;
+    return `spend today (${day}, UTC): ${describeSpend(today, limit, 'day')}`;
+}
 const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
 /** The tick's job summary: one row per task with the reason it was or was not picked. */
 function renderTickMarkdown(report) {
@@ -43133,9 +43359,11 @@ function renderTickMarkdown(report) {
         '',
         `| ${ROW_HEADER.join(' | ')} |`,
         `|${ROW_HEADER.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn).join(' | ')} |`),
+        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_2__/* .cell */ .Hn).join(' | ')} |`),
         '',
         `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
+        '',
+        `Spend today (${report.spend.day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(report.spend.today, l.config.max_cost_usd_per_day, 'day')}`,
         '',
         `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
     ];
@@ -43158,9 +43386,15 @@ __nccwpck_require__.d(__webpack_exports__, {
 var chain = __nccwpck_require__(9680);
 // EXTERNAL MODULE: ./src/core/paths.ts
 var paths = __nccwpck_require__(6107);
+// EXTERNAL MODULE: ./src/core/spend.ts
+var spend = __nccwpck_require__(5571);
 // EXTERNAL MODULE: ./src/core/state.ts
 var core_state = __nccwpck_require__(7066);
+// EXTERNAL MODULE: ./src/core/usage.ts
+var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/select.ts
+
+
 
 
 const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
@@ -43203,6 +43437,8 @@ function taskReason(task, facts, depPending, config) {
         return 'blocked';
     if (facts.atMax)
         return 'max_attempts';
+    if (facts.overBudget)
+        return 'budget_task';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -43217,6 +43453,10 @@ function globalLimit(breaker, { config, state, openPulls, now }) {
         return 'limit_running';
     if ((0,core_state/* dispatchesInHour */.mD)(state, now) >= config.limits.max_dispatches_per_hour)
         return 'limit_hourly';
+    // Unknown spend never blocks: only what attempts reported counts against the budget.
+    const perDay = (0,usage/* usdToMicros */.$m)(config.limits.max_cost_usd_per_day);
+    if (perDay > 0 && (0,spend/* daySpend */.N3)(state, now).micros >= perDay)
+        return 'budget_day';
     return null;
 }
 /**
@@ -43242,6 +43482,7 @@ function select_select(input) {
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set((0,core_state/* openAttempts */.DI)(state).map((a) => a.task));
+    const perTask = (0,usage/* usdToMicros */.$m)(config.limits.max_cost_usd_per_task);
     const reasons = new Map();
     const toBlock = [];
     const rejected = [];
@@ -43256,6 +43497,7 @@ function select_select(input) {
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
+            overBudget: perTask > 0 && (0,spend/* taskSpend */.U9)(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -43670,6 +43912,7 @@ async function assertLogNotBehind(state, pulls, wipBranches, branchPrefix, rerea
 
 
 
+
 /** A tick whose decision was overtaken by another writer decides again from the new state, this often. */
 const MAX_DECISION_ROUNDS = 8;
 function plan(state, backlog, config, pulls, wipBranches, endedRuns, ctx) {
@@ -43872,6 +44115,7 @@ function report(outcome, p, appended, { base, baseSha, backlog, config, pulls },
             dispatched_this_hour: (0,core_state/* dispatchesInHour */.mD)(state, now),
             config: config.limits,
         },
+        spend: (0,spend/* spendReport */.T3)(state, now, backlog.tasks.map((t) => t.id)),
     };
 }
 
@@ -43956,6 +44200,16 @@ const ConfigSchema = schemas/* strictObject */.rej({
         attempt_timeout_minutes: positiveInt.default(15),
         max_files_changed: positiveInt.default(50),
         max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
     })
         .prefault({}),
     executor: schemas/* strictObject */.rej({
@@ -56979,13 +57233,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   gMt: () => (/* binding */ discriminatedUnion),
   k5n: () => (/* binding */ _enum),
   euz: () => (/* binding */ literal),
+  _H3: () => (/* binding */ looseObject),
   aig: () => (/* binding */ number),
   rej: () => (/* binding */ strictObject),
   YjP: () => (/* binding */ string),
   KCZ: () => (/* binding */ union)
 });
 
-// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseObject, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
+// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8532);
@@ -63068,7 +63323,7 @@ function looseObject(shape, params) {
         type: "object",
         shape,
         catchall: unknown(),
-        ...util.normalizeParams(params),
+        ...core_util/* normalizeParams */.A2(params),
     });
 }
 const ZodUnion = /*@__PURE__*/ core_core/* $constructor */.xI("ZodUnion", (inst, def) => {

@@ -32824,7 +32824,10 @@ function duration(params) {
     return core._isoDuration(ZodISODuration, params);
 }
 
+// EXTERNAL MODULE: ./src/core/usage.ts
+var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/events.ts
+
 
 /** Why an attempt failed (SPEC §3.2 step 7). */
 const FAILURE_REASONS = [
@@ -32864,12 +32867,19 @@ const EventData = {
         unconfirmed: schemas/* boolean */.zMY().optional(),
     }),
     'attempt.started': schemas/* strictObject */.rej({ base_sha: schemas/* string */.YjP().optional() }),
-    'attempt.succeeded': schemas/* strictObject */.rej({ pr: schemas/* number */.aig().int().min(1), commit: schemas/* string */.YjP().optional() }),
+    'attempt.succeeded': schemas/* strictObject */.rej({
+        pr: schemas/* number */.aig().int().min(1),
+        commit: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
+    }),
     'attempt.failed': schemas/* strictObject */.rej({
         reason: schemas/* enum */.k5n(FAILURE_REASONS),
         detail: schemas/* string */.YjP().default(''),
         wip_branch: schemas/* string */.YjP().optional(),
         output_tail: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
     }),
     'attempt.timed_out': schemas/* strictObject */.rej({
         deadline: isoTime,
@@ -41386,12 +41396,14 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9834);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(6817);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6102);
+/* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9834);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(6817);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41409,16 +41421,18 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
@@ -41426,28 +41440,36 @@ async function main() {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
             // start wrote the file without credentials: push with this job's (and the PR token, when given).
-            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            // An agent step (an action, not the worker's own run) may have reported its spend: read it as data.
+            if (executed && executed.usage === undefined) {
+                const reading = await (0,_executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__/* .readResultFile */ .k)((0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__/* .resultFileIn */ .bH)(context.taskDir));
+                if (reading.warning)
+                    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(reading.warning);
+                if (reading.usage)
+                    executed = { ...executed, usage: reading.usage };
+            }
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_7__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_9__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41456,11 +41478,11 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .attemptHeadline */ .m)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .renderAttemptMarkdown */ .F)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -41563,6 +41585,16 @@ const ConfigSchema = schemas/* strictObject */.rej({
         attempt_timeout_minutes: positiveInt.default(15),
         max_files_changed: positiveInt.default(50),
         max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
     })
         .prefault({}),
     executor: schemas/* strictObject */.rej({
@@ -43818,7 +43850,11 @@ function parseSealTrailers(message) {
 /* harmony export */ });
 /* unused harmony export select */
 /* harmony import */ var _paths_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6107);
-/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7066);
+/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5571);
+/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7066);
+/* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4528);
+
+
 
 
 const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
@@ -43861,6 +43897,8 @@ function taskReason(task, facts, depPending, config) {
         return 'blocked';
     if (facts.atMax)
         return 'max_attempts';
+    if (facts.overBudget)
+        return 'budget_task';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -43875,6 +43913,10 @@ function globalLimit(breaker, { config, state, openPulls, now }) {
         return 'limit_running';
     if (dispatchesInHour(state, now) >= config.limits.max_dispatches_per_hour)
         return 'limit_hourly';
+    // Unknown spend never blocks: only what attempts reported counts against the budget.
+    const perDay = usdToMicros(config.limits.max_cost_usd_per_day);
+    if (perDay > 0 && daySpend(state, now).micros >= perDay)
+        return 'budget_day';
     return null;
 }
 /**
@@ -43900,6 +43942,7 @@ function select(input) {
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set(openAttempts(state).map((a) => a.task));
+    const perTask = usdToMicros(config.limits.max_cost_usd_per_task);
     const reasons = new Map();
     const toBlock = [];
     const rejected = [];
@@ -43914,6 +43957,7 @@ function select(input) {
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
+            overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -43954,6 +43998,102 @@ function select(input) {
 
 /***/ }),
 
+/***/ 5571:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P2: () => (/* binding */ chargeSpend),
+/* harmony export */   Xp: () => (/* binding */ pruneSpend)
+/* harmony export */ });
+/* unused harmony exports SPEND_WINDOW_DAYS, dayKey, taskSpend, daySpend, spendReport, describeSpend */
+/* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4528);
+
+/**
+ * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
+ * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
+ * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
+ * spent), so its attempt may show both as unknown and as known.
+ */
+/** How many UTC days of spend counters are kept, counting the newest event's day. */
+const SPEND_WINDOW_DAYS = 8;
+const DAY_MS = 86_400_000;
+/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
+function dayKey(date) {
+    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
+}
+function own(rec, key) {
+    return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+function add(spend, micros) {
+    if (micros === undefined)
+        spend.unknown += 1;
+    else
+        spend.micros += micros;
+}
+function emptySpend() {
+    return { micros: 0, unknown: 0 };
+}
+/**
+ * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * charged only for a reported cost).
+ */
+function chargeSpend(state, e, first) {
+    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
+        return;
+    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
+    if (micros === undefined && !first)
+        return;
+    const day = dayKey(e.ts);
+    let today = own(state.spend, day);
+    if (!today) {
+        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
+        today = emptySpend();
+        state.spend[day] = today;
+    }
+    add(today, micros);
+    const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+    if (task) {
+        task.spend ??= emptySpend();
+        add(task.spend, micros);
+    }
+}
+/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
+function pruneSpend(state, ts) {
+    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
+    for (const key of Object.keys(state.spend))
+        if (key < cutoff)
+            delete state.spend[key];
+}
+/** What the task in play has spent so far (a settled or unknown task: nothing). */
+function taskSpend(state, taskId) {
+    const t = own(state.tasks, taskId)?.spend;
+    return t ? { ...t } : emptySpend();
+}
+/** What was spent on the UTC day that contains `now`. */
+function daySpend(state, now) {
+    const d = own(state.spend ?? {}, dayKey(now));
+    return d ? { ...d } : emptySpend();
+}
+function spendReport(state, now, taskIds) {
+    const tasks = {};
+    for (const id of taskIds) {
+        const t = own(state.tasks, id)?.spend;
+        if (t && id !== '__proto__')
+            tasks[id] = { ...t };
+    }
+    return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+function describeSpend(spend, limitUsd, per) {
+    const usd = (m) => formatUsd(m);
+    const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
+    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+    return `${usd(spend.micros)}${limit}${unknown}`;
+}
+
+
+/***/ }),
+
 /***/ 7066:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43963,10 +44103,12 @@ function select(input) {
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
 /* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, openAttempts, taskSummary, attemptCount, attemptsCharged, latestAttempt, dispatchesInHour, cloneState, applyEvent */
+/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
     'created',
     'dispatched',
@@ -43993,6 +44135,7 @@ function initialState() {
         attempts: {},
         breaker: { open: false, consecutive_failures: 0 },
         dispatches: {},
+        spend: {},
     };
 }
 /** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
@@ -44163,6 +44306,8 @@ function applyInPlace(state, e) {
     const hour = e.ts.slice(0, 13);
     if (state.ts === null || state.ts.slice(0, 13) !== hour)
         pruneDispatches(state, e.ts);
+    if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10))
+        (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .pruneSpend */ .Xp)(state, e.ts);
     state.seq = e.seq;
     state.hash = e.hash;
     state.ts = e.ts;
@@ -44208,7 +44353,9 @@ function applyInPlace(state, e) {
             return;
         }
         case 'attempt.succeeded': {
-            if (!attempt || RANK[attempt.status] >= RANK.succeeded)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             attempt.status = 'succeeded';
             attempt.pr = e.data.pr;
@@ -44218,7 +44365,9 @@ function applyInPlace(state, e) {
         }
         case 'attempt.failed':
         case 'attempt.timed_out': {
-            if (!attempt || RANK[attempt.status] >= RANK.failed)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
@@ -44415,6 +44564,99 @@ function describeRemovals(removed) {
 
 /***/ }),
 
+/***/ 4528:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Sv: () => (/* binding */ RESULT_FILE_MAX_BYTES),
+/* harmony export */   f2: () => (/* binding */ UsageSchema),
+/* harmony export */   lf: () => (/* binding */ parseResultFile)
+/* harmony export */ });
+/* unused harmony exports formatUsd, usdToMicros */
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
+
+/**
+ * What an agent reports it spent (issue 11, "Spend budget"): the agent may write `LEVIATHAN_RESULT_FILE`
+ * (`{"cost_usd": …, "input_tokens": …, "output_tokens": …, "turns": …}`). The file is the agent's, so it is
+ * read as untrusted data: size capped, parsed, every figure checked; anything wrong is ignored with a warning
+ * (the attempt then counts as unknown spend), never an error. Money is kept as integer micro-dollars so the
+ * hash chain never holds a float.
+ */
+/** The most of the result file that is read; a larger file is ignored. */
+const RESULT_FILE_MAX_BYTES = 64 * 1024;
+const count = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The usage an attempt's terminal event carries (every figure optional: report what is known). */
+const UsageSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+    cost_usd_micros: count.optional(),
+    input_tokens: count.optional(),
+    output_tokens: count.optional(),
+    turns: count.optional(),
+});
+// Numbers only: `"5"`, `true` or `null` are not figures. Other keys are allowed (an agent's own JSON output).
+const figure = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()
+    .finite()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER / 1e6);
+const ResultFileSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    cost_usd: figure.optional(),
+    input_tokens: figure.optional(),
+    output_tokens: figure.optional(),
+    turns: figure.optional(),
+});
+/** Parses the result file's bytes (`null`: there is none). Never throws. */
+function parseResultFile(bytes) {
+    if (bytes === null)
+        return {};
+    const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    if (size > RESULT_FILE_MAX_BYTES) {
+        return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+    }
+    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { warning: 'the result file is not JSON; ignored' };
+    }
+    const parsed = ResultFileSchema.safeParse(value);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+        return {
+            warning: `the result file is not a usage report${where}: ${issue?.message ?? 'invalid'}; ignored`,
+        };
+    }
+    const r = parsed.data;
+    const usage = {};
+    if (r.cost_usd !== undefined)
+        usage.cost_usd_micros = Math.round(r.cost_usd * 1e6);
+    if (r.input_tokens !== undefined)
+        usage.input_tokens = Math.round(r.input_tokens);
+    if (r.output_tokens !== undefined)
+        usage.output_tokens = Math.round(r.output_tokens);
+    if (r.turns !== undefined)
+        usage.turns = Math.round(r.turns);
+    return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/** `$1.234567` from micro-dollars (no float arithmetic on the way). */
+function formatUsd(micros) {
+    const whole = Math.floor(micros / 1e6);
+    const frac = String(micros % 1e6)
+        .padStart(6, '0')
+        .replace(/0{1,4}$/, '');
+    return `$${whole}.${frac.length < 2 ? frac.padEnd(2, '0') : frac}`;
+}
+/** Micro-dollars of a configured USD limit. */
+function usdToMicros(usd) {
+    return Math.round(usd * 1e6);
+}
+
+
+/***/ }),
+
 /***/ 6102:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -44422,9 +44664,10 @@ function describeRemovals(removed) {
 /* harmony export */   KS: () => (/* binding */ writeTaskFiles),
 /* harmony export */   PU: () => (/* binding */ buildAgentEnv),
 /* harmony export */   RW: () => (/* binding */ isSecretLikeName),
+/* harmony export */   bH: () => (/* binding */ resultFileIn),
 /* harmony export */   fQ: () => (/* binding */ createTaskDir)
 /* harmony export */ });
-/* unused harmony exports BASE_ENV_NAMES, renderPrompt */
+/* unused harmony exports BASE_ENV_NAMES, resultDirIn, renderPrompt */
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
@@ -44511,7 +44754,20 @@ function buildAgentEnv(input) {
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
+    if (input.resultFile !== undefined)
+        env.LEVIATHAN_RESULT_FILE = input.resultFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
+}
+/**
+ * The one directory of the attempt's private directory the agent may write: it holds the result file. The
+ * rest of the task directory stays hidden (the prompt and task files shown read-only).
+ */
+function resultDirIn(taskDir) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(taskDir, 'result');
+}
+/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
+function resultFileIn(taskDir) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(resultDirIn(taskDir), 'result.json');
 }
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
 async function createTaskDir(base = process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)()) {
@@ -44576,6 +44832,7 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
         await assertOutside(dir, context.checkout);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true, mode: 0o700 });
     const task = (0,_core_task_text_js__WEBPACK_IMPORTED_MODULE_3__/* .sanitizeTask */ .lR)(raw).task;
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(resultDirIn(dir), { recursive: true, mode: 0o700 });
     const promptFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'prompt.md');
     const taskFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'task.json');
     const json = {
@@ -44833,6 +45090,75 @@ function renderGuardReport(report) {
             lines.push('', `… and ${report.omitted} more files`);
     }
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 9535:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   k: () => (/* binding */ readResultFile)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _core_usage_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4528);
+
+
+
+
+/**
+ * Reads `LEVIATHAN_RESULT_FILE` after the agent is gone, as the agent's data: never through a link (of the
+ * file or of its directory), only a regular file (a FIFO would block, a device would never end), at most the
+ * cap plus one byte, then parsed by core/usage.ts. Never throws: what cannot be read is a warning.
+ */
+async function readResultFile(path) {
+    try {
+        const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.lstat)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)(path));
+        if (!dir.isDirectory())
+            return { warning: 'the result file directory was replaced; ignored' };
+    }
+    catch {
+        return {};
+    }
+    let handle;
+    try {
+        handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(path, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY | node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_NOFOLLOW | node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_NONBLOCK);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return {};
+        return { warning: `the result file could not be opened (${code ?? 'error'}); ignored` };
+    }
+    try {
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            return { warning: 'the result file is not a regular file; ignored' };
+        if (stat.size > _core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv) {
+            return { warning: `the result file is over ${_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv} bytes; ignored` };
+        }
+        const buffer = Buffer.alloc(_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .RESULT_FILE_MAX_BYTES */ .Sv + 1);
+        let length = 0;
+        while (length < buffer.length) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+        }
+        return (0,_core_usage_js__WEBPACK_IMPORTED_MODULE_3__/* .parseResultFile */ .lf)(buffer.subarray(0, length));
+    }
+    catch (error) {
+        return { warning: `the result file could not be read (${error.message}); ignored` };
+    }
+    finally {
+        await handle.close().catch(() => { });
+    }
 }
 
 
@@ -45502,6 +45828,8 @@ function runsToCheck(state, now) {
 var core_select = __nccwpck_require__(3295);
 // EXTERNAL MODULE: ./src/executor/agent-env.ts
 var agent_env = __nccwpck_require__(6102);
+// EXTERNAL MODULE: ./src/executor/result-file.ts
+var result_file = __nccwpck_require__(9535);
 ;// CONCATENATED MODULE: ./src/forge/observe.ts
 
 /** How far back closed pulls are observed, so a merge seen late is still recorded. */
@@ -45980,6 +46308,7 @@ const SANDBOX_HOME = '/tmp/home';
 function mountPlan(layout) {
     const ops = [
         { op: 'rw', path: layout.workTree },
+        ...(layout.writable ?? []).map((path) => ({ op: 'rw', path })),
         ...layout.hide.map((path) => ({ op: 'hide', path })),
         ...layout.readOnly.map((path) => ({ op: 'ro', path })),
     ];
@@ -46343,7 +46672,12 @@ async function sandboxed_run_runSandboxed(options) {
         timeoutMs: Math.max(0, options.deadline - Date.now()),
         sandbox: {
             sandbox,
-            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+            layout: {
+                workTree: workTree,
+                hide,
+                readOnly: await realPaths(options.readOnly ?? []),
+                writable: await realPaths(options.writable ?? []),
+            },
         },
         ...(options.redact ? { redact: options.redact } : {}),
         ...(options.onOutput ? { onOutput: options.onOutput } : {}),
@@ -46459,6 +46793,7 @@ async function agent_run_runAgentCommands(deps, ctx, input) {
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
         readOnly: [ctx.promptFile, ctx.taskFile],
+        writable: [resultDirIn(ctx.taskDir)],
         redact: attemptRedactor(deps, ctx),
         hostEnv: env,
         ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
@@ -47146,6 +47481,7 @@ function deliver_agentEnv(deps, ctx) {
         allowlist: ctx.config.executor.env_allowlist,
         promptFile: ctx.promptFile,
         taskFile: ctx.taskFile,
+        resultFile: (0,agent_env/* resultFileIn */.bH)(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
         timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
@@ -47213,6 +47549,8 @@ refusal) {
     let scan = null;
     let guardOptions = null;
     let threats = { findings: [], truncated: false };
+    // What the agent reported it spent rides on whichever terminal event this attempt gets (late ones too).
+    const usage = executed?.usage ? { usage: executed.usage } : {};
     /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
     const record = async (drafts) => {
         const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
@@ -47220,7 +47558,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+            deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
         ]);
         if (!lateResult.ok)
             throw new errors/* UserError */.y(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -47286,6 +47624,7 @@ refusal) {
             detail,
             ...(kept ? { wip_branch: kept } : {}),
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+            ...usage,
         };
         const lateDetail = await record([deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
@@ -47466,7 +47805,10 @@ refusal) {
                     head_sha: head,
                 },
             }),
-            deliver_attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+            deliver_attemptDraft(deps, ctx, {
+                type: 'attempt.succeeded',
+                data: { pr: pull.pull.number, commit: head, ...usage },
+            }),
         ]);
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
@@ -47498,6 +47840,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
+
 
 
 
@@ -47640,11 +47983,16 @@ async function executeAttempt(deps, ctx) {
     }
     const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
-    return runAgentCommands(deps, ctx, {
+    const result = await runAgentCommands(deps, ctx, {
         commands,
         env: agentEnv(deps, ctx),
         deadline: Date.now() + remainingMs(deps, ctx),
     });
+    // The agent's own report of its spend: data, checked; a bad one is a warning and unknown spend.
+    const reading = await readResultFile(resultFileIn(ctx.taskDir));
+    if (reading.warning)
+        (deps.progress ?? (() => { }))(`warning: ${reading.warning}`);
+    return reading.usage ? { ...result, usage: reading.usage } : result;
 }
 /**
  * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
@@ -59597,13 +59945,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   gMt: () => (/* binding */ discriminatedUnion),
   k5n: () => (/* binding */ _enum),
   euz: () => (/* binding */ literal),
+  _H3: () => (/* binding */ looseObject),
   aig: () => (/* binding */ number),
   rej: () => (/* binding */ strictObject),
   YjP: () => (/* binding */ string),
   KCZ: () => (/* binding */ union)
 });
 
-// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseObject, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
+// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8532);
@@ -65686,7 +66035,7 @@ function looseObject(shape, params) {
         type: "object",
         shape,
         catchall: unknown(),
-        ...util.normalizeParams(params),
+        ...core_util/* normalizeParams */.A2(params),
     });
 }
 const ZodUnion = /*@__PURE__*/ core_core/* $constructor */.xI("ZodUnion", (inst, def) => {

@@ -32823,7 +32823,10 @@ function duration(params) {
     return core._isoDuration(ZodISODuration, params);
 }
 
+// EXTERNAL MODULE: ./src/core/usage.ts
+var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/events.ts
+
 
 /** Why an attempt failed (SPEC §3.2 step 7). */
 const FAILURE_REASONS = [
@@ -32863,12 +32866,19 @@ const EventData = {
         unconfirmed: schemas/* boolean */.zMY().optional(),
     }),
     'attempt.started': schemas/* strictObject */.rej({ base_sha: schemas/* string */.YjP().optional() }),
-    'attempt.succeeded': schemas/* strictObject */.rej({ pr: schemas/* number */.aig().int().min(1), commit: schemas/* string */.YjP().optional() }),
+    'attempt.succeeded': schemas/* strictObject */.rej({
+        pr: schemas/* number */.aig().int().min(1),
+        commit: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
+    }),
     'attempt.failed': schemas/* strictObject */.rej({
         reason: schemas/* enum */.k5n(FAILURE_REASONS),
         detail: schemas/* string */.YjP().default(''),
         wip_branch: schemas/* string */.YjP().optional(),
         output_tail: schemas/* string */.YjP().optional(),
+        /** What the agent reported it spent (its result file); absent: unknown spend. */
+        usage: usage/* UsageSchema */.f2.optional(),
     }),
     'attempt.timed_out': schemas/* strictObject */.rej({
         deadline: isoTime,
@@ -41384,8 +41394,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4185);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6817);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8623);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8701);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6817);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
@@ -41396,17 +41407,18 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 /** Minutes the agent job may take: what is left of the attempt, plus a margin for checkout and upload. */
 const MARGIN_MINUTES = 5;
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .tokenInput */ .e1)('token', true);
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .openActionTarget */ .c0)(token);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .actionContext */ .Gt)('worker', log.progress);
-        const task = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .input */ .hF)('task', { required: true });
-        const attempt = (0,_io_js__WEBPACK_IMPORTED_MODULE_4__/* .input */ .hF)('attempt');
-        const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .tokenInput */ .e1)('token', true);
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .openActionTarget */ .c0)(token);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .actionContext */ .Gt)('worker', log.progress);
+        const task = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .input */ .hF)('task', { required: true });
+        const attempt = (0,_io_js__WEBPACK_IMPORTED_MODULE_5__/* .input */ .hF)('attempt');
+        const context = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__/* .startAttempt */ .iY)({ ...ctx, git: target.git, forge: target.forge, events: target.events, env: process.env }, task, attempt || undefined);
         log.end();
         const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'context.json');
         // The agent job downloads this file: no credential of this job goes with it.
@@ -41422,6 +41434,7 @@ async function main() {
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('base', context.base);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('base-sha', context.baseSha);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task-dir', context.taskDir);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('result-file', (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__/* .resultFileIn */ .bH)(context.taskDir));
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('context', file);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('timeout-minutes', String(left + MARGIN_MINUTES));
     }, log.end);
@@ -41738,6 +41751,104 @@ function parseSealTrailers(message) {
 
 /***/ }),
 
+/***/ 5571:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N3: () => (/* binding */ daySpend),
+/* harmony export */   P2: () => (/* binding */ chargeSpend),
+/* harmony export */   U9: () => (/* binding */ taskSpend),
+/* harmony export */   Xp: () => (/* binding */ pruneSpend)
+/* harmony export */ });
+/* unused harmony exports SPEND_WINDOW_DAYS, dayKey, spendReport, describeSpend */
+/* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4528);
+
+/**
+ * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
+ * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
+ * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
+ * spent), so its attempt may show both as unknown and as known.
+ */
+/** How many UTC days of spend counters are kept, counting the newest event's day. */
+const SPEND_WINDOW_DAYS = 8;
+const DAY_MS = 86_400_000;
+/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
+function dayKey(date) {
+    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
+}
+function own(rec, key) {
+    return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+function add(spend, micros) {
+    if (micros === undefined)
+        spend.unknown += 1;
+    else
+        spend.micros += micros;
+}
+function emptySpend() {
+    return { micros: 0, unknown: 0 };
+}
+/**
+ * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * charged only for a reported cost).
+ */
+function chargeSpend(state, e, first) {
+    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
+        return;
+    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
+    if (micros === undefined && !first)
+        return;
+    const day = dayKey(e.ts);
+    let today = own(state.spend, day);
+    if (!today) {
+        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
+        today = emptySpend();
+        state.spend[day] = today;
+    }
+    add(today, micros);
+    const task = e.task === undefined ? undefined : own(state.tasks, e.task);
+    if (task) {
+        task.spend ??= emptySpend();
+        add(task.spend, micros);
+    }
+}
+/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
+function pruneSpend(state, ts) {
+    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
+    for (const key of Object.keys(state.spend))
+        if (key < cutoff)
+            delete state.spend[key];
+}
+/** What the task in play has spent so far (a settled or unknown task: nothing). */
+function taskSpend(state, taskId) {
+    const t = own(state.tasks, taskId)?.spend;
+    return t ? { ...t } : emptySpend();
+}
+/** What was spent on the UTC day that contains `now`. */
+function daySpend(state, now) {
+    const d = own(state.spend ?? {}, dayKey(now));
+    return d ? { ...d } : emptySpend();
+}
+function spendReport(state, now, taskIds) {
+    const tasks = {};
+    for (const id of taskIds) {
+        const t = own(state.tasks, id)?.spend;
+        if (t && id !== '__proto__')
+            tasks[id] = { ...t };
+    }
+    return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+function describeSpend(spend, limitUsd, per) {
+    const usd = (m) => formatUsd(m);
+    const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
+    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+    return `${usd(spend.micros)}${limit}${unknown}`;
+}
+
+
+/***/ }),
+
 /***/ 7066:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -41752,10 +41863,12 @@ function parseSealTrailers(message) {
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
 /* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, latestAttempt, cloneState, applyEvent */
+/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
     'created',
     'dispatched',
@@ -41782,6 +41895,7 @@ function initialState() {
         attempts: {},
         breaker: { open: false, consecutive_failures: 0 },
         dispatches: {},
+        spend: {},
     };
 }
 /** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
@@ -41952,6 +42066,8 @@ function applyInPlace(state, e) {
     const hour = e.ts.slice(0, 13);
     if (state.ts === null || state.ts.slice(0, 13) !== hour)
         pruneDispatches(state, e.ts);
+    if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10))
+        (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .pruneSpend */ .Xp)(state, e.ts);
     state.seq = e.seq;
     state.hash = e.hash;
     state.ts = e.ts;
@@ -41997,7 +42113,9 @@ function applyInPlace(state, e) {
             return;
         }
         case 'attempt.succeeded': {
-            if (!attempt || RANK[attempt.status] >= RANK.succeeded)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             attempt.status = 'succeeded';
             attempt.pr = e.data.pr;
@@ -42007,7 +42125,9 @@ function applyInPlace(state, e) {
         }
         case 'attempt.failed':
         case 'attempt.timed_out': {
-            if (!attempt || RANK[attempt.status] >= RANK.failed)
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
+            if (!attempt || !first)
                 return;
             if (e.type === 'attempt.failed') {
                 attempt.status = 'failed';
@@ -42123,7 +42243,375 @@ function finish(state, attempt) {
 
 /***/ }),
 
-/***/ 4185:
+/***/ 4528:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $m: () => (/* binding */ usdToMicros),
+/* harmony export */   f2: () => (/* binding */ UsageSchema)
+/* harmony export */ });
+/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, formatUsd */
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
+
+/**
+ * What an agent reports it spent (issue 11, "Spend budget"): the agent may write `LEVIATHAN_RESULT_FILE`
+ * (`{"cost_usd": …, "input_tokens": …, "output_tokens": …, "turns": …}`). The file is the agent's, so it is
+ * read as untrusted data: size capped, parsed, every figure checked; anything wrong is ignored with a warning
+ * (the attempt then counts as unknown spend), never an error. Money is kept as integer micro-dollars so the
+ * hash chain never holds a float.
+ */
+/** The most of the result file that is read; a larger file is ignored. */
+const RESULT_FILE_MAX_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+const count = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The usage an attempt's terminal event carries (every figure optional: report what is known). */
+const UsageSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+    cost_usd_micros: count.optional(),
+    input_tokens: count.optional(),
+    output_tokens: count.optional(),
+    turns: count.optional(),
+});
+// Numbers only: `"5"`, `true` or `null` are not figures. Other keys are allowed (an agent's own JSON output).
+const figure = zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()
+    .finite()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER / 1e6);
+const ResultFileSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    cost_usd: figure.optional(),
+    input_tokens: figure.optional(),
+    output_tokens: figure.optional(),
+    turns: figure.optional(),
+});
+/** Parses the result file's bytes (`null`: there is none). Never throws. */
+function parseResultFile(bytes) {
+    if (bytes === null)
+        return {};
+    const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    if (size > RESULT_FILE_MAX_BYTES) {
+        return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+    }
+    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.trim() === '')
+        return {};
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return { warning: 'the result file is not JSON; ignored' };
+    }
+    const parsed = ResultFileSchema.safeParse(value);
+    if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+        return {
+            warning: `the result file is not a usage report${where}: ${issue?.message ?? 'invalid'}; ignored`,
+        };
+    }
+    const r = parsed.data;
+    const usage = {};
+    if (r.cost_usd !== undefined)
+        usage.cost_usd_micros = Math.round(r.cost_usd * 1e6);
+    if (r.input_tokens !== undefined)
+        usage.input_tokens = Math.round(r.input_tokens);
+    if (r.output_tokens !== undefined)
+        usage.output_tokens = Math.round(r.output_tokens);
+    if (r.turns !== undefined)
+        usage.turns = Math.round(r.turns);
+    return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/** `$1.234567` from micro-dollars (no float arithmetic on the way). */
+function formatUsd(micros) {
+    const whole = Math.floor(micros / 1e6);
+    const frac = String(micros % 1e6)
+        .padStart(6, '0')
+        .replace(/0{1,4}$/, '');
+    return `$${whole}.${frac.length < 2 ? frac.padEnd(2, '0') : frac}`;
+}
+/** Micro-dollars of a configured USD limit. */
+function usdToMicros(usd) {
+    return Math.round(usd * 1e6);
+}
+
+
+/***/ }),
+
+/***/ 8623:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  fQ: () => (/* binding */ createTaskDir),
+  bH: () => (/* binding */ resultFileIn),
+  KS: () => (/* binding */ writeTaskFiles)
+});
+
+// UNUSED EXPORTS: BASE_ENV_NAMES, buildAgentEnv, isSecretLikeName, renderPrompt, resultDirIn
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/core/task-text.ts
+/** Bidirectional marks, embeddings, overrides and isolates, and the Arabic letter mark. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Zero-width and other invisible format characters: zero-width space/joiners, word joiner and invisible
+ * operators, deprecated format characters, the byte-order mark, soft hyphen, Mongolian vowel separator and
+ * the Hangul fillers.
+ */
+const ZERO_WIDTH = /[\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\u3164\ufeff\uffa0]/g;
+/** A comment, or an unclosed one to the end of the text. */
+const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
+/** Leftover halves, which nesting tricks (`<!<!-- x -->-- y -->`) leave behind. */
+const HALF = /<!--|-->/g;
+function count(text, re) {
+    return text.match(re)?.length ?? 0;
+}
+/** One piece of text, clean, with what was removed from it. */
+function sanitizeText(text) {
+    const bidi = count(text, BIDI);
+    const zeroWidth = count(text, ZERO_WIDTH);
+    let out = text.replace(BIDI, '').replace(ZERO_WIDTH, '');
+    let comments = 0;
+    // Whole comments until none is left (removing one can close up another), then any stray half.
+    for (let whole = count(out, COMMENT); whole > 0; whole = count(out, COMMENT)) {
+        comments += whole;
+        out = out.replace(COMMENT, '');
+    }
+    comments += count(out, HALF);
+    out = out.replace(HALF, '');
+    const removed = [];
+    if (comments > 0)
+        removed.push({ kind: 'html_comment', count: comments });
+    if (bidi > 0)
+        removed.push({ kind: 'bidi_control', count: bidi });
+    if (zeroWidth > 0)
+        removed.push({ kind: 'zero_width', count: zeroWidth });
+    return { text: out, removed };
+}
+/** The task with clean title, description and acceptance criteria, and a list of what was removed. */
+function sanitizeTask(task) {
+    const removed = [];
+    const clean = (field, text) => {
+        const result = sanitizeText(text);
+        for (const r of result.removed)
+            removed.push({ field, ...r });
+        return result.text;
+    };
+    const title = clean('title', task.title);
+    const description = clean('description', task.description);
+    const acceptance = task.acceptance_criteria.map((c, i) => clean(`acceptance_criteria[${i}]`, c));
+    return {
+        task: { ...task, title: title.trim() || task.id, description, acceptance_criteria: acceptance },
+        removed,
+    };
+}
+/** One line for a reader: "2 HTML comments and 1 bidirectional control character from description". */
+function describeRemovals(removed) {
+    const names = {
+        html_comment: ['HTML comment', 'HTML comments'],
+        bidi_control: ['bidirectional control character', 'bidirectional control characters'],
+        zero_width: ['zero-width or invisible character', 'zero-width or invisible characters'],
+    };
+    const byField = new Map();
+    for (const r of removed)
+        byField.set(r.field, [...(byField.get(r.field) ?? []), r]);
+    return [...byField].map(([field, rs]) => {
+        const parts = rs.map((r) => `${r.count} ${names[r.kind][r.count === 1 ? 0 : 1]}`);
+        return `${parts.join(' and ')} from the ${field.replace(/_/g, ' ')}`;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/executor/agent-env.ts
+
+
+
+
+/**
+ * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
+ * adds later is hidden by default. Deliberately absent:
+ * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
+ *   which a step can change the environment of the steps after it (the worker's own finish step);
+ * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
+ * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
+ * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
+ */
+const BASE_ENV_NAMES = (/* unused pure expression or super */ null && ([
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'SHELL',
+    'TERM',
+    'LANG',
+    'LANGUAGE',
+    'TZ',
+    'TMPDIR',
+    'CI',
+    'RUNNER_OS',
+    'RUNNER_ARCH',
+    'RUNNER_TEMP',
+    'RUNNER_TOOL_CACHE',
+]));
+/** Locale variables are kept as a family. */
+const BASE_ENV_PREFIXES = (/* unused pure expression or super */ null && (['LC_']));
+/**
+ * Names that look like credentials. They are removed even from the base set (defence in depth against a
+ * future edit of it) unless `executor.env_allowlist` names them exactly.
+ */
+const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
+/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
+function isSecretLikeName(name) {
+    return SECRET_NAME.test(name);
+}
+function isBaseName(name) {
+    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
+}
+/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
+const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
+/**
+ * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
+ * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
+ * variables, which always win over an inherited or allow-listed variable of the same name.
+ */
+function buildAgentEnv(input) {
+    const source = input.source ?? process.env;
+    const allow = new Set(input.allowlist ?? []);
+    const env = {};
+    const droppedSecrets = [];
+    for (const [name, value] of Object.entries(source)) {
+        if (value === undefined)
+            continue;
+        if (NEVER_TO_AGENT.has(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (allow.has(name)) {
+            env[name] = value;
+        }
+        else if (isSecretLikeName(name)) {
+            droppedSecrets.push(name);
+        }
+        else if (isBaseName(name)) {
+            env[name] = value;
+        }
+    }
+    Object.assign(env, {
+        LEVIATHAN_PROMPT_FILE: input.promptFile,
+        LEVIATHAN_TASK_FILE: input.taskFile,
+        LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT_ID: input.attemptId,
+        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
+    });
+    if (input.resultFile !== undefined)
+        env.LEVIATHAN_RESULT_FILE = input.resultFile;
+    return { env, droppedSecrets: droppedSecrets.sort() };
+}
+/**
+ * The one directory of the attempt's private directory the agent may write: it holds the result file. The
+ * rest of the task directory stays hidden (the prompt and task files shown read-only).
+ */
+function resultDirIn(taskDir) {
+    return (0,external_node_path_.join)(taskDir, 'result');
+}
+/** `LEVIATHAN_RESULT_FILE`: where the agent may write what it spent (read as untrusted data afterwards). */
+function resultFileIn(taskDir) {
+    return (0,external_node_path_.join)(resultDirIn(taskDir), 'result.json');
+}
+/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
+async function createTaskDir(base = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()) {
+    return (0,promises_.mkdtemp)((0,external_node_path_.join)(base, 'leviathan-task-'));
+}
+async function realOrResolved(path) {
+    try {
+        return await (0,promises_.realpath)(path);
+    }
+    catch {
+        return (0,external_node_path_.resolve)(path);
+    }
+}
+async function assertOutside(dir, checkout) {
+    const rel = (0,external_node_path_.relative)(await realOrResolved(checkout), await realOrResolved(dir));
+    if (rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))) {
+        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
+    }
+}
+/**
+ * The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. The
+ * task's text is sanitised first (`sanitizeTask`: HTML comments, zero-width and bidi controls), whoever calls.
+ */
+function renderPrompt(raw, attempt, context = {}) {
+    const task = sanitizeTask(raw).task;
+    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
+    const lines = [
+        `# ${task.title}`,
+        '',
+        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
+        '',
+    ];
+    if (task.description.trim())
+        lines.push('## Description', '', task.description.trim(), '');
+    if (task.acceptance_criteria.length > 0) {
+        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+    }
+    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
+    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
+    lines.push('## Rules', '');
+    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
+    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
+    if (context.scope && context.scope.protected_paths.length > 0) {
+        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
+    }
+    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
+    if (context.limits) {
+        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
+    }
+    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
+    if (task.verify)
+        lines.push(`- The change must pass: ${code(task.verify)}.`);
+    return `${lines.join('\n')}\n`;
+}
+/**
+ * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
+ * outside the checkout (see `createTaskDir`) so neither file can show up in the diff. Both carry the
+ * sanitised task text; the PR body says what was removed.
+ */
+async function writeTaskFiles(dir, raw, attempt, context = {}) {
+    if (context.checkout !== undefined)
+        await assertOutside(dir, context.checkout);
+    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    const task = sanitizeTask(raw).task;
+    await (0,promises_.mkdir)(resultDirIn(dir), { recursive: true, mode: 0o700 });
+    const promptFile = (0,external_node_path_.join)(dir, 'prompt.md');
+    const taskFile = (0,external_node_path_.join)(dir, 'task.json');
+    const json = {
+        version: 1,
+        task,
+        attempt: {
+            id: attempt.id,
+            number: attempt.number,
+            max_attempts: attempt.maxAttempts,
+            timeout_seconds: attempt.timeoutSeconds,
+        },
+        guardrails: {
+            allowed_paths: task.allowed_paths,
+            ...(context.scope
+                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
+                : {}),
+            ...(context.limits ?? {}),
+        },
+    };
+    await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
+    await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+    return { promptFile, taskFile };
+}
+
+
+/***/ }),
+
+/***/ 8701:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43025,7 +43513,13 @@ function paths_checkChangedPath(path, taskGlobs, scope) {
     return null;
 }
 
+// EXTERNAL MODULE: ./src/core/spend.ts
+var spend = __nccwpck_require__(5571);
+// EXTERNAL MODULE: ./src/core/usage.ts
+var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/select.ts
+
+
 
 
 const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
@@ -43068,6 +43562,8 @@ function taskReason(task, facts, depPending, config) {
         return 'blocked';
     if (facts.atMax)
         return 'max_attempts';
+    if (facts.overBudget)
+        return 'budget_task';
     return null;
 }
 /** The first global limit that stops a dispatch this tick, in the order the job summary explains them. */
@@ -43082,6 +43578,10 @@ function globalLimit(breaker, { config, state, openPulls, now }) {
         return 'limit_running';
     if ((0,core_state/* dispatchesInHour */.mD)(state, now) >= config.limits.max_dispatches_per_hour)
         return 'limit_hourly';
+    // Unknown spend never blocks: only what attempts reported counts against the budget.
+    const perDay = (0,usage/* usdToMicros */.$m)(config.limits.max_cost_usd_per_day);
+    if (perDay > 0 && (0,spend/* daySpend */.N3)(state, now).micros >= perDay)
+        return 'budget_day';
     return null;
 }
 /**
@@ -43107,6 +43607,7 @@ function select_select(input) {
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
     const withOpenAttempt = new Set((0,core_state/* openAttempts */.DI)(state).map((a) => a.task));
+    const perTask = (0,usage/* usdToMicros */.$m)(config.limits.max_cost_usd_per_task);
     const reasons = new Map();
     const toBlock = [];
     const rejected = [];
@@ -43121,6 +43622,7 @@ function select_select(input) {
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
+            overBudget: perTask > 0 && (0,spend/* taskSpend */.U9)(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -43158,244 +43660,62 @@ function select_select(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core/task-text.ts
-/** Bidirectional marks, embeddings, overrides and isolates, and the Arabic letter mark. */
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-/**
- * Zero-width and other invisible format characters: zero-width space/joiners, word joiner and invisible
- * operators, deprecated format characters, the byte-order mark, soft hyphen, Mongolian vowel separator and
- * the Hangul fillers.
- */
-const ZERO_WIDTH = /[\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\u3164\ufeff\uffa0]/g;
-/** A comment, or an unclosed one to the end of the text. */
-const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
-/** Leftover halves, which nesting tricks (`<!<!-- x -->-- y -->`) leave behind. */
-const HALF = /<!--|-->/g;
-function count(text, re) {
-    return text.match(re)?.length ?? 0;
-}
-/** One piece of text, clean, with what was removed from it. */
-function sanitizeText(text) {
-    const bidi = count(text, BIDI);
-    const zeroWidth = count(text, ZERO_WIDTH);
-    let out = text.replace(BIDI, '').replace(ZERO_WIDTH, '');
-    let comments = 0;
-    // Whole comments until none is left (removing one can close up another), then any stray half.
-    for (let whole = count(out, COMMENT); whole > 0; whole = count(out, COMMENT)) {
-        comments += whole;
-        out = out.replace(COMMENT, '');
-    }
-    comments += count(out, HALF);
-    out = out.replace(HALF, '');
-    const removed = [];
-    if (comments > 0)
-        removed.push({ kind: 'html_comment', count: comments });
-    if (bidi > 0)
-        removed.push({ kind: 'bidi_control', count: bidi });
-    if (zeroWidth > 0)
-        removed.push({ kind: 'zero_width', count: zeroWidth });
-    return { text: out, removed };
-}
-/** The task with clean title, description and acceptance criteria, and a list of what was removed. */
-function task_text_sanitizeTask(task) {
-    const removed = [];
-    const clean = (field, text) => {
-        const result = sanitizeText(text);
-        for (const r of result.removed)
-            removed.push({ field, ...r });
-        return result.text;
-    };
-    const title = clean('title', task.title);
-    const description = clean('description', task.description);
-    const acceptance = task.acceptance_criteria.map((c, i) => clean(`acceptance_criteria[${i}]`, c));
-    return {
-        task: { ...task, title: title.trim() || task.id, description, acceptance_criteria: acceptance },
-        removed,
-    };
-}
-/** One line for a reader: "2 HTML comments and 1 bidirectional control character from description". */
-function describeRemovals(removed) {
-    const names = {
-        html_comment: ['HTML comment', 'HTML comments'],
-        bidi_control: ['bidirectional control character', 'bidirectional control characters'],
-        zero_width: ['zero-width or invisible character', 'zero-width or invisible characters'],
-    };
-    const byField = new Map();
-    for (const r of removed)
-        byField.set(r.field, [...(byField.get(r.field) ?? []), r]);
-    return [...byField].map(([field, rs]) => {
-        const parts = rs.map((r) => `${r.count} ${names[r.kind][r.count === 1 ? 0 : 1]}`);
-        return `${parts.join(' and ')} from the ${field.replace(/_/g, ' ')}`;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/executor/agent-env.ts
+// EXTERNAL MODULE: ./src/executor/agent-env.ts + 1 modules
+var agent_env = __nccwpck_require__(8623);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/executor/result-file.ts
 
 
 
 
 /**
- * Variables the agent and the task's commands inherit. An allow-list, not a deny-list: whatever a runner
- * adds later is hidden by default. Deliberately absent:
- * - every `GITHUB_*` and `ACTIONS_*`: tokens, and `GITHUB_ENV`/`GITHUB_PATH`/`GITHUB_OUTPUT`, files through
- *   which a step can change the environment of the steps after it (the worker's own finish step);
- * - `*_PROXY`: proxy URLs often carry credentials (allow-list them when a runner needs them);
- * - `NODE_OPTIONS`, `GIT_*`, `SSH_AUTH_SOCK`: they change how tools (and git) behave or authenticate.
- * The `RUNNER_*` kept are the descriptive ones tool installers use, not the prefix (`RUNNER_TOKEN` exists).
+ * Reads `LEVIATHAN_RESULT_FILE` after the agent is gone, as the agent's data: never through a link (of the
+ * file or of its directory), only a regular file (a FIFO would block, a device would never end), at most the
+ * cap plus one byte, then parsed by core/usage.ts. Never throws: what cannot be read is a warning.
  */
-const BASE_ENV_NAMES = (/* unused pure expression or super */ null && ([
-    'PATH',
-    'HOME',
-    'USER',
-    'LOGNAME',
-    'SHELL',
-    'TERM',
-    'LANG',
-    'LANGUAGE',
-    'TZ',
-    'TMPDIR',
-    'CI',
-    'RUNNER_OS',
-    'RUNNER_ARCH',
-    'RUNNER_TEMP',
-    'RUNNER_TOOL_CACHE',
-]));
-/** Locale variables are kept as a family. */
-const BASE_ENV_PREFIXES = (/* unused pure expression or super */ null && (['LC_']));
-/**
- * Names that look like credentials. They are removed even from the base set (defence in depth against a
- * future edit of it) unless `executor.env_allowlist` names them exactly.
- */
-const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
-/** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
-function agent_env_isSecretLikeName(name) {
-    return SECRET_NAME.test(name);
-}
-function isBaseName(name) {
-    return BASE_ENV_NAMES.includes(name) || BASE_ENV_PREFIXES.some((p) => name.startsWith(p));
-}
-/** Leviathan's own credentials: never passed to an agent, even when `env_allowlist` names them. */
-const NEVER_TO_AGENT = new Set(['LEVIATHAN_SIGNING_KEY', 'LEVIATHAN_TOKEN']);
-/**
- * The scrubbed environment for the agent and the task's commands (SPEC §3.2 step 3): the base set above minus
- * anything credential-like, plus the exact names in `executor.env_allowlist`, plus the `LEVIATHAN_*`
- * variables, which always win over an inherited or allow-listed variable of the same name.
- */
-function agent_env_buildAgentEnv(input) {
-    const source = input.source ?? process.env;
-    const allow = new Set(input.allowlist ?? []);
-    const env = {};
-    const droppedSecrets = [];
-    for (const [name, value] of Object.entries(source)) {
-        if (value === undefined)
-            continue;
-        if (NEVER_TO_AGENT.has(name)) {
-            droppedSecrets.push(name);
-        }
-        else if (allow.has(name)) {
-            env[name] = value;
-        }
-        else if (agent_env_isSecretLikeName(name)) {
-            droppedSecrets.push(name);
-        }
-        else if (isBaseName(name)) {
-            env[name] = value;
-        }
-    }
-    Object.assign(env, {
-        LEVIATHAN_PROMPT_FILE: input.promptFile,
-        LEVIATHAN_TASK_FILE: input.taskFile,
-        LEVIATHAN_TASK_ID: input.taskId,
-        LEVIATHAN_ATTEMPT_ID: input.attemptId,
-        LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
-    });
-    return { env, droppedSecrets: droppedSecrets.sort() };
-}
-/** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
-async function createTaskDir(base = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)()) {
-    return (0,promises_.mkdtemp)((0,external_node_path_.join)(base, 'leviathan-task-'));
-}
-async function realOrResolved(path) {
+async function result_file_readResultFile(path) {
     try {
-        return await (0,promises_.realpath)(path);
+        const dir = await lstat(dirname(path));
+        if (!dir.isDirectory())
+            return { warning: 'the result file directory was replaced; ignored' };
     }
     catch {
-        return (0,external_node_path_.resolve)(path);
+        return {};
     }
-}
-async function assertOutside(dir, checkout) {
-    const rel = (0,external_node_path_.relative)(await realOrResolved(checkout), await realOrResolved(dir));
-    if (rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))) {
-        throw new Error(`task files directory ${dir} is inside the checkout ${checkout}; it would be part of the diff`);
+    let handle;
+    try {
+        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     }
-}
-/**
- * The agent's instructions. Guardrails are enforced on the diff anyway; this only saves wasted attempts. The
- * task's text is sanitised first (`sanitizeTask`: HTML comments, zero-width and bidi controls), whoever calls.
- */
-function renderPrompt(raw, attempt, context = {}) {
-    const task = task_text_sanitizeTask(raw).task;
-    const code = (s) => `\`${s.replace(/`/g, "'")}\``;
-    const lines = [
-        `# ${task.title}`,
-        '',
-        `Task \`${task.id}\` — attempt ${attempt.number} of ${attempt.maxAttempts}.`,
-        '',
-    ];
-    if (task.description.trim())
-        lines.push('## Description', '', task.description.trim(), '');
-    if (task.acceptance_criteria.length > 0) {
-        lines.push('## Acceptance criteria', '', ...task.acceptance_criteria.map((c) => `- [ ] ${c}`), '');
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return {};
+        return { warning: `the result file could not be opened (${code ?? 'error'}); ignored` };
     }
-    lines.push('## Allowed paths', '', 'Change only files matching these globs:', '');
-    lines.push(...task.allowed_paths.map((g) => `- ${code(g)}`), '');
-    lines.push('## Rules', '');
-    lines.push('- Edit files in the working directory only. Do not commit, push, or create branches: Leviathan does.');
-    lines.push('- Any change outside the allowed paths fails the whole attempt; nothing of it is delivered.');
-    if (context.scope && context.scope.protected_paths.length > 0) {
-        lines.push(`- Never touch protected paths, whatever the allowed paths say: ${context.scope.protected_paths.map(code).join(', ')}.`);
+    try {
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            return { warning: 'the result file is not a regular file; ignored' };
+        if (stat.size > RESULT_FILE_MAX_BYTES) {
+            return { warning: `the result file is over ${RESULT_FILE_MAX_BYTES} bytes; ignored` };
+        }
+        const buffer = Buffer.alloc(RESULT_FILE_MAX_BYTES + 1);
+        let length = 0;
+        while (length < buffer.length) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+        }
+        return parseResultFile(buffer.subarray(0, length));
     }
-    lines.push('- Symbolic links may only point inside the allowed paths, with relative targets.');
-    if (context.limits) {
-        lines.push(`- At most ${context.limits.max_files_changed} files changed and ${context.limits.max_diff_bytes} bytes of new content.`);
+    catch (error) {
+        return { warning: `the result file could not be read (${error.message}); ignored` };
     }
-    lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
-    if (task.verify)
-        lines.push(`- The change must pass: ${code(task.verify)}.`);
-    return `${lines.join('\n')}\n`;
-}
-/**
- * Writes `prompt.md` and `task.json` into `dir` (created if needed) and returns their paths. `dir` belongs
- * outside the checkout (see `createTaskDir`) so neither file can show up in the diff. Both carry the
- * sanitised task text; the PR body says what was removed.
- */
-async function writeTaskFiles(dir, raw, attempt, context = {}) {
-    if (context.checkout !== undefined)
-        await assertOutside(dir, context.checkout);
-    await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
-    const task = task_text_sanitizeTask(raw).task;
-    const promptFile = (0,external_node_path_.join)(dir, 'prompt.md');
-    const taskFile = (0,external_node_path_.join)(dir, 'task.json');
-    const json = {
-        version: 1,
-        task,
-        attempt: {
-            id: attempt.id,
-            number: attempt.number,
-            max_attempts: attempt.maxAttempts,
-            timeout_seconds: attempt.timeoutSeconds,
-        },
-        guardrails: {
-            allowed_paths: task.allowed_paths,
-            ...(context.scope
-                ? { scope_allowed_paths: context.scope.allowed_paths, protected_paths: context.scope.protected_paths }
-                : {}),
-            ...(context.limits ?? {}),
-        },
-    };
-    await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
-    await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
+    finally {
+        await handle.close().catch(() => { });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/forge/observe.ts
@@ -43487,6 +43807,16 @@ const ConfigSchema = schemas/* strictObject */.rej({
         attempt_timeout_minutes: positiveInt.default(15),
         max_files_changed: positiveInt.default(50),
         max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
     })
         .prefault({}),
     executor: schemas/* strictObject */.rej({
@@ -44933,8 +45263,6 @@ var redact = __nccwpck_require__(2258);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 ;// CONCATENATED MODULE: external "node:timers/promises"
@@ -45250,6 +45578,7 @@ const SANDBOX_HOME = '/tmp/home';
 function mountPlan(layout) {
     const ops = [
         { op: 'rw', path: layout.workTree },
+        ...(layout.writable ?? []).map((path) => ({ op: 'rw', path })),
         ...layout.hide.map((path) => ({ op: 'hide', path })),
         ...layout.readOnly.map((path) => ({ op: 'ro', path })),
     ];
@@ -45613,7 +45942,12 @@ async function sandboxed_run_runSandboxed(options) {
         timeoutMs: Math.max(0, options.deadline - Date.now()),
         sandbox: {
             sandbox,
-            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+            layout: {
+                workTree: workTree,
+                hide,
+                readOnly: await realPaths(options.readOnly ?? []),
+                writable: await realPaths(options.writable ?? []),
+            },
         },
         ...(options.redact ? { redact: options.redact } : {}),
         ...(options.onOutput ? { onOutput: options.onOutput } : {}),
@@ -45729,6 +46063,7 @@ async function agent_run_runAgentCommands(deps, ctx, input) {
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
         readOnly: [ctx.promptFile, ctx.taskFile],
+        writable: [resultDirIn(ctx.taskDir)],
         redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: env,
         ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
@@ -46586,6 +46921,7 @@ function deliver_agentEnv(deps, ctx) {
         allowlist: ctx.config.executor.env_allowlist,
         promptFile: ctx.promptFile,
         taskFile: ctx.taskFile,
+        resultFile: resultFileIn(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
         timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
@@ -46653,6 +46989,8 @@ refusal) {
     let scan = null;
     let guardOptions = null;
     let threats = { findings: [], truncated: false };
+    // What the agent reported it spent rides on whichever terminal event this attempt gets (late ones too).
+    const usage = executed?.usage ? { usage: executed.usage } : {};
     /** The terminal events, only while the attempt is still running; else the result is recorded as late. */
     const record = async (drafts) => {
         const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
@@ -46660,7 +46998,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail } }),
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
         ]);
         if (!lateResult.ok)
             throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -46726,6 +47064,7 @@ refusal) {
             detail,
             ...(kept ? { wip_branch: kept } : {}),
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
+            ...usage,
         };
         const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
@@ -46906,7 +47245,10 @@ refusal) {
                     head_sha: head,
                 },
             }),
-            attemptDraft(deps, ctx, { type: 'attempt.succeeded', data: { pr: pull.pull.number, commit: head } }),
+            attemptDraft(deps, ctx, {
+                type: 'attempt.succeeded',
+                data: { pr: pull.pull.number, commit: head, ...usage },
+            }),
         ]);
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
@@ -46938,6 +47280,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
+
 
 
 
@@ -47000,13 +47343,13 @@ async function startAttempt(deps, taskId, attemptId) {
             const branchAt = await repo.remoteBranch(pushTarget, branch);
             const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
-            const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);
+            const taskDir = await (0,agent_env/* createTaskDir */.fQ)(deps.env?.RUNNER_TEMP);
             prepared = { workTree, pushTarget, branchAt, taskDir };
         }
         finally {
             await repo.remove();
         }
-        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        files = await (0,agent_env/* writeTaskFiles */.KS)(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -47080,11 +47423,16 @@ async function executeAttempt(deps, ctx) {
     }
     const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
-    return runAgentCommands(deps, ctx, {
+    const result = await runAgentCommands(deps, ctx, {
         commands,
         env: agentEnv(deps, ctx),
         deadline: Date.now() + remainingMs(deps, ctx),
     });
+    // The agent's own report of its spend: data, checked; a bad one is a warning and unknown spend.
+    const reading = await readResultFile(resultFileIn(ctx.taskDir));
+    if (reading.warning)
+        (deps.progress ?? (() => { }))(`warning: ${reading.warning}`);
+    return reading.usage ? { ...result, usage: reading.usage } : result;
 }
 /**
  * SPEC §3.2 steps 4–7: the work tree read as data, judged, verified, pushed and recorded (see deliver.ts).
@@ -58901,13 +59249,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   gMt: () => (/* binding */ discriminatedUnion),
   k5n: () => (/* binding */ _enum),
   euz: () => (/* binding */ literal),
+  _H3: () => (/* binding */ looseObject),
   aig: () => (/* binding */ number),
   rej: () => (/* binding */ strictObject),
   YjP: () => (/* binding */ string),
   KCZ: () => (/* binding */ union)
 });
 
-// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseObject, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
+// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, object, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, record, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, unknown, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8532);
@@ -64990,7 +65339,7 @@ function looseObject(shape, params) {
         type: "object",
         shape,
         catchall: unknown(),
-        ...util.normalizeParams(params),
+        ...core_util/* normalizeParams */.A2(params),
     });
 }
 const ZodUnion = /*@__PURE__*/ core_core/* $constructor */.xI("ZodUnion", (inst, def) => {
