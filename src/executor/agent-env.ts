@@ -59,6 +59,10 @@ export interface AgentEnvInput {
   taskFile: string;
   taskId: string;
   attemptId: string;
+  /** 1-based number of this attempt for its task (`LEVIATHAN_ATTEMPT_NUMBER`). */
+  attemptNumber?: number;
+  /** The previous attempt's feedback (a retry only): `LEVIATHAN_FEEDBACK_FILE`. */
+  feedbackFile?: string;
   /** The attempt's time limit. */
   timeoutSeconds: number;
 }
@@ -98,9 +102,15 @@ export function buildAgentEnv(input: AgentEnvInput): AgentEnv {
     LEVIATHAN_PROMPT_FILE: input.promptFile,
     LEVIATHAN_TASK_FILE: input.taskFile,
     LEVIATHAN_TASK_ID: input.taskId,
+    LEVIATHAN_ATTEMPT: input.attemptId,
     LEVIATHAN_ATTEMPT_ID: input.attemptId,
     LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
   });
+  // Set only when known (the feedback file only on a retry); an inherited one never survives.
+  delete env.LEVIATHAN_ATTEMPT_NUMBER;
+  delete env.LEVIATHAN_FEEDBACK_FILE;
+  if (input.attemptNumber !== undefined) env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+  if (input.feedbackFile !== undefined) env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
   return { env, droppedSecrets: droppedSecrets.sort() };
 }
 

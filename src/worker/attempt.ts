@@ -58,6 +58,8 @@ export interface AttemptContext {
   taskDir: string;
   promptFile: string;
   taskFile: string;
+  /** On a retry: the previous attempt's failure as Markdown (`LEVIATHAN_FEEDBACK_FILE`). */
+  feedbackFile?: string;
   /** The agent's fresh work tree (its own disposable `.git`, no remote). */
   workTree: string;
   /** Where pushes go, captured before the agent ran. */

@@ -46,6 +46,8 @@ export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
     taskFile: ctx.taskFile,
     taskId: ctx.task.id,
     attemptId: ctx.attempt,
+    attemptNumber: ctx.number,
+    ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
     timeoutSeconds: remainingMs(deps, ctx) / 1000,
   }).env;
 }

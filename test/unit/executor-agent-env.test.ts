@@ -113,15 +113,30 @@ describe('buildAgentEnv', () => {
       source: { ...runnerEnv, LEVIATHAN_TASK_ID: 'spoofed' },
       allowlist: ['LEVIATHAN_TASK_ID'],
       ...files,
+      attemptNumber: 2,
+      feedbackFile: '/tmp/x/feedback.md',
       timeoutSeconds: 899.7,
     });
     expect(env).toMatchObject({
       LEVIATHAN_PROMPT_FILE: '/tmp/x/prompt.md',
       LEVIATHAN_TASK_FILE: '/tmp/x/task.json',
       LEVIATHAN_TASK_ID: 'docs-guide',
+      LEVIATHAN_ATTEMPT: '01HZXATTEMPT',
       LEVIATHAN_ATTEMPT_ID: '01HZXATTEMPT',
+      LEVIATHAN_ATTEMPT_NUMBER: '2',
+      LEVIATHAN_FEEDBACK_FILE: '/tmp/x/feedback.md',
       LEVIATHAN_TIMEOUT_SECONDS: '899',
     });
+  });
+
+  it('never passes on an inherited feedback file or attempt number (first attempt)', () => {
+    const { env } = buildAgentEnv({
+      source: { ...runnerEnv, LEVIATHAN_FEEDBACK_FILE: '/etc/passwd', LEVIATHAN_ATTEMPT_NUMBER: '9' },
+      allowlist: ['LEVIATHAN_FEEDBACK_FILE', 'LEVIATHAN_ATTEMPT_NUMBER'],
+      ...files,
+    });
+    expect(env).not.toHaveProperty('LEVIATHAN_FEEDBACK_FILE');
+    expect(env).not.toHaveProperty('LEVIATHAN_ATTEMPT_NUMBER');
   });
 
   it('recognises credential-like names', () => {
