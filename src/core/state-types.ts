@@ -28,6 +28,18 @@ export interface PullState {
   attempt?: string;
 }
 
+/**
+ * What the next attempt of a task is told about the one before it (`LEVIATHAN_FEEDBACK_FILE`): the newest
+ * failed attempt's reason, detail and output tail as recorded (redacted by the worker that recorded them).
+ */
+export interface LastFailure {
+  attempt: string;
+  number: number;
+  reason: FailureReason | 'timeout';
+  detail?: string;
+  output_tail?: string;
+}
+
 /** A task still in play: not completed, or completed while an attempt or its PR is still open. */
 export interface TaskState {
   id: string;
@@ -44,6 +56,8 @@ export interface TaskState {
   blocked_entry?: string;
   /** `attempts` when a human last retried the task: only attempts after it count toward `max_attempts`. */
   retry_base?: number;
+  /** The newest failed attempt of the task, for the next attempt's feedback. */
+  last_failure?: LastFailure;
 }
 
 /**
@@ -83,7 +97,7 @@ export interface BreakerState {
  */
 export interface State {
   /** Format version of the snapshot (not of the events): a reader replays a snapshot of another version. */
-  v: 2;
+  v: 3;
   seq: number;
   hash: string | null;
   /** Timestamp of the last applied event (for cooldowns and pruning). */

@@ -128,11 +128,15 @@ export interface TaskFileContext {
   limits?: Pick<Config['limits'], 'max_files_changed' | 'max_diff_bytes'>;
   /** When given, `dir` must lie outside it: files in the checkout would end up in the diff. */
   checkout?: string;
+  /** On a retry: the previous attempt's feedback (Markdown, redacted; see core/feedback.ts). */
+  feedback?: string;
 }
 
 export interface TaskFiles {
   promptFile: string;
   taskFile: string;
+  /** Written only when there is feedback. */
+  feedbackFile?: string;
 }
 
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
@@ -192,6 +196,7 @@ export function renderPrompt(task: Task, attempt: AttemptInfo, context: TaskFile
     `- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`,
   );
   if (task.verify) lines.push(`- The change must pass: ${code(task.verify)}.`);
+  if (context.feedback) lines.push('', context.feedback.trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
@@ -228,5 +233,8 @@ export async function writeTaskFiles(
   };
   await writeFile(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
   await writeFile(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-  return { promptFile, taskFile };
+  if (!context.feedback) return { promptFile, taskFile };
+  const feedbackFile = join(dir, 'feedback.md');
+  await writeFile(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+  return { promptFile, taskFile, feedbackFile };
 }

@@ -5,6 +5,7 @@ import type { Task } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { FailureReason } from '../core/events.js';
+import { previousFailure, renderFeedback } from '../core/feedback.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
@@ -18,7 +19,7 @@ import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
-import { runAgentCommands } from './agent-run.js';
+import { attemptRedactor, runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
 import { agentEnv, attemptDraft, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
@@ -151,11 +152,18 @@ export async function startAttempt(
     } finally {
       await repo.remove();
     }
+    // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+    const previous = previousFailure(state, taskId, id);
     files = await writeTaskFiles(
       prepared.taskDir,
       task,
       { id, number: claimed.number, maxAttempts, timeoutSeconds },
-      { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree },
+      {
+        scope: docs.config.scope,
+        limits: docs.config.limits,
+        checkout: prepared.workTree,
+        ...(previous ? { feedback: renderFeedback(previous, attemptRedactor(deps, docs)) } : {}),
+      },
     );
   } catch (error) {
     // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.

@@ -165,7 +165,7 @@ describe('EventLog', () => {
     expect(next.ok).toBe(true);
     const after = await new EventLog({ dir }).read();
     expect(after.source).toBe('snapshot');
-    expect(after.state).toMatchObject({ v: 2, done: { alpha: { attempts: 1, pr: 1 } }, tasks: {} });
+    expect(after.state).toMatchObject({ v: 3, done: { alpha: { attempts: 1, pr: 1 } }, tasks: {} });
   });
 
   it('checks the precondition against the state it would land on, and writes nothing when refused', async () => {

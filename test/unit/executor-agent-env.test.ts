@@ -204,6 +204,16 @@ describe('writeTaskFiles', () => {
     expect(prompt).toContain('`test -f docs/guide.md`');
   });
 
+  it('writes the feedback file on a retry, private to the worker, with the same text as the prompt', async () => {
+    const dir = join(root, 'fb');
+    const feedback = '## Feedback from attempt 1\n\nverify failed\n';
+    const out = await writeTaskFiles(dir, task, attempt, { feedback });
+    expect(out.feedbackFile).toBe(join(dir, 'feedback.md'));
+    expect(await readFile(out.feedbackFile as string, 'utf8')).toBe(feedback);
+    expect((await stat(out.feedbackFile as string)).mode & 0o777).toBe(0o600);
+    expect(await readFile(out.promptFile, 'utf8')).toContain(feedback);
+  });
+
   it('refuses a directory inside the checkout, where the files would join the diff', async () => {
     const checkout = join(root, 'checkout');
     await expect(

@@ -31,7 +31,7 @@ function rawChain(bodies: Array<Record<string, unknown>>): LeviathanEvent[] {
 describe('initialState', () => {
   it('is empty, closed and at seq 0', () => {
     expect(initialState()).toStrictEqual({
-      v: 2,
+      v: 3,
       seq: 0,
       hash: null,
       ts: null,
