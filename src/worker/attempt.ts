@@ -231,10 +231,14 @@ function notStarted(state: State, id: string): true | string {
     : `attempt is ${a?.status ?? 'unknown'}`;
 }
 
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
-export function executorCommands(ctx: AttemptContext): string[] {
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
+export function executorCommands(ctx: Pick<AttemptContext, 'task' | 'config'>): string[] {
   if (ctx.task.run) return ctx.task.run;
-  return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+  const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+  return command ? [command] : [];
 }
 
 /**

@@ -1,10 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Task } from '../../src/core/backlog.js';
 import { TaskSchema } from '../../src/core/backlog.js';
+import { attemptCreated } from '../../src/core/claim.js';
+import { ConfigSchema } from '../../src/core/config.js';
 import { previousFailure, renderFeedback } from '../../src/core/feedback.js';
 import { createRedactor } from '../../src/core/redact.js';
-import { project } from '../../src/core/state.js';
+import { initialState, project } from '../../src/core/state.js';
 import { renderPrompt } from '../../src/executor/agent-env.js';
+import { executorCommands } from '../../src/worker/attempt.js';
 import { EventBuilder } from '../helpers/events.js';
 
 const redact = createRedactor({ secrets: ['sup3r-secret-value'] });
@@ -98,5 +101,42 @@ describe('renderFeedback', () => {
     expect(renderPrompt(task, { id: 'a1', number: 1, maxAttempts: 2, timeoutSeconds: 600 })).not.toContain(
       'Feedback',
     );
+  });
+});
+
+describe('per-task executor overrides', () => {
+  const config = ConfigSchema.parse({
+    executor: { command: 'config-agent' },
+    limits: { attempt_timeout_minutes: 15 },
+  });
+  const ctx = {
+    now: () => new Date('2026-01-01T12:00:00.000Z'),
+    newId: () => 'e1',
+    actor: { kind: 'cli' as const },
+  };
+  const task = (extra: Record<string, unknown>) =>
+    TaskSchema.parse({ id: 'docs', title: 'Docs', allowed_paths: ['docs/**'], ...extra });
+
+  it("the task's executor.timeout_minutes lowers the claim's deadline, never raises it", () => {
+    const deadline = (t: Task) => attemptCreated(t, 'a1', initialState(), config, ctx, false).data;
+    expect(deadline(task({ executor: { timeout_minutes: 5 } }))).toMatchObject({
+      deadline: '2026-01-01T12:05:00.000Z',
+    });
+    expect(deadline(task({ executor: { timeout_minutes: 5 }, timeout_minutes: 3 }))).toMatchObject({
+      deadline: '2026-01-01T12:03:00.000Z',
+    });
+    // Past the config's limit (the document check refuses it; the claim holds the limit anyway).
+    expect(deadline(task({ executor: { timeout_minutes: 60 } }))).toMatchObject({
+      deadline: '2026-01-01T12:15:00.000Z',
+    });
+  });
+
+  it("the task's executor.command replaces the config's; run commands come first", () => {
+    expect(executorCommands({ task: task({}), config })).toEqual(['config-agent']);
+    expect(executorCommands({ task: task({ executor: { command: 'task-agent' } }), config })).toEqual([
+      'task-agent',
+    ]);
+    expect(executorCommands({ task: task({ run: ['echo hi'] }), config })).toEqual(['echo hi']);
+    expect(executorCommands({ task: task({}), config: ConfigSchema.parse({}) })).toEqual([]);
   });
 });
