@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7096:
+/***/ 7765:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35457,7 +35457,11 @@ function checkLog(input) {
                 detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
             };
         }
-        else if (input.stateText !== serializeState(state) &&
+        else if (
+        // A snapshot of an older format (written before the fold learned a field) is never trusted by readers,
+        // who replay it, and the next append rewrites it: only its position is checked, above.
+        snapshot.v === core_state/* STATE_VERSION */.nd &&
+            input.stateText !== serializeState(state) &&
             canonicalJson(snapshot) !== canonicalJson(state)) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
@@ -35482,102 +35486,8 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
-;// CONCATENATED MODULE: ./src/core/redact.ts
-/**
- * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
- * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
- * when their value is unknown to us.
- */
-const REDACTED = '[REDACTED]';
-/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
-const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
-    // An HTTP authorization header's credentials (git's extraheader, curl -v).
-    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
-    // user:password@ in a URL.
-    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
-];
-/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
-function redact_variants(secret) {
-    const out = [secret];
-    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-    try {
-        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
-    }
-    catch {
-        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
-    }
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-        out.push(encoded);
-    return out;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
-function createRedactor(options = {}) {
-    const min = options.minLength ?? MIN_SECRET_LENGTH;
-    const values = new Set();
-    for (const secret of options.secrets ?? []) {
-        if (secret === undefined)
-            continue;
-        // A value with surrounding whitespace is printed trimmed as often as not.
-        for (const s of new Set([secret, secret.trim()])) {
-            if (s.length < min)
-                continue;
-            for (const v of redact_variants(s))
-                if (v.length >= min)
-                    values.add(v);
-        }
-    }
-    const known = values.size > 0
-        ? new RegExp([...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
-            .join('|'), 'g')
-        : null;
-    return (text) => {
-        if (text === '')
-            return text;
-        let out = known ? text.replace(known, REDACTED) : text;
-        for (const shape of TOKEN_SHAPES) {
-            out = out.replace(shape, (...m) => {
-                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
-                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
-                if (groups.length === 2)
-                    return `${groups[0]}${REDACTED}${groups[1]}`;
-                if (groups.length === 1)
-                    return `${groups[0]}${REDACTED}`;
-                return REDACTED;
-            });
-        }
-        return out;
-    };
-}
-/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
-function knownSecrets(sources) {
-    const allow = new Set(sources.allowlist ?? []);
-    const out = [];
-    for (const [name, value] of Object.entries(sources.env)) {
-        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
-            out.push(value);
-    }
-    for (const value of sources.extra ?? [])
-        if (value)
-            out.push(value);
-    return out;
-}
-
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -41051,7 +40961,7 @@ class GitHubForge {
         this.repo = repo;
         this.apiUrl = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
         this.workflow = options.workflow ?? DEFAULT_WORKFLOW;
-        this.redact = createRedactor({ secrets: [options.token, options.prToken] });
+        this.redact = (0,redact/* createRedactor */.lY)({ secrets: [options.token, options.prToken] });
         const sink = options.warn ?? (() => { });
         this.warn = (line) => sink(this.redact(line));
         const client = (token) => createClient({ ...options.client, token, apiUrl: this.apiUrl, log: this.warn });
@@ -41410,8 +41320,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9536);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7096);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7189);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7765);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
@@ -41604,6 +41514,112 @@ function renderPullBody(input) {
 
 /***/ }),
 
+/***/ 2258:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   lY: () => (/* binding */ createRedactor),
+/* harmony export */   xU: () => (/* binding */ knownSecrets)
+/* harmony export */ });
+/* unused harmony exports REDACTED, MIN_SECRET_LENGTH */
+/**
+ * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
+ * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
+ * when their value is unknown to us.
+ */
+const REDACTED = '[REDACTED]';
+/** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
+const MIN_SECRET_LENGTH = 8;
+/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
+const TOKEN_SHAPES = [
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
+    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
+    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
+    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    // An HTTP authorization header's credentials (git's extraheader, curl -v).
+    /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
+    // user:password@ in a URL.
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:)[^\s/@]{3,}(@)/gi,
+];
+/** The ways a known secret commonly appears besides itself: base64 (git's basic auth header) and URL-encoded. */
+function variants(secret) {
+    const out = [secret];
+    const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    try {
+        out.push(b64(secret), b64(`x-access-token:${secret}`), b64(`x-access-token:${secret}`).replace(/=+$/, ''));
+    }
+    catch {
+        // btoa cannot fail on bytes; kept defensive for exotic runtimes.
+    }
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+        out.push(encoded);
+    return out;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** A redactor for these secrets and the common token shapes. Longer secrets are replaced first. */
+function createRedactor(options = {}) {
+    const min = options.minLength ?? MIN_SECRET_LENGTH;
+    const values = new Set();
+    for (const secret of options.secrets ?? []) {
+        if (secret === undefined)
+            continue;
+        // A value with surrounding whitespace is printed trimmed as often as not.
+        for (const s of new Set([secret, secret.trim()])) {
+            if (s.length < min)
+                continue;
+            for (const v of variants(s))
+                if (v.length >= min)
+                    values.add(v);
+        }
+    }
+    const known = values.size > 0
+        ? new RegExp([...values]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'), 'g')
+        : null;
+    return (text) => {
+        if (text === '')
+            return text;
+        let out = known ? text.replace(known, REDACTED) : text;
+        for (const shape of TOKEN_SHAPES) {
+            out = out.replace(shape, (...m) => {
+                const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
+                // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
+                if (groups.length === 2)
+                    return `${groups[0]}${REDACTED}${groups[1]}`;
+                if (groups.length === 1)
+                    return `${groups[0]}${REDACTED}`;
+                return REDACTED;
+            });
+        }
+        return out;
+    };
+}
+/** Every value the process knows that must never be shown: secret-named and allow-listed variables, tokens. */
+function knownSecrets(sources) {
+    const allow = new Set(sources.allowlist ?? []);
+    const out = [];
+    for (const [name, value] of Object.entries(sources.env)) {
+        if (value !== undefined && (allow.has(name) || sources.isSecretName(name)))
+            out.push(value);
+    }
+    for (const value of sources.extra ?? [])
+        if (value)
+            out.push(value);
+    return out;
+}
+
+
+/***/ }),
+
 /***/ 6466:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -41661,8 +41677,10 @@ function parseSealTrailers(message) {
 /* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, latestAttempt, cloneState, applyEvent */
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
     'created',
     'dispatched',
@@ -41928,7 +41946,17 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            recordFailure(state, taskInPlay(state, attempt.task));
+            const task = taskInPlay(state, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(state, task);
             finish(state, attempt);
             return;
         }
@@ -42030,7 +42058,7 @@ function finish(state, attempt) {
 
 /***/ }),
 
-/***/ 9536:
+/***/ 7189:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42049,6 +42077,72 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
+;// CONCATENATED MODULE: ./src/core/feedback.ts
+/**
+ * Feedback between attempts (issue 11): a retry is told why the attempt before it failed, in
+ * `LEVIATHAN_FEEDBACK_FILE` and in the prompt, so the agent can do better the second time.
+ */
+/** Reasons whose detail is the diff guard's list of violations (`; `-joined by the worker). */
+const GUARD_REASONS = new Set(['scope_violation', 'limit_exceeded']);
+/** What each reason means for the agent, in one line. */
+const MEANING = {
+    executor_error: 'the agent command (or its sandbox) failed before its result could be checked',
+    timeout: 'the attempt ran out of time; do less, or finish earlier, before the deadline',
+    no_changes: 'the attempt changed no file',
+    scope_violation: 'the change touched paths it may not; nothing of it was delivered',
+    limit_exceeded: 'the change was over the file or byte caps',
+    verify_failed: 'the verify command failed on the candidate',
+    push_error: 'the result could not be pushed (not the agent’s doing, most likely)',
+    pr_error: 'the pull request could not be opened (not the agent’s doing, most likely)',
+    dispatch_error: 'the worker could not be started',
+};
+/** The task's newest failed attempt other than `current`, if the state still holds it. */
+function previousFailure(state, taskId, current) {
+    const task = Object.hasOwn(state.tasks, taskId) ? state.tasks[taskId] : undefined;
+    const last = task?.last_failure;
+    return last && last.attempt !== current ? last : undefined;
+}
+/** A fence longer than any run of backticks in `text`, so the text cannot close it. */
+function fenceFor(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return '`'.repeat(Math.max(3, longest + 1));
+}
+function fenced(text) {
+    const fence = fenceFor(text);
+    return [`${fence}text`, text.replace(/\n+$/, ''), fence];
+}
+/**
+ * The feedback Markdown for the attempt after `failure`: its reason and what it means, the guardrail
+ * violations or the detail, and the output tail, each redacted with `redact` (the worker's redactor: the
+ * recorded text was redacted once already, this holds for secrets the worker knows now).
+ */
+function renderFeedback(failure, redact) {
+    const lines = [
+        `## Feedback from attempt ${failure.number}`,
+        '',
+        `The previous attempt (\`${failure.attempt}\`) failed with reason \`${failure.reason}\`: ${MEANING[failure.reason] ?? 'see below'}.`,
+        '',
+    ];
+    const detail = failure.detail ? redact(failure.detail) : '';
+    if (detail && GUARD_REASONS.has(failure.reason)) {
+        lines.push('### Guardrail violations', '');
+        for (const v of detail.split('; '))
+            lines.push(`- ${v.replace(/\n/g, ' ')}`);
+        lines.push('');
+    }
+    else if (detail) {
+        lines.push('### What went wrong', '', ...fenced(detail), '');
+    }
+    if (failure.output_tail) {
+        const label = failure.reason === 'verify_failed' ? 'verify' : 'the failing command';
+        lines.push(`### Last output of ${label}`, '', ...fenced(redact(failure.output_tail)), '');
+    }
+    lines.push('The work tree starts again from the base branch: the previous attempt’s changes are not in it.', '');
+    return lines.join('\n');
+}
+
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
 // EXTERNAL MODULE: ./src/core/state.ts
@@ -43090,7 +43184,7 @@ const BASE_ENV_PREFIXES = (/* unused pure expression or super */ null && (['LC_'
  */
 const SECRET_NAME = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|CREDENTIAL|KEY|AUTH|PRIVATE|COOKIE|SESSION|JITCONFIG|PAT$/i;
 /** True for names that look like they hold a credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, …). */
-function agent_env_isSecretLikeName(name) {
+function isSecretLikeName(name) {
     return SECRET_NAME.test(name);
 }
 function isBaseName(name) {
@@ -43117,7 +43211,7 @@ function agent_env_buildAgentEnv(input) {
         else if (allow.has(name)) {
             env[name] = value;
         }
-        else if (agent_env_isSecretLikeName(name)) {
+        else if (isSecretLikeName(name)) {
             droppedSecrets.push(name);
         }
         else if (isBaseName(name)) {
@@ -43128,9 +43222,17 @@ function agent_env_buildAgentEnv(input) {
         LEVIATHAN_PROMPT_FILE: input.promptFile,
         LEVIATHAN_TASK_FILE: input.taskFile,
         LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT: input.attemptId,
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
+    // Set only when known (the feedback file only on a retry); an inherited one never survives.
+    delete env.LEVIATHAN_ATTEMPT_NUMBER;
+    delete env.LEVIATHAN_FEEDBACK_FILE;
+    if (input.attemptNumber !== undefined)
+        env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+    if (input.feedbackFile !== undefined)
+        env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
 }
 /** A fresh private directory for the task files, outside any checkout (under `RUNNER_TEMP` or the OS temp). */
@@ -43180,6 +43282,8 @@ function renderPrompt(task, attempt, context = {}) {
     lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
     if (task.verify)
         lines.push(`- The change must pass: ${code(task.verify)}.`);
+    if (context.feedback)
+        lines.push('', context.feedback.trimEnd());
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -43211,7 +43315,11 @@ async function writeTaskFiles(dir, task, attempt, context = {}) {
     };
     await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
     await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
+    if (!context.feedback)
+        return { promptFile, taskFile };
+    const feedbackFile = (0,external_node_path_.join)(dir, 'feedback.md');
+    await (0,promises_.writeFile)(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+    return { promptFile, taskFile, feedbackFile };
 }
 
 ;// CONCATENATED MODULE: ./src/forge/observe.ts
@@ -43259,6 +43367,12 @@ const TaskSchema = schemas/* strictObject */.rej({
     verify: schemas/* string */.YjP().optional(),
     max_attempts: schemas/* number */.aig().int().min(1).optional(),
     timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().min(1).optional(),
+        timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    })
+        .optional()
+        .describe("this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes"),
 });
 const BacklogSchema = schemas/* strictObject */.rej({
     version: schemas/* literal */.euz(1).optional(),
@@ -44383,6 +44497,15 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
+        }
         out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
     });
     for (const cycle of findCycles(tasks, firstIndex)) {
@@ -44743,6 +44866,8 @@ class private_repo_PrivateRepo {
     }
 }
 
+// EXTERNAL MODULE: ./src/core/redact.ts
+var redact = __nccwpck_require__(2258);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:child_process"
@@ -45505,8 +45630,8 @@ function hostEnv(deps) {
 }
 /** Every secret the worker knows (tokens, credential-like and allow-listed variables), and token shapes. */
 function agent_run_attemptRedactor(deps, ctx) {
-    return createRedactor({
-        secrets: knownSecrets({
+    return (0,redact/* createRedactor */.lY)({
+        secrets: (0,redact/* knownSecrets */.xU)({
             env: hostEnv(deps),
             isSecretName: isSecretLikeName,
             allowlist: ctx.config.executor.env_allowlist,
@@ -45530,6 +45655,10 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** The task files the agent may read (shown read-only inside the hidden task directory). */
+function taskFiles(ctx) {
+    return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function agent_run_runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
@@ -45540,7 +45669,7 @@ async function agent_run_runAgentCommands(deps, ctx, input) {
         env: input.env,
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: env,
         ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
@@ -45558,7 +45687,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: host,
         ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
@@ -45571,7 +45700,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
 function attemptCreated(task, attempt, state, config, ctx, manual) {
     const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
     return {
         id: ctx.newId(),
         ts: now.toISOString(),
@@ -46242,6 +46371,8 @@ function deliver_agentEnv(deps, ctx) {
         taskFile: ctx.taskFile,
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
+        attemptNumber: ctx.number,
+        ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
         timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
     }).env;
 }
@@ -46580,6 +46711,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -46635,7 +46767,14 @@ async function startAttempt(deps, taskId, attemptId) {
         finally {
             await repo.remove();
         }
-        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+        const previous = previousFailure(state, taskId, id);
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, {
+            scope: docs.config.scope,
+            limits: docs.config.limits,
+            checkout: prepared.workTree,
+            ...(previous ? { feedback: renderFeedback(previous, agent_run_attemptRedactor(deps, docs)) } : {}),
+        });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -46685,11 +46824,15 @@ function notStarted(state, id) {
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
 }
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
 function executorCommands(ctx) {
     if (ctx.task.run)
         return ctx.task.run;
-    return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+    const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+    return command ? [command] : [];
 }
 /**
  * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
