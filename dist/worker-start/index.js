@@ -35363,6 +35363,20 @@ function verifyView(view, checked) {
     };
 }
 /**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure`) is compared without that field: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks))
+        delete task.last_failure;
+    return older;
+}
+/**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
  */
@@ -35457,12 +35471,8 @@ function checkLog(input) {
                 detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
             };
         }
-        else if (
-        // A snapshot of an older format (written before the fold learned a field) is never trusted by readers,
-        // who replay it, and the next append rewrites it: only its position is checked, above.
-        snapshot.v === core_state/* STATE_VERSION */.nd &&
-            input.stateText !== serializeState(state) &&
-            canonicalJson(snapshot) !== canonicalJson(state)) {
+        else if (input.stateText !== serializeState(state) &&
+            canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
