@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       workTree,
       promptFile: join(taskDir, 'prompt.md'),
       taskFile: join(taskDir, 'task.json'),
+      ...(saved.feedbackFile !== undefined ? { feedbackFile: join(taskDir, 'feedback.md') } : {}),
     };
     const ctx = actionContext('worker', log.progress);
     log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);

@@ -27,7 +27,7 @@ export function readinessWarnings(
 ): Diagnostic[] {
   if (config.executor.command.trim() !== '') return [];
   const idle = backlog.tasks.flatMap((t, index) =>
-    t.ready && t.status === 'pending' && t.run === undefined ? [{ t, index }] : [],
+    t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command ? [{ t, index }] : [],
   );
   if (idle.length === 0) return [];
   const lines = taskLines(text);

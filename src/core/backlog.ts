@@ -19,6 +19,15 @@ export const TaskSchema = z.strictObject({
   verify: z.string().optional(),
   max_attempts: z.number().int().min(1).optional(),
   timeout_minutes: z.number().int().min(1).optional(),
+  executor: z
+    .strictObject({
+      command: z.string().min(1).optional(),
+      timeout_minutes: z.number().int().min(1).optional(),
+    })
+    .optional()
+    .describe(
+      "this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes",
+    ),
 });
 
 export const BacklogSchema = z

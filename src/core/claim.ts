@@ -18,6 +18,7 @@ export function attemptCreated(
   const now = ctx.now();
   const minutes = Math.min(
     task.timeout_minutes ?? Number.POSITIVE_INFINITY,
+    task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY,
     config.limits.attempt_timeout_minutes,
   );
   return {

@@ -560,6 +560,23 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
         `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`,
       );
     }
+    if (isRecord(t.executor)) {
+      const minutes = t.executor.timeout_minutes;
+      if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+        push(
+          ['tasks', i, 'executor', 'timeout_minutes'],
+          `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`,
+          `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`,
+        );
+      }
+      if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+        push(
+          ['tasks', i, 'executor', 'command'],
+          'a task with run commands has no agent: executor.command would never run',
+          'keep either run (a script task) or executor.command (an agent task)',
+        );
+      }
+    }
     out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
   });
 

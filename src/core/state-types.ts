@@ -34,6 +34,18 @@ export interface PullState {
   attempt?: string;
 }
 
+/**
+ * What the next attempt of a task is told about the one before it (`LEVIATHAN_FEEDBACK_FILE`): the newest
+ * failed attempt's reason, detail and output tail as recorded (redacted by the worker that recorded them).
+ */
+export interface LastFailure {
+  attempt: string;
+  number: number;
+  reason: FailureReason | 'timeout';
+  detail?: string;
+  output_tail?: string;
+}
+
 /** A task still in play: not completed, or completed while an attempt or its PR is still open. */
 export interface TaskState {
   id: string;
@@ -52,6 +64,8 @@ export interface TaskState {
   retry_base?: number;
   /** What the task's attempts reported they spent (absent: none finished yet). */
   spend?: Spend;
+  /** The newest failed attempt of the task, for the next attempt's feedback. */
+  last_failure?: LastFailure;
 }
 
 /**

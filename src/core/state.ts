@@ -5,6 +5,9 @@ import type { AttemptState, AttemptStatus, PullState, State, TaskState, TaskSumm
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 export const DISPATCH_WINDOW_HOURS = 48;
 
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
+
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 export const STATE_VERSION = 3;
 
@@ -287,7 +290,17 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
         attempt.reason = 'timeout';
       }
       if (e.data.wip_branch !== undefined) attempt.wip_branch = e.data.wip_branch;
-      recordFailure(state, taskInPlay(state, attempt.task));
+      const task = taskInPlay(state, attempt.task);
+      task.last_failure = {
+        attempt: attempt.id,
+        number: attempt.number,
+        reason: attempt.reason,
+        ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+        ...(e.type === 'attempt.failed' && e.data.output_tail
+          ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+          : {}),
+      };
+      recordFailure(state, task);
       finish(state, attempt);
       return;
     }

@@ -62,6 +62,10 @@ export interface AgentEnvInput {
   resultFile?: string;
   taskId: string;
   attemptId: string;
+  /** 1-based number of this attempt for its task (`LEVIATHAN_ATTEMPT_NUMBER`). */
+  attemptNumber?: number;
+  /** The previous attempt's feedback (a retry only): `LEVIATHAN_FEEDBACK_FILE`. */
+  feedbackFile?: string;
   /** The attempt's time limit. */
   timeoutSeconds: number;
 }
@@ -101,10 +105,16 @@ export function buildAgentEnv(input: AgentEnvInput): AgentEnv {
     LEVIATHAN_PROMPT_FILE: input.promptFile,
     LEVIATHAN_TASK_FILE: input.taskFile,
     LEVIATHAN_TASK_ID: input.taskId,
+    LEVIATHAN_ATTEMPT: input.attemptId,
     LEVIATHAN_ATTEMPT_ID: input.attemptId,
     LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
   });
   if (input.resultFile !== undefined) env.LEVIATHAN_RESULT_FILE = input.resultFile;
+  // Set only when known (the feedback file only on a retry); an inherited one never survives.
+  delete env.LEVIATHAN_ATTEMPT_NUMBER;
+  delete env.LEVIATHAN_FEEDBACK_FILE;
+  if (input.attemptNumber !== undefined) env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+  if (input.feedbackFile !== undefined) env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
   return { env, droppedSecrets: droppedSecrets.sort() };
 }
 
@@ -122,11 +132,15 @@ export interface TaskFileContext {
   limits?: Pick<Config['limits'], 'max_files_changed' | 'max_diff_bytes'>;
   /** When given, `dir` must lie outside it: files in the checkout would end up in the diff. */
   checkout?: string;
+  /** On a retry: the previous attempt's feedback (Markdown, redacted; see core/feedback.ts). */
+  feedback?: string;
 }
 
 export interface TaskFiles {
   promptFile: string;
   taskFile: string;
+  /** Written only when there is feedback. */
+  feedbackFile?: string;
 }
 
 /**
@@ -203,6 +217,7 @@ export function renderPrompt(raw: Task, attempt: AttemptInfo, context: TaskFileC
     `- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`,
   );
   if (task.verify) lines.push(`- The change must pass: ${code(task.verify)}.`);
+  if (context.feedback) lines.push('', context.feedback.trimEnd());
   return `${lines.join('\n')}\n`;
 }
 
@@ -242,5 +257,8 @@ export async function writeTaskFiles(
   };
   await writeFile(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
   await writeFile(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-  return { promptFile, taskFile };
+  if (!context.feedback) return { promptFile, taskFile };
+  const feedbackFile = join(dir, 'feedback.md');
+  await writeFile(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+  return { promptFile, taskFile, feedbackFile };
 }

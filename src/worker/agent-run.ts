@@ -50,6 +50,11 @@ async function hiddenPaths(deps: ExecuteDeps, ctx: AttemptContext): Promise<stri
   ];
 }
 
+/** The task files the agent may read (shown read-only inside the hidden task directory). */
+function taskFiles(ctx: AttemptContext): string[] {
+  return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
+}
+
 interface AgentRunInput {
   commands: readonly string[];
   env: Record<string, string>;
@@ -71,7 +76,7 @@ export async function runAgentCommands(
     env: input.env,
     deadline: input.deadline,
     hide: await hiddenPaths(deps, ctx),
-    readOnly: [ctx.promptFile, ctx.taskFile],
+    readOnly: taskFiles(ctx),
     writable: [resultDirIn(ctx.taskDir)],
     redact: attemptRedactor(deps, ctx),
     hostEnv: env,
@@ -96,7 +101,7 @@ export async function verifyInSandbox(
     candidate,
     ...input,
     hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
-    readOnly: [ctx.promptFile, ctx.taskFile],
+    readOnly: taskFiles(ctx),
     redact: attemptRedactor(deps, ctx),
     hostEnv: host,
     ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),

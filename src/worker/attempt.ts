@@ -5,6 +5,7 @@ import type { Task } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { FailureReason } from '../core/events.js';
+import { previousFailure, renderFeedback } from '../core/feedback.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
@@ -19,7 +20,7 @@ import { loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
-import { runAgentCommands } from './agent-run.js';
+import { attemptRedactor, runAgentCommands } from './agent-run.js';
 import { claimedAttempt, claimManually } from './claim.js';
 import { agentEnv, attemptDraft, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
@@ -59,6 +60,8 @@ export interface AttemptContext {
   taskDir: string;
   promptFile: string;
   taskFile: string;
+  /** On a retry: the previous attempt's failure as Markdown (`LEVIATHAN_FEEDBACK_FILE`). */
+  feedbackFile?: string;
   /** The agent's fresh work tree (its own disposable `.git`, no remote). */
   workTree: string;
   /** Where pushes go, captured before the agent ran. */
@@ -150,11 +153,18 @@ export async function startAttempt(
     } finally {
       await repo.remove();
     }
+    // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+    const previous = previousFailure(state, taskId, id);
     files = await writeTaskFiles(
       prepared.taskDir,
       task,
       { id, number: claimed.number, maxAttempts, timeoutSeconds },
-      { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree },
+      {
+        scope: docs.config.scope,
+        limits: docs.config.limits,
+        checkout: prepared.workTree,
+        ...(previous ? { feedback: renderFeedback(previous, attemptRedactor(deps, docs)) } : {}),
+      },
     );
   } catch (error) {
     // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -222,10 +232,14 @@ function notStarted(state: State, id: string): true | string {
     : `attempt is ${a?.status ?? 'unknown'}`;
 }
 
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
-export function executorCommands(ctx: AttemptContext): string[] {
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
+export function executorCommands(ctx: Pick<AttemptContext, 'task' | 'config'>): string[] {
   if (ctx.task.run) return ctx.task.run;
-  return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+  const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+  return command ? [command] : [];
 }
 
 /**

@@ -50,6 +50,8 @@ export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
     resultFile: resultFileIn(ctx.taskDir),
     taskId: ctx.task.id,
     attemptId: ctx.attempt,
+    attemptNumber: ctx.number,
+    ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
     timeoutSeconds: remainingMs(deps, ctx) / 1000,
   }).env;
 }

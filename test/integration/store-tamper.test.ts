@@ -189,6 +189,36 @@ describe('tampering with the event log', () => {
     expect(read.state.breaker.consecutive_failures).toBe(3);
   });
 
+  it('a v2 state.json (before the fold kept last_failure) passes verify; an edit of it is still caught', async () => {
+    type Snapshot = {
+      v: number;
+      tasks: Record<string, { last_failure?: unknown }>;
+      breaker: { consecutive_failures: number };
+    };
+    const asV2 = (state: Snapshot) => {
+      state.v = 2;
+      for (const task of Object.values(state.tasks)) delete task.last_failure;
+      return state;
+    };
+    const older = await tampered(async (f) => {
+      const state = asV2(JSON.parse(await f.text('state.json')));
+      f.changes['state.json'] = `${JSON.stringify(state)}\n`;
+    });
+    expect(await older.log.verify()).toMatchObject({ ok: true });
+    const read = await older.log.read();
+    expect(read.source).toBe('replay');
+    expect(Object.values(read.state.tasks).every((t) => t.last_failure?.reason === 'verify_failed')).toBe(
+      true,
+    );
+
+    const edited = await tampered(async (f) => {
+      const state = asV2(JSON.parse(await f.text('state.json')));
+      state.breaker.consecutive_failures = 0;
+      f.changes['state.json'] = `${JSON.stringify(state)}\n`;
+    });
+    expect(await edited.log.verify()).toMatchObject({ ok: false, seq: 12, reason: 'snapshot_mismatch' });
+  });
+
   it('state.json edited in an amended commit that keeps the Leviathan message: the seal catches it', async () => {
     const original = await git(baseline, ['log', '-1', '--format=%B', `refs/heads/${BRANCH}`]);
     const { log } = await tampered(

@@ -292,6 +292,38 @@ describe('parseBacklogText: defaults and values', () => {
     expect(parseBacklogText(oneTask('max_attempts: 2', 'timeout_minutes: 15'), BACKLOG, cfg).ok).toBe(true);
   });
 
+  it('a per-task executor override parses, within the limits', () => {
+    const r = parseBacklogText(
+      oneTask('executor: { command: "my-agent --fast", timeout_minutes: 15 }'),
+      BACKLOG,
+      cfg,
+    );
+    expect(r.ok && r.value.tasks[0]?.executor).toEqual({ command: 'my-agent --fast', timeout_minutes: 15 });
+  });
+
+  it('an executor.timeout_minutes above the config points at the value with a hint', () => {
+    const d = only(backlogErrors(oneTask('executor:', '  command: my-agent', '  timeout_minutes: 16'), cfg));
+    expect(d).toMatchObject({
+      file: BACKLOG,
+      line: 7,
+      column: 24,
+      path: 'tasks[0].executor.timeout_minutes',
+      message: "executor.timeout_minutes 16 is above the config's limits.attempt_timeout_minutes (15)",
+    });
+    expect(d.hint).toContain('use 1–15, or raise it in the config');
+  });
+
+  it('an executor.command beside run commands is refused (it would never run)', () => {
+    const d = only(backlogErrors(oneTask('run: ["echo hi"]', 'executor: { command: my-agent }'), cfg));
+    expect(d).toMatchObject({ line: 6, path: 'tasks[0].executor.command' });
+    expect(d.hint).toContain('either run');
+  });
+
+  it('an unknown key under executor is an error', () => {
+    const d = only(backlogErrors(oneTask('executor: { comand: my-agent }'), cfg));
+    expect(d).toMatchObject({ line: 5, path: 'tasks[0].executor.comand', message: 'unknown key "comand"' });
+  });
+
   it('a long dependency chain does not overflow the stack', () => {
     const n = 20000;
     const lines = ['tasks:'];

@@ -113,15 +113,30 @@ describe('buildAgentEnv', () => {
       source: { ...runnerEnv, LEVIATHAN_TASK_ID: 'spoofed' },
       allowlist: ['LEVIATHAN_TASK_ID'],
       ...files,
+      attemptNumber: 2,
+      feedbackFile: '/tmp/x/feedback.md',
       timeoutSeconds: 899.7,
     });
     expect(env).toMatchObject({
       LEVIATHAN_PROMPT_FILE: '/tmp/x/prompt.md',
       LEVIATHAN_TASK_FILE: '/tmp/x/task.json',
       LEVIATHAN_TASK_ID: 'docs-guide',
+      LEVIATHAN_ATTEMPT: '01HZXATTEMPT',
       LEVIATHAN_ATTEMPT_ID: '01HZXATTEMPT',
+      LEVIATHAN_ATTEMPT_NUMBER: '2',
+      LEVIATHAN_FEEDBACK_FILE: '/tmp/x/feedback.md',
       LEVIATHAN_TIMEOUT_SECONDS: '899',
     });
+  });
+
+  it('never passes on an inherited feedback file or attempt number (first attempt)', () => {
+    const { env } = buildAgentEnv({
+      source: { ...runnerEnv, LEVIATHAN_FEEDBACK_FILE: '/etc/passwd', LEVIATHAN_ATTEMPT_NUMBER: '9' },
+      allowlist: ['LEVIATHAN_FEEDBACK_FILE', 'LEVIATHAN_ATTEMPT_NUMBER'],
+      ...files,
+    });
+    expect(env).not.toHaveProperty('LEVIATHAN_FEEDBACK_FILE');
+    expect(env).not.toHaveProperty('LEVIATHAN_ATTEMPT_NUMBER');
   });
 
   it('recognises credential-like names', () => {
@@ -187,6 +202,16 @@ describe('writeTaskFiles', () => {
     expect(prompt).toContain('`.github/**`');
     expect(prompt).toContain('15 minutes');
     expect(prompt).toContain('`test -f docs/guide.md`');
+  });
+
+  it('writes the feedback file on a retry, private to the worker, with the same text as the prompt', async () => {
+    const dir = join(root, 'fb');
+    const feedback = '## Feedback from attempt 1\n\nverify failed\n';
+    const out = await writeTaskFiles(dir, task, attempt, { feedback });
+    expect(out.feedbackFile).toBe(join(dir, 'feedback.md'));
+    expect(await readFile(out.feedbackFile as string, 'utf8')).toBe(feedback);
+    expect((await stat(out.feedbackFile as string)).mode & 0o777).toBe(0o600);
+    expect(await readFile(out.promptFile, 'utf8')).toContain(feedback);
   });
 
   it('refuses a directory inside the checkout, where the files would join the diff', async () => {
