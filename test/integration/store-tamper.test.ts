@@ -189,15 +189,20 @@ describe('tampering with the event log', () => {
     expect(read.state.breaker.consecutive_failures).toBe(3);
   });
 
-  it('a v2 state.json (before the fold kept last_failure) passes verify; an edit of it is still caught', async () => {
+  it('a v2 state.json (before the fold kept last_failure and spend) passes verify; an edit of it is still caught', async () => {
     type Snapshot = {
       v: number;
-      tasks: Record<string, { last_failure?: unknown }>;
+      tasks: Record<string, { last_failure?: unknown; spend?: unknown }>;
       breaker: { consecutive_failures: number };
+      spend?: unknown;
     };
     const asV2 = (state: Snapshot) => {
       state.v = 2;
-      for (const task of Object.values(state.tasks)) delete task.last_failure;
+      for (const task of Object.values(state.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+      }
+      delete state.spend;
       return state;
     };
     const older = await tampered(async (f) => {
