@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(422);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(162);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 422:
+/***/ 162:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54142,6 +54142,8 @@ function describeSpend(spend, limitUsd, per) {
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
@@ -54416,7 +54418,17 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            recordFailure(state, taskInPlay(state, attempt.task));
+            const task = taskInPlay(state, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(state, task);
             finish(state, attempt);
             return;
         }
@@ -55151,6 +55163,23 @@ function verifyView(view, checked) {
     };
 }
 /**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || STATE_VERSION !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+    }
+    delete older.spend;
+    return older;
+}
+/**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
  */
@@ -55246,7 +55275,7 @@ function checkLog(input) {
             };
         }
         else if (input.stateText !== serializeState(state) &&
-            canonicalJson(snapshot) !== canonicalJson(state)) {
+            canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
@@ -55818,6 +55847,12 @@ const TaskSchema = strictObject({
     verify: schemas_string().optional(),
     max_attempts: schemas_number().int().min(1).optional(),
     timeout_minutes: schemas_number().int().min(1).optional(),
+    executor: strictObject({
+        command: schemas_string().min(1).optional(),
+        timeout_minutes: schemas_number().int().min(1).optional(),
+    })
+        .optional()
+        .describe("this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes"),
 });
 const BacklogSchema = strictObject({
     version: literal(1).optional(),
@@ -57715,6 +57750,15 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
+        }
         out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
     });
     for (const cycle of findCycles(tasks, firstIndex)) {
@@ -58939,7 +58983,7 @@ function select_select(input) {
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
 function attemptCreated(task, attempt, state, config, ctx, manual) {
     const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
     return {
         id: ctx.newId(),
         ts: now.toISOString(),
@@ -59593,6 +59637,72 @@ async function writeStepSummary(markdown, env = process.env) {
         await (0,promises_namespaceObject.appendFile)(file, `${markdown}\n`);
 }
 
+;// CONCATENATED MODULE: ./src/core/feedback.ts
+/**
+ * Feedback between attempts (issue 11): a retry is told why the attempt before it failed, in
+ * `LEVIATHAN_FEEDBACK_FILE` and in the prompt, so the agent can do better the second time.
+ */
+/** Reasons whose detail is the diff guard's list of violations (`; `-joined by the worker). */
+const GUARD_REASONS = new Set(['scope_violation', 'limit_exceeded']);
+/** What each reason means for the agent, in one line. */
+const MEANING = {
+    executor_error: 'the agent command (or its sandbox) failed before its result could be checked',
+    timeout: 'the attempt ran out of time; do less, or finish earlier, before the deadline',
+    no_changes: 'the attempt changed no file',
+    scope_violation: 'the change touched paths it may not; nothing of it was delivered',
+    limit_exceeded: 'the change was over the file or byte caps',
+    verify_failed: 'the verify command failed on the candidate',
+    push_error: 'the result could not be pushed (not the agent’s doing, most likely)',
+    pr_error: 'the pull request could not be opened (not the agent’s doing, most likely)',
+    dispatch_error: 'the worker could not be started',
+};
+/** The task's newest failed attempt other than `current`, if the state still holds it. */
+function previousFailure(state, taskId, current) {
+    const task = Object.hasOwn(state.tasks, taskId) ? state.tasks[taskId] : undefined;
+    const last = task?.last_failure;
+    return last && last.attempt !== current ? last : undefined;
+}
+/** A fence longer than any run of backticks in `text`, so the text cannot close it. */
+function fenceFor(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return '`'.repeat(Math.max(3, longest + 1));
+}
+function fenced(text) {
+    const fence = fenceFor(text);
+    return [`${fence}text`, text.replace(/\n+$/, ''), fence];
+}
+/**
+ * The feedback Markdown for the attempt after `failure`: its reason and what it means, the guardrail
+ * violations or the detail, and the output tail, each redacted with `redact` (the worker's redactor: the
+ * recorded text was redacted once already, this holds for secrets the worker knows now).
+ */
+function renderFeedback(failure, redact) {
+    const lines = [
+        `## Feedback from attempt ${failure.number}`,
+        '',
+        `The previous attempt (\`${failure.attempt}\`) failed with reason \`${failure.reason}\`: ${MEANING[failure.reason] ?? 'see below'}.`,
+        '',
+    ];
+    const detail = failure.detail ? redact(failure.detail) : '';
+    if (detail && GUARD_REASONS.has(failure.reason)) {
+        lines.push('### Guardrail violations', '');
+        for (const v of detail.split('; '))
+            lines.push(`- ${v.replace(/\n/g, ' ')}`);
+        lines.push('');
+    }
+    else if (detail) {
+        lines.push('### What went wrong', '', ...fenced(detail), '');
+    }
+    if (failure.output_tail) {
+        const label = failure.reason === 'verify_failed' ? 'verify' : 'the failing command';
+        lines.push(`### Last output of ${label}`, '', ...fenced(redact(failure.output_tail)), '');
+    }
+    lines.push('The work tree starts again from the base branch: the previous attempt’s changes are not in it.', '');
+    return lines.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/executor/agent-env.ts
 
 
@@ -59670,11 +59780,19 @@ function buildAgentEnv(input) {
         LEVIATHAN_PROMPT_FILE: input.promptFile,
         LEVIATHAN_TASK_FILE: input.taskFile,
         LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT: input.attemptId,
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
     if (input.resultFile !== undefined)
         env.LEVIATHAN_RESULT_FILE = input.resultFile;
+    // Set only when known (the feedback file only on a retry); an inherited one never survives.
+    delete env.LEVIATHAN_ATTEMPT_NUMBER;
+    delete env.LEVIATHAN_FEEDBACK_FILE;
+    if (input.attemptNumber !== undefined)
+        env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+    if (input.feedbackFile !== undefined)
+        env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
 }
 /**
@@ -59739,6 +59857,8 @@ function renderPrompt(raw, attempt, context = {}) {
     lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
     if (task.verify)
         lines.push(`- The change must pass: ${code(task.verify)}.`);
+    if (context.feedback)
+        lines.push('', context.feedback.trimEnd());
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -59773,7 +59893,11 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
     };
     await (0,promises_namespaceObject.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
     await (0,promises_namespaceObject.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
+    if (!context.feedback)
+        return { promptFile, taskFile };
+    const feedbackFile = (0,external_node_path_.join)(dir, 'feedback.md');
+    await (0,promises_namespaceObject.writeFile)(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+    return { promptFile, taskFile, feedbackFile };
 }
 
 ;// CONCATENATED MODULE: ./src/executor/result-file.ts
@@ -60592,6 +60716,10 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** The task files the agent may read (shown read-only inside the hidden task directory). */
+function taskFiles(ctx) {
+    return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
@@ -60602,7 +60730,7 @@ async function runAgentCommands(deps, ctx, input) {
         env: input.env,
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         writable: [resultDirIn(ctx.taskDir)],
         redact: attemptRedactor(deps, ctx),
         hostEnv: env,
@@ -60621,7 +60749,7 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         redact: attemptRedactor(deps, ctx),
         hostEnv: host,
         ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
@@ -61251,6 +61379,8 @@ function agentEnv(deps, ctx) {
         resultFile: resultFileIn(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
+        attemptNumber: ctx.number,
+        ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
         timeoutSeconds: remainingMs(deps, ctx) / 1000,
     }).env;
 }
@@ -61621,6 +61751,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -61676,7 +61807,14 @@ async function startAttempt(deps, taskId, attemptId) {
         finally {
             await repo.remove();
         }
-        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+        const previous = previousFailure(state, taskId, id);
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, {
+            scope: docs.config.scope,
+            limits: docs.config.limits,
+            checkout: prepared.workTree,
+            ...(previous ? { feedback: renderFeedback(previous, attemptRedactor(deps, docs)) } : {}),
+        });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -61726,11 +61864,15 @@ function notStarted(state, id) {
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
 }
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
 function executorCommands(ctx) {
     if (ctx.task.run)
         return ctx.task.run;
-    return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+    const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+    return command ? [command] : [];
 }
 /**
  * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
@@ -62062,7 +62204,7 @@ function taskLines(text) {
 function readinessWarnings(backlog, config, text, file) {
     if (config.executor.command.trim() !== '')
         return [];
-    const idle = backlog.tasks.flatMap((t, index) => t.ready && t.status === 'pending' && t.run === undefined ? [{ t, index }] : []);
+    const idle = backlog.tasks.flatMap((t, index) => t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command ? [{ t, index }] : []);
     if (idle.length === 0)
         return [];
     const lines = taskLines(text);
@@ -62525,14 +62667,12 @@ function registerDemo(program) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/cli/commands/init.ts
+;// CONCATENATED MODULE: ./src/cli/commands/init-files.ts
 /**
- * `leviathan init`: writes the config, a sample backlog and the workflow into a repository, never over an
- * existing file without `--force`, validates what it wrote and prints the next steps. The templates ship in
- * the package (`templates/`), so `npx leviathan init` works without cloning this repository.
+ * What `leviathan init` writes, rendered from the package's `templates/` (next to the bundle or the sources,
+ * so `npx leviathan init` works without cloning this repository): the config, a sample backlog and the
+ * workflow naming our actions by the repository and ref given, with the dashboard lines on or off.
  */
-
-
 
 
 
@@ -62578,14 +62718,10 @@ function renderWorkflow(template, repo, ref) {
         .replaceAll(`${TEMPLATE_REPO}/actions/`, `${repo}/actions/`)
         .replace(new RegExp(`(${repo.replace(/[.]/g, '\\.')}/actions/[a-z-]+)@${TEMPLATE_REF}\\b`, 'g'), `$1@${ref}`);
 }
-async function runInit(options, out) {
-    const dir = (0,external_node_path_.resolve)(options.dir);
+/** The files `init` writes, rendered from the package's templates with the options. */
+async function renderInitFiles(options) {
     const templates = templatesDir();
-    const existing = FILES.filter((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f.target))).map((f) => f.target);
-    if (existing.length > 0 && !options.force) {
-        throw new errors_UserError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; re-run with --force to overwrite`);
-    }
-    const written = [];
+    const files = [];
     for (const f of FILES) {
         let text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(templates, f.template), 'utf8');
         if (f.template === 'leviathan.yml') {
@@ -62593,15 +62729,23 @@ async function runInit(options, out) {
             if (options.dashboard)
                 text = enableDashboard(text);
         }
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, f.target)), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, f.target), text);
-        written.push(f.target);
-        out.out(`wrote ${f.target}`);
+        files.push({ path: f.target, text });
     }
-    await runValidate(dir, out);
-    for (const line of NEXT_STEPS)
-        out.out(line);
-    return written;
+    return files;
+}
+function refuseExisting(existing) {
+    if (existing.length > 0) {
+        throw new errors_UserError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; re-run with --force to overwrite`);
+    }
+}
+/** Writes the files into `dir` (nothing is written when one exists and `force` is off). */
+async function writeInitFiles(dir, files, force = false) {
+    if (!force)
+        refuseExisting(files.filter((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, f.path))).map((f) => f.path));
+    for (const f of files) {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)((0,external_node_path_.join)(dir, f.path)), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, f.path), f.text);
+    }
 }
 const NEXT_STEPS = [
     '',
@@ -62615,6 +62759,150 @@ const NEXT_STEPS = [
     '  4. Mark a task ready: true in .leviathan/backlog.yaml, then Actions → Leviathan → Run workflow',
     '     (dry-run first) and read the job summary.',
 ];
+
+;// CONCATENATED MODULE: ./src/cli/commands/init-pr.ts
+/**
+ * `leviathan init --pr`: Renovate's onboarding habit. Instead of writing the files into the checkout, they go
+ * in one commit on `leviathan/onboarding` off the default branch of the GitHub repository, and a pull request
+ * asks a maintainer to review and merge them. The commit is built with plumbing in a throwaway bare
+ * repository (no work tree, no hooks, the clean git environment), so the user's checkout is never touched;
+ * the PR token pushes the branch and opens the pull when there is one, so the repository's CI runs on it.
+ */
+
+
+
+
+
+
+
+
+
+const ONBOARDING_BRANCH = 'leviathan/onboarding';
+const TITLE = 'Set up Leviathan';
+function pullBody(files) {
+    return [
+        'This pull request sets up [Leviathan](https://github.com/leviathan-dev/leviathan): an autonomous',
+        'backlog → pull request loop that runs in GitHub Actions.',
+        '',
+        '### What it adds',
+        ...files.map((f) => `- \`${f.path}\``),
+        '',
+        'Nothing runs until this is merged, and no task runs until a human marks it `ready: true` in the backlog.',
+        '',
+        '### After merging',
+        '```',
+        ...NEXT_STEPS.slice(3).map((line) => line.replace(/^ {2}/, '')),
+        '```',
+    ].join('\n');
+}
+/** Validates the rendered files exactly as `init` does, in a scratch directory. */
+async function validateRendered(files, out) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-init-'));
+    try {
+        await writeInitFiles(dir, files);
+        await runValidate(dir, { ...out, json: false, out: () => { } });
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+}
+async function runInitPr(files, options, out) {
+    await validateRendered(files, out);
+    const checkout = new Git(await assertRepository(options.dir));
+    const url = await checkout.originUrl();
+    if (url === null) {
+        throw new errors_UserError(`init --pr needs a checkout of the GitHub repository: ${options.dir} has no origin remote`);
+    }
+    const forge = new GitHubForge(githubForgeOptionsFromEnv(options.env, {
+        warn: (line) => out.err(`leviathan: warning: ${line}`),
+    }));
+    const base = await forge.defaultBranch();
+    const scratch = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-onboarding-'));
+    try {
+        const token = forge.pushToken() ?? forge.secrets()[0];
+        const git = checkout.withToken(token, scratch, { GIT_DIR: scratch });
+        await git.run(['init', '--quiet', '--bare', scratch]);
+        await git.run(['fetch', '--quiet', '--no-tags', '--depth=1', url, `refs/heads/${base}`]);
+        const baseSha = await git.output(['rev-parse', 'FETCH_HEAD^{commit}']);
+        if (!options.force) {
+            const present = [];
+            for (const f of files) {
+                const r = await git.run(['cat-file', '-e', `${baseSha}:${f.path}`], { allowFailure: true });
+                if (r.exitCode === 0)
+                    present.push(`${f.path} (on ${base})`);
+            }
+            refuseExisting(present);
+        }
+        const index = { GIT_INDEX_FILE: (0,external_node_path_.join)(scratch, 'onboarding.index') };
+        await git.run(['read-tree', baseSha], { env: index });
+        for (const f of files) {
+            const blob = await git.output(['hash-object', '-w', '--stdin'], { input: f.text });
+            await git.run(['update-index', '--add', '--cacheinfo', `100644,${blob},${f.path}`], { env: index });
+        }
+        const tree = await git.output(['write-tree'], { env: index });
+        const commit = await git.output(['commit-tree', tree, '-p', baseSha, '-m', `${TITLE}\n`]);
+        // The branch is ours: a re-run replaces what an earlier one pushed there.
+        await git.run(['push', '--quiet', '--no-verify', '--force', url, `${commit}:refs/heads/${ONBOARDING_BRANCH}`]);
+        const { pull, created } = await forge.upsertPull({
+            branch: ONBOARDING_BRANCH,
+            headSha: commit,
+            base,
+            title: TITLE,
+            body: pullBody(files),
+            draft: false,
+            labels: [],
+            reviewers: [],
+        });
+        const result = {
+            number: pull.number,
+            url: pull.url,
+            branch: ONBOARDING_BRANCH,
+            created,
+            files: files.map((f) => f.path),
+        };
+        if (out.json)
+            out.out(JSON.stringify(result));
+        else {
+            for (const f of files)
+                out.out(`committed ${f.path} on ${ONBOARDING_BRANCH}`);
+            out.out(`${created ? 'opened' : 'updated'} the onboarding pull request #${pull.number}: ${pull.url}`);
+            out.out('Review and merge it; its description lists the steps after that.');
+        }
+        return result;
+    }
+    catch (error) {
+        if (error instanceof errors_UserError)
+            throw error;
+        throw new errors_UserError(`init --pr failed: ${forge.redact(error.message)}`);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/init.ts
+/**
+ * `leviathan init`: writes the config, a sample backlog and the workflow into a repository, never over an
+ * existing file without `--force`, validates what it wrote and prints the next steps. The templates ship in
+ * the package (`templates/`), so `npx leviathan init` works without cloning this repository.
+ */
+
+
+
+
+
+
+async function runInit(options, out) {
+    const dir = (0,external_node_path_.resolve)(options.dir);
+    const files = await renderInitFiles(options);
+    await writeInitFiles(dir, files, options.force);
+    for (const f of files)
+        out.out(`wrote ${f.path}`);
+    await runValidate(dir, out);
+    for (const line of NEXT_STEPS)
+        out.out(line);
+    return files.map((f) => f.path);
+}
 function registerInit(program) {
     program
         .command('init')
@@ -62624,8 +62912,15 @@ function registerInit(program) {
         .option('--actions-repo <owner/name>', 'where the workflow takes the Leviathan actions from', DEFAULT_ACTIONS_REPO)
         .option('--actions-ref <ref>', 'the tag, branch or commit of those actions', DEFAULT_ACTIONS_REF)
         .option('--dashboard', 'keep a "Leviathan Dashboard" issue (grants the tick job issues: write)')
+        .option('--pr', 'open an onboarding pull request on GitHub instead of writing the files (LEVIATHAN_TOKEN, GITHUB_REPOSITORY; run in a checkout)')
+        .option('--json', 'machine-readable output (with --pr)')
         .action(async (opts) => {
-        await runInit(opts, processOutput(false));
+        const out = processOutput(Boolean(opts.json));
+        if (!opts.pr) {
+            await runInit(opts, out);
+            return;
+        }
+        await runInitPr(await renderInitFiles(opts), { ...opts, env: process.env }, out);
     });
 }
 

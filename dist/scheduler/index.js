@@ -34316,6 +34316,23 @@ function verifyView(view, checked) {
     };
 }
 /**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+    }
+    delete older.spend;
+    return older;
+}
+/**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
  */
@@ -34411,7 +34428,7 @@ function checkLog(input) {
             };
         }
         else if (input.stateText !== serializeState(state) &&
-            (0,core_chain/* canonicalJson */.dj)(snapshot) !== (0,core_chain/* canonicalJson */.dj)(state)) {
+            (0,core_chain/* canonicalJson */.dj)(snapshot) !== (0,core_chain/* canonicalJson */.dj)(inFormatOf(snapshot, state))) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
@@ -42712,6 +42729,8 @@ function describeSpend(spend, limitUsd, per) {
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
@@ -42986,7 +43005,17 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            recordFailure(state, taskInPlay(state, attempt.task));
+            const task = taskInPlay(state, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(state, task);
             finish(state, attempt);
             return;
         }
@@ -43541,7 +43570,7 @@ function select_select(input) {
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
 function attemptCreated(task, attempt, state, config, ctx, manual) {
     const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
     return {
         id: ctx.newId(),
         ts: now.toISOString(),
@@ -44156,6 +44185,12 @@ const TaskSchema = schemas/* strictObject */.rej({
     verify: schemas/* string */.YjP().optional(),
     max_attempts: schemas/* number */.aig().int().min(1).optional(),
     timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().min(1).optional(),
+        timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    })
+        .optional()
+        .describe("this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes"),
 });
 const BacklogSchema = schemas/* strictObject */.rej({
     version: schemas/* literal */.euz(1).optional(),
@@ -45291,6 +45326,15 @@ function backlogCrossChecks(raw, yaml, file, config) {
         }
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+        }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
         }
         out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
     });

@@ -35376,6 +35376,23 @@ function verifyView(view, checked) {
     };
 }
 /**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+    }
+    delete older.spend;
+    return older;
+}
+/**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
  */
@@ -35471,7 +35488,7 @@ function checkLog(input) {
             };
         }
         else if (input.stateText !== serializeState(state) &&
-            canonicalJson(snapshot) !== canonicalJson(state)) {
+            canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
@@ -41400,7 +41417,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9834);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8188);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(6817);
@@ -41541,6 +41558,12 @@ const TaskSchema = schemas/* strictObject */.rej({
     verify: schemas/* string */.YjP().optional(),
     max_attempts: schemas/* number */.aig().int().min(1).optional(),
     timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().min(1).optional(),
+        timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    })
+        .optional()
+        .describe("this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes"),
 });
 const BacklogSchema = schemas/* strictObject */.rej({
     version: schemas/* literal */.euz(1).optional(),
@@ -42676,6 +42699,15 @@ function backlogCrossChecks(raw, yaml, file, config) {
         }
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+        }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
         }
         out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
     });
@@ -44107,6 +44139,8 @@ function describeSpend(spend, limitUsd, per) {
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
@@ -44381,7 +44415,17 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            recordFailure(state, taskInPlay(state, attempt.task));
+            const task = taskInPlay(state, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(state, task);
             finish(state, attempt);
             return;
         }
@@ -44751,11 +44795,19 @@ function buildAgentEnv(input) {
         LEVIATHAN_PROMPT_FILE: input.promptFile,
         LEVIATHAN_TASK_FILE: input.taskFile,
         LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT: input.attemptId,
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
     if (input.resultFile !== undefined)
         env.LEVIATHAN_RESULT_FILE = input.resultFile;
+    // Set only when known (the feedback file only on a retry); an inherited one never survives.
+    delete env.LEVIATHAN_ATTEMPT_NUMBER;
+    delete env.LEVIATHAN_FEEDBACK_FILE;
+    if (input.attemptNumber !== undefined)
+        env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+    if (input.feedbackFile !== undefined)
+        env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
 }
 /**
@@ -44820,6 +44872,8 @@ function renderPrompt(raw, attempt, context = {}) {
     lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
     if (task.verify)
         lines.push(`- The change must pass: ${code(task.verify)}.`);
+    if (context.feedback)
+        lines.push('', context.feedback.trimEnd());
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -44854,7 +44908,11 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
     };
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
+    if (!context.feedback)
+        return { promptFile, taskFile };
+    const feedbackFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'feedback.md');
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+    return { promptFile, taskFile, feedbackFile };
 }
 
 
@@ -45689,7 +45747,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 9834:
+/***/ 8188:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45708,6 +45766,72 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
+;// CONCATENATED MODULE: ./src/core/feedback.ts
+/**
+ * Feedback between attempts (issue 11): a retry is told why the attempt before it failed, in
+ * `LEVIATHAN_FEEDBACK_FILE` and in the prompt, so the agent can do better the second time.
+ */
+/** Reasons whose detail is the diff guard's list of violations (`; `-joined by the worker). */
+const GUARD_REASONS = new Set(['scope_violation', 'limit_exceeded']);
+/** What each reason means for the agent, in one line. */
+const MEANING = {
+    executor_error: 'the agent command (or its sandbox) failed before its result could be checked',
+    timeout: 'the attempt ran out of time; do less, or finish earlier, before the deadline',
+    no_changes: 'the attempt changed no file',
+    scope_violation: 'the change touched paths it may not; nothing of it was delivered',
+    limit_exceeded: 'the change was over the file or byte caps',
+    verify_failed: 'the verify command failed on the candidate',
+    push_error: 'the result could not be pushed (not the agent’s doing, most likely)',
+    pr_error: 'the pull request could not be opened (not the agent’s doing, most likely)',
+    dispatch_error: 'the worker could not be started',
+};
+/** The task's newest failed attempt other than `current`, if the state still holds it. */
+function feedback_previousFailure(state, taskId, current) {
+    const task = Object.hasOwn(state.tasks, taskId) ? state.tasks[taskId] : undefined;
+    const last = task?.last_failure;
+    return last && last.attempt !== current ? last : undefined;
+}
+/** A fence longer than any run of backticks in `text`, so the text cannot close it. */
+function fenceFor(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return '`'.repeat(Math.max(3, longest + 1));
+}
+function fenced(text) {
+    const fence = fenceFor(text);
+    return [`${fence}text`, text.replace(/\n+$/, ''), fence];
+}
+/**
+ * The feedback Markdown for the attempt after `failure`: its reason and what it means, the guardrail
+ * violations or the detail, and the output tail, each redacted with `redact` (the worker's redactor: the
+ * recorded text was redacted once already, this holds for secrets the worker knows now).
+ */
+function feedback_renderFeedback(failure, redact) {
+    const lines = [
+        `## Feedback from attempt ${failure.number}`,
+        '',
+        `The previous attempt (\`${failure.attempt}\`) failed with reason \`${failure.reason}\`: ${MEANING[failure.reason] ?? 'see below'}.`,
+        '',
+    ];
+    const detail = failure.detail ? redact(failure.detail) : '';
+    if (detail && GUARD_REASONS.has(failure.reason)) {
+        lines.push('### Guardrail violations', '');
+        for (const v of detail.split('; '))
+            lines.push(`- ${v.replace(/\n/g, ' ')}`);
+        lines.push('');
+    }
+    else if (detail) {
+        lines.push('### What went wrong', '', ...fenced(detail), '');
+    }
+    if (failure.output_tail) {
+        const label = failure.reason === 'verify_failed' ? 'verify' : 'the failing command';
+        lines.push(`### Last output of ${label}`, '', ...fenced(redact(failure.output_tail)), '');
+    }
+    lines.push('The work tree starts again from the base branch: the previous attempt’s changes are not in it.', '');
+    return lines.join('\n');
+}
+
 // EXTERNAL MODULE: ./src/core/state.ts
 var state = __nccwpck_require__(7066);
 ;// CONCATENATED MODULE: ./src/core/reconcile.ts
@@ -46763,7 +46887,7 @@ function attemptSecrets(deps, ctx) {
     });
 }
 /** Every secret the worker knows, and token shapes. */
-function attemptRedactor(deps, ctx) {
+function agent_run_attemptRedactor(deps, ctx) {
     return (0,redact/* createRedactor */.lY)({ secrets: attemptSecrets(deps, ctx) });
 }
 /**
@@ -46782,6 +46906,10 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** The task files the agent may read (shown read-only inside the hidden task directory). */
+function taskFiles(ctx) {
+    return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function agent_run_runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
@@ -46792,9 +46920,9 @@ async function agent_run_runAgentCommands(deps, ctx, input) {
         env: input.env,
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         writable: [resultDirIn(ctx.taskDir)],
-        redact: attemptRedactor(deps, ctx),
+        redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: env,
         ...(env.PATH !== undefined ? { searchPath: env.PATH } : {}),
         ...(deps.onOutput ? { onOutput: (chunk) => deps.onOutput?.(chunk) } : {}),
@@ -46811,8 +46939,8 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
-        readOnly: [ctx.promptFile, ctx.taskFile],
-        redact: attemptRedactor(deps, ctx),
+        readOnly: taskFiles(ctx),
+        redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: host,
         ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
     });
@@ -46824,7 +46952,7 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
 function claim_attemptCreated(task, attempt, state, config, ctx, manual) {
     const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
     return {
         id: ctx.newId(),
         ts: now.toISOString(),
@@ -47484,6 +47612,8 @@ function deliver_agentEnv(deps, ctx) {
         resultFile: (0,agent_env/* resultFileIn */.bH)(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
+        attemptNumber: ctx.number,
+        ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
         timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
     }).env;
 }
@@ -47537,7 +47667,7 @@ async function deliverWorkTree(deps, ctx, workTree, executed,
 /** Why the agent's work was refused before it became a work tree (a crafted artifact): recorded as is. */
 refusal) {
     const say = deps.progress ?? (() => { });
-    const redact = attemptRedactor(deps, ctx);
+    const redact = agent_run_attemptRedactor(deps, ctx);
     const { config, task } = ctx;
     const repo = await private_repo/* PrivateRepo */.q.create(deps.git);
     const target = ctx.pushTarget;
@@ -47854,6 +47984,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -47909,7 +48040,14 @@ async function startAttempt(deps, taskId, attemptId) {
         finally {
             await repo.remove();
         }
-        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+        const previous = previousFailure(state, taskId, id);
+        files = await writeTaskFiles(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, {
+            scope: docs.config.scope,
+            limits: docs.config.limits,
+            checkout: prepared.workTree,
+            ...(previous ? { feedback: renderFeedback(previous, attemptRedactor(deps, docs)) } : {}),
+        });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -47959,11 +48097,15 @@ function notStarted(state, id) {
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
 }
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
 function executorCommands(ctx) {
     if (ctx.task.run)
         return ctx.task.run;
-    return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+    const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+    return command ? [command] : [];
 }
 /**
  * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in

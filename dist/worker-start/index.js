@@ -35375,6 +35375,23 @@ function verifyView(view, checked) {
     };
 }
 /**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+    }
+    delete older.spend;
+    return older;
+}
+/**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
  */
@@ -35470,7 +35487,7 @@ function checkLog(input) {
             };
         }
         else if (input.stateText !== serializeState(state) &&
-            canonicalJson(snapshot) !== canonicalJson(state)) {
+            canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
             // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
@@ -41395,7 +41412,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8623);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8701);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1335);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6817);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
@@ -41588,9 +41605,10 @@ function renderPullBody(input) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   lY: () => (/* binding */ createRedactor)
+/* harmony export */   lY: () => (/* binding */ createRedactor),
+/* harmony export */   xU: () => (/* binding */ knownSecrets)
 /* harmony export */ });
-/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls, knownSecrets */
+/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls */
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
@@ -41867,6 +41885,8 @@ function describeSpend(spend, limitUsd, per) {
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 const STATE_VERSION = 3;
 const OPEN_STATUSES = new Set([
@@ -42141,7 +42161,17 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            recordFailure(state, taskInPlay(state, attempt.task));
+            const task = taskInPlay(state, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(state, task);
             finish(state, attempt);
             return;
         }
@@ -42342,11 +42372,12 @@ function usdToMicros(usd) {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   fQ: () => (/* binding */ createTaskDir),
+  RW: () => (/* binding */ isSecretLikeName),
   bH: () => (/* binding */ resultFileIn),
   KS: () => (/* binding */ writeTaskFiles)
 });
 
-// UNUSED EXPORTS: BASE_ENV_NAMES, buildAgentEnv, isSecretLikeName, renderPrompt, resultDirIn
+// UNUSED EXPORTS: BASE_ENV_NAMES, buildAgentEnv, renderPrompt, resultDirIn
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
@@ -42502,11 +42533,19 @@ function buildAgentEnv(input) {
         LEVIATHAN_PROMPT_FILE: input.promptFile,
         LEVIATHAN_TASK_FILE: input.taskFile,
         LEVIATHAN_TASK_ID: input.taskId,
+        LEVIATHAN_ATTEMPT: input.attemptId,
         LEVIATHAN_ATTEMPT_ID: input.attemptId,
         LEVIATHAN_TIMEOUT_SECONDS: String(Math.max(0, Math.floor(input.timeoutSeconds))),
     });
     if (input.resultFile !== undefined)
         env.LEVIATHAN_RESULT_FILE = input.resultFile;
+    // Set only when known (the feedback file only on a retry); an inherited one never survives.
+    delete env.LEVIATHAN_ATTEMPT_NUMBER;
+    delete env.LEVIATHAN_FEEDBACK_FILE;
+    if (input.attemptNumber !== undefined)
+        env.LEVIATHAN_ATTEMPT_NUMBER = String(input.attemptNumber);
+    if (input.feedbackFile !== undefined)
+        env.LEVIATHAN_FEEDBACK_FILE = input.feedbackFile;
     return { env, droppedSecrets: droppedSecrets.sort() };
 }
 /**
@@ -42571,6 +42610,8 @@ function renderPrompt(raw, attempt, context = {}) {
     lines.push(`- Finish within ${Math.floor(attempt.timeoutSeconds / 60)} minutes; the attempt is stopped at its deadline.`);
     if (task.verify)
         lines.push(`- The change must pass: ${code(task.verify)}.`);
+    if (context.feedback)
+        lines.push('', context.feedback.trimEnd());
     return `${lines.join('\n')}\n`;
 }
 /**
@@ -42605,13 +42646,17 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
     };
     await (0,promises_.writeFile)(promptFile, renderPrompt(task, attempt, context), { mode: 0o600 });
     await (0,promises_.writeFile)(taskFile, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
-    return { promptFile, taskFile };
+    if (!context.feedback)
+        return { promptFile, taskFile };
+    const feedbackFile = (0,external_node_path_.join)(dir, 'feedback.md');
+    await (0,promises_.writeFile)(feedbackFile, `${context.feedback.trimEnd()}\n`, { mode: 0o600 });
+    return { promptFile, taskFile, feedbackFile };
 }
 
 
 /***/ }),
 
-/***/ 8701:
+/***/ 1335:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42630,6 +42675,72 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
+;// CONCATENATED MODULE: ./src/core/feedback.ts
+/**
+ * Feedback between attempts (issue 11): a retry is told why the attempt before it failed, in
+ * `LEVIATHAN_FEEDBACK_FILE` and in the prompt, so the agent can do better the second time.
+ */
+/** Reasons whose detail is the diff guard's list of violations (`; `-joined by the worker). */
+const GUARD_REASONS = new Set(['scope_violation', 'limit_exceeded']);
+/** What each reason means for the agent, in one line. */
+const MEANING = {
+    executor_error: 'the agent command (or its sandbox) failed before its result could be checked',
+    timeout: 'the attempt ran out of time; do less, or finish earlier, before the deadline',
+    no_changes: 'the attempt changed no file',
+    scope_violation: 'the change touched paths it may not; nothing of it was delivered',
+    limit_exceeded: 'the change was over the file or byte caps',
+    verify_failed: 'the verify command failed on the candidate',
+    push_error: 'the result could not be pushed (not the agent’s doing, most likely)',
+    pr_error: 'the pull request could not be opened (not the agent’s doing, most likely)',
+    dispatch_error: 'the worker could not be started',
+};
+/** The task's newest failed attempt other than `current`, if the state still holds it. */
+function previousFailure(state, taskId, current) {
+    const task = Object.hasOwn(state.tasks, taskId) ? state.tasks[taskId] : undefined;
+    const last = task?.last_failure;
+    return last && last.attempt !== current ? last : undefined;
+}
+/** A fence longer than any run of backticks in `text`, so the text cannot close it. */
+function fenceFor(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return '`'.repeat(Math.max(3, longest + 1));
+}
+function fenced(text) {
+    const fence = fenceFor(text);
+    return [`${fence}text`, text.replace(/\n+$/, ''), fence];
+}
+/**
+ * The feedback Markdown for the attempt after `failure`: its reason and what it means, the guardrail
+ * violations or the detail, and the output tail, each redacted with `redact` (the worker's redactor: the
+ * recorded text was redacted once already, this holds for secrets the worker knows now).
+ */
+function renderFeedback(failure, redact) {
+    const lines = [
+        `## Feedback from attempt ${failure.number}`,
+        '',
+        `The previous attempt (\`${failure.attempt}\`) failed with reason \`${failure.reason}\`: ${MEANING[failure.reason] ?? 'see below'}.`,
+        '',
+    ];
+    const detail = failure.detail ? redact(failure.detail) : '';
+    if (detail && GUARD_REASONS.has(failure.reason)) {
+        lines.push('### Guardrail violations', '');
+        for (const v of detail.split('; '))
+            lines.push(`- ${v.replace(/\n/g, ' ')}`);
+        lines.push('');
+    }
+    else if (detail) {
+        lines.push('### What went wrong', '', ...fenced(detail), '');
+    }
+    if (failure.output_tail) {
+        const label = failure.reason === 'verify_failed' ? 'verify' : 'the failing command';
+        lines.push(`### Last output of ${label}`, '', ...fenced(redact(failure.output_tail)), '');
+    }
+    lines.push('The work tree starts again from the base branch: the previous attempt’s changes are not in it.', '');
+    return lines.join('\n');
+}
+
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
 // EXTERNAL MODULE: ./src/core/state.ts
@@ -43763,6 +43874,12 @@ const TaskSchema = schemas/* strictObject */.rej({
     verify: schemas/* string */.YjP().optional(),
     max_attempts: schemas/* number */.aig().int().min(1).optional(),
     timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().min(1).optional(),
+        timeout_minutes: schemas/* number */.aig().int().min(1).optional(),
+    })
+        .optional()
+        .describe("this task's executor: command replaces the config's executor.command; timeout_minutes may only lower limits.attempt_timeout_minutes"),
 });
 const BacklogSchema = schemas/* strictObject */.rej({
     version: schemas/* literal */.euz(1).optional(),
@@ -44897,6 +45014,15 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
+        }
         out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
     });
     for (const cycle of findCycles(tasks, firstIndex)) {
@@ -46025,16 +46151,16 @@ function hostEnv(deps) {
 }
 /** Every secret value the worker knows: tokens, credential-like and allow-listed variables. */
 function agent_run_attemptSecrets(deps, ctx) {
-    return knownSecrets({
+    return (0,redact/* knownSecrets */.xU)({
         env: hostEnv(deps),
-        isSecretName: isSecretLikeName,
+        isSecretName: agent_env/* isSecretLikeName */.RW,
         allowlist: ctx.config.executor.env_allowlist,
         ...(deps.secrets ? { extra: deps.secrets } : {}),
     });
 }
 /** Every secret the worker knows, and token shapes. */
 function agent_run_attemptRedactor(deps, ctx) {
-    return createRedactor({ secrets: agent_run_attemptSecrets(deps, ctx) });
+    return (0,redact/* createRedactor */.lY)({ secrets: agent_run_attemptSecrets(deps, ctx) });
 }
 /**
  * Leviathan's own places around the agent's work tree: the checkout it reads the base from (its `.git` holds
@@ -46052,6 +46178,10 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** The task files the agent may read (shown read-only inside the hidden task directory). */
+function taskFiles(ctx) {
+    return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function agent_run_runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
@@ -46062,7 +46192,7 @@ async function agent_run_runAgentCommands(deps, ctx, input) {
         env: input.env,
         deadline: input.deadline,
         hide: await hiddenPaths(deps, ctx),
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         writable: [resultDirIn(ctx.taskDir)],
         redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: env,
@@ -46081,7 +46211,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
-        readOnly: [ctx.promptFile, ctx.taskFile],
+        readOnly: taskFiles(ctx),
         redact: agent_run_attemptRedactor(deps, ctx),
         hostEnv: host,
         ...(host.PATH !== undefined ? { searchPath: host.PATH } : {}),
@@ -46094,7 +46224,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
 /** The claim: `attempt.created` with its number and deadline, for the scheduler and manual runs alike. */
 function attemptCreated(task, attempt, state, config, ctx, manual) {
     const now = ctx.now();
-    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
+    const minutes = Math.min(task.timeout_minutes ?? Number.POSITIVE_INFINITY, task.executor?.timeout_minutes ?? Number.POSITIVE_INFINITY, config.limits.attempt_timeout_minutes);
     return {
         id: ctx.newId(),
         ts: now.toISOString(),
@@ -46924,6 +47054,8 @@ function deliver_agentEnv(deps, ctx) {
         resultFile: resultFileIn(ctx.taskDir),
         taskId: ctx.task.id,
         attemptId: ctx.attempt,
+        attemptNumber: ctx.number,
+        ...(ctx.feedbackFile !== undefined ? { feedbackFile: ctx.feedbackFile } : {}),
         timeoutSeconds: deliver_remainingMs(deps, ctx) / 1000,
     }).env;
 }
@@ -47294,6 +47426,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -47349,7 +47482,14 @@ async function startAttempt(deps, taskId, attemptId) {
         finally {
             await repo.remove();
         }
-        files = await (0,agent_env/* writeTaskFiles */.KS)(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+        // A retry is told why the attempt before it failed (redacted again with what this worker knows).
+        const previous = previousFailure(state, taskId, id);
+        files = await (0,agent_env/* writeTaskFiles */.KS)(prepared.taskDir, task, { id, number: claimed.number, maxAttempts, timeoutSeconds }, {
+            scope: docs.config.scope,
+            limits: docs.config.limits,
+            checkout: prepared.workTree,
+            ...(previous ? { feedback: renderFeedback(previous, agent_run_attemptRedactor(deps, docs)) } : {}),
+        });
     }
     catch (error) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
@@ -47399,11 +47539,15 @@ function notStarted(state, id) {
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
 }
-/** The commands the attempt runs: the task's own `run`, else the configured agent command. */
+/**
+ * The commands the attempt runs: the task's own `run`, else its `executor.command` (a per-task agent), else
+ * the configured agent command.
+ */
 function executorCommands(ctx) {
     if (ctx.task.run)
         return ctx.task.run;
-    return ctx.config.executor.command ? [ctx.config.executor.command] : [];
+    const command = ctx.task.executor?.command ?? ctx.config.executor.command;
+    return command ? [command] : [];
 }
 /**
  * SPEC §3.2 step 3 for commands and `executor.command` (an agent action in Actions runs between steps), in
