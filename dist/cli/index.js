@@ -60291,6 +60291,14 @@ function installExitHook() {
             signalGroup(pgid, 'SIGKILL');
     });
 }
+/**
+ * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
+ * so far stays in the work tree for the caller to keep.
+ */
+function stopRunningCommands() {
+    for (const pgid of liveGroups)
+        signalGroup(pgid, 'SIGKILL');
+}
 /** false when the group has no member left (ESRCH) or cannot be signalled. */
 function signalGroup(pgid, signal) {
     try {
@@ -62842,7 +62850,14 @@ async function runInitPr(files, options, out) {
         const tree = await git.output(['write-tree'], { env: index });
         const commit = await git.output(['commit-tree', tree, '-p', baseSha, '-m', `${TITLE}\n`]);
         // The branch is ours: a re-run replaces what an earlier one pushed there.
-        await git.run(['push', '--quiet', '--no-verify', '--force', url, `${commit}:refs/heads/${ONBOARDING_BRANCH}`]);
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            '--force',
+            url,
+            `${commit}:refs/heads/${ONBOARDING_BRANCH}`,
+        ]);
         const { pull, created } = await forge.upsertPull({
             branch: ONBOARDING_BRANCH,
             headSha: commit,

@@ -46144,6 +46144,14 @@ function installExitHook() {
             signalGroup(pgid, 'SIGKILL');
     });
 }
+/**
+ * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
+ * so far stays in the work tree for the caller to keep.
+ */
+function stopRunningCommands() {
+    for (const pgid of liveGroups)
+        signalGroup(pgid, 'SIGKILL');
+}
 /** false when the group has no member left (ESRCH) or cannot be signalled. */
 function signalGroup(pgid, signal) {
     try {

@@ -41033,10 +41033,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(761);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
+/* harmony import */ var _executor_run_commands_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8741);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3605);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -41053,21 +41054,46 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+function pack(workTree, archive) {
+    return (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('tar', ['--create', '--file', archive, '--exclude=./.git', '-C', workTree, '.']);
+}
+/**
+ * A job that is cancelled or runs out of `timeout-minutes` gets SIGINT, then SIGTERM, then SIGKILL. On the
+ * first, the agent is stopped and its work tree packed as it is, so the upload step (`if: always()`) still
+ * hands finish whatever the agent did: a timed-out agent's work ends on the WIP branch, not lost.
+ */
+function keepWorkOnStop(workTree, archive) {
+    let stopping = false;
+    const stop = (signal) => {
+        if (stopping)
+            return;
+        stopping = true;
+        (0,_executor_run_commands_js__WEBPACK_IMPORTED_MODULE_7__/* .stopRunningCommands */ .J)();
+        _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .error */ .z3(`leviathan: the agent step was stopped (${signal}); its work tree is kept as it is`);
+        pack(workTree, archive)
+            .then(() => _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('archive', archive))
+            .catch((error) => _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .warning */ .$e(`could not pack the work tree: ${error.message}`))
+            .finally(() => process.exit(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+}
 async function main() {
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .Cs)(async () => {
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runAction */ .Cs)(async () => {
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('task-dir', { required: true });
+        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('task-dir', { required: true });
         const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
-        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('archive');
-        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_7__/* .Git */ .TU(workspace);
+        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('archive');
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_8__/* .Git */ .TU(workspace);
         // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
         // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
         let workTree = saved.workTree;
         if (archive) {
             log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
             workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
-            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.create(git);
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_9__/* .PrivateRepo */ .q.create(git);
             try {
                 await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
             }
@@ -41083,23 +41109,17 @@ async function main() {
             taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'task.json'),
             ...(saved.feedbackFile !== undefined ? { feedbackFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'feedback.md') } : {}),
         };
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .actionContext */ .Gt)('worker', log.progress);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .actionContext */ .Gt)('worker', log.progress);
+        if (archive)
+            keepWorkOnStop(workTree, archive);
         log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
         // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
-        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
+        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_10__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
         log.end();
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
         if (archive) {
             log.progress('packing the work tree');
-            await (0,node_util__WEBPACK_IMPORTED_MODULE_4__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('tar', [
-                '--create',
-                '--file',
-                archive,
-                '--exclude=./.git',
-                '-C',
-                workTree,
-                '.',
-            ]);
+            await pack(workTree, archive);
             log.end();
             _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('archive', archive);
         }
@@ -41859,6 +41879,460 @@ function usdToMicros(usd) {
 
 /***/ }),
 
+/***/ 8741:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a: () => (/* binding */ runCommands),
+  J: () => (/* binding */ stopRunningCommands)
+});
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/executor/output-tail.ts
+/** Default size of the output kept for events, PR bodies and summaries (SPEC §3.2 step 5: "the last 4 KB"). */
+const OUTPUT_TAIL_BYTES = 4096;
+function isContinuationByte(byte) {
+    return (byte & 0xc0) === 0x80;
+}
+/**
+ * The last `maxBytes` bytes of `buf` as a string that is never longer than `maxBytes` in UTF-8 and never
+ * starts or ends with half a character (a cut multi-byte sequence would decode to U+FFFD, which is 3 bytes).
+ */
+function utf8Tail(buf, maxBytes = OUTPUT_TAIL_BYTES) {
+    let start = Math.max(0, buf.length - maxBytes);
+    while (start < buf.length && isContinuationByte(buf[start]))
+        start++;
+    let end = buf.length;
+    // Drop an incomplete sequence at the end (a process killed mid-write).
+    let lead = end - 1;
+    while (lead >= start && end - lead < 4 && isContinuationByte(buf[lead]))
+        lead--;
+    if (lead >= start) {
+        const b = buf[lead];
+        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        if (end - lead < need)
+            end = lead;
+    }
+    const text = buf.subarray(start, end).toString('utf8');
+    // Invalid bytes (binary output) decode to 3-byte U+FFFD, so the text can outgrow the bound: cut it again.
+    return Buffer.byteLength(text, 'utf8') > maxBytes ? lastBytesOfString(text, maxBytes) : text;
+}
+/** The longest suffix of `text` whose UTF-8 encoding fits in `maxBytes`, cut only between code points. */
+function lastBytesOfString(text, maxBytes) {
+    let bytes = 0;
+    let i = text.length;
+    while (i > 0) {
+        const unit = text.charCodeAt(i - 1);
+        const pair = unit >= 0xdc00 && unit <= 0xdfff && i > 1 && isHighSurrogate(text.charCodeAt(i - 2));
+        const size = pair ? 4 : unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3;
+        if (bytes + size > maxBytes)
+            break;
+        bytes += size;
+        i -= pair ? 2 : 1;
+    }
+    return text.slice(i);
+}
+function isHighSurrogate(unit) {
+    return unit >= 0xd800 && unit <= 0xdbff;
+}
+/**
+ * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
+ * recognised whole and not left half visible at the start of the tail.
+ */
+const REDACT_MARGIN_BYTES = 1024;
+/** Keeps only the last bytes of a stream of chunks, in bounded memory. */
+class TailBuffer {
+    outBytes;
+    chunks = [];
+    size = 0;
+    keepBytes;
+    constructor(outBytes = OUTPUT_TAIL_BYTES) {
+        this.outBytes = outBytes;
+        this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
+    }
+    push(chunk) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        if (buf.length === 0)
+            return;
+        this.chunks.push(buf);
+        this.size += buf.length;
+        // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.keepBytes + 4) {
+            this.size -= this.chunks.shift().length;
+        }
+        if (this.chunks.length > 32) {
+            const all = Buffer.concat(this.chunks);
+            this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
+            this.size = this.chunks[0].length;
+        }
+    }
+    /** The last bytes, redacted over the wider window first when `redact` is given. */
+    toString(redact) {
+        const all = Buffer.concat(this.chunks);
+        if (!redact)
+            return utf8Tail(all, this.outBytes);
+        const wide = utf8Tail(all, this.keepBytes);
+        // Cut where the margin began in the original, so the margin itself never shows.
+        const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
+        const redacted = redact(wide);
+        return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
+    }
+}
+/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
+const MAX_PENDING_CHARS = 16_384;
+/**
+ * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
+ * whole. Without a redactor it passes chunks straight through.
+ */
+class LineRedactor {
+    redact;
+    pending = '';
+    constructor(redact) {
+        this.redact = redact;
+    }
+    write(text) {
+        if (!this.redact)
+            return text;
+        this.pending += text;
+        const nl = this.pending.lastIndexOf('\n');
+        let out = '';
+        if (nl >= 0) {
+            out = this.pending.slice(0, nl + 1);
+            this.pending = this.pending.slice(nl + 1);
+        }
+        if (this.pending.length > MAX_PENDING_CHARS) {
+            const keep = REDACT_MARGIN_BYTES;
+            out += this.pending.slice(0, this.pending.length - keep);
+            this.pending = this.pending.slice(-keep);
+        }
+        return out === '' ? '' : this.redact(out);
+    }
+    end(text = '') {
+        if (!this.redact)
+            return text;
+        const out = this.pending + text;
+        this.pending = '';
+        return out === '' ? '' : this.redact(out);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/executor/run-commands.ts
+
+
+
+
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** setTimeout overflows above this and would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
+const DRAIN_MS = 250;
+/** Process groups still running, so that they die with us even if we exit mid-command. */
+const liveGroups = new Set();
+let exitHookInstalled = false;
+function installExitHook() {
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.on('exit', () => {
+        for (const pgid of liveGroups)
+            signalGroup(pgid, 'SIGKILL');
+    });
+}
+/**
+ * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
+ * so far stays in the work tree for the caller to keep.
+ */
+function stopRunningCommands() {
+    for (const pgid of liveGroups)
+        signalGroup(pgid, 'SIGKILL');
+}
+/** false when the group has no member left (ESRCH) or cannot be signalled. */
+function signalGroup(pgid, signal) {
+    try {
+        process.kill(-pgid, signal);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
+ * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
+ */
+function groupRunning(pgid) {
+    if (!signalGroup(pgid, 0))
+        return false;
+    let pids;
+    try {
+        pids = (0,external_node_fs_.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return true;
+    }
+    for (const pid of pids) {
+        try {
+            const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
+            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
+                return true;
+        }
+        catch {
+            // The process ended while we looked.
+        }
+    }
+    return false;
+}
+/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
+async function terminateGroup(pgid, graceMs) {
+    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
+        return;
+    const until = Date.now() + graceMs;
+    while (Date.now() < until) {
+        await (0,promises_namespaceObject.setTimeout)(Math.min(20, Math.max(1, until - Date.now())));
+        if (!groupRunning(pgid))
+            return;
+    }
+    signalGroup(pgid, 'SIGKILL');
+}
+function waitForPipes(child, ms) {
+    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
+    if (streams.length === 0)
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        let open = streams.length;
+        const timer = setTimeout(() => {
+            for (const s of streams)
+                s?.destroy();
+            resolve();
+        }, ms);
+        for (const s of streams) {
+            s?.once('close', () => {
+                if (--open === 0) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+        }
+    });
+}
+async function runOne(command, options, deadline, tail, graceMs) {
+    const argv = ['/bin/sh', '-c', command];
+    const box = options.sandbox;
+    let prepared;
+    try {
+        prepared = box
+            ? await box.sandbox.prepare(box.layout, argv)
+            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    }
+    catch (error) {
+        return { exitCode: null, signal: null, timedOut: false, error: error.message };
+    }
+    try {
+        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+    }
+    finally {
+        await prepared.dispose();
+    }
+}
+/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
+function ended(pid) {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+        return state === 'Z' || state === 'X';
+    }
+    catch {
+        return true;
+    }
+}
+function isNamespaceInit(pid) {
+    try {
+        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec((0,external_node_fs_.readFileSync)(`/proc/${pid}/status`, 'utf8'))?.[1];
+        const ids = nspid?.trim().split(/\s+/) ?? [];
+        return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
+ * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
+ * into the work tree for a moment after the sandbox's outer process exited.
+ */
+async function awaitNamespaceEnd(initPid, graceMs) {
+    // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
+    if (!isNamespaceInit(initPid))
+        return;
+    if (await endsWithin(initPid, graceMs))
+        return;
+    try {
+        if (isNamespaceInit(initPid))
+            process.kill(initPid, 'SIGKILL');
+    }
+    catch {
+        return;
+    }
+    await endsWithin(initPid, graceMs);
+}
+async function endsWithin(pid, ms) {
+    const until = Date.now() + ms;
+    while (!ended(pid) && Date.now() < until)
+        await (0,promises_namespaceObject.setTimeout)(5);
+    return ended(pid);
+}
+/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
+function within(promise, ms) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
+function readInitPid(child, fd) {
+    const stream = fd === undefined ? null : child.stdio[fd];
+    if (!stream)
+        return Promise.resolve(null);
+    let text = '';
+    stream.on('data', (chunk) => {
+        text += chunk.toString();
+    });
+    return new Promise((resolve) => {
+        stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
+    });
+}
+function spawnOne(command, invocation, options, deadline, tail, graceMs) {
+    return new Promise((resolve) => {
+        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
+        const child = (0,external_node_child_process_.spawn)(invocation.file, invocation.args, {
+            cwd: options.cwd,
+            env: { ...options.env, ...invocation.envOverrides },
+            detached: true,
+            // No stdin: an agent or command that waits for input must not hang until the deadline.
+            stdio: invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
+        });
+        const initPid = readInitPid(child, invocation.infoFd);
+        const pgid = child.pid;
+        let timedOut = false;
+        let stopping = null;
+        const stop = () => {
+            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
+            return stopping;
+        };
+        if (pgid !== undefined) {
+            liveGroups.add(pgid);
+            installExitHook();
+        }
+        for (const [stream, name] of [
+            [child.stdout, 'stdout'],
+            [child.stderr, 'stderr'],
+        ]) {
+            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+            const lines = new LineRedactor(options.redact);
+            const emit = (text) => {
+                if (!options.onOutput || text === '')
+                    return;
+                try {
+                    options.onOutput(text, name, command);
+                }
+                catch {
+                    // A faulty log sink must not break the run.
+                }
+            };
+            stream?.on('data', (chunk) => {
+                tail.push(chunk);
+                if (options.onOutput)
+                    emit(lines.write(decoder.write(chunk)));
+            });
+            stream?.once('close', () => emit(lines.end(decoder.end())));
+        }
+        const timer = setTimeout(() => {
+            timedOut = true;
+            void stop();
+        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+        let settled = false;
+        const finish = async (result) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            // Background processes the command left behind are part of it: stop them too, so nothing outlives
+            // the list and holds the checkout (or our pipes) open.
+            await stop();
+            const init = await within(initPid, graceMs);
+            if (init)
+                await awaitNamespaceEnd(init, graceMs);
+            await waitForPipes(child, DRAIN_MS);
+            if (pgid !== undefined)
+                liveGroups.delete(pgid);
+            resolve(result);
+        };
+        child.once('exit', (code, signal) => {
+            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
+        });
+        child.once('error', (err) => {
+            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
+            if (pgid === undefined)
+                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
+        });
+    });
+}
+/**
+ * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
+ * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
+ * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
+ * be tracked this way; a container or cgroup around the job is the stronger fence.
+ */
+async function runCommands(options) {
+    const started = Date.now();
+    const deadline = started + Math.max(0, options.timeoutMs);
+    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    const tail = new TailBuffer();
+    const done = (result) => ({
+        ...result,
+        outputTail: tail.toString(options.redact),
+        durationMs: Date.now() - started,
+    });
+    let exitCode = 0;
+    for (const command of options.commands) {
+        if (Date.now() >= deadline)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        const one = await runOne(command, options, deadline, tail, graceMs);
+        exitCode = one.exitCode;
+        if (one.timedOut)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        if (one.error !== undefined) {
+            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
+            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
+        }
+        if (one.exitCode !== 0) {
+            return done({
+                status: 'failed',
+                exitCode: one.exitCode,
+                failedCommand: command,
+                ...(one.signal ? { signal: one.signal } : {}),
+            });
+        }
+    }
+    return done({ status: 'ok', exitCode });
+}
+
+
+/***/ }),
+
 /***/ 4525:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -42264,7 +42738,7 @@ class PrivateRepo {
 
 /***/ }),
 
-/***/ 761:
+/***/ 3605:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44990,437 +45464,10 @@ var private_repo = __nccwpck_require__(7811);
 var redact = __nccwpck_require__(2258);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./src/executor/run-commands.ts + 3 modules
+var run_commands = __nccwpck_require__(8741);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/executor/output-tail.ts
-/** Default size of the output kept for events, PR bodies and summaries (SPEC §3.2 step 5: "the last 4 KB"). */
-const OUTPUT_TAIL_BYTES = 4096;
-function isContinuationByte(byte) {
-    return (byte & 0xc0) === 0x80;
-}
-/**
- * The last `maxBytes` bytes of `buf` as a string that is never longer than `maxBytes` in UTF-8 and never
- * starts or ends with half a character (a cut multi-byte sequence would decode to U+FFFD, which is 3 bytes).
- */
-function utf8Tail(buf, maxBytes = OUTPUT_TAIL_BYTES) {
-    let start = Math.max(0, buf.length - maxBytes);
-    while (start < buf.length && isContinuationByte(buf[start]))
-        start++;
-    let end = buf.length;
-    // Drop an incomplete sequence at the end (a process killed mid-write).
-    let lead = end - 1;
-    while (lead >= start && end - lead < 4 && isContinuationByte(buf[lead]))
-        lead--;
-    if (lead >= start) {
-        const b = buf[lead];
-        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-        if (end - lead < need)
-            end = lead;
-    }
-    const text = buf.subarray(start, end).toString('utf8');
-    // Invalid bytes (binary output) decode to 3-byte U+FFFD, so the text can outgrow the bound: cut it again.
-    return Buffer.byteLength(text, 'utf8') > maxBytes ? lastBytesOfString(text, maxBytes) : text;
-}
-/** The longest suffix of `text` whose UTF-8 encoding fits in `maxBytes`, cut only between code points. */
-function lastBytesOfString(text, maxBytes) {
-    let bytes = 0;
-    let i = text.length;
-    while (i > 0) {
-        const unit = text.charCodeAt(i - 1);
-        const pair = unit >= 0xdc00 && unit <= 0xdfff && i > 1 && isHighSurrogate(text.charCodeAt(i - 2));
-        const size = pair ? 4 : unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3;
-        if (bytes + size > maxBytes)
-            break;
-        bytes += size;
-        i -= pair ? 2 : 1;
-    }
-    return text.slice(i);
-}
-function isHighSurrogate(unit) {
-    return unit >= 0xd800 && unit <= 0xdbff;
-}
-/**
- * Extra bytes kept before the tail and redacted with it, so a secret that straddles the cut is still
- * recognised whole and not left half visible at the start of the tail.
- */
-const REDACT_MARGIN_BYTES = 1024;
-/** Keeps only the last bytes of a stream of chunks, in bounded memory. */
-class TailBuffer {
-    outBytes;
-    chunks = [];
-    size = 0;
-    keepBytes;
-    constructor(outBytes = OUTPUT_TAIL_BYTES) {
-        this.outBytes = outBytes;
-        this.keepBytes = outBytes + REDACT_MARGIN_BYTES;
-    }
-    push(chunk) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-        if (buf.length === 0)
-            return;
-        this.chunks.push(buf);
-        this.size += buf.length;
-        // Keep a few extra bytes so a character cut at the boundary can be dropped cleanly later.
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.keepBytes + 4) {
-            this.size -= this.chunks.shift().length;
-        }
-        if (this.chunks.length > 32) {
-            const all = Buffer.concat(this.chunks);
-            this.chunks = [all.subarray(Math.max(0, all.length - this.keepBytes - 4))];
-            this.size = this.chunks[0].length;
-        }
-    }
-    /** The last bytes, redacted over the wider window first when `redact` is given. */
-    toString(redact) {
-        const all = Buffer.concat(this.chunks);
-        if (!redact)
-            return utf8Tail(all, this.outBytes);
-        const wide = utf8Tail(all, this.keepBytes);
-        // Cut where the margin began in the original, so the margin itself never shows.
-        const cutAt = Buffer.byteLength(wide, 'utf8') > this.outBytes;
-        const redacted = redact(wide);
-        return cutAt ? utf8Tail(Buffer.from(redacted, 'utf8'), this.outBytes) : redacted;
-    }
-}
-/** Longest line kept back waiting for its end; longer output is passed on (minus a margin) unterminated. */
-const MAX_PENDING_CHARS = 16_384;
-/**
- * Live output in whole lines, each redacted: a secret split between two chunks of a pipe is redacted as a
- * whole. Without a redactor it passes chunks straight through.
- */
-class LineRedactor {
-    redact;
-    pending = '';
-    constructor(redact) {
-        this.redact = redact;
-    }
-    write(text) {
-        if (!this.redact)
-            return text;
-        this.pending += text;
-        const nl = this.pending.lastIndexOf('\n');
-        let out = '';
-        if (nl >= 0) {
-            out = this.pending.slice(0, nl + 1);
-            this.pending = this.pending.slice(nl + 1);
-        }
-        if (this.pending.length > MAX_PENDING_CHARS) {
-            const keep = REDACT_MARGIN_BYTES;
-            out += this.pending.slice(0, this.pending.length - keep);
-            this.pending = this.pending.slice(-keep);
-        }
-        return out === '' ? '' : this.redact(out);
-    }
-    end(text = '') {
-        if (!this.redact)
-            return text;
-        const out = this.pending + text;
-        this.pending = '';
-        return out === '' ? '' : this.redact(out);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/executor/run-commands.ts
-
-
-
-
-
-const DEFAULT_KILL_GRACE_MS = 2000;
-/** setTimeout overflows above this and would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
-const DRAIN_MS = 250;
-/** Process groups still running, so that they die with us even if we exit mid-command. */
-const liveGroups = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-    if (exitHookInstalled)
-        return;
-    exitHookInstalled = true;
-    process.on('exit', () => {
-        for (const pgid of liveGroups)
-            signalGroup(pgid, 'SIGKILL');
-    });
-}
-/** false when the group has no member left (ESRCH) or cannot be signalled. */
-function signalGroup(pgid, signal) {
-    try {
-        process.kill(-pgid, signal);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
- * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
- */
-function groupRunning(pgid) {
-    if (!signalGroup(pgid, 0))
-        return false;
-    let pids;
-    try {
-        pids = (0,external_node_fs_.readdirSync)('/proc').filter((name) => /^\d+$/.test(name));
-    }
-    catch {
-        return true;
-    }
-    for (const pid of pids) {
-        try {
-            const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
-            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
-                return true;
-        }
-        catch {
-            // The process ended while we looked.
-        }
-    }
-    return false;
-}
-/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
-async function terminateGroup(pgid, graceMs) {
-    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
-        return;
-    const until = Date.now() + graceMs;
-    while (Date.now() < until) {
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(Math.min(20, Math.max(1, until - Date.now())));
-        if (!groupRunning(pgid))
-            return;
-    }
-    signalGroup(pgid, 'SIGKILL');
-}
-function waitForPipes(child, ms) {
-    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
-    if (streams.length === 0)
-        return Promise.resolve();
-    return new Promise((resolve) => {
-        let open = streams.length;
-        const timer = setTimeout(() => {
-            for (const s of streams)
-                s?.destroy();
-            resolve();
-        }, ms);
-        for (const s of streams) {
-            s?.once('close', () => {
-                if (--open === 0) {
-                    clearTimeout(timer);
-                    resolve();
-                }
-            });
-        }
-    });
-}
-async function runOne(command, options, deadline, tail, graceMs) {
-    const argv = ['/bin/sh', '-c', command];
-    const box = options.sandbox;
-    let prepared;
-    try {
-        prepared = box
-            ? await box.sandbox.prepare(box.layout, argv)
-            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
-    }
-    catch (error) {
-        return { exitCode: null, signal: null, timedOut: false, error: error.message };
-    }
-    try {
-        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
-    }
-    finally {
-        await prepared.dispose();
-    }
-}
-/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
-function ended(pid) {
-    try {
-        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-        return state === 'Z' || state === 'X';
-    }
-    catch {
-        return true;
-    }
-}
-function isNamespaceInit(pid) {
-    try {
-        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec((0,external_node_fs_.readFileSync)(`/proc/${pid}/status`, 'utf8'))?.[1];
-        const ids = nspid?.trim().split(/\s+/) ?? [];
-        return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
- * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
- * into the work tree for a moment after the sandbox's outer process exited.
- */
-async function awaitNamespaceEnd(initPid, graceMs) {
-    // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
-    if (!isNamespaceInit(initPid))
-        return;
-    if (await endsWithin(initPid, graceMs))
-        return;
-    try {
-        if (isNamespaceInit(initPid))
-            process.kill(initPid, 'SIGKILL');
-    }
-    catch {
-        return;
-    }
-    await endsWithin(initPid, graceMs);
-}
-async function endsWithin(pid, ms) {
-    const until = Date.now() + ms;
-    while (!ended(pid) && Date.now() < until)
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(5);
-    return ended(pid);
-}
-/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
-function within(promise, ms) {
-    let timer;
-    const late = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), ms);
-    });
-    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
-function readInitPid(child, fd) {
-    const stream = fd === undefined ? null : child.stdio[fd];
-    if (!stream)
-        return Promise.resolve(null);
-    let text = '';
-    stream.on('data', (chunk) => {
-        text += chunk.toString();
-    });
-    return new Promise((resolve) => {
-        stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
-    });
-}
-function spawnOne(command, invocation, options, deadline, tail, graceMs) {
-    return new Promise((resolve) => {
-        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-        const child = (0,external_node_child_process_.spawn)(invocation.file, invocation.args, {
-            cwd: options.cwd,
-            env: { ...options.env, ...invocation.envOverrides },
-            detached: true,
-            // No stdin: an agent or command that waits for input must not hang until the deadline.
-            stdio: invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
-        });
-        const initPid = readInitPid(child, invocation.infoFd);
-        const pgid = child.pid;
-        let timedOut = false;
-        let stopping = null;
-        const stop = () => {
-            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
-            return stopping;
-        };
-        if (pgid !== undefined) {
-            liveGroups.add(pgid);
-            installExitHook();
-        }
-        for (const [stream, name] of [
-            [child.stdout, 'stdout'],
-            [child.stderr, 'stderr'],
-        ]) {
-            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-            const lines = new LineRedactor(options.redact);
-            const emit = (text) => {
-                if (!options.onOutput || text === '')
-                    return;
-                try {
-                    options.onOutput(text, name, command);
-                }
-                catch {
-                    // A faulty log sink must not break the run.
-                }
-            };
-            stream?.on('data', (chunk) => {
-                tail.push(chunk);
-                if (options.onOutput)
-                    emit(lines.write(decoder.write(chunk)));
-            });
-            stream?.once('close', () => emit(lines.end(decoder.end())));
-        }
-        const timer = setTimeout(() => {
-            timedOut = true;
-            void stop();
-        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
-        let settled = false;
-        const finish = async (result) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            // Background processes the command left behind are part of it: stop them too, so nothing outlives
-            // the list and holds the checkout (or our pipes) open.
-            await stop();
-            const init = await within(initPid, graceMs);
-            if (init)
-                await awaitNamespaceEnd(init, graceMs);
-            await waitForPipes(child, DRAIN_MS);
-            if (pgid !== undefined)
-                liveGroups.delete(pgid);
-            resolve(result);
-        };
-        child.once('exit', (code, signal) => {
-            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
-        });
-        child.once('error', (err) => {
-            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
-            if (pgid === undefined)
-                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
-        });
-    });
-}
-/**
- * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
- * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
- * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
- * be tracked this way; a container or cgroup around the job is the stronger fence.
- */
-async function runCommands(options) {
-    const started = Date.now();
-    const deadline = started + Math.max(0, options.timeoutMs);
-    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    const tail = new TailBuffer();
-    const done = (result) => ({
-        ...result,
-        outputTail: tail.toString(options.redact),
-        durationMs: Date.now() - started,
-    });
-    let exitCode = 0;
-    for (const command of options.commands) {
-        if (Date.now() >= deadline)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        const one = await runOne(command, options, deadline, tail, graceMs);
-        exitCode = one.exitCode;
-        if (one.timedOut)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        if (one.error !== undefined) {
-            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
-            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
-        }
-        if (one.exitCode !== 0) {
-            return done({
-                status: 'failed',
-                exitCode: one.exitCode,
-                failedCommand: command,
-                ...(one.signal ? { signal: one.signal } : {}),
-            });
-        }
-    }
-    return done({ status: 'ok', exitCode });
-}
-
 ;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
 /**
  * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
@@ -45792,7 +45839,7 @@ async function runSandboxed(options) {
     }
     const [workTree] = await realPaths([options.workTree]);
     const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
-    const result = await runCommands({
+    const result = await (0,run_commands/* runCommands */.a)({
         commands: options.commands,
         cwd: workTree,
         env: options.env,
@@ -56156,10 +56203,11 @@ __nccwpck_require__.d(__webpack_exports__, {
   pq: () => (/* binding */ info),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
-  Oh: () => (/* binding */ startGroup)
+  Oh: () => (/* binding */ startGroup),
+  $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setSecret, summary, toPlatformPath, toPosixPath, toWin32Path, warning
+// UNUSED EXPORTS: ExitCode, addPath, debug, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setSecret, summary, toPlatformPath, toPosixPath, toWin32Path
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -59004,7 +59052,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue

@@ -10,10 +10,36 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
+import { stopRunningCommands } from '../executor/run-commands.js';
 import { Git } from '../store/git.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
 import { actionContext, input, phases, runAction } from './io.js';
+
+function pack(workTree: string, archive: string): Promise<unknown> {
+  return promisify(execFile)('tar', ['--create', '--file', archive, '--exclude=./.git', '-C', workTree, '.']);
+}
+
+/**
+ * A job that is cancelled or runs out of `timeout-minutes` gets SIGINT, then SIGTERM, then SIGKILL. On the
+ * first, the agent is stopped and its work tree packed as it is, so the upload step (`if: always()`) still
+ * hands finish whatever the agent did: a timed-out agent's work ends on the WIP branch, not lost.
+ */
+function keepWorkOnStop(workTree: string, archive: string): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    stopRunningCommands();
+    core.error(`leviathan: the agent step was stopped (${signal}); its work tree is kept as it is`);
+    pack(workTree, archive)
+      .then(() => core.setOutput('archive', archive))
+      .catch((error: Error) => core.warning(`could not pack the work tree: ${error.message}`))
+      .finally(() => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
 
 async function main(): Promise<void> {
   const log = phases();
@@ -45,6 +71,7 @@ async function main(): Promise<void> {
       ...(saved.feedbackFile !== undefined ? { feedbackFile: join(taskDir, 'feedback.md') } : {}),
     };
     const ctx = actionContext('worker', log.progress);
+    if (archive) keepWorkOnStop(workTree, archive);
     log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
     // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
     const executed = await executeAttempt(
@@ -55,15 +82,7 @@ async function main(): Promise<void> {
     await writeFile(join(taskDir, 'executed.json'), JSON.stringify(executed));
     if (archive) {
       log.progress('packing the work tree');
-      await promisify(execFile)('tar', [
-        '--create',
-        '--file',
-        archive,
-        '--exclude=./.git',
-        '-C',
-        workTree,
-        '.',
-      ]);
+      await pack(workTree, archive);
       log.end();
       core.setOutput('archive', archive);
     }

@@ -67,6 +67,14 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
+ * so far stays in the work tree for the caller to keep.
+ */
+export function stopRunningCommands(): void {
+  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+}
+
 /** false when the group has no member left (ESRCH) or cannot be signalled. */
 function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {

@@ -205,7 +205,8 @@ export class WorkflowRunner {
         status: 'success',
         deadline:
           Date.now() +
-          Number(interpolate(job['timeout-minutes'] ?? 360, jobScope)) * (this.options.minuteMs ?? 60_000),
+          Number(interpolate(job['timeout-minutes'] ?? 360, jobScope)) *
+            (this.options.jobMinuteMs?.[job.id] ?? this.options.minuteMs ?? 60_000),
         cancelled,
         setCancel: (fn) => {
           cancel = fn;

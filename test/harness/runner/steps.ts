@@ -251,12 +251,20 @@ export class StepRunner {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const kill = () => {
+    const signal = (name: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        process.kill(-child.pid!, name);
       } catch {
         /* already gone */
       }
+    };
+    // The hosted runner's way to stop a step: SIGINT, a grace, SIGTERM, the rest of it, SIGKILL.
+    const grace = this.options.cancelGraceMs ?? 2000;
+    const timers: NodeJS.Timeout[] = [];
+    const kill = () => {
+      signal('SIGINT');
+      timers.push(setTimeout(() => signal('SIGTERM'), grace * 0.75));
+      timers.push(setTimeout(() => signal('SIGKILL'), grace));
     };
     state.setCancel(kill);
     const timer = setTimeout(
@@ -271,6 +279,7 @@ export class StepRunner {
     child.stderr.on('data', (c: Buffer) => state.log.push(c.toString()));
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     clearTimeout(timer);
+    for (const t of timers) clearTimeout(t);
     state.setCancel(() => {});
     const read = (k: string) => readFile(files[k]!, 'utf8');
     Object.assign(state.env, parseKeyValueFile(await read('GITHUB_ENV')));

@@ -31,6 +31,13 @@ export interface RunnerOptions {
   env?: Record<string, string>;
   /** Milliseconds per `timeout-minutes` minute (tests shrink it). */
   minuteMs?: number;
+  /** The same for one job (by id), e.g. only the agent job's clock shrunk. */
+  jobMinuteMs?: Record<string, number>;
+  /**
+   * How long a step gets between the stop signals at cancellation or timeout, as the hosted runner does:
+   * SIGINT, three quarters of this, SIGTERM, the rest, SIGKILL (GitHub: 7.5 s + 2.5 s; default here 2 s).
+   */
+  cancelGraceMs?: number;
   /** Called before each step; return `'cancel'` to cancel the run there (as a user pressing Cancel). */
   beforeStep?: (
     job: string,
