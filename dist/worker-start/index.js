@@ -41410,7 +41410,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9536);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5763);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7096);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
@@ -42030,7 +42030,7 @@ function finish(state, attempt) {
 
 /***/ }),
 
-/***/ 9536:
+/***/ 5763:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43266,9 +43266,74 @@ const BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = (/* unused pure expression or super */ null && ([443, 80]));
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m || !m[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+
 // EXTERNAL MODULE: ./src/core/seal.ts
 var seal = __nccwpck_require__(6466);
 ;// CONCATENATED MODULE: ./src/core/config.ts
+
 
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
@@ -43312,6 +43377,13 @@ const ConfigSchema = schemas/* strictObject */.rej({
         sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
             .default('auto')
             .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({
@@ -45221,12 +45293,14 @@ function sandbox_argv_unshareInvocation(tools, root, layout, argv) {
 
 
 
+
 /** No sandbox could be made: the attempt fails closed with this message (`executor_error`). */
 class sandbox_SandboxUnavailableError extends (/* unused pure expression or super */ null && (Error)) {
     name = 'SandboxUnavailableError';
 }
 const INSTALL_HINT = (/* unused pure expression or super */ null && ('install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
     'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed'));
+const NETWORK_HINT = '; or, to give the agent the host network (every 127.0.0.1 service included), set executor.network: open';
 /** An executable named `name` on `searchPath`, as the shell would find it. */
 async function findExecutable(name, searchPath) {
     for (const dir of searchPath.split(delimiter)) {
@@ -45246,8 +45320,9 @@ async function findExecutable(name, searchPath) {
     return undefined;
 }
 async function findTools(searchPath) {
-    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    const [bwrap, unshare, setpriv, mount, pivotRoot, ip] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root', 'ip'].map((n) => findExecutable(n, searchPath)));
     return {
+        ...(ip ? { ip } : {}),
         ...(bwrap ? { bwrap } : {}),
         ...(unshare ? { unshare } : {}),
         ...(setpriv ? { setpriv } : {}),
@@ -45265,22 +45340,27 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap) {
+function bwrapSandbox(bwrap, network) {
     return {
         kind: 'bwrap',
+        network,
         async prepare(layout, argv) {
-            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools) {
+function unshareSandbox(tools, ip) {
+    const network = ip ? 'isolated' : 'host';
     return {
         kind: 'unshare',
+        network,
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await mkdtemp(join(tmpdir(), 'leviathan-root-'));
-            const inv = unshareInvocation(tools, root, layout, argv);
+            const made = unshareInvocation(tools, root, layout, argv);
+            const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -45291,6 +45371,7 @@ function unshareSandbox(tools) {
 }
 const NONE = {
     kind: 'none',
+    network: 'host',
     async prepare(_layout, argv) {
         return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
     },
@@ -45344,31 +45425,39 @@ async function sandbox_resolveSandbox(request) {
     if (request.mode === 'none')
         return NONE;
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const network = request.network ?? 'isolated';
+    const own = network === 'isolated' ? ' with a network namespace of its own' : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap);
-            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, network);
+            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`bwrap cannot make a sandbox here (${why})`);
+            problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
         }
         else
             problems.push('bwrap was not found on PATH');
     }
     if (request.mode === 'auto' || request.mode === 'unshare') {
         const { unshare, setpriv, mount, pivotRoot } = tools;
-        if (unshare && setpriv && mount && pivotRoot) {
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+        if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
+            const ip = network === 'isolated' ? tools.ip : undefined;
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
+            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+            const why = await probeOnce(key, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`unshare cannot make a sandbox here (${why})`);
+            problems.push(`unshare cannot make a sandbox${own} here (${why})`);
+        }
+        else if (unshare && setpriv && mount && pivotRoot) {
+            problems.push('ip (iproute2) was not found on PATH: unshare cannot bring up the loopback of its own network');
         }
         else
             problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
     }
-    throw new sandbox_SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+    const netHint = network === 'isolated' ? NETWORK_HINT : '';
+    throw new sandbox_SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`);
 }
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function sandbox_realPaths(paths) {
@@ -45402,6 +45491,7 @@ async function sandboxed_run_runSandboxed(options) {
     try {
         sandbox = await resolveSandbox({
             mode: options.mode,
+            network: options.network?.mode === 'open' ? 'host' : 'isolated',
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
@@ -45530,11 +45620,16 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** `executor.network` and its allow-list. */
+function networkPolicy(ctx) {
+    return { mode: ctx.config.executor.network, allow: ctx.config.executor.network_allow };
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function agent_run_runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
     return runSandboxed({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         workTree: ctx.workTree,
         commands: input.commands,
         env: input.env,
@@ -45555,6 +45650,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
     const host = hostEnv(deps);
     return verifyCandidate({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],

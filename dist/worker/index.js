@@ -40999,7 +40999,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
 /* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7900);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9185);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
@@ -41894,7 +41894,7 @@ class PrivateRepo {
 
 /***/ }),
 
-/***/ 7900:
+/***/ 9185:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43128,6 +43128,70 @@ const backlog_BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = (/* unused pure expression or super */ null && ([443, 80]));
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m || !m[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+
 ;// CONCATENATED MODULE: ./src/core/seal.ts
 /**
  * The seal of an append to the event log: what a signing key signs, and how it is written in the commit
@@ -43158,6 +43222,7 @@ function parseSealTrailers(message) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/config.ts
+
 
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
@@ -43201,6 +43266,13 @@ const config_ConfigSchema = schemas/* strictObject */.rej({
         sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
             .default('auto')
             .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({
@@ -45102,7 +45174,33 @@ function unshareInvocation(tools, root, layout, argv) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/executor/sandbox-net.ts
+/** bubblewrap: `--unshare-net` (bwrap brings the new namespace's loopback up itself). */
+function isolateBwrapNetwork(inv) {
+    return { ...inv, args: ['--unshare-net', ...inv.args] };
+}
+function shellQuote(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/**
+ * util-linux: `unshare --net`, and the set-up script first brings the new namespace's loopback up with
+ * iproute2's `ip` (as root of the new user namespace, before every capability is dropped).
+ */
+function isolateUnshareNetwork(inv, unshare, ip) {
+    const args = [...inv.args];
+    const at = args.indexOf(unshare);
+    const script = args.indexOf('-c', at);
+    if (at < 0 || script < 0 || script + 1 >= args.length)
+        throw new Error('not an unshare invocation');
+    args[script + 1] =
+        `${shellQuote(ip)} link set lo up || { echo "leviathan sandbox: cannot bring up the loopback of its own network namespace" >&2; exit 125; }\n` +
+            args[script + 1];
+    args.splice(at + 1, 0, '--net');
+    return { ...inv, args };
+}
+
 ;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
 
 
 
@@ -45115,6 +45213,7 @@ class SandboxUnavailableError extends Error {
 }
 const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
     'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+const NETWORK_HINT = '; or, to give the agent the host network (every 127.0.0.1 service included), set executor.network: open';
 /** An executable named `name` on `searchPath`, as the shell would find it. */
 async function findExecutable(name, searchPath) {
     for (const dir of searchPath.split(external_node_path_.delimiter)) {
@@ -45134,8 +45233,9 @@ async function findExecutable(name, searchPath) {
     return undefined;
 }
 async function findTools(searchPath) {
-    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    const [bwrap, unshare, setpriv, mount, pivotRoot, ip] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root', 'ip'].map((n) => findExecutable(n, searchPath)));
     return {
+        ...(ip ? { ip } : {}),
         ...(bwrap ? { bwrap } : {}),
         ...(unshare ? { unshare } : {}),
         ...(setpriv ? { setpriv } : {}),
@@ -45153,22 +45253,27 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap) {
+function bwrapSandbox(bwrap, network) {
     return {
         kind: 'bwrap',
+        network,
         async prepare(layout, argv) {
-            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools) {
+function unshareSandbox(tools, ip) {
+    const network = ip ? 'isolated' : 'host';
     return {
         kind: 'unshare',
+        network,
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
-            const inv = unshareInvocation(tools, root, layout, argv);
+            const made = unshareInvocation(tools, root, layout, argv);
+            const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -45179,6 +45284,7 @@ function unshareSandbox(tools) {
 }
 const NONE = {
     kind: 'none',
+    network: 'host',
     async prepare(_layout, argv) {
         return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
     },
@@ -45232,31 +45338,39 @@ async function resolveSandbox(request) {
     if (request.mode === 'none')
         return NONE;
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const network = request.network ?? 'isolated';
+    const own = network === 'isolated' ? ' with a network namespace of its own' : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap);
-            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, network);
+            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`bwrap cannot make a sandbox here (${why})`);
+            problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
         }
         else
             problems.push('bwrap was not found on PATH');
     }
     if (request.mode === 'auto' || request.mode === 'unshare') {
         const { unshare, setpriv, mount, pivotRoot } = tools;
-        if (unshare && setpriv && mount && pivotRoot) {
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+        if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
+            const ip = network === 'isolated' ? tools.ip : undefined;
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
+            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+            const why = await probeOnce(key, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`unshare cannot make a sandbox here (${why})`);
+            problems.push(`unshare cannot make a sandbox${own} here (${why})`);
+        }
+        else if (unshare && setpriv && mount && pivotRoot) {
+            problems.push('ip (iproute2) was not found on PATH: unshare cannot bring up the loopback of its own network');
         }
         else
             problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
     }
-    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+    const netHint = network === 'isolated' ? NETWORK_HINT : '';
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`);
 }
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function realPaths(paths) {
@@ -45290,6 +45404,7 @@ async function runSandboxed(options) {
     try {
         sandbox = await resolveSandbox({
             mode: options.mode,
+            network: options.network?.mode === 'open' ? 'host' : 'isolated',
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
@@ -45418,11 +45533,16 @@ async function hiddenPaths(deps, ctx) {
         ...(deps.hide ?? []),
     ];
 }
+/** `executor.network` and its allow-list. */
+function networkPolicy(ctx) {
+    return { mode: ctx.config.executor.network, allow: ctx.config.executor.network_allow };
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
     return runSandboxed({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         workTree: ctx.workTree,
         commands: input.commands,
         env: input.env,
@@ -45443,6 +45563,7 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
     const host = hostEnv(deps);
     return verifyCandidate({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NetworkMode } from '../core/egress-hosts.js';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
   defaultHidden,
@@ -32,9 +33,19 @@ export interface RunSandboxedOptions {
   onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
   /** Where the sandbox tools are looked up; default `process.env.PATH`. */
   searchPath?: string;
+  /**
+   * `executor.network` and `executor.network_allow`; default `none`. `none` and `allowlist` give the sandbox
+   * a network namespace of its own (fail closed when it cannot have one); `open` keeps the host's.
+   */
+  network?: NetworkPolicy;
   /** Where the user's home is (hidden too); default the process's. */
   hostEnv?: Record<string, string | undefined>;
   killGraceMs?: number;
+}
+
+export interface NetworkPolicy {
+  mode: NetworkMode;
+  allow: readonly string[];
 }
 
 export interface RunSandboxedResult extends RunCommandsResult {
@@ -53,6 +64,7 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
   try {
     sandbox = await resolveSandbox({
       mode: options.mode,
+      network: options.network?.mode === 'open' ? 'host' : 'isolated',
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     });
   } catch (error) {

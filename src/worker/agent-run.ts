@@ -1,6 +1,7 @@
 import { createRedactor, knownSecrets, type Redactor } from '../core/redact.js';
 import { isSecretLikeName } from '../executor/agent-env.js';
 import {
+  type NetworkPolicy,
   type RunSandboxedResult,
   runSandboxed,
   type VerifyCandidateResult,
@@ -47,6 +48,11 @@ async function hiddenPaths(deps: ExecuteDeps, ctx: AttemptContext): Promise<stri
   ];
 }
 
+/** `executor.network` and its allow-list. */
+function networkPolicy(ctx: Pick<AttemptContext, 'config'>): NetworkPolicy {
+  return { mode: ctx.config.executor.network, allow: ctx.config.executor.network_allow };
+}
+
 interface AgentRunInput {
   commands: readonly string[];
   env: Record<string, string>;
@@ -63,6 +69,7 @@ export async function runAgentCommands(
   const env = hostEnv(deps);
   return runSandboxed({
     mode: ctx.config.executor.sandbox,
+    network: networkPolicy(ctx),
     workTree: ctx.workTree,
     commands: input.commands,
     env: input.env,
@@ -89,6 +96,7 @@ export async function verifyInSandbox(
   const host = hostEnv(deps);
   return verifyCandidate({
     mode: ctx.config.executor.sandbox,
+    network: networkPolicy(ctx),
     candidate,
     ...input,
     hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
