@@ -66,7 +66,7 @@ export function parseTarget(text: string, defaultPort?: number): Target | null {
     authority = m[1]!.replace(/^.*@/, '');
   }
   const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
-  if (!m || !m[1]) return null;
+  if (!m?.[1]) return null;
   const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
   if (port === undefined || port < 1 || port > 65535) return null;
   return { host: normalizeHost(m[1]), port };
