@@ -43806,7 +43806,7 @@ function parseTarget(text, defaultPort) {
         authority = m[1].replace(/^.*@/, '');
     }
     const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
-    if (!m || !m[1])
+    if (!m?.[1])
         return null;
     const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
     if (port === undefined || port < 1 || port > 65535)

@@ -41410,7 +41410,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5763);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1204);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7096);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
@@ -42030,7 +42030,7 @@ function finish(state, attempt) {
 
 /***/ }),
 
-/***/ 5763:
+/***/ 1204:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43299,7 +43299,7 @@ function matchesHost(pattern, host) {
     return p === h;
 }
 /** Whether the proxy lets a connection to `host:port` through. */
-function admits(allow, host, port) {
+function egress_hosts_admits(allow, host, port) {
     if (!ALLOWED_PORTS.includes(port))
         return { ok: false, why: `port ${port} is not 443 or 80` };
     if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
@@ -43313,7 +43313,7 @@ function admits(allow, host, port) {
  * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
  * `http://` URI. null when it is neither.
  */
-function parseTarget(text, defaultPort) {
+function egress_hosts_parseTarget(text, defaultPort) {
     let authority = text;
     if (defaultPort !== undefined) {
         const m = /^http:\/\/([^/?#]*)/i.exec(text);
@@ -43322,7 +43322,7 @@ function parseTarget(text, defaultPort) {
         authority = m[1].replace(/^.*@/, '');
     }
     const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
-    if (!m || !m[1])
+    if (!m?.[1])
         return null;
     const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
     if (port === undefined || port < 1 || port > 65535)
@@ -44817,6 +44817,218 @@ class private_repo_PrivateRepo {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/executor/egress-proxy.ts
+/**
+ * The egress proxy of `executor.network: allowlist` (issue 11): an HTTP proxy Leviathan runs outside the
+ * sandbox on a unix socket that is bind-mounted into it. It admits `CONNECT host:443|80` and plain
+ * `GET http://host/…` only for the names of `executor.network_allow` (src/core/egress-hosts.ts), resolves them
+ * itself (an agent never names an address), refuses raw IPs and every other name with 403, and records each
+ * refused host.
+ */
+
+
+
+
+
+const MAX_REFUSED = 50;
+const systemResolver = async (host, port) => ({
+    address: (await lookup(host)).address,
+    port,
+});
+function refuse(socket, status, why) {
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nleviathan egress: ${why}\n`);
+}
+async function egress_proxy_startEgressProxy(options) {
+    const resolveHost = options.resolve ?? systemResolver;
+    const refused = new Map();
+    const sockets = new Set();
+    /** The target when admitted; else records it and answers 403. */
+    const judge = (target, raw, plain) => {
+        const verdict = target
+            ? plain && target.port !== 80
+                ? { ok: false, why: `port ${target.port} is not 80 (plain http)` }
+                : admits(options.allow, target.host, target.port)
+            : { ok: false, why: 'not a host:port target' };
+        if (verdict.ok)
+            return target;
+        const host = target?.host ?? raw.slice(0, 200);
+        const port = target?.port ?? 0;
+        const key = `${host}:${port}`;
+        if (!refused.has(key) && refused.size < MAX_REFUSED)
+            refused.set(key, { host, port, why: verdict.why });
+        return null;
+    };
+    const server = createServer((req, res) => {
+        const target = judge(parseTarget(req.url ?? '', 80), req.url ?? '', true);
+        if (!target) {
+            res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+            res.end('leviathan egress: refused (not in executor.network_allow)\n');
+            return;
+        }
+        const url = new URL(req.url ?? '/');
+        resolveHost(target.host, target.port).then((to) => {
+            const upstream = request({
+                host: to.address,
+                port: to.port,
+                method: req.method,
+                path: `${url.pathname}${url.search}`,
+                headers: { ...req.headers, host: url.host },
+            }, (answer) => {
+                res.writeHead(answer.statusCode ?? 502, answer.headers);
+                answer.pipe(res);
+            });
+            upstream.on('error', (e) => res.destroyed || res.writeHead(502).end(`leviathan egress: ${e.message}\n`));
+            req.pipe(upstream);
+        }, (e) => res.writeHead(502).end(`leviathan egress: cannot resolve ${target.host}: ${e.message}\n`));
+    });
+    server.on('connect', (req, client, head) => {
+        client.on('error', () => client.destroy());
+        const target = judge(parseTarget(req.url ?? ''), req.url ?? '', false);
+        if (!target)
+            return refuse(client, '403 Forbidden', 'refused (not in executor.network_allow)');
+        resolveHost(target.host, target.port).then((to) => {
+            const upstream = connect(to.port, to.address, () => {
+                client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+                if (head.length)
+                    upstream.write(head);
+                upstream.pipe(client);
+                client.pipe(upstream);
+            });
+            sockets.add(upstream);
+            upstream.on('close', () => sockets.delete(upstream));
+            upstream.on('error', (e) => client.writable ? refuse(client, '502 Bad Gateway', e.message) : client.destroy());
+            client.on('close', () => upstream.destroy());
+        }, (e) => refuse(client, '502 Bad Gateway', `cannot resolve ${target.host}: ${e.message}`));
+    });
+    server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+    });
+    await new Promise((done, fail) => {
+        server.once('error', fail);
+        server.listen(options.socketPath, () => done());
+    });
+    // Whatever uid the sandbox maps us to may connect (the socket is the sandbox's only way out).
+    await chmod(options.socketPath, 0o666);
+    return {
+        socketPath: options.socketPath,
+        refused: () => [...refused.values()],
+        close: () => new Promise((done) => {
+            for (const s of sockets)
+                s.destroy();
+            server.close(() => done());
+        }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
+/**
+ * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
+ * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
+ * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
+ * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
+ * it; nothing else leaves the namespace.
+ */
+
+
+
+
+/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
+const EGRESS_PORT = 3128;
+const FORWARDER = (/* unused pure expression or super */ null && (`'use strict';
+const net = require('node:net');
+const [sock, port] = process.argv.slice(2);
+const server = net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u);
+  u.pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy());
+  u.on('close', () => c.destroy());
+});
+server.on('error', (e) => {
+  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
+  process.exit(1);
+});
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`));
+/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
+const WRAPPER = (/* unused pure expression or super */ null && (`NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
+F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
+"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
+read -r ok < "$F"; rm -f "$F"
+[ "$ok" = ready ] || fail "the egress forwarder did not start"
+exec "$@"
+`));
+/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
+function proxyEnv(port = EGRESS_PORT) {
+    const url = `http://127.0.0.1:${port}`;
+    const local = 'localhost,127.0.0.1,::1';
+    return {
+        HTTPS_PROXY: url,
+        HTTP_PROXY: url,
+        https_proxy: url,
+        http_proxy: url,
+        ALL_PROXY: url,
+        all_proxy: url,
+        NO_PROXY: local,
+        no_proxy: local,
+    };
+}
+/** Starts the proxy for `allow` in a fresh directory of ours. */
+async function egress_sandbox_openEgress(options) {
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-egress-'));
+    try {
+        const forwarder = join(dir, 'forward.cjs');
+        await writeFile(forwarder, FORWARDER, { mode: 0o644 });
+        const socketPath = join(dir, 'proxy.sock');
+        const proxy = await startEgressProxy({
+            socketPath,
+            allow: options.allow,
+            ...(options.resolve ? { resolve: options.resolve } : {}),
+        });
+        const node = options.node ?? process.execPath;
+        return {
+            wrap: (sandbox) => ({
+                kind: sandbox.kind,
+                network: sandbox.network,
+                async prepare(layout, argv) {
+                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
+                        '/bin/sh',
+                        '-c',
+                        WRAPPER,
+                        'leviathan-egress',
+                        node,
+                        forwarder,
+                        socketPath,
+                        String(EGRESS_PORT),
+                        ...argv,
+                    ]);
+                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
+                },
+            }),
+            refused: () => proxy.refused(),
+            close: async () => {
+                await proxy.close();
+                await rm(dir, { recursive: true, force: true });
+            },
+        };
+    }
+    catch (error) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+    }
+}
+
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:fs"
@@ -45482,6 +45694,7 @@ function sandbox_defaultHidden(env = process.env) {
 
 
 
+
 /**
  * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
  * sandbox that cannot be made, nothing runs and the result says why (fail closed).
@@ -45508,6 +45721,21 @@ async function sandboxed_run_runSandboxed(options) {
             durationMs: 0,
         };
     }
+    // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
+    const net = options.network;
+    let egress;
+    if (net?.mode === 'allowlist' && net.allow.length > 0 && sandbox.network === 'isolated') {
+        egress = await openEgress({ allow: net.allow, ...(net.resolve ? { resolve: net.resolve } : {}) });
+    }
+    try {
+        const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
+        return egress ? { ...result, egressRefused: egress.refused() } : result;
+    }
+    finally {
+        await egress?.close();
+    }
+}
+async function runInSandbox(options, sandbox) {
     const [workTree] = await realPaths([options.workTree]);
     const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
     const result = await runCommands({

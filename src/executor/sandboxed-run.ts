@@ -3,6 +3,8 @@ import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NetworkMode } from '../core/egress-hosts.js';
+import type { EgressResolver, RefusedHost } from './egress-proxy.js';
+import { type Egress, openEgress } from './egress-sandbox.js';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
   defaultHidden,
@@ -46,6 +48,8 @@ export interface RunSandboxedOptions {
 export interface NetworkPolicy {
   mode: NetworkMode;
   allow: readonly string[];
+  /** How the egress proxy resolves a listed name (tests map one to a loopback server); default DNS. */
+  resolve?: EgressResolver;
 }
 
 export interface RunSandboxedResult extends RunCommandsResult {
@@ -53,6 +57,8 @@ export interface RunSandboxedResult extends RunCommandsResult {
   sandbox?: SandboxKind;
   /** Set when no sandbox could be made: the attempt fails closed (`executor_error`) with this message. */
   sandboxError?: string;
+  /** `executor.network: allowlist`: every host the egress proxy refused, once each. */
+  egressRefused?: RefusedHost[];
 }
 
 /**
@@ -79,6 +85,24 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
       durationMs: 0,
     };
   }
+  // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
+  const net = options.network;
+  let egress: Egress | undefined;
+  if (net?.mode === 'allowlist' && net.allow.length > 0 && sandbox.network === 'isolated') {
+    egress = await openEgress({ allow: net.allow, ...(net.resolve ? { resolve: net.resolve } : {}) });
+  }
+  try {
+    const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
+    return egress ? { ...result, egressRefused: egress.refused() } : result;
+  } finally {
+    await egress?.close();
+  }
+}
+
+async function runInSandbox(
+  options: RunSandboxedOptions,
+  sandbox: Awaited<ReturnType<typeof resolveSandbox>>,
+): Promise<RunSandboxedResult> {
   const [workTree] = await realPaths([options.workTree]);
   const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter(
     (p) => p !== workTree,
