@@ -59216,6 +59216,14 @@ function attemptHeadline({ context, outcome }) {
     const kept = outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : '';
     return `${which} failed (${outcome.reason}): ${outcome.detail}${kept}`;
 }
+/** The hosts the egress proxy refused (`executor.network: allowlist`), for the maintainer to judge. */
+function renderEgressRefused(refused) {
+    const rows = refused.map((r) => `- \`${r.host.replace(/`/g, "'")}:${r.port}\` — ${r.why}`);
+    return [
+        `**Network egress refused** (${refused.length}; add a name to \`executor.network_allow\` only if the agent needs it):`,
+        ...rows,
+    ].join('\n');
+}
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
@@ -59226,6 +59234,8 @@ function renderAttemptMarkdown(result) {
         lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
     else if (outcome.wip_branch)
         lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    if (result.egress_refused?.length)
+        lines.push(renderEgressRefused(result.egress_refused), '');
     const report = outcome.report;
     lines.push(report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
@@ -59705,7 +59715,8 @@ async function startEgressProxy(options) {
             : { ok: false, why: 'not a host:port target' };
         if (verdict.ok)
             return target;
-        const host = target?.host ?? raw.slice(0, 200);
+        // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+        const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
         const port = target?.port ?? 0;
         const key = `${host}:${port}`;
         if (!refused.has(key) && refused.size < MAX_REFUSED)
@@ -60348,7 +60359,11 @@ async function runSandboxed(options) {
     }
     try {
         const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
-        return egress ? { ...result, egressRefused: egress.refused() } : result;
+        if (!egress)
+            return result;
+        const redact = options.redact ?? ((t) => t);
+        const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+        return { ...result, egressRefused: refused };
     }
     finally {
         await egress?.close();
@@ -61462,7 +61477,8 @@ async function finishAttempt(deps, ctx, executed, refusal) {
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
     const executed = await executeAttempt(deps, context);
-    return { context, outcome: await finishAttempt(deps, context, executed) };
+    const outcome = await finishAttempt(deps, context, executed);
+    return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/work.ts

@@ -41390,9 +41390,13 @@ async function main() {
         }
         const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
-        const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F)(result)).write();
+        const result = {
+            context,
+            outcome,
+            ...(executed?.egressRefused ? { egress_refused: executed.egressRefused } : {}),
+        };
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .attemptHeadline */ .mN)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .renderAttemptMarkdown */ .F3)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -45474,7 +45478,8 @@ async function startEgressProxy(options) {
             : { ok: false, why: 'not a host:port target' };
         if (verdict.ok)
             return target;
-        const host = target?.host ?? raw.slice(0, 200);
+        // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+        const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
         const port = target?.port ?? 0;
         const key = `${host}:${port}`;
         if (!refused.has(key) && refused.size < MAX_REFUSED)
@@ -46499,7 +46504,11 @@ async function sandboxed_run_runSandboxed(options) {
     }
     try {
         const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
-        return egress ? { ...result, egressRefused: egress.refused() } : result;
+        if (!egress)
+            return result;
+        const redact = options.redact ?? ((t) => t);
+        const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+        return { ...result, egressRefused: refused };
     }
     finally {
         await egress?.close();
@@ -47654,7 +47663,8 @@ async function finishAttempt(deps, ctx, executed, refusal) {
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
     const executed = await executeAttempt(deps, context);
-    return { context, outcome: await finishAttempt(deps, context, executed) };
+    const outcome = await finishAttempt(deps, context, executed);
+    return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }
 
 
@@ -47761,9 +47771,10 @@ function agentJobResult(result, deadline, now) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ renderAttemptMarkdown),
-/* harmony export */   m: () => (/* binding */ attemptHeadline)
+/* harmony export */   F3: () => (/* binding */ renderAttemptMarkdown),
+/* harmony export */   mN: () => (/* binding */ attemptHeadline)
 /* harmony export */ });
+/* unused harmony export renderEgressRefused */
 /* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
 /* harmony import */ var _executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4282);
 
@@ -47777,6 +47788,14 @@ function attemptHeadline({ context, outcome }) {
     const kept = outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : '';
     return `${which} failed (${outcome.reason}): ${outcome.detail}${kept}`;
 }
+/** The hosts the egress proxy refused (`executor.network: allowlist`), for the maintainer to judge. */
+function renderEgressRefused(refused) {
+    const rows = refused.map((r) => `- \`${r.host.replace(/`/g, "'")}:${r.port}\` — ${r.why}`);
+    return [
+        `**Network egress refused** (${refused.length}; add a name to \`executor.network_allow\` only if the agent needs it):`,
+        ...rows,
+    ].join('\n');
+}
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
@@ -47787,6 +47806,8 @@ function renderAttemptMarkdown(result) {
         lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
     else if (outcome.wip_branch)
         lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    if (result.egress_refused?.length)
+        lines.push(renderEgressRefused(result.egress_refused), '');
     const report = outcome.report;
     lines.push(report ? (0,_executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .renderGuardReport */ ._C)(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;

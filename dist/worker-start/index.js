@@ -44857,7 +44857,8 @@ async function egress_proxy_startEgressProxy(options) {
             : { ok: false, why: 'not a host:port target' };
         if (verdict.ok)
             return target;
-        const host = target?.host ?? raw.slice(0, 200);
+        // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+        const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
         const port = target?.port ?? 0;
         const key = `${host}:${port}`;
         if (!refused.has(key) && refused.size < MAX_REFUSED)
@@ -45729,7 +45730,11 @@ async function sandboxed_run_runSandboxed(options) {
     }
     try {
         const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
-        return egress ? { ...result, egressRefused: egress.refused() } : result;
+        if (!egress)
+            return result;
+        const redact = options.redact ?? ((t) => t);
+        const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+        return { ...result, egressRefused: refused };
     }
     finally {
         await egress?.close();
@@ -47056,7 +47061,8 @@ async function finishAttempt(deps, ctx, executed, refusal) {
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
     const executed = await executeAttempt(deps, context);
-    return { context, outcome: await finishAttempt(deps, context, executed) };
+    const outcome = await finishAttempt(deps, context, executed);
+    return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }
 
 

@@ -57,7 +57,8 @@ export async function startEgressProxy(options: {
         : admits(options.allow, target.host, target.port)
       : { ok: false as const, why: 'not a host:port target' };
     if (verdict.ok) return target;
-    const host = target?.host ?? raw.slice(0, 200);
+    // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+    const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
     const port = target?.port ?? 0;
     const key = `${host}:${port}`;
     if (!refused.has(key) && refused.size < MAX_REFUSED) refused.set(key, { host, port, why: verdict.why });

@@ -93,7 +93,10 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
   }
   try {
     const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
-    return egress ? { ...result, egressRefused: egress.refused() } : result;
+    if (!egress) return result;
+    const redact = options.redact ?? ((t: string) => t);
+    const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+    return { ...result, egressRefused: refused };
   } finally {
     await egress?.close();
   }

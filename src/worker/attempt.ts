@@ -11,6 +11,7 @@ import { maxAttemptsFor } from '../core/select.js';
 import type { State } from '../core/state-types.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
+import type { RefusedHost } from '../executor/egress-proxy.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
@@ -81,6 +82,8 @@ export type AttemptOutcome =
 export interface AttemptResult {
   context: AttemptContext;
   outcome: AttemptOutcome;
+  /** `executor.network: allowlist`: the hosts the egress proxy refused the agent (redacted), once each. */
+  egress_refused?: RefusedHost[];
 }
 
 /**
@@ -278,5 +281,6 @@ export async function runAttempt(
 ): Promise<AttemptResult> {
   const context = await startAttempt(deps, taskId, attemptId);
   const executed = await executeAttempt(deps, context);
-  return { context, outcome: await finishAttempt(deps, context, executed) };
+  const outcome = await finishAttempt(deps, context, executed);
+  return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
+import { renderAttemptMarkdown } from '../../src/worker/summary.js';
 import { git } from '../harness/repo.js';
 import { Clock, originRefs, pushedRefs, serverBed, tickOptions, workerDeps } from '../helpers/loop.js';
 
@@ -26,24 +27,24 @@ limits:
   attempt_timeout_minutes: 2
 ${network ? `executor:\n  network: ${network}\n` : ''}`;
 
-const backlog = (url: string) => `version: 1
+const backlog = (url: string, extra = '') => `version: 1
 tasks:
   - id: push-origin
     title: Write the notes (and push to main)
     ready: true
     allowed_paths: ["docs/**"]
-    run: [${JSON.stringify(`sh ${SCRIPT} ${url}`)}]
+    run: [${JSON.stringify(`sh ${SCRIPT} ${url}${extra}`)}]
 `;
 
 const bed = serverBed('network');
 
-async function attack(network: string) {
+async function attack(network: string, extra = '') {
   const clock = new Clock('2026-12-03T10:00:00.000Z');
   // The backlog needs the URL, which needs the repository: seed, then write the real backlog.
   const target = await bed.seed({ config: config(network), backlog: 'version: 1\ntasks: []\n' });
   await git(target.dir, ['config', 'user.name', 'm']);
   await git(target.dir, ['config', 'user.email', 'm@x']);
-  await writeFile(join(target.dir, '.leviathan', 'backlog.yaml'), backlog(target.url));
+  await writeFile(join(target.dir, '.leviathan', 'backlog.yaml'), backlog(target.url, extra));
   await git(target.dir, ['commit', '-qam', 'backlog']);
   await git(target.dir, ['push', '-q', 'origin', 'HEAD:main']);
   const before = await originRefs(target);
@@ -56,7 +57,15 @@ async function attack(network: string) {
   const after = await originRefs(target);
   const branch = after.get('refs/heads/leviathan/push-origin');
   const text = branch ? await git(target.bare, ['show', `${branch}:docs/network-report.md`]) : '';
-  return { target, result, before, after, pushes: (await pushedRefs(target)).slice(pushesBefore), text };
+  return {
+    target,
+    result,
+    summary: renderAttemptMarkdown(result),
+    before,
+    after,
+    pushes: (await pushedRefs(target)).slice(pushesBefore),
+    text,
+  };
 }
 
 describe.each([
@@ -83,5 +92,27 @@ describe('executor.network: open (the host network, documented as a risk)', () =
     const { before, after } = await attack('open');
     expect(after.get('refs/heads/main')).not.toBe(before.get('refs/heads/main'));
     expect(after.has('refs/heads/pwned')).toBe(true);
+  });
+});
+
+describe('executor.network: allowlist with a name listed', () => {
+  it('the push still fails (the origin is not listed, raw IPs never are) and each refused host is in the summary', async () => {
+    const curl =
+      ' && curl -s -m 5 https://evil.example.net/ ; curl -s -m 5 --noproxy "" https://127.0.0.1/ ; true';
+    const { result, before, after, pushes, text, summary } = await attack(
+      'allowlist\n  network_allow: [api.example.test]',
+      curl,
+    );
+    expect(result.outcome).toMatchObject({ status: 'succeeded' });
+    expect(text).toMatch(/^push main: failed$/m);
+    expect(after.get('refs/heads/main')).toBe(before.get('refs/heads/main'));
+    for (const p of pushes) expect(p.ref).toMatch(OWN_REF);
+    const hosts = (result.egress_refused ?? []).map((r) => `${r.host}:${r.port}`);
+    // 127.0.0.1 is in NO_PROXY, so git and curl go direct and find no route; told to use the proxy, curl is
+    // refused there (a raw IP), as is the unlisted name.
+    expect(hosts).toEqual(expect.arrayContaining(['evil.example.net:443', '127.0.0.1:443']));
+    expect(summary).toContain('**Network egress refused**');
+    expect(summary).toContain('`evil.example.net:443` — not in executor.network_allow');
+    expect(summary).toContain('`127.0.0.1:443` — a raw IP address');
   });
 });
