@@ -46949,7 +46949,9 @@ async function executeAttempt(deps, ctx) {
             durationMs: 0,
         };
     }
-    const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+    const { sandbox, network, network_allow } = ctx.config.executor;
+    const net = network === 'allowlist' && network_allow.length === 0 ? 'none (empty allowlist)' : network;
+    const where = sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : `sandboxed, network ${net}`;
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
     return runAgentCommands(deps, ctx, {
         commands,
