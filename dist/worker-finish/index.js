@@ -42675,6 +42675,7 @@ function backlogWarnings(backlog, yaml, file, config) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   _v: () => (/* binding */ HOST_PATTERN_RE),
 /* harmony export */   hu: () => (/* binding */ parseTarget),
+/* harmony export */   i0: () => (/* binding */ isPublicAddress),
 /* harmony export */   t5: () => (/* binding */ admits)
 /* harmony export */ });
 /* unused harmony exports ALLOWED_PORTS, normalizeHost, isRawIp, matchesHost */
@@ -42739,6 +42740,38 @@ function parseTarget(text, defaultPort) {
     if (port === undefined || port < 1 || port > 65535)
         return null;
     return { host: normalizeHost(m[1]), port };
+}
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
 }
 
 
@@ -45458,10 +45491,17 @@ var egress_hosts = __nccwpck_require__(1154);
 
 
 const MAX_REFUSED = 50;
-const systemResolver = async (host, port) => ({
-    address: (await (0,external_node_dns_promises_namespaceObject.lookup)(host)).address,
-    port,
-});
+/** A listed name that resolves to loopback, a private network or link-local: refused and recorded. */
+class NonPublicAddressError extends Error {
+    name = 'NonPublicAddressError';
+}
+/** DNS, public addresses only (see `isPublicAddress`). */
+const systemResolver = async (host, port) => {
+    const { address } = await (0,external_node_dns_promises_namespaceObject.lookup)(host);
+    if (!(0,egress_hosts/* isPublicAddress */.i0)(address))
+        throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
+    return { address, port };
+};
 function refuse(socket, status, why) {
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nleviathan egress: ${why}\n`);
 }
@@ -45478,13 +45518,21 @@ async function startEgressProxy(options) {
             : { ok: false, why: 'not a host:port target' };
         if (verdict.ok)
             return target;
+        record(target?.host ?? raw, target?.port ?? 0, verdict.why);
+        return null;
+    };
+    function record(raw, port, why) {
         // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
-        const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
-        const port = target?.port ?? 0;
+        const host = raw.replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
         const key = `${host}:${port}`;
         if (!refused.has(key) && refused.size < MAX_REFUSED)
-            refused.set(key, { host, port, why: verdict.why });
-        return null;
+            refused.set(key, { host, port, why });
+    }
+    /** The answer to a name that could not be reached; a non-public address counts as refused. */
+    const unresolved = (target, e) => {
+        if (e instanceof NonPublicAddressError)
+            record(target.host, target.port, e.message);
+        return `cannot resolve ${target.host}: ${e.message}`;
     };
     const server = (0,external_node_http_.createServer)((req, res) => {
         const target = judge((0,egress_hosts/* parseTarget */.hu)(req.url ?? '', 80), req.url ?? '', true);
@@ -45507,7 +45555,7 @@ async function startEgressProxy(options) {
             });
             upstream.on('error', (e) => res.destroyed || res.writeHead(502).end(`leviathan egress: ${e.message}\n`));
             req.pipe(upstream);
-        }, (e) => res.writeHead(502).end(`leviathan egress: cannot resolve ${target.host}: ${e.message}\n`));
+        }, (e) => res.writeHead(502).end(`leviathan egress: ${unresolved(target, e)}\n`));
     });
     server.on('connect', (req, client, head) => {
         client.on('error', () => client.destroy());
@@ -45526,7 +45574,7 @@ async function startEgressProxy(options) {
             upstream.on('close', () => sockets.delete(upstream));
             upstream.on('error', (e) => client.writable ? refuse(client, '502 Bad Gateway', e.message) : client.destroy());
             client.on('close', () => upstream.destroy());
-        }, (e) => refuse(client, '502 Bad Gateway', `cannot resolve ${target.host}: ${e.message}`));
+        }, (e) => refuse(client, '502 Bad Gateway', unresolved(target, e)));
     });
     server.on('connection', (s) => {
         sockets.add(s);

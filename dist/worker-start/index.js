@@ -43329,6 +43329,38 @@ function egress_hosts_parseTarget(text, defaultPort) {
         return null;
     return { host: normalizeHost(m[1]), port };
 }
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function egress_hosts_isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return egress_hosts_isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
 
 // EXTERNAL MODULE: ./src/core/seal.ts
 var seal = __nccwpck_require__(6466);
@@ -44837,10 +44869,17 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 const MAX_REFUSED = 50;
-const systemResolver = async (host, port) => ({
-    address: (await lookup(host)).address,
-    port,
-});
+/** A listed name that resolves to loopback, a private network or link-local: refused and recorded. */
+class NonPublicAddressError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'NonPublicAddressError';
+}
+/** DNS, public addresses only (see `isPublicAddress`). */
+const systemResolver = async (host, port) => {
+    const { address } = await lookup(host);
+    if (!isPublicAddress(address))
+        throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
+    return { address, port };
+};
 function refuse(socket, status, why) {
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nleviathan egress: ${why}\n`);
 }
@@ -44857,13 +44896,21 @@ async function egress_proxy_startEgressProxy(options) {
             : { ok: false, why: 'not a host:port target' };
         if (verdict.ok)
             return target;
+        record(target?.host ?? raw, target?.port ?? 0, verdict.why);
+        return null;
+    };
+    function record(raw, port, why) {
         // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
-        const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
-        const port = target?.port ?? 0;
+        const host = raw.replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
         const key = `${host}:${port}`;
         if (!refused.has(key) && refused.size < MAX_REFUSED)
-            refused.set(key, { host, port, why: verdict.why });
-        return null;
+            refused.set(key, { host, port, why });
+    }
+    /** The answer to a name that could not be reached; a non-public address counts as refused. */
+    const unresolved = (target, e) => {
+        if (e instanceof NonPublicAddressError)
+            record(target.host, target.port, e.message);
+        return `cannot resolve ${target.host}: ${e.message}`;
     };
     const server = createServer((req, res) => {
         const target = judge(parseTarget(req.url ?? '', 80), req.url ?? '', true);
@@ -44886,7 +44933,7 @@ async function egress_proxy_startEgressProxy(options) {
             });
             upstream.on('error', (e) => res.destroyed || res.writeHead(502).end(`leviathan egress: ${e.message}\n`));
             req.pipe(upstream);
-        }, (e) => res.writeHead(502).end(`leviathan egress: cannot resolve ${target.host}: ${e.message}\n`));
+        }, (e) => res.writeHead(502).end(`leviathan egress: ${unresolved(target, e)}\n`));
     });
     server.on('connect', (req, client, head) => {
         client.on('error', () => client.destroy());
@@ -44905,7 +44952,7 @@ async function egress_proxy_startEgressProxy(options) {
             upstream.on('close', () => sockets.delete(upstream));
             upstream.on('error', (e) => client.writable ? refuse(client, '502 Bad Gateway', e.message) : client.destroy());
             client.on('close', () => upstream.destroy());
-        }, (e) => refuse(client, '502 Bad Gateway', `cannot resolve ${target.host}: ${e.message}`));
+        }, (e) => refuse(client, '502 Bad Gateway', unresolved(target, e)));
     });
     server.on('connection', (s) => {
         sockets.add(s);

@@ -71,3 +71,28 @@ export function parseTarget(text: string, defaultPort?: number): Target | null {
   if (port === undefined || port < 1 || port > 65535) return null;
   return { host: normalizeHost(m[1]), port };
 }
+
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+export function isPublicAddress(address: string): boolean {
+  const a = address.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+  if (mapped) return isPublicAddress(mapped);
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (v4) {
+    const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+    if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224) return false;
+    if (o1 === 169 && o2 === 254) return false;
+    if (o1 === 172 && o2 >= 16 && o2 <= 31) return false;
+    if (o1 === 192 && o2 === 168) return false;
+    if (o1 === 100 && o2 >= 64 && o2 <= 127) return false;
+    return true;
+  }
+  if (!a.includes(':')) return false;
+  if (a === '::' || a === '::1') return false;
+  // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+  return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}

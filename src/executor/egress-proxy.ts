@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { admits, parseTarget, type Target } from '../core/egress-hosts.js';
+import { admits, isPublicAddress, parseTarget, type Target } from '../core/egress-hosts.js';
 
 /** Where a listed `host:port` is reached. Injectable so a test can map a name to a loopback server. */
 export type EgressResolver = (host: string, port: number) => Promise<{ address: string; port: number }>;
@@ -29,10 +29,18 @@ export interface EgressProxy {
 
 export const MAX_REFUSED = 50;
 
-const systemResolver: EgressResolver = async (host, port) => ({
-  address: (await lookup(host)).address,
-  port,
-});
+/** A listed name that resolves to loopback, a private network or link-local: refused and recorded. */
+export class NonPublicAddressError extends Error {
+  override readonly name = 'NonPublicAddressError';
+}
+
+/** DNS, public addresses only (see `isPublicAddress`). */
+const systemResolver: EgressResolver = async (host, port) => {
+  const { address } = await lookup(host);
+  if (!isPublicAddress(address))
+    throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
+  return { address, port };
+};
 
 function refuse(socket: Socket, status: string, why: string): void {
   socket.end(
@@ -57,12 +65,19 @@ export async function startEgressProxy(options: {
         : admits(options.allow, target.host, target.port)
       : { ok: false as const, why: 'not a host:port target' };
     if (verdict.ok) return target;
-    // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
-    const host = (target?.host ?? raw).replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
-    const port = target?.port ?? 0;
-    const key = `${host}:${port}`;
-    if (!refused.has(key) && refused.size < MAX_REFUSED) refused.set(key, { host, port, why: verdict.why });
+    record(target?.host ?? raw, target?.port ?? 0, verdict.why);
     return null;
+  };
+  function record(raw: string, port: number, why: string): void {
+    // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+    const host = raw.replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
+    const key = `${host}:${port}`;
+    if (!refused.has(key) && refused.size < MAX_REFUSED) refused.set(key, { host, port, why });
+  }
+  /** The answer to a name that could not be reached; a non-public address counts as refused. */
+  const unresolved = (target: Target, e: Error): string => {
+    if (e instanceof NonPublicAddressError) record(target.host, target.port, e.message);
+    return `cannot resolve ${target.host}: ${e.message}`;
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -94,7 +109,7 @@ export async function startEgressProxy(options: {
         );
         req.pipe(upstream);
       },
-      (e: Error) => res.writeHead(502).end(`leviathan egress: cannot resolve ${target.host}: ${e.message}\n`),
+      (e: Error) => res.writeHead(502).end(`leviathan egress: ${unresolved(target, e)}\n`),
     );
   });
 
@@ -117,7 +132,7 @@ export async function startEgressProxy(options: {
         );
         client.on('close', () => upstream.destroy());
       },
-      (e: Error) => refuse(client, '502 Bad Gateway', `cannot resolve ${target.host}: ${e.message}`),
+      (e: Error) => refuse(client, '502 Bad Gateway', unresolved(target, e)),
     );
   });
   server.on('connection', (s: Socket) => {

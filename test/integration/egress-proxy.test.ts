@@ -86,3 +86,30 @@ describe('the egress proxy', () => {
     expect(proxy.refused()).toHaveLength(MAX_REFUSED);
   });
 });
+
+describe('the egress proxy with the system resolver', () => {
+  it('a listed name that resolves to loopback is refused and recorded, never connected', async () => {
+    const real = await startEgressProxy({ socketPath: join(dir, 'real.sock'), allow: ['localhost'] });
+    try {
+      const got = await new Promise<string>((done) => {
+        const s = connect(real.socketPath);
+        let text = '';
+        s.on('data', (d) => {
+          text += d.toString();
+        });
+        s.on('close', () => done(text));
+        s.write(`CONNECT localhost:80 HTTP/1.1\r\n\r\n`);
+      });
+      expect(got).toMatch(/^HTTP\/1.1 502 Bad Gateway[\s\S]*non-public address/);
+      expect(real.refused()).toEqual([
+        {
+          host: 'localhost',
+          port: 80,
+          why: expect.stringMatching(/^resolves to a non-public address \((127\.0\.0\.1|::1)\)$/),
+        },
+      ]);
+    } finally {
+      await real.close();
+    }
+  });
+});

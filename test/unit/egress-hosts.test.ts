@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { admits, HOST_PATTERN_RE, isRawIp, matchesHost, parseTarget } from '../../src/core/egress-hosts.js';
+import {
+  admits,
+  HOST_PATTERN_RE,
+  isPublicAddress,
+  isRawIp,
+  matchesHost,
+  parseTarget,
+} from '../../src/core/egress-hosts.js';
 
 describe('egress host matching (executor.network_allow)', () => {
   it('exact names match case-insensitively, a trailing dot ignored', () => {
@@ -52,5 +59,30 @@ describe('egress host matching (executor.network_allow)', () => {
       expect(HOST_PATTERN_RE.test(ok)).toBe(true);
     for (const bad of ['*', '*.', 'a*.b', 'http://x', 'x:443', ''])
       expect(HOST_PATTERN_RE.test(bad)).toBe(false);
+  });
+
+  it('resolved addresses: loopback, private, link-local (metadata), CGNAT and multicast are not public', () => {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect(isPublicAddress(a)).toBe(false);
+    }
+    for (const a of ['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8']) {
+      expect(isPublicAddress(a)).toBe(true);
+    }
   });
 });
