@@ -89,7 +89,11 @@ async function main(): Promise<void> {
     }
     const outcome = await finishAttempt(deps, context, executed, refusal);
     log.end();
-    const result: AttemptResult = { context, outcome };
+    const result: AttemptResult = {
+      context,
+      outcome,
+      ...(executed?.egressRefused ? { egress_refused: executed.egressRefused } : {}),
+    };
     core.info(attemptHeadline(result));
     await core.summary.addRaw(renderAttemptMarkdown(result)).write();
     core.setOutput('task', context.task.id);

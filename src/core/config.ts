@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HOST_PATTERN_RE } from './egress-hosts.js';
 import { PUBLIC_KEY_PATTERN } from './seal.js';
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
@@ -62,6 +63,22 @@ export const ConfigSchema = z
           .default('auto')
           .describe(
             'where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)',
+          ),
+        network: z
+          .enum(['none', 'allowlist', 'open'])
+          .default('allowlist')
+          .describe(
+            'what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network',
+          ),
+        network_allow: z
+          .array(
+            z
+              .string()
+              .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'),
+          )
+          .default([])
+          .describe(
+            'host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused',
           ),
       })
       .prefault({}),

@@ -11,6 +11,7 @@ import {
   type SandboxTools,
   unshareInvocation,
 } from './sandbox-argv.js';
+import { isolateBwrapNetwork, isolateUnshareNetwork, type SandboxNetwork } from './sandbox-net.js';
 
 /** `executor.sandbox`: `auto` takes bubblewrap, else unshare, else fails closed; `none` only when chosen. */
 export type SandboxMode = 'auto' | 'bwrap' | 'unshare' | 'none';
@@ -21,11 +22,15 @@ export interface SandboxRequest {
   mode: SandboxMode;
   /** Where `bwrap`, `unshare`, `setpriv`, `mount` and `pivot_root` are looked up; default `process.env.PATH`. */
   searchPath?: string;
+  /** `isolated` (default): a network namespace of its own, only its own loopback; `host`: the machine's. */
+  network?: SandboxNetwork;
 }
 
 /** A sandbox that can be made on this machine, ready to wrap commands. */
 export interface Sandbox {
   kind: SandboxKind;
+  /** Whether its commands have a network namespace of their own (`none` never has). */
+  network: SandboxNetwork;
   /**
    * The argv that runs `argv` (e.g. `/bin/sh -c …`) in a fresh sandbox with this layout, and the environment
    * changes it needs (`HOME`, `TMPDIR`). `dispose` removes what the invocation needed on our side.
@@ -47,6 +52,9 @@ const INSTALL_HINT =
   'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
   'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
 
+const NETWORK_HINT =
+  '; or, to give the agent the host network (every 127.0.0.1 service included), set executor.network: open';
+
 /** An executable named `name` on `searchPath`, as the shell would find it. */
 export async function findExecutable(name: string, searchPath: string): Promise<string | undefined> {
   for (const dir of searchPath.split(delimiter)) {
@@ -63,11 +71,12 @@ export async function findExecutable(name: string, searchPath: string): Promise<
   return undefined;
 }
 
-async function findTools(searchPath: string): Promise<SandboxTools> {
-  const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(
-    ['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)),
+async function findTools(searchPath: string): Promise<SandboxTools & { ip?: string }> {
+  const [bwrap, unshare, setpriv, mount, pivotRoot, ip] = await Promise.all(
+    ['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root', 'ip'].map((n) => findExecutable(n, searchPath)),
   );
   return {
+    ...(ip ? { ip } : {}),
     ...(bwrap ? { bwrap } : {}),
     ...(unshare ? { unshare } : {}),
     ...(setpriv ? { setpriv } : {}),
@@ -87,23 +96,31 @@ async function kindsOf(paths: readonly string[]): Promise<Map<string, 'dir' | 'f
 
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
 
-function bwrapSandbox(bwrap: string): Sandbox {
+function bwrapSandbox(bwrap: string, network: SandboxNetwork): Sandbox {
   return {
     kind: 'bwrap',
+    network,
     async prepare(layout, argv) {
-      const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+      const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+      const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
       return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => {} };
     },
   };
 }
 
-function unshareSandbox(tools: Required<Pick<SandboxTools, 'unshare' | 'setpriv' | 'mount' | 'pivotRoot'>>) {
+function unshareSandbox(
+  tools: Required<Pick<SandboxTools, 'unshare' | 'setpriv' | 'mount' | 'pivotRoot'>>,
+  ip: string | undefined,
+) {
+  const network: SandboxNetwork = ip ? 'isolated' : 'host';
   return {
     kind: 'unshare',
+    network,
     async prepare(layout, argv) {
       // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
       const root = await mkdtemp(join(tmpdir(), 'leviathan-root-'));
-      const inv = unshareInvocation(tools, root, layout, argv);
+      const made = unshareInvocation(tools, root, layout, argv);
+      const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
       return {
         ...inv,
         envOverrides: ENV_OVERRIDES,
@@ -115,6 +132,7 @@ function unshareSandbox(tools: Required<Pick<SandboxTools, 'unshare' | 'setpriv'
 
 const NONE: Sandbox = {
   kind: 'none',
+  network: 'host',
   async prepare(_layout, argv) {
     return { file: argv[0]!, args: argv.slice(1), envOverrides: {}, dispose: async () => {} };
   },
@@ -170,26 +188,35 @@ function probeOnce(key: string, sandbox: Sandbox): Promise<string | null> {
 export async function resolveSandbox(request: SandboxRequest): Promise<Sandbox> {
   if (request.mode === 'none') return NONE;
   const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+  const network = request.network ?? 'isolated';
+  const own = network === 'isolated' ? ' with a network namespace of its own' : '';
   const problems: string[] = [];
   if (request.mode === 'auto' || request.mode === 'bwrap') {
     if (tools.bwrap) {
-      const sandbox = bwrapSandbox(tools.bwrap);
-      const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+      const sandbox = bwrapSandbox(tools.bwrap, network);
+      const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
       if (why === null) return sandbox;
-      problems.push(`bwrap cannot make a sandbox here (${why})`);
+      problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
     } else problems.push('bwrap was not found on PATH');
   }
   if (request.mode === 'auto' || request.mode === 'unshare') {
     const { unshare, setpriv, mount, pivotRoot } = tools;
-    if (unshare && setpriv && mount && pivotRoot) {
-      const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-      const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+    if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
+      const ip = network === 'isolated' ? tools.ip : undefined;
+      const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
+      const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+      const why = await probeOnce(key, sandbox);
       if (why === null) return sandbox;
-      problems.push(`unshare cannot make a sandbox here (${why})`);
+      problems.push(`unshare cannot make a sandbox${own} here (${why})`);
+    } else if (unshare && setpriv && mount && pivotRoot) {
+      problems.push(
+        'ip (iproute2) was not found on PATH: unshare cannot bring up the loopback of its own network',
+      );
     } else problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
   }
+  const netHint = network === 'isolated' ? NETWORK_HINT : '';
   throw new SandboxUnavailableError(
-    `no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`,
+    `no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`,
   );
 }
 

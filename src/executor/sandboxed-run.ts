@@ -3,6 +3,9 @@ import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Usage } from '../core/usage.js';
+import type { NetworkMode } from '../core/egress-hosts.js';
+import type { EgressResolver, RefusedHost } from './egress-proxy.js';
+import { type Egress, openEgress } from './egress-sandbox.js';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
   defaultHidden,
@@ -35,9 +38,21 @@ export interface RunSandboxedOptions {
   onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
   /** Where the sandbox tools are looked up; default `process.env.PATH`. */
   searchPath?: string;
+  /**
+   * `executor.network` and `executor.network_allow`; default `none`. `none` and `allowlist` give the sandbox
+   * a network namespace of its own (fail closed when it cannot have one); `open` keeps the host's.
+   */
+  network?: NetworkPolicy;
   /** Where the user's home is (hidden too); default the process's. */
   hostEnv?: Record<string, string | undefined>;
   killGraceMs?: number;
+}
+
+export interface NetworkPolicy {
+  mode: NetworkMode;
+  allow: readonly string[];
+  /** How the egress proxy resolves a listed name (tests map one to a loopback server); default DNS. */
+  resolve?: EgressResolver;
 }
 
 export interface RunSandboxedResult extends RunCommandsResult {
@@ -47,6 +62,8 @@ export interface RunSandboxedResult extends RunCommandsResult {
   sandboxError?: string;
   /** What the agent reported it spent in its result file (set by the worker after the run). */
   usage?: Usage;
+  /** `executor.network: allowlist`: every host the egress proxy refused, once each. */
+  egressRefused?: RefusedHost[];
 }
 
 /**
@@ -58,6 +75,7 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
   try {
     sandbox = await resolveSandbox({
       mode: options.mode,
+      network: options.network?.mode === 'open' ? 'host' : 'isolated',
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     });
   } catch (error) {
@@ -72,6 +90,27 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
       durationMs: 0,
     };
   }
+  // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
+  const net = options.network;
+  let egress: Egress | undefined;
+  if (net?.mode === 'allowlist' && net.allow.length > 0 && sandbox.network === 'isolated') {
+    egress = await openEgress({ allow: net.allow, ...(net.resolve ? { resolve: net.resolve } : {}) });
+  }
+  try {
+    const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
+    if (!egress) return result;
+    const redact = options.redact ?? ((t: string) => t);
+    const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+    return { ...result, egressRefused: refused };
+  } finally {
+    await egress?.close();
+  }
+}
+
+async function runInSandbox(
+  options: RunSandboxedOptions,
+  sandbox: Awaited<ReturnType<typeof resolveSandbox>>,
+): Promise<RunSandboxedResult> {
   const [workTree] = await realPaths([options.workTree]);
   const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter(
     (p) => p !== workTree,

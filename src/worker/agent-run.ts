@@ -1,6 +1,7 @@
 import { createRedactor, knownSecrets, type Redactor } from '../core/redact.js';
 import { isSecretLikeName, resultDirIn } from '../executor/agent-env.js';
 import {
+  type NetworkPolicy,
   type RunSandboxedResult,
   runSandboxed,
   type VerifyCandidateResult,
@@ -55,6 +56,11 @@ function taskFiles(ctx: AttemptContext): string[] {
   return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
 }
 
+/** `executor.network` and its allow-list. */
+function networkPolicy(ctx: Pick<AttemptContext, 'config'>): NetworkPolicy {
+  return { mode: ctx.config.executor.network, allow: ctx.config.executor.network_allow };
+}
+
 interface AgentRunInput {
   commands: readonly string[];
   env: Record<string, string>;
@@ -71,6 +77,7 @@ export async function runAgentCommands(
   const env = hostEnv(deps);
   return runSandboxed({
     mode: ctx.config.executor.sandbox,
+    network: networkPolicy(ctx),
     workTree: ctx.workTree,
     commands: input.commands,
     env: input.env,
@@ -98,6 +105,7 @@ export async function verifyInSandbox(
   const host = hostEnv(deps);
   return verifyCandidate({
     mode: ctx.config.executor.sandbox,
+    network: networkPolicy(ctx),
     candidate,
     ...input,
     hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],

@@ -13,6 +13,7 @@ import type { State } from '../core/state-types.js';
 import { createTaskDir, resultFileIn, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
 import { readResultFile } from '../executor/result-file.js';
+import type { RefusedHost } from '../executor/egress-proxy.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import type { Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
@@ -85,6 +86,8 @@ export type AttemptOutcome =
 export interface AttemptResult {
   context: AttemptContext;
   outcome: AttemptOutcome;
+  /** `executor.network: allowlist`: the hosts the egress proxy refused the agent (redacted), once each. */
+  egress_refused?: RefusedHost[];
 }
 
 /**
@@ -258,7 +261,9 @@ export async function executeAttempt(deps: ExecuteDeps, ctx: AttemptContext): Pr
       durationMs: 0,
     };
   }
-  const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+  const { sandbox, network, network_allow } = ctx.config.executor;
+  const net = network === 'allowlist' && network_allow.length === 0 ? 'none (empty allowlist)' : network;
+  const where = sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : `sandboxed, network ${net}`;
   (deps.progress ?? (() => {}))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
   const result = await runAgentCommands(deps, ctx, {
     commands,
@@ -297,5 +302,6 @@ export async function runAttempt(
 ): Promise<AttemptResult> {
   const context = await startAttempt(deps, taskId, attemptId);
   const executed = await executeAttempt(deps, context);
-  return { context, outcome: await finishAttempt(deps, context, executed) };
+  const outcome = await finishAttempt(deps, context, executed);
+  return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }

@@ -1,5 +1,6 @@
 import { UNSANDBOXED_NOTE } from '../core/pr-body.js';
 import { renderGuardReport } from '../executor/diff-guard.js';
+import type { RefusedHost } from '../executor/egress-proxy.js';
 import type { AttemptResult } from './attempt.js';
 
 export function attemptHeadline({ context, outcome }: AttemptResult): string {
@@ -12,6 +13,15 @@ export function attemptHeadline({ context, outcome }: AttemptResult): string {
   return `${which} failed (${outcome.reason}): ${outcome.detail}${kept}`;
 }
 
+/** The hosts the egress proxy refused (`executor.network: allowlist`), for the maintainer to judge. */
+export function renderEgressRefused(refused: readonly RefusedHost[]): string {
+  const rows = refused.map((r) => `- \`${r.host.replace(/`/g, "'")}:${r.port}\` — ${r.why}`);
+  return [
+    `**Network egress refused** (${refused.length}; add a name to \`executor.network_allow\` only if the agent needs it):`,
+    ...rows,
+  ].join('\n');
+}
+
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 export function renderAttemptMarkdown(result: AttemptResult): string {
   const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
@@ -19,6 +29,7 @@ export function renderAttemptMarkdown(result: AttemptResult): string {
   const { outcome } = result;
   if (outcome.status === 'succeeded') lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
   else if (outcome.wip_branch) lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+  if (result.egress_refused?.length) lines.push(renderEgressRefused(result.egress_refused), '');
   const report = outcome.report;
   lines.push(
     report ? renderGuardReport(report) : '_The diff was not checked (the executor did not finish)._',
