@@ -40468,7 +40468,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_graph_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5525);
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6590);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7032);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6596);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
@@ -43808,8 +43808,8 @@ async function observePulls(forge, config, now) {
     return pulls.map((p) => ({ number: p.number, head: p.head, body: p.body, state: p.state }));
 }
 
-// EXTERNAL MODULE: ./src/store/base-branch.ts + 6 modules
-var base_branch = __nccwpck_require__(6590);
+// EXTERNAL MODULE: ./src/store/base-branch.ts + 7 modules
+var base_branch = __nccwpck_require__(7032);
 ;// CONCATENATED MODULE: ./src/core/log-freshness.ts
 /**
  * The log checked against the outside world (issue 7 §3): the forge and the origin remember attempts the log
@@ -44151,7 +44151,7 @@ function report(outcome, p, appended, { base, baseSha, backlog, config, pulls },
 
 /***/ }),
 
-/***/ 6590:
+/***/ 7032:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44198,9 +44198,106 @@ const BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = (/* unused pure expression or super */ null && ([443, 80]));
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m?.[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
+
 // EXTERNAL MODULE: ./src/core/seal.ts
 var seal = __nccwpck_require__(6466);
 ;// CONCATENATED MODULE: ./src/core/config.ts
+
 
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
@@ -44254,6 +44351,13 @@ const ConfigSchema = schemas/* strictObject */.rej({
         sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
             .default('auto')
             .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({

@@ -41417,7 +41417,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8188);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5406);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(6817);
@@ -41497,9 +41497,13 @@ async function main() {
         }
         const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
-        const result = { context, outcome };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .attemptHeadline */ .m)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .renderAttemptMarkdown */ .F)(result)).write();
+        const result = {
+            context,
+            outcome,
+            ...(executed?.egressRefused ? { egress_refused: executed.egressRefused } : {}),
+        };
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .attemptHeadline */ .mN)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .renderAttemptMarkdown */ .F3)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -41571,9 +41575,12 @@ const BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+// EXTERNAL MODULE: ./src/core/egress-hosts.ts
+var egress_hosts = __nccwpck_require__(1154);
 // EXTERNAL MODULE: ./src/core/seal.ts
 var seal = __nccwpck_require__(6466);
 ;// CONCATENATED MODULE: ./src/core/config.ts
+
 
 
 /** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
@@ -41627,6 +41634,13 @@ const ConfigSchema = schemas/* strictObject */.rej({
         sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
             .default('auto')
             .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(egress_hosts/* HOST_PATTERN_RE */._v, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
     })
         .prefault({}),
     pr: schemas/* strictObject */.rej({
@@ -42782,6 +42796,114 @@ function backlogWarnings(backlog, yaml, file, config) {
         });
     });
     return out;
+}
+
+
+/***/ }),
+
+/***/ 1154:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _v: () => (/* binding */ HOST_PATTERN_RE),
+/* harmony export */   hu: () => (/* binding */ parseTarget),
+/* harmony export */   i0: () => (/* binding */ isPublicAddress),
+/* harmony export */   t5: () => (/* binding */ admits)
+/* harmony export */ });
+/* unused harmony exports ALLOWED_PORTS, normalizeHost, isRawIp, matchesHost */
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = [443, 80];
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m?.[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
 }
 
 
@@ -45747,7 +45869,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 8188:
+/***/ 5406:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45985,6 +46107,236 @@ var private_repo = __nccwpck_require__(7811);
 var redact = __nccwpck_require__(2258);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./src/core/egress-hosts.ts
+var egress_hosts = __nccwpck_require__(1154);
+;// CONCATENATED MODULE: ./src/executor/egress-proxy.ts
+/**
+ * The egress proxy of `executor.network: allowlist` (issue 11): an HTTP proxy Leviathan runs outside the
+ * sandbox on a unix socket that is bind-mounted into it. It admits `CONNECT host:443|80` and plain
+ * `GET http://host/…` only for the names of `executor.network_allow` (src/core/egress-hosts.ts), resolves them
+ * itself (an agent never names an address), refuses raw IPs and every other name with 403, and records each
+ * refused host.
+ */
+
+
+
+
+
+const MAX_REFUSED = 50;
+/** A listed name that resolves to loopback, a private network or link-local: refused and recorded. */
+class NonPublicAddressError extends Error {
+    name = 'NonPublicAddressError';
+}
+/** DNS, public addresses only (see `isPublicAddress`). */
+const systemResolver = async (host, port) => {
+    const { address } = await (0,external_node_dns_promises_namespaceObject.lookup)(host);
+    if (!(0,egress_hosts/* isPublicAddress */.i0)(address))
+        throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
+    return { address, port };
+};
+function refuse(socket, status, why) {
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nleviathan egress: ${why}\n`);
+}
+async function startEgressProxy(options) {
+    const resolveHost = options.resolve ?? systemResolver;
+    const refused = new Map();
+    const sockets = new Set();
+    /** The target when admitted; else records it and answers 403. */
+    const judge = (target, raw, plain) => {
+        const verdict = target
+            ? plain && target.port !== 80
+                ? { ok: false, why: `port ${target.port} is not 80 (plain http)` }
+                : (0,egress_hosts/* admits */.t5)(options.allow, target.host, target.port)
+            : { ok: false, why: 'not a host:port target' };
+        if (verdict.ok)
+            return target;
+        record(target?.host ?? raw, target?.port ?? 0, verdict.why);
+        return null;
+    };
+    function record(raw, port, why) {
+        // The agent's own text: printable ASCII only, bounded, before it is recorded anywhere.
+        const host = raw.replace(/[^\x21-\x7e]/g, '?').slice(0, 120);
+        const key = `${host}:${port}`;
+        if (!refused.has(key) && refused.size < MAX_REFUSED)
+            refused.set(key, { host, port, why });
+    }
+    /** The answer to a name that could not be reached; a non-public address counts as refused. */
+    const unresolved = (target, e) => {
+        if (e instanceof NonPublicAddressError)
+            record(target.host, target.port, e.message);
+        return `cannot resolve ${target.host}: ${e.message}`;
+    };
+    const server = (0,external_node_http_.createServer)((req, res) => {
+        const target = judge((0,egress_hosts/* parseTarget */.hu)(req.url ?? '', 80), req.url ?? '', true);
+        if (!target) {
+            res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+            res.end('leviathan egress: refused (not in executor.network_allow)\n');
+            return;
+        }
+        const url = new URL(req.url ?? '/');
+        resolveHost(target.host, target.port).then((to) => {
+            const upstream = (0,external_node_http_.request)({
+                host: to.address,
+                port: to.port,
+                method: req.method,
+                path: `${url.pathname}${url.search}`,
+                headers: { ...req.headers, host: url.host },
+            }, (answer) => {
+                res.writeHead(answer.statusCode ?? 502, answer.headers);
+                answer.pipe(res);
+            });
+            upstream.on('error', (e) => res.destroyed || res.writeHead(502).end(`leviathan egress: ${e.message}\n`));
+            req.pipe(upstream);
+        }, (e) => res.writeHead(502).end(`leviathan egress: ${unresolved(target, e)}\n`));
+    });
+    server.on('connect', (req, client, head) => {
+        client.on('error', () => client.destroy());
+        const target = judge((0,egress_hosts/* parseTarget */.hu)(req.url ?? ''), req.url ?? '', false);
+        if (!target)
+            return refuse(client, '403 Forbidden', 'refused (not in executor.network_allow)');
+        resolveHost(target.host, target.port).then((to) => {
+            const upstream = (0,external_node_net_.connect)(to.port, to.address, () => {
+                client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+                if (head.length)
+                    upstream.write(head);
+                upstream.pipe(client);
+                client.pipe(upstream);
+            });
+            sockets.add(upstream);
+            upstream.on('close', () => sockets.delete(upstream));
+            upstream.on('error', (e) => client.writable ? refuse(client, '502 Bad Gateway', e.message) : client.destroy());
+            client.on('close', () => upstream.destroy());
+        }, (e) => refuse(client, '502 Bad Gateway', unresolved(target, e)));
+    });
+    server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+    });
+    await new Promise((done, fail) => {
+        server.once('error', fail);
+        server.listen(options.socketPath, () => done());
+    });
+    // Whatever uid the sandbox maps us to may connect (the socket is the sandbox's only way out).
+    await (0,promises_.chmod)(options.socketPath, 0o666);
+    return {
+        socketPath: options.socketPath,
+        refused: () => [...refused.values()],
+        close: () => new Promise((done) => {
+            for (const s of sockets)
+                s.destroy();
+            server.close(() => done());
+        }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
+/**
+ * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
+ * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
+ * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
+ * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
+ * it; nothing else leaves the namespace.
+ */
+
+
+
+
+/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
+const EGRESS_PORT = 3128;
+const FORWARDER = `'use strict';
+const net = require('node:net');
+const [sock, port] = process.argv.slice(2);
+const server = net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u);
+  u.pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy());
+  u.on('close', () => c.destroy());
+});
+server.on('error', (e) => {
+  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
+  process.exit(1);
+});
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
+const WRAPPER = `NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
+F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
+"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
+read -r ok < "$F"; rm -f "$F"
+[ "$ok" = ready ] || fail "the egress forwarder did not start"
+exec "$@"
+`;
+/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
+function proxyEnv(port = EGRESS_PORT) {
+    const url = `http://127.0.0.1:${port}`;
+    const local = 'localhost,127.0.0.1,::1';
+    return {
+        HTTPS_PROXY: url,
+        HTTP_PROXY: url,
+        https_proxy: url,
+        http_proxy: url,
+        ALL_PROXY: url,
+        all_proxy: url,
+        NO_PROXY: local,
+        no_proxy: local,
+    };
+}
+/** Starts the proxy for `allow` in a fresh directory of ours. */
+async function openEgress(options) {
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-egress-'));
+    try {
+        const forwarder = (0,external_node_path_.join)(dir, 'forward.cjs');
+        await (0,promises_.writeFile)(forwarder, FORWARDER, { mode: 0o644 });
+        const socketPath = (0,external_node_path_.join)(dir, 'proxy.sock');
+        const proxy = await startEgressProxy({
+            socketPath,
+            allow: options.allow,
+            ...(options.resolve ? { resolve: options.resolve } : {}),
+        });
+        const node = options.node ?? process.execPath;
+        return {
+            wrap: (sandbox) => ({
+                kind: sandbox.kind,
+                network: sandbox.network,
+                async prepare(layout, argv) {
+                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
+                        '/bin/sh',
+                        '-c',
+                        WRAPPER,
+                        'leviathan-egress',
+                        node,
+                        forwarder,
+                        socketPath,
+                        String(EGRESS_PORT),
+                        ...argv,
+                    ]);
+                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
+                },
+            }),
+            refused: () => proxy.refused(),
+            close: async () => {
+                await proxy.close();
+                await (0,promises_.rm)(dir, { recursive: true, force: true });
+            },
+        };
+    }
+    catch (error) {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        throw error;
+    }
+}
+
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:fs"
@@ -46591,7 +46943,33 @@ function unshareInvocation(tools, root, layout, argv) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/executor/sandbox-net.ts
+/** bubblewrap: `--unshare-net` (bwrap brings the new namespace's loopback up itself). */
+function isolateBwrapNetwork(inv) {
+    return { ...inv, args: ['--unshare-net', ...inv.args] };
+}
+function shellQuote(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+/**
+ * util-linux: `unshare --net`, and the set-up script first brings the new namespace's loopback up with
+ * iproute2's `ip` (as root of the new user namespace, before every capability is dropped).
+ */
+function isolateUnshareNetwork(inv, unshare, ip) {
+    const args = [...inv.args];
+    const at = args.indexOf(unshare);
+    const script = args.indexOf('-c', at);
+    if (at < 0 || script < 0 || script + 1 >= args.length)
+        throw new Error('not an unshare invocation');
+    args[script + 1] =
+        `${shellQuote(ip)} link set lo up || { echo "leviathan sandbox: cannot bring up the loopback of its own network namespace" >&2; exit 125; }\n` +
+            args[script + 1];
+    args.splice(at + 1, 0, '--net');
+    return { ...inv, args };
+}
+
 ;// CONCATENATED MODULE: ./src/executor/sandbox.ts
+
 
 
 
@@ -46604,6 +46982,7 @@ class SandboxUnavailableError extends Error {
 }
 const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a kernel that allows unprivileged user ' +
     'namespaces, or set executor.sandbox: none in .leviathan/config.yaml to run the agent unsandboxed';
+const NETWORK_HINT = '; or, to give the agent the host network (every 127.0.0.1 service included), set executor.network: open';
 /** An executable named `name` on `searchPath`, as the shell would find it. */
 async function findExecutable(name, searchPath) {
     for (const dir of searchPath.split(external_node_path_.delimiter)) {
@@ -46623,8 +47002,9 @@ async function findExecutable(name, searchPath) {
     return undefined;
 }
 async function findTools(searchPath) {
-    const [bwrap, unshare, setpriv, mount, pivotRoot] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root'].map((n) => findExecutable(n, searchPath)));
+    const [bwrap, unshare, setpriv, mount, pivotRoot, ip] = await Promise.all(['bwrap', 'unshare', 'setpriv', 'mount', 'pivot_root', 'ip'].map((n) => findExecutable(n, searchPath)));
     return {
+        ...(ip ? { ip } : {}),
         ...(bwrap ? { bwrap } : {}),
         ...(unshare ? { unshare } : {}),
         ...(setpriv ? { setpriv } : {}),
@@ -46642,22 +47022,27 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap) {
+function bwrapSandbox(bwrap, network) {
     return {
         kind: 'bwrap',
+        network,
         async prepare(layout, argv) {
-            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools) {
+function unshareSandbox(tools, ip) {
+    const network = ip ? 'isolated' : 'host';
     return {
         kind: 'unshare',
+        network,
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
-            const inv = unshareInvocation(tools, root, layout, argv);
+            const made = unshareInvocation(tools, root, layout, argv);
+            const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -46668,6 +47053,7 @@ function unshareSandbox(tools) {
 }
 const NONE = {
     kind: 'none',
+    network: 'host',
     async prepare(_layout, argv) {
         return { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
     },
@@ -46721,31 +47107,39 @@ async function resolveSandbox(request) {
     if (request.mode === 'none')
         return NONE;
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const network = request.network ?? 'isolated';
+    const own = network === 'isolated' ? ' with a network namespace of its own' : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap);
-            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, network);
+            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`bwrap cannot make a sandbox here (${why})`);
+            problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
         }
         else
             problems.push('bwrap was not found on PATH');
     }
     if (request.mode === 'auto' || request.mode === 'unshare') {
         const { unshare, setpriv, mount, pivotRoot } = tools;
-        if (unshare && setpriv && mount && pivotRoot) {
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+        if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
+            const ip = network === 'isolated' ? tools.ip : undefined;
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
+            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+            const why = await probeOnce(key, sandbox);
             if (why === null)
                 return sandbox;
-            problems.push(`unshare cannot make a sandbox here (${why})`);
+            problems.push(`unshare cannot make a sandbox${own} here (${why})`);
+        }
+        else if (unshare && setpriv && mount && pivotRoot) {
+            problems.push('ip (iproute2) was not found on PATH: unshare cannot bring up the loopback of its own network');
         }
         else
             problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
     }
-    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+    const netHint = network === 'isolated' ? NETWORK_HINT : '';
+    throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`);
 }
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function realPaths(paths) {
@@ -46770,6 +47164,7 @@ function defaultHidden(env = process.env) {
 
 
 
+
 /**
  * Runs commands in a sandbox made for `mode` (SPEC §3.2 step 3, issue 7 §1). When the mode asks for a
  * sandbox that cannot be made, nothing runs and the result says why (fail closed).
@@ -46779,6 +47174,7 @@ async function sandboxed_run_runSandboxed(options) {
     try {
         sandbox = await resolveSandbox({
             mode: options.mode,
+            network: options.network?.mode === 'open' ? 'host' : 'isolated',
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
@@ -46795,6 +47191,25 @@ async function sandboxed_run_runSandboxed(options) {
             durationMs: 0,
         };
     }
+    // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
+    const net = options.network;
+    let egress;
+    if (net?.mode === 'allowlist' && net.allow.length > 0 && sandbox.network === 'isolated') {
+        egress = await openEgress({ allow: net.allow, ...(net.resolve ? { resolve: net.resolve } : {}) });
+    }
+    try {
+        const result = await runInSandbox(options, egress ? egress.wrap(sandbox) : sandbox);
+        if (!egress)
+            return result;
+        const redact = options.redact ?? ((t) => t);
+        const refused = egress.refused().map((r) => ({ ...r, host: redact(r.host) }));
+        return { ...result, egressRefused: refused };
+    }
+    finally {
+        await egress?.close();
+    }
+}
+async function runInSandbox(options, sandbox) {
     const [workTree] = await realPaths([options.workTree]);
     const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
     const result = await runCommands({
@@ -46918,11 +47333,16 @@ async function hiddenPaths(deps, ctx) {
 function taskFiles(ctx) {
     return [ctx.promptFile, ctx.taskFile, ...(ctx.feedbackFile !== undefined ? [ctx.feedbackFile] : [])];
 }
+/** `executor.network` and its allow-list. */
+function networkPolicy(ctx) {
+    return { mode: ctx.config.executor.network, allow: ctx.config.executor.network_allow };
+}
 /** The task's commands in the sandbox `executor.sandbox` asks for, in the checkout. */
 async function agent_run_runAgentCommands(deps, ctx, input) {
     const env = hostEnv(deps);
     return runSandboxed({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         workTree: ctx.workTree,
         commands: input.commands,
         env: input.env,
@@ -46944,6 +47364,7 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
     const host = hostEnv(deps);
     return verifyCandidate({
         mode: ctx.config.executor.sandbox,
+        network: networkPolicy(ctx),
         candidate,
         ...input,
         hide: [...(await hiddenPaths(deps, ctx)), ctx.workTree],
@@ -48131,7 +48552,9 @@ async function executeAttempt(deps, ctx) {
             durationMs: 0,
         };
     }
-    const where = ctx.config.executor.sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : 'sandboxed';
+    const { sandbox, network, network_allow } = ctx.config.executor;
+    const net = network === 'allowlist' && network_allow.length === 0 ? 'none (empty allowlist)' : network;
+    const where = sandbox === 'none' ? 'UNSANDBOXED (executor.sandbox: none)' : `sandboxed, network ${net}`;
     (deps.progress ?? (() => { }))(`running ${commands.length} command(s) for ${ctx.task.id}, ${where}`);
     const result = await runAgentCommands(deps, ctx, {
         commands,
@@ -48161,7 +48584,8 @@ async function finishAttempt(deps, ctx, executed, refusal) {
 async function runAttempt(deps, taskId, attemptId) {
     const context = await startAttempt(deps, taskId, attemptId);
     const executed = await executeAttempt(deps, context);
-    return { context, outcome: await finishAttempt(deps, context, executed) };
+    const outcome = await finishAttempt(deps, context, executed);
+    return { context, outcome, ...(executed.egressRefused ? { egress_refused: executed.egressRefused } : {}) };
 }
 
 
@@ -48268,9 +48692,10 @@ function agentJobResult(result, deadline, now) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ renderAttemptMarkdown),
-/* harmony export */   m: () => (/* binding */ attemptHeadline)
+/* harmony export */   F3: () => (/* binding */ renderAttemptMarkdown),
+/* harmony export */   mN: () => (/* binding */ attemptHeadline)
 /* harmony export */ });
+/* unused harmony export renderEgressRefused */
 /* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
 /* harmony import */ var _executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4282);
 
@@ -48284,6 +48709,14 @@ function attemptHeadline({ context, outcome }) {
     const kept = outcome.wip_branch ? `; work kept on ${outcome.wip_branch}` : '';
     return `${which} failed (${outcome.reason}): ${outcome.detail}${kept}`;
 }
+/** The hosts the egress proxy refused (`executor.network: allowlist`), for the maintainer to judge. */
+function renderEgressRefused(refused) {
+    const rows = refused.map((r) => `- \`${r.host.replace(/`/g, "'")}:${r.port}\` — ${r.why}`);
+    return [
+        `**Network egress refused** (${refused.length}; add a name to \`executor.network_allow\` only if the agent needs it):`,
+        ...rows,
+    ].join('\n');
+}
 /** The attempt's job summary: outcome, then the guardrail report when the diff was checked. */
 function renderAttemptMarkdown(result) {
     const lines = [`## Leviathan attempt — ${attemptHeadline(result)}`, ''];
@@ -48294,6 +48727,8 @@ function renderAttemptMarkdown(result) {
         lines.push(`Pull request: [#${outcome.pr}](${outcome.url})`, '');
     else if (outcome.wip_branch)
         lines.push(`Work kept on \`${outcome.wip_branch}\`.`, '');
+    if (result.egress_refused?.length)
+        lines.push(renderEgressRefused(result.egress_refused), '');
     const report = outcome.report;
     lines.push(report ? (0,_executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_0__/* .renderGuardReport */ ._C)(report) : '_The diff was not checked (the executor did not finish)._');
     return `${lines.join('\n')}\n`;
