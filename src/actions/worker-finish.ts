@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
+import { parseResultFile } from '../core/usage.js';
 import { resultFileIn } from '../executor/agent-env.js';
 import { readResultFile } from '../executor/result-file.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -62,6 +63,15 @@ async function main(): Promise<void> {
         input('base', { required: true }),
       );
       executed = agentJobResult(input('agent-result', { required: true }), context.deadline, ctx.now());
+      // What the agent job says its agent spent (a job output of the untrusted job): checked as data.
+      const reported = parseResultFile(input('agent-usage') || null);
+      if (reported.warning) core.warning(`agent-usage: ${reported.warning}`);
+      if (reported.usage) {
+        executed = {
+          ...(executed ?? { status: 'ok', exitCode: 0, outputTail: '', durationMs: 0 }),
+          usage: reported.usage,
+        };
+      }
       const archive = input('archive');
       if (archive) {
         log.progress('checking the agent artifact');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
+import { usageAsResultFile } from '../core/usage.js';
 import { stopRunningCommands } from '../executor/run-commands.js';
 import { Git } from '../store/git.js';
 import { PrivateRepo } from '../store/private-repo.js';
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
       core.setOutput('archive', archive);
     }
     core.setOutput('status', executed.status);
+    // The agent job's figures reach finish as a job output, which finish parses as the agent's data again.
+    core.setOutput('usage', executed.usage ? usageAsResultFile(executed.usage) : '');
     if (executed.status !== 'ok') {
       throw new UserError(
         `${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`,

@@ -69,6 +69,16 @@ export function parseResultFile(bytes: Uint8Array | string | null): ResultFileRe
   return Object.keys(usage).length > 0 ? { usage } : {};
 }
 
+/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
+export function usageAsResultFile(usage: Usage): string {
+  return JSON.stringify({
+    ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
+    ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
+    ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
+    ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
+  });
+}
+
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 export function formatUsd(micros: number): string {
   const whole = Math.floor(micros / 1e6);

@@ -6,7 +6,7 @@
  */
 import { cell } from '../core/pr-body.js';
 import type { EnsuredIssue, Forge } from '../forge/forge.js';
-import { ROW_HEADER, rowCells } from './summary.js';
+import { ROW_HEADER, rowCells, spendLine } from './summary.js';
 import type { TickReport } from './tick.js';
 
 export const DASHBOARD_TITLE = 'Leviathan Dashboard';
@@ -27,6 +27,8 @@ export function renderDashboard(report: TickReport, graph: string): string {
     '',
     `Circuit breaker: **${breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · at most ${l.config.max_dispatches_per_hour} dispatches an hour`,
   ];
+  const spent = spendLine(report);
+  if (spent) lines.push('', spent.charAt(0).toUpperCase() + spent.slice(1));
   if (graph) lines.push('', graph.trim());
   return `${lines.join('\n')}\n`;
 }

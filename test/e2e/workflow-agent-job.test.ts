@@ -1,5 +1,6 @@
 /**
- * A timed-out agent job, through the workflow `leviathan init` writes: the agent job's `timeout-minutes`
+ * The agent job's two ways out besides success. What its agent reported it spent reaches `finish` as a job
+ * output, parsed there as data again, and rides on the terminal event. And a timed-out agent job, through the workflow `leviathan init` writes: the agent job's `timeout-minutes`
  * (the attempt's time left plus a margin, from `start`) runs out while the agent still works. The runner stops
  * the step as GitHub's does (SIGINT, SIGTERM, SIGKILL), the agent step packs the work tree as it is, the upload
  * runs (`if: always()`), and `finish` records `attempt.failed` with that work on a WIP branch. Only the agent
@@ -23,6 +24,11 @@ tasks:
     ready: true
     allowed_paths: ["docs/**"]
     run: ["echo partial > docs/slow.md && sleep 600"]
+  - id: paid
+    title: An agent that reports its spend
+    ready: true
+    allowed_paths: ["docs/**"]
+    run: ["echo paid > docs/paid.md && echo '{\\"cost_usd\\": 1.25, \\"turns\\": 3}' > \\"$LEVIATHAN_RESULT_FILE\\""]
 `;
 
 let bed: WorkflowBed;
@@ -36,8 +42,18 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => bed?.stop());
 
-describe('a timed-out agent job', () => {
-  it('ends in attempt.failed with what the agent wrote kept on a WIP branch', async () => {
+describe('the agent job', () => {
+  it("hands its agent's reported spend to finish, which records it on attempt.succeeded", async () => {
+    const run = await bed.dispatch({ task: 'paid' });
+    expect({ agent: run.jobs.agent!.result, finish: run.jobs.finish!.result }).toEqual({
+      agent: 'success',
+      finish: 'success',
+    });
+    const [done] = ofType(await bed.events(), 'attempt.succeeded', 'paid');
+    expect((done!.data as { usage?: unknown }).usage).toEqual({ cost_usd_micros: 1_250_000, turns: 3 });
+  }, 120_000);
+
+  it('that times out ends in attempt.failed with what the agent wrote kept on a WIP branch', async () => {
     const run = await bed.dispatch({ task: 'slow' });
     expect({ start: run.jobs.start!.result, agent: run.jobs.agent!.result }).toEqual({
       start: 'success',
