@@ -41320,7 +41320,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(83);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2129);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5246);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7765);
@@ -45177,7 +45177,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 83:
+/***/ 2129:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45890,7 +45890,7 @@ done
 shift
 # Hidden directories become read-only only now that the mount points inside them exist.
 while IFS= read -r h; do
-  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+  [ -z "$h" ] || "$MOUNT" -o remount,bind,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
 done <<EOF
 $HIDDEN
 EOF
@@ -45940,6 +45940,25 @@ function unshareInvocation(tools, root, layout, argv) {
             ...plan,
             '--',
             ...argv,
+        ],
+    };
+}
+/**
+ * `inv` started as `identity` instead of us: `setpriv` sets the real and effective ids and clears the
+ * supplementary groups before it executes the sandbox, which then builds its user namespace as that user.
+ * Root outside must never be root inside (a user namespace made by host root maps uid 0 to host uid 0).
+ */
+function asUser(setpriv, identity, inv) {
+    return {
+        ...inv,
+        file: setpriv,
+        args: [
+            `--reuid=${identity.uid}`,
+            `--regid=${identity.gid}`,
+            '--clear-groups',
+            '--',
+            inv.file,
+            ...inv.args,
         ],
     };
 }
@@ -45995,22 +46014,29 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap) {
+function dropped(drop, inv) {
+    return drop ? asUser(drop.setpriv, drop.identity, inv) : inv;
+}
+function bwrapSandbox(bwrap, drop) {
     return {
         kind: 'bwrap',
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
-            const inv = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
+            const inv = dropped(drop, bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv));
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools) {
+function unshareSandbox(tools, drop) {
     return {
         kind: 'unshare',
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
-            const inv = unshareInvocation(tools, root, layout, argv);
+            if (drop)
+                await giveTo(drop.identity, [root]);
+            const inv = dropped(drop, unshareInvocation(tools, root, layout, argv));
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -46029,6 +46055,8 @@ const NONE = {
 async function probe(sandbox) {
     const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-probe-'));
     try {
+        if (sandbox.identity)
+            await giveTo(sandbox.identity, [workTree]);
         const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
         try {
             return await new Promise((done) => {
@@ -46074,11 +46102,13 @@ async function resolveSandbox(request) {
     if (request.mode === 'none')
         return NONE;
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
+    const drop = dropFor(request, tools);
+    const who = drop ? `:${drop.identity.uid}:${drop.identity.gid}` : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap);
-            const why = await probeOnce(`bwrap:${tools.bwrap}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, drop);
+            const why = await probeOnce(`bwrap:${tools.bwrap}${who}`, sandbox);
             if (why === null)
                 return sandbox;
             problems.push(`bwrap cannot make a sandbox here (${why})`);
@@ -46089,8 +46119,8 @@ async function resolveSandbox(request) {
     if (request.mode === 'auto' || request.mode === 'unshare') {
         const { unshare, setpriv, mount, pivotRoot } = tools;
         if (unshare && setpriv && mount && pivotRoot) {
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot });
-            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}`, sandbox);
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, drop);
+            const why = await probeOnce(`unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}${who}`, sandbox);
             if (why === null)
                 return sandbox;
             problems.push(`unshare cannot make a sandbox here (${why})`);
@@ -46099,6 +46129,49 @@ async function resolveSandbox(request) {
             problems.push('unshare, setpriv, mount or pivot_root (util-linux) was not found on PATH');
     }
     throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}`);
+}
+/** The default user a sandbox runs as when we are root: `nobody`. */
+const DEFAULT_SANDBOX_ID = 65534;
+/**
+ * The user to drop to: none when we are not root; when we are, `request.identity` (default 65534), run
+ * through `setpriv`. Throws `SandboxUnavailableError` when that cannot be done (fail closed).
+ */
+function dropFor(request, tools) {
+    if (process.getuid?.() !== 0)
+        return undefined;
+    const identity = request.identity ?? { uid: DEFAULT_SANDBOX_ID, gid: DEFAULT_SANDBOX_ID };
+    const valid = (n) => Number.isSafeInteger(n) && n > 0 && n < 2 ** 32 - 1;
+    if (!valid(identity.uid) || !valid(identity.gid)) {
+        throw new SandboxUnavailableError(`no sandbox for the agent: Leviathan runs as root and the sandbox user ${identity.uid}:${identity.gid} ` +
+            'is not an unprivileged one; set LEVIATHAN_SANDBOX_UID and LEVIATHAN_SANDBOX_GID to a user other than root');
+    }
+    if (!tools.setpriv) {
+        throw new SandboxUnavailableError('no sandbox for the agent: Leviathan runs as root and needs setpriv (util-linux) on PATH to run the ' +
+            `agent as uid ${identity.uid}, never as root; install util-linux or run Leviathan as an unprivileged user`);
+    }
+    return { setpriv: tools.setpriv, identity };
+}
+/**
+ * Gives Leviathan's scratch copies (the agent's work tree, the verify copy, the task files) to the sandbox's
+ * user: every entry below each path, links themselves (never followed). Only ever called on our own copies.
+ */
+async function giveTo(identity, paths) {
+    const walk = async (path) => {
+        const s = await (0,promises_.lstat)(path);
+        await (0,promises_.lchown)(path, identity.uid, identity.gid);
+        if (!s.isDirectory())
+            return;
+        for (const name of await (0,promises_.readdir)(path))
+            await walk((0,external_node_path_.join)(path, name));
+    };
+    for (const path of paths)
+        await walk(path);
+}
+/** Lets the sandbox's user reach (not list) a directory of ours that holds files given to it. */
+async function letThrough(dir) {
+    const s = await (0,promises_.lstat)(dir);
+    if (s.isDirectory())
+        await (0,promises_.chmod)(dir, (s.mode & 0o7777) | 0o111);
 }
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function realPaths(paths) {
@@ -46111,12 +46184,184 @@ async function realPaths(paths) {
     }
     return [...out];
 }
-/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
-function defaultHidden(env = process.env) {
-    return [(0,external_node_os_.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/executor/sandbox-hide.ts
+
+
+
+
+/**
+ * Where credentials live on the host, so the sandbox can hide them (issue 7 §1: the agent must not see
+ * Leviathan's secrets). `/` stays read-only, but only the system directories a program needs are shown as
+ * they are: every other top-level directory (`/root`, `/home`, `/work`, `/mnt`, `/srv`, an Actions
+ * container's `/__w` and `/github`, …) and the credential places below become empty (a directory) or
+ * `/dev/null` (a file). What must stay visible although it lies inside a hidden place (the Actions tool
+ * cache, the resolver's `/run/systemd/resolve`, `LEVIATHAN_SANDBOX_SHOW`) is returned in `show`.
+ */
+/** Top-level entries of `/` shown as they are; everything else at the top is hidden. */
+const SYSTEM_TOP = new Set([
+    'bin',
+    'sbin',
+    'lib',
+    'lib32',
+    'lib64',
+    'libx32',
+    'usr',
+    'etc',
+    'opt',
+    'var',
+    'tmp',
+    'dev',
+    'proc',
+    'sys',
+    'nix',
+    'snap',
+]);
+/** Places that hold secrets although their parent is shown. `/run` is hidden whole (sockets, secrets). */
+const SECRET_PLACES = [
+    '/root',
+    '/home',
+    '/run',
+    '/var/run/secrets',
+    '/run/secrets',
+    '/var/lib',
+    '/var/backups',
+    '/var/spool',
+    '/var/mail',
+    '/var/log',
+    '/var/tmp',
+    '/etc/shadow',
+    '/etc/shadow-',
+    '/etc/gshadow',
+    '/etc/gshadow-',
+    '/etc/sudoers',
+    '/etc/sudoers.d',
+    '/etc/security/opasswd',
+    '/etc/ssl/private',
+    '/etc/krb5.keytab',
+    '/etc/kubernetes',
+    '/etc/docker',
+    '/etc/wireguard',
+    '/etc/NetworkManager/system-connections',
+];
+/** Variables naming a credential file or directory (or a list of them, `:`-separated). */
+const SECRET_VARIABLES = [
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_STATE_HOME',
+    'XDG_CACHE_HOME',
+    'XDG_RUNTIME_DIR',
+    'GIT_CONFIG_GLOBAL',
+    'GIT_CONFIG_SYSTEM',
+    'GH_CONFIG_DIR',
+    'GNUPGHOME',
+    'DOCKER_CONFIG',
+    'KUBECONFIG',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'CLOUDSDK_CONFIG',
+    'AZURE_CONFIG_DIR',
+    'NPM_CONFIG_USERCONFIG',
+    'npm_config_userconfig',
+    'SSH_AUTH_SOCK',
+    'RUNNER_TEMP',
+    'RUNNER_WORKSPACE',
+    'GITHUB_WORKSPACE',
+    'GITHUB_EVENT_PATH',
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY',
+];
+/** Never hidden, nor any directory above them: without them no program runs. */
+const NEEDED = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/tmp', '/dev', '/proc', '/sys'];
+/**
+ * The directory Leviathan itself runs from (its checkout, installed package or Action: source, config, maybe a
+ * `.git`): three levels above this module, as `src/executor/x.ts` and the bundled `dist/cli/index.js` both are.
+ */
+function leviathanRoot() {
+    return (0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url))));
+}
+const sandbox_hide_within = (path, dir) => path === dir || path.startsWith(dir === external_node_path_.sep ? dir : dir + external_node_path_.sep);
+async function real(path) {
+    const abs = (0,external_node_path_.resolve)(path);
+    return (0,promises_.realpath)(abs).catch(() => abs);
+}
+async function exists(path) {
+    return (await (0,promises_.lstat)(path).catch(() => null)) !== null;
+}
+/** Paths named by the secret variables of `env`, and the runner's own directories around `RUNNER_TEMP`. */
+async function fromEnvironment(env) {
+    const out = [];
+    for (const name of SECRET_VARIABLES) {
+        for (const p of (env[name] ?? '').split(':'))
+            if (p && (0,external_node_path_.isAbsolute)(p))
+                out.push(p);
+    }
+    if (env.RUNNER_TEMP && (0,external_node_path_.isAbsolute)(env.RUNNER_TEMP)) {
+        // `<runner>/_work/_temp`: `_work` holds every checkout of the runner, `<runner>` its credentials.
+        const work = (0,external_node_path_.dirname)(env.RUNNER_TEMP);
+        out.push(work);
+        const runner = (0,external_node_path_.dirname)(work);
+        if ((await exists((0,external_node_path_.join)(runner, '.runner'))) || (await exists((0,external_node_path_.join)(runner, '.credentials'))))
+            out.push(runner);
+    }
+    return out;
+}
+async function topLevel() {
+    const out = [];
+    for (const entry of await (0,promises_.readdir)('/', { withFileTypes: true }).catch(() => [])) {
+        // A link at the top leads into a place the plan already covers (shown or hidden by its real path).
+        if (SYSTEM_TOP.has(entry.name) || entry.isSymbolicLink())
+            continue;
+        out.push(`/${entry.name}`);
+    }
+    return out;
+}
+/**
+ * The host places to hide for `env` (the worker's environment), and those to show read-only inside them.
+ * A place that is `/`, a system directory or above one is never hidden (that would break every program).
+ */
+async function hostPlaces(env) {
+    const candidates = [
+        (0,external_node_os_.homedir)(),
+        ...(env.HOME ? [env.HOME] : []),
+        ...(await topLevel()),
+        ...SECRET_PLACES,
+        ...(await fromEnvironment(env)),
+        leviathanRoot(),
+    ];
+    const needed = await Promise.all(NEEDED.map(real));
+    const hide = new Set();
+    for (const c of candidates) {
+        const p = await real(c);
+        if (p === external_node_path_.sep || needed.some((n) => sandbox_hide_within(n, p)) || !(await exists(p)))
+            continue;
+        hide.add(p);
+    }
+    const show = new Set();
+    const wanted = [
+        ...(env.RUNNER_TOOL_CACHE ? [env.RUNNER_TOOL_CACHE] : []),
+        ...(env.LEVIATHAN_SANDBOX_SHOW ?? '').split(':').filter((p) => p && (0,external_node_path_.isAbsolute)(p)),
+    ];
+    // The resolver's file (`/etc/resolv.conf` -> `/run/systemd/resolve/stub-resolv.conf`) lives in `/run`.
+    const resolv = await real('/etc/resolv.conf');
+    if (resolv !== '/etc/resolv.conf')
+        wanted.push((0,external_node_path_.dirname)(resolv));
+    for (const w of wanted) {
+        const p = await real(w);
+        if (await exists(p))
+            show.add(p);
+    }
+    return { hide: [...hide].sort(), show: [...show].sort() };
 }
 
 ;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
 
 
 
@@ -46132,6 +46377,7 @@ async function sandboxed_run_runSandboxed(options) {
     try {
         sandbox = await resolveSandbox({
             mode: options.mode,
+            identity: sandboxIdentity(options.hostEnv ?? process.env),
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
@@ -46149,7 +46395,15 @@ async function sandboxed_run_runSandboxed(options) {
         };
     }
     const [workTree] = await realPaths([options.workTree]);
-    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const host = await hostPlaces(options.hostEnv ?? process.env);
+    const hide = (await realPaths([...host.hide, ...options.hide])).filter((p) => p !== workTree);
+    const ownFiles = await realPaths(options.readOnly ?? []);
+    if (sandbox.identity) {
+        // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
+        await giveTo(sandbox.identity, [workTree, ...ownFiles]);
+        for (const dir of new Set(ownFiles.map((f) => (0,external_node_path_.dirname)(f))))
+            await letThrough(dir);
+    }
     const result = await runCommands({
         commands: options.commands,
         cwd: workTree,
@@ -46157,13 +46411,20 @@ async function sandboxed_run_runSandboxed(options) {
         timeoutMs: Math.max(0, options.deadline - Date.now()),
         sandbox: {
             sandbox,
-            layout: { workTree: workTree, hide, readOnly: await realPaths(options.readOnly ?? []) },
+            layout: { workTree: workTree, hide, readOnly: [...ownFiles, ...host.show] },
         },
         ...(options.redact ? { redact: options.redact } : {}),
         ...(options.onOutput ? { onOutput: options.onOutput } : {}),
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
     });
     return { ...result, sandbox: sandbox.kind };
+}
+/** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
+function sandboxIdentity(env) {
+    const num = (v) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+    const uid = num(env.LEVIATHAN_SANDBOX_UID) ?? (env.LEVIATHAN_SANDBOX_UID ? -1 : DEFAULT_SANDBOX_ID);
+    const gid = num(env.LEVIATHAN_SANDBOX_GID) ?? (env.LEVIATHAN_SANDBOX_GID ? -1 : uid);
+    return { uid, gid };
 }
 /** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
 async function fingerprints(root) {

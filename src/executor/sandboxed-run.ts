@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
-  defaultHidden,
+  DEFAULT_SANDBOX_ID,
+  giveTo,
+  letThrough,
   realPaths,
   resolveSandbox,
   type SandboxKind,
   type SandboxMode,
   SandboxUnavailableError,
 } from './sandbox.js';
+import type { SandboxIdentity } from './sandbox-argv.js';
+import { hostPlaces } from './sandbox-hide.js';
 
 export interface RunSandboxedOptions {
   /** `executor.sandbox`. */
@@ -32,7 +36,11 @@ export interface RunSandboxedOptions {
   onOutput?: (chunk: string, stream: OutputStream, command: string) => void;
   /** Where the sandbox tools are looked up; default `process.env.PATH`. */
   searchPath?: string;
-  /** Where the user's home is (hidden too); default the process's. */
+  /**
+   * The worker's environment, which says where credentials live (hidden too, see sandbox-hide.ts), the
+   * places shown anyway (`LEVIATHAN_SANDBOX_SHOW`) and, when we are root, the user the sandbox runs as
+   * (`LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID`, default 65534); default the process's.
+   */
   hostEnv?: Record<string, string | undefined>;
   killGraceMs?: number;
 }
@@ -53,6 +61,7 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
   try {
     sandbox = await resolveSandbox({
       mode: options.mode,
+      identity: sandboxIdentity(options.hostEnv ?? process.env),
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     });
   } catch (error) {
@@ -68,9 +77,14 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     };
   }
   const [workTree] = await realPaths([options.workTree]);
-  const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter(
-    (p) => p !== workTree,
-  );
+  const host = await hostPlaces(options.hostEnv ?? process.env);
+  const hide = (await realPaths([...host.hide, ...options.hide])).filter((p) => p !== workTree);
+  const ownFiles = await realPaths(options.readOnly ?? []);
+  if (sandbox.identity) {
+    // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
+    await giveTo(sandbox.identity, [workTree!, ...ownFiles]);
+    for (const dir of new Set(ownFiles.map((f) => dirname(f)))) await letThrough(dir);
+  }
   const result = await runCommands({
     commands: options.commands,
     cwd: workTree!,
@@ -78,13 +92,21 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     timeoutMs: Math.max(0, options.deadline - Date.now()),
     sandbox: {
       sandbox,
-      layout: { workTree: workTree!, hide, readOnly: await realPaths(options.readOnly ?? []) },
+      layout: { workTree: workTree!, hide, readOnly: [...ownFiles, ...host.show] },
     },
     ...(options.redact ? { redact: options.redact } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   return { ...result, sandbox: sandbox.kind };
+}
+
+/** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
+function sandboxIdentity(env: Record<string, string | undefined>): SandboxIdentity {
+  const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+  const uid = num(env.LEVIATHAN_SANDBOX_UID) ?? (env.LEVIATHAN_SANDBOX_UID ? -1 : DEFAULT_SANDBOX_ID);
+  const gid = num(env.LEVIATHAN_SANDBOX_GID) ?? (env.LEVIATHAN_SANDBOX_GID ? -1 : uid);
+  return { uid, gid };
 }
 
 export interface VerifyCandidateOptions extends Omit<RunSandboxedOptions, 'workTree' | 'commands'> {

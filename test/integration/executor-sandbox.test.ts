@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RunSandboxedOptions, runSandboxed, verifyCandidate } from '../../src/executor/sandboxed-run.js';
@@ -21,6 +21,8 @@ let canary: ChildProcess;
 
 beforeAll(async () => {
   root = await mkdtemp('/var/tmp/lev-sandbox-');
+  // Run as root, the sandbox runs as nobody, which must be able to reach the work trees made in here.
+  await chmod(root, 0o711);
   home = join(root, 'home');
   other = join(root, 'other-checkout');
   priv = join(root, 'leviathan-private');
@@ -65,7 +67,8 @@ function options(
     deadline: Date.now() + 60_000,
     hide: [priv, other],
     readOnly: [join(priv, 'prompt.md')],
-    hostEnv: { HOME: home },
+    // The hostile scripts live in this checkout, which the sandbox hides like any other.
+    hostEnv: { HOME: home, LEVIATHAN_SANDBOX_SHOW: HOSTILE },
   };
 }
 
