@@ -181,6 +181,26 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
 });
 
 describe('without a sandbox', () => {
+  it('as root, a sandbox user of 0 (root inside = root outside) fails closed; uid 65534 runs and owns the tree', async () => {
+    const wt = await freshTree('uid');
+    const base = options('bwrap', wt, ['id -u > uid.txt']);
+    const r = await runSandboxed({ ...base, hostEnv: { ...base.hostEnv, LEVIATHAN_SANDBOX_UID: '0' } });
+    if (process.getuid?.() !== 0) {
+      // Not root: the setting is ignored, the sandbox runs as we do.
+      expect(r).toMatchObject({ status: 'ok' });
+      return;
+    }
+    expect(r).toMatchObject({
+      status: 'failed',
+      sandboxError: expect.stringMatching(/not an unprivileged one/),
+    });
+    expect(existsSync(join(wt, 'uid.txt'))).toBe(false);
+    const ok = await runSandboxed(base);
+    expect(ok).toMatchObject({ status: 'ok' });
+    expect((await readFile(join(wt, 'uid.txt'), 'utf8')).trim()).toBe('65534');
+    expect((await stat(join(wt, 'uid.txt'))).uid).toBe(65534);
+  });
+
   it('auto fails closed on a machine with neither bwrap nor unshare, saying what to install; nothing runs', async () => {
     const bin = await pathWithout(join(root, 'nobox'), ['bwrap', 'unshare']);
     const wt = await freshTree('auto');
