@@ -46167,6 +46167,22 @@ async function giveTo(identity, paths) {
     for (const path of paths)
         await walk(path);
 }
+/**
+ * The first directory above `path` that the sandbox's user may not enter (no search permission for it), or
+ * null: the sandbox resolves its mounts as that user, so our copies must be reachable to it.
+ */
+async function unreachableBy(identity, path) {
+    for (let dir = (0,external_node_path_.dirname)(path);; dir = (0,external_node_path_.dirname)(dir)) {
+        const s = await (0,promises_.lstat)(dir).catch(() => null);
+        if (s) {
+            const bit = s.uid === identity.uid ? 0o100 : s.gid === identity.gid ? 0o010 : 0o001;
+            if (!(s.mode & bit))
+                return dir;
+        }
+        if (dir === (0,external_node_path_.dirname)(dir))
+            return null;
+    }
+}
 /** Lets the sandbox's user reach (not list) a directory of ours that holds files given to it. */
 async function letThrough(dir) {
     const s = await (0,promises_.lstat)(dir);
@@ -46384,15 +46400,7 @@ async function sandboxed_run_runSandboxed(options) {
     catch (error) {
         if (!(error instanceof SandboxUnavailableError))
             throw error;
-        const message = options.redact ? options.redact(error.message) : error.message;
-        return {
-            status: 'failed',
-            exitCode: null,
-            error: message,
-            sandboxError: message,
-            outputTail: `leviathan: ${message}\n`,
-            durationMs: 0,
-        };
+        return failedClosed(options.redact ? options.redact(error.message) : error.message);
     }
     const [workTree] = await realPaths([options.workTree]);
     const host = await hostPlaces(options.hostEnv ?? process.env);
@@ -46403,6 +46411,15 @@ async function sandboxed_run_runSandboxed(options) {
         await giveTo(sandbox.identity, [workTree, ...ownFiles]);
         for (const dir of new Set(ownFiles.map((f) => (0,external_node_path_.dirname)(f))))
             await letThrough(dir);
+        for (const path of [workTree, ...ownFiles]) {
+            const closed = await unreachableBy(sandbox.identity, path);
+            if (closed === null)
+                continue;
+            const { uid } = sandbox.identity;
+            const message = `no sandbox for the agent: Leviathan runs as root and the sandbox runs as uid ${uid}, which cannot ` +
+                `enter ${closed} to reach ${path}; make it searchable (chmod o+x) or point TMPDIR / RUNNER_TEMP elsewhere`;
+            return failedClosed(options.redact ? options.redact(message) : message);
+        }
     }
     const result = await runCommands({
         commands: options.commands,
@@ -46418,6 +46435,17 @@ async function sandboxed_run_runSandboxed(options) {
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
     });
     return { ...result, sandbox: sandbox.kind };
+}
+/** Nothing ran: no sandbox could be made for this attempt (`executor_error`). */
+function failedClosed(message) {
+    return {
+        status: 'failed',
+        exitCode: null,
+        error: message,
+        sandboxError: message,
+        outputTail: `leviathan: ${message}\n`,
+        durationMs: 0,
+    };
 }
 /** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
 function sandboxIdentity(env) {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, chmod, lchown, lstat, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   asUser,
   bwrapInvocation,
@@ -259,6 +259,21 @@ export async function giveTo(identity: SandboxIdentity, paths: readonly string[]
     for (const name of await readdir(path)) await walk(join(path, name));
   };
   for (const path of paths) await walk(path);
+}
+
+/**
+ * The first directory above `path` that the sandbox's user may not enter (no search permission for it), or
+ * null: the sandbox resolves its mounts as that user, so our copies must be reachable to it.
+ */
+export async function unreachableBy(identity: SandboxIdentity, path: string): Promise<string | null> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const s = await lstat(dir).catch(() => null);
+    if (s) {
+      const bit = s.uid === identity.uid ? 0o100 : s.gid === identity.gid ? 0o010 : 0o001;
+      if (!(s.mode & bit)) return dir;
+    }
+    if (dir === dirname(dir)) return null;
+  }
 }
 
 /** Lets the sandbox's user reach (not list) a directory of ours that holds files given to it. */

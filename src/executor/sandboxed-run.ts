@@ -12,6 +12,7 @@ import {
   type SandboxKind,
   type SandboxMode,
   SandboxUnavailableError,
+  unreachableBy,
 } from './sandbox.js';
 import type { SandboxIdentity } from './sandbox-argv.js';
 import { hostPlaces } from './sandbox-hide.js';
@@ -66,15 +67,7 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     });
   } catch (error) {
     if (!(error instanceof SandboxUnavailableError)) throw error;
-    const message = options.redact ? options.redact(error.message) : error.message;
-    return {
-      status: 'failed',
-      exitCode: null,
-      error: message,
-      sandboxError: message,
-      outputTail: `leviathan: ${message}\n`,
-      durationMs: 0,
-    };
+    return failedClosed(options.redact ? options.redact(error.message) : error.message);
   }
   const [workTree] = await realPaths([options.workTree]);
   const host = await hostPlaces(options.hostEnv ?? process.env);
@@ -84,6 +77,15 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
     await giveTo(sandbox.identity, [workTree!, ...ownFiles]);
     for (const dir of new Set(ownFiles.map((f) => dirname(f)))) await letThrough(dir);
+    for (const path of [workTree!, ...ownFiles]) {
+      const closed = await unreachableBy(sandbox.identity, path);
+      if (closed === null) continue;
+      const { uid } = sandbox.identity;
+      const message =
+        `no sandbox for the agent: Leviathan runs as root and the sandbox runs as uid ${uid}, which cannot ` +
+        `enter ${closed} to reach ${path}; make it searchable (chmod o+x) or point TMPDIR / RUNNER_TEMP elsewhere`;
+      return failedClosed(options.redact ? options.redact(message) : message);
+    }
   }
   const result = await runCommands({
     commands: options.commands,
@@ -99,6 +101,18 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   return { ...result, sandbox: sandbox.kind };
+}
+
+/** Nothing ran: no sandbox could be made for this attempt (`executor_error`). */
+function failedClosed(message: string): RunSandboxedResult {
+  return {
+    status: 'failed',
+    exitCode: null,
+    error: message,
+    sandboxError: message,
+    outputTail: `leviathan: ${message}\n`,
+    durationMs: 0,
+  };
 }
 
 /** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */

@@ -201,6 +201,19 @@ describe('without a sandbox', () => {
     expect((await stat(join(wt, 'uid.txt'))).uid).toBe(65534);
   });
 
+  it('as root, a work tree the sandbox user cannot reach fails closed, saying which directory; nothing runs', async () => {
+    if (process.getuid?.() !== 0) return;
+    const closed = join(root, 'closed');
+    await mkdir(join(closed, 'wt'), { recursive: true, mode: 0o700 });
+    await chmod(closed, 0o700);
+    const r = await runSandboxed(options('bwrap', join(closed, 'wt'), ['touch ran']));
+    expect(r).toMatchObject({
+      status: 'failed',
+      sandboxError: expect.stringContaining(`cannot enter ${closed}`),
+    });
+    expect(existsSync(join(closed, 'wt', 'ran'))).toBe(false);
+  });
+
   it('auto fails closed on a machine with neither bwrap nor unshare, saying what to install; nothing runs', async () => {
     const bin = await pathWithout(join(root, 'nobox'), ['bwrap', 'unshare']);
     const wt = await freshTree('auto');
