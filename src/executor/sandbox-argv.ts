@@ -143,7 +143,7 @@ done
 shift
 # Hidden directories become read-only only now that the mount points inside them exist.
 while IFS= read -r h; do
-  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+  [ -z "$h" ] || "$MOUNT" -o remount,bind,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
 done <<EOF
 $HIDDEN
 EOF
@@ -199,6 +199,32 @@ export function unshareInvocation(
       ...plan,
       '--',
       ...argv,
+    ],
+  };
+}
+
+/** The unprivileged host user a sandbox runs as when Leviathan itself is root (see `asUser`). */
+export interface SandboxIdentity {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * `inv` started as `identity` instead of us: `setpriv` sets the real and effective ids and clears the
+ * supplementary groups before it executes the sandbox, which then builds its user namespace as that user.
+ * Root outside must never be root inside (a user namespace made by host root maps uid 0 to host uid 0).
+ */
+export function asUser(setpriv: string, identity: SandboxIdentity, inv: Invocation): Invocation {
+  return {
+    ...inv,
+    file: setpriv,
+    args: [
+      `--reuid=${identity.uid}`,
+      `--regid=${identity.gid}`,
+      '--clear-groups',
+      '--',
+      inv.file,
+      ...inv.args,
     ],
   };
 }

@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import { cp, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Usage } from '../core/usage.js';
+import { dirname, join } from 'node:path';
 import type { NetworkMode } from '../core/egress-hosts.js';
+import type { Usage } from '../core/usage.js';
 import type { EgressResolver, RefusedHost } from './egress-proxy.js';
 import { type Egress, openEgress } from './egress-sandbox.js';
 import { type OutputStream, type RunCommandsResult, runCommands } from './run-commands.js';
 import {
-  defaultHidden,
+  DEFAULT_SANDBOX_ID,
+  giveTo,
+  letThrough,
   realPaths,
   resolveSandbox,
   type SandboxKind,
   type SandboxMode,
   SandboxUnavailableError,
+  unreachableBy,
 } from './sandbox.js';
+import type { SandboxIdentity } from './sandbox-argv.js';
+import { hostPlaces } from './sandbox-hide.js';
 
 export interface RunSandboxedOptions {
   /** `executor.sandbox`. */
@@ -44,6 +49,11 @@ export interface RunSandboxedOptions {
    */
   network?: NetworkPolicy;
   /** Where the user's home is (hidden too); default the process's. */
+  /**
+   * The worker's environment, which says where credentials live (hidden too, see sandbox-hide.ts), the
+   * places shown anyway (`LEVIATHAN_SANDBOX_SHOW`) and, when we are root, the user the sandbox runs as
+   * (`LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID`, default 65534); default the process's.
+   */
   hostEnv?: Record<string, string | undefined>;
   killGraceMs?: number;
 }
@@ -76,19 +86,12 @@ export async function runSandboxed(options: RunSandboxedOptions): Promise<RunSan
     sandbox = await resolveSandbox({
       mode: options.mode,
       network: options.network?.mode === 'open' ? 'host' : 'isolated',
+      identity: sandboxIdentity(options.hostEnv ?? process.env),
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     });
   } catch (error) {
     if (!(error instanceof SandboxUnavailableError)) throw error;
-    const message = options.redact ? options.redact(error.message) : error.message;
-    return {
-      status: 'failed',
-      exitCode: null,
-      error: message,
-      sandboxError: message,
-      outputTail: `leviathan: ${message}\n`,
-      durationMs: 0,
-    };
+    return failedClosed(options.redact ? options.redact(error.message) : error.message);
   }
   // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
   const net = options.network;
@@ -112,9 +115,24 @@ async function runInSandbox(
   sandbox: Awaited<ReturnType<typeof resolveSandbox>>,
 ): Promise<RunSandboxedResult> {
   const [workTree] = await realPaths([options.workTree]);
-  const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter(
-    (p) => p !== workTree,
-  );
+  const host = await hostPlaces(options.hostEnv ?? process.env);
+  const hide = (await realPaths([...host.hide, ...options.hide])).filter((p) => p !== workTree);
+  const ownFiles = await realPaths(options.readOnly ?? []);
+  const ownDirs = await realPaths(options.writable ?? []);
+  if (sandbox.identity) {
+    // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
+    await giveTo(sandbox.identity, [workTree!, ...ownFiles, ...ownDirs]);
+    for (const dir of new Set([...ownFiles, ...ownDirs].map((f) => dirname(f)))) await letThrough(dir);
+    for (const path of [workTree!, ...ownFiles, ...ownDirs]) {
+      const closed = await unreachableBy(sandbox.identity, path);
+      if (closed === null) continue;
+      const { uid } = sandbox.identity;
+      const message =
+        `no sandbox for the agent: Leviathan runs as root and the sandbox runs as uid ${uid}, which cannot ` +
+        `enter ${closed} to reach ${path}; make it searchable (chmod o+x) or point TMPDIR / RUNNER_TEMP elsewhere`;
+      return failedClosed(options.redact ? options.redact(message) : message);
+    }
+  }
   const result = await runCommands({
     commands: options.commands,
     cwd: workTree!,
@@ -125,8 +143,8 @@ async function runInSandbox(
       layout: {
         workTree: workTree!,
         hide,
-        readOnly: await realPaths(options.readOnly ?? []),
-        writable: await realPaths(options.writable ?? []),
+        readOnly: [...ownFiles, ...host.show],
+        writable: ownDirs,
       },
     },
     ...(options.redact ? { redact: options.redact } : {}),
@@ -134,6 +152,26 @@ async function runInSandbox(
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   return { ...result, sandbox: sandbox.kind };
+}
+
+/** Nothing ran: no sandbox could be made for this attempt (`executor_error`). */
+function failedClosed(message: string): RunSandboxedResult {
+  return {
+    status: 'failed',
+    exitCode: null,
+    error: message,
+    sandboxError: message,
+    outputTail: `leviathan: ${message}\n`,
+    durationMs: 0,
+  };
+}
+
+/** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
+function sandboxIdentity(env: Record<string, string | undefined>): SandboxIdentity {
+  const num = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+  const uid = num(env.LEVIATHAN_SANDBOX_UID) ?? (env.LEVIATHAN_SANDBOX_UID ? -1 : DEFAULT_SANDBOX_ID);
+  const gid = num(env.LEVIATHAN_SANDBOX_GID) ?? (env.LEVIATHAN_SANDBOX_GID ? -1 : uid);
+  return { uid, gid };
 }
 
 export interface VerifyCandidateOptions extends Omit<RunSandboxedOptions, 'workTree' | 'commands'> {

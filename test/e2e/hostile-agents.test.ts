@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LeviathanEvent } from '../../src/core/events.js';
@@ -94,6 +94,8 @@ function cli(args: string[]): Promise<ChildResult> {
       TMPDIR: join(root, 'tmp'),
       GITHUB_TOKEN: TOKEN,
       LEVIATHAN_TOKEN: TOKEN,
+      // The fixtures live in this checkout, which the sandbox hides like any other.
+      LEVIATHAN_SANDBOX_SHOW: FIXTURES,
     },
     timeoutMs: 400_000,
   });
@@ -127,6 +129,8 @@ async function pushes(): Promise<Array<{ ref: string }>> {
 beforeAll(async () => {
   server = await GitServer.start({ token: TOKEN });
   root = await makeTempDir('hostile');
+  // Run as root, the sandbox runs as nobody, which must be able to reach the work trees made in here.
+  await chmod(root, 0o711);
   await mkdir(join(root, 'home'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
   marker = join(root, 'a-hook-or-filter-ran');

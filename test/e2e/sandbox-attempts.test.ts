@@ -106,6 +106,8 @@ executor:
   const { result, history, live, events } = await attempt('leaky', config, backlog, {
     DEMO_API_KEY: API_KEY,
     LEVIATHAN_TOKEN: TOKEN,
+    // The script lives in this checkout, which the sandbox hides like any other.
+    LEVIATHAN_SANDBOX_SHOW: HOSTILE,
   });
   expect(result.outcome).toMatchObject({ status: 'failed', reason: 'executor_error' });
   const failed = ofType(events, 'attempt.failed', 'leaky')[0]!;

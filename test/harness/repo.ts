@@ -7,7 +7,7 @@
  *   await git(work, ['status', '--porcelain']);
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -56,7 +56,10 @@ export function git(cwd: string, args: string[], options: RunOptions = {}): Prom
 }
 
 export async function makeTempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `leviathan-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `leviathan-${prefix}-`));
+  // Searchable, not listable: run as root, the agent's sandbox runs as nobody and must reach what is in here.
+  await chmod(dir, 0o711);
+  return dir;
 }
 
 export async function removeDir(dir: string): Promise<void> {

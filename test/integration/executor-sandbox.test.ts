@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RunSandboxedOptions, runSandboxed, verifyCandidate } from '../../src/executor/sandboxed-run.js';
@@ -21,6 +21,8 @@ let canary: ChildProcess;
 
 beforeAll(async () => {
   root = await mkdtemp('/var/tmp/lev-sandbox-');
+  // Run as root, the sandbox runs as nobody, which must be able to reach the work trees made in here.
+  await chmod(root, 0o711);
   home = join(root, 'home');
   other = join(root, 'other-checkout');
   priv = join(root, 'leviathan-private');
@@ -65,7 +67,8 @@ function options(
     deadline: Date.now() + 60_000,
     hide: [priv, other],
     readOnly: [join(priv, 'prompt.md')],
-    hostEnv: { HOME: home },
+    // The hostile scripts live in this checkout, which the sandbox hides like any other.
+    hostEnv: { HOME: home, LEVIATHAN_SANDBOX_SHOW: HOSTILE },
   };
 }
 
@@ -199,6 +202,39 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
 });
 
 describe('without a sandbox', () => {
+  it('as root, a sandbox user of 0 (root inside = root outside) fails closed; uid 65534 runs and owns the tree', async () => {
+    const wt = await freshTree('uid');
+    const base = options('bwrap', wt, ['id -u > uid.txt']);
+    const r = await runSandboxed({ ...base, hostEnv: { ...base.hostEnv, LEVIATHAN_SANDBOX_UID: '0' } });
+    if (process.getuid?.() !== 0) {
+      // Not root: the setting is ignored, the sandbox runs as we do.
+      expect(r).toMatchObject({ status: 'ok' });
+      return;
+    }
+    expect(r).toMatchObject({
+      status: 'failed',
+      sandboxError: expect.stringMatching(/not an unprivileged one/),
+    });
+    expect(existsSync(join(wt, 'uid.txt'))).toBe(false);
+    const ok = await runSandboxed(base);
+    expect(ok).toMatchObject({ status: 'ok' });
+    expect((await readFile(join(wt, 'uid.txt'), 'utf8')).trim()).toBe('65534');
+    expect((await stat(join(wt, 'uid.txt'))).uid).toBe(65534);
+  });
+
+  it('as root, a work tree the sandbox user cannot reach fails closed, saying which directory; nothing runs', async () => {
+    if (process.getuid?.() !== 0) return;
+    const closed = join(root, 'closed');
+    await mkdir(join(closed, 'wt'), { recursive: true, mode: 0o700 });
+    await chmod(closed, 0o700);
+    const r = await runSandboxed(options('bwrap', join(closed, 'wt'), ['touch ran']));
+    expect(r).toMatchObject({
+      status: 'failed',
+      sandboxError: expect.stringContaining(`cannot enter ${closed}`),
+    });
+    expect(existsSync(join(closed, 'wt', 'ran'))).toBe(false);
+  });
+
   it('auto fails closed on a machine with neither bwrap nor unshare, saying what to install; nothing runs', async () => {
     const bin = await pathWithout(join(root, 'nobox'), ['bwrap', 'unshare']);
     const wt = await freshTree('auto');

@@ -14,7 +14,7 @@
  * This module picks the jobs an event starts and runs them (needs, `if:`, concurrency, tokens, outputs);
  * `steps.ts` runs one job's steps, `contexts.ts` builds what expressions see, `types.ts` holds the shapes.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConcurrencyGroups } from './concurrency.js';
@@ -52,6 +52,8 @@ export class WorkflowRunner {
     if (!(event in workflow.on)) throw new Error(`${workflow.file} has no ${event} trigger`);
     const id = ++runCounter;
     const root = await mkdtemp(join(this.options.root ?? tmpdir(), `leviathan-run-${id}-`));
+    // As on a runner, where RUNNER_TEMP is reachable: run as root, the agent's sandbox runs as nobody.
+    await chmod(root, 0o711);
     const artifacts = join(root, 'artifacts');
     await mkdir(artifacts);
     const inputs = event === 'workflow_dispatch' ? this.dispatchInputs(workflow, given.inputs ?? {}) : {};
