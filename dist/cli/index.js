@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6984);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1372);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6984:
+/***/ 1372:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -52976,6 +52976,15 @@ function parseResultFile(bytes) {
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
 }
+/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
+function usageAsResultFile(usage) {
+    return JSON.stringify({
+        ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
+        ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
+        ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
+        ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
+    });
+}
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
     const whole = Math.floor(micros / 1e6);
@@ -58305,7 +58314,7 @@ done
 shift
 # Hidden directories become read-only only now that the mount points inside them exist.
 while IFS= read -r h; do
-  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+  [ -z "$h" ] || "$MOUNT" -o remount,bind,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
 done <<EOF
 $HIDDEN
 EOF
@@ -58355,6 +58364,25 @@ function unshareInvocation(tools, root, layout, argv) {
             ...plan,
             '--',
             ...argv,
+        ],
+    };
+}
+/**
+ * `inv` started as `identity` instead of us: `setpriv` sets the real and effective ids and clears the
+ * supplementary groups before it executes the sandbox, which then builds its user namespace as that user.
+ * Root outside must never be root inside (a user namespace made by host root maps uid 0 to host uid 0).
+ */
+function asUser(setpriv, identity, inv) {
+    return {
+        ...inv,
+        file: setpriv,
+        args: [
+            `--reuid=${identity.uid}`,
+            `--regid=${identity.gid}`,
+            '--clear-groups',
+            '--',
+            inv.file,
+            ...inv.args,
         ],
     };
 }
@@ -58438,27 +58466,34 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap, network) {
+function dropped(drop, inv) {
+    return drop ? asUser(drop.setpriv, drop.identity, inv) : inv;
+}
+function bwrapSandbox(bwrap, network, drop) {
     return {
         kind: 'bwrap',
         network,
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
             const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
-            const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
+            const inv = dropped(drop, network === 'isolated' ? isolateBwrapNetwork(made) : made);
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools, ip) {
+function unshareSandbox(tools, ip, drop) {
     const network = ip ? 'isolated' : 'host';
     return {
         kind: 'unshare',
         network,
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-root-'));
+            if (drop)
+                await giveTo(drop.identity, [root]);
             const made = unshareInvocation(tools, root, layout, argv);
-            const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
+            const inv = dropped(drop, ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made);
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -58478,6 +58513,8 @@ const sandbox_NONE = {
 async function probe(sandbox) {
     const workTree = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-probe-'));
     try {
+        if (sandbox.identity)
+            await giveTo(sandbox.identity, [workTree]);
         const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
         try {
             return await new Promise((done) => {
@@ -58525,11 +58562,13 @@ async function resolveSandbox(request) {
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
     const network = request.network ?? 'isolated';
     const own = network === 'isolated' ? ' with a network namespace of its own' : '';
+    const drop = dropFor(request, tools);
+    const who = drop ? `:${drop.identity.uid}:${drop.identity.gid}` : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap, network);
-            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, network, drop);
+            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}${who}`, sandbox);
             if (why === null)
                 return sandbox;
             problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
@@ -58541,8 +58580,8 @@ async function resolveSandbox(request) {
         const { unshare, setpriv, mount, pivotRoot } = tools;
         if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
             const ip = network === 'isolated' ? tools.ip : undefined;
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
-            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip, drop);
+            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}${who}`;
             const why = await probeOnce(key, sandbox);
             if (why === null)
                 return sandbox;
@@ -58557,6 +58596,65 @@ async function resolveSandbox(request) {
     const netHint = network === 'isolated' ? NETWORK_HINT : '';
     throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`);
 }
+/** The default user a sandbox runs as when we are root: `nobody`. */
+const DEFAULT_SANDBOX_ID = 65534;
+/**
+ * The user to drop to: none when we are not root; when we are, `request.identity` (default 65534), run
+ * through `setpriv`. Throws `SandboxUnavailableError` when that cannot be done (fail closed).
+ */
+function dropFor(request, tools) {
+    if (process.getuid?.() !== 0)
+        return undefined;
+    const identity = request.identity ?? { uid: DEFAULT_SANDBOX_ID, gid: DEFAULT_SANDBOX_ID };
+    const valid = (n) => Number.isSafeInteger(n) && n > 0 && n < 2 ** 32 - 1;
+    if (!valid(identity.uid) || !valid(identity.gid)) {
+        throw new SandboxUnavailableError(`no sandbox for the agent: Leviathan runs as root and the sandbox user ${identity.uid}:${identity.gid} ` +
+            'is not an unprivileged one; set LEVIATHAN_SANDBOX_UID and LEVIATHAN_SANDBOX_GID to a user other than root');
+    }
+    if (!tools.setpriv) {
+        throw new SandboxUnavailableError('no sandbox for the agent: Leviathan runs as root and needs setpriv (util-linux) on PATH to run the ' +
+            `agent as uid ${identity.uid}, never as root; install util-linux or run Leviathan as an unprivileged user`);
+    }
+    return { setpriv: tools.setpriv, identity };
+}
+/**
+ * Gives Leviathan's scratch copies (the agent's work tree, the verify copy, the task files) to the sandbox's
+ * user: every entry below each path, links themselves (never followed). Only ever called on our own copies.
+ */
+async function giveTo(identity, paths) {
+    const walk = async (path) => {
+        const s = await (0,promises_namespaceObject.lstat)(path);
+        await (0,promises_namespaceObject.lchown)(path, identity.uid, identity.gid);
+        if (!s.isDirectory())
+            return;
+        for (const name of await (0,promises_namespaceObject.readdir)(path))
+            await walk((0,external_node_path_.join)(path, name));
+    };
+    for (const path of paths)
+        await walk(path);
+}
+/**
+ * The first directory above `path` that the sandbox's user may not enter (no search permission for it), or
+ * null: the sandbox resolves its mounts as that user, so our copies must be reachable to it.
+ */
+async function unreachableBy(identity, path) {
+    for (let dir = (0,external_node_path_.dirname)(path);; dir = (0,external_node_path_.dirname)(dir)) {
+        const s = await (0,promises_namespaceObject.lstat)(dir).catch(() => null);
+        if (s) {
+            const bit = s.uid === identity.uid ? 0o100 : s.gid === identity.gid ? 0o010 : 0o001;
+            if (!(s.mode & bit))
+                return dir;
+        }
+        if (dir === (0,external_node_path_.dirname)(dir))
+            return null;
+    }
+}
+/** Lets the sandbox's user reach (not list) a directory of ours that holds files given to it. */
+async function letThrough(dir) {
+    const s = await (0,promises_namespaceObject.lstat)(dir);
+    if (s.isDirectory())
+        await (0,promises_namespaceObject.chmod)(dir, (s.mode & 0o7777) | 0o111);
+}
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function realPaths(paths) {
     const out = new Set();
@@ -58567,10 +58665,6 @@ async function realPaths(paths) {
         out.add(await (0,promises_namespaceObject.realpath)(abs).catch(() => abs));
     }
     return [...out];
-}
-/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
-function defaultHidden(env = process.env) {
-    return [(0,external_node_os_namespaceObject.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
 }
 
 ;// CONCATENATED MODULE: ./src/cli/demo/sample.ts
@@ -60957,7 +61051,183 @@ async function runCommands(options) {
     return done({ status: 'ok', exitCode });
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/executor/sandbox-hide.ts
+
+
+
+
+/**
+ * Where credentials live on the host, so the sandbox can hide them (issue 7 §1: the agent must not see
+ * Leviathan's secrets). `/` stays read-only, but only the system directories a program needs are shown as
+ * they are: every other top-level directory (`/root`, `/home`, `/work`, `/mnt`, `/srv`, an Actions
+ * container's `/__w` and `/github`, …) and the credential places below become empty (a directory) or
+ * `/dev/null` (a file). What must stay visible although it lies inside a hidden place (the Actions tool
+ * cache, the resolver's `/run/systemd/resolve`, `LEVIATHAN_SANDBOX_SHOW`) is returned in `show`.
+ */
+/** Top-level entries of `/` shown as they are; everything else at the top is hidden. */
+const SYSTEM_TOP = new Set([
+    'bin',
+    'sbin',
+    'lib',
+    'lib32',
+    'lib64',
+    'libx32',
+    'usr',
+    'etc',
+    'opt',
+    'var',
+    'tmp',
+    'dev',
+    'proc',
+    'sys',
+    'nix',
+    'snap',
+]);
+/** Places that hold secrets although their parent is shown. `/run` is hidden whole (sockets, secrets). */
+const SECRET_PLACES = [
+    '/root',
+    '/home',
+    '/run',
+    '/var/run/secrets',
+    '/run/secrets',
+    '/var/lib',
+    '/var/backups',
+    '/var/spool',
+    '/var/mail',
+    '/var/log',
+    '/var/tmp',
+    '/etc/shadow',
+    '/etc/shadow-',
+    '/etc/gshadow',
+    '/etc/gshadow-',
+    '/etc/sudoers',
+    '/etc/sudoers.d',
+    '/etc/security/opasswd',
+    '/etc/ssl/private',
+    '/etc/krb5.keytab',
+    '/etc/kubernetes',
+    '/etc/docker',
+    '/etc/wireguard',
+    '/etc/NetworkManager/system-connections',
+];
+/** Variables naming a credential file or directory (or a list of them, `:`-separated). */
+const SECRET_VARIABLES = [
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_STATE_HOME',
+    'XDG_CACHE_HOME',
+    'XDG_RUNTIME_DIR',
+    'GIT_CONFIG_GLOBAL',
+    'GIT_CONFIG_SYSTEM',
+    'GH_CONFIG_DIR',
+    'GNUPGHOME',
+    'DOCKER_CONFIG',
+    'KUBECONFIG',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'CLOUDSDK_CONFIG',
+    'AZURE_CONFIG_DIR',
+    'NPM_CONFIG_USERCONFIG',
+    'npm_config_userconfig',
+    'SSH_AUTH_SOCK',
+    'RUNNER_TEMP',
+    'RUNNER_WORKSPACE',
+    'GITHUB_WORKSPACE',
+    'GITHUB_EVENT_PATH',
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY',
+];
+/** Never hidden, nor any directory above them: without them no program runs. */
+const NEEDED = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/tmp', '/dev', '/proc', '/sys'];
+/**
+ * The directory Leviathan itself runs from (its checkout, installed package or Action: source, config, maybe a
+ * `.git`): three levels above this module, as `src/executor/x.ts` and the bundled `dist/cli/index.js` both are.
+ */
+function leviathanRoot() {
+    return (0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url))));
+}
+const sandbox_hide_within = (path, dir) => path === dir || path.startsWith(dir === external_node_path_.sep ? dir : dir + external_node_path_.sep);
+async function real(path) {
+    const abs = (0,external_node_path_.resolve)(path);
+    return (0,promises_namespaceObject.realpath)(abs).catch(() => abs);
+}
+async function sandbox_hide_exists(path) {
+    return (await (0,promises_namespaceObject.lstat)(path).catch(() => null)) !== null;
+}
+/** Paths named by the secret variables of `env`, and the runner's own directories around `RUNNER_TEMP`. */
+async function fromEnvironment(env) {
+    const out = [];
+    for (const name of SECRET_VARIABLES) {
+        for (const p of (env[name] ?? '').split(':'))
+            if (p && (0,external_node_path_.isAbsolute)(p))
+                out.push(p);
+    }
+    if (env.RUNNER_TEMP && (0,external_node_path_.isAbsolute)(env.RUNNER_TEMP)) {
+        // `<runner>/_work/_temp`: `_work` holds every checkout of the runner, `<runner>` its credentials.
+        const work = (0,external_node_path_.dirname)(env.RUNNER_TEMP);
+        out.push(work);
+        const runner = (0,external_node_path_.dirname)(work);
+        if ((await sandbox_hide_exists((0,external_node_path_.join)(runner, '.runner'))) || (await sandbox_hide_exists((0,external_node_path_.join)(runner, '.credentials'))))
+            out.push(runner);
+    }
+    return out;
+}
+async function topLevel() {
+    const out = [];
+    for (const entry of await (0,promises_namespaceObject.readdir)('/', { withFileTypes: true }).catch(() => [])) {
+        // A link at the top leads into a place the plan already covers (shown or hidden by its real path).
+        if (SYSTEM_TOP.has(entry.name) || entry.isSymbolicLink())
+            continue;
+        out.push(`/${entry.name}`);
+    }
+    return out;
+}
+/**
+ * The host places to hide for `env` (the worker's environment), and those to show read-only inside them.
+ * A place that is `/`, a system directory or above one is never hidden (that would break every program).
+ */
+async function hostPlaces(env) {
+    const candidates = [
+        (0,external_node_os_namespaceObject.homedir)(),
+        ...(env.HOME ? [env.HOME] : []),
+        ...(await topLevel()),
+        ...SECRET_PLACES,
+        ...(await fromEnvironment(env)),
+        leviathanRoot(),
+    ];
+    const needed = await Promise.all(NEEDED.map(real));
+    const hide = new Set();
+    for (const c of candidates) {
+        const p = await real(c);
+        if (p === external_node_path_.sep || needed.some((n) => sandbox_hide_within(n, p)) || !(await sandbox_hide_exists(p)))
+            continue;
+        hide.add(p);
+    }
+    const show = new Set();
+    const wanted = [
+        ...(env.RUNNER_TOOL_CACHE ? [env.RUNNER_TOOL_CACHE] : []),
+        ...(env.LEVIATHAN_SANDBOX_SHOW ?? '').split(':').filter((p) => p && (0,external_node_path_.isAbsolute)(p)),
+    ];
+    // The resolver's file (`/etc/resolv.conf` -> `/run/systemd/resolve/stub-resolv.conf`) lives in `/run`.
+    const resolv = await real('/etc/resolv.conf');
+    if (resolv !== '/etc/resolv.conf')
+        wanted.push((0,external_node_path_.dirname)(resolv));
+    for (const w of wanted) {
+        const p = await real(w);
+        if (await sandbox_hide_exists(p))
+            show.add(p);
+    }
+    return { hide: [...hide].sort(), show: [...show].sort() };
+}
+
 ;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
 
 
 
@@ -60975,21 +61245,14 @@ async function runSandboxed(options) {
         sandbox = await resolveSandbox({
             mode: options.mode,
             network: options.network?.mode === 'open' ? 'host' : 'isolated',
+            identity: sandboxIdentity(options.hostEnv ?? process.env),
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
     catch (error) {
         if (!(error instanceof SandboxUnavailableError))
             throw error;
-        const message = options.redact ? options.redact(error.message) : error.message;
-        return {
-            status: 'failed',
-            exitCode: null,
-            error: message,
-            sandboxError: message,
-            outputTail: `leviathan: ${message}\n`,
-            durationMs: 0,
-        };
+        return failedClosed(options.redact ? options.redact(error.message) : error.message);
     }
     // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
     const net = options.network;
@@ -61011,7 +61274,25 @@ async function runSandboxed(options) {
 }
 async function runInSandbox(options, sandbox) {
     const [workTree] = await realPaths([options.workTree]);
-    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const host = await hostPlaces(options.hostEnv ?? process.env);
+    const hide = (await realPaths([...host.hide, ...options.hide])).filter((p) => p !== workTree);
+    const ownFiles = await realPaths(options.readOnly ?? []);
+    const ownDirs = await realPaths(options.writable ?? []);
+    if (sandbox.identity) {
+        // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
+        await giveTo(sandbox.identity, [workTree, ...ownFiles, ...ownDirs]);
+        for (const dir of new Set([...ownFiles, ...ownDirs].map((f) => (0,external_node_path_.dirname)(f))))
+            await letThrough(dir);
+        for (const path of [workTree, ...ownFiles, ...ownDirs]) {
+            const closed = await unreachableBy(sandbox.identity, path);
+            if (closed === null)
+                continue;
+            const { uid } = sandbox.identity;
+            const message = `no sandbox for the agent: Leviathan runs as root and the sandbox runs as uid ${uid}, which cannot ` +
+                `enter ${closed} to reach ${path}; make it searchable (chmod o+x) or point TMPDIR / RUNNER_TEMP elsewhere`;
+            return failedClosed(options.redact ? options.redact(message) : message);
+        }
+    }
     const result = await runCommands({
         commands: options.commands,
         cwd: workTree,
@@ -61022,8 +61303,8 @@ async function runInSandbox(options, sandbox) {
             layout: {
                 workTree: workTree,
                 hide,
-                readOnly: await realPaths(options.readOnly ?? []),
-                writable: await realPaths(options.writable ?? []),
+                readOnly: [...ownFiles, ...host.show],
+                writable: ownDirs,
             },
         },
         ...(options.redact ? { redact: options.redact } : {}),
@@ -61031,6 +61312,24 @@ async function runInSandbox(options, sandbox) {
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
     });
     return { ...result, sandbox: sandbox.kind };
+}
+/** Nothing ran: no sandbox could be made for this attempt (`executor_error`). */
+function failedClosed(message) {
+    return {
+        status: 'failed',
+        exitCode: null,
+        error: message,
+        sandboxError: message,
+        outputTail: `leviathan: ${message}\n`,
+        durationMs: 0,
+    };
+}
+/** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
+function sandboxIdentity(env) {
+    const num = (v) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+    const uid = num(env.LEVIATHAN_SANDBOX_UID) ?? (env.LEVIATHAN_SANDBOX_UID ? -1 : DEFAULT_SANDBOX_ID);
+    const gid = num(env.LEVIATHAN_SANDBOX_GID) ?? (env.LEVIATHAN_SANDBOX_GID ? -1 : uid);
+    return { uid, gid };
 }
 /** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
 async function fingerprints(root) {
@@ -62877,7 +63176,7 @@ function registerTick(program) {
 
 
 /** The top level of the git repository `dir` is in, or null when it is not in one (or does not exist). */
-async function topLevel(dir) {
+async function validate_topLevel(dir) {
     const exists = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
     if (!exists)
         throw new errors_UserError(noSuchDirectory(dir));
@@ -62900,7 +63199,7 @@ async function documentsRoot(dir, top) {
     }
 }
 async function validateRepo(dirOption) {
-    const top = await topLevel(dirOption);
+    const top = await validate_topLevel(dirOption);
     const dir = await documentsRoot(dirOption, top);
     const docs = await loadRepoDocuments(dir);
     // Only the top level's documents are what tick reads from the base branch.
@@ -63087,8 +63386,6 @@ function registerDemo(program) {
     });
 }
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/cli/commands/init-files.ts
 /**
  * What `leviathan init` writes, rendered from the package's `templates/` (next to the bundle or the sources,

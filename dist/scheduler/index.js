@@ -43125,7 +43125,7 @@ function finish(state, attempt) {
 /* harmony export */   UK: () => (/* binding */ formatUsd),
 /* harmony export */   f2: () => (/* binding */ UsageSchema)
 /* harmony export */ });
-/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile */
+/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, usageAsResultFile */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -43194,6 +43194,15 @@ function parseResultFile(bytes) {
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
 }
+/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
+function usageAsResultFile(usage) {
+    return JSON.stringify({
+        ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
+        ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
+        ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
+        ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
+    });
+}
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
     const whole = Math.floor(micros / 1e6);
@@ -43244,6 +43253,9 @@ function renderDashboard(report, graph) {
         '',
         `Circuit breaker: **${breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · at most ${l.config.max_dispatches_per_hour} dispatches an hour`,
     ];
+    const spent = (0,_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .spendLine */ .xU)(report);
+    if (spent)
+        lines.push('', spent.charAt(0).toUpperCase() + spent.slice(1));
     if (graph)
         lines.push('', graph.trim());
     return `${lines.join('\n')}\n`;
@@ -43313,9 +43325,10 @@ function renderTaskGraph(backlog, rows) {
 /* harmony export */   BO: () => (/* binding */ ROW_HEADER),
 /* harmony export */   o5: () => (/* binding */ rowCells),
 /* harmony export */   pi: () => (/* binding */ renderTickMarkdown),
-/* harmony export */   q_: () => (/* binding */ tickHeadline)
+/* harmony export */   q_: () => (/* binding */ tickHeadline),
+/* harmony export */   xU: () => (/* binding */ spendLine)
 /* harmony export */ });
-/* unused harmony exports tickNotes, spendLine */
+/* unused harmony export tickNotes */
 /* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8073);
 /* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1374);
 /* harmony import */ var _core_spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
@@ -43377,7 +43390,7 @@ function spendLine(report) {
     const limit = report.limits.config.max_cost_usd_per_day;
     if (today.micros === 0 && today.unknown === 0 && limit === 0)
         return null;
-    return `spend today (${day}, UTC): ${describeSpend(today, limit, 'day')}`;
+    return `spend today (${day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(today, limit, 'day')}`;
 }
 const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
 /** The tick's job summary: one row per task with the reason it was or was not picked. */

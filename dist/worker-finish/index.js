@@ -41413,14 +41413,15 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
-/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6102);
-/* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5406);
-/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
-/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(6817);
+/* harmony import */ var _core_usage_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4528);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6102);
+/* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9535);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(1110);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5829);
+/* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5367);
+/* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(5246);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(6817);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -41440,16 +41441,17 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main() {
-    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('token', true);
-    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .tokenInput */ .e1)('pr-token');
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runAction */ .Cs)(async () => {
-        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .openActionTarget */ .c0)(token, prToken || undefined);
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .actionContext */ .Gt)('worker', log.progress);
-        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .runUrl */ .Vp)();
+    const token = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .tokenInput */ .e1)('token', true);
+    const prToken = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .tokenInput */ .e1)('pr-token');
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .runAction */ .Cs)(async () => {
+        const target = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .openActionTarget */ .c0)(token, prToken || undefined);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .actionContext */ .Gt)('worker', log.progress);
+        const url = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .runUrl */ .Vp)();
         const deps = { ...ctx, ...target, env: process.env, ...(url ? { runUrl: url } : {}) };
-        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('context');
+        const saved = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('context');
         let context;
         let executed;
         let refusal;
@@ -41457,11 +41459,11 @@ async function main() {
             // One job: start, the agent step and finish share the runner; the agent step left its result.
             context = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(saved, 'utf8'));
             // start wrote the file without credentials: push with this job's (and the PR token, when given).
-            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
-            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
+            context.pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(target.git, target.forge.pushToken?.());
+            executed = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(context.taskDir, 'executed.json'), 'utf8').then((t) => JSON.parse(t), () => (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_10__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('agent-result') || 'failure', context.deadline, ctx.now()));
             // An agent step (an action, not the worker's own run) may have reported its spend: read it as data.
             if (executed && executed.usage === undefined) {
-                const reading = await (0,_executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__/* .readResultFile */ .k)((0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_4__/* .resultFileIn */ .bH)(context.taskDir));
+                const reading = await (0,_executor_result_file_js__WEBPACK_IMPORTED_MODULE_6__/* .readResultFile */ .k)((0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__/* .resultFileIn */ .bH)(context.taskDir));
                 if (reading.warning)
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(reading.warning);
                 if (reading.usage)
@@ -41470,23 +41472,33 @@ async function main() {
         }
         else {
             log.progress('rebuilding the attempt from the event log');
-            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('base', { required: true }));
-            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_9__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
-            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_11__/* .input */ .hF)('archive');
+            context = await (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_10__/* .resumeAttempt */ .p)(deps, (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('task', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('attempt', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('base-sha', { required: true }), (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('base', { required: true }));
+            executed = (0,_worker_resume_js__WEBPACK_IMPORTED_MODULE_10__/* .agentJobResult */ .y)((0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('agent-result', { required: true }), context.deadline, ctx.now());
+            // What the agent job says its agent spent (a job output of the untrusted job): checked as data.
+            const reported = (0,_core_usage_js__WEBPACK_IMPORTED_MODULE_4__/* .parseResultFile */ .lf)((0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('agent-usage') || null);
+            if (reported.warning)
+                _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(`agent-usage: ${reported.warning}`);
+            if (reported.usage) {
+                executed = {
+                    ...(executed ?? { status: 'ok', exitCode: 0, outputTail: '', durationMs: 0 }),
+                    usage: reported.usage,
+                };
+            }
+            const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('archive');
             if (archive) {
                 log.progress('checking the agent artifact');
                 const found = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(archive).then(() => true, () => false);
                 if (found) {
                     try {
                         // Over the fresh work tree resume made at the base, never over the checkout.
-                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
-                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
-                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
+                        const count = await (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .unpackWorkTree */ ._7)(archive, context.workTree, {
+                            ..._worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .DEFAULT_ARTIFACT_LIMITS */ .SN,
+                            maxMemberBytes: Math.max(context.config.limits.max_diff_bytes, _worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .DEFAULT_ARTIFACT_LIMITS */ .SN.maxMemberBytes),
                         });
                         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`unpacked ${count} member(s) into a fresh work tree`);
                     }
                     catch (error) {
-                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .ArtifactRefused */ .ZC))
+                        if (!(error instanceof _worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .ArtifactRefused */ .ZC))
                             throw error;
                         refusal = { reason: error.reason, detail: error.message };
                     }
@@ -41495,15 +41507,15 @@ async function main() {
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
             }
         }
-        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
+        const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
         log.end();
         const result = {
             context,
             outcome,
             ...(executed?.egressRefused ? { egress_refused: executed.egressRefused } : {}),
         };
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .attemptHeadline */ .mN)(result));
-        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_10__/* .renderAttemptMarkdown */ .F3)(result)).write();
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .attemptHeadline */ .mN)(result));
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_worker_summary_js__WEBPACK_IMPORTED_MODULE_11__/* .renderAttemptMarkdown */ .F3)(result)).write();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('task', context.task.id);
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH('attempt', context.attempt);
         if (outcome.status === 'succeeded') {
@@ -44738,7 +44750,7 @@ function describeRemovals(removed) {
 /* harmony export */   f2: () => (/* binding */ UsageSchema),
 /* harmony export */   lf: () => (/* binding */ parseResultFile)
 /* harmony export */ });
-/* unused harmony exports formatUsd, usdToMicros */
+/* unused harmony exports usageAsResultFile, formatUsd, usdToMicros */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -44806,6 +44818,15 @@ function parseResultFile(bytes) {
     if (r.turns !== undefined)
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
+function usageAsResultFile(usage) {
+    return JSON.stringify({
+        ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
+        ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
+        ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
+        ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
+    });
 }
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
@@ -45869,7 +45890,7 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
 
 /***/ }),
 
-/***/ 5406:
+/***/ 5829:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46889,7 +46910,7 @@ done
 shift
 # Hidden directories become read-only only now that the mount points inside them exist.
 while IFS= read -r h; do
-  [ -z "$h" ] || "$MOUNT" -o remount,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
+  [ -z "$h" ] || "$MOUNT" -o remount,bind,ro,nosuid,nodev "$R$h" || fail "cannot hide $h"
 done <<EOF
 $HIDDEN
 EOF
@@ -46939,6 +46960,25 @@ function unshareInvocation(tools, root, layout, argv) {
             ...plan,
             '--',
             ...argv,
+        ],
+    };
+}
+/**
+ * `inv` started as `identity` instead of us: `setpriv` sets the real and effective ids and clears the
+ * supplementary groups before it executes the sandbox, which then builds its user namespace as that user.
+ * Root outside must never be root inside (a user namespace made by host root maps uid 0 to host uid 0).
+ */
+function asUser(setpriv, identity, inv) {
+    return {
+        ...inv,
+        file: setpriv,
+        args: [
+            `--reuid=${identity.uid}`,
+            `--regid=${identity.gid}`,
+            '--clear-groups',
+            '--',
+            inv.file,
+            ...inv.args,
         ],
     };
 }
@@ -47022,27 +47062,34 @@ async function kindsOf(paths) {
     return kinds;
 }
 const ENV_OVERRIDES = { HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
-function bwrapSandbox(bwrap, network) {
+function dropped(drop, inv) {
+    return drop ? asUser(drop.setpriv, drop.identity, inv) : inv;
+}
+function bwrapSandbox(bwrap, network, drop) {
     return {
         kind: 'bwrap',
         network,
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
             const made = bwrapInvocation(bwrap, layout, await kindsOf(layout.hide), argv);
-            const inv = network === 'isolated' ? isolateBwrapNetwork(made) : made;
+            const inv = dropped(drop, network === 'isolated' ? isolateBwrapNetwork(made) : made);
             return { ...inv, envOverrides: ENV_OVERRIDES, dispose: async () => { } };
         },
     };
 }
-function unshareSandbox(tools, ip) {
+function unshareSandbox(tools, ip, drop) {
     const network = ip ? 'isolated' : 'host';
     return {
         kind: 'unshare',
         network,
+        ...(drop ? { identity: drop.identity } : {}),
         async prepare(layout, argv) {
             // An empty directory of ours that the sandbox's root is mounted on; nothing is ever written into it.
             const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-root-'));
+            if (drop)
+                await giveTo(drop.identity, [root]);
             const made = unshareInvocation(tools, root, layout, argv);
-            const inv = ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made;
+            const inv = dropped(drop, ip ? isolateUnshareNetwork(made, tools.unshare, ip) : made);
             return {
                 ...inv,
                 envOverrides: ENV_OVERRIDES,
@@ -47062,6 +47109,8 @@ const NONE = {
 async function probe(sandbox) {
     const workTree = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-probe-'));
     try {
+        if (sandbox.identity)
+            await giveTo(sandbox.identity, [workTree]);
         const inv = await sandbox.prepare({ workTree, hide: [], readOnly: [] }, ['/bin/sh', '-c', 'exit 0']);
         try {
             return await new Promise((done) => {
@@ -47109,11 +47158,13 @@ async function resolveSandbox(request) {
     const tools = await findTools(request.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
     const network = request.network ?? 'isolated';
     const own = network === 'isolated' ? ' with a network namespace of its own' : '';
+    const drop = dropFor(request, tools);
+    const who = drop ? `:${drop.identity.uid}:${drop.identity.gid}` : '';
     const problems = [];
     if (request.mode === 'auto' || request.mode === 'bwrap') {
         if (tools.bwrap) {
-            const sandbox = bwrapSandbox(tools.bwrap, network);
-            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}`, sandbox);
+            const sandbox = bwrapSandbox(tools.bwrap, network, drop);
+            const why = await probeOnce(`bwrap:${tools.bwrap}:${network}${who}`, sandbox);
             if (why === null)
                 return sandbox;
             problems.push(`bwrap cannot make a sandbox${own} here (${why})`);
@@ -47125,8 +47176,8 @@ async function resolveSandbox(request) {
         const { unshare, setpriv, mount, pivotRoot } = tools;
         if (unshare && setpriv && mount && pivotRoot && (network === 'host' || tools.ip)) {
             const ip = network === 'isolated' ? tools.ip : undefined;
-            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip);
-            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}`;
+            const sandbox = unshareSandbox({ unshare, setpriv, mount, pivotRoot }, ip, drop);
+            const key = `unshare:${unshare}:${setpriv}:${mount}:${pivotRoot}:${ip ?? 'host'}${who}`;
             const why = await probeOnce(key, sandbox);
             if (why === null)
                 return sandbox;
@@ -47141,6 +47192,65 @@ async function resolveSandbox(request) {
     const netHint = network === 'isolated' ? NETWORK_HINT : '';
     throw new SandboxUnavailableError(`no sandbox for the agent (executor.sandbox: ${request.mode}): ${problems.join('; ')}; ${INSTALL_HINT}${netHint}`);
 }
+/** The default user a sandbox runs as when we are root: `nobody`. */
+const DEFAULT_SANDBOX_ID = 65534;
+/**
+ * The user to drop to: none when we are not root; when we are, `request.identity` (default 65534), run
+ * through `setpriv`. Throws `SandboxUnavailableError` when that cannot be done (fail closed).
+ */
+function dropFor(request, tools) {
+    if (process.getuid?.() !== 0)
+        return undefined;
+    const identity = request.identity ?? { uid: DEFAULT_SANDBOX_ID, gid: DEFAULT_SANDBOX_ID };
+    const valid = (n) => Number.isSafeInteger(n) && n > 0 && n < 2 ** 32 - 1;
+    if (!valid(identity.uid) || !valid(identity.gid)) {
+        throw new SandboxUnavailableError(`no sandbox for the agent: Leviathan runs as root and the sandbox user ${identity.uid}:${identity.gid} ` +
+            'is not an unprivileged one; set LEVIATHAN_SANDBOX_UID and LEVIATHAN_SANDBOX_GID to a user other than root');
+    }
+    if (!tools.setpriv) {
+        throw new SandboxUnavailableError('no sandbox for the agent: Leviathan runs as root and needs setpriv (util-linux) on PATH to run the ' +
+            `agent as uid ${identity.uid}, never as root; install util-linux or run Leviathan as an unprivileged user`);
+    }
+    return { setpriv: tools.setpriv, identity };
+}
+/**
+ * Gives Leviathan's scratch copies (the agent's work tree, the verify copy, the task files) to the sandbox's
+ * user: every entry below each path, links themselves (never followed). Only ever called on our own copies.
+ */
+async function giveTo(identity, paths) {
+    const walk = async (path) => {
+        const s = await (0,promises_.lstat)(path);
+        await (0,promises_.lchown)(path, identity.uid, identity.gid);
+        if (!s.isDirectory())
+            return;
+        for (const name of await (0,promises_.readdir)(path))
+            await walk((0,external_node_path_.join)(path, name));
+    };
+    for (const path of paths)
+        await walk(path);
+}
+/**
+ * The first directory above `path` that the sandbox's user may not enter (no search permission for it), or
+ * null: the sandbox resolves its mounts as that user, so our copies must be reachable to it.
+ */
+async function unreachableBy(identity, path) {
+    for (let dir = (0,external_node_path_.dirname)(path);; dir = (0,external_node_path_.dirname)(dir)) {
+        const s = await (0,promises_.lstat)(dir).catch(() => null);
+        if (s) {
+            const bit = s.uid === identity.uid ? 0o100 : s.gid === identity.gid ? 0o010 : 0o001;
+            if (!(s.mode & bit))
+                return dir;
+        }
+        if (dir === (0,external_node_path_.dirname)(dir))
+            return null;
+    }
+}
+/** Lets the sandbox's user reach (not list) a directory of ours that holds files given to it. */
+async function letThrough(dir) {
+    const s = await (0,promises_.lstat)(dir);
+    if (s.isDirectory())
+        await (0,promises_.chmod)(dir, (s.mode & 0o7777) | 0o111);
+}
 /** The real paths of `paths` (the sandbox mounts real paths; a symlinked `/tmp` would otherwise be missed). */
 async function realPaths(paths) {
     const out = new Set();
@@ -47152,12 +47262,184 @@ async function realPaths(paths) {
     }
     return [...out];
 }
-/** What every sandbox hides whatever the caller says: the user's home (credentials, git config). */
-function defaultHidden(env = process.env) {
-    return [(0,external_node_os_.homedir)(), env.HOME].filter((p) => Boolean(p) && p !== '/');
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/executor/sandbox-hide.ts
+
+
+
+
+/**
+ * Where credentials live on the host, so the sandbox can hide them (issue 7 §1: the agent must not see
+ * Leviathan's secrets). `/` stays read-only, but only the system directories a program needs are shown as
+ * they are: every other top-level directory (`/root`, `/home`, `/work`, `/mnt`, `/srv`, an Actions
+ * container's `/__w` and `/github`, …) and the credential places below become empty (a directory) or
+ * `/dev/null` (a file). What must stay visible although it lies inside a hidden place (the Actions tool
+ * cache, the resolver's `/run/systemd/resolve`, `LEVIATHAN_SANDBOX_SHOW`) is returned in `show`.
+ */
+/** Top-level entries of `/` shown as they are; everything else at the top is hidden. */
+const SYSTEM_TOP = new Set([
+    'bin',
+    'sbin',
+    'lib',
+    'lib32',
+    'lib64',
+    'libx32',
+    'usr',
+    'etc',
+    'opt',
+    'var',
+    'tmp',
+    'dev',
+    'proc',
+    'sys',
+    'nix',
+    'snap',
+]);
+/** Places that hold secrets although their parent is shown. `/run` is hidden whole (sockets, secrets). */
+const SECRET_PLACES = [
+    '/root',
+    '/home',
+    '/run',
+    '/var/run/secrets',
+    '/run/secrets',
+    '/var/lib',
+    '/var/backups',
+    '/var/spool',
+    '/var/mail',
+    '/var/log',
+    '/var/tmp',
+    '/etc/shadow',
+    '/etc/shadow-',
+    '/etc/gshadow',
+    '/etc/gshadow-',
+    '/etc/sudoers',
+    '/etc/sudoers.d',
+    '/etc/security/opasswd',
+    '/etc/ssl/private',
+    '/etc/krb5.keytab',
+    '/etc/kubernetes',
+    '/etc/docker',
+    '/etc/wireguard',
+    '/etc/NetworkManager/system-connections',
+];
+/** Variables naming a credential file or directory (or a list of them, `:`-separated). */
+const SECRET_VARIABLES = [
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_STATE_HOME',
+    'XDG_CACHE_HOME',
+    'XDG_RUNTIME_DIR',
+    'GIT_CONFIG_GLOBAL',
+    'GIT_CONFIG_SYSTEM',
+    'GH_CONFIG_DIR',
+    'GNUPGHOME',
+    'DOCKER_CONFIG',
+    'KUBECONFIG',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'CLOUDSDK_CONFIG',
+    'AZURE_CONFIG_DIR',
+    'NPM_CONFIG_USERCONFIG',
+    'npm_config_userconfig',
+    'SSH_AUTH_SOCK',
+    'RUNNER_TEMP',
+    'RUNNER_WORKSPACE',
+    'GITHUB_WORKSPACE',
+    'GITHUB_EVENT_PATH',
+    'GITHUB_ENV',
+    'GITHUB_OUTPUT',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY',
+];
+/** Never hidden, nor any directory above them: without them no program runs. */
+const NEEDED = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/tmp', '/dev', '/proc', '/sys'];
+/**
+ * The directory Leviathan itself runs from (its checkout, installed package or Action: source, config, maybe a
+ * `.git`): three levels above this module, as `src/executor/x.ts` and the bundled `dist/cli/index.js` both are.
+ */
+function leviathanRoot() {
+    return (0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url))));
+}
+const sandbox_hide_within = (path, dir) => path === dir || path.startsWith(dir === external_node_path_.sep ? dir : dir + external_node_path_.sep);
+async function real(path) {
+    const abs = (0,external_node_path_.resolve)(path);
+    return (0,promises_.realpath)(abs).catch(() => abs);
+}
+async function exists(path) {
+    return (await (0,promises_.lstat)(path).catch(() => null)) !== null;
+}
+/** Paths named by the secret variables of `env`, and the runner's own directories around `RUNNER_TEMP`. */
+async function fromEnvironment(env) {
+    const out = [];
+    for (const name of SECRET_VARIABLES) {
+        for (const p of (env[name] ?? '').split(':'))
+            if (p && (0,external_node_path_.isAbsolute)(p))
+                out.push(p);
+    }
+    if (env.RUNNER_TEMP && (0,external_node_path_.isAbsolute)(env.RUNNER_TEMP)) {
+        // `<runner>/_work/_temp`: `_work` holds every checkout of the runner, `<runner>` its credentials.
+        const work = (0,external_node_path_.dirname)(env.RUNNER_TEMP);
+        out.push(work);
+        const runner = (0,external_node_path_.dirname)(work);
+        if ((await exists((0,external_node_path_.join)(runner, '.runner'))) || (await exists((0,external_node_path_.join)(runner, '.credentials'))))
+            out.push(runner);
+    }
+    return out;
+}
+async function topLevel() {
+    const out = [];
+    for (const entry of await (0,promises_.readdir)('/', { withFileTypes: true }).catch(() => [])) {
+        // A link at the top leads into a place the plan already covers (shown or hidden by its real path).
+        if (SYSTEM_TOP.has(entry.name) || entry.isSymbolicLink())
+            continue;
+        out.push(`/${entry.name}`);
+    }
+    return out;
+}
+/**
+ * The host places to hide for `env` (the worker's environment), and those to show read-only inside them.
+ * A place that is `/`, a system directory or above one is never hidden (that would break every program).
+ */
+async function hostPlaces(env) {
+    const candidates = [
+        (0,external_node_os_.homedir)(),
+        ...(env.HOME ? [env.HOME] : []),
+        ...(await topLevel()),
+        ...SECRET_PLACES,
+        ...(await fromEnvironment(env)),
+        leviathanRoot(),
+    ];
+    const needed = await Promise.all(NEEDED.map(real));
+    const hide = new Set();
+    for (const c of candidates) {
+        const p = await real(c);
+        if (p === external_node_path_.sep || needed.some((n) => sandbox_hide_within(n, p)) || !(await exists(p)))
+            continue;
+        hide.add(p);
+    }
+    const show = new Set();
+    const wanted = [
+        ...(env.RUNNER_TOOL_CACHE ? [env.RUNNER_TOOL_CACHE] : []),
+        ...(env.LEVIATHAN_SANDBOX_SHOW ?? '').split(':').filter((p) => p && (0,external_node_path_.isAbsolute)(p)),
+    ];
+    // The resolver's file (`/etc/resolv.conf` -> `/run/systemd/resolve/stub-resolv.conf`) lives in `/run`.
+    const resolv = await real('/etc/resolv.conf');
+    if (resolv !== '/etc/resolv.conf')
+        wanted.push((0,external_node_path_.dirname)(resolv));
+    for (const w of wanted) {
+        const p = await real(w);
+        if (await exists(p))
+            show.add(p);
+    }
+    return { hide: [...hide].sort(), show: [...show].sort() };
 }
 
 ;// CONCATENATED MODULE: ./src/executor/sandboxed-run.ts
+
 
 
 
@@ -47175,21 +47457,14 @@ async function sandboxed_run_runSandboxed(options) {
         sandbox = await resolveSandbox({
             mode: options.mode,
             network: options.network?.mode === 'open' ? 'host' : 'isolated',
+            identity: sandboxIdentity(options.hostEnv ?? process.env),
             ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
         });
     }
     catch (error) {
         if (!(error instanceof SandboxUnavailableError))
             throw error;
-        const message = options.redact ? options.redact(error.message) : error.message;
-        return {
-            status: 'failed',
-            exitCode: null,
-            error: message,
-            sandboxError: message,
-            outputTail: `leviathan: ${message}\n`,
-            durationMs: 0,
-        };
+        return failedClosed(options.redact ? options.redact(error.message) : error.message);
     }
     // allowlist with names to admit: the egress proxy, outside the sandbox (an empty list is `none`).
     const net = options.network;
@@ -47211,7 +47486,25 @@ async function sandboxed_run_runSandboxed(options) {
 }
 async function runInSandbox(options, sandbox) {
     const [workTree] = await realPaths([options.workTree]);
-    const hide = (await realPaths([...defaultHidden(options.hostEnv), ...options.hide])).filter((p) => p !== workTree);
+    const host = await hostPlaces(options.hostEnv ?? process.env);
+    const hide = (await realPaths([...host.hide, ...options.hide])).filter((p) => p !== workTree);
+    const ownFiles = await realPaths(options.readOnly ?? []);
+    const ownDirs = await realPaths(options.writable ?? []);
+    if (sandbox.identity) {
+        // Root outside runs the agent as an unprivileged user: our scratch copies become its own.
+        await giveTo(sandbox.identity, [workTree, ...ownFiles, ...ownDirs]);
+        for (const dir of new Set([...ownFiles, ...ownDirs].map((f) => (0,external_node_path_.dirname)(f))))
+            await letThrough(dir);
+        for (const path of [workTree, ...ownFiles, ...ownDirs]) {
+            const closed = await unreachableBy(sandbox.identity, path);
+            if (closed === null)
+                continue;
+            const { uid } = sandbox.identity;
+            const message = `no sandbox for the agent: Leviathan runs as root and the sandbox runs as uid ${uid}, which cannot ` +
+                `enter ${closed} to reach ${path}; make it searchable (chmod o+x) or point TMPDIR / RUNNER_TEMP elsewhere`;
+            return failedClosed(options.redact ? options.redact(message) : message);
+        }
+    }
     const result = await runCommands({
         commands: options.commands,
         cwd: workTree,
@@ -47222,8 +47515,8 @@ async function runInSandbox(options, sandbox) {
             layout: {
                 workTree: workTree,
                 hide,
-                readOnly: await realPaths(options.readOnly ?? []),
-                writable: await realPaths(options.writable ?? []),
+                readOnly: [...ownFiles, ...host.show],
+                writable: ownDirs,
             },
         },
         ...(options.redact ? { redact: options.redact } : {}),
@@ -47231,6 +47524,24 @@ async function runInSandbox(options, sandbox) {
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
     });
     return { ...result, sandbox: sandbox.kind };
+}
+/** Nothing ran: no sandbox could be made for this attempt (`executor_error`). */
+function failedClosed(message) {
+    return {
+        status: 'failed',
+        exitCode: null,
+        error: message,
+        sandboxError: message,
+        outputTail: `leviathan: ${message}\n`,
+        durationMs: 0,
+    };
+}
+/** `LEVIATHAN_SANDBOX_UID` / `LEVIATHAN_SANDBOX_GID` (default 65534; the gid defaults to the uid given). */
+function sandboxIdentity(env) {
+    const num = (v) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined);
+    const uid = num(env.LEVIATHAN_SANDBOX_UID) ?? (env.LEVIATHAN_SANDBOX_UID ? -1 : DEFAULT_SANDBOX_ID);
+    const gid = num(env.LEVIATHAN_SANDBOX_GID) ?? (env.LEVIATHAN_SANDBOX_GID ? -1 : uid);
+    return { uid, gid };
 }
 /** The files of a tree (lstat only, links never followed, `.git` skipped) with a fingerprint each. */
 async function fingerprints(root) {
