@@ -60524,6 +60524,7 @@ async function startEgressProxy(options) {
 
 
 
+
 /** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
 const EGRESS_PORT = 3128;
 const FORWARDER = `'use strict';
@@ -60586,7 +60587,11 @@ async function openEgress(options) {
             wrap: (sandbox) => ({
                 kind: sandbox.kind,
                 network: sandbox.network,
+                ...(sandbox.identity ? { identity: sandbox.identity } : {}),
                 async prepare(layout, argv) {
+                    // Run as another user (we are root): the proxy's socket and forwarder become that user's.
+                    if (sandbox.identity)
+                        await giveTo(sandbox.identity, [dir]);
                     const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
                         '/bin/sh',
                         '-c',

@@ -45626,419 +45626,8 @@ async function egress_proxy_startEgressProxy(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
-/**
- * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
- * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
- * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
- * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
- * it; nothing else leaves the namespace.
- */
-
-
-
-
-/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
-const EGRESS_PORT = 3128;
-const FORWARDER = (/* unused pure expression or super */ null && (`'use strict';
-const net = require('node:net');
-const [sock, port] = process.argv.slice(2);
-const server = net.createServer((c) => {
-  const u = net.connect(sock);
-  c.pipe(u);
-  u.pipe(c);
-  c.on('error', () => u.destroy());
-  u.on('error', () => c.destroy());
-  c.on('close', () => u.destroy());
-  u.on('close', () => c.destroy());
-});
-server.on('error', (e) => {
-  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
-  process.exit(1);
-});
-server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
-`));
-/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
-const WRAPPER = (/* unused pure expression or super */ null && (`NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
-fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
-[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
-F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
-"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
-read -r ok < "$F"; rm -f "$F"
-[ "$ok" = ready ] || fail "the egress forwarder did not start"
-exec "$@"
-`));
-/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
-function proxyEnv(port = EGRESS_PORT) {
-    const url = `http://127.0.0.1:${port}`;
-    const local = 'localhost,127.0.0.1,::1';
-    return {
-        HTTPS_PROXY: url,
-        HTTP_PROXY: url,
-        https_proxy: url,
-        http_proxy: url,
-        ALL_PROXY: url,
-        all_proxy: url,
-        NO_PROXY: local,
-        no_proxy: local,
-    };
-}
-/** Starts the proxy for `allow` in a fresh directory of ours. */
-async function egress_sandbox_openEgress(options) {
-    const dir = await mkdtemp(join(tmpdir(), 'leviathan-egress-'));
-    try {
-        const forwarder = join(dir, 'forward.cjs');
-        await writeFile(forwarder, FORWARDER, { mode: 0o644 });
-        const socketPath = join(dir, 'proxy.sock');
-        const proxy = await startEgressProxy({
-            socketPath,
-            allow: options.allow,
-            ...(options.resolve ? { resolve: options.resolve } : {}),
-        });
-        const node = options.node ?? process.execPath;
-        return {
-            wrap: (sandbox) => ({
-                kind: sandbox.kind,
-                network: sandbox.network,
-                async prepare(layout, argv) {
-                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
-                        '/bin/sh',
-                        '-c',
-                        WRAPPER,
-                        'leviathan-egress',
-                        node,
-                        forwarder,
-                        socketPath,
-                        String(EGRESS_PORT),
-                        ...argv,
-                    ]);
-                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
-                },
-            }),
-            refused: () => proxy.refused(),
-            close: async () => {
-                await proxy.close();
-                await rm(dir, { recursive: true, force: true });
-            },
-        };
-    }
-    catch (error) {
-        await rm(dir, { recursive: true, force: true });
-        throw error;
-    }
-}
-
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/executor/run-commands.ts
-
-
-
-
-
-const DEFAULT_KILL_GRACE_MS = 2000;
-/** setTimeout overflows above this and would fire at once. */
-const MAX_TIMER_MS = (/* unused pure expression or super */ null && (2 ** 31 - 1));
-/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
-const DRAIN_MS = 250;
-/** Process groups still running, so that they die with us even if we exit mid-command. */
-const liveGroups = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-    if (exitHookInstalled)
-        return;
-    exitHookInstalled = true;
-    process.on('exit', () => {
-        for (const pgid of liveGroups)
-            signalGroup(pgid, 'SIGKILL');
-    });
-}
-/**
- * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
- * so far stays in the work tree for the caller to keep.
- */
-function stopRunningCommands() {
-    for (const pgid of liveGroups)
-        signalGroup(pgid, 'SIGKILL');
-}
-/** false when the group has no member left (ESRCH) or cannot be signalled. */
-function signalGroup(pgid, signal) {
-    try {
-        process.kill(-pgid, signal);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
- * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
- */
-function groupRunning(pgid) {
-    if (!signalGroup(pgid, 0))
-        return false;
-    let pids;
-    try {
-        pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-    }
-    catch {
-        return true;
-    }
-    for (const pid of pids) {
-        try {
-            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
-            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
-                return true;
-        }
-        catch {
-            // The process ended while we looked.
-        }
-    }
-    return false;
-}
-/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
-async function terminateGroup(pgid, graceMs) {
-    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
-        return;
-    const until = Date.now() + graceMs;
-    while (Date.now() < until) {
-        await sleep(Math.min(20, Math.max(1, until - Date.now())));
-        if (!groupRunning(pgid))
-            return;
-    }
-    signalGroup(pgid, 'SIGKILL');
-}
-function waitForPipes(child, ms) {
-    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
-    if (streams.length === 0)
-        return Promise.resolve();
-    return new Promise((resolve) => {
-        let open = streams.length;
-        const timer = setTimeout(() => {
-            for (const s of streams)
-                s?.destroy();
-            resolve();
-        }, ms);
-        for (const s of streams) {
-            s?.once('close', () => {
-                if (--open === 0) {
-                    clearTimeout(timer);
-                    resolve();
-                }
-            });
-        }
-    });
-}
-async function runOne(command, options, deadline, tail, graceMs) {
-    const argv = ['/bin/sh', '-c', command];
-    const box = options.sandbox;
-    let prepared;
-    try {
-        prepared = box
-            ? await box.sandbox.prepare(box.layout, argv)
-            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
-    }
-    catch (error) {
-        return { exitCode: null, signal: null, timedOut: false, error: error.message };
-    }
-    try {
-        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
-    }
-    finally {
-        await prepared.dispose();
-    }
-}
-/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
-function ended(pid) {
-    try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-        return state === 'Z' || state === 'X';
-    }
-    catch {
-        return true;
-    }
-}
-function isNamespaceInit(pid) {
-    try {
-        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-        const ids = nspid?.trim().split(/\s+/) ?? [];
-        return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
- * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
- * into the work tree for a moment after the sandbox's outer process exited.
- */
-async function awaitNamespaceEnd(initPid, graceMs) {
-    // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
-    if (!isNamespaceInit(initPid))
-        return;
-    if (await endsWithin(initPid, graceMs))
-        return;
-    try {
-        if (isNamespaceInit(initPid))
-            process.kill(initPid, 'SIGKILL');
-    }
-    catch {
-        return;
-    }
-    await endsWithin(initPid, graceMs);
-}
-async function endsWithin(pid, ms) {
-    const until = Date.now() + ms;
-    while (!ended(pid) && Date.now() < until)
-        await sleep(5);
-    return ended(pid);
-}
-/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
-function within(promise, ms) {
-    let timer;
-    const late = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), ms);
-    });
-    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
-function readInitPid(child, fd) {
-    const stream = fd === undefined ? null : child.stdio[fd];
-    if (!stream)
-        return Promise.resolve(null);
-    let text = '';
-    stream.on('data', (chunk) => {
-        text += chunk.toString();
-    });
-    return new Promise((resolve) => {
-        stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
-    });
-}
-function spawnOne(command, invocation, options, deadline, tail, graceMs) {
-    return new Promise((resolve) => {
-        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
-        const child = spawn(invocation.file, invocation.args, {
-            cwd: options.cwd,
-            env: { ...options.env, ...invocation.envOverrides },
-            detached: true,
-            // No stdin: an agent or command that waits for input must not hang until the deadline.
-            stdio: invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
-        });
-        const initPid = readInitPid(child, invocation.infoFd);
-        const pgid = child.pid;
-        let timedOut = false;
-        let stopping = null;
-        const stop = () => {
-            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
-            return stopping;
-        };
-        if (pgid !== undefined) {
-            liveGroups.add(pgid);
-            installExitHook();
-        }
-        for (const [stream, name] of [
-            [child.stdout, 'stdout'],
-            [child.stderr, 'stderr'],
-        ]) {
-            const decoder = new StringDecoder('utf8');
-            const lines = new LineRedactor(options.redact);
-            const emit = (text) => {
-                if (!options.onOutput || text === '')
-                    return;
-                try {
-                    options.onOutput(text, name, command);
-                }
-                catch {
-                    // A faulty log sink must not break the run.
-                }
-            };
-            stream?.on('data', (chunk) => {
-                tail.push(chunk);
-                if (options.onOutput)
-                    emit(lines.write(decoder.write(chunk)));
-            });
-            stream?.once('close', () => emit(lines.end(decoder.end())));
-        }
-        const timer = setTimeout(() => {
-            timedOut = true;
-            void stop();
-        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
-        let settled = false;
-        const finish = async (result) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            // Background processes the command left behind are part of it: stop them too, so nothing outlives
-            // the list and holds the checkout (or our pipes) open.
-            await stop();
-            const init = await within(initPid, graceMs);
-            if (init)
-                await awaitNamespaceEnd(init, graceMs);
-            await waitForPipes(child, DRAIN_MS);
-            if (pgid !== undefined)
-                liveGroups.delete(pgid);
-            resolve(result);
-        };
-        child.once('exit', (code, signal) => {
-            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
-        });
-        child.once('error', (err) => {
-            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
-            if (pgid === undefined)
-                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
-        });
-    });
-}
-/**
- * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
- * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
- * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
- * be tracked this way; a container or cgroup around the job is the stronger fence.
- */
-async function run_commands_runCommands(options) {
-    const started = Date.now();
-    const deadline = started + Math.max(0, options.timeoutMs);
-    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    const tail = new TailBuffer();
-    const done = (result) => ({
-        ...result,
-        outputTail: tail.toString(options.redact),
-        durationMs: Date.now() - started,
-    });
-    let exitCode = 0;
-    for (const command of options.commands) {
-        if (Date.now() >= deadline)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        const one = await runOne(command, options, deadline, tail, graceMs);
-        exitCode = one.exitCode;
-        if (one.timedOut)
-            return done({ status: 'timeout', exitCode: null, failedCommand: command });
-        if (one.error !== undefined) {
-            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
-            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
-        }
-        if (one.exitCode !== 0) {
-            return done({
-                status: 'failed',
-                exitCode: one.exitCode,
-                failedCommand: command,
-                ...(one.signal ? { signal: one.signal } : {}),
-            });
-        }
-    }
-    return done({ status: 'ok', exitCode });
-}
-
 ;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
 /**
  * How one command is started inside a sandbox: the argv for bubblewrap, or for util-linux `unshare` with a
@@ -46476,6 +46065,422 @@ async function sandbox_realPaths(paths) {
         out.add(await realpath(abs).catch(() => abs));
     }
     return [...out];
+}
+
+;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
+/**
+ * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
+ * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
+ * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
+ * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
+ * it; nothing else leaves the namespace.
+ */
+
+
+
+
+
+/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
+const EGRESS_PORT = 3128;
+const FORWARDER = (/* unused pure expression or super */ null && (`'use strict';
+const net = require('node:net');
+const [sock, port] = process.argv.slice(2);
+const server = net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u);
+  u.pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy());
+  u.on('close', () => c.destroy());
+});
+server.on('error', (e) => {
+  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
+  process.exit(1);
+});
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`));
+/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
+const WRAPPER = (/* unused pure expression or super */ null && (`NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
+F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
+"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
+read -r ok < "$F"; rm -f "$F"
+[ "$ok" = ready ] || fail "the egress forwarder did not start"
+exec "$@"
+`));
+/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
+function proxyEnv(port = EGRESS_PORT) {
+    const url = `http://127.0.0.1:${port}`;
+    const local = 'localhost,127.0.0.1,::1';
+    return {
+        HTTPS_PROXY: url,
+        HTTP_PROXY: url,
+        https_proxy: url,
+        http_proxy: url,
+        ALL_PROXY: url,
+        all_proxy: url,
+        NO_PROXY: local,
+        no_proxy: local,
+    };
+}
+/** Starts the proxy for `allow` in a fresh directory of ours. */
+async function egress_sandbox_openEgress(options) {
+    const dir = await mkdtemp(join(tmpdir(), 'leviathan-egress-'));
+    try {
+        const forwarder = join(dir, 'forward.cjs');
+        await writeFile(forwarder, FORWARDER, { mode: 0o644 });
+        const socketPath = join(dir, 'proxy.sock');
+        const proxy = await startEgressProxy({
+            socketPath,
+            allow: options.allow,
+            ...(options.resolve ? { resolve: options.resolve } : {}),
+        });
+        const node = options.node ?? process.execPath;
+        return {
+            wrap: (sandbox) => ({
+                kind: sandbox.kind,
+                network: sandbox.network,
+                ...(sandbox.identity ? { identity: sandbox.identity } : {}),
+                async prepare(layout, argv) {
+                    // Run as another user (we are root): the proxy's socket and forwarder become that user's.
+                    if (sandbox.identity)
+                        await giveTo(sandbox.identity, [dir]);
+                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
+                        '/bin/sh',
+                        '-c',
+                        WRAPPER,
+                        'leviathan-egress',
+                        node,
+                        forwarder,
+                        socketPath,
+                        String(EGRESS_PORT),
+                        ...argv,
+                    ]);
+                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
+                },
+            }),
+            refused: () => proxy.refused(),
+            close: async () => {
+                await proxy.close();
+                await rm(dir, { recursive: true, force: true });
+            },
+        };
+    }
+    catch (error) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/executor/run-commands.ts
+
+
+
+
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** setTimeout overflows above this and would fire at once. */
+const MAX_TIMER_MS = (/* unused pure expression or super */ null && (2 ** 31 - 1));
+/** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
+const DRAIN_MS = 250;
+/** Process groups still running, so that they die with us even if we exit mid-command. */
+const liveGroups = new Set();
+let exitHookInstalled = false;
+function installExitHook() {
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    process.on('exit', () => {
+        for (const pgid of liveGroups)
+            signalGroup(pgid, 'SIGKILL');
+    });
+}
+/**
+ * Kills every command group still running, now (the agent step told to stop by its runner): what they wrote
+ * so far stays in the work tree for the caller to keep.
+ */
+function stopRunningCommands() {
+    for (const pgid of liveGroups)
+        signalGroup(pgid, 'SIGKILL');
+}
+/** false when the group has no member left (ESRCH) or cannot be signalled. */
+function signalGroup(pgid, signal) {
+    try {
+        process.kill(-pgid, signal);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Whether a member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and in many
+ * containers PID 1 never reaps the orphans we leave, so on Linux look at the members' states in /proc.
+ */
+function groupRunning(pgid) {
+    if (!signalGroup(pgid, 0))
+        return false;
+    let pids;
+    try {
+        pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+    }
+    catch {
+        return true;
+    }
+    for (const pid of pids) {
+        try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
+            const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X')
+                return true;
+        }
+        catch {
+            // The process ended while we looked.
+        }
+    }
+    return false;
+}
+/** SIGTERM to the whole group, then SIGKILL to whatever is left after the grace period. */
+async function terminateGroup(pgid, graceMs) {
+    if (!groupRunning(pgid) || !signalGroup(pgid, 'SIGTERM'))
+        return;
+    const until = Date.now() + graceMs;
+    while (Date.now() < until) {
+        await sleep(Math.min(20, Math.max(1, until - Date.now())));
+        if (!groupRunning(pgid))
+            return;
+    }
+    signalGroup(pgid, 'SIGKILL');
+}
+function waitForPipes(child, ms) {
+    const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);
+    if (streams.length === 0)
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        let open = streams.length;
+        const timer = setTimeout(() => {
+            for (const s of streams)
+                s?.destroy();
+            resolve();
+        }, ms);
+        for (const s of streams) {
+            s?.once('close', () => {
+                if (--open === 0) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+        }
+    });
+}
+async function runOne(command, options, deadline, tail, graceMs) {
+    const argv = ['/bin/sh', '-c', command];
+    const box = options.sandbox;
+    let prepared;
+    try {
+        prepared = box
+            ? await box.sandbox.prepare(box.layout, argv)
+            : { file: argv[0], args: argv.slice(1), envOverrides: {}, dispose: async () => { } };
+    }
+    catch (error) {
+        return { exitCode: null, signal: null, timedOut: false, error: error.message };
+    }
+    try {
+        return await spawnOne(command, prepared, options, deadline, tail, graceMs);
+    }
+    finally {
+        await prepared.dispose();
+    }
+}
+/** Whether `pid` has ended: no longer in /proc, or a zombie (an init is one only once its namespace is empty). */
+function ended(pid) {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+        return state === 'Z' || state === 'X';
+    }
+    catch {
+        return true;
+    }
+}
+function isNamespaceInit(pid) {
+    try {
+        const nspid = /^NSpid:\s*([\d\s]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        const ids = nspid?.trim().split(/\s+/) ?? [];
+        return ids.length > 1 && ids[0] === String(pid) && ids.at(-1) === '1';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Waits until a sandbox's PID-namespace init has ended, which the kernel allows only after every process in
+ * that namespace is gone; SIGKILL when it outlasts the grace. Without this, escapees could still be writing
+ * into the work tree for a moment after the sandbox's outer process exited.
+ */
+async function awaitNamespaceEnd(initPid, graceMs) {
+    // Only ever wait for or signal a process that is PID 1 of a namespace of its own.
+    if (!isNamespaceInit(initPid))
+        return;
+    if (await endsWithin(initPid, graceMs))
+        return;
+    try {
+        if (isNamespaceInit(initPid))
+            process.kill(initPid, 'SIGKILL');
+    }
+    catch {
+        return;
+    }
+    await endsWithin(initPid, graceMs);
+}
+async function endsWithin(pid, ms) {
+    const until = Date.now() + ms;
+    while (!ended(pid) && Date.now() < until)
+        await sleep(5);
+    return ended(pid);
+}
+/** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
+function within(promise, ms) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+/** The init pid a sandbox reports on its info descriptor (see `Invocation.infoFd`), once that closes. */
+function readInitPid(child, fd) {
+    const stream = fd === undefined ? null : child.stdio[fd];
+    if (!stream)
+        return Promise.resolve(null);
+    let text = '';
+    stream.on('data', (chunk) => {
+        text += chunk.toString();
+    });
+    return new Promise((resolve) => {
+        stream.once('close', () => resolve(Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]) || null));
+    });
+}
+function spawnOne(command, invocation, options, deadline, tail, graceMs) {
+    return new Promise((resolve) => {
+        // detached = setsid(): the shell leads a new process group, so one kill(-pgid) reaches its grandchildren.
+        const child = spawn(invocation.file, invocation.args, {
+            cwd: options.cwd,
+            env: { ...options.env, ...invocation.envOverrides },
+            detached: true,
+            // No stdin: an agent or command that waits for input must not hang until the deadline.
+            stdio: invocation.infoFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
+        });
+        const initPid = readInitPid(child, invocation.infoFd);
+        const pgid = child.pid;
+        let timedOut = false;
+        let stopping = null;
+        const stop = () => {
+            stopping ??= pgid === undefined ? Promise.resolve() : terminateGroup(pgid, graceMs);
+            return stopping;
+        };
+        if (pgid !== undefined) {
+            liveGroups.add(pgid);
+            installExitHook();
+        }
+        for (const [stream, name] of [
+            [child.stdout, 'stdout'],
+            [child.stderr, 'stderr'],
+        ]) {
+            const decoder = new StringDecoder('utf8');
+            const lines = new LineRedactor(options.redact);
+            const emit = (text) => {
+                if (!options.onOutput || text === '')
+                    return;
+                try {
+                    options.onOutput(text, name, command);
+                }
+                catch {
+                    // A faulty log sink must not break the run.
+                }
+            };
+            stream?.on('data', (chunk) => {
+                tail.push(chunk);
+                if (options.onOutput)
+                    emit(lines.write(decoder.write(chunk)));
+            });
+            stream?.once('close', () => emit(lines.end(decoder.end())));
+        }
+        const timer = setTimeout(() => {
+            timedOut = true;
+            void stop();
+        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+        let settled = false;
+        const finish = async (result) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            // Background processes the command left behind are part of it: stop them too, so nothing outlives
+            // the list and holds the checkout (or our pipes) open.
+            await stop();
+            const init = await within(initPid, graceMs);
+            if (init)
+                await awaitNamespaceEnd(init, graceMs);
+            await waitForPipes(child, DRAIN_MS);
+            if (pgid !== undefined)
+                liveGroups.delete(pgid);
+            resolve(result);
+        };
+        child.once('exit', (code, signal) => {
+            void finish({ exitCode: code, signal: timedOut ? null : signal, timedOut });
+        });
+        child.once('error', (err) => {
+            // Only a failed spawn has no pid; other errors (e.g. a failed kill) are followed by 'exit'.
+            if (pgid === undefined)
+                void finish({ exitCode: null, signal: null, timedOut: false, error: err.message });
+        });
+    });
+}
+/**
+ * Runs a task's commands in its checkout (SPEC §3.2 step 3). Each command gets its own process group, and at
+ * the deadline the whole group is stopped (SIGTERM, then SIGKILL after `killGraceMs`), grandchildren
+ * included. Limitation: a process that moves itself into a new session (`setsid`) leaves the group and cannot
+ * be tracked this way; a container or cgroup around the job is the stronger fence.
+ */
+async function run_commands_runCommands(options) {
+    const started = Date.now();
+    const deadline = started + Math.max(0, options.timeoutMs);
+    const graceMs = Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    const tail = new TailBuffer();
+    const done = (result) => ({
+        ...result,
+        outputTail: tail.toString(options.redact),
+        durationMs: Date.now() - started,
+    });
+    let exitCode = 0;
+    for (const command of options.commands) {
+        if (Date.now() >= deadline)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        const one = await runOne(command, options, deadline, tail, graceMs);
+        exitCode = one.exitCode;
+        if (one.timedOut)
+            return done({ status: 'timeout', exitCode: null, failedCommand: command });
+        if (one.error !== undefined) {
+            tail.push(`\nleviathan: could not start \`${command}\`: ${one.error}\n`);
+            return done({ status: 'failed', exitCode: null, failedCommand: command, error: one.error });
+        }
+        if (one.exitCode !== 0) {
+            return done({
+                status: 'failed',
+                exitCode: one.exitCode,
+                failedCommand: command,
+                ...(one.signal ? { signal: one.signal } : {}),
+            });
+        }
+    }
+    return done({ status: 'ok', exitCode });
 }
 
 // EXTERNAL MODULE: external "node:url"

@@ -45708,110 +45708,6 @@ async function startEgressProxy(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
-/**
- * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
- * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
- * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
- * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
- * it; nothing else leaves the namespace.
- */
-
-
-
-
-/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
-const EGRESS_PORT = 3128;
-const FORWARDER = `'use strict';
-const net = require('node:net');
-const [sock, port] = process.argv.slice(2);
-const server = net.createServer((c) => {
-  const u = net.connect(sock);
-  c.pipe(u);
-  u.pipe(c);
-  c.on('error', () => u.destroy());
-  u.on('error', () => c.destroy());
-  c.on('close', () => u.destroy());
-  u.on('close', () => c.destroy());
-});
-server.on('error', (e) => {
-  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
-  process.exit(1);
-});
-server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
-`;
-/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
-const WRAPPER = `NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
-fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
-[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
-F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
-"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
-read -r ok < "$F"; rm -f "$F"
-[ "$ok" = ready ] || fail "the egress forwarder did not start"
-exec "$@"
-`;
-/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
-function proxyEnv(port = EGRESS_PORT) {
-    const url = `http://127.0.0.1:${port}`;
-    const local = 'localhost,127.0.0.1,::1';
-    return {
-        HTTPS_PROXY: url,
-        HTTP_PROXY: url,
-        https_proxy: url,
-        http_proxy: url,
-        ALL_PROXY: url,
-        all_proxy: url,
-        NO_PROXY: local,
-        no_proxy: local,
-    };
-}
-/** Starts the proxy for `allow` in a fresh directory of ours. */
-async function openEgress(options) {
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-egress-'));
-    try {
-        const forwarder = (0,external_node_path_.join)(dir, 'forward.cjs');
-        await (0,promises_.writeFile)(forwarder, FORWARDER, { mode: 0o644 });
-        const socketPath = (0,external_node_path_.join)(dir, 'proxy.sock');
-        const proxy = await startEgressProxy({
-            socketPath,
-            allow: options.allow,
-            ...(options.resolve ? { resolve: options.resolve } : {}),
-        });
-        const node = options.node ?? process.execPath;
-        return {
-            wrap: (sandbox) => ({
-                kind: sandbox.kind,
-                network: sandbox.network,
-                async prepare(layout, argv) {
-                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
-                        '/bin/sh',
-                        '-c',
-                        WRAPPER,
-                        'leviathan-egress',
-                        node,
-                        forwarder,
-                        socketPath,
-                        String(EGRESS_PORT),
-                        ...argv,
-                    ]);
-                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
-                },
-            }),
-            refused: () => proxy.refused(),
-            close: async () => {
-                await proxy.close();
-                await (0,promises_.rm)(dir, { recursive: true, force: true });
-            },
-        };
-    }
-    catch (error) {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
-        throw error;
-    }
-}
-
-// EXTERNAL MODULE: ./src/executor/run-commands.ts + 3 modules
-var run_commands = __nccwpck_require__(8741);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
 ;// CONCATENATED MODULE: ./src/executor/sandbox-argv.ts
@@ -46278,6 +46174,115 @@ async function realPaths(paths) {
     return [...out];
 }
 
+;// CONCATENATED MODULE: ./src/executor/egress-sandbox.ts
+/**
+ * How a sandboxed command reaches the egress proxy (`executor.network: allowlist`): the proxy's directory
+ * (its unix socket and a tiny forwarder script) is shown read-only in the sandbox, and before the command a
+ * forwarder started inside the sandbox listens on 127.0.0.1:EGRESS_PORT of the sandbox's own network
+ * namespace and pipes each connection to the socket. The command gets `HTTPS_PROXY` and friends pointing at
+ * it; nothing else leaves the namespace.
+ */
+
+
+
+
+
+/** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
+const EGRESS_PORT = 3128;
+const FORWARDER = `'use strict';
+const net = require('node:net');
+const [sock, port] = process.argv.slice(2);
+const server = net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u);
+  u.pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy());
+  u.on('close', () => c.destroy());
+});
+server.on('error', (e) => {
+  process.stderr.write('leviathan sandbox: the egress forwarder cannot listen: ' + e.message + '\\n');
+  process.exit(1);
+});
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+/** Runs inside the sandbox: starts the forwarder, waits until it listens, then execs the command. */
+const WRAPPER = `NODE=$1; FWD=$2; SOCK=$3; PORT=$4; shift 4
+fail() { echo "leviathan sandbox: $*" >&2; exit 125; }
+[ -x "$NODE" ] || fail "node ($NODE) is not visible in the sandbox: the egress forwarder cannot start (install node outside HOME, or set executor.network: none)"
+F=$(mktemp -u /tmp/.leviathan-egress-XXXXXX) && mkfifo "$F" || fail "cannot make the egress forwarder's fifo"
+"$NODE" "$FWD" "$SOCK" "$PORT" > "$F" < /dev/null &
+read -r ok < "$F"; rm -f "$F"
+[ "$ok" = ready ] || fail "the egress forwarder did not start"
+exec "$@"
+`;
+/** The proxy variables every common client reads (curl, git, pip, npm, node's undici with a proxy agent). */
+function proxyEnv(port = EGRESS_PORT) {
+    const url = `http://127.0.0.1:${port}`;
+    const local = 'localhost,127.0.0.1,::1';
+    return {
+        HTTPS_PROXY: url,
+        HTTP_PROXY: url,
+        https_proxy: url,
+        http_proxy: url,
+        ALL_PROXY: url,
+        all_proxy: url,
+        NO_PROXY: local,
+        no_proxy: local,
+    };
+}
+/** Starts the proxy for `allow` in a fresh directory of ours. */
+async function openEgress(options) {
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-egress-'));
+    try {
+        const forwarder = (0,external_node_path_.join)(dir, 'forward.cjs');
+        await (0,promises_.writeFile)(forwarder, FORWARDER, { mode: 0o644 });
+        const socketPath = (0,external_node_path_.join)(dir, 'proxy.sock');
+        const proxy = await startEgressProxy({
+            socketPath,
+            allow: options.allow,
+            ...(options.resolve ? { resolve: options.resolve } : {}),
+        });
+        const node = options.node ?? process.execPath;
+        return {
+            wrap: (sandbox) => ({
+                kind: sandbox.kind,
+                network: sandbox.network,
+                ...(sandbox.identity ? { identity: sandbox.identity } : {}),
+                async prepare(layout, argv) {
+                    // Run as another user (we are root): the proxy's socket and forwarder become that user's.
+                    if (sandbox.identity)
+                        await giveTo(sandbox.identity, [dir]);
+                    const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
+                        '/bin/sh',
+                        '-c',
+                        WRAPPER,
+                        'leviathan-egress',
+                        node,
+                        forwarder,
+                        socketPath,
+                        String(EGRESS_PORT),
+                        ...argv,
+                    ]);
+                    return { ...inv, envOverrides: { ...inv.envOverrides, ...proxyEnv() } };
+                },
+            }),
+            refused: () => proxy.refused(),
+            close: async () => {
+                await proxy.close();
+                await (0,promises_.rm)(dir, { recursive: true, force: true });
+            },
+        };
+    }
+    catch (error) {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        throw error;
+    }
+}
+
+// EXTERNAL MODULE: ./src/executor/run-commands.ts + 3 modules
+var run_commands = __nccwpck_require__(8741);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/executor/sandbox-hide.ts

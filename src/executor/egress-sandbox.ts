@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EgressResolver, type RefusedHost, startEgressProxy } from './egress-proxy.js';
-import type { Sandbox } from './sandbox.js';
+import { giveTo, type Sandbox } from './sandbox.js';
 
 /** The forwarder's port inside the sandbox's own network namespace (nothing else listens there). */
 export const EGRESS_PORT = 3128;
@@ -88,7 +88,10 @@ export async function openEgress(options: {
       wrap: (sandbox) => ({
         kind: sandbox.kind,
         network: sandbox.network,
+        ...(sandbox.identity ? { identity: sandbox.identity } : {}),
         async prepare(layout, argv) {
+          // Run as another user (we are root): the proxy's socket and forwarder become that user's.
+          if (sandbox.identity) await giveTo(sandbox.identity, [dir]);
           const inv = await sandbox.prepare({ ...layout, readOnly: [...layout.readOnly, dir] }, [
             '/bin/sh',
             '-c',

@@ -7,7 +7,7 @@
  * the network namespace, nothing else.
  */
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
@@ -53,7 +53,10 @@ async function attack(network: string, extra = '') {
   const report = await tick(tickOptions(target.dir, clock.now));
   expect(report.task).toBe('push-origin');
   clock.advance(5_000);
-  const result = await runAttempt(await workerDeps(target, clock.now), report.task!, report.attempt!);
+  const deps = await workerDeps(target, clock.now);
+  // The script lives in this checkout, which the sandbox hides like any other.
+  deps.env = { ...deps.env, LEVIATHAN_SANDBOX_SHOW: dirname(SCRIPT) };
+  const result = await runAttempt(deps, report.task!, report.attempt!);
   const after = await originRefs(target);
   const branch = after.get('refs/heads/leviathan/push-origin');
   const text = branch ? await git(target.bare, ['show', `${branch}:docs/network-report.md`]) : '';

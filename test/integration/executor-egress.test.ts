@@ -4,7 +4,7 @@
  * model API's answer from a listed name (the proxy's resolver maps `api.example.test` to a loopback test
  * server); an unlisted name and raw IPs are refused with 403 and recorded, and nothing goes around the proxy.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ const seenHosts: string[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp('/var/tmp/lev-egress-');
+  await chmod(root, 0o711); // the sandbox runs as another user when we are root
   api = createServer((req, res) => {
     seenHosts.push(req.headers.host ?? '');
     res.end(`model-answer for ${req.url}\n`);
@@ -44,7 +45,7 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s, network: all
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
       deadline: Date.now() + 60_000,
       hide: [],
-      hostEnv: { HOME: join(root, 'home') },
+      hostEnv: { HOME: join(root, 'home'), LEVIATHAN_SANDBOX_SHOW: HOSTILE },
       network: {
         mode: 'allowlist',
         allow: ['api.example.test'],

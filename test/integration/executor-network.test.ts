@@ -19,6 +19,7 @@ let hits = 0;
 
 beforeAll(async () => {
   root = await mkdtemp('/var/tmp/lev-network-');
+  await chmod(root, 0o711); // the sandbox runs as another user when we are root
   server = createServer((_req, res) => {
     hits += 1;
     res.end('host-service\n');
@@ -46,7 +47,7 @@ function options(mode: 'bwrap' | 'unshare', workTree: string, network: 'none' | 
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
     deadline: Date.now() + 60_000,
     hide: [],
-    hostEnv: { HOME: join(root, 'home') },
+    hostEnv: { HOME: join(root, 'home'), LEVIATHAN_SANDBOX_SHOW: HOSTILE },
     network: { mode: network, allow: [] },
   };
 }
