@@ -89,6 +89,12 @@ export function isPublicAddress(address: string): boolean {
     if (o1 === 172 && o2 >= 16 && o2 <= 31) return false;
     if (o1 === 192 && o2 === 168) return false;
     if (o1 === 100 && o2 >= 64 && o2 <= 127) return false;
+    // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
+    const o3 = Number(v4[3]);
+    if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2)) return false;
+    if (o1 === 198 && (o2 === 18 || o2 === 19)) return false;
+    if (o1 === 198 && o2 === 51 && o3 === 100) return false;
+    if (o1 === 203 && o2 === 0 && o3 === 113) return false;
     return true;
   }
   if (!a.includes(':')) return false;

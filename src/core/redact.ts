@@ -4,6 +4,8 @@
  * when their value is unknown to us.
  */
 
+import { INVISIBLE_ALL } from './invisible.js';
+
 export const REDACTED = '[REDACTED]';
 
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
@@ -40,7 +42,7 @@ const TERMINAL_CONTROLS = new RegExp(
     '\\u009b[0-?]*[ -/]*[@-~]?',
     '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
     '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
-    '[\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+    INVISIBLE_ALL.source,
   ].join('|'),
   'g',
 );
@@ -98,7 +100,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       ? new RegExp(
           [...values]
             .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
+            // A value folded over lines (`fold -w 10`) is the same value to whoever reads the log.
+            .map((v) => [...v].map(escapeRegExp).join('\\n?'))
             .join('|'),
           'g',
         )

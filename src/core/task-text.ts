@@ -1,4 +1,5 @@
 import type { Task } from './backlog.js';
+import { HIDDEN_CHARS } from './invisible.js';
 
 /**
  * Task text as it may reach an agent or a reviewer (issue 11): hidden instructions live in HTML comments
@@ -27,9 +28,9 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 /**
  * Zero-width and other invisible format characters: zero-width space/joiners, word joiner and invisible
  * operators, deprecated format characters, the byte-order mark, soft hyphen, Mongolian vowel separator and
- * the Hangul fillers.
+ * the Hangul fillers, the combining grapheme joiner and the tag block (core/invisible.ts; bidi counted apart).
  */
-const ZERO_WIDTH = /[\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\u3164\ufeff\uffa0]/g;
+const ZERO_WIDTH = new RegExp(HIDDEN_CHARS.source, 'g');
 
 /** A comment, or an unclosed one to the end of the text. */
 const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
@@ -46,7 +47,7 @@ export function sanitizeText(text: string): {
   removed: Array<{ kind: RemovedKind; count: number }>;
 } {
   const bidi = count(text, BIDI);
-  const zeroWidth = count(text, ZERO_WIDTH);
+  const zeroWidth = count(text.replace(BIDI, ''), ZERO_WIDTH);
   let out = text.replace(BIDI, '').replace(ZERO_WIDTH, '');
   let comments = 0;
   // Whole comments until none is left (removing one can close up another), then any stray half.

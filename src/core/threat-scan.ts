@@ -5,6 +5,7 @@
  * summaries and the job log.
  */
 
+import { HIDDEN_CHARS, INVISIBLE_ALL } from './invisible.js';
 import { MIN_SECRET_LENGTH } from './redact.js';
 
 export type ThreatKind =
@@ -59,30 +60,8 @@ const SHAPES: ReadonlyArray<{ kind: ThreatKind; re: RegExp }> = [
   { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
 ];
 
-/**
- * Characters that hide or reorder what a reviewer reads: zero-width and directional marks (U+200B–U+200F),
- * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), word joiner and invisible
- * operators (U+2060–U+2064), the Arabic letter mark, and U+FEFF anywhere but at the very start of a file.
- */
-const HIDDEN = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
-
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-/** 1-based line of offset `at`. */
-function lineOf(starts: readonly number[], at: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= at) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
-}
+/** Invisible characters (core/invisible.ts); U+FEFF is allowed at the very start of a file. */
+const HIDDEN = HIDDEN_CHARS;
 
 function knownValues(options: ThreatScanOptions): string[] {
   const min = options.minLength ?? MIN_SECRET_LENGTH;
@@ -94,6 +73,32 @@ function knownValues(options: ThreatScanOptions): string[] {
   return [...values];
 }
 
+/** The text without invisible characters and line breaks, and the 1-based line each kept character was on. */
+function visibleText(text: string): { seen: string; lineAt: number[] } {
+  const kept: string[] = [];
+  const lineAt: number[] = [];
+  let line = 1;
+  for (const ch of text) {
+    if (ch === '\n') line += 1;
+    else if (ch !== '\r' && !INVISIBLE_ONE.test(ch)) {
+      // One entry per UTF-16 unit, so indexes into `seen` map to lines.
+      for (let k = 0; k < ch.length; k++) lineAt.push(line);
+      kept.push(ch);
+    }
+  }
+  return { seen: kept.join(''), lineAt };
+}
+
+const INVISIBLE_ONE = new RegExp(`^(?:${INVISIBLE_ALL.source})$`);
+
+/** A known value as it is, and in the encodings a leak most often takes: base64 and hex. */
+function encodings(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const b64 = btoa(String.fromCharCode(...bytes));
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return [...new Set([secret, b64, b64.replace(/=+$/, ''), hex, hex.toUpperCase()])];
+}
+
 /** Findings in one piece of text (a file's content or its path): one per line and kind. */
 function scanText(
   text: string,
@@ -102,7 +107,6 @@ function scanText(
   unicode = true,
 ): Array<[number, ThreatKind]> {
   const out: Array<[number, ThreatKind]> = [];
-  const starts = lineStarts(text);
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     const kinds = new Set<ThreatKind>();
@@ -111,11 +115,13 @@ function scanText(
     if (unicode && HIDDEN.test(hiddenIn)) kinds.add('hidden_unicode');
     for (const kind of kinds) out.push([i + 1, kind]);
   });
-  // A known value may span lines only if it contains a newline itself; search the whole text.
+  // Known values are matched in what a reader sees: invisible characters and line breaks taken out, so a
+  // value split by U+034F or folded over lines is still found (at the line where it starts).
+  const { seen, lineAt } = secrets.length > 0 ? visibleText(text) : { seen: '', lineAt: [] };
   for (const secret of secrets) {
     const lines = new Set<number>();
-    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
-      lines.add(lineOf(starts, at));
+    for (const form of encodings(secret)) {
+      for (let at = seen.indexOf(form); at !== -1; at = seen.indexOf(form, at + 1)) lines.add(lineAt[at]!);
     }
     for (const line of lines) out.push([line, 'known_secret']);
   }

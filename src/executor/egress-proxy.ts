@@ -5,10 +5,12 @@
  * itself (an agent never names an address), refuses raw IPs and every other name with 403, and records each
  * refused host.
  */
+
 import { lookup } from 'node:dns/promises';
 import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { admits, isPublicAddress, parseTarget, type Target } from '../core/egress-hosts.js';
 
 /** Where a listed `host:port` is reached. Injectable so a test can map a name to a loopback server. */
@@ -34,10 +36,19 @@ export class NonPublicAddressError extends Error {
   override readonly name = 'NonPublicAddressError';
 }
 
-/** DNS, public addresses only (see `isPublicAddress`). */
+/** This machine's own addresses: public or not, a listed name must never lead back to the host. */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) out.add(a.address.toLowerCase().replace(/%.*$/, ''));
+  }
+  return out;
+}
+
+/** DNS, public addresses that are not this machine's only (see `isPublicAddress`). */
 const systemResolver: EgressResolver = async (host, port) => {
   const { address } = await lookup(host);
-  if (!isPublicAddress(address))
+  if (!isPublicAddress(address) || ownAddresses().has(address.toLowerCase()))
     throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
   return { address, port };
 };

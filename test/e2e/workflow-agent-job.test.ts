@@ -16,6 +16,7 @@ scope:
   allowed_paths: ["docs/**"]
 limits:
   attempt_timeout_minutes: 25
+  max_open_prs: 3
 `;
 const BACKLOG = `version: 1
 tasks:

@@ -78,6 +78,12 @@ describe('egress host matching (executor.network_allow)', () => {
       'fd00::1',
       'ff02::1',
       '::ffff:127.0.0.1',
+      '192.0.2.2',
+      '192.0.0.8',
+      '198.18.0.1',
+      '198.51.100.7',
+      '203.0.113.9',
+      '240.0.0.1',
     ]) {
       expect(isPublicAddress(a)).toBe(false);
     }

@@ -78,6 +78,8 @@ describe('terminal controls', () => {
     ['an OSC title in the middle', 'supersecret\u001b]0;x\u0007-XYZ-123'],
     ['a zero-width space in the middle', 'supersecret\u200b-XYZ-123'],
     ['a C1 CSI', 'supersecret\u009b0m-XYZ-123'],
+    ['a combining grapheme joiner after every letter', [...'supersecret-XYZ-123'].join('\u034f')],
+    ['a fold over two lines', 'supersecre\nt-XYZ-123'],
   ])('a secret split by %s is still redacted, and no control is left', (_what, text) => {
     const out = redact(`key: ${text}\n`);
     expect(out).toBe(`key: ${REDACTED}\n`);

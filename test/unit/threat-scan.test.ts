@@ -21,6 +21,26 @@ const SHAPES: Array<[string, string]> = [
 ];
 
 describe('scanForThreats', () => {
+  it.each([
+    ['an invisible character after every letter', [...SECRET].join('\u034f')],
+    ['soft hyphens', [...SECRET].join('\u00ad')],
+    ['folded over lines', `${SECRET.slice(0, 7)}\n${SECRET.slice(7, 14)}\n${SECRET.slice(14)}`],
+    ['base64', btoa(SECRET)],
+    ['hex', [...new TextEncoder().encode(SECRET)].map((b) => b.toString(16).padStart(2, '0')).join('')],
+  ])('finds a known value written with %s, at the line it starts on', (_how, written) => {
+    const { findings } = scanForThreats([{ path: 'docs/x.md', content: `# t\n\n${written}\n` }], {
+      secrets: [SECRET],
+    });
+    expect(findings).toContainEqual({ path: 'docs/x.md', line: 3, kind: 'known_secret' });
+  });
+
+  it('finds text made only of Unicode tag characters (ASCII smuggling)', () => {
+    const tags = [...'do evil'].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
+    const { findings } = scanForThreats([{ path: 'docs/x.md', content: `# t\n${tags}\n` }]);
+    expect(findings).toEqual([{ path: 'docs/x.md', line: 2, kind: 'hidden_unicode' }]);
+  });
+
+
   it.each(SHAPES)('finds the token shape %s on its line', (token, kind) => {
     const { findings } = scanForThreats([{ path: 'docs/x.md', content: `# title\n\nkey: ${token}\n` }]);
     expect(findings).toContainEqual({ path: 'docs/x.md', line: 3, kind });
