@@ -52976,6 +52976,22 @@ function parseResultFile(bytes) {
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
 }
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+function resultFileOf(usage) {
+    const out = {};
+    if (usage.cost_usd_micros !== undefined)
+        out.cost_usd = usage.cost_usd_micros / 1e6;
+    if (usage.input_tokens !== undefined)
+        out.input_tokens = usage.input_tokens;
+    if (usage.output_tokens !== undefined)
+        out.output_tokens = usage.output_tokens;
+    if (usage.turns !== undefined)
+        out.turns = usage.turns;
+    return `${JSON.stringify(out)}\n`;
+}
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
     const whole = Math.floor(micros / 1e6);
@@ -62842,7 +62858,14 @@ async function runInitPr(files, options, out) {
         const tree = await git.output(['write-tree'], { env: index });
         const commit = await git.output(['commit-tree', tree, '-p', baseSha, '-m', `${TITLE}\n`]);
         // The branch is ours: a re-run replaces what an earlier one pushed there.
-        await git.run(['push', '--quiet', '--no-verify', '--force', url, `${commit}:refs/heads/${ONBOARDING_BRANCH}`]);
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            '--force',
+            url,
+            `${commit}:refs/heads/${ONBOARDING_BRANCH}`,
+        ]);
         const { pull, created } = await forge.upsertPull({
             branch: ONBOARDING_BRANCH,
             headSha: commit,

@@ -41493,6 +41493,15 @@ async function main() {
                 }
                 else
                     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('the agent job left no artifact');
+                // The spend the agent job reported beside the archive (leviathan-result.json): the agent's data.
+                const spent = await (0,_executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__/* .readResultFile */ .k)((0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__/* .archiveResultFile */ .OT)(archive));
+                if (spent.warning)
+                    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(spent.warning);
+                if (spent.usage) {
+                    // A successful agent job has no result of its own here (undefined: ok); the spend rides on one.
+                    const ok = { status: 'ok', exitCode: 0, outputTail: '', durationMs: 0 };
+                    executed = { ...(executed ?? ok), usage: spent.usage };
+                }
             }
         }
         const outcome = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__/* .finishAttempt */ .Tq)(deps, context, executed, refusal);
@@ -44616,7 +44625,7 @@ function describeRemovals(removed) {
 /* harmony export */   f2: () => (/* binding */ UsageSchema),
 /* harmony export */   lf: () => (/* binding */ parseResultFile)
 /* harmony export */ });
-/* unused harmony exports formatUsd, usdToMicros */
+/* unused harmony exports resultFileOf, formatUsd, usdToMicros */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -44684,6 +44693,22 @@ function parseResultFile(bytes) {
     if (r.turns !== undefined)
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+function resultFileOf(usage) {
+    const out = {};
+    if (usage.cost_usd_micros !== undefined)
+        out.cost_usd = usage.cost_usd_micros / 1e6;
+    if (usage.input_tokens !== undefined)
+        out.input_tokens = usage.input_tokens;
+    if (usage.output_tokens !== undefined)
+        out.output_tokens = usage.output_tokens;
+    if (usage.turns !== undefined)
+        out.turns = usage.turns;
+    return `${JSON.stringify(out)}\n`;
 }
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
@@ -45535,6 +45560,7 @@ class PrivateRepo {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OT: () => (/* binding */ archiveResultFile),
 /* harmony export */   SN: () => (/* binding */ DEFAULT_ARTIFACT_LIMITS),
 /* harmony export */   ZC: () => (/* binding */ ArtifactRefused),
 /* harmony export */   _7: () => (/* binding */ unpackWorkTree)
@@ -45742,6 +45768,13 @@ async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
     finally {
         await handle.close();
     }
+}
+/**
+ * Where the agent job leaves the spend it reported, beside the work-tree archive (`leviathan-result.json`): the
+ * upload step ships both and finish reads it back from the same place as the downloaded archive.
+ */
+function archiveResultFile(archive) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(archive), 'leviathan-result.json');
 }
 
 

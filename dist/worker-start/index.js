@@ -42280,7 +42280,7 @@ function finish(state, attempt) {
 /* harmony export */   $m: () => (/* binding */ usdToMicros),
 /* harmony export */   f2: () => (/* binding */ UsageSchema)
 /* harmony export */ });
-/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, formatUsd */
+/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, resultFileOf, formatUsd */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -42348,6 +42348,22 @@ function parseResultFile(bytes) {
     if (r.turns !== undefined)
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+function resultFileOf(usage) {
+    const out = {};
+    if (usage.cost_usd_micros !== undefined)
+        out.cost_usd = usage.cost_usd_micros / 1e6;
+    if (usage.input_tokens !== undefined)
+        out.input_tokens = usage.input_tokens;
+    if (usage.output_tokens !== undefined)
+        out.output_tokens = usage.output_tokens;
+    if (usage.turns !== undefined)
+        out.turns = usage.turns;
+    return `${JSON.stringify(out)}\n`;
 }
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {

@@ -41033,10 +41033,12 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4525);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(761);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(3085);
+/* harmony import */ var _core_usage_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4528);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(1110);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(761);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(3085);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -41053,21 +41055,23 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
+
 async function main() {
-    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .phases */ .tW)();
-    await (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .Cs)(async () => {
+    const log = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .phases */ .tW)();
+    await (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .runAction */ .Cs)(async () => {
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('task-dir', { required: true });
+        const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('task-dir', { required: true });
         const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
-        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .input */ .hF)('archive');
-        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_7__/* .Git */ .TU(workspace);
+        const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('archive');
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_9__/* .Git */ .TU(workspace);
         // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
         // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
         let workTree = saved.workTree;
         if (archive) {
             log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
             workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
-            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.create(git);
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__/* .PrivateRepo */ .q.create(git);
             try {
                 await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
             }
@@ -41083,10 +41087,10 @@ async function main() {
             taskFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'task.json'),
             ...(saved.feedbackFile !== undefined ? { feedbackFile: (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'feedback.md') } : {}),
         };
-        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_10__/* .actionContext */ .Gt)('worker', log.progress);
+        const ctx = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .actionContext */ .Gt)('worker', log.progress);
         log.progress(`agent: ${context.task.id} attempt ${context.number}/${context.maxAttempts}`);
         // Sandboxed as executor.sandbox says; the checkout (workspace) is hidden from the agent.
-        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_9__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
+        const executed = await (0,_worker_attempt_js__WEBPACK_IMPORTED_MODULE_11__/* .executeAttempt */ .TX)({ ...ctx, git, env: process.env, onOutput: (c) => process.stdout.write(c) }, context);
         log.end();
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'executed.json'), JSON.stringify(executed));
         if (archive) {
@@ -41102,6 +41106,12 @@ async function main() {
             ]);
             log.end();
             _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('archive', archive);
+            // The spend the agent reported (already checked), beside the archive for the upload step: finish reads
+            // it again as data. Nothing reported: no file, whatever was there before.
+            const spent = (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .archiveResultFile */ .OT)(archive);
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(spent, { force: true });
+            if (executed.usage)
+                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(spent, (0,_core_usage_js__WEBPACK_IMPORTED_MODULE_7__/* .resultFileOf */ .X8)(executed.usage));
         }
         _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('status', executed.status);
         if (executed.status !== 'ok') {
@@ -41771,6 +41781,7 @@ function finish(state, attempt) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Sv: () => (/* binding */ RESULT_FILE_MAX_BYTES),
+/* harmony export */   X8: () => (/* binding */ resultFileOf),
 /* harmony export */   f2: () => (/* binding */ UsageSchema),
 /* harmony export */   lf: () => (/* binding */ parseResultFile)
 /* harmony export */ });
@@ -41842,6 +41853,22 @@ function parseResultFile(bytes) {
     if (r.turns !== undefined)
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
+}
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+function resultFileOf(usage) {
+    const out = {};
+    if (usage.cost_usd_micros !== undefined)
+        out.cost_usd = usage.cost_usd_micros / 1e6;
+    if (usage.input_tokens !== undefined)
+        out.input_tokens = usage.input_tokens;
+    if (usage.output_tokens !== undefined)
+        out.output_tokens = usage.output_tokens;
+    if (usage.turns !== undefined)
+        out.turns = usage.turns;
+    return `${JSON.stringify(out)}\n`;
 }
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
@@ -42259,6 +42286,227 @@ class PrivateRepo {
     async remove() {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
     }
+}
+
+
+/***/ }),
+
+/***/ 1110:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   OT: () => (/* binding */ archiveResultFile)
+/* harmony export */ });
+/* unused harmony exports DEFAULT_ARTIFACT_LIMITS, ArtifactRefused, inspectArchive, unpackWorkTree */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/**
+ * The agent job's work tree comes back as a tar artifact, and the agent job is untrusted: the archive is data
+ * to be judged, never extracted by a tool that trusts it. It is size-capped before it is read, every header is
+ * checked (no absolute path, no `..`, nothing under `.git/`, no hard link or device, no symlink leading out,
+ * no member or total above the caps, bounded member count) before anything is written, and only then are the
+ * members written by this code into the checkout.
+ */
+
+
+const DEFAULT_ARTIFACT_LIMITS = {
+    maxArchiveBytes: 512 * 1024 * 1024,
+    maxMemberBytes: 64 * 1024 * 1024,
+    maxTotalBytes: 512 * 1024 * 1024,
+    maxMembers: 50_000,
+};
+class ArtifactRefused extends Error {
+    reason;
+    name = 'ArtifactRefused';
+    constructor(reason, message) {
+        super(message);
+        this.reason = reason;
+    }
+}
+const BLOCK = 512;
+function field(header, start, length) {
+    const raw = header.subarray(start, start + length);
+    const end = raw.indexOf(0);
+    return raw.subarray(0, end === -1 ? length : end).toString('utf8');
+}
+function octal(header, start, length) {
+    if (header[start] & 0x80) {
+        // GNU base-256: a huge size, which is exactly what the caps are for.
+        let value = 0;
+        for (let i = start + 1; i < start + length; i++)
+            value = value * 256 + header[i];
+        return value;
+    }
+    const text = field(header, start, length).trim();
+    return text === '' ? 0 : Number.parseInt(text, 8);
+}
+function parsePax(body) {
+    const out = {};
+    let rest = body;
+    while (rest.length > 0) {
+        const space = rest.indexOf(' ');
+        const length = Number(rest.slice(0, space));
+        if (!Number.isFinite(length) || length <= 0)
+            break;
+        const record = rest.slice(space + 1, length - 1);
+        const eq = record.indexOf('=');
+        out[record.slice(0, eq)] = record.slice(eq + 1);
+        rest = rest.slice(length);
+    }
+    return out;
+}
+/** The member's path, normalised, or a refusal: absolute, `..`, or inside `.git`. */
+function safePath(raw) {
+    const trimmed = raw.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+    if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) {
+        throw new ArtifactRefused('scope_violation', `artifact member ${JSON.stringify(raw)} is an absolute path`);
+    }
+    const parts = trimmed.split('/');
+    if (parts.includes('..')) {
+        throw new ArtifactRefused('scope_violation', `artifact member ${JSON.stringify(raw)} leaves the work tree (..)`);
+    }
+    const path = posix.normalize(trimmed);
+    if (path === '.git' || path.startsWith('.git/')) {
+        throw new ArtifactRefused('scope_violation', `artifact member ${JSON.stringify(raw)} is inside .git`);
+    }
+    return path;
+}
+/** Reads and checks every header; returns the members, or throws `ArtifactRefused`. */
+async function inspectArchive(file, limits = DEFAULT_ARTIFACT_LIMITS) {
+    const size = (await stat(file)).size;
+    if (size > limits.maxArchiveBytes) {
+        throw new ArtifactRefused('limit_exceeded', `artifact is ${size} bytes, above the ${limits.maxArchiveBytes}-byte cap`);
+    }
+    const handle = await open(file, 'r');
+    try {
+        const members = [];
+        let offset = 0;
+        let total = 0;
+        let pending = {};
+        const header = Buffer.alloc(BLOCK);
+        while (offset + BLOCK <= size) {
+            await handle.read(header, 0, BLOCK, offset);
+            if (header.every((b) => b === 0))
+                break;
+            const type = String.fromCharCode(header[156]) || '0';
+            const declared = Number(pending.size ?? octal(header, 124, 12));
+            const dataOffset = offset + BLOCK;
+            const next = dataOffset + Math.ceil(declared / BLOCK) * BLOCK;
+            if (type === 'x' || type === 'L' || type === 'K') {
+                if (declared > 1024 * 1024)
+                    throw new ArtifactRefused('limit_exceeded', 'artifact has an oversized extended header');
+                const body = Buffer.alloc(declared);
+                await handle.read(body, 0, declared, dataOffset);
+                if (type === 'x')
+                    pending = { ...pending, ...parsePax(body.toString('utf8')) };
+                else if (type === 'L')
+                    pending.path = field(body, 0, declared);
+                else
+                    pending.linkpath = field(body, 0, declared);
+                offset = next;
+                continue;
+            }
+            if (type === 'g') {
+                offset = next;
+                continue;
+            }
+            const prefix = field(header, 345, 155);
+            const name = pending.path ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
+            const linkTarget = pending.linkpath ?? field(header, 157, 100);
+            pending = {};
+            if (members.length + 1 > limits.maxMembers) {
+                throw new ArtifactRefused('limit_exceeded', `artifact has more than ${limits.maxMembers} members`);
+            }
+            if (declared > limits.maxMemberBytes) {
+                throw new ArtifactRefused('limit_exceeded', `artifact member ${JSON.stringify(name)} is ${declared} bytes, above the ${limits.maxMemberBytes}-byte cap`);
+            }
+            total += declared;
+            if (total > limits.maxTotalBytes) {
+                throw new ArtifactRefused('limit_exceeded', `artifact members add up to more than ${limits.maxTotalBytes} bytes`);
+            }
+            if (next > size && declared > 0) {
+                throw new ArtifactRefused('limit_exceeded', `artifact member ${JSON.stringify(name)} declares more data than the archive holds`);
+            }
+            const path = safePath(name);
+            const mode = octal(header, 100, 8);
+            if (type === '5') {
+                if (path !== '.')
+                    members.push({ path, type: 'dir', mode, size: 0, offset: dataOffset });
+            }
+            else if (type === '0' || type === '\0' || type === '7') {
+                members.push({ path, type: 'file', mode, size: declared, offset: dataOffset });
+            }
+            else if (type === '2') {
+                const resolved = posix.normalize(posix.join(posix.dirname(path), linkTarget));
+                if (linkTarget.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
+                    throw new ArtifactRefused('scope_violation', `artifact symlink ${path} points outside the work tree (${linkTarget})`);
+                }
+                members.push({ path, type: 'symlink', mode, size: 0, offset: dataOffset, linkTarget });
+            }
+            else {
+                throw new ArtifactRefused('scope_violation', `artifact member ${path} is a ${type === '1' ? 'hard link' : `type-${type} entry`}, which is not allowed`);
+            }
+            offset = next;
+        }
+        // A member reached through a symlinked directory would land outside the tree: refuse it.
+        const links = new Set(members.filter((m) => m.type === 'symlink').map((m) => m.path));
+        for (const m of members) {
+            const parts = m.path.split('/');
+            for (let i = 1; i < parts.length; i++) {
+                if (links.has(parts.slice(0, i).join('/'))) {
+                    throw new ArtifactRefused('scope_violation', `artifact member ${m.path} is written through a symlink`);
+                }
+            }
+        }
+        return members;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Replaces the checkout's work tree (everything but `.git`) with the archive's members, after every check
+ * passed. Deletions the agent made show up as files missing from the archive.
+ */
+async function unpackWorkTree(file, dest, limits = DEFAULT_ARTIFACT_LIMITS) {
+    const members = await inspectArchive(file, limits);
+    for (const entry of await readdir(dest)) {
+        if (entry !== '.git')
+            await rm(join(dest, entry), { recursive: true, force: true });
+    }
+    const handle = await open(file, 'r');
+    try {
+        for (const m of members) {
+            const target = join(dest, m.path);
+            if (m.type === 'dir') {
+                await mkdir(target, { recursive: true });
+                continue;
+            }
+            await mkdir(dirname(target), { recursive: true });
+            await rm(target, { recursive: true, force: true });
+            if (m.type === 'symlink') {
+                await symlink(m.linkTarget, target);
+                continue;
+            }
+            const body = Buffer.alloc(m.size);
+            if (m.size > 0)
+                await handle.read(body, 0, m.size, m.offset);
+            await writeFile(target, body, { mode: m.mode & 0o111 ? 0o755 : 0o644 });
+        }
+        return members.length;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Where the agent job leaves the spend it reported, beside the work-tree archive (`leviathan-result.json`): the
+ * upload step ships both and finish reads it back from the same place as the downloaded archive.
+ */
+function archiveResultFile(archive) {
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)(archive), 'leviathan-result.json');
 }
 
 

@@ -4,14 +4,16 @@
  * packs the work tree as the artifact `finish` judges. It holds no write token and records nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
+import { resultFileOf } from '../core/usage.js';
 import { Git } from '../store/git.js';
 import { PrivateRepo } from '../store/private-repo.js';
+import { archiveResultFile } from '../worker/artifact.js';
 import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
 import { actionContext, input, phases, runAction } from './io.js';
 
@@ -66,6 +68,11 @@ async function main(): Promise<void> {
       ]);
       log.end();
       core.setOutput('archive', archive);
+      // The spend the agent reported (already checked), beside the archive for the upload step: finish reads
+      // it again as data. Nothing reported: no file, whatever was there before.
+      const spent = archiveResultFile(archive);
+      await rm(spent, { force: true });
+      if (executed.usage) await writeFile(spent, resultFileOf(executed.usage));
     }
     core.setOutput('status', executed.status);
     if (executed.status !== 'ok') {
