@@ -41034,9 +41034,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3218);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4296);
 /* harmony import */ var _core_usage_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4528);
-/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(1110);
-/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4525);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7811);
+/* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4525);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(7811);
+/* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(1110);
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(761);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(3085);
 /**
@@ -41064,14 +41064,14 @@ async function main() {
         const taskDir = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('task-dir', { required: true });
         const saved = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(taskDir, 'context.json'), 'utf8'));
         const archive = (0,_io_js__WEBPACK_IMPORTED_MODULE_12__/* .input */ .hF)('archive');
-        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_9__/* .Git */ .TU(workspace);
+        const git = new _store_git_js__WEBPACK_IMPORTED_MODULE_8__/* .Git */ .TU(workspace);
         // In the agent job the task files were downloaded elsewhere than where start wrote them, and start's
         // work tree stayed on its runner: the agent gets a fresh one at the base, written by a private repository.
         let workTree = saved.workTree;
         if (archive) {
             log.progress(`making a fresh work tree at ${saved.baseSha.slice(0, 7)}`);
             workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-agent-'));
-            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__/* .PrivateRepo */ .q.create(git);
+            const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_9__/* .PrivateRepo */ .q.create(git);
             try {
                 await repo.checkoutWorkTree(saved.baseSha, workTree, saved.base);
             }
@@ -41108,7 +41108,7 @@ async function main() {
             _actions_core__WEBPACK_IMPORTED_MODULE_5__/* .setOutput */ .uH('archive', archive);
             // The spend the agent reported (already checked), beside the archive for the upload step: finish reads
             // it again as data. Nothing reported: no file, whatever was there before.
-            const spent = (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_8__/* .archiveResultFile */ .OT)(archive);
+            const spent = (0,_worker_artifact_js__WEBPACK_IMPORTED_MODULE_10__/* .archiveResultFile */ .OT)(archive);
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(spent, { force: true });
             if (executed.usage)
                 await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(spent, (0,_core_usage_js__WEBPACK_IMPORTED_MODULE_7__/* .resultFileOf */ .X8)(executed.usage));
