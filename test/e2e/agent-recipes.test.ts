@@ -55,6 +55,15 @@ const EXPECTED_USAGE: Record<string, Record<string, number> | undefined> = {
   script: { cost_usd_micros: 1000, turns: 1 },
 };
 
+const AGENT_OF: Record<string, string> = {
+  'claude-code': 'claude',
+  'claude-code-action': 'claude',
+  codex: 'codex',
+  aider: 'aider',
+  openhands: 'openhands',
+  copilot: 'copilot',
+};
+
 const SECRETS = {
   LEVIATHAN_APP_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----fake',
   ANTHROPIC_API_KEY: 'fake-anthropic-key-for-the-stand-in',
@@ -135,11 +144,22 @@ describe('docs/agents.md recipes', () => {
       expect(pulls).toHaveLength(1);
       expect(pulls[0]!.pull).toMatchObject({ head: `leviathan/page-${name}`, draft: true });
 
+      // The stand-in of this recipe did the work (its page on the PR branch), and aider's commits stayed in
+      // its own disposable repository.
+      const { stdout: page } = await promisify(execFile)('git', [
+        '--git-dir',
+        bed.target.bare,
+        'show',
+        `refs/heads/leviathan/page-${name}:docs/${name}.md`,
+      ]);
+      expect(page).toContain(name === 'script' ? '# The script page' : `# Write the ${name} page`);
+      if (name !== 'script') expect(page).toContain(`Written by ${AGENT_OF[name]} (attempt 1)`);
+      if (name === 'aider') expect(work!.jobs.agent!.log).toContain('Commit 1234567 aider');
+
       const events = await bed.events();
       const [succeeded] = ofType(events, 'attempt.succeeded', `page-${name}`);
       expect(succeeded).toBeDefined();
       const usage = (succeeded as { data: { usage?: unknown } }).data.usage;
-      if (process.env.RECIPE_DEBUG) console.log(work!.jobs.agent?.log, work!.jobs.finish?.log);
       expect(usage).toEqual(EXPECTED_USAGE[name]);
       expect(bed.emu.violations).toEqual([]);
     });
