@@ -9,12 +9,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
-import { parseResultFile } from '../core/usage.js';
 import { resultFileIn } from '../executor/agent-env.js';
 import { readResultFile } from '../executor/result-file.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { PrivateRepo } from '../store/private-repo.js';
-import { ArtifactRefused, DEFAULT_ARTIFACT_LIMITS, unpackWorkTree } from '../worker/artifact.js';
+import {
+  ArtifactRefused,
+  archiveResultFile,
+  DEFAULT_ARTIFACT_LIMITS,
+  unpackWorkTree,
+} from '../worker/artifact.js';
 import {
   type AttemptContext,
   type AttemptResult,
@@ -63,15 +67,6 @@ async function main(): Promise<void> {
         input('base', { required: true }),
       );
       executed = agentJobResult(input('agent-result', { required: true }), context.deadline, ctx.now());
-      // What the agent job says its agent spent (a job output of the untrusted job): checked as data.
-      const reported = parseResultFile(input('agent-usage') || null);
-      if (reported.warning) core.warning(`agent-usage: ${reported.warning}`);
-      if (reported.usage) {
-        executed = {
-          ...(executed ?? { status: 'ok', exitCode: 0, outputTail: '', durationMs: 0 }),
-          usage: reported.usage,
-        };
-      }
       const archive = input('archive');
       if (archive) {
         log.progress('checking the agent artifact');
@@ -95,6 +90,14 @@ async function main(): Promise<void> {
             refusal = { reason: error.reason, detail: error.message };
           }
         } else core.info('the agent job left no artifact');
+        // The spend the agent job reported beside the archive (leviathan-result.json): the agent's data.
+        const spent = await readResultFile(archiveResultFile(archive));
+        if (spent.warning) core.warning(spent.warning);
+        if (spent.usage) {
+          // A successful agent job has no result of its own here (undefined: ok); the spend rides on one.
+          const ok: RunSandboxedResult = { status: 'ok', exitCode: 0, outputTail: '', durationMs: 0 };
+          executed = { ...(executed ?? ok), usage: spent.usage };
+        }
       }
     }
     const outcome = await finishAttempt(deps, context, executed, refusal);

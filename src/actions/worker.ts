@@ -4,16 +4,17 @@
  * packs the work tree as the artifact `finish` judges. It holds no write token and records nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as core from '@actions/core';
 import { UserError } from '../core/errors.js';
-import { usageAsResultFile } from '../core/usage.js';
+import { resultFileOf } from '../core/usage.js';
 import { stopRunningCommands } from '../executor/run-commands.js';
 import { Git } from '../store/git.js';
 import { PrivateRepo } from '../store/private-repo.js';
+import { archiveResultFile } from '../worker/artifact.js';
 import { type AttemptContext, executeAttempt } from '../worker/attempt.js';
 import { actionContext, input, phases, runAction } from './io.js';
 
@@ -86,10 +87,13 @@ async function main(): Promise<void> {
       await pack(workTree, archive);
       log.end();
       core.setOutput('archive', archive);
+      // The spend the agent reported (already checked), beside the archive for the upload step: finish reads
+      // it again as data. Nothing reported: no file, whatever was there before.
+      const spent = archiveResultFile(archive);
+      await rm(spent, { force: true });
+      if (executed.usage) await writeFile(spent, resultFileOf(executed.usage));
     }
     core.setOutput('status', executed.status);
-    // The agent job's figures reach finish as a job output, which finish parses as the agent's data again.
-    core.setOutput('usage', executed.usage ? usageAsResultFile(executed.usage) : '');
     if (executed.status !== 'ok') {
       throw new UserError(
         `${executed.failedCommand ?? 'the agent'} ${executed.status === 'timeout' ? 'timed out' : `failed (${executed.error ?? `exit ${executed.exitCode}`})`}`,

@@ -69,14 +69,17 @@ export function parseResultFile(bytes: Uint8Array | string | null): ResultFileRe
   return Object.keys(usage).length > 0 ? { usage } : {};
 }
 
-/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
-export function usageAsResultFile(usage: Usage): string {
-  return JSON.stringify({
-    ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
-    ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
-    ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
-    ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
-  });
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+export function resultFileOf(usage: Usage): string {
+  const out: Record<string, number> = {};
+  if (usage.cost_usd_micros !== undefined) out.cost_usd = usage.cost_usd_micros / 1e6;
+  if (usage.input_tokens !== undefined) out.input_tokens = usage.input_tokens;
+  if (usage.output_tokens !== undefined) out.output_tokens = usage.output_tokens;
+  if (usage.turns !== undefined) out.turns = usage.turns;
+  return `${JSON.stringify(out)}\n`;
 }
 
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */

@@ -247,3 +247,11 @@ export async function unpackWorkTree(
     await handle.close();
   }
 }
+
+/**
+ * Where the agent job leaves the spend it reported, beside the work-tree archive (`leviathan-result.json`): the
+ * upload step ships both and finish reads it back from the same place as the downloaded archive.
+ */
+export function archiveResultFile(archive: string): string {
+  return join(dirname(archive), 'leviathan-result.json');
+}

@@ -75,12 +75,15 @@ export async function workflowBed(
     vars?: Record<string, string>;
     /** Flags for `leviathan init` (e.g. `--dashboard`). */
     init?: string[];
+    /** Edits the workflow `init` wrote before it is committed and run (a docs recipe spliced in). */
+    workflow?: (text: string) => string;
     runner?: Partial<RunnerOptions>;
     /** Told of every token minted for a job (a test leaking one to a hostile script). */
     onMint?: (name: string, token: string) => void | Promise<void>;
   } = {},
 ): Promise<WorkflowBed> {
-  const workflow = await workflowFromInit(options.init);
+  const initWorkflow = await workflowFromInit(options.init);
+  const workflow = options.workflow ? options.workflow(initWorkflow) : initWorkflow;
   const authority = new TokenAuthority();
   const server = await GitServer.start();
   const target = await seedTarget(server, name, {

@@ -40,7 +40,6 @@ describe('scanForThreats', () => {
     expect(findings).toEqual([{ path: 'docs/x.md', line: 2, kind: 'hidden_unicode' }]);
   });
 
-
   it.each(SHAPES)('finds the token shape %s on its line', (token, kind) => {
     const { findings } = scanForThreats([{ path: 'docs/x.md', content: `# title\n\nkey: ${token}\n` }]);
     expect(findings).toContainEqual({ path: 'docs/x.md', line: 3, kind });

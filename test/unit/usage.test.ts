@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatUsd, parseResultFile, RESULT_FILE_MAX_BYTES } from '../../src/core/usage.js';
+import { formatUsd, parseResultFile, RESULT_FILE_MAX_BYTES, resultFileOf } from '../../src/core/usage.js';
 
 describe('parseResultFile', () => {
   it('reads the figures an agent reports, money as integer micro-dollars', () => {
@@ -58,5 +58,19 @@ describe('formatUsd', () => {
     expect(formatUsd(1_230_000)).toBe('$1.23');
     expect(formatUsd(123_456)).toBe('$0.123456');
     expect(formatUsd(10_000)).toBe('$0.01');
+  });
+});
+
+describe('resultFileOf', () => {
+  it('writes checked usage back in the result-file form, which reads back the same (between jobs)', () => {
+    for (const usage of [
+      { cost_usd_micros: 42_100, input_tokens: 1200, output_tokens: 340, turns: 3 },
+      { cost_usd_micros: 1 },
+      { input_tokens: 7 },
+      {},
+    ]) {
+      expect(parseResultFile(resultFileOf(usage))).toEqual(Object.keys(usage).length > 0 ? { usage } : {});
+    }
+    expect(resultFileOf({ cost_usd_micros: 42_100 })).toBe('{"cost_usd":0.0421}\n');
   });
 });

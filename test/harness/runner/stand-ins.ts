@@ -4,7 +4,7 @@
  * files per run, create-github-app-token mints a token the API emulator accepts as an installation token.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -22,6 +22,10 @@ export interface StandInContext {
   cloneUrl: (repository: string) => string;
   mintAppToken?: (inputs: Record<string, string>) => Promise<string> | string;
   log: (line: string) => void;
+  /** The step's environment (the runner's, the job's and the step's `env:`). */
+  env: Record<string, string>;
+  /** `runner.temp`. */
+  temp: string;
 }
 
 export type StandIn = (ctx: StandInContext) => Promise<Record<string, string>>;
@@ -115,6 +119,30 @@ const createAppToken: StandIn = async (ctx) => {
   return { token };
 };
 
+/**
+ * anthropics/claude-code-action in automation mode (a `prompt` given), as the agent recipe uses it: runs
+ * `claude -p <prompt> --output-format json` with `claude_args` in the checkout with the API key, and writes
+ * the execution file (the session's messages, the result object last) whose path is its `execution_file`.
+ * The `claude` found first on the step's PATH is the test's stand-in agent.
+ */
+const claudeCodeAction: StandIn = async (ctx) => {
+  const prompt = ctx.inputs.prompt ?? '';
+  if (!prompt)
+    throw new Error('claude-code-action: this stand-in knows automation mode only (give a prompt)');
+  const key = ctx.inputs.anthropic_api_key || ctx.inputs.claude_code_oauth_token;
+  if (!key) throw new Error('claude-code-action: no anthropic_api_key or claude_code_oauth_token');
+  const args = (ctx.inputs.claude_args ?? '').split(/\s+/).filter(Boolean);
+  const { stdout } = await run('claude', ['-p', prompt, '--output-format', 'json', ...args], {
+    cwd: ctx.workspace,
+    env: { ...ctx.env, ANTHROPIC_API_KEY: key },
+  });
+  const result = JSON.parse(stdout) as { is_error?: boolean };
+  const file = join(ctx.temp, 'claude-execution-output.json');
+  await writeFile(file, JSON.stringify([{ type: 'system', subtype: 'init' }, result], null, 2));
+  ctx.log(`claude-code-action: ran claude (${args.join(' ')})`);
+  return { conclusion: result.is_error ? 'failure' : 'success', execution_file: file };
+};
+
 /** By `owner/name` of a `uses:`; anything not here (and not ours) fails the run. */
 export const STAND_INS: Record<string, StandIn> = {
   'actions/checkout': checkout,
@@ -122,4 +150,5 @@ export const STAND_INS: Record<string, StandIn> = {
   'actions/download-artifact': downloadArtifact,
   'actions/create-github-app-token': createAppToken,
   'actions/setup-node': async () => ({}),
+  'anthropics/claude-code-action': claudeCodeAction,
 };

@@ -180,6 +180,8 @@ export class StepRunner {
           ? { mintAppToken: this.options.tokens.forApp.bind(this.options.tokens) }
           : {}),
         log: (line) => state.log.push(`${line}\n`),
+        env: { ...this.runnerEnv(state, contexts), ...env },
+        temp: state.temp,
       });
     }
     const dir = resolve(this.options.checkout, ours);
