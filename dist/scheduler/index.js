@@ -34450,14 +34450,17 @@ function checkLog(input) {
     return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
 }
 
-// EXTERNAL MODULE: ./src/core/pr-body.ts
-var pr_body = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./src/core/pr-body.ts + 1 modules
+var pr_body = __nccwpck_require__(8709);
+// EXTERNAL MODULE: ./src/core/invisible.ts
+var invisible = __nccwpck_require__(9876);
 ;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
  * when their value is unknown to us.
  */
+
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
 const MIN_SECRET_LENGTH = 8;
@@ -34490,7 +34493,7 @@ const TERMINAL_CONTROLS = new RegExp([
     '\\u009b[0-?]*[ -/]*[@-~]?',
     '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
     '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
-    '[\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]',
+    invisible/* INVISIBLE_ALL */.qM.source,
 ].join('|'), 'g');
 /** Text as a terminal would show it, minus everything it would interpret; CR and CRLF become newlines. */
 function stripTerminalControls(text) {
@@ -34533,7 +34536,8 @@ function createRedactor(options = {}) {
     const known = values.size > 0
         ? new RegExp([...values]
             .sort((a, b) => b.length - a.length)
-            .map(escapeRegExp)
+            // A value folded over lines (`fold -w 10`) is the same value to whoever reads the log.
+            .map((v) => [...v].map(escapeRegExp).join('\\n?'))
             .join('|'), 'g')
         : null;
     return (text) => {
@@ -41725,6 +41729,37 @@ function noSuchDirectory(dir) {
 
 /***/ }),
 
+/***/ 9876:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Rt: () => (/* binding */ HIDDEN_CHARS),
+/* harmony export */   qM: () => (/* binding */ INVISIBLE_ALL)
+/* harmony export */ });
+/* unused harmony export withoutInvisible */
+/**
+ * Characters a reader does not see: one list for the threat scan (a finding), the task text given to an agent
+ * (removed) and redaction (removed before matching, so `s\u034Fecret` is still the secret). Beyond the
+ * zero-width and bidirectional controls: soft hyphen, combining grapheme joiner, Hangul and Mongolian fillers,
+ * invisible operators, interlinear annotation marks and the Unicode tag block (U+E0000–U+E007F, "ASCII
+ * smuggling": invisible copies of every ASCII character that models read and humans do not).
+ */
+/** Invisible characters that hide or reorder text; a finding in a changed file, removed from task text. */
+const HIDDEN_CHARS = new RegExp([
+    '[\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e]',
+    '[\\u2060-\\u206f\\u3164\\ufe00-\\ufe0e\\ufeff\\ufff9-\\ufffb\\uffa0]',
+    '\\udb40[\\udc00-\\udc7f]',
+].join('|'));
+/** The same, global, plus the emoji presentation selector (only ever removed before matching a secret). */
+const INVISIBLE_ALL = new RegExp(`${HIDDEN_CHARS.source}|\\ufe0f`, 'g');
+/** `text` without any invisible character: what a reader sees, for matching known secrets. */
+function withoutInvisible(text) {
+    return text.replace(INVISIBLE_ALL, '');
+}
+
+
+/***/ }),
+
 /***/ 6107:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -42499,14 +42534,93 @@ function checkChangedPath(path, taskGlobs, scope) {
 
 /***/ }),
 
-/***/ 1374:
+/***/ 8709:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Hn: () => (/* binding */ cell),
-/* harmony export */   Xd: () => (/* binding */ parsePullMarker)
-/* harmony export */ });
-/* unused harmony exports sanitizeTaskText, pullMarker, UNSANDBOXED_NOTE, renderPullBody */
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Hn: () => (/* binding */ cell),
+  Xd: () => (/* binding */ parsePullMarker)
+});
+
+// UNUSED EXPORTS: UNSANDBOXED_NOTE, pullMarker, renderPullBody, sanitizeTaskText
+
+// EXTERNAL MODULE: ./src/core/invisible.ts
+var invisible = __nccwpck_require__(9876);
+;// CONCATENATED MODULE: ./src/core/task-text.ts
+
+/** Bidirectional marks, embeddings, overrides and isolates, and the Arabic letter mark. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Zero-width and other invisible format characters: zero-width space/joiners, word joiner and invisible
+ * operators, deprecated format characters, the byte-order mark, soft hyphen, Mongolian vowel separator and
+ * the Hangul fillers, the combining grapheme joiner and the tag block (core/invisible.ts; bidi counted apart).
+ */
+const ZERO_WIDTH = new RegExp(invisible/* HIDDEN_CHARS */.Rt.source, 'g');
+/** A comment, or an unclosed one to the end of the text. */
+const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
+/** Leftover halves, which nesting tricks (`<!<!-- x -->-- y -->`) leave behind. */
+const HALF = /<!--|-->/g;
+function count(text, re) {
+    return text.match(re)?.length ?? 0;
+}
+/** One piece of text, clean, with what was removed from it. */
+function task_text_sanitizeText(text) {
+    const bidi = count(text, BIDI);
+    const zeroWidth = count(text.replace(BIDI, ''), ZERO_WIDTH);
+    let out = text.replace(BIDI, '').replace(ZERO_WIDTH, '');
+    let comments = 0;
+    // Whole comments until none is left (removing one can close up another), then any stray half.
+    for (let whole = count(out, COMMENT); whole > 0; whole = count(out, COMMENT)) {
+        comments += whole;
+        out = out.replace(COMMENT, '');
+    }
+    comments += count(out, HALF);
+    out = out.replace(HALF, '');
+    const removed = [];
+    if (comments > 0)
+        removed.push({ kind: 'html_comment', count: comments });
+    if (bidi > 0)
+        removed.push({ kind: 'bidi_control', count: bidi });
+    if (zeroWidth > 0)
+        removed.push({ kind: 'zero_width', count: zeroWidth });
+    return { text: out, removed };
+}
+/** The task with clean title, description and acceptance criteria, and a list of what was removed. */
+function sanitizeTask(task) {
+    const removed = [];
+    const clean = (field, text) => {
+        const result = task_text_sanitizeText(text);
+        for (const r of result.removed)
+            removed.push({ field, ...r });
+        return result.text;
+    };
+    const title = clean('title', task.title);
+    const description = clean('description', task.description);
+    const acceptance = task.acceptance_criteria.map((c, i) => clean(`acceptance_criteria[${i}]`, c));
+    return {
+        task: { ...task, title: title.trim() || task.id, description, acceptance_criteria: acceptance },
+        removed,
+    };
+}
+/** One line for a reader: "2 HTML comments and 1 bidirectional control character from description". */
+function task_text_describeRemovals(removed) {
+    const names = {
+        html_comment: ['HTML comment', 'HTML comments'],
+        bidi_control: ['bidirectional control character', 'bidirectional control characters'],
+        zero_width: ['zero-width or invisible character', 'zero-width or invisible characters'],
+    };
+    const byField = new Map();
+    for (const r of removed)
+        byField.set(r.field, [...(byField.get(r.field) ?? []), r]);
+    return [...byField].map(([field, rs]) => {
+        const parts = rs.map((r) => `${r.count} ${names[r.kind][r.count === 1 ? 0 : 1]}`);
+        return `${parts.join(' and ')} from the ${field.replace(/_/g, ' ')}`;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/core/pr-body.ts
 
 const MARKER = /<!-- leviathan:task=([a-z0-9][a-z0-9._-]{0,63}) attempt=([0-9A-Za-z]+)(?: head=([0-9a-f]{40,64}))? -->/g;
 /**
@@ -43125,7 +43239,7 @@ function finish(state, attempt) {
 /* harmony export */   UK: () => (/* binding */ formatUsd),
 /* harmony export */   f2: () => (/* binding */ UsageSchema)
 /* harmony export */ });
-/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, usageAsResultFile */
+/* unused harmony exports RESULT_FILE_MAX_BYTES, parseResultFile, resultFileOf */
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2857);
 
 /**
@@ -43194,14 +43308,21 @@ function parseResultFile(bytes) {
         usage.turns = Math.round(r.turns);
     return Object.keys(usage).length > 0 ? { usage } : {};
 }
-/** Usage back in the result file's shape: how the agent job hands its figures to finish, as data again. */
-function usageAsResultFile(usage) {
-    return JSON.stringify({
-        ...(usage.cost_usd_micros !== undefined ? { cost_usd: usage.cost_usd_micros / 1e6 } : {}),
-        ...(usage.input_tokens !== undefined ? { input_tokens: usage.input_tokens } : {}),
-        ...(usage.output_tokens !== undefined ? { output_tokens: usage.output_tokens } : {}),
-        ...(usage.turns !== undefined ? { turns: usage.turns } : {}),
-    });
+/**
+ * The result-file form of checked usage (`cost_usd` in dollars), for carrying it between jobs: the agent job
+ * writes it next to the work-tree archive and finish reads it again with `parseResultFile`, as data.
+ */
+function resultFileOf(usage) {
+    const out = {};
+    if (usage.cost_usd_micros !== undefined)
+        out.cost_usd = usage.cost_usd_micros / 1e6;
+    if (usage.input_tokens !== undefined)
+        out.input_tokens = usage.input_tokens;
+    if (usage.output_tokens !== undefined)
+        out.output_tokens = usage.output_tokens;
+    if (usage.turns !== undefined)
+        out.turns = usage.turns;
+    return `${JSON.stringify(out)}\n`;
 }
 /** `$1.234567` from micro-dollars (no float arithmetic on the way). */
 function formatUsd(micros) {
@@ -43226,8 +43347,8 @@ function usdToMicros(usd) {
 /* harmony export */   mQ: () => (/* binding */ updateDashboard)
 /* harmony export */ });
 /* unused harmony exports DASHBOARD_TITLE, DASHBOARD_MARKER, DASHBOARD_LABEL, renderDashboard */
-/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1374);
-/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3913);
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8709);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3913);
 /**
  * The opt-in "Leviathan Dashboard" issue (`dashboard: true` on the scheduler action): every task's state and
  * reason, the limits in use and the dependency graph, edited in place after each tick. The body holds
@@ -43247,13 +43368,13 @@ function renderDashboard(report, graph) {
         '',
         `Leviathan's scheduler keeps this issue up to date after every tick; edits here are overwritten. The backlog is \`.leviathan/backlog.yaml\` on \`${report.base}\`.`,
         '',
-        `| ${_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .ROW_HEADER */ .BO.join(' | ')} |`,
-        `|${_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .ROW_HEADER */ .BO.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .rowCells */ .o5)(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn).join(' | ')} |`),
+        `| ${_summary_js__WEBPACK_IMPORTED_MODULE_1__/* .ROW_HEADER */ .BO.join(' | ')} |`,
+        `|${_summary_js__WEBPACK_IMPORTED_MODULE_1__/* .ROW_HEADER */ .BO.map(() => '---').join('|')}|`,
+        ...report.rows.map((r) => `| ${(0,_summary_js__WEBPACK_IMPORTED_MODULE_1__/* .rowCells */ .o5)(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .cell */ .Hn).join(' | ')} |`),
         '',
         `Circuit breaker: **${breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · at most ${l.config.max_dispatches_per_hour} dispatches an hour`,
     ];
-    const spent = (0,_summary_js__WEBPACK_IMPORTED_MODULE_0__/* .spendLine */ .xU)(report);
+    const spent = (0,_summary_js__WEBPACK_IMPORTED_MODULE_1__/* .spendLine */ .xU)(report);
     if (spent)
         lines.push('', spent.charAt(0).toUpperCase() + spent.slice(1));
     if (graph)
@@ -43329,9 +43450,9 @@ function renderTaskGraph(backlog, rows) {
 /* harmony export */   xU: () => (/* binding */ spendLine)
 /* harmony export */ });
 /* unused harmony export tickNotes */
-/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8073);
-/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1374);
-/* harmony import */ var _core_spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8073);
+/* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8709);
+/* harmony import */ var _core_spend_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5571);
 
 
 
@@ -43363,11 +43484,11 @@ function tickNotes(report) {
             const why = e.data.reason === 'pr_closed'
                 ? 'its pull request was closed unmerged'
                 : `${count(e.data.attempts, 'attempt')} used`;
-            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_1__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
+            notes.push(`blocked ${e.task} (${why}): '${(0,_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .retryCommand */ .wk)(e.task)}' gives it another chance`);
         }
     }
     if (report.rows.some((r) => r.reason === 'budget_day')) {
-        const spent = (0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(report.spend.today, report.limits.config.max_cost_usd_per_day, 'day');
+        const spent = (0,_core_spend_js__WEBPACK_IMPORTED_MODULE_1__/* .describeSpend */ .EJ)(report.spend.today, report.limits.config.max_cost_usd_per_day, 'day');
         notes.push(`daily spend budget reached (${spent}): nothing is dispatched until the next UTC day`);
     }
     if (report.outcome === 'dry_run' && report.breaker === 'trip') {
@@ -43390,7 +43511,7 @@ function spendLine(report) {
     const limit = report.limits.config.max_cost_usd_per_day;
     if (today.micros === 0 && today.unknown === 0 && limit === 0)
         return null;
-    return `spend today (${day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(today, limit, 'day')}`;
+    return `spend today (${day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_1__/* .describeSpend */ .EJ)(today, limit, 'day')}`;
 }
 const ROW_HEADER = ['task', 'state', 'attempts', 'PR', 'reason'];
 /** The tick's job summary: one row per task with the reason it was or was not picked. */
@@ -43401,11 +43522,11 @@ function renderTickMarkdown(report) {
         '',
         `| ${ROW_HEADER.join(' | ')} |`,
         `|${ROW_HEADER.map(() => '---').join('|')}|`,
-        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_2__/* .cell */ .Hn).join(' | ')} |`),
+        ...report.rows.map((r) => `| ${rowCells(r).map(_core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__/* .cell */ .Hn).join(' | ')} |`),
         '',
         `Breaker: **${report.breaker}** · open PRs ${l.open_prs}/${l.config.max_open_prs} · running ${l.running}/${l.config.max_running_attempts} · dispatched this hour ${l.dispatched_this_hour}/${l.config.max_dispatches_per_hour} · base \`${report.base}\``,
         '',
-        `Spend today (${report.spend.day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .describeSpend */ .EJ)(report.spend.today, l.config.max_cost_usd_per_day, 'day')}`,
+        `Spend today (${report.spend.day}, UTC): ${(0,_core_spend_js__WEBPACK_IMPORTED_MODULE_1__/* .describeSpend */ .EJ)(report.spend.today, l.config.max_cost_usd_per_day, 'day')}`,
         '',
         `Events appended: ${report.appended.length ? report.appended.map((e) => `${e.seq} ${e.type}`).join(', ') : 'none'}`,
     ];
@@ -43612,8 +43733,8 @@ function manualClaimRefusal(task, backlog, config, state, openPulls, now) {
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
-// EXTERNAL MODULE: ./src/core/pr-body.ts
-var pr_body = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./src/core/pr-body.ts + 1 modules
+var pr_body = __nccwpck_require__(8709);
 ;// CONCATENATED MODULE: ./src/core/reconcile.ts
 
 
@@ -44296,6 +44417,16 @@ function isPublicAddress(address) {
         if (o1 === 192 && o2 === 168)
             return false;
         if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
+        const o3 = Number(v4[3]);
+        if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2))
+            return false;
+        if (o1 === 198 && (o2 === 18 || o2 === 19))
+            return false;
+        if (o1 === 198 && o2 === 51 && o3 === 100)
+            return false;
+        if (o1 === 203 && o2 === 0 && o3 === 113)
             return false;
         return true;
     }
