@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parse, parseDocument, stringify } from 'yaml';
@@ -113,7 +113,11 @@ describe('docs/agents.md recipes', () => {
         { config: configFor(name), backlog: backlogFor(name) },
         {
           workflow: (text) => splice(text, recipe),
-          runner: { env: { PATH: `${AGENTS_BIN}:${process.env.PATH}` }, secrets: SECRETS },
+          // The stand-ins live in this checkout, which the sandbox hides like any other directory.
+          runner: {
+            env: { PATH: `${AGENTS_BIN}:${process.env.PATH}`, LEVIATHAN_SANDBOX_SHOW: dirname(AGENTS_BIN) },
+            secrets: SECRETS,
+          },
         },
       );
       beds.push(bed);
