@@ -26,9 +26,9 @@ import {
   originRefs,
   pullsOf,
   runNode,
-  serverBed,
   type Target,
 } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 // `docs-ok` goes first and opens PR #1; `doomed` then fails its only attempt, leaving work on a WIP branch.
 const BACKLOG = `version: 1
