@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(162);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2008);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 162:
+/***/ 2008:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41982,6 +41982,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
+    origin;
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -42060,9 +42061,39 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
-        return r.exitCode === 0 ? r.stdout.trim() : null;
+        // Asked once per instance: a tick asks it for every branch it reads.
+        this.origin ??= this.run(['remote', 'get-url', 'origin'], { allowFailure: true }).then((r) => r.exitCode === 0 ? r.stdout.trim() : null);
+        return this.origin;
     }
+}
+
+;// CONCATENATED MODULE: ./src/store/remote-tips.ts
+/**
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
+ * remote forgets every tip of it: a later fetch always asks the remote again.
+ */
+const listings = new Map();
+/** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
+function rememberRemoteTips(url, tips, complete) {
+    listings.set(url, { tips: new Map(tips), complete: [...complete], used: new Set() });
+}
+/**
+ * The tip of `ref` on `url` from the last listing, once: a commit id, null when the listing shows the ref is
+ * absent, undefined when it says nothing (never listed, or already used).
+ */
+function takeRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing || listing.used.has(ref))
+        return undefined;
+    const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+    if (tip !== undefined)
+        listing.used.add(ref);
+    return tip;
+}
+/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+function forgetRemoteTips(url) {
+    listings.delete(url);
 }
 
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
@@ -42097,6 +42128,7 @@ class Git {
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -42289,6 +42321,8 @@ class RefStore {
                 return false;
             throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
         }
+        if (mode.url !== null)
+            forgetRemoteTips(mode.url);
         const r = await git.run([
             'push',
             '--porcelain',
@@ -42428,6 +42462,7 @@ class RefStore {
                 remote: null,
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
+                url: null,
             };
         }
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
@@ -42459,6 +42494,7 @@ class RefStore {
             remote: 'origin',
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
+            url,
         };
     }
     authError(mode) {
@@ -42470,6 +42506,10 @@ class RefStore {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
         const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+        const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
+        if (seen !== undefined && seen === (known ?? null))
+            return this.memo?.filtered ?? false;
         const args = [
             'fetch',
             '--quiet',
@@ -52514,6 +52554,7 @@ function merged(record, mergeCommit, now) {
 
 
 
+
 const local_LOST_RACE = /stale info|fetch first|non-fast-forward|\[rejected\]/i;
 function local_redactUrl(url) {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
@@ -52524,6 +52565,8 @@ function local_isRemoteUrl(url) {
 function messageOf(error) {
     return error instanceof Error ? error.message : String(error);
 }
+/** Ref prefixes the default-branch listing covers completely. */
+const LISTED = ['refs/heads/', 'refs/leviathan/'];
 class LocalForge {
     options;
     kind = 'local';
@@ -52551,11 +52594,20 @@ class LocalForge {
      */
     async defaultBranch() {
         const target = await this.resolveTarget();
-        const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD'], {
-            allowFailure: true,
-        });
+        // One listing for the whole tick: the branches and Leviathan's refs too, so the fetches after it (base
+        // branch, event log, pull records) are skipped when the tip is already here (see remote-tips.ts).
+        const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD', ...LISTED.map((p) => `${p}*`)], { allowFailure: true });
         if (r.exitCode !== 0) {
             throw new ForgeError(`could not read the default branch of ${target.where}: ${lastLine(r.stderr)}`, 'defaultBranch');
+        }
+        if (target.remote !== null) {
+            const tips = new Map();
+            for (const line of r.stdout.split('\n')) {
+                const [oid, ref] = line.split('\t');
+                if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
+                    tips.set(ref, oid);
+            }
+            rememberRemoteTips(target.fetchUrl, tips, LISTED);
         }
         const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
         return match?.[1] ?? 'main';
@@ -57838,6 +57890,8 @@ function backlogWarnings(backlog, yaml, file, config) {
 
 
 
+
+
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
 /** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
@@ -57848,20 +57902,39 @@ class InvalidDocumentsError extends errors_UserError {
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+    return (await readFetched(git, branch, [])).sha;
 }
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git, branch) {
-    if (!(await git.originUrl()))
-        return `refs/heads/${branch}`;
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git, branch, force = false) {
+    const url = await git.originUrl();
+    if (!url)
+        return { ref: `refs/heads/${branch}` };
+    const keyed = (0,external_node_path_.isAbsolute)(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+    const seen = force || !keyed ? undefined : takeRemoteTip(url, `refs/heads/${branch}`);
+    if (typeof seen === 'string')
+        return { ref: BASE_REF, expect: seen };
     // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
     const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
     const depth = shallow ? ['--depth=1'] : [];
     await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    return BASE_REF;
+    return { ref: BASE_REF };
 }
-/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
-async function readAt(git, ref, paths) {
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(git, branch, paths) {
+    const at = await fetchBranch(git, branch);
+    if (at.expect !== undefined) {
+        const here = await readAt(git, at.ref, paths, true);
+        if (here && here.sha === at.expect)
+            return here;
+        return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+    }
+    return readAt(git, at.ref, paths);
+}
+async function readAt(git, ref, paths, quiet = false) {
     const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
     const r = await git.runBuffer(['cat-file', '--batch'], {
         input: `${wanted.join('\n')}\n`,
@@ -57890,6 +57963,8 @@ async function readAt(git, ref, paths) {
     }
     const sha = out[0];
     if (typeof sha !== 'string') {
+        if (quiet)
+            return null;
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new errors_UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
@@ -57905,7 +57980,8 @@ async function readDocumentsAt(git, sha) {
     return documentsAt(git, sha);
 }
 async function documentsAt(git, ref) {
-    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const paths = [CONFIG_FILE, BACKLOG_FILE];
+    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -57928,11 +58004,11 @@ async function documentsAt(git, ref) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const first = await documentsAt(git, { branch: defaultBranch });
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+    return { ...(await documentsAt(git, { branch: base })), base };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
@@ -62842,7 +62918,14 @@ async function runInitPr(files, options, out) {
         const tree = await git.output(['write-tree'], { env: index });
         const commit = await git.output(['commit-tree', tree, '-p', baseSha, '-m', `${TITLE}\n`]);
         // The branch is ours: a re-run replaces what an earlier one pushed there.
-        await git.run(['push', '--quiet', '--no-verify', '--force', url, `${commit}:refs/heads/${ONBOARDING_BRANCH}`]);
+        await git.run([
+            'push',
+            '--quiet',
+            '--no-verify',
+            '--force',
+            url,
+            `${commit}:refs/heads/${ONBOARDING_BRANCH}`,
+        ]);
         const { pull, created } = await forge.upsertPull({
             branch: ONBOARDING_BRANCH,
             headSha: commit,

@@ -17,6 +17,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
 import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
+import { rememberRemoteTips } from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -100,6 +101,9 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Ref prefixes the default-branch listing covers completely. */
+const LISTED = ['refs/heads/', 'refs/leviathan/'];
+
 export class LocalForge implements Forge {
   readonly kind = 'local' as const;
   private readonly store: RefStore;
@@ -127,14 +131,26 @@ export class LocalForge implements Forge {
    */
   async defaultBranch(): Promise<string> {
     const target = await this.resolveTarget();
-    const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD'], {
-      allowFailure: true,
-    });
+    // One listing for the whole tick: the branches and Leviathan's refs too, so the fetches after it (base
+    // branch, event log, pull records) are skipped when the tip is already here (see remote-tips.ts).
+    const r = await this.git.run(
+      ['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD', ...LISTED.map((p) => `${p}*`)],
+      { allowFailure: true },
+    );
     if (r.exitCode !== 0) {
       throw new ForgeError(
         `could not read the default branch of ${target.where}: ${lastLine(r.stderr)}`,
         'defaultBranch',
       );
+    }
+    if (target.remote !== null) {
+      const tips = new Map<string, string>();
+      for (const line of r.stdout.split('\n')) {
+        const [oid, ref] = line.split('\t');
+        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
+          tips.set(ref, oid);
+      }
+      rememberRemoteTips(target.fetchUrl, tips, LISTED);
     }
     const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
     return match?.[1] ?? 'main';

@@ -129,6 +129,7 @@ export function cleanGitConfig(): string[] {
  */
 export class Git {
   private readonly authArgs: string[];
+  private origin: Promise<string | null> | undefined;
 
   /**
    * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -228,7 +229,10 @@ export class Git {
 
   /** The URL of `origin`, or null for a repository without a remote. */
   async originUrl(): Promise<string | null> {
-    const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
-    return r.exitCode === 0 ? r.stdout.trim() : null;
+    // Asked once per instance: a tick asks it for every branch it reads.
+    this.origin ??= this.run(['remote', 'get-url', 'origin'], { allowFailure: true }).then((r) =>
+      r.exitCode === 0 ? r.stdout.trim() : null,
+    );
+    return this.origin;
   }
 }

@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, gitMessage } from './git.js';
+import { forgetRemoteTips, takeRemoteTip } from './remote-tips.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -217,6 +218,8 @@ interface Mode {
   trackingRef: string;
   /** For messages. */
   where: string;
+  /** The remote's URL (null in local mode): the key of the tips an `ls-remote` saw (see remote-tips.ts). */
+  url: string | null;
 }
 
 export class RefStore {
@@ -355,6 +358,7 @@ export class RefStore {
       if (LOST_RACE.test(r.stderr)) return false;
       throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
     }
+    if (mode.url !== null) forgetRemoteTips(mode.url);
     const r = await git.run(
       [
         'push',
@@ -520,6 +524,7 @@ export class RefStore {
         remote: null,
         trackingRef: this.ref,
         where: `the local repository ${this.options.dir}`,
+        url: null,
       };
     }
     if (!isRemoteUrl(url) && !isAbsolute(url)) {
@@ -551,6 +556,7 @@ export class RefStore {
       remote: 'origin',
       trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
       where: redactUrl(url),
+      url,
     };
   }
 
@@ -568,6 +574,9 @@ export class RefStore {
     const { git } = mode;
     const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
     const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+    // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+    const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
+    if (seen !== undefined && seen === (known ?? null)) return this.memo?.filtered ?? false;
     const args = [
       'fetch',
       '--quiet',

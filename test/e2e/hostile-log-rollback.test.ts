@@ -19,15 +19,7 @@ import {
   logConfig,
   verifyJson,
 } from '../helpers/hostile-log.js';
-import {
-  CLI,
-  cloneTarget,
-  ofType,
-  originRefs,
-  pullsOf,
-  runNode,
-  type Target,
-} from '../helpers/loop.js';
+import { CLI, cloneTarget, ofType, originRefs, pullsOf, runNode, type Target } from '../helpers/loop.js';
 import { serverBed } from '../helpers/server-bed.js';
 
 // `docs-ok` goes first and opens PR #1; `doomed` then fails its only attempt, leaving work on a WIP branch.
