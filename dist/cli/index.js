@@ -41982,7 +41982,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
-    origin;
+    probes = new Map();
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -42061,9 +42061,22 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        // Asked once per instance: a tick asks it for every branch it reads.
-        this.origin ??= this.run(['remote', 'get-url', 'origin'], { allowFailure: true }).then((r) => r.exitCode === 0 ? r.stdout.trim() : null);
-        return this.origin;
+        const r = await this.probe(['remote', 'get-url', 'origin']);
+        return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
     }
 }
 
@@ -42429,14 +42442,25 @@ class RefStore {
         return this.mode;
     }
     async open() {
-        const user = new Git(this.options.dir, this.options.token);
-        const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
+        const shared = this.options.probe;
+        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const info = await user.probe([
+            'rev-parse',
+            '--path-format=absolute',
+            '--git-common-dir',
+            '--show-object-format',
+        ]);
         if (info.exitCode !== 0) {
             throw new RefStoreError('bad_repository', notARepository(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.run(['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`], { allowFailure: true });
+        const cfg = await user.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
         let url = null;
         const headers = [];
         for (const line of cfg.stdout.split('\n')) {
@@ -42468,7 +42492,7 @@ class RefStore {
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
             // git resolves a relative remote path against the top level (a bare repository: its git dir); the
             // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+            const top = await user.probe(['rev-parse', '--show-toplevel']);
             url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
         }
         const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
@@ -52582,6 +52606,7 @@ class LocalForge {
             ref: PULLS_REF,
             ...(options.token ? { token: options.token } : {}),
             ...(options.remote ? { remote: options.remote } : {}),
+            ...(options.probe ? { probe: options.probe } : {}),
             maxTries: options.maxTries ?? 20,
         });
         this.git = new Git(options.dir, options.token);
@@ -52756,26 +52781,24 @@ class LocalForge {
         return this.target;
     }
     async openTarget() {
-        const info = await this.git.run(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-            allowFailure: true,
-        });
+        const shared = this.options.probe;
+        const ask = shared?.cwd === this.options.dir ? shared : this.git;
+        const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
         if (info.exitCode !== 0) {
             throw new ForgeError(notARepository(this.options.dir), 'open');
         }
         const gitDir = info.stdout.trim();
         const remote = this.options.remote ?? 'origin';
-        const fetch = await this.git.run(['remote', 'get-url', remote], { allowFailure: true });
+        const fetch = await ask.probe(['remote', 'get-url', remote]);
         if (fetch.exitCode !== 0) {
             return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
         }
         const push = await this.git.output(['remote', 'get-url', '--push', remote]);
         // Relative remote paths are relative to the repository, not to a temporary one.
-        const top = await this.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+        const top = await ask.probe(['rev-parse', '--show-toplevel']);
         const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
         const abs = (url) => (local_isRemoteUrl(url) || (0,external_node_path_.isAbsolute)(url) ? url : (0,external_node_path_.resolve)(base, url));
-        const cfg = await this.git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-            allowFailure: true,
-        });
+        const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
         const headers = this.options.token
             ? []
             : cfg.stdout
@@ -55423,12 +55446,14 @@ async function openTarget(options) {
     const dir = await assertRepository(options.dir);
     const git = new Git(dir);
     const ctx = cliContext(options.progress, options.now);
+    // One Git answers the repository questions for the forge, the log and the base-branch reads.
     const forge = new LocalForge({
         dir,
+        probe: git,
         now: ctx.now,
         ...(options.dispatch ? { dispatch: options.dispatch } : {}),
     });
-    return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
+    return { dir, git, events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }), forge, ctx };
 }
 /**
  * Runs `fn` in a throwaway clone of the target's origin (or of the target itself when it has no remote), so
@@ -62497,7 +62522,7 @@ async function runTick(options, out) {
 }
 /** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
 async function workingTreeDiffers(git, sha) {
-    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    const top = await git.probe(['rev-parse', '--show-toplevel']);
     if (top.exitCode !== 0 || top.stdout.trim() === '')
         return [];
     return documentsDiffer(git, top.stdout.trim(), sha);

@@ -54,6 +54,8 @@ export interface LocalForgeOptions {
   token?: string;
   /** Remote name; default `origin`. */
   remote?: string;
+  /** A Git in `dir` whose answers about the repository are shared with the command's event log. */
+  probe?: Git;
   /** The clock for every timestamp the forge writes. */
   now?: () => Date;
   /**
@@ -118,6 +120,7 @@ export class LocalForge implements Forge {
       ref: PULLS_REF,
       ...(options.token ? { token: options.token } : {}),
       ...(options.remote ? { remote: options.remote } : {}),
+      ...(options.probe ? { probe: options.probe } : {}),
       maxTries: options.maxTries ?? 20,
     });
     this.git = new Git(options.dir, options.token);
@@ -324,26 +327,24 @@ export class LocalForge implements Forge {
   }
 
   private async openTarget(): Promise<Target> {
-    const info = await this.git.run(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-      allowFailure: true,
-    });
+    const shared = this.options.probe;
+    const ask = shared?.cwd === this.options.dir ? shared : this.git;
+    const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
     if (info.exitCode !== 0) {
       throw new ForgeError(notARepository(this.options.dir), 'open');
     }
     const gitDir = info.stdout.trim();
     const remote = this.options.remote ?? 'origin';
-    const fetch = await this.git.run(['remote', 'get-url', remote], { allowFailure: true });
+    const fetch = await ask.probe(['remote', 'get-url', remote]);
     if (fetch.exitCode !== 0) {
       return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
     }
     const push = await this.git.output(['remote', 'get-url', '--push', remote]);
     // Relative remote paths are relative to the repository, not to a temporary one.
-    const top = await this.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    const top = await ask.probe(['rev-parse', '--show-toplevel']);
     const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
     const abs = (url: string) => (isRemoteUrl(url) || isAbsolute(url) ? url : resolve(base, url));
-    const cfg = await this.git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-      allowFailure: true,
-    });
+    const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
     const headers = this.options.token
       ? []
       : cfg.stdout

@@ -98,6 +98,8 @@ export type UpdateResult<T> =
 export interface RefStoreOptions {
   /** A directory inside the repository that owns the data: a checkout, or a bare repository. */
   dir: string;
+  /** A Git in `dir` whose `probe` answers (git dir, config) are shared with the other stores of one command. */
+  probe?: Git;
   /** The ref, in full: `refs/heads/leviathan-events`, `refs/leviathan/pulls`. */
   ref: string;
   /** Token for HTTPS remotes, sent as `http.extraheader`; never in a URL, on disk or in an error. */
@@ -485,20 +487,25 @@ export class RefStore {
   }
 
   private async open(): Promise<Mode> {
-    const user = new Git(this.options.dir, this.options.token);
-    const info = await user.run(
-      ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'],
-      { allowFailure: true },
-    );
+    const shared = this.options.probe;
+    const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+    const info = await user.probe([
+      'rev-parse',
+      '--path-format=absolute',
+      '--git-common-dir',
+      '--show-object-format',
+    ]);
     if (info.exitCode !== 0) {
       throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
     const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
     const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-    const cfg = await user.run(
-      ['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`],
-      { allowFailure: true },
-    );
+    const cfg = await user.probe([
+      'config',
+      '--local',
+      '--get-regexp',
+      `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+    ]);
     let url: string | null = null;
     const headers: string[] = [];
     for (const line of cfg.stdout.split('\n')) {
@@ -530,7 +537,7 @@ export class RefStore {
     if (!isRemoteUrl(url) && !isAbsolute(url)) {
       // git resolves a relative remote path against the top level (a bare repository: its git dir); the
       // private repository lives elsewhere, so it gets the absolute path.
-      const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+      const top = await user.probe(['rev-parse', '--show-toplevel']);
       url = resolve(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
     }
 

@@ -48,7 +48,7 @@ describe('git processes of an idle tick', () => {
     const tick = await counted(() => runTick({ dir: target.dir }, out));
     // One listing of the origin names the default branch and every tip: nothing moved, nothing fetched.
     expect(tick.sessions).toBe(1);
-    expect(tick.git).toBeLessThanOrEqual(15);
+    expect(tick.git).toBeLessThanOrEqual(12);
     expect(tick.commands.filter((c) => / fetch /.test(` ${c} `)).length).toBe(0);
     // The documents are read with one cat-file; the private repository's config is never asked with git.
     expect(tick.commands.filter((c) => c.startsWith('cat-file')).length).toBe(1);
