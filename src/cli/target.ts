@@ -105,12 +105,14 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
   const dir = await assertRepository(options.dir);
   const git = new Git(dir);
   const ctx = cliContext(options.progress, options.now);
+  // One Git answers the repository questions for the forge, the log and the base-branch reads.
   const forge = new LocalForge({
     dir,
+    probe: git,
     now: ctx.now,
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
-  return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
+  return { dir, git, events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }), forge, ctx };
 }
 
 /**

@@ -17,6 +17,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
 import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
+import { rememberRemoteTips } from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -53,6 +54,8 @@ export interface LocalForgeOptions {
   token?: string;
   /** Remote name; default `origin`. */
   remote?: string;
+  /** A Git in `dir` whose answers about the repository are shared with the command's event log. */
+  probe?: Git;
   /** The clock for every timestamp the forge writes. */
   now?: () => Date;
   /**
@@ -100,6 +103,9 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Ref prefixes the default-branch listing covers completely. */
+const LISTED = ['refs/heads/', 'refs/leviathan/'];
+
 export class LocalForge implements Forge {
   readonly kind = 'local' as const;
   private readonly store: RefStore;
@@ -114,6 +120,7 @@ export class LocalForge implements Forge {
       ref: PULLS_REF,
       ...(options.token ? { token: options.token } : {}),
       ...(options.remote ? { remote: options.remote } : {}),
+      ...(options.probe ? { probe: options.probe } : {}),
       maxTries: options.maxTries ?? 20,
     });
     this.git = new Git(options.dir, options.token);
@@ -127,14 +134,26 @@ export class LocalForge implements Forge {
    */
   async defaultBranch(): Promise<string> {
     const target = await this.resolveTarget();
-    const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD'], {
-      allowFailure: true,
-    });
+    // One listing for the whole tick: the branches and Leviathan's refs too, so the fetches after it (base
+    // branch, event log, pull records) are skipped when the tip is already here (see remote-tips.ts).
+    const r = await this.git.run(
+      ['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD', ...LISTED.map((p) => `${p}*`)],
+      { allowFailure: true },
+    );
     if (r.exitCode !== 0) {
       throw new ForgeError(
         `could not read the default branch of ${target.where}: ${lastLine(r.stderr)}`,
         'defaultBranch',
       );
+    }
+    if (target.remote !== null) {
+      const tips = new Map<string, string>();
+      for (const line of r.stdout.split('\n')) {
+        const [oid, ref] = line.split('\t');
+        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
+          tips.set(ref, oid);
+      }
+      rememberRemoteTips(target.fetchUrl, tips, LISTED);
     }
     const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
     return match?.[1] ?? 'main';
@@ -308,26 +327,24 @@ export class LocalForge implements Forge {
   }
 
   private async openTarget(): Promise<Target> {
-    const info = await this.git.run(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-      allowFailure: true,
-    });
+    const shared = this.options.probe;
+    const ask = shared?.cwd === this.options.dir ? shared : this.git;
+    const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
     if (info.exitCode !== 0) {
       throw new ForgeError(notARepository(this.options.dir), 'open');
     }
     const gitDir = info.stdout.trim();
     const remote = this.options.remote ?? 'origin';
-    const fetch = await this.git.run(['remote', 'get-url', remote], { allowFailure: true });
+    const fetch = await ask.probe(['remote', 'get-url', remote]);
     if (fetch.exitCode !== 0) {
       return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
     }
     const push = await this.git.output(['remote', 'get-url', '--push', remote]);
     // Relative remote paths are relative to the repository, not to a temporary one.
-    const top = await this.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    const top = await ask.probe(['rev-parse', '--show-toplevel']);
     const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
     const abs = (url: string) => (isRemoteUrl(url) || isAbsolute(url) ? url : resolve(base, url));
-    const cfg = await this.git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-      allowFailure: true,
-    });
+    const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
     const headers = this.options.token
       ? []
       : cfg.stdout

@@ -1,9 +1,11 @@
+import { isAbsolute } from 'node:path';
 import type { Backlog } from '../core/backlog.js';
 import type { Config } from '../core/config.js';
 import { BACKLOG_FILE, CONFIG_FILE, parseBacklogText, parseConfigText } from '../core/documents.js';
 import { type Diagnostic, UserError } from '../core/errors.js';
 import { COMMIT_HINT, SETUP_HINT } from '../core/hints.js';
 import type { Git } from './git.js';
+import { takeRemoteTip } from './remote-tips.js';
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
@@ -24,17 +26,46 @@ export class InvalidDocumentsError extends UserError {}
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 export async function fetchBranchTip(git: Git, branch: string): Promise<string> {
-  return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+  return (await readFetched(git, branch, [])).sha;
 }
 
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git: Git, branch: string): Promise<string> {
-  if (!(await git.originUrl())) return `refs/heads/${branch}`;
+/** Where a branch's tip is read from, and the tip this tick's `ls-remote` saw when the fetch was skipped. */
+interface Fetched {
+  ref: string;
+  expect?: string;
+}
+
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git: Git, branch: string, force = false): Promise<Fetched> {
+  const url = await git.originUrl();
+  if (!url) return { ref: `refs/heads/${branch}` };
+  const keyed = isAbsolute(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  const seen = force || !keyed ? undefined : takeRemoteTip(url, `refs/heads/${branch}`);
+  if (typeof seen === 'string') return { ref: BASE_REF, expect: seen };
   // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
   const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
   const depth = shallow ? ['--depth=1'] : [];
   await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-  return BASE_REF;
+  return { ref: BASE_REF };
+}
+
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(
+  git: Git,
+  branch: string,
+  paths: string[],
+): Promise<{ sha: string; texts: (string | null)[] }> {
+  const at = await fetchBranch(git, branch);
+  if (at.expect !== undefined) {
+    const here = await readAt(git, at.ref, paths, true);
+    if (here && here.sha === at.expect) return here;
+    return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+  }
+  return readAt(git, at.ref, paths);
 }
 
 /** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
@@ -42,7 +73,19 @@ async function readAt(
   git: Git,
   ref: string,
   paths: string[],
-): Promise<{ sha: string; texts: (string | null)[] }> {
+): Promise<{ sha: string; texts: (string | null)[] }>;
+async function readAt(
+  git: Git,
+  ref: string,
+  paths: string[],
+  quiet: true,
+): Promise<{ sha: string; texts: (string | null)[] } | null>;
+async function readAt(
+  git: Git,
+  ref: string,
+  paths: string[],
+  quiet = false,
+): Promise<{ sha: string; texts: (string | null)[] } | null> {
   const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
   const r = await git.runBuffer(['cat-file', '--batch'], {
     input: `${wanted.join('\n')}\n`,
@@ -72,6 +115,7 @@ async function readAt(
   }
   const sha = out[0];
   if (typeof sha !== 'string') {
+    if (quiet) return null;
     const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
     throw new UserError(
       `base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`,
@@ -94,8 +138,10 @@ export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocume
   return documentsAt(git, sha);
 }
 
-async function documentsAt(git: Git, ref: string): Promise<BaseDocuments> {
-  const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+async function documentsAt(git: Git, ref: string | { branch: string }): Promise<BaseDocuments> {
+  const paths = [CONFIG_FILE, BACKLOG_FILE];
+  const { sha, texts } =
+    typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
   const [configText, backlogText] = texts;
   const config = parseConfigText(configText ?? '', CONFIG_FILE);
   if (!config.ok) throw new InvalidDocumentsError(`${CONFIG_FILE} is invalid`, config.diagnostics);
@@ -125,8 +171,8 @@ export async function loadBaseDocuments(
   git: Git,
   defaultBranch: string,
 ): Promise<BaseDocuments & { base: string }> {
-  const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+  const first = await documentsAt(git, { branch: defaultBranch });
   const base = first.config.base_branch || defaultBranch;
   if (base === defaultBranch) return { ...first, base };
-  return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+  return { ...(await documentsAt(git, { branch: base })), base };
 }

@@ -35,6 +35,7 @@ import { sealPayload, sealTrailers } from '../core/seal.js';
 import { initialState, project, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
+import type { Git } from './git.js';
 import { type Anchor, AnchorFile } from './log-anchor.js';
 import { keyIdOf, type Sealer } from './log-seal.js';
 import { anchorVerdict, hashAtSeq, sealProblem, sha256Text } from './log-trust.js';
@@ -123,6 +124,8 @@ export interface EventLogOptions {
   /** The target repository (a checkout or a bare repository). */
   dir: string;
   token?: string;
+  /** Shares repository answers with the command's other readers (see RefStoreOptions.probe). */
+  probe?: Git;
   /** Default `leviathan-events`. */
   branch?: string;
   remote?: string;

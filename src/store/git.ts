@@ -129,6 +129,7 @@ export function cleanGitConfig(): string[] {
  */
 export class Git {
   private readonly authArgs: string[];
+  private readonly probes = new Map<string, Promise<GitResult>>();
 
   /**
    * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
@@ -228,7 +229,22 @@ export class Git {
 
   /** The URL of `origin`, or null for a repository without a remote. */
   async originUrl(): Promise<string | null> {
-    const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
+    const r = await this.probe(['remote', 'get-url', 'origin']);
     return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+
+  /**
+   * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+   * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+   * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+   */
+  probe(args: string[]): Promise<GitResult> {
+    const key = args.join('\0');
+    let result = this.probes.get(key);
+    if (!result) {
+      result = this.run(args, { allowFailure: true });
+      this.probes.set(key, result);
+    }
+    return result;
   }
 }

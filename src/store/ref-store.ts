@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, gitMessage } from './git.js';
+import { forgetRemoteTips, takeRemoteTip } from './remote-tips.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -97,6 +98,8 @@ export type UpdateResult<T> =
 export interface RefStoreOptions {
   /** A directory inside the repository that owns the data: a checkout, or a bare repository. */
   dir: string;
+  /** A Git in `dir` whose `probe` answers (git dir, config) are shared with the other stores of one command. */
+  probe?: Git;
   /** The ref, in full: `refs/heads/leviathan-events`, `refs/leviathan/pulls`. */
   ref: string;
   /** Token for HTTPS remotes, sent as `http.extraheader`; never in a URL, on disk or in an error. */
@@ -217,6 +220,8 @@ interface Mode {
   trackingRef: string;
   /** For messages. */
   where: string;
+  /** The remote's URL (null in local mode): the key of the tips an `ls-remote` saw (see remote-tips.ts). */
+  url: string | null;
 }
 
 export class RefStore {
@@ -355,6 +360,7 @@ export class RefStore {
       if (LOST_RACE.test(r.stderr)) return false;
       throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
     }
+    if (mode.url !== null) forgetRemoteTips(mode.url);
     const r = await git.run(
       [
         'push',
@@ -481,20 +487,25 @@ export class RefStore {
   }
 
   private async open(): Promise<Mode> {
-    const user = new Git(this.options.dir, this.options.token);
-    const info = await user.run(
-      ['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'],
-      { allowFailure: true },
-    );
+    const shared = this.options.probe;
+    const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+    const info = await user.probe([
+      'rev-parse',
+      '--path-format=absolute',
+      '--git-common-dir',
+      '--show-object-format',
+    ]);
     if (info.exitCode !== 0) {
       throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
     const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
     const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-    const cfg = await user.run(
-      ['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`],
-      { allowFailure: true },
-    );
+    const cfg = await user.probe([
+      'config',
+      '--local',
+      '--get-regexp',
+      `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+    ]);
     let url: string | null = null;
     const headers: string[] = [];
     for (const line of cfg.stdout.split('\n')) {
@@ -520,12 +531,13 @@ export class RefStore {
         remote: null,
         trackingRef: this.ref,
         where: `the local repository ${this.options.dir}`,
+        url: null,
       };
     }
     if (!isRemoteUrl(url) && !isAbsolute(url)) {
       // git resolves a relative remote path against the top level (a bare repository: its git dir); the
       // private repository lives elsewhere, so it gets the absolute path.
-      const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+      const top = await user.probe(['rev-parse', '--show-toplevel']);
       url = resolve(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
     }
 
@@ -551,6 +563,7 @@ export class RefStore {
       remote: 'origin',
       trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
       where: redactUrl(url),
+      url,
     };
   }
 
@@ -568,6 +581,9 @@ export class RefStore {
     const { git } = mode;
     const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
     const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+    // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+    const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
+    if (seen !== undefined && seen === (known ?? null)) return this.memo?.filtered ?? false;
     const args = [
       'fetch',
       '--quiet',

@@ -27,9 +27,9 @@ import {
   originRefs,
   pullsOf,
   runNode,
-  serverBed,
   type Target,
 } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 const BACKLOG = `version: 1
 tasks:

@@ -19,16 +19,8 @@ import {
   logConfig,
   verifyJson,
 } from '../helpers/hostile-log.js';
-import {
-  CLI,
-  cloneTarget,
-  ofType,
-  originRefs,
-  pullsOf,
-  runNode,
-  serverBed,
-  type Target,
-} from '../helpers/loop.js';
+import { CLI, cloneTarget, ofType, originRefs, pullsOf, runNode, type Target } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 // `docs-ok` goes first and opens PR #1; `doomed` then fails its only attempt, leaving work on a WIP branch.
 const BACKLOG = `version: 1

@@ -20,10 +20,10 @@ import {
   originRefs,
   pullsOf,
   runNode,
-  serverBed,
   type Target,
   tickOptions,
 } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 const CONFIG = 'version: 1\nlimits:\n  max_attempts_per_task: 2\n';
 

@@ -14,7 +14,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll } from '@jest/globals';
 import { ulid } from 'ulid';
 import type { Output } from '../../src/cli/output.js';
 import type { EventType, LeviathanEvent } from '../../src/core/events.js';
@@ -24,8 +23,8 @@ import type { TickOptions } from '../../src/scheduler/tick.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { Git } from '../../src/store/git.js';
 import type { WorkerDeps } from '../../src/worker/attempt.js';
-import { GitServer } from '../harness/git-server.js';
-import { cloneRepo, git, installHook, makeTempDir, removeDir } from '../harness/repo.js';
+import type { GitServer } from '../harness/git-server.js';
+import { cloneRepo, git, installHook, makeTempDir } from '../harness/repo.js';
 
 /** The committed CLI bundle the child-process tests run (`LEVIATHAN_CLI` may name another build of it). */
 export const CLI = resolve(process.env.LEVIATHAN_CLI || 'dist/cli/index.js');
@@ -245,26 +244,4 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null>, m
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Registers beforeAll/afterAll for one git server; `seed` makes a target that is removed after the file. */
-export function serverBed(prefix: string) {
-  let server: GitServer | undefined;
-  let seeded = 0;
-  const targets: Target[] = [];
-  beforeAll(async () => {
-    server = await GitServer.start();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const t of targets) await removeDir(t.root);
-  });
-  return {
-    async seed(input: SeedInput): Promise<Target> {
-      seeded += 1;
-      const target = await seedTarget(server as GitServer, `${prefix}-${seeded}`, input);
-      targets.push(target);
-      return target;
-    },
-  };
 }

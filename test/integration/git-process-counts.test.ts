@@ -1,12 +1,13 @@
 /**
  * How many git processes and origin sessions an idle tick costs (issue 10: at most 12 and 1 fetch are the
- * targets; these are the counts today, so a change that adds git work to every tick shows up here).
+ * targets; these are the counts today, so a change that adds git work to every tick shows up here). One
+ * `ls-remote` sees every tip; the fetches whose tip is already here are skipped, and only those.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runTick } from '../../src/cli/commands/tick.js';
 import { observeGit } from '../../src/store/git.js';
 import { GitServer } from '../harness/git-server.js';
-import { removeDir } from '../harness/repo.js';
+import { git, removeDir } from '../harness/repo.js';
 import { capture, seedTarget, type Target } from '../helpers/loop.js';
 
 let server: GitServer;
@@ -45,11 +46,31 @@ describe('git processes of an idle tick', () => {
     const out = capture(true);
     await runTick({ dir: target.dir }, out);
     const tick = await counted(() => runTick({ dir: target.dir }, out));
-    // Default branch, base branch, event log and pulls: one session each, all fetches.
-    expect(tick.sessions).toBe(4);
-    expect(tick.git).toBeLessThanOrEqual(19);
+    // One listing of the origin names the default branch and every tip: nothing moved, nothing fetched.
+    expect(tick.sessions).toBe(1);
+    expect(tick.git).toBeLessThanOrEqual(12);
+    expect(tick.commands.filter((c) => / fetch /.test(` ${c} `)).length).toBe(0);
     // The documents are read with one cat-file; the private repository's config is never asked with git.
     expect(tick.commands.filter((c) => c.startsWith('cat-file')).length).toBe(1);
     expect(tick.commands.filter((c) => c.startsWith('count-objects')).length).toBe(0);
+  });
+});
+
+describe('a tick after the base branch moved', () => {
+  it('fetches that branch (and only it) and reads the new tip', async () => {
+    const out = capture(true);
+    await runTick({ dir: target.dir }, out);
+    const next = await git(target.bare, [
+      'commit-tree',
+      'refs/heads/main^{tree}',
+      '-p',
+      'refs/heads/main',
+      '-m',
+      'moved',
+    ]);
+    await git(target.bare, ['update-ref', 'refs/heads/main', next]);
+    const tick = await counted(() => runTick({ dir: target.dir }, out));
+    expect(tick.sessions).toBe(2);
+    expect(await git(target.dir, ['rev-parse', 'refs/leviathan/remotes/base'])).toBe(next);
   });
 });

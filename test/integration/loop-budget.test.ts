@@ -9,7 +9,8 @@ import { collectStatus, renderStatus } from '../../src/cli/commands/status.js';
 import { renderTickMarkdown, tickHeadline } from '../../src/scheduler/summary.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
-import { Clock, eventsOf, ofType, serverBed, tickOptions, workerDeps } from '../helpers/loop.js';
+import { Clock, eventsOf, ofType, tickOptions, workerDeps } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 const CONFIG = `version: 1
 scope:

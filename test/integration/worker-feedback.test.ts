@@ -7,7 +7,8 @@ import { expect, it } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
 import { git } from '../harness/repo.js';
-import { Clock, eventsOf, ofType, pullsOf, serverBed, tickOptions, workerDeps } from '../helpers/loop.js';
+import { Clock, eventsOf, ofType, pullsOf, tickOptions, workerDeps } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 const CONFIG = `version: 1
 scope:

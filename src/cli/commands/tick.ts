@@ -65,7 +65,7 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
 
 /** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
 async function workingTreeDiffers(git: Git, sha: string): Promise<string[]> {
-  const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  const top = await git.probe(['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0 || top.stdout.trim() === '') return [];
   return documentsDiffer(git, top.stdout.trim(), sha);
 }
