@@ -13,7 +13,8 @@ import { tick } from '../../src/scheduler/tick.js';
 import { runAttempt } from '../../src/worker/attempt.js';
 import { renderAttemptMarkdown } from '../../src/worker/summary.js';
 import { git } from '../harness/repo.js';
-import { Clock, originRefs, pushedRefs, serverBed, tickOptions, workerDeps } from '../helpers/loop.js';
+import { Clock, originRefs, pushedRefs, tickOptions, workerDeps } from '../helpers/loop.js';
+import { serverBed } from '../helpers/server-bed.js';
 
 const SCRIPT = join(resolve('test/fixtures/hostile'), 'push-origin.sh');
 const OWN_REF =
