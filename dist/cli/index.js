@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3529);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8366);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3529:
+/***/ 8366:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42006,6 +42006,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
+    probes = new Map();
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -42084,9 +42085,52 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
+        const r = await this.probe(['remote', 'get-url', 'origin']);
         return r.exitCode === 0 ? r.stdout.trim() : null;
     }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/remote-tips.ts
+/**
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
+ * remote forgets every tip of it: a later fetch always asks the remote again.
+ */
+const listings = new Map();
+/** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
+function rememberRemoteTips(url, tips, complete) {
+    listings.set(url, { tips: new Map(tips), complete: [...complete], used: new Set() });
+}
+/**
+ * The tip of `ref` on `url` from the last listing, once: a commit id, null when the listing shows the ref is
+ * absent, undefined when it says nothing (never listed, or already used).
+ */
+function takeRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing || listing.used.has(ref))
+        return undefined;
+    const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+    if (tip !== undefined)
+        listing.used.add(ref);
+    return tip;
+}
+/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+function forgetRemoteTips(url) {
+    listings.delete(url);
 }
 
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
@@ -42121,6 +42165,7 @@ class Git {
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -42313,6 +42358,8 @@ class RefStore {
                 return false;
             throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
         }
+        if (mode.url !== null)
+            forgetRemoteTips(mode.url);
         const r = await git.run([
             'push',
             '--porcelain',
@@ -42419,14 +42466,25 @@ class RefStore {
         return this.mode;
     }
     async open() {
-        const user = new Git(this.options.dir, this.options.token);
-        const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
+        const shared = this.options.probe;
+        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const info = await user.probe([
+            'rev-parse',
+            '--path-format=absolute',
+            '--git-common-dir',
+            '--show-object-format',
+        ]);
         if (info.exitCode !== 0) {
             throw new RefStoreError('bad_repository', notARepository(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.run(['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`], { allowFailure: true });
+        const cfg = await user.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
         let url = null;
         const headers = [];
         for (const line of cfg.stdout.split('\n')) {
@@ -42452,12 +42510,13 @@ class RefStore {
                 remote: null,
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
+                url: null,
             };
         }
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
             // git resolves a relative remote path against the top level (a bare repository: its git dir); the
             // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+            const top = await user.probe(['rev-parse', '--show-toplevel']);
             url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
         }
         const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
@@ -42483,6 +42542,7 @@ class RefStore {
             remote: 'origin',
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
+            url,
         };
     }
     authError(mode) {
@@ -42494,6 +42554,10 @@ class RefStore {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
         const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+        const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
+        if (seen !== undefined && seen === (known ?? null))
+            return this.memo?.filtered ?? false;
         const args = [
             'fetch',
             '--quiet',
@@ -52538,6 +52602,7 @@ function merged(record, mergeCommit, now) {
 
 
 
+
 const local_LOST_RACE = /stale info|fetch first|non-fast-forward|\[rejected\]/i;
 function local_redactUrl(url) {
     return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
@@ -52548,6 +52613,8 @@ function local_isRemoteUrl(url) {
 function messageOf(error) {
     return error instanceof Error ? error.message : String(error);
 }
+/** Ref prefixes the default-branch listing covers completely. */
+const LISTED = ['refs/heads/', 'refs/leviathan/'];
 class LocalForge {
     options;
     kind = 'local';
@@ -52563,6 +52630,7 @@ class LocalForge {
             ref: PULLS_REF,
             ...(options.token ? { token: options.token } : {}),
             ...(options.remote ? { remote: options.remote } : {}),
+            ...(options.probe ? { probe: options.probe } : {}),
             maxTries: options.maxTries ?? 20,
         });
         this.git = new Git(options.dir, options.token);
@@ -52575,11 +52643,20 @@ class LocalForge {
      */
     async defaultBranch() {
         const target = await this.resolveTarget();
-        const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD'], {
-            allowFailure: true,
-        });
+        // One listing for the whole tick: the branches and Leviathan's refs too, so the fetches after it (base
+        // branch, event log, pull records) are skipped when the tip is already here (see remote-tips.ts).
+        const r = await this.git.run(['ls-remote', '--symref', target.remote ?? target.gitDir, 'HEAD', ...LISTED.map((p) => `${p}*`)], { allowFailure: true });
         if (r.exitCode !== 0) {
             throw new ForgeError(`could not read the default branch of ${target.where}: ${lastLine(r.stderr)}`, 'defaultBranch');
+        }
+        if (target.remote !== null) {
+            const tips = new Map();
+            for (const line of r.stdout.split('\n')) {
+                const [oid, ref] = line.split('\t');
+                if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
+                    tips.set(ref, oid);
+            }
+            rememberRemoteTips(target.fetchUrl, tips, LISTED);
         }
         const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
         return match?.[1] ?? 'main';
@@ -52728,26 +52805,24 @@ class LocalForge {
         return this.target;
     }
     async openTarget() {
-        const info = await this.git.run(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-            allowFailure: true,
-        });
+        const shared = this.options.probe;
+        const ask = shared?.cwd === this.options.dir ? shared : this.git;
+        const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
         if (info.exitCode !== 0) {
             throw new ForgeError(notARepository(this.options.dir), 'open');
         }
         const gitDir = info.stdout.trim();
         const remote = this.options.remote ?? 'origin';
-        const fetch = await this.git.run(['remote', 'get-url', remote], { allowFailure: true });
+        const fetch = await ask.probe(['remote', 'get-url', remote]);
         if (fetch.exitCode !== 0) {
             return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
         }
         const push = await this.git.output(['remote', 'get-url', '--push', remote]);
         // Relative remote paths are relative to the repository, not to a temporary one.
-        const top = await this.git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+        const top = await ask.probe(['rev-parse', '--show-toplevel']);
         const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
         const abs = (url) => (local_isRemoteUrl(url) || (0,external_node_path_.isAbsolute)(url) ? url : (0,external_node_path_.resolve)(base, url));
-        const cfg = await this.git.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-            allowFailure: true,
-        });
+        const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
         const headers = this.options.token
             ? []
             : cfg.stdout
@@ -55411,12 +55486,14 @@ async function openTarget(options) {
     const dir = await assertRepository(options.dir);
     const git = new Git(dir);
     const ctx = cliContext(options.progress, options.now);
+    // One Git answers the repository questions for the forge, the log and the base-branch reads.
     const forge = new LocalForge({
         dir,
+        probe: git,
         now: ctx.now,
         ...(options.dispatch ? { dispatch: options.dispatch } : {}),
     });
-    return { dir, git, events: new EventLog({ dir, sealer: sealerFromEnv() }), forge, ctx };
+    return { dir, git, events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }), forge, ctx };
 }
 /**
  * Runs `fn` in a throwaway clone of the target's origin (or of the target itself when it has no remote), so
@@ -57992,6 +58069,8 @@ function backlogWarnings(backlog, yaml, file, config) {
 
 
 
+
+
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
 /** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
@@ -58002,20 +58081,39 @@ class InvalidDocumentsError extends errors_UserError {
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+    return (await readFetched(git, branch, [])).sha;
 }
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git, branch) {
-    if (!(await git.originUrl()))
-        return `refs/heads/${branch}`;
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git, branch, force = false) {
+    const url = await git.originUrl();
+    if (!url)
+        return { ref: `refs/heads/${branch}` };
+    const keyed = (0,external_node_path_.isAbsolute)(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+    const seen = force || !keyed ? undefined : takeRemoteTip(url, `refs/heads/${branch}`);
+    if (typeof seen === 'string')
+        return { ref: BASE_REF, expect: seen };
     // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
     const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
     const depth = shallow ? ['--depth=1'] : [];
     await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    return BASE_REF;
+    return { ref: BASE_REF };
 }
-/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
-async function readAt(git, ref, paths) {
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(git, branch, paths) {
+    const at = await fetchBranch(git, branch);
+    if (at.expect !== undefined) {
+        const here = await readAt(git, at.ref, paths, true);
+        if (here && here.sha === at.expect)
+            return here;
+        return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+    }
+    return readAt(git, at.ref, paths);
+}
+async function readAt(git, ref, paths, quiet = false) {
     const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
     const r = await git.runBuffer(['cat-file', '--batch'], {
         input: `${wanted.join('\n')}\n`,
@@ -58044,6 +58142,8 @@ async function readAt(git, ref, paths) {
     }
     const sha = out[0];
     if (typeof sha !== 'string') {
+        if (quiet)
+            return null;
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new errors_UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
@@ -58059,7 +58159,8 @@ async function readDocumentsAt(git, sha) {
     return documentsAt(git, sha);
 }
 async function documentsAt(git, ref) {
-    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const paths = [CONFIG_FILE, BACKLOG_FILE];
+    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -58082,11 +58183,11 @@ async function documentsAt(git, ref) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const first = await documentsAt(git, { branch: defaultBranch });
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+    return { ...(await documentsAt(git, { branch: base })), base };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/verify.ts
@@ -63203,7 +63304,7 @@ async function runTick(options, out) {
 }
 /** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
 async function workingTreeDiffers(git, sha) {
-    const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+    const top = await git.probe(['rev-parse', '--show-toplevel']);
     if (top.exitCode !== 0 || top.stdout.trim() === '')
         return [];
     return documentsDiffer(git, top.stdout.trim(), sha);

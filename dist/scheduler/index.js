@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6596:
+/***/ 4682:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32809,8 +32809,8 @@ var core_state = __nccwpck_require__(7066);
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/store/log-anchor.ts
 /**
  * The anchor: a local record of the last event-log tip this machine verified, so a tip that does not extend
@@ -32826,8 +32826,8 @@ function stateDir(env = process.env) {
     if (env.LEVIATHAN_STATE_DIR)
         return env.LEVIATHAN_STATE_DIR;
     if (env.XDG_STATE_HOME)
-        return (0,external_node_path_namespaceObject.join)(env.XDG_STATE_HOME, 'leviathan');
-    return (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state', 'leviathan');
+        return (0,external_node_path_.join)(env.XDG_STATE_HOME, 'leviathan');
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state', 'leviathan');
 }
 class AnchorFile {
     where;
@@ -32836,7 +32836,7 @@ class AnchorFile {
     constructor(where, dir = stateDir()) {
         this.where = where;
         const id = (0,external_node_crypto_.createHash)('sha256').update(where).digest('hex').slice(0, 32);
-        this.path = (0,external_node_path_namespaceObject.join)(dir, 'anchors', `${id}.json`);
+        this.path = (0,external_node_path_.join)(dir, 'anchors', `${id}.json`);
     }
     async read() {
         let text;
@@ -32861,7 +32861,7 @@ class AnchorFile {
             return;
         if (current && current.commit === anchor.commit && current.state === anchor.state)
             return;
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(this.path, '..'), { recursive: true, mode: 0o700 });
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(this.path, '..'), { recursive: true, mode: 0o700 });
         const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
         await (0,promises_namespaceObject.writeFile)(tmp, `${JSON.stringify({ where: this.where, ...anchor })}\n`, { mode: 0o600 });
         await (0,promises_namespaceObject.rename)(tmp, this.path);
@@ -33067,9 +33067,9 @@ let cleanDirs = null;
 function privateDirs() {
     if (!cleanDirs) {
         // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
-        const root = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-git-env-'));
-        const home = (0,external_node_path_namespaceObject.join)(root, 'home');
-        const hooks = (0,external_node_path_namespaceObject.join)(root, 'hooks');
+        const root = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,external_node_path_.join)(root, 'home');
+        const hooks = (0,external_node_path_.join)(root, 'hooks');
         (0,external_node_fs_namespaceObject.mkdirSync)(home, { mode: 0o700 });
         (0,external_node_fs_namespaceObject.mkdirSync)(hooks, { mode: 0o700 });
         cleanDirs = { home, hooks };
@@ -33119,6 +33119,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
+    probes = new Map();
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -33197,11 +33198,27 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
+        const r = await this.probe(['remote', 'get-url', 'origin']);
         return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
     }
 }
 
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
 /**
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
@@ -33234,6 +33251,7 @@ class Git {
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -33365,7 +33383,7 @@ class RefStore {
         for (const path of changes.keys())
             checkStorePath(path);
         const writes = [...changes].filter((c) => c[1] !== null);
-        const scratch = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+        const scratch = (0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
         const index = `${scratch}.index`;
         const env = { GIT_INDEX_FILE: index };
         try {
@@ -33377,7 +33395,7 @@ class RefStore {
                 // One process for all blobs: the contents go through scratch files named on stdin.
                 await (0,promises_namespaceObject.mkdir)(scratch);
                 const files = await Promise.all(writes.map(async ([, content], i) => {
-                    const file = (0,external_node_path_namespaceObject.join)(scratch, String(i));
+                    const file = (0,external_node_path_.join)(scratch, String(i));
                     await (0,promises_namespaceObject.writeFile)(file, content);
                     return file;
                 }));
@@ -33426,6 +33444,8 @@ class RefStore {
                 return false;
             throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
         }
+        if (mode.url !== null)
+            (0,remote_tips/* forgetRemoteTips */.KU)(mode.url);
         const r = await git.run([
             'push',
             '--porcelain',
@@ -33532,14 +33552,25 @@ class RefStore {
         return this.mode;
     }
     async open() {
-        const user = new Git(this.options.dir, this.options.token);
-        const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
+        const shared = this.options.probe;
+        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const info = await user.probe([
+            'rev-parse',
+            '--path-format=absolute',
+            '--git-common-dir',
+            '--show-object-format',
+        ]);
         if (info.exitCode !== 0) {
             throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.run(['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`], { allowFailure: true });
+        const cfg = await user.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
         let url = null;
         const headers = [];
         for (const line of cfg.stdout.split('\n')) {
@@ -33565,15 +33596,16 @@ class RefStore {
                 remote: null,
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
+                url: null,
             };
         }
-        if (!isRemoteUrl(url) && !(0,external_node_path_namespaceObject.isAbsolute)(url)) {
+        if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
             // git resolves a relative remote path against the top level (a bare repository: its git dir); the
             // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
-            url = (0,external_node_path_namespaceObject.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
+            const top = await user.probe(['rev-parse', '--show-toplevel']);
+            url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
         }
-        const aux = (0,external_node_path_namespaceObject.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
+        const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
         await ensureAuxRepo(aux, objectFormat, url);
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
@@ -33596,6 +33628,7 @@ class RefStore {
             remote: 'origin',
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
+            url,
         };
     }
     authError(mode) {
@@ -33607,6 +33640,10 @@ class RefStore {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
         const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+        const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, this.ref);
+        if (seen !== undefined && seen === (known ?? null))
+            return this.memo?.filtered ?? false;
         const args = [
             'fetch',
             '--quiet',
@@ -33803,14 +33840,14 @@ function lastLines(text) {
 }
 /** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
 async function auxRemoteUrl(aux) {
-    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(aux, 'config'), 'utf8').catch(() => '');
+    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(aux, 'config'), 'utf8').catch(() => '');
     const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
     const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
     return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
 }
 /** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
 async function looseObjectDirs(aux) {
-    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_namespaceObject.join)(aux, 'objects')).catch(() => []);
+    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_.join)(aux, 'objects')).catch(() => []);
     return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
 }
 /**
@@ -33819,12 +33856,12 @@ async function looseObjectDirs(aux) {
  */
 async function readRefFile(mode, ref) {
     const dir = mode.lockKey;
-    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(dir, 'reftable')).catch(() => null)))
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
         return undefined;
-    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, ref), 'utf8').catch(() => null);
+    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, ref), 'utf8').catch(() => null);
     if (loose !== null)
         return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
-    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
+    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
     for (const line of packed.split('\n')) {
         const sp = line.indexOf(' ');
         if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
@@ -33834,16 +33871,16 @@ async function readRefFile(mode, ref) {
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
-    if (await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(aux, 'HEAD')).catch(() => null))
+    if (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
         return;
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(aux, '..'), { recursive: true });
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
     const tmp = `${aux}.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const git = new Git((0,external_node_path_namespaceObject.join)(aux, '..'));
+    const git = new Git((0,external_node_path_.join)(aux, '..'));
     await git.run(['init', '--quiet', '--bare', `--object-format=${objectFormat}`, tmp]);
     const quoted = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     // A partial clone of one remote; maintenance off (it would have to understand promisor packs, and this
     // repository only ever holds a few small trees and blobs).
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(tmp, 'config'), [
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(tmp, 'config'), [
         '[core]',
         '\trepositoryformatversion = 1',
         '\tbare = true',
@@ -40473,7 +40510,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7032);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6596);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4682);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 
@@ -44297,6 +44334,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: InvalidDocumentsError, fetchBranchTip
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 11 modules
 var schemas = __nccwpck_require__(2857);
 ;// CONCATENATED MODULE: ./src/core/backlog.ts
@@ -45663,7 +45702,11 @@ function backlogWarnings(backlog, yaml, file, config) {
 var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/hints.ts
 var hints = __nccwpck_require__(8073);
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
+
+
 
 
 
@@ -45677,20 +45720,39 @@ class InvalidDocumentsError extends errors/* UserError */.y {
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+    return (await readFetched(git, branch, [])).sha;
 }
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git, branch) {
-    if (!(await git.originUrl()))
-        return `refs/heads/${branch}`;
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git, branch, force = false) {
+    const url = await git.originUrl();
+    if (!url)
+        return { ref: `refs/heads/${branch}` };
+    const keyed = (0,external_node_path_.isAbsolute)(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+    const seen = force || !keyed ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(url, `refs/heads/${branch}`);
+    if (typeof seen === 'string')
+        return { ref: BASE_REF, expect: seen };
     // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
     const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
     const depth = shallow ? ['--depth=1'] : [];
     await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    return BASE_REF;
+    return { ref: BASE_REF };
 }
-/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
-async function readAt(git, ref, paths) {
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(git, branch, paths) {
+    const at = await fetchBranch(git, branch);
+    if (at.expect !== undefined) {
+        const here = await readAt(git, at.ref, paths, true);
+        if (here && here.sha === at.expect)
+            return here;
+        return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+    }
+    return readAt(git, at.ref, paths);
+}
+async function readAt(git, ref, paths, quiet = false) {
     const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
     const r = await git.runBuffer(['cat-file', '--batch'], {
         input: `${wanted.join('\n')}\n`,
@@ -45719,6 +45781,8 @@ async function readAt(git, ref, paths) {
     }
     const sha = out[0];
     if (typeof sha !== 'string') {
+        if (quiet)
+            return null;
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new errors/* UserError */.y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
@@ -45734,7 +45798,8 @@ async function readDocumentsAt(git, sha) {
     return documentsAt(git, sha);
 }
 async function documentsAt(git, ref) {
-    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const paths = [CONFIG_FILE, BACKLOG_FILE];
+    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -45757,11 +45822,50 @@ async function documentsAt(git, ref) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const first = await documentsAt(git, { branch: defaultBranch });
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+    return { ...(await documentsAt(git, { branch: base })), base };
+}
+
+
+/***/ }),
+
+/***/ 3338:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
+/* harmony export */   rZ: () => (/* binding */ takeRemoteTip)
+/* harmony export */ });
+/* unused harmony export rememberRemoteTips */
+/**
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
+ * remote forgets every tip of it: a later fetch always asks the remote again.
+ */
+const listings = new Map();
+/** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
+function rememberRemoteTips(url, tips, complete) {
+    listings.set(url, { tips: new Map(tips), complete: [...complete], used: new Set() });
+}
+/**
+ * The tip of `ref` on `url` from the last listing, once: a commit id, null when the listing shows the ref is
+ * absent, undefined when it says nothing (never listed, or already used).
+ */
+function takeRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing || listing.used.has(ref))
+        return undefined;
+    const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+    if (tip !== undefined)
+        listing.used.add(ref);
+    return tip;
+}
+/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+function forgetRemoteTips(url) {
+    listings.delete(url);
 }
 
 
@@ -45883,6 +45987,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 

@@ -34179,6 +34179,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
+    probes = new Map();
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -34257,11 +34258,27 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
+        const r = await this.probe(['remote', 'get-url', 'origin']);
         return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
     }
 }
 
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
 /**
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
@@ -34294,6 +34311,7 @@ class Git {
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -34486,6 +34504,8 @@ class RefStore {
                 return false;
             throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
         }
+        if (mode.url !== null)
+            (0,remote_tips/* forgetRemoteTips */.KU)(mode.url);
         const r = await git.run([
             'push',
             '--porcelain',
@@ -34592,14 +34612,25 @@ class RefStore {
         return this.mode;
     }
     async open() {
-        const user = new Git(this.options.dir, this.options.token);
-        const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
+        const shared = this.options.probe;
+        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const info = await user.probe([
+            'rev-parse',
+            '--path-format=absolute',
+            '--git-common-dir',
+            '--show-object-format',
+        ]);
         if (info.exitCode !== 0) {
             throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.run(['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`], { allowFailure: true });
+        const cfg = await user.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
         let url = null;
         const headers = [];
         for (const line of cfg.stdout.split('\n')) {
@@ -34625,12 +34656,13 @@ class RefStore {
                 remote: null,
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
+                url: null,
             };
         }
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
             // git resolves a relative remote path against the top level (a bare repository: its git dir); the
             // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+            const top = await user.probe(['rev-parse', '--show-toplevel']);
             url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
         }
         const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
@@ -34656,6 +34688,7 @@ class RefStore {
             remote: 'origin',
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
+            url,
         };
     }
     authError(mode) {
@@ -34667,6 +34700,10 @@ class RefStore {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
         const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+        const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, this.ref);
+        if (seen !== undefined && seen === (known ?? null))
+            return this.memo?.filtered ?? false;
         const args = [
             'fetch',
             '--quiet',
@@ -45422,36 +45459,60 @@ async function readResultFile(path) {
 /* harmony export */   K2: () => (/* binding */ readDocumentsAt)
 /* harmony export */ });
 /* unused harmony exports InvalidDocumentsError, fetchBranchTip, loadBaseDocuments */
-/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(279);
-/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
-/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8073);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(279);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4296);
+/* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8073);
+/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3338);
+
+
 
 
 
 /** Where the base branch's tip is fetched to, so reading it never touches the user's branches. */
 const BASE_REF = 'refs/leviathan/remotes/base';
 /** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
-class InvalidDocumentsError extends _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y {
+class InvalidDocumentsError extends _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .y {
 }
 /**
  * Fetches the tip of `branch` from origin (or reads the local branch when there is no remote) and returns its
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+    return (await readFetched(git, branch, [])).sha;
 }
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git, branch) {
-    if (!(await git.originUrl()))
-        return `refs/heads/${branch}`;
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git, branch, force = false) {
+    const url = await git.originUrl();
+    if (!url)
+        return { ref: `refs/heads/${branch}` };
+    const keyed = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+    const seen = force || !keyed ? undefined : (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(url, `refs/heads/${branch}`);
+    if (typeof seen === 'string')
+        return { ref: BASE_REF, expect: seen };
     // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
     const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
     const depth = shallow ? ['--depth=1'] : [];
     await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    return BASE_REF;
+    return { ref: BASE_REF };
 }
-/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
-async function readAt(git, ref, paths) {
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(git, branch, paths) {
+    const at = await fetchBranch(git, branch);
+    if (at.expect !== undefined) {
+        const here = await readAt(git, at.ref, paths, true);
+        if (here && here.sha === at.expect)
+            return here;
+        return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+    }
+    return readAt(git, at.ref, paths);
+}
+async function readAt(git, ref, paths, quiet = false) {
     const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
     const r = await git.runBuffer(['cat-file', '--batch'], {
         input: `${wanted.join('\n')}\n`,
@@ -45480,32 +45541,35 @@ async function readAt(git, ref, paths) {
     }
     const sha = out[0];
     if (typeof sha !== 'string') {
+        if (quiet)
+            return null;
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
     return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
 }
 /** A repository without any commit needs one; otherwise the branch itself is missing. */
 async function missingBranchHint(git) {
     const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
-    return head.exitCode === 0 ? _core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk : `the repository has no commits yet: ${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk}`;
+    return head.exitCode === 0 ? _core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .COMMIT_HINT */ .yk : `the repository has no commits yet: ${_core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .COMMIT_HINT */ .yk}`;
 }
 /** Parses both documents as they are in one commit; a missing config means defaults. */
 async function readDocumentsAt(git, sha) {
     return documentsAt(git, sha);
 }
 async function documentsAt(git, ref) {
-    const { sha, texts } = await readAt(git, ref, [_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc]);
+    const paths = [_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .CONFIG_FILE */ .g2, _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc];
+    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
-    const config = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .parseConfigText */ .Bu)(configText ?? '', _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2);
+    const config = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .parseConfigText */ .Bu)(configText ?? '', _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .CONFIG_FILE */ .g2);
     if (!config.ok)
-        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .CONFIG_FILE */ .g2} is invalid`, config.diagnostics);
+        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .CONFIG_FILE */ .g2} is invalid`, config.diagnostics);
     if (backlogText === null || backlogText === undefined) {
-        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc} is missing on the base branch`, [], 1, `${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .COMMIT_HINT */ .yk}; to start one, ${_core_hints_js__WEBPACK_IMPORTED_MODULE_2__/* .SETUP_HINT */ .KV}`);
+        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc} is missing on the base branch`, [], 1, `${_core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .COMMIT_HINT */ .yk}; to start one, ${_core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .SETUP_HINT */ .KV}`);
     }
-    const backlog = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .parseBacklogText */ .SM)(backlogText, _core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc, config.value);
+    const backlog = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .parseBacklogText */ .SM)(backlogText, _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc, config.value);
     if (!backlog.ok)
-        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_0__/* .BACKLOG_FILE */ .Tc} is invalid`, backlog.diagnostics);
+        throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc} is invalid`, backlog.diagnostics);
     return {
         backlog: backlog.value,
         config: config.value,
@@ -45518,11 +45582,11 @@ async function documentsAt(git, ref) {
  * config names another one.
  */
 async function loadBaseDocuments(git, defaultBranch) {
-    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const first = await documentsAt(git, { branch: defaultBranch });
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+    return { ...(await documentsAt(git, { branch: base })), base };
 }
 
 
@@ -45719,6 +45783,45 @@ class PrivateRepo {
     async remove() {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
     }
+}
+
+
+/***/ }),
+
+/***/ 3338:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
+/* harmony export */   rZ: () => (/* binding */ takeRemoteTip)
+/* harmony export */ });
+/* unused harmony export rememberRemoteTips */
+/**
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
+ * remote forgets every tip of it: a later fetch always asks the remote again.
+ */
+const listings = new Map();
+/** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
+function rememberRemoteTips(url, tips, complete) {
+    listings.set(url, { tips: new Map(tips), complete: [...complete], used: new Set() });
+}
+/**
+ * The tip of `ref` on `url` from the last listing, once: a commit id, null when the listing shows the ref is
+ * absent, undefined when it says nothing (never listed, or already used).
+ */
+function takeRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing || listing.used.has(ref))
+        return undefined;
+    const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+    if (tip !== undefined)
+        listing.used.add(ref);
+    return tip;
+}
+/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+function forgetRemoteTips(url) {
+    listings.delete(url);
 }
 
 

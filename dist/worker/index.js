@@ -33970,6 +33970,8 @@ function log_trust_anchorVerdict(anchor, last, hashAtAnchor) {
 
 // EXTERNAL MODULE: ./src/store/git.ts
 var git = __nccwpck_require__(4525);
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
 /**
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
@@ -34002,6 +34004,7 @@ var git = __nccwpck_require__(4525);
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -34194,6 +34197,8 @@ class ref_store_RefStore {
                 return false;
             throw new RefStoreError('push_failed', `could not update ${this.ref}: ${lastLines(r.stderr)}`);
         }
+        if (mode.url !== null)
+            forgetRemoteTips(mode.url);
         const r = await git.run([
             'push',
             '--porcelain',
@@ -34300,14 +34305,25 @@ class ref_store_RefStore {
         return this.mode;
     }
     async open() {
-        const user = new Git(this.options.dir, this.options.token);
-        const info = await user.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-object-format'], { allowFailure: true });
+        const shared = this.options.probe;
+        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const info = await user.probe([
+            'rev-parse',
+            '--path-format=absolute',
+            '--git-common-dir',
+            '--show-object-format',
+        ]);
         if (info.exitCode !== 0) {
             throw new RefStoreError('bad_repository', notARepository(this.options.dir));
         }
         const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
         const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.run(['config', '--local', '--get-regexp', `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`], { allowFailure: true });
+        const cfg = await user.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
         let url = null;
         const headers = [];
         for (const line of cfg.stdout.split('\n')) {
@@ -34333,12 +34349,13 @@ class ref_store_RefStore {
                 remote: null,
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
+                url: null,
             };
         }
         if (!isRemoteUrl(url) && !isAbsolute(url)) {
             // git resolves a relative remote path against the top level (a bare repository: its git dir); the
             // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+            const top = await user.probe(['rev-parse', '--show-toplevel']);
             url = resolve(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
         }
         const aux = join(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
@@ -34364,6 +34381,7 @@ class ref_store_RefStore {
             remote: 'origin',
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
+            url,
         };
     }
     authError(mode) {
@@ -34375,6 +34393,10 @@ class ref_store_RefStore {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
         const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+        const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
+        if (seen !== undefined && seen === (known ?? null))
+            return this.memo?.filtered ?? false;
         const args = [
             'fetch',
             '--quiet',
@@ -42665,6 +42687,7 @@ class Git {
     baseEnv;
     config;
     authArgs;
+    probes = new Map();
     /**
      * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
      *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
@@ -42743,8 +42766,22 @@ class Git {
     }
     /** The URL of `origin`, or null for a repository without a remote. */
     async originUrl() {
-        const r = await this.run(['remote', 'get-url', 'origin'], { allowFailure: true });
+        const r = await this.probe(['remote', 'get-url', 'origin']);
         return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
     }
 }
 
@@ -42942,6 +42979,41 @@ class PrivateRepo {
     async remove() {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
     }
+}
+
+
+/***/ }),
+
+/***/ 3338:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports rememberRemoteTips, takeRemoteTip, forgetRemoteTips */
+/**
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
+ * remote forgets every tip of it: a later fetch always asks the remote again.
+ */
+const listings = new Map();
+/** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
+function rememberRemoteTips(url, tips, complete) {
+    listings.set(url, { tips: new Map(tips), complete: [...complete], used: new Set() });
+}
+/**
+ * The tip of `ref` on `url` from the last listing, once: a commit id, null when the listing shows the ref is
+ * absent, undefined when it says nothing (never listed, or already used).
+ */
+function takeRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing || listing.used.has(ref))
+        return undefined;
+    const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+    if (tip !== undefined)
+        listing.used.add(ref);
+    return tip;
+}
+/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+function forgetRemoteTips(url) {
+    listings.delete(url);
 }
 
 
@@ -45905,7 +45977,11 @@ function backlogWarnings(backlog, yaml, file, config) {
     return out;
 }
 
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
+
+
 
 
 
@@ -45919,20 +45995,39 @@ class InvalidDocumentsError extends (/* unused pure expression or super */ null 
  * commit. Only this branch's backlog is ever trusted (SPEC §1.1): never a PR's, never the working tree's.
  */
 async function fetchBranchTip(git, branch) {
-    return (await readAt(git, await fetchBranch(git, branch), [])).sha;
+    return (await readFetched(git, branch, [])).sha;
 }
-/** Fetches `branch` from origin when there is one; returns the ref its tip is then read from. */
-async function fetchBranch(git, branch) {
-    if (!(await git.originUrl()))
-        return `refs/heads/${branch}`;
+/**
+ * Fetches `branch` from origin when there is one; returns the ref its tip is then read from. When this tick's
+ * listing of the origin (see remote-tips.ts) saw the tip, the fetch waits: `readFetched` fetches only if the
+ * ref here holds another commit.
+ */
+async function fetchBranch(git, branch, force = false) {
+    const url = await git.originUrl();
+    if (!url)
+        return { ref: `refs/heads/${branch}` };
+    const keyed = isAbsolute(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+    const seen = force || !keyed ? undefined : takeRemoteTip(url, `refs/heads/${branch}`);
+    if (typeof seen === 'string')
+        return { ref: BASE_REF, expect: seen };
     // A shallow checkout (Actions' default) stays shallow; a full clone is not made shallow behind its back.
     const shallow = (await git.output(['rev-parse', '--is-shallow-repository'])) === 'true';
     const depth = shallow ? ['--depth=1'] : [];
     await git.run(['fetch', '--quiet', '--no-tags', ...depth, 'origin', `+refs/heads/${branch}:${BASE_REF}`]);
-    return BASE_REF;
+    return { ref: BASE_REF };
 }
-/** The commit `ref` points at and the texts of `paths` in it (null when absent), from one `cat-file`. */
-async function readAt(git, ref, paths) {
+/** `readAt` after `fetchBranch`, fetching after all when the skipped fetch would have moved the ref. */
+async function readFetched(git, branch, paths) {
+    const at = await fetchBranch(git, branch);
+    if (at.expect !== undefined) {
+        const here = await readAt(git, at.ref, paths, true);
+        if (here && here.sha === at.expect)
+            return here;
+        return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
+    }
+    return readAt(git, at.ref, paths);
+}
+async function readAt(git, ref, paths, quiet = false) {
     const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
     const r = await git.runBuffer(['cat-file', '--batch'], {
         input: `${wanted.join('\n')}\n`,
@@ -45961,6 +46056,8 @@ async function readAt(git, ref, paths) {
     }
     const sha = out[0];
     if (typeof sha !== 'string') {
+        if (quiet)
+            return null;
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
@@ -45976,7 +46073,8 @@ async function readDocumentsAt(git, sha) {
     return documentsAt(git, sha);
 }
 async function documentsAt(git, ref) {
-    const { sha, texts } = await readAt(git, ref, [CONFIG_FILE, BACKLOG_FILE]);
+    const paths = [CONFIG_FILE, BACKLOG_FILE];
+    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -45999,11 +46097,11 @@ async function documentsAt(git, ref) {
  * config names another one.
  */
 async function base_branch_loadBaseDocuments(git, defaultBranch) {
-    const first = await documentsAt(git, await fetchBranch(git, defaultBranch));
+    const first = await documentsAt(git, { branch: defaultBranch });
     const base = first.config.base_branch || defaultBranch;
     if (base === defaultBranch)
         return { ...first, base };
-    return { ...(await documentsAt(git, await fetchBranch(git, base))), base };
+    return { ...(await documentsAt(git, { branch: base })), base };
 }
 
 // EXTERNAL MODULE: ./src/store/private-repo.ts
