@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8366);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8471);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8366:
+/***/ 8471:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35488,12 +35488,44 @@ function withoutInvisible(text) {
     return text.replace(INVISIBLE_ALL, '');
 }
 
+;// CONCATENATED MODULE: ./src/core/secret-forms.ts
+/**
+ * The forms in which a known secret value leaks most often, for the redactor and the threat scan alike: the
+ * value itself, hex (either case), and base64 at each of the three byte alignments (a secret inside a longer
+ * base64 string starts at any offset; only the characters that depend on the secret's bytes alone are kept,
+ * as GitHub's own log masking does), with the URL-safe alphabet too. Encodings beyond these (rot13, reversal,
+ * compression) are not chased: no scan stops an agent that means to encode; the network fence does.
+ */
+function base64(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/** The base64 characters fixed by the secret's bytes alone when it starts `offset` bytes into a stream. */
+function alignedBase64(bytes, offset) {
+    const padded = new Uint8Array(offset + bytes.length);
+    padded.set(bytes, offset);
+    const text = base64(padded);
+    const from = offset === 0 ? 0 : 4;
+    const whole = Math.floor(padded.length / 3) * 4;
+    return text.slice(from, whole);
+}
+/** Every form of `secret` worth matching, each at least `minLength` characters long. */
+function secretForms(secret, minLength) {
+    const bytes = new TextEncoder().encode(secret);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const forms = [secret, hex, hex.toUpperCase(), base64(bytes).replace(/=+$/, '')];
+    for (const offset of [0, 1, 2])
+        forms.push(alignedBase64(bytes, offset));
+    const urlSafe = forms.map((f) => f.replace(/\+/g, '-').replace(/\//g, '_'));
+    return [...new Set([...forms, ...urlSafe])].filter((f) => f.length >= minLength);
+}
+
 ;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
  * when their value is unknown to us.
  */
+
 
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
@@ -35546,6 +35578,8 @@ function variants(secret) {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret)
         out.push(encoded);
+    // Hex and base64 at any alignment (core/secret-forms.ts), as the threat scan looks for them in a diff.
+    out.push(...secretForms(secret, MIN_SECRET_LENGTH));
     return out;
 }
 function escapeRegExp(text) {
@@ -44213,7 +44247,7 @@ const mac = (delimiter) => {
 const cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
 const cidrv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))\/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$/;
 // https://stackoverflow.com/questions/7860392/determine-if-string-is-in-base64-using-javascript
-const base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
+const regexes_base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
 const base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 // based on https://stackoverflow.com/questions/106179/regular-expression-to-match-dns-hostname-or-ip-address
 // export const hostname: RegExp = /^([a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+$/;
@@ -49435,7 +49469,7 @@ const formatMap = {
 // ==================== SIMPLE TYPE PROCESSORS ====================
 // the runtime patterns are lax so parse paths never overflow the regex stack; the emitted schema swaps in the exact block forms, which zod itself never executes
 const exactPatterns = new Map([
-    [base64Charset, base64],
+    [base64Charset, regexes_base64],
     [base64urlCharset, base64url],
 ]);
 const exactPattern = (p) => exactPatterns.get(p) ?? p;
@@ -61726,6 +61760,7 @@ function addToFlowMap(text, range, taskId) {
  */
 
 
+
 /** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
 const SHAPES = [
     { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
@@ -61769,13 +61804,6 @@ function visibleText(text) {
     return { seen: kept.join(''), lineAt };
 }
 const INVISIBLE_ONE = new RegExp(`^(?:${INVISIBLE_ALL.source})$`);
-/** A known value as it is, and in the encodings a leak most often takes: base64 and hex. */
-function encodings(secret) {
-    const bytes = new TextEncoder().encode(secret);
-    const b64 = btoa(String.fromCharCode(...bytes));
-    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-    return [...new Set([secret, b64, b64.replace(/=+$/, ''), hex, hex.toUpperCase()])];
-}
 /** Findings in one piece of text (a file's content or its path): one per line and kind. */
 function scanText(text, secrets, startIsFileStart, unicode = true) {
     const out = [];
@@ -61796,7 +61824,7 @@ function scanText(text, secrets, startIsFileStart, unicode = true) {
     const { seen, lineAt } = secrets.length > 0 ? visibleText(text) : { seen: '', lineAt: [] };
     for (const secret of secrets) {
         const lines = new Set();
-        for (const form of encodings(secret)) {
+        for (const form of secretForms(secret, MIN_SECRET_LENGTH)) {
             for (let at = seen.indexOf(form); at !== -1; at = seen.indexOf(form, at + 1))
                 lines.add(lineAt[at]);
         }

@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4682:
+/***/ 453:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34491,12 +34491,44 @@ function checkLog(input) {
 var pr_body = __nccwpck_require__(8709);
 // EXTERNAL MODULE: ./src/core/invisible.ts
 var invisible = __nccwpck_require__(9876);
+;// CONCATENATED MODULE: ./src/core/secret-forms.ts
+/**
+ * The forms in which a known secret value leaks most often, for the redactor and the threat scan alike: the
+ * value itself, hex (either case), and base64 at each of the three byte alignments (a secret inside a longer
+ * base64 string starts at any offset; only the characters that depend on the secret's bytes alone are kept,
+ * as GitHub's own log masking does), with the URL-safe alphabet too. Encodings beyond these (rot13, reversal,
+ * compression) are not chased: no scan stops an agent that means to encode; the network fence does.
+ */
+function base64(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/** The base64 characters fixed by the secret's bytes alone when it starts `offset` bytes into a stream. */
+function alignedBase64(bytes, offset) {
+    const padded = new Uint8Array(offset + bytes.length);
+    padded.set(bytes, offset);
+    const text = base64(padded);
+    const from = offset === 0 ? 0 : 4;
+    const whole = Math.floor(padded.length / 3) * 4;
+    return text.slice(from, whole);
+}
+/** Every form of `secret` worth matching, each at least `minLength` characters long. */
+function secretForms(secret, minLength) {
+    const bytes = new TextEncoder().encode(secret);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const forms = [secret, hex, hex.toUpperCase(), base64(bytes).replace(/=+$/, '')];
+    for (const offset of [0, 1, 2])
+        forms.push(alignedBase64(bytes, offset));
+    const urlSafe = forms.map((f) => f.replace(/\+/g, '-').replace(/\//g, '_'));
+    return [...new Set([...forms, ...urlSafe])].filter((f) => f.length >= minLength);
+}
+
 ;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
  * when their value is unknown to us.
  */
+
 
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
@@ -34549,6 +34581,8 @@ function variants(secret) {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret)
         out.push(encoded);
+    // Hex and base64 at any alignment (core/secret-forms.ts), as the threat scan looks for them in a diff.
+    out.push(...secretForms(secret, MIN_SECRET_LENGTH));
     return out;
 }
 function escapeRegExp(text) {
@@ -40510,7 +40544,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7032);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4682);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(453);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 

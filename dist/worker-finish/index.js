@@ -43924,11 +43924,13 @@ function renderPullBody(input) {
 /* harmony export */ });
 /* unused harmony exports REDACTED, stripTerminalControls */
 /* harmony import */ var _invisible_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9876);
+/* harmony import */ var _secret_forms_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3657);
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
  * when their value is unknown to us.
  */
+
 
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
@@ -43981,6 +43983,8 @@ function variants(secret) {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret)
         out.push(encoded);
+    // Hex and base64 at any alignment (core/secret-forms.ts), as the threat scan looks for them in a diff.
+    out.push(...(0,_secret_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .secretForms */ .e)(secret, MIN_SECRET_LENGTH));
     return out;
 }
 function escapeRegExp(text) {
@@ -44081,6 +44085,45 @@ function parseSealTrailers(message) {
     const state = /^Leviathan-State: ([0-9a-f]{64})$/m.exec(message)?.[1] ?? null;
     const m = /^Leviathan-Seal: ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]+={0,2})$/m.exec(message);
     return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
+}
+
+
+/***/ }),
+
+/***/ 3657:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   e: () => (/* binding */ secretForms)
+/* harmony export */ });
+/**
+ * The forms in which a known secret value leaks most often, for the redactor and the threat scan alike: the
+ * value itself, hex (either case), and base64 at each of the three byte alignments (a secret inside a longer
+ * base64 string starts at any offset; only the characters that depend on the secret's bytes alone are kept,
+ * as GitHub's own log masking does), with the URL-safe alphabet too. Encodings beyond these (rot13, reversal,
+ * compression) are not chased: no scan stops an agent that means to encode; the network fence does.
+ */
+function base64(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/** The base64 characters fixed by the secret's bytes alone when it starts `offset` bytes into a stream. */
+function alignedBase64(bytes, offset) {
+    const padded = new Uint8Array(offset + bytes.length);
+    padded.set(bytes, offset);
+    const text = base64(padded);
+    const from = offset === 0 ? 0 : 4;
+    const whole = Math.floor(padded.length / 3) * 4;
+    return text.slice(from, whole);
+}
+/** Every form of `secret` worth matching, each at least `minLength` characters long. */
+function secretForms(secret, minLength) {
+    const bytes = new TextEncoder().encode(secret);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const forms = [secret, hex, hex.toUpperCase(), base64(bytes).replace(/=+$/, '')];
+    for (const offset of [0, 1, 2])
+        forms.push(alignedBase64(bytes, offset));
+    const urlSafe = forms.map((f) => f.replace(/\+/g, '-').replace(/\//g, '_'));
+    return [...new Set([...forms, ...urlSafe])].filter((f) => f.length >= minLength);
 }
 
 
@@ -47991,6 +48034,8 @@ var documents = __nccwpck_require__(279);
 var task_text = __nccwpck_require__(2680);
 // EXTERNAL MODULE: ./src/core/invisible.ts
 var invisible = __nccwpck_require__(9876);
+// EXTERNAL MODULE: ./src/core/secret-forms.ts
+var secret_forms = __nccwpck_require__(3657);
 ;// CONCATENATED MODULE: ./src/core/threat-scan.ts
 /**
  * The deterministic threat scan of a candidate before anything is pushed (issue 11, "What leaves the
@@ -47998,6 +48043,7 @@ var invisible = __nccwpck_require__(9876);
  * changed text files. A finding names the file, the line and the kind, never the value: it goes into events,
  * summaries and the job log.
  */
+
 
 
 /** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
@@ -48043,13 +48089,6 @@ function visibleText(text) {
     return { seen: kept.join(''), lineAt };
 }
 const INVISIBLE_ONE = new RegExp(`^(?:${invisible/* INVISIBLE_ALL */.qM.source})$`);
-/** A known value as it is, and in the encodings a leak most often takes: base64 and hex. */
-function encodings(secret) {
-    const bytes = new TextEncoder().encode(secret);
-    const b64 = btoa(String.fromCharCode(...bytes));
-    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-    return [...new Set([secret, b64, b64.replace(/=+$/, ''), hex, hex.toUpperCase()])];
-}
 /** Findings in one piece of text (a file's content or its path): one per line and kind. */
 function scanText(text, secrets, startIsFileStart, unicode = true) {
     const out = [];
@@ -48070,7 +48109,7 @@ function scanText(text, secrets, startIsFileStart, unicode = true) {
     const { seen, lineAt } = secrets.length > 0 ? visibleText(text) : { seen: '', lineAt: [] };
     for (const secret of secrets) {
         const lines = new Set();
-        for (const form of encodings(secret)) {
+        for (const form of (0,secret_forms/* secretForms */.e)(secret, redact/* MIN_SECRET_LENGTH */.vb)) {
             for (let at = seen.indexOf(form); at !== -1; at = seen.indexOf(form, at + 1))
                 lines.add(lineAt[at]);
         }

@@ -35548,8 +35548,8 @@ function checkLog(input) {
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
-// EXTERNAL MODULE: ./src/core/redact.ts
-var redact = __nccwpck_require__(2258);
+// EXTERNAL MODULE: ./src/core/redact.ts + 1 modules
+var redact = __nccwpck_require__(6425);
 ;// CONCATENATED MODULE: ./src/forge/forge.ts
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -41670,20 +41670,58 @@ function renderPullBody(input) {
 
 /***/ }),
 
-/***/ 2258:
+/***/ 6425:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   lY: () => (/* binding */ createRedactor),
-/* harmony export */   xU: () => (/* binding */ knownSecrets)
-/* harmony export */ });
-/* unused harmony exports REDACTED, MIN_SECRET_LENGTH, stripTerminalControls */
-/* harmony import */ var _invisible_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9876);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  lY: () => (/* binding */ createRedactor),
+  xU: () => (/* binding */ knownSecrets)
+});
+
+// UNUSED EXPORTS: MIN_SECRET_LENGTH, REDACTED, stripTerminalControls
+
+// EXTERNAL MODULE: ./src/core/invisible.ts
+var invisible = __nccwpck_require__(9876);
+;// CONCATENATED MODULE: ./src/core/secret-forms.ts
+/**
+ * The forms in which a known secret value leaks most often, for the redactor and the threat scan alike: the
+ * value itself, hex (either case), and base64 at each of the three byte alignments (a secret inside a longer
+ * base64 string starts at any offset; only the characters that depend on the secret's bytes alone are kept,
+ * as GitHub's own log masking does), with the URL-safe alphabet too. Encodings beyond these (rot13, reversal,
+ * compression) are not chased: no scan stops an agent that means to encode; the network fence does.
+ */
+function base64(bytes) {
+    return btoa(String.fromCharCode(...bytes));
+}
+/** The base64 characters fixed by the secret's bytes alone when it starts `offset` bytes into a stream. */
+function alignedBase64(bytes, offset) {
+    const padded = new Uint8Array(offset + bytes.length);
+    padded.set(bytes, offset);
+    const text = base64(padded);
+    const from = offset === 0 ? 0 : 4;
+    const whole = Math.floor(padded.length / 3) * 4;
+    return text.slice(from, whole);
+}
+/** Every form of `secret` worth matching, each at least `minLength` characters long. */
+function secretForms(secret, minLength) {
+    const bytes = new TextEncoder().encode(secret);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const forms = [secret, hex, hex.toUpperCase(), base64(bytes).replace(/=+$/, '')];
+    for (const offset of [0, 1, 2])
+        forms.push(alignedBase64(bytes, offset));
+    const urlSafe = forms.map((f) => f.replace(/\+/g, '-').replace(/\//g, '_'));
+    return [...new Set([...forms, ...urlSafe])].filter((f) => f.length >= minLength);
+}
+
+;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
  * value the process knows, the forms in which git and HTTP carry them, and the shapes of common tokens even
  * when their value is unknown to us.
  */
+
 
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
@@ -41717,7 +41755,7 @@ const TERMINAL_CONTROLS = new RegExp([
     '\\u009b[0-?]*[ -/]*[@-~]?',
     '\\u009d[^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u009c)?',
     '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]',
-    _invisible_js__WEBPACK_IMPORTED_MODULE_0__/* .INVISIBLE_ALL */ .qM.source,
+    invisible/* INVISIBLE_ALL */.qM.source,
 ].join('|'), 'g');
 /** Text as a terminal would show it, minus everything it would interpret; CR and CRLF become newlines. */
 function stripTerminalControls(text) {
@@ -41736,6 +41774,8 @@ function variants(secret) {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret)
         out.push(encoded);
+    // Hex and base64 at any alignment (core/secret-forms.ts), as the threat scan looks for them in a diff.
+    out.push(...secretForms(secret, MIN_SECRET_LENGTH));
     return out;
 }
 function escapeRegExp(text) {
@@ -45657,8 +45697,8 @@ class private_repo_PrivateRepo {
     }
 }
 
-// EXTERNAL MODULE: ./src/core/redact.ts
-var redact = __nccwpck_require__(2258);
+// EXTERNAL MODULE: ./src/core/redact.ts + 1 modules
+var redact = __nccwpck_require__(6425);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:dns/promises"
@@ -47209,6 +47249,7 @@ var invisible = __nccwpck_require__(9876);
  */
 
 
+
 /** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
 const SHAPES = [
     { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
@@ -47252,13 +47293,6 @@ function visibleText(text) {
     return { seen: kept.join(''), lineAt };
 }
 const INVISIBLE_ONE = new RegExp(`^(?:${invisible/* INVISIBLE_ALL */.qM.source})$`);
-/** A known value as it is, and in the encodings a leak most often takes: base64 and hex. */
-function encodings(secret) {
-    const bytes = new TextEncoder().encode(secret);
-    const b64 = btoa(String.fromCharCode(...bytes));
-    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-    return [...new Set([secret, b64, b64.replace(/=+$/, ''), hex, hex.toUpperCase()])];
-}
 /** Findings in one piece of text (a file's content or its path): one per line and kind. */
 function scanText(text, secrets, startIsFileStart, unicode = true) {
     const out = [];
@@ -47279,7 +47313,7 @@ function scanText(text, secrets, startIsFileStart, unicode = true) {
     const { seen, lineAt } = secrets.length > 0 ? visibleText(text) : { seen: '', lineAt: [] };
     for (const secret of secrets) {
         const lines = new Set();
-        for (const form of encodings(secret)) {
+        for (const form of secretForms(secret, MIN_SECRET_LENGTH)) {
             for (let at = seen.indexOf(form); at !== -1; at = seen.indexOf(form, at + 1))
                 lines.add(lineAt[at]);
         }

@@ -5,6 +5,7 @@
  */
 
 import { INVISIBLE_ALL } from './invisible.js';
+import { secretForms } from './secret-forms.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -67,6 +68,8 @@ function variants(secret: string): string[] {
   }
   const encoded = encodeURIComponent(secret);
   if (encoded !== secret) out.push(encoded);
+  // Hex and base64 at any alignment (core/secret-forms.ts), as the threat scan looks for them in a diff.
+  out.push(...secretForms(secret, MIN_SECRET_LENGTH));
   return out;
 }
 

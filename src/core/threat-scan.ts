@@ -7,6 +7,7 @@
 
 import { HIDDEN_CHARS, INVISIBLE_ALL } from './invisible.js';
 import { MIN_SECRET_LENGTH } from './redact.js';
+import { secretForms } from './secret-forms.js';
 
 export type ThreatKind =
   | 'github_token'
@@ -91,14 +92,6 @@ function visibleText(text: string): { seen: string; lineAt: number[] } {
 
 const INVISIBLE_ONE = new RegExp(`^(?:${INVISIBLE_ALL.source})$`);
 
-/** A known value as it is, and in the encodings a leak most often takes: base64 and hex. */
-function encodings(secret: string): string[] {
-  const bytes = new TextEncoder().encode(secret);
-  const b64 = btoa(String.fromCharCode(...bytes));
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return [...new Set([secret, b64, b64.replace(/=+$/, ''), hex, hex.toUpperCase()])];
-}
-
 /** Findings in one piece of text (a file's content or its path): one per line and kind. */
 function scanText(
   text: string,
@@ -120,7 +113,7 @@ function scanText(
   const { seen, lineAt } = secrets.length > 0 ? visibleText(text) : { seen: '', lineAt: [] };
   for (const secret of secrets) {
     const lines = new Set<number>();
-    for (const form of encodings(secret)) {
+    for (const form of secretForms(secret, MIN_SECRET_LENGTH)) {
       for (let at = seen.indexOf(form); at !== -1; at = seen.indexOf(form, at + 1)) lines.add(lineAt[at]!);
     }
     for (const line of lines) out.push([line, 'known_secret']);

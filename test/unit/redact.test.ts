@@ -89,3 +89,22 @@ describe('terminal controls', () => {
     expect(stripTerminalControls('a\tb\r\nc\rd\u001b[31me\u0007\u001bcf\u0008')).toBe('a\tb\nc\ndef');
   });
 });
+
+describe('encoded forms of a known secret', () => {
+  const SECRET = 'supersecret-XYZ-123';
+  const redact = createRedactor({ secrets: [SECRET] });
+  const b64 = (s: string) => btoa(s);
+  const hex = (s: string) =>
+    [...new TextEncoder().encode(s)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+  it.each([
+    ['hex', hex(SECRET)],
+    ['upper-case hex', hex(SECRET).toUpperCase()],
+    ['base64 one byte in', b64(`a${SECRET}`)],
+    ['base64 two bytes in', b64(`ab${SECRET}`)],
+    ['URL-safe base64 one byte in', b64(`a${SECRET}`).replace(/\+/g, '-').replace(/\//g, '_')],
+  ])('redacts its %s', (_how, written) => {
+    expect(redact(`x ${written} y`)).not.toContain(written);
+    expect(redact(`x ${written} y`)).toContain(REDACTED);
+  });
+});

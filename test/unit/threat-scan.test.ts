@@ -26,6 +26,7 @@ describe('scanForThreats', () => {
     ['soft hyphens', [...SECRET].join('\u00ad')],
     ['folded over lines', `${SECRET.slice(0, 7)}\n${SECRET.slice(7, 14)}\n${SECRET.slice(14)}`],
     ['base64', btoa(SECRET)],
+    ['base64 at an offset', btoa(`ab${SECRET}`)],
     ['hex', [...new TextEncoder().encode(SECRET)].map((b) => b.toString(16).padStart(2, '0')).join('')],
   ])('finds a known value written with %s, at the line it starts on', (_how, written) => {
     const { findings } = scanForThreats([{ path: 'docs/x.md', content: `# t\n\n${written}\n` }], {
