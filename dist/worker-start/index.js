@@ -40838,6 +40838,10 @@ function createClient(options) {
 }
 
 ;// CONCATENATED MODULE: ./src/forge/github/coerce.ts
+/** Label names as REST gives them (objects or, in some answers, plain strings). */
+function labelNames(labels) {
+    return labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean);
+}
 function toPull(raw) {
     return {
         number: raw.number,
@@ -40848,7 +40852,7 @@ function toPull(raw) {
         base: raw.base.ref,
         state: raw.merged_at ? 'merged' : raw.state === 'open' ? 'open' : 'closed',
         draft: Boolean(raw.draft),
-        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        labels: labelNames(raw.labels),
         url: raw.html_url,
         created_at: raw.created_at,
         updated_at: raw.updated_at,
@@ -40874,7 +40878,7 @@ function toIssue(raw) {
         body: raw.body ?? '',
         open: raw.state === 'open',
         url: raw.html_url,
-        labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+        labels: labelNames(raw.labels),
         isPull: raw.pull_request !== undefined && raw.pull_request !== null,
     };
 }
@@ -41715,6 +41719,8 @@ function secretForms(secret, minLength) {
     return [...new Set([...forms, ...urlSafe])].filter((f) => f.length >= minLength);
 }
 
+// EXTERNAL MODULE: ./src/core/token-shapes.ts
+var token_shapes = __nccwpck_require__(309);
 ;// CONCATENATED MODULE: ./src/core/redact.ts
 /**
  * Redaction of output before it is logged, stored in an event or put in a pull request body: every secret
@@ -41723,19 +41729,17 @@ function secretForms(secret, minLength) {
  */
 
 
+
 const REDACTED = '[REDACTED]';
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
 const MIN_SECRET_LENGTH = 8;
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES = [
+/**
+ * What is redacted whatever its value: a whole PEM private key, every token shape (core/token-shapes.ts), and
+ * the credentials of an HTTP authorization header or a `user:password@` URL.
+ */
+const REDACTED_SHAPES = [
     /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-    /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-    /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-    /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-    /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-    /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-    /\bnpm_[A-Za-z0-9]{36}\b/g,
+    ...token_shapes/* TOKEN_SHAPES */.Z.map(({ re }) => new RegExp(re.source, 'g')),
     // An HTTP authorization header's credentials (git's extraheader, curl -v).
     /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
     // user:password@ in a URL.
@@ -41809,7 +41813,7 @@ function createRedactor(options = {}) {
             return text;
         const shown = stripTerminalControls(text);
         let out = known ? shown.replace(known, REDACTED) : shown;
-        for (const shape of TOKEN_SHAPES) {
+        for (const shape of REDACTED_SHAPES) {
             out = out.replace(shape, (...m) => {
                 const groups = m.slice(1, -2).filter((g) => typeof g === 'string');
                 // Shapes with a kept prefix (header name, URL user) keep it and their closing part.
@@ -42463,6 +42467,30 @@ function describeRemovals(removed) {
         return `${parts.join(' and ')} from the ${field.replace(/_/g, ' ')}`;
     });
 }
+
+
+/***/ }),
+
+/***/ 309:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   M: () => (/* binding */ PRIVATE_KEY_HEADER),
+/* harmony export */   Z: () => (/* binding */ TOKEN_SHAPES)
+/* harmony export */ });
+const TOKEN_SHAPES = [
+    { kind: 'github_token', re: /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/ },
+    { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
+    { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
+    { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
+    { kind: 'openai_key', re: /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}/ },
+    { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
+    { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+    { kind: 'gitlab_token', re: /\bglpat-[A-Za-z0-9_-]{20,}/ },
+    { kind: 'npm_token', re: /\bnpm_[A-Za-z0-9]{36}\b/ },
+];
+/** The first line of a PEM private key (any algorithm, PGP's `PRIVATE KEY BLOCK` too). */
+const PRIVATE_KEY_HEADER = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/;
 
 
 /***/ }),
@@ -47240,6 +47268,8 @@ function addToFlowMap(text, range, taskId) {
 var task_text = __nccwpck_require__(2680);
 // EXTERNAL MODULE: ./src/core/invisible.ts
 var invisible = __nccwpck_require__(9876);
+// EXTERNAL MODULE: ./src/core/token-shapes.ts
+var token_shapes = __nccwpck_require__(309);
 ;// CONCATENATED MODULE: ./src/core/threat-scan.ts
 /**
  * The deterministic threat scan of a candidate before anything is pushed (issue 11, "What leaves the
@@ -47250,16 +47280,11 @@ var invisible = __nccwpck_require__(9876);
 
 
 
-/** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
+
+/** Token shapes (core/token-shapes.ts) and the private-key header. */
 const SHAPES = [
-    { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
-    { kind: 'github_token', re: /\bgh[opusr]_[A-Za-z0-9]{20,255}\b/ },
-    { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
-    { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
-    { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
-    { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
-    { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
-    { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+    { kind: 'private_key', re: token_shapes/* PRIVATE_KEY_HEADER */.M },
+    ...token_shapes/* TOKEN_SHAPES */.Z,
 ];
 /** Invisible characters (core/invisible.ts); U+FEFF is allowed at the very start of a file. */
 const HIDDEN = (/* unused pure expression or super */ null && (HIDDEN_CHARS));

@@ -6,22 +6,20 @@
 
 import { INVISIBLE_ALL } from './invisible.js';
 import { secretForms } from './secret-forms.js';
+import { TOKEN_SHAPES } from './token-shapes.js';
 
 export const REDACTED = '[REDACTED]';
 
 /** Shorter values are not redacted: `1`, `true` or a short word would wipe ordinary text. */
 export const MIN_SECRET_LENGTH = 8;
 
-/** Token shapes redacted whatever their value: GitHub, AWS, OpenAI/Anthropic-style, Slack, PEM private keys. */
-const TOKEN_SHAPES: readonly RegExp[] = [
+/**
+ * What is redacted whatever its value: a whole PEM private key, every token shape (core/token-shapes.ts), and
+ * the credentials of an HTTP authorization header or a `user:password@` URL.
+ */
+const REDACTED_SHAPES: readonly RegExp[] = [
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-  /\bgh[opsuar]_[A-Za-z0-9]{20,255}\b/g,
-  /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g,
-  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-  /\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}\b/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-  /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  ...TOKEN_SHAPES.map(({ re }) => new RegExp(re.source, 'g')),
   // An HTTP authorization header's credentials (git's extraheader, curl -v).
   /\b((?:authorization|proxy-authorization)\s*:\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._~-]{8,}/gi,
   // user:password@ in a URL.
@@ -113,7 +111,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (text === '') return text;
     const shown = stripTerminalControls(text);
     let out = known ? shown.replace(known, REDACTED) : shown;
-    for (const shape of TOKEN_SHAPES) {
+    for (const shape of REDACTED_SHAPES) {
       out = out.replace(shape, (...m: unknown[]) => {
         const groups = m.slice(1, -2).filter((g): g is string => typeof g === 'string');
         // Shapes with a kept prefix (header name, URL user) keep it and their closing part.

@@ -8,17 +8,9 @@
 import { HIDDEN_CHARS, INVISIBLE_ALL } from './invisible.js';
 import { MIN_SECRET_LENGTH } from './redact.js';
 import { secretForms } from './secret-forms.js';
+import { PRIVATE_KEY_HEADER, TOKEN_SHAPES, type TokenKind } from './token-shapes.js';
 
-export type ThreatKind =
-  | 'github_token'
-  | 'aws_access_key'
-  | 'anthropic_key'
-  | 'openai_key'
-  | 'google_api_key'
-  | 'slack_token'
-  | 'private_key'
-  | 'known_secret'
-  | 'hidden_unicode';
+export type ThreatKind = TokenKind | 'private_key' | 'known_secret' | 'hidden_unicode';
 
 export interface ThreatFinding {
   path: string;
@@ -49,16 +41,10 @@ export interface ThreatScanResult {
   truncated: boolean;
 }
 
-/** Token shapes, most specific first (an Anthropic key also looks like an OpenAI one). */
+/** Token shapes (core/token-shapes.ts) and the private-key header. */
 const SHAPES: ReadonlyArray<{ kind: ThreatKind; re: RegExp }> = [
-  { kind: 'private_key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/ },
-  { kind: 'github_token', re: /\bgh[opusr]_[A-Za-z0-9]{20,255}\b/ },
-  { kind: 'github_token', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/ },
-  { kind: 'aws_access_key', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/ },
-  { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}/ },
-  { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/ },
-  { kind: 'google_api_key', re: /\bAIza[0-9A-Za-z_-]{35}/ },
-  { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/ },
+  { kind: 'private_key', re: PRIVATE_KEY_HEADER },
+  ...TOKEN_SHAPES,
 ];
 
 /** Invisible characters (core/invisible.ts); U+FEFF is allowed at the very start of a file. */

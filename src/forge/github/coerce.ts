@@ -17,6 +17,11 @@ export interface RestPull {
   merged_at: string | null;
 }
 
+/** Label names as REST gives them (objects or, in some answers, plain strings). */
+function labelNames(labels: RestPull['labels']): string[] {
+  return labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean);
+}
+
 export function toPull(raw: RestPull): PullRequest {
   return {
     number: raw.number,
@@ -27,7 +32,7 @@ export function toPull(raw: RestPull): PullRequest {
     base: raw.base.ref,
     state: raw.merged_at ? 'merged' : raw.state === 'open' ? 'open' : 'closed',
     draft: Boolean(raw.draft),
-    labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+    labels: labelNames(raw.labels),
     url: raw.html_url,
     created_at: raw.created_at,
     updated_at: raw.updated_at,
@@ -83,7 +88,7 @@ export function toIssue(raw: RestIssue): MarkedIssue {
     body: raw.body ?? '',
     open: raw.state === 'open',
     url: raw.html_url,
-    labels: raw.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean),
+    labels: labelNames(raw.labels),
     isPull: raw.pull_request !== undefined && raw.pull_request !== null,
   };
 }
