@@ -56133,6 +56133,14 @@ function isPublicAddress(address) {
     // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
     return !/^(f[cd]|fe[89ab]|ff)/.test(a);
 }
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
+}
 
 ;// CONCATENATED MODULE: ./src/core/config.ts
 
@@ -60613,10 +60621,10 @@ function ownAddresses() {
     }
     return out;
 }
-/** DNS, public addresses that are not this machine's only (see `isPublicAddress`). */
+/** DNS, and only a destination `isEgressDestination` allows (public, not this machine's). */
 const systemResolver = async (host, port) => {
     const { address } = await (0,external_node_dns_promises_namespaceObject.lookup)(host);
-    if (!isPublicAddress(address) || ownAddresses().has(address.toLowerCase()))
+    if (!isEgressDestination(address, ownAddresses()))
         throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
     return { address, port };
 };

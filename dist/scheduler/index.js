@@ -44527,6 +44527,14 @@ function isPublicAddress(address) {
     // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
     return !/^(f[cd]|fe[89ab]|ff)/.test(a);
 }
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
+}
 
 // EXTERNAL MODULE: ./src/core/seal.ts
 var seal = __nccwpck_require__(6466);

@@ -42857,10 +42857,10 @@ function backlogWarnings(backlog, yaml, file, config) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   _v: () => (/* binding */ HOST_PATTERN_RE),
 /* harmony export */   hu: () => (/* binding */ parseTarget),
-/* harmony export */   i0: () => (/* binding */ isPublicAddress),
-/* harmony export */   t5: () => (/* binding */ admits)
+/* harmony export */   t5: () => (/* binding */ admits),
+/* harmony export */   yL: () => (/* binding */ isEgressDestination)
 /* harmony export */ });
-/* unused harmony exports ALLOWED_PORTS, normalizeHost, isRawIp, matchesHost */
+/* unused harmony exports ALLOWED_PORTS, normalizeHost, isRawIp, matchesHost, isPublicAddress */
 /**
  * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
  * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
@@ -42964,6 +42964,14 @@ function isPublicAddress(address) {
         return false;
     // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
     return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
 }
 
 
@@ -46397,10 +46405,10 @@ function ownAddresses() {
     }
     return out;
 }
-/** DNS, public addresses that are not this machine's only (see `isPublicAddress`). */
+/** DNS, and only a destination `isEgressDestination` allows (public, not this machine's). */
 const systemResolver = async (host, port) => {
     const { address } = await (0,external_node_dns_promises_namespaceObject.lookup)(host);
-    if (!(0,egress_hosts/* isPublicAddress */.i0)(address) || ownAddresses().has(address.toLowerCase()))
+    if (!(0,egress_hosts/* isEgressDestination */.yL)(address, ownAddresses()))
         throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
     return { address, port };
 };

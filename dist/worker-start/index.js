@@ -44157,11 +44157,11 @@ function egress_hosts_parseTarget(text, defaultPort) {
  * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
  * (a `*.suffix` entry) must not lead back to the machine or its network.
  */
-function egress_hosts_isPublicAddress(address) {
+function isPublicAddress(address) {
     const a = address.toLowerCase();
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
     if (mapped)
-        return egress_hosts_isPublicAddress(mapped);
+        return isPublicAddress(mapped);
     const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
     if (v4) {
         const [o1, o2] = [Number(v4[1]), Number(v4[2])];
@@ -44193,6 +44193,14 @@ function egress_hosts_isPublicAddress(address) {
         return false;
     // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
     return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function egress_hosts_isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
 }
 
 // EXTERNAL MODULE: ./src/core/seal.ts
@@ -45763,10 +45771,10 @@ function ownAddresses() {
     }
     return out;
 }
-/** DNS, public addresses that are not this machine's only (see `isPublicAddress`). */
+/** DNS, and only a destination `isEgressDestination` allows (public, not this machine's). */
 const systemResolver = async (host, port) => {
     const { address } = await lookup(host);
-    if (!isPublicAddress(address) || ownAddresses().has(address.toLowerCase()))
+    if (!isEgressDestination(address, ownAddresses()))
         throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
     return { address, port };
 };

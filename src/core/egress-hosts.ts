@@ -102,3 +102,12 @@ export function isPublicAddress(address: string): boolean {
   // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
   return !/^(f[cd]|fe[89ab]|ff)/.test(a);
 }
+
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+export function isEgressDestination(address: string, own: ReadonlySet<string>): boolean {
+  const a = address.toLowerCase();
+  return isPublicAddress(a) && !own.has(a);
+}

@@ -11,7 +11,7 @@ import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { admits, isPublicAddress, parseTarget, type Target } from '../core/egress-hosts.js';
+import { admits, isEgressDestination, parseTarget, type Target } from '../core/egress-hosts.js';
 
 /** Where a listed `host:port` is reached. Injectable so a test can map a name to a loopback server. */
 export type EgressResolver = (host: string, port: number) => Promise<{ address: string; port: number }>;
@@ -45,10 +45,10 @@ function ownAddresses(): Set<string> {
   return out;
 }
 
-/** DNS, public addresses that are not this machine's only (see `isPublicAddress`). */
+/** DNS, and only a destination `isEgressDestination` allows (public, not this machine's). */
 const systemResolver: EgressResolver = async (host, port) => {
   const { address } = await lookup(host);
-  if (!isPublicAddress(address) || ownAddresses().has(address.toLowerCase()))
+  if (!isEgressDestination(address, ownAddresses()))
     throw new NonPublicAddressError(`resolves to a non-public address (${address})`);
   return { address, port };
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   admits,
   HOST_PATTERN_RE,
+  isEgressDestination,
   isPublicAddress,
   isRawIp,
   matchesHost,
@@ -90,5 +91,15 @@ describe('egress host matching (executor.network_allow)', () => {
     for (const a of ['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8']) {
       expect(isPublicAddress(a)).toBe(true);
     }
+  });
+});
+
+describe('isEgressDestination', () => {
+  it("refuses this machine's own addresses, public or not, and every non-public one", () => {
+    const own = new Set(['93.184.216.34', '2606:4700::1111']);
+    expect(isEgressDestination('93.184.216.34', own)).toBe(false);
+    expect(isEgressDestination('2606:4700::1111', own)).toBe(false);
+    expect(isEgressDestination('192.0.2.2', own)).toBe(false);
+    expect(isEgressDestination('8.8.8.8', own)).toBe(true);
   });
 });
