@@ -6,6 +6,7 @@ import { ForgeError, type PullInput } from '../../src/forge/forge.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, initRepo, makeTempDir, removeDir } from '../harness/repo.js';
+import { sized } from '../helpers/stress.js';
 
 /** A clock the tests move by hand. */
 function clock(start = '2026-11-26T10:00:00.000Z') {
@@ -334,9 +335,10 @@ describe('LocalForge over a smart-HTTP origin', () => {
     await expect(forge.merge(1)).rejects.toThrow(/branch leviathan\/gone does not exist/);
   });
 
-  it('gives 8 concurrent creators in separate clones 8 distinct numbers', async () => {
+  const CREATORS = sized(4, 8);
+  it(`gives ${CREATORS} concurrent creators in separate clones ${CREATORS} distinct numbers`, async () => {
     const { name, bare, worker } = await setup();
-    const branches = Array.from({ length: 8 }, (_, i) => `leviathan/p${i}`);
+    const branches = Array.from({ length: CREATORS }, (_, i) => `leviathan/p${i}`);
     for (const b of branches) await pushBranch(worker, b, { [`${b.slice(10)}.txt`]: `${b}\n` });
     const clones = await Promise.all(
       branches.map((_, i) => cloneRepo(server.url(name), join(root, `${name}-racer${i}`))),
@@ -345,14 +347,14 @@ describe('LocalForge over a smart-HTTP origin', () => {
       clones.map((dir, i) => new LocalForge({ dir }).upsertPull(input(branches[i]!))),
     );
     const numbers = results.map((r) => r.pull.number).sort((a, b) => a - b);
-    expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(numbers).toEqual(Array.from({ length: CREATORS }, (_, i) => i + 1));
     expect(results.every((r) => r.created)).toBe(true);
     // Each branch got exactly one record, and the counter moved past all of them.
     const byBranch = new Map(results.map((r) => [r.pull.head, r.pull.number]));
-    expect(byBranch.size).toBe(8);
-    expect(await git(bare, ['show', 'refs/leviathan/pulls:next'])).toBe('9');
+    expect(byBranch.size).toBe(CREATORS);
+    expect(await git(bare, ['show', 'refs/leviathan/pulls:next'])).toBe(String(CREATORS + 1));
     const files = await git(bare, ['ls-tree', '--name-only', 'refs/leviathan/pulls', 'pulls/']);
-    expect(files.split('\n')).toHaveLength(8);
+    expect(files.split('\n')).toHaveLength(CREATORS);
   });
 
   it('concurrent upserts of the same branch open exactly one pull', async () => {
