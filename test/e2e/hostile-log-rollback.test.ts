@@ -70,6 +70,15 @@ async function history(options: { signed?: boolean } = {}): Promise<History> {
   return { target, doomed: second.attempt as string, ...(key ? { secret: key.secret } : {}) };
 }
 
+/** Each history is built once; every test attacks its own copy of the origin. */
+const built = new Map<boolean, Promise<History>>();
+async function historyCopy(options: { signed?: boolean } = {}): Promise<History> {
+  const signed = options.signed ?? false;
+  if (!built.has(signed)) built.set(signed, history({ signed }));
+  const original = await (built.get(signed) as Promise<History>);
+  return { ...original, target: await bed.fork(original.target) };
+}
+
 /** A fresh clone on a fresh machine: its own checkout and an empty state directory (no anchor). */
 async function freshMachine(h: History) {
   const dir = await cloneTarget(h.target, 'fresh');
@@ -97,7 +106,7 @@ describe.each([
   ['sealed with LEVIATHAN_SIGNING_KEY', true],
 ])('a fresh clone checks the log against the origin (%s)', (_label, signed) => {
   it('a force-push to a tip before the blocked task’s attempt fails the tick closed; the task is not dispatched again', async () => {
-    const h = await history({ signed });
+    const h = await historyCopy({ signed });
     const honest = await freshMachine(h);
     // No false positive: the honest log accounts for the WIP branch and the PR.
     expect((await verifyJson(honest.cli)).result).toMatchObject({
@@ -127,7 +136,7 @@ describe.each([
 
 describe('deletion of leviathan-events, seen from a fresh clone', () => {
   it('after a PR exists: the tick fails closed in one line and dispatches nothing; verify --json says why', async () => {
-    const h = await history();
+    const h = await historyCopy();
     expect((await pullsOf(h.target.dir)).map((p) => p.number)).toEqual([1]);
     await logAttack(h.target, 'delete');
     expect((await originRefs(h.target)).has(EVENTS_REF)).toBe(false);

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import type { Output } from '../../src/cli/output.js';
@@ -72,6 +72,21 @@ export async function seedTarget(server: GitServer, name: string, input: SeedInp
   await installHook(bare, 'post-receive', `cat >> '${pushLog}'`);
   const dir = await cloneRepo(server.url(name), join(root, 'maintainer'));
   return { server, name, url: server.url(name), bare, root, dir, pushLog };
+}
+
+/**
+ * A copy of a target's origin (refs, objects, push log) under a new name, with a fresh maintainer clone: an
+ * expensive history is built once and each attack gets its own copy to ruin.
+ */
+export async function forkTarget(target: Target, name: string): Promise<Target> {
+  const bare = target.server.path(name);
+  await cp(target.bare, bare, { recursive: true });
+  const root = await makeTempDir(`loop-${name}`);
+  const pushLog = join(root, 'pushes.log');
+  await cp(target.pushLog, pushLog).catch(() => {});
+  await installHook(bare, 'post-receive', `cat >> '${pushLog}'`);
+  const dir = await cloneRepo(target.server.url(name), join(root, 'maintainer'));
+  return { server: target.server, name, url: target.server.url(name), bare, root, dir, pushLog };
 }
 
 /** Another clone of the target (a worker's checkout, a concurrent scheduler's, …). */

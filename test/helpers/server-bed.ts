@@ -2,7 +2,7 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import { GitServer } from '../harness/git-server.js';
 import { removeDir } from '../harness/repo.js';
-import { type SeedInput, seedTarget, type Target } from './loop.js';
+import { forkTarget, type SeedInput, seedTarget, type Target } from './loop.js';
 
 /** Registers beforeAll/afterAll for one git server; `seed` makes a target that is removed after the file. */
 export function serverBed(prefix: string) {
@@ -22,6 +22,13 @@ export function serverBed(prefix: string) {
       const target = await seedTarget(server as GitServer, `${prefix}-${seeded}`, input);
       targets.push(target);
       return target;
+    },
+    /** A copy of `target` to change without touching it (see `forkTarget`). */
+    async fork(target: Target): Promise<Target> {
+      seeded += 1;
+      const copy = await forkTarget(target, `${prefix}-${seeded}`);
+      targets.push(copy);
+      return copy;
     },
   };
 }
