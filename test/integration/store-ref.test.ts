@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RefStore, RefStoreError, type RefView, type UpdateDecision } from '../../src/store/ref-store.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, initRepo, makeTempDir, removeDir } from '../harness/repo.js';
+import { sized } from '../helpers/stress.js';
+
+/** Concurrent updaters in the race tests (full size in `npm run test:stress`). */
+const RACERS = sized(6, 12);
 
 const REF = 'refs/leviathan/pulls';
 let server: GitServer;
@@ -161,10 +165,10 @@ describe('RefStore over HTTP', () => {
       (dir) => new RefStore({ dir, ref: REF, maxTries: 50, backoff: { baseMs: 5, maxMs: 200 } }),
     );
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => (stores[i % 2] as RefStore).update(take)),
+      Array.from({ length: RACERS }, (_, i) => (stores[i % 2] as RefStore).update(take)),
     );
     const values = results.map((r) => (r.ok ? r.value : 0)).sort((x, y) => x - y);
-    expect(values).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(values).toEqual(Array.from({ length: RACERS }, (_, i) => i + 1));
   });
 
   it('rejects paths that could escape the tree, and malformed refs', async () => {
@@ -186,12 +190,12 @@ describe('RefStore in a repository without a remote', () => {
     const stores = [new RefStore(options), new RefStore(options)];
     expect(await stores[0]?.isRemote()).toBe(false);
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (stores[i % 2] as RefStore).update(take)),
+      Array.from({ length: RACERS }, (_, i) => (stores[i % 2] as RefStore).update(take)),
     );
     expect(results.map((r) => (r.ok ? r.value : 0)).sort((x, y) => x - y)).toEqual(
-      Array.from({ length: 10 }, (_, i) => i + 1),
+      Array.from({ length: RACERS }, (_, i) => i + 1),
     );
-    expect(await git(dir, ['cat-file', 'blob', `${REF}:next`])).toBe('11');
+    expect(await git(dir, ['cat-file', 'blob', `${REF}:next`])).toBe(String(RACERS + 1));
     expect(await git(dir, ['status', '--porcelain'])).toBe(status);
     expect(await git(dir, ['symbolic-ref', 'HEAD'])).toBe('refs/heads/main');
 
