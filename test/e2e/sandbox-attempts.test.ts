@@ -8,22 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { REDACTED } from '../../src/core/redact.js';
-import { tick } from '../../src/scheduler/tick.js';
-import { runAttempt } from '../../src/worker/attempt.js';
 import { renderAttemptMarkdown } from '../../src/worker/summary.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, removeDir } from '../harness/repo.js';
-import {
-  Clock,
-  eventsOf,
-  ofType,
-  originRefs,
-  pullsOf,
-  seedTarget,
-  type Target,
-  tickOptions,
-  workerDeps,
-} from '../helpers/loop.js';
+import { dispatchAndWork } from '../helpers/attempt-run.js';
+import { ofType, originRefs, pullsOf, seedTarget, type Target } from '../helpers/loop.js';
 import { HOSTILE, pathWithout } from '../helpers/sandbox.js';
 
 const TOKEN = 'lev-token-8d7c6b5a4f3e2d1c';
@@ -48,19 +37,10 @@ afterAll(async () => {
 async function attempt(name: string, config: string, backlog: string, env: Record<string, string> = {}) {
   const target = await seedTarget(server, name, { config, backlog });
   targets.push(target);
-  const clock = new Clock('2026-11-26T10:00:00.000Z');
-  const report = await tick(tickOptions(target.dir, clock.now));
-  expect(report.outcome).toBe('dispatched');
-  const deps = await workerDeps(target, clock.now);
-  const live: string[] = [];
-  const result = await runAttempt(
-    { ...deps, env: { ...deps.env, ...env }, onOutput: (chunk) => live.push(chunk) },
-    report.task!,
-    report.attempt!,
-  );
+  const run = await dispatchAndWork(target, { env });
   // Everything on the events branch as stored: every version of every file.
   const history = await git(target.bare, ['log', '-p', '--format=%B', 'leviathan-events']);
-  return { target, result, live: live.join(''), history, events: await eventsOf(target.dir) };
+  return { target, ...run, history };
 }
 
 it('auto with neither bwrap nor unshare fails the attempt closed with executor_error; the command never runs', async () => {

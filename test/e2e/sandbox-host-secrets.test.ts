@@ -10,11 +10,10 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { tick } from '../../src/scheduler/tick.js';
-import { runAttempt } from '../../src/worker/attempt.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, removeDir } from '../harness/repo.js';
-import { Clock, pullsOf, seedTarget, type Target, tickOptions, workerDeps } from '../helpers/loop.js';
+import { dispatchAndWork } from '../helpers/attempt-run.js';
+import { pullsOf, seedTarget, type Target } from '../helpers/loop.js';
 import { HOSTILE } from '../helpers/sandbox.js';
 
 const PLANTED = {
@@ -127,11 +126,7 @@ describe.each(['bwrap', 'unshare'] as const)('executor.sandbox: %s', (mode) => {
 `;
     const target = await seedTarget(server, id, { config, backlog });
     targets.push(target);
-    const clock = new Clock('2026-11-26T10:00:00.000Z');
-    const report = await tick(tickOptions(target.dir, clock.now));
-    expect(report.outcome).toBe('dispatched');
-    const deps = await workerDeps(target, clock.now);
-    const result = await runAttempt({ ...deps, env: { ...deps.env, ...env } }, report.task!, report.attempt!);
+    const { deps, result } = await dispatchAndWork(target, { env });
     expect(result.outcome).toMatchObject({ status: 'succeeded' });
     expect((await pullsOf(deps.dir)).map((p) => p.head)).toContain(`leviathan/${id}`);
 

@@ -9,23 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { tick } from '../../src/scheduler/tick.js';
-import { runAttempt } from '../../src/worker/attempt.js';
 import { renderAttemptMarkdown } from '../../src/worker/summary.js';
 import { WIP_MANIFEST } from '../../src/worker/wip.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, removeDir } from '../harness/repo.js';
-import {
-  Clock,
-  eventsOf,
-  ofType,
-  originRefs,
-  pullsOf,
-  seedTarget,
-  type Target,
-  tickOptions,
-  workerDeps,
-} from '../helpers/loop.js';
+import { dispatchAndWork } from '../helpers/attempt-run.js';
+import { ofType, originRefs, pullsOf, seedTarget, type Target } from '../helpers/loop.js';
 
 const API_KEY = 'agent-key-7c1e5a9d3b2f8e4a';
 
@@ -53,17 +42,7 @@ async function attempt(
 ) {
   const target = await seedTarget(server, name, { config, backlog, files });
   targets.push(target);
-  const clock = new Clock('2026-11-26T10:00:00.000Z');
-  const report = await tick(tickOptions(target.dir, clock.now));
-  expect(report.outcome).toBe('dispatched');
-  const deps = await workerDeps(target, clock.now);
-  const live: string[] = [];
-  const result = await runAttempt(
-    { ...deps, env: { ...deps.env, ...env }, onOutput: (chunk) => live.push(chunk) },
-    report.task!,
-    report.attempt!,
-  );
-  return { target, result, live: live.join(''), events: await eventsOf(target.dir) };
+  return { target, ...(await dispatchAndWork(target, { env })) };
 }
 
 /** Every object of the origin, decompressed, and every ref's history with its patches. */
