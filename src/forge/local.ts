@@ -329,30 +329,26 @@ export class LocalForge implements Forge {
   private async openTarget(): Promise<Target> {
     const shared = this.options.probe;
     const ask = shared?.cwd === this.options.dir ? shared : this.git;
-    const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
-    if (info.exitCode !== 0) {
+    const layout = await ask.layout();
+    if (layout === null) {
       throw new ForgeError(notARepository(this.options.dir), 'open');
     }
-    const gitDir = info.stdout.trim();
+    const gitDir = layout.commonDir;
     const remote = this.options.remote ?? 'origin';
     const fetch = await ask.probe(['remote', 'get-url', remote]);
     if (fetch.exitCode !== 0) {
       return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
     }
-    const push = await this.git.output(['remote', 'get-url', '--push', remote]);
-    // Relative remote paths are relative to the repository, not to a temporary one.
-    const top = await ask.probe(['rev-parse', '--show-toplevel']);
-    const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
-    const abs = (url: string) => (isRemoteUrl(url) || isAbsolute(url) ? url : resolve(base, url));
-    const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
-    const headers = this.options.token
-      ? []
-      : cfg.stdout
-          .split('\n')
-          .filter((l) => l.includes(' '))
-          .map((l) => `${l.slice(0, l.indexOf(' '))}=${l.slice(l.indexOf(' ') + 1)}`);
-    const fetchUrl = abs(fetch.stdout.trim());
-    return { gitDir, remote, fetchUrl, pushUrl: abs(push), where: redactUrl(fetchUrl), headers };
+    const push = (await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim();
+    // Relative remote paths are relative to the repository, not to a temporary one (asked only for those).
+    const abs = async (url: string) => {
+      if (isRemoteUrl(url) || isAbsolute(url)) return url;
+      const top = await ask.probe(['rev-parse', '--show-toplevel']);
+      return resolve(top.exitCode === 0 ? top.stdout.trim() : gitDir, url);
+    };
+    const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
+    const fetchUrl = await abs(fetch.stdout.trim());
+    return { gitDir, remote, fetchUrl, pushUrl: await abs(push), where: redactUrl(fetchUrl), headers };
   }
 
   /** Which of `branches` do not exist where the pulls live. */

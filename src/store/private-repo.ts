@@ -38,9 +38,9 @@ export class PrivateRepo {
 
   /** A private repository that sees the objects of `source` (a checkout, read only). */
   static async create(source: Git): Promise<PrivateRepo> {
-    const objects = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
-    const format =
-      (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+    const layout = await source.layout();
+    if (layout === null) throw new Error(`${source.cwd} is not a git repository`);
+    const { objects, objectFormat: format, shallow } = layout;
     const root = await mkdtemp(join(tmpdir(), 'leviathan-delivery-'));
     await chmod(root, 0o700);
     const dir = join(root, 'repo.git');
@@ -49,7 +49,6 @@ export class PrivateRepo {
     await mkdir(join(dir, 'objects', 'info'), { recursive: true });
     await writeFile(join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
     // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
-    const shallow = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
     await copyFile(shallow, join(dir, 'shallow')).catch(() => {});
     return new PrivateRepo(root, git, format);
   }
@@ -68,16 +67,7 @@ export class PrivateRepo {
       /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || isAbsolute(url)
         ? url
         : resolve(source.cwd, url);
-    const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-      allowFailure: true,
-    });
-    const headers = cfg.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const space = line.indexOf(' ');
-        return `${line.slice(0, space)}=${line.slice(space + 1)}`;
-      });
+    const { headers } = await source.localConfig();
     return { url: absolute, headers, ...(token ? { token } : {}) };
   }
 

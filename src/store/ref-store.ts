@@ -489,33 +489,14 @@ export class RefStore {
   private async open(): Promise<Mode> {
     const shared = this.options.probe;
     const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
-    const info = await user.probe([
-      'rev-parse',
-      '--path-format=absolute',
-      '--git-common-dir',
-      '--show-object-format',
-    ]);
-    if (info.exitCode !== 0) {
+    const layout = await user.layout();
+    if (layout === null) {
       throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
-    const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
-    const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-    const cfg = await user.probe([
-      'config',
-      '--local',
-      '--get-regexp',
-      `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
-    ]);
-    let url: string | null = null;
-    const headers: string[] = [];
-    for (const line of cfg.stdout.split('\n')) {
-      const sp = line.indexOf(' ');
-      if (sp < 0) continue;
-      const key = line.slice(0, sp);
-      const value = line.slice(sp + 1);
-      if (key.endsWith('.url')) url ??= value;
-      else headers.push(`${key}=${value}`);
-    }
+    const { commonDir, objectFormat } = layout;
+    const cfg = await user.localConfig(this.remoteName);
+    let url = cfg.url;
+    const headers = cfg.headers;
     if (url === null) {
       const git = new Git(this.options.dir, this.options.token);
       const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
