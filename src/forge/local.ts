@@ -82,7 +82,8 @@ interface Target {
   remote: string | null;
   /** What git fetches from / pushes to from a temporary repository: the remote URL, or `gitDir`. */
   fetchUrl: string;
-  pushUrl: string;
+  /** Asked only when a merge pushes. */
+  pushUrl: () => Promise<string>;
   /** For messages and pull URLs (credentials removed). */
   where: string;
   /** `http.*.extraheader` settings of the checkout, reused when no token is given (as the ref-store does). */
@@ -337,9 +338,15 @@ export class LocalForge implements Forge {
     const remote = this.options.remote ?? 'origin';
     const fetch = await ask.probe(['remote', 'get-url', remote]);
     if (fetch.exitCode !== 0) {
-      return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
+      return {
+        gitDir,
+        remote: null,
+        fetchUrl: gitDir,
+        pushUrl: async () => gitDir,
+        where: gitDir,
+        headers: [],
+      };
     }
-    const push = (await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim();
     // Relative remote paths are relative to the repository, not to a temporary one (asked only for those).
     const abs = async (url: string) => {
       if (isRemoteUrl(url) || isAbsolute(url)) return url;
@@ -348,7 +355,8 @@ export class LocalForge implements Forge {
     };
     const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
     const fetchUrl = await abs(fetch.stdout.trim());
-    return { gitDir, remote, fetchUrl, pushUrl: await abs(push), where: redactUrl(fetchUrl), headers };
+    const pushUrl = async () => abs((await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim());
+    return { gitDir, remote, fetchUrl, pushUrl, where: redactUrl(fetchUrl), headers };
   }
 
   /** Which of `branches` do not exist where the pulls live. */
@@ -413,7 +421,7 @@ export class LocalForge implements Forge {
       const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
       await appendFile(
         join(dir, '.git', 'config'),
-        `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(target.pushUrl)}\n`,
+        `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(await target.pushUrl())}\n`,
       );
 
       const subject = `Merge pull request #${record.number} from ${record.head}`;

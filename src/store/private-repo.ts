@@ -29,6 +29,13 @@ export interface PushTarget {
   token?: string;
 }
 
+/** One entry of a tree being built: mode 0 / oid null removes the path. */
+export interface IndexChange {
+  path: string;
+  mode: string;
+  oid: string | null;
+}
+
 export class PrivateRepo {
   private constructor(
     readonly root: string,
@@ -45,8 +52,7 @@ export class PrivateRepo {
     await chmod(root, 0o700);
     const dir = join(root, 'repo.git');
     const git = source.at(root, { GIT_DIR: dir });
-    await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
-    await mkdir(join(dir, 'objects', 'info'), { recursive: true });
+    await writeRepoFiles(dir, format, true);
     await writeFile(join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
     // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
     await copyFile(shallow, join(dir, 'shallow')).catch(() => {});
@@ -88,23 +94,68 @@ export class PrivateRepo {
   }
 
   /**
+   * Writes several blobs with one `hash-object`: the bytes go through files of this repository's own 0700
+   * directory (written here, so no path of anyone else's is ever read), in order.
+   */
+  async writeBlobs(contents: readonly Buffer[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    if (contents.length === 1) return [await this.writeBlob(contents[0] as Buffer)];
+    const scratch = await mkdtemp(join(this.root, 'blobs-'));
+    try {
+      const files = await Promise.all(
+        contents.map(async (content, i) => {
+          const file = join(scratch, String(i));
+          await writeFile(file, content, { mode: 0o600 });
+          return file;
+        }),
+      );
+      const out = await this.git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+        input: `${files.join('\n')}\n`,
+      });
+      const oids = out.split('\n');
+      if (oids.length !== contents.length) throw new Error('git wrote fewer blobs than it was given');
+      return oids;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
    * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
    * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
    */
-  async buildTree(base: string, changes: ReadonlyArray<{ path: string; mode: string; oid: string | null }>) {
+  async buildTree(base: string, changes: ReadonlyArray<IndexChange>): Promise<string> {
+    return (await this.buildTrees(base, changes, [])).tree;
+  }
+
+  /**
+   * `buildTree`, and in the same index the tree with `then` applied on top as well (null when `then` is
+   * empty): the candidate and its follow-up commit (the backlog write-back) from one read of the base.
+   */
+  async buildTrees(
+    base: string,
+    changes: ReadonlyArray<IndexChange>,
+    then: ReadonlyArray<IndexChange>,
+  ): Promise<{ tree: string; then: string | null }> {
     const index = join(this.root, `index-${process.hrtime.bigint()}`);
     const env = { GIT_INDEX_FILE: index };
+    const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+    const info = (list: ReadonlyArray<IndexChange>) =>
+      list.map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`)).join('');
     try {
       await this.git.run(['read-tree', base], { env });
-      const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
-      const input = changes
-        .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
-        .join('');
-      if (input) {
-        await this.git.run(['update-index', '-z', '--index-info'], { env, input });
-        await this.assertIndexHolds(env, changes);
+      const overwritten = new Set(then.map((c) => c.path));
+      // One check of the final index covers both trees unless `then` rewrites a path of `changes`.
+      const checkTogether = then.length > 0 && !changes.some((c) => overwritten.has(c.path));
+      if (changes.length > 0) {
+        await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(changes) });
+        if (!checkTogether) await this.assertIndexHolds(env, changes);
       }
-      return await this.git.output(['write-tree'], { env });
+      const tree = await this.git.output(['write-tree'], { env });
+      if (then.length === 0) return { tree, then: null };
+      await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(then) });
+      await this.assertIndexHolds(env, checkTogether ? [...changes, ...then] : then);
+      return { tree, then: await this.git.output(['write-tree'], { env }) };
     } finally {
       await rm(index, { force: true });
     }
@@ -146,29 +197,33 @@ export class PrivateRepo {
    * before the new `.git` exists; git then only records them there (no command of it touches the files).
    */
   async checkoutWorkTree(commit: string, dir: string, branch: string): Promise<void> {
-    await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+    if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit)) throw new Error(`not a commit id: ${commit}`);
+    await mkdir(join(this.root, 'repo.git', 'refs', 'leviathan'), { recursive: true });
+    await writeFile(join(this.root, 'repo.git', 'refs', 'leviathan', 'base'), `${commit}\n`);
     const index = join(this.root, `checkout-index-${process.hrtime.bigint()}`);
     try {
+      // One read-tree writes the files (into the empty directory) and an index whose stat data matches them.
       const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
-      await this.git.run(['read-tree', commit], { env });
-      await this.git.run(['checkout-index', '--all', '--force'], { env });
+      await this.git.run(['read-tree', '--reset', '-u', `${commit}^{tree}`], { env });
+      // The agent's repository: made as files (what `git init` would write that git needs), then one fetch
+      // puts the commit on the branch HEAD names; the index just built is its index.
+      const gitDir = join(dir, '.git');
+      await writeRepoFiles(gitDir, this.objectFormat, false, branch);
+      const wt = this.git.at(dir, { GIT_DIR: gitDir });
+      await wt.run([
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--depth=1',
+        '--update-head-ok',
+        '--no-write-fetch-head',
+        join(this.root, 'repo.git'),
+        `+refs/leviathan/base:refs/heads/${branch}`,
+      ]);
+      await copyFile(index, join(gitDir, 'index'));
     } finally {
       await rm(index, { force: true });
     }
-    const wt = this.git.at(dir, {});
-    await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
-    await wt.run([
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--depth=1',
-      join(this.root, 'repo.git'),
-      'refs/leviathan/base',
-    ]);
-    await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
-    await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
-    await wt.run(['read-tree', 'HEAD']);
-    await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
   }
 
   /**
@@ -211,4 +266,30 @@ export class PrivateRepo {
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The files of a new repository at `gitDir` as `git init` would write the ones git needs (HEAD, config,
+ * objects/, refs/), without a process: no hooks, no description, no template of anyone's.
+ */
+async function writeRepoFiles(
+  gitDir: string,
+  format: 'sha1' | 'sha256',
+  bare: boolean,
+  branch = 'main',
+): Promise<void> {
+  await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
+  await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
+  await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
+  await writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+  const config = [
+    '[core]',
+    `\trepositoryformatversion = ${format === 'sha1' ? 0 : 1}`,
+    '\tfilemode = true',
+    `\tbare = ${bare}`,
+    ...(bare ? [] : ['\tlogallrefupdates = true']),
+    ...(format === 'sha1' ? [] : ['[extensions]', `\tobjectformat = ${format}`]),
+    '',
+  ];
+  await writeFile(join(gitDir, 'config'), config.join('\n'));
 }
