@@ -17,7 +17,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
 import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
-import { rememberRemoteTips } from '../store/remote-tips.js';
+import { LISTED_PREFIXES, parseListing, peekRemoteTip, rememberRemoteTips } from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -105,7 +105,7 @@ function messageOf(error: unknown): string {
 }
 
 /** Ref prefixes the default-branch listing covers completely. */
-const LISTED = ['refs/heads/', 'refs/leviathan/'];
+const LISTED = LISTED_PREFIXES;
 
 export class LocalForge implements Forge {
   readonly kind = 'local' as const;
@@ -147,15 +147,7 @@ export class LocalForge implements Forge {
         'defaultBranch',
       );
     }
-    if (target.remote !== null) {
-      const tips = new Map<string, string>();
-      for (const line of r.stdout.split('\n')) {
-        const [oid, ref] = line.split('\t');
-        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
-          tips.set(ref, oid);
-      }
-      rememberRemoteTips(target.fetchUrl, tips, LISTED);
-    }
+    if (target.remote !== null) rememberRemoteTips(target.fetchUrl, parseListing(r.stdout, LISTED), LISTED);
     const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
     return match?.[1] ?? 'main';
   }
@@ -362,6 +354,12 @@ export class LocalForge implements Forge {
   /** Which of `branches` do not exist where the pulls live. */
   private async missingBranches(target: Target, branches: string[]): Promise<string[]> {
     const refs = [...new Set(branches)].map((b) => `refs/heads/${b}`);
+    // A listing of this very moment (the worker's, just before it pushed, and its own push) answers it.
+    if (
+      target.remote !== null &&
+      refs.every((ref) => typeof peekRemoteTip(target.fetchUrl, ref) === 'string')
+    )
+      return [];
     const r = await this.git.run(['ls-remote', target.remote ?? target.gitDir, ...refs], {
       allowFailure: true,
     });

@@ -83,6 +83,9 @@ export function observeGit(observer: GitObserver): () => void {
   };
 }
 
+/** Who Leviathan's commits are by. */
+export const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
+
 const AUTHOR = {
   GIT_AUTHOR_NAME: 'Leviathan',
   GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',

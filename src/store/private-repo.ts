@@ -2,6 +2,13 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Git } from './git.js';
+import {
+  LISTED_PREFIXES,
+  noteRemoteTip,
+  parseListing,
+  rememberRemoteTips,
+  takeRemoteTip,
+} from './remote-tips.js';
 
 /**
  * Leviathan's own repository for one attempt (issue 7 §2): a bare repository in a 0700 temporary directory,
@@ -141,7 +148,9 @@ export class PrivateRepo {
     const env = { GIT_INDEX_FILE: index };
     const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
     const info = (list: ReadonlyArray<IndexChange>) =>
-      list.map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`)).join('');
+      list
+        .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+        .join('');
     try {
       await this.git.run(['read-tree', base], { env });
       const overwritten = new Set(then.map((c) => c.path));
@@ -247,6 +256,20 @@ export class PrivateRepo {
       target.url,
       `${commit}:${ref}`,
     ]);
+    noteRemoteTip(target.url, ref, commit);
+  }
+
+  /**
+   * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
+   * right after it (the event log before a push, the forge's branch check) need no session of their own.
+   */
+  async listRemote(target: PushTarget): Promise<void> {
+    const git = this.originGit(target);
+    const r = await git.run(['ls-remote', target.url, ...LISTED_PREFIXES.map((p) => `${p}*`)], {
+      allowFailure: true,
+    });
+    if (r.exitCode === 0)
+      rememberRemoteTips(target.url, parseListing(r.stdout, LISTED_PREFIXES), LISTED_PREFIXES);
   }
 
   /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
@@ -255,8 +278,16 @@ export class PrivateRepo {
     return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
   }
 
+  /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
+  static listedBranch(target: PushTarget, branch: string): string | null | undefined {
+    return takeRemoteTip(target.url, `refs/heads/${branch}`);
+  }
+
   /** The commit a branch of the origin is at, or null. */
   async remoteBranch(target: PushTarget, branch: string): Promise<string | null> {
+    // This command's listing of the origin (the forge's default-branch read) saw it already.
+    const seen = takeRemoteTip(target.url, `refs/heads/${branch}`);
+    if (seen !== undefined) return seen;
     const git = this.originGit(target);
     const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
     const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
@@ -282,6 +313,19 @@ async function writeRepoFiles(
   await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
   await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
   await writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+  if (!bare) {
+    // What tools in the agent's work tree may expect of a repository `git init` made (no sample hooks).
+    await mkdir(join(gitDir, 'hooks'), { recursive: true });
+    await mkdir(join(gitDir, 'info'), { recursive: true });
+    await writeFile(
+      join(gitDir, 'info', 'exclude'),
+      '# git ls-files --others --exclude-from=.git/info/exclude\n',
+    );
+    await writeFile(
+      join(gitDir, 'description'),
+      'Unnamed repository; edit this file to name it for gitweb.\n',
+    );
+  }
   const config = [
     '[core]',
     `\trepositoryformatversion = ${format === 'sha1' ? 0 : 1}`,

@@ -111,7 +111,11 @@ async function writeChanges(
     contents.push(content);
   }
   const oids = await repo.writeBlobs([...contents, ...extra]);
-  const written = pending.map((p) => ({ path: p.path, mode: p.mode, oid: p.at === null ? null : oids[p.at]! }));
+  const written = pending.map((p) => ({
+    path: p.path,
+    mode: p.mode,
+    oid: p.at === null ? null : oids[p.at]!,
+  }));
   return { written, extra: oids.slice(contents.length) };
 }
 
@@ -383,7 +387,10 @@ export async function deliverWorkTree(
       );
     }
 
-    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. One
+    // listing of the origin first: the log is fetched only when it moved since this worker's own append, and
+    // the forge sees the branches without asking again.
+    await repo.listRemote(target);
     const { state } = await deps.events.read();
     const running = stillRunning(state, ctx.attempt);
     if (late() || running !== true) {
