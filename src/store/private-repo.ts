@@ -137,13 +137,13 @@ export class PrivateRepo {
 
   /**
    * `buildTree`, and in the same index the tree with `then` applied on top as well (null when `then` is
-   * empty): the candidate and its follow-up commit (the backlog write-back) from one read of the base.
+   * empty, as `next`): the candidate and its follow-up commit (the backlog write-back) from one read of the base.
    */
   async buildTrees(
     base: string,
     changes: ReadonlyArray<IndexChange>,
     then: ReadonlyArray<IndexChange>,
-  ): Promise<{ tree: string; then: string | null }> {
+  ): Promise<{ tree: string; next: string | null }> {
     const index = join(this.root, `index-${process.hrtime.bigint()}`);
     const env = { GIT_INDEX_FILE: index };
     const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
@@ -161,10 +161,10 @@ export class PrivateRepo {
         if (!checkTogether) await this.assertIndexHolds(env, changes);
       }
       const tree = await this.git.output(['write-tree'], { env });
-      if (then.length === 0) return { tree, then: null };
+      if (then.length === 0) return { tree, next: null };
       await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(then) });
       await this.assertIndexHolds(env, checkTogether ? [...changes, ...then] : then);
-      return { tree, then: await this.git.output(['write-tree'], { env }) };
+      return { tree, next: await this.git.output(['write-tree'], { env }) };
     } finally {
       await rm(index, { force: true });
     }

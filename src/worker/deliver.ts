@@ -333,7 +333,7 @@ export async function deliverWorkTree(
       );
       const marked = written.extra.map((oid) => ({ path: BACKLOG_FILE, mode: '100644', oid }));
       const trees = await repo.buildTrees(ctx.baseSha, written.written, marked);
-      markedTree = trees.then;
+      markedTree = trees.next;
       head = await repo.commit(trees.tree, ctx.baseSha, subject);
     } catch (error) {
       const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
