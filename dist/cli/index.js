@@ -42348,9 +42348,12 @@ function groupListing(records, complete) {
 
 ;// CONCATENATED MODULE: ./src/store/remote-tips.ts
 /**
- * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
- * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
- * remote forgets every tip of it: a later fetch always asks the remote again.
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
+ * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
+ * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
+ * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
+ * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
  */
 const listings = new Map();
 /** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
