@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Git } from '../../src/store/git.js';
+import { commitBody, LooseObjectWriter } from '../../src/store/object-writer.js';
 import { type FileChanges, RefStore } from '../../src/store/ref-store.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, makeTempDir, removeDir } from '../harness/repo.js';
@@ -94,4 +95,26 @@ it('writes commits git accepts, with the trees git would build', async () => {
   // The origin took every object and checks them as strictly as git does.
   await git(bare, ['fsck', '--strict', '--no-dangling']);
   expect(await git(bare, ['rev-parse', 'refs/leviathan/test'])).toBe(parent);
+});
+
+it('writes sha256 objects a sha256 repository reads and fsck accepts', async () => {
+  const repo = join(root, 'sha256.git');
+  await git(root, ['init', '--quiet', '--bare', '--object-format=sha256', repo]);
+  const writer = new LooseObjectWriter(join(repo, 'objects'), 'sha256');
+  const blob = await writer.write('blob', Buffer.from('hello\n'));
+  expect(blob).toBe(await git(repo, ['hash-object', '--stdin'], { input: 'hello\n' }));
+  const { tree } = await writer.writeTree(
+    new Map(),
+    new Map([
+      ['d/x', blob],
+      ['y', blob],
+    ]),
+  );
+  const commit = await writer.write(
+    'commit',
+    commitBody(tree, null, { name: 'Leviathan', email: 'l@example.com' }, new Date(0), 'm\n'),
+  );
+  expect(await git(repo, ['ls-tree', '-r', '--name-only', commit])).toBe('d/x\ny');
+  await git(repo, ['update-ref', 'refs/heads/main', commit]);
+  await git(repo, ['fsck', '--strict', '--no-dangling']);
 });
