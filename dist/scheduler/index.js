@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7141:
+/***/ 1749:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33015,6 +33015,17 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 
 
+const LAYOUT_ARGS = [
+    'rev-parse',
+    '--path-format=absolute',
+    '--git-common-dir',
+    '--show-object-format',
+    '--absolute-git-dir',
+    '--git-path',
+    'objects',
+    '--git-path',
+    'shallow',
+];
 /**
  * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
  * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
@@ -33050,6 +33061,8 @@ function observeGit(observer) {
         observers.delete(observer);
     };
 }
+/** Who Leviathan's commits are by. */
+const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
     GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
@@ -33202,6 +33215,46 @@ class Git {
         return r.exitCode === 0 ? r.stdout.trim() : null;
     }
     /**
+     * Where the repository's parts are, from one `rev-parse` shared by every reader of this instance (event log,
+     * forge, private repositories, the sandbox's hide list): null when `cwd` is not in a git repository.
+     */
+    async layout() {
+        const r = await this.probe(LAYOUT_ARGS);
+        if (r.exitCode !== 0)
+            return null;
+        const [commonDir = '', format = 'sha1', gitDir = '', objects = '', shallow = ''] = r.stdout
+            .replace(/\n$/, '')
+            .split('\n');
+        return { commonDir, objectFormat: format === 'sha256' ? 'sha256' : 'sha1', gitDir, objects, shallow };
+    }
+    /**
+     * `remote.<remote>.url` as written in the local config (no `insteadOf` applied; null when unset) and the
+     * `http.*.extraheader` settings as `key=value` (actions/checkout's auth), from one shared `config` read.
+     */
+    async localConfig(remote = 'origin') {
+        const name = remote.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
+        const cfg = await this.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
+        let url = null;
+        const headers = [];
+        for (const line of cfg.stdout.split('\n')) {
+            const sp = line.indexOf(' ');
+            if (sp < 0)
+                continue;
+            const key = line.slice(0, sp);
+            const value = line.slice(sp + 1);
+            if (/^remote\./.test(key))
+                url ??= value;
+            else
+                headers.push(`${key}=${value}`);
+        }
+        return { url, headers };
+    }
+    /**
      * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
      * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
      * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
@@ -33215,6 +33268,144 @@ class Git {
         }
         return result;
     }
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/store/object-writer.ts
+/**
+ * Git objects written by Leviathan itself into its own private store repository (ref-store.ts, remote mode):
+ * blobs, trees and commits hashed and stored as loose objects without a git process, so an append costs no
+ * hash-object / read-tree / update-index / write-tree / commit-tree. Only for the store's own files, whose
+ * paths `checkStorePath` already limits to plain names; an agent's paths always go through git's own checks
+ * (private-repo.ts).
+ *
+ * A loose object is `<type> <size>\0<body>`, zlib-deflated, at `objects/<2 hex>/<rest>`, named by the hash
+ * of the undeflated bytes. Trees list `<mode> <name>\0<raw id>` in git's order (a tree's name compares as if
+ * it ended in `/`).
+ */
+
+
+
+
+function objectId(format, type, body) {
+    const hash = (0,external_node_crypto_.createHash)(format === 'sha256' ? 'sha256' : 'sha1');
+    hash.update(`${type} ${body.length}\0`);
+    hash.update(body);
+    return hash.digest('hex');
+}
+const isTree = (mode) => mode === '040000' || mode === '40000';
+/** The body of a tree object with `items`, in git's entry order. */
+function treeBody(items) {
+    const key = (name, item) => Buffer.from(isTree(item.mode) ? `${name}/` : name);
+    const sorted = [...items].sort(([a, x], [b, y]) => Buffer.compare(key(a, x), key(b, y)));
+    return Buffer.concat(sorted.flatMap(([name, item]) => [
+        Buffer.from(`${isTree(item.mode) ? '40000' : item.mode} ${name}\0`),
+        Buffer.from(item.oid, 'hex'),
+    ]));
+}
+/** The body of a commit object (message kept byte for byte). */
+function commitBody(tree, parent, who, when, message) {
+    const stamp = `${who.name} <${who.email}> ${Math.floor(when.getTime() / 1000)} +0000`;
+    return Buffer.from(`tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${stamp}\ncommitter ${stamp}\n\n${message}`);
+}
+/** Writes objects into one repository's `objects/` directory as loose objects. */
+class LooseObjectWriter {
+    objectsDir;
+    format;
+    level;
+    constructor(objectsDir, format, 
+    /** zlib level (the private repository's `core.looseCompression`). */
+    level = 1) {
+        this.objectsDir = objectsDir;
+        this.format = format;
+        this.level = level;
+    }
+    /** Stores an object (a no-op when it exists) and returns its id. */
+    async write(type, body) {
+        const oid = objectId(this.format, type, body);
+        const dir = (0,external_node_path_.join)(this.objectsDir, oid.slice(0, 2));
+        const file = (0,external_node_path_.join)(dir, oid.slice(2));
+        if (await (0,promises_namespaceObject.stat)(file).catch(() => null))
+            return oid;
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        const data = (0,external_node_zlib_.deflateSync)(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]), {
+            level: this.level,
+        });
+        // Written aside and linked in place: a reader never sees half an object, and a concurrent writer of the
+        // same object (same bytes) simply wins.
+        const tmp = (0,external_node_path_.join)(dir, `tmp_obj_${process.pid}_${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+        await (0,promises_namespaceObject.writeFile)(tmp, data, { mode: 0o444 });
+        try {
+            await (0,promises_namespaceObject.link)(tmp, file).catch((error) => {
+                if (error.code !== 'EEXIST')
+                    throw error;
+            });
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(tmp, { force: true });
+        }
+        return oid;
+    }
+    /**
+     * Writes the tree of `parent` (directory → items, '' = root; directories not given are read as empty)
+     * with `changes` applied (null deletes; a directory left empty disappears, as in git) and returns the new
+     * root tree's id and every new directory's items.
+     */
+    async writeTree(parent, changes) {
+        const dirs = new Map();
+        const itemsOf = (dir) => {
+            let items = dirs.get(dir);
+            if (!items) {
+                items = new Map(parent.get(dir) ?? []);
+                dirs.set(dir, items);
+            }
+            return items;
+        };
+        const parentDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+        const baseName = (path) => path.slice(path.lastIndexOf('/') + 1);
+        for (const [path, oid] of changes) {
+            const items = itemsOf(parentDir(path));
+            if (oid === null)
+                items.delete(baseName(path));
+            else
+                items.set(baseName(path), { mode: '100644', oid });
+            // Every ancestor is rewritten.
+            for (let d = parentDir(path); d !== ''; d = parentDir(d))
+                itemsOf(parentDir(d));
+        }
+        // Deepest first, so a directory's new id is known before its parent is written.
+        const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+        let root = '';
+        for (const dir of order) {
+            const items = dirs.get(dir);
+            if (dir === '') {
+                root = await this.write('tree', treeBody(items));
+                continue;
+            }
+            const up = itemsOf(parentDir(dir));
+            if (items.size === 0)
+                up.delete(baseName(dir));
+            else
+                up.set(baseName(dir), { mode: '040000', oid: await this.write('tree', treeBody(items)) });
+        }
+        if (root === '')
+            root = await this.write('tree', treeBody(itemsOf('')));
+        return { tree: root, dirs };
+    }
+}
+function depth(dir) {
+    return dir === '' ? 0 : dir.split('/').length;
+}
+/** ls-tree `-z` records (non-recursive) grouped by directory; only directories listed completely are kept. */
+function groupListing(records, complete) {
+    const out = new Map(complete.map((d) => [d, new Map()]));
+    for (const r of records) {
+        const slash = r.path.lastIndexOf('/');
+        const dir = slash < 0 ? '' : r.path.slice(0, slash);
+        out.get(dir)?.set(r.path.slice(slash + 1), { mode: r.mode, oid: r.oid });
+    }
+    return out;
 }
 
 // EXTERNAL MODULE: ./src/store/remote-tips.ts
@@ -33251,6 +33442,7 @@ var remote_tips = __nccwpck_require__(3338);
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -33326,6 +33518,8 @@ class RefStore {
     memo = null;
     /** Tree and message of the last commit built, for the memo once it is pushed. */
     built = null;
+    /** Directories of commits listed completely or built here (commit → directory → entries), for `commit`. */
+    dirsOf = new Map();
     constructor(options) {
         this.options = options;
         if (!/^refs\/[^\s~^:?*[\\]+$/.test(options.ref) || options.ref.includes('..')) {
@@ -33347,7 +33541,15 @@ class RefStore {
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
-        const filtered = mode.remote !== null ? await this.fetchTip(mode) : false;
+        const fetched = mode.remote !== null ? await this.fetchTip(mode) : { filtered: false };
+        const filtered = fetched.filtered;
+        // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
+        if (fetched.unchanged === null) {
+            this.memo = null;
+            return emptyView(true);
+        }
+        if (fetched.unchanged && this.memo?.commit === fetched.unchanged)
+            return this.makeView(mode, this.memo, true);
         const info = await this.commitInfo(mode, mode.trackingRef);
         this.memo = info ? { ...info, filtered } : null;
         return this.memo ? this.makeView(mode, this.memo, true) : emptyView(true);
@@ -33359,6 +33561,9 @@ class RefStore {
             return this.fetch();
         if (this.memo)
             return this.makeView(mode, this.memo, false);
+        // Never fetched here (a new private repository): no git process to learn that.
+        if ((await readRefFile(mode, mode.trackingRef)) === null)
+            return null;
         const info = await this.commitInfo(mode, mode.trackingRef);
         return info ? this.makeView(mode, { ...info, filtered: true }, false) : null;
     }
@@ -33382,6 +33587,8 @@ class RefStore {
         const { git } = mode;
         for (const path of changes.keys())
             checkStorePath(path);
+        if (mode.writer)
+            return this.writeCommit(mode, mode.writer, changes, message, parent);
         const writes = [...changes].filter((c) => c[1] !== null);
         const scratch = (0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
         const index = `${scratch}.index`;
@@ -33422,6 +33629,49 @@ class RefStore {
         finally {
             await Promise.all([(0,promises_namespaceObject.rm)(index, { force: true }), (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true })]);
         }
+    }
+    /**
+     * `commit` in remote mode: blobs, trees and the commit written as objects by object-writer.ts; git is asked
+     * only for the parent's directories this instance has not listed (one ls-tree).
+     */
+    async writeCommit(mode, writer, changes, message, parent) {
+        const needed = new Set(['']);
+        for (const path of changes.keys()) {
+            for (let d = parentOf(path); d !== ''; d = parentOf(d))
+                needed.add(d);
+        }
+        const dirs = parent === null ? new Map() : await this.parentDirs(mode, parent, needed);
+        const oids = new Map();
+        for (const [path, content] of changes) {
+            oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+        }
+        const built = await writer.writeTree(dirs, oids);
+        const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
+        const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
+        const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
+        this.built = { commit, tree: built.tree, message: text, filtered: false };
+        this.dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
+        return commit;
+    }
+    /** The directories `needed` of `parent` (those absent there are empty), from what was listed or one ls-tree. */
+    async parentDirs(mode, parent, needed) {
+        const known = this.dirsOf.get(parent);
+        const resolved = (d) => {
+            if (known?.has(d))
+                return true;
+            if (d === '')
+                return false;
+            // Absent from a listed parent directory: it does not exist there (and reads as empty).
+            const up = known?.get(parentOf(d));
+            return up !== undefined && !up.has(d.slice(d.lastIndexOf('/') + 1));
+        };
+        if (known && [...needed].every(resolved))
+            return known;
+        const specs = [...needed].map((d) => (d === '' ? '.' : `${d}/`));
+        const out = await mode.git.output(['ls-tree', '-z', parent, '--', ...specs]);
+        const grouped = groupListing(parseLsTree(out), [...needed]);
+        this.dirsOf.set(parent, new Map([...(known ?? []), ...grouped]));
+        return grouped;
     }
     /**
      * Publishes `commit` as the ref's new tip if the ref is still at `parent` (null = must not exist yet).
@@ -33541,7 +33791,10 @@ class RefStore {
     /** Records a pushed commit as the known tip. Best effort: the next fetch corrects the tracking ref anyway. */
     async track(mode, commit) {
         this.landed(commit);
-        await exclusive(mode.lockKey, () => mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true }));
+        await exclusive(mode.lockKey, async () => {
+            if (!(await writeRefFile(mode, mode.trackingRef, commit)))
+                await mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true });
+        });
     }
     // --- setup -------------------------------------------------------------------------------------------
     setup() {
@@ -33554,36 +33807,14 @@ class RefStore {
     async open() {
         const shared = this.options.probe;
         const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
-        const info = await user.probe([
-            'rev-parse',
-            '--path-format=absolute',
-            '--git-common-dir',
-            '--show-object-format',
-        ]);
-        if (info.exitCode !== 0) {
+        const layout = await user.layout();
+        if (layout === null) {
             throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
-        const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
-        const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.probe([
-            'config',
-            '--local',
-            '--get-regexp',
-            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
-        ]);
-        let url = null;
-        const headers = [];
-        for (const line of cfg.stdout.split('\n')) {
-            const sp = line.indexOf(' ');
-            if (sp < 0)
-                continue;
-            const key = line.slice(0, sp);
-            const value = line.slice(sp + 1);
-            if (key.endsWith('.url'))
-                url ??= value;
-            else
-                headers.push(`${key}=${value}`);
-        }
+        const { commonDir, objectFormat } = layout;
+        const cfg = await user.localConfig(this.remoteName);
+        let url = cfg.url;
+        const headers = cfg.headers;
         if (url === null) {
             const git = new Git(this.options.dir, this.options.token);
             const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
@@ -33597,6 +33828,7 @@ class RefStore {
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
                 url: null,
+                writer: null,
             };
         }
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
@@ -33629,13 +33861,20 @@ class RefStore {
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
             url,
+            writer: objectFormat === 'sha1' || objectFormat === 'sha256'
+                ? new LooseObjectWriter((0,external_node_path_.join)(aux, 'objects'), objectFormat)
+                : null,
         };
     }
     authError(mode) {
         return new RefStoreError('auth_failed', `authentication to ${mode.where} failed: the token is missing, wrong or lacks access to ${this.ref}`);
     }
     // --- reading -----------------------------------------------------------------------------------------
-    /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
+    /**
+     * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
+     * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
+     * that is absent on both sides.
+     */
     async fetchTip(mode) {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
@@ -33643,7 +33882,7 @@ class RefStore {
         // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
         const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, this.ref);
         if (seen !== undefined && seen === (known ?? null))
-            return this.memo?.filtered ?? false;
+            return { filtered: this.memo?.filtered ?? false, unchanged: seen };
         const args = [
             'fetch',
             '--quiet',
@@ -33660,12 +33899,12 @@ class RefStore {
         for (let attempt = 1;; attempt++) {
             const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
             if (r.exitCode === 0)
-                return !known;
+                return { filtered: !known };
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
                     await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
-                return false;
+                return { filtered: false };
             }
             if (AUTH_FAILURE.test(r.stderr))
                 throw this.authError(mode);
@@ -33696,21 +33935,7 @@ class RefStore {
             const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
             if (r.exitCode !== 0)
                 return [];
-            const entries = r.stdout
-                .split('\0')
-                .filter(Boolean)
-                .map((rec) => {
-                const tab = rec.indexOf('\t');
-                const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
-                const path = rec.slice(tab + 1);
-                return {
-                    path,
-                    name: path.slice(path.lastIndexOf('/') + 1),
-                    type: type,
-                    oid,
-                    mode: m,
-                };
-            });
+            const entries = parseLsTree(r.stdout);
             for (const e of entries)
                 known.set(e.path, e);
             return entries;
@@ -33752,6 +33977,15 @@ class RefStore {
                 const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
                 for (const d of wanted)
                     listed.add(d);
+                // Whole directories: what an append on this commit builds its trees from (see writeCommit).
+                if (mode.writer && entries.length > 0) {
+                    const dirs = this.dirsOf.get(commit) ?? new Map();
+                    for (const [d, items] of groupListing(entries, wanted))
+                        dirs.set(d, items);
+                    this.dirsOf.set(commit, dirs);
+                    if (this.dirsOf.size > 64)
+                        this.dirsOf.delete(this.dirsOf.keys().next().value);
+                }
                 return entries;
             },
             readAll: async (dir = '') => {
@@ -33794,6 +34028,28 @@ class RefStore {
             // cat-file will fetch what is still missing one object at a time, or fail clearly.
         }
     }
+}
+/** `ls-tree -z` records as entries. */
+function parseLsTree(stdout) {
+    return stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((rec) => {
+        const tab = rec.indexOf('\t');
+        const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
+        const path = rec.slice(tab + 1);
+        return {
+            path,
+            name: path.slice(path.lastIndexOf('/') + 1),
+            type: type,
+            oid,
+            mode: m,
+        };
+    });
+}
+/** The directory holding `path` ('' = the root). */
+function parentOf(path) {
+    return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 function emptyView(fresh) {
     return {
@@ -33868,6 +34124,41 @@ async function readRefFile(mode, ref) {
             return line.slice(0, sp);
     }
     return null;
+}
+/**
+ * Moves a ref of the private repository by git's own file protocol (create `<ref>.lock` exclusively, write,
+ * rename over the ref), without a process. False when it cannot (another ref format, a lock held by a git
+ * of another process): then the caller asks git.
+ */
+async function writeRefFile(mode, ref, oid) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return false;
+    const file = (0,external_node_path_.join)(dir, ref);
+    const lock = `${file}.lock`;
+    try {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(file), { recursive: true });
+    }
+    catch {
+        return false;
+    }
+    const handle = await (0,promises_namespaceObject.open)(lock, 'wx').catch(() => null);
+    if (handle === null)
+        return false;
+    try {
+        try {
+            await handle.writeFile(`${oid}\n`);
+        }
+        finally {
+            await handle.close();
+        }
+        await (0,promises_namespaceObject.rename)(lock, file);
+        return true;
+    }
+    catch {
+        await (0,promises_namespaceObject.rm)(lock, { force: true }).catch(() => { });
+        return false;
+    }
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -34005,6 +34296,7 @@ class EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false, trust);
         await this.remember(view.commit, loaded.state, loaded.stateSha);
+        this.keep(view.commit, loaded);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
     }
     /**
@@ -34088,6 +34380,18 @@ class EventLog {
             await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+    }
+    /**
+     * A verified snapshot read at `commit`, kept like one this instance wrote: an append on the same tip (the
+     * worker's `attempt.started` after its read) then needs no second listing and read of the same files.
+     */
+    keep(commit, loaded) {
+        if (commit === null || this.last?.commit === commit)
+            return;
+        if (loaded.source !== 'snapshot' || !loaded.verified || !loaded.newest || loaded.stateText === undefined)
+            return;
+        const state = deepFreeze(JSON.parse(loaded.stateText));
+        this.last = { commit, stateText: loaded.stateText, state, newest: loaded.newest, verified: true };
     }
     /**
      * The state at `view`. For an append it is frozen: the precondition sees exactly what the new snapshot is
@@ -34243,7 +34547,14 @@ async function loadState(view, trust, forAppend = false) {
         if (v !== 'unknown') {
             if (!v.ok)
                 throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
-            return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+            return {
+                state: trusted,
+                source: 'snapshot',
+                newest,
+                stateSha,
+                verified,
+                stateText: stateText,
+            };
         }
     }
     const checked = await checkView(view, false, anchor?.seq);
@@ -40517,7 +40828,8 @@ function openActionTarget(token, prToken) {
         env: process.env,
         warn: (line) => core/* warning */.$e(line),
     });
-    return { git: new Git(dir, token), events: new EventLog({ dir, token, sealer: sealerFromEnv() }), forge };
+    const git = new Git(dir, token);
+    return { git, events: new EventLog({ dir, token, probe: git, sealer: sealerFromEnv() }), forge };
 }
 function annotate(diagnostics) {
     for (const d of diagnostics) {
@@ -40561,7 +40873,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7032);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7141);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1749);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 
@@ -45804,7 +46116,9 @@ async function fetchBranch(git, branch, force = false) {
 async function readFetched(git, branch, paths) {
     const at = await fetchBranch(git, branch);
     if (at.expect !== undefined) {
-        const here = await readAt(git, at.ref, paths, true);
+        // The listed commit itself when it is here already (a clone has it under its remote-tracking branch):
+        // objects are named by their content, so this is the tip's content whichever ref brought it.
+        const here = (await readAt(git, at.expect, paths, true)) ?? (await readAt(git, at.ref, paths, true));
         if (here && here.sha === at.expect)
             return here;
         return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
@@ -45898,11 +46212,14 @@ async function loadBaseDocuments(git, defaultBranch) {
 /* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
 /* harmony export */   rZ: () => (/* binding */ takeRemoteTip)
 /* harmony export */ });
-/* unused harmony export rememberRemoteTips */
+/* unused harmony exports rememberRemoteTips, peekRemoteTip, noteRemoteTip, parseListing, LISTED_PREFIXES */
 /**
- * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
- * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
- * remote forgets every tip of it: a later fetch always asks the remote again.
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
+ * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
+ * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
+ * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
+ * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
  */
 const listings = new Map();
 /** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
@@ -45926,6 +46243,36 @@ function takeRemoteTip(url, ref) {
 function forgetRemoteTips(url) {
     listings.delete(url);
 }
+/**
+ * The tip of `ref` on `url` from the last listing without using it up (for "does this branch exist"
+ * questions, not for skipping a fetch): as `takeRemoteTip`, but a used tip still answers.
+ */
+function peekRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing)
+        return undefined;
+    return listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+}
+/** This process just pushed `oid` to `ref` on `url`: the last listing now shows it there (unused). */
+function noteRemoteTip(url, ref, oid) {
+    const listing = listings.get(url);
+    if (!listing)
+        return;
+    listing.tips.set(ref, oid);
+    listing.used.delete(ref);
+}
+/** Parses `git ls-remote` output into ref → object id, keeping the refs under `prefixes`. */
+function parseListing(stdout, prefixes) {
+    const tips = new Map();
+    for (const line of stdout.split('\n')) {
+        const [oid, ref] = line.split('\t');
+        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && prefixes.some((p) => ref.startsWith(p)))
+            tips.set(ref, oid);
+    }
+    return tips;
+}
+/** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
+const LISTED_PREFIXES = (/* unused pure expression or super */ null && (['refs/heads/', 'refs/leviathan/']));
 
 
 /***/ }),

@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6817:
+/***/ 5615:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34075,6 +34075,17 @@ var external_node_fs_ = __nccwpck_require__(3024);
 
 
 
+const LAYOUT_ARGS = [
+    'rev-parse',
+    '--path-format=absolute',
+    '--git-common-dir',
+    '--show-object-format',
+    '--absolute-git-dir',
+    '--git-path',
+    'objects',
+    '--git-path',
+    'shallow',
+];
 /**
  * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
  * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
@@ -34110,6 +34121,8 @@ function observeGit(observer) {
         observers.delete(observer);
     };
 }
+/** Who Leviathan's commits are by. */
+const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
 const AUTHOR = {
     GIT_AUTHOR_NAME: 'Leviathan',
     GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
@@ -34262,6 +34275,46 @@ class Git {
         return r.exitCode === 0 ? r.stdout.trim() : null;
     }
     /**
+     * Where the repository's parts are, from one `rev-parse` shared by every reader of this instance (event log,
+     * forge, private repositories, the sandbox's hide list): null when `cwd` is not in a git repository.
+     */
+    async layout() {
+        const r = await this.probe(LAYOUT_ARGS);
+        if (r.exitCode !== 0)
+            return null;
+        const [commonDir = '', format = 'sha1', gitDir = '', objects = '', shallow = ''] = r.stdout
+            .replace(/\n$/, '')
+            .split('\n');
+        return { commonDir, objectFormat: format === 'sha256' ? 'sha256' : 'sha1', gitDir, objects, shallow };
+    }
+    /**
+     * `remote.<remote>.url` as written in the local config (no `insteadOf` applied; null when unset) and the
+     * `http.*.extraheader` settings as `key=value` (actions/checkout's auth), from one shared `config` read.
+     */
+    async localConfig(remote = 'origin') {
+        const name = remote.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
+        const cfg = await this.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
+        let url = null;
+        const headers = [];
+        for (const line of cfg.stdout.split('\n')) {
+            const sp = line.indexOf(' ');
+            if (sp < 0)
+                continue;
+            const key = line.slice(0, sp);
+            const value = line.slice(sp + 1);
+            if (/^remote\./.test(key))
+                url ??= value;
+            else
+                headers.push(`${key}=${value}`);
+        }
+        return { url, headers };
+    }
+    /**
      * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
      * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
      * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
@@ -34275,6 +34328,144 @@ class Git {
         }
         return result;
     }
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/store/object-writer.ts
+/**
+ * Git objects written by Leviathan itself into its own private store repository (ref-store.ts, remote mode):
+ * blobs, trees and commits hashed and stored as loose objects without a git process, so an append costs no
+ * hash-object / read-tree / update-index / write-tree / commit-tree. Only for the store's own files, whose
+ * paths `checkStorePath` already limits to plain names; an agent's paths always go through git's own checks
+ * (private-repo.ts).
+ *
+ * A loose object is `<type> <size>\0<body>`, zlib-deflated, at `objects/<2 hex>/<rest>`, named by the hash
+ * of the undeflated bytes. Trees list `<mode> <name>\0<raw id>` in git's order (a tree's name compares as if
+ * it ended in `/`).
+ */
+
+
+
+
+function objectId(format, type, body) {
+    const hash = (0,external_node_crypto_.createHash)(format === 'sha256' ? 'sha256' : 'sha1');
+    hash.update(`${type} ${body.length}\0`);
+    hash.update(body);
+    return hash.digest('hex');
+}
+const isTree = (mode) => mode === '040000' || mode === '40000';
+/** The body of a tree object with `items`, in git's entry order. */
+function treeBody(items) {
+    const key = (name, item) => Buffer.from(isTree(item.mode) ? `${name}/` : name);
+    const sorted = [...items].sort(([a, x], [b, y]) => Buffer.compare(key(a, x), key(b, y)));
+    return Buffer.concat(sorted.flatMap(([name, item]) => [
+        Buffer.from(`${isTree(item.mode) ? '40000' : item.mode} ${name}\0`),
+        Buffer.from(item.oid, 'hex'),
+    ]));
+}
+/** The body of a commit object (message kept byte for byte). */
+function commitBody(tree, parent, who, when, message) {
+    const stamp = `${who.name} <${who.email}> ${Math.floor(when.getTime() / 1000)} +0000`;
+    return Buffer.from(`tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${stamp}\ncommitter ${stamp}\n\n${message}`);
+}
+/** Writes objects into one repository's `objects/` directory as loose objects. */
+class LooseObjectWriter {
+    objectsDir;
+    format;
+    level;
+    constructor(objectsDir, format, 
+    /** zlib level (the private repository's `core.looseCompression`). */
+    level = 1) {
+        this.objectsDir = objectsDir;
+        this.format = format;
+        this.level = level;
+    }
+    /** Stores an object (a no-op when it exists) and returns its id. */
+    async write(type, body) {
+        const oid = objectId(this.format, type, body);
+        const dir = (0,external_node_path_.join)(this.objectsDir, oid.slice(0, 2));
+        const file = (0,external_node_path_.join)(dir, oid.slice(2));
+        if (await (0,promises_.stat)(file).catch(() => null))
+            return oid;
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        const data = (0,external_node_zlib_.deflateSync)(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]), {
+            level: this.level,
+        });
+        // Written aside and linked in place: a reader never sees half an object, and a concurrent writer of the
+        // same object (same bytes) simply wins.
+        const tmp = (0,external_node_path_.join)(dir, `tmp_obj_${process.pid}_${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+        await (0,promises_.writeFile)(tmp, data, { mode: 0o444 });
+        try {
+            await (0,promises_.link)(tmp, file).catch((error) => {
+                if (error.code !== 'EEXIST')
+                    throw error;
+            });
+        }
+        finally {
+            await (0,promises_.rm)(tmp, { force: true });
+        }
+        return oid;
+    }
+    /**
+     * Writes the tree of `parent` (directory → items, '' = root; directories not given are read as empty)
+     * with `changes` applied (null deletes; a directory left empty disappears, as in git) and returns the new
+     * root tree's id and every new directory's items.
+     */
+    async writeTree(parent, changes) {
+        const dirs = new Map();
+        const itemsOf = (dir) => {
+            let items = dirs.get(dir);
+            if (!items) {
+                items = new Map(parent.get(dir) ?? []);
+                dirs.set(dir, items);
+            }
+            return items;
+        };
+        const parentDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+        const baseName = (path) => path.slice(path.lastIndexOf('/') + 1);
+        for (const [path, oid] of changes) {
+            const items = itemsOf(parentDir(path));
+            if (oid === null)
+                items.delete(baseName(path));
+            else
+                items.set(baseName(path), { mode: '100644', oid });
+            // Every ancestor is rewritten.
+            for (let d = parentDir(path); d !== ''; d = parentDir(d))
+                itemsOf(parentDir(d));
+        }
+        // Deepest first, so a directory's new id is known before its parent is written.
+        const order = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+        let root = '';
+        for (const dir of order) {
+            const items = dirs.get(dir);
+            if (dir === '') {
+                root = await this.write('tree', treeBody(items));
+                continue;
+            }
+            const up = itemsOf(parentDir(dir));
+            if (items.size === 0)
+                up.delete(baseName(dir));
+            else
+                up.set(baseName(dir), { mode: '040000', oid: await this.write('tree', treeBody(items)) });
+        }
+        if (root === '')
+            root = await this.write('tree', treeBody(itemsOf('')));
+        return { tree: root, dirs };
+    }
+}
+function depth(dir) {
+    return dir === '' ? 0 : dir.split('/').length;
+}
+/** ls-tree `-z` records (non-recursive) grouped by directory; only directories listed completely are kept. */
+function groupListing(records, complete) {
+    const out = new Map(complete.map((d) => [d, new Map()]));
+    for (const r of records) {
+        const slash = r.path.lastIndexOf('/');
+        const dir = slash < 0 ? '' : r.path.slice(0, slash);
+        out.get(dir)?.set(r.path.slice(slash + 1), { mode: r.mode, oid: r.oid });
+    }
+    return out;
 }
 
 // EXTERNAL MODULE: ./src/store/remote-tips.ts
@@ -34311,6 +34502,7 @@ var remote_tips = __nccwpck_require__(3338);
  * commit computed from a stale view simply loses the compare-and-swap, and a `refuse` or `skip` decision is
  * only returned after it has been confirmed on a freshly fetched tip.
  */
+
 
 
 
@@ -34386,6 +34578,8 @@ class RefStore {
     memo = null;
     /** Tree and message of the last commit built, for the memo once it is pushed. */
     built = null;
+    /** Directories of commits listed completely or built here (commit → directory → entries), for `commit`. */
+    dirsOf = new Map();
     constructor(options) {
         this.options = options;
         if (!/^refs\/[^\s~^:?*[\\]+$/.test(options.ref) || options.ref.includes('..')) {
@@ -34407,7 +34601,15 @@ class RefStore {
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
-        const filtered = mode.remote !== null ? await this.fetchTip(mode) : false;
+        const fetched = mode.remote !== null ? await this.fetchTip(mode) : { filtered: false };
+        const filtered = fetched.filtered;
+        // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
+        if (fetched.unchanged === null) {
+            this.memo = null;
+            return emptyView(true);
+        }
+        if (fetched.unchanged && this.memo?.commit === fetched.unchanged)
+            return this.makeView(mode, this.memo, true);
         const info = await this.commitInfo(mode, mode.trackingRef);
         this.memo = info ? { ...info, filtered } : null;
         return this.memo ? this.makeView(mode, this.memo, true) : emptyView(true);
@@ -34419,6 +34621,9 @@ class RefStore {
             return this.fetch();
         if (this.memo)
             return this.makeView(mode, this.memo, false);
+        // Never fetched here (a new private repository): no git process to learn that.
+        if ((await readRefFile(mode, mode.trackingRef)) === null)
+            return null;
         const info = await this.commitInfo(mode, mode.trackingRef);
         return info ? this.makeView(mode, { ...info, filtered: true }, false) : null;
     }
@@ -34442,6 +34647,8 @@ class RefStore {
         const { git } = mode;
         for (const path of changes.keys())
             checkStorePath(path);
+        if (mode.writer)
+            return this.writeCommit(mode, mode.writer, changes, message, parent);
         const writes = [...changes].filter((c) => c[1] !== null);
         const scratch = (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
         const index = `${scratch}.index`;
@@ -34482,6 +34689,49 @@ class RefStore {
         finally {
             await Promise.all([(0,promises_.rm)(index, { force: true }), (0,promises_.rm)(scratch, { recursive: true, force: true })]);
         }
+    }
+    /**
+     * `commit` in remote mode: blobs, trees and the commit written as objects by object-writer.ts; git is asked
+     * only for the parent's directories this instance has not listed (one ls-tree).
+     */
+    async writeCommit(mode, writer, changes, message, parent) {
+        const needed = new Set(['']);
+        for (const path of changes.keys()) {
+            for (let d = parentOf(path); d !== ''; d = parentOf(d))
+                needed.add(d);
+        }
+        const dirs = parent === null ? new Map() : await this.parentDirs(mode, parent, needed);
+        const oids = new Map();
+        for (const [path, content] of changes) {
+            oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+        }
+        const built = await writer.writeTree(dirs, oids);
+        const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
+        const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
+        const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
+        this.built = { commit, tree: built.tree, message: text, filtered: false };
+        this.dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
+        return commit;
+    }
+    /** The directories `needed` of `parent` (those absent there are empty), from what was listed or one ls-tree. */
+    async parentDirs(mode, parent, needed) {
+        const known = this.dirsOf.get(parent);
+        const resolved = (d) => {
+            if (known?.has(d))
+                return true;
+            if (d === '')
+                return false;
+            // Absent from a listed parent directory: it does not exist there (and reads as empty).
+            const up = known?.get(parentOf(d));
+            return up !== undefined && !up.has(d.slice(d.lastIndexOf('/') + 1));
+        };
+        if (known && [...needed].every(resolved))
+            return known;
+        const specs = [...needed].map((d) => (d === '' ? '.' : `${d}/`));
+        const out = await mode.git.output(['ls-tree', '-z', parent, '--', ...specs]);
+        const grouped = groupListing(parseLsTree(out), [...needed]);
+        this.dirsOf.set(parent, new Map([...(known ?? []), ...grouped]));
+        return grouped;
     }
     /**
      * Publishes `commit` as the ref's new tip if the ref is still at `parent` (null = must not exist yet).
@@ -34601,7 +34851,10 @@ class RefStore {
     /** Records a pushed commit as the known tip. Best effort: the next fetch corrects the tracking ref anyway. */
     async track(mode, commit) {
         this.landed(commit);
-        await exclusive(mode.lockKey, () => mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true }));
+        await exclusive(mode.lockKey, async () => {
+            if (!(await writeRefFile(mode, mode.trackingRef, commit)))
+                await mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true });
+        });
     }
     // --- setup -------------------------------------------------------------------------------------------
     setup() {
@@ -34614,36 +34867,14 @@ class RefStore {
     async open() {
         const shared = this.options.probe;
         const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
-        const info = await user.probe([
-            'rev-parse',
-            '--path-format=absolute',
-            '--git-common-dir',
-            '--show-object-format',
-        ]);
-        if (info.exitCode !== 0) {
+        const layout = await user.layout();
+        if (layout === null) {
             throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
         }
-        const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
-        const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await user.probe([
-            'config',
-            '--local',
-            '--get-regexp',
-            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
-        ]);
-        let url = null;
-        const headers = [];
-        for (const line of cfg.stdout.split('\n')) {
-            const sp = line.indexOf(' ');
-            if (sp < 0)
-                continue;
-            const key = line.slice(0, sp);
-            const value = line.slice(sp + 1);
-            if (key.endsWith('.url'))
-                url ??= value;
-            else
-                headers.push(`${key}=${value}`);
-        }
+        const { commonDir, objectFormat } = layout;
+        const cfg = await user.localConfig(this.remoteName);
+        let url = cfg.url;
+        const headers = cfg.headers;
         if (url === null) {
             const git = new Git(this.options.dir, this.options.token);
             const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
@@ -34657,6 +34888,7 @@ class RefStore {
                 trackingRef: this.ref,
                 where: `the local repository ${this.options.dir}`,
                 url: null,
+                writer: null,
             };
         }
         if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
@@ -34689,13 +34921,20 @@ class RefStore {
             trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
             where: redactUrl(url),
             url,
+            writer: objectFormat === 'sha1' || objectFormat === 'sha256'
+                ? new LooseObjectWriter((0,external_node_path_.join)(aux, 'objects'), objectFormat)
+                : null,
         };
     }
     authError(mode) {
         return new RefStoreError('auth_failed', `authentication to ${mode.where} failed: the token is missing, wrong or lacks access to ${this.ref}`);
     }
     // --- reading -----------------------------------------------------------------------------------------
-    /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
+    /**
+     * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
+     * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
+     * that is absent on both sides.
+     */
     async fetchTip(mode) {
         const { git } = mode;
         const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
@@ -34703,7 +34942,7 @@ class RefStore {
         // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
         const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, this.ref);
         if (seen !== undefined && seen === (known ?? null))
-            return this.memo?.filtered ?? false;
+            return { filtered: this.memo?.filtered ?? false, unchanged: seen };
         const args = [
             'fetch',
             '--quiet',
@@ -34720,12 +34959,12 @@ class RefStore {
         for (let attempt = 1;; attempt++) {
             const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
             if (r.exitCode === 0)
-                return !known;
+                return { filtered: !known };
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
                     await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
-                return false;
+                return { filtered: false };
             }
             if (AUTH_FAILURE.test(r.stderr))
                 throw this.authError(mode);
@@ -34756,21 +34995,7 @@ class RefStore {
             const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
             if (r.exitCode !== 0)
                 return [];
-            const entries = r.stdout
-                .split('\0')
-                .filter(Boolean)
-                .map((rec) => {
-                const tab = rec.indexOf('\t');
-                const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
-                const path = rec.slice(tab + 1);
-                return {
-                    path,
-                    name: path.slice(path.lastIndexOf('/') + 1),
-                    type: type,
-                    oid,
-                    mode: m,
-                };
-            });
+            const entries = parseLsTree(r.stdout);
             for (const e of entries)
                 known.set(e.path, e);
             return entries;
@@ -34812,6 +35037,15 @@ class RefStore {
                 const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
                 for (const d of wanted)
                     listed.add(d);
+                // Whole directories: what an append on this commit builds its trees from (see writeCommit).
+                if (mode.writer && entries.length > 0) {
+                    const dirs = this.dirsOf.get(commit) ?? new Map();
+                    for (const [d, items] of groupListing(entries, wanted))
+                        dirs.set(d, items);
+                    this.dirsOf.set(commit, dirs);
+                    if (this.dirsOf.size > 64)
+                        this.dirsOf.delete(this.dirsOf.keys().next().value);
+                }
                 return entries;
             },
             readAll: async (dir = '') => {
@@ -34854,6 +35088,28 @@ class RefStore {
             // cat-file will fetch what is still missing one object at a time, or fail clearly.
         }
     }
+}
+/** `ls-tree -z` records as entries. */
+function parseLsTree(stdout) {
+    return stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((rec) => {
+        const tab = rec.indexOf('\t');
+        const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
+        const path = rec.slice(tab + 1);
+        return {
+            path,
+            name: path.slice(path.lastIndexOf('/') + 1),
+            type: type,
+            oid,
+            mode: m,
+        };
+    });
+}
+/** The directory holding `path` ('' = the root). */
+function parentOf(path) {
+    return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 function emptyView(fresh) {
     return {
@@ -34928,6 +35184,41 @@ async function readRefFile(mode, ref) {
             return line.slice(0, sp);
     }
     return null;
+}
+/**
+ * Moves a ref of the private repository by git's own file protocol (create `<ref>.lock` exclusively, write,
+ * rename over the ref), without a process. False when it cannot (another ref format, a lock held by a git
+ * of another process): then the caller asks git.
+ */
+async function writeRefFile(mode, ref, oid) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return false;
+    const file = (0,external_node_path_.join)(dir, ref);
+    const lock = `${file}.lock`;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(file), { recursive: true });
+    }
+    catch {
+        return false;
+    }
+    const handle = await (0,promises_.open)(lock, 'wx').catch(() => null);
+    if (handle === null)
+        return false;
+    try {
+        try {
+            await handle.writeFile(`${oid}\n`);
+        }
+        finally {
+            await handle.close();
+        }
+        await (0,promises_.rename)(lock, file);
+        return true;
+    }
+    catch {
+        await (0,promises_.rm)(lock, { force: true }).catch(() => { });
+        return false;
+    }
 }
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
 async function ensureAuxRepo(aux, objectFormat, url) {
@@ -35065,6 +35356,7 @@ class EventLog {
         const view = await this.store.fetch();
         const loaded = await this.load(view, false, trust);
         await this.remember(view.commit, loaded.state, loaded.stateSha);
+        this.keep(view.commit, loaded);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
     }
     /**
@@ -35148,6 +35440,18 @@ class EventLog {
             await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+    }
+    /**
+     * A verified snapshot read at `commit`, kept like one this instance wrote: an append on the same tip (the
+     * worker's `attempt.started` after its read) then needs no second listing and read of the same files.
+     */
+    keep(commit, loaded) {
+        if (commit === null || this.last?.commit === commit)
+            return;
+        if (loaded.source !== 'snapshot' || !loaded.verified || !loaded.newest || loaded.stateText === undefined)
+            return;
+        const state = deepFreeze(JSON.parse(loaded.stateText));
+        this.last = { commit, stateText: loaded.stateText, state, newest: loaded.newest, verified: true };
     }
     /**
      * The state at `view`. For an append it is frozen: the precondition sees exactly what the new snapshot is
@@ -35303,7 +35607,14 @@ async function loadState(view, trust, forAppend = false) {
         if (v !== 'unknown') {
             if (!v.ok)
                 throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
-            return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+            return {
+                state: trusted,
+                source: 'snapshot',
+                newest,
+                stateSha,
+                verified,
+                stateText: stateText,
+            };
         }
     }
     const checked = await checkView(view, false, anchor?.seq);
@@ -41411,7 +41722,8 @@ function openActionTarget(token, prToken) {
         env: process.env,
         warn: (line) => lib_core/* warning */.$e(line),
     });
-    return { git: new Git(dir, token), events: new EventLog({ dir, token, sealer: sealerFromEnv() }), forge };
+    const git = new Git(dir, token);
+    return { git, events: new EventLog({ dir, token, probe: git, sealer: sealerFromEnv() }), forge };
 }
 function annotate(diagnostics) {
     for (const d of diagnostics) {
@@ -41461,7 +41773,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5829);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(6817);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(5615);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -45583,7 +45895,9 @@ async function fetchBranch(git, branch, force = false) {
 async function readFetched(git, branch, paths) {
     const at = await fetchBranch(git, branch);
     if (at.expect !== undefined) {
-        const here = await readAt(git, at.ref, paths, true);
+        // The listed commit itself when it is here already (a clone has it under its remote-tracking branch):
+        // objects are named by their content, so this is the tip's content whichever ref brought it.
+        const here = (await readAt(git, at.expect, paths, true)) ?? (await readAt(git, at.ref, paths, true));
         if (here && here.sha === at.expect)
             return here;
         return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
@@ -45682,6 +45996,8 @@ async function loadBaseDocuments(git, defaultBranch) {
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3338);
+
 
 
 
@@ -45696,17 +46012,17 @@ class PrivateRepo {
     }
     /** A private repository that sees the objects of `source` (a checkout, read only). */
     static async create(source) {
-        const objects = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
-        const format = (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+        const layout = await source.layout();
+        if (layout === null)
+            throw new Error(`${source.cwd} is not a git repository`);
+        const { objects, objectFormat: format, shallow } = layout;
         const root = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-delivery-'));
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod)(root, 0o700);
         const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(root, 'repo.git');
         const git = source.at(root, { GIT_DIR: dir });
-        await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info'), { recursive: true });
+        await writeRepoFiles(dir, format, true);
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
         // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
-        const shallow = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(shallow, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'shallow')).catch(() => { });
         return new PrivateRepo(root, git, format);
     }
@@ -45723,16 +46039,7 @@ class PrivateRepo {
         const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.isAbsolute)(url)
             ? url
             : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(source.cwd, url);
-        const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-            allowFailure: true,
-        });
-        const headers = cfg.stdout
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => {
-            const space = line.indexOf(' ');
-            return `${line.slice(0, space)}=${line.slice(space + 1)}`;
-        });
+        const { headers } = await source.localConfig();
         return { url: absolute, headers, ...(token ? { token } : {}) };
     }
     /** Every entry of a commit's tree, recursively (replace objects never apply: see git.ts). */
@@ -45751,23 +46058,67 @@ class PrivateRepo {
         return this.git.output(['hash-object', '-w', '--no-filters', '--stdin'], { input: content });
     }
     /**
+     * Writes several blobs with one `hash-object`: the bytes go through files of this repository's own 0700
+     * directory (written here, so no path of anyone else's is ever read), in order.
+     */
+    async writeBlobs(contents) {
+        if (contents.length === 0)
+            return [];
+        if (contents.length === 1)
+            return [await this.writeBlob(contents[0])];
+        const scratch = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'blobs-'));
+        try {
+            const files = await Promise.all(contents.map(async (content, i) => {
+                const file = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(scratch, String(i));
+                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, content, { mode: 0o600 });
+                return file;
+            }));
+            const out = await this.git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+                input: `${files.join('\n')}\n`,
+            });
+            const oids = out.split('\n');
+            if (oids.length !== contents.length)
+                throw new Error('git wrote fewer blobs than it was given');
+            return oids;
+        }
+        finally {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(scratch, { recursive: true, force: true });
+        }
+    }
+    /**
      * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
      * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
      */
     async buildTree(base, changes) {
+        return (await this.buildTrees(base, changes, [])).tree;
+    }
+    /**
+     * `buildTree`, and in the same index the tree with `then` applied on top as well (null when `then` is
+     * empty, as `next`): the candidate and its follow-up commit (the backlog write-back) from one read of the base.
+     */
+    async buildTrees(base, changes, then) {
         const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `index-${process.hrtime.bigint()}`);
         const env = { GIT_INDEX_FILE: index };
+        const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+        const info = (list) => list
+            .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
+            .join('');
         try {
             await this.git.run(['read-tree', base], { env });
-            const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
-            const input = changes
-                .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
-                .join('');
-            if (input) {
-                await this.git.run(['update-index', '-z', '--index-info'], { env, input });
-                await this.assertIndexHolds(env, changes);
+            const overwritten = new Set(then.map((c) => c.path));
+            // One check of the final index covers both trees unless `then` rewrites a path of `changes`.
+            const checkTogether = then.length > 0 && !changes.some((c) => overwritten.has(c.path));
+            if (changes.length > 0) {
+                await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(changes) });
+                if (!checkTogether)
+                    await this.assertIndexHolds(env, changes);
             }
-            return await this.git.output(['write-tree'], { env });
+            const tree = await this.git.output(['write-tree'], { env });
+            if (then.length === 0)
+                return { tree, next: null };
+            await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(then) });
+            await this.assertIndexHolds(env, checkTogether ? [...changes, ...then] : then);
+            return { tree, next: await this.git.output(['write-tree'], { env }) };
         }
         finally {
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
@@ -45805,30 +46156,35 @@ class PrivateRepo {
      * before the new `.git` exists; git then only records them there (no command of it touches the files).
      */
     async checkoutWorkTree(commit, dir, branch) {
-        await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+        if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit))
+            throw new Error(`not a commit id: ${commit}`);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git', 'refs', 'leviathan'), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git', 'refs', 'leviathan', 'base'), `${commit}\n`);
         const index = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, `checkout-index-${process.hrtime.bigint()}`);
         try {
+            // One read-tree writes the files (into the empty directory) and an index whose stat data matches them.
             const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
-            await this.git.run(['read-tree', commit], { env });
-            await this.git.run(['checkout-index', '--all', '--force'], { env });
+            await this.git.run(['read-tree', '--reset', '-u', `${commit}^{tree}`], { env });
+            // The agent's repository: made as files (what `git init` would write that git needs), then one fetch
+            // puts the commit on the branch HEAD names; the index just built is its index.
+            const gitDir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, '.git');
+            await writeRepoFiles(gitDir, this.objectFormat, false, branch);
+            const wt = this.git.at(dir, { GIT_DIR: gitDir });
+            await wt.run([
+                'fetch',
+                '--quiet',
+                '--no-tags',
+                '--depth=1',
+                '--update-head-ok',
+                '--no-write-fetch-head',
+                (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git'),
+                `+refs/leviathan/base:refs/heads/${branch}`,
+            ]);
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(index, (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'index'));
         }
         finally {
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(index, { force: true });
         }
-        const wt = this.git.at(dir, {});
-        await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
-        await wt.run([
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--depth=1',
-            (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git'),
-            'refs/leviathan/base',
-        ]);
-        await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
-        await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
-        await wt.run(['read-tree', 'HEAD']);
-        await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
     }
     /**
      * Pushes `commit` to `branch` on the origin only if the branch is still at `expected` (null: absent); with a
@@ -45845,14 +46201,35 @@ class PrivateRepo {
             target.url,
             `${commit}:${ref}`,
         ]);
+        (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
+    }
+    /**
+     * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
+     * right after it (the event log before a push, the forge's branch check) need no session of their own.
+     */
+    async listRemote(target) {
+        const git = this.originGit(target);
+        const r = await git.run(['ls-remote', target.url, ..._remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj.map((p) => `${p}*`)], {
+            allowFailure: true,
+        });
+        if (r.exitCode === 0)
+            (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .rememberRemoteTips */ ["if"])(target.url, (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .parseListing */ ._S)(r.stdout, _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj), _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj);
     }
     /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
     originGit(target, token = target.token) {
         const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
         return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
     }
+    /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
+    static listedBranch(target, branch) {
+        return (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+    }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
+        // This command's listing of the origin (the forge's default-branch read) saw it already.
+        const seen = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+        if (seen !== undefined)
+            return seen;
         const git = this.originGit(target);
         const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
         const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
@@ -45861,6 +46238,33 @@ class PrivateRepo {
     async remove() {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.root, { recursive: true, force: true });
     }
+}
+/**
+ * The files of a new repository at `gitDir` as `git init` would write the ones git needs (HEAD, config,
+ * objects/, refs/), without a process: no hooks, no description, no template of anyone's.
+ */
+async function writeRepoFiles(gitDir, format, bare, branch = 'main') {
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'objects', 'info'), { recursive: true });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'refs', 'heads'), { recursive: true });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'refs', 'tags'), { recursive: true });
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    if (!bare) {
+        // What tools in the agent's work tree may expect of a repository `git init` made (no sample hooks).
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'hooks'), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'info'), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'info', 'exclude'), '# git ls-files --others --exclude-from=.git/info/exclude\n');
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'description'), 'Unnamed repository; edit this file to name it for gitweb.\n');
+    }
+    const config = [
+        '[core]',
+        `\trepositoryformatversion = ${format === 'sha1' ? 0 : 1}`,
+        '\tfilemode = true',
+        `\tbare = ${bare}`,
+        ...(bare ? [] : ['\tlogallrefupdates = true']),
+        ...(format === 'sha1' ? [] : ['[extensions]', `\tobjectformat = ${format}`]),
+        '',
+    ];
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(gitDir, 'config'), config.join('\n'));
 }
 
 
@@ -45871,13 +46275,20 @@ class PrivateRepo {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
-/* harmony export */   rZ: () => (/* binding */ takeRemoteTip)
+/* harmony export */   _S: () => (/* binding */ parseListing),
+/* harmony export */   "if": () => (/* binding */ rememberRemoteTips),
+/* harmony export */   rZ: () => (/* binding */ takeRemoteTip),
+/* harmony export */   wX: () => (/* binding */ noteRemoteTip),
+/* harmony export */   zj: () => (/* binding */ LISTED_PREFIXES)
 /* harmony export */ });
-/* unused harmony export rememberRemoteTips */
+/* unused harmony export peekRemoteTip */
 /**
- * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
- * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
- * remote forgets every tip of it: a later fetch always asks the remote again.
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
+ * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
+ * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
+ * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
+ * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
  */
 const listings = new Map();
 /** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
@@ -45901,6 +46312,36 @@ function takeRemoteTip(url, ref) {
 function forgetRemoteTips(url) {
     listings.delete(url);
 }
+/**
+ * The tip of `ref` on `url` from the last listing without using it up (for "does this branch exist"
+ * questions, not for skipping a fetch): as `takeRemoteTip`, but a used tip still answers.
+ */
+function peekRemoteTip(url, ref) {
+    const listing = listings.get(url);
+    if (!listing)
+        return undefined;
+    return listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+}
+/** This process just pushed `oid` to `ref` on `url`: the last listing now shows it there (unused). */
+function noteRemoteTip(url, ref, oid) {
+    const listing = listings.get(url);
+    if (!listing)
+        return;
+    listing.tips.set(ref, oid);
+    listing.used.delete(ref);
+}
+/** Parses `git ls-remote` output into ref → object id, keeping the refs under `prefixes`. */
+function parseListing(stdout, prefixes) {
+    const tips = new Map();
+    for (const line of stdout.split('\n')) {
+        const [oid, ref] = line.split('\t');
+        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && prefixes.some((p) => ref.startsWith(p)))
+            tips.set(ref, oid);
+    }
+    return tips;
+}
+/** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
+const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
 
 
 /***/ }),
@@ -47886,7 +48327,7 @@ function agent_run_attemptRedactor(deps, ctx) {
  * shown read-only), the user's checkout and the runner's temp directory.
  */
 async function hiddenPaths(deps, ctx) {
-    const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+    const gitDir = (await deps.git.layout().catch(() => null))?.gitDir ?? '';
     const env = hostEnv(deps);
     return [
         deps.git.cwd,
@@ -48629,12 +49070,16 @@ function stillRunning(state, attempt) {
     const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
     return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
-/** Writes the content of `changes` (read without following links) into the private repository. */
-async function writeChanges(repo, changes, maxBytes) {
-    const written = [];
+/**
+ * Writes the content of `changes` (read without following links) into the private repository, and `extra`
+ * blobs with them (one git process for all); returns the entries and the extra blobs' ids.
+ */
+async function writeChanges(repo, changes, maxBytes, extra = []) {
+    const contents = [];
+    const pending = [];
     for (const c of changes) {
         if (c.status === 'D') {
-            written.push({ path: c.path, mode: c.mode, oid: null });
+            pending.push({ path: c.path, mode: c.mode, at: null });
             continue;
         }
         let content;
@@ -48645,9 +49090,16 @@ async function writeChanges(repo, changes, maxBytes) {
         if (content === null || content.length !== c.size) {
             throw new DeliveryError('scope_violation', `${JSON.stringify(c.path)} changed or vanished while being read`);
         }
-        written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
+        pending.push({ path: c.path, mode: c.mode, at: contents.length });
+        contents.push(content);
     }
-    return written;
+    const oids = await repo.writeBlobs([...contents, ...extra]);
+    const written = pending.map((p) => ({
+        path: p.path,
+        mode: p.mode,
+        oid: p.at === null ? null : oids[p.at],
+    }));
+    return { written, extra: oids.slice(contents.length) };
 }
 class DeliveryError extends Error {
     reason;
@@ -48717,7 +49169,7 @@ refusal) {
         };
         const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
         const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
-        const entries = await writeChanges(repo, content, opts.maxBytes);
+        const entries = (await writeChanges(repo, content, opts.maxBytes)).written;
         if (content.length < current.changes.length) {
             const listed = {
                 ...current,
@@ -48826,10 +49278,14 @@ refusal) {
             return await fail('secret_in_diff', describeFindings(threats), { report: guard.report });
         }
         let head;
+        // The write-back's tree is built with the candidate's, from the same index; committed after verify.
+        let markedTree = null;
         try {
-            const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
-            const tree = await repo.buildTree(ctx.baseSha, entries);
-            head = await repo.commit(tree, ctx.baseSha, subject);
+            const written = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes, writeback === null ? [] : [Buffer.from(writeback)]);
+            const marked = written.extra.map((oid) => ({ path: documents/* BACKLOG_FILE */.Tc, mode: '100644', oid }));
+            const trees = await repo.buildTrees(ctx.baseSha, written.written, marked);
+            markedTree = trees.next;
+            head = await repo.commit(trees.tree, ctx.baseSha, subject);
         }
         catch (error) {
             const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
@@ -48870,12 +49326,13 @@ refusal) {
                 await (0,promises_.rm)(fresh, { recursive: true, force: true }).catch(() => { });
             }
         }
-        if (writeback !== null) {
-            const blob = await repo.writeBlob(Buffer.from(writeback));
-            const tree = await repo.buildTree(head, [{ path: documents/* BACKLOG_FILE */.Tc, mode: '100644', oid: blob }]);
-            head = await repo.commit(tree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
+        if (markedTree !== null) {
+            head = await repo.commit(markedTree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
         }
-        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. One
+        // listing of the origin first: the log is fetched only when it moved since this worker's own append, and
+        // the forge sees the branches without asking again.
+        await repo.listRemote(target);
         const { state } = await deps.events.read();
         const running = stillRunning(state, ctx.attempt);
         if (late() || running !== true) {
@@ -49008,6 +49465,17 @@ async function startAttempt(deps, taskId, attemptId) {
     const { state } = await deps.events.read();
     const claimed = claimedAttempt(state, taskId, attempt);
     const id = attempt;
+    const branch = `${docs.config.pr.branch_prefix}${task.id}`;
+    // Where pushes go and the PR branch's tip (the lease), read before anything is pushed: the forge's listing
+    // of the origin above already saw that tip, and a push makes that listing stale.
+    let target;
+    try {
+        const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
+        target = { pushTarget, branchAt: PrivateRepo.listedBranch(pushTarget, branch) };
+    }
+    catch (error) {
+        target = error;
+    }
     const started = await deps.events.append([
         attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
     ], 
@@ -49015,17 +49483,18 @@ async function startAttempt(deps, taskId, attemptId) {
     (s) => notStarted(s, id));
     if (!started.ok)
         throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
-    const branch = `${docs.config.pr.branch_prefix}${task.id}`;
     const maxAttempts = maxAttemptsFor(task, docs.config);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(claimed.deadline) - deps.now().getTime()) / 1000));
     say(`making a fresh work tree at ${docs.base} ${docs.sha.slice(0, 7)}`);
     let prepared;
     let files;
     try {
+        if (target instanceof Error)
+            throw target;
         const repo = await PrivateRepo.create(deps.git);
         try {
-            const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
-            const branchAt = await repo.remoteBranch(pushTarget, branch);
+            const { pushTarget } = target;
+            const branchAt = target.branchAt !== undefined ? target.branchAt : await repo.remoteBranch(pushTarget, branch);
             const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
             await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
             const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);

@@ -76,7 +76,8 @@ export function openActionTarget(token: string, prToken?: string): ActionTarget 
     env: process.env,
     warn: (line) => core.warning(line),
   });
-  return { git: new Git(dir, token), events: new EventLog({ dir, token, sealer: sealerFromEnv() }), forge };
+  const git = new Git(dir, token);
+  return { git, events: new EventLog({ dir, token, probe: git, sealer: sealerFromEnv() }), forge };
 }
 
 function annotate(diagnostics: readonly Diagnostic[]): void {

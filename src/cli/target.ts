@@ -134,11 +134,12 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
     // The clone authenticates as the checkout does (actions/checkout's extraheader), for the log and forge too.
     for (const [key, value] of headers) await git.run(['config', '--local', '--add', key, value]);
     // The GitHub forge is not tied to a checkout: the clone shares it.
-    const forge = target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now }) : target.forge;
+    const forge =
+      target.forge.kind === 'local' ? new LocalForge({ dir, now: target.ctx.now, probe: git }) : target.forge;
     return await fn({
       dir,
       git,
-      events: new EventLog({ dir, sealer: sealerFromEnv() }),
+      events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }),
       forge,
       ctx: target.ctx,
     });

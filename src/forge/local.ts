@@ -17,7 +17,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
 import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
-import { rememberRemoteTips } from '../store/remote-tips.js';
+import { LISTED_PREFIXES, parseListing, peekRemoteTip, rememberRemoteTips } from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -82,7 +82,8 @@ interface Target {
   remote: string | null;
   /** What git fetches from / pushes to from a temporary repository: the remote URL, or `gitDir`. */
   fetchUrl: string;
-  pushUrl: string;
+  /** Asked only when a merge pushes. */
+  pushUrl: () => Promise<string>;
   /** For messages and pull URLs (credentials removed). */
   where: string;
   /** `http.*.extraheader` settings of the checkout, reused when no token is given (as the ref-store does). */
@@ -104,7 +105,7 @@ function messageOf(error: unknown): string {
 }
 
 /** Ref prefixes the default-branch listing covers completely. */
-const LISTED = ['refs/heads/', 'refs/leviathan/'];
+const LISTED = LISTED_PREFIXES;
 
 export class LocalForge implements Forge {
   readonly kind = 'local' as const;
@@ -146,15 +147,7 @@ export class LocalForge implements Forge {
         'defaultBranch',
       );
     }
-    if (target.remote !== null) {
-      const tips = new Map<string, string>();
-      for (const line of r.stdout.split('\n')) {
-        const [oid, ref] = line.split('\t');
-        if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && LISTED.some((p) => ref.startsWith(p)))
-          tips.set(ref, oid);
-      }
-      rememberRemoteTips(target.fetchUrl, tips, LISTED);
-    }
+    if (target.remote !== null) rememberRemoteTips(target.fetchUrl, parseListing(r.stdout, LISTED), LISTED);
     const match = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout);
     return match?.[1] ?? 'main';
   }
@@ -329,35 +322,44 @@ export class LocalForge implements Forge {
   private async openTarget(): Promise<Target> {
     const shared = this.options.probe;
     const ask = shared?.cwd === this.options.dir ? shared : this.git;
-    const info = await ask.probe(['rev-parse', '--path-format=absolute', '--git-common-dir']);
-    if (info.exitCode !== 0) {
+    const layout = await ask.layout();
+    if (layout === null) {
       throw new ForgeError(notARepository(this.options.dir), 'open');
     }
-    const gitDir = info.stdout.trim();
+    const gitDir = layout.commonDir;
     const remote = this.options.remote ?? 'origin';
     const fetch = await ask.probe(['remote', 'get-url', remote]);
     if (fetch.exitCode !== 0) {
-      return { gitDir, remote: null, fetchUrl: gitDir, pushUrl: gitDir, where: gitDir, headers: [] };
+      return {
+        gitDir,
+        remote: null,
+        fetchUrl: gitDir,
+        pushUrl: async () => gitDir,
+        where: gitDir,
+        headers: [],
+      };
     }
-    const push = await this.git.output(['remote', 'get-url', '--push', remote]);
-    // Relative remote paths are relative to the repository, not to a temporary one.
-    const top = await ask.probe(['rev-parse', '--show-toplevel']);
-    const base = top.exitCode === 0 ? top.stdout.trim() : gitDir;
-    const abs = (url: string) => (isRemoteUrl(url) || isAbsolute(url) ? url : resolve(base, url));
-    const cfg = await ask.probe(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$']);
-    const headers = this.options.token
-      ? []
-      : cfg.stdout
-          .split('\n')
-          .filter((l) => l.includes(' '))
-          .map((l) => `${l.slice(0, l.indexOf(' '))}=${l.slice(l.indexOf(' ') + 1)}`);
-    const fetchUrl = abs(fetch.stdout.trim());
-    return { gitDir, remote, fetchUrl, pushUrl: abs(push), where: redactUrl(fetchUrl), headers };
+    // Relative remote paths are relative to the repository, not to a temporary one (asked only for those).
+    const abs = async (url: string) => {
+      if (isRemoteUrl(url) || isAbsolute(url)) return url;
+      const top = await ask.probe(['rev-parse', '--show-toplevel']);
+      return resolve(top.exitCode === 0 ? top.stdout.trim() : gitDir, url);
+    };
+    const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
+    const fetchUrl = await abs(fetch.stdout.trim());
+    const pushUrl = async () => abs((await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim());
+    return { gitDir, remote, fetchUrl, pushUrl, where: redactUrl(fetchUrl), headers };
   }
 
   /** Which of `branches` do not exist where the pulls live. */
   private async missingBranches(target: Target, branches: string[]): Promise<string[]> {
     const refs = [...new Set(branches)].map((b) => `refs/heads/${b}`);
+    // A listing of this very moment (the worker's, just before it pushed, and its own push) answers it.
+    if (
+      target.remote !== null &&
+      refs.every((ref) => typeof peekRemoteTip(target.fetchUrl, ref) === 'string')
+    )
+      return [];
     const r = await this.git.run(['ls-remote', target.remote ?? target.gitDir, ...refs], {
       allowFailure: true,
     });
@@ -417,7 +419,7 @@ export class LocalForge implements Forge {
       const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
       await appendFile(
         join(dir, '.git', 'config'),
-        `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(target.pushUrl)}\n`,
+        `[remote "origin"]\n\turl = ${quote(target.fetchUrl)}\n\tpushurl = ${quote(await target.pushUrl())}\n`,
       );
 
       const subject = `Merge pull request #${record.number} from ${record.head}`;

@@ -61,7 +61,9 @@ async function readFetched(
 ): Promise<{ sha: string; texts: (string | null)[] }> {
   const at = await fetchBranch(git, branch);
   if (at.expect !== undefined) {
-    const here = await readAt(git, at.ref, paths, true);
+    // The listed commit itself when it is here already (a clone has it under its remote-tracking branch):
+    // objects are named by their content, so this is the tip's content whichever ref brought it.
+    const here = (await readAt(git, at.expect, paths, true)) ?? (await readAt(git, at.ref, paths, true));
     if (here && here.sha === at.expect) return here;
     return readAt(git, (await fetchBranch(git, branch, true)).ref, paths);
   }

@@ -211,6 +211,7 @@ export class EventLog implements EventStore {
     const view = await this.store.fetch();
     const loaded = await this.load(view, false, trust);
     await this.remember(view.commit, loaded.state, loaded.stateSha);
+    this.keep(view.commit, loaded);
     return { state: loaded.state, tip: view.commit, source: loaded.source };
   }
 
@@ -298,6 +299,18 @@ export class EventLog implements EventStore {
       await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
     }
     return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+  }
+
+  /**
+   * A verified snapshot read at `commit`, kept like one this instance wrote: an append on the same tip (the
+   * worker's `attempt.started` after its read) then needs no second listing and read of the same files.
+   */
+  private keep(commit: string | null, loaded: Loaded): void {
+    if (commit === null || this.last?.commit === commit) return;
+    if (loaded.source !== 'snapshot' || !loaded.verified || !loaded.newest || loaded.stateText === undefined)
+      return;
+    const state = deepFreeze(JSON.parse(loaded.stateText) as State);
+    this.last = { commit, stateText: loaded.stateText, state, newest: loaded.newest, verified: true };
   }
 
   /**
@@ -413,6 +426,8 @@ interface Loaded {
    * reader replays and catches a lie the append carried forward.
    */
   verified: boolean;
+  /** The tip's state.json text when `state` is that very snapshot (source `snapshot`). */
+  stateText?: string;
 }
 
 function rolledBack(seq: number, detail: string): ChainBrokenError {
@@ -487,7 +502,14 @@ async function loadState(view: RefView, trust: TrustContext, forAppend = false):
     const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
     if (v !== 'unknown') {
       if (!v.ok) throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
-      return { state: trusted, source: 'snapshot', newest, stateSha, verified };
+      return {
+        state: trusted,
+        source: 'snapshot',
+        newest,
+        stateSha,
+        verified,
+        stateText: stateText as string,
+      };
     }
   }
   const checked = await checkView(view, false, anchor?.seq);

@@ -3,6 +3,29 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The answers of `Git.layout()`: absolute paths. */
+export interface RepoLayout {
+  /** The common git dir (shared by every worktree). */
+  commonDir: string;
+  objectFormat: 'sha1' | 'sha256';
+  /** This worktree's own git dir. */
+  gitDir: string;
+  objects: string;
+  shallow: string;
+}
+
+const LAYOUT_ARGS = [
+  'rev-parse',
+  '--path-format=absolute',
+  '--git-common-dir',
+  '--show-object-format',
+  '--absolute-git-dir',
+  '--git-path',
+  'objects',
+  '--git-path',
+  'shallow',
+];
+
 /** The outcome of one git invocation. */
 export interface GitResult {
   exitCode: number;
@@ -59,6 +82,9 @@ export function observeGit(observer: GitObserver): () => void {
     observers.delete(observer);
   };
 }
+
+/** Who Leviathan's commits are by. */
+export const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
 
 const AUTHOR = {
   GIT_AUTHOR_NAME: 'Leviathan',
@@ -231,6 +257,44 @@ export class Git {
   async originUrl(): Promise<string | null> {
     const r = await this.probe(['remote', 'get-url', 'origin']);
     return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+
+  /**
+   * Where the repository's parts are, from one `rev-parse` shared by every reader of this instance (event log,
+   * forge, private repositories, the sandbox's hide list): null when `cwd` is not in a git repository.
+   */
+  async layout(): Promise<RepoLayout | null> {
+    const r = await this.probe(LAYOUT_ARGS);
+    if (r.exitCode !== 0) return null;
+    const [commonDir = '', format = 'sha1', gitDir = '', objects = '', shallow = ''] = r.stdout
+      .replace(/\n$/, '')
+      .split('\n');
+    return { commonDir, objectFormat: format === 'sha256' ? 'sha256' : 'sha1', gitDir, objects, shallow };
+  }
+
+  /**
+   * `remote.<remote>.url` as written in the local config (no `insteadOf` applied; null when unset) and the
+   * `http.*.extraheader` settings as `key=value` (actions/checkout's auth), from one shared `config` read.
+   */
+  async localConfig(remote = 'origin'): Promise<{ url: string | null; headers: string[] }> {
+    const name = remote.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
+    const cfg = await this.probe([
+      'config',
+      '--local',
+      '--get-regexp',
+      `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+    ]);
+    let url: string | null = null;
+    const headers: string[] = [];
+    for (const line of cfg.stdout.split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp < 0) continue;
+      const key = line.slice(0, sp);
+      const value = line.slice(sp + 1);
+      if (/^remote\./.test(key)) url ??= value;
+      else headers.push(`${key}=${value}`);
+    }
+    return { url, headers };
   }
 
   /**

@@ -2,6 +2,13 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Git } from './git.js';
+import {
+  LISTED_PREFIXES,
+  noteRemoteTip,
+  parseListing,
+  rememberRemoteTips,
+  takeRemoteTip,
+} from './remote-tips.js';
 
 /**
  * Leviathan's own repository for one attempt (issue 7 §2): a bare repository in a 0700 temporary directory,
@@ -29,6 +36,13 @@ export interface PushTarget {
   token?: string;
 }
 
+/** One entry of a tree being built: mode 0 / oid null removes the path. */
+export interface IndexChange {
+  path: string;
+  mode: string;
+  oid: string | null;
+}
+
 export class PrivateRepo {
   private constructor(
     readonly root: string,
@@ -38,18 +52,16 @@ export class PrivateRepo {
 
   /** A private repository that sees the objects of `source` (a checkout, read only). */
   static async create(source: Git): Promise<PrivateRepo> {
-    const objects = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'objects']));
-    const format =
-      (await source.output(['rev-parse', '--show-object-format'])) === 'sha256' ? 'sha256' : 'sha1';
+    const layout = await source.layout();
+    if (layout === null) throw new Error(`${source.cwd} is not a git repository`);
+    const { objects, objectFormat: format, shallow } = layout;
     const root = await mkdtemp(join(tmpdir(), 'leviathan-delivery-'));
     await chmod(root, 0o700);
     const dir = join(root, 'repo.git');
     const git = source.at(root, { GIT_DIR: dir });
-    await git.run(['init', '--quiet', '--bare', `--object-format=${format}`, dir]);
-    await mkdir(join(dir, 'objects', 'info'), { recursive: true });
+    await writeRepoFiles(dir, format, true);
     await writeFile(join(dir, 'objects', 'info', 'alternates'), `${objects}\n`);
     // A shallow checkout's history ends at its grafts; without them a push would look for missing parents.
-    const shallow = resolve(source.cwd, await source.output(['rev-parse', '--git-path', 'shallow']));
     await copyFile(shallow, join(dir, 'shallow')).catch(() => {});
     return new PrivateRepo(root, git, format);
   }
@@ -68,16 +80,7 @@ export class PrivateRepo {
       /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url) || isAbsolute(url)
         ? url
         : resolve(source.cwd, url);
-    const cfg = await source.run(['config', '--local', '--get-regexp', '^http\\.(.*\\.)?extraheader$'], {
-      allowFailure: true,
-    });
-    const headers = cfg.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const space = line.indexOf(' ');
-        return `${line.slice(0, space)}=${line.slice(space + 1)}`;
-      });
+    const { headers } = await source.localConfig();
     return { url: absolute, headers, ...(token ? { token } : {}) };
   }
 
@@ -98,23 +101,70 @@ export class PrivateRepo {
   }
 
   /**
+   * Writes several blobs with one `hash-object`: the bytes go through files of this repository's own 0700
+   * directory (written here, so no path of anyone else's is ever read), in order.
+   */
+  async writeBlobs(contents: readonly Buffer[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    if (contents.length === 1) return [await this.writeBlob(contents[0] as Buffer)];
+    const scratch = await mkdtemp(join(this.root, 'blobs-'));
+    try {
+      const files = await Promise.all(
+        contents.map(async (content, i) => {
+          const file = join(scratch, String(i));
+          await writeFile(file, content, { mode: 0o600 });
+          return file;
+        }),
+      );
+      const out = await this.git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+        input: `${files.join('\n')}\n`,
+      });
+      const oids = out.split('\n');
+      if (oids.length !== contents.length) throw new Error('git wrote fewer blobs than it was given');
+      return oids;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
    * The tree of `base` with `changes` applied (mode 0 removes a path), built in a temporary index that only
    * this repository sees. git's own path checks apply (`update-index` refuses `.git` components).
    */
-  async buildTree(base: string, changes: ReadonlyArray<{ path: string; mode: string; oid: string | null }>) {
+  async buildTree(base: string, changes: ReadonlyArray<IndexChange>): Promise<string> {
+    return (await this.buildTrees(base, changes, [])).tree;
+  }
+
+  /**
+   * `buildTree`, and in the same index the tree with `then` applied on top as well (null when `then` is
+   * empty, as `next`): the candidate and its follow-up commit (the backlog write-back) from one read of the base.
+   */
+  async buildTrees(
+    base: string,
+    changes: ReadonlyArray<IndexChange>,
+    then: ReadonlyArray<IndexChange>,
+  ): Promise<{ tree: string; next: string | null }> {
     const index = join(this.root, `index-${process.hrtime.bigint()}`);
     const env = { GIT_INDEX_FILE: index };
-    try {
-      await this.git.run(['read-tree', base], { env });
-      const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
-      const input = changes
+    const zero = this.objectFormat === 'sha256' ? '0'.repeat(64) : '0'.repeat(40);
+    const info = (list: ReadonlyArray<IndexChange>) =>
+      list
         .map((c) => (c.oid === null ? `0 ${zero}\t${c.path}\0` : `${c.mode} ${c.oid}\t${c.path}\0`))
         .join('');
-      if (input) {
-        await this.git.run(['update-index', '-z', '--index-info'], { env, input });
-        await this.assertIndexHolds(env, changes);
+    try {
+      await this.git.run(['read-tree', base], { env });
+      const overwritten = new Set(then.map((c) => c.path));
+      // One check of the final index covers both trees unless `then` rewrites a path of `changes`.
+      const checkTogether = then.length > 0 && !changes.some((c) => overwritten.has(c.path));
+      if (changes.length > 0) {
+        await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(changes) });
+        if (!checkTogether) await this.assertIndexHolds(env, changes);
       }
-      return await this.git.output(['write-tree'], { env });
+      const tree = await this.git.output(['write-tree'], { env });
+      if (then.length === 0) return { tree, next: null };
+      await this.git.run(['update-index', '-z', '--index-info'], { env, input: info(then) });
+      await this.assertIndexHolds(env, checkTogether ? [...changes, ...then] : then);
+      return { tree, next: await this.git.output(['write-tree'], { env }) };
     } finally {
       await rm(index, { force: true });
     }
@@ -156,29 +206,33 @@ export class PrivateRepo {
    * before the new `.git` exists; git then only records them there (no command of it touches the files).
    */
   async checkoutWorkTree(commit: string, dir: string, branch: string): Promise<void> {
-    await this.git.run(['update-ref', 'refs/leviathan/base', commit]);
+    if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit)) throw new Error(`not a commit id: ${commit}`);
+    await mkdir(join(this.root, 'repo.git', 'refs', 'leviathan'), { recursive: true });
+    await writeFile(join(this.root, 'repo.git', 'refs', 'leviathan', 'base'), `${commit}\n`);
     const index = join(this.root, `checkout-index-${process.hrtime.bigint()}`);
     try {
+      // One read-tree writes the files (into the empty directory) and an index whose stat data matches them.
       const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: dir };
-      await this.git.run(['read-tree', commit], { env });
-      await this.git.run(['checkout-index', '--all', '--force'], { env });
+      await this.git.run(['read-tree', '--reset', '-u', `${commit}^{tree}`], { env });
+      // The agent's repository: made as files (what `git init` would write that git needs), then one fetch
+      // puts the commit on the branch HEAD names; the index just built is its index.
+      const gitDir = join(dir, '.git');
+      await writeRepoFiles(gitDir, this.objectFormat, false, branch);
+      const wt = this.git.at(dir, { GIT_DIR: gitDir });
+      await wt.run([
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--depth=1',
+        '--update-head-ok',
+        '--no-write-fetch-head',
+        join(this.root, 'repo.git'),
+        `+refs/leviathan/base:refs/heads/${branch}`,
+      ]);
+      await copyFile(index, join(gitDir, 'index'));
     } finally {
       await rm(index, { force: true });
     }
-    const wt = this.git.at(dir, {});
-    await wt.run(['init', '--quiet', `--object-format=${this.objectFormat}`, dir]);
-    await wt.run([
-      'fetch',
-      '--quiet',
-      '--no-tags',
-      '--depth=1',
-      join(this.root, 'repo.git'),
-      'refs/leviathan/base',
-    ]);
-    await wt.run(['update-ref', `refs/heads/${branch}`, 'FETCH_HEAD']);
-    await wt.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
-    await wt.run(['read-tree', 'HEAD']);
-    await wt.run(['update-ref', '-d', 'FETCH_HEAD'], { allowFailure: true });
   }
 
   /**
@@ -202,6 +256,20 @@ export class PrivateRepo {
       target.url,
       `${commit}:${ref}`,
     ]);
+    noteRemoteTip(target.url, ref, commit);
+  }
+
+  /**
+   * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
+   * right after it (the event log before a push, the forge's branch check) need no session of their own.
+   */
+  async listRemote(target: PushTarget): Promise<void> {
+    const git = this.originGit(target);
+    const r = await git.run(['ls-remote', target.url, ...LISTED_PREFIXES.map((p) => `${p}*`)], {
+      allowFailure: true,
+    });
+    if (r.exitCode === 0)
+      rememberRemoteTips(target.url, parseListing(r.stdout, LISTED_PREFIXES), LISTED_PREFIXES);
   }
 
   /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
@@ -210,8 +278,16 @@ export class PrivateRepo {
     return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
   }
 
+  /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
+  static listedBranch(target: PushTarget, branch: string): string | null | undefined {
+    return takeRemoteTip(target.url, `refs/heads/${branch}`);
+  }
+
   /** The commit a branch of the origin is at, or null. */
   async remoteBranch(target: PushTarget, branch: string): Promise<string | null> {
+    // This command's listing of the origin (the forge's default-branch read) saw it already.
+    const seen = takeRemoteTip(target.url, `refs/heads/${branch}`);
+    if (seen !== undefined) return seen;
     const git = this.originGit(target);
     const out = await git.output(['ls-remote', target.url, `refs/heads/${branch}`]);
     const line = out.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
@@ -221,4 +297,43 @@ export class PrivateRepo {
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The files of a new repository at `gitDir` as `git init` would write the ones git needs (HEAD, config,
+ * objects/, refs/), without a process: no hooks, no description, no template of anyone's.
+ */
+async function writeRepoFiles(
+  gitDir: string,
+  format: 'sha1' | 'sha256',
+  bare: boolean,
+  branch = 'main',
+): Promise<void> {
+  await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
+  await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
+  await mkdir(join(gitDir, 'refs', 'tags'), { recursive: true });
+  await writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+  if (!bare) {
+    // What tools in the agent's work tree may expect of a repository `git init` made (no sample hooks).
+    await mkdir(join(gitDir, 'hooks'), { recursive: true });
+    await mkdir(join(gitDir, 'info'), { recursive: true });
+    await writeFile(
+      join(gitDir, 'info', 'exclude'),
+      '# git ls-files --others --exclude-from=.git/info/exclude\n',
+    );
+    await writeFile(
+      join(gitDir, 'description'),
+      'Unnamed repository; edit this file to name it for gitweb.\n',
+    );
+  }
+  const config = [
+    '[core]',
+    `\trepositoryformatversion = ${format === 'sha1' ? 0 : 1}`,
+    '\tfilemode = true',
+    `\tbare = ${bare}`,
+    ...(bare ? [] : ['\tlogallrefupdates = true']),
+    ...(format === 'sha1' ? [] : ['[extensions]', `\tobjectformat = ${format}`]),
+    '',
+  ];
+  await writeFile(join(gitDir, 'config'), config.join('\n'));
 }

@@ -30,11 +30,12 @@
  * only returned after it has been confirmed on a freshly fetched tip.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
-import { Git, gitMessage } from './git.js';
+import { Git, gitMessage, LEVIATHAN_IDENTITY } from './git.js';
+import { commitBody, groupListing, LooseObjectWriter, type TreeItems } from './object-writer.js';
 import { forgetRemoteTips, takeRemoteTip } from './remote-tips.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
@@ -222,6 +223,8 @@ interface Mode {
   where: string;
   /** The remote's URL (null in local mode): the key of the tips an `ls-remote` saw (see remote-tips.ts). */
   url: string | null;
+  /** Remote mode: objects are written into the private repository without git (object-writer.ts). */
+  writer: LooseObjectWriter | null;
 }
 
 export class RefStore {
@@ -234,6 +237,8 @@ export class RefStore {
   private memo: TipInfo | null = null;
   /** Tree and message of the last commit built, for the memo once it is pushed. */
   private built: TipInfo | null = null;
+  /** Directories of commits listed completely or built here (commit → directory → entries), for `commit`. */
+  private readonly dirsOf = new Map<string, Map<string, TreeItems>>();
 
   constructor(private readonly options: RefStoreOptions) {
     if (!/^refs\/[^\s~^:?*[\\]+$/.test(options.ref) || options.ref.includes('..')) {
@@ -258,7 +263,15 @@ export class RefStore {
   /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
   async fetch(): Promise<RefView> {
     const mode = await this.setup();
-    const filtered = mode.remote !== null ? await this.fetchTip(mode) : false;
+    const fetched = mode.remote !== null ? await this.fetchTip(mode) : { filtered: false };
+    const filtered = fetched.filtered;
+    // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
+    if (fetched.unchanged === null) {
+      this.memo = null;
+      return emptyView(true);
+    }
+    if (fetched.unchanged && this.memo?.commit === fetched.unchanged)
+      return this.makeView(mode, this.memo, true);
     const info = await this.commitInfo(mode, mode.trackingRef);
     this.memo = info ? { ...info, filtered } : null;
     return this.memo ? this.makeView(mode, this.memo, true) : emptyView(true);
@@ -269,6 +282,8 @@ export class RefStore {
     const mode = await this.setup();
     if (mode.remote === null) return this.fetch();
     if (this.memo) return this.makeView(mode, this.memo, false);
+    // Never fetched here (a new private repository): no git process to learn that.
+    if ((await readRefFile(mode, mode.trackingRef)) === null) return null;
     const info = await this.commitInfo(mode, mode.trackingRef);
     return info ? this.makeView(mode, { ...info, filtered: true }, false) : null;
   }
@@ -295,6 +310,7 @@ export class RefStore {
     const mode = await this.setup();
     const { git } = mode;
     for (const path of changes.keys()) checkStorePath(path);
+    if (mode.writer) return this.writeCommit(mode, mode.writer, changes, message, parent);
     const writes = [...changes].filter((c): c is [string, string | Buffer] => c[1] !== null);
     const scratch = join(tmpdir(), `leviathan-store-${process.pid}-${randomBytes(6).toString('hex')}`);
     const index = `${scratch}.index`;
@@ -338,6 +354,53 @@ export class RefStore {
     } finally {
       await Promise.all([rm(index, { force: true }), rm(scratch, { recursive: true, force: true })]);
     }
+  }
+
+  /**
+   * `commit` in remote mode: blobs, trees and the commit written as objects by object-writer.ts; git is asked
+   * only for the parent's directories this instance has not listed (one ls-tree).
+   */
+  private async writeCommit(
+    mode: Mode,
+    writer: LooseObjectWriter,
+    changes: FileChanges,
+    message: string | ((tree: string) => string),
+    parent: string | null,
+  ): Promise<string> {
+    const needed = new Set<string>(['']);
+    for (const path of changes.keys()) {
+      for (let d = parentOf(path); d !== ''; d = parentOf(d)) needed.add(d);
+    }
+    const dirs = parent === null ? new Map<string, TreeItems>() : await this.parentDirs(mode, parent, needed);
+    const oids = new Map<string, string | null>();
+    for (const [path, content] of changes) {
+      oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+    }
+    const built = await writer.writeTree(dirs, oids);
+    const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
+    const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
+    const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
+    this.built = { commit, tree: built.tree, message: text, filtered: false };
+    this.dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
+    return commit;
+  }
+
+  /** The directories `needed` of `parent` (those absent there are empty), from what was listed or one ls-tree. */
+  private async parentDirs(mode: Mode, parent: string, needed: Set<string>): Promise<Map<string, TreeItems>> {
+    const known = this.dirsOf.get(parent);
+    const resolved = (d: string): boolean => {
+      if (known?.has(d)) return true;
+      if (d === '') return false;
+      // Absent from a listed parent directory: it does not exist there (and reads as empty).
+      const up = known?.get(parentOf(d));
+      return up !== undefined && !up.has(d.slice(d.lastIndexOf('/') + 1));
+    };
+    if (known && [...needed].every(resolved)) return known;
+    const specs = [...needed].map((d) => (d === '' ? '.' : `${d}/`));
+    const out = await mode.git.output(['ls-tree', '-z', parent, '--', ...specs]);
+    const grouped = groupListing(parseLsTree(out), [...needed]);
+    this.dirsOf.set(parent, new Map([...(known ?? []), ...grouped]));
+    return grouped;
   }
 
   /**
@@ -471,9 +534,10 @@ export class RefStore {
   /** Records a pushed commit as the known tip. Best effort: the next fetch corrects the tracking ref anyway. */
   private async track(mode: Mode, commit: string): Promise<void> {
     this.landed(commit);
-    await exclusive(mode.lockKey, () =>
-      mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true }),
-    );
+    await exclusive(mode.lockKey, async () => {
+      if (!(await writeRefFile(mode, mode.trackingRef, commit)))
+        await mode.git.run(['update-ref', mode.trackingRef, commit], { allowFailure: true });
+    });
   }
 
   // --- setup -------------------------------------------------------------------------------------------
@@ -489,33 +553,14 @@ export class RefStore {
   private async open(): Promise<Mode> {
     const shared = this.options.probe;
     const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
-    const info = await user.probe([
-      'rev-parse',
-      '--path-format=absolute',
-      '--git-common-dir',
-      '--show-object-format',
-    ]);
-    if (info.exitCode !== 0) {
+    const layout = await user.layout();
+    if (layout === null) {
       throw new RefStoreError('bad_repository', notARepository(this.options.dir));
     }
-    const [commonDir = '', objectFormat = 'sha1'] = info.stdout.trim().split('\n');
-    const name = this.remoteName.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-    const cfg = await user.probe([
-      'config',
-      '--local',
-      '--get-regexp',
-      `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
-    ]);
-    let url: string | null = null;
-    const headers: string[] = [];
-    for (const line of cfg.stdout.split('\n')) {
-      const sp = line.indexOf(' ');
-      if (sp < 0) continue;
-      const key = line.slice(0, sp);
-      const value = line.slice(sp + 1);
-      if (key.endsWith('.url')) url ??= value;
-      else headers.push(`${key}=${value}`);
-    }
+    const { commonDir, objectFormat } = layout;
+    const cfg = await user.localConfig(this.remoteName);
+    let url = cfg.url;
+    const headers = cfg.headers;
     if (url === null) {
       const git = new Git(this.options.dir, this.options.token);
       const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
@@ -532,6 +577,7 @@ export class RefStore {
         trackingRef: this.ref,
         where: `the local repository ${this.options.dir}`,
         url: null,
+        writer: null,
       };
     }
     if (!isRemoteUrl(url) && !isAbsolute(url)) {
@@ -564,6 +610,10 @@ export class RefStore {
       trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
       where: redactUrl(url),
       url,
+      writer:
+        objectFormat === 'sha1' || objectFormat === 'sha256'
+          ? new LooseObjectWriter(join(aux, 'objects'), objectFormat)
+          : null,
     };
   }
 
@@ -576,14 +626,19 @@ export class RefStore {
 
   // --- reading -----------------------------------------------------------------------------------------
 
-  /** Fetches the tip into the tracking ref; true when it was fetched without blobs. */
-  private async fetchTip(mode: Mode): Promise<boolean> {
+  /**
+   * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
+   * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
+   * that is absent on both sides.
+   */
+  private async fetchTip(mode: Mode): Promise<{ filtered: boolean; unchanged?: string | null }> {
     const { git } = mode;
     const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
     const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
     // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
     const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, this.ref);
-    if (seen !== undefined && seen === (known ?? null)) return this.memo?.filtered ?? false;
+    if (seen !== undefined && seen === (known ?? null))
+      return { filtered: this.memo?.filtered ?? false, unchanged: seen };
     const args = [
       'fetch',
       '--quiet',
@@ -599,11 +654,11 @@ export class RefStore {
     ];
     for (let attempt = 1; ; attempt++) {
       const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
-      if (r.exitCode === 0) return !known;
+      if (r.exitCode === 0) return { filtered: !known };
       if (MISSING_REF.test(r.stderr)) {
         // The ref does not exist (any more) on the remote: the store is empty.
         if (known) await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
-        return false;
+        return { filtered: false };
       }
       if (AUTH_FAILURE.test(r.stderr)) throw this.authError(mode);
       // Another process fetching into the same private repository, or a network blip: try again briefly.
@@ -639,21 +694,7 @@ export class RefStore {
     const lsTree = async (args: string[]): Promise<TreeEntry[]> => {
       const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
       if (r.exitCode !== 0) return [];
-      const entries = r.stdout
-        .split('\0')
-        .filter(Boolean)
-        .map((rec) => {
-          const tab = rec.indexOf('\t');
-          const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
-          const path = rec.slice(tab + 1);
-          return {
-            path,
-            name: path.slice(path.lastIndexOf('/') + 1),
-            type: type as TreeEntry['type'],
-            oid,
-            mode: m,
-          };
-        });
+      const entries = parseLsTree(r.stdout);
       for (const e of entries) known.set(e.path, e);
       return entries;
     };
@@ -692,6 +733,13 @@ export class RefStore {
         for (const d of wanted) if (d !== '') checkStorePath(d);
         const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
         for (const d of wanted) listed.add(d);
+        // Whole directories: what an append on this commit builds its trees from (see writeCommit).
+        if (mode.writer && entries.length > 0) {
+          const dirs = this.dirsOf.get(commit) ?? new Map<string, TreeItems>();
+          for (const [d, items] of groupListing(entries, wanted)) dirs.set(d, items);
+          this.dirsOf.set(commit, dirs);
+          if (this.dirsOf.size > 64) this.dirsOf.delete(this.dirsOf.keys().next().value as string);
+        }
         return entries;
       },
       readAll: async (dir = '') => {
@@ -742,6 +790,30 @@ export class RefStore {
       // cat-file will fetch what is still missing one object at a time, or fail clearly.
     }
   }
+}
+
+/** `ls-tree -z` records as entries. */
+function parseLsTree(stdout: string): TreeEntry[] {
+  return stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const tab = rec.indexOf('\t');
+      const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
+      const path = rec.slice(tab + 1);
+      return {
+        path,
+        name: path.slice(path.lastIndexOf('/') + 1),
+        type: type as TreeEntry['type'],
+        oid,
+        mode: m,
+      };
+    });
+}
+
+/** The directory holding `path` ('' = the root). */
+function parentOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 
 function emptyView(fresh: boolean): RefView {
@@ -821,6 +893,37 @@ async function readRefFile(mode: Mode, ref: string): Promise<string | null | und
       return line.slice(0, sp);
   }
   return null;
+}
+
+/**
+ * Moves a ref of the private repository by git's own file protocol (create `<ref>.lock` exclusively, write,
+ * rename over the ref), without a process. False when it cannot (another ref format, a lock held by a git
+ * of another process): then the caller asks git.
+ */
+async function writeRefFile(mode: Mode, ref: string, oid: string): Promise<boolean> {
+  const dir = mode.lockKey;
+  if (mode.remote === null || (await stat(join(dir, 'reftable')).catch(() => null))) return false;
+  const file = join(dir, ref);
+  const lock = `${file}.lock`;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+  } catch {
+    return false;
+  }
+  const handle = await openFile(lock, 'wx').catch(() => null);
+  if (handle === null) return false;
+  try {
+    try {
+      await handle.writeFile(`${oid}\n`);
+    } finally {
+      await handle.close();
+    }
+    await rename(lock, file);
+    return true;
+  } catch {
+    await rm(lock, { force: true }).catch(() => {});
+    return false;
+  }
 }
 
 /** Creates the private bare repository once, atomically (concurrent processes may race to create it). */

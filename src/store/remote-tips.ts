@@ -1,7 +1,10 @@
 /**
- * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick can be skipped when the
- * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push to the
- * remote forgets every tip of it: a later fetch always asks the remote again.
+ * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
+ * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
+ * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
+ * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
+ * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
+ * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
  */
 
 interface Listing {
@@ -35,3 +38,35 @@ export function takeRemoteTip(url: string, ref: string): string | null | undefin
 export function forgetRemoteTips(url: string): void {
   listings.delete(url);
 }
+
+/**
+ * The tip of `ref` on `url` from the last listing without using it up (for "does this branch exist"
+ * questions, not for skipping a fetch): as `takeRemoteTip`, but a used tip still answers.
+ */
+export function peekRemoteTip(url: string, ref: string): string | null | undefined {
+  const listing = listings.get(url);
+  if (!listing) return undefined;
+  return listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
+}
+
+/** This process just pushed `oid` to `ref` on `url`: the last listing now shows it there (unused). */
+export function noteRemoteTip(url: string, ref: string, oid: string): void {
+  const listing = listings.get(url);
+  if (!listing) return;
+  listing.tips.set(ref, oid);
+  listing.used.delete(ref);
+}
+
+/** Parses `git ls-remote` output into ref → object id, keeping the refs under `prefixes`. */
+export function parseListing(stdout: string, prefixes: readonly string[]): Map<string, string> {
+  const tips = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [oid, ref] = line.split('\t');
+    if (oid && ref && /^[0-9a-f]{40,64}$/.test(oid) && prefixes.some((p) => ref.startsWith(p)))
+      tips.set(ref, oid);
+  }
+  return tips;
+}
+
+/** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
+export const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];

@@ -40,7 +40,7 @@ export function attemptRedactor(deps: ExecuteDeps, ctx: Pick<AttemptContext, 'co
  * shown read-only), the user's checkout and the runner's temp directory.
  */
 async function hiddenPaths(deps: ExecuteDeps, ctx: AttemptContext): Promise<string[]> {
-  const gitDir = await deps.git.output(['rev-parse', '--absolute-git-dir']).catch(() => '');
+  const gitDir = (await deps.git.layout().catch(() => null))?.gitDir ?? '';
   const env = hostEnv(deps);
   return [
     deps.git.cwd,

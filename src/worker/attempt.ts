@@ -122,6 +122,16 @@ export async function startAttempt(
   const { state } = await deps.events.read();
   const claimed = claimedAttempt(state, taskId, attempt);
   const id = attempt;
+  const branch = `${docs.config.pr.branch_prefix}${task.id}`;
+  // Where pushes go and the PR branch's tip (the lease), read before anything is pushed: the forge's listing
+  // of the origin above already saw that tip, and a push makes that listing stale.
+  let target: { pushTarget: PushTarget; branchAt: string | null | undefined } | Error;
+  try {
+    const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
+    target = { pushTarget, branchAt: PrivateRepo.listedBranch(pushTarget, branch) };
+  } catch (error) {
+    target = error as Error;
+  }
   const started = await deps.events.append(
     [
       attemptDraft(
@@ -135,7 +145,6 @@ export async function startAttempt(
   );
   if (!started.ok) throw new UserError(`attempt ${id} cannot start: ${started.refused}`);
 
-  const branch = `${docs.config.pr.branch_prefix}${task.id}`;
   const maxAttempts = maxAttemptsFor(task, docs.config);
   const timeoutSeconds = Math.max(
     0,
@@ -145,10 +154,12 @@ export async function startAttempt(
   let prepared: { workTree: string; pushTarget: PushTarget; branchAt: string | null; taskDir: string };
   let files: Awaited<ReturnType<typeof writeTaskFiles>>;
   try {
+    if (target instanceof Error) throw target;
     const repo = await PrivateRepo.create(deps.git);
     try {
-      const pushTarget = await PrivateRepo.pushTarget(deps.git, deps.forge.pushToken?.());
-      const branchAt = await repo.remoteBranch(pushTarget, branch);
+      const { pushTarget } = target;
+      const branchAt =
+        target.branchAt !== undefined ? target.branchAt : await repo.remoteBranch(pushTarget, branch);
       const workTree = await mkdtemp(join(tmpdir(), 'leviathan-agent-'));
       await repo.checkoutWorkTree(docs.sha, workTree, docs.base);
       const taskDir = await createTaskDir(deps.env?.RUNNER_TEMP);

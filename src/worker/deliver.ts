@@ -81,12 +81,21 @@ function stillRunning(state: State, attempt: string): true | string {
   return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
 
-/** Writes the content of `changes` (read without following links) into the private repository. */
-async function writeChanges(repo: PrivateRepo, changes: readonly ScannedChange[], maxBytes: number) {
-  const written: Array<{ path: string; mode: string; oid: string | null }> = [];
+/**
+ * Writes the content of `changes` (read without following links) into the private repository, and `extra`
+ * blobs with them (one git process for all); returns the entries and the extra blobs' ids.
+ */
+async function writeChanges(
+  repo: PrivateRepo,
+  changes: readonly ScannedChange[],
+  maxBytes: number,
+  extra: readonly Buffer[] = [],
+) {
+  const contents: Buffer[] = [];
+  const pending: Array<{ path: string; mode: string; at: number | null }> = [];
   for (const c of changes) {
     if (c.status === 'D') {
-      written.push({ path: c.path, mode: c.mode, oid: null });
+      pending.push({ path: c.path, mode: c.mode, at: null });
       continue;
     }
     let content: Buffer | null;
@@ -98,9 +107,16 @@ async function writeChanges(repo: PrivateRepo, changes: readonly ScannedChange[]
         `${JSON.stringify(c.path)} changed or vanished while being read`,
       );
     }
-    written.push({ path: c.path, mode: c.mode, oid: await repo.writeBlob(content) });
+    pending.push({ path: c.path, mode: c.mode, at: contents.length });
+    contents.push(content);
   }
-  return written;
+  const oids = await repo.writeBlobs([...contents, ...extra]);
+  const written = pending.map((p) => ({
+    path: p.path,
+    mode: p.mode,
+    oid: p.at === null ? null : oids[p.at]!,
+  }));
+  return { written, extra: oids.slice(contents.length) };
 }
 
 /** A result refused before delivery could read it; it ends the attempt as `attempt.failed`. */
@@ -181,7 +197,7 @@ export async function deliverWorkTree(
     };
     const reasons = new Map(current.changes.map((c) => [c.path, why(c)]));
     const content = current.changes.filter((c) => reasons.get(c.path) === undefined);
-    const entries = await writeChanges(repo, content, opts.maxBytes);
+    const entries = (await writeChanges(repo, content, opts.maxBytes)).written;
     if (content.length < current.changes.length) {
       const listed: WorkTreeScan = {
         ...current,
@@ -306,10 +322,19 @@ export async function deliverWorkTree(
     }
 
     let head: string;
+    // The write-back's tree is built with the candidate's, from the same index; committed after verify.
+    let markedTree: string | null = null;
     try {
-      const entries = await writeChanges(repo, scan.changes, config.limits.max_diff_bytes);
-      const tree = await repo.buildTree(ctx.baseSha, entries);
-      head = await repo.commit(tree, ctx.baseSha, subject);
+      const written = await writeChanges(
+        repo,
+        scan.changes,
+        config.limits.max_diff_bytes,
+        writeback === null ? [] : [Buffer.from(writeback)],
+      );
+      const marked = written.extra.map((oid) => ({ path: BACKLOG_FILE, mode: '100644', oid }));
+      const trees = await repo.buildTrees(ctx.baseSha, written.written, marked);
+      markedTree = trees.next;
+      head = await repo.commit(trees.tree, ctx.baseSha, subject);
     } catch (error) {
       const reason = error instanceof DeliveryError ? error.reason : 'scope_violation';
       return await fail(reason, `the candidate tree could not be built: ${(error as Error).message}`, {
@@ -354,17 +379,18 @@ export async function deliverWorkTree(
       }
     }
 
-    if (writeback !== null) {
-      const blob = await repo.writeBlob(Buffer.from(writeback));
-      const tree = await repo.buildTree(head, [{ path: BACKLOG_FILE, mode: '100644', oid: blob }]);
+    if (markedTree !== null) {
       head = await repo.commit(
-        tree,
+        markedTree,
         head,
         commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt),
       );
     }
 
-    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out.
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. One
+    // listing of the origin first: the log is fetched only when it moved since this worker's own append, and
+    // the forge sees the branches without asking again.
+    await repo.listRemote(target);
     const { state } = await deps.events.read();
     const running = stillRunning(state, ctx.attempt);
     if (late() || running !== true) {

@@ -136,12 +136,14 @@ export async function workerDeps(
   now: () => Date,
 ): Promise<WorkerDeps & { dir: string; forge: LocalForge }> {
   const dir = await cloneTarget(target, 'worker');
+  // One Git answers the repository questions for the worker, its forge and its log (as the CLI does).
+  const git = new Git(dir);
   return {
     ...context(now, 'worker'),
     dir,
-    git: new Git(dir),
-    forge: new LocalForge({ dir, now }),
-    events: new EventLog({ dir }),
+    git,
+    forge: new LocalForge({ dir, now, probe: git }),
+    events: new EventLog({ dir, probe: git }),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   };
 }
