@@ -452,6 +452,7 @@ function compileVariants(schema: Schema): Map<string, Variant> {
 }
 
 let compiled: Map<string, Variant> | null = null;
+let guesses: Guesses | null = null;
 
 function variants(): Map<string, Variant> {
   compiled ??= compileVariants(EventSchema as unknown as Schema);
@@ -459,18 +460,75 @@ function variants(): Map<string, Variant> {
 }
 
 const TYPE_KEY = ',"type":"';
+/**
+ * How a line chainEvents writes ends after its type's value: `v` (the literal 1) and the 64 hex digits of
+ * `hash` are the only keys after `type` in canonical order.
+ */
+const TAIL_LENGTH = '","v":1,"hash":"'.length + 64 + 2;
+
+/**
+ * The variant of a usual line told by up to three characters just before TAIL, at offsets chosen so that
+ * they tell every type apart (as `,"type":"<name>` ends): no search through the line, no new string.
+ */
+interface Guesses {
+  offsets: number[];
+  byKey: Map<number, Variant>;
+}
+
+function guessTable(): Guesses {
+  if (guesses !== null) return guesses;
+  const types = [...variants().keys()];
+  const key = (text: string, offsets: number[]) =>
+    offsets.reduce((k, o) => k * 65536 + text.charCodeAt(text.length - o), 0);
+  const unique = (offsets: number[]) =>
+    new Set(types.map((t) => key(`${TYPE_KEY}${t}`, offsets))).size === types.length;
+  let offsets: number[] = [];
+  const longest = Math.max(0, ...types.map((t) => t.length)) + TYPE_KEY.length;
+  // Greedily: the offset that tells the most types apart, until all are (at most three; else no table).
+  while (!unique(offsets) && offsets.length < 3) {
+    let best = 1;
+    let bestCount = -1;
+    for (let o = 1; o <= longest; o++) {
+      const count = new Set(types.map((t) => key(`${TYPE_KEY}${t}`, [...offsets, o]))).size;
+      if (count > bestCount) [best, bestCount] = [o, count];
+    }
+    offsets = [...offsets, best];
+  }
+  const byKey = new Map<number, Variant>();
+  if (unique(offsets)) {
+    for (const [t, v] of variants()) byKey.set(key(`${TYPE_KEY}${t}`, offsets), v);
+  }
+  guesses = { offsets, byKey };
+  return guesses;
+}
+
+/**
+ * The variant the line names as its type. A guess: a wrong one only fails the match that follows, and the
+ * match includes the type, so a line is never decoded as a type it does not name.
+ */
+function pick(line: string): Variant | undefined {
+  const end = line.length - TAIL_LENGTH;
+  if (end > 0 && line.charCodeAt(end) === 34 /* " */ && line.charCodeAt(end + 1) === 44 /* , */) {
+    const { offsets, byKey } = guessTable();
+    let k = 0;
+    for (let i = 0; i < offsets.length; i++) k = k * 65536 + line.charCodeAt(end - (offsets[i] as number));
+    const guess = byKey.get(k);
+    if (guess !== undefined) return guess;
+  }
+  // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
+  // would be escaped), so the last one is the event's.
+  const at = line.lastIndexOf(TYPE_KEY);
+  if (at < 0) return undefined;
+  const start = at + TYPE_KEY.length;
+  return variants().get(line.slice(start, line.indexOf('"', start)));
+}
 
 /**
  * The event and its canonical text if `line` is a canonical event line of a known type whose content the
  * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
  */
 export function decodeCanonicalLine(line: string): CanonicalLine | null {
-  // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
-  // would be escaped), so the last one is the event's. A wrong guess only fails the match below.
-  const at = line.lastIndexOf(TYPE_KEY);
-  if (at < 0) return null;
-  const start = at + TYPE_KEY.length;
-  const variant = variants().get(line.slice(start, line.indexOf('"', start)));
+  const variant = pick(line);
   if (!variant) return null;
   const m = variant.re.exec(line);
   if (!m) return null;

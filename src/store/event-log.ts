@@ -32,7 +32,7 @@ import {
 import { UserError } from '../core/errors.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
 import { sealPayload, sealTrailers } from '../core/seal.js';
-import { initialState, project, STATE_VERSION } from '../core/state.js';
+import { foldInto, initialState, project, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import type { Git } from './git.js';
@@ -657,17 +657,15 @@ function inFormatOf(snapshot: State, state: State): State {
 export function checkLog(input: CheckLogInput): CheckLogResult {
   const paths = [...input.files.keys()].sort();
   const kept: LeviathanEvent[] = [];
-  // Written by the generator below (a closure, so kept in one object the type checker can follow).
+  // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
   const run: {
     tip: ChainTip | null;
     count: number;
-    failure: Problem | null;
     hashAtSnapshot: string | null;
     hashAtProbe?: string;
   } = {
     tip: null,
     count: 0,
-    failure: null,
     hashAtSnapshot: null,
   };
 
@@ -683,19 +681,18 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
     }
   }
 
-  // Verified events stream straight into one fold: no copy of a growing state, no list of all events.
+  // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
+  // events, no iterator between the two.
   const chain = new ChainVerifier(null);
-  function* verified(): Generator<LeviathanEvent> {
+  const state = initialState();
+  const failure = verifyFiles();
+  if (failure) return { ok: false, ...failure };
+  function verifyFiles(): Problem | null {
     for (const path of paths) {
       const name = path.slice(path.lastIndexOf('/') + 1);
       const day = DAY_FILE.exec(name)?.[1];
       if (path !== `${EVENTS_DIR}/${name}` || !day) {
-        run.failure = {
-          seq: (chain.tip?.seq ?? 0) + 1,
-          reason: 'bad_file',
-          detail: `unexpected file ${path}`,
-        };
-        return;
+        return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
       }
       const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
       // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
@@ -704,29 +701,21 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
       const dayEnd = `${day}\uffff`;
       for (let i = 0; i < events.length; i++) {
         const e = events[i] as LeviathanEvent;
-        if (i === reused) {
-          run.failure = { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
-          return;
-        }
-        if (e.ts > dayEnd) {
-          run.failure = { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
-          return;
-        }
+        if (i === reused) return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
+        if (e.ts > dayEnd) return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
         if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
         if (e.seq === input.probe) run.hashAtProbe = e.hash;
       }
       if (failure) {
-        run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
-        return;
+        return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
       }
+      foldInto(state, events);
       run.count += events.length;
       run.tip = chain.tip;
       if (input.keepEvents) for (const e of events) kept.push(e);
-      yield* events;
     }
+    return null;
   }
-  const state = project(verified());
-  if (run.failure) return { ok: false, ...run.failure };
   const { tip, count, hashAtSnapshot } = run;
 
   let fatal: Problem | null = null;
