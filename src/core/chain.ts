@@ -239,6 +239,13 @@ export class ChainVerifier {
   private accepted = 0;
   /** Whether `prev` is known to be well formed (null or sha-256 hex), so a line may take the fast path. */
   private prevFormed: boolean;
+  /**
+   * The task and attempt ids of the last event accepted on the fast path. Events of one task come in runs;
+   * giving each event of a run the same string object lets the fold look its records up by a key it has
+   * seen (property lookups with a string never used as a key before cost a search of V8's string table).
+   */
+  private lastTask: string | undefined;
+  private lastAttempt: string | undefined;
 
   constructor(from: ChainTip | null = null) {
     this.start = from;
@@ -278,6 +285,18 @@ export class ChainVerifier {
             candidate.prev === this.prev &&
             sha256Hex(fast.canonical) === candidate.hash
           ) {
+            // The one string object for the link from here on: the fold's own link check (and any later
+            // comparison) is then a comparison of references, not of 64 characters.
+            candidate.prev = this.prev;
+            const { task, attempt } = candidate;
+            if (task !== undefined) {
+              if (task === this.lastTask) candidate.task = this.lastTask;
+              else this.lastTask = task;
+            }
+            if (attempt !== undefined) {
+              if (attempt === this.lastAttempt) candidate.attempt = this.lastAttempt;
+              else this.lastAttempt = attempt;
+            }
             // One set operation for a new id; an id seen before is looked up in this segment (rare).
             if (this.ids.add(candidate.id)) {
               e = candidate;

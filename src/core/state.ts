@@ -130,7 +130,9 @@ export function foldInto(state: State, events: readonly LeviathanEvent[]): void 
 
 // Ids come from event data, so `__proto__` or `constructor` must not reach Object.prototype.
 function own<T>(rec: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+  // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
+  const value = rec[key];
+  return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
 }
 
 function put<T>(rec: Record<string, T>, key: string, value: T): void {

@@ -696,13 +696,15 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
       }
       const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
       // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-      // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: a later
-      // day sorts after `dayEnd`, the same day or an earlier one before it.
-      const dayEnd = `${day}\uffff`;
+      // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
+      // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
       for (let i = 0; i < events.length; i++) {
         const e = events[i] as LeviathanEvent;
-        if (i === reused) return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
-        if (e.ts > dayEnd) return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
+        if (i === reused)
+          return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
+        if (!e.ts.startsWith(day) && e.ts > day) {
+          return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
+        }
         if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
         if (e.seq === input.probe) run.hashAtProbe = e.hash;
       }
