@@ -193,9 +193,43 @@ function dropIfSuperseded(state: State, attempt: AttemptState): void {
 
 const HOUR_MS = 3_600_000;
 
-/** The hour key of an hour index (hours since the epoch). */
-function hourKeyAt(hour: number): string {
-  return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+/**
+ * The hour key of an hour index (hours since the epoch), as `new Date(hour * HOUR_MS).toISOString()` begins.
+ * Computed from the civil date (H. Hinnant's days-to-date) for the years 0..9999 a key has four digits for:
+ * the fold asks once per hour of history, and a Date per ask was a good part of its cost.
+ */
+export function hourKeyAt(hour: number): string {
+  const days = Math.floor(hour / 24);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (!Number.isSafeInteger(hour) || year < 0 || year > 9999) {
+    return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+  }
+  const h = hour - days * 24;
+  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(h)}`;
+}
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `Date.parse(ts)` in hours since the epoch (rounded down), for the last two timestamps asked about. */
+let lastTs: [string, number, string, number] = ['', 0, '', 0];
+function hourOf(ts: string): number {
+  if (ts === lastTs[0]) return lastTs[1];
+  if (ts === lastTs[2]) return lastTs[3];
+  const hour = Math.floor(Date.parse(ts) / HOUR_MS);
+  lastTs = [ts, hour, lastTs[0], lastTs[1]];
+  return hour;
 }
 
 /**
@@ -204,8 +238,8 @@ function hourKeyAt(hour: number): string {
  * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
  */
 function pruneDispatches(state: State, ts: string): void {
-  const keep = Math.floor(Date.parse(ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
-  const kept = state.ts === null ? null : Math.floor(Date.parse(state.ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+  const keep = hourOf(ts) - DISPATCH_WINDOW_HOURS;
+  const kept = state.ts === null ? null : hourOf(state.ts) - DISPATCH_WINDOW_HOURS;
   if (kept !== null && keep <= kept) return; // the same hour, or a clock behind the last event's
   if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
     for (let hour = kept; hour < keep; hour++) {
