@@ -214,7 +214,12 @@ class Compiler {
           // `ESC`: whether the line has a backslash at all (most have none: one search instead of one per string).
           `if (ESC && ${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`,
         );
-        if (checked) out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        // Without a pattern only a short string can fail (min length): a longer one needs no call.
+        if (checked && patterns.length === 0) {
+          out.lines.push(`if (${t}.length < ${2 * min} && !${out.constant(check)}(${t})) return INV;`);
+        } else if (checked) {
+          out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        }
         return t;
       },
     };
@@ -224,13 +229,17 @@ class Compiler {
     // Each bound as zod tests it. The pattern admits only integers of at most 15 digits, all safe integers,
     // so a `safeint` format needs no test of its own.
     const bounds: Array<(v: number) => boolean> = [];
+    // The same bounds as operators, for the generated decoder to test inline.
+    const ops: Array<[string, number]> = [];
     for (const c of def.checks ?? []) {
       const { check, value: bound, inclusive, format } = c._zod.def;
       if (check === 'number_format' && format === 'safeint') continue;
       if (check === 'greater_than' && typeof bound === 'number') {
         bounds.push(inclusive ? (v) => v >= bound : (v) => v > bound);
+        ops.push([inclusive ? '>=' : '>', bound]);
       } else if (check === 'less_than' && typeof bound === 'number') {
         bounds.push(inclusive ? (v) => v <= bound : (v) => v < bound);
+        ops.push([inclusive ? '<=' : '<', bound]);
       } else {
         throw new Unsupported(`number check ${check}`);
       }
@@ -245,7 +254,10 @@ class Compiler {
       emit: (out) => {
         const t = out.temp();
         out.lines.push(`const ${t} = +m[${g}];`);
-        if (bounds.length > 0) out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        if (ops.length > 0) {
+          const tests = ops.map(([op, bound]) => `${t} ${op} ${out.constant(bound)}`);
+          out.lines.push(`if (!(${tests.join(' && ')})) return INV;`);
+        }
         return t;
       },
     };
