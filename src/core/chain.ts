@@ -232,7 +232,7 @@ export interface SegmentResult {
  */
 export class ChainVerifier {
   /** Every accepted event's id. */
-  private readonly ids = new IdSet();
+  private readonly ids: IdSet;
   private readonly start: ChainTip | null;
   private prev: string | null;
   private next: number;
@@ -247,7 +247,9 @@ export class ChainVerifier {
   private lastTask: string | undefined;
   private lastAttempt: string | undefined;
 
-  constructor(from: ChainTip | null = null) {
+  /** `expected`: about how many events will be verified (sizes the id set up front; a guess is fine). */
+  constructor(from: ChainTip | null = null, expected = 0) {
+    this.ids = new IdSet(Math.max(1024, Math.min(expected, 1 << 24)));
     this.start = from;
     this.prev = from?.hash ?? null;
     this.next = (from?.seq ?? 0) + 1;

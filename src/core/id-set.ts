@@ -17,12 +17,14 @@ export class IdSet {
   private slots: Int32Array;
   private mask: number;
   /** The code units of every id, one after the other. */
-  private units = new Uint16Array(4096);
+  private units: Uint16Array;
   /** Where id i starts in `units` (`starts[i + 1]` is where it ends). */
-  private starts = new Int32Array(1025);
+  private starts: Int32Array;
   private count = 0;
 
   constructor(capacity = 1024) {
+    this.units = new Uint16Array(Math.max(16, capacity * 8));
+    this.starts = new Int32Array(Math.max(16, capacity + 1));
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(size * 2);
