@@ -672,25 +672,11 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
   const run: {
     tip: ChainTip | null;
     count: number;
-    hashAtSnapshot: string | null;
     hashAtProbe?: string;
   } = {
     tip: null,
     count: 0,
-    hashAtSnapshot: null,
   };
-
-  let snapshot: State | null = null;
-  let snapshotError: string | null = null;
-  if (input.stateText !== null) {
-    try {
-      snapshot = JSON.parse(input.stateText) as State;
-      if (typeof snapshot?.seq !== 'number') throw new Error('no seq');
-    } catch (error) {
-      snapshot = null;
-      snapshotError = `state.json is not a state: ${(error as Error).message}`;
-    }
-  }
 
   // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
   // events, no iterator between the two.
@@ -699,6 +685,8 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
   for (const text of input.files.values()) bytes += text.length;
   const chain = new ChainVerifier(null, Math.ceil(bytes / 320));
   const state = initialState();
+  /** The events each file holds, in order (all verified). */
+  const counts: Array<[string, number]> = [];
   const failure = verifyFiles();
   if (failure) return { ok: false, ...failure };
   function verifyFiles(): Problem | null {
@@ -719,25 +707,57 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
         if (laterDay(e.ts, day)) {
           return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
         }
-        if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
         if (e.seq === input.probe) run.hashAtProbe = e.hash;
       }
       if (failure) {
         return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
       }
       foldInto(state, events);
+      counts.push([path, events.length]);
       run.count += events.length;
       run.tip = chain.tip;
       if (input.keepEvents) for (const e of events) kept.push(e);
     }
     return null;
   }
-  const { tip, count, hashAtSnapshot } = run;
+  const { tip, count } = run;
+  const lastSeq = tip?.seq ?? 0;
+
+  // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
+  // writes), it is the replay — same seq, same hash at that seq, same content — and needs no parse.
+  const replayText = serializeState(state);
+  let snapshot: State | null = null;
+  let snapshotError: string | null = null;
+  if (input.stateText !== null && input.stateText !== replayText) {
+    try {
+      snapshot = JSON.parse(input.stateText) as State;
+      if (typeof snapshot?.seq !== 'number') throw new Error('no seq');
+    } catch (error) {
+      snapshot = null;
+      snapshotError = `state.json is not a state: ${(error as Error).message}`;
+    }
+  }
+  /** The hash of the verified event `seq` (null: no such event), read back from its line. */
+  const hashAt = (seq: number): string | null => {
+    if (!Number.isInteger(seq) || seq < 1 || seq > lastSeq) return null;
+    let before = 0;
+    for (const [path, n] of counts) {
+      if (seq <= before + n) {
+        const line = splitEventLines(input.files.get(path) as string)[seq - before - 1] as string;
+        return (JSON.parse(line) as LeviathanEvent).hash;
+      }
+      before += n;
+    }
+    return null;
+  };
 
   let fatal: Problem | null = null;
   let snapshotProblem: Problem | null = null;
-  const lastSeq = tip?.seq ?? 0;
-  if (snapshot) {
+  const sameBytes = input.stateText !== null && input.stateText === replayText;
+  if (sameBytes) {
+    // The replay itself: nothing to report.
+  } else if (snapshot) {
+    const hashAtSnapshot = snapshot.seq > lastSeq ? null : hashAt(snapshot.seq);
     if (snapshot.seq > lastSeq) {
       fatal = {
         seq: lastSeq + 1,
@@ -750,11 +770,8 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
         reason: 'snapshot_mismatch',
         detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
       };
-    } else if (
-      input.stateText !== serializeState(state) &&
-      canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))
-    ) {
-      // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
+    } else if (canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
+      // (Byte equality was tried first: it is what Leviathan writes, and canonicalising a large state is slow.)
       snapshotProblem = {
         seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
         reason: 'snapshot_mismatch',
