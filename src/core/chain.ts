@@ -247,9 +247,9 @@ export class ChainVerifier {
   private lastTask: string | undefined;
   private lastAttempt: string | undefined;
 
-  /** `expected`: about how many events will be verified (sizes the id set up front; a guess is fine). */
-  constructor(from: ChainTip | null = null, expected = 0) {
-    this.ids = new IdSet(Math.max(1024, Math.min(expected, 1 << 24)));
+  constructor(from: ChainTip | null = null) {
+    // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
+    this.ids = new IdSet();
     this.start = from;
     this.prev = from?.hash ?? null;
     this.next = (from?.seq ?? 0) + 1;

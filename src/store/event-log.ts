@@ -680,10 +680,7 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
 
   // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
   // events, no iterator between the two.
-  // Sized for the events the files hold at about 320 bytes a line (shorter lines: the set grows once or so).
-  let bytes = 0;
-  for (const text of input.files.values()) bytes += text.length;
-  const chain = new ChainVerifier(null, Math.ceil(bytes / 320));
+  const chain = new ChainVerifier(null);
   const state = initialState();
   /** The events each file holds, in order (all verified). */
   const counts: Array<[string, number]> = [];
