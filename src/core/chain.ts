@@ -232,15 +232,24 @@ export interface SegmentResult {
  */
 export class ChainVerifier {
   /** Every accepted event's id. */
-  private readonly ids = new IdSet();
+  private readonly ids: IdSet;
   private readonly start: ChainTip | null;
   private prev: string | null;
   private next: number;
   private accepted = 0;
   /** Whether `prev` is known to be well formed (null or sha-256 hex), so a line may take the fast path. */
   private prevFormed: boolean;
+  /**
+   * The task and attempt ids of the last event accepted on the fast path. Events of one task come in runs;
+   * giving each event of a run the same string object lets the fold look its records up by a key it has
+   * seen (property lookups with a string never used as a key before cost a search of V8's string table).
+   */
+  private lastTask: string | undefined;
+  private lastAttempt: string | undefined;
 
   constructor(from: ChainTip | null = null) {
+    // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
+    this.ids = new IdSet();
     this.start = from;
     this.prev = from?.hash ?? null;
     this.next = (from?.seq ?? 0) + 1;
@@ -278,6 +287,18 @@ export class ChainVerifier {
             candidate.prev === this.prev &&
             sha256Hex(fast.canonical) === candidate.hash
           ) {
+            // The one string object for the link from here on: the fold's own link check (and any later
+            // comparison) is then a comparison of references, not of 64 characters.
+            candidate.prev = this.prev;
+            const { task, attempt } = candidate;
+            if (task !== undefined) {
+              if (task === this.lastTask) candidate.task = this.lastTask;
+              else this.lastTask = task;
+            }
+            if (attempt !== undefined) {
+              if (attempt === this.lastAttempt) candidate.attempt = this.lastAttempt;
+              else this.lastAttempt = attempt;
+            }
             // One set operation for a new id; an id seen before is looked up in this segment (rare).
             if (this.ids.add(candidate.id)) {
               e = candidate;

@@ -211,9 +211,15 @@ class Compiler {
         const t = out.temp();
         out.lines.push(
           `let ${t} = m[${g}];`,
-          `if (${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`,
+          // `ESC`: whether the line has a backslash at all (most have none: one search instead of one per string).
+          `if (ESC && ${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`,
         );
-        if (checked) out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        // Without a pattern only a short string can fail (min length): a longer one needs no call.
+        if (checked && patterns.length === 0) {
+          out.lines.push(`if (${t}.length < ${2 * min} && !${out.constant(check)}(${t})) return INV;`);
+        } else if (checked) {
+          out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        }
         return t;
       },
     };
@@ -223,13 +229,17 @@ class Compiler {
     // Each bound as zod tests it. The pattern admits only integers of at most 15 digits, all safe integers,
     // so a `safeint` format needs no test of its own.
     const bounds: Array<(v: number) => boolean> = [];
+    // The same bounds as operators, for the generated decoder to test inline.
+    const ops: Array<[string, number]> = [];
     for (const c of def.checks ?? []) {
       const { check, value: bound, inclusive, format } = c._zod.def;
       if (check === 'number_format' && format === 'safeint') continue;
       if (check === 'greater_than' && typeof bound === 'number') {
         bounds.push(inclusive ? (v) => v >= bound : (v) => v > bound);
+        ops.push([inclusive ? '>=' : '>', bound]);
       } else if (check === 'less_than' && typeof bound === 'number') {
         bounds.push(inclusive ? (v) => v <= bound : (v) => v < bound);
+        ops.push([inclusive ? '<=' : '<', bound]);
       } else {
         throw new Unsupported(`number check ${check}`);
       }
@@ -244,7 +254,10 @@ class Compiler {
       emit: (out) => {
         const t = out.temp();
         out.lines.push(`const ${t} = +m[${g}];`);
-        if (bounds.length > 0) out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+        if (ops.length > 0) {
+          const tests = ops.map(([op, bound]) => `${t} ${op} ${out.constant(bound)}`);
+          out.lines.push(`if (!(${tests.join(' && ')})) return INV;`);
+        }
         return t;
       },
     };
@@ -440,7 +453,7 @@ function compileVariants(schema: Schema): Map<string, Variant> {
       const factory = new Function(
         'C',
         'INV',
-        `return function decode(m) {\n${out.lines.join('\n')}\nreturn ${result};\n};`,
+        `return function decode(m) {\nconst ESC = m.input.indexOf('\\\\') >= 0;\n${out.lines.join('\n')}\nreturn ${result};\n};`,
       );
       const decode = factory(out.consts, INVALID) as Variant['decode'];
       variants.set(type, { re: new RegExp(`^${node.src}$`), decode, hashGroup });
@@ -452,6 +465,7 @@ function compileVariants(schema: Schema): Map<string, Variant> {
 }
 
 let compiled: Map<string, Variant> | null = null;
+let guesses: Guesses | null = null;
 
 function variants(): Map<string, Variant> {
   compiled ??= compileVariants(EventSchema as unknown as Schema);
@@ -459,18 +473,75 @@ function variants(): Map<string, Variant> {
 }
 
 const TYPE_KEY = ',"type":"';
+/**
+ * How a line chainEvents writes ends after its type's value: `v` (the literal 1) and the 64 hex digits of
+ * `hash` are the only keys after `type` in canonical order.
+ */
+const TAIL_LENGTH = '","v":1,"hash":"'.length + 64 + 2;
+
+/**
+ * The variant of a usual line told by up to three characters just before TAIL, at offsets chosen so that
+ * they tell every type apart (as `,"type":"<name>` ends): no search through the line, no new string.
+ */
+interface Guesses {
+  offsets: number[];
+  byKey: Map<number, Variant>;
+}
+
+function guessTable(): Guesses {
+  if (guesses !== null) return guesses;
+  const types = [...variants().keys()];
+  const key = (text: string, offsets: number[]) =>
+    offsets.reduce((k, o) => k * 65536 + text.charCodeAt(text.length - o), 0);
+  const unique = (offsets: number[]) =>
+    new Set(types.map((t) => key(`${TYPE_KEY}${t}`, offsets))).size === types.length;
+  let offsets: number[] = [];
+  const longest = Math.max(0, ...types.map((t) => t.length)) + TYPE_KEY.length;
+  // Greedily: the offset that tells the most types apart, until all are (at most three; else no table).
+  while (!unique(offsets) && offsets.length < 3) {
+    let best = 1;
+    let bestCount = -1;
+    for (let o = 1; o <= longest; o++) {
+      const count = new Set(types.map((t) => key(`${TYPE_KEY}${t}`, [...offsets, o]))).size;
+      if (count > bestCount) [best, bestCount] = [o, count];
+    }
+    offsets = [...offsets, best];
+  }
+  const byKey = new Map<number, Variant>();
+  if (unique(offsets)) {
+    for (const [t, v] of variants()) byKey.set(key(`${TYPE_KEY}${t}`, offsets), v);
+  }
+  guesses = { offsets, byKey };
+  return guesses;
+}
+
+/**
+ * The variant the line names as its type. A guess: a wrong one only fails the match that follows, and the
+ * match includes the type, so a line is never decoded as a type it does not name.
+ */
+function pick(line: string): Variant | undefined {
+  const end = line.length - TAIL_LENGTH;
+  if (end > 0 && line.charCodeAt(end) === 34 /* " */ && line.charCodeAt(end + 1) === 44 /* , */) {
+    const { offsets, byKey } = guessTable();
+    let k = 0;
+    for (let i = 0; i < offsets.length; i++) k = k * 65536 + line.charCodeAt(end - (offsets[i] as number));
+    const guess = byKey.get(k);
+    if (guess !== undefined) return guess;
+  }
+  // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
+  // would be escaped), so the last one is the event's.
+  const at = line.lastIndexOf(TYPE_KEY);
+  if (at < 0) return undefined;
+  const start = at + TYPE_KEY.length;
+  return variants().get(line.slice(start, line.indexOf('"', start)));
+}
 
 /**
  * The event and its canonical text if `line` is a canonical event line of a known type whose content the
  * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
  */
 export function decodeCanonicalLine(line: string): CanonicalLine | null {
-  // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
-  // would be escaped), so the last one is the event's. A wrong guess only fails the match below.
-  const at = line.lastIndexOf(TYPE_KEY);
-  if (at < 0) return null;
-  const start = at + TYPE_KEY.length;
-  const variant = variants().get(line.slice(start, line.indexOf('"', start)));
+  const variant = pick(line);
   if (!variant) return null;
   const m = variant.re.exec(line);
   if (!m) return null;

@@ -32,7 +32,7 @@ import {
 import { UserError } from '../core/errors.js';
 import type { EventDraft, LeviathanEvent } from '../core/events.js';
 import { sealPayload, sealTrailers } from '../core/seal.js';
-import { initialState, project, STATE_VERSION } from '../core/state.js';
+import { foldInto, initialState, project, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import type { Git } from './git.js';
@@ -672,6 +672,17 @@ function inFormatOf(snapshot: State, state: State): State {
   return older;
 }
 
+/** Whether the timestamp `ts` is of a later day than `day` (YYYY-MM-DD); compared in place, no new string. */
+function laterDay(ts: string, day: string): boolean {
+  if (ts.length < day.length) return !ts.startsWith(day) && ts > day;
+  for (let i = 0; i < day.length; i++) {
+    const a = ts.charCodeAt(i);
+    const b = day.charCodeAt(i);
+    if (a !== b) return a > b;
+  }
+  return false;
+}
+
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
@@ -679,23 +690,64 @@ function inFormatOf(snapshot: State, state: State): State {
 export function checkLog(input: CheckLogInput): CheckLogResult {
   const paths = [...input.files.keys()].sort();
   const kept: LeviathanEvent[] = [];
-  // Written by the generator below (a closure, so kept in one object the type checker can follow).
+  // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
   const run: {
     tip: ChainTip | null;
     count: number;
-    failure: Problem | null;
-    hashAtSnapshot: string | null;
     hashAtProbe?: string;
   } = {
     tip: null,
     count: 0,
-    failure: null,
-    hashAtSnapshot: null,
   };
 
+  // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
+  // events, no iterator between the two.
+  const chain = new ChainVerifier(null);
+  const state = initialState();
+  /** The events each file holds, in order (all verified). */
+  const counts: Array<[string, number]> = [];
+  const failure = verifyFiles();
+  if (failure) return { ok: false, ...failure };
+  function verifyFiles(): Problem | null {
+    for (const path of paths) {
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      const day = DAY_FILE.exec(name)?.[1];
+      if (path !== `${EVENTS_DIR}/${name}` || !day) {
+        return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
+      }
+      const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
+      // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
+      // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
+      // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i] as LeviathanEvent;
+        if (i === reused)
+          return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
+        if (laterDay(e.ts, day)) {
+          return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
+        }
+        if (e.seq === input.probe) run.hashAtProbe = e.hash;
+      }
+      if (failure) {
+        return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
+      }
+      foldInto(state, events);
+      counts.push([path, events.length]);
+      run.count += events.length;
+      run.tip = chain.tip;
+      if (input.keepEvents) for (const e of events) kept.push(e);
+    }
+    return null;
+  }
+  const { tip, count } = run;
+  const lastSeq = tip?.seq ?? 0;
+
+  // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
+  // writes), it is the replay — same seq, same hash at that seq, same content — and needs no parse.
+  const replayText = serializeState(state);
   let snapshot: State | null = null;
   let snapshotError: string | null = null;
-  if (input.stateText !== null) {
+  if (input.stateText !== null && input.stateText !== replayText) {
     try {
       snapshot = JSON.parse(input.stateText) as State;
       if (typeof snapshot?.seq !== 'number') throw new Error('no seq');
@@ -704,57 +756,27 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
       snapshotError = `state.json is not a state: ${(error as Error).message}`;
     }
   }
-
-  // Verified events stream straight into one fold: no copy of a growing state, no list of all events.
-  const chain = new ChainVerifier(null);
-  function* verified(): Generator<LeviathanEvent> {
-    for (const path of paths) {
-      const name = path.slice(path.lastIndexOf('/') + 1);
-      const day = DAY_FILE.exec(name)?.[1];
-      if (path !== `${EVENTS_DIR}/${name}` || !day) {
-        run.failure = {
-          seq: (chain.tip?.seq ?? 0) + 1,
-          reason: 'bad_file',
-          detail: `unexpected file ${path}`,
-        };
-        return;
+  /** The hash of the verified event `seq` (null: no such event), read back from its line. */
+  const hashAt = (seq: number): string | null => {
+    if (!Number.isInteger(seq) || seq < 1 || seq > lastSeq) return null;
+    let before = 0;
+    for (const [path, n] of counts) {
+      if (seq <= before + n) {
+        const line = splitEventLines(input.files.get(path) as string)[seq - before - 1] as string;
+        return (JSON.parse(line) as LeviathanEvent).hash;
       }
-      const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
-      // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-      // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: a later
-      // day sorts after `dayEnd`, the same day or an earlier one before it.
-      const dayEnd = `${day}\uffff`;
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i] as LeviathanEvent;
-        if (i === reused) {
-          run.failure = { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
-          return;
-        }
-        if (e.ts > dayEnd) {
-          run.failure = { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
-          return;
-        }
-        if (snapshot && e.seq === snapshot.seq) run.hashAtSnapshot = e.hash;
-        if (e.seq === input.probe) run.hashAtProbe = e.hash;
-      }
-      if (failure) {
-        run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
-        return;
-      }
-      run.count += events.length;
-      run.tip = chain.tip;
-      if (input.keepEvents) for (const e of events) kept.push(e);
-      yield* events;
+      before += n;
     }
-  }
-  const state = project(verified());
-  if (run.failure) return { ok: false, ...run.failure };
-  const { tip, count, hashAtSnapshot } = run;
+    return null;
+  };
 
   let fatal: Problem | null = null;
   let snapshotProblem: Problem | null = null;
-  const lastSeq = tip?.seq ?? 0;
-  if (snapshot) {
+  const sameBytes = input.stateText !== null && input.stateText === replayText;
+  if (sameBytes) {
+    // The replay itself: nothing to report.
+  } else if (snapshot) {
+    const hashAtSnapshot = snapshot.seq > lastSeq ? null : hashAt(snapshot.seq);
     if (snapshot.seq > lastSeq) {
       fatal = {
         seq: lastSeq + 1,
@@ -767,11 +789,8 @@ export function checkLog(input: CheckLogInput): CheckLogResult {
         reason: 'snapshot_mismatch',
         detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
       };
-    } else if (
-      input.stateText !== serializeState(state) &&
-      canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))
-    ) {
-      // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
+    } else if (canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
+      // (Byte equality was tried first: it is what Leviathan writes, and canonicalising a large state is slow.)
       snapshotProblem = {
         seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
         reason: 'snapshot_mismatch',

@@ -22,6 +22,30 @@ describe('IdSet', () => {
     );
   });
 
+  it('keeps ids of any code units (long, non-ASCII, lone surrogates) exactly, through growth of its store', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 800 }),
+        fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 50 }),
+        (ids, others) => {
+          const set = new IdSet(1);
+          const reference = new Set<string>();
+          for (const id of ids) {
+            expect(set.add(id)).toBe(!reference.has(id));
+            reference.add(id);
+          }
+          for (const id of [...ids, ...others]) expect(set.has(id)).toBe(reference.has(id));
+          // A prefix or an extension of a kept id is another id.
+          for (const id of ids) {
+            expect(set.has(`${id}x`)).toBe(reference.has(`${id}x`));
+            expect(set.has(id.slice(0, -1))).toBe(reference.has(id.slice(0, -1)));
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('tells apart different ids whose hashes are equal', () => {
     // Found by a birthday search over `01J${i.toString(36)}`.
     const pair: [string, string] = ['01J11pvu', '01J1g3ea'];

@@ -284,6 +284,44 @@ describe('decodeCanonicalLine', () => {
     );
   });
 
+  it('reads the type where it is, whatever the end of the line suggests (the type is guessed from the tail)', () => {
+    fc.assert(
+      fc.property(
+        draftsArbitrary({ minLength: 1, maxLength: 4 }),
+        fc.constantFrom(...EVENT_TYPES),
+        fc.constantFrom('type', 'tail', 'hash-short', 'hash-long', 'v'),
+        (drafts, other, op) => {
+          const events = chainEvents(null, drafts);
+          const lines = events.map((e) => JSON.stringify(e));
+          const i = lines.length - 1;
+          const line = lines[i] as string;
+          const e = events[i] as LeviathanEvent;
+          // Another type in the type's place, another type's name just before the tail, a hash of another
+          // length (the tail is then not where a canonical line has it), another `v`.
+          const edited =
+            op === 'type'
+              ? line.replace(`"type":"${e.type}"`, `"type":"${other}"`)
+              : op === 'tail'
+                ? line.replace(`,"v":1,"hash"`, `,"v":1,"x":"${other}","hash"`)
+                : op === 'hash-short'
+                  ? line.replace(`"hash":"${e.hash}"`, `"hash":"${e.hash.slice(1)}"`)
+                  : op === 'hash-long'
+                    ? line.replace(`"hash":"${e.hash}"`, `"hash":"${e.hash}0"`)
+                    : line.replace('"v":1', '"v":11');
+          const d = decodeCanonicalLine(edited);
+          if (d !== null) {
+            expectSound(edited);
+            expect(d.event.type).toBe((JSON.parse(edited) as Json).type);
+          }
+          lines[i] = edited;
+          const ndjson = `${lines.join('\n')}\n`;
+          expect(verifyEventLines(ndjson)).toEqual(referenceVerifyChain(parseEventLines(ndjson)));
+        },
+      ),
+      RUNS,
+    );
+  });
+
   it('declines lines that are valid but not canonical', () => {
     const b = new EventBuilder();
     const a = b.attempt('docs');

@@ -6,7 +6,9 @@ import {
   applyEvent,
   attemptsCharged,
   DISPATCH_WINDOW_HOURS,
+  foldInto,
   hourKey,
+  hourKeyAt,
   initialState,
   isOpenStatus,
   latestAttempt,
@@ -21,6 +23,50 @@ const RUNS = { numRuns: Number(process.env.PROP_RUNS ?? 300) };
 const logArbitrary = draftsArbitrary({ maxLength: 60 }).map((d) => chainEvents(null, d));
 
 describe('projection properties', () => {
+  it('folding in batches (a full verify, one day file at a time) gives what one projection gives', () => {
+    fc.assert(
+      fc.property(logArbitrary, fc.array(fc.nat(8), { maxLength: 12 }), (events, cuts) => {
+        const state = initialState();
+        let at = 0;
+        for (const size of cuts) {
+          foldInto(state, events.slice(at, at + size));
+          at += size;
+        }
+        foldInto(state, events.slice(at));
+        expect(state).toStrictEqual(project(events));
+      }),
+      RUNS,
+    );
+  });
+
+  it('hour keys are the first 13 characters of the ISO time, across the four-digit years and past them', () => {
+    const iso = (hour: number) => new Date(hour * 3_600_000).toISOString().slice(0, 13);
+    // 0000-01-01T00 and 9999-12-31T23 in hours since the epoch, and some way beyond both.
+    const first = -62_167_219_200_000 / 3_600_000;
+    const last = 253_402_300_799_999 / 3_600_000;
+    fc.assert(
+      fc.property(fc.integer({ min: Math.floor(first) - 1000, max: Math.ceil(last) + 1000 }), (hour) => {
+        expect(hourKeyAt(hour)).toBe(iso(hour));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const hour of [
+      Math.floor(first),
+      Math.floor(first) - 1,
+      Math.floor(last),
+      Math.floor(last) + 1,
+      0,
+      -1,
+    ]) {
+      expect(hourKeyAt(hour)).toBe(iso(hour));
+    }
+    // Leap days: 2000 (divisible by 400), 1900 and 2100 (by 100 only), 2024 (by 4).
+    for (const day of ['2000-02-29', '1900-03-01', '2100-03-01', '2024-02-29', '2023-03-01']) {
+      const hour = Date.parse(`${day}T05:00:00Z`) / 3_600_000;
+      expect(hourKeyAt(hour)).toBe(`${day}T05`);
+    }
+  });
+
   it('replaying the same events twice gives deep-equal states', () => {
     fc.assert(
       fc.property(logArbitrary, (events) => {
