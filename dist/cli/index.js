@@ -53765,9 +53765,16 @@ class Compiler {
             check,
             emit: (out) => {
                 const t = out.temp();
-                out.lines.push(`let ${t} = m[${g}];`, `if (${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`);
-                if (checked)
+                out.lines.push(`let ${t} = m[${g}];`, 
+                // `ESC`: whether the line has a backslash at all (most have none: one search instead of one per string).
+                `if (ESC && ${t}.indexOf('\\\\') >= 0) ${t} = ${out.constant(unescapeString)}(${t});`);
+                // Without a pattern only a short string can fail (min length): a longer one needs no call.
+                if (checked && patterns.length === 0) {
+                    out.lines.push(`if (${t}.length < ${2 * min} && !${out.constant(check)}(${t})) return INV;`);
+                }
+                else if (checked) {
                     out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+                }
                 return t;
             },
         };
@@ -53776,15 +53783,19 @@ class Compiler {
         // Each bound as zod tests it. The pattern admits only integers of at most 15 digits, all safe integers,
         // so a `safeint` format needs no test of its own.
         const bounds = [];
+        // The same bounds as operators, for the generated decoder to test inline.
+        const ops = [];
         for (const c of def.checks ?? []) {
             const { check, value: bound, inclusive, format } = c._zod.def;
             if (check === 'number_format' && format === 'safeint')
                 continue;
             if (check === 'greater_than' && typeof bound === 'number') {
                 bounds.push(inclusive ? (v) => v >= bound : (v) => v > bound);
+                ops.push([inclusive ? '>=' : '>', bound]);
             }
             else if (check === 'less_than' && typeof bound === 'number') {
                 bounds.push(inclusive ? (v) => v <= bound : (v) => v < bound);
+                ops.push([inclusive ? '<=' : '<', bound]);
             }
             else {
                 throw new Unsupported(`number check ${check}`);
@@ -53801,8 +53812,10 @@ class Compiler {
             emit: (out) => {
                 const t = out.temp();
                 out.lines.push(`const ${t} = +m[${g}];`);
-                if (bounds.length > 0)
-                    out.lines.push(`if (!${out.constant(check)}(${t})) return INV;`);
+                if (ops.length > 0) {
+                    const tests = ops.map(([op, bound]) => `${t} ${op} ${out.constant(bound)}`);
+                    out.lines.push(`if (!(${tests.join(' && ')})) return INV;`);
+                }
                 return t;
             },
         };
@@ -53997,7 +54010,7 @@ function compileVariants(schema) {
             const result = node.emit(out);
             // The generated code reads captures, calls the compiled checks (C) and builds object literals; it
             // contains no text from any line. Where code generation is not allowed there is simply no fast path.
-            const factory = new Function('C', 'INV', `return function decode(m) {\n${out.lines.join('\n')}\nreturn ${result};\n};`);
+            const factory = new Function('C', 'INV', `return function decode(m) {\nconst ESC = m.input.indexOf('\\\\') >= 0;\n${out.lines.join('\n')}\nreturn ${result};\n};`);
             const decode = factory(out.consts, INVALID);
             variants.set(type, { re: new RegExp(`^${node.src}$`), decode, hashGroup });
         }
@@ -54009,23 +54022,73 @@ function compileVariants(schema) {
     return variants;
 }
 let compiled = null;
+let guesses = null;
 function event_line_variants() {
     compiled ??= compileVariants(EventSchema);
     return compiled;
 }
 const TYPE_KEY = ',"type":"';
 /**
+ * How a line chainEvents writes ends after its type's value: `v` (the literal 1) and the 64 hex digits of
+ * `hash` are the only keys after `type` in canonical order.
+ */
+const TAIL_LENGTH = '","v":1,"hash":"'.length + 64 + 2;
+function guessTable() {
+    if (guesses !== null)
+        return guesses;
+    const types = [...event_line_variants().keys()];
+    const key = (text, offsets) => offsets.reduce((k, o) => k * 65536 + text.charCodeAt(text.length - o), 0);
+    const unique = (offsets) => new Set(types.map((t) => key(`${TYPE_KEY}${t}`, offsets))).size === types.length;
+    let offsets = [];
+    const longest = Math.max(0, ...types.map((t) => t.length)) + TYPE_KEY.length;
+    // Greedily: the offset that tells the most types apart, until all are (at most three; else no table).
+    while (!unique(offsets) && offsets.length < 3) {
+        let best = 1;
+        let bestCount = -1;
+        for (let o = 1; o <= longest; o++) {
+            const count = new Set(types.map((t) => key(`${TYPE_KEY}${t}`, [...offsets, o]))).size;
+            if (count > bestCount)
+                [best, bestCount] = [o, count];
+        }
+        offsets = [...offsets, best];
+    }
+    const byKey = new Map();
+    if (unique(offsets)) {
+        for (const [t, v] of event_line_variants())
+            byKey.set(key(`${TYPE_KEY}${t}`, offsets), v);
+    }
+    guesses = { offsets, byKey };
+    return guesses;
+}
+/**
+ * The variant the line names as its type. A guess: a wrong one only fails the match that follows, and the
+ * match includes the type, so a line is never decoded as a type it does not name.
+ */
+function event_line_pick(line) {
+    const end = line.length - TAIL_LENGTH;
+    if (end > 0 && line.charCodeAt(end) === 34 /* " */ && line.charCodeAt(end + 1) === 44 /* , */) {
+        const { offsets, byKey } = guessTable();
+        let k = 0;
+        for (let i = 0; i < offsets.length; i++)
+            k = k * 65536 + line.charCodeAt(end - offsets[i]);
+        const guess = byKey.get(k);
+        if (guess !== undefined)
+            return guess;
+    }
+    // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
+    // would be escaped), so the last one is the event's.
+    const at = line.lastIndexOf(TYPE_KEY);
+    if (at < 0)
+        return undefined;
+    const start = at + TYPE_KEY.length;
+    return event_line_variants().get(line.slice(start, line.indexOf('"', start)));
+}
+/**
  * The event and its canonical text if `line` is a canonical event line of a known type whose content the
  * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
  */
 function decodeCanonicalLine(line) {
-    // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
-    // would be escaped), so the last one is the event's. A wrong guess only fails the match below.
-    const at = line.lastIndexOf(TYPE_KEY);
-    if (at < 0)
-        return null;
-    const start = at + TYPE_KEY.length;
-    const variant = event_line_variants().get(line.slice(start, line.indexOf('"', start)));
+    const variant = event_line_pick(line);
     if (!variant)
         return null;
     const m = variant.re.exec(line);
@@ -54054,13 +54117,24 @@ function canonicalLineTypes() {
  * a 32-bit hash and an index per slot in one flat Int32Array (open addressing, linear probing), so an
  * insertion touches one cache line; the strings are only compared when the hashes are equal (a duplicate, or
  * a rare collision), and growing rehashes from the stored hashes without touching a string.
+ *
+ * The ids themselves are kept as UTF-16 code units in one growing Uint16Array, not as strings: a million
+ * retained strings would cost the garbage collector more than the set itself (each is copied out of the
+ * young generation and then marked on every full collection), and the id strings of a verify are captures
+ * of the lines read, garbage as soon as the line is checked.
  */
 class IdSet {
     /** Pairs [hash, index + 1] per slot; index + 1 = 0 marks an empty slot. */
     slots;
     mask;
-    ids = [];
+    /** The code units of every id, one after the other. */
+    units;
+    /** Where id i starts in `units` (`starts[i + 1]` is where it ends). */
+    starts;
+    count = 0;
     constructor(capacity = 1024) {
+        this.units = new Uint16Array(Math.max(16, capacity * 8));
+        this.starts = new Int32Array(Math.max(16, capacity + 1));
         let size = 16;
         while (size < capacity * 2)
             size *= 2;
@@ -54068,11 +54142,23 @@ class IdSet {
         this.mask = size - 1;
     }
     get size() {
-        return this.ids.length;
+        return this.count;
     }
     /** Adds `id`; false if it was already there. */
     add(id) {
-        const h = idHash(id);
+        const from = this.starts[this.count];
+        const end = from + id.length;
+        if (end > this.units.length)
+            this.units = grown(this.units, end);
+        // The id is copied to where it would be kept while it is hashed: one pass over it.
+        const units = this.units;
+        let h = 0x811c9dc5;
+        for (let i = 0; i < id.length; i++) {
+            const c = id.charCodeAt(i);
+            units[from + i] = c;
+            h = Math.imul(h ^ c, 0x01000193);
+        }
+        h = mix(h);
         const slots = this.slots;
         const mask = this.mask;
         let i = h & mask;
@@ -54080,15 +54166,18 @@ class IdSet {
             const at = slots[2 * i + 1];
             if (at === 0)
                 break;
-            if (slots[2 * i] === h && this.ids[at - 1] === id)
+            if (slots[2 * i] === h && this.equals(at - 1, from, id.length))
                 return false;
             i = (i + 1) & mask;
         }
-        this.ids.push(id);
+        this.count += 1;
+        if (this.count + 1 > this.starts.length)
+            this.starts = grown(this.starts, this.count + 1);
+        this.starts[this.count] = end;
         slots[2 * i] = h;
-        slots[2 * i + 1] = this.ids.length;
+        slots[2 * i + 1] = this.count;
         // At most half full, so probes stay short.
-        if (this.ids.length * 2 > mask + 1)
+        if (this.count * 2 > mask + 1)
             this.grow();
         return true;
     }
@@ -54100,9 +54189,31 @@ class IdSet {
             const at = slots[2 * i + 1];
             if (at === 0)
                 return false;
-            if (slots[2 * i] === h && this.ids[at - 1] === id)
+            if (slots[2 * i] === h && this.matches(at - 1, id))
                 return true;
         }
+    }
+    /** Whether id `index` has the `length` code units at `from` in `units`. */
+    equals(index, from, length) {
+        const start = this.starts[index];
+        if (this.starts[index + 1] - start !== length)
+            return false;
+        const units = this.units;
+        for (let k = 0; k < length; k++)
+            if (units[start + k] !== units[from + k])
+                return false;
+        return true;
+    }
+    /** Whether id `index` is `id`. */
+    matches(index, id) {
+        const start = this.starts[index];
+        if (this.starts[index + 1] - start !== id.length)
+            return false;
+        const units = this.units;
+        for (let k = 0; k < id.length; k++)
+            if (units[start + k] !== id.charCodeAt(k))
+                return false;
+        return true;
     }
     grow() {
         const old = this.slots;
@@ -54124,15 +54235,26 @@ class IdSet {
         this.mask = mask;
     }
 }
+function grown(array, atLeast) {
+    let size = array.length * 2;
+    while (size < atLeast)
+        size *= 2;
+    const next = new array.constructor(size);
+    next.set(array);
+    return next;
+}
+/** A final mix, so that the low bits (the slot) depend on every unit. */
+function mix(h) {
+    let x = h ^ (h >>> 16);
+    x = Math.imul(x, 0x85ebca6b);
+    return x ^ (x >>> 13);
+}
 /** FNV-1a over UTF-16 code units, with a final mix so that the low bits (the slot) depend on every unit. */
 function idHash(text) {
     let h = 0x811c9dc5;
     for (let i = 0; i < text.length; i++)
         h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    return h;
+    return mix(h);
 }
 
 ;// CONCATENATED MODULE: ./src/core/chain.ts
@@ -54332,14 +54454,23 @@ function chain_describe(value) {
  */
 class ChainVerifier {
     /** Every accepted event's id. */
-    ids = new IdSet();
+    ids;
     start;
     prev;
     next;
     accepted = 0;
     /** Whether `prev` is known to be well formed (null or sha-256 hex), so a line may take the fast path. */
     prevFormed;
+    /**
+     * The task and attempt ids of the last event accepted on the fast path. Events of one task come in runs;
+     * giving each event of a run the same string object lets the fold look its records up by a key it has
+     * seen (property lookups with a string never used as a key before cost a search of V8's string table).
+     */
+    lastTask;
+    lastAttempt;
     constructor(from = null) {
+        // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
+        this.ids = new IdSet();
         this.start = from;
         this.prev = from?.hash ?? null;
         this.next = (from?.seq ?? 0) + 1;
@@ -54371,6 +54502,22 @@ class ChainVerifier {
                     if (candidate.seq === expected &&
                         candidate.prev === this.prev &&
                         sha256Hex(fast.canonical) === candidate.hash) {
+                        // The one string object for the link from here on: the fold's own link check (and any later
+                        // comparison) is then a comparison of references, not of 64 characters.
+                        candidate.prev = this.prev;
+                        const { task, attempt } = candidate;
+                        if (task !== undefined) {
+                            if (task === this.lastTask)
+                                candidate.task = this.lastTask;
+                            else
+                                this.lastTask = task;
+                        }
+                        if (attempt !== undefined) {
+                            if (attempt === this.lastAttempt)
+                                candidate.attempt = this.lastAttempt;
+                            else
+                                this.lastAttempt = attempt;
+                        }
                         // One set operation for a new id; an id seen before is looked up in this segment (rare).
                         if (this.ids.add(candidate.id)) {
                             e = candidate;
@@ -54734,9 +54881,20 @@ function project(events, from) {
         applyInPlace(state, e);
     return state;
 }
+/**
+ * `project(events)` fed in batches, for a reader that verifies the log a batch at a time (a full verify):
+ * `foldInto(state, batch)` for each batch on a state from `initialState()` gives what `project` of all of
+ * them gives, without an iterator between the verifier and the fold.
+ */
+function foldInto(state, events) {
+    for (let i = 0; i < events.length; i++)
+        applyInPlace(state, events[i]);
+}
 // Ids come from event data, so `__proto__` or `constructor` must not reach Object.prototype.
 function state_own(rec, key) {
-    return Object.hasOwn(rec, key) ? rec[key] : undefined;
+    // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
+    const value = rec[key];
+    return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
 }
 function put(rec, key, value) {
     // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
@@ -54793,9 +54951,41 @@ function dropIfSuperseded(state, attempt) {
         delete state.attempts[attempt.id];
 }
 const HOUR_MS = 3_600_000;
-/** The hour key of an hour index (hours since the epoch). */
+/**
+ * The hour key of an hour index (hours since the epoch), as `new Date(hour * HOUR_MS).toISOString()` begins.
+ * Computed from the civil date (H. Hinnant's days-to-date) for the years 0..9999 a key has four digits for:
+ * the fold asks once per hour of history, and a Date per ask was a good part of its cost.
+ */
 function hourKeyAt(hour) {
-    return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+    const days = Math.floor(hour / 24);
+    const z = days + 719_468;
+    const era = Math.floor(z / 146_097);
+    const doe = z - era * 146_097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const month = mp < 10 ? mp + 3 : mp - 9;
+    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    if (!Number.isSafeInteger(hour) || year < 0 || year > 9999) {
+        return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+    }
+    const h = hour - days * 24;
+    return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(h)}`;
+}
+function two(n) {
+    return n < 10 ? `0${n}` : String(n);
+}
+/** `Date.parse(ts)` in hours since the epoch (rounded down), for the last two timestamps asked about. */
+let lastTs = ['', 0, '', 0];
+function hourOf(ts) {
+    if (ts === lastTs[0])
+        return lastTs[1];
+    if (ts === lastTs[2])
+        return lastTs[3];
+    const hour = Math.floor(Date.parse(ts) / HOUR_MS);
+    lastTs = [ts, hour, lastTs[0], lastTs[1]];
+    return hour;
 }
 /**
  * Drops dispatch counters of hours more than the window before `ts`'s hour. The fold keeps every key at or
@@ -54803,8 +54993,8 @@ function hourKeyAt(hour) {
  * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
  */
 function pruneDispatches(state, ts) {
-    const keep = Math.floor(Date.parse(ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
-    const kept = state.ts === null ? null : Math.floor(Date.parse(state.ts) / HOUR_MS) - DISPATCH_WINDOW_HOURS;
+    const keep = hourOf(ts) - DISPATCH_WINDOW_HOURS;
+    const kept = state.ts === null ? null : hourOf(state.ts) - DISPATCH_WINDOW_HOURS;
     if (kept !== null && keep <= kept)
         return; // the same hour, or a clock behind the last event's
     if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
@@ -54822,6 +55012,15 @@ function pruneDispatches(state, ts) {
             delete state.dispatches[key];
     }
 }
+/** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
+function samePrefix(a, b, n) {
+    if (a.length < n || b.length < n)
+        return false;
+    for (let i = 0; i < n; i++)
+        if (a.charCodeAt(i) !== b.charCodeAt(i))
+            return false;
+    return true;
+}
 function applyInPlace(state, e) {
     if (e.seq !== state.seq + 1) {
         throw new Error(`event seq ${e.seq} does not follow state seq ${state.seq}`);
@@ -54831,10 +55030,11 @@ function applyInPlace(state, e) {
     }
     // Timestamps are UTC ISO strings (`…Z`, the schema admits no other), so the first 13 characters are the hour
     // key. The cutoff moves only when the hour does: within one hour the last event's pruning still holds.
-    const hour = e.ts.slice(0, 13);
-    if (state.ts === null || state.ts.slice(0, 13) !== hour)
+    // (Compared in place: two new strings per event would cost more than the rest of most events' fold.)
+    const sameHour = state.ts !== null && samePrefix(state.ts, e.ts, 13);
+    if (!sameHour)
         pruneDispatches(state, e.ts);
-    if (state.ts === null || state.ts.slice(0, 10) !== e.ts.slice(0, 10))
+    if (!sameHour && (state.ts === null || !samePrefix(state.ts, e.ts, 10)))
         pruneSpend(state, e.ts);
     state.seq = e.seq;
     state.hash = e.hash;
@@ -54864,6 +55064,7 @@ function applyInPlace(state, e) {
             task.last_attempt = e.attempt;
             if (previous && !OPEN_STATUSES.has(previous.status))
                 delete state.attempts[previous.id];
+            const hour = e.ts.slice(0, 13);
             put(state.dispatches, hour, (state_own(state.dispatches, hour) ?? 0) + 1);
             return;
         }
@@ -55690,6 +55891,18 @@ function inFormatOf(snapshot, state) {
     delete older.spend;
     return older;
 }
+/** Whether the timestamp `ts` is of a later day than `day` (YYYY-MM-DD); compared in place, no new string. */
+function laterDay(ts, day) {
+    if (ts.length < day.length)
+        return !ts.startsWith(day) && ts > day;
+    for (let i = 0; i < day.length; i++) {
+        const a = ts.charCodeAt(i);
+        const b = day.charCodeAt(i);
+        if (a !== b)
+            return a > b;
+    }
+    return false;
+}
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
@@ -55697,16 +55910,62 @@ function inFormatOf(snapshot, state) {
 function checkLog(input) {
     const paths = [...input.files.keys()].sort();
     const kept = [];
-    // Written by the generator below (a closure, so kept in one object the type checker can follow).
+    // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
     const run = {
         tip: null,
         count: 0,
-        failure: null,
-        hashAtSnapshot: null,
     };
+    // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
+    // events, no iterator between the two.
+    const chain = new ChainVerifier(null);
+    const state = initialState();
+    /** The events each file holds, in order (all verified). */
+    const counts = [];
+    const failure = verifyFiles();
+    if (failure)
+        return { ok: false, ...failure };
+    function verifyFiles() {
+        for (const path of paths) {
+            const name = path.slice(path.lastIndexOf('/') + 1);
+            const day = DAY_FILE.exec(name)?.[1];
+            if (path !== `${EVENTS_DIR}/${name}` || !day) {
+                return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
+            }
+            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
+            // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
+            // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
+            // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
+            for (let i = 0; i < events.length; i++) {
+                const e = events[i];
+                if (i === reused)
+                    return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
+                if (laterDay(e.ts, day)) {
+                    return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
+                }
+                if (e.seq === input.probe)
+                    run.hashAtProbe = e.hash;
+            }
+            if (failure) {
+                return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
+            }
+            foldInto(state, events);
+            counts.push([path, events.length]);
+            run.count += events.length;
+            run.tip = chain.tip;
+            if (input.keepEvents)
+                for (const e of events)
+                    kept.push(e);
+        }
+        return null;
+    }
+    const { tip, count } = run;
+    const lastSeq = tip?.seq ?? 0;
+    // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
+    // writes), it is the replay — same seq, same hash at that seq, same content — and needs no parse.
+    const replayText = serializeState(state);
     let snapshot = null;
     let snapshotError = null;
-    if (input.stateText !== null) {
+    if (input.stateText !== null && input.stateText !== replayText) {
         try {
             snapshot = JSON.parse(input.stateText);
             if (typeof snapshot?.seq !== 'number')
@@ -55717,60 +55976,28 @@ function checkLog(input) {
             snapshotError = `state.json is not a state: ${error.message}`;
         }
     }
-    // Verified events stream straight into one fold: no copy of a growing state, no list of all events.
-    const chain = new ChainVerifier(null);
-    function* verified() {
-        for (const path of paths) {
-            const name = path.slice(path.lastIndexOf('/') + 1);
-            const day = DAY_FILE.exec(name)?.[1];
-            if (path !== `${EVENTS_DIR}/${name}` || !day) {
-                run.failure = {
-                    seq: (chain.tip?.seq ?? 0) + 1,
-                    reason: 'bad_file',
-                    detail: `unexpected file ${path}`,
-                };
-                return;
+    /** The hash of the verified event `seq` (null: no such event), read back from its line. */
+    const hashAt = (seq) => {
+        if (!Number.isInteger(seq) || seq < 1 || seq > lastSeq)
+            return null;
+        let before = 0;
+        for (const [path, n] of counts) {
+            if (seq <= before + n) {
+                const line = splitEventLines(input.files.get(path))[seq - before - 1];
+                return JSON.parse(line).hash;
             }
-            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
-            // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-            // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: a later
-            // day sorts after `dayEnd`, the same day or an earlier one before it.
-            const dayEnd = `${day}\uffff`;
-            for (let i = 0; i < events.length; i++) {
-                const e = events[i];
-                if (i === reused) {
-                    run.failure = { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
-                    return;
-                }
-                if (e.ts > dayEnd) {
-                    run.failure = { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
-                    return;
-                }
-                if (snapshot && e.seq === snapshot.seq)
-                    run.hashAtSnapshot = e.hash;
-                if (e.seq === input.probe)
-                    run.hashAtProbe = e.hash;
-            }
-            if (failure) {
-                run.failure = { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
-                return;
-            }
-            run.count += events.length;
-            run.tip = chain.tip;
-            if (input.keepEvents)
-                for (const e of events)
-                    kept.push(e);
-            yield* events;
+            before += n;
         }
-    }
-    const state = project(verified());
-    if (run.failure)
-        return { ok: false, ...run.failure };
-    const { tip, count, hashAtSnapshot } = run;
+        return null;
+    };
     let fatal = null;
     let snapshotProblem = null;
-    const lastSeq = tip?.seq ?? 0;
-    if (snapshot) {
+    const sameBytes = input.stateText !== null && input.stateText === replayText;
+    if (sameBytes) {
+        // The replay itself: nothing to report.
+    }
+    else if (snapshot) {
+        const hashAtSnapshot = snapshot.seq > lastSeq ? null : hashAt(snapshot.seq);
         if (snapshot.seq > lastSeq) {
             fatal = {
                 seq: lastSeq + 1,
@@ -55785,9 +56012,8 @@ function checkLog(input) {
                 detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
             };
         }
-        else if (input.stateText !== serializeState(state) &&
-            canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
-            // (Byte equality first: it is what Leviathan writes, and canonicalising a large state is slow.)
+        else if (canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
+            // (Byte equality was tried first: it is what Leviathan writes, and canonicalising a large state is slow.)
             snapshotProblem = {
                 seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
                 reason: 'snapshot_mismatch',
