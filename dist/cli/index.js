@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6437);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9039);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6437:
+/***/ 9039:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56028,6 +56028,234 @@ const BacklogSchema = strictObject({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
+/**
+ * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
+ * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
+ * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
+ * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
+ * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
+ * `test/unit/backlog-fast.test.ts` holds it to the schema.
+ */
+
+const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
+/** A list of strings (each at least `min` long), or null. */
+function strings(v, min) {
+    if (!Array.isArray(v))
+        return null;
+    for (const s of v)
+        if (typeof s !== 'string' || s.length < min)
+            return null;
+    return v;
+}
+/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
+function fastBacklog(raw) {
+    if (!isRecord(raw))
+        return null;
+    let version;
+    let tasks = [];
+    for (const key in raw) {
+        const v = raw[key];
+        if (key === 'version') {
+            if (v === 1)
+                version = 1;
+            else if (v !== null)
+                return null;
+        }
+        else if (key === 'tasks') {
+            if (v === null)
+                continue;
+            if (!Array.isArray(v))
+                return null;
+            tasks = new Array(v.length);
+            for (let i = 0; i < v.length; i++) {
+                const task = fastTask(v[i]);
+                if (task === null)
+                    return null;
+                tasks[i] = task;
+            }
+        }
+        else
+            return null;
+    }
+    return version === undefined ? { tasks } : { version, tasks };
+}
+/** `TaskSchema`'s output for `t`, or null. */
+function fastTask(t) {
+    if (!isRecord(t))
+        return null;
+    let id;
+    let title;
+    let description = '';
+    let ready = false;
+    let status = 'pending';
+    let priority = 'medium';
+    let dependencies;
+    let allowedPaths;
+    let criteria;
+    let labels;
+    let run;
+    let verify;
+    let maxAttempts;
+    let timeout;
+    let executor;
+    for (const key in t) {
+        const v = t[key];
+        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
+        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+            if (!OPTIONAL_KEYS.has(key))
+                return null;
+            continue;
+        }
+        switch (key) {
+            case 'id':
+                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
+                    return null;
+                id = v;
+                break;
+            case 'title':
+                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
+                    return null;
+                title = v;
+                break;
+            case 'description':
+                if (typeof v !== 'string')
+                    return null;
+                description = v;
+                break;
+            case 'ready':
+                if (typeof v !== 'boolean')
+                    return null;
+                ready = v;
+                break;
+            case 'status':
+                if (!TASK_STATUSES.includes(v))
+                    return null;
+                status = v;
+                break;
+            case 'priority':
+                if (!PRIORITIES.includes(v))
+                    return null;
+                priority = v;
+                break;
+            case 'dependencies':
+                dependencies = strings(v, 0) ?? undefined;
+                if (dependencies === undefined)
+                    return null;
+                break;
+            case 'allowed_paths':
+                allowedPaths = strings(v, 0) ?? undefined;
+                if (allowedPaths === undefined || allowedPaths.length === 0)
+                    return null;
+                break;
+            case 'acceptance_criteria':
+                criteria = strings(v, 0) ?? undefined;
+                if (criteria === undefined)
+                    return null;
+                break;
+            case 'labels':
+                labels = strings(v, 1) ?? undefined;
+                if (labels === undefined)
+                    return null;
+                break;
+            case 'run':
+                run = strings(v, 1) ?? undefined;
+                if (run === undefined || run.length === 0)
+                    return null;
+                break;
+            case 'verify':
+                if (typeof v !== 'string')
+                    return null;
+                verify = v;
+                break;
+            case 'max_attempts':
+                if (!isCount(v))
+                    return null;
+                maxAttempts = v;
+                break;
+            case 'timeout_minutes':
+                if (!isCount(v))
+                    return null;
+                timeout = v;
+                break;
+            case 'executor': {
+                const e = fastExecutor(v);
+                if (e === null)
+                    return null;
+                executor = e;
+                break;
+            }
+            default:
+                return null;
+        }
+    }
+    if (id === undefined || title === undefined || allowedPaths === undefined)
+        return null;
+    // The schema's key order, as zod builds it.
+    const task = {
+        id,
+        title,
+        description,
+        ready,
+        status,
+        priority,
+        dependencies: dependencies ?? [],
+        allowed_paths: allowedPaths,
+        acceptance_criteria: criteria ?? [],
+        labels: labels ?? [],
+    };
+    if (run !== undefined)
+        task.run = run;
+    if (verify !== undefined)
+        task.verify = verify;
+    if (maxAttempts !== undefined)
+        task.max_attempts = maxAttempts;
+    if (timeout !== undefined)
+        task.timeout_minutes = timeout;
+    if (executor !== undefined)
+        task.executor = executor;
+    return task;
+}
+/** The task keys with a default or optional (a null there means "not given"). */
+const OPTIONAL_KEYS = new Set([
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+]);
+function fastExecutor(v) {
+    if (!isRecord(v))
+        return null;
+    let command;
+    let timeout;
+    for (const key in v) {
+        const x = v[key];
+        if (x === null && (key === 'command' || key === 'timeout_minutes'))
+            continue;
+        if (key === 'command' && typeof x === 'string' && x.length >= 1)
+            command = x;
+        else if (key === 'timeout_minutes' && isCount(x))
+            timeout = x;
+        else
+            return null;
+    }
+    const out = {};
+    if (command !== undefined)
+        out.command = command;
+    if (timeout !== undefined)
+        out.timeout_minutes = timeout;
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
 /**
  * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
@@ -56976,11 +57204,23 @@ function taskScope(taskGlobs, scope) {
     return verdict;
 }
 const compiledScopes = new WeakMap();
-const sameList = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+function sameList(a, b) {
+    if (a.length !== b.length)
+        return false;
+    for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i])
+            return false;
+    return true;
+}
+let lastScope = null;
+let lastCompiled = null;
 function compiledScope(scope) {
-    const hit = compiledScopes.get(scope);
-    if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths))
+    const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
+    if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths)) {
+        lastScope = scope;
+        lastCompiled = hit;
         return hit;
+    }
     const malformed = malformedProtected(scope);
     const fence = [];
     const fenceDirs = [];
@@ -57015,15 +57255,37 @@ function compiledScope(scope) {
         unnamed,
     };
     compiledScopes.set(scope, compiled);
+    lastScope = scope;
+    lastCompiled = compiled;
     return compiled;
 }
-/** protectedMatch, skipping the regexes when the path lacks one of the glob's literal runs. */
-function protectedHit(entry, path, lower) {
-    if (entry.runs)
-        for (const run of entry.runs)
-            if (!lower.includes(run))
-                return false;
-    return protectedMatch(entry.glob, path);
+/** The first protected glob the literal `path` matches (protectedMatch; no regex for a path lacking a run). */
+function firstProtectedHit(list, path) {
+    const lower = path.toLowerCase();
+    next: for (const entry of list) {
+        const runs = entry.runs;
+        if (runs)
+            for (let i = 0; i < runs.length; i++)
+                if (!lower.includes(runs[i]))
+                    continue next;
+        if (protectedMatch(entry.glob, path))
+            return entry;
+    }
+    return undefined;
+}
+function matchesOne(res, path) {
+    for (let i = 0; i < res.length; i++)
+        if (res[i].test(path))
+            return true;
+    return false;
+}
+/** `dir` is `under` or below it. */
+const within = (dir, under) => dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+function insideOneOf(dirs, dir) {
+    for (let i = 0; i < dirs.length; i++)
+        if (within(dir, dirs[i]))
+            return true;
+    return false;
 }
 const IN_SCOPE = { inScope: true };
 /** decideScope's verdict when every task glob is a plain path or `dir/**` and it is decidable so; else undefined. */
@@ -57034,26 +57296,27 @@ function quickScope(taskGlobs, scope) {
     if (c.malformed !== null)
         return undefined;
     const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
-    for (const written of taskGlobs) {
+    for (let g = 0; g < taskGlobs.length; g++) {
+        const written = taskGlobs[g];
         if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null)
             return undefined;
-        if (PLAIN_PATH.test(written)) {
+        const star = written.indexOf('*');
+        if (star < 0) {
             // A valid plain path is its own normal form, and its own allow-list reading.
-            if (!c.fence.some((re) => re.test(written))) {
+            if (!matchesOne(c.fence, written)) {
                 return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
             }
-            const lower = written.toLowerCase();
-            for (const e of list) {
-                if (protectedHit(e, written, lower))
-                    return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
-            }
+            const hit = firstProtectedHit(list, written);
+            if (hit !== undefined)
+                return { inScope: false, path: written, why: reachWhy(hit.glob, scope) };
             continue;
         }
-        const dir = written.endsWith('/**') ? directoryOf(written) : null;
-        if (dir === null)
+        // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
+        if (star !== written.length - 2 || !written.endsWith('/**'))
             return undefined;
+        const dir = written.slice(0, -3);
         // Inside a fence directory: the models' embedding holds (when not, let them look further).
-        if (!c.fenceDirs.some((f) => dir === f || dir.startsWith(`${f}/`)))
+        if (!insideOneOf(c.fenceDirs, dir))
             return undefined;
         for (const e of list) {
             if (e.floating)
@@ -57062,9 +57325,7 @@ function quickScope(taskGlobs, scope) {
                 return undefined;
             // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
             // when one of the two directories holds the other: what `intersects` finds on these models.
-            const reaches = e.shape === 'literal'
-                ? e.at.startsWith(`${dir}/`) || e.at === dir
-                : dir === e.at || dir.startsWith(`${e.at}/`) || e.at.startsWith(`${dir}/`);
+            const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
             if (reaches)
                 return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
         }
@@ -57223,7 +57484,24 @@ class Bail extends Error {
 const bail = () => {
     throw new Bail();
 };
-const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+/**
+ * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
+ * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ */
+function keyColon(text) {
+    const c = text.charCodeAt(0);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95))
+        return -1;
+    let i = 1;
+    for (; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (!((d >= 97 && d <= 122) || (d >= 65 && d <= 90) || (d >= 48 && d <= 57) || d === 95 || d === 45))
+            break;
+    }
+    if (text.charCodeAt(i) !== 58 /* : */)
+        return -1;
+    return i + 1 === text.length || text.charCodeAt(i + 1) === 32 ? i : -1;
+}
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS = {
@@ -57254,6 +57532,9 @@ class Reader {
     raw;
     finalNewline;
     pos = 0;
+    /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+    peekedFrom = -1;
+    peeked = null;
     constructor(text) {
         if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
             bail();
@@ -57273,6 +57554,19 @@ class Reader {
     }
     /** The next line with content (skipping blank and comment-only lines), without consuming it. */
     peek() {
+        const last = this.peeked;
+        if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
+            if (last !== null)
+                this.pos = last.at;
+            else
+                this.pos = this.raw.length;
+            return last;
+        }
+        this.peekedFrom = this.pos;
+        this.peeked = this.scan();
+        return this.peeked;
+    }
+    scan() {
         while (this.pos < this.raw.length) {
             const s = this.raw[this.pos];
             let indent = 0;
@@ -57296,7 +57590,7 @@ class Reader {
             return bail();
         if (isSeqItem(line.text))
             return this.sequence(indent);
-        if (KEY.test(line.text))
+        if (keyColon(line.text) >= 0)
             return this.mapping(indent);
         return bail();
     }
@@ -57317,16 +57611,16 @@ class Reader {
             const line = this.blockLine(indent, text);
             if (line === null)
                 return out;
-            const m = KEY.exec(line.text);
-            if (!m)
+            const colon = keyColon(line.text);
+            if (colon < 0)
                 return bail();
-            const key = m[1];
+            const key = line.text.slice(0, colon);
             if (key.length > 1000)
                 bail();
             if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
                 bail();
             this.pos = line.at + 1;
-            const rest = line.text.slice(m[0].length);
+            const rest = line.text.slice(colon + 1);
             out[key] = this.value(rest, indent);
         }
     }
@@ -57350,7 +57644,7 @@ class Reader {
                     bail();
                 out.push(this.nested(indent, false));
             }
-            else if (KEY.test(rest)) {
+            else if (keyColon(rest) >= 0) {
                 this.pos = line.at;
                 out.push(this.mapping(indent + k, rest));
             }
@@ -57477,71 +57771,79 @@ function stripComment(text) {
 }
 /** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
 function plainScalar(s, flow) {
-    if (s === '' || NULLS.has(s))
+    if (s === '')
         return null;
-    const b = BOOLS[s];
-    if (b !== undefined)
-        return b;
-    if (INT.test(s))
-        return Number(s);
-    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
-        return bail();
-    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
-        return bail();
-    if (/^-[0-9.]/.test(s))
-        return bail();
+    if (s.length <= 5) {
+        if (NULLS.has(s))
+            return null;
+        const b = BOOLS[s];
+        if (b !== undefined)
+            return b;
+    }
+    // The number and indicator rules below all need a first character other than a letter, "_" or "/".
+    const c = s.charCodeAt(0);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
+        if (INT.test(s))
+            return Number(s);
+        if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+            return bail();
+        if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+            return bail();
+        if (/^-[0-9.]/.test(s))
+            return bail();
+    }
     if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
         return bail();
     if (flow && /[[\]{},]/.test(s))
         return bail();
     return s;
 }
+const ESCAPES = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
 /** A quoted scalar starting at `start`: its value and the index after the closing quote. */
 function quoted(text, start) {
-    const q = text[start];
-    if (q === "'") {
-        let out = '';
-        for (let i = start + 1; i < text.length; i++) {
-            const ch = text[i];
-            if (ch === "'") {
-                if (text[i + 1] === "'") {
-                    out += "'";
-                    i++;
-                    continue;
-                }
-                return { value: out, end: i + 1 };
-            }
-            out += ch;
-        }
-        return bail();
-    }
+    // Runs between quotes and escapes are sliced whole, not built a character at a time.
     let out = '';
-    for (let i = start + 1; i < text.length; i++) {
-        const ch = text[i];
-        if (ch === '"')
-            return { value: out, end: i + 1 };
-        if (ch !== '\\') {
-            out += ch;
-            continue;
+    let from = start + 1;
+    if (text.charCodeAt(start) === 39 /* ' */) {
+        for (;;) {
+            const i = text.indexOf("'", from);
+            if (i < 0)
+                return bail();
+            if (text.charCodeAt(i + 1) !== 39)
+                return { value: out + text.slice(from, i), end: i + 1 };
+            out += text.slice(from, i + 1); // '' is one quote
+            from = i + 2;
         }
-        const e = text[++i];
-        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-        const mapped = e === undefined ? undefined : simple[e];
+    }
+    for (;;) {
+        let i = from;
+        for (; i < text.length; i++) {
+            const c = text.charCodeAt(i);
+            if (c === 34 /* " */ || c === 92 /* \ */)
+                break;
+        }
+        if (i >= text.length)
+            return bail();
+        out += text.slice(from, i);
+        if (text.charCodeAt(i) === 34)
+            return { value: out, end: i + 1 };
+        const e = text[i + 1];
+        const mapped = e === undefined ? undefined : ESCAPES[e];
         if (mapped !== undefined) {
             out += mapped;
+            from = i + 2;
             continue;
         }
-        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
-            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+            const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
             if (code >= 0xd800 && code <= 0xdfff)
                 bail();
             out += String.fromCharCode(code);
-            i += 4;
+            from = i + 6;
             continue;
         }
         return bail();
     }
-    return bail();
 }
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text) {
@@ -57732,6 +58034,7 @@ class PositionedYaml {
 
 
 
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -57759,7 +58062,9 @@ function parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
+    const fast = fastBacklog(raw);
+    const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
     const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
     if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
@@ -57840,7 +58145,7 @@ function sortDiagnostics(ds) {
         .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
         .map(({ d }) => d);
 }
-function isRecord(v) {
+function documents_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
@@ -57879,7 +58184,7 @@ function dropEmptyOptionals(value, schema) {
     if (!schema)
         return value;
     const def = unwrap(schema)._zod.def;
-    if (def.type === 'object' && isRecord(value)) {
+    if (def.type === 'object' && documents_isRecord(value)) {
         const out = {};
         for (const [k, v] of Object.entries(value)) {
             const field = def.shape?.[k];
@@ -58131,7 +58436,7 @@ function globDiagnostics(globs, base, yaml, file) {
     return out;
 }
 function configCrossChecks(raw, yaml, file) {
-    if (!isRecord(raw) || !isRecord(raw.scope))
+    if (!documents_isRecord(raw) || !documents_isRecord(raw.scope))
         return [];
     return [
         ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
@@ -58156,7 +58461,7 @@ function configWarnings(config, yaml, file) {
     ];
 }
 function backlogCrossChecks(raw, yaml, file, config) {
-    if (!isRecord(raw) || !Array.isArray(raw.tasks))
+    if (!documents_isRecord(raw) || !Array.isArray(raw.tasks))
         return [];
     const tasks = raw.tasks;
     const out = [];
@@ -58166,7 +58471,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
     // ids: first definition wins; later ones are the duplicates.
     const firstIndex = new Map();
     tasks.forEach((t, i) => {
-        if (!isRecord(t) || typeof t.id !== 'string')
+        if (!documents_isRecord(t) || typeof t.id !== 'string')
             return;
         const first = firstIndex.get(t.id);
         if (first === undefined) {
@@ -58178,10 +58483,14 @@ function backlogCrossChecks(raw, yaml, file, config) {
     });
     const ids = [...firstIndex.keys()];
     const limits = config.limits;
+    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+    // characters are all allowed in a ref): only other ids need git's whole rule.
+    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
     tasks.forEach((t, i) => {
-        if (!isRecord(t))
+        if (!documents_isRecord(t))
             return;
-        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
             // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
             const branch = `${config.pr.branch_prefix}${t.id}`;
             const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
@@ -58204,7 +58513,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
-        if (isRecord(t.executor)) {
+        if (documents_isRecord(t.executor)) {
             const minutes = t.executor.timeout_minutes;
             if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
                 push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
@@ -58227,7 +58536,7 @@ function isWholeNumber(v) {
 function findCycles(tasks, firstIndex) {
     const depsOf = (i) => {
         const t = tasks[i];
-        return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
     };
     const idOf = (i) => tasks[i].id;
     const state = new Map();
@@ -61295,7 +61604,7 @@ async function endsWithin(pid, ms) {
     return ended(pid);
 }
 /** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
-function within(promise, ms) {
+function run_commands_within(promise, ms) {
     let timer;
     const late = new Promise((resolve) => {
         timer = setTimeout(() => resolve(null), ms);
@@ -61373,7 +61682,7 @@ function spawnOne(command, invocation, options, deadline, tail, graceMs) {
             // Background processes the command left behind are part of it: stop them too, so nothing outlives
             // the list and holds the checkout (or our pipes) open.
             await stop();
-            const init = await within(initPid, graceMs);
+            const init = await run_commands_within(initPid, graceMs);
             if (init)
                 await awaitNamespaceEnd(init, graceMs);
             await waitForPipes(child, DRAIN_MS);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type Backlog, BacklogSchema, TASK_ID_PATTERN } from './backlog.js';
+import { fastBacklog } from './backlog-fast.js';
 import { type Config, ConfigSchema, DEFAULT_PROTECTED_PATHS } from './config.js';
 import type { Diagnostic } from './errors.js';
 import { taskScope, validateGlob } from './paths.js';
@@ -55,7 +56,9 @@ export function parseBacklogText(text: string, file: string, config: Config): Pa
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
-  const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+  // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
+  const fast = fastBacklog(raw);
+  const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
   const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
   if (diagnostics.length > 0 || checked.value === undefined) {
     return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
@@ -519,9 +522,13 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
   const ids = [...firstIndex.keys()];
 
   const limits = config.limits;
+  // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+  // characters are all allowed in a ref): only other ids need git's whole rule.
+  const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+  const plainId = (id: string) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
   tasks.forEach((t, i) => {
     if (!isRecord(t)) return;
-    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
       // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
       const branch = `${config.pr.branch_prefix}${t.id}`;
       const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);

@@ -738,13 +738,22 @@ interface CompiledScope {
 
 const compiledScopes = new WeakMap<PathScope, CompiledScope>();
 
-const sameList = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+let lastScope: PathScope | null = null;
+let lastCompiled: CompiledScope | null = null;
 
 function compiledScope(scope: PathScope): CompiledScope {
-  const hit = compiledScopes.get(scope);
-  if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths))
+  const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
+  if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths)) {
+    lastScope = scope;
+    lastCompiled = hit;
     return hit;
+  }
   const malformed = malformedProtected(scope);
   const fence: RegExp[] = [];
   const fenceDirs: string[] = [];
@@ -777,13 +786,34 @@ function compiledScope(scope: PathScope): CompiledScope {
     unnamed,
   };
   compiledScopes.set(scope, compiled);
+  lastScope = scope;
+  lastCompiled = compiled;
   return compiled;
 }
 
-/** protectedMatch, skipping the regexes when the path lacks one of the glob's literal runs. */
-function protectedHit(entry: ProtectedEntry, path: string, lower: string): boolean {
-  if (entry.runs) for (const run of entry.runs) if (!lower.includes(run)) return false;
-  return protectedMatch(entry.glob, path);
+/** The first protected glob the literal `path` matches (protectedMatch; no regex for a path lacking a run). */
+function firstProtectedHit(list: readonly ProtectedEntry[], path: string): ProtectedEntry | undefined {
+  const lower = path.toLowerCase();
+  next: for (const entry of list) {
+    const runs = entry.runs;
+    if (runs) for (let i = 0; i < runs.length; i++) if (!lower.includes(runs[i]!)) continue next;
+    if (protectedMatch(entry.glob, path)) return entry;
+  }
+  return undefined;
+}
+
+function matchesOne(res: readonly RegExp[], path: string): boolean {
+  for (let i = 0; i < res.length; i++) if (res[i]!.test(path)) return true;
+  return false;
+}
+
+/** `dir` is `under` or below it. */
+const within = (dir: string, under: string) =>
+  dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+
+function insideOneOf(dirs: readonly string[], dir: string): boolean {
+  for (let i = 0; i < dirs.length; i++) if (within(dir, dirs[i]!)) return true;
+  return false;
 }
 
 const IN_SCOPE: ScopeVerdict = { inScope: true };
@@ -794,33 +824,31 @@ function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdic
   const c = compiledScope(scope);
   if (c.malformed !== null) return undefined;
   const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
-  for (const written of taskGlobs) {
+  for (let g = 0; g < taskGlobs.length; g++) {
+    const written = taskGlobs[g]!;
     if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null)
       return undefined;
-    if (PLAIN_PATH.test(written)) {
+    const star = written.indexOf('*');
+    if (star < 0) {
       // A valid plain path is its own normal form, and its own allow-list reading.
-      if (!c.fence.some((re) => re.test(written))) {
+      if (!matchesOne(c.fence, written)) {
         return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
       }
-      const lower = written.toLowerCase();
-      for (const e of list) {
-        if (protectedHit(e, written, lower)) return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
-      }
+      const hit = firstProtectedHit(list, written);
+      if (hit !== undefined) return { inScope: false, path: written, why: reachWhy(hit.glob, scope) };
       continue;
     }
-    const dir = written.endsWith('/**') ? directoryOf(written) : null;
-    if (dir === null) return undefined;
+    // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
+    if (star !== written.length - 2 || !written.endsWith('/**')) return undefined;
+    const dir = written.slice(0, -3);
     // Inside a fence directory: the models' embedding holds (when not, let them look further).
-    if (!c.fenceDirs.some((f) => dir === f || dir.startsWith(`${f}/`))) return undefined;
+    if (!insideOneOf(c.fenceDirs, dir)) return undefined;
     for (const e of list) {
       if (e.floating) continue;
       if (e.shape === null) return undefined;
       // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
       // when one of the two directories holds the other: what `intersects` finds on these models.
-      const reaches =
-        e.shape === 'literal'
-          ? e.at.startsWith(`${dir}/`) || e.at === dir
-          : dir === e.at || dir.startsWith(`${e.at}/`) || e.at.startsWith(`${dir}/`);
+      const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
       if (reaches) return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
     }
   }

@@ -26,7 +26,21 @@ const bail = (): never => {
   throw new Bail();
 };
 
-const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+/**
+ * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
+ * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ */
+function keyColon(text: string): number {
+  const c = text.charCodeAt(0);
+  if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95)) return -1;
+  let i = 1;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i);
+    if (!((d >= 97 && d <= 122) || (d >= 65 && d <= 90) || (d >= 48 && d <= 57) || d === 95 || d === 45)) break;
+  }
+  if (text.charCodeAt(i) !== 58 /* : */) return -1;
+  return i + 1 === text.length || text.charCodeAt(i + 1) === 32 ? i : -1;
+}
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS: Record<string, boolean> = {
@@ -57,6 +71,9 @@ class Reader {
   private readonly raw: string[];
   private readonly finalNewline: boolean;
   private pos = 0;
+  /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+  private peekedFrom = -1;
+  private peeked: Line | null = null;
 
   constructor(text: string) {
     if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t')) bail();
@@ -75,6 +92,18 @@ class Reader {
 
   /** The next line with content (skipping blank and comment-only lines), without consuming it. */
   private peek(): Line | null {
+    const last = this.peeked;
+    if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
+      if (last !== null) this.pos = last.at;
+      else this.pos = this.raw.length;
+      return last;
+    }
+    this.peekedFrom = this.pos;
+    this.peeked = this.scan();
+    return this.peeked;
+  }
+
+  private scan(): Line | null {
     while (this.pos < this.raw.length) {
       const s = this.raw[this.pos] as string;
       let indent = 0;
@@ -95,7 +124,7 @@ class Reader {
     const line = this.peek();
     if (line === null || line.indent !== indent) return bail();
     if (isSeqItem(line.text)) return this.sequence(indent);
-    if (KEY.test(line.text)) return this.mapping(indent);
+    if (keyColon(line.text) >= 0) return this.mapping(indent);
     return bail();
   }
 
@@ -113,13 +142,13 @@ class Reader {
     for (let text = firstText; ; text = undefined) {
       const line = this.blockLine(indent, text);
       if (line === null) return out;
-      const m = KEY.exec(line.text);
-      if (!m) return bail();
-      const key = m[1] as string;
+      const colon = keyColon(line.text);
+      if (colon < 0) return bail();
+      const key = line.text.slice(0, colon);
       if (key.length > 1000) bail();
       if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)) bail();
       this.pos = line.at + 1;
-      const rest = line.text.slice(m[0].length);
+      const rest = line.text.slice(colon + 1);
       out[key] = this.value(rest, indent);
     }
   }
@@ -139,7 +168,7 @@ class Reader {
       if (rest === '' || rest.startsWith('#')) {
         if (rest !== '' && line.text.charCodeAt(k - 1) !== 32) bail();
         out.push(this.nested(indent, false));
-      } else if (KEY.test(rest)) {
+      } else if (keyColon(rest) >= 0) {
         this.pos = line.at;
         out.push(this.mapping(indent + k, rest));
       } else if (isSeqItem(rest)) {
@@ -256,62 +285,66 @@ function stripComment(text: string): string {
 
 /** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
 function plainScalar(s: string, flow: boolean): unknown {
-  if (s === '' || NULLS.has(s)) return null;
-  const b = BOOLS[s];
-  if (b !== undefined) return b;
-  if (INT.test(s)) return Number(s);
-  if (NUMBERISH.test(s) || /^0[xo]/.test(s)) return bail();
-  if (BAD_START.test(s) && !/^-[^ ]/.test(s)) return bail();
-  if (/^-[0-9.]/.test(s)) return bail();
+  if (s === '') return null;
+  if (s.length <= 5) {
+    if (NULLS.has(s)) return null;
+    const b = BOOLS[s];
+    if (b !== undefined) return b;
+  }
+  // The number and indicator rules below all need a first character other than a letter, "_" or "/".
+  const c = s.charCodeAt(0);
+  if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
+    if (INT.test(s)) return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s)) return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s)) return bail();
+    if (/^-[0-9.]/.test(s)) return bail();
+  }
   if (s.includes(': ') || s.endsWith(':') || s.includes(' #')) return bail();
   if (flow && /[[\]{},]/.test(s)) return bail();
   return s;
 }
 
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+
 /** A quoted scalar starting at `start`: its value and the index after the closing quote. */
 function quoted(text: string, start: number): { value: string; end: number } {
-  const q = text[start];
-  if (q === "'") {
-    let out = '';
-    for (let i = start + 1; i < text.length; i++) {
-      const ch = text[i];
-      if (ch === "'") {
-        if (text[i + 1] === "'") {
-          out += "'";
-          i++;
-          continue;
-        }
-        return { value: out, end: i + 1 };
-      }
-      out += ch;
-    }
-    return bail();
-  }
+  // Runs between quotes and escapes are sliced whole, not built a character at a time.
   let out = '';
-  for (let i = start + 1; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (ch === '"') return { value: out, end: i + 1 };
-    if (ch !== '\\') {
-      out += ch;
-      continue;
+  let from = start + 1;
+  if (text.charCodeAt(start) === 39 /* ' */) {
+    for (;;) {
+      const i = text.indexOf("'", from);
+      if (i < 0) return bail();
+      if (text.charCodeAt(i + 1) !== 39) return { value: out + text.slice(from, i), end: i + 1 };
+      out += text.slice(from, i + 1); // '' is one quote
+      from = i + 2;
     }
-    const e = text[++i];
-    const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-    const mapped = e === undefined ? undefined : simple[e];
+  }
+  for (;;) {
+    let i = from;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34 /* " */ || c === 92 /* \ */) break;
+    }
+    if (i >= text.length) return bail();
+    out += text.slice(from, i);
+    if (text.charCodeAt(i) === 34) return { value: out, end: i + 1 };
+    const e = text[i + 1];
+    const mapped = e === undefined ? undefined : ESCAPES[e];
     if (mapped !== undefined) {
       out += mapped;
+      from = i + 2;
       continue;
     }
-    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
-      const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+      const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
       if (code >= 0xd800 && code <= 0xdfff) bail();
       out += String.fromCharCode(code);
-      i += 4;
+      from = i + 6;
       continue;
     }
     return bail();
   }
-  return bail();
 }
 
 /** `[a, "b", 'c']` on one line. */
