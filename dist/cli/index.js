@@ -58481,7 +58481,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
         const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
         push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
     });
-    const ids = [...firstIndex.keys()];
+    let ids; // for the hints of unknown dependencies only
     const limits = config.limits;
     // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
     // characters are all allowed in a ref): only other ids need git's whole rule.
@@ -58502,6 +58502,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
                     return;
+                ids ??= [...firstIndex.keys()];
                 const close = closest(dep, ids);
                 const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
                 push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
@@ -58532,43 +58533,53 @@ function backlogCrossChecks(raw, yaml, file, config) {
 function isWholeNumber(v) {
     return typeof v === 'number' && Number.isInteger(v);
 }
+const documents_NONE = [];
+const ACTIVE = 1;
+const DONE = 2;
 /** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
 function findCycles(tasks, firstIndex) {
     const depsOf = (i) => {
         const t = tasks[i];
-        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : documents_NONE;
     };
     const idOf = (i) => tasks[i].id;
-    const state = new Map();
+    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+    const state = new Uint8Array(tasks.length);
+    const nodes = new Int32Array(tasks.length);
+    const nexts = new Int32Array(tasks.length);
     const cycles = [];
     // Iterative so a long dependency chain cannot overflow the stack.
     for (const start of firstIndex.values()) {
-        if (state.has(start))
+        if (state[start] !== 0)
             continue;
-        const stack = [{ node: start, next: 0 }];
-        state.set(start, 'active');
-        while (stack.length > 0) {
-            const frame = stack[stack.length - 1];
-            const deps = depsOf(frame.node);
-            if (frame.next >= deps.length) {
-                state.set(frame.node, 'done');
-                stack.pop();
+        let depth = 1;
+        nodes[0] = start;
+        nexts[0] = 0;
+        state[start] = ACTIVE;
+        while (depth > 0) {
+            const node = nodes[depth - 1];
+            const deps = depsOf(node);
+            if (nexts[depth - 1] >= deps.length) {
+                state[node] = DONE;
+                depth -= 1;
                 continue;
             }
-            const j = frame.next++;
+            const j = nexts[depth - 1];
+            nexts[depth - 1] = j + 1;
             const dep = deps[j];
             const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
             if (target === undefined)
                 continue;
-            const s = state.get(target);
-            if (s === 'active') {
-                const from = stack.findIndex((f) => f.node === target);
-                const ids = [...stack.slice(from).map((f) => idOf(f.node)), idOf(target)];
-                cycles.push({ task: frame.node, dep: j, ids });
+            if (state[target] === ACTIVE) {
+                const from = nodes.subarray(0, depth).indexOf(target);
+                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+                cycles.push({ task: node, dep: j, ids });
             }
-            else if (s === undefined) {
-                state.set(target, 'active');
-                stack.push({ node: target, next: 0 });
+            else if (state[target] === 0) {
+                state[target] = ACTIVE;
+                nodes[depth] = target;
+                nexts[depth] = 0;
+                depth += 1;
             }
         }
     }
@@ -60554,11 +60565,14 @@ function createProgress(stream = process.stderr, enabled = true, now = () => new
 
 ;// CONCATENATED MODULE: ./src/cli/step-summary.ts
 
-/** Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere. */
+/**
+ * Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere (given as a
+ * function, the Markdown is rendered only when there is a summary to write).
+ */
 async function writeStepSummary(markdown, env = process.env) {
     const file = env.GITHUB_STEP_SUMMARY;
     if (file)
-        await (0,promises_namespaceObject.appendFile)(file, `${markdown}\n`);
+        await (0,promises_namespaceObject.appendFile)(file, `${typeof markdown === 'function' ? markdown() : markdown}\n`);
 }
 
 ;// CONCATENATED MODULE: ./src/core/feedback.ts
@@ -63414,7 +63428,7 @@ async function runLoop(options, out, onAttempt) {
             summary.ticks += 1;
             summary.last = report;
             progress.done();
-            await writeStepSummary(renderTickMarkdown(report));
+            await writeStepSummary(() => renderTickMarkdown(report));
             if (!out.json)
                 out.out(`tick ${summary.ticks}: ${tickHeadline(report)}`);
             const queued = target.forge.takeDispatched();
@@ -63608,7 +63622,11 @@ function taskLines(text) {
 function readinessWarnings(backlog, config, text, file) {
     if (config.executor.command.trim() !== '')
         return [];
-    const idle = backlog.tasks.flatMap((t, index) => t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command ? [{ t, index }] : []);
+    const idle = [];
+    backlog.tasks.forEach((t, index) => {
+        if (t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command)
+            idle.push({ t, index });
+    });
     if (idle.length === 0)
         return [];
     const lines = taskLines(text);
@@ -63633,8 +63651,12 @@ function readinessWarnings(backlog, config, text, file) {
 
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 async function readRepoFile(dir, rel) {
+    return (await readRepoBytes(dir, rel))?.toString('utf8') ?? null;
+}
+/** The bytes of `rel` inside `dir`, or null when the file does not exist. */
+async function readRepoBytes(dir, rel) {
     try {
-        return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, rel), 'utf8');
+        return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, rel));
     }
     catch (error) {
         const code = error.code;
@@ -63722,15 +63744,43 @@ function invalidMessage(diagnostics) {
 ;// CONCATENATED MODULE: ./src/cli/drift.ts
 
 
-/** The documents whose text in `dir` differs from the text at `rev`. */
+
+/**
+ * The documents whose bytes in `dir` differ from the file at `rev` (absent on one side counts). Compared by
+ * blob id: one `ls-tree` for both, and each working-tree file hashed as git would, so a big backlog is not
+ * copied out of git to be compared.
+ */
 async function documentsDiffer(git, dir, rev) {
-    const differs = [];
-    for (const file of [BACKLOG_FILE, CONFIG_FILE]) {
-        const [worktree, committed] = await Promise.all([readRepoFile(dir, file), git.readFile(rev, file)]);
-        if (worktree !== committed)
-            differs.push(file);
+    const files = [BACKLOG_FILE, CONFIG_FILE];
+    const [committed, ...worktree] = await Promise.all([
+        blobIds(git, rev, files),
+        ...files.map((file) => readRepoBytes(dir, file)),
+    ]);
+    return files.filter((file, i) => {
+        const id = committed.get(file);
+        const bytes = worktree[i] ?? null;
+        if (id === undefined || bytes === null)
+            return id !== undefined || bytes !== null;
+        return drift_blobId(bytes, id.length === 64 ? 'sha256' : 'sha1') !== id;
+    });
+}
+/** The blob ids of `files` (repository-relative) at `rev`; a file that is absent or not a blob is left out. */
+async function blobIds(git, rev, files) {
+    const r = await git.run(['ls-tree', '-z', '--full-tree', rev, '--', ...files], { allowFailure: true });
+    const ids = new Map();
+    if (r.exitCode !== 0)
+        return ids;
+    for (const entry of r.stdout.split('\0')) {
+        // <mode> SP <type> SP <object> TAB <path>
+        const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+        if (m)
+            ids.set(m[2], m[1]);
     }
-    return differs;
+    return ids;
+}
+/** The id git gives a blob of these bytes. */
+function drift_blobId(bytes, format) {
+    return (0,external_node_crypto_.createHash)(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 /**
  * The base branch as this clone last saw it, without touching the network: `origin/<base>` (origin's HEAD
@@ -63799,7 +63849,7 @@ async function runTick(options, out) {
             dryRun: Boolean(options.dryRun),
         });
         progress.done();
-        await writeStepSummary(renderTickMarkdown(report));
+        await writeStepSummary(() => renderTickMarkdown(report));
         // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
         const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
         if (out.json) {

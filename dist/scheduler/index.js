@@ -46120,7 +46120,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
         const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
         push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
     });
-    const ids = [...firstIndex.keys()];
+    let ids; // for the hints of unknown dependencies only
     const limits = config.limits;
     // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
     // characters are all allowed in a ref): only other ids need git's whole rule.
@@ -46141,6 +46141,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
                     return;
+                ids ??= [...firstIndex.keys()];
                 const close = closest(dep, ids);
                 const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
                 push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
@@ -46171,43 +46172,53 @@ function backlogCrossChecks(raw, yaml, file, config) {
 function isWholeNumber(v) {
     return typeof v === 'number' && Number.isInteger(v);
 }
+const NONE = [];
+const ACTIVE = 1;
+const DONE = 2;
 /** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
 function findCycles(tasks, firstIndex) {
     const depsOf = (i) => {
         const t = tasks[i];
-        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
     };
     const idOf = (i) => tasks[i].id;
-    const state = new Map();
+    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+    const state = new Uint8Array(tasks.length);
+    const nodes = new Int32Array(tasks.length);
+    const nexts = new Int32Array(tasks.length);
     const cycles = [];
     // Iterative so a long dependency chain cannot overflow the stack.
     for (const start of firstIndex.values()) {
-        if (state.has(start))
+        if (state[start] !== 0)
             continue;
-        const stack = [{ node: start, next: 0 }];
-        state.set(start, 'active');
-        while (stack.length > 0) {
-            const frame = stack[stack.length - 1];
-            const deps = depsOf(frame.node);
-            if (frame.next >= deps.length) {
-                state.set(frame.node, 'done');
-                stack.pop();
+        let depth = 1;
+        nodes[0] = start;
+        nexts[0] = 0;
+        state[start] = ACTIVE;
+        while (depth > 0) {
+            const node = nodes[depth - 1];
+            const deps = depsOf(node);
+            if (nexts[depth - 1] >= deps.length) {
+                state[node] = DONE;
+                depth -= 1;
                 continue;
             }
-            const j = frame.next++;
+            const j = nexts[depth - 1];
+            nexts[depth - 1] = j + 1;
             const dep = deps[j];
             const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
             if (target === undefined)
                 continue;
-            const s = state.get(target);
-            if (s === 'active') {
-                const from = stack.findIndex((f) => f.node === target);
-                const ids = [...stack.slice(from).map((f) => idOf(f.node)), idOf(target)];
-                cycles.push({ task: frame.node, dep: j, ids });
+            if (state[target] === ACTIVE) {
+                const from = nodes.subarray(0, depth).indexOf(target);
+                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+                cycles.push({ task: node, dep: j, ids });
             }
-            else if (s === undefined) {
-                state.set(target, 'active');
-                stack.push({ node: target, next: 0 });
+            else if (state[target] === 0) {
+                state[target] = ACTIVE;
+                nodes[depth] = target;
+                nexts[depth] = 0;
+                depth += 1;
             }
         }
     }

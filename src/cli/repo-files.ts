@@ -12,8 +12,13 @@ export { BACKLOG_FILE, CONFIG_FILE };
 
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 export async function readRepoFile(dir: string, rel: string): Promise<string | null> {
+  return (await readRepoBytes(dir, rel))?.toString('utf8') ?? null;
+}
+
+/** The bytes of `rel` inside `dir`, or null when the file does not exist. */
+export async function readRepoBytes(dir: string, rel: string): Promise<Buffer | null> {
   try {
-    return await readFile(path.join(dir, rel), 'utf8');
+    return await readFile(path.join(dir, rel));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;

@@ -519,7 +519,7 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
       'task ids must be unique; rename or remove one of them',
     );
   });
-  const ids = [...firstIndex.keys()];
+  let ids: string[] | undefined; // for the hints of unknown dependencies only
 
   const limits = config.limits;
   // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
@@ -543,6 +543,7 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
     if (Array.isArray(t.dependencies)) {
       t.dependencies.forEach((dep, j) => {
         if (typeof dep !== 'string' || firstIndex.has(dep)) return;
+        ids ??= [...firstIndex.keys()];
         const close = closest(dep, ids);
         const known =
           ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
@@ -608,41 +609,52 @@ interface Cycle {
   ids: string[];
 }
 
+const NONE: unknown[] = [];
+const ACTIVE = 1;
+const DONE = 2;
+
 /** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
 function findCycles(tasks: unknown[], firstIndex: Map<string, number>): Cycle[] {
   const depsOf = (i: number): unknown[] => {
     const t = tasks[i];
-    return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+    return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
   };
   const idOf = (i: number) => (tasks[i] as Raw).id as string;
-  const state = new Map<number, 'active' | 'done'>();
+  // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+  const state = new Uint8Array(tasks.length);
+  const nodes = new Int32Array(tasks.length);
+  const nexts = new Int32Array(tasks.length);
   const cycles: Cycle[] = [];
 
   // Iterative so a long dependency chain cannot overflow the stack.
   for (const start of firstIndex.values()) {
-    if (state.has(start)) continue;
-    const stack: Array<{ node: number; next: number }> = [{ node: start, next: 0 }];
-    state.set(start, 'active');
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      const deps = depsOf(frame.node);
-      if (frame.next >= deps.length) {
-        state.set(frame.node, 'done');
-        stack.pop();
+    if (state[start] !== 0) continue;
+    let depth = 1;
+    nodes[0] = start;
+    nexts[0] = 0;
+    state[start] = ACTIVE;
+    while (depth > 0) {
+      const node = nodes[depth - 1]!;
+      const deps = depsOf(node);
+      if (nexts[depth - 1]! >= deps.length) {
+        state[node] = DONE;
+        depth -= 1;
         continue;
       }
-      const j = frame.next++;
+      const j = nexts[depth - 1]!;
+      nexts[depth - 1] = j + 1;
       const dep = deps[j];
       const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
       if (target === undefined) continue;
-      const s = state.get(target);
-      if (s === 'active') {
-        const from = stack.findIndex((f) => f.node === target);
-        const ids = [...stack.slice(from).map((f) => idOf(f.node)), idOf(target)];
-        cycles.push({ task: frame.node, dep: j, ids });
-      } else if (s === undefined) {
-        state.set(target, 'active');
-        stack.push({ node: target, next: 0 });
+      if (state[target] === ACTIVE) {
+        const from = nodes.subarray(0, depth).indexOf(target);
+        const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+        cycles.push({ task: node, dep: j, ids });
+      } else if (state[target] === 0) {
+        state[target] = ACTIVE;
+        nodes[depth] = target;
+        nexts[depth] = 0;
+        depth += 1;
       }
     }
   }
