@@ -44327,6 +44327,15 @@ function matchesOne(res, path) {
 }
 /** `dir` is `under` or below it. */
 const within = (dir, under) => dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+/** `path` is strictly below one of `dirs`. */
+function underOneOf(dirs, path) {
+    for (let i = 0; i < dirs.length; i++) {
+        const d = dirs[i];
+        if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d))
+            return true;
+    }
+    return false;
+}
 function insideOneOf(dirs, dir) {
     for (let i = 0; i < dirs.length; i++)
         if (within(dir, dirs[i]))
@@ -44348,8 +44357,9 @@ function quickScope(taskGlobs, scope) {
             return undefined;
         const star = written.indexOf('*');
         if (star < 0) {
-            // A valid plain path is its own normal form, and its own allow-list reading.
-            if (!matchesOne(c.fence, written)) {
+            // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
+            // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
+            if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
                 return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
             }
             const hit = firstProtectedHit(list, written);
@@ -46337,6 +46347,15 @@ function editDistance(a, b) {
 // ---------------------------------------------------------------------------------------------------------
 // Cross checks (on the raw value, so they show up together with schema errors)
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function allGlobsValid(globs) {
+    if (!Array.isArray(globs))
+        return true;
+    for (const glob of globs)
+        if (typeof glob === 'string' && validateGlob(glob) !== null)
+            return false;
+    return true;
+}
 function globDiagnostics(globs, base, yaml, file) {
     if (!Array.isArray(globs))
         return [];
@@ -46448,7 +46467,9 @@ function backlogCrossChecks(raw, yaml, file, config) {
                 push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
             }
         }
-        out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        if (!allGlobsValid(t.allowed_paths)) {
+            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        }
     });
     for (const cycle of findCycles(tasks, firstIndex)) {
         push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');

@@ -449,6 +449,13 @@ function editDistance(a: string, b: string): number {
 
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
 
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function allGlobsValid(globs: unknown): boolean {
+  if (!Array.isArray(globs)) return true;
+  for (const glob of globs) if (typeof glob === 'string' && validateGlob(glob) !== null) return false;
+  return true;
+}
+
 function globDiagnostics(globs: unknown, base: PathSegment[], yaml: Positions, file: string): Diagnostic[] {
   if (!Array.isArray(globs)) return [];
   const out: Diagnostic[] = [];
@@ -585,7 +592,9 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
         );
       }
     }
-    out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+    if (!allGlobsValid(t.allowed_paths)) {
+      out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+    }
   });
 
   for (const cycle of findCycles(tasks, firstIndex)) {

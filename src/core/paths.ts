@@ -811,6 +811,15 @@ function matchesOne(res: readonly RegExp[], path: string): boolean {
 const within = (dir: string, under: string) =>
   dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
 
+/** `path` is strictly below one of `dirs`. */
+function underOneOf(dirs: readonly string[], path: string): boolean {
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d)) return true;
+  }
+  return false;
+}
+
 function insideOneOf(dirs: readonly string[], dir: string): boolean {
   for (let i = 0; i < dirs.length; i++) if (within(dir, dirs[i]!)) return true;
   return false;
@@ -830,8 +839,9 @@ function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdic
       return undefined;
     const star = written.indexOf('*');
     if (star < 0) {
-      // A valid plain path is its own normal form, and its own allow-list reading.
-      if (!matchesOne(c.fence, written)) {
+      // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
+      // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
+      if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
         return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
       }
       const hit = firstProtectedHit(list, written);
