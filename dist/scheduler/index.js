@@ -45178,7 +45178,10 @@ function parseFastYaml(text) {
     }
 }
 class Reader {
-    raw;
+    src;
+    /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
+    starts;
+    lines;
     finalNewline;
     pos = 0;
     /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
@@ -45187,8 +45190,19 @@ class Reader {
     constructor(text) {
         if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
             bail();
-        this.raw = text.split('\n');
+        this.src = text;
+        let count = 1;
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            count++;
+        this.starts = new Int32Array(count);
+        for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            this.starts[k++] = i + 1;
+        this.lines = count;
         this.finalNewline = text.endsWith('\n');
+    }
+    /** Where line `n` ends (its "\n", or the end of the text). */
+    lineEnd(n) {
+        return n + 1 < this.lines ? this.starts[n + 1] - 1 : this.src.length;
     }
     document() {
         const first = this.peek();
@@ -45208,7 +45222,7 @@ class Reader {
             if (last !== null)
                 this.pos = last.at;
             else
-                this.pos = this.raw.length;
+                this.pos = this.lines;
             return last;
         }
         this.peekedFrom = this.pos;
@@ -45216,16 +45230,18 @@ class Reader {
         return this.peeked;
     }
     scan() {
-        while (this.pos < this.raw.length) {
-            const s = this.raw[this.pos];
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
             let indent = 0;
-            while (s.charCodeAt(indent) === 32)
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
                 indent++;
-            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+            if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
                 this.pos++;
                 continue;
             }
-            const text = s.slice(indent);
+            const text = src.slice(start + indent, end);
             if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
                 bail();
             return { indent, text, at: this.pos };
@@ -45263,14 +45279,13 @@ class Reader {
             const colon = keyColon(line.text);
             if (colon < 0)
                 return bail();
-            const key = line.text.slice(0, colon);
+            const key = knownKey(line.text, colon) ?? line.text.slice(0, colon);
             if (key.length > 1000)
                 bail();
             if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
                 bail();
             this.pos = line.at + 1;
-            const rest = line.text.slice(colon + 1);
-            out[key] = this.value(rest, indent);
+            out[key] = this.value(afterColon(line.text, colon), indent);
         }
     }
     sequence(indent, firstText) {
@@ -45307,11 +45322,10 @@ class Reader {
         }
     }
     /**
-     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
-     * `parent` is the key's column.
+     * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
+     * empty) the nested block on the lines below; `parent` is the key's column.
      */
-    value(rest, parent) {
-        const trimmed = rest.trimStart();
+    value(trimmed, parent) {
         if (trimmed === '' || trimmed.startsWith('#'))
             return this.nested(parent, true);
         return this.inline(trimmed, parent);
@@ -45338,8 +45352,8 @@ class Reader {
             return list;
         }
         if (c === 34 /* " */ || c === 39 /* ' */) {
-            const { value, end } = quoted(rest, 0);
-            if (!onlyComment(rest.slice(end)))
+            const value = quoted(rest, 0);
+            if (!onlyCommentFrom(rest, quotedEnd))
                 bail();
             this.noContinuation(parent);
             return value;
@@ -45363,16 +45377,18 @@ class Reader {
         const lines = [];
         let contentIndent = -1;
         let maxBlankLead = 0;
-        while (this.pos < this.raw.length) {
-            const s = this.raw[this.pos];
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
             let indent = 0;
-            while (s.charCodeAt(indent) === 32)
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
                 indent++;
-            if (indent === s.length) {
+            if (start + indent === end) {
                 // A blank line (maybe spaces only) is part of the scalar.
                 if (contentIndent < 0)
                     maxBlankLead = Math.max(maxBlankLead, indent);
-                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
                 this.pos++;
                 continue;
             }
@@ -45385,7 +45401,7 @@ class Reader {
             }
             else if (indent < contentIndent)
                 break;
-            lines.push(s.slice(contentIndent));
+            lines.push(src.slice(start + contentIndent, end));
             this.pos++;
         }
         // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
@@ -45393,7 +45409,7 @@ class Reader {
         while (end > 0 && lines[end - 1] === '')
             end--;
         // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
-        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+        if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline))
             bail();
         const body = lines.slice(0, end);
         if (body.length === 0)
@@ -45406,9 +45422,62 @@ class Reader {
         return `${text}\n`;
     }
 }
-/** Nothing but spaces, or spaces then a comment. */
-function onlyComment(rest) {
-    return /^(?: *| +#.*)$/.test(rest);
+/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
+function onlyCommentFrom(text, from) {
+    let j = from;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return true;
+    if (j === from || text.charCodeAt(j) !== 35 /* # */)
+        return false;
+    // "." in the pattern stops at the line terminators U+2028 and U+2029.
+    return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
+}
+/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
+function afterColon(text, colon) {
+    let j = colon + 1;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return '';
+    const c = text.charCodeAt(j);
+    // Any other white space: let trimStart decide what it trims.
+    return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
+}
+/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
+const KNOWN_KEYS = [];
+for (const k of [
+    'id',
+    'title',
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'allowed_paths',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+    'command',
+    'version',
+    'tasks',
+]) {
+    (KNOWN_KEYS[k.length] ??= []).push(k);
+}
+/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(text, colon) {
+    const candidates = KNOWN_KEYS[colon];
+    if (candidates === undefined)
+        return undefined;
+    for (const k of candidates)
+        if (text.startsWith(k))
+            return k;
+    return undefined;
 }
 function isSeqItem(text) {
     return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
@@ -45448,7 +45517,9 @@ function plainScalar(s, flow) {
     return s;
 }
 const ESCAPES = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+/** Where the last `quoted` scalar ended (the index after its closing quote). */
+let quotedEnd = 0;
+/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
 function quoted(text, start) {
     // Runs between quotes and escapes are sliced whole, not built a character at a time.
     let out = '';
@@ -45458,8 +45529,10 @@ function quoted(text, start) {
             const i = text.indexOf("'", from);
             if (i < 0)
                 return bail();
-            if (text.charCodeAt(i + 1) !== 39)
-                return { value: out + text.slice(from, i), end: i + 1 };
+            if (text.charCodeAt(i + 1) !== 39) {
+                quotedEnd = i + 1;
+                return out + text.slice(from, i);
+            }
             out += text.slice(from, i + 1); // '' is one quote
             from = i + 2;
         }
@@ -45474,8 +45547,10 @@ function quoted(text, start) {
         if (i >= text.length)
             return bail();
         out += text.slice(from, i);
-        if (text.charCodeAt(i) === 34)
-            return { value: out, end: i + 1 };
+        if (text.charCodeAt(i) === 34) {
+            quotedEnd = i + 1;
+            return out;
+        }
         const e = text[i + 1];
         const mapped = e === undefined ? undefined : ESCAPES[e];
         if (mapped !== undefined) {
@@ -45504,7 +45579,7 @@ function flowSequence(text) {
     };
     skip();
     if (text[i] === ']') {
-        if (!onlyComment(text.slice(i + 1)))
+        if (!onlyCommentFrom(text, i + 1))
             bail();
         return out;
     }
@@ -45512,9 +45587,8 @@ function flowSequence(text) {
         skip();
         const ch = text[i];
         if (ch === '"' || ch === "'") {
-            const q = quoted(text, i);
-            out.push(q.value);
-            i = q.end;
+            out.push(quoted(text, i));
+            i = quotedEnd;
         }
         else {
             let j = i;
@@ -45535,7 +45609,7 @@ function flowSequence(text) {
             continue;
         }
         if (text[i] === ']') {
-            if (!onlyComment(text.slice(i + 1)))
+            if (!onlyCommentFrom(text, i + 1))
                 bail();
             return out;
         }

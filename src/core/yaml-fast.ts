@@ -68,7 +68,10 @@ export function parseFastYaml(text: string): { value: unknown } | null {
 }
 
 class Reader {
-  private readonly raw: string[];
+  private readonly src: string;
+  /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
+  private readonly starts: Int32Array;
+  private readonly lines: number;
   private readonly finalNewline: boolean;
   private pos = 0;
   /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
@@ -77,8 +80,18 @@ class Reader {
 
   constructor(text: string) {
     if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t')) bail();
-    this.raw = text.split('\n');
+    this.src = text;
+    let count = 1;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+    this.starts = new Int32Array(count);
+    for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts[k++] = i + 1;
+    this.lines = count;
     this.finalNewline = text.endsWith('\n');
+  }
+
+  /** Where line `n` ends (its "\n", or the end of the text). */
+  private lineEnd(n: number): number {
+    return n + 1 < this.lines ? (this.starts[n + 1] as number) - 1 : this.src.length;
   }
 
   document(): unknown {
@@ -95,7 +108,7 @@ class Reader {
     const last = this.peeked;
     if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
       if (last !== null) this.pos = last.at;
-      else this.pos = this.raw.length;
+      else this.pos = this.lines;
       return last;
     }
     this.peekedFrom = this.pos;
@@ -104,15 +117,17 @@ class Reader {
   }
 
   private scan(): Line | null {
-    while (this.pos < this.raw.length) {
-      const s = this.raw[this.pos] as string;
+    const src = this.src;
+    while (this.pos < this.lines) {
+      const start = this.starts[this.pos] as number;
+      const end = this.lineEnd(this.pos);
       let indent = 0;
-      while (s.charCodeAt(indent) === 32) indent++;
-      if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+      while (start + indent < end && src.charCodeAt(start + indent) === 32) indent++;
+      if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
         this.pos++;
         continue;
       }
-      const text = s.slice(indent);
+      const text = src.slice(start + indent, end);
       if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%'))) bail();
       return { indent, text, at: this.pos };
     }
@@ -144,12 +159,11 @@ class Reader {
       if (line === null) return out;
       const colon = keyColon(line.text);
       if (colon < 0) return bail();
-      const key = line.text.slice(0, colon);
+      const key = knownKey(line.text, colon) ?? line.text.slice(0, colon);
       if (key.length > 1000) bail();
       if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)) bail();
       this.pos = line.at + 1;
-      const rest = line.text.slice(colon + 1);
-      out[key] = this.value(rest, indent);
+      out[key] = this.value(afterColon(line.text, colon), indent);
     }
   }
 
@@ -181,11 +195,10 @@ class Reader {
   }
 
   /**
-   * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
-   * `parent` is the key's column.
+   * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
+   * empty) the nested block on the lines below; `parent` is the key's column.
    */
-  private value(rest: string, parent: number): unknown {
-    const trimmed = rest.trimStart();
+  private value(trimmed: string, parent: number): unknown {
     if (trimmed === '' || trimmed.startsWith('#')) return this.nested(parent, true);
     return this.inline(trimmed, parent);
   }
@@ -211,8 +224,8 @@ class Reader {
       return list;
     }
     if (c === 34 /* " */ || c === 39 /* ' */) {
-      const { value, end } = quoted(rest, 0);
-      if (!onlyComment(rest.slice(end))) bail();
+      const value = quoted(rest, 0);
+      if (!onlyCommentFrom(rest, quotedEnd)) bail();
       this.noContinuation(parent);
       return value;
     }
@@ -235,14 +248,16 @@ class Reader {
     const lines: string[] = [];
     let contentIndent = -1;
     let maxBlankLead = 0;
-    while (this.pos < this.raw.length) {
-      const s = this.raw[this.pos] as string;
+    const src = this.src;
+    while (this.pos < this.lines) {
+      const start = this.starts[this.pos] as number;
+      const end = this.lineEnd(this.pos);
       let indent = 0;
-      while (s.charCodeAt(indent) === 32) indent++;
-      if (indent === s.length) {
+      while (start + indent < end && src.charCodeAt(start + indent) === 32) indent++;
+      if (start + indent === end) {
         // A blank line (maybe spaces only) is part of the scalar.
         if (contentIndent < 0) maxBlankLead = Math.max(maxBlankLead, indent);
-        lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+        lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
         this.pos++;
         continue;
       }
@@ -251,14 +266,14 @@ class Reader {
         contentIndent = indent;
         if (maxBlankLead > contentIndent) bail();
       } else if (indent < contentIndent) break;
-      lines.push(s.slice(contentIndent));
+      lines.push(src.slice(start + contentIndent, end));
       this.pos++;
     }
     // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
     let end = lines.length;
     while (end > 0 && lines[end - 1] === '') end--;
     // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
-    if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline)) bail();
+    if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline)) bail();
     const body = lines.slice(0, end);
     if (body.length === 0) return chomp === '+' && lines.length > 0 ? bail() : '';
     const text = body.join('\n');
@@ -268,9 +283,57 @@ class Reader {
   }
 }
 
-/** Nothing but spaces, or spaces then a comment. */
-function onlyComment(rest: string): boolean {
-  return /^(?: *| +#.*)$/.test(rest);
+/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
+function onlyCommentFrom(text: string, from: number): boolean {
+  let j = from;
+  while (text.charCodeAt(j) === 32) j++;
+  if (j === text.length) return true;
+  if (j === from || text.charCodeAt(j) !== 35 /* # */) return false;
+  // "." in the pattern stops at the line terminators U+2028 and U+2029.
+  return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
+}
+
+/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
+function afterColon(text: string, colon: number): string {
+  let j = colon + 1;
+  while (text.charCodeAt(j) === 32) j++;
+  if (j === text.length) return '';
+  const c = text.charCodeAt(j);
+  // Any other white space: let trimStart decide what it trims.
+  return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
+}
+
+/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
+const KNOWN_KEYS: string[][] = [];
+for (const k of [
+  'id',
+  'title',
+  'description',
+  'ready',
+  'status',
+  'priority',
+  'dependencies',
+  'allowed_paths',
+  'acceptance_criteria',
+  'labels',
+  'run',
+  'verify',
+  'max_attempts',
+  'timeout_minutes',
+  'executor',
+  'command',
+  'version',
+  'tasks',
+]) {
+  (KNOWN_KEYS[k.length] ??= []).push(k);
+}
+
+/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(text: string, colon: number): string | undefined {
+  const candidates = KNOWN_KEYS[colon];
+  if (candidates === undefined) return undefined;
+  for (const k of candidates) if (text.startsWith(k)) return k;
+  return undefined;
 }
 
 function isSeqItem(text: string): boolean {
@@ -306,8 +369,11 @@ function plainScalar(s: string, flow: boolean): unknown {
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
 
-/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
-function quoted(text: string, start: number): { value: string; end: number } {
+/** Where the last `quoted` scalar ended (the index after its closing quote). */
+let quotedEnd = 0;
+
+/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
+function quoted(text: string, start: number): string {
   // Runs between quotes and escapes are sliced whole, not built a character at a time.
   let out = '';
   let from = start + 1;
@@ -315,7 +381,10 @@ function quoted(text: string, start: number): { value: string; end: number } {
     for (;;) {
       const i = text.indexOf("'", from);
       if (i < 0) return bail();
-      if (text.charCodeAt(i + 1) !== 39) return { value: out + text.slice(from, i), end: i + 1 };
+      if (text.charCodeAt(i + 1) !== 39) {
+        quotedEnd = i + 1;
+        return out + text.slice(from, i);
+      }
       out += text.slice(from, i + 1); // '' is one quote
       from = i + 2;
     }
@@ -328,7 +397,10 @@ function quoted(text: string, start: number): { value: string; end: number } {
     }
     if (i >= text.length) return bail();
     out += text.slice(from, i);
-    if (text.charCodeAt(i) === 34) return { value: out, end: i + 1 };
+    if (text.charCodeAt(i) === 34) {
+      quotedEnd = i + 1;
+      return out;
+    }
     const e = text[i + 1];
     const mapped = e === undefined ? undefined : ESCAPES[e];
     if (mapped !== undefined) {
@@ -356,16 +428,15 @@ function flowSequence(text: string): unknown[] {
   };
   skip();
   if (text[i] === ']') {
-    if (!onlyComment(text.slice(i + 1))) bail();
+    if (!onlyCommentFrom(text, i + 1)) bail();
     return out;
   }
   for (;;) {
     skip();
     const ch = text[i];
     if (ch === '"' || ch === "'") {
-      const q = quoted(text, i);
-      out.push(q.value);
-      i = q.end;
+      out.push(quoted(text, i));
+      i = quotedEnd;
     } else {
       let j = i;
       while (j < text.length && text[j] !== ',' && text[j] !== ']') j++;
@@ -382,7 +453,7 @@ function flowSequence(text: string): unknown[] {
       continue;
     }
     if (text[i] === ']') {
-      if (!onlyComment(text.slice(i + 1))) bail();
+      if (!onlyCommentFrom(text, i + 1)) bail();
       return out;
     }
     return bail();
