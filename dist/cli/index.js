@@ -56044,9 +56044,11 @@ const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
 function strings(v, min) {
     if (!Array.isArray(v))
         return null;
-    for (const s of v)
+    for (let i = 0; i < v.length; i++) {
+        const s = v[i];
         if (typeof s !== 'string' || s.length < min)
             return null;
+    }
     return v;
 }
 /** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
@@ -56475,6 +56477,12 @@ var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
 /** Letters, digits, `.`, `_`, `-`, `/` and `*`: nothing a glob reader could take as syntax beyond `*`. */
 const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
 const MAX_GLOB_LENGTH = 1000;
+/**
+ * A plain glob with nothing to refuse: segments of those characters, none of them "." or "..", and "**" only
+ * as a whole segment (a star never follows a star otherwise). One native test, so the commonest case costs no
+ * JavaScript loop at all (a cold command runs these loops in the interpreter, 10,000 times).
+ */
+const VALID_PLAIN = /^(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+)(?:\/(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+))*$/;
 const EMPTY_SEGMENT = 'empty path segments are not allowed ("a//b" or a trailing "/")';
 const DOTDOT_SEGMENT = '".." segments are not allowed';
 const DOT_SEGMENT = '"." segments are not allowed (write "docs/**", not "./docs/**")';
@@ -56490,6 +56498,8 @@ const DOT = 46;
 function plainGlobError(glob) {
     if (glob.length > MAX_GLOB_LENGTH)
         return `longer than ${MAX_GLOB_LENGTH} characters`;
+    if (VALID_PLAIN.test(glob))
+        return null;
     if (glob.charCodeAt(0) === SLASH)
         return ABSOLUTE;
     let first = null;
@@ -57203,6 +57213,16 @@ function taskScope(taskGlobs, scope) {
     known.set(key, verdict);
     return verdict;
 }
+function protectedListOf(entries) {
+    const runs = entries.flatMap((e) => e.runs ?? []);
+    const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
+    const escape = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return {
+        all: entries,
+        anchored: entries.filter((e) => !e.floating),
+        anyRun: everyEntryHasRuns ? new RegExp(runs.map(escape).join('|') || '(?!)', 'i') : null,
+    };
+}
 const compiledScopes = new WeakMap();
 function sameList(a, b) {
     if (a.length !== b.length)
@@ -57224,8 +57244,8 @@ function compiledScope(scope) {
     const malformed = malformedProtected(scope);
     const fence = [];
     const fenceDirs = [];
-    const named = [];
-    const unnamed = [];
+    let named = protectedListOf([]);
+    let unnamed = named;
     if (malformed === null) {
         for (const g of scope.allowed_paths.map(allowGlob)) {
             if (globError(g) !== null)
@@ -57242,8 +57262,8 @@ function compiledScope(scope) {
             const runs = remember(literalRuns, glob, () => runsOf(glob));
             return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir : glob };
         };
-        named.push(...protectedFor([BACKLOG_PATH], scope).map(entry));
-        unnamed.push(...protectedFor([], scope).map(entry));
+        named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
+        unnamed = protectedListOf(protectedFor([], scope).map(entry));
     }
     const compiled = {
         allowed: [...scope.allowed_paths],
@@ -57259,10 +57279,17 @@ function compiledScope(scope) {
     lastCompiled = compiled;
     return compiled;
 }
-/** The first protected glob the literal `path` matches (protectedMatch; no regex for a path lacking a run). */
+/**
+ * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
+ * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
+ */
 function firstProtectedHit(list, path) {
+    if (list.anyRun !== null && !list.anyRun.test(path))
+        return undefined;
     const lower = path.toLowerCase();
-    next: for (const entry of list) {
+    const all = list.all;
+    next: for (let k = 0; k < all.length; k++) {
+        const entry = all[k];
         const runs = entry.runs;
         if (runs)
             for (let i = 0; i < runs.length; i++)
@@ -57307,8 +57334,9 @@ function quickScope(taskGlobs, scope) {
     const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
     for (let g = 0; g < taskGlobs.length; g++) {
         const written = taskGlobs[g];
-        if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null)
+        if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null) {
             return undefined;
+        }
         const star = written.indexOf('*');
         if (star < 0) {
             // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
@@ -57328,9 +57356,8 @@ function quickScope(taskGlobs, scope) {
         // Inside a fence directory: the models' embedding holds (when not, let them look further).
         if (!insideOneOf(c.fenceDirs, dir))
             return undefined;
-        for (const e of list) {
-            if (e.floating)
-                continue;
+        for (let k = 0; k < list.anchored.length; k++) {
+            const e = list.anchored[k];
             if (e.shape === null)
                 return undefined;
             // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
@@ -57499,19 +57526,10 @@ const bail = () => {
  * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
  */
 function keyColon(text) {
-    const c = text.charCodeAt(0);
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95))
-        return -1;
-    let i = 1;
-    for (; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (!((d >= 97 && d <= 122) || (d >= 65 && d <= 90) || (d >= 48 && d <= 57) || d === 95 || d === 45))
-            break;
-    }
-    if (text.charCodeAt(i) !== 58 /* : */)
-        return -1;
-    return i + 1 === text.length || text.charCodeAt(i + 1) === 32 ? i : -1;
+    // Native calls only (no match array): cold code would run a character loop in the interpreter.
+    return KEY.test(text) ? text.indexOf(':') : -1;
 }
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS = {
@@ -57640,10 +57658,14 @@ class Reader {
             const colon = keyColon(line.text);
             if (colon < 0)
                 return bail();
-            const key = knownKey(line.text, colon) ?? line.text.slice(0, colon);
+            const known = knownKey(line.text, colon);
+            const key = known ?? line.text.slice(0, colon);
             if (key.length > 1000)
                 bail();
-            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+            if (Object.hasOwn(out, key))
+                bail();
+            // A known key is none of the names to avoid; any other is checked.
+            if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)))
                 bail();
             this.pos = line.at + 1;
             out[key] = this.value(afterColon(line.text, colon), indent);
@@ -57772,7 +57794,7 @@ class Reader {
         // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
         if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline))
             bail();
-        const body = lines.slice(0, end);
+        const body = end === lines.length ? lines : lines.slice(0, end);
         if (body.length === 0)
             return chomp === '+' && lines.length > 0 ? bail() : '';
         const text = body.join('\n');
@@ -57835,9 +57857,10 @@ function knownKey(text, colon) {
     const candidates = KNOWN_KEYS[colon];
     if (candidates === undefined)
         return undefined;
-    for (const k of candidates)
-        if (text.startsWith(k))
-            return k;
+    // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
+    for (let i = 0; i < candidates.length; i++)
+        if (text.startsWith(candidates[i]))
+            return candidates[i];
     return undefined;
 }
 function isSeqItem(text) {
@@ -57899,14 +57922,11 @@ function quoted(text, start) {
         }
     }
     for (;;) {
-        let i = from;
-        for (; i < text.length; i++) {
-            const c = text.charCodeAt(i);
-            if (c === 34 /* " */ || c === 92 /* \ */)
-                break;
-        }
-        if (i >= text.length)
+        const close = text.indexOf('"', from);
+        if (close < 0)
             return bail();
+        const escape = text.indexOf('\\', from);
+        const i = escape >= 0 && escape < close ? escape : close;
         out += text.slice(from, i);
         if (text.charCodeAt(i) === 34) {
             quotedEnd = i + 1;
@@ -58160,7 +58180,8 @@ function parseBacklogText(text, file, config) {
 function summarizeBacklog(backlog, config) {
     let ready = 0;
     let inScope = 0;
-    for (const task of backlog.tasks) {
+    for (let i = 0; i < backlog.tasks.length; i++) {
+        const task = backlog.tasks[i];
         if (task.ready && task.status === 'pending')
             ready += 1;
         if (taskScope(task.allowed_paths, config.scope).inScope)
@@ -58500,9 +58521,11 @@ const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
 function allGlobsValid(globs) {
     if (!Array.isArray(globs))
         return true;
-    for (const glob of globs)
+    for (let i = 0; i < globs.length; i++) {
+        const glob = globs[i];
         if (typeof glob === 'string' && validateGlob(glob) !== null)
             return false;
+    }
     return true;
 }
 function globDiagnostics(globs, base, yaml, file) {

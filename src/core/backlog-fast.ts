@@ -16,7 +16,10 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 /** A list of strings (each at least `min` long), or null. */
 function strings(v: unknown, min: number): string[] | null {
   if (!Array.isArray(v)) return null;
-  for (const s of v) if (typeof s !== 'string' || s.length < min) return null;
+  for (let i = 0; i < v.length; i++) {
+    const s = v[i];
+    if (typeof s !== 'string' || s.length < min) return null;
+  }
   return v as string[];
 }
 

@@ -71,7 +71,8 @@ export function parseBacklogText(text: string, file: string, config: Config): Pa
 export function summarizeBacklog(backlog: Backlog, config: Config): BacklogSummary {
   let ready = 0;
   let inScope = 0;
-  for (const task of backlog.tasks) {
+  for (let i = 0; i < backlog.tasks.length; i++) {
+    const task = backlog.tasks[i]!;
     if (task.ready && task.status === 'pending') ready += 1;
     if (taskScope(task.allowed_paths, config.scope).inScope) inScope += 1;
   }
@@ -452,7 +453,10 @@ const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
 /** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
 function allGlobsValid(globs: unknown): boolean {
   if (!Array.isArray(globs)) return true;
-  for (const glob of globs) if (typeof glob === 'string' && validateGlob(glob) !== null) return false;
+  for (let i = 0; i < globs.length; i++) {
+    const glob = globs[i];
+    if (typeof glob === 'string' && validateGlob(glob) !== null) return false;
+  }
   return true;
 }
 

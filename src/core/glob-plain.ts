@@ -11,6 +11,13 @@ export const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
 
 export const MAX_GLOB_LENGTH = 1000;
 
+/**
+ * A plain glob with nothing to refuse: segments of those characters, none of them "." or "..", and "**" only
+ * as a whole segment (a star never follows a star otherwise). One native test, so the commonest case costs no
+ * JavaScript loop at all (a cold command runs these loops in the interpreter, 10,000 times).
+ */
+const VALID_PLAIN = /^(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+)(?:\/(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+))*$/;
+
 export const EMPTY_SEGMENT = 'empty path segments are not allowed ("a//b" or a trailing "/")';
 export const DOTDOT_SEGMENT = '".." segments are not allowed';
 export const DOT_SEGMENT = '"." segments are not allowed (write "docs/**", not "./docs/**")';
@@ -27,6 +34,7 @@ const DOT = 46;
  */
 export function plainGlobError(glob: string): string | null {
   if (glob.length > MAX_GLOB_LENGTH) return `longer than ${MAX_GLOB_LENGTH} characters`;
+  if (VALID_PLAIN.test(glob)) return null;
   if (glob.charCodeAt(0) === SLASH) return ABSOLUTE;
   let first: string | null = null;
   let start = 0;

@@ -732,8 +732,30 @@ interface CompiledScope {
   /** The directories of the fence globs that are a literal directory and everything under it. */
   fenceDirs: string[];
   /** `protectedFor` a task that names the backlog, and one that does not. */
-  named: ProtectedEntry[];
-  unnamed: ProtectedEntry[];
+  named: ProtectedList;
+  unnamed: ProtectedList;
+}
+
+interface ProtectedList {
+  all: ProtectedEntry[];
+  /** The entries that are not floating bans (what a directory task glob is checked against). */
+  anchored: ProtectedEntry[];
+  /**
+   * Matches (case-insensitively) a plain path that contains a literal run of some entry; null when an entry
+   * has no runs. A path it does not match can hit no entry, so most paths need no loop over the list.
+   */
+  anyRun: RegExp | null;
+}
+
+function protectedListOf(entries: ProtectedEntry[]): ProtectedList {
+  const runs = entries.flatMap((e) => e.runs ?? []);
+  const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
+  const escape = (run: string) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return {
+    all: entries,
+    anchored: entries.filter((e) => !e.floating),
+    anyRun: everyEntryHasRuns ? new RegExp(runs.map(escape).join('|') || '(?!)', 'i') : null,
+  };
 }
 
 const compiledScopes = new WeakMap<PathScope, CompiledScope>();
@@ -757,8 +779,8 @@ function compiledScope(scope: PathScope): CompiledScope {
   const malformed = malformedProtected(scope);
   const fence: RegExp[] = [];
   const fenceDirs: string[] = [];
-  const named: ProtectedEntry[] = [];
-  const unnamed: ProtectedEntry[] = [];
+  let named: ProtectedList = protectedListOf([]);
+  let unnamed: ProtectedList = named;
   if (malformed === null) {
     for (const g of scope.allowed_paths.map(allowGlob)) {
       if (globError(g) !== null) continue;
@@ -773,8 +795,8 @@ function compiledScope(scope: PathScope): CompiledScope {
       const runs = remember(literalRuns, glob, () => runsOf(glob));
       return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir! : glob };
     };
-    named.push(...protectedFor([BACKLOG_PATH], scope).map(entry));
-    unnamed.push(...protectedFor([], scope).map(entry));
+    named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
+    unnamed = protectedListOf(protectedFor([], scope).map(entry));
   }
   const compiled: CompiledScope = {
     allowed: [...scope.allowed_paths],
@@ -791,10 +813,16 @@ function compiledScope(scope: PathScope): CompiledScope {
   return compiled;
 }
 
-/** The first protected glob the literal `path` matches (protectedMatch; no regex for a path lacking a run). */
-function firstProtectedHit(list: readonly ProtectedEntry[], path: string): ProtectedEntry | undefined {
+/**
+ * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
+ * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
+ */
+function firstProtectedHit(list: ProtectedList, path: string): ProtectedEntry | undefined {
+  if (list.anyRun !== null && !list.anyRun.test(path)) return undefined;
   const lower = path.toLowerCase();
-  next: for (const entry of list) {
+  const all = list.all;
+  next: for (let k = 0; k < all.length; k++) {
+    const entry = all[k]!;
     const runs = entry.runs;
     if (runs) for (let i = 0; i < runs.length; i++) if (!lower.includes(runs[i]!)) continue next;
     if (protectedMatch(entry.glob, path)) return entry;
@@ -835,8 +863,9 @@ function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdic
   const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
   for (let g = 0; g < taskGlobs.length; g++) {
     const written = taskGlobs[g]!;
-    if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null)
+    if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null) {
       return undefined;
+    }
     const star = written.indexOf('*');
     if (star < 0) {
       // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
@@ -853,8 +882,8 @@ function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdic
     const dir = written.slice(0, -3);
     // Inside a fence directory: the models' embedding holds (when not, let them look further).
     if (!insideOneOf(c.fenceDirs, dir)) return undefined;
-    for (const e of list) {
-      if (e.floating) continue;
+    for (let k = 0; k < list.anchored.length; k++) {
+      const e = list.anchored[k]!;
       if (e.shape === null) return undefined;
       // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
       // when one of the two directories holds the other: what `intersects` finds on these models.

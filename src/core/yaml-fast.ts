@@ -31,16 +31,10 @@ const bail = (): never => {
  * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
  */
 function keyColon(text: string): number {
-  const c = text.charCodeAt(0);
-  if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95)) return -1;
-  let i = 1;
-  for (; i < text.length; i++) {
-    const d = text.charCodeAt(i);
-    if (!((d >= 97 && d <= 122) || (d >= 65 && d <= 90) || (d >= 48 && d <= 57) || d === 95 || d === 45)) break;
-  }
-  if (text.charCodeAt(i) !== 58 /* : */) return -1;
-  return i + 1 === text.length || text.charCodeAt(i + 1) === 32 ? i : -1;
+  // Native calls only (no match array): cold code would run a character loop in the interpreter.
+  return KEY.test(text) ? text.indexOf(':') : -1;
 }
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS: Record<string, boolean> = {
@@ -159,9 +153,12 @@ class Reader {
       if (line === null) return out;
       const colon = keyColon(line.text);
       if (colon < 0) return bail();
-      const key = knownKey(line.text, colon) ?? line.text.slice(0, colon);
+      const known = knownKey(line.text, colon);
+      const key = known ?? line.text.slice(0, colon);
       if (key.length > 1000) bail();
-      if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)) bail();
+      if (Object.hasOwn(out, key)) bail();
+      // A known key is none of the names to avoid; any other is checked.
+      if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))) bail();
       this.pos = line.at + 1;
       out[key] = this.value(afterColon(line.text, colon), indent);
     }
@@ -274,7 +271,7 @@ class Reader {
     while (end > 0 && lines[end - 1] === '') end--;
     // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
     if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline)) bail();
-    const body = lines.slice(0, end);
+    const body = end === lines.length ? lines : lines.slice(0, end);
     if (body.length === 0) return chomp === '+' && lines.length > 0 ? bail() : '';
     const text = body.join('\n');
     if (chomp === '-') return text;
@@ -332,7 +329,8 @@ for (const k of [
 function knownKey(text: string, colon: number): string | undefined {
   const candidates = KNOWN_KEYS[colon];
   if (candidates === undefined) return undefined;
-  for (const k of candidates) if (text.startsWith(k)) return k;
+  // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
+  for (let i = 0; i < candidates.length; i++) if (text.startsWith(candidates[i]!)) return candidates[i];
   return undefined;
 }
 
@@ -390,12 +388,10 @@ function quoted(text: string, start: number): string {
     }
   }
   for (;;) {
-    let i = from;
-    for (; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 34 /* " */ || c === 92 /* \ */) break;
-    }
-    if (i >= text.length) return bail();
+    const close = text.indexOf('"', from);
+    if (close < 0) return bail();
+    const escape = text.indexOf('\\', from);
+    const i = escape >= 0 && escape < close ? escape : close;
     out += text.slice(from, i);
     if (text.charCodeAt(i) === 34) {
       quotedEnd = i + 1;
