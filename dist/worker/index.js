@@ -46099,20 +46099,26 @@ function documents_parseBacklogText(text, file, config) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
     }
     const value = checked.value;
-    warnings.push(...backlogWarnings(value, yaml, file, config));
-    return { ok: true, value, warnings: sortDiagnostics(warnings) };
+    const scoped = backlogWarnings(value, yaml, file, config);
+    if (scoped.warnings.length > 0)
+        warnings.push(...scoped.warnings);
+    return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
 }
-function summarizeBacklog(backlog, config) {
+/**
+ * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
+ * config (each task's scope is decided once, not again for the summary).
+ */
+function summarizeBacklog(backlog, config, inScope) {
     let ready = 0;
-    let inScope = 0;
+    let scoped = 0;
     for (let i = 0; i < backlog.tasks.length; i++) {
         const task = backlog.tasks[i];
         if (task.ready && task.status === 'pending')
             ready += 1;
-        if (taskScope(task.allowed_paths, config.scope).inScope)
-            inScope += 1;
+        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
+            scoped += 1;
     }
-    return { tasks: backlog.tasks.length, ready, inScope };
+    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
 }
 const SYNTAX_HINTS = {
     TAB_AS_INDENT: 'indent with spaces, not tabs',
@@ -46628,13 +46634,17 @@ function findCycles(tasks, firstIndex) {
     }
     return cycles;
 }
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
 function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
+    let inScope = 0;
     backlog.tasks.forEach((task, i) => {
-        if (task.status === 'done')
-            return;
         const scope = taskScope(task.allowed_paths, config.scope);
-        if (scope.inScope)
+        if (scope.inScope) {
+            inScope += 1;
+            return;
+        }
+        if (task.status === 'done')
             return;
         const k = task.allowed_paths.indexOf(scope.path);
         const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
@@ -46648,7 +46658,7 @@ function backlogWarnings(backlog, yaml, file, config) {
             hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
         });
     });
-    return out;
+    return { warnings: out, inScope };
 }
 
 // EXTERNAL MODULE: ./src/store/remote-tips.ts

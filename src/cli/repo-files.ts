@@ -38,6 +38,8 @@ export interface RepoDocuments {
   config: Config | null;
   /** Null when the backlog is missing or invalid. */
   backlog: Backlog | null;
+  /** How many of its tasks are in scope (of the config, or of the default scope when the config is invalid). */
+  inScope: number;
   /** Errors of both files, config first. */
   diagnostics: Diagnostic[];
   warnings: Diagnostic[];
@@ -66,6 +68,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
   }
 
   let backlog: Backlog | null = null;
+  let inScope = 0;
   const backlogText = await readRepoFile(dir, BACKLOG_FILE);
   if (backlogText === null) {
     diagnostics.push({
@@ -81,6 +84,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
     const parsed = parseBacklogText(backlogText, BACKLOG_FILE, config ?? permissiveConfig());
     if (parsed.ok) {
       backlog = parsed.value;
+      inScope = parsed.inScope;
       if (config) {
         warnings.push(...parsed.warnings);
         warnings.push(...readinessWarnings(backlog, config, backlogText, BACKLOG_FILE));
@@ -89,7 +93,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
       diagnostics.push(...parsed.diagnostics);
     }
   }
-  return { ok: diagnostics.length === 0, config, backlog, diagnostics, warnings };
+  return { ok: diagnostics.length === 0, config, backlog, inScope, diagnostics, warnings };
 }
 
 function permissiveConfig(): Config {

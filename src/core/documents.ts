@@ -22,6 +22,11 @@ export type ParseResult<T> =
   | { ok: true; value: T; warnings: Diagnostic[] }
   | { ok: false; diagnostics: Diagnostic[] };
 
+/** A parsed backlog also says how many of its tasks are in scope of the config it was checked against. */
+export type BacklogParseResult =
+  | { ok: true; value: Backlog; warnings: Diagnostic[]; inScope: number }
+  | { ok: false; diagnostics: Diagnostic[] };
+
 export interface BacklogSummary {
   tasks: number;
   /** Tasks a human marked `ready: true` that are still `pending`: the ones the scheduler may consider. */
@@ -52,7 +57,7 @@ export function parseConfigText(text: string, file: string): ParseResult<Config>
  * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
  * may only lower). An empty or comments-only file is an empty backlog.
  */
-export function parseBacklogText(text: string, file: string, config: Config): ParseResult<Backlog> {
+export function parseBacklogText(text: string, file: string, config: Config): BacklogParseResult {
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
@@ -64,19 +69,24 @@ export function parseBacklogText(text: string, file: string, config: Config): Pa
     return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
   }
   const value = checked.value;
-  warnings.push(...backlogWarnings(value, yaml, file, config));
-  return { ok: true, value, warnings: sortDiagnostics(warnings) };
+  const scoped = backlogWarnings(value, yaml, file, config);
+  if (scoped.warnings.length > 0) warnings.push(...scoped.warnings);
+  return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
 }
 
-export function summarizeBacklog(backlog: Backlog, config: Config): BacklogSummary {
+/**
+ * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
+ * config (each task's scope is decided once, not again for the summary).
+ */
+export function summarizeBacklog(backlog: Backlog, config: Config, inScope?: number): BacklogSummary {
   let ready = 0;
-  let inScope = 0;
+  let scoped = 0;
   for (let i = 0; i < backlog.tasks.length; i++) {
     const task = backlog.tasks[i]!;
     if (task.ready && task.status === 'pending') ready += 1;
-    if (taskScope(task.allowed_paths, config.scope).inScope) inScope += 1;
+    if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope) scoped += 1;
   }
-  return { tasks: backlog.tasks.length, ready, inScope };
+  return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -674,12 +684,22 @@ function findCycles(tasks: unknown[], firstIndex: Map<string, number>): Cycle[] 
   return cycles;
 }
 
-function backlogWarnings(backlog: Backlog, yaml: Positions, file: string, config: Config): Diagnostic[] {
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
+function backlogWarnings(
+  backlog: Backlog,
+  yaml: Positions,
+  file: string,
+  config: Config,
+): { warnings: Diagnostic[]; inScope: number } {
   const out: Diagnostic[] = [];
+  let inScope = 0;
   backlog.tasks.forEach((task, i) => {
-    if (task.status === 'done') return;
     const scope = taskScope(task.allowed_paths, config.scope);
-    if (scope.inScope) return;
+    if (scope.inScope) {
+      inScope += 1;
+      return;
+    }
+    if (task.status === 'done') return;
     const k = task.allowed_paths.indexOf(scope.path);
     const p: PathSegment[] = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
     const { line, column } = yaml.valueAt(p);
@@ -692,5 +712,5 @@ function backlogWarnings(backlog: Backlog, yaml: Positions, file: string, config
       hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
     });
   });
-  return out;
+  return { warnings: out, inScope };
 }
