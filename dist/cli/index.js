@@ -56495,6 +56495,10 @@ const DOT = 46;
  * general check is kept: length, a leading "/", any ".." segment, then the first bad segment (empty, ".", or
  * "**" glued to other characters).
  */
+/** A plain glob with nothing to refuse (implies PLAIN_GLOB): `plainGlobError(glob) === null` in one test. */
+function isValidPlainGlob(glob) {
+    return glob.length <= MAX_GLOB_LENGTH && VALID_PLAIN.test(glob);
+}
 function plainGlobError(glob) {
     if (glob.length > MAX_GLOB_LENGTH)
         return `longer than ${MAX_GLOB_LENGTH} characters`;
@@ -56738,6 +56742,8 @@ function validateGlob(glob) {
     if (typeof glob !== 'string' || glob === '')
         return 'empty glob';
     // The commonest globs: the same verdict from a few segment rules (src/core/glob-plain.ts).
+    if (isValidPlainGlob(glob))
+        return null;
     if (PLAIN_GLOB.test(glob))
         return plainGlobError(glob);
     return generalGlobError(glob);
@@ -56806,7 +56812,11 @@ function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
     return value;
 }
 /** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
-const globError = (glob) => PLAIN_GLOB.test(glob) ? plainGlobError(glob) : remember(validity, glob, () => validateGlob(glob));
+const globError = (glob) => isValidPlainGlob(glob)
+    ? null
+    : PLAIN_GLOB.test(glob)
+        ? plainGlobError(glob)
+        : remember(validity, glob, () => validateGlob(glob));
 /**
  * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
  * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
@@ -57334,9 +57344,8 @@ function quickScope(taskGlobs, scope) {
     const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
     for (let g = 0; g < taskGlobs.length; g++) {
         const written = taskGlobs[g];
-        if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null) {
+        if (typeof written !== 'string' || !isValidPlainGlob(written))
             return undefined;
-        }
         const star = written.indexOf('*');
         if (star < 0) {
             // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it

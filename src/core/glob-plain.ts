@@ -32,6 +32,11 @@ const DOT = 46;
  * general check is kept: length, a leading "/", any ".." segment, then the first bad segment (empty, ".", or
  * "**" glued to other characters).
  */
+/** A plain glob with nothing to refuse (implies PLAIN_GLOB): `plainGlobError(glob) === null` in one test. */
+export function isValidPlainGlob(glob: string): boolean {
+  return glob.length <= MAX_GLOB_LENGTH && VALID_PLAIN.test(glob);
+}
+
 export function plainGlobError(glob: string): string | null {
   if (glob.length > MAX_GLOB_LENGTH) return `longer than ${MAX_GLOB_LENGTH} characters`;
   if (VALID_PLAIN.test(glob)) return null;

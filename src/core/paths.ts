@@ -12,6 +12,7 @@ import {
   DOTDOT_SEGMENT,
   EMPTY_SEGMENT,
   GLUED_GLOBSTAR,
+  isValidPlainGlob,
   MAX_GLOB_LENGTH,
   PLAIN_GLOB,
   plainGlobError,
@@ -216,6 +217,7 @@ const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 export function validateGlob(glob: string): string | null {
   if (typeof glob !== 'string' || glob === '') return 'empty glob';
   // The commonest globs: the same verdict from a few segment rules (src/core/glob-plain.ts).
+  if (isValidPlainGlob(glob)) return null;
   if (PLAIN_GLOB.test(glob)) return plainGlobError(glob);
   return generalGlobError(glob);
 }
@@ -275,7 +277,11 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V, limit = 
 
 /** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
 const globError = (glob: string): string | null =>
-  PLAIN_GLOB.test(glob) ? plainGlobError(glob) : remember(validity, glob, () => validateGlob(glob));
+  isValidPlainGlob(glob)
+    ? null
+    : PLAIN_GLOB.test(glob)
+      ? plainGlobError(glob)
+      : remember(validity, glob, () => validateGlob(glob));
 
 /**
  * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
@@ -863,9 +869,7 @@ function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdic
   const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
   for (let g = 0; g < taskGlobs.length; g++) {
     const written = taskGlobs[g]!;
-    if (typeof written !== 'string' || !PLAIN_GLOB.test(written) || plainGlobError(written) !== null) {
-      return undefined;
-    }
+    if (typeof written !== 'string' || !isValidPlainGlob(written)) return undefined;
     const star = written.indexOf('*');
     if (star < 0) {
       // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it

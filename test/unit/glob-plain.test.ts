@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULT_PROTECTED_PATHS } from '../../src/core/config.js';
-import { PLAIN_GLOB, plainGlobError } from '../../src/core/glob-plain.js';
+import { isValidPlainGlob, PLAIN_GLOB, plainGlobError } from '../../src/core/glob-plain.js';
 import { _scope, BACKLOG_PATH, type PathScope } from '../../src/core/paths.js';
 
 const RUNS = { numRuns: 2000 };
@@ -19,6 +19,7 @@ describe('plainGlobError: the general glob check on plain globs', () => {
       fc.property(plain, (glob) => {
         expect(PLAIN_GLOB.test(glob)).toBe(true);
         expect(plainGlobError(glob)).toBe(_scope.generalGlobError(glob));
+        expect(isValidPlainGlob(glob)).toBe(plainGlobError(glob) === null);
       }),
       RUNS,
     );
