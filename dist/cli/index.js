@@ -58681,8 +58681,12 @@ function findCycles(tasks, firstIndex) {
     const nodes = new Int32Array(tasks.length);
     const nexts = new Int32Array(tasks.length);
     const cycles = [];
-    // Iterative so a long dependency chain cannot overflow the stack.
-    for (const start of firstIndex.values()) {
+    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+    for (let start = 0; start < tasks.length; start++) {
+        const t = tasks[start];
+        if (!documents_isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
+            continue;
         if (state[start] !== 0)
             continue;
         let depth = 1;
@@ -59981,7 +59985,9 @@ function select_select(input) {
         };
     }
     const breaker = breakerDecision(state, config, now);
-    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const byId = new Map();
+    for (let i = 0; i < tasks.length; i++)
+        byId.set(tasks[i].id, tasks[i]);
     const stateOf = (id) => taskSummary(state, id);
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
@@ -59991,7 +59997,8 @@ function select_select(input) {
     const toBlock = [];
     const rejected = [];
     const eligible = [];
-    for (const task of tasks) {
+    for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
         const ts = stateOf(task.id);
         const pull = openPulls.find((p) => p.task === task.id);
         const facts = {

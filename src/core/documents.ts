@@ -649,8 +649,11 @@ function findCycles(tasks: unknown[], firstIndex: Map<string, number>): Cycle[] 
   const nexts = new Int32Array(tasks.length);
   const cycles: Cycle[] = [];
 
-  // Iterative so a long dependency chain cannot overflow the stack.
-  for (const start of firstIndex.values()) {
+  // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+  // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+  for (let start = 0; start < tasks.length; start++) {
+    const t = tasks[start];
+    if (!isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start) continue;
     if (state[start] !== 0) continue;
     let depth = 1;
     nodes[0] = start;
