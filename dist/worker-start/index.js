@@ -43824,11 +43824,11 @@ function paths_taskScope(taskGlobs, scope) {
 function protectedListOf(entries) {
     const runs = entries.flatMap((e) => e.runs ?? []);
     const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
-    const escape = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const literally = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     return {
         all: entries,
         anchored: entries.filter((e) => !e.floating),
-        anyRun: everyEntryHasRuns ? new RegExp(runs.map(escape).join('|') || '(?!)', 'i') : null,
+        anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
     };
 }
 const compiledScopes = new WeakMap();
@@ -43844,7 +43844,9 @@ let lastScope = null;
 let lastCompiled = null;
 function compiledScope(scope) {
     const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
-    if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths)) {
+    if (hit &&
+        sameList(hit.allowed, scope.allowed_paths) &&
+        sameList(hit.protectedPaths, scope.protected_paths)) {
         lastScope = scope;
         lastCompiled = hit;
         return hit;
@@ -45160,7 +45162,9 @@ for (const k of [
     'version',
     'tasks',
 ]) {
-    (KNOWN_KEYS[k.length] ??= []).push(k);
+    const same = KNOWN_KEYS[k.length] ?? [];
+    same.push(k);
+    KNOWN_KEYS[k.length] = same;
 }
 /** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
 function knownKey(text, colon) {
@@ -45235,8 +45239,8 @@ function quoted(text, start) {
         const close = text.indexOf('"', from);
         if (close < 0)
             return bail();
-        const escape = text.indexOf('\\', from);
-        const i = escape >= 0 && escape < close ? escape : close;
+        const backslash = text.indexOf('\\', from);
+        const i = backslash >= 0 && backslash < close ? backslash : close;
         out += text.slice(from, i);
         if (text.charCodeAt(i) === 34) {
             quotedEnd = i + 1;

@@ -28,7 +28,8 @@ export function readinessWarnings(
   if (config.executor.command.trim() !== '') return [];
   const idle: Array<{ t: Backlog['tasks'][number]; index: number }> = [];
   backlog.tasks.forEach((t, index) => {
-    if (t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command) idle.push({ t, index });
+    if (t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command)
+      idle.push({ t, index });
   });
   if (idle.length === 0) return [];
   const lines = taskLines(text);

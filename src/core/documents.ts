@@ -546,7 +546,8 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
   // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
   // characters are all allowed in a ref): only other ids need git's whole rule.
   const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
-  const plainId = (id: string) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
+  const plainId = (id: string) =>
+    prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
   tasks.forEach((t, i) => {
     if (!isRecord(t)) return;
     if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {

@@ -16,7 +16,8 @@ export const MAX_GLOB_LENGTH = 1000;
  * as a whole segment (a star never follows a star otherwise). One native test, so the commonest case costs no
  * JavaScript loop at all (a cold command runs these loops in the interpreter, 10,000 times).
  */
-const VALID_PLAIN = /^(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+)(?:\/(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+))*$/;
+const VALID_PLAIN =
+  /^(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+)(?:\/(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+))*$/;
 
 export const EMPTY_SEGMENT = 'empty path segments are not allowed ("a//b" or a trailing "/")';
 export const DOTDOT_SEGMENT = '".." segments are not allowed';

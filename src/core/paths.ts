@@ -756,11 +756,11 @@ interface ProtectedList {
 function protectedListOf(entries: ProtectedEntry[]): ProtectedList {
   const runs = entries.flatMap((e) => e.runs ?? []);
   const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
-  const escape = (run: string) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const literally = (run: string) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   return {
     all: entries,
     anchored: entries.filter((e) => !e.floating),
-    anyRun: everyEntryHasRuns ? new RegExp(runs.map(escape).join('|') || '(?!)', 'i') : null,
+    anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
   };
 }
 
@@ -777,7 +777,11 @@ let lastCompiled: CompiledScope | null = null;
 
 function compiledScope(scope: PathScope): CompiledScope {
   const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
-  if (hit && sameList(hit.allowed, scope.allowed_paths) && sameList(hit.protectedPaths, scope.protected_paths)) {
+  if (
+    hit &&
+    sameList(hit.allowed, scope.allowed_paths) &&
+    sameList(hit.protectedPaths, scope.protected_paths)
+  ) {
     lastScope = scope;
     lastCompiled = hit;
     return hit;

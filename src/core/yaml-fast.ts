@@ -322,7 +322,9 @@ for (const k of [
   'version',
   'tasks',
 ]) {
-  (KNOWN_KEYS[k.length] ??= []).push(k);
+  const same = KNOWN_KEYS[k.length] ?? [];
+  same.push(k);
+  KNOWN_KEYS[k.length] = same;
 }
 
 /** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
@@ -390,8 +392,8 @@ function quoted(text: string, start: number): string {
   for (;;) {
     const close = text.indexOf('"', from);
     if (close < 0) return bail();
-    const escape = text.indexOf('\\', from);
-    const i = escape >= 0 && escape < close ? escape : close;
+    const backslash = text.indexOf('\\', from);
+    const i = backslash >= 0 && backslash < close ? backslash : close;
     out += text.slice(from, i);
     if (text.charCodeAt(i) === 34) {
       quotedEnd = i + 1;

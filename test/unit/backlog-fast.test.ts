@@ -30,7 +30,22 @@ function dropTaskNulls(t: unknown): unknown {
   return out;
 }
 
-const anyValue = fc.constantFrom<unknown>(null, '', 'x', 'docs/**', 0, 1, 7, -1, 2.5, true, false, [], ['a'], {});
+const anyValue = fc.constantFrom<unknown>(
+  null,
+  '',
+  'x',
+  'docs/**',
+  0,
+  1,
+  7,
+  -1,
+  2.5,
+  true,
+  false,
+  [],
+  ['a'],
+  {},
+);
 const strs = fc.oneof(
   fc.array(fc.constantFrom('a', 'docs/**', 'page-1'), { maxLength: 3 }),
   fc.constant(['', 'a']),
@@ -74,12 +89,10 @@ const valid: Record<string, fc.Arbitrary<unknown>> = {
 const task = fc.oneof(
   fc.record(field, { requiredKeys: [] }),
   // Mostly valid: the required keys right, the rest from the pool.
-  fc
-    .tuple(fc.record(valid), fc.record(field, { requiredKeys: [] }))
-    .map(([v, rest]) => {
-      const { id: _i, title: _t, allowed_paths: _a, stauts: _s, ...others } = rest as Raw;
-      return { ...v, ...others };
-    }),
+  fc.tuple(fc.record(valid), fc.record(field, { requiredKeys: [] })).map(([v, rest]) => {
+    const { id: _i, title: _t, allowed_paths: _a, stauts: _s, ...others } = rest as Raw;
+    return { ...v, ...others };
+  }),
 );
 const backlog = fc.oneof(
   fc.record(
@@ -115,23 +128,25 @@ describe('fastBacklog: the schema without zod', () => {
   });
 
   it('fills in the defaults of a minimal task', () => {
-    expect(fastBacklog({ version: 1, tasks: [{ id: 'a', title: 'A', allowed_paths: ['docs/**'] }] })).toEqual({
-      version: 1,
-      tasks: [
-        {
-          id: 'a',
-          title: 'A',
-          description: '',
-          ready: false,
-          status: 'pending',
-          priority: 'medium',
-          dependencies: [],
-          allowed_paths: ['docs/**'],
-          acceptance_criteria: [],
-          labels: [],
-        },
-      ],
-    });
+    expect(fastBacklog({ version: 1, tasks: [{ id: 'a', title: 'A', allowed_paths: ['docs/**'] }] })).toEqual(
+      {
+        version: 1,
+        tasks: [
+          {
+            id: 'a',
+            title: 'A',
+            description: '',
+            ready: false,
+            status: 'pending',
+            priority: 'medium',
+            dependencies: [],
+            allowed_paths: ['docs/**'],
+            acceptance_criteria: [],
+            labels: [],
+          },
+        ],
+      },
+    );
     expect(fastBacklog({})).toEqual({ tasks: [] });
   });
 });

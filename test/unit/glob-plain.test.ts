@@ -47,7 +47,17 @@ describe('plainGlobError: the general glob check on plain globs', () => {
 });
 
 describe('quickScope: the scope decision without models', () => {
-  const segment = fc.constantFrom('docs', 'a', 'b', '.github', '.leviathan', 'guide', 'x.md', '.env', 'key.pem');
+  const segment = fc.constantFrom(
+    'docs',
+    'a',
+    'b',
+    '.github',
+    '.leviathan',
+    'guide',
+    'x.md',
+    '.env',
+    'key.pem',
+  );
   const dir = fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
   const taskGlob = fc.oneof(
     dir,
