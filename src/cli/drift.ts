@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { BACKLOG_FILE, CONFIG_FILE } from '../core/documents.js';
 import type { Git } from '../store/git.js';
-import { readRepoFile } from './repo-files.js';
+import { readRepoBytes } from './repo-files.js';
 
 /**
  * Where the working tree and the base branch disagree. `validate` reads the working tree while `tick` and
@@ -13,14 +14,41 @@ export interface Drift {
   differs: string[];
 }
 
-/** The documents whose text in `dir` differs from the text at `rev`. */
+/**
+ * The documents whose bytes in `dir` differ from the file at `rev` (absent on one side counts). Compared by
+ * blob id: one `ls-tree` for both, and each working-tree file hashed as git would, so a big backlog is not
+ * copied out of git to be compared.
+ */
 export async function documentsDiffer(git: Git, dir: string, rev: string): Promise<string[]> {
-  const differs: string[] = [];
-  for (const file of [BACKLOG_FILE, CONFIG_FILE]) {
-    const [worktree, committed] = await Promise.all([readRepoFile(dir, file), git.readFile(rev, file)]);
-    if (worktree !== committed) differs.push(file);
+  const files = [BACKLOG_FILE, CONFIG_FILE];
+  const [committed, ...worktree] = await Promise.all([
+    blobIds(git, rev, files),
+    ...files.map((file) => readRepoBytes(dir, file)),
+  ]);
+  return files.filter((file, i) => {
+    const id = committed.get(file);
+    const bytes = worktree[i] ?? null;
+    if (id === undefined || bytes === null) return id !== undefined || bytes !== null;
+    return blobId(bytes, id.length === 64 ? 'sha256' : 'sha1') !== id;
+  });
+}
+
+/** The blob ids of `files` (repository-relative) at `rev`; a file that is absent or not a blob is left out. */
+async function blobIds(git: Git, rev: string, files: string[]): Promise<Map<string, string>> {
+  const r = await git.run(['ls-tree', '-z', '--full-tree', rev, '--', ...files], { allowFailure: true });
+  const ids = new Map<string, string>();
+  if (r.exitCode !== 0) return ids;
+  for (const entry of r.stdout.split('\0')) {
+    // <mode> SP <type> SP <object> TAB <path>
+    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+    if (m) ids.set(m[2] as string, m[1] as string);
   }
-  return differs;
+  return ids;
+}
+
+/** The id git gives a blob of these bytes. */
+function blobId(bytes: Buffer, format: 'sha1' | 'sha256'): string {
+  return createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
 /**

@@ -12,8 +12,13 @@ export { BACKLOG_FILE, CONFIG_FILE };
 
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 export async function readRepoFile(dir: string, rel: string): Promise<string | null> {
+  return (await readRepoBytes(dir, rel))?.toString('utf8') ?? null;
+}
+
+/** The bytes of `rel` inside `dir`, or null when the file does not exist. */
+export async function readRepoBytes(dir: string, rel: string): Promise<Buffer | null> {
   try {
-    return await readFile(path.join(dir, rel), 'utf8');
+    return await readFile(path.join(dir, rel));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
@@ -33,6 +38,8 @@ export interface RepoDocuments {
   config: Config | null;
   /** Null when the backlog is missing or invalid. */
   backlog: Backlog | null;
+  /** How many of its tasks are in scope (of the config, or of the default scope when the config is invalid). */
+  inScope: number;
   /** Errors of both files, config first. */
   diagnostics: Diagnostic[];
   warnings: Diagnostic[];
@@ -61,6 +68,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
   }
 
   let backlog: Backlog | null = null;
+  let inScope = 0;
   const backlogText = await readRepoFile(dir, BACKLOG_FILE);
   if (backlogText === null) {
     diagnostics.push({
@@ -76,6 +84,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
     const parsed = parseBacklogText(backlogText, BACKLOG_FILE, config ?? permissiveConfig());
     if (parsed.ok) {
       backlog = parsed.value;
+      inScope = parsed.inScope;
       if (config) {
         warnings.push(...parsed.warnings);
         warnings.push(...readinessWarnings(backlog, config, backlogText, BACKLOG_FILE));
@@ -84,7 +93,7 @@ export async function loadRepoDocuments(dir: string): Promise<RepoDocuments> {
       diagnostics.push(...parsed.diagnostics);
     }
   }
-  return { ok: diagnostics.length === 0, config, backlog, diagnostics, warnings };
+  return { ok: diagnostics.length === 0, config, backlog, inScope, diagnostics, warnings };
 }
 
 function permissiveConfig(): Config {

@@ -26,9 +26,11 @@ export function readinessWarnings(
   file: string,
 ): Diagnostic[] {
   if (config.executor.command.trim() !== '') return [];
-  const idle = backlog.tasks.flatMap((t, index) =>
-    t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command ? [{ t, index }] : [],
-  );
+  const idle: Array<{ t: Backlog['tasks'][number]; index: number }> = [];
+  backlog.tasks.forEach((t, index) => {
+    if (t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command)
+      idle.push({ t, index });
+  });
   if (idle.length === 0) return [];
   const lines = taskLines(text);
   return idle.map(({ t, index }) => ({

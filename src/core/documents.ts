@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type Backlog, BacklogSchema, TASK_ID_PATTERN } from './backlog.js';
+import { fastBacklog } from './backlog-fast.js';
 import { type Config, ConfigSchema, DEFAULT_PROTECTED_PATHS } from './config.js';
 import type { Diagnostic } from './errors.js';
 import { taskScope, validateGlob } from './paths.js';
@@ -19,6 +20,11 @@ export const CONFIG_FILE = '.leviathan/config.yaml';
 
 export type ParseResult<T> =
   | { ok: true; value: T; warnings: Diagnostic[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** A parsed backlog also says how many of its tasks are in scope of the config it was checked against. */
+export type BacklogParseResult =
+  | { ok: true; value: Backlog; warnings: Diagnostic[]; inScope: number }
   | { ok: false; diagnostics: Diagnostic[] };
 
 export interface BacklogSummary {
@@ -51,28 +57,36 @@ export function parseConfigText(text: string, file: string): ParseResult<Config>
  * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
  * may only lower). An empty or comments-only file is an empty backlog.
  */
-export function parseBacklogText(text: string, file: string, config: Config): ParseResult<Backlog> {
+export function parseBacklogText(text: string, file: string, config: Config): BacklogParseResult {
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
-  const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+  // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
+  const fast = fastBacklog(raw);
+  const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
   const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
   if (diagnostics.length > 0 || checked.value === undefined) {
     return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
   }
   const value = checked.value;
-  warnings.push(...backlogWarnings(value, yaml, file, config));
-  return { ok: true, value, warnings: sortDiagnostics(warnings) };
+  const scoped = backlogWarnings(value, yaml, file, config);
+  if (scoped.warnings.length > 0) warnings.push(...scoped.warnings);
+  return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
 }
 
-export function summarizeBacklog(backlog: Backlog, config: Config): BacklogSummary {
+/**
+ * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
+ * config (each task's scope is decided once, not again for the summary).
+ */
+export function summarizeBacklog(backlog: Backlog, config: Config, inScope?: number): BacklogSummary {
   let ready = 0;
-  let inScope = 0;
-  for (const task of backlog.tasks) {
+  let scoped = 0;
+  for (let i = 0; i < backlog.tasks.length; i++) {
+    const task = backlog.tasks[i]!;
     if (task.ready && task.status === 'pending') ready += 1;
-    if (taskScope(task.allowed_paths, config.scope).inScope) inScope += 1;
+    if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope) scoped += 1;
   }
-  return { tasks: backlog.tasks.length, ready, inScope };
+  return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -446,6 +460,16 @@ function editDistance(a: string, b: string): number {
 
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
 
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function allGlobsValid(globs: unknown): boolean {
+  if (!Array.isArray(globs)) return true;
+  for (let i = 0; i < globs.length; i++) {
+    const glob = globs[i];
+    if (typeof glob === 'string' && validateGlob(glob) !== null) return false;
+  }
+  return true;
+}
+
 function globDiagnostics(globs: unknown, base: PathSegment[], yaml: Positions, file: string): Diagnostic[] {
   if (!Array.isArray(globs)) return [];
   const out: Diagnostic[] = [];
@@ -516,12 +540,17 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
       'task ids must be unique; rename or remove one of them',
     );
   });
-  const ids = [...firstIndex.keys()];
+  let ids: string[] | undefined; // for the hints of unknown dependencies only
 
   const limits = config.limits;
+  // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+  // characters are all allowed in a ref): only other ids need git's whole rule.
+  const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+  const plainId = (id: string) =>
+    prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
   tasks.forEach((t, i) => {
     if (!isRecord(t)) return;
-    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+    if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
       // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
       const branch = `${config.pr.branch_prefix}${t.id}`;
       const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
@@ -536,6 +565,7 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
     if (Array.isArray(t.dependencies)) {
       t.dependencies.forEach((dep, j) => {
         if (typeof dep !== 'string' || firstIndex.has(dep)) return;
+        ids ??= [...firstIndex.keys()];
         const close = closest(dep, ids);
         const known =
           ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
@@ -577,7 +607,9 @@ function backlogCrossChecks(raw: unknown, yaml: Positions, file: string, config:
         );
       }
     }
-    out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+    if (!allGlobsValid(t.allowed_paths)) {
+      out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+    }
   });
 
   for (const cycle of findCycles(tasks, firstIndex)) {
@@ -601,53 +633,77 @@ interface Cycle {
   ids: string[];
 }
 
+const NONE: unknown[] = [];
+const ACTIVE = 1;
+const DONE = 2;
+
 /** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
 function findCycles(tasks: unknown[], firstIndex: Map<string, number>): Cycle[] {
   const depsOf = (i: number): unknown[] => {
     const t = tasks[i];
-    return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+    return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
   };
   const idOf = (i: number) => (tasks[i] as Raw).id as string;
-  const state = new Map<number, 'active' | 'done'>();
+  // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+  const state = new Uint8Array(tasks.length);
+  const nodes = new Int32Array(tasks.length);
+  const nexts = new Int32Array(tasks.length);
   const cycles: Cycle[] = [];
 
-  // Iterative so a long dependency chain cannot overflow the stack.
-  for (const start of firstIndex.values()) {
-    if (state.has(start)) continue;
-    const stack: Array<{ node: number; next: number }> = [{ node: start, next: 0 }];
-    state.set(start, 'active');
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      const deps = depsOf(frame.node);
-      if (frame.next >= deps.length) {
-        state.set(frame.node, 'done');
-        stack.pop();
+  // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+  // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+  for (let start = 0; start < tasks.length; start++) {
+    const t = tasks[start];
+    if (!isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start) continue;
+    if (state[start] !== 0) continue;
+    let depth = 1;
+    nodes[0] = start;
+    nexts[0] = 0;
+    state[start] = ACTIVE;
+    while (depth > 0) {
+      const node = nodes[depth - 1]!;
+      const deps = depsOf(node);
+      if (nexts[depth - 1]! >= deps.length) {
+        state[node] = DONE;
+        depth -= 1;
         continue;
       }
-      const j = frame.next++;
+      const j = nexts[depth - 1]!;
+      nexts[depth - 1] = j + 1;
       const dep = deps[j];
       const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
       if (target === undefined) continue;
-      const s = state.get(target);
-      if (s === 'active') {
-        const from = stack.findIndex((f) => f.node === target);
-        const ids = [...stack.slice(from).map((f) => idOf(f.node)), idOf(target)];
-        cycles.push({ task: frame.node, dep: j, ids });
-      } else if (s === undefined) {
-        state.set(target, 'active');
-        stack.push({ node: target, next: 0 });
+      if (state[target] === ACTIVE) {
+        const from = nodes.subarray(0, depth).indexOf(target);
+        const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+        cycles.push({ task: node, dep: j, ids });
+      } else if (state[target] === 0) {
+        state[target] = ACTIVE;
+        nodes[depth] = target;
+        nexts[depth] = 0;
+        depth += 1;
       }
     }
   }
   return cycles;
 }
 
-function backlogWarnings(backlog: Backlog, yaml: Positions, file: string, config: Config): Diagnostic[] {
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
+function backlogWarnings(
+  backlog: Backlog,
+  yaml: Positions,
+  file: string,
+  config: Config,
+): { warnings: Diagnostic[]; inScope: number } {
   const out: Diagnostic[] = [];
+  let inScope = 0;
   backlog.tasks.forEach((task, i) => {
-    if (task.status === 'done') return;
     const scope = taskScope(task.allowed_paths, config.scope);
-    if (scope.inScope) return;
+    if (scope.inScope) {
+      inScope += 1;
+      return;
+    }
+    if (task.status === 'done') return;
     const k = task.allowed_paths.indexOf(scope.path);
     const p: PathSegment[] = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
     const { line, column } = yaml.valueAt(p);
@@ -660,5 +716,5 @@ function backlogWarnings(backlog: Backlog, yaml: Positions, file: string, config
       hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
     });
   });
-  return out;
+  return { warnings: out, inScope };
 }

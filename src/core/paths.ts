@@ -6,6 +6,17 @@
  * below is used only to *decide* containment and intersection of globs, conservatively.
  */
 import picomatch from 'picomatch';
+import {
+  ABSOLUTE,
+  DOT_SEGMENT,
+  DOTDOT_SEGMENT,
+  EMPTY_SEGMENT,
+  GLUED_GLOBSTAR,
+  isValidPlainGlob,
+  MAX_GLOB_LENGTH,
+  PLAIN_GLOB,
+  plainGlobError,
+} from './glob-plain.js';
 
 export type PathResult = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -26,7 +37,6 @@ const PM_OPTIONS = { dot: true, windows: false, nocase: false, fastpaths: false 
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const DRIVE_LETTER = /^[A-Za-z]:/;
-const MAX_GLOB_LENGTH = 1000;
 const MAX_ALTERNATIVES = 256;
 
 const fail = (reason: string): PathResult => ({ ok: false, reason });
@@ -41,7 +51,7 @@ function unsafeText(text: string): string | null {
   if (CONTROL_CHARS.test(text)) return 'control characters are not allowed';
   // A backslash is a separator on Windows and an escape in globs: either reading can escape the fence.
   if (text.includes('\\')) return 'backslashes are not allowed (use "/")';
-  if (text.startsWith('/')) return 'absolute paths are not allowed (paths are relative to the repo root)';
+  if (text.startsWith('/')) return ABSOLUTE;
   if (DRIVE_LETTER.test(text)) return 'drive letters are not allowed';
   return null;
 }
@@ -183,15 +193,17 @@ function alternativeError(alt: string): string | null {
   const unsafe = unsafeText(alt);
   if (unsafe) return unsafe;
   for (const segment of splitTop(alt)) {
-    if (segment === '') return 'empty path segments are not allowed ("a//b" or a trailing "/")';
-    if (segment === '..') return '".." segments are not allowed';
-    if (segment === '.') return '"." segments are not allowed (write "docs/**", not "./docs/**")';
+    if (segment === '') return EMPTY_SEGMENT;
+    if (segment === '..') return DOTDOT_SEGMENT;
+    if (segment === '.') return DOT_SEGMENT;
     // picomatch reads `a**`, `**.md` differently depending on context (sometimes crossing "/", sometimes not).
-    if (segment !== '**' && segment.includes('**'))
-      return '"**" must be a whole path segment, as in "**/*.md"';
+    if (segment !== '**' && segment.includes('**')) return GLUED_GLOBSTAR;
   }
   return null;
 }
+
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 
 /**
  * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
@@ -202,11 +214,16 @@ function alternativeError(alt: string): string | null {
  * "everything except x", which in allowed_paths silently widens a task or the fence to the whole repository,
  * and in protected_paths protects almost everything — never the gitignore-style "exclude" a user expects.
  */
-const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
-/** A plain glob without a star: one literal path. */
-const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
-
 export function validateGlob(glob: string): string | null {
+  if (typeof glob !== 'string' || glob === '') return 'empty glob';
+  // The commonest globs: the same verdict from a few segment rules (src/core/glob-plain.ts).
+  if (isValidPlainGlob(glob)) return null;
+  if (PLAIN_GLOB.test(glob)) return plainGlobError(glob);
+  return generalGlobError(glob);
+}
+
+/** validateGlob's rules for any glob (exported, through `_glob`, so tests can hold the plain path to it). */
+function generalGlobError(glob: string): string | null {
   if (typeof glob !== 'string' || glob === '') return 'empty glob';
   if (glob.length > MAX_GLOB_LENGTH) return `longer than ${MAX_GLOB_LENGTH} characters`;
   const unsafe = unsafeText(glob);
@@ -216,7 +233,7 @@ export function validateGlob(glob: string): string | null {
   if (unbalanced) return unbalanced;
   // picomatch reads `[]` as an unterminated class that swallows the rest of the glob as raw regex.
   if (/\[[!^]?\]/.test(glob)) return 'empty bracket expression "[]"';
-  if (glob.split(/[/{},()|]/).includes('..')) return '".." segments are not allowed';
+  if (glob.split(/[/{},()|]/).includes('..')) return DOTDOT_SEGMENT;
   if (/\{[^{}]*\.\.[^{}]*\}/.test(glob)) return 'brace ranges ({a..b}) are not supported';
   const expansion = expandBraces(glob);
   if (!expansion) return `more than ${MAX_ALTERNATIVES} brace alternatives`;
@@ -258,7 +275,13 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V, limit = 
   return value;
 }
 
-const globError = (glob: string): string | null => remember(validity, glob, () => validateGlob(glob));
+/** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
+const globError = (glob: string): string | null =>
+  isValidPlainGlob(glob)
+    ? null
+    : PLAIN_GLOB.test(glob)
+      ? plainGlobError(glob)
+      : remember(validity, glob, () => validateGlob(glob));
 
 /**
  * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
@@ -667,6 +690,8 @@ export type ScopeVerdict = { inScope: true } | { inScope: false; path: string; w
 const verdicts = new WeakMap<PathScope, Map<string, ScopeVerdict>>();
 
 export function taskScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdict {
+  const quick = quickScope(taskGlobs, scope);
+  if (quick !== undefined) return quick;
   let known = verdicts.get(scope);
   if (!known) {
     known = new Map();
@@ -679,6 +704,202 @@ export function taskScope(taskGlobs: readonly string[], scope: PathScope): Scope
   if (known.size >= SMALL_CACHE_LIMIT) known.clear();
   known.set(key, verdict);
   return verdict;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The scope decision without models, for the commonest task globs
+// ---------------------------------------------------------------------------------------------------------
+//
+// Most task globs are a plain file path or a literal directory and everything under it (`docs/a.md`,
+// `docs/images/**`). For those, and a scope whose protected globs are literal paths, literal directories or
+// floating bans, `decideScope` comes down to picomatch's verdict on one path and prefix comparisons of
+// directories: `quickScope` gives that verdict from a scope compiled once, with no model, cache or witness.
+// When any glob or protected glob has another shape it answers undefined and `decideScope` decides.
+
+/** One protected glob, with what the quick decision needs to know about it. */
+interface ProtectedEntry {
+  glob: string;
+  floating: boolean;
+  /** The lower-cased literal runs every match contains (`runsOf`), or null. */
+  runs: string[] | null;
+  /** How a directory task glob meets it: `literal` (one path), `dir` (`P/**`), or null (use the models). */
+  shape: 'literal' | 'dir' | null;
+  /** The literal path, or the directory of `P/**`. */
+  at: string;
+}
+
+interface CompiledScope {
+  /** Copies of the lists it was compiled from (a scope object changed in place is compiled again). */
+  allowed: readonly string[];
+  protectedPaths: readonly string[];
+  malformed: string | null;
+  /** The valid fence globs, in their allow-list reading. */
+  fence: RegExp[];
+  /** The directories of the fence globs that are a literal directory and everything under it. */
+  fenceDirs: string[];
+  /** `protectedFor` a task that names the backlog, and one that does not. */
+  named: ProtectedList;
+  unnamed: ProtectedList;
+}
+
+interface ProtectedList {
+  all: ProtectedEntry[];
+  /** The entries that are not floating bans (what a directory task glob is checked against). */
+  anchored: ProtectedEntry[];
+  /**
+   * Matches (case-insensitively) a plain path that contains a literal run of some entry; null when an entry
+   * has no runs. A path it does not match can hit no entry, so most paths need no loop over the list.
+   */
+  anyRun: RegExp | null;
+}
+
+function protectedListOf(entries: ProtectedEntry[]): ProtectedList {
+  const runs = entries.flatMap((e) => e.runs ?? []);
+  const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
+  const literally = (run: string) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return {
+    all: entries,
+    anchored: entries.filter((e) => !e.floating),
+    anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
+  };
+}
+
+const compiledScopes = new WeakMap<PathScope, CompiledScope>();
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+let lastScope: PathScope | null = null;
+let lastCompiled: CompiledScope | null = null;
+
+function compiledScope(scope: PathScope): CompiledScope {
+  const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
+  if (
+    hit &&
+    sameList(hit.allowed, scope.allowed_paths) &&
+    sameList(hit.protectedPaths, scope.protected_paths)
+  ) {
+    lastScope = scope;
+    lastCompiled = hit;
+    return hit;
+  }
+  const malformed = malformedProtected(scope);
+  const fence: RegExp[] = [];
+  const fenceDirs: string[] = [];
+  let named: ProtectedList = protectedListOf([]);
+  let unnamed: ProtectedList = named;
+  if (malformed === null) {
+    for (const g of scope.allowed_paths.map(allowGlob)) {
+      if (globError(g) !== null) continue;
+      fence.push(picomatch.makeRe(allowGlob(g), PM_OPTIONS));
+      const dir = directoryOf(g);
+      if (dir !== null && modelOf(g) !== null) fenceDirs.push(dir);
+    }
+    const entry = (glob: string): ProtectedEntry => {
+      const model = modelOf(glob);
+      const dir = glob.endsWith('/**') ? directoryOf(glob) : null;
+      const shape = model === null ? null : model.literal ? 'literal' : dir !== null ? 'dir' : null;
+      const runs = remember(literalRuns, glob, () => runsOf(glob));
+      return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir! : glob };
+    };
+    named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
+    unnamed = protectedListOf(protectedFor([], scope).map(entry));
+  }
+  const compiled: CompiledScope = {
+    allowed: [...scope.allowed_paths],
+    protectedPaths: [...scope.protected_paths],
+    malformed,
+    fence,
+    fenceDirs,
+    named,
+    unnamed,
+  };
+  compiledScopes.set(scope, compiled);
+  lastScope = scope;
+  lastCompiled = compiled;
+  return compiled;
+}
+
+/**
+ * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
+ * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
+ */
+function firstProtectedHit(list: ProtectedList, path: string): ProtectedEntry | undefined {
+  if (list.anyRun !== null && !list.anyRun.test(path)) return undefined;
+  const lower = path.toLowerCase();
+  const all = list.all;
+  next: for (let k = 0; k < all.length; k++) {
+    const entry = all[k]!;
+    const runs = entry.runs;
+    if (runs) for (let i = 0; i < runs.length; i++) if (!lower.includes(runs[i]!)) continue next;
+    if (protectedMatch(entry.glob, path)) return entry;
+  }
+  return undefined;
+}
+
+function matchesOne(res: readonly RegExp[], path: string): boolean {
+  for (let i = 0; i < res.length; i++) if (res[i]!.test(path)) return true;
+  return false;
+}
+
+/** `dir` is `under` or below it. */
+const within = (dir: string, under: string) =>
+  dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+
+/** `path` is strictly below one of `dirs`. */
+function underOneOf(dirs: readonly string[], path: string): boolean {
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d)) return true;
+  }
+  return false;
+}
+
+function insideOneOf(dirs: readonly string[], dir: string): boolean {
+  for (let i = 0; i < dirs.length; i++) if (within(dir, dirs[i]!)) return true;
+  return false;
+}
+
+const IN_SCOPE: ScopeVerdict = { inScope: true };
+
+/** decideScope's verdict when every task glob is a plain path or `dir/**` and it is decidable so; else undefined. */
+function quickScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdict | undefined {
+  if (taskGlobs.length === 0) return undefined;
+  const c = compiledScope(scope);
+  if (c.malformed !== null) return undefined;
+  const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
+  for (let g = 0; g < taskGlobs.length; g++) {
+    const written = taskGlobs[g]!;
+    if (typeof written !== 'string' || !isValidPlainGlob(written)) return undefined;
+    const star = written.indexOf('*');
+    if (star < 0) {
+      // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
+      // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
+      if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
+        return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
+      }
+      const hit = firstProtectedHit(list, written);
+      if (hit !== undefined) return { inScope: false, path: written, why: reachWhy(hit.glob, scope) };
+      continue;
+    }
+    // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
+    if (star !== written.length - 2 || !written.endsWith('/**')) return undefined;
+    const dir = written.slice(0, -3);
+    // Inside a fence directory: the models' embedding holds (when not, let them look further).
+    if (!insideOneOf(c.fenceDirs, dir)) return undefined;
+    for (let k = 0; k < list.anchored.length; k++) {
+      const e = list.anchored[k]!;
+      if (e.shape === null) return undefined;
+      // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
+      // when one of the two directories holds the other: what `intersects` finds on these models.
+      const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
+      if (reaches) return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
+    }
+  }
+  return IN_SCOPE;
 }
 
 function decideScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdict {
@@ -722,6 +943,9 @@ function decideScope(taskGlobs: readonly string[], scope: PathScope): ScopeVerdi
   }
   return { inScope: true };
 }
+
+/** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
+export const _scope = { quickScope, decideScope, generalGlobError };
 
 /**
  * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,

@@ -147,7 +147,8 @@ export function select(input: SelectInput): Decision {
   }
 
   const breaker = breakerDecision(state, config, now);
-  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const byId = new Map<string, Task>();
+  for (let i = 0; i < tasks.length; i++) byId.set(tasks[i]!.id, tasks[i]!);
   const stateOf = (id: string) => taskSummary(state, id);
   // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
   const isComplete = (id: string) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
@@ -159,7 +160,8 @@ export function select(input: SelectInput): Decision {
   const rejected: string[] = [];
   const eligible: Task[] = [];
 
-  for (const task of tasks) {
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
     const ts = stateOf(task.id);
     const pull = openPulls.find((p) => p.task === task.id);
     const facts: TaskFacts = {

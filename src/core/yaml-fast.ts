@@ -26,7 +26,15 @@ const bail = (): never => {
   throw new Bail();
 };
 
-const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+/**
+ * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
+ * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ */
+function keyColon(text: string): number {
+  // Native calls only (no match array): cold code would run a character loop in the interpreter.
+  return KEY.test(text) ? text.indexOf(':') : -1;
+}
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS: Record<string, boolean> = {
@@ -54,14 +62,30 @@ export function parseFastYaml(text: string): { value: unknown } | null {
 }
 
 class Reader {
-  private readonly raw: string[];
+  private readonly src: string;
+  /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
+  private readonly starts: Int32Array;
+  private readonly lines: number;
   private readonly finalNewline: boolean;
   private pos = 0;
+  /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+  private peekedFrom = -1;
+  private peeked: Line | null = null;
 
   constructor(text: string) {
     if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t')) bail();
-    this.raw = text.split('\n');
+    this.src = text;
+    let count = 1;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
+    this.starts = new Int32Array(count);
+    for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts[k++] = i + 1;
+    this.lines = count;
     this.finalNewline = text.endsWith('\n');
+  }
+
+  /** Where line `n` ends (its "\n", or the end of the text). */
+  private lineEnd(n: number): number {
+    return n + 1 < this.lines ? (this.starts[n + 1] as number) - 1 : this.src.length;
   }
 
   document(): unknown {
@@ -75,15 +99,29 @@ class Reader {
 
   /** The next line with content (skipping blank and comment-only lines), without consuming it. */
   private peek(): Line | null {
-    while (this.pos < this.raw.length) {
-      const s = this.raw[this.pos] as string;
+    const last = this.peeked;
+    if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
+      if (last !== null) this.pos = last.at;
+      else this.pos = this.lines;
+      return last;
+    }
+    this.peekedFrom = this.pos;
+    this.peeked = this.scan();
+    return this.peeked;
+  }
+
+  private scan(): Line | null {
+    const src = this.src;
+    while (this.pos < this.lines) {
+      const start = this.starts[this.pos] as number;
+      const end = this.lineEnd(this.pos);
       let indent = 0;
-      while (s.charCodeAt(indent) === 32) indent++;
-      if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+      while (start + indent < end && src.charCodeAt(start + indent) === 32) indent++;
+      if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
         this.pos++;
         continue;
       }
-      const text = s.slice(indent);
+      const text = src.slice(start + indent, end);
       if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%'))) bail();
       return { indent, text, at: this.pos };
     }
@@ -95,7 +133,7 @@ class Reader {
     const line = this.peek();
     if (line === null || line.indent !== indent) return bail();
     if (isSeqItem(line.text)) return this.sequence(indent);
-    if (KEY.test(line.text)) return this.mapping(indent);
+    if (keyColon(line.text) >= 0) return this.mapping(indent);
     return bail();
   }
 
@@ -113,14 +151,16 @@ class Reader {
     for (let text = firstText; ; text = undefined) {
       const line = this.blockLine(indent, text);
       if (line === null) return out;
-      const m = KEY.exec(line.text);
-      if (!m) return bail();
-      const key = m[1] as string;
+      const colon = keyColon(line.text);
+      if (colon < 0) return bail();
+      const known = knownKey(line.text, colon);
+      const key = known ?? line.text.slice(0, colon);
       if (key.length > 1000) bail();
-      if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)) bail();
+      if (Object.hasOwn(out, key)) bail();
+      // A known key is none of the names to avoid; any other is checked.
+      if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))) bail();
       this.pos = line.at + 1;
-      const rest = line.text.slice(m[0].length);
-      out[key] = this.value(rest, indent);
+      out[key] = this.value(afterColon(line.text, colon), indent);
     }
   }
 
@@ -139,7 +179,7 @@ class Reader {
       if (rest === '' || rest.startsWith('#')) {
         if (rest !== '' && line.text.charCodeAt(k - 1) !== 32) bail();
         out.push(this.nested(indent, false));
-      } else if (KEY.test(rest)) {
+      } else if (keyColon(rest) >= 0) {
         this.pos = line.at;
         out.push(this.mapping(indent + k, rest));
       } else if (isSeqItem(rest)) {
@@ -152,11 +192,10 @@ class Reader {
   }
 
   /**
-   * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
-   * `parent` is the key's column.
+   * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
+   * empty) the nested block on the lines below; `parent` is the key's column.
    */
-  private value(rest: string, parent: number): unknown {
-    const trimmed = rest.trimStart();
+  private value(trimmed: string, parent: number): unknown {
     if (trimmed === '' || trimmed.startsWith('#')) return this.nested(parent, true);
     return this.inline(trimmed, parent);
   }
@@ -182,8 +221,8 @@ class Reader {
       return list;
     }
     if (c === 34 /* " */ || c === 39 /* ' */) {
-      const { value, end } = quoted(rest, 0);
-      if (!onlyComment(rest.slice(end))) bail();
+      const value = quoted(rest, 0);
+      if (!onlyCommentFrom(rest, quotedEnd)) bail();
       this.noContinuation(parent);
       return value;
     }
@@ -206,14 +245,16 @@ class Reader {
     const lines: string[] = [];
     let contentIndent = -1;
     let maxBlankLead = 0;
-    while (this.pos < this.raw.length) {
-      const s = this.raw[this.pos] as string;
+    const src = this.src;
+    while (this.pos < this.lines) {
+      const start = this.starts[this.pos] as number;
+      const end = this.lineEnd(this.pos);
       let indent = 0;
-      while (s.charCodeAt(indent) === 32) indent++;
-      if (indent === s.length) {
+      while (start + indent < end && src.charCodeAt(start + indent) === 32) indent++;
+      if (start + indent === end) {
         // A blank line (maybe spaces only) is part of the scalar.
         if (contentIndent < 0) maxBlankLead = Math.max(maxBlankLead, indent);
-        lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+        lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
         this.pos++;
         continue;
       }
@@ -222,15 +263,15 @@ class Reader {
         contentIndent = indent;
         if (maxBlankLead > contentIndent) bail();
       } else if (indent < contentIndent) break;
-      lines.push(s.slice(contentIndent));
+      lines.push(src.slice(start + contentIndent, end));
       this.pos++;
     }
     // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
     let end = lines.length;
     while (end > 0 && lines[end - 1] === '') end--;
     // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
-    if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline)) bail();
-    const body = lines.slice(0, end);
+    if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline)) bail();
+    const body = end === lines.length ? lines : lines.slice(0, end);
     if (body.length === 0) return chomp === '+' && lines.length > 0 ? bail() : '';
     const text = body.join('\n');
     if (chomp === '-') return text;
@@ -239,9 +280,60 @@ class Reader {
   }
 }
 
-/** Nothing but spaces, or spaces then a comment. */
-function onlyComment(rest: string): boolean {
-  return /^(?: *| +#.*)$/.test(rest);
+/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
+function onlyCommentFrom(text: string, from: number): boolean {
+  let j = from;
+  while (text.charCodeAt(j) === 32) j++;
+  if (j === text.length) return true;
+  if (j === from || text.charCodeAt(j) !== 35 /* # */) return false;
+  // "." in the pattern stops at the line terminators U+2028 and U+2029.
+  return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
+}
+
+/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
+function afterColon(text: string, colon: number): string {
+  let j = colon + 1;
+  while (text.charCodeAt(j) === 32) j++;
+  if (j === text.length) return '';
+  const c = text.charCodeAt(j);
+  // Any other white space: let trimStart decide what it trims.
+  return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
+}
+
+/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
+const KNOWN_KEYS: string[][] = [];
+for (const k of [
+  'id',
+  'title',
+  'description',
+  'ready',
+  'status',
+  'priority',
+  'dependencies',
+  'allowed_paths',
+  'acceptance_criteria',
+  'labels',
+  'run',
+  'verify',
+  'max_attempts',
+  'timeout_minutes',
+  'executor',
+  'command',
+  'version',
+  'tasks',
+]) {
+  const same = KNOWN_KEYS[k.length] ?? [];
+  same.push(k);
+  KNOWN_KEYS[k.length] = same;
+}
+
+/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(text: string, colon: number): string | undefined {
+  const candidates = KNOWN_KEYS[colon];
+  if (candidates === undefined) return undefined;
+  // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
+  for (let i = 0; i < candidates.length; i++) if (text.startsWith(candidates[i]!)) return candidates[i];
+  return undefined;
 }
 
 function isSeqItem(text: string): boolean {
@@ -256,62 +348,73 @@ function stripComment(text: string): string {
 
 /** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
 function plainScalar(s: string, flow: boolean): unknown {
-  if (s === '' || NULLS.has(s)) return null;
-  const b = BOOLS[s];
-  if (b !== undefined) return b;
-  if (INT.test(s)) return Number(s);
-  if (NUMBERISH.test(s) || /^0[xo]/.test(s)) return bail();
-  if (BAD_START.test(s) && !/^-[^ ]/.test(s)) return bail();
-  if (/^-[0-9.]/.test(s)) return bail();
+  if (s === '') return null;
+  if (s.length <= 5) {
+    if (NULLS.has(s)) return null;
+    const b = BOOLS[s];
+    if (b !== undefined) return b;
+  }
+  // The number and indicator rules below all need a first character other than a letter, "_" or "/".
+  const c = s.charCodeAt(0);
+  if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
+    if (INT.test(s)) return Number(s);
+    if (NUMBERISH.test(s) || /^0[xo]/.test(s)) return bail();
+    if (BAD_START.test(s) && !/^-[^ ]/.test(s)) return bail();
+    if (/^-[0-9.]/.test(s)) return bail();
+  }
   if (s.includes(': ') || s.endsWith(':') || s.includes(' #')) return bail();
   if (flow && /[[\]{},]/.test(s)) return bail();
   return s;
 }
 
-/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
-function quoted(text: string, start: number): { value: string; end: number } {
-  const q = text[start];
-  if (q === "'") {
-    let out = '';
-    for (let i = start + 1; i < text.length; i++) {
-      const ch = text[i];
-      if (ch === "'") {
-        if (text[i + 1] === "'") {
-          out += "'";
-          i++;
-          continue;
-        }
-        return { value: out, end: i + 1 };
-      }
-      out += ch;
-    }
-    return bail();
-  }
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+
+/** Where the last `quoted` scalar ended (the index after its closing quote). */
+let quotedEnd = 0;
+
+/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
+function quoted(text: string, start: number): string {
+  // Runs between quotes and escapes are sliced whole, not built a character at a time.
   let out = '';
-  for (let i = start + 1; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (ch === '"') return { value: out, end: i + 1 };
-    if (ch !== '\\') {
-      out += ch;
-      continue;
+  let from = start + 1;
+  if (text.charCodeAt(start) === 39 /* ' */) {
+    for (;;) {
+      const i = text.indexOf("'", from);
+      if (i < 0) return bail();
+      if (text.charCodeAt(i + 1) !== 39) {
+        quotedEnd = i + 1;
+        return out + text.slice(from, i);
+      }
+      out += text.slice(from, i + 1); // '' is one quote
+      from = i + 2;
     }
-    const e = text[++i];
-    const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-    const mapped = e === undefined ? undefined : simple[e];
+  }
+  for (;;) {
+    const close = text.indexOf('"', from);
+    if (close < 0) return bail();
+    const backslash = text.indexOf('\\', from);
+    const i = backslash >= 0 && backslash < close ? backslash : close;
+    out += text.slice(from, i);
+    if (text.charCodeAt(i) === 34) {
+      quotedEnd = i + 1;
+      return out;
+    }
+    const e = text[i + 1];
+    const mapped = e === undefined ? undefined : ESCAPES[e];
     if (mapped !== undefined) {
       out += mapped;
+      from = i + 2;
       continue;
     }
-    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
-      const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+      const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
       if (code >= 0xd800 && code <= 0xdfff) bail();
       out += String.fromCharCode(code);
-      i += 4;
+      from = i + 6;
       continue;
     }
     return bail();
   }
-  return bail();
 }
 
 /** `[a, "b", 'c']` on one line. */
@@ -323,16 +426,15 @@ function flowSequence(text: string): unknown[] {
   };
   skip();
   if (text[i] === ']') {
-    if (!onlyComment(text.slice(i + 1))) bail();
+    if (!onlyCommentFrom(text, i + 1)) bail();
     return out;
   }
   for (;;) {
     skip();
     const ch = text[i];
     if (ch === '"' || ch === "'") {
-      const q = quoted(text, i);
-      out.push(q.value);
-      i = q.end;
+      out.push(quoted(text, i));
+      i = quotedEnd;
     } else {
       let j = i;
       while (j < text.length && text[j] !== ',' && text[j] !== ']') j++;
@@ -349,7 +451,7 @@ function flowSequence(text: string): unknown[] {
       continue;
     }
     if (text[i] === ']') {
-      if (!onlyComment(text.slice(i + 1))) bail();
+      if (!onlyCommentFrom(text, i + 1)) bail();
       return out;
     }
     return bail();

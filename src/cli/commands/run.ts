@@ -42,7 +42,7 @@ export async function runLoop(
       summary.ticks += 1;
       summary.last = report;
       progress.done();
-      await writeStepSummary(renderTickMarkdown(report));
+      await writeStepSummary(() => renderTickMarkdown(report));
       if (!out.json) out.out(`tick ${summary.ticks}: ${tickHeadline(report)}`);
       const queued = target.forge.takeDispatched();
       if (queued.length === 0) break;

@@ -40,7 +40,7 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
       dryRun: Boolean(options.dryRun),
     });
     progress.done();
-    await writeStepSummary(renderTickMarkdown(report));
+    await writeStepSummary(() => renderTickMarkdown(report));
     // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
     const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
     if (out.json) {

@@ -62,7 +62,7 @@ export async function validateRepo(dirOption: string): Promise<ValidateReport> {
       ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
       : null;
   const summary = docs.backlog
-    ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig())
+    ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
     : { tasks: 0, ready: 0, inScope: 0 };
   return {
     ok: docs.ok,
