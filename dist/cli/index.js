@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1358);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1358:
+/***/ 3292:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56599,6 +56599,236 @@ const BacklogSchema = strictObject({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
+;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
+/**
+ * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
+ * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
+ * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
+ * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
+ * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
+ * `test/unit/backlog-fast.test.ts` holds it to the schema.
+ */
+
+const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
+/** A list of strings (each at least `min` long), or null. */
+function strings(v, min) {
+    if (!Array.isArray(v))
+        return null;
+    for (let i = 0; i < v.length; i++) {
+        const s = v[i];
+        if (typeof s !== 'string' || s.length < min)
+            return null;
+    }
+    return v;
+}
+/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
+function fastBacklog(raw) {
+    if (!isRecord(raw))
+        return null;
+    let version;
+    let tasks = [];
+    for (const key in raw) {
+        const v = raw[key];
+        if (key === 'version') {
+            if (v === 1)
+                version = 1;
+            else if (v !== null)
+                return null;
+        }
+        else if (key === 'tasks') {
+            if (v === null)
+                continue;
+            if (!Array.isArray(v))
+                return null;
+            tasks = new Array(v.length);
+            for (let i = 0; i < v.length; i++) {
+                const task = fastTask(v[i]);
+                if (task === null)
+                    return null;
+                tasks[i] = task;
+            }
+        }
+        else
+            return null;
+    }
+    return version === undefined ? { tasks } : { version, tasks };
+}
+/** `TaskSchema`'s output for `t`, or null. */
+function fastTask(t) {
+    if (!isRecord(t))
+        return null;
+    let id;
+    let title;
+    let description = '';
+    let ready = false;
+    let status = 'pending';
+    let priority = 'medium';
+    let dependencies;
+    let allowedPaths;
+    let criteria;
+    let labels;
+    let run;
+    let verify;
+    let maxAttempts;
+    let timeout;
+    let executor;
+    for (const key in t) {
+        const v = t[key];
+        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
+        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+            if (!OPTIONAL_KEYS.has(key))
+                return null;
+            continue;
+        }
+        switch (key) {
+            case 'id':
+                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
+                    return null;
+                id = v;
+                break;
+            case 'title':
+                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
+                    return null;
+                title = v;
+                break;
+            case 'description':
+                if (typeof v !== 'string')
+                    return null;
+                description = v;
+                break;
+            case 'ready':
+                if (typeof v !== 'boolean')
+                    return null;
+                ready = v;
+                break;
+            case 'status':
+                if (!TASK_STATUSES.includes(v))
+                    return null;
+                status = v;
+                break;
+            case 'priority':
+                if (!PRIORITIES.includes(v))
+                    return null;
+                priority = v;
+                break;
+            case 'dependencies':
+                dependencies = strings(v, 0) ?? undefined;
+                if (dependencies === undefined)
+                    return null;
+                break;
+            case 'allowed_paths':
+                allowedPaths = strings(v, 0) ?? undefined;
+                if (allowedPaths === undefined || allowedPaths.length === 0)
+                    return null;
+                break;
+            case 'acceptance_criteria':
+                criteria = strings(v, 0) ?? undefined;
+                if (criteria === undefined)
+                    return null;
+                break;
+            case 'labels':
+                labels = strings(v, 1) ?? undefined;
+                if (labels === undefined)
+                    return null;
+                break;
+            case 'run':
+                run = strings(v, 1) ?? undefined;
+                if (run === undefined || run.length === 0)
+                    return null;
+                break;
+            case 'verify':
+                if (typeof v !== 'string')
+                    return null;
+                verify = v;
+                break;
+            case 'max_attempts':
+                if (!isCount(v))
+                    return null;
+                maxAttempts = v;
+                break;
+            case 'timeout_minutes':
+                if (!isCount(v))
+                    return null;
+                timeout = v;
+                break;
+            case 'executor': {
+                const e = fastExecutor(v);
+                if (e === null)
+                    return null;
+                executor = e;
+                break;
+            }
+            default:
+                return null;
+        }
+    }
+    if (id === undefined || title === undefined || allowedPaths === undefined)
+        return null;
+    // The schema's key order, as zod builds it.
+    const task = {
+        id,
+        title,
+        description,
+        ready,
+        status,
+        priority,
+        dependencies: dependencies ?? [],
+        allowed_paths: allowedPaths,
+        acceptance_criteria: criteria ?? [],
+        labels: labels ?? [],
+    };
+    if (run !== undefined)
+        task.run = run;
+    if (verify !== undefined)
+        task.verify = verify;
+    if (maxAttempts !== undefined)
+        task.max_attempts = maxAttempts;
+    if (timeout !== undefined)
+        task.timeout_minutes = timeout;
+    if (executor !== undefined)
+        task.executor = executor;
+    return task;
+}
+/** The task keys with a default or optional (a null there means "not given"). */
+const OPTIONAL_KEYS = new Set([
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+]);
+function fastExecutor(v) {
+    if (!isRecord(v))
+        return null;
+    let command;
+    let timeout;
+    for (const key in v) {
+        const x = v[key];
+        if (x === null && (key === 'command' || key === 'timeout_minutes'))
+            continue;
+        if (key === 'command' && typeof x === 'string' && x.length >= 1)
+            command = x;
+        else if (key === 'timeout_minutes' && isCount(x))
+            timeout = x;
+        else
+            return null;
+    }
+    const out = {};
+    if (command !== undefined)
+        out.command = command;
+    if (timeout !== undefined)
+        out.timeout_minutes = timeout;
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
 /**
  * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
@@ -56807,6 +57037,72 @@ function defaultConfig() {
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/core/glob-plain.ts
+/**
+ * The commonest globs in a backlog are plain: letters, digits, `.`, `_`, `-`, `/` and `*` only
+ * (`docs/guide/page-1.md`, `docs/guide/images/1/**`). For them `validateGlob`'s verdict comes down to a few
+ * segment rules, checked here in one pass with no regex, split or brace expansion, so a 10,000-task backlog
+ * does not pay the general check 20,000 times. Same messages, same order as `validateGlob` (its tests and
+ * `test/unit/glob-plain.test.ts` hold the two together).
+ */
+/** Letters, digits, `.`, `_`, `-`, `/` and `*`: nothing a glob reader could take as syntax beyond `*`. */
+const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
+const MAX_GLOB_LENGTH = 1000;
+/**
+ * A plain glob with nothing to refuse: segments of those characters, none of them "." or "..", and "**" only
+ * as a whole segment (a star never follows a star otherwise). One native test, so the commonest case costs no
+ * JavaScript loop at all (a cold command runs these loops in the interpreter, 10,000 times).
+ */
+const VALID_PLAIN = /^(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+)(?:\/(?:\*\*|(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._-]|\*(?!\*))+))*$/;
+const EMPTY_SEGMENT = 'empty path segments are not allowed ("a//b" or a trailing "/")';
+const DOTDOT_SEGMENT = '".." segments are not allowed';
+const DOT_SEGMENT = '"." segments are not allowed (write "docs/**", not "./docs/**")';
+const GLUED_GLOBSTAR = '"**" must be a whole path segment, as in "**/*.md"';
+const ABSOLUTE = 'absolute paths are not allowed (paths are relative to the repo root)';
+const SLASH = 47;
+const DOT = 46;
+/**
+ * `validateGlob(glob)` for a glob that matches PLAIN_GLOB: null if usable, else why not. The order of the
+ * general check is kept: length, a leading "/", any ".." segment, then the first bad segment (empty, ".", or
+ * "**" glued to other characters).
+ */
+/** A plain glob with nothing to refuse (implies PLAIN_GLOB): `plainGlobError(glob) === null` in one test. */
+function isValidPlainGlob(glob) {
+    return glob.length <= MAX_GLOB_LENGTH && VALID_PLAIN.test(glob);
+}
+function plainGlobError(glob) {
+    if (glob.length > MAX_GLOB_LENGTH)
+        return `longer than ${MAX_GLOB_LENGTH} characters`;
+    if (VALID_PLAIN.test(glob))
+        return null;
+    if (glob.charCodeAt(0) === SLASH)
+        return ABSOLUTE;
+    let first = null;
+    let start = 0;
+    for (let i = 0; i <= glob.length; i++) {
+        if (i < glob.length && glob.charCodeAt(i) !== SLASH)
+            continue;
+        const len = i - start;
+        const c0 = glob.charCodeAt(start);
+        if (len === 2 && c0 === DOT && glob.charCodeAt(start + 1) === DOT)
+            return DOTDOT_SEGMENT;
+        if (first === null) {
+            if (len === 0)
+                first = EMPTY_SEGMENT;
+            else if (len === 1 && c0 === DOT)
+                first = DOT_SEGMENT;
+            else if (len > 2) {
+                // A two-character segment holding "**" is "**" itself; a longer one must not hold it at all.
+                const glued = glob.indexOf('**', start);
+                if (glued >= 0 && glued < i - 1)
+                    first = GLUED_GLOBSTAR;
+            }
+        }
+        start = i + 1;
+    }
+    return first;
+}
+
 ;// CONCATENATED MODULE: ./src/core/paths.ts
 /**
  * Repository paths and globs (SPEC §2.2): normalisation, glob validation and matching, and the two scope
@@ -56815,6 +57111,7 @@ var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
  * Pure: no I/O, no imports from other src/ folders. Matching is always picomatch's; the small "glob model"
  * below is used only to *decide* containment and intersection of globs, conservatively.
  */
+
 
 /** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
 const BACKLOG_PATH = '.leviathan/backlog.yaml';
@@ -56825,7 +57122,6 @@ const BACKLOG_PATH = '.leviathan/backlog.yaml';
 const PM_OPTIONS = { dot: true, windows: false, nocase: false, fastpaths: false };
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const DRIVE_LETTER = /^[A-Za-z]:/;
-const MAX_GLOB_LENGTH = 1000;
 const MAX_ALTERNATIVES = 256;
 const fail = (reason) => ({ ok: false, reason });
 // ---------------------------------------------------------------------------------------------------------
@@ -56841,7 +57137,7 @@ function unsafeText(text) {
     if (text.includes('\\'))
         return 'backslashes are not allowed (use "/")';
     if (text.startsWith('/'))
-        return 'absolute paths are not allowed (paths are relative to the repo root)';
+        return ABSOLUTE;
     if (DRIVE_LETTER.test(text))
         return 'drive letters are not allowed';
     return null;
@@ -56991,17 +57287,19 @@ function alternativeError(alt) {
         return unsafe;
     for (const segment of splitTop(alt)) {
         if (segment === '')
-            return 'empty path segments are not allowed ("a//b" or a trailing "/")';
+            return EMPTY_SEGMENT;
         if (segment === '..')
-            return '".." segments are not allowed';
+            return DOTDOT_SEGMENT;
         if (segment === '.')
-            return '"." segments are not allowed (write "docs/**", not "./docs/**")';
+            return DOT_SEGMENT;
         // picomatch reads `a**`, `**.md` differently depending on context (sometimes crossing "/", sometimes not).
         if (segment !== '**' && segment.includes('**'))
-            return '"**" must be a whole path segment, as in "**/*.md"';
+            return GLUED_GLOBSTAR;
     }
     return null;
 }
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 /**
  * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
  * and to every brace alternative) this rejects: empty globs; unbalanced [ ] { } ( ); "." segments (one
@@ -57011,10 +57309,18 @@ function alternativeError(alt) {
  * "everything except x", which in allowed_paths silently widens a task or the fence to the whole repository,
  * and in protected_paths protects almost everything — never the gitignore-style "exclude" a user expects.
  */
-const PLAIN_GLOB = /^[A-Za-z0-9._\-/*]+$/;
-/** A plain glob without a star: one literal path. */
-const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 function validateGlob(glob) {
+    if (typeof glob !== 'string' || glob === '')
+        return 'empty glob';
+    // The commonest globs: the same verdict from a few segment rules (src/core/glob-plain.ts).
+    if (isValidPlainGlob(glob))
+        return null;
+    if (PLAIN_GLOB.test(glob))
+        return plainGlobError(glob);
+    return generalGlobError(glob);
+}
+/** validateGlob's rules for any glob (exported, through `_glob`, so tests can hold the plain path to it). */
+function generalGlobError(glob) {
     if (typeof glob !== 'string' || glob === '')
         return 'empty glob';
     if (glob.length > MAX_GLOB_LENGTH)
@@ -57031,7 +57337,7 @@ function validateGlob(glob) {
     if (/\[[!^]?\]/.test(glob))
         return 'empty bracket expression "[]"';
     if (glob.split(/[/{},()|]/).includes('..'))
-        return '".." segments are not allowed';
+        return DOTDOT_SEGMENT;
     if (/\{[^{}]*\.\.[^{}]*\}/.test(glob))
         return 'brace ranges ({a..b}) are not supported';
     const expansion = expandBraces(glob);
@@ -57076,7 +57382,12 @@ function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
     cache.set(key, value);
     return value;
 }
-const globError = (glob) => remember(validity, glob, () => validateGlob(glob));
+/** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
+const globError = (glob) => isValidPlainGlob(glob)
+    ? null
+    : PLAIN_GLOB.test(glob)
+        ? plainGlobError(glob)
+        : remember(validity, glob, () => validateGlob(glob));
 /**
  * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
  * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
@@ -57465,6 +57776,9 @@ function malformedProtected(scope) {
 /** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
 const verdicts = new WeakMap();
 function taskScope(taskGlobs, scope) {
+    const quick = quickScope(taskGlobs, scope);
+    if (quick !== undefined)
+        return quick;
     let known = verdicts.get(scope);
     if (!known) {
         known = new Map();
@@ -57479,6 +57793,163 @@ function taskScope(taskGlobs, scope) {
         known.clear();
     known.set(key, verdict);
     return verdict;
+}
+function protectedListOf(entries) {
+    const runs = entries.flatMap((e) => e.runs ?? []);
+    const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
+    const literally = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return {
+        all: entries,
+        anchored: entries.filter((e) => !e.floating),
+        anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
+    };
+}
+const compiledScopes = new WeakMap();
+function sameList(a, b) {
+    if (a.length !== b.length)
+        return false;
+    for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i])
+            return false;
+    return true;
+}
+let lastScope = null;
+let lastCompiled = null;
+function compiledScope(scope) {
+    const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
+    if (hit &&
+        sameList(hit.allowed, scope.allowed_paths) &&
+        sameList(hit.protectedPaths, scope.protected_paths)) {
+        lastScope = scope;
+        lastCompiled = hit;
+        return hit;
+    }
+    const malformed = malformedProtected(scope);
+    const fence = [];
+    const fenceDirs = [];
+    let named = protectedListOf([]);
+    let unnamed = named;
+    if (malformed === null) {
+        for (const g of scope.allowed_paths.map(allowGlob)) {
+            if (globError(g) !== null)
+                continue;
+            fence.push(picomatch_default().makeRe(allowGlob(g), PM_OPTIONS));
+            const dir = directoryOf(g);
+            if (dir !== null && modelOf(g) !== null)
+                fenceDirs.push(dir);
+        }
+        const entry = (glob) => {
+            const model = modelOf(glob);
+            const dir = glob.endsWith('/**') ? directoryOf(glob) : null;
+            const shape = model === null ? null : model.literal ? 'literal' : dir !== null ? 'dir' : null;
+            const runs = remember(literalRuns, glob, () => runsOf(glob));
+            return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir : glob };
+        };
+        named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
+        unnamed = protectedListOf(protectedFor([], scope).map(entry));
+    }
+    const compiled = {
+        allowed: [...scope.allowed_paths],
+        protectedPaths: [...scope.protected_paths],
+        malformed,
+        fence,
+        fenceDirs,
+        named,
+        unnamed,
+    };
+    compiledScopes.set(scope, compiled);
+    lastScope = scope;
+    lastCompiled = compiled;
+    return compiled;
+}
+/**
+ * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
+ * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
+ */
+function firstProtectedHit(list, path) {
+    if (list.anyRun !== null && !list.anyRun.test(path))
+        return undefined;
+    const lower = path.toLowerCase();
+    const all = list.all;
+    next: for (let k = 0; k < all.length; k++) {
+        const entry = all[k];
+        const runs = entry.runs;
+        if (runs)
+            for (let i = 0; i < runs.length; i++)
+                if (!lower.includes(runs[i]))
+                    continue next;
+        if (protectedMatch(entry.glob, path))
+            return entry;
+    }
+    return undefined;
+}
+function matchesOne(res, path) {
+    for (let i = 0; i < res.length; i++)
+        if (res[i].test(path))
+            return true;
+    return false;
+}
+/** `dir` is `under` or below it. */
+const within = (dir, under) => dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+/** `path` is strictly below one of `dirs`. */
+function underOneOf(dirs, path) {
+    for (let i = 0; i < dirs.length; i++) {
+        const d = dirs[i];
+        if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d))
+            return true;
+    }
+    return false;
+}
+function insideOneOf(dirs, dir) {
+    for (let i = 0; i < dirs.length; i++)
+        if (within(dir, dirs[i]))
+            return true;
+    return false;
+}
+const IN_SCOPE = { inScope: true };
+/** decideScope's verdict when every task glob is a plain path or `dir/**` and it is decidable so; else undefined. */
+function quickScope(taskGlobs, scope) {
+    if (taskGlobs.length === 0)
+        return undefined;
+    const c = compiledScope(scope);
+    if (c.malformed !== null)
+        return undefined;
+    const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
+    for (let g = 0; g < taskGlobs.length; g++) {
+        const written = taskGlobs[g];
+        if (typeof written !== 'string' || !isValidPlainGlob(written))
+            return undefined;
+        const star = written.indexOf('*');
+        if (star < 0) {
+            // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
+            // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
+            if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
+                return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
+            }
+            const hit = firstProtectedHit(list, written);
+            if (hit !== undefined)
+                return { inScope: false, path: written, why: reachWhy(hit.glob, scope) };
+            continue;
+        }
+        // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
+        if (star !== written.length - 2 || !written.endsWith('/**'))
+            return undefined;
+        const dir = written.slice(0, -3);
+        // Inside a fence directory: the models' embedding holds (when not, let them look further).
+        if (!insideOneOf(c.fenceDirs, dir))
+            return undefined;
+        for (let k = 0; k < list.anchored.length; k++) {
+            const e = list.anchored[k];
+            if (e.shape === null)
+                return undefined;
+            // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
+            // when one of the two directories holds the other: what `intersects` finds on these models.
+            const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
+            if (reaches)
+                return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
+        }
+    }
+    return IN_SCOPE;
 }
 function decideScope(taskGlobs, scope) {
     const out = (path, why) => ({ inScope: false, path, why });
@@ -57530,6 +58001,8 @@ function decideScope(taskGlobs, scope) {
     }
     return { inScope: true };
 }
+/** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
+const _scope = { quickScope, decideScope, generalGlobError };
 /**
  * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
  * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
@@ -57630,7 +58103,15 @@ class Bail extends Error {
 const bail = () => {
     throw new Bail();
 };
-const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/;
+/**
+ * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
+ * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ */
+function keyColon(text) {
+    // Native calls only (no match array): cold code would run a character loop in the interpreter.
+    return KEY.test(text) ? text.indexOf(':') : -1;
+}
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS = {
@@ -57658,14 +58139,31 @@ function parseFastYaml(text) {
     }
 }
 class Reader {
-    raw;
+    src;
+    /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
+    starts;
+    lines;
     finalNewline;
     pos = 0;
+    /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+    peekedFrom = -1;
+    peeked = null;
     constructor(text) {
         if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
             bail();
-        this.raw = text.split('\n');
+        this.src = text;
+        let count = 1;
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            count++;
+        this.starts = new Int32Array(count);
+        for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            this.starts[k++] = i + 1;
+        this.lines = count;
         this.finalNewline = text.endsWith('\n');
+    }
+    /** Where line `n` ends (its "\n", or the end of the text). */
+    lineEnd(n) {
+        return n + 1 < this.lines ? this.starts[n + 1] - 1 : this.src.length;
     }
     document() {
         const first = this.peek();
@@ -57680,16 +58178,31 @@ class Reader {
     }
     /** The next line with content (skipping blank and comment-only lines), without consuming it. */
     peek() {
-        while (this.pos < this.raw.length) {
-            const s = this.raw[this.pos];
+        const last = this.peeked;
+        if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
+            if (last !== null)
+                this.pos = last.at;
+            else
+                this.pos = this.lines;
+            return last;
+        }
+        this.peekedFrom = this.pos;
+        this.peeked = this.scan();
+        return this.peeked;
+    }
+    scan() {
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
             let indent = 0;
-            while (s.charCodeAt(indent) === 32)
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
                 indent++;
-            if (indent === s.length || s.charCodeAt(indent) === 35 /* # */) {
+            if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
                 this.pos++;
                 continue;
             }
-            const text = s.slice(indent);
+            const text = src.slice(start + indent, end);
             if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
                 bail();
             return { indent, text, at: this.pos };
@@ -57703,7 +58216,7 @@ class Reader {
             return bail();
         if (isSeqItem(line.text))
             return this.sequence(indent);
-        if (KEY.test(line.text))
+        if (keyColon(line.text) >= 0)
             return this.mapping(indent);
         return bail();
     }
@@ -57724,17 +58237,20 @@ class Reader {
             const line = this.blockLine(indent, text);
             if (line === null)
                 return out;
-            const m = KEY.exec(line.text);
-            if (!m)
+            const colon = keyColon(line.text);
+            if (colon < 0)
                 return bail();
-            const key = m[1];
+            const known = knownKey(line.text, colon);
+            const key = known ?? line.text.slice(0, colon);
             if (key.length > 1000)
                 bail();
-            if (Object.hasOwn(out, key) || KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))
+            if (Object.hasOwn(out, key))
+                bail();
+            // A known key is none of the names to avoid; any other is checked.
+            if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)))
                 bail();
             this.pos = line.at + 1;
-            const rest = line.text.slice(m[0].length);
-            out[key] = this.value(rest, indent);
+            out[key] = this.value(afterColon(line.text, colon), indent);
         }
     }
     sequence(indent, firstText) {
@@ -57757,7 +58273,7 @@ class Reader {
                     bail();
                 out.push(this.nested(indent, false));
             }
-            else if (KEY.test(rest)) {
+            else if (keyColon(rest) >= 0) {
                 this.pos = line.at;
                 out.push(this.mapping(indent + k, rest));
             }
@@ -57771,11 +58287,10 @@ class Reader {
         }
     }
     /**
-     * The value after `key:`: inline, a block scalar, or (when empty) the nested block on the lines below;
-     * `parent` is the key's column.
+     * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
+     * empty) the nested block on the lines below; `parent` is the key's column.
      */
-    value(rest, parent) {
-        const trimmed = rest.trimStart();
+    value(trimmed, parent) {
         if (trimmed === '' || trimmed.startsWith('#'))
             return this.nested(parent, true);
         return this.inline(trimmed, parent);
@@ -57802,8 +58317,8 @@ class Reader {
             return list;
         }
         if (c === 34 /* " */ || c === 39 /* ' */) {
-            const { value, end } = quoted(rest, 0);
-            if (!onlyComment(rest.slice(end)))
+            const value = quoted(rest, 0);
+            if (!onlyCommentFrom(rest, quotedEnd))
                 bail();
             this.noContinuation(parent);
             return value;
@@ -57827,16 +58342,18 @@ class Reader {
         const lines = [];
         let contentIndent = -1;
         let maxBlankLead = 0;
-        while (this.pos < this.raw.length) {
-            const s = this.raw[this.pos];
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
             let indent = 0;
-            while (s.charCodeAt(indent) === 32)
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
                 indent++;
-            if (indent === s.length) {
+            if (start + indent === end) {
                 // A blank line (maybe spaces only) is part of the scalar.
                 if (contentIndent < 0)
                     maxBlankLead = Math.max(maxBlankLead, indent);
-                lines.push(contentIndent >= 0 && indent > contentIndent ? s.slice(contentIndent) : '');
+                lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
                 this.pos++;
                 continue;
             }
@@ -57849,7 +58366,7 @@ class Reader {
             }
             else if (indent < contentIndent)
                 break;
-            lines.push(s.slice(contentIndent));
+            lines.push(src.slice(start + contentIndent, end));
             this.pos++;
         }
         // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
@@ -57857,9 +58374,9 @@ class Reader {
         while (end > 0 && lines[end - 1] === '')
             end--;
         // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
-        if (this.pos >= this.raw.length && (chomp === '+' || !this.finalNewline))
+        if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline))
             bail();
-        const body = lines.slice(0, end);
+        const body = end === lines.length ? lines : lines.slice(0, end);
         if (body.length === 0)
             return chomp === '+' && lines.length > 0 ? bail() : '';
         const text = body.join('\n');
@@ -57870,9 +58387,65 @@ class Reader {
         return `${text}\n`;
     }
 }
-/** Nothing but spaces, or spaces then a comment. */
-function onlyComment(rest) {
-    return /^(?: *| +#.*)$/.test(rest);
+/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
+function onlyCommentFrom(text, from) {
+    let j = from;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return true;
+    if (j === from || text.charCodeAt(j) !== 35 /* # */)
+        return false;
+    // "." in the pattern stops at the line terminators U+2028 and U+2029.
+    return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
+}
+/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
+function afterColon(text, colon) {
+    let j = colon + 1;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return '';
+    const c = text.charCodeAt(j);
+    // Any other white space: let trimStart decide what it trims.
+    return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
+}
+/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
+const KNOWN_KEYS = [];
+for (const k of [
+    'id',
+    'title',
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'allowed_paths',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+    'command',
+    'version',
+    'tasks',
+]) {
+    const same = KNOWN_KEYS[k.length] ?? [];
+    same.push(k);
+    KNOWN_KEYS[k.length] = same;
+}
+/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(text, colon) {
+    const candidates = KNOWN_KEYS[colon];
+    if (candidates === undefined)
+        return undefined;
+    // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
+    for (let i = 0; i < candidates.length; i++)
+        if (text.startsWith(candidates[i]))
+            return candidates[i];
+    return undefined;
 }
 function isSeqItem(text) {
     return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
@@ -57884,71 +58457,82 @@ function stripComment(text) {
 }
 /** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
 function plainScalar(s, flow) {
-    if (s === '' || NULLS.has(s))
+    if (s === '')
         return null;
-    const b = BOOLS[s];
-    if (b !== undefined)
-        return b;
-    if (INT.test(s))
-        return Number(s);
-    if (NUMBERISH.test(s) || /^0[xo]/.test(s))
-        return bail();
-    if (BAD_START.test(s) && !/^-[^ ]/.test(s))
-        return bail();
-    if (/^-[0-9.]/.test(s))
-        return bail();
+    if (s.length <= 5) {
+        if (NULLS.has(s))
+            return null;
+        const b = BOOLS[s];
+        if (b !== undefined)
+            return b;
+    }
+    // The number and indicator rules below all need a first character other than a letter, "_" or "/".
+    const c = s.charCodeAt(0);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
+        if (INT.test(s))
+            return Number(s);
+        if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+            return bail();
+        if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+            return bail();
+        if (/^-[0-9.]/.test(s))
+            return bail();
+    }
     if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
         return bail();
     if (flow && /[[\]{},]/.test(s))
         return bail();
     return s;
 }
-/** A quoted scalar starting at `start`: its value and the index after the closing quote. */
+const ESCAPES = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+/** Where the last `quoted` scalar ended (the index after its closing quote). */
+let quotedEnd = 0;
+/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
 function quoted(text, start) {
-    const q = text[start];
-    if (q === "'") {
-        let out = '';
-        for (let i = start + 1; i < text.length; i++) {
-            const ch = text[i];
-            if (ch === "'") {
-                if (text[i + 1] === "'") {
-                    out += "'";
-                    i++;
-                    continue;
-                }
-                return { value: out, end: i + 1 };
-            }
-            out += ch;
-        }
-        return bail();
-    }
+    // Runs between quotes and escapes are sliced whole, not built a character at a time.
     let out = '';
-    for (let i = start + 1; i < text.length; i++) {
-        const ch = text[i];
-        if (ch === '"')
-            return { value: out, end: i + 1 };
-        if (ch !== '\\') {
-            out += ch;
-            continue;
+    let from = start + 1;
+    if (text.charCodeAt(start) === 39 /* ' */) {
+        for (;;) {
+            const i = text.indexOf("'", from);
+            if (i < 0)
+                return bail();
+            if (text.charCodeAt(i + 1) !== 39) {
+                quotedEnd = i + 1;
+                return out + text.slice(from, i);
+            }
+            out += text.slice(from, i + 1); // '' is one quote
+            from = i + 2;
         }
-        const e = text[++i];
-        const simple = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-        const mapped = e === undefined ? undefined : simple[e];
+    }
+    for (;;) {
+        const close = text.indexOf('"', from);
+        if (close < 0)
+            return bail();
+        const backslash = text.indexOf('\\', from);
+        const i = backslash >= 0 && backslash < close ? backslash : close;
+        out += text.slice(from, i);
+        if (text.charCodeAt(i) === 34) {
+            quotedEnd = i + 1;
+            return out;
+        }
+        const e = text[i + 1];
+        const mapped = e === undefined ? undefined : ESCAPES[e];
         if (mapped !== undefined) {
             out += mapped;
+            from = i + 2;
             continue;
         }
-        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
-            const code = Number.parseInt(text.slice(i + 1, i + 5), 16);
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+            const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
             if (code >= 0xd800 && code <= 0xdfff)
                 bail();
             out += String.fromCharCode(code);
-            i += 4;
+            from = i + 6;
             continue;
         }
         return bail();
     }
-    return bail();
 }
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text) {
@@ -57960,7 +58544,7 @@ function flowSequence(text) {
     };
     skip();
     if (text[i] === ']') {
-        if (!onlyComment(text.slice(i + 1)))
+        if (!onlyCommentFrom(text, i + 1))
             bail();
         return out;
     }
@@ -57968,9 +58552,8 @@ function flowSequence(text) {
         skip();
         const ch = text[i];
         if (ch === '"' || ch === "'") {
-            const q = quoted(text, i);
-            out.push(q.value);
-            i = q.end;
+            out.push(quoted(text, i));
+            i = quotedEnd;
         }
         else {
             let j = i;
@@ -57991,7 +58574,7 @@ function flowSequence(text) {
             continue;
         }
         if (text[i] === ']') {
-            if (!onlyComment(text.slice(i + 1)))
+            if (!onlyCommentFrom(text, i + 1))
                 bail();
             return out;
         }
@@ -58139,6 +58722,7 @@ class PositionedYaml {
 
 
 
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -58166,25 +58750,34 @@ function parseBacklogText(text, file, config) {
     if (!loaded.ok)
         return loaded;
     const { yaml, raw, warnings } = loaded;
-    const checked = schemaCheck(BacklogSchema, raw, yaml, file);
+    // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
+    const fast = fastBacklog(raw);
+    const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
     const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
     if (diagnostics.length > 0 || checked.value === undefined) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
     }
     const value = checked.value;
-    warnings.push(...backlogWarnings(value, yaml, file, config));
-    return { ok: true, value, warnings: sortDiagnostics(warnings) };
+    const scoped = backlogWarnings(value, yaml, file, config);
+    if (scoped.warnings.length > 0)
+        warnings.push(...scoped.warnings);
+    return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
 }
-function summarizeBacklog(backlog, config) {
+/**
+ * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
+ * config (each task's scope is decided once, not again for the summary).
+ */
+function summarizeBacklog(backlog, config, inScope) {
     let ready = 0;
-    let inScope = 0;
-    for (const task of backlog.tasks) {
+    let scoped = 0;
+    for (let i = 0; i < backlog.tasks.length; i++) {
+        const task = backlog.tasks[i];
         if (task.ready && task.status === 'pending')
             ready += 1;
-        if (taskScope(task.allowed_paths, config.scope).inScope)
-            inScope += 1;
+        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
+            scoped += 1;
     }
-    return { tasks: backlog.tasks.length, ready, inScope };
+    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
 }
 const SYNTAX_HINTS = {
     TAB_AS_INDENT: 'indent with spaces, not tabs',
@@ -58247,7 +58840,7 @@ function sortDiagnostics(ds) {
         .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
         .map(({ d }) => d);
 }
-function isRecord(v) {
+function documents_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
@@ -58286,7 +58879,7 @@ function dropEmptyOptionals(value, schema) {
     if (!schema)
         return value;
     const def = unwrap(schema)._zod.def;
-    if (def.type === 'object' && isRecord(value)) {
+    if (def.type === 'object' && documents_isRecord(value)) {
         const out = {};
         for (const [k, v] of Object.entries(value)) {
             const field = def.shape?.[k];
@@ -58514,6 +59107,17 @@ function editDistance(a, b) {
 // ---------------------------------------------------------------------------------------------------------
 // Cross checks (on the raw value, so they show up together with schema errors)
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function allGlobsValid(globs) {
+    if (!Array.isArray(globs))
+        return true;
+    for (let i = 0; i < globs.length; i++) {
+        const glob = globs[i];
+        if (typeof glob === 'string' && validateGlob(glob) !== null)
+            return false;
+    }
+    return true;
+}
 function globDiagnostics(globs, base, yaml, file) {
     if (!Array.isArray(globs))
         return [];
@@ -58538,7 +59142,7 @@ function globDiagnostics(globs, base, yaml, file) {
     return out;
 }
 function configCrossChecks(raw, yaml, file) {
-    if (!isRecord(raw) || !isRecord(raw.scope))
+    if (!documents_isRecord(raw) || !documents_isRecord(raw.scope))
         return [];
     return [
         ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
@@ -58563,7 +59167,7 @@ function configWarnings(config, yaml, file) {
     ];
 }
 function backlogCrossChecks(raw, yaml, file, config) {
-    if (!isRecord(raw) || !Array.isArray(raw.tasks))
+    if (!documents_isRecord(raw) || !Array.isArray(raw.tasks))
         return [];
     const tasks = raw.tasks;
     const out = [];
@@ -58573,7 +59177,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
     // ids: first definition wins; later ones are the duplicates.
     const firstIndex = new Map();
     tasks.forEach((t, i) => {
-        if (!isRecord(t) || typeof t.id !== 'string')
+        if (!documents_isRecord(t) || typeof t.id !== 'string')
             return;
         const first = firstIndex.get(t.id);
         if (first === undefined) {
@@ -58583,12 +59187,16 @@ function backlogCrossChecks(raw, yaml, file, config) {
         const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
         push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
     });
-    const ids = [...firstIndex.keys()];
+    let ids; // for the hints of unknown dependencies only
     const limits = config.limits;
+    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+    // characters are all allowed in a ref): only other ids need git's whole rule.
+    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
     tasks.forEach((t, i) => {
-        if (!isRecord(t))
+        if (!documents_isRecord(t))
             return;
-        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id)) {
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
             // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
             const branch = `${config.pr.branch_prefix}${t.id}`;
             const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
@@ -58600,6 +59208,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
             t.dependencies.forEach((dep, j) => {
                 if (typeof dep !== 'string' || firstIndex.has(dep))
                     return;
+                ids ??= [...firstIndex.keys()];
                 const close = closest(dep, ids);
                 const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
                 push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
@@ -58611,7 +59220,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
-        if (isRecord(t.executor)) {
+        if (documents_isRecord(t.executor)) {
             const minutes = t.executor.timeout_minutes;
             if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
                 push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
@@ -58620,7 +59229,9 @@ function backlogCrossChecks(raw, yaml, file, config) {
                 push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
             }
         }
-        out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        if (!allGlobsValid(t.allowed_paths)) {
+            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        }
     });
     for (const cycle of findCycles(tasks, firstIndex)) {
         push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');
@@ -58630,55 +59241,73 @@ function backlogCrossChecks(raw, yaml, file, config) {
 function isWholeNumber(v) {
     return typeof v === 'number' && Number.isInteger(v);
 }
+const documents_NONE = [];
+const ACTIVE = 1;
+const DONE = 2;
 /** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
 function findCycles(tasks, firstIndex) {
     const depsOf = (i) => {
         const t = tasks[i];
-        return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : [];
+        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : documents_NONE;
     };
     const idOf = (i) => tasks[i].id;
-    const state = new Map();
+    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+    const state = new Uint8Array(tasks.length);
+    const nodes = new Int32Array(tasks.length);
+    const nexts = new Int32Array(tasks.length);
     const cycles = [];
-    // Iterative so a long dependency chain cannot overflow the stack.
-    for (const start of firstIndex.values()) {
-        if (state.has(start))
+    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+    for (let start = 0; start < tasks.length; start++) {
+        const t = tasks[start];
+        if (!documents_isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
             continue;
-        const stack = [{ node: start, next: 0 }];
-        state.set(start, 'active');
-        while (stack.length > 0) {
-            const frame = stack[stack.length - 1];
-            const deps = depsOf(frame.node);
-            if (frame.next >= deps.length) {
-                state.set(frame.node, 'done');
-                stack.pop();
+        if (state[start] !== 0)
+            continue;
+        let depth = 1;
+        nodes[0] = start;
+        nexts[0] = 0;
+        state[start] = ACTIVE;
+        while (depth > 0) {
+            const node = nodes[depth - 1];
+            const deps = depsOf(node);
+            if (nexts[depth - 1] >= deps.length) {
+                state[node] = DONE;
+                depth -= 1;
                 continue;
             }
-            const j = frame.next++;
+            const j = nexts[depth - 1];
+            nexts[depth - 1] = j + 1;
             const dep = deps[j];
             const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
             if (target === undefined)
                 continue;
-            const s = state.get(target);
-            if (s === 'active') {
-                const from = stack.findIndex((f) => f.node === target);
-                const ids = [...stack.slice(from).map((f) => idOf(f.node)), idOf(target)];
-                cycles.push({ task: frame.node, dep: j, ids });
+            if (state[target] === ACTIVE) {
+                const from = nodes.subarray(0, depth).indexOf(target);
+                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+                cycles.push({ task: node, dep: j, ids });
             }
-            else if (s === undefined) {
-                state.set(target, 'active');
-                stack.push({ node: target, next: 0 });
+            else if (state[target] === 0) {
+                state[target] = ACTIVE;
+                nodes[depth] = target;
+                nexts[depth] = 0;
+                depth += 1;
             }
         }
     }
     return cycles;
 }
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
 function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
+    let inScope = 0;
     backlog.tasks.forEach((task, i) => {
-        if (task.status === 'done')
-            return;
         const scope = taskScope(task.allowed_paths, config.scope);
-        if (scope.inScope)
+        if (scope.inScope) {
+            inScope += 1;
+            return;
+        }
+        if (task.status === 'done')
             return;
         const k = task.allowed_paths.indexOf(scope.path);
         const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
@@ -58692,7 +59321,7 @@ function backlogWarnings(backlog, yaml, file, config) {
             hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
         });
     });
-    return out;
+    return { warnings: out, inScope };
 }
 
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
@@ -59933,7 +60562,9 @@ function select_select(input) {
         };
     }
     const breaker = breakerDecision(state, config, now);
-    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const byId = new Map();
+    for (let i = 0; i < tasks.length; i++)
+        byId.set(tasks[i].id, tasks[i]);
     const stateOf = (id) => taskSummary(state, id);
     // SPEC §5.3: done in the backlog, or a merged PR recorded as task.completed.
     const isComplete = (id) => byId.get(id)?.status === 'done' || stateOf(id)?.completed === true;
@@ -59943,7 +60574,8 @@ function select_select(input) {
     const toBlock = [];
     const rejected = [];
     const eligible = [];
-    for (const task of tasks) {
+    for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
         const ts = stateOf(task.id);
         const pull = openPulls.find((p) => p.task === task.id);
         const facts = {
@@ -60654,11 +61286,14 @@ function createProgress(stream = process.stderr, enabled = true, now = () => new
 
 ;// CONCATENATED MODULE: ./src/cli/step-summary.ts
 
-/** Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere. */
+/**
+ * Appends Markdown to the job summary when running inside GitHub Actions; a no-op elsewhere (given as a
+ * function, the Markdown is rendered only when there is a summary to write).
+ */
 async function writeStepSummary(markdown, env = process.env) {
     const file = env.GITHUB_STEP_SUMMARY;
     if (file)
-        await (0,promises_namespaceObject.appendFile)(file, `${markdown}\n`);
+        await (0,promises_namespaceObject.appendFile)(file, `${typeof markdown === 'function' ? markdown() : markdown}\n`);
 }
 
 ;// CONCATENATED MODULE: ./src/core/feedback.ts
@@ -61793,7 +62428,7 @@ async function endsWithin(pid, ms) {
     return ended(pid);
 }
 /** `promise`'s value, or null when it takes longer than `ms` (the timer does not hold the process open). */
-function within(promise, ms) {
+function run_commands_within(promise, ms) {
     let timer;
     const late = new Promise((resolve) => {
         timer = setTimeout(() => resolve(null), ms);
@@ -61871,7 +62506,7 @@ function spawnOne(command, invocation, options, deadline, tail, graceMs) {
             // Background processes the command left behind are part of it: stop them too, so nothing outlives
             // the list and holds the checkout (or our pipes) open.
             await stop();
-            const init = await within(initPid, graceMs);
+            const init = await run_commands_within(initPid, graceMs);
             if (init)
                 await awaitNamespaceEnd(init, graceMs);
             await waitForPipes(child, DRAIN_MS);
@@ -63631,7 +64266,7 @@ async function runLoop(options, out, onAttempt) {
             summary.ticks += 1;
             summary.last = report;
             progress.done();
-            await writeStepSummary(renderTickMarkdown(report));
+            await writeStepSummary(() => renderTickMarkdown(report));
             if (!out.json)
                 out.out(`tick ${summary.ticks}: ${tickHeadline(report)}`);
             const queued = target.forge.takeDispatched();
@@ -63825,7 +64460,11 @@ function taskLines(text) {
 function readinessWarnings(backlog, config, text, file) {
     if (config.executor.command.trim() !== '')
         return [];
-    const idle = backlog.tasks.flatMap((t, index) => t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command ? [{ t, index }] : []);
+    const idle = [];
+    backlog.tasks.forEach((t, index) => {
+        if (t.ready && t.status === 'pending' && t.run === undefined && !t.executor?.command)
+            idle.push({ t, index });
+    });
     if (idle.length === 0)
         return [];
     const lines = taskLines(text);
@@ -63850,8 +64489,12 @@ function readinessWarnings(backlog, config, text, file) {
 
 /** The text of `rel` inside `dir`, or null when the file does not exist. */
 async function readRepoFile(dir, rel) {
+    return (await readRepoBytes(dir, rel))?.toString('utf8') ?? null;
+}
+/** The bytes of `rel` inside `dir`, or null when the file does not exist. */
+async function readRepoBytes(dir, rel) {
     try {
-        return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, rel), 'utf8');
+        return await (0,promises_namespaceObject.readFile)(external_node_path_default().join(dir, rel));
     }
     catch (error) {
         const code = error.code;
@@ -63889,6 +64532,7 @@ async function loadRepoDocuments(dir) {
         }
     }
     let backlog = null;
+    let inScope = 0;
     const backlogText = await readRepoFile(dir, BACKLOG_FILE);
     if (backlogText === null) {
         diagnostics.push({
@@ -63905,6 +64549,7 @@ async function loadRepoDocuments(dir) {
         const parsed = parseBacklogText(backlogText, BACKLOG_FILE, config ?? permissiveConfig());
         if (parsed.ok) {
             backlog = parsed.value;
+            inScope = parsed.inScope;
             if (config) {
                 warnings.push(...parsed.warnings);
                 warnings.push(...readinessWarnings(backlog, config, backlogText, BACKLOG_FILE));
@@ -63914,7 +64559,7 @@ async function loadRepoDocuments(dir) {
             diagnostics.push(...parsed.diagnostics);
         }
     }
-    return { ok: diagnostics.length === 0, config, backlog, diagnostics, warnings };
+    return { ok: diagnostics.length === 0, config, backlog, inScope, diagnostics, warnings };
 }
 function permissiveConfig() {
     const config = defaultConfig();
@@ -63939,15 +64584,43 @@ function invalidMessage(diagnostics) {
 ;// CONCATENATED MODULE: ./src/cli/drift.ts
 
 
-/** The documents whose text in `dir` differs from the text at `rev`. */
+
+/**
+ * The documents whose bytes in `dir` differ from the file at `rev` (absent on one side counts). Compared by
+ * blob id: one `ls-tree` for both, and each working-tree file hashed as git would, so a big backlog is not
+ * copied out of git to be compared.
+ */
 async function documentsDiffer(git, dir, rev) {
-    const differs = [];
-    for (const file of [BACKLOG_FILE, CONFIG_FILE]) {
-        const [worktree, committed] = await Promise.all([readRepoFile(dir, file), git.readFile(rev, file)]);
-        if (worktree !== committed)
-            differs.push(file);
+    const files = [BACKLOG_FILE, CONFIG_FILE];
+    const [committed, ...worktree] = await Promise.all([
+        blobIds(git, rev, files),
+        ...files.map((file) => readRepoBytes(dir, file)),
+    ]);
+    return files.filter((file, i) => {
+        const id = committed.get(file);
+        const bytes = worktree[i] ?? null;
+        if (id === undefined || bytes === null)
+            return id !== undefined || bytes !== null;
+        return drift_blobId(bytes, id.length === 64 ? 'sha256' : 'sha1') !== id;
+    });
+}
+/** The blob ids of `files` (repository-relative) at `rev`; a file that is absent or not a blob is left out. */
+async function blobIds(git, rev, files) {
+    const r = await git.run(['ls-tree', '-z', '--full-tree', rev, '--', ...files], { allowFailure: true });
+    const ids = new Map();
+    if (r.exitCode !== 0)
+        return ids;
+    for (const entry of r.stdout.split('\0')) {
+        // <mode> SP <type> SP <object> TAB <path>
+        const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+        if (m)
+            ids.set(m[2], m[1]);
     }
-    return differs;
+    return ids;
+}
+/** The id git gives a blob of these bytes. */
+function drift_blobId(bytes, format) {
+    return (0,external_node_crypto_.createHash)(format).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 /**
  * The base branch as this clone last saw it, without touching the network: `origin/<base>` (origin's HEAD
@@ -64016,7 +64689,7 @@ async function runTick(options, out) {
             dryRun: Boolean(options.dryRun),
         });
         progress.done();
-        await writeStepSummary(renderTickMarkdown(report));
+        await writeStepSummary(() => renderTickMarkdown(report));
         // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
         const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
         if (out.json) {
@@ -64107,7 +64780,7 @@ async function validateRepo(dirOption) {
         ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
         : null;
     const summary = docs.backlog
-        ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig())
+        ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
         : { tasks: 0, ready: 0, inScope: 0 };
     return {
         ok: docs.ok,
