@@ -36176,6 +36176,13 @@ class ForgeError extends Error {
         this.status = status;
     }
 }
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
+    }
+}
 
 // EXTERNAL MODULE: ./node_modules/bottleneck/light.js
 var light = __nccwpck_require__(3251);
@@ -41788,6 +41795,9 @@ class GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
@@ -42536,6 +42546,16 @@ class RefStore {
     async isRemote() {
         return (await this.setup()).remote !== null;
     }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
+    }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
@@ -42737,7 +42757,7 @@ class RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -42762,7 +42782,10 @@ class RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -42782,6 +42805,17 @@ class RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        forgetRemoteTips(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -53042,10 +53076,24 @@ class LocalForge {
     }
     async upsertPull(input) {
         const target = await this.resolveTarget();
-        const missing = await this.missingBranches(target, [input.branch, input.base]);
+        const { carry } = input;
+        // A carried branch push lands with the pull record in one atomic push when both go to one URL.
+        const source = carry ? await this.store.pushSource() : null;
+        const atomic = carry !== undefined && source !== null && source.url === carry.url;
+        if (carry && !atomic)
+            await carry.push([], []);
+        const missing = await this.missingBranches(target, atomic ? [input.base] : [input.branch, input.base]);
         if (missing.length > 0) {
             throw new ForgeError(`cannot open a pull for ${input.branch} into ${input.base}: branch ${missing.join(' and ')} does not exist on ${target.where}`, 'upsert', 422);
         }
+        let carried = !atomic;
+        const publish = atomic
+            ? async (lease) => {
+                const { landed } = await carry.push([lease], [source.objects]);
+                carried ||= landed;
+                return landed;
+            }
+            : undefined;
         const result = await this.update('upsert', (data) => {
             const out = planUpsert(data, input, this.now());
             if (out.kind === 'unchanged')
@@ -53059,7 +53107,10 @@ class LocalForge {
                 message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
                 value: { record: out.record, created: out.kind === 'created' },
             };
-        });
+        }, publish);
+        // The pull was already this one: the branch still goes, alone.
+        if (carry && !carried)
+            await carry.push([], []);
         return { pull: this.view(result.record, target), created: result.created };
     }
     /** See `LocalForgeOptions.dispatch`: injected, or queued for the CLI's `run` loop. */
@@ -53153,10 +53204,10 @@ class LocalForge {
         }
     }
     /** One compare-and-swap update of the pulls ref; `fn` may run several times and must be pure. */
-    async update(operation, fn) {
+    async update(operation, fn, publish) {
         const target = await this.resolveTarget();
         try {
-            const result = await this.store.update(async (view) => fn(await parseView(view)));
+            const result = await this.store.update(async (view) => fn(await parseView(view)), publish);
             if (!result.ok)
                 throw new ForgeError(result.refused, operation);
             return result.value;
@@ -60757,6 +60808,26 @@ async function readResultFile(path) {
 
 
 
+
+/**
+ * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
+ * after the first unless `firstIsStore`) already at that commit.
+ */
+function pushedStale(stdout, leases, firstIsStore = false) {
+    const stale = [];
+    for (const [i, l] of leases.entries()) {
+        const line = stdout.split('\n').find((x) => x.includes(`:${l.ref}\t`));
+        if (!line)
+            continue;
+        const summary = line.split('\t')[2] ?? '';
+        if (line.startsWith('!') && /stale info|fetch first|non-fast-forward|already exists/i.test(summary))
+            stale.push(l.ref);
+        // A store ref already at this very commit was published by another writer (see RefStore.push).
+        else if (line.startsWith('=') && (i > 0 || firstIsStore))
+            stale.push(l.ref);
+    }
+    return stale;
+}
 class PrivateRepo {
     root;
     git;
@@ -60960,6 +61031,56 @@ class PrivateRepo {
         noteRemoteTip(target.url, ref, commit);
     }
     /**
+     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
+     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
+     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
+     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
+     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
+     */
+    async pushLeased(target, leases, objects = [], token) {
+        const git = this.originGit(target, token, objects);
+        const push = async (some, atomic) => git.run([
+            'push',
+            '--porcelain',
+            '--no-verify',
+            '--no-signed',
+            ...(atomic ? ['--atomic'] : []),
+            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+            target.url,
+            ...some.map((l) => `${l.commit}:${l.ref}`),
+        ], { allowFailure: true });
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                noteRemoteTip(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = parseListing(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                noteRemoteTip(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`);
+    }
+    /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
      * right after it (the event log before a push, the forge's branch check) need no session of their own.
      */
@@ -60972,8 +61093,10 @@ class PrivateRepo {
             rememberRemoteTips(target.url, parseListing(r.stdout, LISTED_PREFIXES), LISTED_PREFIXES);
     }
     /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
-    originGit(target, token = target.token) {
+    originGit(target, token = target.token, objects = []) {
         const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
+        if (objects.length > 0)
+            env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects.join(external_node_path_.delimiter);
         return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
     }
     /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
@@ -62584,6 +62707,7 @@ async function scanWorkTree(root, base, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
+
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
  * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
@@ -62604,6 +62728,41 @@ function assertOwnBranch(branch, prefix, base) {
     if (!own || !safe || branch === base) {
         throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
     }
+}
+/** A branch push of an attempt is to one of Leviathan's own branches and a ref name git accepts. */
+async function checkOwnBranch(repo, branch, prefix, base) {
+    assertOwnBranch(branch, prefix, base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+}
+/**
+ * The PR branch's push for the forge to carry (`PullInput.carry`): checked as every push of an attempt is,
+ * then pushed from `repo` by SHA with its lease (`expected`, null: absent), with the refs the forge adds
+ * (each leased) in the same atomic push. A stale branch lease or a failed push is a `BranchPushError`.
+ */
+async function carriedPush(repo, target, push) {
+    await checkOwnBranch(repo, push.branch, push.prefix, push.base);
+    const branch = {
+        ref: `refs/heads/${push.branch}`,
+        commit: push.commit,
+        expected: push.expected,
+    };
+    return {
+        url: target.url,
+        push: async (refs, objects) => {
+            let stale;
+            try {
+                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+            }
+            catch (error) {
+                throw new BranchPushError(`pushing ${push.branch} failed: ${error.message}`);
+            }
+            if (stale.includes(branch.ref))
+                throw new BranchPushError(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
+            return { landed: stale.length === 0 };
+        },
+    };
 }
 /** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */
 async function commitTree(git, tree, parent, message) {
@@ -62704,6 +62863,7 @@ async function buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
 
 
 
@@ -63037,17 +63197,26 @@ refusal) {
                 report: guard.report,
             });
         }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+        let carry;
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
+            carry = await carriedPush(repo, target, {
+                branch: ctx.branch,
+                commit: head,
+                expected: ctx.branchAt,
+                prefix: config.pr.branch_prefix,
+                base: ctx.base,
+                token: deps.forge.pushToken?.(),
+            });
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
         }
-        say('opening the pull request');
         let pull;
         try {
             pull = await deps.forge.upsertPull({
+                carry,
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
@@ -63069,7 +63238,8 @@ refusal) {
             });
         }
         catch (error) {
-            return await fail('pr_error', error.message, { report: guard.report });
+            const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+            return await fail(reason, error.message, { report: guard.report });
         }
         const lateDetail = await record([
             attemptDraft(deps, ctx, {
@@ -63109,10 +63279,7 @@ refusal) {
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
-    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
-    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
-    if (valid.exitCode !== 0)
-        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
     await repo.pushWithLease(target, commit, branch, expected, token);
 }
 

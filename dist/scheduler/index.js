@@ -33538,6 +33538,16 @@ class RefStore {
     async isRemote() {
         return (await this.setup()).remote !== null;
     }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
+    }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
@@ -33739,7 +33749,7 @@ class RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -33764,7 +33774,10 @@ class RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -33784,6 +33797,17 @@ class RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        (0,remote_tips/* forgetRemoteTips */.KU)(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -34982,6 +35006,13 @@ class ForgeError extends Error {
         super(message);
         this.operation = operation;
         this.status = status;
+    }
+}
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
     }
 }
 
@@ -40596,6 +40627,9 @@ class GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
