@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1358);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4871);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1358:
+/***/ 4871:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -52989,6 +52989,110 @@ function merged(record, mergeCommit, now) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/forge/pull-index.ts
+
+/** The index of complete data; null when a branch has two open pulls (readers then read everything). */
+function indexOf(data) {
+    const open = new Map();
+    for (const p of sortedPulls(data)) {
+        if (p.state !== 'open')
+            continue;
+        if (open.has(p.head))
+            return null;
+        open.set(p.head, p.number);
+    }
+    return { next: data.next, open };
+}
+/** `index` after `record` was written (created with number `index.next`, or changed). */
+function indexWith(index, record, next) {
+    const open = new Map(index.open);
+    for (const [branch, number] of open)
+        if (number === record.number)
+            open.delete(branch);
+    if (record.state === 'open')
+        open.set(record.head, record.number);
+    return { next: Math.max(index.next, next, record.number + 1), open };
+}
+/** The message `subject` with `index` sealed by the commit's root tree `tree`. */
+function sealedMessage(subject, index, tree) {
+    if (index === null)
+        return subject;
+    const lines = [`Leviathan-Pulls-Next: ${index.next}`];
+    for (const [branch, number] of [...index.open].sort((a, b) => a[1] - b[1]))
+        lines.push(`Leviathan-Pulls-Open: ${number} ${branch}`);
+    lines.push(`Leviathan-Tree: ${tree}`);
+    return `${subject}\n\n${lines.join('\n')}`;
+}
+/** The index a commit's message carries, if it is sealed by that commit's tree; else null. */
+function parseIndex(message, tree) {
+    if (tree === null)
+        return null;
+    const lines = message.split('\n');
+    const seal = lines.filter((l) => l.startsWith('Leviathan-Tree: '));
+    if (seal.length !== 1 || seal[0] !== `Leviathan-Tree: ${tree}`)
+        return null;
+    const nexts = lines.filter((l) => l.startsWith('Leviathan-Pulls-Next: '));
+    const next = Number(nexts[0]?.slice('Leviathan-Pulls-Next: '.length));
+    if (nexts.length !== 1 || !Number.isInteger(next) || next < 1)
+        return null;
+    const open = new Map();
+    for (const l of lines) {
+        if (!l.startsWith('Leviathan-Pulls-Open: '))
+            continue;
+        const m = /^Leviathan-Pulls-Open: ([1-9][0-9]*) (\S+)$/.exec(l);
+        if (!m)
+            return null;
+        const number = Number(m[1]);
+        if (number >= next || open.has(m[2]))
+            return null;
+        open.set(m[2], number);
+    }
+    return { next, open };
+}
+/**
+ * The pulls a view holds, as much as a decision about `branch` needs: with a sealed index, only the branch's
+ * open record (nothing when it has none) and the index; without one (or with a record that does not match
+ * it), every record. Without `branch`, every record.
+ */
+async function readPulls(view, branch) {
+    const index = branch === undefined ? null : parseIndex(view.message, view.tree);
+    if (index && branch !== undefined) {
+        const number = index.open.get(branch);
+        if (number === undefined)
+            return { data: { next: index.next, pulls: new Map() }, index };
+        const files = await view.readMany([pullPath(number)]);
+        const text = files.get(pullPath(number));
+        const record = text == null ? undefined : parsePullFiles(new Map([[pullPath(number), text]])).pulls.get(number);
+        if (record?.state === 'open' && record.head === branch)
+            return { data: { next: index.next, pulls: new Map([[number, record]]) }, index };
+    }
+    return { data: parsePullFiles(await view.readAll()), index: null };
+}
+/**
+ * The index after `changes` (pull records and `next`, as this forge writes them) on what `readPulls` gave:
+ * the read index moved by the changed records, or the index of the complete data with them applied.
+ */
+function indexAfter(read, changes) {
+    const records = [];
+    let next = 1;
+    for (const [path, content] of changes) {
+        if (content === null)
+            return null;
+        const text = content.toString();
+        if (path === NEXT_FILE)
+            next = Math.max(next, Number(text.trim()));
+        else
+            records.push(...parsePullFiles(new Map([[path, text]])).pulls.values());
+    }
+    if (read.index)
+        return records.reduce((index, r) => indexWith(index, r, next), read.index);
+    const pulls = new Map(read.data.pulls);
+    for (const r of records)
+        pulls.set(r.number, r);
+    const all = { next: Math.max(read.data.next, next, ...records.map((r) => r.number + 1)), pulls };
+    return indexOf(all);
+}
+
 ;// CONCATENATED MODULE: ./src/forge/local.ts
 /**
  * The local forge (SPEC §5.2): the target is a plain git repository, pull requests are JSON records on the
@@ -53003,6 +53107,7 @@ function merged(record, mergeCommit, now) {
  * `leviathan pr merge`, and it works in a throw-away repository, never in the user's working tree, index or
  * HEAD.
  */
+
 
 
 
@@ -53107,7 +53212,7 @@ class LocalForge {
                 message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
                 value: { record: out.record, created: out.kind === 'created' },
             };
-        }, publish);
+        }, publish, input.branch);
         // The pull was already this one: the branch still goes, alone.
         if (carry && !carried)
             await carry.push([], []);
@@ -53204,10 +53309,20 @@ class LocalForge {
         }
     }
     /** One compare-and-swap update of the pulls ref; `fn` may run several times and must be pure. */
-    async update(operation, fn, publish) {
+    async update(operation, fn, publish, 
+    /** The decision is about this branch's open pull only: the index spares reading the others. */
+    branch) {
         const target = await this.resolveTarget();
         try {
-            const result = await this.store.update(async (view) => fn(await parseView(view)), publish);
+            const result = await this.store.update(async (view) => {
+                const read = await readPulls(view, branch);
+                const decision = fn(read.data);
+                if (decision.kind !== 'commit')
+                    return decision;
+                // Every commit of this forge carries the index of what it leaves, sealed by its tree.
+                const index = indexAfter(read, decision.changes);
+                return { ...decision, message: (tree) => sealedMessage(decision.message, index, tree) };
+            }, publish);
             if (!result.ok)
                 throw new ForgeError(result.refused, operation);
             return result.value;

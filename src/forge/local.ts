@@ -34,6 +34,7 @@ import {
   type PullInput,
   type PullRequest,
 } from './forge.js';
+import { indexAfter, readPulls, sealedMessage } from './pull-index.js';
 import {
   closed,
   matchesQuery,
@@ -210,6 +211,7 @@ export class LocalForge implements Forge {
         };
       },
       publish,
+      input.branch,
     );
     // The pull was already this one: the branch still goes, alone.
     if (carry && !carried) await carry.push([], []);
@@ -327,10 +329,19 @@ export class LocalForge implements Forge {
       data: PullsData,
     ) => { kind: 'commit'; changes: FileChanges; message: string; value: T } | { kind: 'skip'; value: T },
     publish?: StorePublish,
+    /** The decision is about this branch's open pull only: the index spares reading the others. */
+    branch?: string,
   ): Promise<T> {
     const target = await this.resolveTarget();
     try {
-      const result = await this.store.update(async (view) => fn(await parseView(view)), publish);
+      const result = await this.store.update(async (view) => {
+        const read = await readPulls(view, branch);
+        const decision = fn(read.data);
+        if (decision.kind !== 'commit') return decision;
+        // Every commit of this forge carries the index of what it leaves, sealed by its tree.
+        const index = indexAfter(read, decision.changes);
+        return { ...decision, message: (tree: string) => sealedMessage(decision.message, index, tree) };
+      }, publish);
       if (!result.ok) throw new ForgeError(result.refused, operation);
       return result.value;
     } catch (error) {

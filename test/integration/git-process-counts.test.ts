@@ -5,8 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runTick } from '../../src/cli/commands/tick.js';
+import { indexOf, sealedMessage } from '../../src/forge/pull-index.js';
+import { PULLS_REF, type PullRecord, pullPath, serializePull } from '../../src/forge/pull-records.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { observeGit } from '../../src/store/git.js';
+import { RefStore } from '../../src/store/ref-store.js';
 import { runAttempt } from '../../src/worker/attempt.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, removeDir } from '../harness/repo.js';
@@ -120,5 +123,66 @@ describe('git processes of a whole attempt', () => {
     } finally {
       await removeDir(t.root);
     }
+  });
+});
+
+/** `n` merged pull records on the origin's pulls ref (sealed with their index, as the local forge leaves them). */
+async function seedPulls(t: Target, n: number): Promise<void> {
+  const main = await git(t.bare, ['rev-parse', 'refs/heads/main']);
+  const at = '2026-11-20T10:00:00.000Z';
+  const pulls = new Map<number, PullRecord>();
+  for (let k = 1; k <= n; k++)
+    pulls.set(k, {
+      v: 1,
+      number: k,
+      title: `Task ${k}`,
+      body: `Delivers old-${k}.`,
+      head: `leviathan/old-${k}`,
+      base: 'main',
+      state: 'merged',
+      draft: false,
+      labels: ['leviathan'],
+      reviewers: [],
+      created_at: at,
+      updated_at: at,
+      closed_at: at,
+      merged_at: at,
+      merge_commit: main,
+      comments: [],
+    });
+  const changes = new Map<string, string>([['next', `${n + 1}\n`]]);
+  for (const [k, r] of pulls) changes.set(pullPath(k), serializePull(r));
+  const index = indexOf({ next: n + 1, pulls });
+  const store = new RefStore({ dir: t.bare, ref: PULLS_REF });
+  const commit = await store.commit(changes, (tree) => sealedMessage(`seed ${n} pulls`, index, tree), null);
+  if (!(await store.push(commit, null))) throw new Error('seeding the pulls lost a race');
+}
+
+describe('a whole attempt after many delivered pull requests', () => {
+  it('costs what one after a single pull request costs (no record but its own is read)', async () => {
+    const counts: Array<{ git: number; sessions: number }> = [];
+    for (const n of [1, 200]) {
+      const t = await seedTarget(server, `counts-prs-${n}`, {
+        config:
+          'version: 1\nscope:\n  allowed_paths: ["docs/**"]\nlimits:\n  max_open_prs: 50\n  attempt_timeout_minutes: 5\n',
+        backlog:
+          'version: 1\ntasks:\n  - id: w\n    title: W\n    ready: true\n    allowed_paths: ["docs/w.md"]\n    run: ["echo w > docs/w.md"]\n',
+      });
+      try {
+        await seedPulls(t, n);
+        const clock = new Clock('2026-11-26T13:00:00.000Z');
+        const report = await tick(tickOptions(t.dir, clock.now));
+        expect(report.outcome).toBe('dispatched');
+        const deps = await workerDeps(t, clock.now);
+        const run = await counted(() => runAttempt(deps, report.task as string, report.attempt as string));
+        counts.push({ git: run.git, sessions: run.sessions });
+        // The pulls are never listed whole, and no record blob is fetched (none is this branch's).
+        expect(run.commands.filter((c) => c.startsWith('ls-tree -z -r'))).toEqual([]);
+      } finally {
+        await removeDir(t.root);
+      }
+    }
+    expect(counts[1]).toEqual(counts[0]);
+    expect(counts[1]?.git).toBeLessThanOrEqual(ATTEMPT_GIT_BUDGET);
   });
 });
