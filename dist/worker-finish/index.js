@@ -34718,10 +34718,16 @@ class RefStore {
             mode.remote,
             `+${this.ref}:${mode.trackingRef}`,
         ];
+        let along = await this.companionRefspecs(mode, known !== null);
         for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
             if (r.exitCode === 0)
                 return { filtered: !known };
+            if (along.length > 0) {
+                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+                along = [];
+                continue;
+            }
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
@@ -34738,6 +34744,30 @@ class RefStore {
             }
             throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
         }
+    }
+    /**
+     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+     */
+    async companionRefspecs(mode, ownKnown) {
+        if (mode.url === null)
+            return [];
+        const specs = [];
+        for (const ref of (0,remote_tips/* companionsOf */.Lo)(mode.url, this.ref)) {
+            const seen = (0,remote_tips/* peekRemoteTip */.lG)(mode.url, ref);
+            if (typeof seen !== 'string')
+                continue;
+            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+            const held = await readRefFile(mode, tracking);
+            // Unknown here (reftable), or already this tip: nothing to take along.
+            if (held === undefined || held === seen)
+                continue;
+            if ((held !== null) !== ownKnown)
+                continue;
+            specs.push(`+${ref}:${tracking}`);
+        }
+        return specs;
     }
     async commitInfo(mode, rev) {
         const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
@@ -46410,13 +46440,15 @@ async function writeRepoFiles(gitDir, format, bare, branch = 'main') {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
+/* harmony export */   Lo: () => (/* binding */ companionsOf),
 /* harmony export */   _S: () => (/* binding */ parseListing),
 /* harmony export */   "if": () => (/* binding */ rememberRemoteTips),
+/* harmony export */   lG: () => (/* binding */ peekRemoteTip),
 /* harmony export */   rZ: () => (/* binding */ takeRemoteTip),
 /* harmony export */   wX: () => (/* binding */ noteRemoteTip),
 /* harmony export */   zj: () => (/* binding */ LISTED_PREFIXES)
 /* harmony export */ });
-/* unused harmony export peekRemoteTip */
+/* unused harmony export fetchAlong */
 /**
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
@@ -46477,6 +46509,21 @@ function parseListing(stdout, prefixes) {
 }
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map();
+function fetchAlong(url, ref) {
+    const refs = companions.get(url) ?? new Set();
+    refs.add(ref);
+    companions.set(url, refs);
+}
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+function companionsOf(url, ref) {
+    return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}
 
 
 /***/ }),

@@ -23,7 +23,13 @@ import {
   type RefView,
   type StorePublish,
 } from '../store/ref-store.js';
-import { LISTED_PREFIXES, parseListing, peekRemoteTip, rememberRemoteTips } from '../store/remote-tips.js';
+import {
+  fetchAlong,
+  LISTED_PREFIXES,
+  parseListing,
+  peekRemoteTip,
+  rememberRemoteTips,
+} from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
@@ -386,6 +392,8 @@ export class LocalForge implements Forge {
     const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
     const fetchUrl = await abs(fetch.stdout.trim());
     const pushUrl = async () => abs((await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim());
+    // The pulls ride along with the event log's fetches from the same origin (one session for both).
+    fetchAlong(fetchUrl, PULLS_REF);
     return { gitDir, remote, fetchUrl, pushUrl, where: redactUrl(fetchUrl), headers };
   }
 

@@ -36,7 +36,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, gitMessage, LEVIATHAN_IDENTITY } from './git.js';
 import { commitBody, groupListing, LooseObjectWriter, type TreeItems } from './object-writer.js';
-import { forgetRemoteTips, takeRemoteTip } from './remote-tips.js';
+import { companionsOf, forgetRemoteTips, peekRemoteTip, takeRemoteTip } from './remote-tips.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -687,9 +687,15 @@ export class RefStore {
       mode.remote as string,
       `+${this.ref}:${mode.trackingRef}`,
     ];
+    let along = await this.companionRefspecs(mode, known !== null);
     for (let attempt = 1; ; attempt++) {
-      const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+      const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
       if (r.exitCode === 0) return { filtered: !known };
+      if (along.length > 0) {
+        // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+        along = [];
+        continue;
+      }
       if (MISSING_REF.test(r.stderr)) {
         // The ref does not exist (any more) on the remote: the store is empty.
         if (known) await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
@@ -707,6 +713,27 @@ export class RefStore {
         `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`,
       );
     }
+  }
+
+  /**
+   * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+   * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+   * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+   */
+  private async companionRefspecs(mode: Mode, ownKnown: boolean): Promise<string[]> {
+    if (mode.url === null) return [];
+    const specs: string[] = [];
+    for (const ref of companionsOf(mode.url, this.ref)) {
+      const seen = peekRemoteTip(mode.url, ref);
+      if (typeof seen !== 'string') continue;
+      const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+      const held = await readRefFile(mode, tracking);
+      // Unknown here (reftable), or already this tip: nothing to take along.
+      if (held === undefined || held === seen) continue;
+      if ((held !== null) !== ownKnown) continue;
+      specs.push(`+${ref}:${tracking}`);
+    }
+    return specs;
   }
 
   private async commitInfo(
