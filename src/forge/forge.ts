@@ -37,6 +37,30 @@ export interface PullInput {
   draft: boolean;
   labels: string[];
   reviewers: string[];
+  /**
+   * The PR branch's push, not done yet: the forge lands it before (or, the local forge, together with) its
+   * own write. It must land exactly once even when the pull is unchanged; it throws `BranchPushError` when
+   * the branch could not be pushed (its lease lost, or the push failed).
+   */
+  carry?: CarriedPush;
+}
+
+/** A ref pushed with a lease: it lands only if the ref is still at `expected` (null: absent). */
+export interface LeasedRef {
+  ref: string;
+  commit: string;
+  expected: string | null;
+}
+
+/**
+ * A branch push a forge carries along (see `PullInput.carry`). `push(refs, objects)` pushes the branch and
+ * `refs` in one atomic push to `url`, each ref with its lease (`objects`: object directories holding the
+ * commits of `refs`). `landed: false` when only a lease of `refs` was stale (nothing landed: decide again
+ * and retry); a stale branch lease or any other failure throws `BranchPushError`.
+ */
+export interface CarriedPush {
+  readonly url: string;
+  push(refs: LeasedRef[], objects: string[]): Promise<{ landed: boolean }>;
 }
 
 export interface ListPullsQuery {
@@ -117,12 +141,20 @@ export interface Forge {
 
 /** The forge could not be read or written after retries; callers fail closed. */
 export class ForgeError extends Error {
-  override readonly name = 'ForgeError';
+  override readonly name: string = 'ForgeError';
   constructor(
     message: string,
     readonly operation: string,
     readonly status?: number,
   ) {
     super(message);
+  }
+}
+
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+export class BranchPushError extends ForgeError {
+  override readonly name: string = 'BranchPushError';
+  constructor(message: string) {
+    super(message, 'push');
   }
 }

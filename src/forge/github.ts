@@ -206,6 +206,8 @@ export class GitHubForge implements Forge {
    * nothing the second time.
    */
   async upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean; warnings?: string[] }> {
+    // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+    if (input.carry) await input.carry.push([], []);
     const warnings: string[] = [];
     const existing = await this.findOpenPull(input.branch);
     let pull: PullRequest;

@@ -16,17 +16,31 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
-import { type FileChanges, RefStore, RefStoreError, type RefView } from '../store/ref-store.js';
-import { LISTED_PREFIXES, parseListing, peekRemoteTip, rememberRemoteTips } from '../store/remote-tips.js';
+import {
+  type FileChanges,
+  RefStore,
+  RefStoreError,
+  type RefView,
+  type StorePublish,
+} from '../store/ref-store.js';
+import {
+  fetchAlong,
+  LISTED_PREFIXES,
+  parseListing,
+  peekRemoteTip,
+  rememberRemoteTips,
+} from '../store/remote-tips.js';
 import {
   type DispatchRequest,
   type DispatchResult,
   type Forge,
   ForgeError,
+  type LeasedRef,
   type ListPullsQuery,
   type PullInput,
   type PullRequest,
 } from './forge.js';
+import { indexAfter, readPulls, sealedMessage } from './pull-index.js';
 import {
   closed,
   matchesQuery,
@@ -167,7 +181,12 @@ export class LocalForge implements Forge {
 
   async upsertPull(input: PullInput): Promise<{ pull: PullRequest; created: boolean }> {
     const target = await this.resolveTarget();
-    const missing = await this.missingBranches(target, [input.branch, input.base]);
+    const { carry } = input;
+    // A carried branch push lands with the pull record in one atomic push when both go to one URL.
+    const source = carry ? await this.store.pushSource() : null;
+    const atomic = carry !== undefined && source !== null && source.url === carry.url;
+    if (carry && !atomic) await carry.push([], []);
+    const missing = await this.missingBranches(target, atomic ? [input.base] : [input.branch, input.base]);
     if (missing.length > 0) {
       throw new ForgeError(
         `cannot open a pull for ${input.branch} into ${input.base}: branch ${missing.join(' and ')} does not exist on ${target.where}`,
@@ -175,18 +194,33 @@ export class LocalForge implements Forge {
         422,
       );
     }
-    const result = await this.update('upsert', (data) => {
-      const out = planUpsert(data, input, this.now());
-      if (out.kind === 'unchanged') return { kind: 'skip', value: { record: out.record, created: false } };
-      const changes = new Map<string, string>([[pullPath(out.record.number), serializePull(out.record)]]);
-      if (out.kind === 'created') changes.set(NEXT_FILE, `${out.next}\n`);
-      return {
-        kind: 'commit',
-        changes,
-        message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
-        value: { record: out.record, created: out.kind === 'created' },
-      };
-    });
+    let carried = !atomic;
+    const publish = atomic
+      ? async (lease: LeasedRef) => {
+          const { landed } = await carry.push([lease], [source.objects]);
+          carried ||= landed;
+          return landed;
+        }
+      : undefined;
+    const result = await this.update(
+      'upsert',
+      (data) => {
+        const out = planUpsert(data, input, this.now());
+        if (out.kind === 'unchanged') return { kind: 'skip', value: { record: out.record, created: false } };
+        const changes = new Map<string, string>([[pullPath(out.record.number), serializePull(out.record)]]);
+        if (out.kind === 'created') changes.set(NEXT_FILE, `${out.next}\n`);
+        return {
+          kind: 'commit',
+          changes,
+          message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
+          value: { record: out.record, created: out.kind === 'created' },
+        };
+      },
+      publish,
+      input.branch,
+    );
+    // The pull was already this one: the branch still goes, alone.
+    if (carry && !carried) await carry.push([], []);
     return { pull: this.view(result.record, target), created: result.created };
   }
 
@@ -300,10 +334,20 @@ export class LocalForge implements Forge {
     fn: (
       data: PullsData,
     ) => { kind: 'commit'; changes: FileChanges; message: string; value: T } | { kind: 'skip'; value: T },
+    publish?: StorePublish,
+    /** The decision is about this branch's open pull only: the index spares reading the others. */
+    branch?: string,
   ): Promise<T> {
     const target = await this.resolveTarget();
     try {
-      const result = await this.store.update(async (view) => fn(await parseView(view)));
+      const result = await this.store.update(async (view) => {
+        const read = await readPulls(view, branch);
+        const decision = fn(read.data);
+        if (decision.kind !== 'commit') return decision;
+        // Every commit of this forge carries the index of what it leaves, sealed by its tree.
+        const index = indexAfter(read, decision.changes);
+        return { ...decision, message: (tree: string) => sealedMessage(decision.message, index, tree) };
+      }, publish);
       if (!result.ok) throw new ForgeError(result.refused, operation);
       return result.value;
     } catch (error) {
@@ -348,6 +392,8 @@ export class LocalForge implements Forge {
     const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
     const fetchUrl = await abs(fetch.stdout.trim());
     const pushUrl = async () => abs((await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim());
+    // The pulls ride along with the event log's fetches from the same origin (one session for both).
+    fetchAlong(fetchUrl, PULLS_REF);
     return { gitDir, remote, fetchUrl, pushUrl, where: redactUrl(fetchUrl), headers };
   }
 

@@ -1,7 +1,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { Git } from './git.js';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { type Git, gitMessage } from './git.js';
 import {
   LISTED_PREFIXES,
   noteRemoteTip,
@@ -34,6 +34,31 @@ export interface PushTarget {
    * token, so the pushed commits trigger the repository's CI).
    */
   token?: string;
+}
+
+/** A ref pushed with a lease: it lands only if the ref is still at `expected` (null: absent). */
+export interface LeasedRef {
+  ref: string;
+  commit: string;
+  expected: string | null;
+}
+
+/**
+ * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
+ * after the first unless `firstIsStore`) already at that commit.
+ */
+function pushedStale(stdout: string, leases: readonly LeasedRef[], firstIsStore = false): string[] {
+  const stale: string[] = [];
+  for (const [i, l] of leases.entries()) {
+    const line = stdout.split('\n').find((x) => x.includes(`:${l.ref}\t`));
+    if (!line) continue;
+    const summary = line.split('\t')[2] ?? '';
+    if (line.startsWith('!') && /stale info|fetch first|non-fast-forward|already exists/i.test(summary))
+      stale.push(l.ref);
+    // A store ref already at this very commit was published by another writer (see RefStore.push).
+    else if (line.startsWith('=') && (i > 0 || firstIsStore)) stale.push(l.ref);
+  }
+  return stale;
 }
 
 /** One entry of a tree being built: mode 0 / oid null removes the path. */
@@ -260,6 +285,63 @@ export class PrivateRepo {
   }
 
   /**
+   * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
+   * absent), the commits found here or in `objects` (extra object directories, read only, for this push
+   * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
+   * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
+   * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
+   */
+  async pushLeased(
+    target: PushTarget,
+    leases: readonly LeasedRef[],
+    objects: readonly string[] = [],
+    token?: string,
+  ): Promise<{ stale: string[] }> {
+    const git = this.originGit(target, token, objects);
+    const push = async (some: readonly LeasedRef[], atomic: boolean) =>
+      git.run(
+        [
+          'push',
+          '--porcelain',
+          '--no-verify',
+          '--no-signed',
+          ...(atomic ? ['--atomic'] : []),
+          ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+          target.url,
+          ...some.map((l) => `${l.commit}:${l.ref}`),
+        ],
+        { allowFailure: true },
+      );
+    let r = await push(leases, leases.length > 1);
+    let pending = leases;
+    if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+      // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+      for (const lease of leases) {
+        pending = [lease];
+        r = await push(pending, false);
+        if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0) break;
+      }
+    }
+    const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+    if (stale.length > 0) return { stale };
+    if (r.exitCode === 0) {
+      for (const l of leases) noteRemoteTip(target.url, l.ref, l.commit);
+      return { stale: [] };
+    }
+    const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+    if (rejected) throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+    const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
+    const at = parseListing(now.stdout, ['refs/']);
+    if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+      for (const l of leases) noteRemoteTip(target.url, l.ref, l.commit);
+      return { stale: [] };
+    }
+    throw new Error(
+      `the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`,
+    );
+  }
+
+  /**
    * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
    * right after it (the event log before a push, the forge's branch check) need no session of their own.
    */
@@ -273,8 +355,9 @@ export class PrivateRepo {
   }
 
   /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
-  private originGit(target: PushTarget, token = target.token): Git {
-    const env = { GIT_DIR: join(this.root, 'repo.git') };
+  private originGit(target: PushTarget, token = target.token, objects: readonly string[] = []): Git {
+    const env: Record<string, string> = { GIT_DIR: join(this.root, 'repo.git') };
+    if (objects.length > 0) env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects.join(delimiter);
     return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
   }
 

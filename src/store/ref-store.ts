@@ -36,7 +36,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, gitMessage, LEVIATHAN_IDENTITY } from './git.js';
 import { commitBody, groupListing, LooseObjectWriter, type TreeItems } from './object-writer.js';
-import { forgetRemoteTips, takeRemoteTip } from './remote-tips.js';
+import { companionsOf, forgetRemoteTips, peekRemoteTip, takeRemoteTip } from './remote-tips.js';
 
 /** File path (POSIX, relative to the ref's root tree) → new content, or `null` to delete the file. */
 export type FileChanges = ReadonlyMap<string, string | Buffer | null>;
@@ -95,6 +95,17 @@ export type UpdateResult<T> =
       tries: number;
     }
   | { ok: false; refused: string; commit: string | null; tries: number };
+
+/**
+ * Pushes a commit of the store to its ref with a lease on `expected`, in place of `RefStore.push` (e.g. in one
+ * atomic push with another ref, its objects taken from `pushSource().objects`): true when it landed, false
+ * when the lease was stale (another writer moved the ref); throws for anything else.
+ */
+export type StorePublish = (lease: {
+  ref: string;
+  commit: string;
+  expected: string | null;
+}) => Promise<boolean>;
 
 export interface RefStoreOptions {
   /** A directory inside the repository that owns the data: a checkout, or a bare repository. */
@@ -258,6 +269,16 @@ export class RefStore {
   /** True when the repository has the remote (reads fetch, writes push); false when it is its own store. */
   async isRemote(): Promise<boolean> {
     return (await this.setup()).remote !== null;
+  }
+
+  /**
+   * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+   * the private repository's object directory holding the commits built here; null in local mode.
+   */
+  async pushSource(): Promise<{ url: string; objects: string } | null> {
+    const mode = await this.setup();
+    if (mode.remote === null || mode.url === null) return null;
+    return { url: mode.url, objects: join(mode.lockKey, 'objects') };
   }
 
   /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
@@ -479,6 +500,7 @@ export class RefStore {
    */
   async update<T>(
     fn: (view: RefView, tryNumber: number) => Promise<UpdateDecision<T>> | UpdateDecision<T>,
+    publish?: StorePublish,
   ): Promise<UpdateResult<T>> {
     let started = performance.now();
     let view = (await this.cached()) ?? (await this.fetch());
@@ -502,7 +524,10 @@ export class RefStore {
           : { ok: false, refused: decision.reason, commit: view.commit, tries };
       }
       const commit = await this.commit(decision.changes, decision.message, view.commit);
-      if (await this.push(commit, view.commit)) {
+      const landed = publish
+        ? await this.publishWith(publish, commit, view.commit)
+        : await this.push(commit, view.commit);
+      if (landed) {
         return { ok: true, value: decision.value, commit, committed: true, tries };
       }
       if (!view.fresh) {
@@ -525,6 +550,16 @@ export class RefStore {
       started = performance.now();
       view = await this.fetch();
     }
+  }
+
+  /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+  private async publishWith(publish: StorePublish, commit: string, parent: string | null): Promise<boolean> {
+    const mode = await this.setup();
+    if (mode.remote === null || mode.url === null) return this.push(commit, parent);
+    forgetRemoteTips(mode.url);
+    if (!(await publish({ ref: this.ref, commit, expected: parent }))) return false;
+    await this.track(mode, commit);
+    return true;
   }
 
   private landed(commit: string): void {
@@ -652,9 +687,15 @@ export class RefStore {
       mode.remote as string,
       `+${this.ref}:${mode.trackingRef}`,
     ];
+    let along = await this.companionRefspecs(mode, known !== null);
     for (let attempt = 1; ; attempt++) {
-      const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+      const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
       if (r.exitCode === 0) return { filtered: !known };
+      if (along.length > 0) {
+        // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+        along = [];
+        continue;
+      }
       if (MISSING_REF.test(r.stderr)) {
         // The ref does not exist (any more) on the remote: the store is empty.
         if (known) await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
@@ -672,6 +713,27 @@ export class RefStore {
         `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`,
       );
     }
+  }
+
+  /**
+   * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+   * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+   * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+   */
+  private async companionRefspecs(mode: Mode, ownKnown: boolean): Promise<string[]> {
+    if (mode.url === null) return [];
+    const specs: string[] = [];
+    for (const ref of companionsOf(mode.url, this.ref)) {
+      const seen = peekRemoteTip(mode.url, ref);
+      if (typeof seen !== 'string') continue;
+      const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+      const held = await readRefFile(mode, tracking);
+      // Unknown here (reftable), or already this tip: nothing to take along.
+      if (held === undefined || held === seen) continue;
+      if ((held !== null) !== ownKnown) continue;
+      specs.push(`+${ref}:${tracking}`);
+    }
+    return specs;
   }
 
   private async commitInfo(

@@ -70,3 +70,21 @@ export function parseListing(stdout: string, prefixes: readonly string[]): Map<s
 
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 export const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
+
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map<string, Set<string>>();
+
+export function fetchAlong(url: string, ref: string): void {
+  const refs = companions.get(url) ?? new Set<string>();
+  refs.add(ref);
+  companions.set(url, refs);
+}
+
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+export function companionsOf(url: string, ref: string): string[] {
+  return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}

@@ -1,4 +1,6 @@
+import { BranchPushError, type CarriedPush, type LeasedRef } from '../forge/forge.js';
 import type { Git } from '../store/git.js';
+import type { PrivateRepo, PushTarget } from '../store/private-repo.js';
 
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
@@ -23,6 +25,59 @@ export function assertOwnBranch(branch: string, prefix: string, base: string): v
   if (!own || !safe || branch === base) {
     throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
   }
+}
+
+/** A branch push of an attempt is to one of Leviathan's own branches and a ref name git accepts. */
+export async function checkOwnBranch(
+  repo: PrivateRepo,
+  branch: string,
+  prefix: string,
+  base: string,
+): Promise<void> {
+  assertOwnBranch(branch, prefix, base);
+  const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+  if (valid.exitCode !== 0) throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+}
+
+/**
+ * The PR branch's push for the forge to carry (`PullInput.carry`): checked as every push of an attempt is,
+ * then pushed from `repo` by SHA with its lease (`expected`, null: absent), with the refs the forge adds
+ * (each leased) in the same atomic push. A stale branch lease or a failed push is a `BranchPushError`.
+ */
+export async function carriedPush(
+  repo: PrivateRepo,
+  target: PushTarget,
+  push: {
+    branch: string;
+    commit: string;
+    expected: string | null;
+    prefix: string;
+    base: string;
+    token?: string;
+  },
+): Promise<CarriedPush> {
+  await checkOwnBranch(repo, push.branch, push.prefix, push.base);
+  const branch: LeasedRef = {
+    ref: `refs/heads/${push.branch}`,
+    commit: push.commit,
+    expected: push.expected,
+  };
+  return {
+    url: target.url,
+    push: async (refs, objects) => {
+      let stale: string[];
+      try {
+        ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+      } catch (error) {
+        throw new BranchPushError(`pushing ${push.branch} failed: ${(error as Error).message}`);
+      }
+      if (stale.includes(branch.ref))
+        throw new BranchPushError(
+          `${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`,
+        );
+      return { landed: stale.length === 0 };
+    },
+  };
 }
 
 /** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */

@@ -21,10 +21,11 @@ import {
   scanWorkTree,
   type WorkTreeScan,
 } from '../executor/work-tree.js';
+import { BranchPushError, type CarriedPush } from '../forge/forge.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { attemptRedactor, attemptSecrets, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
-import { assertOwnBranch, commitMessage } from './branch.js';
+import { carriedPush, checkOwnBranch, commitMessage } from './branch.js';
 import { scanCandidate } from './threats.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
 
@@ -400,17 +401,25 @@ export async function deliverWorkTree(
       });
     }
 
-    say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+    say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+    // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+    let carry: CarriedPush;
     try {
-      await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
+      carry = await carriedPush(repo, target, {
+        branch: ctx.branch,
+        commit: head,
+        expected: ctx.branchAt,
+        prefix: config.pr.branch_prefix,
+        base: ctx.base,
+        token: deps.forge.pushToken?.(),
+      });
     } catch (error) {
       return await fail('push_error', (error as Error).message, { report: guard.report });
     }
-
-    say('opening the pull request');
     let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
     try {
       pull = await deps.forge.upsertPull({
+        carry,
         branch: ctx.branch,
         headSha: head,
         base: ctx.base,
@@ -433,7 +442,8 @@ export async function deliverWorkTree(
         reviewers: config.pr.reviewers,
       });
     } catch (error) {
-      return await fail('pr_error', (error as Error).message, { report: guard.report });
+      const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+      return await fail(reason, (error as Error).message, { report: guard.report });
     }
     const lateDetail = await record([
       attemptDraft(deps, ctx, {
@@ -478,8 +488,6 @@ async function pushOwn(
   expected: string | null,
   token?: string,
 ): Promise<void> {
-  assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
-  const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
-  if (valid.exitCode !== 0) throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+  await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
   await repo.pushWithLease(target, commit, branch, expected, token);
 }
