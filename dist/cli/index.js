@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3746);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3292:
+/***/ 3746:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36174,6 +36174,13 @@ class ForgeError extends Error {
         super(message);
         this.operation = operation;
         this.status = status;
+    }
+}
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
     }
 }
 
@@ -41788,6 +41795,9 @@ class GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
@@ -42407,6 +42417,21 @@ function parseListing(stdout, prefixes) {
 }
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map();
+function fetchAlong(url, ref) {
+    const refs = companions.get(url) ?? new Set();
+    refs.add(ref);
+    companions.set(url, refs);
+}
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+function companionsOf(url, ref) {
+    return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}
 
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
 /**
@@ -42535,6 +42560,16 @@ class RefStore {
     /** True when the repository has the remote (reads fetch, writes push); false when it is its own store. */
     async isRemote() {
         return (await this.setup()).remote !== null;
+    }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
     }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
@@ -42737,7 +42772,7 @@ class RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -42762,7 +42797,10 @@ class RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -42782,6 +42820,17 @@ class RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        forgetRemoteTips(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -42894,10 +42943,16 @@ class RefStore {
             mode.remote,
             `+${this.ref}:${mode.trackingRef}`,
         ];
+        let along = await this.companionRefspecs(mode, known !== null);
         for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
             if (r.exitCode === 0)
                 return { filtered: !known };
+            if (along.length > 0) {
+                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+                along = [];
+                continue;
+            }
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
@@ -42914,6 +42969,30 @@ class RefStore {
             }
             throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
         }
+    }
+    /**
+     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+     */
+    async companionRefspecs(mode, ownKnown) {
+        if (mode.url === null)
+            return [];
+        const specs = [];
+        for (const ref of companionsOf(mode.url, this.ref)) {
+            const seen = peekRemoteTip(mode.url, ref);
+            if (typeof seen !== 'string')
+                continue;
+            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+            const held = await readRefFile(mode, tracking);
+            // Unknown here (reftable), or already this tip: nothing to take along.
+            if (held === undefined || held === seen)
+                continue;
+            if ((held !== null) !== ownKnown)
+                continue;
+            specs.push(`+${ref}:${tracking}`);
+        }
+        return specs;
     }
     async commitInfo(mode, rev) {
         const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
@@ -52955,6 +53034,110 @@ function merged(record, mergeCommit, now) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/forge/pull-index.ts
+
+/** The index of complete data; null when a branch has two open pulls (readers then read everything). */
+function indexOf(data) {
+    const open = new Map();
+    for (const p of sortedPulls(data)) {
+        if (p.state !== 'open')
+            continue;
+        if (open.has(p.head))
+            return null;
+        open.set(p.head, p.number);
+    }
+    return { next: data.next, open };
+}
+/** `index` after `record` was written (created with number `index.next`, or changed). */
+function indexWith(index, record, next) {
+    const open = new Map(index.open);
+    for (const [branch, number] of open)
+        if (number === record.number)
+            open.delete(branch);
+    if (record.state === 'open')
+        open.set(record.head, record.number);
+    return { next: Math.max(index.next, next, record.number + 1), open };
+}
+/** The message `subject` with `index` sealed by the commit's root tree `tree`. */
+function sealedMessage(subject, index, tree) {
+    if (index === null)
+        return subject;
+    const lines = [`Leviathan-Pulls-Next: ${index.next}`];
+    for (const [branch, number] of [...index.open].sort((a, b) => a[1] - b[1]))
+        lines.push(`Leviathan-Pulls-Open: ${number} ${branch}`);
+    lines.push(`Leviathan-Tree: ${tree}`);
+    return `${subject}\n\n${lines.join('\n')}`;
+}
+/** The index a commit's message carries, if it is sealed by that commit's tree; else null. */
+function parseIndex(message, tree) {
+    if (tree === null)
+        return null;
+    const lines = message.split('\n');
+    const seal = lines.filter((l) => l.startsWith('Leviathan-Tree: '));
+    if (seal.length !== 1 || seal[0] !== `Leviathan-Tree: ${tree}`)
+        return null;
+    const nexts = lines.filter((l) => l.startsWith('Leviathan-Pulls-Next: '));
+    const next = Number(nexts[0]?.slice('Leviathan-Pulls-Next: '.length));
+    if (nexts.length !== 1 || !Number.isInteger(next) || next < 1)
+        return null;
+    const open = new Map();
+    for (const l of lines) {
+        if (!l.startsWith('Leviathan-Pulls-Open: '))
+            continue;
+        const m = /^Leviathan-Pulls-Open: ([1-9][0-9]*) (\S+)$/.exec(l);
+        if (!m)
+            return null;
+        const number = Number(m[1]);
+        if (number >= next || open.has(m[2]))
+            return null;
+        open.set(m[2], number);
+    }
+    return { next, open };
+}
+/**
+ * The pulls a view holds, as much as a decision about `branch` needs: with a sealed index, only the branch's
+ * open record (nothing when it has none) and the index; without one (or with a record that does not match
+ * it), every record. Without `branch`, every record.
+ */
+async function readPulls(view, branch) {
+    const index = branch === undefined ? null : parseIndex(view.message, view.tree);
+    if (index && branch !== undefined) {
+        const number = index.open.get(branch);
+        if (number === undefined)
+            return { data: { next: index.next, pulls: new Map() }, index };
+        const files = await view.readMany([pullPath(number)]);
+        const text = files.get(pullPath(number));
+        const record = text == null ? undefined : parsePullFiles(new Map([[pullPath(number), text]])).pulls.get(number);
+        if (record?.state === 'open' && record.head === branch)
+            return { data: { next: index.next, pulls: new Map([[number, record]]) }, index };
+    }
+    return { data: parsePullFiles(await view.readAll()), index: null };
+}
+/**
+ * The index after `changes` (pull records and `next`, as this forge writes them) on what `readPulls` gave:
+ * the read index moved by the changed records, or the index of the complete data with them applied.
+ */
+function indexAfter(read, changes) {
+    const records = [];
+    let next = 1;
+    for (const [path, content] of changes) {
+        if (content === null)
+            return null;
+        const text = content.toString();
+        if (path === NEXT_FILE)
+            next = Math.max(next, Number(text.trim()));
+        else
+            records.push(...parsePullFiles(new Map([[path, text]])).pulls.values());
+    }
+    if (read.index)
+        return records.reduce((index, r) => indexWith(index, r, next), read.index);
+    const pulls = new Map(read.data.pulls);
+    for (const r of records)
+        pulls.set(r.number, r);
+    const all = { next: Math.max(read.data.next, next, ...records.map((r) => r.number + 1)), pulls };
+    return indexOf(all);
+}
+
 ;// CONCATENATED MODULE: ./src/forge/local.ts
 /**
  * The local forge (SPEC §5.2): the target is a plain git repository, pull requests are JSON records on the
@@ -52969,6 +53152,7 @@ function merged(record, mergeCommit, now) {
  * `leviathan pr merge`, and it works in a throw-away repository, never in the user's working tree, index or
  * HEAD.
  */
+
 
 
 
@@ -53042,10 +53226,24 @@ class LocalForge {
     }
     async upsertPull(input) {
         const target = await this.resolveTarget();
-        const missing = await this.missingBranches(target, [input.branch, input.base]);
+        const { carry } = input;
+        // A carried branch push lands with the pull record in one atomic push when both go to one URL.
+        const source = carry ? await this.store.pushSource() : null;
+        const atomic = carry !== undefined && source !== null && source.url === carry.url;
+        if (carry && !atomic)
+            await carry.push([], []);
+        const missing = await this.missingBranches(target, atomic ? [input.base] : [input.branch, input.base]);
         if (missing.length > 0) {
             throw new ForgeError(`cannot open a pull for ${input.branch} into ${input.base}: branch ${missing.join(' and ')} does not exist on ${target.where}`, 'upsert', 422);
         }
+        let carried = !atomic;
+        const publish = atomic
+            ? async (lease) => {
+                const { landed } = await carry.push([lease], [source.objects]);
+                carried ||= landed;
+                return landed;
+            }
+            : undefined;
         const result = await this.update('upsert', (data) => {
             const out = planUpsert(data, input, this.now());
             if (out.kind === 'unchanged')
@@ -53059,7 +53257,10 @@ class LocalForge {
                 message: `pull #${out.record.number}: ${out.kind} (${input.branch})`,
                 value: { record: out.record, created: out.kind === 'created' },
             };
-        });
+        }, publish, input.branch);
+        // The pull was already this one: the branch still goes, alone.
+        if (carry && !carried)
+            await carry.push([], []);
         return { pull: this.view(result.record, target), created: result.created };
     }
     /** See `LocalForgeOptions.dispatch`: injected, or queued for the CLI's `run` loop. */
@@ -53153,10 +53354,20 @@ class LocalForge {
         }
     }
     /** One compare-and-swap update of the pulls ref; `fn` may run several times and must be pure. */
-    async update(operation, fn) {
+    async update(operation, fn, publish, 
+    /** The decision is about this branch's open pull only: the index spares reading the others. */
+    branch) {
         const target = await this.resolveTarget();
         try {
-            const result = await this.store.update(async (view) => fn(await parseView(view)));
+            const result = await this.store.update(async (view) => {
+                const read = await readPulls(view, branch);
+                const decision = fn(read.data);
+                if (decision.kind !== 'commit')
+                    return decision;
+                // Every commit of this forge carries the index of what it leaves, sealed by its tree.
+                const index = indexAfter(read, decision.changes);
+                return { ...decision, message: (tree) => sealedMessage(decision.message, index, tree) };
+            }, publish);
             if (!result.ok)
                 throw new ForgeError(result.refused, operation);
             return result.value;
@@ -53202,6 +53413,8 @@ class LocalForge {
         const headers = this.options.token ? [] : (await ask.localConfig(remote)).headers;
         const fetchUrl = await abs(fetch.stdout.trim());
         const pushUrl = async () => abs((await ask.probe(['remote', 'get-url', '--push', remote])).stdout.trim());
+        // The pulls ride along with the event log's fetches from the same origin (one session for both).
+        fetchAlong(fetchUrl, PULLS_REF);
         return { gitDir, remote, fetchUrl, pushUrl, where: local_redactUrl(fetchUrl), headers };
     }
     /** Which of `branches` do not exist where the pulls live. */
@@ -61618,6 +61831,26 @@ async function readResultFile(path) {
 
 
 
+
+/**
+ * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
+ * after the first unless `firstIsStore`) already at that commit.
+ */
+function pushedStale(stdout, leases, firstIsStore = false) {
+    const stale = [];
+    for (const [i, l] of leases.entries()) {
+        const line = stdout.split('\n').find((x) => x.includes(`:${l.ref}\t`));
+        if (!line)
+            continue;
+        const summary = line.split('\t')[2] ?? '';
+        if (line.startsWith('!') && /stale info|fetch first|non-fast-forward|already exists/i.test(summary))
+            stale.push(l.ref);
+        // A store ref already at this very commit was published by another writer (see RefStore.push).
+        else if (line.startsWith('=') && (i > 0 || firstIsStore))
+            stale.push(l.ref);
+    }
+    return stale;
+}
 class PrivateRepo {
     root;
     git;
@@ -61821,6 +62054,56 @@ class PrivateRepo {
         noteRemoteTip(target.url, ref, commit);
     }
     /**
+     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
+     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
+     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
+     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
+     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
+     */
+    async pushLeased(target, leases, objects = [], token) {
+        const git = this.originGit(target, token, objects);
+        const push = async (some, atomic) => git.run([
+            'push',
+            '--porcelain',
+            '--no-verify',
+            '--no-signed',
+            ...(atomic ? ['--atomic'] : []),
+            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+            target.url,
+            ...some.map((l) => `${l.commit}:${l.ref}`),
+        ], { allowFailure: true });
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                noteRemoteTip(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = parseListing(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                noteRemoteTip(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`);
+    }
+    /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
      * right after it (the event log before a push, the forge's branch check) need no session of their own.
      */
@@ -61833,8 +62116,10 @@ class PrivateRepo {
             rememberRemoteTips(target.url, parseListing(r.stdout, LISTED_PREFIXES), LISTED_PREFIXES);
     }
     /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
-    originGit(target, token = target.token) {
+    originGit(target, token = target.token, objects = []) {
         const env = { GIT_DIR: (0,external_node_path_.join)(this.root, 'repo.git') };
+        if (objects.length > 0)
+            env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects.join(external_node_path_.delimiter);
         return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
     }
     /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
@@ -63445,6 +63730,7 @@ async function scanWorkTree(root, base, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
+
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
  * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
@@ -63465,6 +63751,41 @@ function assertOwnBranch(branch, prefix, base) {
     if (!own || !safe || branch === base) {
         throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
     }
+}
+/** A branch push of an attempt is to one of Leviathan's own branches and a ref name git accepts. */
+async function checkOwnBranch(repo, branch, prefix, base) {
+    assertOwnBranch(branch, prefix, base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+}
+/**
+ * The PR branch's push for the forge to carry (`PullInput.carry`): checked as every push of an attempt is,
+ * then pushed from `repo` by SHA with its lease (`expected`, null: absent), with the refs the forge adds
+ * (each leased) in the same atomic push. A stale branch lease or a failed push is a `BranchPushError`.
+ */
+async function carriedPush(repo, target, push) {
+    await checkOwnBranch(repo, push.branch, push.prefix, push.base);
+    const branch = {
+        ref: `refs/heads/${push.branch}`,
+        commit: push.commit,
+        expected: push.expected,
+    };
+    return {
+        url: target.url,
+        push: async (refs, objects) => {
+            let stale;
+            try {
+                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+            }
+            catch (error) {
+                throw new BranchPushError(`pushing ${push.branch} failed: ${error.message}`);
+            }
+            if (stale.includes(branch.ref))
+                throw new BranchPushError(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
+            return { landed: stale.length === 0 };
+        },
+    };
 }
 /** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */
 async function commitTree(git, tree, parent, message) {
@@ -63565,6 +63886,7 @@ async function buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
 
 
 
@@ -63898,17 +64220,26 @@ refusal) {
                 report: guard.report,
             });
         }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+        let carry;
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
+            carry = await carriedPush(repo, target, {
+                branch: ctx.branch,
+                commit: head,
+                expected: ctx.branchAt,
+                prefix: config.pr.branch_prefix,
+                base: ctx.base,
+                token: deps.forge.pushToken?.(),
+            });
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
         }
-        say('opening the pull request');
         let pull;
         try {
             pull = await deps.forge.upsertPull({
+                carry,
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
@@ -63930,7 +64261,8 @@ refusal) {
             });
         }
         catch (error) {
-            return await fail('pr_error', error.message, { report: guard.report });
+            const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+            return await fail(reason, error.message, { report: guard.report });
         }
         const lateDetail = await record([
             attemptDraft(deps, ctx, {
@@ -63970,10 +64302,7 @@ refusal) {
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
-    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
-    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
-    if (valid.exitCode !== 0)
-        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
     await repo.pushWithLease(target, commit, branch, expected, token);
 }
 

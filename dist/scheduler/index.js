@@ -33538,6 +33538,16 @@ class RefStore {
     async isRemote() {
         return (await this.setup()).remote !== null;
     }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
+    }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
@@ -33739,7 +33749,7 @@ class RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -33764,7 +33774,10 @@ class RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -33784,6 +33797,17 @@ class RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        (0,remote_tips/* forgetRemoteTips */.KU)(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -33896,10 +33920,16 @@ class RefStore {
             mode.remote,
             `+${this.ref}:${mode.trackingRef}`,
         ];
+        let along = await this.companionRefspecs(mode, known !== null);
         for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
             if (r.exitCode === 0)
                 return { filtered: !known };
+            if (along.length > 0) {
+                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+                along = [];
+                continue;
+            }
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
@@ -33916,6 +33946,30 @@ class RefStore {
             }
             throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
         }
+    }
+    /**
+     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+     */
+    async companionRefspecs(mode, ownKnown) {
+        if (mode.url === null)
+            return [];
+        const specs = [];
+        for (const ref of (0,remote_tips/* companionsOf */.Lo)(mode.url, this.ref)) {
+            const seen = (0,remote_tips/* peekRemoteTip */.lG)(mode.url, ref);
+            if (typeof seen !== 'string')
+                continue;
+            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+            const held = await readRefFile(mode, tracking);
+            // Unknown here (reftable), or already this tip: nothing to take along.
+            if (held === undefined || held === seen)
+                continue;
+            if ((held !== null) !== ownKnown)
+                continue;
+            specs.push(`+${ref}:${tracking}`);
+        }
+        return specs;
     }
     async commitInfo(mode, rev) {
         const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
@@ -35007,6 +35061,13 @@ class ForgeError extends Error {
         super(message);
         this.operation = operation;
         this.status = status;
+    }
+}
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
     }
 }
 
@@ -40621,6 +40682,9 @@ class GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
@@ -47075,9 +47139,11 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
+/* harmony export */   Lo: () => (/* binding */ companionsOf),
+/* harmony export */   lG: () => (/* binding */ peekRemoteTip),
 /* harmony export */   rZ: () => (/* binding */ takeRemoteTip)
 /* harmony export */ });
-/* unused harmony exports rememberRemoteTips, peekRemoteTip, noteRemoteTip, parseListing, LISTED_PREFIXES */
+/* unused harmony exports rememberRemoteTips, noteRemoteTip, parseListing, LISTED_PREFIXES, fetchAlong */
 /**
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
@@ -47138,6 +47204,21 @@ function parseListing(stdout, prefixes) {
 }
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 const LISTED_PREFIXES = (/* unused pure expression or super */ null && (['refs/heads/', 'refs/leviathan/']));
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map();
+function fetchAlong(url, ref) {
+    const refs = companions.get(url) ?? new Set();
+    refs.add(ref);
+    companions.set(url, refs);
+}
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+function companionsOf(url, ref) {
+    return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}
 
 
 /***/ }),

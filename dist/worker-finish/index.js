@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5615:
+/***/ 7722:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34213,270 +34213,8 @@ function anchorVerdict(anchor, last, hashAtAnchor) {
 
 // EXTERNAL MODULE: ./src/core/hints.ts
 var hints = __nccwpck_require__(8073);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/store/git.ts
-
-
-
-
-const LAYOUT_ARGS = [
-    'rev-parse',
-    '--path-format=absolute',
-    '--git-common-dir',
-    '--show-object-format',
-    '--absolute-git-dir',
-    '--git-path',
-    'objects',
-    '--git-path',
-    'shallow',
-];
-/**
- * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
- * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
- */
-function gitMessage(text) {
-    const lines = text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '');
-    const joined = lines.join(' ');
-    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
-}
-/** A git command failed; the message never carries the auth header. */
-class GitError extends Error {
-    args;
-    result;
-    name = 'GitError';
-    constructor(args, result) {
-        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
-        this.args = args;
-        this.result = result;
-    }
-}
-const observers = new Set();
-/**
- * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
- * the function that removes it again.
- */
-function observeGit(observer) {
-    observers.add(observer);
-    return () => {
-        observers.delete(observer);
-    };
-}
-/** Who Leviathan's commits are by. */
-const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
-const AUTHOR = {
-    GIT_AUTHOR_NAME: 'Leviathan',
-    GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
-    GIT_COMMITTER_NAME: 'Leviathan',
-    GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
-};
-/**
- * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
- * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
- * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
- * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
- * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
- */
-let cleanDirs = null;
-function privateDirs() {
-    if (!cleanDirs) {
-        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
-        const root = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'leviathan-git-env-'));
-        const home = (0,external_node_path_.join)(root, 'home');
-        const hooks = (0,external_node_path_.join)(root, 'hooks');
-        (0,external_node_fs_.mkdirSync)(home, { mode: 0o700 });
-        (0,external_node_fs_.mkdirSync)(hooks, { mode: 0o700 });
-        cleanDirs = { home, hooks };
-    }
-    return cleanDirs;
-}
-function cleanGitEnv() {
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) {
-        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
-            env[key] = value;
-    }
-    const { home } = privateDirs();
-    return {
-        ...env,
-        HOME: home,
-        XDG_CONFIG_HOME: home,
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_NO_REPLACE_OBJECTS: '1',
-        GIT_ATTR_NOSYSTEM: '1',
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_ASKPASS: '',
-        SSH_ASKPASS: '',
-        LC_ALL: 'C',
-    };
-}
-/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
-function cleanGitConfig() {
-    return [
-        `core.hooksPath=${privateDirs().hooks}`,
-        'core.fsmonitor=false',
-        'core.attributesFile=/dev/null',
-        'core.askPass=',
-        'credential.helper=',
-        'protocol.ext.allow=never',
-    ];
-}
-/**
- * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
- * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
- * never in an error message.
- */
-class Git {
-    cwd;
-    token;
-    baseEnv;
-    config;
-    authArgs;
-    probes = new Map();
-    /**
-     * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
-     *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
-     */
-    constructor(cwd, token, baseEnv = {}, config = []) {
-        this.cwd = cwd;
-        this.token = token;
-        this.baseEnv = baseEnv;
-        this.config = config;
-        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
-        if (token) {
-            this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
-        }
-    }
-    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
-    at(cwd, env = {}, config = []) {
-        return new Git(cwd, this.token, env, [...this.config, ...config]);
-    }
-    /** Git in another directory authenticated with another token only: no credential or header of this one. */
-    withToken(token, cwd, env = {}) {
-        return new Git(cwd, token, env);
-    }
-    async run(args, options = {}) {
-        const raw = await this.exec(args, options, 'utf8');
-        const result = { exitCode: raw.exitCode, stdout: raw.stdout, stderr: raw.stderr };
-        if (result.exitCode !== 0 && !options.allowFailure)
-            throw new GitError(args, result);
-        return result;
-    }
-    /** Like `run`, with stdout as bytes (for `cat-file --batch`, whose sizes count bytes). */
-    async runBuffer(args, options = {}) {
-        const raw = await this.exec(args, options, 'buffer');
-        const bytes = raw.stdout;
-        const result = { exitCode: raw.exitCode, stdout: '', stderr: raw.stderr, stdoutBytes: bytes };
-        if (result.exitCode !== 0 && !options.allowFailure) {
-            throw new GitError(args, { ...result, stdout: bytes.toString('utf8') });
-        }
-        return result;
-    }
-    exec(args, options, encoding) {
-        for (const observer of observers)
-            observer(args, this.cwd);
-        return new Promise((resolve) => {
-            const child = (0,external_node_child_process_.execFile)('git', [...this.authArgs, ...args], {
-                cwd: this.cwd,
-                env: {
-                    ...cleanGitEnv(),
-                    ...AUTHOR,
-                    ...this.baseEnv,
-                    ...options.env,
-                },
-                maxBuffer: 1024 * 1024 * 1024,
-                encoding,
-            }, (error, stdout, stderr) => {
-                const code = error ? (typeof error.code === 'number' ? error.code : 128) : 0;
-                resolve({ exitCode: code, stdout, stderr: stderr.toString() });
-            });
-            // Always close stdin so no git command can wait on it.
-            child.stdin?.on('error', () => { });
-            child.stdin?.end(options.input);
-        });
-    }
-    /** stdout with the trailing newline removed. */
-    async output(args, options = {}) {
-        return (await this.run(args, options)).stdout.replace(/\n$/, '');
-    }
-    /** The object id a ref points at, or null when it does not exist. */
-    async revParse(ref) {
-        const r = await this.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
-        return r.exitCode === 0 ? r.stdout.trim() : null;
-    }
-    /** A file's text at a revision, or null when it is not there. */
-    async readFile(rev, path) {
-        const r = await this.run(['cat-file', 'blob', `${rev}:${path}`], { allowFailure: true });
-        return r.exitCode === 0 ? r.stdout : null;
-    }
-    /** The URL of `origin`, or null for a repository without a remote. */
-    async originUrl() {
-        const r = await this.probe(['remote', 'get-url', 'origin']);
-        return r.exitCode === 0 ? r.stdout.trim() : null;
-    }
-    /**
-     * Where the repository's parts are, from one `rev-parse` shared by every reader of this instance (event log,
-     * forge, private repositories, the sandbox's hide list): null when `cwd` is not in a git repository.
-     */
-    async layout() {
-        const r = await this.probe(LAYOUT_ARGS);
-        if (r.exitCode !== 0)
-            return null;
-        const [commonDir = '', format = 'sha1', gitDir = '', objects = '', shallow = ''] = r.stdout
-            .replace(/\n$/, '')
-            .split('\n');
-        return { commonDir, objectFormat: format === 'sha256' ? 'sha256' : 'sha1', gitDir, objects, shallow };
-    }
-    /**
-     * `remote.<remote>.url` as written in the local config (no `insteadOf` applied; null when unset) and the
-     * `http.*.extraheader` settings as `key=value` (actions/checkout's auth), from one shared `config` read.
-     */
-    async localConfig(remote = 'origin') {
-        const name = remote.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
-        const cfg = await this.probe([
-            'config',
-            '--local',
-            '--get-regexp',
-            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
-        ]);
-        let url = null;
-        const headers = [];
-        for (const line of cfg.stdout.split('\n')) {
-            const sp = line.indexOf(' ');
-            if (sp < 0)
-                continue;
-            const key = line.slice(0, sp);
-            const value = line.slice(sp + 1);
-            if (/^remote\./.test(key))
-                url ??= value;
-            else
-                headers.push(`${key}=${value}`);
-        }
-        return { url, headers };
-    }
-    /**
-     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
-     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
-     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
-     */
-    probe(args) {
-        const key = args.join('\0');
-        let result = this.probes.get(key);
-        if (!result) {
-            result = this.run(args, { allowFailure: true });
-            this.probes.set(key, result);
-        }
-        return result;
-    }
-}
-
+// EXTERNAL MODULE: ./src/store/git.ts
+var store_git = __nccwpck_require__(4525);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/store/object-writer.ts
@@ -34745,6 +34483,16 @@ class RefStore {
     async isRemote() {
         return (await this.setup()).remote !== null;
     }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
+    }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
@@ -34854,7 +34602,7 @@ class RefStore {
         }
         const built = await writer.writeTree(dirs, oids);
         const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
-        const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
+        const who = { name: store_git/* LEVIATHAN_IDENTITY */.aK.name, email: store_git/* LEVIATHAN_IDENTITY */.aK.email };
         const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
         this.built = { commit, tree: built.tree, message: text, filtered: false };
         this.dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
@@ -34946,7 +34694,7 @@ class RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -34971,7 +34719,10 @@ class RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -34991,6 +34742,17 @@ class RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        (0,remote_tips/* forgetRemoteTips */.KU)(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -35013,7 +34775,7 @@ class RefStore {
     }
     async open() {
         const shared = this.options.probe;
-        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
+        const user = shared?.cwd === this.options.dir ? shared : new store_git/* Git */.TU(this.options.dir, this.options.token);
         const layout = await user.layout();
         if (layout === null) {
             throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
@@ -35023,7 +34785,7 @@ class RefStore {
         let url = cfg.url;
         const headers = cfg.headers;
         if (url === null) {
-            const git = new Git(this.options.dir, this.options.token);
+            const git = new store_git/* Git */.TU(this.options.dir, this.options.token);
             const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
             if (head.stdout.trim() === this.ref) {
                 throw new RefStoreError('bad_repository', `${this.ref} is checked out in ${this.options.dir}; switch away from it`);
@@ -35048,7 +34810,7 @@ class RefStore {
         await ensureAuxRepo(aux, objectFormat, url);
         // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
         // no token was given; with a token, only the token is sent.
-        const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
+        const git = new store_git/* Git */.TU(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
         // The private repository's own config and object directories are read as files: no git process for
         // what is nearly always "unchanged" (a tick opens two stores).
         if ((await auxRemoteUrl(aux)) !== url)
@@ -35103,10 +34865,16 @@ class RefStore {
             mode.remote,
             `+${this.ref}:${mode.trackingRef}`,
         ];
+        let along = await this.companionRefspecs(mode, known !== null);
         for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
             if (r.exitCode === 0)
                 return { filtered: !known };
+            if (along.length > 0) {
+                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+                along = [];
+                continue;
+            }
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
@@ -35123,6 +34891,30 @@ class RefStore {
             }
             throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
         }
+    }
+    /**
+     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+     */
+    async companionRefspecs(mode, ownKnown) {
+        if (mode.url === null)
+            return [];
+        const specs = [];
+        for (const ref of (0,remote_tips/* companionsOf */.Lo)(mode.url, this.ref)) {
+            const seen = (0,remote_tips/* peekRemoteTip */.lG)(mode.url, ref);
+            if (typeof seen !== 'string')
+                continue;
+            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+            const held = await readRefFile(mode, tracking);
+            // Unknown here (reftable), or already this tip: nothing to take along.
+            if (held === undefined || held === seen)
+                continue;
+            if ((held !== null) !== ownKnown)
+                continue;
+            specs.push(`+${ref}:${tracking}`);
+        }
+        return specs;
     }
     async commitInfo(mode, rev) {
         const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
@@ -35299,7 +35091,7 @@ async function catBlobs(git, oids) {
     return out;
 }
 function lastLines(text) {
-    return gitMessage(text);
+    return (0,store_git/* gitMessage */.Uu)(text);
 }
 /** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
 async function auxRemoteUrl(aux) {
@@ -35373,7 +35165,7 @@ async function ensureAuxRepo(aux, objectFormat, url) {
         return;
     await (0,promises_.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
     const tmp = `${aux}.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const git = new Git((0,external_node_path_.join)(aux, '..'));
+    const git = new store_git/* Git */.TU((0,external_node_path_.join)(aux, '..'));
     await git.run(['init', '--quiet', '--bare', `--object-format=${objectFormat}`, tmp]);
     const quoted = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     // A partial clone of one remote; maintenance off (it would have to understand promisor packs, and this
@@ -36034,23 +35826,8 @@ function checkLog(input) {
 var pr_body = __nccwpck_require__(1374);
 // EXTERNAL MODULE: ./src/core/redact.ts
 var redact = __nccwpck_require__(2258);
-;// CONCATENATED MODULE: ./src/forge/forge.ts
-/**
- * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
- * Renovate's platform interface). `github` and `local` implement it; callers never know which.
- */
-/** The forge could not be read or written after retries; callers fail closed. */
-class ForgeError extends Error {
-    operation;
-    status;
-    name = 'ForgeError';
-    constructor(message, operation, status) {
-        super(message);
-        this.operation = operation;
-        this.status = status;
-    }
-}
-
+// EXTERNAL MODULE: ./src/forge/forge.ts
+var forge = __nccwpck_require__(6576);
 // EXTERNAL MODULE: ./node_modules/bottleneck/light.js
 var light = __nccwpck_require__(3251);
 ;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
@@ -41443,10 +41220,10 @@ function describeGitHubError(error, ctx) {
     return ctx.redact(line);
 }
 function toForgeError(error, ctx) {
-    if (error instanceof ForgeError)
+    if (error instanceof forge/* ForgeError */.Q)
         return error;
     const status = error?.status;
-    return new ForgeError(describeGitHubError(error, ctx), ctx.operation, typeof status === 'number' ? status : undefined);
+    return new forge/* ForgeError */.Q(describeGitHubError(error, ctx), ctx.operation, typeof status === 'number' ? status : undefined);
 }
 /** A response that was lost (transport failure, timeout, 5xx): the request may or may not have been applied. */
 function isUnconfirmed(error) {
@@ -41536,11 +41313,11 @@ const CREATE_RETRIES = 2;
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
     if (!token) {
-        throw new ForgeError('no GitHub token: set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a token with contents, pull-requests, issues and actions access', 'config');
+        throw new forge/* ForgeError */.Q('no GitHub token: set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a token with contents, pull-requests, issues and actions access', 'config');
     }
     const repository = env.GITHUB_REPOSITORY;
     if (!repository || !/^[^/\s]+\/[^/\s]+$/.test(repository)) {
-        throw new ForgeError('GITHUB_REPOSITORY must name the repository as owner/name', 'config');
+        throw new forge/* ForgeError */.Q('GITHUB_REPOSITORY must name the repository as owner/name', 'config');
     }
     return {
         token,
@@ -41662,6 +41439,9 @@ class GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
@@ -41894,7 +41674,7 @@ function openActionTarget(token, prToken) {
         env: process.env,
         warn: (line) => lib_core/* warning */.$e(line),
     });
-    const git = new Git(dir, token);
+    const git = new store_git/* Git */.TU(dir, token);
     return { git, events: new EventLog({ dir, token, probe: git, sealer: sealerFromEnv() }), forge };
 }
 function annotate(diagnostics) {
@@ -41945,7 +41725,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5829);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(5615);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(7722);
 /**
  * `actions/worker-finish`: the trusted last job (or step) of an attempt, run even when the agent failed. In
  * the three-job worker it runs no code from the agent job: it rebuilds the context from the event log and the
@@ -46707,6 +46487,39 @@ async function readResultFile(path) {
 
 /***/ }),
 
+/***/ 6576:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $: () => (/* binding */ BranchPushError),
+/* harmony export */   Q: () => (/* binding */ ForgeError)
+/* harmony export */ });
+/**
+ * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
+ * Renovate's platform interface). `github` and `local` implement it; callers never know which.
+ */
+/** The forge could not be read or written after retries; callers fail closed. */
+class ForgeError extends Error {
+    operation;
+    status;
+    name = 'ForgeError';
+    constructor(message, operation, status) {
+        super(message);
+        this.operation = operation;
+        this.status = status;
+    }
+}
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
+    }
+}
+
+
+/***/ }),
+
 /***/ 5133:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -46849,6 +46662,285 @@ async function loadBaseDocuments(git, defaultBranch) {
 
 /***/ }),
 
+/***/ 4525:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   TU: () => (/* binding */ Git),
+/* harmony export */   Uu: () => (/* binding */ gitMessage),
+/* harmony export */   aK: () => (/* binding */ LEVIATHAN_IDENTITY)
+/* harmony export */ });
+/* unused harmony exports GitError, observeGit, cleanGitEnv, cleanGitConfig */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
+
+
+
+
+const LAYOUT_ARGS = [
+    'rev-parse',
+    '--path-format=absolute',
+    '--git-common-dir',
+    '--show-object-format',
+    '--absolute-git-dir',
+    '--git-path',
+    'objects',
+    '--git-path',
+    'shallow',
+];
+/**
+ * Git's whole message on one line (its lines joined): the cause is often on the first line ("fatal: '…' does
+ * not appear to be a git repository") and only advice on the last. Credentials in URLs are dropped.
+ */
+function gitMessage(text) {
+    const lines = text
+        .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
+    const joined = lines.join(' ');
+    return joined === '' ? 'no output' : joined.length > 600 ? `${joined.slice(0, 599)}…` : joined;
+}
+/** A git command failed; the message never carries the auth header. */
+class GitError extends Error {
+    args;
+    result;
+    name = 'GitError';
+    constructor(args, result) {
+        super(`git ${args.join(' ')} failed (${result.exitCode}): ${gitMessage(result.stderr)}`);
+        this.args = args;
+        this.result = result;
+    }
+}
+const observers = new Set();
+/**
+ * Registers `observer` for every git process started from now on (benchmarks and tests count them); returns
+ * the function that removes it again.
+ */
+function observeGit(observer) {
+    observers.add(observer);
+    return () => {
+        observers.delete(observer);
+    };
+}
+/** Who Leviathan's commits are by. */
+const LEVIATHAN_IDENTITY = { name: 'Leviathan', email: 'leviathan@users.noreply.github.com' };
+const AUTHOR = {
+    GIT_AUTHOR_NAME: 'Leviathan',
+    GIT_AUTHOR_EMAIL: 'leviathan@users.noreply.github.com',
+    GIT_COMMITTER_NAME: 'Leviathan',
+    GIT_COMMITTER_EMAIL: 'leviathan@users.noreply.github.com',
+};
+/**
+ * The clean environment every Leviathan git command runs in (the one place it is defined): no system or
+ * global config, an empty `HOME` and XDG dir (so no `~/.gitconfig` or `~/.config/git/attributes` an agent
+ * planted), no replace objects (`git replace` of a base commit changes nothing Leviathan reads), no system
+ * attributes, and none of the caller's `GIT_*` variables (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, …).
+ * `CLEAN_CONFIG` adds hooks from an empty private directory, fsmonitor off and no attributes file.
+ */
+let cleanDirs = null;
+function privateDirs() {
+    if (!cleanDirs) {
+        // mkdtemp makes it 0700: nobody else can plant a hook or a config in it.
+        const root = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_2__.tmpdir)(), 'leviathan-git-env-'));
+        const home = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(root, 'home');
+        const hooks = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(root, 'hooks');
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdirSync)(home, { mode: 0o700 });
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdirSync)(hooks, { mode: 0o700 });
+        cleanDirs = { home, hooks };
+    }
+    return cleanDirs;
+}
+function cleanGitEnv() {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !key.startsWith('GIT_') && key !== 'XDG_CONFIG_HOME')
+            env[key] = value;
+    }
+    const { home } = privateDirs();
+    return {
+        ...env,
+        HOME: home,
+        XDG_CONFIG_HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_NO_REPLACE_OBJECTS: '1',
+        GIT_ATTR_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: '',
+        SSH_ASKPASS: '',
+        LC_ALL: 'C',
+    };
+}
+/** `-c` settings of every Leviathan git command: what repository-local config could still turn on. */
+function cleanGitConfig() {
+    return [
+        `core.hooksPath=${privateDirs().hooks}`,
+        'core.fsmonitor=false',
+        'core.attributesFile=/dev/null',
+        'core.askPass=',
+        'credential.helper=',
+        'protocol.ext.allow=never',
+    ];
+}
+/**
+ * Runs git in one working directory, in the clean environment above. Like actions/checkout's command manager, auth is an
+ * `http.extraheader` passed per command with `-c`, so the token is never written to disk, never in a URL and
+ * never in an error message.
+ */
+class Git {
+    cwd;
+    token;
+    baseEnv;
+    config;
+    authArgs;
+    probes = new Map();
+    /**
+     * @param config extra `key=value` settings passed with `-c` before the auth header (e.g. an
+     *   `http.<url>.extraheader` inherited from a checkout); like the token, they never appear in errors.
+     */
+    constructor(cwd, token, baseEnv = {}, config = []) {
+        this.cwd = cwd;
+        this.token = token;
+        this.baseEnv = baseEnv;
+        this.config = config;
+        this.authArgs = [...cleanGitConfig(), ...config].flatMap((c) => ['-c', c]);
+        if (token) {
+            this.authArgs.push('-c', `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
+        }
+    }
+    /** The same credentials in another directory, with its own environment and extra `-c` settings. */
+    at(cwd, env = {}, config = []) {
+        return new Git(cwd, this.token, env, [...this.config, ...config]);
+    }
+    /** Git in another directory authenticated with another token only: no credential or header of this one. */
+    withToken(token, cwd, env = {}) {
+        return new Git(cwd, token, env);
+    }
+    async run(args, options = {}) {
+        const raw = await this.exec(args, options, 'utf8');
+        const result = { exitCode: raw.exitCode, stdout: raw.stdout, stderr: raw.stderr };
+        if (result.exitCode !== 0 && !options.allowFailure)
+            throw new GitError(args, result);
+        return result;
+    }
+    /** Like `run`, with stdout as bytes (for `cat-file --batch`, whose sizes count bytes). */
+    async runBuffer(args, options = {}) {
+        const raw = await this.exec(args, options, 'buffer');
+        const bytes = raw.stdout;
+        const result = { exitCode: raw.exitCode, stdout: '', stderr: raw.stderr, stdoutBytes: bytes };
+        if (result.exitCode !== 0 && !options.allowFailure) {
+            throw new GitError(args, { ...result, stdout: bytes.toString('utf8') });
+        }
+        return result;
+    }
+    exec(args, options, encoding) {
+        for (const observer of observers)
+            observer(args, this.cwd);
+        return new Promise((resolve) => {
+            const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)('git', [...this.authArgs, ...args], {
+                cwd: this.cwd,
+                env: {
+                    ...cleanGitEnv(),
+                    ...AUTHOR,
+                    ...this.baseEnv,
+                    ...options.env,
+                },
+                maxBuffer: 1024 * 1024 * 1024,
+                encoding,
+            }, (error, stdout, stderr) => {
+                const code = error ? (typeof error.code === 'number' ? error.code : 128) : 0;
+                resolve({ exitCode: code, stdout, stderr: stderr.toString() });
+            });
+            // Always close stdin so no git command can wait on it.
+            child.stdin?.on('error', () => { });
+            child.stdin?.end(options.input);
+        });
+    }
+    /** stdout with the trailing newline removed. */
+    async output(args, options = {}) {
+        return (await this.run(args, options)).stdout.replace(/\n$/, '');
+    }
+    /** The object id a ref points at, or null when it does not exist. */
+    async revParse(ref) {
+        const r = await this.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
+        return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /** A file's text at a revision, or null when it is not there. */
+    async readFile(rev, path) {
+        const r = await this.run(['cat-file', 'blob', `${rev}:${path}`], { allowFailure: true });
+        return r.exitCode === 0 ? r.stdout : null;
+    }
+    /** The URL of `origin`, or null for a repository without a remote. */
+    async originUrl() {
+        const r = await this.probe(['remote', 'get-url', 'origin']);
+        return r.exitCode === 0 ? r.stdout.trim() : null;
+    }
+    /**
+     * Where the repository's parts are, from one `rev-parse` shared by every reader of this instance (event log,
+     * forge, private repositories, the sandbox's hide list): null when `cwd` is not in a git repository.
+     */
+    async layout() {
+        const r = await this.probe(LAYOUT_ARGS);
+        if (r.exitCode !== 0)
+            return null;
+        const [commonDir = '', format = 'sha1', gitDir = '', objects = '', shallow = ''] = r.stdout
+            .replace(/\n$/, '')
+            .split('\n');
+        return { commonDir, objectFormat: format === 'sha256' ? 'sha256' : 'sha1', gitDir, objects, shallow };
+    }
+    /**
+     * `remote.<remote>.url` as written in the local config (no `insteadOf` applied; null when unset) and the
+     * `http.*.extraheader` settings as `key=value` (actions/checkout's auth), from one shared `config` read.
+     */
+    async localConfig(remote = 'origin') {
+        const name = remote.replace(/[.+*?()|[\]{}^$\\]/g, '\\$&');
+        const cfg = await this.probe([
+            'config',
+            '--local',
+            '--get-regexp',
+            `^remote\\.${name}\\.url$|^http\\.(.*\\.)?extraheader$`,
+        ]);
+        let url = null;
+        const headers = [];
+        for (const line of cfg.stdout.split('\n')) {
+            const sp = line.indexOf(' ');
+            if (sp < 0)
+                continue;
+            const key = line.slice(0, sp);
+            const value = line.slice(sp + 1);
+            if (/^remote\./.test(key))
+                url ??= value;
+            else
+                headers.push(`${key}=${value}`);
+        }
+        return { url, headers };
+    }
+    /**
+     * `run` with `allowFailure`, once per instance for the same arguments: for what does not change while one
+     * command runs (top level, git dir, object format, remote URLs, local config). Whoever shares the instance
+     * shares the answers (a tick's event log, forge and base-branch reads ask the same questions).
+     */
+    probe(args) {
+        const key = args.join('\0');
+        let result = this.probes.get(key);
+        if (!result) {
+            result = this.run(args, { allowFailure: true });
+            this.probes.set(key, result);
+        }
+        return result;
+    }
+}
+
+
+/***/ }),
+
 /***/ 7811:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -46861,11 +46953,32 @@ async function loadBaseDocuments(git, defaultBranch) {
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3338);
+/* harmony import */ var _git_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4525);
+/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3338);
 
 
 
 
+
+/**
+ * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
+ * after the first unless `firstIsStore`) already at that commit.
+ */
+function pushedStale(stdout, leases, firstIsStore = false) {
+    const stale = [];
+    for (const [i, l] of leases.entries()) {
+        const line = stdout.split('\n').find((x) => x.includes(`:${l.ref}\t`));
+        if (!line)
+            continue;
+        const summary = line.split('\t')[2] ?? '';
+        if (line.startsWith('!') && /stale info|fetch first|non-fast-forward|already exists/i.test(summary))
+            stale.push(l.ref);
+        // A store ref already at this very commit was published by another writer (see RefStore.push).
+        else if (line.startsWith('=') && (i > 0 || firstIsStore))
+            stale.push(l.ref);
+    }
+    return stale;
+}
 class PrivateRepo {
     root;
     git;
@@ -47066,7 +47179,57 @@ class PrivateRepo {
             target.url,
             `${commit}:${ref}`,
         ]);
-        (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
+        (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
+    }
+    /**
+     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
+     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
+     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
+     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
+     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
+     */
+    async pushLeased(target, leases, objects = [], token) {
+        const git = this.originGit(target, token, objects);
+        const push = async (some, atomic) => git.run([
+            'push',
+            '--porcelain',
+            '--no-verify',
+            '--no-signed',
+            ...(atomic ? ['--atomic'] : []),
+            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+            target.url,
+            ...some.map((l) => `${l.commit}:${l.ref}`),
+        ], { allowFailure: true });
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .parseListing */ ._S)(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${(0,_git_js__WEBPACK_IMPORTED_MODULE_3__/* .gitMessage */ .Uu)(r.stderr)}`);
     }
     /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
@@ -47074,25 +47237,27 @@ class PrivateRepo {
      */
     async listRemote(target) {
         const git = this.originGit(target);
-        const r = await git.run(['ls-remote', target.url, ..._remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj.map((p) => `${p}*`)], {
+        const r = await git.run(['ls-remote', target.url, ..._remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj.map((p) => `${p}*`)], {
             allowFailure: true,
         });
         if (r.exitCode === 0)
-            (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .rememberRemoteTips */ ["if"])(target.url, (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .parseListing */ ._S)(r.stdout, _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj), _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj);
+            (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .rememberRemoteTips */ ["if"])(target.url, (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .parseListing */ ._S)(r.stdout, _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj), _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj);
     }
     /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
-    originGit(target, token = target.token) {
+    originGit(target, token = target.token, objects = []) {
         const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        if (objects.length > 0)
+            env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects.join(node_path__WEBPACK_IMPORTED_MODULE_2__.delimiter);
         return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
     }
     /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
     static listedBranch(target, branch) {
-        return (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+        return (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
     }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
         // This command's listing of the origin (the forge's default-branch read) saw it already.
-        const seen = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+        const seen = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
         if (seen !== undefined)
             return seen;
         const git = this.originGit(target);
@@ -47140,13 +47305,15 @@ async function writeRepoFiles(gitDir, format, bare, branch = 'main') {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   KU: () => (/* binding */ forgetRemoteTips),
+/* harmony export */   Lo: () => (/* binding */ companionsOf),
 /* harmony export */   _S: () => (/* binding */ parseListing),
 /* harmony export */   "if": () => (/* binding */ rememberRemoteTips),
+/* harmony export */   lG: () => (/* binding */ peekRemoteTip),
 /* harmony export */   rZ: () => (/* binding */ takeRemoteTip),
 /* harmony export */   wX: () => (/* binding */ noteRemoteTip),
 /* harmony export */   zj: () => (/* binding */ LISTED_PREFIXES)
 /* harmony export */ });
-/* unused harmony export peekRemoteTip */
+/* unused harmony export fetchAlong */
 /**
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
@@ -47207,6 +47374,21 @@ function parseListing(stdout, prefixes) {
 }
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map();
+function fetchAlong(url, ref) {
+    const refs = companions.get(url) ?? new Set();
+    refs.add(ref);
+    companions.set(url, refs);
+}
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+function companionsOf(url, ref) {
+    return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}
 
 
 /***/ }),
@@ -49752,7 +49934,10 @@ async function scanWorkTree(root, base, options) {
     return { changes, links, entries, truncated };
 }
 
+// EXTERNAL MODULE: ./src/forge/forge.ts
+var forge = __nccwpck_require__(6576);
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
+
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
  * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
@@ -49773,6 +49958,41 @@ function assertOwnBranch(branch, prefix, base) {
     if (!own || !safe || branch === base) {
         throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
     }
+}
+/** A branch push of an attempt is to one of Leviathan's own branches and a ref name git accepts. */
+async function checkOwnBranch(repo, branch, prefix, base) {
+    assertOwnBranch(branch, prefix, base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+}
+/**
+ * The PR branch's push for the forge to carry (`PullInput.carry`): checked as every push of an attempt is,
+ * then pushed from `repo` by SHA with its lease (`expected`, null: absent), with the refs the forge adds
+ * (each leased) in the same atomic push. A stale branch lease or a failed push is a `BranchPushError`.
+ */
+async function carriedPush(repo, target, push) {
+    await checkOwnBranch(repo, push.branch, push.prefix, push.base);
+    const branch = {
+        ref: `refs/heads/${push.branch}`,
+        commit: push.commit,
+        expected: push.expected,
+    };
+    return {
+        url: target.url,
+        push: async (refs, objects) => {
+            let stale;
+            try {
+                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+            }
+            catch (error) {
+                throw new forge/* BranchPushError */.$(`pushing ${push.branch} failed: ${error.message}`);
+            }
+            if (stale.includes(branch.ref))
+                throw new forge/* BranchPushError */.$(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
+            return { landed: stale.length === 0 };
+        },
+    };
 }
 /** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */
 async function commitTree(git, tree, parent, message) {
@@ -49873,6 +50093,7 @@ async function buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
 
 
 
@@ -50206,17 +50427,26 @@ refusal) {
                 report: guard.report,
             });
         }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+        let carry;
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
+            carry = await carriedPush(repo, target, {
+                branch: ctx.branch,
+                commit: head,
+                expected: ctx.branchAt,
+                prefix: config.pr.branch_prefix,
+                base: ctx.base,
+                token: deps.forge.pushToken?.(),
+            });
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
         }
-        say('opening the pull request');
         let pull;
         try {
             pull = await deps.forge.upsertPull({
+                carry,
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
@@ -50238,7 +50468,8 @@ refusal) {
             });
         }
         catch (error) {
-            return await fail('pr_error', error.message, { report: guard.report });
+            const reason = error instanceof forge/* BranchPushError */.$ ? 'push_error' : 'pr_error';
+            return await fail(reason, error.message, { report: guard.report });
         }
         const lateDetail = await record([
             deliver_attemptDraft(deps, ctx, {
@@ -50278,10 +50509,7 @@ refusal) {
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
-    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
-    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
-    if (valid.exitCode !== 0)
-        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
     await repo.pushWithLease(target, commit, branch, expected, token);
 }
 

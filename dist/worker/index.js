@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 708:
+/***/ 9042:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34326,6 +34326,16 @@ class ref_store_RefStore {
     async isRemote() {
         return (await this.setup()).remote !== null;
     }
+    /**
+     * Where a commit of this store can be pushed by someone else (`update`'s `publish`): the remote's URL and
+     * the private repository's object directory holding the commits built here; null in local mode.
+     */
+    async pushSource() {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return null;
+        return { url: mode.url, objects: join(mode.lockKey, 'objects') };
+    }
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
@@ -34527,7 +34537,7 @@ class ref_store_RefStore {
      * comment for what `fn` may assume. Throws `RefStoreError('contention')` after `maxTries` lost races, and
      * whatever `fn` throws on a fresh view.
      */
-    async update(fn) {
+    async update(fn, publish) {
         let started = performance.now();
         let view = (await this.cached()) ?? (await this.fetch());
         for (let tries = 1;;) {
@@ -34552,7 +34562,10 @@ class ref_store_RefStore {
                     : { ok: false, refused: decision.reason, commit: view.commit, tries };
             }
             const commit = await this.commit(decision.changes, decision.message, view.commit);
-            if (await this.push(commit, view.commit)) {
+            const landed = publish
+                ? await this.publishWith(publish, commit, view.commit)
+                : await this.push(commit, view.commit);
+            if (landed) {
                 return { ok: true, value: decision.value, commit, committed: true, tries };
             }
             if (!view.fresh) {
@@ -34572,6 +34585,17 @@ class ref_store_RefStore {
             started = performance.now();
             view = await this.fetch();
         }
+    }
+    /** `push`, done by `publish` (one atomic push with other refs); remote mode only. */
+    async publishWith(publish, commit, parent) {
+        const mode = await this.setup();
+        if (mode.remote === null || mode.url === null)
+            return this.push(commit, parent);
+        forgetRemoteTips(mode.url);
+        if (!(await publish({ ref: this.ref, commit, expected: parent })))
+            return false;
+        await this.track(mode, commit);
+        return true;
     }
     landed(commit) {
         this.memo = this.built?.commit === commit ? this.built : null;
@@ -34684,10 +34708,16 @@ class ref_store_RefStore {
             mode.remote,
             `+${this.ref}:${mode.trackingRef}`,
         ];
+        let along = await this.companionRefspecs(mode, known !== null);
         for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run(args, { allowFailure: true }));
+            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
             if (r.exitCode === 0)
                 return { filtered: !known };
+            if (along.length > 0) {
+                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+                along = [];
+                continue;
+            }
             if (MISSING_REF.test(r.stderr)) {
                 // The ref does not exist (any more) on the remote: the store is empty.
                 if (known)
@@ -34704,6 +34734,30 @@ class ref_store_RefStore {
             }
             throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
         }
+    }
+    /**
+     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+     */
+    async companionRefspecs(mode, ownKnown) {
+        if (mode.url === null)
+            return [];
+        const specs = [];
+        for (const ref of companionsOf(mode.url, this.ref)) {
+            const seen = peekRemoteTip(mode.url, ref);
+            if (typeof seen !== 'string')
+                continue;
+            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
+            const held = await readRefFile(mode, tracking);
+            // Unknown here (reftable), or already this tip: nothing to take along.
+            if (held === undefined || held === seen)
+                continue;
+            if ((held !== null) !== ownKnown)
+                continue;
+            specs.push(`+${ref}:${tracking}`);
+        }
+        return specs;
     }
     async commitInfo(mode, rev) {
         const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
@@ -35615,23 +35669,8 @@ function checkLog(input) {
 var pr_body = __nccwpck_require__(1374);
 // EXTERNAL MODULE: ./src/core/redact.ts + 1 modules
 var redact = __nccwpck_require__(6425);
-;// CONCATENATED MODULE: ./src/forge/forge.ts
-/**
- * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
- * Renovate's platform interface). `github` and `local` implement it; callers never know which.
- */
-/** The forge could not be read or written after retries; callers fail closed. */
-class forge_ForgeError extends Error {
-    operation;
-    status;
-    name = 'ForgeError';
-    constructor(message, operation, status) {
-        super(message);
-        this.operation = operation;
-        this.status = status;
-    }
-}
-
+// EXTERNAL MODULE: ./src/forge/forge.ts
+var forge = __nccwpck_require__(6576);
 // EXTERNAL MODULE: ./node_modules/bottleneck/light.js
 var light = __nccwpck_require__(3251);
 ;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
@@ -41147,6 +41186,9 @@ class github_GitHubForge {
      * nothing the second time.
      */
     async upsertPull(input) {
+        // A carried branch push goes first, on its own (git, not the API): the pull opens on a pushed branch.
+        if (input.carry)
+            await input.carry.push([], []);
         const warnings = [];
         const existing = await this.findOpenPull(input.branch);
         let pull;
@@ -41434,8 +41476,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4525);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(2742);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(708);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(4377);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(9042);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
  * configured agent command with the scrubbed environment and the attempt's deadline, then (in the agent job)
@@ -43054,13 +43096,44 @@ async function runCommands(options) {
 
 /***/ }),
 
+/***/ 6576:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports ForgeError, BranchPushError */
+/**
+ * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
+ * Renovate's platform interface). `github` and `local` implement it; callers never know which.
+ */
+/** The forge could not be read or written after retries; callers fail closed. */
+class ForgeError extends Error {
+    operation;
+    status;
+    name = 'ForgeError';
+    constructor(message, operation, status) {
+        super(message);
+        this.operation = operation;
+        this.status = status;
+    }
+}
+/** A carried branch push (`PullInput.carry`) did not land: nothing of the pull was written. */
+class BranchPushError extends ForgeError {
+    name = 'BranchPushError';
+    constructor(message) {
+        super(message, 'push');
+    }
+}
+
+
+/***/ }),
+
 /***/ 4525:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   TU: () => (/* binding */ Git)
+/* harmony export */   TU: () => (/* binding */ Git),
+/* harmony export */   Uu: () => (/* binding */ gitMessage)
 /* harmony export */ });
-/* unused harmony exports gitMessage, GitError, observeGit, LEVIATHAN_IDENTITY, cleanGitEnv, cleanGitConfig */
+/* unused harmony exports GitError, observeGit, LEVIATHAN_IDENTITY, cleanGitEnv, cleanGitConfig */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
@@ -43343,11 +43416,32 @@ class Git {
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3338);
+/* harmony import */ var _git_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4525);
+/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3338);
 
 
 
 
+
+/**
+ * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
+ * after the first unless `firstIsStore`) already at that commit.
+ */
+function pushedStale(stdout, leases, firstIsStore = false) {
+    const stale = [];
+    for (const [i, l] of leases.entries()) {
+        const line = stdout.split('\n').find((x) => x.includes(`:${l.ref}\t`));
+        if (!line)
+            continue;
+        const summary = line.split('\t')[2] ?? '';
+        if (line.startsWith('!') && /stale info|fetch first|non-fast-forward|already exists/i.test(summary))
+            stale.push(l.ref);
+        // A store ref already at this very commit was published by another writer (see RefStore.push).
+        else if (line.startsWith('=') && (i > 0 || firstIsStore))
+            stale.push(l.ref);
+    }
+    return stale;
+}
 class PrivateRepo {
     root;
     git;
@@ -43548,7 +43642,57 @@ class PrivateRepo {
             target.url,
             `${commit}:${ref}`,
         ]);
-        (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
+        (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
+    }
+    /**
+     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
+     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
+     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
+     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
+     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
+     */
+    async pushLeased(target, leases, objects = [], token) {
+        const git = this.originGit(target, token, objects);
+        const push = async (some, atomic) => git.run([
+            'push',
+            '--porcelain',
+            '--no-verify',
+            '--no-signed',
+            ...(atomic ? ['--atomic'] : []),
+            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+            target.url,
+            ...some.map((l) => `${l.commit}:${l.ref}`),
+        ], { allowFailure: true });
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .parseListing */ ._S)(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${(0,_git_js__WEBPACK_IMPORTED_MODULE_3__/* .gitMessage */ .Uu)(r.stderr)}`);
     }
     /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
@@ -43556,25 +43700,27 @@ class PrivateRepo {
      */
     async listRemote(target) {
         const git = this.originGit(target);
-        const r = await git.run(['ls-remote', target.url, ..._remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj.map((p) => `${p}*`)], {
+        const r = await git.run(['ls-remote', target.url, ..._remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj.map((p) => `${p}*`)], {
             allowFailure: true,
         });
         if (r.exitCode === 0)
-            (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .rememberRemoteTips */ ["if"])(target.url, (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .parseListing */ ._S)(r.stdout, _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj), _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .LISTED_PREFIXES */ .zj);
+            (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .rememberRemoteTips */ ["if"])(target.url, (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .parseListing */ ._S)(r.stdout, _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj), _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .LISTED_PREFIXES */ .zj);
     }
     /** Git to talk to the target: a token alone when there is one, else the checkout's credentials. */
-    originGit(target, token = target.token) {
+    originGit(target, token = target.token, objects = []) {
         const env = { GIT_DIR: (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.root, 'repo.git') };
+        if (objects.length > 0)
+            env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects.join(node_path__WEBPACK_IMPORTED_MODULE_2__.delimiter);
         return token ? this.git.withToken(token, this.root, env) : this.git.at(this.root, env, target.headers);
     }
     /** A branch's tip as this command's listing of the origin saw it (null: absent), undefined when unknown. */
     static listedBranch(target, branch) {
-        return (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+        return (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
     }
     /** The commit a branch of the origin is at, or null. */
     async remoteBranch(target, branch) {
         // This command's listing of the origin (the forge's default-branch read) saw it already.
-        const seen = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_3__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
+        const seen = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .takeRemoteTip */ .rZ)(target.url, `refs/heads/${branch}`);
         if (seen !== undefined)
             return seen;
         const git = this.originGit(target);
@@ -43627,7 +43773,7 @@ async function writeRepoFiles(gitDir, format, bare, branch = 'main') {
 /* harmony export */   wX: () => (/* binding */ noteRemoteTip),
 /* harmony export */   zj: () => (/* binding */ LISTED_PREFIXES)
 /* harmony export */ });
-/* unused harmony exports forgetRemoteTips, peekRemoteTip */
+/* unused harmony exports forgetRemoteTips, peekRemoteTip, fetchAlong, companionsOf */
 /**
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
@@ -43688,6 +43834,21 @@ function parseListing(stdout, prefixes) {
 }
 /** Ref prefixes a listing of the origin covers completely: its branches and Leviathan's own refs. */
 const LISTED_PREFIXES = ['refs/heads/', 'refs/leviathan/'];
+/**
+ * Refs of other stores kept in the same private repository (the local forge's pulls next to the event log):
+ * a store fetching from `url` takes them along in the same fetch when the last listing shows they moved, so
+ * the other store's next read needs no session of its own (its compare-and-swap still guards the write).
+ */
+const companions = new Map();
+function fetchAlong(url, ref) {
+    const refs = companions.get(url) ?? new Set();
+    refs.add(ref);
+    companions.set(url, refs);
+}
+/** The refs registered with `fetchAlong` for `url`, except `ref` itself. */
+function companionsOf(url, ref) {
+    return [...(companions.get(url) ?? [])].filter((r) => r !== ref);
+}
 
 
 /***/ }),
@@ -43913,7 +44074,7 @@ function archiveResultFile(archive) {
 
 /***/ }),
 
-/***/ 2742:
+/***/ 4377:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -49277,6 +49438,88 @@ async function work_tree_scanWorkTree(root, base, options) {
     return { changes, links, entries, truncated };
 }
 
+// EXTERNAL MODULE: ./src/forge/forge.ts
+var forge = __nccwpck_require__(6576);
+;// CONCATENATED MODULE: ./src/worker/branch.ts
+
+/**
+ * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
+ * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
+ * where pushes happen.
+ */
+const OWN_BRANCH = /^(leviathan-wip\/[^\s]+|leviathan-events)$/;
+/**
+ * What task ids, attempt ids and branch prefixes are made of. Anything else (`:`, whitespace, `~^?*[\\`, `@{`)
+ * could turn the `<commit>:refs/heads/<branch>` refspec into something other than one of our branches.
+ */
+const SAFE_NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+class ForbiddenPushError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'ForbiddenPushError';
+}
+function assertOwnBranch(branch, prefix, base) {
+    const own = (branch.startsWith(prefix) && branch.length > prefix.length) || OWN_BRANCH.test(branch);
+    const safe = SAFE_NAME.test(branch) && !branch.includes('..') && !branch.startsWith('-');
+    if (!own || !safe || branch === base) {
+        throw new ForbiddenPushError(`refusing to push to ${branch}: Leviathan pushes only its own branches`);
+    }
+}
+/** A branch push of an attempt is to one of Leviathan's own branches and a ref name git accepts. */
+async function branch_checkOwnBranch(repo, branch, prefix, base) {
+    assertOwnBranch(branch, prefix, base);
+    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
+    if (valid.exitCode !== 0)
+        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+}
+/**
+ * The PR branch's push for the forge to carry (`PullInput.carry`): checked as every push of an attempt is,
+ * then pushed from `repo` by SHA with its lease (`expected`, null: absent), with the refs the forge adds
+ * (each leased) in the same atomic push. A stale branch lease or a failed push is a `BranchPushError`.
+ */
+async function branch_carriedPush(repo, target, push) {
+    await branch_checkOwnBranch(repo, push.branch, push.prefix, push.base);
+    const branch = {
+        ref: `refs/heads/${push.branch}`,
+        commit: push.commit,
+        expected: push.expected,
+    };
+    return {
+        url: target.url,
+        push: async (refs, objects) => {
+            let stale;
+            try {
+                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+            }
+            catch (error) {
+                throw new BranchPushError(`pushing ${push.branch} failed: ${error.message}`);
+            }
+            if (stale.includes(branch.ref))
+                throw new BranchPushError(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
+            return { landed: stale.length === 0 };
+        },
+    };
+}
+/** Creates a commit of `tree` on `parent` without touching any ref, index or working tree. */
+async function commitTree(git, tree, parent, message) {
+    return git.output(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message });
+}
+/** A commit on top of `parent` that replaces one file's content, built in a throwaway index. */
+async function commitFileChange(git, parent, path, content, message, tmpIndex) {
+    const env = { GIT_INDEX_FILE: tmpIndex };
+    await git.run(['read-tree', parent], { env });
+    const blob = await git.output(['hash-object', '-w', '--stdin'], { input: content });
+    await git.run(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+    const tree = await git.output(['write-tree'], { env });
+    return commitTree(git, tree, parent, message);
+}
+/** Pushes a commit to one of Leviathan's own branches on origin, replacing what an earlier attempt left. */
+async function pushBranch(git, commit, branch, prefix, base) {
+    assertOwnBranch(branch, prefix, base);
+    await git.run(['push', '--quiet', '--force', 'origin', `${commit}:refs/heads/${branch}`]);
+}
+function branch_commitMessage(title, task, attempt) {
+    return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/worker/threats.ts
 
 
@@ -49354,6 +49597,7 @@ async function wip_buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
 
 
 
@@ -49687,17 +49931,26 @@ refusal) {
                 report: guard.report,
             });
         }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)}`);
+        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+        let carry;
         try {
-            await pushOwn(repo, target, head, ctx.branch, ctx, ctx.branchAt, deps.forge.pushToken?.());
+            carry = await carriedPush(repo, target, {
+                branch: ctx.branch,
+                commit: head,
+                expected: ctx.branchAt,
+                prefix: config.pr.branch_prefix,
+                base: ctx.base,
+                token: deps.forge.pushToken?.(),
+            });
         }
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
         }
-        say('opening the pull request');
         let pull;
         try {
             pull = await deps.forge.upsertPull({
+                carry,
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
@@ -49719,7 +49972,8 @@ refusal) {
             });
         }
         catch (error) {
-            return await fail('pr_error', error.message, { report: guard.report });
+            const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+            return await fail(reason, error.message, { report: guard.report });
         }
         const lateDetail = await record([
             deliver_attemptDraft(deps, ctx, {
@@ -49759,10 +50013,7 @@ refusal) {
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
-    assertOwnBranch(branch, ctx.config.pr.branch_prefix, ctx.base);
-    const valid = await repo.git.run(['check-ref-format', `refs/heads/${branch}`], { allowFailure: true });
-    if (valid.exitCode !== 0)
-        throw new Error(`${branch} is not a valid branch name for git; nothing pushed`);
+    await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
     await repo.pushWithLease(target, commit, branch, expected, token);
 }
 
