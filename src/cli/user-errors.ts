@@ -2,7 +2,7 @@ import { UserError } from '../core/errors.js';
 import { ForgeError } from '../forge/forge.js';
 import { ChainBrokenError } from '../store/event-log.js';
 import { GitError } from '../store/git.js';
-import { RefStoreError } from '../store/ref-store.js';
+import { RefStoreError } from '../store/ref-store-types.js';
 
 /**
  * Failures of the parts below the CLI that a user can act on (a broken chain, an unreachable remote or forge)

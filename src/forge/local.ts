@@ -16,13 +16,13 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { notARepository } from '../core/hints.js';
 import { Git, GitError, gitMessage } from '../store/git.js';
+import { RefStore } from '../store/ref-store.js';
 import {
   type FileChanges,
-  RefStore,
   RefStoreError,
   type RefView,
   type StorePublish,
-} from '../store/ref-store.js';
+} from '../store/ref-store-types.js';
 import {
   fetchAlong,
   LISTED_PREFIXES,

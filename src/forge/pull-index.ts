@@ -12,7 +12,7 @@
  *   Leviathan-Pulls-Open: 7 leviathan/docs
  *   Leviathan-Tree: <the commit's root tree>
  */
-import type { FileChanges, RefView } from '../store/ref-store.js';
+import type { FileChanges, RefView } from '../store/ref-store-types.js';
 import {
   NEXT_FILE,
   type PullRecord,

@@ -39,7 +39,8 @@ import type { Git } from './git.js';
 import { type Anchor, AnchorFile } from './log-anchor.js';
 import { keyIdOf, type Sealer } from './log-seal.js';
 import { anchorVerdict, hashAtSeq, sealProblem, sha256Text } from './log-trust.js';
-import { RefStore, type RefStoreOptions, type RefView } from './ref-store.js';
+import { RefStore } from './ref-store.js';
+import type { RefStoreOptions, RefView } from './ref-store-types.js';
 
 export const EVENTS_BRANCH = 'leviathan-events';
 export const STATE_FILE = 'state.json';

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventLog } from '../../src/store/event-log.js';
-import { RefStore, RefStoreError } from '../../src/store/ref-store.js';
+import { RefStore } from '../../src/store/ref-store.js';
+import { RefStoreError } from '../../src/store/ref-store-types.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, installHook, makeTempDir, removeDir, removeHook } from '../harness/repo.js';
 import { EventBuilder } from '../helpers/events.js';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Git } from '../../src/store/git.js';
 import { commitBody, LooseObjectWriter } from '../../src/store/object-writer.js';
-import { type FileChanges, RefStore } from '../../src/store/ref-store.js';
+import { RefStore } from '../../src/store/ref-store.js';
+import type { FileChanges } from '../../src/store/ref-store-types.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, makeTempDir, removeDir } from '../harness/repo.js';
 

@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RefStore, RefStoreError, type RefView, type UpdateDecision } from '../../src/store/ref-store.js';
+import { RefStore } from '../../src/store/ref-store.js';
+import { RefStoreError, type RefView, type UpdateDecision } from '../../src/store/ref-store-types.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, initRepo, makeTempDir, removeDir } from '../harness/repo.js';
 import { sized } from '../helpers/stress.js';
