@@ -1,7 +1,8 @@
 /**
  * Dependencies point down (SPEC §6): cli/actions → scheduler/worker → forge/store/executor → core. The git
- * plumbing in `store/git.ts`, `store/ref-store.ts` (and its types, `store/ref-store-types.ts`) and `store/remote-tips.ts` (the tips one `ls-remote` listed) is shared by its level (the executor collects changes
- * with it, the local forge keeps pull records with it). This reads every import in src/ and fails on any
+ * plumbing in `store/git.ts`, `store/ref-store.ts` (and its types, `store/ref-store-types.ts`) and
+ * `store/remote-tips.ts` (the tips one `ls-remote` listed) is shared by its level (the executor collects
+ * changes with it, the local forge keeps pull records with it). This reads every import in src/ and fails on any
  * that points up or sideways outside those.
  */
 import { readdirSync, readFileSync } from 'node:fs';
