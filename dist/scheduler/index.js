@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1749:
+/***/ 5718:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33004,8 +33004,14 @@ function anchorVerdict(anchor, last, hashAtAnchor) {
     return { ok: true };
 }
 
-// EXTERNAL MODULE: ./src/core/hints.ts
-var hints = __nccwpck_require__(8073);
+;// CONCATENATED MODULE: ./src/store/cas-backoff.ts
+/** The wait between compare-and-swap tries of `RefStore.update` (ref-store.ts) after a lost race. */
+/** Full jitter: a random wait in [0, min(max, base·2^(try−1))). */
+function backoffDelay(tryNumber, baseMs, maxMs, random = Math.random) {
+    return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, tryNumber - 1)));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs"
@@ -33408,8 +33414,632 @@ function groupListing(records, complete) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/store/ref-store-types.ts
+/** A store operation failed. Messages name the ref and remote but never carry credentials. */
+class RefStoreError extends Error {
+    code;
+    name = 'RefStoreError';
+    constructor(code, message) {
+        super(message);
+        this.code = code;
+    }
+}
+/** Rejects paths git would store oddly or that could escape the tree. */
+function checkStorePath(path) {
+    const bad = path === '' ||
+        path.startsWith('/') ||
+        path.endsWith('/') ||
+        path.includes('\\') ||
+        /[\x00-\x1f\x7f]/.test(path) ||
+        path.split('/').some((s) => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
+    if (bad)
+        throw new RefStoreError('bad_input', `invalid store path ${JSON.stringify(path)}`);
+}
+
+;// CONCATENATED MODULE: ./src/store/ref-files.ts
+/**
+ * The private repository's refs read and moved as files (git's own lock protocol, no process), and the
+ * in-process queue that keeps fetches into one private repository from overlapping (see ref-store.ts).
+ */
+
+
+/**
+ * Runs `fn` after every earlier task queued under `key` in this process. Fetches into one private repository
+ * are serialised this way (they share its shallow file and tracking refs); other processes are handled by
+ * retrying on git's lock errors.
+ */
+const queues = new Map();
+function exclusive(key, fn) {
+    const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(() => { }, () => { });
+    queues.set(key, tail);
+    void tail.then(() => {
+        if (queues.get(key) === tail)
+            queues.delete(key);
+    });
+    return run;
+}
+/**
+ * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
+ * when the files cannot tell (another ref format): then the caller asks git.
+ */
+async function readRefFile(mode, ref) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return undefined;
+    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, ref), 'utf8').catch(() => null);
+    if (loose !== null)
+        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
+    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+        const sp = line.indexOf(' ');
+        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
+            return line.slice(0, sp);
+    }
+    return null;
+}
+/**
+ * Moves a ref of the private repository by git's own file protocol (create `<ref>.lock` exclusively, write,
+ * rename over the ref), without a process. False when it cannot (another ref format, a lock held by a git
+ * of another process): then the caller asks git.
+ */
+async function writeRefFile(mode, ref, oid) {
+    const dir = mode.lockKey;
+    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
+        return false;
+    const file = (0,external_node_path_.join)(dir, ref);
+    const lock = `${file}.lock`;
+    try {
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(file), { recursive: true });
+    }
+    catch {
+        return false;
+    }
+    const handle = await (0,promises_namespaceObject.open)(lock, 'wx').catch(() => null);
+    if (handle === null)
+        return false;
+    try {
+        try {
+            await handle.writeFile(`${oid}\n`);
+        }
+        finally {
+            await handle.close();
+        }
+        await (0,promises_namespaceObject.rename)(lock, file);
+        return true;
+    }
+    catch {
+        await (0,promises_namespaceObject.rm)(lock, { force: true }).catch(() => { });
+        return false;
+    }
+}
+
+// EXTERNAL MODULE: ./src/core/hints.ts
+var hints = __nccwpck_require__(8073);
+;// CONCATENATED MODULE: ./src/store/ref-store-mode.ts
+/**
+ * How a ref store reaches its data: remote mode (a private bare repository under `.git/leviathan/`) or local
+ * mode (the repository is its own store), opened once per store, and the git messages it tells apart.
+ */
+
+
+
+
+
+
+
+function redactUrl(url) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+function isRemoteUrl(url) {
+    // scheme://… or scp-like user@host:path; anything else is a local path.
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url);
+}
+const AUTH_FAILURE = /Authentication failed|could not read Username|could not read Password|terminal prompts disabled|returned error: 40[13]|HTTP 40[13]/i;
+// Another process of this machine working in the same private repository at the same moment.
+const LOCK_FAILURE = /\.lock'?: File exists|Unable to create '.*\.lock'|cannot lock ref|unable to lock|shallow\.lock|shallow file has changed/i;
+const MISSING_REF = /couldn't find remote ref|no such ref was fetched/i;
+const LOST_RACE = /stale info|fetch first|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|but expected|failed to lock/i;
+/** Loose objects in the private repository above which it is packed (see `open`). */
+const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
+/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
+const AUX_LOOSE_DIRS_CHECK = 128;
+/** Opens the store of `options`: local mode (the repository is its own store) or remote mode. */
+async function openMode(options, ref, remoteName) {
+    const shared = options.probe;
+    const user = shared?.cwd === options.dir ? shared : new Git(options.dir, options.token);
+    const layout = await user.layout();
+    if (layout === null) {
+        throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(options.dir));
+    }
+    const { commonDir, objectFormat } = layout;
+    const cfg = await user.localConfig(remoteName);
+    let url = cfg.url;
+    const headers = cfg.headers;
+    if (url === null) {
+        const git = new Git(options.dir, options.token);
+        const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
+        if (head.stdout.trim() === ref) {
+            throw new RefStoreError('bad_repository', `${ref} is checked out in ${options.dir}; switch away from it`);
+        }
+        return {
+            git,
+            lockKey: commonDir,
+            remote: null,
+            trackingRef: ref,
+            where: `the local repository ${options.dir}`,
+            url: null,
+            writer: null,
+        };
+    }
+    if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
+        // git resolves a relative remote path against the top level (a bare repository: its git dir); the
+        // private repository lives elsewhere, so it gets the absolute path.
+        const top = await user.probe(['rev-parse', '--show-toplevel']);
+        url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
+    }
+    const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
+    await ensureAuxRepo(aux, objectFormat, url);
+    // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
+    // no token was given; with a token, only the token is sent.
+    const git = new Git(aux, options.token, { GIT_DIR: aux }, options.token ? [] : headers);
+    // The private repository's own config and object directories are read as files: no git process for
+    // what is nearly always "unchanged" (a tick opens two stores).
+    if ((await auxRemoteUrl(aux)) !== url)
+        await git.run(['config', 'remote.origin.url', url]);
+    // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
+    // and then. Unreachable ones older than an hour go: nothing in flight is that old.
+    if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
+        const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
+        const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
+        if (looseKiB > AUX_LOOSE_LIMIT_KIB)
+            await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
+    }
+    return {
+        git,
+        lockKey: aux,
+        remote: 'origin',
+        trackingRef: `refs/leviathan/remotes/${remoteName}/${ref.slice('refs/'.length)}`,
+        where: redactUrl(url),
+        url,
+        writer: objectFormat === 'sha1' || objectFormat === 'sha256'
+            ? new LooseObjectWriter((0,external_node_path_.join)(aux, 'objects'), objectFormat)
+            : null,
+    };
+}
+function authError(mode, ref) {
+    return new RefStoreError('auth_failed', `authentication to ${mode.where} failed: the token is missing, wrong or lacks access to ${ref}`);
+}
+function lastLines(text) {
+    return gitMessage(text);
+}
+/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
+async function auxRemoteUrl(aux) {
+    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(aux, 'config'), 'utf8').catch(() => '');
+    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
+    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
+    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
+}
+/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
+async function looseObjectDirs(aux) {
+    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_.join)(aux, 'objects')).catch(() => []);
+    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
+}
+/** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
+async function ensureAuxRepo(aux, objectFormat, url) {
+    if (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
+        return;
+    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
+    const tmp = `${aux}.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const git = new Git((0,external_node_path_.join)(aux, '..'));
+    await git.run(['init', '--quiet', '--bare', `--object-format=${objectFormat}`, tmp]);
+    const quoted = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+    // A partial clone of one remote; maintenance off (it would have to understand promisor packs, and this
+    // repository only ever holds a few small trees and blobs).
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(tmp, 'config'), [
+        '[core]',
+        '\trepositoryformatversion = 1',
+        '\tbare = true',
+        '\tlogallrefupdates = false',
+        '\tlooseCompression = 1',
+        '[extensions]',
+        '\tpartialclone = origin',
+        ...(objectFormat === 'sha1' ? [] : [`\tobjectformat = ${objectFormat}`]),
+        '[remote "origin"]',
+        `\turl = "${quoted}"`,
+        '\tpromisor = true',
+        '\tpartialclonefilter = blob:none',
+        '[gc]',
+        '\tauto = 0',
+        '[maintenance]',
+        '\tauto = false',
+        '[fetch]',
+        '\twriteCommitGraph = false',
+        '',
+    ].join('\n'));
+    try {
+        await (0,promises_namespaceObject.rename)(tmp, aux);
+    }
+    catch {
+        // Another process created it first.
+        await (0,promises_namespaceObject.rm)(tmp, { recursive: true, force: true });
+    }
+}
+
 // EXTERNAL MODULE: ./src/store/remote-tips.ts
 var remote_tips = __nccwpck_require__(3338);
+;// CONCATENATED MODULE: ./src/store/ref-fetch.ts
+/** Fetching a ref store's tip, its companion refs and the blobs a read needs from the remote (see ref-store.ts). */
+
+
+
+
+
+/**
+ * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
+ * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
+ * that is absent on both sides.
+ */
+async function fetchTip(mode, ref, remoteName, memo) {
+    const { git } = mode;
+    const onDisk = memo ? undefined : await readRefFile(mode, mode.trackingRef);
+    const known = memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
+    // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
+    const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, ref);
+    if (seen !== undefined && seen === (known ?? null))
+        return { filtered: memo?.filtered ?? false, unchanged: seen };
+    const args = [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--no-recurse-submodules',
+        '--depth=1',
+        // With a known tip the server sends only what changed since (the new files' blobs included); without
+        // one, trees only, and the blobs that are read are fetched afterwards.
+        known ? '--no-filter' : '--filter=blob:none',
+        mode.remote,
+        `+${ref}:${mode.trackingRef}`,
+    ];
+    let along = await companionRefspecs(mode, ref, remoteName, known !== null);
+    for (let attempt = 1;; attempt++) {
+        const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
+        if (r.exitCode === 0)
+            return { filtered: !known };
+        if (along.length > 0) {
+            // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
+            along = [];
+            continue;
+        }
+        if (MISSING_REF.test(r.stderr)) {
+            // The ref does not exist (any more) on the remote: the store is empty.
+            if (known)
+                await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
+            return { filtered: false };
+        }
+        if (AUTH_FAILURE.test(r.stderr))
+            throw authError(mode, ref);
+        // Another process fetching into the same private repository, or a network blip: try again briefly.
+        const locked = LOCK_FAILURE.test(r.stderr);
+        if (attempt < (locked ? 10 : 4)) {
+            await sleep(locked ? 20 + Math.random() * 80 : 50 * 2 ** attempt);
+            continue;
+        }
+        throw new RefStoreError('fetch_failed', `could not fetch ${ref} from ${mode.where}: ${lastLines(r.stderr)}`);
+    }
+}
+/**
+ * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
+ * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
+ * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
+ */
+async function companionRefspecs(mode, ref, remoteName, ownKnown) {
+    if (mode.url === null)
+        return [];
+    const specs = [];
+    for (const companion of (0,remote_tips/* companionsOf */.Lo)(mode.url, ref)) {
+        const seen = (0,remote_tips/* peekRemoteTip */.lG)(mode.url, companion);
+        if (typeof seen !== 'string')
+            continue;
+        const tracking = `refs/leviathan/remotes/${remoteName}/${companion.slice('refs/'.length)}`;
+        const held = await readRefFile(mode, tracking);
+        // Unknown here (reftable), or already this tip: nothing to take along.
+        if (held === undefined || held === seen)
+            continue;
+        if ((held !== null) !== ownKnown)
+            continue;
+        specs.push(`+${companion}:${tracking}`);
+    }
+    return specs;
+}
+/** Fetches, in one request, the blobs among `blobs` that the partial clone does not have yet. */
+async function fetchMissing(mode, ref, commit, blobs) {
+    // rev-list --missing=print never fetches lazily; it only reports what is absent.
+    const paths = blobs.length <= 64 ? ['--', ...blobs.map((b) => b.path)] : [];
+    const r = await mode.git.run(['rev-list', '--objects', '--no-walk', '--missing=print', commit, ...paths], {
+        allowFailure: true,
+    });
+    const missing = new Set(r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('?'))
+        .map((l) => l.slice(1).trim()));
+    const want = [...new Set(blobs.map((b) => b.oid).filter((oid) => missing.has(oid)))];
+    if (want.length === 0)
+        return;
+    const f = await exclusive(mode.lockKey, () => mode.git.run([
+        '-c',
+        'fetch.negotiationAlgorithm=noop',
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--no-recurse-submodules',
+        '--filter=blob:none',
+        '--stdin',
+        mode.remote,
+    ], { allowFailure: true, input: `${want.join('\n')}\n` }));
+    if (f.exitCode !== 0) {
+        if (AUTH_FAILURE.test(f.stderr))
+            throw authError(mode, ref);
+        // cat-file will fetch what is still missing one object at a time, or fail clearly.
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/ref-view.ts
+
+
+
+
+async function commitInfo(mode, rev) {
+    const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
+        allowFailure: true,
+    });
+    if (r.exitCode !== 0)
+        return null;
+    const [commit = '', tree = '', ...rest] = r.stdout.split('\0');
+    return { commit, tree, message: rest.join('\0').replace(/\n+$/, '') };
+}
+/** A view of the commit `tip`; `dirsOf` collects the directories it lists completely (see writeCommit). */
+function makeView(mode, ref, tip, fresh, dirsOf) {
+    const { commit, tree, message } = tip;
+    // Entries seen by any listing of this commit, so reading a listed file needs no second ls-tree.
+    const known = new Map();
+    const listed = new Set();
+    const lsTree = async (args) => {
+        const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
+        if (r.exitCode !== 0)
+            return [];
+        const entries = parseLsTree(r.stdout);
+        for (const e of entries)
+            known.set(e.path, e);
+        return entries;
+    };
+    const readBlobs = async (entries) => {
+        const blobs = entries.filter((e) => e.type === 'blob');
+        if (blobs.length === 0)
+            return new Map();
+        // A few blobs missing after an incremental fetch are cheaper to fetch lazily than to look for.
+        if (mode.remote !== null && (tip.filtered || blobs.length > 2))
+            await fetchMissing(mode, ref, commit, blobs);
+        const contents = await catBlobs(mode.git, blobs.map((b) => b.oid));
+        const out = new Map();
+        for (const b of blobs)
+            out.set(b.path, contents.get(b.oid) ?? '');
+        return out;
+    };
+    const view = {
+        commit,
+        tree,
+        message,
+        fresh,
+        read: async (path) => (await view.readMany([path])).get(path) ?? null,
+        readMany: async (paths) => {
+            for (const p of paths)
+                checkStorePath(p);
+            // A path in a directory already listed is known to exist or not without another ls-tree.
+            const unknown = paths.filter((p) => !known.has(p) && !listed.has(p.slice(0, Math.max(0, p.lastIndexOf('/')))));
+            if (unknown.length > 0)
+                await lsTree([commit, '--', ...unknown]);
+            const found = await readBlobs(paths.flatMap((p) => known.get(p) ?? []));
+            return new Map(paths.map((p) => [p, found.get(p) ?? null]));
+        },
+        list: async (...dirs) => {
+            const wanted = dirs.length === 0 ? [''] : dirs;
+            for (const d of wanted)
+                if (d !== '')
+                    checkStorePath(d);
+            const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
+            for (const d of wanted)
+                listed.add(d);
+            // Whole directories: what an append on this commit builds its trees from (see writeCommit).
+            if (mode.writer && entries.length > 0) {
+                const dirs = dirsOf.get(commit) ?? new Map();
+                for (const [d, items] of groupListing(entries, wanted))
+                    dirs.set(d, items);
+                dirsOf.set(commit, dirs);
+                if (dirsOf.size > 64)
+                    dirsOf.delete(dirsOf.keys().next().value);
+            }
+            return entries;
+        },
+        readAll: async (dir = '') => {
+            if (dir !== '')
+                checkStorePath(dir);
+            return readBlobs(await lsTree(['-r', ...(dir === '' ? [commit] : [commit, '--', `${dir}/`])]));
+        },
+    };
+    return view;
+}
+/** `ls-tree -z` records as entries. */
+function parseLsTree(stdout) {
+    return stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((rec) => {
+        const tab = rec.indexOf('\t');
+        const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
+        const path = rec.slice(tab + 1);
+        return {
+            path,
+            name: path.slice(path.lastIndexOf('/') + 1),
+            type: type,
+            oid,
+            mode: m,
+        };
+    });
+}
+/** The directory holding `path` ('' = the root). */
+function parentOf(path) {
+    return path.slice(0, Math.max(0, path.lastIndexOf('/')));
+}
+function emptyView(fresh) {
+    return {
+        commit: null,
+        tree: null,
+        message: '',
+        fresh,
+        read: async () => null,
+        readMany: async (paths) => new Map(paths.map((p) => [p, null])),
+        list: async (..._dirs) => [],
+        readAll: async () => new Map(),
+    };
+}
+/** Reads blobs with one `cat-file --batch`; sizes are bytes, so the output is parsed as a Buffer. */
+async function catBlobs(git, oids) {
+    const unique = [...new Set(oids)];
+    const r = await git.runBuffer(['cat-file', '--batch'], {
+        input: `${unique.join('\n')}\n`,
+        allowFailure: true,
+    });
+    const out = new Map();
+    const buf = r.stdoutBytes;
+    let pos = 0;
+    while (pos < buf.length) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0)
+            break;
+        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
+        pos = nl + 1;
+        if (header[1] === 'missing' || header.length < 3)
+            continue;
+        const size = Number(header[2]);
+        out.set(header[0] ?? '', buf.subarray(pos, pos + size).toString('utf8'));
+        pos += size + 1;
+    }
+    const absent = unique.filter((o) => !out.has(o));
+    if (absent.length > 0) {
+        throw new RefStoreError('fetch_failed', `could not read ${absent.length} object(s), e.g. ${absent[0]}: ${lastLines(r.stderr)}`);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/store/ref-commit.ts
+/**
+ * Building a ref store's commits: with plumbing in a temporary index (local mode), or as loose objects by
+ * object-writer.ts (remote mode). Nothing is published here (see `RefStore.push`).
+ */
+
+
+
+
+
+
+
+
+/**
+ * Builds a commit with `changes` applied to `parent`'s tree (an empty tree when `parent` is null), authored
+ * and committed by Leviathan. Uses a temporary index file; no working tree, HEAD or branch is involved.
+ * The commit is not published: pass it to `push`.
+ */
+async function buildCommit(mode, changes, message, parent, dirsOf) {
+    const { git } = mode;
+    for (const path of changes.keys())
+        checkStorePath(path);
+    if (mode.writer)
+        return writeCommit(mode, mode.writer, changes, message, parent, dirsOf);
+    const writes = [...changes].filter((c) => c[1] !== null);
+    const scratch = (0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+    const index = `${scratch}.index`;
+    const env = { GIT_INDEX_FILE: index };
+    try {
+        let oids = [];
+        if (writes.length === 1) {
+            oids = [await git.output(['hash-object', '-w', '--stdin'], { input: writes[0]?.[1] })];
+        }
+        else if (writes.length > 1) {
+            // One process for all blobs: the contents go through scratch files named on stdin.
+            await (0,promises_namespaceObject.mkdir)(scratch);
+            const files = await Promise.all(writes.map(async ([, content], i) => {
+                const file = (0,external_node_path_.join)(scratch, String(i));
+                await (0,promises_namespaceObject.writeFile)(file, content);
+                return file;
+            }));
+            oids = (await git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+                input: `${files.join('\n')}\n`,
+            })).split('\n');
+        }
+        await git.run(parent ? ['read-tree', parent] : ['read-tree', '--empty'], { env });
+        const lines = writes.map(([path], i) => `100644 ${oids[i]}\t${path}`);
+        const zero = '0'.repeat(parent?.length ?? 40);
+        for (const [path, content] of changes)
+            if (content === null)
+                lines.push(`0 ${zero}\t${path}`);
+        if (lines.length > 0) {
+            await git.run(['update-index', '-z', '--index-info'], { env, input: `${lines.join('\0')}\0` });
+        }
+        // --missing-ok: blobs of unchanged files were never fetched (partial clone) and need not be.
+        const tree = await git.output(['write-tree', '--missing-ok'], { env });
+        const text = (typeof message === 'function' ? message(tree) : message).replace(/\n+$/, '');
+        const commit = await git.output(['commit-tree', '--no-gpg-sign', tree, ...(parent ? ['-p', parent] : []), '-F', '-'], { input: `${text}\n` });
+        return { commit, tree, message: text, filtered: false };
+    }
+    finally {
+        await Promise.all([(0,promises_namespaceObject.rm)(index, { force: true }), (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true })]);
+    }
+}
+/**
+ * `commit` in remote mode: blobs, trees and the commit written as objects by object-writer.ts; git is asked
+ * only for the parent's directories this instance has not listed (one ls-tree).
+ */
+async function writeCommit(mode, writer, changes, message, parent, dirsOf) {
+    const needed = new Set(['']);
+    for (const path of changes.keys()) {
+        for (let d = parentOf(path); d !== ''; d = parentOf(d))
+            needed.add(d);
+    }
+    const dirs = parent === null ? new Map() : await parentDirs(mode, parent, needed, dirsOf);
+    const oids = new Map();
+    for (const [path, content] of changes) {
+        oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+    }
+    const built = await writer.writeTree(dirs, oids);
+    const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
+    const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
+    const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
+    dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
+    return { commit, tree: built.tree, message: text, filtered: false };
+}
+/** The directories `needed` of `parent` (those absent there are empty), from what was listed or one ls-tree. */
+async function parentDirs(mode, parent, needed, dirsOf) {
+    const known = dirsOf.get(parent);
+    const resolved = (d) => {
+        if (known?.has(d))
+            return true;
+        if (d === '')
+            return false;
+        // Absent from a listed parent directory: it does not exist there (and reads as empty).
+        const up = known?.get(parentOf(d));
+        return up !== undefined && !up.has(d.slice(d.lastIndexOf('/') + 1));
+    };
+    if (known && [...needed].every(resolved))
+        return known;
+    const specs = [...needed].map((d) => (d === '' ? '.' : `${d}/`));
+    const out = await mode.git.output(['ls-tree', '-z', parent, '--', ...specs]);
+    const grouped = groupListing(parseLsTree(out), [...needed]);
+    dirsOf.set(parent, new Map([...(known ?? []), ...grouped]));
+    return grouped;
+}
+
 ;// CONCATENATED MODULE: ./src/store/ref-store.ts
 /**
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
@@ -33450,63 +34080,7 @@ var remote_tips = __nccwpck_require__(3338);
 
 
 
-/** A store operation failed. Messages name the ref and remote but never carry credentials. */
-class RefStoreError extends Error {
-    code;
-    name = 'RefStoreError';
-    constructor(code, message) {
-        super(message);
-        this.code = code;
-    }
-}
-/** Full jitter: a random wait in [0, min(max, base·2^(try−1))). */
-function backoffDelay(tryNumber, baseMs, maxMs, random = Math.random) {
-    return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, tryNumber - 1)));
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Rejects paths git would store oddly or that could escape the tree. */
-function checkStorePath(path) {
-    const bad = path === '' ||
-        path.startsWith('/') ||
-        path.endsWith('/') ||
-        path.includes('\\') ||
-        /[\x00-\x1f\x7f]/.test(path) ||
-        path.split('/').some((s) => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
-    if (bad)
-        throw new RefStoreError('bad_input', `invalid store path ${JSON.stringify(path)}`);
-}
-function redactUrl(url) {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
-function isRemoteUrl(url) {
-    // scheme://… or scp-like user@host:path; anything else is a local path.
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/:]+:/.test(url);
-}
-const AUTH_FAILURE = /Authentication failed|could not read Username|could not read Password|terminal prompts disabled|returned error: 40[13]|HTTP 40[13]/i;
-// Another process of this machine working in the same private repository at the same moment.
-const LOCK_FAILURE = /\.lock'?: File exists|Unable to create '.*\.lock'|cannot lock ref|unable to lock|shallow\.lock|shallow file has changed/i;
-const MISSING_REF = /couldn't find remote ref|no such ref was fetched/i;
-const LOST_RACE = /stale info|fetch first|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|but expected|failed to lock/i;
-/**
- * Runs `fn` after every earlier task queued under `key` in this process. Fetches into one private repository
- * are serialised this way (they share its shallow file and tracking refs); other processes are handled by
- * retrying on git's lock errors.
- */
-const queues = new Map();
-function exclusive(key, fn) {
-    const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.then(() => { }, () => { });
-    queues.set(key, tail);
-    void tail.then(() => {
-        if (queues.get(key) === tail)
-            queues.delete(key);
-    });
-    return run;
-}
-/** Loose objects in the private repository above which it is packed (see `open`). */
-const AUX_LOOSE_LIMIT_KIB = 64 * 1024;
-/** Loose-object fan-out directories (of 256) from which their size is worth asking git for. */
-const AUX_LOOSE_DIRS_CHECK = 128;
+
 class RefStore {
     options;
     ref;
@@ -33551,7 +34125,7 @@ class RefStore {
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
-        const fetched = mode.remote !== null ? await this.fetchTip(mode) : { filtered: false };
+        const fetched = mode.remote !== null ? await fetchTip(mode, this.ref, this.remoteName, this.memo) : { filtered: false };
         const filtered = fetched.filtered;
         // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
         if (fetched.unchanged === null) {
@@ -33559,10 +34133,10 @@ class RefStore {
             return emptyView(true);
         }
         if (fetched.unchanged && this.memo?.commit === fetched.unchanged)
-            return this.makeView(mode, this.memo, true);
-        const info = await this.commitInfo(mode, mode.trackingRef);
+            return makeView(mode, this.ref, this.memo, true, this.dirsOf);
+        const info = await commitInfo(mode, mode.trackingRef);
         this.memo = info ? { ...info, filtered } : null;
-        return this.memo ? this.makeView(mode, this.memo, true) : emptyView(true);
+        return this.memo ? makeView(mode, this.ref, this.memo, true, this.dirsOf) : emptyView(true);
     }
     /** The last tip known locally, without network; null when it was never fetched (remote mode). */
     async cached() {
@@ -33570,22 +34144,22 @@ class RefStore {
         if (mode.remote === null)
             return this.fetch();
         if (this.memo)
-            return this.makeView(mode, this.memo, false);
+            return makeView(mode, this.ref, this.memo, false, this.dirsOf);
         // Never fetched here (a new private repository): no git process to learn that.
         if ((await readRefFile(mode, mode.trackingRef)) === null)
             return null;
-        const info = await this.commitInfo(mode, mode.trackingRef);
-        return info ? this.makeView(mode, { ...info, filtered: true }, false) : null;
+        const info = await commitInfo(mode, mode.trackingRef);
+        return info ? makeView(mode, this.ref, { ...info, filtered: true }, false, this.dirsOf) : null;
     }
     /** A view of any commit already present locally (e.g. one returned by `commit`). */
     async view(commit) {
         const mode = await this.setup();
         if (commit === null)
             return emptyView(true);
-        const info = await this.commitInfo(mode, commit);
+        const info = await commitInfo(mode, commit);
         if (!info)
             throw new RefStoreError('bad_repository', `commit ${commit} is not in the store`);
-        return this.makeView(mode, { ...info, filtered: true }, false);
+        return makeView(mode, this.ref, { ...info, filtered: true }, false, this.dirsOf);
     }
     /**
      * Builds a commit with `changes` applied to `parent`'s tree (an empty tree when `parent` is null), authored
@@ -33594,94 +34168,8 @@ class RefStore {
      */
     async commit(changes, message, parent) {
         const mode = await this.setup();
-        const { git } = mode;
-        for (const path of changes.keys())
-            checkStorePath(path);
-        if (mode.writer)
-            return this.writeCommit(mode, mode.writer, changes, message, parent);
-        const writes = [...changes].filter((c) => c[1] !== null);
-        const scratch = (0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), `leviathan-store-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
-        const index = `${scratch}.index`;
-        const env = { GIT_INDEX_FILE: index };
-        try {
-            let oids = [];
-            if (writes.length === 1) {
-                oids = [await git.output(['hash-object', '-w', '--stdin'], { input: writes[0]?.[1] })];
-            }
-            else if (writes.length > 1) {
-                // One process for all blobs: the contents go through scratch files named on stdin.
-                await (0,promises_namespaceObject.mkdir)(scratch);
-                const files = await Promise.all(writes.map(async ([, content], i) => {
-                    const file = (0,external_node_path_.join)(scratch, String(i));
-                    await (0,promises_namespaceObject.writeFile)(file, content);
-                    return file;
-                }));
-                oids = (await git.output(['hash-object', '-w', '--no-filters', '--stdin-paths'], {
-                    input: `${files.join('\n')}\n`,
-                })).split('\n');
-            }
-            await git.run(parent ? ['read-tree', parent] : ['read-tree', '--empty'], { env });
-            const lines = writes.map(([path], i) => `100644 ${oids[i]}\t${path}`);
-            const zero = '0'.repeat(parent?.length ?? 40);
-            for (const [path, content] of changes)
-                if (content === null)
-                    lines.push(`0 ${zero}\t${path}`);
-            if (lines.length > 0) {
-                await git.run(['update-index', '-z', '--index-info'], { env, input: `${lines.join('\0')}\0` });
-            }
-            // --missing-ok: blobs of unchanged files were never fetched (partial clone) and need not be.
-            const tree = await git.output(['write-tree', '--missing-ok'], { env });
-            const text = (typeof message === 'function' ? message(tree) : message).replace(/\n+$/, '');
-            const commit = await git.output(['commit-tree', '--no-gpg-sign', tree, ...(parent ? ['-p', parent] : []), '-F', '-'], { input: `${text}\n` });
-            this.built = { commit, tree, message: text, filtered: false };
-            return commit;
-        }
-        finally {
-            await Promise.all([(0,promises_namespaceObject.rm)(index, { force: true }), (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true })]);
-        }
-    }
-    /**
-     * `commit` in remote mode: blobs, trees and the commit written as objects by object-writer.ts; git is asked
-     * only for the parent's directories this instance has not listed (one ls-tree).
-     */
-    async writeCommit(mode, writer, changes, message, parent) {
-        const needed = new Set(['']);
-        for (const path of changes.keys()) {
-            for (let d = parentOf(path); d !== ''; d = parentOf(d))
-                needed.add(d);
-        }
-        const dirs = parent === null ? new Map() : await this.parentDirs(mode, parent, needed);
-        const oids = new Map();
-        for (const [path, content] of changes) {
-            oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
-        }
-        const built = await writer.writeTree(dirs, oids);
-        const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
-        const who = { name: LEVIATHAN_IDENTITY.name, email: LEVIATHAN_IDENTITY.email };
-        const commit = await writer.write('commit', commitBody(built.tree, parent, who, new Date(), `${text}\n`));
-        this.built = { commit, tree: built.tree, message: text, filtered: false };
-        this.dirsOf.set(commit, new Map([...dirs, ...built.dirs]));
-        return commit;
-    }
-    /** The directories `needed` of `parent` (those absent there are empty), from what was listed or one ls-tree. */
-    async parentDirs(mode, parent, needed) {
-        const known = this.dirsOf.get(parent);
-        const resolved = (d) => {
-            if (known?.has(d))
-                return true;
-            if (d === '')
-                return false;
-            // Absent from a listed parent directory: it does not exist there (and reads as empty).
-            const up = known?.get(parentOf(d));
-            return up !== undefined && !up.has(d.slice(d.lastIndexOf('/') + 1));
-        };
-        if (known && [...needed].every(resolved))
-            return known;
-        const specs = [...needed].map((d) => (d === '' ? '.' : `${d}/`));
-        const out = await mode.git.output(['ls-tree', '-z', parent, '--', ...specs]);
-        const grouped = groupListing(parseLsTree(out), [...needed]);
-        this.dirsOf.set(parent, new Map([...(known ?? []), ...grouped]));
-        return grouped;
+        this.built = await buildCommit(mode, changes, message, parent, this.dirsOf);
+        return this.built.commit;
     }
     /**
      * Publishes `commit` as the ref's new tip if the ref is still at `parent` (null = must not exist yet).
@@ -33731,7 +34219,7 @@ class RefStore {
             throw new RefStoreError('push_failed', `the remote rejected the push to ${this.ref} on ${mode.where}: ${summary}`);
         }
         if (AUTH_FAILURE.test(r.stderr))
-            throw this.authError(mode);
+            throw authError(mode, this.ref);
         // The connection failed mid-push: ask the remote where the ref is now.
         const now = await git.run(['ls-remote', mode.remote, this.ref], { allowFailure: true });
         if (now.exitCode === 0) {
@@ -33822,436 +34310,11 @@ class RefStore {
     }
     // --- setup -------------------------------------------------------------------------------------------
     setup() {
-        this.mode ??= this.open().catch((error) => {
+        this.mode ??= openMode(this.options, this.ref, this.remoteName).catch((error) => {
             this.mode = null;
             throw error;
         });
         return this.mode;
-    }
-    async open() {
-        const shared = this.options.probe;
-        const user = shared?.cwd === this.options.dir ? shared : new Git(this.options.dir, this.options.token);
-        const layout = await user.layout();
-        if (layout === null) {
-            throw new RefStoreError('bad_repository', (0,hints/* notARepository */.di)(this.options.dir));
-        }
-        const { commonDir, objectFormat } = layout;
-        const cfg = await user.localConfig(this.remoteName);
-        let url = cfg.url;
-        const headers = cfg.headers;
-        if (url === null) {
-            const git = new Git(this.options.dir, this.options.token);
-            const head = await git.run(['symbolic-ref', '-q', 'HEAD'], { allowFailure: true });
-            if (head.stdout.trim() === this.ref) {
-                throw new RefStoreError('bad_repository', `${this.ref} is checked out in ${this.options.dir}; switch away from it`);
-            }
-            return {
-                git,
-                lockKey: commonDir,
-                remote: null,
-                trackingRef: this.ref,
-                where: `the local repository ${this.options.dir}`,
-                url: null,
-                writer: null,
-            };
-        }
-        if (!isRemoteUrl(url) && !(0,external_node_path_.isAbsolute)(url)) {
-            // git resolves a relative remote path against the top level (a bare repository: its git dir); the
-            // private repository lives elsewhere, so it gets the absolute path.
-            const top = await user.probe(['rev-parse', '--show-toplevel']);
-            url = (0,external_node_path_.resolve)(top.exitCode === 0 ? top.stdout.trim() : commonDir, url);
-        }
-        const aux = (0,external_node_path_.join)(commonDir, 'leviathan', `${this.remoteName.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
-        await ensureAuxRepo(aux, objectFormat, url);
-        // The checkout's own credentials (actions/checkout keeps an extraheader in .git/config) still apply when
-        // no token was given; with a token, only the token is sent.
-        const git = new Git(aux, this.options.token, { GIT_DIR: aux }, this.options.token ? [] : headers);
-        // The private repository's own config and object directories are read as files: no git process for
-        // what is nearly always "unchanged" (a tick opens two stores).
-        if ((await auxRemoteUrl(aux)) !== url)
-            await git.run(['config', 'remote.origin.url', url]);
-        // Every append leaves loose objects (a snapshot blob each time); in a long-lived checkout, pack them now
-        // and then. Unreachable ones older than an hour go: nothing in flight is that old.
-        if ((await looseObjectDirs(aux)) >= AUX_LOOSE_DIRS_CHECK) {
-            const objects = await git.run(['count-objects', '-v'], { allowFailure: true });
-            const looseKiB = Number(/^size: (\d+)$/m.exec(objects.stdout)?.[1] ?? 0);
-            if (looseKiB > AUX_LOOSE_LIMIT_KIB)
-                await git.run(['gc', '--quiet', '--prune=1.hour.ago'], { allowFailure: true });
-        }
-        return {
-            git,
-            lockKey: aux,
-            remote: 'origin',
-            trackingRef: `refs/leviathan/remotes/${this.remoteName}/${this.ref.slice('refs/'.length)}`,
-            where: redactUrl(url),
-            url,
-            writer: objectFormat === 'sha1' || objectFormat === 'sha256'
-                ? new LooseObjectWriter((0,external_node_path_.join)(aux, 'objects'), objectFormat)
-                : null,
-        };
-    }
-    authError(mode) {
-        return new RefStoreError('auth_failed', `authentication to ${mode.where} failed: the token is missing, wrong or lacks access to ${this.ref}`);
-    }
-    // --- reading -----------------------------------------------------------------------------------------
-    /**
-     * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
-     * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
-     * that is absent on both sides.
-     */
-    async fetchTip(mode) {
-        const { git } = mode;
-        const onDisk = this.memo ? undefined : await readRefFile(mode, mode.trackingRef);
-        const known = this.memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
-        // This tick's `ls-remote` already saw the remote's tip: nothing to fetch when it is the one held here.
-        const seen = mode.url === null ? undefined : (0,remote_tips/* takeRemoteTip */.rZ)(mode.url, this.ref);
-        if (seen !== undefined && seen === (known ?? null))
-            return { filtered: this.memo?.filtered ?? false, unchanged: seen };
-        const args = [
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--no-write-fetch-head',
-            '--no-recurse-submodules',
-            '--depth=1',
-            // With a known tip the server sends only what changed since (the new files' blobs included); without
-            // one, trees only, and the blobs that are read are fetched afterwards.
-            known ? '--no-filter' : '--filter=blob:none',
-            mode.remote,
-            `+${this.ref}:${mode.trackingRef}`,
-        ];
-        let along = await this.companionRefspecs(mode, known !== null);
-        for (let attempt = 1;; attempt++) {
-            const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
-            if (r.exitCode === 0)
-                return { filtered: !known };
-            if (along.length > 0) {
-                // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
-                along = [];
-                continue;
-            }
-            if (MISSING_REF.test(r.stderr)) {
-                // The ref does not exist (any more) on the remote: the store is empty.
-                if (known)
-                    await git.run(['update-ref', '-d', mode.trackingRef], { allowFailure: true });
-                return { filtered: false };
-            }
-            if (AUTH_FAILURE.test(r.stderr))
-                throw this.authError(mode);
-            // Another process fetching into the same private repository, or a network blip: try again briefly.
-            const locked = LOCK_FAILURE.test(r.stderr);
-            if (attempt < (locked ? 10 : 4)) {
-                await sleep(locked ? 20 + Math.random() * 80 : 50 * 2 ** attempt);
-                continue;
-            }
-            throw new RefStoreError('fetch_failed', `could not fetch ${this.ref} from ${mode.where}: ${lastLines(r.stderr)}`);
-        }
-    }
-    /**
-     * Refspecs for the companion refs (remote-tips.ts `fetchAlong`) the listing shows at a tip this repository
-     * lacks, fetched in this store's session: only those held here already when this store's own tip is (an
-     * incremental fetch sends their new blobs too), only new ones when it is not (trees only, as here).
-     */
-    async companionRefspecs(mode, ownKnown) {
-        if (mode.url === null)
-            return [];
-        const specs = [];
-        for (const ref of (0,remote_tips/* companionsOf */.Lo)(mode.url, this.ref)) {
-            const seen = (0,remote_tips/* peekRemoteTip */.lG)(mode.url, ref);
-            if (typeof seen !== 'string')
-                continue;
-            const tracking = `refs/leviathan/remotes/${this.remoteName}/${ref.slice('refs/'.length)}`;
-            const held = await readRefFile(mode, tracking);
-            // Unknown here (reftable), or already this tip: nothing to take along.
-            if (held === undefined || held === seen)
-                continue;
-            if ((held !== null) !== ownKnown)
-                continue;
-            specs.push(`+${ref}:${tracking}`);
-        }
-        return specs;
-    }
-    async commitInfo(mode, rev) {
-        const r = await mode.git.run(['log', '-1', '--no-walk', '--format=%H%x00%T%x00%B', rev, '--'], {
-            allowFailure: true,
-        });
-        if (r.exitCode !== 0)
-            return null;
-        const [commit = '', tree = '', ...rest] = r.stdout.split('\0');
-        return { commit, tree, message: rest.join('\0').replace(/\n+$/, '') };
-    }
-    makeView(mode, tip, fresh) {
-        const { commit, tree, message } = tip;
-        // Entries seen by any listing of this commit, so reading a listed file needs no second ls-tree.
-        const known = new Map();
-        const listed = new Set();
-        const lsTree = async (args) => {
-            const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
-            if (r.exitCode !== 0)
-                return [];
-            const entries = parseLsTree(r.stdout);
-            for (const e of entries)
-                known.set(e.path, e);
-            return entries;
-        };
-        const readBlobs = async (entries) => {
-            const blobs = entries.filter((e) => e.type === 'blob');
-            if (blobs.length === 0)
-                return new Map();
-            // A few blobs missing after an incremental fetch are cheaper to fetch lazily than to look for.
-            if (mode.remote !== null && (tip.filtered || blobs.length > 2))
-                await this.fetchMissing(mode, commit, blobs);
-            const contents = await catBlobs(mode.git, blobs.map((b) => b.oid));
-            const out = new Map();
-            for (const b of blobs)
-                out.set(b.path, contents.get(b.oid) ?? '');
-            return out;
-        };
-        const view = {
-            commit,
-            tree,
-            message,
-            fresh,
-            read: async (path) => (await view.readMany([path])).get(path) ?? null,
-            readMany: async (paths) => {
-                for (const p of paths)
-                    checkStorePath(p);
-                // A path in a directory already listed is known to exist or not without another ls-tree.
-                const unknown = paths.filter((p) => !known.has(p) && !listed.has(p.slice(0, Math.max(0, p.lastIndexOf('/')))));
-                if (unknown.length > 0)
-                    await lsTree([commit, '--', ...unknown]);
-                const found = await readBlobs(paths.flatMap((p) => known.get(p) ?? []));
-                return new Map(paths.map((p) => [p, found.get(p) ?? null]));
-            },
-            list: async (...dirs) => {
-                const wanted = dirs.length === 0 ? [''] : dirs;
-                for (const d of wanted)
-                    if (d !== '')
-                        checkStorePath(d);
-                const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
-                for (const d of wanted)
-                    listed.add(d);
-                // Whole directories: what an append on this commit builds its trees from (see writeCommit).
-                if (mode.writer && entries.length > 0) {
-                    const dirs = this.dirsOf.get(commit) ?? new Map();
-                    for (const [d, items] of groupListing(entries, wanted))
-                        dirs.set(d, items);
-                    this.dirsOf.set(commit, dirs);
-                    if (this.dirsOf.size > 64)
-                        this.dirsOf.delete(this.dirsOf.keys().next().value);
-                }
-                return entries;
-            },
-            readAll: async (dir = '') => {
-                if (dir !== '')
-                    checkStorePath(dir);
-                return readBlobs(await lsTree(['-r', ...(dir === '' ? [commit] : [commit, '--', `${dir}/`])]));
-            },
-        };
-        return view;
-    }
-    /** Fetches, in one request, the blobs among `blobs` that the partial clone does not have yet. */
-    async fetchMissing(mode, commit, blobs) {
-        // rev-list --missing=print never fetches lazily; it only reports what is absent.
-        const paths = blobs.length <= 64 ? ['--', ...blobs.map((b) => b.path)] : [];
-        const r = await mode.git.run(['rev-list', '--objects', '--no-walk', '--missing=print', commit, ...paths], {
-            allowFailure: true,
-        });
-        const missing = new Set(r.stdout
-            .split('\n')
-            .filter((l) => l.startsWith('?'))
-            .map((l) => l.slice(1).trim()));
-        const want = [...new Set(blobs.map((b) => b.oid).filter((oid) => missing.has(oid)))];
-        if (want.length === 0)
-            return;
-        const f = await exclusive(mode.lockKey, () => mode.git.run([
-            '-c',
-            'fetch.negotiationAlgorithm=noop',
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            '--no-write-fetch-head',
-            '--no-recurse-submodules',
-            '--filter=blob:none',
-            '--stdin',
-            mode.remote,
-        ], { allowFailure: true, input: `${want.join('\n')}\n` }));
-        if (f.exitCode !== 0) {
-            if (AUTH_FAILURE.test(f.stderr))
-                throw this.authError(mode);
-            // cat-file will fetch what is still missing one object at a time, or fail clearly.
-        }
-    }
-}
-/** `ls-tree -z` records as entries. */
-function parseLsTree(stdout) {
-    return stdout
-        .split('\0')
-        .filter(Boolean)
-        .map((rec) => {
-        const tab = rec.indexOf('\t');
-        const [m = '', type = '', oid = ''] = rec.slice(0, tab).split(' ');
-        const path = rec.slice(tab + 1);
-        return {
-            path,
-            name: path.slice(path.lastIndexOf('/') + 1),
-            type: type,
-            oid,
-            mode: m,
-        };
-    });
-}
-/** The directory holding `path` ('' = the root). */
-function parentOf(path) {
-    return path.slice(0, Math.max(0, path.lastIndexOf('/')));
-}
-function emptyView(fresh) {
-    return {
-        commit: null,
-        tree: null,
-        message: '',
-        fresh,
-        read: async () => null,
-        readMany: async (paths) => new Map(paths.map((p) => [p, null])),
-        list: async (..._dirs) => [],
-        readAll: async () => new Map(),
-    };
-}
-/** Reads blobs with one `cat-file --batch`; sizes are bytes, so the output is parsed as a Buffer. */
-async function catBlobs(git, oids) {
-    const unique = [...new Set(oids)];
-    const r = await git.runBuffer(['cat-file', '--batch'], {
-        input: `${unique.join('\n')}\n`,
-        allowFailure: true,
-    });
-    const out = new Map();
-    const buf = r.stdoutBytes;
-    let pos = 0;
-    while (pos < buf.length) {
-        const nl = buf.indexOf(10, pos);
-        if (nl < 0)
-            break;
-        const header = buf.subarray(pos, nl).toString('utf8').split(' ');
-        pos = nl + 1;
-        if (header[1] === 'missing' || header.length < 3)
-            continue;
-        const size = Number(header[2]);
-        out.set(header[0] ?? '', buf.subarray(pos, pos + size).toString('utf8'));
-        pos += size + 1;
-    }
-    const absent = unique.filter((o) => !out.has(o));
-    if (absent.length > 0) {
-        throw new RefStoreError('fetch_failed', `could not read ${absent.length} object(s), e.g. ${absent[0]}: ${lastLines(r.stderr)}`);
-    }
-    return out;
-}
-function lastLines(text) {
-    return gitMessage(text);
-}
-/** `remote.origin.url` as written in the private repository's config (see `ensureAuxRepo`), or null. */
-async function auxRemoteUrl(aux) {
-    const text = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(aux, 'config'), 'utf8').catch(() => '');
-    const section = /^\[remote "origin"\]\n((?:\t.*\n)*)/m.exec(text)?.[1] ?? '';
-    const quoted = /^\turl = "((?:[^"\\]|\\.)*)"$/m.exec(section)?.[1];
-    return quoted === undefined ? null : quoted.replace(/\\(.)/g, '$1');
-}
-/** How many of the 256 loose-object directories exist (a cheap proxy for how many loose objects there are). */
-async function looseObjectDirs(aux) {
-    const names = await (0,promises_namespaceObject.readdir)((0,external_node_path_.join)(aux, 'objects')).catch(() => []);
-    return names.filter((n) => /^[0-9a-f]{2}$/.test(n)).length;
-}
-/**
- * A ref of the private repository read as a file (loose, else packed), null when it is not there, undefined
- * when the files cannot tell (another ref format): then the caller asks git.
- */
-async function readRefFile(mode, ref) {
-    const dir = mode.lockKey;
-    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
-        return undefined;
-    const loose = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, ref), 'utf8').catch(() => null);
-    if (loose !== null)
-        return /^[0-9a-f]{40,64}$/.test(loose.trim()) ? loose.trim() : undefined;
-    const packed = await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(dir, 'packed-refs'), 'utf8').catch(() => '');
-    for (const line of packed.split('\n')) {
-        const sp = line.indexOf(' ');
-        if (sp > 0 && line.slice(sp + 1) === ref && /^[0-9a-f]{40,64}$/.test(line.slice(0, sp)))
-            return line.slice(0, sp);
-    }
-    return null;
-}
-/**
- * Moves a ref of the private repository by git's own file protocol (create `<ref>.lock` exclusively, write,
- * rename over the ref), without a process. False when it cannot (another ref format, a lock held by a git
- * of another process): then the caller asks git.
- */
-async function writeRefFile(mode, ref, oid) {
-    const dir = mode.lockKey;
-    if (mode.remote === null || (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(dir, 'reftable')).catch(() => null)))
-        return false;
-    const file = (0,external_node_path_.join)(dir, ref);
-    const lock = `${file}.lock`;
-    try {
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(file), { recursive: true });
-    }
-    catch {
-        return false;
-    }
-    const handle = await (0,promises_namespaceObject.open)(lock, 'wx').catch(() => null);
-    if (handle === null)
-        return false;
-    try {
-        try {
-            await handle.writeFile(`${oid}\n`);
-        }
-        finally {
-            await handle.close();
-        }
-        await (0,promises_namespaceObject.rename)(lock, file);
-        return true;
-    }
-    catch {
-        await (0,promises_namespaceObject.rm)(lock, { force: true }).catch(() => { });
-        return false;
-    }
-}
-/** Creates the private bare repository once, atomically (concurrent processes may race to create it). */
-async function ensureAuxRepo(aux, objectFormat, url) {
-    if (await (0,promises_namespaceObject.stat)((0,external_node_path_.join)(aux, 'HEAD')).catch(() => null))
-        return;
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(aux, '..'), { recursive: true });
-    const tmp = `${aux}.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const git = new Git((0,external_node_path_.join)(aux, '..'));
-    await git.run(['init', '--quiet', '--bare', `--object-format=${objectFormat}`, tmp]);
-    const quoted = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-    // A partial clone of one remote; maintenance off (it would have to understand promisor packs, and this
-    // repository only ever holds a few small trees and blobs).
-    await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(tmp, 'config'), [
-        '[core]',
-        '\trepositoryformatversion = 1',
-        '\tbare = true',
-        '\tlogallrefupdates = false',
-        '\tlooseCompression = 1',
-        '[extensions]',
-        '\tpartialclone = origin',
-        ...(objectFormat === 'sha1' ? [] : [`\tobjectformat = ${objectFormat}`]),
-        '[remote "origin"]',
-        `\turl = "${quoted}"`,
-        '\tpromisor = true',
-        '\tpartialclonefilter = blob:none',
-        '[gc]',
-        '\tauto = 0',
-        '[maintenance]',
-        '\tauto = false',
-        '[fetch]',
-        '\twriteCommitGraph = false',
-        '',
-    ].join('\n'));
-    try {
-        await (0,promises_namespaceObject.rename)(tmp, aux);
-    }
-    catch {
-        // Another process created it first.
-        await (0,promises_namespaceObject.rm)(tmp, { recursive: true, force: true });
     }
 }
 
@@ -40962,7 +41025,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _scheduler_summary_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3913);
 /* harmony import */ var _scheduler_tick_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2956);
 /* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2474);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1749);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5718);
 /** `actions/scheduler`: one tick in a workflow job, with its decision in the log, outputs and job summary. */
 
 
