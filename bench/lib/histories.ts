@@ -5,7 +5,7 @@
 import { chainEvents } from '../../src/core/chain.js';
 import type { EventDraft, LeviathanEvent } from '../../src/core/events.js';
 import { project } from '../../src/core/state.js';
-import { appendMessage, serializeState } from '../../src/store/event-log.js';
+import { appendMessage, serializeState } from '../../src/store/log-format.js';
 import { RefStore } from '../../src/store/ref-store.js';
 
 export const STEP_MS = 5 * 60_000; // one event per scheduler tick

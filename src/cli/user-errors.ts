@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
 import { ForgeError } from '../forge/forge.js';
-import { ChainBrokenError } from '../store/event-log.js';
 import { GitError } from '../store/git.js';
+import { ChainBrokenError } from '../store/log-types.js';
 import { RefStoreError } from '../store/ref-store-types.js';
 
 /**

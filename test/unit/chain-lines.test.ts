@@ -26,7 +26,7 @@ import {
   FAILURE_REASONS,
   type LeviathanEvent,
 } from '../../src/core/events.js';
-import { checkLog } from '../../src/store/event-log.js';
+import { checkLog } from '../../src/store/log-check.js';
 import { draftsArbitrary, EventBuilder, jsonCopy } from '../helpers/events.js';
 import { referenceCheckFiles, referenceVerifyChain } from '../helpers/reference-verify.js';
 

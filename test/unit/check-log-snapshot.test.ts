@@ -10,7 +10,8 @@ import { canonicalJson, chainEvents } from '../../src/core/chain.js';
 import type { LeviathanEvent } from '../../src/core/events.js';
 import { project } from '../../src/core/state.js';
 import type { State } from '../../src/core/state-types.js';
-import { checkLog, serializeState } from '../../src/store/event-log.js';
+import { checkLog } from '../../src/store/log-check.js';
+import { serializeState } from '../../src/store/log-format.js';
 import { draftsArbitrary } from '../helpers/events.js';
 
 interface Problem {
