@@ -32451,7 +32451,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 568:
+/***/ 9856:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34074,6 +34074,26 @@ class AnchorFile {
     }
 }
 
+;// CONCATENATED MODULE: ./src/store/log-format.ts
+const EVENTS_BRANCH = 'leviathan-events';
+const STATE_FILE = 'state.json';
+const EVENTS_DIR = 'events';
+const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
+const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
+function appendMessage(first, last, hash, tree) {
+    return `events ${first}..${last} ${hash}\n\nLeviathan-Tree: ${tree}`;
+}
+function parseAppendMessage(message) {
+    const m = APPEND_MESSAGE.exec(message.replace(/\n+$/, ''));
+    if (!m)
+        return null;
+    return { first: Number(m[1]), last: Number(m[2]), hash: m[3], tree: m[4] };
+}
+/** state.json text: compact (it is rewritten by every append), one trailing newline. */
+function serializeState(state) {
+    return `${JSON.stringify(state)}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/store/log-seal.ts
 /**
  * Ed25519 keys for sealing the event log (node:crypto). The secret (`LEVIATHAN_SIGNING_KEY`, an Actions
@@ -34208,6 +34228,365 @@ function anchorVerdict(anchor, last, hashAtAnchor) {
         };
     }
     return { ok: true };
+}
+
+;// CONCATENATED MODULE: ./src/store/log-types.ts
+/** The event chain cannot be trusted: readers fail closed (SPEC §1.5). */
+class ChainBrokenError extends Error {
+    seq;
+    reason;
+    detail;
+    name = 'ChainBrokenError';
+    constructor(
+    /** The first seq that is wrong (where the chain first breaks). */
+    seq, reason, detail) {
+        super(`event chain broken at seq ${seq}: ${reason}: ${detail}`);
+        this.seq = seq;
+        this.reason = reason;
+        this.detail = detail;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/log-check.ts
+/** The pure check of a log given as file texts: the chain, the day files and state.json against the replay. */
+
+
+
+/**
+ * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
+ * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
+ * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
+ */
+function inFormatOf(snapshot, state) {
+    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
+        return state;
+    const older = JSON.parse(serializeState(state));
+    older.v = 2;
+    for (const task of Object.values(older.tasks)) {
+        delete task.last_failure;
+        delete task.spend;
+    }
+    delete older.spend;
+    return older;
+}
+/** Whether the timestamp `ts` is of a later day than `day` (YYYY-MM-DD); compared in place, no new string. */
+function laterDay(ts, day) {
+    if (ts.length < day.length)
+        return !ts.startsWith(day) && ts > day;
+    for (let i = 0; i < day.length; i++) {
+        const a = ts.charCodeAt(i);
+        const b = day.charCodeAt(i);
+        if (a !== b)
+            return a > b;
+    }
+    return false;
+}
+/**
+ * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
+ * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
+ */
+function checkLog(input) {
+    const paths = [...input.files.keys()].sort();
+    const kept = [];
+    // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
+    const run = {
+        tip: null,
+        count: 0,
+    };
+    // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
+    // events, no iterator between the two.
+    const chain = new ChainVerifier(null);
+    const state = (0,core_state/* initialState */.ue)();
+    /** The events each file holds, in order (all verified). */
+    const counts = [];
+    const failure = verifyFiles();
+    if (failure)
+        return { ok: false, ...failure };
+    function verifyFiles() {
+        for (const path of paths) {
+            const name = path.slice(path.lastIndexOf('/') + 1);
+            const day = DAY_FILE.exec(name)?.[1];
+            if (path !== `${EVENTS_DIR}/${name}` || !day) {
+                return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
+            }
+            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
+            // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
+            // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
+            // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
+            for (let i = 0; i < events.length; i++) {
+                const e = events[i];
+                if (i === reused)
+                    return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
+                if (laterDay(e.ts, day)) {
+                    return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
+                }
+                if (e.seq === input.probe)
+                    run.hashAtProbe = e.hash;
+            }
+            if (failure) {
+                return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
+            }
+            (0,core_state/* foldInto */.sh)(state, events);
+            counts.push([path, events.length]);
+            run.count += events.length;
+            run.tip = chain.tip;
+            if (input.keepEvents)
+                for (const e of events)
+                    kept.push(e);
+        }
+        return null;
+    }
+    const { tip, count } = run;
+    const lastSeq = tip?.seq ?? 0;
+    // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
+    // writes), it is the replay — same seq, same hash at that seq, same content — and needs no parse.
+    const replayText = serializeState(state);
+    let snapshot = null;
+    let snapshotError = null;
+    if (input.stateText !== null && input.stateText !== replayText) {
+        try {
+            snapshot = JSON.parse(input.stateText);
+            if (typeof snapshot?.seq !== 'number')
+                throw new Error('no seq');
+        }
+        catch (error) {
+            snapshot = null;
+            snapshotError = `state.json is not a state: ${error.message}`;
+        }
+    }
+    /** The hash of the verified event `seq` (null: no such event), read back from its line. */
+    const hashAt = (seq) => {
+        if (!Number.isInteger(seq) || seq < 1 || seq > lastSeq)
+            return null;
+        let before = 0;
+        for (const [path, n] of counts) {
+            if (seq <= before + n) {
+                const line = splitEventLines(input.files.get(path))[seq - before - 1];
+                return JSON.parse(line).hash;
+            }
+            before += n;
+        }
+        return null;
+    };
+    let fatal = null;
+    let snapshotProblem = null;
+    const sameBytes = input.stateText !== null && input.stateText === replayText;
+    if (sameBytes) {
+        // The replay itself: nothing to report.
+    }
+    else if (snapshot) {
+        const hashAtSnapshot = snapshot.seq > lastSeq ? null : hashAt(snapshot.seq);
+        if (snapshot.seq > lastSeq) {
+            fatal = {
+                seq: lastSeq + 1,
+                reason: 'truncated',
+                detail: `state.json covers seq ${snapshot.seq} but the files end at seq ${lastSeq}: events were removed`,
+            };
+        }
+        else if (snapshot.seq > 0 && snapshot.hash !== hashAtSnapshot) {
+            fatal = {
+                seq: snapshot.seq,
+                reason: 'snapshot_mismatch',
+                detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
+            };
+        }
+        else if (canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
+            // (Byte equality was tried first: it is what Leviathan writes, and canonicalising a large state is slow.)
+            snapshotProblem = {
+                seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
+                reason: 'snapshot_mismatch',
+                detail: snapshot.seq === lastSeq
+                    ? `state.json differs from the replay of seq 1..${lastSeq}`
+                    : `state.json is at seq ${snapshot.seq}, the log at seq ${lastSeq}`,
+            };
+        }
+    }
+    else if (lastSeq > 0) {
+        snapshotProblem = {
+            seq: lastSeq,
+            reason: 'snapshot_mismatch',
+            detail: snapshotError ?? 'state.json is missing',
+        };
+    }
+    const probed = run.hashAtProbe === undefined ? {} : { probeHash: run.hashAtProbe };
+    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
+}
+
+;// CONCATENATED MODULE: ./src/store/log-verify.ts
+/** The checks of a log at a `RefView`: the pure check on its files, the tip commit's message, seal and anchor. */
+
+
+
+async function checkView(view, keepEvents, probe) {
+    const extra = probe === undefined ? {} : { probe };
+    if (view.commit === null)
+        return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
+    const files = await view.readAll(EVENTS_DIR);
+    const stateText = await view.read(STATE_FILE);
+    return checkLog({ files, stateText, keepEvents, ...extra });
+}
+function verifyView(view, checked) {
+    const tip = view.commit;
+    if (!checked.ok)
+        return { ok: false, seq: checked.seq, reason: checked.reason, detail: checked.detail, tip };
+    const problem = checked.fatal ?? checked.snapshotProblem;
+    if (problem)
+        return { ok: false, ...problem, tip };
+    const warnings = [];
+    if (tip !== null) {
+        const m = parseAppendMessage(view.message);
+        const last = checked.last;
+        const lastSeq = last?.seq ?? 0;
+        if (!m) {
+            warnings.push(`the tip commit ${tip.slice(0, 12)} was not written by Leviathan (hand-made or rewritten)`);
+        }
+        else {
+            if (!last || m.last !== last.seq || m.hash !== last.hash) {
+                return {
+                    ok: false,
+                    seq: m.last > lastSeq ? lastSeq + 1 : m.last < lastSeq ? m.last + 1 : m.last,
+                    reason: 'message_mismatch',
+                    detail: `the tip commit says it appended up to seq ${m.last} (${m.hash.slice(0, 12)}), the files end at ${last ? `seq ${last.seq} (${last.hash.slice(0, 12)})` : 'no event'}`,
+                    tip,
+                };
+            }
+            if (m.tree !== view.tree) {
+                warnings.push(`the tip commit ${tip.slice(0, 12)} was changed after Leviathan wrote it (its tree is not the sealed one)`);
+            }
+        }
+    }
+    return {
+        ok: true,
+        count: checked.count,
+        last: checked.last,
+        tip,
+        warnings,
+        chained: true,
+        signed: false,
+        anchored: false,
+        crosschecked: false,
+        key_id: null,
+    };
+}
+async function stateShaOf(view) {
+    if (view.commit === null)
+        return null;
+    const text = await view.read(STATE_FILE);
+    return text === null ? null : sha256Text(text);
+}
+/** The checks of a verified replay beyond the chain: the tip's seal and the anchor. */
+async function beyondChain(view, checked, trust) {
+    const lastSeq = checked.last?.seq ?? 0;
+    if (trust.publicKey && view.commit !== null) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, parseAppendMessage(view.message), await view.read(STATE_FILE));
+        if (why)
+            return { seq: lastSeq, reason: 'unsealed', detail: why };
+    }
+    const v = anchorVerdict(trust.anchor, { seq: lastSeq, hash: checked.last?.hash ?? null }, checked.probeHash);
+    if (v === 'unknown' || !v.ok) {
+        const detail = v === 'unknown' ? 'the event at the anchored seq is missing' : v.detail;
+        return { seq: Math.min(lastSeq + 1, trust.anchor?.seq ?? 0), reason: 'rolled_back', detail };
+    }
+    return null;
+}
+
+;// CONCATENATED MODULE: ./src/store/log-load.ts
+/** The state at a `RefView` for reads and appends: the sealed snapshot when trustworthy, else a verified replay. */
+
+
+
+
+
+
+function rolledBack(seq, detail) {
+    return new ChainBrokenError(seq, 'rolled_back', detail);
+}
+/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
+async function loadState(view, trust, forAppend = false) {
+    if (view.commit === null) {
+        const v = anchorVerdict(trust.anchor, { seq: 0, hash: null }, undefined);
+        if (v !== 'unknown' && !v.ok)
+            throw rolledBack(1, v.detail);
+        return { state: (0,core_state/* initialState */.ue)(), source: 'empty', newest: null, stateSha: null, verified: true };
+    }
+    // One listing of the root and events/: state.json and the newest day file are then read in one go.
+    const names = (await view.list('', EVENTS_DIR)).filter((e) => e.type === 'blob' && e.path.startsWith(`${EVENTS_DIR}/`) && DAY_FILE.test(e.name));
+    const newestEntry = names[names.length - 1];
+    const paths = [STATE_FILE, ...(newestEntry ? [newestEntry.path] : [])];
+    const texts = await view.readMany(paths);
+    const newest = newestEntry
+        ? { path: newestEntry.path, day: newestEntry.name.slice(0, 10), text: texts.get(newestEntry.path) ?? '' }
+        : null;
+    const stateText = texts.get(STATE_FILE) ?? null;
+    const stateSha = stateText === null ? null : sha256Text(stateText);
+    const claim = parseAppendMessage(view.message);
+    if (trust.publicKey) {
+        const why = sealProblem(trust.publicKey, trust.ref, view.message, claim, stateText);
+        if (why)
+            throw new ChainBrokenError(claim?.last ?? 0, 'unsealed', why);
+    }
+    const sealedLooking = trustedSnapshot(view, stateText, newest?.text ?? '');
+    // Without a key nothing proves who wrote a snapshot: only the one this machine verified itself is trusted.
+    const anchor = trust.anchor;
+    const verified = Boolean(trust.publicKey) || (await trust.verifiedHere(view.commit, stateSha));
+    const trusted = sealedLooking && (verified || forAppend) ? sealedLooking : null;
+    if (trusted) {
+        const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
+        if (v !== 'unknown') {
+            if (!v.ok)
+                throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
+            return {
+                state: trusted,
+                source: 'snapshot',
+                newest,
+                stateSha,
+                verified,
+                stateText: stateText,
+            };
+        }
+    }
+    const checked = await checkView(view, false, anchor?.seq);
+    if (!checked.ok)
+        throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
+    if (checked.fatal)
+        throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
+    if (sealedLooking && checked.snapshotProblem) {
+        const p = checked.snapshotProblem;
+        throw new ChainBrokenError(p.seq, p.reason, `the tip's state.json lies: ${p.detail}`);
+    }
+    const problem = await beyondChain(view, checked, { ...trust, publicKey: '' });
+    if (problem)
+        throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
+    return { state: checked.state, source: 'replay', newest, stateSha, verified: true };
+}
+/**
+ * The snapshot, if the tip is a sealed Leviathan append whose message, state.json and the newest file's last
+ * line all name the same last event.
+ */
+function trustedSnapshot(view, stateText, newestText) {
+    const m = parseAppendMessage(view.message);
+    if (!m || m.tree !== view.tree || stateText === null)
+        return null;
+    let state;
+    let last;
+    try {
+        state = JSON.parse(stateText);
+        last = JSON.parse(lastLine(newestText) ?? 'null');
+    }
+    catch {
+        return null;
+    }
+    if (state?.v !== core_state/* STATE_VERSION */.nd || state.seq !== m.last || state.hash !== m.hash)
+        return null;
+    if (!last || last.seq !== m.last || last.hash !== m.hash || hashEvent(last) !== m.hash)
+        return null;
+    return state;
+}
+function lastLine(text) {
+    const trimmed = text.replace(/\n+$/, '');
+    if (trimmed === '')
+        return null;
+    return trimmed.slice(trimmed.lastIndexOf('\n') + 1);
 }
 
 ;// CONCATENATED MODULE: ./src/store/cas-backoff.ts
@@ -35292,26 +35671,10 @@ class RefStore {
 
 
 
-const EVENTS_BRANCH = 'leviathan-events';
-const STATE_FILE = 'state.json';
-const EVENTS_DIR = 'events';
-const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
-const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
-/** The event chain cannot be trusted: readers fail closed (SPEC §1.5). */
-class ChainBrokenError extends Error {
-    seq;
-    reason;
-    detail;
-    name = 'ChainBrokenError';
-    constructor(
-    /** The first seq that is wrong (where the chain first breaks). */
-    seq, reason, detail) {
-        super(`event chain broken at seq ${seq}: ${reason}: ${detail}`);
-        this.seq = seq;
-        this.reason = reason;
-        this.detail = detail;
-    }
-}
+
+
+
+
 class EventLog {
     store;
     /** What this instance last wrote, so its next append or read of that tip needs no git reads. */
@@ -35522,20 +35885,6 @@ class EventLog {
         return this.verify(crossCheck);
     }
 }
-// --- format ----------------------------------------------------------------------------------------------
-function appendMessage(first, last, hash, tree) {
-    return `events ${first}..${last} ${hash}\n\nLeviathan-Tree: ${tree}`;
-}
-function parseAppendMessage(message) {
-    const m = APPEND_MESSAGE.exec(message.replace(/\n+$/, ''));
-    if (!m)
-        return null;
-    return { first: Number(m[1]), last: Number(m[2]), hash: m[3], tree: m[4] };
-}
-/** state.json text: compact (it is rewritten by every append), one trailing newline. */
-function serializeState(state) {
-    return `${JSON.stringify(state)}\n`;
-}
 function deepFreeze(value) {
     if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
         Object.freeze(value);
@@ -35543,117 +35892,6 @@ function deepFreeze(value) {
             deepFreeze(v);
     }
     return value;
-}
-function lastLine(text) {
-    const trimmed = text.replace(/\n+$/, '');
-    if (trimmed === '')
-        return null;
-    return trimmed.slice(trimmed.lastIndexOf('\n') + 1);
-}
-function rolledBack(seq, detail) {
-    return new ChainBrokenError(seq, 'rolled_back', detail);
-}
-async function stateShaOf(view) {
-    if (view.commit === null)
-        return null;
-    const text = await view.read(STATE_FILE);
-    return text === null ? null : sha256Text(text);
-}
-/** The checks of a verified replay beyond the chain: the tip's seal and the anchor. */
-async function beyondChain(view, checked, trust) {
-    const lastSeq = checked.last?.seq ?? 0;
-    if (trust.publicKey && view.commit !== null) {
-        const why = sealProblem(trust.publicKey, trust.ref, view.message, parseAppendMessage(view.message), await view.read(STATE_FILE));
-        if (why)
-            return { seq: lastSeq, reason: 'unsealed', detail: why };
-    }
-    const v = anchorVerdict(trust.anchor, { seq: lastSeq, hash: checked.last?.hash ?? null }, checked.probeHash);
-    if (v === 'unknown' || !v.ok) {
-        const detail = v === 'unknown' ? 'the event at the anchored seq is missing' : v.detail;
-        return { seq: Math.min(lastSeq + 1, trust.anchor?.seq ?? 0), reason: 'rolled_back', detail };
-    }
-    return null;
-}
-/** The state at a view: the sealed snapshot if every check passes, else a verified replay. */
-async function loadState(view, trust, forAppend = false) {
-    if (view.commit === null) {
-        const v = anchorVerdict(trust.anchor, { seq: 0, hash: null }, undefined);
-        if (v !== 'unknown' && !v.ok)
-            throw rolledBack(1, v.detail);
-        return { state: (0,core_state/* initialState */.ue)(), source: 'empty', newest: null, stateSha: null, verified: true };
-    }
-    // One listing of the root and events/: state.json and the newest day file are then read in one go.
-    const names = (await view.list('', EVENTS_DIR)).filter((e) => e.type === 'blob' && e.path.startsWith(`${EVENTS_DIR}/`) && DAY_FILE.test(e.name));
-    const newestEntry = names[names.length - 1];
-    const paths = [STATE_FILE, ...(newestEntry ? [newestEntry.path] : [])];
-    const texts = await view.readMany(paths);
-    const newest = newestEntry
-        ? { path: newestEntry.path, day: newestEntry.name.slice(0, 10), text: texts.get(newestEntry.path) ?? '' }
-        : null;
-    const stateText = texts.get(STATE_FILE) ?? null;
-    const stateSha = stateText === null ? null : sha256Text(stateText);
-    const claim = parseAppendMessage(view.message);
-    if (trust.publicKey) {
-        const why = sealProblem(trust.publicKey, trust.ref, view.message, claim, stateText);
-        if (why)
-            throw new ChainBrokenError(claim?.last ?? 0, 'unsealed', why);
-    }
-    const sealedLooking = trustedSnapshot(view, stateText, newest?.text ?? '');
-    // Without a key nothing proves who wrote a snapshot: only the one this machine verified itself is trusted.
-    const anchor = trust.anchor;
-    const verified = Boolean(trust.publicKey) || (await trust.verifiedHere(view.commit, stateSha));
-    const trusted = sealedLooking && (verified || forAppend) ? sealedLooking : null;
-    if (trusted) {
-        const v = anchorVerdict(anchor, trusted, anchor ? hashAtSeq(newest?.text ?? '', anchor.seq) : undefined);
-        if (v !== 'unknown') {
-            if (!v.ok)
-                throw rolledBack(Math.min(trusted.seq + 1, anchor?.seq ?? 0), v.detail);
-            return {
-                state: trusted,
-                source: 'snapshot',
-                newest,
-                stateSha,
-                verified,
-                stateText: stateText,
-            };
-        }
-    }
-    const checked = await checkView(view, false, anchor?.seq);
-    if (!checked.ok)
-        throw new ChainBrokenError(checked.seq, checked.reason, checked.detail);
-    if (checked.fatal)
-        throw new ChainBrokenError(checked.fatal.seq, checked.fatal.reason, checked.fatal.detail);
-    if (sealedLooking && checked.snapshotProblem) {
-        const p = checked.snapshotProblem;
-        throw new ChainBrokenError(p.seq, p.reason, `the tip's state.json lies: ${p.detail}`);
-    }
-    const problem = await beyondChain(view, checked, { ...trust, publicKey: '' });
-    if (problem)
-        throw new ChainBrokenError(problem.seq, problem.reason, problem.detail);
-    return { state: checked.state, source: 'replay', newest, stateSha, verified: true };
-}
-/**
- * The snapshot, if the tip is a sealed Leviathan append whose message, state.json and the newest file's last
- * line all name the same last event.
- */
-function trustedSnapshot(view, stateText, newestText) {
-    const m = parseAppendMessage(view.message);
-    if (!m || m.tree !== view.tree || stateText === null)
-        return null;
-    let state;
-    let last;
-    try {
-        state = JSON.parse(stateText);
-        last = JSON.parse(lastLine(newestText) ?? 'null');
-    }
-    catch {
-        return null;
-    }
-    if (state?.v !== core_state/* STATE_VERSION */.nd || state.seq !== m.last || state.hash !== m.hash)
-        return null;
-    if (!last || last.seq !== m.last || last.hash !== m.hash || hashEvent(last) !== m.hash)
-        return null;
-    return state;
 }
 /** If every draft id is among the newest file's events (a retried append that had landed), those events. */
 function alreadyAppended(drafts, newestText) {
@@ -35672,216 +35910,6 @@ function alreadyAppended(drafts, newestText) {
         throw new Error(`some of these event ids are already in the log, others not: ${[...found.keys()].join(', ')}`);
     }
     return drafts.map((d) => found.get(d.id));
-}
-async function checkView(view, keepEvents, probe) {
-    const extra = probe === undefined ? {} : { probe };
-    if (view.commit === null)
-        return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
-    const files = await view.readAll(EVENTS_DIR);
-    const stateText = await view.read(STATE_FILE);
-    return checkLog({ files, stateText, keepEvents, ...extra });
-}
-function verifyView(view, checked) {
-    const tip = view.commit;
-    if (!checked.ok)
-        return { ok: false, seq: checked.seq, reason: checked.reason, detail: checked.detail, tip };
-    const problem = checked.fatal ?? checked.snapshotProblem;
-    if (problem)
-        return { ok: false, ...problem, tip };
-    const warnings = [];
-    if (tip !== null) {
-        const m = parseAppendMessage(view.message);
-        const last = checked.last;
-        const lastSeq = last?.seq ?? 0;
-        if (!m) {
-            warnings.push(`the tip commit ${tip.slice(0, 12)} was not written by Leviathan (hand-made or rewritten)`);
-        }
-        else {
-            if (!last || m.last !== last.seq || m.hash !== last.hash) {
-                return {
-                    ok: false,
-                    seq: m.last > lastSeq ? lastSeq + 1 : m.last < lastSeq ? m.last + 1 : m.last,
-                    reason: 'message_mismatch',
-                    detail: `the tip commit says it appended up to seq ${m.last} (${m.hash.slice(0, 12)}), the files end at ${last ? `seq ${last.seq} (${last.hash.slice(0, 12)})` : 'no event'}`,
-                    tip,
-                };
-            }
-            if (m.tree !== view.tree) {
-                warnings.push(`the tip commit ${tip.slice(0, 12)} was changed after Leviathan wrote it (its tree is not the sealed one)`);
-            }
-        }
-    }
-    return {
-        ok: true,
-        count: checked.count,
-        last: checked.last,
-        tip,
-        warnings,
-        chained: true,
-        signed: false,
-        anchored: false,
-        crosschecked: false,
-        key_id: null,
-    };
-}
-/**
- * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
- * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
- * append rewrites it, and an edit of it is still caught. Any other format is compared as is.
- */
-function inFormatOf(snapshot, state) {
-    if (snapshot.v !== 2 || core_state/* STATE_VERSION */.nd !== 3)
-        return state;
-    const older = JSON.parse(serializeState(state));
-    older.v = 2;
-    for (const task of Object.values(older.tasks)) {
-        delete task.last_failure;
-        delete task.spend;
-    }
-    delete older.spend;
-    return older;
-}
-/** Whether the timestamp `ts` is of a later day than `day` (YYYY-MM-DD); compared in place, no new string. */
-function laterDay(ts, day) {
-    if (ts.length < day.length)
-        return !ts.startsWith(day) && ts > day;
-    for (let i = 0; i < day.length; i++) {
-        const a = ts.charCodeAt(i);
-        const b = day.charCodeAt(i);
-        if (a !== b)
-            return a > b;
-    }
-    return false;
-}
-/**
- * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
- * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
- */
-function checkLog(input) {
-    const paths = [...input.files.keys()].sort();
-    const kept = [];
-    // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
-    const run = {
-        tip: null,
-        count: 0,
-    };
-    // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
-    // events, no iterator between the two.
-    const chain = new ChainVerifier(null);
-    const state = (0,core_state/* initialState */.ue)();
-    /** The events each file holds, in order (all verified). */
-    const counts = [];
-    const failure = verifyFiles();
-    if (failure)
-        return { ok: false, ...failure };
-    function verifyFiles() {
-        for (const path of paths) {
-            const name = path.slice(path.lastIndexOf('/') + 1);
-            const day = DAY_FILE.exec(name)?.[1];
-            if (path !== `${EVENTS_DIR}/${name}` || !day) {
-                return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
-            }
-            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
-            // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
-            // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
-            // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
-            for (let i = 0; i < events.length; i++) {
-                const e = events[i];
-                if (i === reused)
-                    return { seq: e.seq, reason: 'duplicate_id', detail: `event id ${e.id} is used twice` };
-                if (laterDay(e.ts, day)) {
-                    return { seq: e.seq, reason: 'misplaced', detail: `event of ${e.ts} in ${path}` };
-                }
-                if (e.seq === input.probe)
-                    run.hashAtProbe = e.hash;
-            }
-            if (failure) {
-                return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
-            }
-            (0,core_state/* foldInto */.sh)(state, events);
-            counts.push([path, events.length]);
-            run.count += events.length;
-            run.tip = chain.tip;
-            if (input.keepEvents)
-                for (const e of events)
-                    kept.push(e);
-        }
-        return null;
-    }
-    const { tip, count } = run;
-    const lastSeq = tip?.seq ?? 0;
-    // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
-    // writes), it is the replay — same seq, same hash at that seq, same content — and needs no parse.
-    const replayText = serializeState(state);
-    let snapshot = null;
-    let snapshotError = null;
-    if (input.stateText !== null && input.stateText !== replayText) {
-        try {
-            snapshot = JSON.parse(input.stateText);
-            if (typeof snapshot?.seq !== 'number')
-                throw new Error('no seq');
-        }
-        catch (error) {
-            snapshot = null;
-            snapshotError = `state.json is not a state: ${error.message}`;
-        }
-    }
-    /** The hash of the verified event `seq` (null: no such event), read back from its line. */
-    const hashAt = (seq) => {
-        if (!Number.isInteger(seq) || seq < 1 || seq > lastSeq)
-            return null;
-        let before = 0;
-        for (const [path, n] of counts) {
-            if (seq <= before + n) {
-                const line = splitEventLines(input.files.get(path))[seq - before - 1];
-                return JSON.parse(line).hash;
-            }
-            before += n;
-        }
-        return null;
-    };
-    let fatal = null;
-    let snapshotProblem = null;
-    const sameBytes = input.stateText !== null && input.stateText === replayText;
-    if (sameBytes) {
-        // The replay itself: nothing to report.
-    }
-    else if (snapshot) {
-        const hashAtSnapshot = snapshot.seq > lastSeq ? null : hashAt(snapshot.seq);
-        if (snapshot.seq > lastSeq) {
-            fatal = {
-                seq: lastSeq + 1,
-                reason: 'truncated',
-                detail: `state.json covers seq ${snapshot.seq} but the files end at seq ${lastSeq}: events were removed`,
-            };
-        }
-        else if (snapshot.seq > 0 && snapshot.hash !== hashAtSnapshot) {
-            fatal = {
-                seq: snapshot.seq,
-                reason: 'snapshot_mismatch',
-                detail: `state.json records hash ${String(snapshot.hash).slice(0, 12)} at seq ${snapshot.seq}, the chain has ${String(hashAtSnapshot).slice(0, 12)}: events were rewritten or state.json edited`,
-            };
-        }
-        else if (canonicalJson(snapshot) !== canonicalJson(inFormatOf(snapshot, state))) {
-            // (Byte equality was tried first: it is what Leviathan writes, and canonicalising a large state is slow.)
-            snapshotProblem = {
-                seq: snapshot.seq === lastSeq ? lastSeq : snapshot.seq + 1,
-                reason: 'snapshot_mismatch',
-                detail: snapshot.seq === lastSeq
-                    ? `state.json differs from the replay of seq 1..${lastSeq}`
-                    : `state.json is at seq ${snapshot.seq}, the log at seq ${lastSeq}`,
-            };
-        }
-    }
-    else if (lastSeq > 0) {
-        snapshotProblem = {
-            seq: lastSeq,
-            reason: 'snapshot_mismatch',
-            detail: snapshotError ?? 'state.json is missing',
-        };
-    }
-    const probed = run.hashAtProbe === undefined ? {} : { probeHash: run.hashAtProbe };
-    return { ok: true, count, last: tip, state, events: kept, fatal, snapshotProblem, ...probed };
 }
 
 // EXTERNAL MODULE: ./src/core/pr-body.ts
@@ -41781,7 +41809,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6102);
 /* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7958);
-/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(568);
+/* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9856);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
  * a manual run), records `attempt.started`, checks out the task branch and writes the task files; the
