@@ -3,8 +3,9 @@ import { type Backlog, BacklogSchema, TASK_ID_PATTERN } from './backlog.js';
 import { fastBacklog } from './backlog-fast.js';
 import { type Config, ConfigSchema, DEFAULT_PROTECTED_PATHS } from './config.js';
 import type { Diagnostic } from './errors.js';
-import { taskScope, validateGlob } from './paths.js';
+import { validateGlob } from './paths.js';
 import { branchNameError } from './ref-format.js';
+import { taskScope } from './task-scope.js';
 import { parseFastYaml } from './yaml-fast.js';
 import {
   formatPath,

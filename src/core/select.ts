@@ -1,9 +1,9 @@
 import type { Backlog, Priority, Task } from './backlog.js';
 import type { Config } from './config.js';
-import { taskScope } from './paths.js';
 import { daySpend, taskSpend } from './spend.js';
 import { attemptsCharged, dispatchesInHour, openAttempts, taskSummary } from './state.js';
 import type { State } from './state-types.js';
+import { taskScope } from './task-scope.js';
 import { usdToMicros } from './usage.js';
 
 /** A Leviathan pull request the forge reports as open. */

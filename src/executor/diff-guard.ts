@@ -1,5 +1,7 @@
+import { checkChangedPath } from '../core/changed-path.js';
 import type { Config } from '../core/config.js';
-import { checkChangedPath, matchesAny, normalizePath } from '../core/paths.js';
+import { matchesAny } from '../core/glob-match.js';
+import { normalizePath } from '../core/paths.js';
 import type { ChangedEntry, ChangeStatus } from './changes.js';
 
 /** What checkDiff needs of a change; `ChangedEntry` from collectChanges fits. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULT_PROTECTED_PATHS } from '../../src/core/config.js';
 import { isValidPlainGlob, PLAIN_GLOB, plainGlobError } from '../../src/core/glob-plain.js';
-import { _scope, BACKLOG_PATH, type PathScope } from '../../src/core/paths.js';
+import { BACKLOG_PATH, type PathScope } from '../../src/core/protected-paths.js';
+import { _scope } from '../../src/core/task-scope.js';
 
 const RUNS = { numRuns: 2000 };
 

@@ -1,17 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import picomatch from 'picomatch';
+import { checkChangedPath } from '../../src/core/changed-path.js';
 import { DEFAULT_PROTECTED_PATHS } from '../../src/core/config.js';
-import {
-  _model,
-  ALWAYS_PROTECTED,
-  BACKLOG_PATH,
-  checkChangedPath,
-  isFloatingGlob,
-  normalizePath,
-  taskScope,
-  validateGlob,
-} from '../../src/core/paths.js';
+import { _model } from '../../src/core/glob-model.js';
+import { normalizePath, validateGlob } from '../../src/core/paths.js';
+import { ALWAYS_PROTECTED, BACKLOG_PATH, isFloatingGlob } from '../../src/core/protected-paths.js';
+import { taskScope } from '../../src/core/task-scope.js';
 
 const RUNS = { numRuns: 1000 };
 

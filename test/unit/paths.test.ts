@@ -1,13 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { checkChangedPath } from '../../src/core/changed-path.js';
 import { DEFAULT_PROTECTED_PATHS } from '../../src/core/config.js';
-import {
-  BACKLOG_PATH,
-  checkChangedPath,
-  matchesAny,
-  normalizePath,
-  taskScope,
-  validateGlob,
-} from '../../src/core/paths.js';
+import { matchesAny } from '../../src/core/glob-match.js';
+import { normalizePath, validateGlob } from '../../src/core/paths.js';
+import { BACKLOG_PATH } from '../../src/core/protected-paths.js';
+import { taskScope } from '../../src/core/task-scope.js';
 
 const DEFAULT_SCOPE = {
   allowed_paths: ['.leviathan/**', 'docs/**'],
