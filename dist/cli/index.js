@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9929);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6480);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9929:
+/***/ 6480:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -57410,16 +57410,14 @@ function plainGlobError(glob) {
 
 ;// CONCATENATED MODULE: ./src/core/paths.ts
 /**
- * Repository paths and globs (SPEC §2.2): normalisation, glob validation and matching, and the two scope
- * decisions — may a task run at all (`taskScope`), may it change this file (`checkChangedPath`).
+ * Repository paths and globs (SPEC §2.2): normalisation and glob syntax validation. Matching is in
+ * glob-match.ts, the glob model in glob-model.ts, the scope decisions in task-scope.ts, quick-scope.ts
+ * and changed-path.ts.
  *
- * Pure: no I/O, no imports from other src/ folders. Matching is always picomatch's; the small "glob model"
- * below is used only to *decide* containment and intersection of globs, conservatively.
+ * Pure: no I/O, no imports from other src/ folders.
  */
 
 
-/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
-const BACKLOG_PATH = '.leviathan/backlog.yaml';
 // `windows: false`: picomatch would otherwise follow the host OS; paths here are always POSIX.
 // `dot: true`: dotfiles are ordinary files to a guardrail (`docs/**` covers `docs/.env`).
 // `fastpaths: false`: picomatch's shortcuts for a few globs differ from its parser (`*.*` would not match
@@ -57603,8 +57601,6 @@ function alternativeError(alt) {
     }
     return null;
 }
-/** A plain glob without a star: one literal path. */
-const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 /**
  * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
  * and to every brace alternative) this rejects: empty globs; unbalanced [ ] { } ( ); "." segments (one
@@ -57669,9 +57665,60 @@ function generalGlobError(glob) {
     }
     return null;
 }
-// ---------------------------------------------------------------------------------------------------------
-// Matching (picomatch only)
-// ---------------------------------------------------------------------------------------------------------
+
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
+}
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/glob-match.ts
+/**
+ * Glob matching (SPEC §2.2): picomatch only, with its caches; the case-insensitive reading of protected
+ * globs and the allow-list reading (`allowGlob`) of task globs and the fence.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
 /** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
 const CACHE_LIMIT = 2000;
 const SMALL_CACHE_LIMIT = 50_000;
@@ -57755,6 +57802,17 @@ function matchesAny(path, globs) {
         return false;
     return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
+
+;// CONCATENATED MODULE: ./src/core/glob-model.ts
+/**
+ * The conservative glob model (SPEC §2.2): deciding containment and intersection of globs, and the witness
+ * paths run through picomatch. Matching itself is always picomatch's (glob-match.ts).
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
 // ---------------------------------------------------------------------------------------------------------
@@ -57931,7 +57989,7 @@ function intersects(a, b) {
  * by an outer item that contains it. Sound; incomplete only for contrived pairs such as `?*` ⊆ `*?`, or an inner
  * "**" that outer single segments would together cover.
  */
-function paths_embeds(inner, outer, wildcard) {
+function glob_model_embeds(inner, outer, wildcard) {
     const memo = new Map();
     const go = (t, f) => {
         const key = t * (outer.length + 1) + f;
@@ -57953,7 +58011,7 @@ function paths_embeds(inner, outer, wildcard) {
             else if (wildcard === '*')
                 result = (o === '?' || o === x) && go(t + 1, f + 1);
             else
-                result = paths_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
+                result = glob_model_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
         }
         memo.set(key, result);
         return result;
@@ -57961,7 +58019,7 @@ function paths_embeds(inner, outer, wildcard) {
     return go(0, 0);
 }
 function contains(outer, inner) {
-    return paths_embeds(inner, outer, GS);
+    return glob_model_embeds(inner, outer, GS);
 }
 /** The scope-relevant glob facts, for the property tests (not part of the module's contract). */
 const _model = { modelOf, intersects, contains, segmentsIntersect };
@@ -58011,36 +58069,23 @@ function witnesses(alt, fragments, count) {
     }
     return [...out];
 }
-// ---------------------------------------------------------------------------------------------------------
-// Scope decisions
-// ---------------------------------------------------------------------------------------------------------
 /**
  * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
  * everything under it, the commonest task glob. null for any other glob.
  */
 const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
 const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
-function insideFence(glob, model, fence) {
-    if (model.literal)
-        return matchesAny(glob, fence);
-    const fences = fence.map(modelOf).filter((m) => m !== null);
-    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
-}
-function canReach(glob, model, protectedGlob) {
-    const p = modelOf(protectedGlob);
-    if (!p)
-        return true; // unknown: fail closed
-    if (model.literal)
-        return protectedMatch(protectedGlob, glob);
-    if (p.literal) {
-        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        const dir = directoryOf(glob);
-        if (dir !== null)
-            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        return pmMatch(glob, protectedGlob);
-    }
-    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
-}
+
+;// CONCATENATED MODULE: ./src/core/protected-paths.ts
+/**
+ * The protected list of a scope (SPEC §2.2): the scope shape, the globs no task may change, the backlog
+ * rule, and the verdict and reasons the scope decisions give.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
+const BACKLOG_PATH = '.leviathan/backlog.yaml';
 /** The protected globs for this task: the config's, plus the backlog unless the task names it. */
 /** Guardrails are never changed by a task, whatever a config's protected_paths list says (SPEC §2.2). */
 const ALWAYS_PROTECTED = ['.git/**', '.leviathan/config.yaml'];
@@ -58078,27 +58123,19 @@ function malformedProtected(scope) {
     }
     return null;
 }
-/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
-const verdicts = new WeakMap();
-function taskScope(taskGlobs, scope) {
-    const quick = quickScope(taskGlobs, scope);
-    if (quick !== undefined)
-        return quick;
-    let known = verdicts.get(scope);
-    if (!known) {
-        known = new Map();
-        verdicts.set(scope, known);
-    }
-    const key = taskGlobs.join('\0');
-    const hit = known.get(key);
-    if (hit)
-        return hit;
-    const verdict = decideScope(taskGlobs, scope);
-    if (known.size >= SMALL_CACHE_LIMIT)
-        known.clear();
-    known.set(key, verdict);
-    return verdict;
-}
+
+;// CONCATENATED MODULE: ./src/core/quick-scope.ts
+/**
+ * The quick scope decision (SPEC §2.2): `taskScope`'s verdict without models, for the commonest task globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+
 function protectedListOf(entries) {
     const runs = entries.flatMap((e) => e.runs ?? []);
     const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
@@ -58256,6 +58293,62 @@ function quickScope(taskGlobs, scope) {
     }
     return IN_SCOPE;
 }
+
+;// CONCATENATED MODULE: ./src/core/task-scope.ts
+/**
+ * May a task run at all (SPEC §2.2): `taskScope`, the fence/protected decision over a task's globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
+function insideFence(glob, model, fence) {
+    if (model.literal)
+        return matchesAny(glob, fence);
+    const fences = fence.map(modelOf).filter((m) => m !== null);
+    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
+}
+function canReach(glob, model, protectedGlob) {
+    const p = modelOf(protectedGlob);
+    if (!p)
+        return true; // unknown: fail closed
+    if (model.literal)
+        return protectedMatch(protectedGlob, glob);
+    if (p.literal) {
+        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
+        const dir = directoryOf(glob);
+        if (dir !== null)
+            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
+        return pmMatch(glob, protectedGlob);
+    }
+    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
+}
+/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
+const verdicts = new WeakMap();
+function taskScope(taskGlobs, scope) {
+    const quick = quickScope(taskGlobs, scope);
+    if (quick !== undefined)
+        return quick;
+    let known = verdicts.get(scope);
+    if (!known) {
+        known = new Map();
+        verdicts.set(scope, known);
+    }
+    const key = taskGlobs.join('\0');
+    const hit = known.get(key);
+    if (hit)
+        return hit;
+    const verdict = decideScope(taskGlobs, scope);
+    if (known.size >= SMALL_CACHE_LIMIT)
+        known.clear();
+    known.set(key, verdict);
+    return verdict;
+}
 function decideScope(taskGlobs, scope) {
     const out = (path, why) => ({ inScope: false, path, why });
     if (taskGlobs.length === 0)
@@ -58307,88 +58400,7 @@ function decideScope(taskGlobs, scope) {
     return { inScope: true };
 }
 /** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
-const _scope = { quickScope, decideScope, generalGlobError };
-/**
- * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
- * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
- * and match both the task's globs and the fence.
- */
-/**
- * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
- * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
- */
-function windowsName(path) {
-    return path
-        .split('/')
-        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
-        .join('/');
-}
-function checkChangedPath(path, taskGlobs, scope) {
-    const n = normalizePath(path);
-    if (!n.ok)
-        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
-    const p = n.path;
-    const malformed = malformedProtected(scope);
-    if (malformed)
-        return malformed;
-    const seen = [...new Set([p, windowsName(p)])];
-    for (const name of seen) {
-        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
-        if (hit !== undefined)
-            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
-    }
-    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
-        return `${p} may be changed only by a task that names it in its allowed_paths`;
-    }
-    if (!matchesAny(p, taskGlobs))
-        return `${p} is not in the task's allowed_paths`;
-    if (!matchesAny(p, scope.allowed_paths))
-        return `${p} is not inside scope.allowed_paths`;
-    return null;
-}
-
-;// CONCATENATED MODULE: ./src/core/ref-format.ts
-/**
- * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
- * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
- */
-/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
-function refFormatError(name) {
-    if (name === '' || name === '@')
-        return 'is empty or "@"';
-    if (name.startsWith('/') || name.endsWith('/'))
-        return 'begins or ends with "/"';
-    if (name.includes('//'))
-        return 'has an empty component ("//")';
-    if (name.endsWith('.'))
-        return 'ends with "."';
-    if (name.includes('..'))
-        return 'contains ".."';
-    if (name.includes('@{'))
-        return 'contains "@{"';
-    for (const ch of name) {
-        const code = ch.codePointAt(0);
-        if (code < 0x20 || code === 0x7f)
-            return 'contains a control character';
-        if (' ~^:?*[\\'.includes(ch))
-            return `contains ${JSON.stringify(ch)}`;
-    }
-    for (const component of name.split('/')) {
-        if (component.startsWith('.'))
-            return `has a component beginning with "." (${component})`;
-        if (component.endsWith('.lock'))
-            return `has a component ending in ".lock" (${component})`;
-    }
-    if (!name.includes('/'))
-        return 'has no "/"';
-    return null;
-}
-/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
-function branchNameError(branch) {
-    if (branch.startsWith('-'))
-        return 'begins with "-"';
-    return refFormatError(`refs/heads/${branch}`);
-}
+const _scope = { quickScope: quickScope, decideScope, generalGlobError: generalGlobError };
 
 ;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
 /**
@@ -59021,6 +59033,7 @@ class PositionedYaml {
 }
 
 ;// CONCATENATED MODULE: ./src/core/documents.ts
+
 
 
 
@@ -61247,7 +61260,57 @@ function report(outcome, p, appended, { base, baseSha, backlog, config, pulls },
     };
 }
 
+;// CONCATENATED MODULE: ./src/core/changed-path.ts
+/**
+ * May a task change this file (SPEC §2.2): `checkChangedPath`, the check on each path of an actual diff.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+/**
+ * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
+ * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
+ * and match both the task's globs and the fence.
+ */
+/**
+ * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
+ * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
+ */
+function windowsName(path) {
+    return path
+        .split('/')
+        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
+        .join('/');
+}
+function checkChangedPath(path, taskGlobs, scope) {
+    const n = normalizePath(path);
+    if (!n.ok)
+        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
+    const p = n.path;
+    const malformed = malformedProtected(scope);
+    if (malformed)
+        return malformed;
+    const seen = [...new Set([p, windowsName(p)])];
+    for (const name of seen) {
+        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
+        if (hit !== undefined)
+            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
+    }
+    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
+        return `${p} may be changed only by a task that names it in its allowed_paths`;
+    }
+    if (!matchesAny(p, taskGlobs))
+        return `${p} is not in the task's allowed_paths`;
+    if (!matchesAny(p, scope.allowed_paths))
+        return `${p} is not inside scope.allowed_paths`;
+    return null;
+}
+
 ;// CONCATENATED MODULE: ./src/executor/diff-guard.ts
+
+
 
 const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */

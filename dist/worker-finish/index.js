@@ -42305,8 +42305,8 @@ function defaultConfig() {
     return ConfigSchema.parse({});
 }
 
-// EXTERNAL MODULE: ./src/core/paths.ts + 1 modules
-var paths = __nccwpck_require__(3407);
+// EXTERNAL MODULE: ./src/core/paths.ts
+var paths = __nccwpck_require__(6107);
 ;// CONCATENATED MODULE: ./src/core/ref-format.ts
 /**
  * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
@@ -42350,6 +42350,8 @@ function branchNameError(branch) {
     return refFormatError(`refs/heads/${branch}`);
 }
 
+// EXTERNAL MODULE: ./src/core/task-scope.ts + 2 modules
+var task_scope = __nccwpck_require__(5873);
 ;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
 /**
  * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
@@ -42988,6 +42990,7 @@ class PositionedYaml {
 
 
 
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -43567,7 +43570,7 @@ function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
     let inScope = 0;
     backlog.tasks.forEach((task, i) => {
-        const scope = (0,paths/* taskScope */.G8)(task.allowed_paths, config.scope);
+        const scope = (0,task_scope/* taskScope */.G)(task.allowed_paths, config.scope);
         if (scope.inScope) {
             inScope += 1;
             return;
@@ -43753,90 +43756,135 @@ class UserError extends Error {
 
 /***/ }),
 
-/***/ 8073:
+/***/ 8829:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   KV: () => (/* binding */ SETUP_HINT),
-/* harmony export */   di: () => (/* binding */ notARepository),
-/* harmony export */   yk: () => (/* binding */ COMMIT_HINT)
+/* harmony export */   Sj: () => (/* binding */ literalRuns),
+/* harmony export */   Tg: () => (/* binding */ globError),
+/* harmony export */   _I: () => (/* binding */ matchesAny),
+/* harmony export */   cm: () => (/* binding */ protectedMatch),
+/* harmony export */   hj: () => (/* binding */ pmMatch),
+/* harmony export */   kY: () => (/* binding */ remember),
+/* harmony export */   ky: () => (/* binding */ runsOf),
+/* harmony export */   vD: () => (/* binding */ SMALL_CACHE_LIMIT),
+/* harmony export */   yu: () => (/* binding */ allowGlob)
 /* harmony export */ });
-/* unused harmony exports retryCommand, NOT_A_REPOSITORY_HINT, noSuchDirectory */
+/* unused harmony exports CACHE_LIMIT, matchers */
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4006);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _glob_plain_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4932);
+/* harmony import */ var _paths_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6107);
 /**
- * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
- * instance the setup hint).
+ * Glob matching (SPEC §2.2): picomatch only, with its caches; the case-insensitive reading of protected
+ * globs and the allow-list reading (`allowGlob`) of task globs and the fence.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
  */
-/** How a repository gets its first backlog and config. */
-const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
-/** Where the scheduler reads the documents from, and what that asks of the user. */
-const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
-/** The command that gives a blocked task another chance. */
-function retryCommand(task) {
-    return `leviathan retry ${task}`;
+
+
+
+/** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
+const CACHE_LIMIT = 2000;
+const SMALL_CACHE_LIMIT = 50_000;
+const matchers = new Map();
+const validity = new Map();
+function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
+    const hit = cache.get(key);
+    if (hit !== undefined || cache.has(key))
+        return hit;
+    if (cache.size >= limit)
+        cache.clear();
+    const value = make();
+    cache.set(key, value);
+    return value;
 }
-/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
-function notARepository(dir) {
-    return `${dir} is not a git repository`;
+/** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
+const globError = (glob) => (0,_glob_plain_js__WEBPACK_IMPORTED_MODULE_1__/* .isValidPlainGlob */ .RU)(glob)
+    ? null
+    : _glob_plain_js__WEBPACK_IMPORTED_MODULE_1__/* .PLAIN_GLOB */ .Ue.test(glob)
+        ? (0,_glob_plain_js__WEBPACK_IMPORTED_MODULE_1__/* .plainGlobError */ .hW)(glob)
+        : remember(validity, glob, () => (0,_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .validateGlob */ .fN)(glob));
+/**
+ * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
+ * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
+ */
+function pmMatch(glob, normalPath) {
+    return remember(matchers, glob, () => {
+        const re = picomatch__WEBPACK_IMPORTED_MODULE_2___default().makeRe(glob, _paths_js__WEBPACK_IMPORTED_MODULE_0__/* .PM_OPTIONS */ .Zp);
+        return (path) => re.test(path);
+    }, CACHE_LIMIT)(normalPath);
 }
-const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
-/** `--dir` (or the working directory) names nothing. */
-function noSuchDirectory(dir) {
-    return `${dir}: no such directory`;
+const literalRuns = new Map();
+/**
+ * The lower-cased literal runs of a glob made of literal characters, `*` and `/` only (the floating `.env*` ban
+ * gives `.env`): every path it matches, in any case, contains each of them, so a path lacking one needs no regex.
+ * null for any other glob (classes, braces, `?`, extglobs).
+ */
+function runsOf(glob) {
+    if (/[?[\](){}|"'!@+\\]/.test(glob))
+        return null;
+    return glob
+        .toLowerCase()
+        .split(/[*/]+/)
+        .filter((run) => run !== '');
+}
+/**
+ * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
+ * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
+ */
+function protectedMatch(glob, normalPath) {
+    const runs = remember(literalRuns, glob, () => runsOf(glob));
+    if (runs) {
+        const lower = normalPath.toLowerCase();
+        if (!runs.every((run) => lower.includes(run)))
+            return false;
+    }
+    if (pmMatch(glob, normalPath))
+        return true;
+    return remember(matchers, `\0nocase:${glob}`, () => {
+        const re = picomatch__WEBPACK_IMPORTED_MODULE_2___default().makeRe(glob, { ..._paths_js__WEBPACK_IMPORTED_MODULE_0__/* .PM_OPTIONS */ .Zp, nocase: true });
+        return (path) => re.test(path);
+    }, CACHE_LIMIT)(normalPath);
+}
+/**
+ * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
+ * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
+ * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
+ */
+function allowGlob(glob) {
+    return glob.endsWith('/**') ? `${glob}/*` : glob;
+}
+/**
+ * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
+ * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
+ * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
+ * protected paths — check validity themselves).
+ */
+function matchesAny(path, globs) {
+    const n = (0,_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .normalizePath */ .Fd)(path);
+    if (!n.ok)
+        return false;
+    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
 
 
 /***/ }),
 
-/***/ 9876:
+/***/ 4932:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Rt: () => (/* binding */ HIDDEN_CHARS),
-/* harmony export */   qM: () => (/* binding */ INVISIBLE_ALL)
+/* harmony export */   MM: () => (/* binding */ DOT_SEGMENT),
+/* harmony export */   RU: () => (/* binding */ isValidPlainGlob),
+/* harmony export */   Ue: () => (/* binding */ PLAIN_GLOB),
+/* harmony export */   XF: () => (/* binding */ DOTDOT_SEGMENT),
+/* harmony export */   d3: () => (/* binding */ GLUED_GLOBSTAR),
+/* harmony export */   hW: () => (/* binding */ plainGlobError),
+/* harmony export */   or: () => (/* binding */ ABSOLUTE),
+/* harmony export */   uG: () => (/* binding */ EMPTY_SEGMENT),
+/* harmony export */   v7: () => (/* binding */ MAX_GLOB_LENGTH)
 /* harmony export */ });
-/* unused harmony export withoutInvisible */
-/**
- * Characters a reader does not see: one list for the threat scan (a finding), the task text given to an agent
- * (removed) and redaction (removed before matching, so `s\u034Fecret` is still the secret). Beyond the
- * zero-width and bidirectional controls: soft hyphen, combining grapheme joiner, Hangul and Mongolian fillers,
- * invisible operators, interlinear annotation marks and the Unicode tag block (U+E0000–U+E007F, "ASCII
- * smuggling": invisible copies of every ASCII character that models read and humans do not).
- */
-/** Invisible characters that hide or reorder text; a finding in a changed file, removed from task text. */
-const HIDDEN_CHARS = new RegExp([
-    '[\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e]',
-    '[\\u2060-\\u206f\\u3164\\ufe00-\\ufe0e\\ufeff\\ufff9-\\ufffb\\uffa0]',
-    '\\udb40[\\udc00-\\udc7f]',
-].join('|'));
-/** The same, global, plus the emoji presentation selector (only ever removed before matching a secret). */
-const INVISIBLE_ALL = new RegExp(`${HIDDEN_CHARS.source}|\\ufe0f`, 'g');
-/** `text` without any invisible character: what a reader sees, for matching known secrets. */
-function withoutInvisible(text) {
-    return text.replace(INVISIBLE_ALL, '');
-}
-
-
-/***/ }),
-
-/***/ 3407:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Kf: () => (/* binding */ checkChangedPath),
-  _I: () => (/* binding */ matchesAny),
-  Fd: () => (/* binding */ normalizePath),
-  G8: () => (/* binding */ taskScope),
-  fN: () => (/* binding */ validateGlob)
-});
-
-// UNUSED EXPORTS: ALWAYS_PROTECTED, BACKLOG_PATH, _model, _scope, allowGlob, isFloatingGlob
-
-// EXTERNAL MODULE: ./node_modules/picomatch/index.js
-var picomatch = __nccwpck_require__(4006);
-var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
-;// CONCATENATED MODULE: ./src/core/glob-plain.ts
 /**
  * The commonest globs in a backlog are plain: letters, digits, `.`, `_`, `-`, `/` and `*` only
  * (`docs/guide/page-1.md`, `docs/guide/images/1/**`). For them `validateGlob`'s verdict comes down to a few
@@ -43902,18 +43950,97 @@ function plainGlobError(glob) {
     return first;
 }
 
-;// CONCATENATED MODULE: ./src/core/paths.ts
+
+/***/ }),
+
+/***/ 8073:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KV: () => (/* binding */ SETUP_HINT),
+/* harmony export */   di: () => (/* binding */ notARepository),
+/* harmony export */   yk: () => (/* binding */ COMMIT_HINT)
+/* harmony export */ });
+/* unused harmony exports retryCommand, NOT_A_REPOSITORY_HINT, noSuchDirectory */
 /**
- * Repository paths and globs (SPEC §2.2): normalisation, glob validation and matching, and the two scope
- * decisions — may a task run at all (`taskScope`), may it change this file (`checkChangedPath`).
+ * Wording the CLI and the actions show in more than one place, kept here so it changes in one line (for
+ * instance the setup hint).
+ */
+/** How a repository gets its first backlog and config. */
+const SETUP_HINT = 'copy the templates (mkdir -p .leviathan && cp <leviathan>/templates/*.yaml .leviathan/), or run `leviathan init`';
+/** Where the scheduler reads the documents from, and what that asks of the user. */
+const COMMIT_HINT = 'commit .leviathan/ and push it to the base branch: tick and run read the documents only from there';
+/** The command that gives a blocked task another chance. */
+function retryCommand(task) {
+    return `leviathan retry ${task}`;
+}
+/** One wording everywhere for a directory that is not inside a git repository (and what to do). */
+function notARepository(dir) {
+    return `${dir} is not a git repository`;
+}
+const NOT_A_REPOSITORY_HINT = "run 'git init' there, or pass --dir";
+/** `--dir` (or the working directory) names nothing. */
+function noSuchDirectory(dir) {
+    return `${dir}: no such directory`;
+}
+
+
+/***/ }),
+
+/***/ 9876:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Rt: () => (/* binding */ HIDDEN_CHARS),
+/* harmony export */   qM: () => (/* binding */ INVISIBLE_ALL)
+/* harmony export */ });
+/* unused harmony export withoutInvisible */
+/**
+ * Characters a reader does not see: one list for the threat scan (a finding), the task text given to an agent
+ * (removed) and redaction (removed before matching, so `s\u034Fecret` is still the secret). Beyond the
+ * zero-width and bidirectional controls: soft hyphen, combining grapheme joiner, Hangul and Mongolian fillers,
+ * invisible operators, interlinear annotation marks and the Unicode tag block (U+E0000–U+E007F, "ASCII
+ * smuggling": invisible copies of every ASCII character that models read and humans do not).
+ */
+/** Invisible characters that hide or reorder text; a finding in a changed file, removed from task text. */
+const HIDDEN_CHARS = new RegExp([
+    '[\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e]',
+    '[\\u2060-\\u206f\\u3164\\ufe00-\\ufe0e\\ufeff\\ufff9-\\ufffb\\uffa0]',
+    '\\udb40[\\udc00-\\udc7f]',
+].join('|'));
+/** The same, global, plus the emoji presentation selector (only ever removed before matching a secret). */
+const INVISIBLE_ALL = new RegExp(`${HIDDEN_CHARS.source}|\\ufe0f`, 'g');
+/** `text` without any invisible character: what a reader sees, for matching known secrets. */
+function withoutInvisible(text) {
+    return text.replace(INVISIBLE_ALL, '');
+}
+
+
+/***/ }),
+
+/***/ 6107:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Fd: () => (/* binding */ normalizePath),
+/* harmony export */   PH: () => (/* binding */ expandBraces),
+/* harmony export */   Re: () => (/* binding */ generalGlobError),
+/* harmony export */   Zp: () => (/* binding */ PM_OPTIONS),
+/* harmony export */   _p: () => (/* binding */ splitTop),
+/* harmony export */   fN: () => (/* binding */ validateGlob)
+/* harmony export */ });
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4006);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4932);
+/**
+ * Repository paths and globs (SPEC §2.2): normalisation and glob syntax validation. Matching is in
+ * glob-match.ts, the glob model in glob-model.ts, the scope decisions in task-scope.ts, quick-scope.ts
+ * and changed-path.ts.
  *
- * Pure: no I/O, no imports from other src/ folders. Matching is always picomatch's; the small "glob model"
- * below is used only to *decide* containment and intersection of globs, conservatively.
+ * Pure: no I/O, no imports from other src/ folders.
  */
 
 
-/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
-const BACKLOG_PATH = '.leviathan/backlog.yaml';
 // `windows: false`: picomatch would otherwise follow the host OS; paths here are always POSIX.
 // `dot: true`: dotfiles are ordinary files to a guardrail (`docs/**` covers `docs/.env`).
 // `fastpaths: false`: picomatch's shortcuts for a few globs differ from its parser (`*.*` would not match
@@ -43936,7 +44063,7 @@ function unsafeText(text) {
     if (text.includes('\\'))
         return 'backslashes are not allowed (use "/")';
     if (text.startsWith('/'))
-        return ABSOLUTE;
+        return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .ABSOLUTE */ .or;
     if (DRIVE_LETTER.test(text))
         return 'drive letters are not allowed';
     return null;
@@ -44086,19 +44213,17 @@ function alternativeError(alt) {
         return unsafe;
     for (const segment of splitTop(alt)) {
         if (segment === '')
-            return EMPTY_SEGMENT;
+            return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .EMPTY_SEGMENT */ .uG;
         if (segment === '..')
-            return DOTDOT_SEGMENT;
+            return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .DOTDOT_SEGMENT */ .XF;
         if (segment === '.')
-            return DOT_SEGMENT;
+            return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .DOT_SEGMENT */ .MM;
         // picomatch reads `a**`, `**.md` differently depending on context (sometimes crossing "/", sometimes not).
         if (segment !== '**' && segment.includes('**'))
-            return GLUED_GLOBSTAR;
+            return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .GLUED_GLOBSTAR */ .d3;
     }
     return null;
 }
-/** A plain glob without a star: one literal path. */
-const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 /**
  * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
  * and to every brace alternative) this rejects: empty globs; unbalanced [ ] { } ( ); "." segments (one
@@ -44112,18 +44237,18 @@ function validateGlob(glob) {
     if (typeof glob !== 'string' || glob === '')
         return 'empty glob';
     // The commonest globs: the same verdict from a few segment rules (src/core/glob-plain.ts).
-    if (isValidPlainGlob(glob))
+    if ((0,_glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .isValidPlainGlob */ .RU)(glob))
         return null;
-    if (PLAIN_GLOB.test(glob))
-        return plainGlobError(glob);
+    if (_glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .PLAIN_GLOB */ .Ue.test(glob))
+        return (0,_glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .plainGlobError */ .hW)(glob);
     return generalGlobError(glob);
 }
 /** validateGlob's rules for any glob (exported, through `_glob`, so tests can hold the plain path to it). */
 function generalGlobError(glob) {
     if (typeof glob !== 'string' || glob === '')
         return 'empty glob';
-    if (glob.length > MAX_GLOB_LENGTH)
-        return `longer than ${MAX_GLOB_LENGTH} characters`;
+    if (glob.length > _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .MAX_GLOB_LENGTH */ .v7)
+        return `longer than ${_glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .MAX_GLOB_LENGTH */ .v7} characters`;
     const unsafe = unsafeText(glob);
     if (unsafe)
         return unsafe;
@@ -44136,7 +44261,7 @@ function generalGlobError(glob) {
     if (/\[[!^]?\]/.test(glob))
         return 'empty bracket expression "[]"';
     if (glob.split(/[/{},()|]/).includes('..'))
-        return DOTDOT_SEGMENT;
+        return _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .DOTDOT_SEGMENT */ .XF;
     if (/\{[^{}]*\.\.[^{}]*\}/.test(glob))
         return 'brace ranges ({a..b}) are not supported';
     const expansion = expandBraces(glob);
@@ -44148,696 +44273,19 @@ function generalGlobError(glob) {
             return why;
     }
     // Literal characters, "*" and "/" only: nothing picomatch could misread or refuse, so no need to compile.
-    if (PLAIN_GLOB.test(glob))
+    if (_glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .PLAIN_GLOB */ .Ue.test(glob))
         return null;
     try {
         // When picomatch "backtracks" (POSIX classes, risky repeated extglobs) it rebuilds the regex from raw
         // token text, where a "." matches any character, "/" included: such a glob means something else.
-        if (picomatch_default().parse(glob, { maxLength: MAX_GLOB_LENGTH, ...PM_OPTIONS }).backtrack) {
+        if (picomatch__WEBPACK_IMPORTED_MODULE_1___default().parse(glob, { maxLength: _glob_plain_js__WEBPACK_IMPORTED_MODULE_0__/* .MAX_GLOB_LENGTH */ .v7, ...PM_OPTIONS }).backtrack) {
             return 'not supported: POSIX classes like [[:alpha:]] and repeated extglobs like +(a|aa)';
         }
-        picomatch_default().makeRe(glob, PM_OPTIONS);
+        picomatch__WEBPACK_IMPORTED_MODULE_1___default().makeRe(glob, PM_OPTIONS);
     }
     catch (e) {
         return `not a valid glob (${e instanceof Error ? e.message : String(e)})`;
     }
-    return null;
-}
-// ---------------------------------------------------------------------------------------------------------
-// Matching (picomatch only)
-// ---------------------------------------------------------------------------------------------------------
-/** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
-const CACHE_LIMIT = 2000;
-const SMALL_CACHE_LIMIT = 50_000;
-const matchers = new Map();
-const validity = new Map();
-function remember(cache, key, make, limit = SMALL_CACHE_LIMIT) {
-    const hit = cache.get(key);
-    if (hit !== undefined || cache.has(key))
-        return hit;
-    if (cache.size >= limit)
-        cache.clear();
-    const value = make();
-    cache.set(key, value);
-    return value;
-}
-/** validateGlob, remembered for the globs that need the general check (plain ones are cheaper to re-check). */
-const globError = (glob) => isValidPlainGlob(glob)
-    ? null
-    : PLAIN_GLOB.test(glob)
-        ? plainGlobError(glob)
-        : remember(validity, glob, () => validateGlob(glob));
-/**
- * picomatch's verdict for an already normalised path and a valid glob. Its regex alone: `picomatch()` would
- * also match a path that merely equals the glob text (a file named `{a,b}`), which no glob reader expects.
- */
-function pmMatch(glob, normalPath) {
-    return remember(matchers, glob, () => {
-        const re = picomatch_default().makeRe(glob, PM_OPTIONS);
-        return (path) => re.test(path);
-    }, CACHE_LIMIT)(normalPath);
-}
-const literalRuns = new Map();
-/**
- * The lower-cased literal runs of a glob made of literal characters, `*` and `/` only (the floating `.env*` ban
- * gives `.env`): every path it matches, in any case, contains each of them, so a path lacking one needs no regex.
- * null for any other glob (classes, braces, `?`, extglobs).
- */
-function runsOf(glob) {
-    if (/[?[\](){}|"'!@+\\]/.test(glob))
-        return null;
-    return glob
-        .toLowerCase()
-        .split(/[*/]+/)
-        .filter((run) => run !== '');
-}
-/**
- * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
- * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
- */
-function protectedMatch(glob, normalPath) {
-    const runs = remember(literalRuns, glob, () => runsOf(glob));
-    if (runs) {
-        const lower = normalPath.toLowerCase();
-        if (!runs.every((run) => lower.includes(run)))
-            return false;
-    }
-    if (pmMatch(glob, normalPath))
-        return true;
-    return remember(matchers, `\0nocase:${glob}`, () => {
-        const re = picomatch_default().makeRe(glob, { ...PM_OPTIONS, nocase: true });
-        return (path) => re.test(path);
-    }, CACHE_LIMIT)(normalPath);
-}
-/**
- * An allow-list glob as its author means it: `docs/**` grants what is under `docs/`, not a file named `docs`
- * (picomatch lets a trailing "/**" match zero segments, so `docs/**` alone would match `docs`). Protected
- * globs keep picomatch's wider reading: `.github/**` bans a file named `.github` too (the safe direction).
- */
-function allowGlob(glob) {
-    return glob.endsWith('/**') ? `${glob}/*` : glob;
-}
-/**
- * True if the normalised `path` matches one of the allow-list `globs` (picomatch, `dot: true`,
- * case-sensitive, a trailing "/**" needing at least one segment: `allowGlob`). A path that does not normalise
- * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
- * protected paths — check validity themselves).
- */
-function matchesAny(path, globs) {
-    const n = normalizePath(path);
-    if (!n.ok)
-        return false;
-    return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
-}
-// ---------------------------------------------------------------------------------------------------------
-// The glob model: deciding containment and intersection, conservatively
-// ---------------------------------------------------------------------------------------------------------
-//
-// A glob is modelled as a union of *alternatives* (its brace expansions), each a sequence of items over path
-// segments: GS ("**", any number ≥ 0 of segments) or a segment pattern whose characters are literal except
-// "*" (any run of non-"/" characters) and "?" (one non-"/" UTF-16 unit, as in picomatch's non-unicode regex).
-// Escapes cannot occur (backslashes are refused), so a segment pattern is just its text.
-//
-// A glob gets two models: OVER ⊇ what picomatch matches, and UNDER ⊆ it (both on normalised paths). Where the
-// model cannot follow picomatch it approximates in the safe direction (each case below was found by
-// differential testing against picomatch, see test/unit/paths.property.test.ts):
-//   - a segment with [ ] ( ) { } | " ' (classes, extglobs, quotes, literal braces) is opaque: GS in OVER
-//     (a simple class like [a-z] is "*" there), and its alternative is dropped from UNDER;
-//   - a trailing "/**" matches zero segments, except right after a segment ending in "*" (`a*/**` does not
-//     match `ab`): UNDER always reads it as ≥ 1 segment, OVER only when the glob text ends so;
-//   - a "**" produced by braces (`{a,**}`, `{a,*}{b,*}`) is GS in OVER and a single "*" segment in UNDER;
-//     a "*" segment of a braced glob is GS in OVER (`a/**/{*,b}` matches `a`);
-// The scope rule, sound because of those directions:
-//   - task T lies inside the fence if every OVER alternative of T is contained, by the structural embedding
-//     `embeds` below, in one UNDER alternative of one fence glob;
-//   - T can reach protected P if some OVER alternative of T intersects some OVER alternative of P (an exact
-//     product search on the models);
-//   - a literal T (no glob syntax at all) is its single path, and a literal P likewise: those cases are
-//     decided by picomatch itself, exactly;
-//   - finally witness paths generated from T (its literals, plus fragments of the fence and protected globs)
-//     are run through picomatch; any that escapes the fence or hits a protected glob rejects T.
-const GS = '**';
-const OPAQUE = /[[\](){}|"']/;
-/** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
-const MARK = '\u0001';
-/** Stands for a "*" segment written outside braces. */
-const STAR_MARK = '\u0002';
-const models = new Map();
-function modelOf(glob) {
-    return remember(models, glob, () => {
-        if (globError(glob) !== null)
-            return null;
-        // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
-        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
-        const expansion = expandBraces(splitTop(glob)
-            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
-            .join('/'));
-        if (!expansion)
-            return null;
-        const literal = !/[*?[\](){}|"']/.test(glob) && !picomatch_default().scan(glob).isGlob;
-        const ctx = { exactTrailing: endsWithStarGlobstar(glob), braced: glob.includes('{') };
-        const over = expansion.map((a) => alternativeModel(a, 'over', ctx));
-        const under = expansion
-            .map((a) => alternativeModel(a, 'under', ctx))
-            .filter((a) => a !== null);
-        return { literal, over, under };
-    });
-}
-/** Glob text like `a*` + `/**`: a segment ending in a single "*", then only "/**" segments. */
-function endsWithStarGlobstar(glob) {
-    let text = glob;
-    while (text.endsWith('/**'))
-        text = text.slice(0, -3);
-    if (text === glob || !text.endsWith('*'))
-        return false;
-    const last = text.slice(text.lastIndexOf('/') + 1);
-    return last !== GS && !last.endsWith('**');
-}
-/**
- * A bracket class picomatch can only read as one of a few non-"/" characters, or as its own literal text (with
- * no regex characters inside, picomatch matches `[ab]` both ways): so "*" over-approximates it. Not when
- * a "+" or "?" follows: picomatch emits those as regex quantifiers there.
- */
-const SIMPLE_CLASS = /\[\^?(?:[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9._])+\](?![+?])/g;
-function alternativeModel(alt, mode, ctx) {
-    const items = [];
-    for (const segment of splitTop(alt)) {
-        let item = mode === 'over' ? segment.replace(SIMPLE_CLASS, '*') : segment;
-        // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
-        if (item === MARK)
-            item = GS;
-        else if (item === STAR_MARK) {
-            items.push('*');
-            continue;
-        }
-        else if (item === GS && mode === 'under')
-            item = '*';
-        else if (OPAQUE.test(item) && item !== GS) {
-            if (mode === 'under')
-                return null;
-            item = GS;
-        }
-        else if (item !== GS)
-            item = item.replace(/\*+/g, '*');
-        if (mode === 'over' && ctx.braced && item === '*')
-            item = GS; // `a/**/{*,b}` matches `a`
-        if (item === GS && items[items.length - 1] === GS)
-            continue; // `a/**/**` is `a/**`
-        items.push(item);
-    }
-    // picomatch lets a trailing "/**" match zero segments, except right after a "*" (`a*/**` does not match
-    // `ab`). UNDER always takes the narrower reading; OVER only when the glob text itself ends in `*/**` (after
-    // a brace, `{a*,b}/**`, picomatch does allow zero).
-    const n = items.length;
-    const beforeLast = items[n - 2];
-    if (items[n - 1] === GS && beforeLast !== undefined && beforeLast !== GS && beforeLast.endsWith('*')) {
-        if (mode === 'under' || ctx.exactTrailing)
-            items.splice(n - 1, 0, '*');
-    }
-    return items;
-}
-/** Is there a non-empty string matching both segment patterns? (Exact: product of the two patterns.) */
-function segmentsIntersect(a, b) {
-    const seen = new Set();
-    const stack = [[0, 0, 0]];
-    const push = (i, j, nonEmpty) => {
-        const key = (i * (b.length + 1) + j) * 2 + nonEmpty;
-        if (!seen.has(key)) {
-            seen.add(key);
-            stack.push([i, j, nonEmpty]);
-        }
-    };
-    while (stack.length > 0) {
-        const [i, j, nonEmpty] = stack.pop();
-        if (i === a.length && j === b.length && nonEmpty)
-            return true;
-        const ca = a[i];
-        const cb = b[j];
-        if (ca === '*')
-            push(i + 1, j, nonEmpty);
-        if (cb === '*')
-            push(i, j + 1, nonEmpty);
-        if (ca === undefined || cb === undefined)
-            continue;
-        // consume one character that both sides accept
-        const compatible = ca === '*' || cb === '*' || ca === '?' || cb === '?' || ca === cb;
-        if (compatible)
-            push(ca === '*' ? i : i + 1, cb === '*' ? j : j + 1, 1);
-    }
-    return false;
-}
-/** Is there a path matching both alternatives? (Exact on the models: product search over segments.) */
-function intersects(a, b) {
-    const seen = new Set();
-    const stack = [[0, 0]];
-    const push = (i, j) => {
-        const key = i * (b.length + 1) + j;
-        if (!seen.has(key)) {
-            seen.add(key);
-            stack.push([i, j]);
-        }
-    };
-    while (stack.length > 0) {
-        const [i, j] = stack.pop();
-        if (i === a.length && j === b.length)
-            return true;
-        const x = a[i];
-        const y = b[j];
-        if (x === GS)
-            push(i + 1, j);
-        if (y === GS)
-            push(i, j + 1);
-        if (x === undefined || y === undefined)
-            continue;
-        // a "**" on one side eats the other side's segment
-        if (x === GS && y !== GS)
-            push(i, j + 1);
-        else if (y === GS && x !== GS)
-            push(i + 1, j);
-        else if (x !== GS && y !== GS && segmentsIntersect(x, y))
-            push(i + 1, j + 1);
-    }
-    return false;
-}
-/**
- * L(inner) ⊆ L(outer) by a structural embedding, at either level (`wildcard` is "*" over the UTF-16 units of
- * a segment, "**" over the segments of a path): each inner item is absorbed by an outer wildcard or matched
- * by an outer item that contains it. Sound; incomplete only for contrived pairs such as `?*` ⊆ `*?`, or an inner
- * "**" that outer single segments would together cover.
- */
-function paths_embeds(inner, outer, wildcard) {
-    const memo = new Map();
-    const go = (t, f) => {
-        const key = t * (outer.length + 1) + f;
-        const hit = memo.get(key);
-        if (hit !== undefined)
-            return hit;
-        let result;
-        if (t === inner.length)
-            result = outer.slice(f).every((o) => o === wildcard);
-        else if (f === outer.length)
-            result = false;
-        else {
-            const o = outer[f];
-            const x = inner[t];
-            if (o === wildcard)
-                result = go(t, f + 1) || go(t + 1, f);
-            else if (x === wildcard)
-                result = false;
-            else if (wildcard === '*')
-                result = (o === '?' || o === x) && go(t + 1, f + 1);
-            else
-                result = paths_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
-        }
-        memo.set(key, result);
-        return result;
-    };
-    return go(0, 0);
-}
-function contains(outer, inner) {
-    return paths_embeds(inner, outer, GS);
-}
-/** The scope-relevant glob facts, for the property tests (not part of the module's contract). */
-const _model = { modelOf, intersects, contains, segmentsIntersect };
-// ---------------------------------------------------------------------------------------------------------
-// Witness paths
-// ---------------------------------------------------------------------------------------------------------
-/** Literal runs of a set of globs (`secret`, `.pem`, `docs`): the material witness paths are built from. */
-function fragmentsOf(globs) {
-    const out = new Set(['x', 'a.md']);
-    for (const g of globs) {
-        for (const f of g.split(/[*?[\](){}|"',/!@+]+/))
-            if (f !== '' && f !== '.')
-                out.add(f);
-    }
-    return [...out].slice(0, 40);
-}
-/** Deterministic pseudo-random instantiations of one OVER alternative (pure: seeded by the inputs). */
-function witnesses(alt, fragments, count) {
-    const out = new Set();
-    const stars = ['', ...fragments];
-    const chars = ['x', '.', ...fragments.map((f) => f[0])];
-    for (let k = 0; k < count; k++) {
-        let seed = (k * 2654435761 + alt.length * 40503 + 1) >>> 0;
-        const pick = (list) => {
-            seed ^= seed << 13;
-            seed ^= seed >>> 17;
-            seed ^= seed << 5;
-            seed >>>= 0;
-            return list[seed % list.length];
-        };
-        const segments = [];
-        for (const item of alt) {
-            if (item === GS) {
-                const n = k === 0 ? 0 : pick([0, 1, 1, 2]);
-                for (let s = 0; s < n; s++)
-                    segments.push(pick(fragments));
-            }
-            else {
-                let s = '';
-                for (const ch of item)
-                    s += ch === '*' ? (k === 0 ? '' : pick(stars)) : ch === '?' ? pick(chars) : ch;
-                segments.push(s === '' ? pick(fragments) : s);
-            }
-        }
-        if (segments.length > 0)
-            out.add(segments.join('/'));
-    }
-    return [...out];
-}
-// ---------------------------------------------------------------------------------------------------------
-// Scope decisions
-// ---------------------------------------------------------------------------------------------------------
-/**
- * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
- * everything under it, the commonest task glob. null for any other glob.
- */
-const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
-const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
-function insideFence(glob, model, fence) {
-    if (model.literal)
-        return matchesAny(glob, fence);
-    const fences = fence.map(modelOf).filter((m) => m !== null);
-    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
-}
-function canReach(glob, model, protectedGlob) {
-    const p = modelOf(protectedGlob);
-    if (!p)
-        return true; // unknown: fail closed
-    if (model.literal)
-        return protectedMatch(protectedGlob, glob);
-    if (p.literal) {
-        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        const dir = directoryOf(glob);
-        if (dir !== null)
-            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        return pmMatch(glob, protectedGlob);
-    }
-    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
-}
-/** The protected globs for this task: the config's, plus the backlog unless the task names it. */
-/** Guardrails are never changed by a task, whatever a config's protected_paths list says (SPEC §2.2). */
-const ALWAYS_PROTECTED = ['.git/**', '.leviathan/config.yaml'];
-/**
- * A floating protected glob (one that starts with a double star and a slash, like the defaults for `.env*`,
- * `*.pem` or `*secret*` files) bans a kind of file anywhere. Read strictly, such a glob makes every wildcard
- * task glob "able to reach" it (a task's `docs` wildcard reaches `docs/.env`), so no task could ever use a
- * wildcard. These bans are therefore enforced on each changed path of the actual diff (checkChangedPath) and,
- * before dispatch, only against literal task paths. Protected globs anchored at a directory or a file
- * (`.github` and everything under it, `docs/secret*`) are checked against every task glob, soundly.
- */
-function isFloatingGlob(glob) {
-    return glob.startsWith('**/');
-}
-function protectedList(scope) {
-    return [...new Set([...ALWAYS_PROTECTED, ...scope.protected_paths])];
-}
-function protectedFor(taskGlobs, scope) {
-    const list = protectedList(scope);
-    if (!taskGlobs.includes(BACKLOG_PATH) && !list.includes(BACKLOG_PATH))
-        list.push(BACKLOG_PATH);
-    return list;
-}
-function reachWhy(protectedGlob, scope) {
-    if (protectedGlob === BACKLOG_PATH && !scope.protected_paths.includes(BACKLOG_PATH)) {
-        return `can reach protected path ${BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`;
-    }
-    return `can reach protected path ${protectedGlob}`;
-}
-function malformedProtected(scope) {
-    for (const p of scope.protected_paths) {
-        const why = globError(p);
-        if (why !== null)
-            return `protected path ${JSON.stringify(p)} is malformed (${why}); failing closed`;
-    }
-    return null;
-}
-/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
-const verdicts = new WeakMap();
-function taskScope(taskGlobs, scope) {
-    const quick = quickScope(taskGlobs, scope);
-    if (quick !== undefined)
-        return quick;
-    let known = verdicts.get(scope);
-    if (!known) {
-        known = new Map();
-        verdicts.set(scope, known);
-    }
-    const key = taskGlobs.join('\0');
-    const hit = known.get(key);
-    if (hit)
-        return hit;
-    const verdict = decideScope(taskGlobs, scope);
-    if (known.size >= SMALL_CACHE_LIMIT)
-        known.clear();
-    known.set(key, verdict);
-    return verdict;
-}
-function protectedListOf(entries) {
-    const runs = entries.flatMap((e) => e.runs ?? []);
-    const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
-    const literally = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    return {
-        all: entries,
-        anchored: entries.filter((e) => !e.floating),
-        anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
-    };
-}
-const compiledScopes = new WeakMap();
-function sameList(a, b) {
-    if (a.length !== b.length)
-        return false;
-    for (let i = 0; i < a.length; i++)
-        if (a[i] !== b[i])
-            return false;
-    return true;
-}
-let lastScope = null;
-let lastCompiled = null;
-function compiledScope(scope) {
-    const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
-    if (hit &&
-        sameList(hit.allowed, scope.allowed_paths) &&
-        sameList(hit.protectedPaths, scope.protected_paths)) {
-        lastScope = scope;
-        lastCompiled = hit;
-        return hit;
-    }
-    const malformed = malformedProtected(scope);
-    const fence = [];
-    const fenceDirs = [];
-    let named = protectedListOf([]);
-    let unnamed = named;
-    if (malformed === null) {
-        for (const g of scope.allowed_paths.map(allowGlob)) {
-            if (globError(g) !== null)
-                continue;
-            fence.push(picomatch_default().makeRe(allowGlob(g), PM_OPTIONS));
-            const dir = directoryOf(g);
-            if (dir !== null && modelOf(g) !== null)
-                fenceDirs.push(dir);
-        }
-        const entry = (glob) => {
-            const model = modelOf(glob);
-            const dir = glob.endsWith('/**') ? directoryOf(glob) : null;
-            const shape = model === null ? null : model.literal ? 'literal' : dir !== null ? 'dir' : null;
-            const runs = remember(literalRuns, glob, () => runsOf(glob));
-            return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir : glob };
-        };
-        named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
-        unnamed = protectedListOf(protectedFor([], scope).map(entry));
-    }
-    const compiled = {
-        allowed: [...scope.allowed_paths],
-        protectedPaths: [...scope.protected_paths],
-        malformed,
-        fence,
-        fenceDirs,
-        named,
-        unnamed,
-    };
-    compiledScopes.set(scope, compiled);
-    lastScope = scope;
-    lastCompiled = compiled;
-    return compiled;
-}
-/**
- * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
- * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
- */
-function firstProtectedHit(list, path) {
-    if (list.anyRun !== null && !list.anyRun.test(path))
-        return undefined;
-    const lower = path.toLowerCase();
-    const all = list.all;
-    next: for (let k = 0; k < all.length; k++) {
-        const entry = all[k];
-        const runs = entry.runs;
-        if (runs)
-            for (let i = 0; i < runs.length; i++)
-                if (!lower.includes(runs[i]))
-                    continue next;
-        if (protectedMatch(entry.glob, path))
-            return entry;
-    }
-    return undefined;
-}
-function matchesOne(res, path) {
-    for (let i = 0; i < res.length; i++)
-        if (res[i].test(path))
-            return true;
-    return false;
-}
-/** `dir` is `under` or below it. */
-const within = (dir, under) => dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
-/** `path` is strictly below one of `dirs`. */
-function underOneOf(dirs, path) {
-    for (let i = 0; i < dirs.length; i++) {
-        const d = dirs[i];
-        if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d))
-            return true;
-    }
-    return false;
-}
-function insideOneOf(dirs, dir) {
-    for (let i = 0; i < dirs.length; i++)
-        if (within(dir, dirs[i]))
-            return true;
-    return false;
-}
-const IN_SCOPE = { inScope: true };
-/** decideScope's verdict when every task glob is a plain path or `dir/**` and it is decidable so; else undefined. */
-function quickScope(taskGlobs, scope) {
-    if (taskGlobs.length === 0)
-        return undefined;
-    const c = compiledScope(scope);
-    if (c.malformed !== null)
-        return undefined;
-    const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
-    for (let g = 0; g < taskGlobs.length; g++) {
-        const written = taskGlobs[g];
-        if (typeof written !== 'string' || !isValidPlainGlob(written))
-            return undefined;
-        const star = written.indexOf('*');
-        if (star < 0) {
-            // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
-            // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
-            if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
-                return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
-            }
-            const hit = firstProtectedHit(list, written);
-            if (hit !== undefined)
-                return { inScope: false, path: written, why: reachWhy(hit.glob, scope) };
-            continue;
-        }
-        // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
-        if (star !== written.length - 2 || !written.endsWith('/**'))
-            return undefined;
-        const dir = written.slice(0, -3);
-        // Inside a fence directory: the models' embedding holds (when not, let them look further).
-        if (!insideOneOf(c.fenceDirs, dir))
-            return undefined;
-        for (let k = 0; k < list.anchored.length; k++) {
-            const e = list.anchored[k];
-            if (e.shape === null)
-                return undefined;
-            // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
-            // when one of the two directories holds the other: what `intersects` finds on these models.
-            const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
-            if (reaches)
-                return { inScope: false, path: written, why: reachWhy(e.glob, scope) };
-        }
-    }
-    return IN_SCOPE;
-}
-function decideScope(taskGlobs, scope) {
-    const out = (path, why) => ({ inScope: false, path, why });
-    if (taskGlobs.length === 0)
-        return out('', 'the task has no allowed_paths');
-    const malformed = malformedProtected(scope);
-    if (malformed)
-        return out(taskGlobs[0], malformed);
-    const protectedGlobs = protectedFor(taskGlobs, scope);
-    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
-    const fence = scope.allowed_paths.map(allowGlob);
-    let fragments;
-    for (const written of taskGlobs) {
-        const glob = allowGlob(written);
-        // A plain file path (the commonest task glob) needs no model: picomatch's verdicts on it are the answer.
-        if (PLAIN_PATH.test(glob) && globError(written) === null) {
-            if (!matchesAny(glob, fence))
-                return out(written, 'not inside scope.allowed_paths');
-            const reached = protectedGlobs.find((p) => protectedMatch(p, glob));
-            if (reached !== undefined)
-                return out(written, reachWhy(reached, scope));
-            continue;
-        }
-        const model = modelOf(glob);
-        if (globError(written) !== null || !model) {
-            return out(written, `malformed glob: ${globError(written) ?? 'unsupported'}`);
-        }
-        if (!insideFence(glob, model, fence))
-            return out(written, 'not inside scope.allowed_paths');
-        const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !isFloatingGlob(p));
-        const reached = applicable.find((p) => canReach(glob, model, p));
-        if (reached !== undefined)
-            return out(written, reachWhy(reached, scope));
-        // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
-        // (not needed for a literal path or a literal directory and everything under it, where it cannot).
-        for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
-            fragments ??= fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
-            for (const w of witnesses(alt, fragments, 64)) {
-                const n = normalizePath(w);
-                if (!n.ok || !pmMatch(glob, n.path))
-                    continue;
-                if (!matchesAny(n.path, scope.allowed_paths))
-                    return out(written, 'not inside scope.allowed_paths');
-                const hit = applicable.find((p) => pmMatch(p, n.path));
-                if (hit !== undefined)
-                    return out(written, reachWhy(hit, scope));
-            }
-        }
-    }
-    return { inScope: true };
-}
-/** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
-const _scope = { quickScope, decideScope, generalGlobError };
-/**
- * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
- * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
- * and match both the task's globs and the fence.
- */
-/**
- * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
- * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
- */
-function windowsName(path) {
-    return path
-        .split('/')
-        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
-        .join('/');
-}
-function checkChangedPath(path, taskGlobs, scope) {
-    const n = normalizePath(path);
-    if (!n.ok)
-        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
-    const p = n.path;
-    const malformed = malformedProtected(scope);
-    if (malformed)
-        return malformed;
-    const seen = [...new Set([p, windowsName(p)])];
-    for (const name of seen) {
-        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
-        if (hit !== undefined)
-            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
-    }
-    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
-        return `${p} may be changed only by a task that names it in its allowed_paths`;
-    }
-    if (!matchesAny(p, taskGlobs))
-        return `${p} is not in the task's allowed_paths`;
-    if (!matchesAny(p, scope.allowed_paths))
-        return `${p} is not inside scope.allowed_paths`;
     return null;
 }
 
@@ -44911,6 +44359,69 @@ function renderPullBody(input) {
     lines.push('', 'Review the change as you would any contribution; Leviathan never merges it for you.');
     lines.push('', pullMarker(task.id, input.attempt, input.headSha));
     return `${lines.join('\n')}\n`;
+}
+
+
+/***/ }),
+
+/***/ 7852:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KS: () => (/* binding */ malformedProtected),
+/* harmony export */   Q9: () => (/* binding */ protectedFor),
+/* harmony export */   Wz: () => (/* binding */ reachWhy),
+/* harmony export */   Z0: () => (/* binding */ protectedList),
+/* harmony export */   wI: () => (/* binding */ BACKLOG_PATH),
+/* harmony export */   x8: () => (/* binding */ isFloatingGlob)
+/* harmony export */ });
+/* unused harmony export ALWAYS_PROTECTED */
+/* harmony import */ var _glob_match_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8829);
+/**
+ * The protected list of a scope (SPEC §2.2): the scope shape, the globs no task may change, the backlog
+ * rule, and the verdict and reasons the scope decisions give.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
+const BACKLOG_PATH = '.leviathan/backlog.yaml';
+/** The protected globs for this task: the config's, plus the backlog unless the task names it. */
+/** Guardrails are never changed by a task, whatever a config's protected_paths list says (SPEC §2.2). */
+const ALWAYS_PROTECTED = ['.git/**', '.leviathan/config.yaml'];
+/**
+ * A floating protected glob (one that starts with a double star and a slash, like the defaults for `.env*`,
+ * `*.pem` or `*secret*` files) bans a kind of file anywhere. Read strictly, such a glob makes every wildcard
+ * task glob "able to reach" it (a task's `docs` wildcard reaches `docs/.env`), so no task could ever use a
+ * wildcard. These bans are therefore enforced on each changed path of the actual diff (checkChangedPath) and,
+ * before dispatch, only against literal task paths. Protected globs anchored at a directory or a file
+ * (`.github` and everything under it, `docs/secret*`) are checked against every task glob, soundly.
+ */
+function isFloatingGlob(glob) {
+    return glob.startsWith('**/');
+}
+function protectedList(scope) {
+    return [...new Set([...ALWAYS_PROTECTED, ...scope.protected_paths])];
+}
+function protectedFor(taskGlobs, scope) {
+    const list = protectedList(scope);
+    if (!taskGlobs.includes(BACKLOG_PATH) && !list.includes(BACKLOG_PATH))
+        list.push(BACKLOG_PATH);
+    return list;
+}
+function reachWhy(protectedGlob, scope) {
+    if (protectedGlob === BACKLOG_PATH && !scope.protected_paths.includes(BACKLOG_PATH)) {
+        return `can reach protected path ${BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`;
+    }
+    return `can reach protected path ${protectedGlob}`;
+}
+function malformedProtected(scope) {
+    for (const p of scope.protected_paths) {
+        const why = (0,_glob_match_js__WEBPACK_IMPORTED_MODULE_0__/* .globError */ .Tg)(p);
+        if (why !== null)
+            return `protected path ${JSON.stringify(p)} is malformed (${why}); failing closed`;
+    }
+    return null;
 }
 
 
@@ -45137,9 +44648,9 @@ function secretForms(secret, minLength) {
 /* harmony export */   M: () => (/* binding */ maxAttemptsFor)
 /* harmony export */ });
 /* unused harmony export select */
-/* harmony import */ var _paths_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3407);
-/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5571);
-/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7066);
+/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7066);
+/* harmony import */ var _task_scope_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5873);
 /* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4528);
 
 
@@ -45841,6 +45352,582 @@ function finish(state, attempt) {
 
 /***/ }),
 
+/***/ 5873:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  G: () => (/* binding */ taskScope)
+});
+
+// UNUSED EXPORTS: _scope
+
+// EXTERNAL MODULE: ./src/core/glob-match.ts
+var glob_match = __nccwpck_require__(8829);
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+// EXTERNAL MODULE: ./src/core/paths.ts
+var paths = __nccwpck_require__(6107);
+;// CONCATENATED MODULE: ./src/core/glob-model.ts
+/**
+ * The conservative glob model (SPEC §2.2): deciding containment and intersection of globs, and the witness
+ * paths run through picomatch. Matching itself is always picomatch's (glob-match.ts).
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// The glob model: deciding containment and intersection, conservatively
+// ---------------------------------------------------------------------------------------------------------
+//
+// A glob is modelled as a union of *alternatives* (its brace expansions), each a sequence of items over path
+// segments: GS ("**", any number ≥ 0 of segments) or a segment pattern whose characters are literal except
+// "*" (any run of non-"/" characters) and "?" (one non-"/" UTF-16 unit, as in picomatch's non-unicode regex).
+// Escapes cannot occur (backslashes are refused), so a segment pattern is just its text.
+//
+// A glob gets two models: OVER ⊇ what picomatch matches, and UNDER ⊆ it (both on normalised paths). Where the
+// model cannot follow picomatch it approximates in the safe direction (each case below was found by
+// differential testing against picomatch, see test/unit/paths.property.test.ts):
+//   - a segment with [ ] ( ) { } | " ' (classes, extglobs, quotes, literal braces) is opaque: GS in OVER
+//     (a simple class like [a-z] is "*" there), and its alternative is dropped from UNDER;
+//   - a trailing "/**" matches zero segments, except right after a segment ending in "*" (`a*/**` does not
+//     match `ab`): UNDER always reads it as ≥ 1 segment, OVER only when the glob text ends so;
+//   - a "**" produced by braces (`{a,**}`, `{a,*}{b,*}`) is GS in OVER and a single "*" segment in UNDER;
+//     a "*" segment of a braced glob is GS in OVER (`a/**/{*,b}` matches `a`);
+// The scope rule, sound because of those directions:
+//   - task T lies inside the fence if every OVER alternative of T is contained, by the structural embedding
+//     `embeds` below, in one UNDER alternative of one fence glob;
+//   - T can reach protected P if some OVER alternative of T intersects some OVER alternative of P (an exact
+//     product search on the models);
+//   - a literal T (no glob syntax at all) is its single path, and a literal P likewise: those cases are
+//     decided by picomatch itself, exactly;
+//   - finally witness paths generated from T (its literals, plus fragments of the fence and protected globs)
+//     are run through picomatch; any that escapes the fence or hits a protected glob rejects T.
+const GS = '**';
+const OPAQUE = /[[\](){}|"']/;
+/** Stands for a "**" segment written outside braces (control characters never survive validateGlob). */
+const MARK = '\u0001';
+/** Stands for a "*" segment written outside braces. */
+const STAR_MARK = '\u0002';
+const models = new Map();
+function modelOf(glob) {
+    return (0,glob_match/* remember */.kY)(models, glob, () => {
+        if ((0,glob_match/* globError */.Tg)(glob) !== null)
+            return null;
+        // Mark the "**" segments written outside braces: only those are sure to be picomatch globstars.
+        // So is a "*" segment outside braces: a plain star, never an empty segment, even in a braced glob.
+        const expansion = (0,paths/* expandBraces */.PH)((0,paths/* splitTop */._p)(glob)
+            .map((s) => (s === GS ? MARK : s === '*' ? STAR_MARK : s))
+            .join('/'));
+        if (!expansion)
+            return null;
+        const literal = !/[*?[\](){}|"']/.test(glob) && !picomatch_default().scan(glob).isGlob;
+        const ctx = { exactTrailing: endsWithStarGlobstar(glob), braced: glob.includes('{') };
+        const over = expansion.map((a) => alternativeModel(a, 'over', ctx));
+        const under = expansion
+            .map((a) => alternativeModel(a, 'under', ctx))
+            .filter((a) => a !== null);
+        return { literal, over, under };
+    });
+}
+/** Glob text like `a*` + `/**`: a segment ending in a single "*", then only "/**" segments. */
+function endsWithStarGlobstar(glob) {
+    let text = glob;
+    while (text.endsWith('/**'))
+        text = text.slice(0, -3);
+    if (text === glob || !text.endsWith('*'))
+        return false;
+    const last = text.slice(text.lastIndexOf('/') + 1);
+    return last !== GS && !last.endsWith('**');
+}
+/**
+ * A bracket class picomatch can only read as one of a few non-"/" characters, or as its own literal text (with
+ * no regex characters inside, picomatch matches `[ab]` both ways): so "*" over-approximates it. Not when
+ * a "+" or "?" follows: picomatch emits those as regex quantifiers there.
+ */
+const SIMPLE_CLASS = /\[\^?(?:[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9._])+\](?![+?])/g;
+function alternativeModel(alt, mode, ctx) {
+    const items = [];
+    for (const segment of (0,paths/* splitTop */._p)(alt)) {
+        let item = mode === 'over' ? segment.replace(SIMPLE_CLASS, '*') : segment;
+        // A "**" made by braces (`{a,**}`, `{a,*}{b,*}`) may be a plain "*" or a globstar to picomatch.
+        if (item === MARK)
+            item = GS;
+        else if (item === STAR_MARK) {
+            items.push('*');
+            continue;
+        }
+        else if (item === GS && mode === 'under')
+            item = '*';
+        else if (OPAQUE.test(item) && item !== GS) {
+            if (mode === 'under')
+                return null;
+            item = GS;
+        }
+        else if (item !== GS)
+            item = item.replace(/\*+/g, '*');
+        if (mode === 'over' && ctx.braced && item === '*')
+            item = GS; // `a/**/{*,b}` matches `a`
+        if (item === GS && items[items.length - 1] === GS)
+            continue; // `a/**/**` is `a/**`
+        items.push(item);
+    }
+    // picomatch lets a trailing "/**" match zero segments, except right after a "*" (`a*/**` does not match
+    // `ab`). UNDER always takes the narrower reading; OVER only when the glob text itself ends in `*/**` (after
+    // a brace, `{a*,b}/**`, picomatch does allow zero).
+    const n = items.length;
+    const beforeLast = items[n - 2];
+    if (items[n - 1] === GS && beforeLast !== undefined && beforeLast !== GS && beforeLast.endsWith('*')) {
+        if (mode === 'under' || ctx.exactTrailing)
+            items.splice(n - 1, 0, '*');
+    }
+    return items;
+}
+/** Is there a non-empty string matching both segment patterns? (Exact: product of the two patterns.) */
+function segmentsIntersect(a, b) {
+    const seen = new Set();
+    const stack = [[0, 0, 0]];
+    const push = (i, j, nonEmpty) => {
+        const key = (i * (b.length + 1) + j) * 2 + nonEmpty;
+        if (!seen.has(key)) {
+            seen.add(key);
+            stack.push([i, j, nonEmpty]);
+        }
+    };
+    while (stack.length > 0) {
+        const [i, j, nonEmpty] = stack.pop();
+        if (i === a.length && j === b.length && nonEmpty)
+            return true;
+        const ca = a[i];
+        const cb = b[j];
+        if (ca === '*')
+            push(i + 1, j, nonEmpty);
+        if (cb === '*')
+            push(i, j + 1, nonEmpty);
+        if (ca === undefined || cb === undefined)
+            continue;
+        // consume one character that both sides accept
+        const compatible = ca === '*' || cb === '*' || ca === '?' || cb === '?' || ca === cb;
+        if (compatible)
+            push(ca === '*' ? i : i + 1, cb === '*' ? j : j + 1, 1);
+    }
+    return false;
+}
+/** Is there a path matching both alternatives? (Exact on the models: product search over segments.) */
+function intersects(a, b) {
+    const seen = new Set();
+    const stack = [[0, 0]];
+    const push = (i, j) => {
+        const key = i * (b.length + 1) + j;
+        if (!seen.has(key)) {
+            seen.add(key);
+            stack.push([i, j]);
+        }
+    };
+    while (stack.length > 0) {
+        const [i, j] = stack.pop();
+        if (i === a.length && j === b.length)
+            return true;
+        const x = a[i];
+        const y = b[j];
+        if (x === GS)
+            push(i + 1, j);
+        if (y === GS)
+            push(i, j + 1);
+        if (x === undefined || y === undefined)
+            continue;
+        // a "**" on one side eats the other side's segment
+        if (x === GS && y !== GS)
+            push(i, j + 1);
+        else if (y === GS && x !== GS)
+            push(i + 1, j);
+        else if (x !== GS && y !== GS && segmentsIntersect(x, y))
+            push(i + 1, j + 1);
+    }
+    return false;
+}
+/**
+ * L(inner) ⊆ L(outer) by a structural embedding, at either level (`wildcard` is "*" over the UTF-16 units of
+ * a segment, "**" over the segments of a path): each inner item is absorbed by an outer wildcard or matched
+ * by an outer item that contains it. Sound; incomplete only for contrived pairs such as `?*` ⊆ `*?`, or an inner
+ * "**" that outer single segments would together cover.
+ */
+function glob_model_embeds(inner, outer, wildcard) {
+    const memo = new Map();
+    const go = (t, f) => {
+        const key = t * (outer.length + 1) + f;
+        const hit = memo.get(key);
+        if (hit !== undefined)
+            return hit;
+        let result;
+        if (t === inner.length)
+            result = outer.slice(f).every((o) => o === wildcard);
+        else if (f === outer.length)
+            result = false;
+        else {
+            const o = outer[f];
+            const x = inner[t];
+            if (o === wildcard)
+                result = go(t, f + 1) || go(t + 1, f);
+            else if (x === wildcard)
+                result = false;
+            else if (wildcard === '*')
+                result = (o === '?' || o === x) && go(t + 1, f + 1);
+            else
+                result = glob_model_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
+        }
+        memo.set(key, result);
+        return result;
+    };
+    return go(0, 0);
+}
+function contains(outer, inner) {
+    return glob_model_embeds(inner, outer, GS);
+}
+/** The scope-relevant glob facts, for the property tests (not part of the module's contract). */
+const _model = { modelOf, intersects, contains, segmentsIntersect };
+// ---------------------------------------------------------------------------------------------------------
+// Witness paths
+// ---------------------------------------------------------------------------------------------------------
+/** Literal runs of a set of globs (`secret`, `.pem`, `docs`): the material witness paths are built from. */
+function fragmentsOf(globs) {
+    const out = new Set(['x', 'a.md']);
+    for (const g of globs) {
+        for (const f of g.split(/[*?[\](){}|"',/!@+]+/))
+            if (f !== '' && f !== '.')
+                out.add(f);
+    }
+    return [...out].slice(0, 40);
+}
+/** Deterministic pseudo-random instantiations of one OVER alternative (pure: seeded by the inputs). */
+function witnesses(alt, fragments, count) {
+    const out = new Set();
+    const stars = ['', ...fragments];
+    const chars = ['x', '.', ...fragments.map((f) => f[0])];
+    for (let k = 0; k < count; k++) {
+        let seed = (k * 2654435761 + alt.length * 40503 + 1) >>> 0;
+        const pick = (list) => {
+            seed ^= seed << 13;
+            seed ^= seed >>> 17;
+            seed ^= seed << 5;
+            seed >>>= 0;
+            return list[seed % list.length];
+        };
+        const segments = [];
+        for (const item of alt) {
+            if (item === GS) {
+                const n = k === 0 ? 0 : pick([0, 1, 1, 2]);
+                for (let s = 0; s < n; s++)
+                    segments.push(pick(fragments));
+            }
+            else {
+                let s = '';
+                for (const ch of item)
+                    s += ch === '*' ? (k === 0 ? '' : pick(stars)) : ch === '?' ? pick(chars) : ch;
+                segments.push(s === '' ? pick(fragments) : s);
+            }
+        }
+        if (segments.length > 0)
+            out.add(segments.join('/'));
+    }
+    return [...out];
+}
+/**
+ * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
+ * everything under it, the commonest task glob. null for any other glob.
+ */
+const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
+const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
+
+// EXTERNAL MODULE: ./src/core/protected-paths.ts
+var protected_paths = __nccwpck_require__(7852);
+// EXTERNAL MODULE: ./src/core/glob-plain.ts
+var glob_plain = __nccwpck_require__(4932);
+;// CONCATENATED MODULE: ./src/core/quick-scope.ts
+/**
+ * The quick scope decision (SPEC §2.2): `taskScope`'s verdict without models, for the commonest task globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+
+function protectedListOf(entries) {
+    const runs = entries.flatMap((e) => e.runs ?? []);
+    const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
+    const literally = (run) => run.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return {
+        all: entries,
+        anchored: entries.filter((e) => !e.floating),
+        anyRun: everyEntryHasRuns ? new RegExp(runs.map(literally).join('|') || '(?!)', 'i') : null,
+    };
+}
+const compiledScopes = new WeakMap();
+function sameList(a, b) {
+    if (a.length !== b.length)
+        return false;
+    for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i])
+            return false;
+    return true;
+}
+let lastScope = null;
+let lastCompiled = null;
+function compiledScope(scope) {
+    const hit = scope === lastScope ? lastCompiled : compiledScopes.get(scope);
+    if (hit &&
+        sameList(hit.allowed, scope.allowed_paths) &&
+        sameList(hit.protectedPaths, scope.protected_paths)) {
+        lastScope = scope;
+        lastCompiled = hit;
+        return hit;
+    }
+    const malformed = (0,protected_paths/* malformedProtected */.KS)(scope);
+    const fence = [];
+    const fenceDirs = [];
+    let named = protectedListOf([]);
+    let unnamed = named;
+    if (malformed === null) {
+        for (const g of scope.allowed_paths.map(glob_match/* allowGlob */.yu)) {
+            if ((0,glob_match/* globError */.Tg)(g) !== null)
+                continue;
+            fence.push(picomatch_default().makeRe((0,glob_match/* allowGlob */.yu)(g), paths/* PM_OPTIONS */.Zp));
+            const dir = directoryOf(g);
+            if (dir !== null && modelOf(g) !== null)
+                fenceDirs.push(dir);
+        }
+        const entry = (glob) => {
+            const model = modelOf(glob);
+            const dir = glob.endsWith('/**') ? directoryOf(glob) : null;
+            const shape = model === null ? null : model.literal ? 'literal' : dir !== null ? 'dir' : null;
+            const runs = (0,glob_match/* remember */.kY)(glob_match/* literalRuns */.Sj, glob, () => (0,glob_match/* runsOf */.ky)(glob));
+            return { glob, floating: (0,protected_paths/* isFloatingGlob */.x8)(glob), runs, shape, at: shape === 'dir' ? dir : glob };
+        };
+        named = protectedListOf((0,protected_paths/* protectedFor */.Q9)([protected_paths/* BACKLOG_PATH */.wI], scope).map(entry));
+        unnamed = protectedListOf((0,protected_paths/* protectedFor */.Q9)([], scope).map(entry));
+    }
+    const compiled = {
+        allowed: [...scope.allowed_paths],
+        protectedPaths: [...scope.protected_paths],
+        malformed,
+        fence,
+        fenceDirs,
+        named,
+        unnamed,
+    };
+    compiledScopes.set(scope, compiled);
+    lastScope = scope;
+    lastCompiled = compiled;
+    return compiled;
+}
+/**
+ * The first protected glob the literal plain `path` matches (protectedMatch; no regex for a path lacking a
+ * run). For a plain (ASCII) path, the case-insensitive `anyRun` finds what lower-casing and `includes` find.
+ */
+function firstProtectedHit(list, path) {
+    if (list.anyRun !== null && !list.anyRun.test(path))
+        return undefined;
+    const lower = path.toLowerCase();
+    const all = list.all;
+    next: for (let k = 0; k < all.length; k++) {
+        const entry = all[k];
+        const runs = entry.runs;
+        if (runs)
+            for (let i = 0; i < runs.length; i++)
+                if (!lower.includes(runs[i]))
+                    continue next;
+        if ((0,glob_match/* protectedMatch */.cm)(entry.glob, path))
+            return entry;
+    }
+    return undefined;
+}
+function matchesOne(res, path) {
+    for (let i = 0; i < res.length; i++)
+        if (res[i].test(path))
+            return true;
+    return false;
+}
+/** `dir` is `under` or below it. */
+const within = (dir, under) => dir.startsWith(under) && (dir.length === under.length || dir.charCodeAt(under.length) === 47);
+/** `path` is strictly below one of `dirs`. */
+function underOneOf(dirs, path) {
+    for (let i = 0; i < dirs.length; i++) {
+        const d = dirs[i];
+        if (path.length > d.length + 1 && path.charCodeAt(d.length) === 47 && path.startsWith(d))
+            return true;
+    }
+    return false;
+}
+function insideOneOf(dirs, dir) {
+    for (let i = 0; i < dirs.length; i++)
+        if (within(dir, dirs[i]))
+            return true;
+    return false;
+}
+const IN_SCOPE = { inScope: true };
+/** decideScope's verdict when every task glob is a plain path or `dir/**` and it is decidable so; else undefined. */
+function quickScope(taskGlobs, scope) {
+    if (taskGlobs.length === 0)
+        return undefined;
+    const c = compiledScope(scope);
+    if (c.malformed !== null)
+        return undefined;
+    const list = taskGlobs.includes(protected_paths/* BACKLOG_PATH */.wI) ? c.named : c.unnamed;
+    for (let g = 0; g < taskGlobs.length; g++) {
+        const written = taskGlobs[g];
+        if (typeof written !== 'string' || !(0,glob_plain/* isValidPlainGlob */.RU)(written))
+            return undefined;
+        const star = written.indexOf('*');
+        if (star < 0) {
+            // A valid plain path is its own normal form, and its own allow-list reading; under a fence directory it
+            // is one more segment at least, which `dir/**` grants (dot: true), so no regex is needed for it.
+            if (!underOneOf(c.fenceDirs, written) && !matchesOne(c.fence, written)) {
+                return { inScope: false, path: written, why: 'not inside scope.allowed_paths' };
+            }
+            const hit = firstProtectedHit(list, written);
+            if (hit !== undefined)
+                return { inScope: false, path: written, why: (0,protected_paths/* reachWhy */.Wz)(hit.glob, scope) };
+            continue;
+        }
+        // A valid plain glob whose only star is a final "/**": a literal directory and everything under it.
+        if (star !== written.length - 2 || !written.endsWith('/**'))
+            return undefined;
+        const dir = written.slice(0, -3);
+        // Inside a fence directory: the models' embedding holds (when not, let them look further).
+        if (!insideOneOf(c.fenceDirs, dir))
+            return undefined;
+        for (let k = 0; k < list.anchored.length; k++) {
+            const e = list.anchored[k];
+            if (e.shape === null)
+                return undefined;
+            // `dir/**` (read as at least one segment under dir) meets a literal path under dir, and `P/**` exactly
+            // when one of the two directories holds the other: what `intersects` finds on these models.
+            const reaches = e.shape === 'literal' ? within(e.at, dir) : within(dir, e.at) || within(e.at, dir);
+            if (reaches)
+                return { inScope: false, path: written, why: (0,protected_paths/* reachWhy */.Wz)(e.glob, scope) };
+        }
+    }
+    return IN_SCOPE;
+}
+
+;// CONCATENATED MODULE: ./src/core/task-scope.ts
+/**
+ * May a task run at all (SPEC §2.2): `taskScope`, the fence/protected decision over a task's globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
+function insideFence(glob, model, fence) {
+    if (model.literal)
+        return (0,glob_match/* matchesAny */._I)(glob, fence);
+    const fences = fence.map(modelOf).filter((m) => m !== null);
+    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
+}
+function canReach(glob, model, protectedGlob) {
+    const p = modelOf(protectedGlob);
+    if (!p)
+        return true; // unknown: fail closed
+    if (model.literal)
+        return (0,glob_match/* protectedMatch */.cm)(protectedGlob, glob);
+    if (p.literal) {
+        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
+        const dir = directoryOf(glob);
+        if (dir !== null)
+            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
+        return (0,glob_match/* pmMatch */.hj)(glob, protectedGlob);
+    }
+    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
+}
+/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
+const verdicts = new WeakMap();
+function taskScope(taskGlobs, scope) {
+    const quick = quickScope(taskGlobs, scope);
+    if (quick !== undefined)
+        return quick;
+    let known = verdicts.get(scope);
+    if (!known) {
+        known = new Map();
+        verdicts.set(scope, known);
+    }
+    const key = taskGlobs.join('\0');
+    const hit = known.get(key);
+    if (hit)
+        return hit;
+    const verdict = decideScope(taskGlobs, scope);
+    if (known.size >= glob_match/* SMALL_CACHE_LIMIT */.vD)
+        known.clear();
+    known.set(key, verdict);
+    return verdict;
+}
+function decideScope(taskGlobs, scope) {
+    const out = (path, why) => ({ inScope: false, path, why });
+    if (taskGlobs.length === 0)
+        return out('', 'the task has no allowed_paths');
+    const malformed = (0,protected_paths/* malformedProtected */.KS)(scope);
+    if (malformed)
+        return out(taskGlobs[0], malformed);
+    const protectedGlobs = (0,protected_paths/* protectedFor */.Q9)(taskGlobs, scope);
+    // Task globs and the fence are allow-lists: modelled as matched (`allowGlob`), reported as written.
+    const fence = scope.allowed_paths.map(glob_match/* allowGlob */.yu);
+    let fragments;
+    for (const written of taskGlobs) {
+        const glob = (0,glob_match/* allowGlob */.yu)(written);
+        // A plain file path (the commonest task glob) needs no model: picomatch's verdicts on it are the answer.
+        if (PLAIN_PATH.test(glob) && (0,glob_match/* globError */.Tg)(written) === null) {
+            if (!(0,glob_match/* matchesAny */._I)(glob, fence))
+                return out(written, 'not inside scope.allowed_paths');
+            const reached = protectedGlobs.find((p) => (0,glob_match/* protectedMatch */.cm)(p, glob));
+            if (reached !== undefined)
+                return out(written, (0,protected_paths/* reachWhy */.Wz)(reached, scope));
+            continue;
+        }
+        const model = modelOf(glob);
+        if ((0,glob_match/* globError */.Tg)(written) !== null || !model) {
+            return out(written, `malformed glob: ${(0,glob_match/* globError */.Tg)(written) ?? 'unsupported'}`);
+        }
+        if (!insideFence(glob, model, fence))
+            return out(written, 'not inside scope.allowed_paths');
+        const applicable = model.literal ? protectedGlobs : protectedGlobs.filter((p) => !(0,protected_paths/* isFloatingGlob */.x8)(p));
+        const reached = applicable.find((p) => canReach(glob, model, p));
+        if (reached !== undefined)
+            return out(written, (0,protected_paths/* reachWhy */.Wz)(reached, scope));
+        // Belt and braces: concrete paths through picomatch itself, in case the model ever disagrees with it
+        // (not needed for a literal path or a literal directory and everything under it, where it cannot).
+        for (const alt of model.literal || directoryOf(glob) !== null ? [] : model.over) {
+            fragments ??= fragmentsOf([...taskGlobs, ...scope.allowed_paths, ...protectedGlobs]);
+            for (const w of witnesses(alt, fragments, 64)) {
+                const n = (0,paths/* normalizePath */.Fd)(w);
+                if (!n.ok || !(0,glob_match/* pmMatch */.hj)(glob, n.path))
+                    continue;
+                if (!(0,glob_match/* matchesAny */._I)(n.path, scope.allowed_paths))
+                    return out(written, 'not inside scope.allowed_paths');
+                const hit = applicable.find((p) => (0,glob_match/* pmMatch */.hj)(p, n.path));
+                if (hit !== undefined)
+                    return out(written, (0,protected_paths/* reachWhy */.Wz)(hit, scope));
+            }
+        }
+    }
+    return { inScope: true };
+}
+/** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
+const _scope = { quickScope: quickScope, decideScope, generalGlobError: paths/* generalGlobError */.Re };
+
+
+/***/ }),
+
 /***/ 2680:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -46274,15 +46361,75 @@ async function writeTaskFiles(dir, raw, attempt, context = {}) {
 
 /***/ }),
 
-/***/ 4282:
+/***/ 5644:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   SS: () => (/* binding */ checkDiff),
-/* harmony export */   _C: () => (/* binding */ renderGuardReport)
-/* harmony export */ });
-/* unused harmony exports REPORT_MAX_ENTRIES, resolveLinkTarget */
-/* harmony import */ var _core_paths_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3407);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  SS: () => (/* binding */ checkDiff),
+  _C: () => (/* binding */ renderGuardReport)
+});
+
+// UNUSED EXPORTS: REPORT_MAX_ENTRIES, resolveLinkTarget
+
+// EXTERNAL MODULE: ./src/core/glob-match.ts
+var glob_match = __nccwpck_require__(8829);
+// EXTERNAL MODULE: ./src/core/paths.ts
+var paths = __nccwpck_require__(6107);
+// EXTERNAL MODULE: ./src/core/protected-paths.ts
+var protected_paths = __nccwpck_require__(7852);
+;// CONCATENATED MODULE: ./src/core/changed-path.ts
+/**
+ * May a task change this file (SPEC §2.2): `checkChangedPath`, the check on each path of an actual diff.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+/**
+ * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
+ * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
+ * and match both the task's globs and the fence.
+ */
+/**
+ * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
+ * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
+ */
+function windowsName(path) {
+    return path
+        .split('/')
+        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
+        .join('/');
+}
+function checkChangedPath(path, taskGlobs, scope) {
+    const n = (0,paths/* normalizePath */.Fd)(path);
+    if (!n.ok)
+        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
+    const p = n.path;
+    const malformed = (0,protected_paths/* malformedProtected */.KS)(scope);
+    if (malformed)
+        return malformed;
+    const seen = [...new Set([p, windowsName(p)])];
+    for (const name of seen) {
+        const hit = (0,protected_paths/* protectedList */.Z0)(scope).find((g) => (0,glob_match/* protectedMatch */.cm)(g, name));
+        if (hit !== undefined)
+            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
+    }
+    if (seen.some((name) => name.toLowerCase() === protected_paths/* BACKLOG_PATH */.wI) && !taskGlobs.includes(protected_paths/* BACKLOG_PATH */.wI)) {
+        return `${p} may be changed only by a task that names it in its allowed_paths`;
+    }
+    if (!(0,glob_match/* matchesAny */._I)(p, taskGlobs))
+        return `${p} is not in the task's allowed_paths`;
+    if (!(0,glob_match/* matchesAny */._I)(p, scope.allowed_paths))
+        return `${p} is not inside scope.allowed_paths`;
+    return null;
+}
+
+;// CONCATENATED MODULE: ./src/executor/diff-guard.ts
+
+
 
 const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */
@@ -46332,7 +46479,7 @@ function resolveLinkTarget(linkPath, target, links) {
     }
     if (parts.length === 0)
         return { ok: false, reason: 'symlink target is the repository root' };
-    const normal = (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .normalizePath */ .Fd)(parts.join('/'));
+    const normal = (0,paths/* normalizePath */.Fd)(parts.join('/'));
     return normal.ok ? { ok: true, path: normal.path } : { ok: false, reason: normal.reason };
 }
 /** What checkChangedPath cannot see: lossy decoding, and spellings git never produces (`./a`) — refused too. */
@@ -46358,7 +46505,7 @@ function pathProblem(path, taskGlobs) {
         // They change what git does with other paths (submodule URLs, filters, diff and merge drivers).
         return `${name} may be changed only by a task that names it in its allowed_paths`;
     }
-    const normal = (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .normalizePath */ .Fd)(path);
+    const normal = (0,paths/* normalizePath */.Fd)(path);
     if (normal.ok && normal.path !== path)
         return `not a canonical path (git would write ${JSON.stringify(normal.path)})`;
     return null;
@@ -46400,7 +46547,7 @@ function checkDiff(changes, options) {
         const shown = JSON.stringify(entry.path);
         const why = entry.unsupported ??
             pathProblem(entry.path, taskGlobs) ??
-            (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .checkChangedPath */ .Kf)(entry.path, taskGlobs, scope);
+            checkChangedPath(entry.path, taskGlobs, scope);
         if (why !== null)
             pathViolations.push(`${shown}: ${why}`);
         if (entry.status === 'D' || entry.unsupported !== undefined)
@@ -46419,8 +46566,8 @@ function checkDiff(changes, options) {
                 linkViolations.push(`${shown}: ${target.reason}`);
                 continue;
             }
-            const targetWhy = (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .matchesAny */ ._I)(target.path, taskGlobs)
-                ? (0,_core_paths_js__WEBPACK_IMPORTED_MODULE_0__/* .checkChangedPath */ .Kf)(target.path, taskGlobs, scope)
+            const targetWhy = (0,glob_match/* matchesAny */._I)(target.path, taskGlobs)
+                ? checkChangedPath(target.path, taskGlobs, scope)
                 : "outside the task's allowed_paths";
             if (targetWhy !== null) {
                 linkViolations.push(`${shown}: symlink to ${JSON.stringify(target.path)}: ${targetWhy}`);
@@ -49898,8 +50045,8 @@ async function collectChanges(git, baseSha) {
     }
 }
 
-// EXTERNAL MODULE: ./src/executor/diff-guard.ts
-var diff_guard = __nccwpck_require__(4282);
+// EXTERNAL MODULE: ./src/executor/diff-guard.ts + 1 modules
+var diff_guard = __nccwpck_require__(5644);
 ;// CONCATENATED MODULE: ./src/executor/work-tree.ts
 
 
@@ -50915,7 +51062,7 @@ function agentJobResult(result, deadline, now) {
 /* harmony export */ });
 /* unused harmony export renderEgressRefused */
 /* harmony import */ var _core_pr_body_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1374);
-/* harmony import */ var _executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4282);
+/* harmony import */ var _executor_diff_guard_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5644);
 
 
 function attemptHeadline({ context, outcome }) {

@@ -41808,7 +41808,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6102);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7958);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(812);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9856);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
@@ -43634,7 +43634,7 @@ function companionsOf(url, ref) {
 
 /***/ }),
 
-/***/ 7958:
+/***/ 812:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43837,6 +43837,8 @@ function runsToCheck(state, now) {
         : []);
 }
 
+// EXTERNAL MODULE: ./src/core/spend.ts
+var spend = __nccwpck_require__(5571);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
@@ -43908,16 +43910,14 @@ function plainGlobError(glob) {
 
 ;// CONCATENATED MODULE: ./src/core/paths.ts
 /**
- * Repository paths and globs (SPEC §2.2): normalisation, glob validation and matching, and the two scope
- * decisions — may a task run at all (`taskScope`), may it change this file (`checkChangedPath`).
+ * Repository paths and globs (SPEC §2.2): normalisation and glob syntax validation. Matching is in
+ * glob-match.ts, the glob model in glob-model.ts, the scope decisions in task-scope.ts, quick-scope.ts
+ * and changed-path.ts.
  *
- * Pure: no I/O, no imports from other src/ folders. Matching is always picomatch's; the small "glob model"
- * below is used only to *decide* containment and intersection of globs, conservatively.
+ * Pure: no I/O, no imports from other src/ folders.
  */
 
 
-/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
-const BACKLOG_PATH = '.leviathan/backlog.yaml';
 // `windows: false`: picomatch would otherwise follow the host OS; paths here are always POSIX.
 // `dot: true`: dotfiles are ordinary files to a guardrail (`docs/**` covers `docs/.env`).
 // `fastpaths: false`: picomatch's shortcuts for a few globs differ from its parser (`*.*` would not match
@@ -44101,8 +44101,6 @@ function alternativeError(alt) {
     }
     return null;
 }
-/** A plain glob without a star: one literal path. */
-const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
 /**
  * Null if `glob` is a usable glob, else why not. Besides normalizePath's unsafe forms (applied to the glob text
  * and to every brace alternative) this rejects: empty globs; unbalanced [ ] { } ( ); "." segments (one
@@ -44167,9 +44165,17 @@ function generalGlobError(glob) {
     }
     return null;
 }
-// ---------------------------------------------------------------------------------------------------------
-// Matching (picomatch only)
-// ---------------------------------------------------------------------------------------------------------
+
+;// CONCATENATED MODULE: ./src/core/glob-match.ts
+/**
+ * Glob matching (SPEC §2.2): picomatch only, with its caches; the case-insensitive reading of protected
+ * globs and the allow-list reading (`allowGlob`) of task globs and the fence.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
 /** Compiled regexes are heavy; verdicts and models are small, and a big backlog names every glob several times. */
 const CACHE_LIMIT = 2000;
 const SMALL_CACHE_LIMIT = 50_000;
@@ -44219,7 +44225,7 @@ function runsOf(glob) {
  * A protected glob bans a kind of file whatever its case: `docs/.ENV` is a `.env` file to a case-insensitive
  * checkout (macOS, Windows) and to every tool that reads it. Allow-lists stay case-sensitive.
  */
-function protectedMatch(glob, normalPath) {
+function glob_match_protectedMatch(glob, normalPath) {
     const runs = remember(literalRuns, glob, () => runsOf(glob));
     if (runs) {
         const lower = normalPath.toLowerCase();
@@ -44247,12 +44253,23 @@ function allowGlob(glob) {
  * matches nothing; a malformed glob matches nothing (callers that must fail closed on a malformed list —
  * protected paths — check validity themselves).
  */
-function paths_matchesAny(path, globs) {
+function glob_match_matchesAny(path, globs) {
     const n = paths_normalizePath(path);
     if (!n.ok)
         return false;
     return globs.some((g) => globError(g) === null && pmMatch(allowGlob(g), n.path));
 }
+
+;// CONCATENATED MODULE: ./src/core/glob-model.ts
+/**
+ * The conservative glob model (SPEC §2.2): deciding containment and intersection of globs, and the witness
+ * paths run through picomatch. Matching itself is always picomatch's (glob-match.ts).
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
 // ---------------------------------------------------------------------------------------------------------
 // The glob model: deciding containment and intersection, conservatively
 // ---------------------------------------------------------------------------------------------------------
@@ -44429,7 +44446,7 @@ function intersects(a, b) {
  * by an outer item that contains it. Sound; incomplete only for contrived pairs such as `?*` ⊆ `*?`, or an inner
  * "**" that outer single segments would together cover.
  */
-function paths_embeds(inner, outer, wildcard) {
+function glob_model_embeds(inner, outer, wildcard) {
     const memo = new Map();
     const go = (t, f) => {
         const key = t * (outer.length + 1) + f;
@@ -44451,7 +44468,7 @@ function paths_embeds(inner, outer, wildcard) {
             else if (wildcard === '*')
                 result = (o === '?' || o === x) && go(t + 1, f + 1);
             else
-                result = paths_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
+                result = glob_model_embeds(x.split(''), o.split(''), '*') && go(t + 1, f + 1);
         }
         memo.set(key, result);
         return result;
@@ -44459,7 +44476,7 @@ function paths_embeds(inner, outer, wildcard) {
     return go(0, 0);
 }
 function contains(outer, inner) {
-    return paths_embeds(inner, outer, GS);
+    return glob_model_embeds(inner, outer, GS);
 }
 /** The scope-relevant glob facts, for the property tests (not part of the module's contract). */
 const _model = { modelOf, intersects, contains, segmentsIntersect };
@@ -44509,36 +44526,23 @@ function witnesses(alt, fragments, count) {
     }
     return [...out];
 }
-// ---------------------------------------------------------------------------------------------------------
-// Scope decisions
-// ---------------------------------------------------------------------------------------------------------
 /**
  * `docs/guide` for `docs/guide/**` (or its allow-list reading `docs/guide/**` + `/*`): a literal directory and
  * everything under it, the commonest task glob. null for any other glob.
  */
 const DIRECTORY_GLOB = /^((?:[^*?[\](){}|"'!@+\\/]+\/)*[^*?[\](){}|"'!@+\\/]+)\/\*\*(?:\/\*)?$/;
 const directoryOf = (glob) => DIRECTORY_GLOB.exec(glob)?.[1] ?? null;
-function insideFence(glob, model, fence) {
-    if (model.literal)
-        return paths_matchesAny(glob, fence);
-    const fences = fence.map(modelOf).filter((m) => m !== null);
-    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
-}
-function canReach(glob, model, protectedGlob) {
-    const p = modelOf(protectedGlob);
-    if (!p)
-        return true; // unknown: fail closed
-    if (model.literal)
-        return protectedMatch(protectedGlob, glob);
-    if (p.literal) {
-        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
-        const dir = directoryOf(glob);
-        if (dir !== null)
-            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
-        return pmMatch(glob, protectedGlob);
-    }
-    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
-}
+
+;// CONCATENATED MODULE: ./src/core/protected-paths.ts
+/**
+ * The protected list of a scope (SPEC §2.2): the scope shape, the globs no task may change, the backlog
+ * rule, and the verdict and reasons the scope decisions give.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+/** Writable only by a task that names this exact string in its own allowed_paths (SPEC §2.2). */
+const protected_paths_BACKLOG_PATH = '.leviathan/backlog.yaml';
 /** The protected globs for this task: the config's, plus the backlog unless the task names it. */
 /** Guardrails are never changed by a task, whatever a config's protected_paths list says (SPEC §2.2). */
 const ALWAYS_PROTECTED = ['.git/**', '.leviathan/config.yaml'];
@@ -44553,22 +44557,22 @@ const ALWAYS_PROTECTED = ['.git/**', '.leviathan/config.yaml'];
 function isFloatingGlob(glob) {
     return glob.startsWith('**/');
 }
-function protectedList(scope) {
+function protected_paths_protectedList(scope) {
     return [...new Set([...ALWAYS_PROTECTED, ...scope.protected_paths])];
 }
 function protectedFor(taskGlobs, scope) {
-    const list = protectedList(scope);
-    if (!taskGlobs.includes(BACKLOG_PATH) && !list.includes(BACKLOG_PATH))
-        list.push(BACKLOG_PATH);
+    const list = protected_paths_protectedList(scope);
+    if (!taskGlobs.includes(protected_paths_BACKLOG_PATH) && !list.includes(protected_paths_BACKLOG_PATH))
+        list.push(protected_paths_BACKLOG_PATH);
     return list;
 }
 function reachWhy(protectedGlob, scope) {
-    if (protectedGlob === BACKLOG_PATH && !scope.protected_paths.includes(BACKLOG_PATH)) {
-        return `can reach protected path ${BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`;
+    if (protectedGlob === protected_paths_BACKLOG_PATH && !scope.protected_paths.includes(protected_paths_BACKLOG_PATH)) {
+        return `can reach protected path ${protected_paths_BACKLOG_PATH} (a task may change it only by naming it in its allowed_paths)`;
     }
     return `can reach protected path ${protectedGlob}`;
 }
-function malformedProtected(scope) {
+function protected_paths_malformedProtected(scope) {
     for (const p of scope.protected_paths) {
         const why = globError(p);
         if (why !== null)
@@ -44576,27 +44580,19 @@ function malformedProtected(scope) {
     }
     return null;
 }
-/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
-const verdicts = new WeakMap();
-function paths_taskScope(taskGlobs, scope) {
-    const quick = quickScope(taskGlobs, scope);
-    if (quick !== undefined)
-        return quick;
-    let known = verdicts.get(scope);
-    if (!known) {
-        known = new Map();
-        verdicts.set(scope, known);
-    }
-    const key = taskGlobs.join('\0');
-    const hit = known.get(key);
-    if (hit)
-        return hit;
-    const verdict = decideScope(taskGlobs, scope);
-    if (known.size >= SMALL_CACHE_LIMIT)
-        known.clear();
-    known.set(key, verdict);
-    return verdict;
-}
+
+;// CONCATENATED MODULE: ./src/core/quick-scope.ts
+/**
+ * The quick scope decision (SPEC §2.2): `taskScope`'s verdict without models, for the commonest task globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+
 function protectedListOf(entries) {
     const runs = entries.flatMap((e) => e.runs ?? []);
     const everyEntryHasRuns = entries.every((e) => e.runs !== null && e.runs.length > 0);
@@ -44627,7 +44623,7 @@ function compiledScope(scope) {
         lastCompiled = hit;
         return hit;
     }
-    const malformed = malformedProtected(scope);
+    const malformed = protected_paths_malformedProtected(scope);
     const fence = [];
     const fenceDirs = [];
     let named = protectedListOf([]);
@@ -44648,7 +44644,7 @@ function compiledScope(scope) {
             const runs = remember(literalRuns, glob, () => runsOf(glob));
             return { glob, floating: isFloatingGlob(glob), runs, shape, at: shape === 'dir' ? dir : glob };
         };
-        named = protectedListOf(protectedFor([BACKLOG_PATH], scope).map(entry));
+        named = protectedListOf(protectedFor([protected_paths_BACKLOG_PATH], scope).map(entry));
         unnamed = protectedListOf(protectedFor([], scope).map(entry));
     }
     const compiled = {
@@ -44681,7 +44677,7 @@ function firstProtectedHit(list, path) {
             for (let i = 0; i < runs.length; i++)
                 if (!lower.includes(runs[i]))
                     continue next;
-        if (protectedMatch(entry.glob, path))
+        if (glob_match_protectedMatch(entry.glob, path))
             return entry;
     }
     return undefined;
@@ -44717,7 +44713,7 @@ function quickScope(taskGlobs, scope) {
     const c = compiledScope(scope);
     if (c.malformed !== null)
         return undefined;
-    const list = taskGlobs.includes(BACKLOG_PATH) ? c.named : c.unnamed;
+    const list = taskGlobs.includes(protected_paths_BACKLOG_PATH) ? c.named : c.unnamed;
     for (let g = 0; g < taskGlobs.length; g++) {
         const written = taskGlobs[g];
         if (typeof written !== 'string' || !isValidPlainGlob(written))
@@ -44754,11 +44750,67 @@ function quickScope(taskGlobs, scope) {
     }
     return IN_SCOPE;
 }
+
+;// CONCATENATED MODULE: ./src/core/task-scope.ts
+/**
+ * May a task run at all (SPEC §2.2): `taskScope`, the fence/protected decision over a task's globs.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+
+
+/** A plain glob without a star: one literal path. */
+const PLAIN_PATH = /^[A-Za-z0-9._\-/]+$/;
+function insideFence(glob, model, fence) {
+    if (model.literal)
+        return glob_match_matchesAny(glob, fence);
+    const fences = fence.map(modelOf).filter((m) => m !== null);
+    return model.over.every((alt) => fences.some((f) => f.under.some((outer) => contains(outer, alt))));
+}
+function canReach(glob, model, protectedGlob) {
+    const p = modelOf(protectedGlob);
+    if (!p)
+        return true; // unknown: fail closed
+    if (model.literal)
+        return glob_match_protectedMatch(protectedGlob, glob);
+    if (p.literal) {
+        // No regex to compile for the commonest task glob; counting the directory itself errs on the safe side.
+        const dir = directoryOf(glob);
+        if (dir !== null)
+            return protectedGlob === dir || protectedGlob.startsWith(`${dir}/`);
+        return pmMatch(glob, protectedGlob);
+    }
+    return model.over.some((a) => p.over.some((b) => intersects(a, b)));
+}
+/** Verdicts per scope object: validate, select and the summaries ask about the same task several times. */
+const verdicts = new WeakMap();
+function task_scope_taskScope(taskGlobs, scope) {
+    const quick = quickScope(taskGlobs, scope);
+    if (quick !== undefined)
+        return quick;
+    let known = verdicts.get(scope);
+    if (!known) {
+        known = new Map();
+        verdicts.set(scope, known);
+    }
+    const key = taskGlobs.join('\0');
+    const hit = known.get(key);
+    if (hit)
+        return hit;
+    const verdict = decideScope(taskGlobs, scope);
+    if (known.size >= SMALL_CACHE_LIMIT)
+        known.clear();
+    known.set(key, verdict);
+    return verdict;
+}
 function decideScope(taskGlobs, scope) {
     const out = (path, why) => ({ inScope: false, path, why });
     if (taskGlobs.length === 0)
         return out('', 'the task has no allowed_paths');
-    const malformed = malformedProtected(scope);
+    const malformed = protected_paths_malformedProtected(scope);
     if (malformed)
         return out(taskGlobs[0], malformed);
     const protectedGlobs = protectedFor(taskGlobs, scope);
@@ -44769,9 +44821,9 @@ function decideScope(taskGlobs, scope) {
         const glob = allowGlob(written);
         // A plain file path (the commonest task glob) needs no model: picomatch's verdicts on it are the answer.
         if (PLAIN_PATH.test(glob) && globError(written) === null) {
-            if (!paths_matchesAny(glob, fence))
+            if (!glob_match_matchesAny(glob, fence))
                 return out(written, 'not inside scope.allowed_paths');
-            const reached = protectedGlobs.find((p) => protectedMatch(p, glob));
+            const reached = protectedGlobs.find((p) => glob_match_protectedMatch(p, glob));
             if (reached !== undefined)
                 return out(written, reachWhy(reached, scope));
             continue;
@@ -44794,7 +44846,7 @@ function decideScope(taskGlobs, scope) {
                 const n = paths_normalizePath(w);
                 if (!n.ok || !pmMatch(glob, n.path))
                     continue;
-                if (!paths_matchesAny(n.path, scope.allowed_paths))
+                if (!glob_match_matchesAny(n.path, scope.allowed_paths))
                     return out(written, 'not inside scope.allowed_paths');
                 const hit = applicable.find((p) => pmMatch(p, n.path));
                 if (hit !== undefined)
@@ -44805,48 +44857,8 @@ function decideScope(taskGlobs, scope) {
     return { inScope: true };
 }
 /** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
-const _scope = { quickScope, decideScope, generalGlobError };
-/**
- * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
- * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
- * and match both the task's globs and the fence.
- */
-/**
- * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
- * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
- */
-function windowsName(path) {
-    return path
-        .split('/')
-        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
-        .join('/');
-}
-function paths_checkChangedPath(path, taskGlobs, scope) {
-    const n = paths_normalizePath(path);
-    if (!n.ok)
-        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
-    const p = n.path;
-    const malformed = malformedProtected(scope);
-    if (malformed)
-        return malformed;
-    const seen = [...new Set([p, windowsName(p)])];
-    for (const name of seen) {
-        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
-        if (hit !== undefined)
-            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
-    }
-    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
-        return `${p} may be changed only by a task that names it in its allowed_paths`;
-    }
-    if (!paths_matchesAny(p, taskGlobs))
-        return `${p} is not in the task's allowed_paths`;
-    if (!paths_matchesAny(p, scope.allowed_paths))
-        return `${p} is not inside scope.allowed_paths`;
-    return null;
-}
+const _scope = { quickScope: quickScope, decideScope, generalGlobError: generalGlobError };
 
-// EXTERNAL MODULE: ./src/core/spend.ts
-var spend = __nccwpck_require__(5571);
 // EXTERNAL MODULE: ./src/core/usage.ts
 var usage = __nccwpck_require__(4528);
 ;// CONCATENATED MODULE: ./src/core/select.ts
@@ -44882,7 +44894,7 @@ function taskReason(task, facts, depPending, config) {
         return 'not_ready';
     if (depPending !== undefined)
         return `dependency_pending:${depPending}`;
-    const scope = paths_taskScope(task.allowed_paths, config.scope);
+    const scope = task_scope_taskScope(task.allowed_paths, config.scope);
     if (!scope.inScope)
         return `out_of_scope:${scope.path}`;
     // An open PR or attempt is what is true of the task, even when it used its last attempt.
@@ -46229,6 +46241,7 @@ class PositionedYaml {
 
 
 
+
 /** Where the two documents live in a target repository (repository-relative, as messages show them). */
 const documents_BACKLOG_FILE = '.leviathan/backlog.yaml';
 const CONFIG_FILE = '.leviathan/config.yaml';
@@ -46808,7 +46821,7 @@ function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
     let inScope = 0;
     backlog.tasks.forEach((task, i) => {
-        const scope = paths_taskScope(task.allowed_paths, config.scope);
+        const scope = task_scope_taskScope(task.allowed_paths, config.scope);
         if (scope.inScope) {
             inScope += 1;
             return;
@@ -49097,7 +49110,57 @@ async function collectChanges(git, baseSha) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/changed-path.ts
+/**
+ * May a task change this file (SPEC §2.2): `checkChangedPath`, the check on each path of an actual diff.
+ *
+ * Pure: no I/O, no imports from other src/ folders.
+ */
+
+
+
+/**
+ * For one path of an actual diff: null if the task may change it, else why not. The path must normalise,
+ * match no protected glob (a malformed protected list fails closed), be the backlog only if the task names it,
+ * and match both the task's globs and the fence.
+ */
+/**
+ * The name a Windows checkout gives the path: each segment loses its trailing dots and spaces, so
+ * `docs/server.pem.` is `docs/server.pem` there, and a protected glob must see that name too.
+ */
+function windowsName(path) {
+    return path
+        .split('/')
+        .map((segment) => segment.replace(/[. ]+$/, '') || segment)
+        .join('/');
+}
+function changed_path_checkChangedPath(path, taskGlobs, scope) {
+    const n = normalizePath(path);
+    if (!n.ok)
+        return `invalid path ${JSON.stringify(path)}: ${n.reason}`;
+    const p = n.path;
+    const malformed = malformedProtected(scope);
+    if (malformed)
+        return malformed;
+    const seen = [...new Set([p, windowsName(p)])];
+    for (const name of seen) {
+        const hit = protectedList(scope).find((g) => protectedMatch(g, name));
+        if (hit !== undefined)
+            return `${p} is a protected path (${hit}${name === p ? '' : `: it is ${name} on Windows`})`;
+    }
+    if (seen.some((name) => name.toLowerCase() === BACKLOG_PATH) && !taskGlobs.includes(BACKLOG_PATH)) {
+        return `${p} may be changed only by a task that names it in its allowed_paths`;
+    }
+    if (!matchesAny(p, taskGlobs))
+        return `${p} is not in the task's allowed_paths`;
+    if (!matchesAny(p, scope.allowed_paths))
+        return `${p} is not inside scope.allowed_paths`;
+    return null;
+}
+
 ;// CONCATENATED MODULE: ./src/executor/diff-guard.ts
+
+
 
 const REPORT_MAX_ENTRIES = 200;
 /** Violations listed in full; a runaway agent can produce thousands. */
