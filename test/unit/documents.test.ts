@@ -3,8 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { generateSchemas } from '../../scripts/gen-schemas.js';
 import { readinessWarnings } from '../../src/core/backlog-checks.js';
+import { summarizeBacklog } from '../../src/core/backlog-summary.js';
 import { type Config, DEFAULT_PROTECTED_PATHS, defaultConfig } from '../../src/core/config.js';
-import { parseBacklogText, parseConfigText, summarizeBacklog } from '../../src/core/documents.js';
+import { parseBacklogText, parseConfigText } from '../../src/core/documents.js';
 import type { Diagnostic } from '../../src/core/errors.js';
 import { formatPath } from '../../src/core/yaml-positions.js';
 

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { summarizeBacklog } from '../../core/backlog-summary.js';
 import { defaultConfig } from '../../core/config.js';
-import { summarizeBacklog } from '../../core/documents.js';
 import { type Diagnostic, formatDiagnostic, UserError } from '../../core/errors.js';
 import { COMMIT_HINT, noSuchDirectory } from '../../core/hints.js';
 import { Git } from '../../store/git.js';
