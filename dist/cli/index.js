@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6480);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8772);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6480:
+/***/ 8772:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56904,204 +56904,373 @@ const BacklogSchema = strictObject({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
-;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
-/**
- * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
- * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
- * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
- * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
- * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
- * `test/unit/backlog-fast.test.ts` holds it to the schema.
- */
+;// CONCATENATED MODULE: ./src/core/closest-name.ts
+/** The known key a misspelt one most likely meant (small edit distance), if any. */
+function closest(key, known) {
+    let best;
+    let bestDist = Number.POSITIVE_INFINITY;
+    for (const k of known) {
+        const d = editDistance(key.toLowerCase(), k);
+        if (d < bestDist) {
+            best = k;
+            bestDist = d;
+        }
+    }
+    return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("dosc" → "docs" is 1). */
+function editDistance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+    for (let j = 1; j <= b.length; j++)
+        d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                v = Math.min(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    }
+    return d[a.length][b.length];
+}
 
-const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
-/** A list of strings (each at least `min` long), or null. */
-function strings(v, min) {
-    if (!Array.isArray(v))
-        return null;
-    for (let i = 0; i < v.length; i++) {
-        const s = v[i];
-        if (typeof s !== 'string' || s.length < min)
-            return null;
-    }
-    return v;
+;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
+/**
+ * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
+ * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
+ * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
+ *
+ * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
+ * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
+ * duplicate keys, …): the caller then parses with the full library, which also reports errors with
+ * positions. So this is only ever a shortcut, never a second opinion; the property tests in
+ * `test/unit/yaml-fast.test.ts` hold it to the library.
+ */
+/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
+class Bail extends Error {
 }
-/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
-function fastBacklog(raw) {
-    if (!isRecord(raw))
-        return null;
-    let version;
-    let tasks = [];
-    for (const key in raw) {
-        const v = raw[key];
-        if (key === 'version') {
-            if (v === 1)
-                version = 1;
-            else if (v !== null)
-                return null;
+const bail = () => {
+    throw new Bail();
+};
+/**
+ * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
+ * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ */
+function keyColon(text) {
+    // Native calls only (no match array): cold code would run a character loop in the interpreter.
+    return KEY.test(text) ? text.indexOf(':') : -1;
+}
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
+const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
+const NULLS = new Set(['null', 'Null', 'NULL', '~']);
+const BOOLS = {
+    true: true,
+    True: true,
+    TRUE: true,
+    false: false,
+    False: false,
+    FALSE: false,
+};
+/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
+const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
+const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
+const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
+/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
+function parseFastYaml(text) {
+    try {
+        return { value: new Reader(text).document() };
+    }
+    catch (error) {
+        if (error instanceof Bail)
+            return null;
+        throw error;
+    }
+}
+class Reader {
+    src;
+    /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
+    starts;
+    lines;
+    finalNewline;
+    pos = 0;
+    /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+    peekedFrom = -1;
+    peeked = null;
+    constructor(text) {
+        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
+            bail();
+        this.src = text;
+        let count = 1;
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            count++;
+        this.starts = new Int32Array(count);
+        for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
+            this.starts[k++] = i + 1;
+        this.lines = count;
+        this.finalNewline = text.endsWith('\n');
+    }
+    /** Where line `n` ends (its "\n", or the end of the text). */
+    lineEnd(n) {
+        return n + 1 < this.lines ? this.starts[n + 1] - 1 : this.src.length;
+    }
+    document() {
+        const first = this.peek();
+        if (first === null)
+            return null;
+        if (first.indent !== 0)
+            bail();
+        const value = this.block(0);
+        if (this.peek() !== null)
+            bail();
+        return value;
+    }
+    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    peek() {
+        const last = this.peeked;
+        if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
+            if (last !== null)
+                this.pos = last.at;
+            else
+                this.pos = this.lines;
+            return last;
         }
-        else if (key === 'tasks') {
-            if (v === null)
+        this.peekedFrom = this.pos;
+        this.peeked = this.scan();
+        return this.peeked;
+    }
+    scan() {
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
+            let indent = 0;
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
+                indent++;
+            if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
+                this.pos++;
                 continue;
-            if (!Array.isArray(v))
-                return null;
-            tasks = new Array(v.length);
-            for (let i = 0; i < v.length; i++) {
-                const task = fastTask(v[i]);
-                if (task === null)
-                    return null;
-                tasks[i] = task;
             }
+            const text = src.slice(start + indent, end);
+            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+                bail();
+            return { indent, text, at: this.pos };
         }
-        else
+        return null;
+    }
+    /** A mapping or sequence starting at the next line, at exactly `indent`. */
+    block(indent) {
+        const line = this.peek();
+        if (line === null || line.indent !== indent)
+            return bail();
+        if (isSeqItem(line.text))
+            return this.sequence(indent);
+        if (keyColon(line.text) >= 0)
+            return this.mapping(indent);
+        return bail();
+    }
+    /** The next line of a block at `indent`: the inline first text, else the next line; null at the block's end. */
+    blockLine(indent, first) {
+        if (first !== undefined)
+            return { indent, text: first, at: this.pos };
+        const next = this.peek();
+        if (next === null || next.indent < indent)
             return null;
+        if (next.indent > indent)
+            return bail();
+        return next;
     }
-    return version === undefined ? { tasks } : { version, tasks };
-}
-/** `TaskSchema`'s output for `t`, or null. */
-function fastTask(t) {
-    if (!isRecord(t))
-        return null;
-    let id;
-    let title;
-    let description = '';
-    let ready = false;
-    let status = 'pending';
-    let priority = 'medium';
-    let dependencies;
-    let allowedPaths;
-    let criteria;
-    let labels;
-    let run;
-    let verify;
-    let maxAttempts;
-    let timeout;
-    let executor;
-    for (const key in t) {
-        const v = t[key];
-        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
-        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
-            if (!OPTIONAL_KEYS.has(key))
-                return null;
-            continue;
+    mapping(indent, firstText) {
+        const out = {};
+        for (let text = firstText;; text = undefined) {
+            const line = this.blockLine(indent, text);
+            if (line === null)
+                return out;
+            const colon = keyColon(line.text);
+            if (colon < 0)
+                return bail();
+            const known = knownKey(line.text, colon);
+            const key = known ?? line.text.slice(0, colon);
+            if (key.length > 1000)
+                bail();
+            if (Object.hasOwn(out, key))
+                bail();
+            // A known key is none of the names to avoid; any other is checked.
+            if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)))
+                bail();
+            this.pos = line.at + 1;
+            out[key] = this.value(afterColon(line.text, colon), indent);
         }
-        switch (key) {
-            case 'id':
-                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
-                    return null;
-                id = v;
-                break;
-            case 'title':
-                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
-                    return null;
-                title = v;
-                break;
-            case 'description':
-                if (typeof v !== 'string')
-                    return null;
-                description = v;
-                break;
-            case 'ready':
-                if (typeof v !== 'boolean')
-                    return null;
-                ready = v;
-                break;
-            case 'status':
-                if (!TASK_STATUSES.includes(v))
-                    return null;
-                status = v;
-                break;
-            case 'priority':
-                if (!PRIORITIES.includes(v))
-                    return null;
-                priority = v;
-                break;
-            case 'dependencies':
-                dependencies = strings(v, 0) ?? undefined;
-                if (dependencies === undefined)
-                    return null;
-                break;
-            case 'allowed_paths':
-                allowedPaths = strings(v, 0) ?? undefined;
-                if (allowedPaths === undefined || allowedPaths.length === 0)
-                    return null;
-                break;
-            case 'acceptance_criteria':
-                criteria = strings(v, 0) ?? undefined;
-                if (criteria === undefined)
-                    return null;
-                break;
-            case 'labels':
-                labels = strings(v, 1) ?? undefined;
-                if (labels === undefined)
-                    return null;
-                break;
-            case 'run':
-                run = strings(v, 1) ?? undefined;
-                if (run === undefined || run.length === 0)
-                    return null;
-                break;
-            case 'verify':
-                if (typeof v !== 'string')
-                    return null;
-                verify = v;
-                break;
-            case 'max_attempts':
-                if (!isCount(v))
-                    return null;
-                maxAttempts = v;
-                break;
-            case 'timeout_minutes':
-                if (!isCount(v))
-                    return null;
-                timeout = v;
-                break;
-            case 'executor': {
-                const e = fastExecutor(v);
-                if (e === null)
-                    return null;
-                executor = e;
-                break;
+    }
+    sequence(indent, firstText) {
+        const out = [];
+        for (let text = firstText;; text = undefined) {
+            const line = this.blockLine(indent, text);
+            if (line === null)
+                return out;
+            // A later line that is not an item ends the sequence; an inline first text must be one.
+            if (!isSeqItem(line.text))
+                return text === undefined ? out : bail();
+            this.pos = line.at + 1;
+            // "-" then spaces: the item's content starts at a column of its own.
+            let k = 1;
+            while (line.text.charCodeAt(k) === 32)
+                k++;
+            const rest = line.text.slice(k);
+            if (rest === '' || rest.startsWith('#')) {
+                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+                    bail();
+                out.push(this.nested(indent, false));
             }
-            default:
-                return null;
+            else if (keyColon(rest) >= 0) {
+                this.pos = line.at;
+                out.push(this.mapping(indent + k, rest));
+            }
+            else if (isSeqItem(rest)) {
+                this.pos = line.at;
+                out.push(this.sequence(indent + k, rest));
+            }
+            else {
+                out.push(this.inline(rest, indent));
+            }
         }
     }
-    if (id === undefined || title === undefined || allowedPaths === undefined)
-        return null;
-    // The schema's key order, as zod builds it.
-    const task = {
-        id,
-        title,
-        description,
-        ready,
-        status,
-        priority,
-        dependencies: dependencies ?? [],
-        allowed_paths: allowedPaths,
-        acceptance_criteria: criteria ?? [],
-        labels: labels ?? [],
-    };
-    if (run !== undefined)
-        task.run = run;
-    if (verify !== undefined)
-        task.verify = verify;
-    if (maxAttempts !== undefined)
-        task.max_attempts = maxAttempts;
-    if (timeout !== undefined)
-        task.timeout_minutes = timeout;
-    if (executor !== undefined)
-        task.executor = executor;
-    return task;
+    /**
+     * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
+     * empty) the nested block on the lines below; `parent` is the key's column.
+     */
+    value(trimmed, parent) {
+        if (trimmed === '' || trimmed.startsWith('#'))
+            return this.nested(parent, true);
+        return this.inline(trimmed, parent);
+    }
+    /** The block under a key with nothing after its colon, or null when there is none. */
+    nested(parent, inMapping) {
+        const next = this.peek();
+        if (next === null || next.indent < parent)
+            return null;
+        if (next.indent === parent) {
+            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
+            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+        }
+        return this.block(next.indent);
+    }
+    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
+    inline(rest, parent) {
+        const c = rest.charCodeAt(0);
+        if (c === 124 /* | */)
+            return this.literal(rest, parent);
+        if (c === 91 /* [ */) {
+            const list = flowSequence(rest);
+            this.noContinuation(parent);
+            return list;
+        }
+        if (c === 34 /* " */ || c === 39 /* ' */) {
+            const value = quoted(rest, 0);
+            if (!onlyCommentFrom(rest, quotedEnd))
+                bail();
+            this.noContinuation(parent);
+            return value;
+        }
+        const plain = stripComment(rest);
+        this.noContinuation(parent);
+        return plainScalar(plain, false);
+    }
+    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
+    noContinuation(parent) {
+        const next = this.peek();
+        if (next !== null && next.indent > parent)
+            bail();
+    }
+    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
+    literal(header, parent) {
+        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (!m)
+            return bail();
+        const chomp = m[1];
+        const lines = [];
+        let contentIndent = -1;
+        let maxBlankLead = 0;
+        const src = this.src;
+        while (this.pos < this.lines) {
+            const start = this.starts[this.pos];
+            const end = this.lineEnd(this.pos);
+            let indent = 0;
+            while (start + indent < end && src.charCodeAt(start + indent) === 32)
+                indent++;
+            if (start + indent === end) {
+                // A blank line (maybe spaces only) is part of the scalar.
+                if (contentIndent < 0)
+                    maxBlankLead = Math.max(maxBlankLead, indent);
+                lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
+                this.pos++;
+                continue;
+            }
+            if (contentIndent < 0) {
+                if (indent <= parent)
+                    break;
+                contentIndent = indent;
+                if (maxBlankLead > contentIndent)
+                    bail();
+            }
+            else if (indent < contentIndent)
+                break;
+            lines.push(src.slice(start + contentIndent, end));
+            this.pos++;
+        }
+        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
+        let end = lines.length;
+        while (end > 0 && lines[end - 1] === '')
+            end--;
+        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
+        if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline))
+            bail();
+        const body = end === lines.length ? lines : lines.slice(0, end);
+        if (body.length === 0)
+            return chomp === '+' && lines.length > 0 ? bail() : '';
+        const text = body.join('\n');
+        if (chomp === '-')
+            return text;
+        if (chomp === '+')
+            return `${text}\n${'\n'.repeat(lines.length - end)}`;
+        return `${text}\n`;
+    }
 }
-/** The task keys with a default or optional (a null there means "not given"). */
-const OPTIONAL_KEYS = new Set([
+/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
+function onlyCommentFrom(text, from) {
+    let j = from;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return true;
+    if (j === from || text.charCodeAt(j) !== 35 /* # */)
+        return false;
+    // "." in the pattern stops at the line terminators U+2028 and U+2029.
+    return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
+}
+/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
+function afterColon(text, colon) {
+    let j = colon + 1;
+    while (text.charCodeAt(j) === 32)
+        j++;
+    if (j === text.length)
+        return '';
+    const c = text.charCodeAt(j);
+    // Any other white space: let trimStart decide what it trims.
+    return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
+}
+/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
+const KNOWN_KEYS = [];
+for (const k of [
+    'id',
+    'title',
     'description',
     'ready',
     'status',
     'priority',
     'dependencies',
+    'allowed_paths',
     'acceptance_criteria',
     'labels',
     'run',
@@ -57109,234 +57278,359 @@ const OPTIONAL_KEYS = new Set([
     'max_attempts',
     'timeout_minutes',
     'executor',
-]);
-function fastExecutor(v) {
-    if (!isRecord(v))
+    'command',
+    'version',
+    'tasks',
+]) {
+    const same = KNOWN_KEYS[k.length] ?? [];
+    same.push(k);
+    KNOWN_KEYS[k.length] = same;
+}
+/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(text, colon) {
+    const candidates = KNOWN_KEYS[colon];
+    if (candidates === undefined)
+        return undefined;
+    // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
+    for (let i = 0; i < candidates.length; i++)
+        if (text.startsWith(candidates[i]))
+            return candidates[i];
+    return undefined;
+}
+function isSeqItem(text) {
+    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
+}
+/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
+function stripComment(text) {
+    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
+    return (hash < 0 ? text : text.slice(0, hash)).trim();
+}
+/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
+function plainScalar(s, flow) {
+    if (s === '')
         return null;
-    let command;
-    let timeout;
-    for (const key in v) {
-        const x = v[key];
-        if (x === null && (key === 'command' || key === 'timeout_minutes'))
-            continue;
-        if (key === 'command' && typeof x === 'string' && x.length >= 1)
-            command = x;
-        else if (key === 'timeout_minutes' && isCount(x))
-            timeout = x;
-        else
+    if (s.length <= 5) {
+        if (NULLS.has(s))
             return null;
+        const b = BOOLS[s];
+        if (b !== undefined)
+            return b;
     }
-    const out = {};
-    if (command !== undefined)
-        out.command = command;
-    if (timeout !== undefined)
-        out.timeout_minutes = timeout;
+    // The number and indicator rules below all need a first character other than a letter, "_" or "/".
+    const c = s.charCodeAt(0);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
+        if (INT.test(s))
+            return Number(s);
+        if (NUMBERISH.test(s) || /^0[xo]/.test(s))
+            return bail();
+        if (BAD_START.test(s) && !/^-[^ ]/.test(s))
+            return bail();
+        if (/^-[0-9.]/.test(s))
+            return bail();
+    }
+    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
+        return bail();
+    if (flow && /[[\]{},]/.test(s))
+        return bail();
+    return s;
+}
+const ESCAPES = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
+/** Where the last `quoted` scalar ended (the index after its closing quote). */
+let quotedEnd = 0;
+/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
+function quoted(text, start) {
+    // Runs between quotes and escapes are sliced whole, not built a character at a time.
+    let out = '';
+    let from = start + 1;
+    if (text.charCodeAt(start) === 39 /* ' */) {
+        for (;;) {
+            const i = text.indexOf("'", from);
+            if (i < 0)
+                return bail();
+            if (text.charCodeAt(i + 1) !== 39) {
+                quotedEnd = i + 1;
+                return out + text.slice(from, i);
+            }
+            out += text.slice(from, i + 1); // '' is one quote
+            from = i + 2;
+        }
+    }
+    for (;;) {
+        const close = text.indexOf('"', from);
+        if (close < 0)
+            return bail();
+        const backslash = text.indexOf('\\', from);
+        const i = backslash >= 0 && backslash < close ? backslash : close;
+        out += text.slice(from, i);
+        if (text.charCodeAt(i) === 34) {
+            quotedEnd = i + 1;
+            return out;
+        }
+        const e = text[i + 1];
+        const mapped = e === undefined ? undefined : ESCAPES[e];
+        if (mapped !== undefined) {
+            out += mapped;
+            from = i + 2;
+            continue;
+        }
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+            const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
+            if (code >= 0xd800 && code <= 0xdfff)
+                bail();
+            out += String.fromCharCode(code);
+            from = i + 6;
+            continue;
+        }
+        return bail();
+    }
+}
+/** `[a, "b", 'c']` on one line. */
+function flowSequence(text) {
+    const out = [];
+    let i = 1;
+    const skip = () => {
+        while (text[i] === ' ')
+            i++;
+    };
+    skip();
+    if (text[i] === ']') {
+        if (!onlyCommentFrom(text, i + 1))
+            bail();
+        return out;
+    }
+    for (;;) {
+        skip();
+        const ch = text[i];
+        if (ch === '"' || ch === "'") {
+            out.push(quoted(text, i));
+            i = quotedEnd;
+        }
+        else {
+            let j = i;
+            while (j < text.length && text[j] !== ',' && text[j] !== ']')
+                j++;
+            const item = text.slice(i, j).trim();
+            if (item === '' || item.includes('#'))
+                bail();
+            out.push(plainScalar(item, true));
+            i = j;
+        }
+        skip();
+        if (text[i] === ',') {
+            i++;
+            skip();
+            if (text[i] === ']')
+                bail(); // trailing comma: leave it to yaml
+            continue;
+        }
+        if (text[i] === ']') {
+            if (!onlyCommentFrom(text, i + 1))
+                bail();
+            return out;
+        }
+        return bail();
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
+
+/** `['tasks', 2, 'allowed_paths', 0]` → `tasks[2].allowed_paths[0]`. */
+function formatPath(path) {
+    let out = '';
+    for (const seg of path) {
+        if (typeof seg === 'number')
+            out += `[${seg}]`;
+        else
+            out += out ? `.${String(seg)}` : String(seg);
+    }
     return out;
 }
-
-;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
-/**
- * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
- * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
- */
-/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
-const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-/** The ports a CONNECT or plain request may name. */
-const ALLOWED_PORTS = [443, 80];
-/** Lower case, without a trailing dot. */
-function normalizeHost(host) {
-    return host.trim().toLowerCase().replace(/\.$/, '');
+function keyName(key) {
+    if ((0,dist/* isScalar */.jn)(key))
+        return key.value === null ? '' : String(key.value);
+    if (key === null || key === undefined)
+        return undefined;
+    return String(key);
 }
 /**
- * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
- * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
+ * diagnostic first asks where something is, so a valid file never pays for it.
  */
-function isRawIp(host) {
-    const h = normalizeHost(host);
-    if (h.includes(':') || h.startsWith('['))
-        return true;
-    const last = h.split('.').pop() ?? '';
-    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
-}
-/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
-function matchesHost(pattern, host) {
-    const p = normalizeHost(pattern);
-    const h = normalizeHost(host);
-    if (p.startsWith('*.'))
-        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-    return p === h;
-}
-/** Whether the proxy lets a connection to `host:port` through. */
-function admits(allow, host, port) {
-    if (!ALLOWED_PORTS.includes(port))
-        return { ok: false, why: `port ${port} is not 443 or 80` };
-    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
-        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+class LazyPositions {
+    text;
+    parsed = null;
+    constructor(text) {
+        this.text = text;
     }
-    if (!allow.some((p) => matchesHost(p, host)))
-        return { ok: false, why: 'not in executor.network_allow' };
-    return { ok: true };
-}
-/**
- * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
- * `http://` URI. null when it is neither.
- */
-function parseTarget(text, defaultPort) {
-    let authority = text;
-    if (defaultPort !== undefined) {
-        const m = /^http:\/\/([^/?#]*)/i.exec(text);
-        if (!m)
-            return null;
-        authority = m[1].replace(/^.*@/, '');
+    get yaml() {
+        this.parsed ??= new PositionedYaml(this.text);
+        return this.parsed;
     }
-    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
-    if (!m?.[1])
-        return null;
-    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
-    if (port === undefined || port < 1 || port > 65535)
-        return null;
-    return { host: normalizeHost(m[1]), port };
-}
-/**
- * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
- * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
- * (a `*.suffix` entry) must not lead back to the machine or its network.
- */
-function isPublicAddress(address) {
-    const a = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
-    if (mapped)
-        return isPublicAddress(mapped);
-    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-    if (v4) {
-        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
-        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
-            return false;
-        if (o1 === 169 && o2 === 254)
-            return false;
-        if (o1 === 172 && o2 >= 16 && o2 <= 31)
-            return false;
-        if (o1 === 192 && o2 === 168)
-            return false;
-        if (o1 === 100 && o2 >= 64 && o2 <= 127)
-            return false;
-        // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
-        const o3 = Number(v4[3]);
-        if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2))
-            return false;
-        if (o1 === 198 && (o2 === 18 || o2 === 19))
-            return false;
-        if (o1 === 198 && o2 === 51 && o3 === 100)
-            return false;
-        if (o1 === 203 && o2 === 0 && o3 === 113)
-            return false;
-        return true;
+    valueAt(path) {
+        return this.yaml.valueAt(path);
     }
-    if (!a.includes(':'))
-        return false;
-    if (a === '::' || a === '::1')
-        return false;
-    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
-    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+    keyAt(path) {
+        return this.yaml.keyAt(path);
+    }
+    has(path) {
+        return this.yaml.has(path);
+    }
 }
 /**
- * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
- * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
+ * back into the line and column a user should look at.
  */
-function isEgressDestination(address, own) {
-    const a = address.toLowerCase();
-    return isPublicAddress(a) && !own.has(a);
+class PositionedYaml {
+    text;
+    doc;
+    lines = new dist/* LineCounter */.HN();
+    constructor(text) {
+        this.text = text;
+        // prettyErrors off: we format positions ourselves and do not want source excerpts in messages.
+        this.doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    }
+    get errors() {
+        return this.doc.errors;
+    }
+    get warnings() {
+        return this.doc.warnings;
+    }
+    /** True when the file holds no value at all (empty, or only comments). */
+    get isEmpty() {
+        const c = this.doc.contents;
+        return c === null || ((0,dist/* isScalar */.jn)(c) && c.value === null && c.range[0] === c.range[1]);
+    }
+    positionOf(offset) {
+        const { line, col } = this.lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
+        return { line, column: col };
+    }
+    /** Where the value at `path` starts; falls back to its key, then to the deepest ancestor that exists. */
+    valueAt(path) {
+        const hit = this.lookup(path);
+        const node = hit.node;
+        // An empty value (`title:`) has a zero-length range after the colon; the key is the better spot.
+        if (hit.key && (node === null || ((0,dist/* isScalar */.jn)(node) && node.range && node.range[0] === node.range[1]))) {
+            return this.start(hit.key);
+        }
+        return this.start(node ?? hit.key);
+    }
+    /** Where the key of the last segment of `path` starts (for unknown keys); falls back like `valueAt`. */
+    keyAt(path) {
+        const hit = this.lookup(path);
+        if (hit.found && hit.key)
+            return this.start(hit.key);
+        return this.valueAt(path);
+    }
+    /** Whether `path` exists in the document. */
+    has(path) {
+        return this.lookup(path).found;
+    }
+    start(node) {
+        const offset = node?.range?.[0];
+        return offset === undefined ? { line: 1, column: 1 } : this.positionOf(offset);
+    }
+    deref(node) {
+        if (node && (0,dist/* isAlias */.Vj)(node)) {
+            const target = node.resolve(this.doc);
+            return target ?? null;
+        }
+        return node;
+    }
+    lookup(path) {
+        let node = this.doc.contents;
+        let key = null;
+        for (const seg of path) {
+            const here = this.deref(node);
+            if ((0,dist/* isMap */.jh)(here)) {
+                const pair = here.items.find((p) => keyName(p.key) === String(seg));
+                if (!pair)
+                    return { node: here, key: null, found: false };
+                key = pair.key ?? null;
+                node = pair.value ?? null;
+            }
+            else if ((0,dist/* isSeq */.oP)(here) && typeof seg === 'number') {
+                const item = here.items[seg];
+                if (item === undefined)
+                    return { node: here, key: null, found: false };
+                key = null;
+                node = item;
+            }
+            else {
+                return { node: here, key, found: false };
+            }
+        }
+        return { node, key, found: true };
+    }
 }
 
-;// CONCATENATED MODULE: ./src/core/config.ts
+;// CONCATENATED MODULE: ./src/core/document-load.ts
 
 
-
-/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
-const DEFAULT_PROTECTED_PATHS = [
-    '.github/**',
-    '.leviathan/config.yaml',
-    '.git/**',
-    '**/.env*',
-    '**/*.pem',
-    '**/*.key',
-    '**/*secret*',
-    '**/credentials*',
-];
-const positiveInt = schemas_number().int().min(1);
-const nonNegativeInt = schemas_number().int().min(0);
-const ConfigSchema = strictObject({
-    version: literal(1).default(1),
-    autonomy: strictObject({ enabled: schemas_boolean().default(true) }).prefault({}),
-    base_branch: schemas_string().default(''),
-    scope: strictObject({
-        allowed_paths: array(schemas_string()).min(1).default(['.leviathan/**', 'docs/**']),
-        protected_paths: array(schemas_string()).default([...DEFAULT_PROTECTED_PATHS]),
-    })
-        .prefault({}),
-    limits: strictObject({
-        max_open_prs: positiveInt.default(1),
-        max_running_attempts: positiveInt.default(1),
-        max_attempts_per_task: positiveInt.default(2),
-        circuit_breaker_failures: positiveInt.default(2),
-        breaker_cooldown_minutes: nonNegativeInt.default(0),
-        max_dispatches_per_hour: positiveInt.default(2),
-        attempt_timeout_minutes: positiveInt.default(15),
-        max_files_changed: positiveInt.default(50),
-        max_diff_bytes: positiveInt.default(1048576),
-        max_cost_usd_per_task: schemas_number()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
-        max_cost_usd_per_day: schemas_number()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
-    })
-        .prefault({}),
-    executor: strictObject({
-        command: schemas_string().default(''),
-        verify: schemas_string().default(''),
-        env_allowlist: array(schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-        sandbox: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
-            .default('auto')
-            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
-        network: schemas_enum(['none', 'allowlist', 'open'])
-            .default('allowlist')
-            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
-        network_allow: array(schemas_string()
-            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
-            .default([])
-            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
-    })
-        .prefault({}),
-    pr: strictObject({
-        draft: schemas_boolean().default(true),
-        labels: array(schemas_string().min(1)).default(['leviathan']),
-        branch_prefix: schemas_string()
-            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
-            .default('leviathan/'),
-        reviewers: array(schemas_string().min(1)).default([]),
-        auto_merge: schemas_boolean().default(false),
-        mark_done_in_backlog: schemas_boolean().default(true),
-    })
-        .prefault({}),
-    events: strictObject({
-        public_key: union([
-            literal(''),
-            schemas_string().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
-        ])
-            .default('')
-            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
-    })
-        .prefault({}),
-})
-    .describe('Leviathan configuration (.leviathan/config.yaml)');
-/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
-function defaultConfig() {
-    return ConfigSchema.parse({});
+const SYNTAX_HINTS = {
+    TAB_AS_INDENT: 'indent with spaces, not tabs',
+    DUPLICATE_KEY: 'a key may appear only once in a mapping; remove or rename one',
+    MULTIPLE_DOCS: 'keep a single YAML document in the file (remove the extra "---")',
+    BAD_INDENT: 'align items of the same list or mapping at the same column',
+    MISSING_CHAR: 'close the quote or bracket that was opened',
+    BLOCK_AS_IMPLICIT_KEY: 'quote a value that contains ": "',
+    MULTILINE_IMPLICIT_KEY: 'quote a value that contains ": ", or put the key on one line',
+    UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
+};
+function load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
+    const yaml = new PositionedYaml(text);
+    if (yaml.errors.length > 0) {
+        const diagnostics = yaml.errors.map((e) => {
+            const { line, column } = yaml.positionOf(e.pos[0]);
+            const hint = SYNTAX_HINTS[e.code] ?? 'fix the YAML syntax at this spot';
+            // The error's range is only the key's first character; read the key up to its colon.
+            const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0].trim();
+            const detail = e.code === 'DUPLICATE_KEY' && key ? ` ("${key}" appears more than once)` : '';
+            return { file, line, column, path: '', message: `YAML syntax error: ${e.message}${detail}`, hint };
+        });
+        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+    }
+    const warnings = yaml.warnings.map((w) => {
+        const { line, column } = yaml.positionOf(w.pos[0]);
+        return { file, line, column, path: '', message: w.message };
+    });
+    if (yaml.isEmpty)
+        return { ok: true, yaml, raw: {}, warnings };
+    try {
+        return { ok: true, yaml, raw: yaml.doc.toJS(), warnings };
+    }
+    catch (error) {
+        // Unresolvable or excessive aliases: the parser accepts them, converting to a value does not.
+        const message = error instanceof Error ? error.message : String(error);
+        return {
+            ok: false,
+            diagnostics: [
+                {
+                    file,
+                    line: 1,
+                    column: 1,
+                    path: '',
+                    message: `YAML error: ${message}`,
+                    hint: 'avoid anchors and aliases',
+                },
+            ],
+        };
+    }
+}
+function sortDiagnostics(ds) {
+    return ds
+        .map((d, i) => ({ d, i }))
+        .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
+        .map(({ d }) => d);
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
@@ -57666,6 +57960,294 @@ function generalGlobError(glob) {
     return null;
 }
 
+;// CONCATENATED MODULE: ./src/core/schema-diagnostics.ts
+
+
+
+const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
+const DEFAULTED = new Set(['default', 'prefault', 'optional']);
+function unwrap(schema) {
+    let s = schema;
+    while (WRAPPERS.has(s._zod.def.type) && s._zod.def.innerType)
+        s = s._zod.def.innerType;
+    return s;
+}
+function schemaAt(root, path) {
+    let s = root;
+    for (const seg of path) {
+        if (!s)
+            return undefined;
+        const def = unwrap(s)._zod.def;
+        if (def.type === 'object' && typeof seg === 'string')
+            s = def.shape?.[seg];
+        else if (def.type === 'array' && typeof seg === 'number')
+            s = def.element;
+        else
+            return undefined;
+    }
+    return s;
+}
+function knownKeys(root, path) {
+    const s = schemaAt(root, path);
+    const def = s ? unwrap(s)._zod.def : undefined;
+    return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+}
+/**
+ * `key:` with nothing after it (or only commented-out children) reads as null; for a key that has a default
+ * that means "use the default", which is what someone who commented out a section expects.
+ */
+function dropEmptyOptionals(value, schema) {
+    if (!schema)
+        return value;
+    const def = unwrap(schema)._zod.def;
+    if (def.type === 'object' && isRecord(value)) {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            const field = def.shape?.[k];
+            if (v === null && field && DEFAULTED.has(field._zod.def.type))
+                continue;
+            out[k] = dropEmptyOptionals(v, field);
+        }
+        return out;
+    }
+    if (def.type === 'array' && Array.isArray(value))
+        return value.map((v) => dropEmptyOptionals(v, def.element));
+    return value;
+}
+function kindOf(schema) {
+    if (!schema)
+        return 'a value';
+    const def = unwrap(schema)._zod.def;
+    switch (def.type) {
+        case 'string':
+            return 'text';
+        case 'number':
+            return 'a number';
+        case 'boolean':
+            return 'true or false';
+        case 'array':
+            return 'a list';
+        case 'object':
+            return 'a mapping';
+        case 'enum':
+            return `one of ${Object.values(def.entries ?? {}).join('|')}`;
+        default:
+            return 'a value';
+    }
+}
+// ---------------------------------------------------------------------------------------------------------
+// Schema issues → positioned diagnostics
+function schema_diagnostics_describe(v) {
+    if (v === undefined)
+        return 'nothing';
+    if (v === null)
+        return 'an empty value';
+    if (typeof v === 'string')
+        return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+    if (Array.isArray(v))
+        return v.length === 0 ? 'an empty list' : `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+    if (typeof v === 'object')
+        return 'a mapping';
+    return String(v);
+}
+const EXPECTED_NAMES = {
+    string: 'text',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+};
+const MISSING_HINTS = {
+    id: 'add id: <lowercase-id>, e.g. id: docs-guide',
+    title: 'add title: <the PR title, 1–200 characters>',
+    allowed_paths: 'add allowed_paths: ["docs/**"] listing the globs the task may change',
+};
+const FORMAT_HINTS = {
+    id: 'use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. docs-guide',
+    dependencies: 'use the id of another task in this backlog',
+    env_allowlist: 'use an environment variable name such as MY_VAR',
+    branch_prefix: 'use a branch path ending in "/", e.g. "leviathan/"',
+};
+function leafName(path) {
+    for (let i = path.length - 1; i >= 0; i--) {
+        const seg = path[i];
+        if (typeof seg === 'string')
+            return seg;
+    }
+    return '';
+}
+function segments(path) {
+    return path.map((p) => (typeof p === 'number' ? p : String(p)));
+}
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schemaCheck(schema, raw, yaml, file) {
+    const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
+    if (result.success)
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
+}
+function issueDiagnostics(issue, root, yaml, file) {
+    const path = segments(issue.path);
+    const at = (pos, p, message, hint) => {
+        const d = { file, line: pos.line, column: pos.column, path: formatPath(p), message };
+        if (hint)
+            d.hint = hint;
+        return d;
+    };
+    const leaf = leafName(path);
+    const input = issue.input;
+    switch (issue.code) {
+        case 'unrecognized_keys': {
+            const known = knownKeys(root, path);
+            return issue.keys.map((key) => {
+                const keyPath = [...path, key];
+                const close = closest(key, known);
+                const hint = `${close ? `did you mean "${close}"? ` : ''}remove it or check spelling; known keys: ${known.join(', ')}`;
+                return at(yaml.keyAt(keyPath), keyPath, `unknown key "${key}"`, hint);
+            });
+        }
+        case 'invalid_type': {
+            if (input === undefined && !yaml.has(path) && path.length > 0) {
+                const parent = path.slice(0, -1);
+                const key = String(path[path.length - 1]);
+                const hint = MISSING_HINTS[key] ?? `add ${key}: <${kindOf(schemaAt(root, path))}>`;
+                return [at(yaml.valueAt(parent), path, `missing required key "${key}"`, hint)];
+            }
+            const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
+            return [
+                at(yaml.valueAt(path), path, `expected ${expected}, got ${schema_diagnostics_describe(input)}`, typeHint(issue, path)),
+            ];
+        }
+        case 'invalid_value': {
+            const values = issue.values.map(String);
+            if (values.length === 1) {
+                return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is not supported`, `use ${values[0]}`)];
+            }
+            const list = values.join('|');
+            return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is not one of ${list}`, `use one of ${list}`)];
+        }
+        case 'too_small':
+        case 'too_big': {
+            const small = issue.code === 'too_small';
+            const bound = Number(small ? issue.minimum : issue.maximum);
+            const custom = issue.message.startsWith('must ') ? issue.message : undefined;
+            if (issue.origin === 'array') {
+                const message = small ? 'the list is empty' : `the list has more than ${bound} items`;
+                const hint = leaf === 'allowed_paths'
+                    ? 'list at least one glob the task may change, e.g. ["docs/**"]'
+                    : leaf === 'run'
+                        ? 'list at least one command, or remove run to use the agent'
+                        : (custom ?? `list at least ${bound} item${bound === 1 ? '' : 's'}`);
+                return [
+                    at(yaml.valueAt(path), path, custom && small ? `the list is empty: ${custom}` : message, hint),
+                ];
+            }
+            if (issue.origin === 'string') {
+                const len = typeof input === 'string' ? input.length : 0;
+                const message = small
+                    ? len === 0
+                        ? 'empty text'
+                        : `${schema_diagnostics_describe(input)} is too short`
+                    : `text is ${len} characters long (at most ${bound})`;
+                const hint = small
+                    ? `write at least ${bound} character${bound === 1 ? '' : 's'}`
+                    : `shorten it to ${bound} characters or fewer`;
+                return [at(yaml.valueAt(path), path, message, hint)];
+            }
+            const op = small ? '≥' : '≤';
+            return [
+                at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is too ${small ? 'small' : 'large'}`, `use a whole number ${op} ${bound}`),
+            ];
+        }
+        case 'invalid_format': {
+            const rule = issue.message.startsWith('must ')
+                ? issue.message
+                : `does not match ${issue.pattern ?? issue.format}`;
+            return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} ${rule}`, FORMAT_HINTS[leaf])];
+        }
+        default:
+            return [at(yaml.valueAt(path), path, `${issue.message} (got ${schema_diagnostics_describe(input)})`)];
+    }
+}
+function typeHint(issue, path) {
+    const input = issue.input;
+    switch (issue.expected) {
+        case 'boolean':
+            return typeof input === 'string' && /^(true|false)$/i.test(input)
+                ? 'write true or false without quotes'
+                : 'use true or false';
+        case 'number':
+        case 'int':
+            if (typeof input === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(input))
+                return 'write the number without quotes';
+            return 'use a whole number';
+        case 'array':
+            return typeof input === 'string'
+                ? `write a list, e.g. [${JSON.stringify(input)}]`
+                : 'write a list: [a, b] or one "- item" per line';
+        case 'object':
+            return path.length === 0
+                ? 'the file must be a mapping of "key: value" lines'
+                : 'write a mapping of "key: value" lines (indented under this key)';
+        case 'string':
+            return input === null ? 'write a value after the colon' : `quote it: "${String(input)}"`;
+        default:
+            return `use ${EXPECTED_NAMES[issue.expected] ?? issue.expected}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/glob-diagnostics.ts
+
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross checks (on the raw value, so they show up together with schema errors)
+const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function allGlobsValid(globs) {
+    if (!Array.isArray(globs))
+        return true;
+    for (let i = 0; i < globs.length; i++) {
+        const glob = globs[i];
+        if (typeof glob === 'string' && validateGlob(glob) !== null)
+            return false;
+    }
+    return true;
+}
+function globDiagnostics(globs, base, yaml, file) {
+    if (!Array.isArray(globs))
+        return [];
+    const out = [];
+    globs.forEach((glob, k) => {
+        if (typeof glob !== 'string')
+            return;
+        const why = validateGlob(glob);
+        if (why === null)
+            return;
+        const p = [...base, k];
+        const { line, column } = yaml.valueAt(p);
+        out.push({
+            file,
+            line,
+            column,
+            path: formatPath(p),
+            message: `invalid glob ${schema_diagnostics_describe(glob)}: ${why}`,
+            hint: GLOB_HINT,
+        });
+    });
+    return out;
+}
+function configCrossChecks(raw, yaml, file) {
+    if (!isRecord(raw) || !isRecord(raw.scope))
+        return [];
+    return [
+        ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
+        ...globDiagnostics(raw.scope.protected_paths, ['scope', 'protected_paths'], yaml, file),
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/core/ref-format.ts
 /**
  * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
@@ -57707,6 +58289,582 @@ function branchNameError(branch) {
     if (branch.startsWith('-'))
         return 'begins with "-"';
     return refFormatError(`refs/heads/${branch}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-cross-checks.ts
+
+
+
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross checks (on the raw value, so they show up together with schema errors)
+function backlogCrossChecks(raw, yaml, file, config) {
+    if (!isRecord(raw) || !Array.isArray(raw.tasks))
+        return [];
+    const tasks = raw.tasks;
+    const out = [];
+    const push = (p, message, hint, pos = yaml.valueAt(p)) => {
+        out.push({ file, line: pos.line, column: pos.column, path: formatPath(p), message, hint });
+    };
+    // ids: first definition wins; later ones are the duplicates.
+    const firstIndex = new Map();
+    tasks.forEach((t, i) => {
+        if (!isRecord(t) || typeof t.id !== 'string')
+            return;
+        const first = firstIndex.get(t.id);
+        if (first === undefined) {
+            firstIndex.set(t.id, i);
+            return;
+        }
+        const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
+        push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
+    });
+    let ids; // for the hints of unknown dependencies only
+    const limits = config.limits;
+    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+    // characters are all allowed in a ref): only other ids need git's whole rule.
+    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
+    tasks.forEach((t, i) => {
+        if (!isRecord(t))
+            return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
+        if (Array.isArray(t.dependencies)) {
+            t.dependencies.forEach((dep, j) => {
+                if (typeof dep !== 'string' || firstIndex.has(dep))
+                    return;
+                ids ??= [...firstIndex.keys()];
+                const close = closest(dep, ids);
+                const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
+                push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
+            });
+        }
+        if (isWholeNumber(t.max_attempts) && t.max_attempts > limits.max_attempts_per_task) {
+            push(['tasks', i, 'max_attempts'], `max_attempts ${t.max_attempts} is above the config's limits.max_attempts_per_task (${limits.max_attempts_per_task})`, `a task may only lower the limit: use 1–${limits.max_attempts_per_task}, or raise it in the config`);
+        }
+        if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
+            push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+        }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
+        }
+        if (!allGlobsValid(t.allowed_paths)) {
+            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        }
+    });
+    for (const cycle of findCycles(tasks, firstIndex)) {
+        push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');
+    }
+    return out;
+}
+function isWholeNumber(v) {
+    return typeof v === 'number' && Number.isInteger(v);
+}
+const backlog_cross_checks_NONE = [];
+const ACTIVE = 1;
+const DONE = 2;
+/** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
+function findCycles(tasks, firstIndex) {
+    const depsOf = (i) => {
+        const t = tasks[i];
+        return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : backlog_cross_checks_NONE;
+    };
+    const idOf = (i) => tasks[i].id;
+    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+    const state = new Uint8Array(tasks.length);
+    const nodes = new Int32Array(tasks.length);
+    const nexts = new Int32Array(tasks.length);
+    const cycles = [];
+    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+    for (let start = 0; start < tasks.length; start++) {
+        const t = tasks[start];
+        if (!isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
+            continue;
+        if (state[start] !== 0)
+            continue;
+        let depth = 1;
+        nodes[0] = start;
+        nexts[0] = 0;
+        state[start] = ACTIVE;
+        while (depth > 0) {
+            const node = nodes[depth - 1];
+            const deps = depsOf(node);
+            if (nexts[depth - 1] >= deps.length) {
+                state[node] = DONE;
+                depth -= 1;
+                continue;
+            }
+            const j = nexts[depth - 1];
+            nexts[depth - 1] = j + 1;
+            const dep = deps[j];
+            const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
+            if (target === undefined)
+                continue;
+            if (state[target] === ACTIVE) {
+                const from = nodes.subarray(0, depth).indexOf(target);
+                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+                cycles.push({ task: node, dep: j, ids });
+            }
+            else if (state[target] === 0) {
+                state[target] = ACTIVE;
+                nodes[depth] = target;
+                nexts[depth] = 0;
+                depth += 1;
+            }
+        }
+    }
+    return cycles;
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
+/**
+ * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
+ * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
+ * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
+ * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
+ * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
+ * `test/unit/backlog-fast.test.ts` holds it to the schema.
+ */
+
+const backlog_fast_isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
+/** A list of strings (each at least `min` long), or null. */
+function strings(v, min) {
+    if (!Array.isArray(v))
+        return null;
+    for (let i = 0; i < v.length; i++) {
+        const s = v[i];
+        if (typeof s !== 'string' || s.length < min)
+            return null;
+    }
+    return v;
+}
+/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
+function fastBacklog(raw) {
+    if (!backlog_fast_isRecord(raw))
+        return null;
+    let version;
+    let tasks = [];
+    for (const key in raw) {
+        const v = raw[key];
+        if (key === 'version') {
+            if (v === 1)
+                version = 1;
+            else if (v !== null)
+                return null;
+        }
+        else if (key === 'tasks') {
+            if (v === null)
+                continue;
+            if (!Array.isArray(v))
+                return null;
+            tasks = new Array(v.length);
+            for (let i = 0; i < v.length; i++) {
+                const task = fastTask(v[i]);
+                if (task === null)
+                    return null;
+                tasks[i] = task;
+            }
+        }
+        else
+            return null;
+    }
+    return version === undefined ? { tasks } : { version, tasks };
+}
+/** `TaskSchema`'s output for `t`, or null. */
+function fastTask(t) {
+    if (!backlog_fast_isRecord(t))
+        return null;
+    let id;
+    let title;
+    let description = '';
+    let ready = false;
+    let status = 'pending';
+    let priority = 'medium';
+    let dependencies;
+    let allowedPaths;
+    let criteria;
+    let labels;
+    let run;
+    let verify;
+    let maxAttempts;
+    let timeout;
+    let executor;
+    for (const key in t) {
+        const v = t[key];
+        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
+        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+            if (!OPTIONAL_KEYS.has(key))
+                return null;
+            continue;
+        }
+        switch (key) {
+            case 'id':
+                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
+                    return null;
+                id = v;
+                break;
+            case 'title':
+                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
+                    return null;
+                title = v;
+                break;
+            case 'description':
+                if (typeof v !== 'string')
+                    return null;
+                description = v;
+                break;
+            case 'ready':
+                if (typeof v !== 'boolean')
+                    return null;
+                ready = v;
+                break;
+            case 'status':
+                if (!TASK_STATUSES.includes(v))
+                    return null;
+                status = v;
+                break;
+            case 'priority':
+                if (!PRIORITIES.includes(v))
+                    return null;
+                priority = v;
+                break;
+            case 'dependencies':
+                dependencies = strings(v, 0) ?? undefined;
+                if (dependencies === undefined)
+                    return null;
+                break;
+            case 'allowed_paths':
+                allowedPaths = strings(v, 0) ?? undefined;
+                if (allowedPaths === undefined || allowedPaths.length === 0)
+                    return null;
+                break;
+            case 'acceptance_criteria':
+                criteria = strings(v, 0) ?? undefined;
+                if (criteria === undefined)
+                    return null;
+                break;
+            case 'labels':
+                labels = strings(v, 1) ?? undefined;
+                if (labels === undefined)
+                    return null;
+                break;
+            case 'run':
+                run = strings(v, 1) ?? undefined;
+                if (run === undefined || run.length === 0)
+                    return null;
+                break;
+            case 'verify':
+                if (typeof v !== 'string')
+                    return null;
+                verify = v;
+                break;
+            case 'max_attempts':
+                if (!isCount(v))
+                    return null;
+                maxAttempts = v;
+                break;
+            case 'timeout_minutes':
+                if (!isCount(v))
+                    return null;
+                timeout = v;
+                break;
+            case 'executor': {
+                const e = fastExecutor(v);
+                if (e === null)
+                    return null;
+                executor = e;
+                break;
+            }
+            default:
+                return null;
+        }
+    }
+    if (id === undefined || title === undefined || allowedPaths === undefined)
+        return null;
+    // The schema's key order, as zod builds it.
+    const task = {
+        id,
+        title,
+        description,
+        ready,
+        status,
+        priority,
+        dependencies: dependencies ?? [],
+        allowed_paths: allowedPaths,
+        acceptance_criteria: criteria ?? [],
+        labels: labels ?? [],
+    };
+    if (run !== undefined)
+        task.run = run;
+    if (verify !== undefined)
+        task.verify = verify;
+    if (maxAttempts !== undefined)
+        task.max_attempts = maxAttempts;
+    if (timeout !== undefined)
+        task.timeout_minutes = timeout;
+    if (executor !== undefined)
+        task.executor = executor;
+    return task;
+}
+/** The task keys with a default or optional (a null there means "not given"). */
+const OPTIONAL_KEYS = new Set([
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+]);
+function fastExecutor(v) {
+    if (!backlog_fast_isRecord(v))
+        return null;
+    let command;
+    let timeout;
+    for (const key in v) {
+        const x = v[key];
+        if (x === null && (key === 'command' || key === 'timeout_minutes'))
+            continue;
+        if (key === 'command' && typeof x === 'string' && x.length >= 1)
+            command = x;
+        else if (key === 'timeout_minutes' && isCount(x))
+            timeout = x;
+        else
+            return null;
+    }
+    const out = {};
+    if (command !== undefined)
+        out.command = command;
+    if (timeout !== undefined)
+        out.timeout_minutes = timeout;
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = [443, 80];
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m?.[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
+        const o3 = Number(v4[3]);
+        if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2))
+            return false;
+        if (o1 === 198 && (o2 === 18 || o2 === 19))
+            return false;
+        if (o1 === 198 && o2 === 51 && o3 === 100)
+            return false;
+        if (o1 === 203 && o2 === 0 && o3 === 113)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
+}
+
+;// CONCATENATED MODULE: ./src/core/config.ts
+
+
+
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+const DEFAULT_PROTECTED_PATHS = [
+    '.github/**',
+    '.leviathan/config.yaml',
+    '.git/**',
+    '**/.env*',
+    '**/*.pem',
+    '**/*.key',
+    '**/*secret*',
+    '**/credentials*',
+];
+const positiveInt = schemas_number().int().min(1);
+const nonNegativeInt = schemas_number().int().min(0);
+const ConfigSchema = strictObject({
+    version: literal(1).default(1),
+    autonomy: strictObject({ enabled: schemas_boolean().default(true) }).prefault({}),
+    base_branch: schemas_string().default(''),
+    scope: strictObject({
+        allowed_paths: array(schemas_string()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: array(schemas_string()).default([...DEFAULT_PROTECTED_PATHS]),
+    })
+        .prefault({}),
+    limits: strictObject({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas_number()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas_number()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
+    })
+        .prefault({}),
+    executor: strictObject({
+        command: schemas_string().default(''),
+        verify: schemas_string().default(''),
+        env_allowlist: array(schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas_enum(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas_enum(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: array(schemas_string()
+            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
+    })
+        .prefault({}),
+    pr: strictObject({
+        draft: schemas_boolean().default(true),
+        labels: array(schemas_string().min(1)).default(['leviathan']),
+        branch_prefix: schemas_string()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+            .default('leviathan/'),
+        reviewers: array(schemas_string().min(1)).default([]),
+        auto_merge: schemas_boolean().default(false),
+        mark_done_in_backlog: schemas_boolean().default(true),
+    })
+        .prefault({}),
+    events: strictObject({
+        public_key: union([
+            literal(''),
+            schemas_string().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
+        ])
+            .default('')
+            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
+    })
+        .prefault({}),
+})
+    .describe('Leviathan configuration (.leviathan/config.yaml)');
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+function defaultConfig() {
+    return ConfigSchema.parse({});
 }
 
 ;// CONCATENATED MODULE: ./src/core/glob-match.ts
@@ -58402,634 +59560,52 @@ function decideScope(taskGlobs, scope) {
 /** The two scope decisions and the general glob check, for the tests that hold the shortcuts to them. */
 const _scope = { quickScope: quickScope, decideScope, generalGlobError: generalGlobError };
 
-;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
-/**
- * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
- * one-line flow sequences of scalars, plain, quoted and literal (`|`) scalars, comments. It builds the value
- * directly, with no document tree and no source ranges, so a 10,000-task backlog reads in a few milliseconds.
- *
- * It returns the value `yaml`'s `parse` would return (YAML 1.2 core schema), or `null` for anything outside
- * that subset or anything doubtful (anchors, tags, folded scalars, floats, multi-line plain scalars, tabs,
- * duplicate keys, …): the caller then parses with the full library, which also reports errors with
- * positions. So this is only ever a shortcut, never a second opinion; the property tests in
- * `test/unit/yaml-fast.test.ts` hold it to the library.
- */
-/** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
-class Bail extends Error {
+;// CONCATENATED MODULE: ./src/core/scope-warnings.ts
+
+
+
+function configWarnings(config, yaml, file) {
+    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
+    if (missing.length === 0)
+        return [];
+    const path = ['scope', 'protected_paths'];
+    const { line, column } = yaml.valueAt(path);
+    return [
+        {
+            file,
+            line,
+            column,
+            path: formatPath(path),
+            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
+            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
+        },
+    ];
 }
-const bail = () => {
-    throw new Bail();
-};
-/**
- * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
- * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
- */
-function keyColon(text) {
-    // Native calls only (no match array): cold code would run a character loop in the interpreter.
-    return KEY.test(text) ? text.indexOf(':') : -1;
-}
-const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
-const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
-const NULLS = new Set(['null', 'Null', 'NULL', '~']);
-const BOOLS = {
-    true: true,
-    True: true,
-    TRUE: true,
-    false: false,
-    False: false,
-    FALSE: false,
-};
-/** Plain scalars that would resolve to something other than a string or a simple integer: leave to yaml. */
-const NUMBERISH = /^[-+]?(?:\.|[0-9])|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
-/** Characters a plain scalar may not start with (indicators), and sequences it may not contain. */
-const BAD_START = /^[[\]{}#&*!|>'"%@`,?:-]/;
-const KEYS_TO_AVOID = new Set(['__proto__', 'constructor', 'prototype']);
-/** The value of `text` (`{ value }`), or null when it is not in the subset this reader handles exactly. */
-function parseFastYaml(text) {
-    try {
-        return { value: new Reader(text).document() };
-    }
-    catch (error) {
-        if (error instanceof Bail)
-            return null;
-        throw error;
-    }
-}
-class Reader {
-    src;
-    /** Where each line starts in `src` (the lines of `src.split('\n')`, without copying them out). */
-    starts;
-    lines;
-    finalNewline;
-    pos = 0;
-    /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
-    peekedFrom = -1;
-    peeked = null;
-    constructor(text) {
-        if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
-            bail();
-        this.src = text;
-        let count = 1;
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-            count++;
-        this.starts = new Int32Array(count);
-        for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-            this.starts[k++] = i + 1;
-        this.lines = count;
-        this.finalNewline = text.endsWith('\n');
-    }
-    /** Where line `n` ends (its "\n", or the end of the text). */
-    lineEnd(n) {
-        return n + 1 < this.lines ? this.starts[n + 1] - 1 : this.src.length;
-    }
-    document() {
-        const first = this.peek();
-        if (first === null)
-            return null;
-        if (first.indent !== 0)
-            bail();
-        const value = this.block(0);
-        if (this.peek() !== null)
-            bail();
-        return value;
-    }
-    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
-    peek() {
-        const last = this.peeked;
-        if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
-            if (last !== null)
-                this.pos = last.at;
-            else
-                this.pos = this.lines;
-            return last;
-        }
-        this.peekedFrom = this.pos;
-        this.peeked = this.scan();
-        return this.peeked;
-    }
-    scan() {
-        const src = this.src;
-        while (this.pos < this.lines) {
-            const start = this.starts[this.pos];
-            const end = this.lineEnd(this.pos);
-            let indent = 0;
-            while (start + indent < end && src.charCodeAt(start + indent) === 32)
-                indent++;
-            if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
-                this.pos++;
-                continue;
-            }
-            const text = src.slice(start + indent, end);
-            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
-                bail();
-            return { indent, text, at: this.pos };
-        }
-        return null;
-    }
-    /** A mapping or sequence starting at the next line, at exactly `indent`. */
-    block(indent) {
-        const line = this.peek();
-        if (line === null || line.indent !== indent)
-            return bail();
-        if (isSeqItem(line.text))
-            return this.sequence(indent);
-        if (keyColon(line.text) >= 0)
-            return this.mapping(indent);
-        return bail();
-    }
-    /** The next line of a block at `indent`: the inline first text, else the next line; null at the block's end. */
-    blockLine(indent, first) {
-        if (first !== undefined)
-            return { indent, text: first, at: this.pos };
-        const next = this.peek();
-        if (next === null || next.indent < indent)
-            return null;
-        if (next.indent > indent)
-            return bail();
-        return next;
-    }
-    mapping(indent, firstText) {
-        const out = {};
-        for (let text = firstText;; text = undefined) {
-            const line = this.blockLine(indent, text);
-            if (line === null)
-                return out;
-            const colon = keyColon(line.text);
-            if (colon < 0)
-                return bail();
-            const known = knownKey(line.text, colon);
-            const key = known ?? line.text.slice(0, colon);
-            if (key.length > 1000)
-                bail();
-            if (Object.hasOwn(out, key))
-                bail();
-            // A known key is none of the names to avoid; any other is checked.
-            if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)))
-                bail();
-            this.pos = line.at + 1;
-            out[key] = this.value(afterColon(line.text, colon), indent);
-        }
-    }
-    sequence(indent, firstText) {
-        const out = [];
-        for (let text = firstText;; text = undefined) {
-            const line = this.blockLine(indent, text);
-            if (line === null)
-                return out;
-            // A later line that is not an item ends the sequence; an inline first text must be one.
-            if (!isSeqItem(line.text))
-                return text === undefined ? out : bail();
-            this.pos = line.at + 1;
-            // "-" then spaces: the item's content starts at a column of its own.
-            let k = 1;
-            while (line.text.charCodeAt(k) === 32)
-                k++;
-            const rest = line.text.slice(k);
-            if (rest === '' || rest.startsWith('#')) {
-                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
-                    bail();
-                out.push(this.nested(indent, false));
-            }
-            else if (keyColon(rest) >= 0) {
-                this.pos = line.at;
-                out.push(this.mapping(indent + k, rest));
-            }
-            else if (isSeqItem(rest)) {
-                this.pos = line.at;
-                out.push(this.sequence(indent + k, rest));
-            }
-            else {
-                out.push(this.inline(rest, indent));
-            }
-        }
-    }
-    /**
-     * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
-     * empty) the nested block on the lines below; `parent` is the key's column.
-     */
-    value(trimmed, parent) {
-        if (trimmed === '' || trimmed.startsWith('#'))
-            return this.nested(parent, true);
-        return this.inline(trimmed, parent);
-    }
-    /** The block under a key with nothing after its colon, or null when there is none. */
-    nested(parent, inMapping) {
-        const next = this.peek();
-        if (next === null || next.indent < parent)
-            return null;
-        if (next.indent === parent) {
-            // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
-            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
-        }
-        return this.block(next.indent);
-    }
-    /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
-    inline(rest, parent) {
-        const c = rest.charCodeAt(0);
-        if (c === 124 /* | */)
-            return this.literal(rest, parent);
-        if (c === 91 /* [ */) {
-            const list = flowSequence(rest);
-            this.noContinuation(parent);
-            return list;
-        }
-        if (c === 34 /* " */ || c === 39 /* ' */) {
-            const value = quoted(rest, 0);
-            if (!onlyCommentFrom(rest, quotedEnd))
-                bail();
-            this.noContinuation(parent);
-            return value;
-        }
-        const plain = stripComment(rest);
-        this.noContinuation(parent);
-        return plainScalar(plain, false);
-    }
-    /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
-    noContinuation(parent) {
-        const next = this.peek();
-        if (next !== null && next.indent > parent)
-            bail();
-    }
-    /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
-    literal(header, parent) {
-        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
-        if (!m)
-            return bail();
-        const chomp = m[1];
-        const lines = [];
-        let contentIndent = -1;
-        let maxBlankLead = 0;
-        const src = this.src;
-        while (this.pos < this.lines) {
-            const start = this.starts[this.pos];
-            const end = this.lineEnd(this.pos);
-            let indent = 0;
-            while (start + indent < end && src.charCodeAt(start + indent) === 32)
-                indent++;
-            if (start + indent === end) {
-                // A blank line (maybe spaces only) is part of the scalar.
-                if (contentIndent < 0)
-                    maxBlankLead = Math.max(maxBlankLead, indent);
-                lines.push(contentIndent >= 0 && indent > contentIndent ? src.slice(start + contentIndent, end) : '');
-                this.pos++;
-                continue;
-            }
-            if (contentIndent < 0) {
-                if (indent <= parent)
-                    break;
-                contentIndent = indent;
-                if (maxBlankLead > contentIndent)
-                    bail();
-            }
-            else if (indent < contentIndent)
-                break;
-            lines.push(src.slice(start + contentIndent, end));
-            this.pos++;
-        }
-        // The trailing blank lines were consumed too; the keep chomping needs them, the others drop them.
-        let end = lines.length;
-        while (end > 0 && lines[end - 1] === '')
-            end--;
-        // At the end of the file the final line break decides what clip and keep keep: leave that to yaml.
-        if (this.pos >= this.lines && (chomp === '+' || !this.finalNewline))
-            bail();
-        const body = end === lines.length ? lines : lines.slice(0, end);
-        if (body.length === 0)
-            return chomp === '+' && lines.length > 0 ? bail() : '';
-        const text = body.join('\n');
-        if (chomp === '-')
-            return text;
-        if (chomp === '+')
-            return `${text}\n${'\n'.repeat(lines.length - end)}`;
-        return `${text}\n`;
-    }
-}
-/** From `from` on, nothing but spaces, or spaces then a comment: `/^(?: *| +#.*)$/` on the rest. */
-function onlyCommentFrom(text, from) {
-    let j = from;
-    while (text.charCodeAt(j) === 32)
-        j++;
-    if (j === text.length)
-        return true;
-    if (j === from || text.charCodeAt(j) !== 35 /* # */)
-        return false;
-    // "." in the pattern stops at the line terminators U+2028 and U+2029.
-    return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
-}
-/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
-function afterColon(text, colon) {
-    let j = colon + 1;
-    while (text.charCodeAt(j) === 32)
-        j++;
-    if (j === text.length)
-        return '';
-    const c = text.charCodeAt(j);
-    // Any other white space: let trimStart decide what it trims.
-    return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
-}
-/** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
-const KNOWN_KEYS = [];
-for (const k of [
-    'id',
-    'title',
-    'description',
-    'ready',
-    'status',
-    'priority',
-    'dependencies',
-    'allowed_paths',
-    'acceptance_criteria',
-    'labels',
-    'run',
-    'verify',
-    'max_attempts',
-    'timeout_minutes',
-    'executor',
-    'command',
-    'version',
-    'tasks',
-]) {
-    const same = KNOWN_KEYS[k.length] ?? [];
-    same.push(k);
-    KNOWN_KEYS[k.length] = same;
-}
-/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
-function knownKey(text, colon) {
-    const candidates = KNOWN_KEYS[colon];
-    if (candidates === undefined)
-        return undefined;
-    // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
-    for (let i = 0; i < candidates.length; i++)
-        if (text.startsWith(candidates[i]))
-            return candidates[i];
-    return undefined;
-}
-function isSeqItem(text) {
-    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
-}
-/** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
-function stripComment(text) {
-    const hash = text.startsWith('#') ? 0 : text.indexOf(' #');
-    return (hash < 0 ? text : text.slice(0, hash)).trim();
-}
-/** A plain scalar's value under the core schema, limited to strings, null, booleans and simple integers. */
-function plainScalar(s, flow) {
-    if (s === '')
-        return null;
-    if (s.length <= 5) {
-        if (NULLS.has(s))
-            return null;
-        const b = BOOLS[s];
-        if (b !== undefined)
-            return b;
-    }
-    // The number and indicator rules below all need a first character other than a letter, "_" or "/".
-    const c = s.charCodeAt(0);
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 47)) {
-        if (INT.test(s))
-            return Number(s);
-        if (NUMBERISH.test(s) || /^0[xo]/.test(s))
-            return bail();
-        if (BAD_START.test(s) && !/^-[^ ]/.test(s))
-            return bail();
-        if (/^-[0-9.]/.test(s))
-            return bail();
-    }
-    if (s.includes(': ') || s.endsWith(':') || s.includes(' #'))
-        return bail();
-    if (flow && /[[\]{},]/.test(s))
-        return bail();
-    return s;
-}
-const ESCAPES = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r' };
-/** Where the last `quoted` scalar ended (the index after its closing quote). */
-let quotedEnd = 0;
-/** A quoted scalar starting at `start`: its value (and `quotedEnd`, the index after the closing quote). */
-function quoted(text, start) {
-    // Runs between quotes and escapes are sliced whole, not built a character at a time.
-    let out = '';
-    let from = start + 1;
-    if (text.charCodeAt(start) === 39 /* ' */) {
-        for (;;) {
-            const i = text.indexOf("'", from);
-            if (i < 0)
-                return bail();
-            if (text.charCodeAt(i + 1) !== 39) {
-                quotedEnd = i + 1;
-                return out + text.slice(from, i);
-            }
-            out += text.slice(from, i + 1); // '' is one quote
-            from = i + 2;
-        }
-    }
-    for (;;) {
-        const close = text.indexOf('"', from);
-        if (close < 0)
-            return bail();
-        const backslash = text.indexOf('\\', from);
-        const i = backslash >= 0 && backslash < close ? backslash : close;
-        out += text.slice(from, i);
-        if (text.charCodeAt(i) === 34) {
-            quotedEnd = i + 1;
-            return out;
-        }
-        const e = text[i + 1];
-        const mapped = e === undefined ? undefined : ESCAPES[e];
-        if (mapped !== undefined) {
-            out += mapped;
-            from = i + 2;
-            continue;
-        }
-        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
-            const code = Number.parseInt(text.slice(i + 2, i + 6), 16);
-            if (code >= 0xd800 && code <= 0xdfff)
-                bail();
-            out += String.fromCharCode(code);
-            from = i + 6;
-            continue;
-        }
-        return bail();
-    }
-}
-/** `[a, "b", 'c']` on one line. */
-function flowSequence(text) {
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
+function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
-    let i = 1;
-    const skip = () => {
-        while (text[i] === ' ')
-            i++;
-    };
-    skip();
-    if (text[i] === ']') {
-        if (!onlyCommentFrom(text, i + 1))
-            bail();
-        return out;
-    }
-    for (;;) {
-        skip();
-        const ch = text[i];
-        if (ch === '"' || ch === "'") {
-            out.push(quoted(text, i));
-            i = quotedEnd;
+    let inScope = 0;
+    backlog.tasks.forEach((task, i) => {
+        const scope = taskScope(task.allowed_paths, config.scope);
+        if (scope.inScope) {
+            inScope += 1;
+            return;
         }
-        else {
-            let j = i;
-            while (j < text.length && text[j] !== ',' && text[j] !== ']')
-                j++;
-            const item = text.slice(i, j).trim();
-            if (item === '' || item.includes('#'))
-                bail();
-            out.push(plainScalar(item, true));
-            i = j;
-        }
-        skip();
-        if (text[i] === ',') {
-            i++;
-            skip();
-            if (text[i] === ']')
-                bail(); // trailing comma: leave it to yaml
-            continue;
-        }
-        if (text[i] === ']') {
-            if (!onlyCommentFrom(text, i + 1))
-                bail();
-            return out;
-        }
-        return bail();
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/core/yaml-positions.ts
-
-/** `['tasks', 2, 'allowed_paths', 0]` → `tasks[2].allowed_paths[0]`. */
-function formatPath(path) {
-    let out = '';
-    for (const seg of path) {
-        if (typeof seg === 'number')
-            out += `[${seg}]`;
-        else
-            out += out ? `.${String(seg)}` : String(seg);
-    }
-    return out;
-}
-function keyName(key) {
-    if ((0,dist/* isScalar */.jn)(key))
-        return key.value === null ? '' : String(key.value);
-    if (key === null || key === undefined)
-        return undefined;
-    return String(key);
-}
-/**
- * Positions of a document that was read without them (the fast path): the positioned parse runs only when a
- * diagnostic first asks where something is, so a valid file never pays for it.
- */
-class LazyPositions {
-    text;
-    parsed = null;
-    constructor(text) {
-        this.text = text;
-    }
-    get yaml() {
-        this.parsed ??= new PositionedYaml(this.text);
-        return this.parsed;
-    }
-    valueAt(path) {
-        return this.yaml.valueAt(path);
-    }
-    keyAt(path) {
-        return this.yaml.keyAt(path);
-    }
-    has(path) {
-        return this.yaml.has(path);
-    }
-}
-/**
- * A YAML document parsed with source ranges kept, so that a path reported by schema validation can be turned
- * back into the line and column a user should look at.
- */
-class PositionedYaml {
-    text;
-    doc;
-    lines = new dist/* LineCounter */.HN();
-    constructor(text) {
-        this.text = text;
-        // prettyErrors off: we format positions ourselves and do not want source excerpts in messages.
-        this.doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    }
-    get errors() {
-        return this.doc.errors;
-    }
-    get warnings() {
-        return this.doc.warnings;
-    }
-    /** True when the file holds no value at all (empty, or only comments). */
-    get isEmpty() {
-        const c = this.doc.contents;
-        return c === null || ((0,dist/* isScalar */.jn)(c) && c.value === null && c.range[0] === c.range[1]);
-    }
-    positionOf(offset) {
-        const { line, col } = this.lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
-        return { line, column: col };
-    }
-    /** Where the value at `path` starts; falls back to its key, then to the deepest ancestor that exists. */
-    valueAt(path) {
-        const hit = this.lookup(path);
-        const node = hit.node;
-        // An empty value (`title:`) has a zero-length range after the colon; the key is the better spot.
-        if (hit.key && (node === null || ((0,dist/* isScalar */.jn)(node) && node.range && node.range[0] === node.range[1]))) {
-            return this.start(hit.key);
-        }
-        return this.start(node ?? hit.key);
-    }
-    /** Where the key of the last segment of `path` starts (for unknown keys); falls back like `valueAt`. */
-    keyAt(path) {
-        const hit = this.lookup(path);
-        if (hit.found && hit.key)
-            return this.start(hit.key);
-        return this.valueAt(path);
-    }
-    /** Whether `path` exists in the document. */
-    has(path) {
-        return this.lookup(path).found;
-    }
-    start(node) {
-        const offset = node?.range?.[0];
-        return offset === undefined ? { line: 1, column: 1 } : this.positionOf(offset);
-    }
-    deref(node) {
-        if (node && (0,dist/* isAlias */.Vj)(node)) {
-            const target = node.resolve(this.doc);
-            return target ?? null;
-        }
-        return node;
-    }
-    lookup(path) {
-        let node = this.doc.contents;
-        let key = null;
-        for (const seg of path) {
-            const here = this.deref(node);
-            if ((0,dist/* isMap */.jh)(here)) {
-                const pair = here.items.find((p) => keyName(p.key) === String(seg));
-                if (!pair)
-                    return { node: here, key: null, found: false };
-                key = pair.key ?? null;
-                node = pair.value ?? null;
-            }
-            else if ((0,dist/* isSeq */.oP)(here) && typeof seg === 'number') {
-                const item = here.items[seg];
-                if (item === undefined)
-                    return { node: here, key: null, found: false };
-                key = null;
-                node = item;
-            }
-            else {
-                return { node: here, key, found: false };
-            }
-        }
-        return { node, key, found: true };
-    }
+        if (task.status === 'done')
+            return;
+        const k = task.allowed_paths.indexOf(scope.path);
+        const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
+        const { line, column } = yaml.valueAt(p);
+        out.push({
+            file,
+            line,
+            column,
+            path: formatPath(p),
+            message: `task "${task.id}" is out of scope: ${scope.why}`,
+            hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
+        });
+    });
+    return { warnings: out, inScope };
 }
 
 ;// CONCATENATED MODULE: ./src/core/documents.ts
@@ -59080,566 +59656,6 @@ function parseBacklogText(text, file, config) {
     if (scoped.warnings.length > 0)
         warnings.push(...scoped.warnings);
     return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
-}
-/**
- * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
- * config (each task's scope is decided once, not again for the summary).
- */
-function summarizeBacklog(backlog, config, inScope) {
-    let ready = 0;
-    let scoped = 0;
-    for (let i = 0; i < backlog.tasks.length; i++) {
-        const task = backlog.tasks[i];
-        if (task.ready && task.status === 'pending')
-            ready += 1;
-        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
-            scoped += 1;
-    }
-    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
-}
-const SYNTAX_HINTS = {
-    TAB_AS_INDENT: 'indent with spaces, not tabs',
-    DUPLICATE_KEY: 'a key may appear only once in a mapping; remove or rename one',
-    MULTIPLE_DOCS: 'keep a single YAML document in the file (remove the extra "---")',
-    BAD_INDENT: 'align items of the same list or mapping at the same column',
-    MISSING_CHAR: 'close the quote or bracket that was opened',
-    BLOCK_AS_IMPLICIT_KEY: 'quote a value that contains ": "',
-    MULTILINE_IMPLICIT_KEY: 'quote a value that contains ": ", or put the key on one line',
-    UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
-};
-function load(text, file) {
-    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
-    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
-    const fast = parseFastYaml(text);
-    if (fast !== null)
-        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
-    const yaml = new PositionedYaml(text);
-    if (yaml.errors.length > 0) {
-        const diagnostics = yaml.errors.map((e) => {
-            const { line, column } = yaml.positionOf(e.pos[0]);
-            const hint = SYNTAX_HINTS[e.code] ?? 'fix the YAML syntax at this spot';
-            // The error's range is only the key's first character; read the key up to its colon.
-            const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0].trim();
-            const detail = e.code === 'DUPLICATE_KEY' && key ? ` ("${key}" appears more than once)` : '';
-            return { file, line, column, path: '', message: `YAML syntax error: ${e.message}${detail}`, hint };
-        });
-        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    }
-    const warnings = yaml.warnings.map((w) => {
-        const { line, column } = yaml.positionOf(w.pos[0]);
-        return { file, line, column, path: '', message: w.message };
-    });
-    if (yaml.isEmpty)
-        return { ok: true, yaml, raw: {}, warnings };
-    try {
-        return { ok: true, yaml, raw: yaml.doc.toJS(), warnings };
-    }
-    catch (error) {
-        // Unresolvable or excessive aliases: the parser accepts them, converting to a value does not.
-        const message = error instanceof Error ? error.message : String(error);
-        return {
-            ok: false,
-            diagnostics: [
-                {
-                    file,
-                    line: 1,
-                    column: 1,
-                    path: '',
-                    message: `YAML error: ${message}`,
-                    hint: 'avoid anchors and aliases',
-                },
-            ],
-        };
-    }
-}
-function sortDiagnostics(ds) {
-    return ds
-        .map((d, i) => ({ d, i }))
-        .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
-        .map(({ d }) => d);
-}
-function documents_isRecord(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
-const DEFAULTED = new Set(['default', 'prefault', 'optional']);
-function unwrap(schema) {
-    let s = schema;
-    while (WRAPPERS.has(s._zod.def.type) && s._zod.def.innerType)
-        s = s._zod.def.innerType;
-    return s;
-}
-function schemaAt(root, path) {
-    let s = root;
-    for (const seg of path) {
-        if (!s)
-            return undefined;
-        const def = unwrap(s)._zod.def;
-        if (def.type === 'object' && typeof seg === 'string')
-            s = def.shape?.[seg];
-        else if (def.type === 'array' && typeof seg === 'number')
-            s = def.element;
-        else
-            return undefined;
-    }
-    return s;
-}
-function knownKeys(root, path) {
-    const s = schemaAt(root, path);
-    const def = s ? unwrap(s)._zod.def : undefined;
-    return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
-}
-/**
- * `key:` with nothing after it (or only commented-out children) reads as null; for a key that has a default
- * that means "use the default", which is what someone who commented out a section expects.
- */
-function dropEmptyOptionals(value, schema) {
-    if (!schema)
-        return value;
-    const def = unwrap(schema)._zod.def;
-    if (def.type === 'object' && documents_isRecord(value)) {
-        const out = {};
-        for (const [k, v] of Object.entries(value)) {
-            const field = def.shape?.[k];
-            if (v === null && field && DEFAULTED.has(field._zod.def.type))
-                continue;
-            out[k] = dropEmptyOptionals(v, field);
-        }
-        return out;
-    }
-    if (def.type === 'array' && Array.isArray(value))
-        return value.map((v) => dropEmptyOptionals(v, def.element));
-    return value;
-}
-function kindOf(schema) {
-    if (!schema)
-        return 'a value';
-    const def = unwrap(schema)._zod.def;
-    switch (def.type) {
-        case 'string':
-            return 'text';
-        case 'number':
-            return 'a number';
-        case 'boolean':
-            return 'true or false';
-        case 'array':
-            return 'a list';
-        case 'object':
-            return 'a mapping';
-        case 'enum':
-            return `one of ${Object.values(def.entries ?? {}).join('|')}`;
-        default:
-            return 'a value';
-    }
-}
-// ---------------------------------------------------------------------------------------------------------
-// Schema issues → positioned diagnostics
-function documents_describe(v) {
-    if (v === undefined)
-        return 'nothing';
-    if (v === null)
-        return 'an empty value';
-    if (typeof v === 'string')
-        return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-    if (Array.isArray(v))
-        return v.length === 0 ? 'an empty list' : `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
-    if (typeof v === 'object')
-        return 'a mapping';
-    return String(v);
-}
-const EXPECTED_NAMES = {
-    string: 'text',
-    number: 'a number',
-    int: 'a whole number',
-    boolean: 'true or false',
-    array: 'a list',
-    object: 'a mapping',
-};
-const MISSING_HINTS = {
-    id: 'add id: <lowercase-id>, e.g. id: docs-guide',
-    title: 'add title: <the PR title, 1–200 characters>',
-    allowed_paths: 'add allowed_paths: ["docs/**"] listing the globs the task may change',
-};
-const FORMAT_HINTS = {
-    id: 'use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. docs-guide',
-    dependencies: 'use the id of another task in this backlog',
-    env_allowlist: 'use an environment variable name such as MY_VAR',
-    branch_prefix: 'use a branch path ending in "/", e.g. "leviathan/"',
-};
-function leafName(path) {
-    for (let i = path.length - 1; i >= 0; i--) {
-        const seg = path[i];
-        if (typeof seg === 'string')
-            return seg;
-    }
-    return '';
-}
-function segments(path) {
-    return path.map((p) => (typeof p === 'number' ? p : String(p)));
-}
-/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
-function schemaCheck(schema, raw, yaml, file) {
-    const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
-    if (result.success)
-        return { value: result.data, diagnostics: [] };
-    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
-}
-function issueDiagnostics(issue, root, yaml, file) {
-    const path = segments(issue.path);
-    const at = (pos, p, message, hint) => {
-        const d = { file, line: pos.line, column: pos.column, path: formatPath(p), message };
-        if (hint)
-            d.hint = hint;
-        return d;
-    };
-    const leaf = leafName(path);
-    const input = issue.input;
-    switch (issue.code) {
-        case 'unrecognized_keys': {
-            const known = knownKeys(root, path);
-            return issue.keys.map((key) => {
-                const keyPath = [...path, key];
-                const close = closest(key, known);
-                const hint = `${close ? `did you mean "${close}"? ` : ''}remove it or check spelling; known keys: ${known.join(', ')}`;
-                return at(yaml.keyAt(keyPath), keyPath, `unknown key "${key}"`, hint);
-            });
-        }
-        case 'invalid_type': {
-            if (input === undefined && !yaml.has(path) && path.length > 0) {
-                const parent = path.slice(0, -1);
-                const key = String(path[path.length - 1]);
-                const hint = MISSING_HINTS[key] ?? `add ${key}: <${kindOf(schemaAt(root, path))}>`;
-                return [at(yaml.valueAt(parent), path, `missing required key "${key}"`, hint)];
-            }
-            const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
-            return [
-                at(yaml.valueAt(path), path, `expected ${expected}, got ${documents_describe(input)}`, typeHint(issue, path)),
-            ];
-        }
-        case 'invalid_value': {
-            const values = issue.values.map(String);
-            if (values.length === 1) {
-                return [at(yaml.valueAt(path), path, `${documents_describe(input)} is not supported`, `use ${values[0]}`)];
-            }
-            const list = values.join('|');
-            return [at(yaml.valueAt(path), path, `${documents_describe(input)} is not one of ${list}`, `use one of ${list}`)];
-        }
-        case 'too_small':
-        case 'too_big': {
-            const small = issue.code === 'too_small';
-            const bound = Number(small ? issue.minimum : issue.maximum);
-            const custom = issue.message.startsWith('must ') ? issue.message : undefined;
-            if (issue.origin === 'array') {
-                const message = small ? 'the list is empty' : `the list has more than ${bound} items`;
-                const hint = leaf === 'allowed_paths'
-                    ? 'list at least one glob the task may change, e.g. ["docs/**"]'
-                    : leaf === 'run'
-                        ? 'list at least one command, or remove run to use the agent'
-                        : (custom ?? `list at least ${bound} item${bound === 1 ? '' : 's'}`);
-                return [
-                    at(yaml.valueAt(path), path, custom && small ? `the list is empty: ${custom}` : message, hint),
-                ];
-            }
-            if (issue.origin === 'string') {
-                const len = typeof input === 'string' ? input.length : 0;
-                const message = small
-                    ? len === 0
-                        ? 'empty text'
-                        : `${documents_describe(input)} is too short`
-                    : `text is ${len} characters long (at most ${bound})`;
-                const hint = small
-                    ? `write at least ${bound} character${bound === 1 ? '' : 's'}`
-                    : `shorten it to ${bound} characters or fewer`;
-                return [at(yaml.valueAt(path), path, message, hint)];
-            }
-            const op = small ? '≥' : '≤';
-            return [
-                at(yaml.valueAt(path), path, `${documents_describe(input)} is too ${small ? 'small' : 'large'}`, `use a whole number ${op} ${bound}`),
-            ];
-        }
-        case 'invalid_format': {
-            const rule = issue.message.startsWith('must ')
-                ? issue.message
-                : `does not match ${issue.pattern ?? issue.format}`;
-            return [at(yaml.valueAt(path), path, `${documents_describe(input)} ${rule}`, FORMAT_HINTS[leaf])];
-        }
-        default:
-            return [at(yaml.valueAt(path), path, `${issue.message} (got ${documents_describe(input)})`)];
-    }
-}
-function typeHint(issue, path) {
-    const input = issue.input;
-    switch (issue.expected) {
-        case 'boolean':
-            return typeof input === 'string' && /^(true|false)$/i.test(input)
-                ? 'write true or false without quotes'
-                : 'use true or false';
-        case 'number':
-        case 'int':
-            if (typeof input === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(input))
-                return 'write the number without quotes';
-            return 'use a whole number';
-        case 'array':
-            return typeof input === 'string'
-                ? `write a list, e.g. [${JSON.stringify(input)}]`
-                : 'write a list: [a, b] or one "- item" per line';
-        case 'object':
-            return path.length === 0
-                ? 'the file must be a mapping of "key: value" lines'
-                : 'write a mapping of "key: value" lines (indented under this key)';
-        case 'string':
-            return input === null ? 'write a value after the colon' : `quote it: "${String(input)}"`;
-        default:
-            return `use ${EXPECTED_NAMES[issue.expected] ?? issue.expected}`;
-    }
-}
-/** The known key a misspelt one most likely meant (small edit distance), if any. */
-function closest(key, known) {
-    let best;
-    let bestDist = Number.POSITIVE_INFINITY;
-    for (const k of known) {
-        const d = editDistance(key.toLowerCase(), k);
-        if (d < bestDist) {
-            best = k;
-            bestDist = d;
-        }
-    }
-    return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
-}
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("dosc" → "docs" is 1). */
-function editDistance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-    for (let j = 1; j <= b.length; j++)
-        d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                v = Math.min(v, d[i - 2][j - 2] + 1);
-            d[i][j] = v;
-        }
-    }
-    return d[a.length][b.length];
-}
-// ---------------------------------------------------------------------------------------------------------
-// Cross checks (on the raw value, so they show up together with schema errors)
-const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
-/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
-function allGlobsValid(globs) {
-    if (!Array.isArray(globs))
-        return true;
-    for (let i = 0; i < globs.length; i++) {
-        const glob = globs[i];
-        if (typeof glob === 'string' && validateGlob(glob) !== null)
-            return false;
-    }
-    return true;
-}
-function globDiagnostics(globs, base, yaml, file) {
-    if (!Array.isArray(globs))
-        return [];
-    const out = [];
-    globs.forEach((glob, k) => {
-        if (typeof glob !== 'string')
-            return;
-        const why = validateGlob(glob);
-        if (why === null)
-            return;
-        const p = [...base, k];
-        const { line, column } = yaml.valueAt(p);
-        out.push({
-            file,
-            line,
-            column,
-            path: formatPath(p),
-            message: `invalid glob ${documents_describe(glob)}: ${why}`,
-            hint: GLOB_HINT,
-        });
-    });
-    return out;
-}
-function configCrossChecks(raw, yaml, file) {
-    if (!documents_isRecord(raw) || !documents_isRecord(raw.scope))
-        return [];
-    return [
-        ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
-        ...globDiagnostics(raw.scope.protected_paths, ['scope', 'protected_paths'], yaml, file),
-    ];
-}
-function configWarnings(config, yaml, file) {
-    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
-    if (missing.length === 0)
-        return [];
-    const path = ['scope', 'protected_paths'];
-    const { line, column } = yaml.valueAt(path);
-    return [
-        {
-            file,
-            line,
-            column,
-            path: formatPath(path),
-            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
-            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
-        },
-    ];
-}
-function backlogCrossChecks(raw, yaml, file, config) {
-    if (!documents_isRecord(raw) || !Array.isArray(raw.tasks))
-        return [];
-    const tasks = raw.tasks;
-    const out = [];
-    const push = (p, message, hint, pos = yaml.valueAt(p)) => {
-        out.push({ file, line: pos.line, column: pos.column, path: formatPath(p), message, hint });
-    };
-    // ids: first definition wins; later ones are the duplicates.
-    const firstIndex = new Map();
-    tasks.forEach((t, i) => {
-        if (!documents_isRecord(t) || typeof t.id !== 'string')
-            return;
-        const first = firstIndex.get(t.id);
-        if (first === undefined) {
-            firstIndex.set(t.id, i);
-            return;
-        }
-        const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
-        push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
-    });
-    let ids; // for the hints of unknown dependencies only
-    const limits = config.limits;
-    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
-    // characters are all allowed in a ref): only other ids need git's whole rule.
-    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
-    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
-    tasks.forEach((t, i) => {
-        if (!documents_isRecord(t))
-            return;
-        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
-            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
-            const branch = `${config.pr.branch_prefix}${t.id}`;
-            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
-            if (why !== null) {
-                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
-            }
-        }
-        if (Array.isArray(t.dependencies)) {
-            t.dependencies.forEach((dep, j) => {
-                if (typeof dep !== 'string' || firstIndex.has(dep))
-                    return;
-                ids ??= [...firstIndex.keys()];
-                const close = closest(dep, ids);
-                const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
-                push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
-            });
-        }
-        if (isWholeNumber(t.max_attempts) && t.max_attempts > limits.max_attempts_per_task) {
-            push(['tasks', i, 'max_attempts'], `max_attempts ${t.max_attempts} is above the config's limits.max_attempts_per_task (${limits.max_attempts_per_task})`, `a task may only lower the limit: use 1–${limits.max_attempts_per_task}, or raise it in the config`);
-        }
-        if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
-            push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
-        }
-        if (documents_isRecord(t.executor)) {
-            const minutes = t.executor.timeout_minutes;
-            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
-                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
-            }
-            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
-                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
-            }
-        }
-        if (!allGlobsValid(t.allowed_paths)) {
-            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
-        }
-    });
-    for (const cycle of findCycles(tasks, firstIndex)) {
-        push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');
-    }
-    return out;
-}
-function isWholeNumber(v) {
-    return typeof v === 'number' && Number.isInteger(v);
-}
-const documents_NONE = [];
-const ACTIVE = 1;
-const DONE = 2;
-/** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
-function findCycles(tasks, firstIndex) {
-    const depsOf = (i) => {
-        const t = tasks[i];
-        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : documents_NONE;
-    };
-    const idOf = (i) => tasks[i].id;
-    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
-    const state = new Uint8Array(tasks.length);
-    const nodes = new Int32Array(tasks.length);
-    const nexts = new Int32Array(tasks.length);
-    const cycles = [];
-    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
-    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
-    for (let start = 0; start < tasks.length; start++) {
-        const t = tasks[start];
-        if (!documents_isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
-            continue;
-        if (state[start] !== 0)
-            continue;
-        let depth = 1;
-        nodes[0] = start;
-        nexts[0] = 0;
-        state[start] = ACTIVE;
-        while (depth > 0) {
-            const node = nodes[depth - 1];
-            const deps = depsOf(node);
-            if (nexts[depth - 1] >= deps.length) {
-                state[node] = DONE;
-                depth -= 1;
-                continue;
-            }
-            const j = nexts[depth - 1];
-            nexts[depth - 1] = j + 1;
-            const dep = deps[j];
-            const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
-            if (target === undefined)
-                continue;
-            if (state[target] === ACTIVE) {
-                const from = nodes.subarray(0, depth).indexOf(target);
-                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
-                cycles.push({ task: node, dep: j, ids });
-            }
-            else if (state[target] === 0) {
-                state[target] = ACTIVE;
-                nodes[depth] = target;
-                nexts[depth] = 0;
-                depth += 1;
-            }
-        }
-    }
-    return cycles;
-}
-/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
-function backlogWarnings(backlog, yaml, file, config) {
-    const out = [];
-    let inScope = 0;
-    backlog.tasks.forEach((task, i) => {
-        const scope = taskScope(task.allowed_paths, config.scope);
-        if (scope.inScope) {
-            inScope += 1;
-            return;
-        }
-        if (task.status === 'done')
-            return;
-        const k = task.allowed_paths.indexOf(scope.path);
-        const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
-        const { line, column } = yaml.valueAt(p);
-        out.push({
-            file,
-            line,
-            column,
-            path: formatPath(p),
-            message: `task "${task.id}" is out of scope: ${scope.why}`,
-            hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
-        });
-    });
-    return { warnings: out, inScope };
 }
 
 ;// CONCATENATED MODULE: ./src/store/base-branch.ts
@@ -65219,6 +65235,25 @@ function registerTick(program) {
         .action(async (opts) => {
         await runTick(opts, processOutput(Boolean(opts.json)));
     });
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-summary.ts
+
+/**
+ * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
+ * config (each task's scope is decided once, not again for the summary).
+ */
+function summarizeBacklog(backlog, config, inScope) {
+    let ready = 0;
+    let scoped = 0;
+    for (let i = 0; i < backlog.tasks.length; i++) {
+        const task = backlog.tasks[i];
+        if (task.ready && task.status === 'pending')
+            ready += 1;
+        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
+            scoped += 1;
+    }
+    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/commands/validate.ts

@@ -41931,7 +41931,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2599:
+/***/ 8987:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41942,8 +41942,6 @@ __nccwpck_require__.d(__webpack_exports__, {
   SM: () => (/* binding */ parseBacklogText),
   Bu: () => (/* binding */ parseConfigText)
 });
-
-// UNUSED EXPORTS: summarizeBacklog
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 11 modules
 var schemas = __nccwpck_require__(2857);
@@ -41980,378 +41978,37 @@ const BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
-;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
-/**
- * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
- * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
- * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
- * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
- * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
- * `test/unit/backlog-fast.test.ts` holds it to the schema.
- */
-
-const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
-/** A list of strings (each at least `min` long), or null. */
-function strings(v, min) {
-    if (!Array.isArray(v))
-        return null;
-    for (let i = 0; i < v.length; i++) {
-        const s = v[i];
-        if (typeof s !== 'string' || s.length < min)
-            return null;
-    }
-    return v;
-}
-/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
-function fastBacklog(raw) {
-    if (!isRecord(raw))
-        return null;
-    let version;
-    let tasks = [];
-    for (const key in raw) {
-        const v = raw[key];
-        if (key === 'version') {
-            if (v === 1)
-                version = 1;
-            else if (v !== null)
-                return null;
-        }
-        else if (key === 'tasks') {
-            if (v === null)
-                continue;
-            if (!Array.isArray(v))
-                return null;
-            tasks = new Array(v.length);
-            for (let i = 0; i < v.length; i++) {
-                const task = fastTask(v[i]);
-                if (task === null)
-                    return null;
-                tasks[i] = task;
-            }
-        }
-        else
-            return null;
-    }
-    return version === undefined ? { tasks } : { version, tasks };
-}
-/** `TaskSchema`'s output for `t`, or null. */
-function fastTask(t) {
-    if (!isRecord(t))
-        return null;
-    let id;
-    let title;
-    let description = '';
-    let ready = false;
-    let status = 'pending';
-    let priority = 'medium';
-    let dependencies;
-    let allowedPaths;
-    let criteria;
-    let labels;
-    let run;
-    let verify;
-    let maxAttempts;
-    let timeout;
-    let executor;
-    for (const key in t) {
-        const v = t[key];
-        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
-        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
-            if (!OPTIONAL_KEYS.has(key))
-                return null;
-            continue;
-        }
-        switch (key) {
-            case 'id':
-                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
-                    return null;
-                id = v;
-                break;
-            case 'title':
-                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
-                    return null;
-                title = v;
-                break;
-            case 'description':
-                if (typeof v !== 'string')
-                    return null;
-                description = v;
-                break;
-            case 'ready':
-                if (typeof v !== 'boolean')
-                    return null;
-                ready = v;
-                break;
-            case 'status':
-                if (!TASK_STATUSES.includes(v))
-                    return null;
-                status = v;
-                break;
-            case 'priority':
-                if (!PRIORITIES.includes(v))
-                    return null;
-                priority = v;
-                break;
-            case 'dependencies':
-                dependencies = strings(v, 0) ?? undefined;
-                if (dependencies === undefined)
-                    return null;
-                break;
-            case 'allowed_paths':
-                allowedPaths = strings(v, 0) ?? undefined;
-                if (allowedPaths === undefined || allowedPaths.length === 0)
-                    return null;
-                break;
-            case 'acceptance_criteria':
-                criteria = strings(v, 0) ?? undefined;
-                if (criteria === undefined)
-                    return null;
-                break;
-            case 'labels':
-                labels = strings(v, 1) ?? undefined;
-                if (labels === undefined)
-                    return null;
-                break;
-            case 'run':
-                run = strings(v, 1) ?? undefined;
-                if (run === undefined || run.length === 0)
-                    return null;
-                break;
-            case 'verify':
-                if (typeof v !== 'string')
-                    return null;
-                verify = v;
-                break;
-            case 'max_attempts':
-                if (!isCount(v))
-                    return null;
-                maxAttempts = v;
-                break;
-            case 'timeout_minutes':
-                if (!isCount(v))
-                    return null;
-                timeout = v;
-                break;
-            case 'executor': {
-                const e = fastExecutor(v);
-                if (e === null)
-                    return null;
-                executor = e;
-                break;
-            }
-            default:
-                return null;
+;// CONCATENATED MODULE: ./src/core/closest-name.ts
+/** The known key a misspelt one most likely meant (small edit distance), if any. */
+function closest(key, known) {
+    let best;
+    let bestDist = Number.POSITIVE_INFINITY;
+    for (const k of known) {
+        const d = editDistance(key.toLowerCase(), k);
+        if (d < bestDist) {
+            best = k;
+            bestDist = d;
         }
     }
-    if (id === undefined || title === undefined || allowedPaths === undefined)
-        return null;
-    // The schema's key order, as zod builds it.
-    const task = {
-        id,
-        title,
-        description,
-        ready,
-        status,
-        priority,
-        dependencies: dependencies ?? [],
-        allowed_paths: allowedPaths,
-        acceptance_criteria: criteria ?? [],
-        labels: labels ?? [],
-    };
-    if (run !== undefined)
-        task.run = run;
-    if (verify !== undefined)
-        task.verify = verify;
-    if (maxAttempts !== undefined)
-        task.max_attempts = maxAttempts;
-    if (timeout !== undefined)
-        task.timeout_minutes = timeout;
-    if (executor !== undefined)
-        task.executor = executor;
-    return task;
+    return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
 }
-/** The task keys with a default or optional (a null there means "not given"). */
-const OPTIONAL_KEYS = new Set([
-    'description',
-    'ready',
-    'status',
-    'priority',
-    'dependencies',
-    'acceptance_criteria',
-    'labels',
-    'run',
-    'verify',
-    'max_attempts',
-    'timeout_minutes',
-    'executor',
-]);
-function fastExecutor(v) {
-    if (!isRecord(v))
-        return null;
-    let command;
-    let timeout;
-    for (const key in v) {
-        const x = v[key];
-        if (x === null && (key === 'command' || key === 'timeout_minutes'))
-            continue;
-        if (key === 'command' && typeof x === 'string' && x.length >= 1)
-            command = x;
-        else if (key === 'timeout_minutes' && isCount(x))
-            timeout = x;
-        else
-            return null;
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("dosc" → "docs" is 1). */
+function editDistance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+    for (let j = 1; j <= b.length; j++)
+        d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                v = Math.min(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
     }
-    const out = {};
-    if (command !== undefined)
-        out.command = command;
-    if (timeout !== undefined)
-        out.timeout_minutes = timeout;
-    return out;
+    return d[a.length][b.length];
 }
 
-// EXTERNAL MODULE: ./src/core/egress-hosts.ts
-var egress_hosts = __nccwpck_require__(1154);
-// EXTERNAL MODULE: ./src/core/seal.ts
-var seal = __nccwpck_require__(6466);
-;// CONCATENATED MODULE: ./src/core/config.ts
-
-
-
-/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
-const DEFAULT_PROTECTED_PATHS = [
-    '.github/**',
-    '.leviathan/config.yaml',
-    '.git/**',
-    '**/.env*',
-    '**/*.pem',
-    '**/*.key',
-    '**/*secret*',
-    '**/credentials*',
-];
-const positiveInt = schemas/* number */.aig().int().min(1);
-const nonNegativeInt = schemas/* number */.aig().int().min(0);
-const ConfigSchema = schemas/* strictObject */.rej({
-    version: schemas/* literal */.euz(1).default(1),
-    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
-    base_branch: schemas/* string */.YjP().default(''),
-    scope: schemas/* strictObject */.rej({
-        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
-        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...DEFAULT_PROTECTED_PATHS]),
-    })
-        .prefault({}),
-    limits: schemas/* strictObject */.rej({
-        max_open_prs: positiveInt.default(1),
-        max_running_attempts: positiveInt.default(1),
-        max_attempts_per_task: positiveInt.default(2),
-        circuit_breaker_failures: positiveInt.default(2),
-        breaker_cooldown_minutes: nonNegativeInt.default(0),
-        max_dispatches_per_hour: positiveInt.default(2),
-        attempt_timeout_minutes: positiveInt.default(15),
-        max_files_changed: positiveInt.default(50),
-        max_diff_bytes: positiveInt.default(1048576),
-        max_cost_usd_per_task: schemas/* number */.aig()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
-        max_cost_usd_per_day: schemas/* number */.aig()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
-    })
-        .prefault({}),
-    executor: schemas/* strictObject */.rej({
-        command: schemas/* string */.YjP().default(''),
-        verify: schemas/* string */.YjP().default(''),
-        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
-            .default('auto')
-            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
-        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
-            .default('allowlist')
-            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
-        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
-            .regex(egress_hosts/* HOST_PATTERN_RE */._v, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
-            .default([])
-            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
-    })
-        .prefault({}),
-    pr: schemas/* strictObject */.rej({
-        draft: schemas/* boolean */.zMY().default(true),
-        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
-        branch_prefix: schemas/* string */.YjP()
-            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
-            .default('leviathan/'),
-        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
-        auto_merge: schemas/* boolean */.zMY().default(false),
-        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
-    })
-        .prefault({}),
-    events: schemas/* strictObject */.rej({
-        public_key: schemas/* union */.KCZ([
-            schemas/* literal */.euz(''),
-            schemas/* string */.YjP().regex(seal/* PUBLIC_KEY_PATTERN */.l6, 'must be ed25519:<base64> (leviathan key id)'),
-        ])
-            .default('')
-            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
-    })
-        .prefault({}),
-})
-    .describe('Leviathan configuration (.leviathan/config.yaml)');
-/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
-function defaultConfig() {
-    return ConfigSchema.parse({});
-}
-
-// EXTERNAL MODULE: ./src/core/paths.ts
-var paths = __nccwpck_require__(6107);
-;// CONCATENATED MODULE: ./src/core/ref-format.ts
-/**
- * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
- * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
- */
-/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
-function refFormatError(name) {
-    if (name === '' || name === '@')
-        return 'is empty or "@"';
-    if (name.startsWith('/') || name.endsWith('/'))
-        return 'begins or ends with "/"';
-    if (name.includes('//'))
-        return 'has an empty component ("//")';
-    if (name.endsWith('.'))
-        return 'ends with "."';
-    if (name.includes('..'))
-        return 'contains ".."';
-    if (name.includes('@{'))
-        return 'contains "@{"';
-    for (const ch of name) {
-        const code = ch.codePointAt(0);
-        if (code < 0x20 || code === 0x7f)
-            return 'contains a control character';
-        if (' ~^:?*[\\'.includes(ch))
-            return `contains ${JSON.stringify(ch)}`;
-    }
-    for (const component of name.split('/')) {
-        if (component.startsWith('.'))
-            return `has a component beginning with "." (${component})`;
-        if (component.endsWith('.lock'))
-            return `has a component ending in ".lock" (${component})`;
-    }
-    if (!name.includes('/'))
-        return 'has no "/"';
-    return null;
-}
-/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
-function branchNameError(branch) {
-    if (branch.startsWith('-'))
-        return 'begins with "-"';
-    return refFormatError(`refs/heads/${branch}`);
-}
-
-// EXTERNAL MODULE: ./src/core/task-scope.ts + 2 modules
-var task_scope = __nccwpck_require__(5873);
 ;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
 /**
  * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
@@ -42982,71 +42639,9 @@ class PositionedYaml {
     }
 }
 
-;// CONCATENATED MODULE: ./src/core/documents.ts
+;// CONCATENATED MODULE: ./src/core/document-load.ts
 
 
-
-
-
-
-
-
-/** Where the two documents live in a target repository (repository-relative, as messages show them). */
-const BACKLOG_FILE = '.leviathan/backlog.yaml';
-const CONFIG_FILE = '.leviathan/config.yaml';
-/** `.leviathan/config.yaml` text → Config. An empty or comments-only file is the default config. */
-function parseConfigText(text, file) {
-    const loaded = load(text, file);
-    if (!loaded.ok)
-        return loaded;
-    const { yaml, raw, warnings } = loaded;
-    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
-    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
-    if (diagnostics.length > 0 || checked.value === undefined) {
-        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    }
-    const value = checked.value;
-    warnings.push(...configWarnings(value, yaml, file));
-    return { ok: true, value, warnings: sortDiagnostics(warnings) };
-}
-/**
- * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
- * may only lower). An empty or comments-only file is an empty backlog.
- */
-function parseBacklogText(text, file, config) {
-    const loaded = load(text, file);
-    if (!loaded.ok)
-        return loaded;
-    const { yaml, raw, warnings } = loaded;
-    // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
-    const fast = fastBacklog(raw);
-    const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
-    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
-    if (diagnostics.length > 0 || checked.value === undefined) {
-        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    }
-    const value = checked.value;
-    const scoped = backlogWarnings(value, yaml, file, config);
-    if (scoped.warnings.length > 0)
-        warnings.push(...scoped.warnings);
-    return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
-}
-/**
- * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
- * config (each task's scope is decided once, not again for the summary).
- */
-function summarizeBacklog(backlog, config, inScope) {
-    let ready = 0;
-    let scoped = 0;
-    for (let i = 0; i < backlog.tasks.length; i++) {
-        const task = backlog.tasks[i];
-        if (task.ready && task.status === 'pending')
-            ready += 1;
-        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
-            scoped += 1;
-    }
-    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
-}
 const SYNTAX_HINTS = {
     TAB_AS_INDENT: 'indent with spaces, not tabs',
     DUPLICATE_KEY: 'a key may appear only once in a mapping; remove or rename one',
@@ -43108,9 +42703,16 @@ function sortDiagnostics(ds) {
         .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
         .map(({ d }) => d);
 }
-function documents_isRecord(v) {
+function isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+// EXTERNAL MODULE: ./src/core/paths.ts
+var paths = __nccwpck_require__(6107);
+;// CONCATENATED MODULE: ./src/core/schema-diagnostics.ts
+
+
+
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
 const DEFAULTED = new Set(['default', 'prefault', 'optional']);
 function unwrap(schema) {
@@ -43147,7 +42749,7 @@ function dropEmptyOptionals(value, schema) {
     if (!schema)
         return value;
     const def = unwrap(schema)._zod.def;
-    if (def.type === 'object' && documents_isRecord(value)) {
+    if (def.type === 'object' && isRecord(value)) {
         const out = {};
         for (const [k, v] of Object.entries(value)) {
             const field = def.shape?.[k];
@@ -43343,35 +42945,12 @@ function typeHint(issue, path) {
             return `use ${EXPECTED_NAMES[issue.expected] ?? issue.expected}`;
     }
 }
-/** The known key a misspelt one most likely meant (small edit distance), if any. */
-function closest(key, known) {
-    let best;
-    let bestDist = Number.POSITIVE_INFINITY;
-    for (const k of known) {
-        const d = editDistance(key.toLowerCase(), k);
-        if (d < bestDist) {
-            best = k;
-            bestDist = d;
-        }
-    }
-    return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
-}
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("dosc" → "docs" is 1). */
-function editDistance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-    for (let j = 1; j <= b.length; j++)
-        d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                v = Math.min(v, d[i - 2][j - 2] + 1);
-            d[i][j] = v;
-        }
-    }
-    return d[a.length][b.length];
-}
+
+;// CONCATENATED MODULE: ./src/core/glob-diagnostics.ts
+
+
+
+
 // ---------------------------------------------------------------------------------------------------------
 // Cross checks (on the raw value, so they show up together with schema errors)
 const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
@@ -43410,32 +42989,68 @@ function globDiagnostics(globs, base, yaml, file) {
     return out;
 }
 function configCrossChecks(raw, yaml, file) {
-    if (!documents_isRecord(raw) || !documents_isRecord(raw.scope))
+    if (!isRecord(raw) || !isRecord(raw.scope))
         return [];
     return [
         ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
         ...globDiagnostics(raw.scope.protected_paths, ['scope', 'protected_paths'], yaml, file),
     ];
 }
-function configWarnings(config, yaml, file) {
-    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
-    if (missing.length === 0)
-        return [];
-    const path = ['scope', 'protected_paths'];
-    const { line, column } = yaml.valueAt(path);
-    return [
-        {
-            file,
-            line,
-            column,
-            path: formatPath(path),
-            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
-            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
-        },
-    ];
+
+;// CONCATENATED MODULE: ./src/core/ref-format.ts
+/**
+ * git's rules for reference names (`git help check-ref-format`), as a pure check, so a task id that would make
+ * an invalid branch (`x.lock`, `a..b`, `a.`) is refused by `validate` instead of aborting an attempt in git.
+ */
+/** Why `name` (a full ref such as `refs/heads/leviathan/x`) is not a valid reference name, or null. */
+function refFormatError(name) {
+    if (name === '' || name === '@')
+        return 'is empty or "@"';
+    if (name.startsWith('/') || name.endsWith('/'))
+        return 'begins or ends with "/"';
+    if (name.includes('//'))
+        return 'has an empty component ("//")';
+    if (name.endsWith('.'))
+        return 'ends with "."';
+    if (name.includes('..'))
+        return 'contains ".."';
+    if (name.includes('@{'))
+        return 'contains "@{"';
+    for (const ch of name) {
+        const code = ch.codePointAt(0);
+        if (code < 0x20 || code === 0x7f)
+            return 'contains a control character';
+        if (' ~^:?*[\\'.includes(ch))
+            return `contains ${JSON.stringify(ch)}`;
+    }
+    for (const component of name.split('/')) {
+        if (component.startsWith('.'))
+            return `has a component beginning with "." (${component})`;
+        if (component.endsWith('.lock'))
+            return `has a component ending in ".lock" (${component})`;
+    }
+    if (!name.includes('/'))
+        return 'has no "/"';
+    return null;
 }
+/** Why `branch` (a short name such as `leviathan/x`) cannot be a branch, as `git check-ref-format --branch`. */
+function branchNameError(branch) {
+    if (branch.startsWith('-'))
+        return 'begins with "-"';
+    return refFormatError(`refs/heads/${branch}`);
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-cross-checks.ts
+
+
+
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross checks (on the raw value, so they show up together with schema errors)
 function backlogCrossChecks(raw, yaml, file, config) {
-    if (!documents_isRecord(raw) || !Array.isArray(raw.tasks))
+    if (!isRecord(raw) || !Array.isArray(raw.tasks))
         return [];
     const tasks = raw.tasks;
     const out = [];
@@ -43445,7 +43060,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
     // ids: first definition wins; later ones are the duplicates.
     const firstIndex = new Map();
     tasks.forEach((t, i) => {
-        if (!documents_isRecord(t) || typeof t.id !== 'string')
+        if (!isRecord(t) || typeof t.id !== 'string')
             return;
         const first = firstIndex.get(t.id);
         if (first === undefined) {
@@ -43462,7 +43077,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
     const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
     const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
     tasks.forEach((t, i) => {
-        if (!documents_isRecord(t))
+        if (!isRecord(t))
             return;
         if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
             // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
@@ -43488,7 +43103,7 @@ function backlogCrossChecks(raw, yaml, file, config) {
         if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
             push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
         }
-        if (documents_isRecord(t.executor)) {
+        if (isRecord(t.executor)) {
             const minutes = t.executor.timeout_minutes;
             if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
                 push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
@@ -43516,7 +43131,7 @@ const DONE = 2;
 function findCycles(tasks, firstIndex) {
     const depsOf = (i) => {
         const t = tasks[i];
-        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
+        return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
     };
     const idOf = (i) => tasks[i].id;
     // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
@@ -43528,7 +43143,7 @@ function findCycles(tasks, firstIndex) {
     // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
     for (let start = 0; start < tasks.length; start++) {
         const t = tasks[start];
-        if (!documents_isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
+        if (!isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
             continue;
         if (state[start] !== 0)
             continue;
@@ -43565,6 +43180,355 @@ function findCycles(tasks, firstIndex) {
     }
     return cycles;
 }
+
+;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
+/**
+ * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
+ * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
+ * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
+ * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
+ * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
+ * `test/unit/backlog-fast.test.ts` holds it to the schema.
+ */
+
+const backlog_fast_isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
+/** A list of strings (each at least `min` long), or null. */
+function strings(v, min) {
+    if (!Array.isArray(v))
+        return null;
+    for (let i = 0; i < v.length; i++) {
+        const s = v[i];
+        if (typeof s !== 'string' || s.length < min)
+            return null;
+    }
+    return v;
+}
+/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
+function fastBacklog(raw) {
+    if (!backlog_fast_isRecord(raw))
+        return null;
+    let version;
+    let tasks = [];
+    for (const key in raw) {
+        const v = raw[key];
+        if (key === 'version') {
+            if (v === 1)
+                version = 1;
+            else if (v !== null)
+                return null;
+        }
+        else if (key === 'tasks') {
+            if (v === null)
+                continue;
+            if (!Array.isArray(v))
+                return null;
+            tasks = new Array(v.length);
+            for (let i = 0; i < v.length; i++) {
+                const task = fastTask(v[i]);
+                if (task === null)
+                    return null;
+                tasks[i] = task;
+            }
+        }
+        else
+            return null;
+    }
+    return version === undefined ? { tasks } : { version, tasks };
+}
+/** `TaskSchema`'s output for `t`, or null. */
+function fastTask(t) {
+    if (!backlog_fast_isRecord(t))
+        return null;
+    let id;
+    let title;
+    let description = '';
+    let ready = false;
+    let status = 'pending';
+    let priority = 'medium';
+    let dependencies;
+    let allowedPaths;
+    let criteria;
+    let labels;
+    let run;
+    let verify;
+    let maxAttempts;
+    let timeout;
+    let executor;
+    for (const key in t) {
+        const v = t[key];
+        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
+        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+            if (!OPTIONAL_KEYS.has(key))
+                return null;
+            continue;
+        }
+        switch (key) {
+            case 'id':
+                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
+                    return null;
+                id = v;
+                break;
+            case 'title':
+                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
+                    return null;
+                title = v;
+                break;
+            case 'description':
+                if (typeof v !== 'string')
+                    return null;
+                description = v;
+                break;
+            case 'ready':
+                if (typeof v !== 'boolean')
+                    return null;
+                ready = v;
+                break;
+            case 'status':
+                if (!TASK_STATUSES.includes(v))
+                    return null;
+                status = v;
+                break;
+            case 'priority':
+                if (!PRIORITIES.includes(v))
+                    return null;
+                priority = v;
+                break;
+            case 'dependencies':
+                dependencies = strings(v, 0) ?? undefined;
+                if (dependencies === undefined)
+                    return null;
+                break;
+            case 'allowed_paths':
+                allowedPaths = strings(v, 0) ?? undefined;
+                if (allowedPaths === undefined || allowedPaths.length === 0)
+                    return null;
+                break;
+            case 'acceptance_criteria':
+                criteria = strings(v, 0) ?? undefined;
+                if (criteria === undefined)
+                    return null;
+                break;
+            case 'labels':
+                labels = strings(v, 1) ?? undefined;
+                if (labels === undefined)
+                    return null;
+                break;
+            case 'run':
+                run = strings(v, 1) ?? undefined;
+                if (run === undefined || run.length === 0)
+                    return null;
+                break;
+            case 'verify':
+                if (typeof v !== 'string')
+                    return null;
+                verify = v;
+                break;
+            case 'max_attempts':
+                if (!isCount(v))
+                    return null;
+                maxAttempts = v;
+                break;
+            case 'timeout_minutes':
+                if (!isCount(v))
+                    return null;
+                timeout = v;
+                break;
+            case 'executor': {
+                const e = fastExecutor(v);
+                if (e === null)
+                    return null;
+                executor = e;
+                break;
+            }
+            default:
+                return null;
+        }
+    }
+    if (id === undefined || title === undefined || allowedPaths === undefined)
+        return null;
+    // The schema's key order, as zod builds it.
+    const task = {
+        id,
+        title,
+        description,
+        ready,
+        status,
+        priority,
+        dependencies: dependencies ?? [],
+        allowed_paths: allowedPaths,
+        acceptance_criteria: criteria ?? [],
+        labels: labels ?? [],
+    };
+    if (run !== undefined)
+        task.run = run;
+    if (verify !== undefined)
+        task.verify = verify;
+    if (maxAttempts !== undefined)
+        task.max_attempts = maxAttempts;
+    if (timeout !== undefined)
+        task.timeout_minutes = timeout;
+    if (executor !== undefined)
+        task.executor = executor;
+    return task;
+}
+/** The task keys with a default or optional (a null there means "not given"). */
+const OPTIONAL_KEYS = new Set([
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+]);
+function fastExecutor(v) {
+    if (!backlog_fast_isRecord(v))
+        return null;
+    let command;
+    let timeout;
+    for (const key in v) {
+        const x = v[key];
+        if (x === null && (key === 'command' || key === 'timeout_minutes'))
+            continue;
+        if (key === 'command' && typeof x === 'string' && x.length >= 1)
+            command = x;
+        else if (key === 'timeout_minutes' && isCount(x))
+            timeout = x;
+        else
+            return null;
+    }
+    const out = {};
+    if (command !== undefined)
+        out.command = command;
+    if (timeout !== undefined)
+        out.timeout_minutes = timeout;
+    return out;
+}
+
+// EXTERNAL MODULE: ./src/core/egress-hosts.ts
+var egress_hosts = __nccwpck_require__(1154);
+// EXTERNAL MODULE: ./src/core/seal.ts
+var seal = __nccwpck_require__(6466);
+;// CONCATENATED MODULE: ./src/core/config.ts
+
+
+
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+const DEFAULT_PROTECTED_PATHS = [
+    '.github/**',
+    '.leviathan/config.yaml',
+    '.git/**',
+    '**/.env*',
+    '**/*.pem',
+    '**/*.key',
+    '**/*secret*',
+    '**/credentials*',
+];
+const positiveInt = schemas/* number */.aig().int().min(1);
+const nonNegativeInt = schemas/* number */.aig().int().min(0);
+const ConfigSchema = schemas/* strictObject */.rej({
+    version: schemas/* literal */.euz(1).default(1),
+    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
+    base_branch: schemas/* string */.YjP().default(''),
+    scope: schemas/* strictObject */.rej({
+        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...DEFAULT_PROTECTED_PATHS]),
+    })
+        .prefault({}),
+    limits: schemas/* strictObject */.rej({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
+    })
+        .prefault({}),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().default(''),
+        verify: schemas/* string */.YjP().default(''),
+        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(egress_hosts/* HOST_PATTERN_RE */._v, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
+    })
+        .prefault({}),
+    pr: schemas/* strictObject */.rej({
+        draft: schemas/* boolean */.zMY().default(true),
+        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
+        branch_prefix: schemas/* string */.YjP()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+            .default('leviathan/'),
+        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
+        auto_merge: schemas/* boolean */.zMY().default(false),
+        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
+    })
+        .prefault({}),
+    events: schemas/* strictObject */.rej({
+        public_key: schemas/* union */.KCZ([
+            schemas/* literal */.euz(''),
+            schemas/* string */.YjP().regex(seal/* PUBLIC_KEY_PATTERN */.l6, 'must be ed25519:<base64> (leviathan key id)'),
+        ])
+            .default('')
+            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
+    })
+        .prefault({}),
+})
+    .describe('Leviathan configuration (.leviathan/config.yaml)');
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+function defaultConfig() {
+    return ConfigSchema.parse({});
+}
+
+// EXTERNAL MODULE: ./src/core/task-scope.ts + 2 modules
+var task_scope = __nccwpck_require__(5873);
+;// CONCATENATED MODULE: ./src/core/scope-warnings.ts
+
+
+
+function configWarnings(config, yaml, file) {
+    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
+    if (missing.length === 0)
+        return [];
+    const path = ['scope', 'protected_paths'];
+    const { line, column } = yaml.valueAt(path);
+    return [
+        {
+            file,
+            line,
+            column,
+            path: formatPath(path),
+            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
+            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
+        },
+    ];
+}
 /** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
 function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
@@ -43590,6 +43554,56 @@ function backlogWarnings(backlog, yaml, file, config) {
         });
     });
     return { warnings: out, inScope };
+}
+
+;// CONCATENATED MODULE: ./src/core/documents.ts
+
+
+
+
+
+
+
+
+/** Where the two documents live in a target repository (repository-relative, as messages show them). */
+const BACKLOG_FILE = '.leviathan/backlog.yaml';
+const CONFIG_FILE = '.leviathan/config.yaml';
+/** `.leviathan/config.yaml` text → Config. An empty or comments-only file is the default config. */
+function parseConfigText(text, file) {
+    const loaded = load(text, file);
+    if (!loaded.ok)
+        return loaded;
+    const { yaml, raw, warnings } = loaded;
+    const checked = schemaCheck(ConfigSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...configCrossChecks(raw, yaml, file)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
+        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+    }
+    const value = checked.value;
+    warnings.push(...configWarnings(value, yaml, file));
+    return { ok: true, value, warnings: sortDiagnostics(warnings) };
+}
+/**
+ * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
+ * may only lower). An empty or comments-only file is an empty backlog.
+ */
+function parseBacklogText(text, file, config) {
+    const loaded = load(text, file);
+    if (!loaded.ok)
+        return loaded;
+    const { yaml, raw, warnings } = loaded;
+    // Nearly every backlog is fine as written: checked by hand in one pass, zod only when something is off.
+    const fast = fastBacklog(raw);
+    const checked = fast ? { value: fast, diagnostics: [] } : schemaCheck(BacklogSchema, raw, yaml, file);
+    const diagnostics = [...checked.diagnostics, ...backlogCrossChecks(raw, yaml, file, config)];
+    if (diagnostics.length > 0 || checked.value === undefined) {
+        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
+    }
+    const value = checked.value;
+    const scoped = backlogWarnings(value, yaml, file, config);
+    if (scoped.warnings.length > 0)
+        warnings.push(...scoped.warnings);
+    return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
 }
 
 
@@ -46767,7 +46781,7 @@ class BranchPushError extends ForgeError {
 /* unused harmony exports InvalidDocumentsError, fetchBranchTip, loadBaseDocuments */
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2599);
+/* harmony import */ var _core_documents_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8987);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4296);
 /* harmony import */ var _core_hints_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8073);
 /* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3338);
@@ -49789,8 +49803,8 @@ function addToFlowMap(text, range, taskId) {
     return `${text.slice(0, at)}${separator}status: done${text.slice(at)}`;
 }
 
-// EXTERNAL MODULE: ./src/core/documents.ts + 6 modules
-var documents = __nccwpck_require__(2599);
+// EXTERNAL MODULE: ./src/core/documents.ts + 12 modules
+var documents = __nccwpck_require__(8987);
 // EXTERNAL MODULE: ./src/core/task-text.ts
 var task_text = __nccwpck_require__(2680);
 // EXTERNAL MODULE: ./src/core/invisible.ts
@@ -51506,7 +51520,7 @@ var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
 var composeScalar = __nccwpck_require__(5413);
 var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(4980);
+var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -53025,7 +53039,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 4980:
+/***/ 2599:
 /***/ ((__unused_webpack_module, exports) => {
 
 

@@ -41539,7 +41539,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4525);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(449);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(8685);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(5287);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
@@ -44137,7 +44137,7 @@ function archiveResultFile(archive) {
 
 /***/ }),
 
-/***/ 449:
+/***/ 8685:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45823,470 +45823,6 @@ const backlog_BacklogSchema = schemas/* strictObject */.rej({
 })
     .describe('Leviathan backlog (.leviathan/backlog.yaml)');
 
-;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
-/**
- * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
- * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
- * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
- * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
- * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
- * `test/unit/backlog-fast.test.ts` holds it to the schema.
- */
-
-const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
-/** A list of strings (each at least `min` long), or null. */
-function strings(v, min) {
-    if (!Array.isArray(v))
-        return null;
-    for (let i = 0; i < v.length; i++) {
-        const s = v[i];
-        if (typeof s !== 'string' || s.length < min)
-            return null;
-    }
-    return v;
-}
-/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
-function backlog_fast_fastBacklog(raw) {
-    if (!isRecord(raw))
-        return null;
-    let version;
-    let tasks = [];
-    for (const key in raw) {
-        const v = raw[key];
-        if (key === 'version') {
-            if (v === 1)
-                version = 1;
-            else if (v !== null)
-                return null;
-        }
-        else if (key === 'tasks') {
-            if (v === null)
-                continue;
-            if (!Array.isArray(v))
-                return null;
-            tasks = new Array(v.length);
-            for (let i = 0; i < v.length; i++) {
-                const task = fastTask(v[i]);
-                if (task === null)
-                    return null;
-                tasks[i] = task;
-            }
-        }
-        else
-            return null;
-    }
-    return version === undefined ? { tasks } : { version, tasks };
-}
-/** `TaskSchema`'s output for `t`, or null. */
-function fastTask(t) {
-    if (!isRecord(t))
-        return null;
-    let id;
-    let title;
-    let description = '';
-    let ready = false;
-    let status = 'pending';
-    let priority = 'medium';
-    let dependencies;
-    let allowedPaths;
-    let criteria;
-    let labels;
-    let run;
-    let verify;
-    let maxAttempts;
-    let timeout;
-    let executor;
-    for (const key in t) {
-        const v = t[key];
-        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
-        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
-            if (!OPTIONAL_KEYS.has(key))
-                return null;
-            continue;
-        }
-        switch (key) {
-            case 'id':
-                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
-                    return null;
-                id = v;
-                break;
-            case 'title':
-                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
-                    return null;
-                title = v;
-                break;
-            case 'description':
-                if (typeof v !== 'string')
-                    return null;
-                description = v;
-                break;
-            case 'ready':
-                if (typeof v !== 'boolean')
-                    return null;
-                ready = v;
-                break;
-            case 'status':
-                if (!TASK_STATUSES.includes(v))
-                    return null;
-                status = v;
-                break;
-            case 'priority':
-                if (!PRIORITIES.includes(v))
-                    return null;
-                priority = v;
-                break;
-            case 'dependencies':
-                dependencies = strings(v, 0) ?? undefined;
-                if (dependencies === undefined)
-                    return null;
-                break;
-            case 'allowed_paths':
-                allowedPaths = strings(v, 0) ?? undefined;
-                if (allowedPaths === undefined || allowedPaths.length === 0)
-                    return null;
-                break;
-            case 'acceptance_criteria':
-                criteria = strings(v, 0) ?? undefined;
-                if (criteria === undefined)
-                    return null;
-                break;
-            case 'labels':
-                labels = strings(v, 1) ?? undefined;
-                if (labels === undefined)
-                    return null;
-                break;
-            case 'run':
-                run = strings(v, 1) ?? undefined;
-                if (run === undefined || run.length === 0)
-                    return null;
-                break;
-            case 'verify':
-                if (typeof v !== 'string')
-                    return null;
-                verify = v;
-                break;
-            case 'max_attempts':
-                if (!isCount(v))
-                    return null;
-                maxAttempts = v;
-                break;
-            case 'timeout_minutes':
-                if (!isCount(v))
-                    return null;
-                timeout = v;
-                break;
-            case 'executor': {
-                const e = fastExecutor(v);
-                if (e === null)
-                    return null;
-                executor = e;
-                break;
-            }
-            default:
-                return null;
-        }
-    }
-    if (id === undefined || title === undefined || allowedPaths === undefined)
-        return null;
-    // The schema's key order, as zod builds it.
-    const task = {
-        id,
-        title,
-        description,
-        ready,
-        status,
-        priority,
-        dependencies: dependencies ?? [],
-        allowed_paths: allowedPaths,
-        acceptance_criteria: criteria ?? [],
-        labels: labels ?? [],
-    };
-    if (run !== undefined)
-        task.run = run;
-    if (verify !== undefined)
-        task.verify = verify;
-    if (maxAttempts !== undefined)
-        task.max_attempts = maxAttempts;
-    if (timeout !== undefined)
-        task.timeout_minutes = timeout;
-    if (executor !== undefined)
-        task.executor = executor;
-    return task;
-}
-/** The task keys with a default or optional (a null there means "not given"). */
-const OPTIONAL_KEYS = new Set([
-    'description',
-    'ready',
-    'status',
-    'priority',
-    'dependencies',
-    'acceptance_criteria',
-    'labels',
-    'run',
-    'verify',
-    'max_attempts',
-    'timeout_minutes',
-    'executor',
-]);
-function fastExecutor(v) {
-    if (!isRecord(v))
-        return null;
-    let command;
-    let timeout;
-    for (const key in v) {
-        const x = v[key];
-        if (x === null && (key === 'command' || key === 'timeout_minutes'))
-            continue;
-        if (key === 'command' && typeof x === 'string' && x.length >= 1)
-            command = x;
-        else if (key === 'timeout_minutes' && isCount(x))
-            timeout = x;
-        else
-            return null;
-    }
-    const out = {};
-    if (command !== undefined)
-        out.command = command;
-    if (timeout !== undefined)
-        out.timeout_minutes = timeout;
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
-/**
- * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
- * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
- */
-/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
-const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-/** The ports a CONNECT or plain request may name. */
-const ALLOWED_PORTS = [443, 80];
-/** Lower case, without a trailing dot. */
-function normalizeHost(host) {
-    return host.trim().toLowerCase().replace(/\.$/, '');
-}
-/**
- * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
- * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
- */
-function isRawIp(host) {
-    const h = normalizeHost(host);
-    if (h.includes(':') || h.startsWith('['))
-        return true;
-    const last = h.split('.').pop() ?? '';
-    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
-}
-/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
-function matchesHost(pattern, host) {
-    const p = normalizeHost(pattern);
-    const h = normalizeHost(host);
-    if (p.startsWith('*.'))
-        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-    return p === h;
-}
-/** Whether the proxy lets a connection to `host:port` through. */
-function admits(allow, host, port) {
-    if (!ALLOWED_PORTS.includes(port))
-        return { ok: false, why: `port ${port} is not 443 or 80` };
-    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
-        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
-    }
-    if (!allow.some((p) => matchesHost(p, host)))
-        return { ok: false, why: 'not in executor.network_allow' };
-    return { ok: true };
-}
-/**
- * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
- * `http://` URI. null when it is neither.
- */
-function parseTarget(text, defaultPort) {
-    let authority = text;
-    if (defaultPort !== undefined) {
-        const m = /^http:\/\/([^/?#]*)/i.exec(text);
-        if (!m)
-            return null;
-        authority = m[1].replace(/^.*@/, '');
-    }
-    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
-    if (!m?.[1])
-        return null;
-    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
-    if (port === undefined || port < 1 || port > 65535)
-        return null;
-    return { host: normalizeHost(m[1]), port };
-}
-/**
- * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
- * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
- * (a `*.suffix` entry) must not lead back to the machine or its network.
- */
-function isPublicAddress(address) {
-    const a = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
-    if (mapped)
-        return isPublicAddress(mapped);
-    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-    if (v4) {
-        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
-        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
-            return false;
-        if (o1 === 169 && o2 === 254)
-            return false;
-        if (o1 === 172 && o2 >= 16 && o2 <= 31)
-            return false;
-        if (o1 === 192 && o2 === 168)
-            return false;
-        if (o1 === 100 && o2 >= 64 && o2 <= 127)
-            return false;
-        // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
-        const o3 = Number(v4[3]);
-        if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2))
-            return false;
-        if (o1 === 198 && (o2 === 18 || o2 === 19))
-            return false;
-        if (o1 === 198 && o2 === 51 && o3 === 100)
-            return false;
-        if (o1 === 203 && o2 === 0 && o3 === 113)
-            return false;
-        return true;
-    }
-    if (!a.includes(':'))
-        return false;
-    if (a === '::' || a === '::1')
-        return false;
-    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
-    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
-}
-/**
- * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
- * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
- */
-function isEgressDestination(address, own) {
-    const a = address.toLowerCase();
-    return isPublicAddress(a) && !own.has(a);
-}
-
-;// CONCATENATED MODULE: ./src/core/seal.ts
-/**
- * The seal of an append to the event log: what a signing key signs, and how it is written in the commit
- * message. Pure: the signature itself is made and checked by `store/log-seal.ts` (node:crypto, Ed25519).
- *
- * A seal covers the ref, the seq range appended, the hash of the last event (which chains every earlier one)
- * and the SHA-256 of `state.json`: so a reader that checks it may trust the snapshot without a replay, and no
- * one without the key can re-chain history, append, or edit the snapshot and still pass.
- */
-const SEAL_ALGORITHM = 'ed25519';
-/** `ed25519:<base64 of the 32-byte public key>`, as `events.public_key` holds it. */
-const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
-/** The exact bytes a seal signs. */
-function sealPayload(claim) {
-    return `leviathan-seal/1\n${claim.ref}\n${claim.first}..${claim.last}\n${claim.hash}\n${claim.state}\n`;
-}
-/** The trailer lines an append's message carries after `Leviathan-Tree`. */
-function sealTrailers(stateSha, seal) {
-    const lines = [`Leviathan-State: ${stateSha}`];
-    if (seal)
-        lines.push(`Leviathan-Seal: ${SEAL_ALGORITHM} ${seal.keyId} ${seal.signature}`);
-    return lines.join('\n');
-}
-function parseSealTrailers(message) {
-    const state = /^Leviathan-State: ([0-9a-f]{64})$/m.exec(message)?.[1] ?? null;
-    const m = /^Leviathan-Seal: ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]+={0,2})$/m.exec(message);
-    return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
-}
-
-;// CONCATENATED MODULE: ./src/core/config.ts
-
-
-
-/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
-const config_DEFAULT_PROTECTED_PATHS = [
-    '.github/**',
-    '.leviathan/config.yaml',
-    '.git/**',
-    '**/.env*',
-    '**/*.pem',
-    '**/*.key',
-    '**/*secret*',
-    '**/credentials*',
-];
-const positiveInt = schemas/* number */.aig().int().min(1);
-const nonNegativeInt = schemas/* number */.aig().int().min(0);
-const config_ConfigSchema = schemas/* strictObject */.rej({
-    version: schemas/* literal */.euz(1).default(1),
-    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
-    base_branch: schemas/* string */.YjP().default(''),
-    scope: schemas/* strictObject */.rej({
-        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
-        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...config_DEFAULT_PROTECTED_PATHS]),
-    })
-        .prefault({}),
-    limits: schemas/* strictObject */.rej({
-        max_open_prs: positiveInt.default(1),
-        max_running_attempts: positiveInt.default(1),
-        max_attempts_per_task: positiveInt.default(2),
-        circuit_breaker_failures: positiveInt.default(2),
-        breaker_cooldown_minutes: nonNegativeInt.default(0),
-        max_dispatches_per_hour: positiveInt.default(2),
-        attempt_timeout_minutes: positiveInt.default(15),
-        max_files_changed: positiveInt.default(50),
-        max_diff_bytes: positiveInt.default(1048576),
-        max_cost_usd_per_task: schemas/* number */.aig()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
-        max_cost_usd_per_day: schemas/* number */.aig()
-            .finite()
-            .min(0)
-            .default(0)
-            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
-    })
-        .prefault({}),
-    executor: schemas/* strictObject */.rej({
-        command: schemas/* string */.YjP().default(''),
-        verify: schemas/* string */.YjP().default(''),
-        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
-            .default('auto')
-            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
-        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
-            .default('allowlist')
-            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
-        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
-            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
-            .default([])
-            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
-    })
-        .prefault({}),
-    pr: schemas/* strictObject */.rej({
-        draft: schemas/* boolean */.zMY().default(true),
-        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
-        branch_prefix: schemas/* string */.YjP()
-            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
-            .default('leviathan/'),
-        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
-        auto_merge: schemas/* boolean */.zMY().default(false),
-        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
-    })
-        .prefault({}),
-    events: schemas/* strictObject */.rej({
-        public_key: schemas/* union */.KCZ([
-            schemas/* literal */.euz(''),
-            schemas/* string */.YjP().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
-        ])
-            .default('')
-            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
-    })
-        .prefault({}),
-})
-    .describe('Leviathan configuration (.leviathan/config.yaml)');
-/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
-function defaultConfig() {
-    return config_ConfigSchema.parse({});
-}
-
 ;// CONCATENATED MODULE: ./src/core/yaml-fast.ts
 /**
  * A fast reader for the plain YAML that backlogs and configs are written in: block mappings and sequences,
@@ -46917,6 +46453,1015 @@ class yaml_positions_PositionedYaml {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/document-load.ts
+
+
+const SYNTAX_HINTS = {
+    TAB_AS_INDENT: 'indent with spaces, not tabs',
+    DUPLICATE_KEY: 'a key may appear only once in a mapping; remove or rename one',
+    MULTIPLE_DOCS: 'keep a single YAML document in the file (remove the extra "---")',
+    BAD_INDENT: 'align items of the same list or mapping at the same column',
+    MISSING_CHAR: 'close the quote or bracket that was opened',
+    BLOCK_AS_IMPLICIT_KEY: 'quote a value that contains ": "',
+    MULTILINE_IMPLICIT_KEY: 'quote a value that contains ": ", or put the key on one line',
+    UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
+};
+function document_load_load(text, file) {
+    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
+    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
+    const fast = parseFastYaml(text);
+    if (fast !== null)
+        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
+    const yaml = new PositionedYaml(text);
+    if (yaml.errors.length > 0) {
+        const diagnostics = yaml.errors.map((e) => {
+            const { line, column } = yaml.positionOf(e.pos[0]);
+            const hint = SYNTAX_HINTS[e.code] ?? 'fix the YAML syntax at this spot';
+            // The error's range is only the key's first character; read the key up to its colon.
+            const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0].trim();
+            const detail = e.code === 'DUPLICATE_KEY' && key ? ` ("${key}" appears more than once)` : '';
+            return { file, line, column, path: '', message: `YAML syntax error: ${e.message}${detail}`, hint };
+        });
+        return { ok: false, diagnostics: document_load_sortDiagnostics(diagnostics) };
+    }
+    const warnings = yaml.warnings.map((w) => {
+        const { line, column } = yaml.positionOf(w.pos[0]);
+        return { file, line, column, path: '', message: w.message };
+    });
+    if (yaml.isEmpty)
+        return { ok: true, yaml, raw: {}, warnings };
+    try {
+        return { ok: true, yaml, raw: yaml.doc.toJS(), warnings };
+    }
+    catch (error) {
+        // Unresolvable or excessive aliases: the parser accepts them, converting to a value does not.
+        const message = error instanceof Error ? error.message : String(error);
+        return {
+            ok: false,
+            diagnostics: [
+                {
+                    file,
+                    line: 1,
+                    column: 1,
+                    path: '',
+                    message: `YAML error: ${message}`,
+                    hint: 'avoid anchors and aliases',
+                },
+            ],
+        };
+    }
+}
+function document_load_sortDiagnostics(ds) {
+    return ds
+        .map((d, i) => ({ d, i }))
+        .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
+        .map(({ d }) => d);
+}
+function document_load_isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+;// CONCATENATED MODULE: ./src/core/schema-diagnostics.ts
+
+
+
+const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
+const DEFAULTED = new Set(['default', 'prefault', 'optional']);
+function unwrap(schema) {
+    let s = schema;
+    while (WRAPPERS.has(s._zod.def.type) && s._zod.def.innerType)
+        s = s._zod.def.innerType;
+    return s;
+}
+function schemaAt(root, path) {
+    let s = root;
+    for (const seg of path) {
+        if (!s)
+            return undefined;
+        const def = unwrap(s)._zod.def;
+        if (def.type === 'object' && typeof seg === 'string')
+            s = def.shape?.[seg];
+        else if (def.type === 'array' && typeof seg === 'number')
+            s = def.element;
+        else
+            return undefined;
+    }
+    return s;
+}
+function knownKeys(root, path) {
+    const s = schemaAt(root, path);
+    const def = s ? unwrap(s)._zod.def : undefined;
+    return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+}
+/**
+ * `key:` with nothing after it (or only commented-out children) reads as null; for a key that has a default
+ * that means "use the default", which is what someone who commented out a section expects.
+ */
+function dropEmptyOptionals(value, schema) {
+    if (!schema)
+        return value;
+    const def = unwrap(schema)._zod.def;
+    if (def.type === 'object' && isRecord(value)) {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            const field = def.shape?.[k];
+            if (v === null && field && DEFAULTED.has(field._zod.def.type))
+                continue;
+            out[k] = dropEmptyOptionals(v, field);
+        }
+        return out;
+    }
+    if (def.type === 'array' && Array.isArray(value))
+        return value.map((v) => dropEmptyOptionals(v, def.element));
+    return value;
+}
+function kindOf(schema) {
+    if (!schema)
+        return 'a value';
+    const def = unwrap(schema)._zod.def;
+    switch (def.type) {
+        case 'string':
+            return 'text';
+        case 'number':
+            return 'a number';
+        case 'boolean':
+            return 'true or false';
+        case 'array':
+            return 'a list';
+        case 'object':
+            return 'a mapping';
+        case 'enum':
+            return `one of ${Object.values(def.entries ?? {}).join('|')}`;
+        default:
+            return 'a value';
+    }
+}
+// ---------------------------------------------------------------------------------------------------------
+// Schema issues → positioned diagnostics
+function schema_diagnostics_describe(v) {
+    if (v === undefined)
+        return 'nothing';
+    if (v === null)
+        return 'an empty value';
+    if (typeof v === 'string')
+        return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+    if (Array.isArray(v))
+        return v.length === 0 ? 'an empty list' : `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+    if (typeof v === 'object')
+        return 'a mapping';
+    return String(v);
+}
+const EXPECTED_NAMES = {
+    string: 'text',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+};
+const MISSING_HINTS = {
+    id: 'add id: <lowercase-id>, e.g. id: docs-guide',
+    title: 'add title: <the PR title, 1–200 characters>',
+    allowed_paths: 'add allowed_paths: ["docs/**"] listing the globs the task may change',
+};
+const FORMAT_HINTS = {
+    id: 'use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. docs-guide',
+    dependencies: 'use the id of another task in this backlog',
+    env_allowlist: 'use an environment variable name such as MY_VAR',
+    branch_prefix: 'use a branch path ending in "/", e.g. "leviathan/"',
+};
+function leafName(path) {
+    for (let i = path.length - 1; i >= 0; i--) {
+        const seg = path[i];
+        if (typeof seg === 'string')
+            return seg;
+    }
+    return '';
+}
+function segments(path) {
+    return path.map((p) => (typeof p === 'number' ? p : String(p)));
+}
+/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
+function schema_diagnostics_schemaCheck(schema, raw, yaml, file) {
+    const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
+    if (result.success)
+        return { value: result.data, diagnostics: [] };
+    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
+}
+function issueDiagnostics(issue, root, yaml, file) {
+    const path = segments(issue.path);
+    const at = (pos, p, message, hint) => {
+        const d = { file, line: pos.line, column: pos.column, path: formatPath(p), message };
+        if (hint)
+            d.hint = hint;
+        return d;
+    };
+    const leaf = leafName(path);
+    const input = issue.input;
+    switch (issue.code) {
+        case 'unrecognized_keys': {
+            const known = knownKeys(root, path);
+            return issue.keys.map((key) => {
+                const keyPath = [...path, key];
+                const close = closest(key, known);
+                const hint = `${close ? `did you mean "${close}"? ` : ''}remove it or check spelling; known keys: ${known.join(', ')}`;
+                return at(yaml.keyAt(keyPath), keyPath, `unknown key "${key}"`, hint);
+            });
+        }
+        case 'invalid_type': {
+            if (input === undefined && !yaml.has(path) && path.length > 0) {
+                const parent = path.slice(0, -1);
+                const key = String(path[path.length - 1]);
+                const hint = MISSING_HINTS[key] ?? `add ${key}: <${kindOf(schemaAt(root, path))}>`;
+                return [at(yaml.valueAt(parent), path, `missing required key "${key}"`, hint)];
+            }
+            const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
+            return [
+                at(yaml.valueAt(path), path, `expected ${expected}, got ${schema_diagnostics_describe(input)}`, typeHint(issue, path)),
+            ];
+        }
+        case 'invalid_value': {
+            const values = issue.values.map(String);
+            if (values.length === 1) {
+                return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is not supported`, `use ${values[0]}`)];
+            }
+            const list = values.join('|');
+            return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is not one of ${list}`, `use one of ${list}`)];
+        }
+        case 'too_small':
+        case 'too_big': {
+            const small = issue.code === 'too_small';
+            const bound = Number(small ? issue.minimum : issue.maximum);
+            const custom = issue.message.startsWith('must ') ? issue.message : undefined;
+            if (issue.origin === 'array') {
+                const message = small ? 'the list is empty' : `the list has more than ${bound} items`;
+                const hint = leaf === 'allowed_paths'
+                    ? 'list at least one glob the task may change, e.g. ["docs/**"]'
+                    : leaf === 'run'
+                        ? 'list at least one command, or remove run to use the agent'
+                        : (custom ?? `list at least ${bound} item${bound === 1 ? '' : 's'}`);
+                return [
+                    at(yaml.valueAt(path), path, custom && small ? `the list is empty: ${custom}` : message, hint),
+                ];
+            }
+            if (issue.origin === 'string') {
+                const len = typeof input === 'string' ? input.length : 0;
+                const message = small
+                    ? len === 0
+                        ? 'empty text'
+                        : `${schema_diagnostics_describe(input)} is too short`
+                    : `text is ${len} characters long (at most ${bound})`;
+                const hint = small
+                    ? `write at least ${bound} character${bound === 1 ? '' : 's'}`
+                    : `shorten it to ${bound} characters or fewer`;
+                return [at(yaml.valueAt(path), path, message, hint)];
+            }
+            const op = small ? '≥' : '≤';
+            return [
+                at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} is too ${small ? 'small' : 'large'}`, `use a whole number ${op} ${bound}`),
+            ];
+        }
+        case 'invalid_format': {
+            const rule = issue.message.startsWith('must ')
+                ? issue.message
+                : `does not match ${issue.pattern ?? issue.format}`;
+            return [at(yaml.valueAt(path), path, `${schema_diagnostics_describe(input)} ${rule}`, FORMAT_HINTS[leaf])];
+        }
+        default:
+            return [at(yaml.valueAt(path), path, `${issue.message} (got ${schema_diagnostics_describe(input)})`)];
+    }
+}
+function typeHint(issue, path) {
+    const input = issue.input;
+    switch (issue.expected) {
+        case 'boolean':
+            return typeof input === 'string' && /^(true|false)$/i.test(input)
+                ? 'write true or false without quotes'
+                : 'use true or false';
+        case 'number':
+        case 'int':
+            if (typeof input === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(input))
+                return 'write the number without quotes';
+            return 'use a whole number';
+        case 'array':
+            return typeof input === 'string'
+                ? `write a list, e.g. [${JSON.stringify(input)}]`
+                : 'write a list: [a, b] or one "- item" per line';
+        case 'object':
+            return path.length === 0
+                ? 'the file must be a mapping of "key: value" lines'
+                : 'write a mapping of "key: value" lines (indented under this key)';
+        case 'string':
+            return input === null ? 'write a value after the colon' : `quote it: "${String(input)}"`;
+        default:
+            return `use ${EXPECTED_NAMES[issue.expected] ?? issue.expected}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/glob-diagnostics.ts
+
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross checks (on the raw value, so they show up together with schema errors)
+const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
+/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
+function glob_diagnostics_allGlobsValid(globs) {
+    if (!Array.isArray(globs))
+        return true;
+    for (let i = 0; i < globs.length; i++) {
+        const glob = globs[i];
+        if (typeof glob === 'string' && validateGlob(glob) !== null)
+            return false;
+    }
+    return true;
+}
+function glob_diagnostics_globDiagnostics(globs, base, yaml, file) {
+    if (!Array.isArray(globs))
+        return [];
+    const out = [];
+    globs.forEach((glob, k) => {
+        if (typeof glob !== 'string')
+            return;
+        const why = validateGlob(glob);
+        if (why === null)
+            return;
+        const p = [...base, k];
+        const { line, column } = yaml.valueAt(p);
+        out.push({
+            file,
+            line,
+            column,
+            path: formatPath(p),
+            message: `invalid glob ${describe(glob)}: ${why}`,
+            hint: GLOB_HINT,
+        });
+    });
+    return out;
+}
+function glob_diagnostics_configCrossChecks(raw, yaml, file) {
+    if (!isRecord(raw) || !isRecord(raw.scope))
+        return [];
+    return [
+        ...glob_diagnostics_globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
+        ...glob_diagnostics_globDiagnostics(raw.scope.protected_paths, ['scope', 'protected_paths'], yaml, file),
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-cross-checks.ts
+
+
+
+
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross checks (on the raw value, so they show up together with schema errors)
+function backlog_cross_checks_backlogCrossChecks(raw, yaml, file, config) {
+    if (!isRecord(raw) || !Array.isArray(raw.tasks))
+        return [];
+    const tasks = raw.tasks;
+    const out = [];
+    const push = (p, message, hint, pos = yaml.valueAt(p)) => {
+        out.push({ file, line: pos.line, column: pos.column, path: formatPath(p), message, hint });
+    };
+    // ids: first definition wins; later ones are the duplicates.
+    const firstIndex = new Map();
+    tasks.forEach((t, i) => {
+        if (!isRecord(t) || typeof t.id !== 'string')
+            return;
+        const first = firstIndex.get(t.id);
+        if (first === undefined) {
+            firstIndex.set(t.id, i);
+            return;
+        }
+        const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
+        push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
+    });
+    let ids; // for the hints of unknown dependencies only
+    const limits = config.limits;
+    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
+    // characters are all allowed in a ref): only other ids need git's whole rule.
+    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
+    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
+    tasks.forEach((t, i) => {
+        if (!isRecord(t))
+            return;
+        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
+            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
+            const branch = `${config.pr.branch_prefix}${t.id}`;
+            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
+            if (why !== null) {
+                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
+            }
+        }
+        if (Array.isArray(t.dependencies)) {
+            t.dependencies.forEach((dep, j) => {
+                if (typeof dep !== 'string' || firstIndex.has(dep))
+                    return;
+                ids ??= [...firstIndex.keys()];
+                const close = closest(dep, ids);
+                const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
+                push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
+            });
+        }
+        if (isWholeNumber(t.max_attempts) && t.max_attempts > limits.max_attempts_per_task) {
+            push(['tasks', i, 'max_attempts'], `max_attempts ${t.max_attempts} is above the config's limits.max_attempts_per_task (${limits.max_attempts_per_task})`, `a task may only lower the limit: use 1–${limits.max_attempts_per_task}, or raise it in the config`);
+        }
+        if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
+            push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+        }
+        if (isRecord(t.executor)) {
+            const minutes = t.executor.timeout_minutes;
+            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
+                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
+            }
+            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
+                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
+            }
+        }
+        if (!allGlobsValid(t.allowed_paths)) {
+            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
+        }
+    });
+    for (const cycle of findCycles(tasks, firstIndex)) {
+        push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');
+    }
+    return out;
+}
+function isWholeNumber(v) {
+    return typeof v === 'number' && Number.isInteger(v);
+}
+const NONE = (/* unused pure expression or super */ null && ([]));
+const ACTIVE = 1;
+const DONE = 2;
+/** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
+function findCycles(tasks, firstIndex) {
+    const depsOf = (i) => {
+        const t = tasks[i];
+        return isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
+    };
+    const idOf = (i) => tasks[i].id;
+    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
+    const state = new Uint8Array(tasks.length);
+    const nodes = new Int32Array(tasks.length);
+    const nexts = new Int32Array(tasks.length);
+    const cycles = [];
+    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
+    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
+    for (let start = 0; start < tasks.length; start++) {
+        const t = tasks[start];
+        if (!isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
+            continue;
+        if (state[start] !== 0)
+            continue;
+        let depth = 1;
+        nodes[0] = start;
+        nexts[0] = 0;
+        state[start] = ACTIVE;
+        while (depth > 0) {
+            const node = nodes[depth - 1];
+            const deps = depsOf(node);
+            if (nexts[depth - 1] >= deps.length) {
+                state[node] = DONE;
+                depth -= 1;
+                continue;
+            }
+            const j = nexts[depth - 1];
+            nexts[depth - 1] = j + 1;
+            const dep = deps[j];
+            const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
+            if (target === undefined)
+                continue;
+            if (state[target] === ACTIVE) {
+                const from = nodes.subarray(0, depth).indexOf(target);
+                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
+                cycles.push({ task: node, dep: j, ids });
+            }
+            else if (state[target] === 0) {
+                state[target] = ACTIVE;
+                nodes[depth] = target;
+                nexts[depth] = 0;
+                depth += 1;
+            }
+        }
+    }
+    return cycles;
+}
+
+;// CONCATENATED MODULE: ./src/core/backlog-fast.ts
+/**
+ * The backlog schema's verdict without zod for the backlogs nearly everyone writes: every key known, every
+ * value of its type. A 10,000-task backlog then costs one pass over plain objects instead of zod's
+ * per-task parse and copies. It returns exactly what `BacklogSchema` returns for the same value (keys in the
+ * schema's order, defaults filled in, a `null` for a key with a default read as "use the default", as
+ * documents.ts does), or null as soon as anything is unusual or wrong: zod then decides and explains.
+ * `test/unit/backlog-fast.test.ts` holds it to the schema.
+ */
+
+const backlog_fast_isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v) => Number.isSafeInteger(v) && v >= 1;
+/** A list of strings (each at least `min` long), or null. */
+function strings(v, min) {
+    if (!Array.isArray(v))
+        return null;
+    for (let i = 0; i < v.length; i++) {
+        const s = v[i];
+        if (typeof s !== 'string' || s.length < min)
+            return null;
+    }
+    return v;
+}
+/** `BacklogSchema`'s output for `raw`, or null when zod has to look (anything unknown, missing or wrong). */
+function backlog_fast_fastBacklog(raw) {
+    if (!backlog_fast_isRecord(raw))
+        return null;
+    let version;
+    let tasks = [];
+    for (const key in raw) {
+        const v = raw[key];
+        if (key === 'version') {
+            if (v === 1)
+                version = 1;
+            else if (v !== null)
+                return null;
+        }
+        else if (key === 'tasks') {
+            if (v === null)
+                continue;
+            if (!Array.isArray(v))
+                return null;
+            tasks = new Array(v.length);
+            for (let i = 0; i < v.length; i++) {
+                const task = fastTask(v[i]);
+                if (task === null)
+                    return null;
+                tasks[i] = task;
+            }
+        }
+        else
+            return null;
+    }
+    return version === undefined ? { tasks } : { version, tasks };
+}
+/** `TaskSchema`'s output for `t`, or null. */
+function fastTask(t) {
+    if (!backlog_fast_isRecord(t))
+        return null;
+    let id;
+    let title;
+    let description = '';
+    let ready = false;
+    let status = 'pending';
+    let priority = 'medium';
+    let dependencies;
+    let allowedPaths;
+    let criteria;
+    let labels;
+    let run;
+    let verify;
+    let maxAttempts;
+    let timeout;
+    let executor;
+    for (const key in t) {
+        const v = t[key];
+        // A null for a key with a default (or an optional one) is that default; the three required keys need values.
+        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+            if (!OPTIONAL_KEYS.has(key))
+                return null;
+            continue;
+        }
+        switch (key) {
+            case 'id':
+                if (typeof v !== 'string' || !TASK_ID_PATTERN.test(v))
+                    return null;
+                id = v;
+                break;
+            case 'title':
+                if (typeof v !== 'string' || v.length < 1 || v.length > 200)
+                    return null;
+                title = v;
+                break;
+            case 'description':
+                if (typeof v !== 'string')
+                    return null;
+                description = v;
+                break;
+            case 'ready':
+                if (typeof v !== 'boolean')
+                    return null;
+                ready = v;
+                break;
+            case 'status':
+                if (!TASK_STATUSES.includes(v))
+                    return null;
+                status = v;
+                break;
+            case 'priority':
+                if (!PRIORITIES.includes(v))
+                    return null;
+                priority = v;
+                break;
+            case 'dependencies':
+                dependencies = strings(v, 0) ?? undefined;
+                if (dependencies === undefined)
+                    return null;
+                break;
+            case 'allowed_paths':
+                allowedPaths = strings(v, 0) ?? undefined;
+                if (allowedPaths === undefined || allowedPaths.length === 0)
+                    return null;
+                break;
+            case 'acceptance_criteria':
+                criteria = strings(v, 0) ?? undefined;
+                if (criteria === undefined)
+                    return null;
+                break;
+            case 'labels':
+                labels = strings(v, 1) ?? undefined;
+                if (labels === undefined)
+                    return null;
+                break;
+            case 'run':
+                run = strings(v, 1) ?? undefined;
+                if (run === undefined || run.length === 0)
+                    return null;
+                break;
+            case 'verify':
+                if (typeof v !== 'string')
+                    return null;
+                verify = v;
+                break;
+            case 'max_attempts':
+                if (!isCount(v))
+                    return null;
+                maxAttempts = v;
+                break;
+            case 'timeout_minutes':
+                if (!isCount(v))
+                    return null;
+                timeout = v;
+                break;
+            case 'executor': {
+                const e = fastExecutor(v);
+                if (e === null)
+                    return null;
+                executor = e;
+                break;
+            }
+            default:
+                return null;
+        }
+    }
+    if (id === undefined || title === undefined || allowedPaths === undefined)
+        return null;
+    // The schema's key order, as zod builds it.
+    const task = {
+        id,
+        title,
+        description,
+        ready,
+        status,
+        priority,
+        dependencies: dependencies ?? [],
+        allowed_paths: allowedPaths,
+        acceptance_criteria: criteria ?? [],
+        labels: labels ?? [],
+    };
+    if (run !== undefined)
+        task.run = run;
+    if (verify !== undefined)
+        task.verify = verify;
+    if (maxAttempts !== undefined)
+        task.max_attempts = maxAttempts;
+    if (timeout !== undefined)
+        task.timeout_minutes = timeout;
+    if (executor !== undefined)
+        task.executor = executor;
+    return task;
+}
+/** The task keys with a default or optional (a null there means "not given"). */
+const OPTIONAL_KEYS = new Set([
+    'description',
+    'ready',
+    'status',
+    'priority',
+    'dependencies',
+    'acceptance_criteria',
+    'labels',
+    'run',
+    'verify',
+    'max_attempts',
+    'timeout_minutes',
+    'executor',
+]);
+function fastExecutor(v) {
+    if (!backlog_fast_isRecord(v))
+        return null;
+    let command;
+    let timeout;
+    for (const key in v) {
+        const x = v[key];
+        if (x === null && (key === 'command' || key === 'timeout_minutes'))
+            continue;
+        if (key === 'command' && typeof x === 'string' && x.length >= 1)
+            command = x;
+        else if (key === 'timeout_minutes' && isCount(x))
+            timeout = x;
+        else
+            return null;
+    }
+    const out = {};
+    if (command !== undefined)
+        out.command = command;
+    if (timeout !== undefined)
+        out.timeout_minutes = timeout;
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/core/egress-hosts.ts
+/**
+ * Which host names the sandbox's egress proxy admits (`executor.network: allowlist`, issue 11). Pure: the
+ * proxy (src/executor/egress-proxy.ts) parses a request target with `parseTarget` and asks `admits`.
+ */
+/** An entry of `executor.network_allow`: a host name, or `*.` and a suffix (sub-domains only). */
+const HOST_PATTERN_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** The ports a CONNECT or plain request may name. */
+const ALLOWED_PORTS = [443, 80];
+/** Lower case, without a trailing dot. */
+function normalizeHost(host) {
+    return host.trim().toLowerCase().replace(/\.$/, '');
+}
+/**
+ * Whether `host` is an IP address in any spelling a resolver would take (`127.0.0.1`, `[::1]`, `2130706433`,
+ * `0x7f.1`): an IPv6 colon, or a last label that is a number (no top-level domain is).
+ */
+function isRawIp(host) {
+    const h = normalizeHost(host);
+    if (h.includes(':') || h.startsWith('['))
+        return true;
+    const last = h.split('.').pop() ?? '';
+    return /^(0x[0-9a-f]*|[0-9]+)$/.test(last);
+}
+/** Whether `pattern` (exact, or `*.suffix`) matches `host`. `*.example.com` does not match `example.com`. */
+function matchesHost(pattern, host) {
+    const p = normalizeHost(pattern);
+    const h = normalizeHost(host);
+    if (p.startsWith('*.'))
+        return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return p === h;
+}
+/** Whether the proxy lets a connection to `host:port` through. */
+function admits(allow, host, port) {
+    if (!ALLOWED_PORTS.includes(port))
+        return { ok: false, why: `port ${port} is not 443 or 80` };
+    if (!HOST_PATTERN_RE.test(host) || isRawIp(host)) {
+        return { ok: false, why: isRawIp(host) ? 'a raw IP address' : 'not a host name' };
+    }
+    if (!allow.some((p) => matchesHost(p, host)))
+        return { ok: false, why: 'not in executor.network_allow' };
+    return { ok: true };
+}
+/**
+ * The host and port of a CONNECT authority (`host:443`, `[::1]:443`) or, with `defaultPort`, of an absolute
+ * `http://` URI. null when it is neither.
+ */
+function parseTarget(text, defaultPort) {
+    let authority = text;
+    if (defaultPort !== undefined) {
+        const m = /^http:\/\/([^/?#]*)/i.exec(text);
+        if (!m)
+            return null;
+        authority = m[1].replace(/^.*@/, '');
+    }
+    const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(authority);
+    if (!m?.[1])
+        return null;
+    const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+    if (port === undefined || port < 1 || port > 65535)
+        return null;
+    return { host: normalizeHost(m[1]), port };
+}
+/**
+ * Whether a resolved address is on the public internet: not loopback, private, link-local (the cloud metadata
+ * endpoint 169.254.169.254), CGNAT, multicast or unspecified. A listed name whose DNS an attacker controls
+ * (a `*.suffix` entry) must not lead back to the machine or its network.
+ */
+function isPublicAddress(address) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1];
+    if (mapped)
+        return isPublicAddress(mapped);
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+    if (v4) {
+        const [o1, o2] = [Number(v4[1]), Number(v4[2])];
+        if (o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224)
+            return false;
+        if (o1 === 169 && o2 === 254)
+            return false;
+        if (o1 === 172 && o2 >= 16 && o2 <= 31)
+            return false;
+        if (o1 === 192 && o2 === 168)
+            return false;
+        if (o1 === 100 && o2 >= 64 && o2 <= 127)
+            return false;
+        // IETF and documentation ranges (192.0.0/24, TEST-NET-1/2/3, benchmarking 198.18/15) and 240/4 above.
+        const o3 = Number(v4[3]);
+        if (o1 === 192 && o2 === 0 && (o3 === 0 || o3 === 2))
+            return false;
+        if (o1 === 198 && (o2 === 18 || o2 === 19))
+            return false;
+        if (o1 === 198 && o2 === 51 && o3 === 100)
+            return false;
+        if (o1 === 203 && o2 === 0 && o3 === 113)
+            return false;
+        return true;
+    }
+    if (!a.includes(':'))
+        return false;
+    if (a === '::' || a === '::1')
+        return false;
+    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
+    return !/^(f[cd]|fe[89ab]|ff)/.test(a);
+}
+/**
+ * Where the proxy may connect for a listed name: a public address that is not one of this machine's own (a
+ * name under an attacker's `*.suffix` can resolve to the host's public address as easily as to loopback).
+ */
+function isEgressDestination(address, own) {
+    const a = address.toLowerCase();
+    return isPublicAddress(a) && !own.has(a);
+}
+
+;// CONCATENATED MODULE: ./src/core/seal.ts
+/**
+ * The seal of an append to the event log: what a signing key signs, and how it is written in the commit
+ * message. Pure: the signature itself is made and checked by `store/log-seal.ts` (node:crypto, Ed25519).
+ *
+ * A seal covers the ref, the seq range appended, the hash of the last event (which chains every earlier one)
+ * and the SHA-256 of `state.json`: so a reader that checks it may trust the snapshot without a replay, and no
+ * one without the key can re-chain history, append, or edit the snapshot and still pass.
+ */
+const SEAL_ALGORITHM = 'ed25519';
+/** `ed25519:<base64 of the 32-byte public key>`, as `events.public_key` holds it. */
+const PUBLIC_KEY_PATTERN = /^ed25519:[A-Za-z0-9+/]{43}=$/;
+/** The exact bytes a seal signs. */
+function sealPayload(claim) {
+    return `leviathan-seal/1\n${claim.ref}\n${claim.first}..${claim.last}\n${claim.hash}\n${claim.state}\n`;
+}
+/** The trailer lines an append's message carries after `Leviathan-Tree`. */
+function sealTrailers(stateSha, seal) {
+    const lines = [`Leviathan-State: ${stateSha}`];
+    if (seal)
+        lines.push(`Leviathan-Seal: ${SEAL_ALGORITHM} ${seal.keyId} ${seal.signature}`);
+    return lines.join('\n');
+}
+function parseSealTrailers(message) {
+    const state = /^Leviathan-State: ([0-9a-f]{64})$/m.exec(message)?.[1] ?? null;
+    const m = /^Leviathan-Seal: ed25519 ([0-9a-f]{16}) ([A-Za-z0-9+/]+={0,2})$/m.exec(message);
+    return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
+}
+
+;// CONCATENATED MODULE: ./src/core/config.ts
+
+
+
+/** Protected paths that no task may write, whatever its allowed_paths say (SPEC §2.2). */
+const config_DEFAULT_PROTECTED_PATHS = [
+    '.github/**',
+    '.leviathan/config.yaml',
+    '.git/**',
+    '**/.env*',
+    '**/*.pem',
+    '**/*.key',
+    '**/*secret*',
+    '**/credentials*',
+];
+const positiveInt = schemas/* number */.aig().int().min(1);
+const nonNegativeInt = schemas/* number */.aig().int().min(0);
+const config_ConfigSchema = schemas/* strictObject */.rej({
+    version: schemas/* literal */.euz(1).default(1),
+    autonomy: schemas/* strictObject */.rej({ enabled: schemas/* boolean */.zMY().default(true) }).prefault({}),
+    base_branch: schemas/* string */.YjP().default(''),
+    scope: schemas/* strictObject */.rej({
+        allowed_paths: schemas/* array */.YOg(schemas/* string */.YjP()).min(1).default(['.leviathan/**', 'docs/**']),
+        protected_paths: schemas/* array */.YOg(schemas/* string */.YjP()).default([...config_DEFAULT_PROTECTED_PATHS]),
+    })
+        .prefault({}),
+    limits: schemas/* strictObject */.rej({
+        max_open_prs: positiveInt.default(1),
+        max_running_attempts: positiveInt.default(1),
+        max_attempts_per_task: positiveInt.default(2),
+        circuit_breaker_failures: positiveInt.default(2),
+        breaker_cooldown_minutes: nonNegativeInt.default(0),
+        max_dispatches_per_hour: positiveInt.default(2),
+        attempt_timeout_minutes: positiveInt.default(15),
+        max_files_changed: positiveInt.default(50),
+        max_diff_bytes: positiveInt.default(1048576),
+        max_cost_usd_per_task: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most a task may spend (reported cost, USD) before select refuses it; 0: unlimited'),
+        max_cost_usd_per_day: schemas/* number */.aig()
+            .finite()
+            .min(0)
+            .default(0)
+            .describe('most all attempts may spend per UTC day (reported cost, USD); 0: unlimited'),
+    })
+        .prefault({}),
+    executor: schemas/* strictObject */.rej({
+        command: schemas/* string */.YjP().default(''),
+        verify: schemas/* string */.YjP().default(''),
+        env_allowlist: schemas/* array */.YOg(schemas/* string */.YjP().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+        sandbox: schemas/* enum */.k5n(['auto', 'bwrap', 'unshare', 'none'])
+            .default('auto')
+            .describe('where the agent runs: auto (bubblewrap, else unshare, else the attempt fails), bwrap, unshare, or none (unsandboxed; shown in every summary and PR)'),
+        network: schemas/* enum */.k5n(['none', 'allowlist', 'open'])
+            .default('allowlist')
+            .describe('what the sandboxed agent can reach: none (its own network namespace, only its own loopback), allowlist (the same, plus an HTTP(S) CONNECT proxy outside the sandbox that admits only the host names of network_allow on ports 443/80; an empty list is none), or open (the host network: every service of the machine, 127.0.0.1 included, e.g. the origin git server, and the whole internet; not recommended). With sandbox: none the agent always has the host network'),
+        network_allow: schemas/* array */.YOg(schemas/* string */.YjP()
+            .regex(HOST_PATTERN_RE, 'must be a host name (api.example.com) or *.suffix (*.example.com)'))
+            .default([])
+            .describe('host names the allowlist proxy admits: exact (api.anthropic.com) or *.suffix (*.openai.com, which matches sub-domains only); raw IP addresses are always refused'),
+    })
+        .prefault({}),
+    pr: schemas/* strictObject */.rej({
+        draft: schemas/* boolean */.zMY().default(true),
+        labels: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default(['leviathan']),
+        branch_prefix: schemas/* string */.YjP()
+            .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'must be a branch path ending in "/"')
+            .default('leviathan/'),
+        reviewers: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).default([]),
+        auto_merge: schemas/* boolean */.zMY().default(false),
+        mark_done_in_backlog: schemas/* boolean */.zMY().default(true),
+    })
+        .prefault({}),
+    events: schemas/* strictObject */.rej({
+        public_key: schemas/* union */.KCZ([
+            schemas/* literal */.euz(''),
+            schemas/* string */.YjP().regex(PUBLIC_KEY_PATTERN, 'must be ed25519:<base64> (leviathan key id)'),
+        ])
+            .default('')
+            .describe('Ed25519 public key that seals every append to the event log; empty: unsigned log'),
+    })
+        .prefault({}),
+})
+    .describe('Leviathan configuration (.leviathan/config.yaml)');
+/** The configuration a repository gets when `.leviathan/config.yaml` is absent. */
+function defaultConfig() {
+    return config_ConfigSchema.parse({});
+}
+
+;// CONCATENATED MODULE: ./src/core/scope-warnings.ts
+
+
+
+function scope_warnings_configWarnings(config, yaml, file) {
+    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
+    if (missing.length === 0)
+        return [];
+    const path = ['scope', 'protected_paths'];
+    const { line, column } = yaml.valueAt(path);
+    return [
+        {
+            file,
+            line,
+            column,
+            path: formatPath(path),
+            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
+            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
+        },
+    ];
+}
+/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
+function scope_warnings_backlogWarnings(backlog, yaml, file, config) {
+    const out = [];
+    let inScope = 0;
+    backlog.tasks.forEach((task, i) => {
+        const scope = taskScope(task.allowed_paths, config.scope);
+        if (scope.inScope) {
+            inScope += 1;
+            return;
+        }
+        if (task.status === 'done')
+            return;
+        const k = task.allowed_paths.indexOf(scope.path);
+        const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
+        const { line, column } = yaml.valueAt(p);
+        out.push({
+            file,
+            line,
+            column,
+            path: formatPath(p),
+            message: `task "${task.id}" is out of scope: ${scope.why}`,
+            hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
+        });
+    });
+    return { warnings: out, inScope };
+}
+
 ;// CONCATENATED MODULE: ./src/core/documents.ts
 
 
@@ -46965,566 +47510,6 @@ function documents_parseBacklogText(text, file, config) {
     if (scoped.warnings.length > 0)
         warnings.push(...scoped.warnings);
     return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };
-}
-/**
- * The summary `validate` prints. `inScope`, when given, is what `parseBacklogText` counted against this same
- * config (each task's scope is decided once, not again for the summary).
- */
-function summarizeBacklog(backlog, config, inScope) {
-    let ready = 0;
-    let scoped = 0;
-    for (let i = 0; i < backlog.tasks.length; i++) {
-        const task = backlog.tasks[i];
-        if (task.ready && task.status === 'pending')
-            ready += 1;
-        if (inScope === undefined && taskScope(task.allowed_paths, config.scope).inScope)
-            scoped += 1;
-    }
-    return { tasks: backlog.tasks.length, ready, inScope: inScope ?? scoped };
-}
-const SYNTAX_HINTS = {
-    TAB_AS_INDENT: 'indent with spaces, not tabs',
-    DUPLICATE_KEY: 'a key may appear only once in a mapping; remove or rename one',
-    MULTIPLE_DOCS: 'keep a single YAML document in the file (remove the extra "---")',
-    BAD_INDENT: 'align items of the same list or mapping at the same column',
-    MISSING_CHAR: 'close the quote or bracket that was opened',
-    BLOCK_AS_IMPLICIT_KEY: 'quote a value that contains ": "',
-    MULTILINE_IMPLICIT_KEY: 'quote a value that contains ": ", or put the key on one line',
-    UNEXPECTED_TOKEN: 'quote values that start with a special character (*, &, !, |, >, @, `, %)',
-};
-function load(text, file) {
-    // Plain YAML (nearly every real file) is read without positions; they are computed only if a diagnostic
-    // needs one. Anything else, and every syntax error, goes through the full positioned parse.
-    const fast = parseFastYaml(text);
-    if (fast !== null)
-        return { ok: true, yaml: new LazyPositions(text), raw: fast.value ?? {}, warnings: [] };
-    const yaml = new PositionedYaml(text);
-    if (yaml.errors.length > 0) {
-        const diagnostics = yaml.errors.map((e) => {
-            const { line, column } = yaml.positionOf(e.pos[0]);
-            const hint = SYNTAX_HINTS[e.code] ?? 'fix the YAML syntax at this spot';
-            // The error's range is only the key's first character; read the key up to its colon.
-            const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))?.[0].trim();
-            const detail = e.code === 'DUPLICATE_KEY' && key ? ` ("${key}" appears more than once)` : '';
-            return { file, line, column, path: '', message: `YAML syntax error: ${e.message}${detail}`, hint };
-        });
-        return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
-    }
-    const warnings = yaml.warnings.map((w) => {
-        const { line, column } = yaml.positionOf(w.pos[0]);
-        return { file, line, column, path: '', message: w.message };
-    });
-    if (yaml.isEmpty)
-        return { ok: true, yaml, raw: {}, warnings };
-    try {
-        return { ok: true, yaml, raw: yaml.doc.toJS(), warnings };
-    }
-    catch (error) {
-        // Unresolvable or excessive aliases: the parser accepts them, converting to a value does not.
-        const message = error instanceof Error ? error.message : String(error);
-        return {
-            ok: false,
-            diagnostics: [
-                {
-                    file,
-                    line: 1,
-                    column: 1,
-                    path: '',
-                    message: `YAML error: ${message}`,
-                    hint: 'avoid anchors and aliases',
-                },
-            ],
-        };
-    }
-}
-function sortDiagnostics(ds) {
-    return ds
-        .map((d, i) => ({ d, i }))
-        .sort((a, b) => a.d.line - b.d.line || a.d.column - b.d.column || a.i - b.i)
-        .map(({ d }) => d);
-}
-function documents_isRecord(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
-const DEFAULTED = new Set(['default', 'prefault', 'optional']);
-function unwrap(schema) {
-    let s = schema;
-    while (WRAPPERS.has(s._zod.def.type) && s._zod.def.innerType)
-        s = s._zod.def.innerType;
-    return s;
-}
-function schemaAt(root, path) {
-    let s = root;
-    for (const seg of path) {
-        if (!s)
-            return undefined;
-        const def = unwrap(s)._zod.def;
-        if (def.type === 'object' && typeof seg === 'string')
-            s = def.shape?.[seg];
-        else if (def.type === 'array' && typeof seg === 'number')
-            s = def.element;
-        else
-            return undefined;
-    }
-    return s;
-}
-function knownKeys(root, path) {
-    const s = schemaAt(root, path);
-    const def = s ? unwrap(s)._zod.def : undefined;
-    return def?.type === 'object' ? Object.keys(def.shape ?? {}) : [];
-}
-/**
- * `key:` with nothing after it (or only commented-out children) reads as null; for a key that has a default
- * that means "use the default", which is what someone who commented out a section expects.
- */
-function dropEmptyOptionals(value, schema) {
-    if (!schema)
-        return value;
-    const def = unwrap(schema)._zod.def;
-    if (def.type === 'object' && documents_isRecord(value)) {
-        const out = {};
-        for (const [k, v] of Object.entries(value)) {
-            const field = def.shape?.[k];
-            if (v === null && field && DEFAULTED.has(field._zod.def.type))
-                continue;
-            out[k] = dropEmptyOptionals(v, field);
-        }
-        return out;
-    }
-    if (def.type === 'array' && Array.isArray(value))
-        return value.map((v) => dropEmptyOptionals(v, def.element));
-    return value;
-}
-function kindOf(schema) {
-    if (!schema)
-        return 'a value';
-    const def = unwrap(schema)._zod.def;
-    switch (def.type) {
-        case 'string':
-            return 'text';
-        case 'number':
-            return 'a number';
-        case 'boolean':
-            return 'true or false';
-        case 'array':
-            return 'a list';
-        case 'object':
-            return 'a mapping';
-        case 'enum':
-            return `one of ${Object.values(def.entries ?? {}).join('|')}`;
-        default:
-            return 'a value';
-    }
-}
-// ---------------------------------------------------------------------------------------------------------
-// Schema issues → positioned diagnostics
-function describe(v) {
-    if (v === undefined)
-        return 'nothing';
-    if (v === null)
-        return 'an empty value';
-    if (typeof v === 'string')
-        return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-    if (Array.isArray(v))
-        return v.length === 0 ? 'an empty list' : `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
-    if (typeof v === 'object')
-        return 'a mapping';
-    return String(v);
-}
-const EXPECTED_NAMES = {
-    string: 'text',
-    number: 'a number',
-    int: 'a whole number',
-    boolean: 'true or false',
-    array: 'a list',
-    object: 'a mapping',
-};
-const MISSING_HINTS = {
-    id: 'add id: <lowercase-id>, e.g. id: docs-guide',
-    title: 'add title: <the PR title, 1–200 characters>',
-    allowed_paths: 'add allowed_paths: ["docs/**"] listing the globs the task may change',
-};
-const FORMAT_HINTS = {
-    id: 'use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. docs-guide',
-    dependencies: 'use the id of another task in this backlog',
-    env_allowlist: 'use an environment variable name such as MY_VAR',
-    branch_prefix: 'use a branch path ending in "/", e.g. "leviathan/"',
-};
-function leafName(path) {
-    for (let i = path.length - 1; i >= 0; i--) {
-        const seg = path[i];
-        if (typeof seg === 'string')
-            return seg;
-    }
-    return '';
-}
-function segments(path) {
-    return path.map((p) => (typeof p === 'number' ? p : String(p)));
-}
-/** The schema's verdict: the parsed value, or the positioned diagnostics of its issues. */
-function schemaCheck(schema, raw, yaml, file) {
-    const result = schema.safeParse(dropEmptyOptionals(raw, schema), { reportInput: true });
-    if (result.success)
-        return { value: result.data, diagnostics: [] };
-    return { diagnostics: result.error.issues.flatMap((issue) => issueDiagnostics(issue, schema, yaml, file)) };
-}
-function issueDiagnostics(issue, root, yaml, file) {
-    const path = segments(issue.path);
-    const at = (pos, p, message, hint) => {
-        const d = { file, line: pos.line, column: pos.column, path: formatPath(p), message };
-        if (hint)
-            d.hint = hint;
-        return d;
-    };
-    const leaf = leafName(path);
-    const input = issue.input;
-    switch (issue.code) {
-        case 'unrecognized_keys': {
-            const known = knownKeys(root, path);
-            return issue.keys.map((key) => {
-                const keyPath = [...path, key];
-                const close = closest(key, known);
-                const hint = `${close ? `did you mean "${close}"? ` : ''}remove it or check spelling; known keys: ${known.join(', ')}`;
-                return at(yaml.keyAt(keyPath), keyPath, `unknown key "${key}"`, hint);
-            });
-        }
-        case 'invalid_type': {
-            if (input === undefined && !yaml.has(path) && path.length > 0) {
-                const parent = path.slice(0, -1);
-                const key = String(path[path.length - 1]);
-                const hint = MISSING_HINTS[key] ?? `add ${key}: <${kindOf(schemaAt(root, path))}>`;
-                return [at(yaml.valueAt(parent), path, `missing required key "${key}"`, hint)];
-            }
-            const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
-            return [
-                at(yaml.valueAt(path), path, `expected ${expected}, got ${describe(input)}`, typeHint(issue, path)),
-            ];
-        }
-        case 'invalid_value': {
-            const values = issue.values.map(String);
-            if (values.length === 1) {
-                return [at(yaml.valueAt(path), path, `${describe(input)} is not supported`, `use ${values[0]}`)];
-            }
-            const list = values.join('|');
-            return [at(yaml.valueAt(path), path, `${describe(input)} is not one of ${list}`, `use one of ${list}`)];
-        }
-        case 'too_small':
-        case 'too_big': {
-            const small = issue.code === 'too_small';
-            const bound = Number(small ? issue.minimum : issue.maximum);
-            const custom = issue.message.startsWith('must ') ? issue.message : undefined;
-            if (issue.origin === 'array') {
-                const message = small ? 'the list is empty' : `the list has more than ${bound} items`;
-                const hint = leaf === 'allowed_paths'
-                    ? 'list at least one glob the task may change, e.g. ["docs/**"]'
-                    : leaf === 'run'
-                        ? 'list at least one command, or remove run to use the agent'
-                        : (custom ?? `list at least ${bound} item${bound === 1 ? '' : 's'}`);
-                return [
-                    at(yaml.valueAt(path), path, custom && small ? `the list is empty: ${custom}` : message, hint),
-                ];
-            }
-            if (issue.origin === 'string') {
-                const len = typeof input === 'string' ? input.length : 0;
-                const message = small
-                    ? len === 0
-                        ? 'empty text'
-                        : `${describe(input)} is too short`
-                    : `text is ${len} characters long (at most ${bound})`;
-                const hint = small
-                    ? `write at least ${bound} character${bound === 1 ? '' : 's'}`
-                    : `shorten it to ${bound} characters or fewer`;
-                return [at(yaml.valueAt(path), path, message, hint)];
-            }
-            const op = small ? '≥' : '≤';
-            return [
-                at(yaml.valueAt(path), path, `${describe(input)} is too ${small ? 'small' : 'large'}`, `use a whole number ${op} ${bound}`),
-            ];
-        }
-        case 'invalid_format': {
-            const rule = issue.message.startsWith('must ')
-                ? issue.message
-                : `does not match ${issue.pattern ?? issue.format}`;
-            return [at(yaml.valueAt(path), path, `${describe(input)} ${rule}`, FORMAT_HINTS[leaf])];
-        }
-        default:
-            return [at(yaml.valueAt(path), path, `${issue.message} (got ${describe(input)})`)];
-    }
-}
-function typeHint(issue, path) {
-    const input = issue.input;
-    switch (issue.expected) {
-        case 'boolean':
-            return typeof input === 'string' && /^(true|false)$/i.test(input)
-                ? 'write true or false without quotes'
-                : 'use true or false';
-        case 'number':
-        case 'int':
-            if (typeof input === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(input))
-                return 'write the number without quotes';
-            return 'use a whole number';
-        case 'array':
-            return typeof input === 'string'
-                ? `write a list, e.g. [${JSON.stringify(input)}]`
-                : 'write a list: [a, b] or one "- item" per line';
-        case 'object':
-            return path.length === 0
-                ? 'the file must be a mapping of "key: value" lines'
-                : 'write a mapping of "key: value" lines (indented under this key)';
-        case 'string':
-            return input === null ? 'write a value after the colon' : `quote it: "${String(input)}"`;
-        default:
-            return `use ${EXPECTED_NAMES[issue.expected] ?? issue.expected}`;
-    }
-}
-/** The known key a misspelt one most likely meant (small edit distance), if any. */
-function closest(key, known) {
-    let best;
-    let bestDist = Number.POSITIVE_INFINITY;
-    for (const k of known) {
-        const d = editDistance(key.toLowerCase(), k);
-        if (d < bestDist) {
-            best = k;
-            bestDist = d;
-        }
-    }
-    return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
-}
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("dosc" → "docs" is 1). */
-function editDistance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-    for (let j = 1; j <= b.length; j++)
-        d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                v = Math.min(v, d[i - 2][j - 2] + 1);
-            d[i][j] = v;
-        }
-    }
-    return d[a.length][b.length];
-}
-// ---------------------------------------------------------------------------------------------------------
-// Cross checks (on the raw value, so they show up together with schema errors)
-const GLOB_HINT = 'use a repository-relative POSIX glob such as "docs/**"';
-/** No glob in the list is a string validateGlob refuses (then there is nothing to position). */
-function allGlobsValid(globs) {
-    if (!Array.isArray(globs))
-        return true;
-    for (let i = 0; i < globs.length; i++) {
-        const glob = globs[i];
-        if (typeof glob === 'string' && validateGlob(glob) !== null)
-            return false;
-    }
-    return true;
-}
-function globDiagnostics(globs, base, yaml, file) {
-    if (!Array.isArray(globs))
-        return [];
-    const out = [];
-    globs.forEach((glob, k) => {
-        if (typeof glob !== 'string')
-            return;
-        const why = validateGlob(glob);
-        if (why === null)
-            return;
-        const p = [...base, k];
-        const { line, column } = yaml.valueAt(p);
-        out.push({
-            file,
-            line,
-            column,
-            path: formatPath(p),
-            message: `invalid glob ${describe(glob)}: ${why}`,
-            hint: GLOB_HINT,
-        });
-    });
-    return out;
-}
-function configCrossChecks(raw, yaml, file) {
-    if (!documents_isRecord(raw) || !documents_isRecord(raw.scope))
-        return [];
-    return [
-        ...globDiagnostics(raw.scope.allowed_paths, ['scope', 'allowed_paths'], yaml, file),
-        ...globDiagnostics(raw.scope.protected_paths, ['scope', 'protected_paths'], yaml, file),
-    ];
-}
-function configWarnings(config, yaml, file) {
-    const missing = DEFAULT_PROTECTED_PATHS.filter((p) => !config.scope.protected_paths.includes(p));
-    if (missing.length === 0)
-        return [];
-    const path = ['scope', 'protected_paths'];
-    const { line, column } = yaml.valueAt(path);
-    return [
-        {
-            file,
-            line,
-            column,
-            path: formatPath(path),
-            message: `protected_paths leaves out default protections: ${missing.join(', ')}`,
-            hint: 'setting protected_paths replaces the defaults; list them again unless you mean to drop them',
-        },
-    ];
-}
-function backlogCrossChecks(raw, yaml, file, config) {
-    if (!documents_isRecord(raw) || !Array.isArray(raw.tasks))
-        return [];
-    const tasks = raw.tasks;
-    const out = [];
-    const push = (p, message, hint, pos = yaml.valueAt(p)) => {
-        out.push({ file, line: pos.line, column: pos.column, path: formatPath(p), message, hint });
-    };
-    // ids: first definition wins; later ones are the duplicates.
-    const firstIndex = new Map();
-    tasks.forEach((t, i) => {
-        if (!documents_isRecord(t) || typeof t.id !== 'string')
-            return;
-        const first = firstIndex.get(t.id);
-        if (first === undefined) {
-            firstIndex.set(t.id, i);
-            return;
-        }
-        const firstLine = yaml.valueAt(['tasks', first, 'id']).line;
-        push(['tasks', i, 'id'], `duplicate id "${t.id}" (first defined at line ${firstLine})`, 'task ids must be unique; rename or remove one of them');
-    });
-    let ids; // for the hints of unknown dependencies only
-    const limits = config.limits;
-    // A valid prefix and an id without "..", a final "." or a final ".lock" make two valid branches (the id's
-    // characters are all allowed in a ref): only other ids need git's whole rule.
-    const prefixOk = branchNameError(`${config.pr.branch_prefix}x`) === null;
-    const plainId = (id) => prefixOk && !id.includes('..') && !id.endsWith('.') && !id.endsWith('.lock');
-    tasks.forEach((t, i) => {
-        if (!documents_isRecord(t))
-            return;
-        if (typeof t.id === 'string' && TASK_ID_PATTERN.test(t.id) && !plainId(t.id)) {
-            // The id names the PR branch and the WIP branch: git must accept both, or the attempt dies in git.
-            const branch = `${config.pr.branch_prefix}${t.id}`;
-            const why = branchNameError(branch) ?? branchNameError(`leviathan-wip/${t.id}/attempt`);
-            if (why !== null) {
-                push(['tasks', i, 'id'], `id "${t.id}" is not a valid branch name (${branch} ${why})`, 'use letters, digits and single "-", "_" or "." between them; no "..", no ".lock" at the end');
-            }
-        }
-        if (Array.isArray(t.dependencies)) {
-            t.dependencies.forEach((dep, j) => {
-                if (typeof dep !== 'string' || firstIndex.has(dep))
-                    return;
-                ids ??= [...firstIndex.keys()];
-                const close = closest(dep, ids);
-                const known = ids.length > 0 ? `known ids: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : '';
-                push(['tasks', i, 'dependencies', j], `dependency "${dep}" is not a task in this backlog`, close ? `did you mean "${close}"?` : known || 'add that task or remove the dependency');
-            });
-        }
-        if (isWholeNumber(t.max_attempts) && t.max_attempts > limits.max_attempts_per_task) {
-            push(['tasks', i, 'max_attempts'], `max_attempts ${t.max_attempts} is above the config's limits.max_attempts_per_task (${limits.max_attempts_per_task})`, `a task may only lower the limit: use 1–${limits.max_attempts_per_task}, or raise it in the config`);
-        }
-        if (isWholeNumber(t.timeout_minutes) && t.timeout_minutes > limits.attempt_timeout_minutes) {
-            push(['tasks', i, 'timeout_minutes'], `timeout_minutes ${t.timeout_minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
-        }
-        if (documents_isRecord(t.executor)) {
-            const minutes = t.executor.timeout_minutes;
-            if (isWholeNumber(minutes) && minutes > limits.attempt_timeout_minutes) {
-                push(['tasks', i, 'executor', 'timeout_minutes'], `executor.timeout_minutes ${minutes} is above the config's limits.attempt_timeout_minutes (${limits.attempt_timeout_minutes})`, `a task's executor may only lower the limit: use 1–${limits.attempt_timeout_minutes}, or raise it in the config`);
-            }
-            if (typeof t.executor.command === 'string' && Array.isArray(t.run)) {
-                push(['tasks', i, 'executor', 'command'], 'a task with run commands has no agent: executor.command would never run', 'keep either run (a script task) or executor.command (an agent task)');
-            }
-        }
-        if (!allGlobsValid(t.allowed_paths)) {
-            out.push(...globDiagnostics(t.allowed_paths, ['tasks', i, 'allowed_paths'], yaml, file));
-        }
-    });
-    for (const cycle of findCycles(tasks, firstIndex)) {
-        push(['tasks', cycle.task, 'dependencies', cycle.dep], `dependency cycle: ${cycle.ids.join(' → ')}`, 'a task cannot depend on itself, directly or through others; remove one of these dependencies');
-    }
-    return out;
-}
-function isWholeNumber(v) {
-    return typeof v === 'number' && Number.isInteger(v);
-}
-const NONE = (/* unused pure expression or super */ null && ([]));
-const ACTIVE = 1;
-const DONE = 2;
-/** Every back edge of a depth-first walk in file order: one report per cycle, at the edge that closes it. */
-function findCycles(tasks, firstIndex) {
-    const depsOf = (i) => {
-        const t = tasks[i];
-        return documents_isRecord(t) && Array.isArray(t.dependencies) ? t.dependencies : NONE;
-    };
-    const idOf = (i) => tasks[i].id;
-    // Per task index: unvisited (0), on the walk's stack, or done; the stack as two parallel arrays.
-    const state = new Uint8Array(tasks.length);
-    const nodes = new Int32Array(tasks.length);
-    const nexts = new Int32Array(tasks.length);
-    const cycles = [];
-    // Iterative so a long dependency chain cannot overflow the stack. Starts in file order of first
-    // definitions (the order of firstIndex), by index: a cold Map iterator steps an object per entry.
-    for (let start = 0; start < tasks.length; start++) {
-        const t = tasks[start];
-        if (!documents_isRecord(t) || typeof t.id !== 'string' || firstIndex.get(t.id) !== start)
-            continue;
-        if (state[start] !== 0)
-            continue;
-        let depth = 1;
-        nodes[0] = start;
-        nexts[0] = 0;
-        state[start] = ACTIVE;
-        while (depth > 0) {
-            const node = nodes[depth - 1];
-            const deps = depsOf(node);
-            if (nexts[depth - 1] >= deps.length) {
-                state[node] = DONE;
-                depth -= 1;
-                continue;
-            }
-            const j = nexts[depth - 1];
-            nexts[depth - 1] = j + 1;
-            const dep = deps[j];
-            const target = typeof dep === 'string' ? firstIndex.get(dep) : undefined;
-            if (target === undefined)
-                continue;
-            if (state[target] === ACTIVE) {
-                const from = nodes.subarray(0, depth).indexOf(target);
-                const ids = [...Array.from(nodes.subarray(from, depth), idOf), idOf(target)];
-                cycles.push({ task: node, dep: j, ids });
-            }
-            else if (state[target] === 0) {
-                state[target] = ACTIVE;
-                nodes[depth] = target;
-                nexts[depth] = 0;
-                depth += 1;
-            }
-        }
-    }
-    return cycles;
-}
-/** The out-of-scope warnings (for tasks not done yet) and how many tasks, done ones included, are in scope. */
-function backlogWarnings(backlog, yaml, file, config) {
-    const out = [];
-    let inScope = 0;
-    backlog.tasks.forEach((task, i) => {
-        const scope = taskScope(task.allowed_paths, config.scope);
-        if (scope.inScope) {
-            inScope += 1;
-            return;
-        }
-        if (task.status === 'done')
-            return;
-        const k = task.allowed_paths.indexOf(scope.path);
-        const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
-        const { line, column } = yaml.valueAt(p);
-        out.push({
-            file,
-            line,
-            column,
-            path: formatPath(p),
-            message: `task "${task.id}" is out of scope: ${scope.why}`,
-            hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
-        });
-    });
-    return { warnings: out, inScope };
 }
 
 // EXTERNAL MODULE: ./src/store/remote-tips.ts
