@@ -7,13 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BranchPushError, type PullInput } from '../../src/forge/forge.js';
+import { BranchPushError } from '../../src/forge/forge.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { Git } from '../../src/store/git.js';
 import { PrivateRepo } from '../../src/store/private-repo.js';
 import { carriedPush } from '../../src/worker/branch.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, installHook, makeTempDir, removeDir } from '../harness/repo.js';
+import { pullInput } from '../helpers/pull-fixtures.js';
 
 let server: GitServer;
 let root: string;
@@ -28,18 +29,6 @@ afterAll(async () => {
   await server?.stop();
   await removeDir(root);
 });
-
-function input(branch: string): PullInput {
-  return {
-    branch,
-    base: 'main',
-    title: `Task ${branch}`,
-    body: `<!-- leviathan:task=${branch} attempt=a1 -->`,
-    draft: true,
-    labels: ['leviathan'],
-    reviewers: [],
-  };
-}
 
 /** An origin whose post-receive hook logs every ref update (`<old> <new> <ref>`), and two clones of it. */
 async function setup() {
@@ -78,7 +67,7 @@ describe('a carried branch push on the local forge', () => {
     const { commit, push, repo } = await carry(worker, 'leviathan/one');
     const from = server.requests.length;
     const { pull, created } = await forge.upsertPull({
-      ...input('leviathan/one'),
+      ...pullInput('leviathan/one'),
       headSha: commit,
       carry: push,
     });
@@ -100,13 +89,13 @@ describe('a carried branch push on the local forge', () => {
     const { bare, worker, other, pushes } = await setup();
     const forge = new LocalForge({ dir: worker });
     const seen = await carry(worker, 'leviathan/seen');
-    await forge.upsertPull({ ...input('leviathan/seen'), carry: seen.push });
+    await forge.upsertPull({ ...pullInput('leviathan/seen'), carry: seen.push });
     // Another writer moves the pulls ref after this forge's view of it.
     const theirs = await carry(other, 'leviathan/theirs');
-    await new LocalForge({ dir: other }).upsertPull({ ...input('leviathan/theirs'), carry: theirs.push });
+    await new LocalForge({ dir: other }).upsertPull({ ...pullInput('leviathan/theirs'), carry: theirs.push });
     const { commit, push, repo } = await carry(worker, 'leviathan/mine');
     const from = server.requests.length;
-    const { pull } = await forge.upsertPull({ ...input('leviathan/mine'), headSha: commit, carry: push });
+    const { pull } = await forge.upsertPull({ ...pullInput('leviathan/mine'), headSha: commit, carry: push });
     await repo.remove();
     // The first try (on the view this forge held) was refused as a whole; the second, on the fetched tip, landed.
     const tries = server.requests
@@ -133,7 +122,7 @@ describe('a carried branch push on the local forge', () => {
     const pullsBefore = await git(bare, ['rev-parse', '--verify', '--quiet', 'refs/leviathan/pulls']).catch(
       () => '',
     );
-    const error = await forge.upsertPull({ ...input('leviathan/taken'), carry: push }).catch((e) => e);
+    const error = await forge.upsertPull({ ...pullInput('leviathan/taken'), carry: push }).catch((e) => e);
     await repo.remove();
     expect(error).toBeInstanceOf(BranchPushError);
     expect(String(error.message)).toMatch(/lease was lost/);
@@ -154,7 +143,7 @@ describe('a carried branch push on the local forge', () => {
     );
     const forge = new LocalForge({ dir: worker });
     const { push, repo } = await carry(worker, 'leviathan/refused');
-    const error = await forge.upsertPull({ ...input('leviathan/refused'), carry: push }).catch((e) => e);
+    const error = await forge.upsertPull({ ...pullInput('leviathan/refused'), carry: push }).catch((e) => e);
     await repo.remove();
     expect(error).toBeInstanceOf(BranchPushError);
     await expect(git(bare, ['rev-parse', '--verify', '--quiet', 'refs/leviathan/pulls'])).rejects.toThrow();

@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ForgeError, type PullInput } from '../../src/forge/forge.js';
+import { ForgeError } from '../../src/forge/forge.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, commitFiles, git, initRepo, makeTempDir, removeDir } from '../harness/repo.js';
+import { pullInput } from '../helpers/pull-fixtures.js';
 import { sized } from '../helpers/stress.js';
 
 /** A clock the tests move by hand. */
@@ -16,19 +17,6 @@ function clock(start = '2026-11-26T10:00:00.000Z') {
     advance(ms: number) {
       t += ms;
     },
-  };
-}
-
-function input(branch: string, over: Partial<PullInput> = {}): PullInput {
-  return {
-    branch,
-    base: 'main',
-    title: `Task ${branch}`,
-    body: `<!-- leviathan:task=${branch} attempt=a1 -->`,
-    draft: true,
-    labels: ['leviathan'],
-    reviewers: [],
-    ...over,
   };
 }
 
@@ -99,7 +87,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('creates a pull as a JSON record on refs/leviathan/pulls of the origin', async () => {
     const { name, bare, worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/docs', { 'docs/a.md': 'a\n' });
-    const { pull, created } = await forge.upsertPull(input('leviathan/docs'));
+    const { pull, created } = await forge.upsertPull(pullInput('leviathan/docs'));
     expect(created).toBe(true);
     expect(pull).toMatchObject({
       number: 1,
@@ -121,10 +109,10 @@ describe('LocalForge over a smart-HTTP origin', () => {
 
   it('refuses a pull whose head branch is not on the origin, and writes nothing', async () => {
     const { bare, forge } = await setup();
-    await expect(forge.upsertPull(input('leviathan/ghost'))).rejects.toThrow(
+    await expect(forge.upsertPull(pullInput('leviathan/ghost'))).rejects.toThrow(
       /branch leviathan\/ghost does not exist on http:\/\/127\.0\.0\.1:\d+\/target\d+\.git/,
     );
-    await expect(forge.upsertPull(input('leviathan/ghost'))).rejects.toBeInstanceOf(ForgeError);
+    await expect(forge.upsertPull(pullInput('leviathan/ghost'))).rejects.toBeInstanceOf(ForgeError);
     await expect(git(bare, ['rev-parse', '--verify', 'refs/leviathan/pulls'])).rejects.toThrow();
   });
 
@@ -133,10 +121,10 @@ describe('LocalForge over a smart-HTTP origin', () => {
     for (const b of ['leviathan/a', 'leviathan/b', 'feature/human', 'feature/labelled']) {
       await pushBranch(worker, b, { [`${b.replace('/', '-')}.txt`]: 'x\n' });
     }
-    await forge.upsertPull(input('leviathan/a'));
-    await forge.upsertPull(input('leviathan/b'));
-    await forge.upsertPull(input('feature/human', { labels: [] }));
-    await forge.upsertPull(input('feature/labelled', { labels: ['leviathan'] }));
+    await forge.upsertPull(pullInput('leviathan/a'));
+    await forge.upsertPull(pullInput('leviathan/b'));
+    await forge.upsertPull(pullInput('feature/human', { labels: [] }));
+    await forge.upsertPull(pullInput('feature/labelled', { labels: ['leviathan'] }));
     c.advance(60_000);
     await forge.close(2);
 
@@ -162,10 +150,10 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('updates the open pull of a branch in place (same number, created:false) and is idempotent', async () => {
     const { bare, worker, forge, clock: c } = await setup();
     await pushBranch(worker, 'leviathan/u', { 'u.txt': 'u\n' });
-    await forge.upsertPull(input('leviathan/u'));
+    await forge.upsertPull(pullInput('leviathan/u'));
     c.advance(1000);
     const again = await forge.upsertPull(
-      input('leviathan/u', { title: 'Retitled', body: 'attempt 2', draft: false, labels: ['extra'] }),
+      pullInput('leviathan/u', { title: 'Retitled', body: 'attempt 2', draft: false, labels: ['extra'] }),
     );
     expect(again.created).toBe(false);
     expect(again.pull).toMatchObject({
@@ -179,7 +167,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
     });
     const tip = await git(bare, ['rev-parse', 'refs/leviathan/pulls']);
     const same = await forge.upsertPull(
-      input('leviathan/u', { title: 'Retitled', body: 'attempt 2', draft: false, labels: ['extra'] }),
+      pullInput('leviathan/u', { title: 'Retitled', body: 'attempt 2', draft: false, labels: ['extra'] }),
     );
     expect(same).toMatchObject({ created: false, pull: { number: 1 } });
     expect(await git(bare, ['rev-parse', 'refs/leviathan/pulls'])).toBe(tip); // nothing written
@@ -188,7 +176,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('stores comments in the record', async () => {
     const { worker, forge, clock: c } = await setup();
     await pushBranch(worker, 'leviathan/c', { 'c.txt': 'c\n' });
-    await forge.upsertPull(input('leviathan/c'));
+    await forge.upsertPull(pullInput('leviathan/c'));
     c.advance(5000);
     await forge.comment(1, 'attempt 2 failed: verify_failed');
     await forge.comment(1, 'second');
@@ -203,7 +191,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('merges with a real --no-ff merge pushed to the base branch, never touching the user checkout', async () => {
     const { bare, user, worker, forge, clock: c } = await setup();
     const head = await pushBranch(worker, 'leviathan/m', { 'docs/m.md': 'merged\n' });
-    await forge.upsertPull(input('leviathan/m'));
+    await forge.upsertPull(pullInput('leviathan/m'));
     const mainBefore = await git(bare, ['rev-parse', 'refs/heads/main']);
     // The user has local, uncommitted work: it must survive as it is.
     await writeFile(join(user, 'README.md'), '# local edit\n');
@@ -241,7 +229,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('refuses to merge or close a pull twice', async () => {
     const { worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/t', { 't.txt': 't\n' });
-    await forge.upsertPull(input('leviathan/t'));
+    await forge.upsertPull(pullInput('leviathan/t'));
     await forge.merge(1);
     await expect(forge.merge(1)).rejects.toThrow('pull #1 is merged; only an open pull can be merged');
     await expect(forge.close(1)).rejects.toThrow('pull #1 is merged; only an open pull can be closed');
@@ -250,7 +238,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('closes a pull, which then cannot be merged, and leaves the base branch alone', async () => {
     const { bare, worker, forge, clock: c } = await setup();
     await pushBranch(worker, 'leviathan/x', { 'x.txt': 'x\n' });
-    await forge.upsertPull(input('leviathan/x'));
+    await forge.upsertPull(pullInput('leviathan/x'));
     c.advance(10_000);
     const pull = await forge.close(1);
     expect(pull).toMatchObject({ state: 'closed', closed_at: '2026-11-26T10:00:10.000Z', merged_at: null });
@@ -258,13 +246,13 @@ describe('LocalForge over a smart-HTTP origin', () => {
     await expect(forge.merge(1)).rejects.toThrow(/pull #1 is closed; only an open pull can be merged/);
     expect(await git(bare, ['rev-parse', 'refs/heads/main'])).toBe(main);
     // A new pull for the same branch gets a new number.
-    expect((await forge.upsertPull(input('leviathan/x'))).pull.number).toBe(2);
+    expect((await forge.upsertPull(pullInput('leviathan/x'))).pull.number).toBe(2);
   });
 
   it('refuses a conflicting merge and changes nothing anywhere', async () => {
     const { bare, user, worker, forge } = await setup({ 'README.md': '# target\n', 'shared.txt': 'base\n' });
     await pushBranch(worker, 'leviathan/conflict', { 'shared.txt': 'from the pull\n' });
-    await forge.upsertPull(input('leviathan/conflict'));
+    await forge.upsertPull(pullInput('leviathan/conflict'));
     await commitFiles(bare, 'main', { 'shared.txt': 'from main\n' }, 'a human edit on main');
     const main = await git(bare, ['rev-parse', 'refs/heads/main']);
     const pullsTip = await git(bare, ['rev-parse', 'refs/leviathan/pulls']);
@@ -282,7 +270,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('merges after the base branch moved on without conflict', async () => {
     const { bare, worker, forge } = await setup();
     const head = await pushBranch(worker, 'leviathan/late', { 'late.txt': 'late\n' });
-    await forge.upsertPull(input('leviathan/late'));
+    await forge.upsertPull(pullInput('leviathan/late'));
     const moved = await commitFiles(bare, 'main', { 'other.txt': 'other\n' }, 'someone else merged first');
     const { mergeCommit } = await forge.merge(1);
     const parents = (await git(bare, ['rev-list', '--parents', '-n', '1', mergeCommit])).split(' ').slice(1);
@@ -292,7 +280,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('retries when the base branch moves while it merges, and merges on top of the new tip', async () => {
     const { bare, worker, forge } = await setup();
     const head = await pushBranch(worker, 'leviathan/race', { 'race.txt': 'race\n' });
-    await forge.upsertPull(input('leviathan/race'));
+    await forge.upsertPull(pullInput('leviathan/race'));
     await git(bare, ['branch', 'side', 'main']);
     const moved = await commitFiles(bare, 'side', { 'side.txt': 'side\n' }, 'lands during the merge');
     let pushes = 0;
@@ -319,7 +307,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('refuses a merge when the head is already contained in the base', async () => {
     const { bare, worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/same', { 's.txt': 's\n' });
-    await forge.upsertPull(input('leviathan/same'));
+    await forge.upsertPull(pullInput('leviathan/same'));
     await git(bare, ['update-ref', 'refs/heads/main', 'refs/heads/leviathan/same']);
     await expect(forge.merge(1)).rejects.toThrow(
       /nothing to merge: leviathan\/same is already contained in main/,
@@ -330,7 +318,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('refuses a merge whose head branch was deleted', async () => {
     const { worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/gone', { 'g.txt': 'g\n' });
-    await forge.upsertPull(input('leviathan/gone'));
+    await forge.upsertPull(pullInput('leviathan/gone'));
     await git(worker, ['push', '--quiet', 'origin', ':refs/heads/leviathan/gone']);
     await expect(forge.merge(1)).rejects.toThrow(/branch leviathan\/gone does not exist/);
   });
@@ -344,7 +332,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
       branches.map((_, i) => cloneRepo(server.url(name), join(root, `${name}-racer${i}`))),
     );
     const results = await Promise.all(
-      clones.map((dir, i) => new LocalForge({ dir }).upsertPull(input(branches[i]!))),
+      clones.map((dir, i) => new LocalForge({ dir }).upsertPull(pullInput(branches[i]!))),
     );
     const numbers = results.map((r) => r.pull.number).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: CREATORS }, (_, i) => i + 1));
@@ -364,7 +352,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
       [0, 1, 2, 3].map((i) => cloneRepo(server.url(name), join(root, `${name}-same${i}`))),
     );
     const results = await Promise.all(
-      clones.map((dir) => new LocalForge({ dir }).upsertPull(input('leviathan/one'))),
+      clones.map((dir) => new LocalForge({ dir }).upsertPull(pullInput('leviathan/one'))),
     );
     expect(new Set(results.map((r) => r.pull.number))).toEqual(new Set([1]));
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -373,7 +361,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('keeps its state across restarts and clones (a new instance sees the same records)', async () => {
     const { name, user, worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/r', { 'r.txt': 'r\n' });
-    await forge.upsertPull(input('leviathan/r'));
+    await forge.upsertPull(pullInput('leviathan/r'));
     await forge.comment(1, 'kept');
     const restarted = new LocalForge({ dir: user });
     expect((await restarted.getPull(1)).comments.map((x) => x.body)).toEqual(['kept']);
@@ -431,7 +419,7 @@ describe('LocalForge over a smart-HTTP origin', () => {
   it('fails closed with a ForgeError on a corrupted record', async () => {
     const { bare, worker, forge } = await setup();
     await pushBranch(worker, 'leviathan/k', { 'k.txt': 'k\n' });
-    await forge.upsertPull(input('leviathan/k'));
+    await forge.upsertPull(pullInput('leviathan/k'));
     await git(bare, ['update-ref', 'refs/heads/tmp', 'refs/leviathan/pulls']);
     await commitFiles(bare, 'tmp', { 'pulls/1.json': '{"broken": true' }, 'hand edit');
     await git(bare, ['update-ref', 'refs/leviathan/pulls', 'refs/heads/tmp']);
@@ -464,7 +452,7 @@ describe('LocalForge over a token-protected origin', () => {
     await git(bare, ['update-ref', 'refs/heads/leviathan/auth', await commitOnMain(bare, 'auth.txt')]);
     const forge = new LocalForge({ dir: user, token: 's3cret' });
     expect(await forge.defaultBranch()).toBe('main');
-    expect((await forge.upsertPull(input('leviathan/auth'))).pull.number).toBe(1);
+    expect((await forge.upsertPull(pullInput('leviathan/auth'))).pull.number).toBe(1);
     const { mergeCommit } = await forge.merge(1);
     expect(await git(bare, ['rev-parse', 'refs/heads/main'])).toBe(mergeCommit);
 
@@ -495,7 +483,7 @@ describe('LocalForge on a repository without a remote (its own forge)', () => {
     await commitFiles(dir, 'leviathan/solo', { 'solo.txt': 'solo\n' });
     const forge = new LocalForge({ dir, now: clock().now });
     expect(await forge.defaultBranch()).toBe('main');
-    expect((await forge.upsertPull(input('leviathan/solo'))).pull.number).toBe(1);
+    expect((await forge.upsertPull(pullInput('leviathan/solo'))).pull.number).toBe(1);
     expect(JSON.parse(await git(dir, ['show', 'refs/leviathan/pulls:pulls/1.json'])).head).toBe(
       'leviathan/solo',
     );

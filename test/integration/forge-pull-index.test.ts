@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { PullInput } from '../../src/forge/forge.js';
 import { LocalForge } from '../../src/forge/local.js';
 import { parseIndex } from '../../src/forge/pull-index.js';
 import { PULLS_REF, type PullRecord, pullPath, serializePull } from '../../src/forge/pull-records.js';
@@ -13,6 +12,7 @@ import { observeGit } from '../../src/store/git.js';
 import { RefStore } from '../../src/store/ref-store.js';
 import { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, makeTempDir, removeDir } from '../harness/repo.js';
+import { pullInput, pullRecord } from '../helpers/pull-fixtures.js';
 
 let server: GitServer;
 let root: string;
@@ -27,41 +27,6 @@ afterAll(async () => {
   await server?.stop();
   await removeDir(root);
 });
-
-function input(branch: string, over: Partial<PullInput> = {}): PullInput {
-  return {
-    branch,
-    base: 'main',
-    title: `Task ${branch}`,
-    body: `<!-- leviathan:task=${branch} attempt=a1 -->`,
-    draft: true,
-    labels: ['leviathan'],
-    reviewers: [],
-    ...over,
-  };
-}
-
-function record(number: number, head: string, state: PullRecord['state']): PullRecord {
-  const at = '2026-11-20T10:00:00.000Z';
-  return {
-    v: 1,
-    number,
-    title: `Task ${number}`,
-    body: `pull ${number}`,
-    head,
-    base: 'main',
-    state,
-    draft: false,
-    labels: ['leviathan'],
-    reviewers: [],
-    created_at: at,
-    updated_at: at,
-    closed_at: state === 'open' ? null : at,
-    merged_at: state === 'merged' ? at : null,
-    merge_commit: null,
-    comments: [],
-  };
-}
 
 /** An origin whose pulls ref holds `records`, written as a writer without an index would (or a human). */
 async function setup(records: PullRecord[], branches: string[]) {
@@ -97,14 +62,14 @@ const blobReads = (commands: string[]) =>
   );
 
 const many = Array.from({ length: 40 }, (_, i) =>
-  record(i + 1, `leviathan/old-${i}`, i === 7 ? 'open' : 'merged'),
+  pullRecord(i + 1, `leviathan/old-${i}`, i === 7 ? 'open' : 'merged'),
 );
 
 describe('the pulls index', () => {
   it('after one full read, an upsert of a new branch reads no pull record at all', async () => {
     const { bare, clone } = await setup(many, ['leviathan/new-a', 'leviathan/new-b']);
     // The first write after an older writer reads everything, and seals the index it leaves.
-    const first = await new LocalForge({ dir: await clone('a') }).upsertPull(input('leviathan/new-a'));
+    const first = await new LocalForge({ dir: await clone('a') }).upsertPull(pullInput('leviathan/new-a'));
     expect(first.pull.number).toBe(41);
     const message = await git(bare, ['log', '-1', '--format=%B', PULLS_REF]);
     const tree = await git(bare, ['rev-parse', `${PULLS_REF}^{tree}`]);
@@ -116,12 +81,12 @@ describe('the pulls index', () => {
       ]),
     });
     const forge = new LocalForge({ dir: await clone('b') });
-    const second = await counted(() => forge.upsertPull(input('leviathan/new-b')));
+    const second = await counted(() => forge.upsertPull(pullInput('leviathan/new-b')));
     expect(second.value.pull.number).toBe(42);
     expect(blobReads(second.commands)).toEqual([]);
     // The branch with an open pull: only that record is read, and it is updated, not duplicated.
     const again = await counted(() =>
-      new LocalForge({ dir: bare }).upsertPull(input('leviathan/old-7', { title: 'retitled' })),
+      new LocalForge({ dir: bare }).upsertPull(pullInput('leviathan/old-7', { title: 'retitled' })),
     );
     expect(again.value).toMatchObject({ created: false, pull: { number: 8, title: 'retitled' } });
     const all = await new LocalForge({ dir: await clone('c') }).allPulls();
@@ -131,21 +96,21 @@ describe('the pulls index', () => {
 
   it('a hand-made commit copying a sealed message is read in full: its open pull is not duplicated', async () => {
     const { bare, clone } = await setup(many.slice(0, 5), ['leviathan/sneaky', 'leviathan/first']);
-    await new LocalForge({ dir: await clone('a') }).upsertPull(input('leviathan/first'));
+    await new LocalForge({ dir: await clone('a') }).upsertPull(pullInput('leviathan/first'));
     // A human adds an open pull for leviathan/sneaky by hand, keeping the sealed message (index without it).
     const message = await git(bare, ['log', '-1', '--format=%B', PULLS_REF]);
     const parent = await git(bare, ['rev-parse', PULLS_REF]);
     const store = new RefStore({ dir: bare, ref: PULLS_REF });
     const forged = await store.commit(
       new Map([
-        [pullPath(7), serializePull(record(7, 'leviathan/sneaky', 'open'))],
+        [pullPath(7), serializePull(pullRecord(7, 'leviathan/sneaky', 'open'))],
         ['next', '8\n'],
       ]),
       message,
       parent,
     );
     expect(await store.push(forged, parent)).toBe(true);
-    const up = await new LocalForge({ dir: await clone('b') }).upsertPull(input('leviathan/sneaky'));
+    const up = await new LocalForge({ dir: await clone('b') }).upsertPull(pullInput('leviathan/sneaky'));
     expect(up).toMatchObject({ created: false, pull: { number: 7 } });
     const opened = (await new LocalForge({ dir: bare }).allPulls()).filter(
       (p) => p.head === 'leviathan/sneaky',
@@ -156,13 +121,13 @@ describe('the pulls index', () => {
   it('a sealed index is kept by every write (close, comment) and names no closed pull', async () => {
     const { bare, clone } = await setup(many.slice(0, 3), ['leviathan/x']);
     const forge = new LocalForge({ dir: await clone('a') });
-    const { pull } = await forge.upsertPull(input('leviathan/x'));
+    const { pull } = await forge.upsertPull(pullInput('leviathan/x'));
     await forge.comment(pull.number, 'looks fine');
     await forge.close(pull.number);
     const message = await git(bare, ['log', '-1', '--format=%B', PULLS_REF]);
     const tree = await git(bare, ['rev-parse', `${PULLS_REF}^{tree}`]);
     expect(parseIndex(message, tree)).toEqual({ next: 5, open: new Map() });
-    const reopened = await new LocalForge({ dir: await clone('b') }).upsertPull(input('leviathan/x'));
+    const reopened = await new LocalForge({ dir: await clone('b') }).upsertPull(pullInput('leviathan/x'));
     expect(reopened).toMatchObject({ created: true, pull: { number: 5 } });
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * Pull requests as tests and benchmarks make them: the input a worker hands the forge, and ready-made
+ * records for a pulls ref with history. No jest here, so the benchmarks can import it.
+ */
+import type { PullInput } from '../../src/forge/forge.js';
+import type { PullRecord } from '../../src/forge/pull-records.js';
+
+/** The upsert a worker sends for `branch` (a draft with the leviathan label and the task marker). */
+export function pullInput(branch: string, over: Partial<PullInput> = {}): PullInput {
+  return {
+    branch,
+    base: 'main',
+    title: `Task ${branch}`,
+    body: `<!-- leviathan:task=${branch} attempt=a1 -->`,
+    draft: true,
+    labels: ['leviathan'],
+    reviewers: [],
+    ...over,
+  };
+}
+
+/** A stored record in `state`; closed and merged ones are stamped at `at`. */
+export function pullRecord(
+  number: number,
+  head: string,
+  state: PullRecord['state'],
+  over: Partial<PullRecord> & { at?: string } = {},
+): PullRecord {
+  const { at = '2026-11-20T10:00:00.000Z', ...rest } = over;
+  return {
+    v: 1,
+    number,
+    title: `Task ${number}`,
+    body: `pull ${number}`,
+    head,
+    base: 'main',
+    state,
+    draft: false,
+    labels: ['leviathan'],
+    reviewers: [],
+    created_at: at,
+    updated_at: at,
+    closed_at: state === 'open' ? null : at,
+    merged_at: state === 'merged' ? at : null,
+    merge_commit: null,
+    comments: [],
+    ...rest,
+  };
+}
