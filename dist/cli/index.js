@@ -58509,7 +58509,7 @@ function fastTask(t) {
     for (const key in t) {
         const v = t[key];
         // A null for a key with a default (or an optional one) is that default; the three required keys need values.
-        if (v === null && key !== 'id' && key !== 'title' && key !== 'allowed_paths') {
+        if (v === null && !REQUIRED_KEYS.has(key)) {
             if (!OPTIONAL_KEYS.has(key))
                 return null;
             continue;
@@ -58624,20 +58624,9 @@ function fastTask(t) {
     return task;
 }
 /** The task keys with a default or optional (a null there means "not given"). */
-const OPTIONAL_KEYS = new Set([
-    'description',
-    'ready',
-    'status',
-    'priority',
-    'dependencies',
-    'acceptance_criteria',
-    'labels',
-    'run',
-    'verify',
-    'max_attempts',
-    'timeout_minutes',
-    'executor',
-]);
+/** The keys a task cannot do without; every other key of the schema may be null (its default) or absent. */
+const REQUIRED_KEYS = new Set(['id', 'title', 'allowed_paths']);
+const OPTIONAL_KEYS = new Set(Object.keys(TaskSchema.shape).filter((key) => !REQUIRED_KEYS.has(key)));
 function fastExecutor(v) {
     if (!backlog_fast_isRecord(v))
         return null;
