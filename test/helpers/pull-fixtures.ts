@@ -3,7 +3,9 @@
  * records for a pulls ref with history. No jest here, so the benchmarks can import it.
  */
 import type { PullInput } from '../../src/forge/forge.js';
-import type { PullRecord } from '../../src/forge/pull-records.js';
+import { indexOf, sealedMessage } from '../../src/forge/pull-index.js';
+import { PULLS_REF, type PullRecord, pullPath, serializePull } from '../../src/forge/pull-records.js';
+import { RefStore } from '../../src/store/ref-store.js';
 
 /** The upsert a worker sends for `branch` (a draft with the leviathan label and the task marker). */
 export function pullInput(branch: string, over: Partial<PullInput> = {}): PullInput {
@@ -46,4 +48,20 @@ export function pullRecord(
     comments: [],
     ...rest,
   };
+}
+
+/**
+ * `records` as the origin's pulls ref holds them after Leviathan wrote them: one commit on `bare`, its message
+ * sealing the index (forge/pull-index.ts), so a later upsert reads only its own branch's record.
+ */
+export async function seedPulls(bare: string, records: readonly PullRecord[]): Promise<void> {
+  const pulls = new Map(records.map((r) => [r.number, r]));
+  const next = Math.max(0, ...pulls.keys()) + 1;
+  const changes = new Map<string, string>([['next', `${next}\n`]]);
+  for (const [k, r] of pulls) changes.set(pullPath(k), serializePull(r));
+  const index = indexOf({ next, pulls });
+  const store = new RefStore({ dir: bare, ref: PULLS_REF });
+  const message = (tree: string) => sealedMessage(`seed ${records.length} pulls`, index, tree);
+  const commit = await store.commit(changes, message, null);
+  if (!(await store.push(commit, null))) throw new Error('seeding the pulls lost a race');
 }

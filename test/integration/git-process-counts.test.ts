@@ -5,15 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runTick } from '../../src/cli/commands/tick.js';
-import { indexOf, sealedMessage } from '../../src/forge/pull-index.js';
-import { PULLS_REF, type PullRecord, pullPath, serializePull } from '../../src/forge/pull-records.js';
 import { tick } from '../../src/scheduler/tick.js';
 import { observeGit } from '../../src/store/git.js';
-import { RefStore } from '../../src/store/ref-store.js';
 import { runAttempt } from '../../src/worker/attempt.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, removeDir } from '../harness/repo.js';
 import { Clock, capture, seedTarget, type Target, tickOptions, workerDeps } from '../helpers/loop.js';
+import { pullRecord, seedPulls } from '../helpers/pull-fixtures.js';
 
 /**
  * Issue 10's targets are 40 processes and 4 sessions. 40 is met (30 measured on a new repository, 32 once the
@@ -129,35 +127,15 @@ describe('git processes of a whole attempt', () => {
 });
 
 /** `n` merged pull records on the origin's pulls ref (sealed with their index, as the local forge leaves them). */
-async function seedPulls(t: Target, n: number): Promise<void> {
+async function seedMergedPulls(t: Target, n: number): Promise<void> {
   const main = await git(t.bare, ['rev-parse', 'refs/heads/main']);
-  const at = '2026-11-20T10:00:00.000Z';
-  const pulls = new Map<number, PullRecord>();
-  for (let k = 1; k <= n; k++)
-    pulls.set(k, {
-      v: 1,
-      number: k,
-      title: `Task ${k}`,
-      body: `Delivers old-${k}.`,
-      head: `leviathan/old-${k}`,
-      base: 'main',
-      state: 'merged',
-      draft: false,
-      labels: ['leviathan'],
-      reviewers: [],
-      created_at: at,
-      updated_at: at,
-      closed_at: at,
-      merged_at: at,
+  const records = Array.from({ length: n }, (_, i) =>
+    pullRecord(i + 1, `leviathan/old-${i + 1}`, 'merged', {
+      body: `Delivers old-${i + 1}.`,
       merge_commit: main,
-      comments: [],
-    });
-  const changes = new Map<string, string>([['next', `${n + 1}\n`]]);
-  for (const [k, r] of pulls) changes.set(pullPath(k), serializePull(r));
-  const index = indexOf({ next: n + 1, pulls });
-  const store = new RefStore({ dir: t.bare, ref: PULLS_REF });
-  const commit = await store.commit(changes, (tree) => sealedMessage(`seed ${n} pulls`, index, tree), null);
-  if (!(await store.push(commit, null))) throw new Error('seeding the pulls lost a race');
+    }),
+  );
+  await seedPulls(t.bare, records);
 }
 
 describe('a whole attempt after many delivered pull requests', () => {
@@ -171,7 +149,7 @@ describe('a whole attempt after many delivered pull requests', () => {
           'version: 1\ntasks:\n  - id: w\n    title: W\n    ready: true\n    allowed_paths: ["docs/w.md"]\n    run: ["echo w > docs/w.md"]\n',
       });
       try {
-        await seedPulls(t, n);
+        await seedMergedPulls(t, n);
         const clock = new Clock('2026-11-26T13:00:00.000Z');
         const report = await tick(tickOptions(t.dir, clock.now));
         expect(report.outcome).toBe('dispatched');
@@ -197,7 +175,7 @@ describe('the pulls riding along with the log', () => {
         'version: 1\ntasks:\n  - id: a\n    title: A\n    ready: true\n    allowed_paths: [docs/a.md]\n',
     });
     try {
-      await seedPulls(t, 3);
+      await seedMergedPulls(t, 3);
       const clock = new Clock('2026-11-26T13:00:00.000Z');
       expect((await tick(tickOptions(t.dir, clock.now))).outcome).toBe('dispatched');
       const deps = await workerDeps(t, clock.now);
