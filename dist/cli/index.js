@@ -52893,6 +52893,11 @@ const PULL_FILE = /^pulls\/([1-9][0-9]*)\.json$/;
 function pullPath(number) {
     return `pulls/${number}.json`;
 }
+/** The number of a record's path (`pulls/7.json` → 7), or null for any other path. */
+function pullNumberOf(path) {
+    const match = PULL_FILE.exec(path);
+    return match ? Number(match[1]) : null;
+}
 const iso = schemas_string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO timestamp');
 const PullCommentSchema = strictObject({ body: schemas_string(), created_at: iso });
 const PullRecordSchema = strictObject({
@@ -53166,8 +53171,13 @@ async function readPulls(view, branch) {
     const index = branch === undefined ? null : parseIndex(view.message, view.tree);
     if (index && branch !== undefined) {
         const number = index.open.get(branch);
-        if (number === undefined)
-            return { data: { next: index.next, pulls: new Map() }, index };
+        if (number === undefined) {
+            // Names only (no record is read): a number the tree already holds means the index lies.
+            const held = (await view.list('pulls')).map((e) => pullNumberOf(e.path) ?? 0);
+            if (held.every((n) => n < index.next))
+                return { data: { next: index.next, pulls: new Map() }, index };
+            return { data: parsePullFiles(await view.readAll()), index: null };
+        }
         const files = await view.readMany([pullPath(number)]);
         const text = files.get(pullPath(number));
         const record = text == null ? undefined : parsePullFiles(new Map([[pullPath(number), text]])).pulls.get(number);

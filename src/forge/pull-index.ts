@@ -1,9 +1,12 @@
 /**
  * The index of the pulls ref, carried in each commit's message (issue 10): the next pull number and the open
  * pull of each branch, so an upsert reads no record but the branch's own (none when it opens a new pull)
- * however many pulls the ref holds. Like the event log's snapshot, the index is sealed by the commit's own
- * root tree (`Leviathan-Tree:`): a hand-made or amended commit, even one copying the message, has another
- * tree, and a commit without a sealed index (an older writer, a human) is read in full as before.
+ * however many pulls the ref holds. The index is sealed by the commit's own root tree (`Leviathan-Tree:`): a
+ * commit that copies a sealed message onto another tree, and one without a sealed index (an older writer, a
+ * human), are read in full as before. The seal is no signature (anyone with push access can compute a
+ * tree's id and write a matching index), so the index is only ever a shortcut the tree must agree with: a
+ * record it names is checked to be that branch's open pull, and a new pull's number must be past every
+ * record the tree holds, so a forged index can never make an upsert overwrite a record.
  *
  *   pull #7: created (leviathan/docs)
  *
@@ -18,6 +21,7 @@ import {
   type PullRecord,
   type PullsData,
   parsePullFiles,
+  pullNumberOf,
   pullPath,
   sortedPulls,
 } from './pull-records.js';
@@ -90,7 +94,12 @@ export async function readPulls(
   const index = branch === undefined ? null : parseIndex(view.message, view.tree);
   if (index && branch !== undefined) {
     const number = index.open.get(branch);
-    if (number === undefined) return { data: { next: index.next, pulls: new Map() }, index };
+    if (number === undefined) {
+      // Names only (no record is read): a number the tree already holds means the index lies.
+      const held = (await view.list('pulls')).map((e) => pullNumberOf(e.path) ?? 0);
+      if (held.every((n) => n < index.next)) return { data: { next: index.next, pulls: new Map() }, index };
+      return { data: parsePullFiles(await view.readAll()), index: null };
+    }
     const files = await view.readMany([pullPath(number)]);
     const text = files.get(pullPath(number));
     const record =

@@ -18,6 +18,12 @@ export function pullPath(number: number): string {
   return `pulls/${number}.json`;
 }
 
+/** The number of a record's path (`pulls/7.json` → 7), or null for any other path. */
+export function pullNumberOf(path: string): number | null {
+  const match = PULL_FILE.exec(path);
+  return match ? Number(match[1]) : null;
+}
+
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO timestamp');
 
 export const PullCommentSchema = z.strictObject({ body: z.string(), created_at: iso });

@@ -118,6 +118,25 @@ describe('the pulls index', () => {
     expect(opened).toHaveLength(1);
   });
 
+  it('a forged seal (the unchanged tree, Next: 1) never makes an upsert overwrite a record', async () => {
+    const { bare, clone } = await setup(many.slice(0, 3), ['leviathan/victim']);
+    // Anyone with push access can compute a tree's id: a commit over the same tree, sealed with a lying index.
+    const parent = await git(bare, ['rev-parse', PULLS_REF]);
+    const tree = await git(bare, ['rev-parse', `${PULLS_REF}^{tree}`]);
+    const lie = `forged\n\nLeviathan-Pulls-Next: 1\nLeviathan-Tree: ${tree}`;
+    expect(parseIndex(lie, tree)).toEqual({ next: 1, open: new Map() });
+    const forged = await git(bare, ['commit-tree', tree, '-p', parent, '-m', lie]);
+    await git(bare, ['update-ref', PULLS_REF, forged, parent]);
+    const before = await git(bare, ['show', `${PULLS_REF}:${pullPath(1)}`]);
+    const up = await new LocalForge({ dir: await clone('a') }).upsertPull(pullInput('leviathan/victim'));
+    expect(up).toMatchObject({ created: true, pull: { number: 4 } });
+    expect(await git(bare, ['show', `${PULLS_REF}:${pullPath(1)}`])).toBe(before);
+    // The index Leviathan leaves is the true one again.
+    const message = await git(bare, ['log', '-1', '--format=%B', PULLS_REF]);
+    const healed = parseIndex(message, await git(bare, ['rev-parse', `${PULLS_REF}^{tree}`]));
+    expect(healed?.next).toBe(5);
+  });
+
   it('a sealed index is kept by every write (close, comment) and names no closed pull', async () => {
     const { bare, clone } = await setup(many.slice(0, 3), ['leviathan/x']);
     const forge = new LocalForge({ dir: await clone('a') });
