@@ -34524,9 +34524,10 @@ class RefStore {
             return this.fetch();
         if (this.memo)
             return makeView(mode, this.ref, this.memo, false, this.dirsOf);
-        // Never fetched here (a new private repository): no git process to learn that.
+        // Never fetched here (a new private repository): no git process to learn that. When this command's
+        // listing of the origin saw the ref absent, start from nothing: the push's lease (absent) checks it.
         if ((await readRefFile(mode, mode.trackingRef)) === null)
-            return null;
+            return mode.url !== null && (0,remote_tips/* peekRemoteTip */.lG)(mode.url, this.ref) === null ? emptyView(false) : null;
         const info = await commitInfo(mode, mode.trackingRef);
         return info ? makeView(mode, this.ref, { ...info, filtered: true }, false, this.dirsOf) : null;
     }
@@ -34798,7 +34799,7 @@ class EventLog {
      * newest events returns those events instead of writing them twice. Throws ChainBrokenError on a broken
      * chain (nothing is written) and RefStoreError when the store cannot be reached or stays contended.
      */
-    async append(drafts, precondition) {
+    async append(drafts, precondition, publish) {
         if (drafts.length === 0)
             return { ok: true, events: [] };
         if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
@@ -34853,13 +34854,16 @@ class EventLog {
                 },
                 value: events,
             };
-        });
+        }, publish);
         if (result.ok && result.committed && written.value && result.commit) {
             this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
             const { verified, stateText } = written.value;
             await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+    }
+    pushSource() {
+        return this.store.pushSource();
     }
     /**
      * A verified snapshot read at `commit`, kept like one this instance wrote: an append on the same tip (the
@@ -35159,6 +35163,15 @@ class BranchPushError extends ForgeError {
     name = 'BranchPushError';
     constructor(message) {
         super(message, 'push');
+    }
+}
+/** The carried push's owner refused to push (`refused` says why): nothing of the pull was written. */
+class CarryRefusedError extends BranchPushError {
+    refused;
+    name = 'CarryRefusedError';
+    constructor(refused) {
+        super(`the push was refused: ${refused}`);
+        this.refused = refused;
     }
 }
 
@@ -47294,9 +47307,9 @@ async function loadBaseDocuments(git, defaultBranch) {
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
  * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
- * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
- * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
- * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
+ * ref store spends every tip of the remote: a later fetch always asks the remote again. The forge's "does the
+ * branch exist" question (`peekRemoteTip`, which never skips a fetch) is still answered by the listing and
+ * the tips the worker's own pushes recorded (`noteRemoteTip`), so it needs no listing of its own.
  */
 const listings = new Map();
 /** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
@@ -47309,16 +47322,25 @@ function rememberRemoteTips(url, tips, complete) {
  */
 function takeRemoteTip(url, ref) {
     const listing = listings.get(url);
-    if (!listing || listing.used.has(ref))
+    if (!listing || listing.spent || listing.used.has(ref))
         return undefined;
     const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
     if (tip !== undefined)
         listing.used.add(ref);
     return tip;
 }
-/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+/**
+ * A push to `url` (or anything else that moves its refs) makes the last listing of it stale: no tip of it
+ * skips a fetch any more, but it still answers `peekRemoteTip` (a branch that existed when this attempt
+ * listed the origin; only a human deletes one).
+ */
 function forgetRemoteTips(url) {
-    listings.delete(url);
+    const listing = listings.get(url);
+    if (!listing)
+        return;
+    for (const ref of listing.tips.keys())
+        listing.used.add(ref);
+    listing.spent = true;
 }
 /**
  * The tip of `ref` on `url` from the last listing without using it up (for "does this branch exist"

@@ -35469,9 +35469,10 @@ class RefStore {
             return this.fetch();
         if (this.memo)
             return makeView(mode, this.ref, this.memo, false, this.dirsOf);
-        // Never fetched here (a new private repository): no git process to learn that.
+        // Never fetched here (a new private repository): no git process to learn that. When this command's
+        // listing of the origin saw the ref absent, start from nothing: the push's lease (absent) checks it.
         if ((await readRefFile(mode, mode.trackingRef)) === null)
-            return null;
+            return mode.url !== null && (0,remote_tips/* peekRemoteTip */.lG)(mode.url, this.ref) === null ? emptyView(false) : null;
         const info = await commitInfo(mode, mode.trackingRef);
         return info ? makeView(mode, this.ref, { ...info, filtered: true }, false, this.dirsOf) : null;
     }
@@ -35743,7 +35744,7 @@ class EventLog {
      * newest events returns those events instead of writing them twice. Throws ChainBrokenError on a broken
      * chain (nothing is written) and RefStoreError when the store cannot be reached or stays contended.
      */
-    async append(drafts, precondition) {
+    async append(drafts, precondition, publish) {
         if (drafts.length === 0)
             return { ok: true, events: [] };
         if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
@@ -35798,13 +35799,16 @@ class EventLog {
                 },
                 value: events,
             };
-        });
+        }, publish);
         if (result.ok && result.committed && written.value && result.commit) {
             this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
             const { verified, stateText } = written.value;
             await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
         }
         return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+    }
+    pushSource() {
+        return this.store.pushSource();
     }
     /**
      * A verified snapshot read at `commit`, kept like one this instance wrote: an append on the same tip (the
@@ -41311,10 +41315,10 @@ function describeGitHubError(error, ctx) {
     return ctx.redact(line);
 }
 function toForgeError(error, ctx) {
-    if (error instanceof forge/* ForgeError */.Q)
+    if (error instanceof forge/* ForgeError */.Q8)
         return error;
     const status = error?.status;
-    return new forge/* ForgeError */.Q(describeGitHubError(error, ctx), ctx.operation, typeof status === 'number' ? status : undefined);
+    return new forge/* ForgeError */.Q8(describeGitHubError(error, ctx), ctx.operation, typeof status === 'number' ? status : undefined);
 }
 /** A response that was lost (transport failure, timeout, 5xx): the request may or may not have been applied. */
 function isUnconfirmed(error) {
@@ -41404,11 +41408,11 @@ const CREATE_RETRIES = 2;
 function githubForgeOptionsFromEnv(env, extra = {}) {
     const token = env.LEVIATHAN_TOKEN || env.GITHUB_TOKEN;
     if (!token) {
-        throw new forge/* ForgeError */.Q('no GitHub token: set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a token with contents, pull-requests, issues and actions access', 'config');
+        throw new forge/* ForgeError */.Q8('no GitHub token: set LEVIATHAN_TOKEN (or GITHUB_TOKEN in Actions) to a token with contents, pull-requests, issues and actions access', 'config');
     }
     const repository = env.GITHUB_REPOSITORY;
     if (!repository || !/^[^/\s]+\/[^/\s]+$/.test(repository)) {
-        throw new forge/* ForgeError */.Q('GITHUB_REPOSITORY must name the repository as owner/name', 'config');
+        throw new forge/* ForgeError */.Q8('GITHUB_REPOSITORY must name the repository as owner/name', 'config');
     }
     return {
         token,
@@ -41813,7 +41817,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _executor_result_file_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9535);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5829);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4693);
 /* harmony import */ var _worker_resume_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5367);
 /* harmony import */ var _worker_summary_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5246);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(9856);
@@ -46732,8 +46736,9 @@ async function readResultFile(path) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $: () => (/* binding */ BranchPushError),
-/* harmony export */   Q: () => (/* binding */ ForgeError)
+/* harmony export */   $5: () => (/* binding */ BranchPushError),
+/* harmony export */   Q8: () => (/* binding */ ForgeError),
+/* harmony export */   QW: () => (/* binding */ CarryRefusedError)
 /* harmony export */ });
 /**
  * The one interface the scheduler and worker use to talk to where pull requests live (in the spirit of
@@ -46755,6 +46760,15 @@ class BranchPushError extends ForgeError {
     name = 'BranchPushError';
     constructor(message) {
         super(message, 'push');
+    }
+}
+/** The carried push's owner refused to push (`refused` says why): nothing of the pull was written. */
+class CarryRefusedError extends BranchPushError {
+    refused;
+    name = 'CarryRefusedError';
+    constructor(refused) {
+        super(`the push was refused: ${refused}`);
+        this.refused = refused;
     }
 }
 
@@ -47559,9 +47573,9 @@ async function writeRepoFiles(gitDir, format, bare, branch = 'main') {
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
  * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
- * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
- * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
- * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
+ * ref store spends every tip of the remote: a later fetch always asks the remote again. The forge's "does the
+ * branch exist" question (`peekRemoteTip`, which never skips a fetch) is still answered by the listing and
+ * the tips the worker's own pushes recorded (`noteRemoteTip`), so it needs no listing of its own.
  */
 const listings = new Map();
 /** Records what `ls-remote <url> <prefix>*…` showed (`tips`: ref → object id). */
@@ -47574,16 +47588,25 @@ function rememberRemoteTips(url, tips, complete) {
  */
 function takeRemoteTip(url, ref) {
     const listing = listings.get(url);
-    if (!listing || listing.used.has(ref))
+    if (!listing || listing.spent || listing.used.has(ref))
         return undefined;
     const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
     if (tip !== undefined)
         listing.used.add(ref);
     return tip;
 }
-/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+/**
+ * A push to `url` (or anything else that moves its refs) makes the last listing of it stale: no tip of it
+ * skips a fetch any more, but it still answers `peekRemoteTip` (a branch that existed when this attempt
+ * listed the origin; only a human deletes one).
+ */
 function forgetRemoteTips(url) {
-    listings.delete(url);
+    const listing = listings.get(url);
+    if (!listing)
+        return;
+    for (const ref of listing.tips.keys())
+        listing.used.add(ref);
+    listing.spent = true;
 }
 /**
  * The tip of `ref` on `url` from the last listing without using it up (for "does this branch exist"
@@ -47858,7 +47881,7 @@ function archiveResultFile(archive) {
 
 /***/ }),
 
-/***/ 5829:
+/***/ 4693:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50227,11 +50250,11 @@ async function carriedPush(repo, target, push) {
                 ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
             }
             catch (error) {
-                throw new forge/* BranchPushError */.$(`pushing ${push.branch} failed: ${error.message}`);
+                throw new forge/* BranchPushError */.$5(`pushing ${push.branch} failed: ${error.message}`);
             }
             if (stale.includes(branch.ref))
-                throw new forge/* BranchPushError */.$(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
-            return { landed: stale.length === 0 };
+                throw new forge/* BranchPushError */.$5(`${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`);
+            return { landed: stale.length === 0, stale };
         },
     };
 }
@@ -50255,6 +50278,53 @@ async function pushBranch(git, commit, branch, prefix, base) {
 }
 function commitMessage(title, task, attempt) {
     return `${title}\n\nLeviathan-Task: ${task}\nLeviathan-Attempt: ${attempt}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/worker/outcome-carry.ts
+
+/** Only the pulls' lease was stale: the forge must decide the pull again. */
+class PullsMoved extends Error {
+}
+/**
+ * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
+ * accepts the log's tip. A push without a pull (the pull was already this one) first asks `check` (the
+ * attempt still running, read from the log) and pushes the branch alone.
+ */
+function carryOutcome(carry, events, logObjects, outcome, precondition, check) {
+    let recorded = null;
+    const wrapped = {
+        url: carry.url,
+        push: async (refs, objects, pull) => {
+            if (!pull) {
+                const verdict = await check();
+                if (verdict !== true)
+                    throw new forge/* CarryRefusedError */.QW(verdict);
+                return carry.push(refs, objects);
+            }
+            const along = [...new Set([...objects, logObjects])];
+            let appended;
+            try {
+                appended = await events.append(outcome(pull), precondition, async (lease) => {
+                    const pushed = await carry.push([...refs, lease], along);
+                    if (pushed.landed)
+                        return true;
+                    if (pushed.stale.some((ref) => ref !== lease.ref))
+                        throw new PullsMoved();
+                    return false;
+                });
+            }
+            catch (error) {
+                if (error instanceof PullsMoved)
+                    return { landed: false, stale: refs.map((r) => r.ref) };
+                throw error;
+            }
+            if (!appended.ok)
+                throw new forge/* CarryRefusedError */.QW(appended.refused);
+            recorded = appended.events;
+            return { landed: true, stale: [] };
+        },
+    };
+    return { carry: wrapped, recorded: () => recorded };
 }
 
 ;// CONCATENATED MODULE: ./src/worker/threats.ts
@@ -50334,6 +50404,7 @@ async function buildManifest(scan, format, withheld, note) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/deliver.ts
+
 
 
 
@@ -50656,23 +50727,29 @@ refusal) {
         if (markedTree !== null) {
             head = await repo.commit(markedTree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
         }
-        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. One
-        // listing of the origin first: the log is fetched only when it moved since this worker's own append, and
-        // the forge sees the branches without asking again.
-        await repo.listRemote(target);
-        const { state } = await deps.events.read();
-        const running = stillRunning(state, ctx.attempt);
-        if (late() || running !== true) {
-            const why = running === true ? 'the deadline passed' : running;
-            return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
+        // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
+        // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
+        // worker's own append, and the forge sees the branches without asking again), then the log.
+        const logSource = await carriedLog(deps, target.url);
+        const stillHere = async () => {
+            if (late())
+                return 'the deadline passed';
+            return stillRunning((await deps.events.read()).state, ctx.attempt);
+        };
+        if (logSource === null)
+            await repo.listRemote(target);
+        const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+        if (running !== true) {
+            return await fail('timeout', `late result, not delivered: ${running} before the push`, {
                 report: guard.report,
             });
         }
         say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
         // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
-        let carry;
+        let branchCarry;
         try {
-            carry = await carriedPush(repo, target, {
+            branchCarry = await carriedPush(repo, target, {
                 branch: ctx.branch,
                 commit: head,
                 expected: ctx.branchAt,
@@ -50684,10 +50761,29 @@ refusal) {
         catch (error) {
             return await fail('push_error', error.message, { report: guard.report });
         }
+        const outcomeEvents = (pull) => [
+            deliver_attemptDraft(deps, ctx, {
+                type: 'pr.created',
+                data: {
+                    number: pull.number,
+                    branch: ctx.branch,
+                    url: pull.url,
+                    updated: !pull.created,
+                    head_sha: head,
+                },
+            }),
+            deliver_attemptDraft(deps, ctx, {
+                type: 'attempt.succeeded',
+                data: { pr: pull.number, commit: head, ...usage },
+            }),
+        ];
+        const carried = logSource === null
+            ? null
+            : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
         let pull;
         try {
             pull = await deps.forge.upsertPull({
-                carry,
+                carry: carried?.carry ?? branchCarry,
                 branch: ctx.branch,
                 headSha: head,
                 base: ctx.base,
@@ -50709,25 +50805,17 @@ refusal) {
             });
         }
         catch (error) {
-            const reason = error instanceof forge/* BranchPushError */.$ ? 'push_error' : 'pr_error';
+            if (error instanceof forge/* CarryRefusedError */.QW) {
+                return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
+                    report: guard.report,
+                });
+            }
+            const reason = error instanceof forge/* BranchPushError */.$5 ? 'push_error' : 'pr_error';
             return await fail(reason, error.message, { report: guard.report });
         }
-        const lateDetail = await record([
-            deliver_attemptDraft(deps, ctx, {
-                type: 'pr.created',
-                data: {
-                    number: pull.pull.number,
-                    branch: ctx.branch,
-                    url: pull.pull.url,
-                    updated: !pull.created,
-                    head_sha: head,
-                },
-            }),
-            deliver_attemptDraft(deps, ctx, {
-                type: 'attempt.succeeded',
-                data: { pr: pull.pull.number, commit: head, ...usage },
-            }),
-        ]);
+        const lateDetail = carried?.recorded()
+            ? null
+            : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
         if (lateDetail)
             return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
         return {
@@ -50746,6 +50834,21 @@ refusal) {
     }
     finally {
         await repo.remove().catch(() => { });
+    }
+}
+/**
+ * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
+ * null when it cannot (another forge, another origin, or no way to tell).
+ */
+async function carriedLog(deps, url) {
+    try {
+        if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url)))
+            return null;
+        const source = await deps.events.pushSource();
+        return source?.url === url ? source : null;
+    }
+    catch {
+        return null;
     }
 }
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */

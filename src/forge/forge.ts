@@ -53,14 +53,27 @@ export interface LeasedRef {
 }
 
 /**
- * A branch push a forge carries along (see `PullInput.carry`). `push(refs, objects)` pushes the branch and
- * `refs` in one atomic push to `url`, each ref with its lease (`objects`: object directories holding the
- * commits of `refs`). `landed: false` when only a lease of `refs` was stale (nothing landed: decide again
- * and retry); a stale branch lease or any other failure throws `BranchPushError`.
+ * A branch push a forge carries along (see `PullInput.carry`). `push(refs, objects, pull)` pushes the branch
+ * and `refs` in one atomic push to `url`, each ref with its lease (`objects`: object directories holding the
+ * commits of `refs`); `pull` is the pull those refs write (an atomic carrier names it, so the caller may land
+ * records of its own in the same push). `landed: false` when only a lease of `refs` was stale (nothing
+ * landed: decide again and retry; `stale` names them); a stale branch lease or any other failure throws
+ * `BranchPushError`.
  */
 export interface CarriedPush {
   readonly url: string;
-  push(refs: LeasedRef[], objects: string[]): Promise<{ landed: boolean }>;
+  push(
+    refs: LeasedRef[],
+    objects: string[],
+    pull?: CarriedPull,
+  ): Promise<{ landed: boolean; stale: string[] }>;
+}
+
+/** The pull an atomic carrier is about to write with the branch. */
+export interface CarriedPull {
+  number: number;
+  url: string;
+  created: boolean;
 }
 
 export interface ListPullsQuery {
@@ -137,6 +150,11 @@ export interface Forge {
    * repository's CI runs on the pushed commits); undefined: the checkout's credentials.
    */
   pushToken?(): string | undefined;
+  /**
+   * True when a carried push to `url` lands in one atomic push with the forge's own write (the local forge
+   * with its pulls on that origin), so nothing of a pull exists unless the whole push landed.
+   */
+  carriesAtomically?(url: string): Promise<boolean>;
 }
 
 /** The forge could not be read or written after retries; callers fail closed. */
@@ -156,5 +174,13 @@ export class BranchPushError extends ForgeError {
   override readonly name: string = 'BranchPushError';
   constructor(message: string) {
     super(message, 'push');
+  }
+}
+
+/** The carried push's owner refused to push (`refused` says why): nothing of the pull was written. */
+export class CarryRefusedError extends BranchPushError {
+  override readonly name: string = 'CarryRefusedError';
+  constructor(readonly refused: string) {
+    super(`the push was refused: ${refused}`);
   }
 }

@@ -195,9 +195,16 @@ export class LocalForge implements Forge {
       );
     }
     let carried = !atomic;
+    // What the try being published writes: the carrier may land its own records with it.
+    let planned: { record: PullRecord; created: boolean } | null = null;
     const publish = atomic
       ? async (lease: LeasedRef) => {
-          const { landed } = await carry.push([lease], [source.objects]);
+          const pull = planned && { ...planned, url: this.view(planned.record, target).url };
+          const { landed } = await carry.push(
+            [lease],
+            [source.objects],
+            pull ? { number: pull.record.number, url: pull.url, created: pull.created } : undefined,
+          );
           carried ||= landed;
           return landed;
         }
@@ -206,7 +213,9 @@ export class LocalForge implements Forge {
       'upsert',
       (data) => {
         const out = planUpsert(data, input, this.now());
+        planned = null;
         if (out.kind === 'unchanged') return { kind: 'skip', value: { record: out.record, created: false } };
+        planned = { record: out.record, created: out.kind === 'created' };
         const changes = new Map<string, string>([[pullPath(out.record.number), serializePull(out.record)]]);
         if (out.kind === 'created') changes.set(NEXT_FILE, `${out.next}\n`);
         return {
@@ -222,6 +231,11 @@ export class LocalForge implements Forge {
     // The pull was already this one: the branch still goes, alone.
     if (carry && !carried) await carry.push([], []);
     return { pull: this.view(result.record, target), created: result.created };
+  }
+
+  async carriesAtomically(url: string): Promise<boolean> {
+    await this.resolveTarget();
+    return (await this.store.pushSource())?.url === url;
   }
 
   /** See `LocalForgeOptions.dispatch`: injected, or queued for the CLI's `run` loop. */

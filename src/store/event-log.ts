@@ -42,7 +42,7 @@ import {
 } from './log-types.js';
 import { beyondChain, checkView, stateShaOf, verifyView } from './log-verify.js';
 import { RefStore } from './ref-store.js';
-import type { RefStoreOptions, RefView } from './ref-store-types.js';
+import type { RefStoreOptions, RefView, StorePublish } from './ref-store-types.js';
 
 export type { AppendResult } from './event-store.js';
 
@@ -153,7 +153,11 @@ export class EventLog implements EventStore {
    * newest events returns those events instead of writing them twice. Throws ChainBrokenError on a broken
    * chain (nothing is written) and RefStoreError when the store cannot be reached or stays contended.
    */
-  async append(drafts: EventDraft[], precondition?: Precondition): Promise<AppendResult> {
+  async append(
+    drafts: EventDraft[],
+    precondition?: Precondition,
+    publish?: StorePublish,
+  ): Promise<AppendResult> {
     if (drafts.length === 0) return { ok: true, events: [] };
     if (this.publicKey && this.sealer?.publicKey !== this.publicKey) {
       throw new UserError(
@@ -208,13 +212,17 @@ export class EventLog implements EventStore {
         },
         value: events,
       };
-    });
+    }, publish);
     if (result.ok && result.committed && written.value && result.commit) {
       this.last = { commit: result.commit, ...written.value, state: deepFreeze(written.value.state) };
       const { verified, stateText } = written.value;
       await this.remember(result.commit, written.value.state, verified ? sha256Text(stateText) : null);
     }
     return result.ok ? { ok: true, events: result.value } : { ok: false, refused: result.refused };
+  }
+
+  pushSource(): Promise<{ url: string; objects: string } | null> {
+    return this.store.pushSource();
   }
 
   /**

@@ -54,7 +54,7 @@ import {
   type UpdateResult,
 } from './ref-store-types.js';
 import { commitInfo, emptyView, makeView } from './ref-view.js';
-import { forgetRemoteTips } from './remote-tips.js';
+import { forgetRemoteTips, peekRemoteTip } from './remote-tips.js';
 
 export class RefStore {
   readonly ref: string;
@@ -122,8 +122,10 @@ export class RefStore {
     const mode = await this.setup();
     if (mode.remote === null) return this.fetch();
     if (this.memo) return makeView(mode, this.ref, this.memo, false, this.dirsOf);
-    // Never fetched here (a new private repository): no git process to learn that.
-    if ((await readRefFile(mode, mode.trackingRef)) === null) return null;
+    // Never fetched here (a new private repository): no git process to learn that. When this command's
+    // listing of the origin saw the ref absent, start from nothing: the push's lease (absent) checks it.
+    if ((await readRefFile(mode, mode.trackingRef)) === null)
+      return mode.url !== null && peekRemoteTip(mode.url, this.ref) === null ? emptyView(false) : null;
     const info = await commitInfo(mode, mode.trackingRef);
     return info ? makeView(mode, this.ref, { ...info, filtered: true }, false, this.dirsOf) : null;
   }

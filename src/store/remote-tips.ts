@@ -2,9 +2,9 @@
  * Tips one `ls-remote` saw on a remote, so the fetches that follow it in the same tick (or the same phase of
  * an attempt: its start, and its delivery, which lists again after the agent ran) can be skipped when the
  * local copy already has that tip. Each tip is good for one fetch only (then forgotten), and a push of the
- * ref store forgets every tip of the remote: a later fetch always asks the remote again. A branch push of the
- * worker records the tip it set (`noteRemoteTip`), so the forge's "does the branch exist" question right
- * after it (`peekRemoteTip`, which never skips a fetch) needs no listing of its own.
+ * ref store spends every tip of the remote: a later fetch always asks the remote again. The forge's "does the
+ * branch exist" question (`peekRemoteTip`, which never skips a fetch) is still answered by the listing and
+ * the tips the worker's own pushes recorded (`noteRemoteTip`), so it needs no listing of its own.
  */
 
 interface Listing {
@@ -13,6 +13,8 @@ interface Listing {
   complete: string[];
   /** Refs whose tip was already used. */
   used: Set<string>;
+  /** Stale as a whole (see `forgetRemoteTips`): an absent ref's null no longer skips a fetch either. */
+  spent?: boolean;
 }
 
 const listings = new Map<string, Listing>();
@@ -28,15 +30,22 @@ export function rememberRemoteTips(url: string, tips: Map<string, string>, compl
  */
 export function takeRemoteTip(url: string, ref: string): string | null | undefined {
   const listing = listings.get(url);
-  if (!listing || listing.used.has(ref)) return undefined;
+  if (!listing || listing.spent || listing.used.has(ref)) return undefined;
   const tip = listing.tips.get(ref) ?? (listing.complete.some((p) => ref.startsWith(p)) ? null : undefined);
   if (tip !== undefined) listing.used.add(ref);
   return tip;
 }
 
-/** A push to `url` (or anything else that moves its refs) makes the last listing of it stale. */
+/**
+ * A push to `url` (or anything else that moves its refs) makes the last listing of it stale: no tip of it
+ * skips a fetch any more, but it still answers `peekRemoteTip` (a branch that existed when this attempt
+ * listed the origin; only a human deletes one).
+ */
 export function forgetRemoteTips(url: string): void {
-  listings.delete(url);
+  const listing = listings.get(url);
+  if (!listing) return;
+  for (const ref of listing.tips.keys()) listing.used.add(ref);
+  listing.spent = true;
 }
 
 /**

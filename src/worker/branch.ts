@@ -75,7 +75,7 @@ export async function carriedPush(
         throw new BranchPushError(
           `${push.branch} moved on the origin since this attempt looked (its lease was lost); nothing was pushed`,
         );
-      return { landed: stale.length === 0 };
+      return { landed: stale.length === 0, stale };
     },
   };
 }

@@ -21,11 +21,12 @@ import {
   scanWorkTree,
   type WorkTreeScan,
 } from '../executor/work-tree.js';
-import { BranchPushError, type CarriedPush } from '../forge/forge.js';
+import { BranchPushError, type CarriedPush, CarryRefusedError } from '../forge/forge.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { attemptRedactor, attemptSecrets, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
 import { carriedPush, checkOwnBranch, commitMessage } from './branch.js';
+import { carryOutcome } from './outcome-carry.js';
 import { scanCandidate } from './threats.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
 
@@ -388,24 +389,28 @@ export async function deliverWorkTree(
       );
     }
 
-    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. One
-    // listing of the origin first: the log is fetched only when it moved since this worker's own append, and
-    // the forge sees the branches without asking again.
-    await repo.listRemote(target);
-    const { state } = await deps.events.read();
-    const running = stillRunning(state, ctx.attempt);
-    if (late() || running !== true) {
-      const why = running === true ? 'the deadline passed' : running;
-      return await fail('timeout', `late result, not delivered: ${why} before the push`, {
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
+    // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
+    // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
+    // worker's own append, and the forge sees the branches without asking again), then the log.
+    const logSource = await carriedLog(deps, target.url);
+    const stillHere = async (): Promise<true | string> => {
+      if (late()) return 'the deadline passed';
+      return stillRunning((await deps.events.read()).state, ctx.attempt);
+    };
+    if (logSource === null) await repo.listRemote(target);
+    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+    if (running !== true) {
+      return await fail('timeout', `late result, not delivered: ${running} before the push`, {
         report: guard.report,
       });
     }
 
     say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
     // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
-    let carry: CarriedPush;
+    let branchCarry: CarriedPush;
     try {
-      carry = await carriedPush(repo, target, {
+      branchCarry = await carriedPush(repo, target, {
         branch: ctx.branch,
         commit: head,
         expected: ctx.branchAt,
@@ -416,10 +421,37 @@ export async function deliverWorkTree(
     } catch (error) {
       return await fail('push_error', (error as Error).message, { report: guard.report });
     }
+    const outcomeEvents = (pull: { number: number; url: string; created: boolean }) => [
+      attemptDraft(deps, ctx, {
+        type: 'pr.created',
+        data: {
+          number: pull.number,
+          branch: ctx.branch,
+          url: pull.url,
+          updated: !pull.created,
+          head_sha: head,
+        },
+      }),
+      attemptDraft(deps, ctx, {
+        type: 'attempt.succeeded',
+        data: { pr: pull.number, commit: head, ...usage },
+      }),
+    ];
+    const carried =
+      logSource === null
+        ? null
+        : carryOutcome(
+            branchCarry,
+            deps.events,
+            logSource.objects,
+            outcomeEvents,
+            (s) => stillRunning(s, ctx.attempt),
+            stillHere,
+          );
     let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
     try {
       pull = await deps.forge.upsertPull({
-        carry,
+        carry: carried?.carry ?? branchCarry,
         branch: ctx.branch,
         headSha: head,
         base: ctx.base,
@@ -442,25 +474,17 @@ export async function deliverWorkTree(
         reviewers: config.pr.reviewers,
       });
     } catch (error) {
+      if (error instanceof CarryRefusedError) {
+        return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
+          report: guard.report,
+        });
+      }
       const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
       return await fail(reason, (error as Error).message, { report: guard.report });
     }
-    const lateDetail = await record([
-      attemptDraft(deps, ctx, {
-        type: 'pr.created',
-        data: {
-          number: pull.pull.number,
-          branch: ctx.branch,
-          url: pull.pull.url,
-          updated: !pull.created,
-          head_sha: head,
-        },
-      }),
-      attemptDraft(deps, ctx, {
-        type: 'attempt.succeeded',
-        data: { pr: pull.pull.number, commit: head, ...usage },
-      }),
-    ]);
+    const lateDetail = carried?.recorded()
+      ? null
+      : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
     if (lateDetail) return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
     return {
       status: 'succeeded',
@@ -475,6 +499,20 @@ export async function deliverWorkTree(
     return fail('executor_error', `unexpected failure while delivering: ${(error as Error).message}`);
   } finally {
     await repo.remove().catch(() => {});
+  }
+}
+
+/**
+ * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
+ * null when it cannot (another forge, another origin, or no way to tell).
+ */
+async function carriedLog(deps: WorkerDeps, url: string): Promise<{ url: string; objects: string } | null> {
+  try {
+    if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url))) return null;
+    const source = await deps.events.pushSource();
+    return source?.url === url ? source : null;
+  } catch {
+    return null;
   }
 }
 

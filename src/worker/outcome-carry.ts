@@ -1,0 +1,67 @@
+/**
+ * The attempt's outcome rides in the delivery push (issue 10: at most four origin sessions per attempt).
+ *
+ * When the forge lands the PR branch and its pull record in one atomic push (`Forge.carriesAtomically`) and
+ * the event log lives on the same origin, `pr.created` and `attempt.succeeded` join that push with the log's
+ * own lease. The branch, the pull and the outcome then land together or not at all, and the log's
+ * precondition (the attempt is still running) is checked on the very tip the push replaces: a result the
+ * scheduler timed out meanwhile never becomes a pull request, and no read of the log is needed before the
+ * push. A lost lease of the log re-reads the log and tries again; a lost lease of the pulls hands the retry
+ * back to the forge, which decides the pull again.
+ */
+import type { EventDraft, LeviathanEvent } from '../core/events.js';
+import type { State } from '../core/state-types.js';
+import { type CarriedPull, type CarriedPush, CarryRefusedError } from '../forge/forge.js';
+import type { EventStore } from '../store/event-store.js';
+
+export interface OutcomeCarry {
+  carry: CarriedPush;
+  /** The outcome events the push landed with the pull; null when it carried none (record them afterwards). */
+  recorded(): LeviathanEvent[] | null;
+}
+
+/** Only the pulls' lease was stale: the forge must decide the pull again. */
+class PullsMoved extends Error {}
+
+/**
+ * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
+ * accepts the log's tip. A push without a pull (the pull was already this one) first asks `check` (the
+ * attempt still running, read from the log) and pushes the branch alone.
+ */
+export function carryOutcome(
+  carry: CarriedPush,
+  events: EventStore,
+  logObjects: string,
+  outcome: (pull: CarriedPull) => EventDraft[],
+  precondition: (state: State) => true | string,
+  check: () => Promise<true | string>,
+): OutcomeCarry {
+  let recorded: LeviathanEvent[] | null = null;
+  const wrapped: CarriedPush = {
+    url: carry.url,
+    push: async (refs, objects, pull) => {
+      if (!pull) {
+        const verdict = await check();
+        if (verdict !== true) throw new CarryRefusedError(verdict);
+        return carry.push(refs, objects);
+      }
+      const along = [...new Set([...objects, logObjects])];
+      let appended: Awaited<ReturnType<EventStore['append']>>;
+      try {
+        appended = await events.append(outcome(pull), precondition, async (lease) => {
+          const pushed = await carry.push([...refs, lease], along);
+          if (pushed.landed) return true;
+          if (pushed.stale.some((ref) => ref !== lease.ref)) throw new PullsMoved();
+          return false;
+        });
+      } catch (error) {
+        if (error instanceof PullsMoved) return { landed: false, stale: refs.map((r) => r.ref) };
+        throw error;
+      }
+      if (!appended.ok) throw new CarryRefusedError(appended.refused);
+      recorded = appended.events;
+      return { landed: true, stale: [] };
+    },
+  };
+  return { carry: wrapped, recorded: () => recorded };
+}
