@@ -104,7 +104,11 @@ it('a timeout the scheduler recorded after the worker last read the log: nothing
   ]);
 
   const outcome = await finishAttempt(deps, ctx, executed);
-  expect(outcome).toMatchObject({ status: 'failed', reason: 'timeout', detail: expect.stringMatching(/late/) });
+  expect(outcome).toMatchObject({
+    status: 'failed',
+    reason: 'timeout',
+    detail: expect.stringMatching(/late/),
+  });
   const events = await eventsOf(target.dir);
   expect(events.filter((e) => e.attempt === ctx.attempt).map((e) => e.type)).toEqual([
     'attempt.created',
