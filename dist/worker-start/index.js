@@ -41812,7 +41812,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3218);
 /* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6102);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8182);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7455);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9856);
 /**
  * `actions/worker-start`: the trusted first job of an attempt. Refuses an unclaimed attempt (or claims one for
@@ -43656,7 +43656,7 @@ function companionsOf(url, ref) {
 
 /***/ }),
 
-/***/ 8182:
+/***/ 7455:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48766,6 +48766,24 @@ async function agent_run_verifyInSandbox(deps, ctx, candidate, input) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/worker/attempt-events.ts
+/** An event of this attempt, made now by this actor. */
+function attempt_events_attemptDraft(deps, ctx, rest) {
+    return {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: ctx.task.id,
+        attempt: ctx.attempt,
+        ...rest,
+    };
+}
+/** The attempt is still running: a terminal event of its worker counts only then. */
+function attempt_events_stillRunning(state, attempt) {
+    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+}
+
 ;// CONCATENATED MODULE: ./src/core/claim.ts
 
 
@@ -49665,6 +49683,132 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
     return { carry: wrapped, recorded: () => recorded };
 }
 
+;// CONCATENATED MODULE: ./src/worker/publish.ts
+
+
+
+
+
+async function publish_publishCandidate(c, { fail, record }) {
+    const { deps, ctx, repo, head, report, executed, usage, shown, redact, late } = c;
+    const { config, task } = ctx;
+    const target = ctx.pushTarget;
+    const say = deps.progress ?? (() => { });
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
+    // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
+    // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
+    // worker's own append, and the forge sees the branches without asking again), then the log.
+    const logSource = await carriedLog(deps, target.url);
+    const stillHere = async () => {
+        if (late())
+            return 'the deadline passed';
+        return stillRunning((await deps.events.read()).state, ctx.attempt);
+    };
+    if (logSource === null)
+        await repo.listRemote(target);
+    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+    if (running !== true) {
+        return await fail('timeout', `late result, not delivered: ${running} before the push`, {
+            report,
+        });
+    }
+    say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+    // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+    let branchCarry;
+    try {
+        branchCarry = await carriedPush(repo, target, {
+            branch: ctx.branch,
+            commit: head,
+            expected: ctx.branchAt,
+            prefix: config.pr.branch_prefix,
+            base: ctx.base,
+            token: deps.forge.pushToken?.(),
+        });
+    }
+    catch (error) {
+        return await fail('push_error', error.message, { report });
+    }
+    const outcomeEvents = (pull) => [
+        attemptDraft(deps, ctx, {
+            type: 'pr.created',
+            data: {
+                number: pull.number,
+                branch: ctx.branch,
+                url: pull.url,
+                updated: !pull.created,
+                head_sha: head,
+            },
+        }),
+        attemptDraft(deps, ctx, {
+            type: 'attempt.succeeded',
+            data: { pr: pull.number, commit: head, ...usage },
+        }),
+    ];
+    const carried = logSource === null
+        ? null
+        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
+    let pull;
+    try {
+        pull = await deps.forge.upsertPull({
+            carry: carried?.carry ?? branchCarry,
+            branch: ctx.branch,
+            headSha: head,
+            base: ctx.base,
+            title: shown.task.title,
+            body: redact(renderPullBody({
+                task,
+                removed: shown.removed,
+                attempt: ctx.attempt,
+                attemptNumber: ctx.number,
+                maxAttempts: ctx.maxAttempts,
+                checks: report.checks,
+                headSha: head,
+                sandbox: executed?.sandbox ?? config.executor.sandbox,
+                ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+            })),
+            draft: config.pr.draft,
+            labels: [...new Set([...config.pr.labels, ...task.labels])],
+            reviewers: config.pr.reviewers,
+        });
+    }
+    catch (error) {
+        if (error instanceof CarryRefusedError) {
+            return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
+                report,
+            });
+        }
+        const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+        return await fail(reason, error.message, { report });
+    }
+    const lateDetail = carried?.recorded()
+        ? null
+        : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
+    if (lateDetail)
+        return { status: 'failed', reason: 'timeout', detail: lateDetail, report };
+    return {
+        status: 'succeeded',
+        pr: pull.pull.number,
+        url: pull.pull.url,
+        created: pull.created,
+        report,
+    };
+}
+/**
+ * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
+ * null when it cannot (another forge, another origin, or no way to tell).
+ */
+async function carriedLog(deps, url) {
+    try {
+        if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url)))
+            return null;
+        const source = await deps.events.pushSource();
+        return source?.url === url ? source : null;
+    }
+    catch {
+        return null;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/worker/threats.ts
 
 
@@ -49762,7 +49906,6 @@ async function wip_buildManifest(scan, format, withheld, note) {
 
 
 
-
 /**
  * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
  * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
@@ -49790,21 +49933,6 @@ function deliver_agentEnv(deps, ctx) {
 }
 function deliver_remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
-}
-/** An event of this attempt, made now by this actor. */
-function attemptDraft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
-function stillRunning(state, attempt) {
-    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
 /**
  * Writes the content of `changes` (read without following links) into the private repository, and `extra`
@@ -50065,104 +50193,7 @@ refusal) {
         if (markedTree !== null) {
             head = await repo.commit(markedTree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
         }
-        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
-        // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
-        // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
-        // worker's own append, and the forge sees the branches without asking again), then the log.
-        const logSource = await carriedLog(deps, target.url);
-        const stillHere = async () => {
-            if (late())
-                return 'the deadline passed';
-            return stillRunning((await deps.events.read()).state, ctx.attempt);
-        };
-        if (logSource === null)
-            await repo.listRemote(target);
-        const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
-        if (running !== true) {
-            return await fail('timeout', `late result, not delivered: ${running} before the push`, {
-                report: guard.report,
-            });
-        }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
-        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
-        let branchCarry;
-        try {
-            branchCarry = await carriedPush(repo, target, {
-                branch: ctx.branch,
-                commit: head,
-                expected: ctx.branchAt,
-                prefix: config.pr.branch_prefix,
-                base: ctx.base,
-                token: deps.forge.pushToken?.(),
-            });
-        }
-        catch (error) {
-            return await fail('push_error', error.message, { report: guard.report });
-        }
-        const outcomeEvents = (pull) => [
-            attemptDraft(deps, ctx, {
-                type: 'pr.created',
-                data: {
-                    number: pull.number,
-                    branch: ctx.branch,
-                    url: pull.url,
-                    updated: !pull.created,
-                    head_sha: head,
-                },
-            }),
-            attemptDraft(deps, ctx, {
-                type: 'attempt.succeeded',
-                data: { pr: pull.number, commit: head, ...usage },
-            }),
-        ];
-        const carried = logSource === null
-            ? null
-            : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
-        let pull;
-        try {
-            pull = await deps.forge.upsertPull({
-                carry: carried?.carry ?? branchCarry,
-                branch: ctx.branch,
-                headSha: head,
-                base: ctx.base,
-                title: shown.task.title,
-                body: redact(renderPullBody({
-                    task,
-                    removed: shown.removed,
-                    attempt: ctx.attempt,
-                    attemptNumber: ctx.number,
-                    maxAttempts: ctx.maxAttempts,
-                    checks: guard.report.checks,
-                    headSha: head,
-                    sandbox: executed?.sandbox ?? config.executor.sandbox,
-                    ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-                })),
-                draft: config.pr.draft,
-                labels: [...new Set([...config.pr.labels, ...task.labels])],
-                reviewers: config.pr.reviewers,
-            });
-        }
-        catch (error) {
-            if (error instanceof CarryRefusedError) {
-                return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
-                    report: guard.report,
-                });
-            }
-            const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
-            return await fail(reason, error.message, { report: guard.report });
-        }
-        const lateDetail = carried?.recorded()
-            ? null
-            : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
-        if (lateDetail)
-            return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
-        return {
-            status: 'succeeded',
-            pr: pull.pull.number,
-            url: pull.pull.url,
-            created: pull.created,
-            report: guard.report,
-        };
+        return await publishCandidate({ deps, ctx, repo, head, report: guard.report, executed, usage, shown, redact, late }, { fail, record });
     }
     catch (error) {
         if (error instanceof UserError)
@@ -50174,21 +50205,6 @@ refusal) {
         await repo.remove().catch(() => { });
     }
 }
-/**
- * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
- * null when it cannot (another forge, another origin, or no way to tell).
- */
-async function carriedLog(deps, url) {
-    try {
-        if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url)))
-            return null;
-        const source = await deps.events.pushSource();
-        return source?.url === url ? source : null;
-    }
-    catch {
-        return null;
-    }
-}
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
     await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
@@ -50196,6 +50212,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
+
 
 
 
@@ -50252,7 +50269,7 @@ async function startAttempt(deps, taskId, attemptId) {
         target = error;
     }
     const started = await deps.events.append([
-        attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
+        attempt_events_attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.started', data: { base_sha: docs.sha } }),
     ], 
     // Two workers for one attempt: only the first start counts.
     (s) => notStarted(s, id));
@@ -50291,7 +50308,7 @@ async function startAttempt(deps, taskId, attemptId) {
         // Started but unable to run: a failed attempt, so the slot is freed and the loop goes on.
         const detail = `the attempt could not be prepared: ${error.message}`;
         await deps.events.append([
-            attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
+            attempt_events_attemptDraft(deps, { task: { id: taskId }, attempt: id }, { type: 'attempt.failed', data: { reason: 'executor_error', detail } }),
         ]);
         throw new errors/* UserError */.y(`attempt ${id} failed: ${detail}`);
     }
@@ -50320,7 +50337,7 @@ async function unstartable(deps, taskId, attemptId, error) {
         return new errors/* UserError */.y(detail);
     const failed = await deps.events
         .append([
-        attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
+        attempt_events_attemptDraft(deps, { task: { id: taskId }, attempt: attemptId }, {
             type: 'attempt.failed',
             data: { reason: 'executor_error', detail },
         }),

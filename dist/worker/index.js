@@ -41543,7 +41543,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _store_git_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4525);
 /* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(7811);
 /* harmony import */ var _worker_artifact_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(1110);
-/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(8632);
+/* harmony import */ var _worker_attempt_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(2333);
 /* harmony import */ var _io_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(5287);
 /**
  * The agent step (`actions/agent`, and the middle of `actions/worker`): runs the task's `run` or the
@@ -44159,7 +44159,7 @@ function archiveResultFile(archive) {
 
 /***/ }),
 
-/***/ 8632:
+/***/ 2333:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -49689,6 +49689,132 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
     return { carry: wrapped, recorded: () => recorded };
 }
 
+;// CONCATENATED MODULE: ./src/worker/publish.ts
+
+
+
+
+
+async function publish_publishCandidate(c, { fail, record }) {
+    const { deps, ctx, repo, head, report, executed, usage, shown, redact, late } = c;
+    const { config, task } = ctx;
+    const target = ctx.pushTarget;
+    const say = deps.progress ?? (() => { });
+    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
+    // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
+    // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
+    // worker's own append, and the forge sees the branches without asking again), then the log.
+    const logSource = await carriedLog(deps, target.url);
+    const stillHere = async () => {
+        if (late())
+            return 'the deadline passed';
+        return stillRunning((await deps.events.read()).state, ctx.attempt);
+    };
+    if (logSource === null)
+        await repo.listRemote(target);
+    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+    if (running !== true) {
+        return await fail('timeout', `late result, not delivered: ${running} before the push`, {
+            report,
+        });
+    }
+    say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
+    // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
+    let branchCarry;
+    try {
+        branchCarry = await carriedPush(repo, target, {
+            branch: ctx.branch,
+            commit: head,
+            expected: ctx.branchAt,
+            prefix: config.pr.branch_prefix,
+            base: ctx.base,
+            token: deps.forge.pushToken?.(),
+        });
+    }
+    catch (error) {
+        return await fail('push_error', error.message, { report });
+    }
+    const outcomeEvents = (pull) => [
+        attemptDraft(deps, ctx, {
+            type: 'pr.created',
+            data: {
+                number: pull.number,
+                branch: ctx.branch,
+                url: pull.url,
+                updated: !pull.created,
+                head_sha: head,
+            },
+        }),
+        attemptDraft(deps, ctx, {
+            type: 'attempt.succeeded',
+            data: { pr: pull.number, commit: head, ...usage },
+        }),
+    ];
+    const carried = logSource === null
+        ? null
+        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
+    let pull;
+    try {
+        pull = await deps.forge.upsertPull({
+            carry: carried?.carry ?? branchCarry,
+            branch: ctx.branch,
+            headSha: head,
+            base: ctx.base,
+            title: shown.task.title,
+            body: redact(renderPullBody({
+                task,
+                removed: shown.removed,
+                attempt: ctx.attempt,
+                attemptNumber: ctx.number,
+                maxAttempts: ctx.maxAttempts,
+                checks: report.checks,
+                headSha: head,
+                sandbox: executed?.sandbox ?? config.executor.sandbox,
+                ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+            })),
+            draft: config.pr.draft,
+            labels: [...new Set([...config.pr.labels, ...task.labels])],
+            reviewers: config.pr.reviewers,
+        });
+    }
+    catch (error) {
+        if (error instanceof CarryRefusedError) {
+            return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
+                report,
+            });
+        }
+        const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
+        return await fail(reason, error.message, { report });
+    }
+    const lateDetail = carried?.recorded()
+        ? null
+        : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
+    if (lateDetail)
+        return { status: 'failed', reason: 'timeout', detail: lateDetail, report };
+    return {
+        status: 'succeeded',
+        pr: pull.pull.number,
+        url: pull.pull.url,
+        created: pull.created,
+        report,
+    };
+}
+/**
+ * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
+ * null when it cannot (another forge, another origin, or no way to tell).
+ */
+async function carriedLog(deps, url) {
+    try {
+        if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url)))
+            return null;
+        const source = await deps.events.pushSource();
+        return source?.url === url ? source : null;
+    }
+    catch {
+        return null;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/worker/threats.ts
 
 
@@ -49786,7 +49912,6 @@ async function wip_buildManifest(scan, format, withheld, note) {
 
 
 
-
 /**
  * SPEC §3.2 steps 4–7 as issue 7 §2 puts them: the result is read as data. After the agent is gone,
  * Leviathan walks its work tree (a plain directory: the CLI's fresh work tree or, for Actions'
@@ -49814,21 +49939,6 @@ function agentEnv(deps, ctx) {
 }
 function remainingMs(deps, ctx) {
     return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
-}
-/** An event of this attempt, made now by this actor. */
-function deliver_attemptDraft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
-function stillRunning(state, attempt) {
-    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
 /**
  * Writes the content of `changes` (read without following links) into the private repository, and `extra`
@@ -49894,7 +50004,7 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         const lateResult = await deps.events.append([
-            deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
+            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
         ]);
         if (!lateResult.ok)
             throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
@@ -49962,7 +50072,7 @@ refusal) {
             ...(extra.output_tail !== undefined ? { output_tail: redact(extra.output_tail) } : {}),
             ...usage,
         };
-        const lateDetail = await record([deliver_attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
+        const lateDetail = await record([attemptDraft(deps, ctx, { type: 'attempt.failed', data })]);
         const outcome = lateDetail
             ? { status: 'failed', reason: 'timeout', detail: lateDetail }
             : {
@@ -50089,104 +50199,7 @@ refusal) {
         if (markedTree !== null) {
             head = await repo.commit(markedTree, head, commitMessage(`Mark ${task.id} done in the backlog`, task.id, ctx.attempt));
         }
-        // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
-        // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
-        // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
-        // worker's own append, and the forge sees the branches without asking again), then the log.
-        const logSource = await carriedLog(deps, target.url);
-        const stillHere = async () => {
-            if (late())
-                return 'the deadline passed';
-            return stillRunning((await deps.events.read()).state, ctx.attempt);
-        };
-        if (logSource === null)
-            await repo.listRemote(target);
-        const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
-        if (running !== true) {
-            return await fail('timeout', `late result, not delivered: ${running} before the push`, {
-                report: guard.report,
-            });
-        }
-        say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
-        // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
-        let branchCarry;
-        try {
-            branchCarry = await carriedPush(repo, target, {
-                branch: ctx.branch,
-                commit: head,
-                expected: ctx.branchAt,
-                prefix: config.pr.branch_prefix,
-                base: ctx.base,
-                token: deps.forge.pushToken?.(),
-            });
-        }
-        catch (error) {
-            return await fail('push_error', error.message, { report: guard.report });
-        }
-        const outcomeEvents = (pull) => [
-            deliver_attemptDraft(deps, ctx, {
-                type: 'pr.created',
-                data: {
-                    number: pull.number,
-                    branch: ctx.branch,
-                    url: pull.url,
-                    updated: !pull.created,
-                    head_sha: head,
-                },
-            }),
-            deliver_attemptDraft(deps, ctx, {
-                type: 'attempt.succeeded',
-                data: { pr: pull.number, commit: head, ...usage },
-            }),
-        ];
-        const carried = logSource === null
-            ? null
-            : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
-        let pull;
-        try {
-            pull = await deps.forge.upsertPull({
-                carry: carried?.carry ?? branchCarry,
-                branch: ctx.branch,
-                headSha: head,
-                base: ctx.base,
-                title: shown.task.title,
-                body: redact(renderPullBody({
-                    task,
-                    removed: shown.removed,
-                    attempt: ctx.attempt,
-                    attemptNumber: ctx.number,
-                    maxAttempts: ctx.maxAttempts,
-                    checks: guard.report.checks,
-                    headSha: head,
-                    sandbox: executed?.sandbox ?? config.executor.sandbox,
-                    ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-                })),
-                draft: config.pr.draft,
-                labels: [...new Set([...config.pr.labels, ...task.labels])],
-                reviewers: config.pr.reviewers,
-            });
-        }
-        catch (error) {
-            if (error instanceof CarryRefusedError) {
-                return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
-                    report: guard.report,
-                });
-            }
-            const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
-            return await fail(reason, error.message, { report: guard.report });
-        }
-        const lateDetail = carried?.recorded()
-            ? null
-            : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
-        if (lateDetail)
-            return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
-        return {
-            status: 'succeeded',
-            pr: pull.pull.number,
-            url: pull.pull.url,
-            created: pull.created,
-            report: guard.report,
-        };
+        return await publishCandidate({ deps, ctx, repo, head, report: guard.report, executed, usage, shown, redact, late }, { fail, record });
     }
     catch (error) {
         if (error instanceof UserError)
@@ -50198,21 +50211,6 @@ refusal) {
         await repo.remove().catch(() => { });
     }
 }
-/**
- * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
- * null when it cannot (another forge, another origin, or no way to tell).
- */
-async function carriedLog(deps, url) {
-    try {
-        if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url)))
-            return null;
-        const source = await deps.events.pushSource();
-        return source?.url === url ? source : null;
-    }
-    catch {
-        return null;
-    }
-}
 /** Every push of an attempt: one of Leviathan's own branches, a valid ref name, by SHA with a lease. */
 async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
     await checkOwnBranch(repo, branch, ctx.config.pr.branch_prefix, ctx.base);
@@ -50220,6 +50218,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt.ts
+
 
 
 

@@ -22,8 +22,9 @@ import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 import { PrivateRepo, type PushTarget } from '../store/private-repo.js';
 import { attemptRedactor, runAgentCommands } from './agent-run.js';
+import { attemptDraft } from './attempt-events.js';
 import { claimedAttempt, claimManually } from './claim.js';
-import { agentEnv, attemptDraft, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
+import { agentEnv, type DeliveryRefusal, deliverWorkTree, remainingMs } from './deliver.js';
 
 export interface WorkerDeps extends RunContext {
   /**

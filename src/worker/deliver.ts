@@ -5,10 +5,8 @@ import { markTaskDone } from '../core/backlog-writeback.js';
 import { BACKLOG_FILE } from '../core/documents.js';
 import { UserError } from '../core/errors.js';
 import type { EventDraft, FailureReason } from '../core/events.js';
-import { renderPullBody } from '../core/pr-body.js';
 import { wipBranch } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
-import type { State } from '../core/state-types.js';
 import { sanitizeTask } from '../core/task-text.js';
 import { describeFindings, type ThreatScanResult, unsafePaths } from '../core/threat-scan.js';
 import { buildAgentEnv, resultFileIn } from '../executor/agent-env.js';
@@ -21,12 +19,12 @@ import {
   scanWorkTree,
   type WorkTreeScan,
 } from '../executor/work-tree.js';
-import { BranchPushError, type CarriedPush, CarryRefusedError } from '../forge/forge.js';
 import { PrivateRepo } from '../store/private-repo.js';
 import { attemptRedactor, attemptSecrets, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
-import { carriedPush, checkOwnBranch, commitMessage } from './branch.js';
-import { carryOutcome } from './outcome-carry.js';
+import { attemptDraft, stillRunning } from './attempt-events.js';
+import { checkOwnBranch, commitMessage } from './branch.js';
+import { publishCandidate } from './publish.js';
 import { scanCandidate } from './threats.js';
 import { buildManifest, WIP_MANIFEST } from './wip.js';
 
@@ -60,27 +58,6 @@ export function agentEnv(deps: ExecuteDeps, ctx: AttemptContext) {
 
 export function remainingMs(deps: RunContext, ctx: Pick<AttemptContext, 'deadline'>): number {
   return Math.max(0, Date.parse(ctx.deadline) - deps.now().getTime());
-}
-
-/** An event of this attempt, made now by this actor. */
-export function attemptDraft(
-  deps: RunContext,
-  ctx: { task: { id: string }; attempt: string },
-  rest: Pick<EventDraft, 'type' | 'data'>,
-): EventDraft {
-  return {
-    id: deps.newId(),
-    ts: deps.now().toISOString(),
-    actor: deps.actor,
-    task: ctx.task.id,
-    attempt: ctx.attempt,
-    ...rest,
-  } as EventDraft;
-}
-
-function stillRunning(state: State, attempt: string): true | string {
-  const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-  return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
 }
 
 /**
@@ -389,130 +366,16 @@ export async function deliverWorkTree(
       );
     }
 
-    // Nothing leaves for the forge once the deadline passed or the scheduler has timed the attempt out. When
-    // the outcome rides in the forge's atomic push, the log's lease and precondition check that at the push
-    // itself; otherwise one listing of the origin first (the log is fetched only when it moved since this
-    // worker's own append, and the forge sees the branches without asking again), then the log.
-    const logSource = await carriedLog(deps, target.url);
-    const stillHere = async (): Promise<true | string> => {
-      if (late()) return 'the deadline passed';
-      return stillRunning((await deps.events.read()).state, ctx.attempt);
-    };
-    if (logSource === null) await repo.listRemote(target);
-    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
-    if (running !== true) {
-      return await fail('timeout', `late result, not delivered: ${running} before the push`, {
-        report: guard.report,
-      });
-    }
-
-    say(`pushing ${ctx.branch} at ${head.slice(0, 12)} and opening the pull request`);
-    // The branch push rides with the forge's write (one atomic push on the local forge), each ref leased.
-    let branchCarry: CarriedPush;
-    try {
-      branchCarry = await carriedPush(repo, target, {
-        branch: ctx.branch,
-        commit: head,
-        expected: ctx.branchAt,
-        prefix: config.pr.branch_prefix,
-        base: ctx.base,
-        token: deps.forge.pushToken?.(),
-      });
-    } catch (error) {
-      return await fail('push_error', (error as Error).message, { report: guard.report });
-    }
-    const outcomeEvents = (pull: { number: number; url: string; created: boolean }) => [
-      attemptDraft(deps, ctx, {
-        type: 'pr.created',
-        data: {
-          number: pull.number,
-          branch: ctx.branch,
-          url: pull.url,
-          updated: !pull.created,
-          head_sha: head,
-        },
-      }),
-      attemptDraft(deps, ctx, {
-        type: 'attempt.succeeded',
-        data: { pr: pull.number, commit: head, ...usage },
-      }),
-    ];
-    const carried =
-      logSource === null
-        ? null
-        : carryOutcome(
-            branchCarry,
-            deps.events,
-            logSource.objects,
-            outcomeEvents,
-            (s) => stillRunning(s, ctx.attempt),
-            stillHere,
-          );
-    let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
-    try {
-      pull = await deps.forge.upsertPull({
-        carry: carried?.carry ?? branchCarry,
-        branch: ctx.branch,
-        headSha: head,
-        base: ctx.base,
-        title: shown.task.title,
-        body: redact(
-          renderPullBody({
-            task,
-            removed: shown.removed,
-            attempt: ctx.attempt,
-            attemptNumber: ctx.number,
-            maxAttempts: ctx.maxAttempts,
-            checks: guard.report.checks,
-            headSha: head,
-            sandbox: executed?.sandbox ?? config.executor.sandbox,
-            ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-          }),
-        ),
-        draft: config.pr.draft,
-        labels: [...new Set([...config.pr.labels, ...task.labels])],
-        reviewers: config.pr.reviewers,
-      });
-    } catch (error) {
-      if (error instanceof CarryRefusedError) {
-        return await fail('timeout', `late result, not delivered: ${error.refused} before the push`, {
-          report: guard.report,
-        });
-      }
-      const reason = error instanceof BranchPushError ? 'push_error' : 'pr_error';
-      return await fail(reason, (error as Error).message, { report: guard.report });
-    }
-    const lateDetail = carried?.recorded()
-      ? null
-      : await record(outcomeEvents({ number: pull.pull.number, url: pull.pull.url, created: pull.created }));
-    if (lateDetail) return { status: 'failed', reason: 'timeout', detail: lateDetail, report: guard.report };
-    return {
-      status: 'succeeded',
-      pr: pull.pull.number,
-      url: pull.pull.url,
-      created: pull.created,
-      report: guard.report,
-    };
+    return await publishCandidate(
+      { deps, ctx, repo, head, report: guard.report, executed, usage, shown, redact, late },
+      { fail, record },
+    );
   } catch (error) {
     if (error instanceof UserError) throw error;
     // Anything unexpected is a failed attempt with its reason, never an aborted loop.
     return fail('executor_error', `unexpected failure while delivering: ${(error as Error).message}`);
   } finally {
     await repo.remove().catch(() => {});
-  }
-}
-
-/**
- * The log's push source when the outcome can ride in the forge's atomic push to `url` (see outcome-carry.ts);
- * null when it cannot (another forge, another origin, or no way to tell).
- */
-async function carriedLog(deps: WorkerDeps, url: string): Promise<{ url: string; objects: string } | null> {
-  try {
-    if (!deps.events.pushSource || !(await deps.forge.carriesAtomically?.(url))) return null;
-    const source = await deps.events.pushSource();
-    return source?.url === url ? source : null;
-  } catch {
-    return null;
   }
 }
 
