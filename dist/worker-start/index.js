@@ -47028,6 +47028,13 @@ function pushedStale(stdout, leases, firstIsStore = false) {
     }
     return stale;
 }
+/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
+class private_repo_AtomicUnsupportedError extends Error {
+    name = 'AtomicUnsupportedError';
+    constructor(where) {
+        super(`${where} does not support atomic pushes; nothing was pushed`);
+    }
+}
 class private_repo_PrivateRepo {
     root;
     git;
@@ -47237,7 +47244,9 @@ class private_repo_PrivateRepo {
      * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
      * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
      */
-    async pushLeased(target, leases, objects = [], token) {
+    async pushLeased(target, leases, objects = [], token, 
+    /** All refs in one atomic push or none: an origin without atomic pushes is then an `AtomicUnsupportedError`. */
+    atomicOnly = false) {
         const git = this.originGit(target, token, objects);
         const push = async (some, atomic) => git.run([
             'push',
@@ -47252,6 +47261,8 @@ class private_repo_PrivateRepo {
         let r = await push(leases, leases.length > 1);
         let pending = leases;
         if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            if (atomicOnly)
+                throw new private_repo_AtomicUnsupportedError('the origin');
             // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
             for (const lease of leases) {
                 pending = [lease];
@@ -47268,7 +47279,11 @@ class private_repo_PrivateRepo {
                 (0,remote_tips/* noteRemoteTip */.wX)(target.url, l.ref, l.commit);
             return { stale: [] };
         }
-        const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+        // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
+        // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
+        // "atomic transaction failed").
+        const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
+        const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
         if (rejected)
             throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
         const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
@@ -47277,6 +47292,13 @@ class private_repo_PrivateRepo {
             for (const l of leases)
                 (0,remote_tips/* noteRemoteTip */.wX)(target.url, l.ref, l.commit);
             return { stale: [] };
+        }
+        // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
+        // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
+        if (now.exitCode === 0 && rejections.length > 0) {
+            const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
+            if (moved.length > 0)
+                return { stale: moved };
         }
         throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${(0,store_git/* gitMessage */.Uu)(r.stderr)}`);
     }
@@ -49558,6 +49580,7 @@ async function work_tree_scanWorkTree(root, base, options) {
 var forge = __nccwpck_require__(6576);
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
 
+
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
  * Leviathan pushes only its own branches (SPEC §1.2); `assertOwnBranch` enforces that at the one place
@@ -49600,12 +49623,14 @@ async function branch_carriedPush(repo, target, push) {
     };
     return {
         url: target.url,
-        push: async (refs, objects) => {
+        push: async (refs, objects, _pull, atomicOnly) => {
             let stale;
             try {
-                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+                ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token, atomicOnly));
             }
             catch (error) {
+                if (error instanceof AtomicUnsupportedError)
+                    throw error;
                 throw new BranchPushError(`pushing ${push.branch} failed: ${error.message}`);
             }
             if (stale.includes(branch.ref))
@@ -49638,30 +49663,35 @@ function branch_commitMessage(title, task, attempt) {
 
 ;// CONCATENATED MODULE: ./src/worker/outcome-carry.ts
 
+
 /** Only the pulls' lease was stale: the forge must decide the pull again. */
 class PullsMoved extends (/* unused pure expression or super */ null && (Error)) {
 }
 /**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
- * accepts the log's tip. A push without a pull (the pull was already this one) first asks `check` (the
- * attempt still running, read from the log) and pushes the branch alone.
+ * accepts the log's tip. A push without a pull (the pull was already this one), or to an origin without
+ * atomic pushes, first asks `checks.running` and pushes the branch as before; the outcome is then recorded
+ * after it (`recorded()` stays null).
  */
-function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondition, check) {
+function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondition, checks) {
     let recorded = null;
+    let atomic = true;
+    const alone = async (refs, objects) => {
+        const verdict = await checks.running();
+        if (verdict !== true)
+            throw new CarryRefusedError(verdict);
+        return carry.push(refs, objects);
+    };
     const wrapped = {
         url: carry.url,
         push: async (refs, objects, pull) => {
-            if (!pull) {
-                const verdict = await check();
-                if (verdict !== true)
-                    throw new CarryRefusedError(verdict);
-                return carry.push(refs, objects);
-            }
+            if (!pull || !atomic)
+                return alone(refs, objects);
             const along = [...new Set([...objects, logObjects])];
             let appended;
             try {
                 appended = await events.append(outcome(pull), precondition, async (lease) => {
-                    const pushed = await carry.push([...refs, lease], along);
+                    const pushed = await carry.push([...refs, lease], along, undefined, true);
                     if (pushed.landed)
                         return true;
                     if (pushed.stale.some((ref) => ref !== lease.ref))
@@ -49672,6 +49702,16 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
             catch (error) {
                 if (error instanceof PullsMoved)
                     return { landed: false, stale: refs.map((r) => r.ref) };
+                if (error instanceof AtomicUnsupportedError) {
+                    atomic = false;
+                    return alone(refs, objects);
+                }
+                // The push's answer was lost but the origin may have taken it: then it all landed, once.
+                if (!(error instanceof CarryRefusedError) &&
+                    (await checks.recordedMeanwhile(pull).catch(() => false))) {
+                    recorded = [];
+                    return { landed: true, stale: [] };
+                }
                 throw error;
             }
             if (!appended.ok)
@@ -49746,7 +49786,14 @@ async function publish_publishCandidate(c, { fail, record }) {
     ];
     const carried = logSource === null
         ? null
-        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
+        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), {
+            running: stillHere,
+            recordedMeanwhile: async (pull) => {
+                const { state } = await deps.events.read();
+                const a = Object.hasOwn(state.attempts, ctx.attempt) ? state.attempts[ctx.attempt] : undefined;
+                return a?.status === 'succeeded' && a.pr === pull.number;
+            },
+        });
     let pull;
     try {
         pull = await deps.forge.upsertPull({
@@ -49997,10 +50044,12 @@ refusal) {
         if (result.ok)
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
-        const lateResult = await deps.events.append([
-            attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
-        ]);
-        if (!lateResult.ok)
+        // On record after the scheduler's timeout; never a second outcome after a worker's own.
+        const lateResult = await deps.events.append([attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } })], (s) => {
+            const a = Object.hasOwn(s.attempts, ctx.attempt) ? s.attempts[ctx.attempt] : undefined;
+            return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : true;
+        });
+        if (!lateResult.ok && !/^attempt is already/.test(lateResult.refused))
             throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
         return detail;
     };

@@ -62,10 +62,12 @@ export interface LeasedRef {
  */
 export interface CarriedPush {
   readonly url: string;
+  /** `atomicOnly` (the carrier's own use): an origin without atomic pushes throws and nothing is pushed. */
   push(
     refs: LeasedRef[],
     objects: string[],
     pull?: CarriedPull,
+    atomicOnly?: boolean,
   ): Promise<{ landed: boolean; stale: string[] }>;
 }
 

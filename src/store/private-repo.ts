@@ -61,6 +61,14 @@ function pushedStale(stdout: string, leases: readonly LeasedRef[], firstIsStore 
   return stale;
 }
 
+/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
+export class AtomicUnsupportedError extends Error {
+  override readonly name = 'AtomicUnsupportedError';
+  constructor(where: string) {
+    super(`${where} does not support atomic pushes; nothing was pushed`);
+  }
+}
+
 /** One entry of a tree being built: mode 0 / oid null removes the path. */
 export interface IndexChange {
   path: string;
@@ -296,6 +304,8 @@ export class PrivateRepo {
     leases: readonly LeasedRef[],
     objects: readonly string[] = [],
     token?: string,
+    /** All refs in one atomic push or none: an origin without atomic pushes is then an `AtomicUnsupportedError`. */
+    atomicOnly = false,
   ): Promise<{ stale: string[] }> {
     const git = this.originGit(target, token, objects);
     const push = async (some: readonly LeasedRef[], atomic: boolean) =>
@@ -315,6 +325,7 @@ export class PrivateRepo {
     let r = await push(leases, leases.length > 1);
     let pending = leases;
     if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+      if (atomicOnly) throw new AtomicUnsupportedError('the origin');
       // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
       for (const lease of leases) {
         pending = [lease];
@@ -328,13 +339,23 @@ export class PrivateRepo {
       for (const l of leases) noteRemoteTip(target.url, l.ref, l.commit);
       return { stale: [] };
     }
-    const rejected = r.stdout.split('\n').find((l) => l.startsWith('!') && !l.includes('atomic push failed'));
+    // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
+    // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
+    // "atomic transaction failed").
+    const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
+    const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
     if (rejected) throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
     const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
     const at = parseListing(now.stdout, ['refs/']);
     if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
       for (const l of leases) noteRemoteTip(target.url, l.ref, l.commit);
       return { stale: [] };
+    }
+    // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
+    // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
+    if (now.exitCode === 0 && rejections.length > 0) {
+      const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
+      if (moved.length > 0) return { stale: moved };
     }
     throw new Error(
       `the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`,

@@ -1,6 +1,6 @@
 import { BranchPushError, type CarriedPush, type LeasedRef } from '../forge/forge.js';
 import type { Git } from '../store/git.js';
-import type { PrivateRepo, PushTarget } from '../store/private-repo.js';
+import { AtomicUnsupportedError, type PrivateRepo, type PushTarget } from '../store/private-repo.js';
 
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).
@@ -64,11 +64,12 @@ export async function carriedPush(
   };
   return {
     url: target.url,
-    push: async (refs, objects) => {
+    push: async (refs, objects, _pull, atomicOnly) => {
       let stale: string[];
       try {
-        ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token));
+        ({ stale } = await repo.pushLeased(target, [branch, ...refs], objects, push.token, atomicOnly));
       } catch (error) {
+        if (error instanceof AtomicUnsupportedError) throw error;
         throw new BranchPushError(`pushing ${push.branch} failed: ${(error as Error).message}`);
       }
       if (stale.includes(branch.ref))

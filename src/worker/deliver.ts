@@ -143,10 +143,16 @@ export async function deliverWorkTree(
     const result = await deps.events.append(drafts, (s) => stillRunning(s, ctx.attempt));
     if (result.ok) return null;
     const detail = `late result, not delivered: ${result.refused} when the worker finished`;
-    const lateResult = await deps.events.append([
-      attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } }),
-    ]);
-    if (!lateResult.ok) throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
+    // On record after the scheduler's timeout; never a second outcome after a worker's own.
+    const lateResult = await deps.events.append(
+      [attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } })],
+      (s) => {
+        const a = Object.hasOwn(s.attempts, ctx.attempt) ? s.attempts[ctx.attempt] : undefined;
+        return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : true;
+      },
+    );
+    if (!lateResult.ok && !/^attempt is already/.test(lateResult.refused))
+      throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
     return detail;
   };
 

@@ -13,6 +13,7 @@ import type { EventDraft, LeviathanEvent } from '../core/events.js';
 import type { State } from '../core/state-types.js';
 import { type CarriedPull, type CarriedPush, CarryRefusedError } from '../forge/forge.js';
 import type { EventStore } from '../store/event-store.js';
+import { AtomicUnsupportedError } from '../store/private-repo.js';
 
 export interface OutcomeCarry {
   carry: CarriedPush;
@@ -23,10 +24,18 @@ export interface OutcomeCarry {
 /** Only the pulls' lease was stale: the forge must decide the pull again. */
 class PullsMoved extends Error {}
 
+export interface CarryChecks {
+  /** The attempt is still running, read from the log: asked before a push that carries no outcome. */
+  running(): Promise<true | string>;
+  /** The outcome naming `pull` is on the log already (a push whose answer was lost had landed). */
+  recordedMeanwhile(pull: CarriedPull): Promise<boolean>;
+}
+
 /**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
- * accepts the log's tip. A push without a pull (the pull was already this one) first asks `check` (the
- * attempt still running, read from the log) and pushes the branch alone.
+ * accepts the log's tip. A push without a pull (the pull was already this one), or to an origin without
+ * atomic pushes, first asks `checks.running` and pushes the branch as before; the outcome is then recorded
+ * after it (`recorded()` stays null).
  */
 export function carryOutcome(
   carry: CarriedPush,
@@ -34,28 +43,42 @@ export function carryOutcome(
   logObjects: string,
   outcome: (pull: CarriedPull) => EventDraft[],
   precondition: (state: State) => true | string,
-  check: () => Promise<true | string>,
+  checks: CarryChecks,
 ): OutcomeCarry {
   let recorded: LeviathanEvent[] | null = null;
+  let atomic = true;
+  const alone: CarriedPush['push'] = async (refs, objects) => {
+    const verdict = await checks.running();
+    if (verdict !== true) throw new CarryRefusedError(verdict);
+    return carry.push(refs, objects);
+  };
   const wrapped: CarriedPush = {
     url: carry.url,
     push: async (refs, objects, pull) => {
-      if (!pull) {
-        const verdict = await check();
-        if (verdict !== true) throw new CarryRefusedError(verdict);
-        return carry.push(refs, objects);
-      }
+      if (!pull || !atomic) return alone(refs, objects);
       const along = [...new Set([...objects, logObjects])];
       let appended: Awaited<ReturnType<EventStore['append']>>;
       try {
         appended = await events.append(outcome(pull), precondition, async (lease) => {
-          const pushed = await carry.push([...refs, lease], along);
+          const pushed = await carry.push([...refs, lease], along, undefined, true);
           if (pushed.landed) return true;
           if (pushed.stale.some((ref) => ref !== lease.ref)) throw new PullsMoved();
           return false;
         });
       } catch (error) {
         if (error instanceof PullsMoved) return { landed: false, stale: refs.map((r) => r.ref) };
+        if (error instanceof AtomicUnsupportedError) {
+          atomic = false;
+          return alone(refs, objects);
+        }
+        // The push's answer was lost but the origin may have taken it: then it all landed, once.
+        if (
+          !(error instanceof CarryRefusedError) &&
+          (await checks.recordedMeanwhile(pull).catch(() => false))
+        ) {
+          recorded = [];
+          return { landed: true, stale: [] };
+        }
         throw error;
       }
       if (!appended.ok) throw new CarryRefusedError(appended.refused);

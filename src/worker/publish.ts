@@ -97,7 +97,14 @@ export async function publishCandidate(c: Candidate, { fail, record }: Endings):
           logSource.objects,
           outcomeEvents,
           (s) => stillRunning(s, ctx.attempt),
-          stillHere,
+          {
+            running: stillHere,
+            recordedMeanwhile: async (pull) => {
+              const { state } = await deps.events.read();
+              const a = Object.hasOwn(state.attempts, ctx.attempt) ? state.attempts[ctx.attempt] : undefined;
+              return a?.status === 'succeeded' && a.pr === pull.number;
+            },
+          },
         );
   let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
   try {
