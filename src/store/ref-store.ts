@@ -103,7 +103,9 @@ export class RefStore {
   async fetch(): Promise<RefView> {
     const mode = await this.setup();
     const fetched =
-      mode.remote !== null ? await fetchTip(mode, this.ref, this.remoteName, this.memo) : { filtered: false };
+      mode.remote !== null
+        ? await fetchTip(mode, this.ref, this.remoteName, this.memo, this.options.rootBlobs)
+        : { filtered: false };
     const filtered = fetched.filtered;
     // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
     if (fetched.unchanged === null) {
