@@ -42717,11 +42717,18 @@ function companionsOf(url, ref) {
 
 
 /**
+ * How git's upload-pack refuses a tree filter (`uploadpackfilter.tree.maxDepth`, `uploadpackfilter.allow`);
+ * other servers' wordings go through the fallback for any failure (see fetchTip).
+ */
+const FILTER_REFUSED = /filter '?tree'? not supported|tree filter allows max depth|(?:unsupported|invalid) filter/i;
+/** Remotes (URLs) that refused the tree filter in this process: not asked with it again. */
+const treeFilterRefused = new Set();
+/**
  * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
  * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
  * that is absent on both sides.
  */
-async function fetchTip(mode, ref, remoteName, memo) {
+async function fetchTip(mode, ref, remoteName, memo, rootBlobs = false) {
     const { git } = mode;
     const onDisk = memo ? undefined : await readRefFile(mode, mode.trackingRef);
     const known = memo?.commit ?? (onDisk === undefined ? await git.revParse(mode.trackingRef) : onDisk);
@@ -42729,7 +42736,9 @@ async function fetchTip(mode, ref, remoteName, memo) {
     const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, ref);
     if (seen !== undefined && seen === (known ?? null))
         return { filtered: memo?.filtered ?? false, unchanged: seen };
-    const args = [
+    // Depth 2 holds the root tree (0), its blobs and the trees right under it (1); nothing under those.
+    let rootFilter = rootBlobs && !known && !(mode.url !== null && treeFilterRefused.has(mode.url));
+    const args = () => [
         'fetch',
         '--quiet',
         '--no-tags',
@@ -42737,16 +42746,24 @@ async function fetchTip(mode, ref, remoteName, memo) {
         '--no-recurse-submodules',
         '--depth=1',
         // With a known tip the server sends only what changed since (the new files' blobs included); without
-        // one, trees only, and the blobs that are read are fetched afterwards.
-        known ? '--no-filter' : '--filter=blob:none',
+        // one, trees only (or the root's files too, see RefStoreOptions.rootBlobs), and the blobs that are read
+        // and not there yet are fetched afterwards.
+        known ? '--no-filter' : rootFilter ? '--filter=tree:2' : '--filter=blob:none',
         mode.remote,
         `+${ref}:${mode.trackingRef}`,
     ];
     let along = await companionRefspecs(mode, ref, remoteName, known !== null);
     for (let attempt = 1;; attempt++) {
-        const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
+        const r = await exclusive(mode.lockKey, () => git.run([...args(), ...along], { allowFailure: true }));
         if (r.exitCode === 0)
             return { filtered: !known };
+        if (rootFilter && FILTER_REFUSED.test(r.stderr)) {
+            // The server does not allow this tree filter: blob-less, as without the option, here and from now on.
+            if (mode.url !== null)
+                treeFilterRefused.add(mode.url);
+            rootFilter = false;
+            continue;
+        }
         if (along.length > 0) {
             // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
             along = [];
@@ -42762,6 +42779,9 @@ async function fetchTip(mode, ref, remoteName, memo) {
             throw authError(mode, ref);
         // Another process fetching into the same private repository, or a network blip: try again briefly.
         const locked = LOCK_FAILURE.test(r.stderr);
+        // A refusal worded otherwise than git's own is not told from a blip: the next try goes without the filter.
+        if (!locked)
+            rootFilter = false;
         if (attempt < (locked ? 10 : 4)) {
             await sleep(locked ? 20 + Math.random() * 80 : 50 * 2 ** attempt);
             continue;
@@ -42846,6 +42866,7 @@ function makeView(mode, ref, tip, fresh, dirsOf) {
     // Entries seen by any listing of this commit, so reading a listed file needs no second ls-tree.
     const known = new Map();
     const listed = new Set();
+    const listings = new Map();
     const lsTree = async (args) => {
         const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
         if (r.exitCode !== 0)
@@ -42889,7 +42910,10 @@ function makeView(mode, ref, tip, fresh, dirsOf) {
             for (const d of wanted)
                 if (d !== '')
                     checkStorePath(d);
-            const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
+            // A commit never changes: the same listing asked again (a replay after a read) needs no git call.
+            const key = wanted.join('\0');
+            const entries = listings.get(key) ?? (await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]));
+            listings.set(key, entries);
             for (const d of wanted)
                 listed.add(d);
             // Whole directories: what an append on this commit builds its trees from (see writeCommit).
@@ -43050,8 +43074,16 @@ async function writeCommit(mode, writer, changes, message, parent, dirsOf) {
     }
     const dirs = parent === null ? new Map() : await parentDirs(mode, parent, needed, dirsOf);
     const oids = new Map();
+    // A text written at two paths (the log's newest day file and its root copy) is hashed once.
+    const byText = new Map();
     for (const [path, content] of changes) {
-        oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+        if (content === null) {
+            oids.set(path, null);
+            continue;
+        }
+        const oid = byText.get(content) ?? (await writer.write('blob', Buffer.from(content)));
+        byText.set(content, oid);
+        oids.set(path, oid);
     }
     const built = await writer.writeTree(dirs, oids);
     const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');
@@ -43086,8 +43118,9 @@ async function parentDirs(mode, parent, needed, dirsOf) {
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
  *
  * The files live in the commits of `ref` on the repository's remote (`origin` by default). Readers fetch only
- * that ref, shallow (`--depth=1`) and without blobs (`--filter=blob:none`), then fetch just the blobs they
- * read; so reading a few files costs the same however large the history or the tree grows. Writers build a
+ * that ref, shallow (`--depth=1`) and without blobs (`--filter=blob:none`; with `rootBlobs`, only the root's
+ * blobs, `--filter=tree:2`), then fetch just the blobs they read and lack; so reading a few files costs the
+ * same however large the history or the tree grows. Writers build a
  * commit with plumbing (hash-object, a temporary index, write-tree, commit-tree) and push it with
  * `--force-with-lease=<ref>:<parent>`: the push lands only if the ref still points at the parent the change
  * was computed from. That push is the compare-and-swap; `update()` wraps it in a retry loop.
@@ -43166,7 +43199,9 @@ class RefStore {
     /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
     async fetch() {
         const mode = await this.setup();
-        const fetched = mode.remote !== null ? await fetchTip(mode, this.ref, this.remoteName, this.memo) : { filtered: false };
+        const fetched = mode.remote !== null
+            ? await fetchTip(mode, this.ref, this.remoteName, this.memo, this.options.rootBlobs)
+            : { filtered: false };
         const filtered = fetched.filtered;
         // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
         if (fetched.unchanged === null) {
@@ -55595,6 +55630,12 @@ class AnchorFile {
 const EVENTS_BRANCH = 'leviathan-events';
 const STATE_FILE = 'state.json';
 const EVENTS_DIR = 'events';
+/**
+ * A copy of the newest day file at the root: the same blob as `events/<day>.ndjson`, so it costs no storage.
+ * Never read (readers take the day file by its path); it is there so a fresh fetch that brings only the
+ * root's blobs (`RefStoreOptions.rootBlobs`) brings the newest day file's blob too, in the same session.
+ */
+const NEWEST_COPY = 'newest.ndjson';
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const APPEND_MESSAGE = /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;
 function appendMessage(first, last, hash, tree) {
@@ -55938,9 +55979,26 @@ async function checkView(view, keepEvents, probe) {
     const extra = probe === undefined ? {} : { probe };
     if (view.commit === null)
         return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
+    // One listing names state.json (read without another lookup) and the blobs the copy is compared by.
+    const listed = await view.list('', EVENTS_DIR);
     const files = await view.readAll(EVENTS_DIR);
     const stateText = await view.read(STATE_FILE);
-    return checkLog({ files, stateText, keepEvents, ...extra });
+    return { ...checkLog({ files, stateText, keepEvents, ...extra }), copyProblem: copyProblem(listed) };
+}
+/**
+ * The root copy (NEWEST_COPY) is only a fetch hint, never read, so a copy that is not the newest day file's
+ * blob misleads no reader (they fetch the day file): a hand-edited tree, which `verify` warns about. A log
+ * written before the copy existed has none, which is fine.
+ */
+function copyProblem(listed) {
+    const copy = listed.find((e) => e.path === NEWEST_COPY);
+    if (!copy)
+        return null;
+    const days = listed.filter((e) => e.type === 'blob' && e.path === `${EVENTS_DIR}/${e.name}` && DAY_FILE.test(e.name));
+    const newest = days[days.length - 1];
+    if (copy.type === 'blob' && newest && copy.oid === newest.oid)
+        return null;
+    return `${NEWEST_COPY} is not a copy of ${newest ? newest.path : 'a day file'} (the tree was edited by hand); readers never use it`;
 }
 function verifyView(view, checked) {
     const tip = view.commit;
@@ -55949,7 +56007,7 @@ function verifyView(view, checked) {
     const problem = checked.fatal ?? checked.snapshotProblem;
     if (problem)
         return { ok: false, ...problem, tip };
-    const warnings = [];
+    const warnings = checked.copyProblem ? [checked.copyProblem] : [];
     if (tip !== null) {
         const m = parseAppendMessage(view.message);
         const last = checked.last;
@@ -56115,6 +56173,9 @@ function log_load_lastLine(text) {
  *                              or the newest file's day when that is later (writers' clocks may disagree by a
  *                              few milliseconds; a file never holds an event older than one in an earlier file)
  *   state.json                 project(all events): the snapshot at the tip, with the seq and hash it covers
+ *   newest.ndjson              a copy of the newest day file (the same blob, so no storage): never read, it
+ *                              only makes a fresh fetch of the root's files (`rootBlobs`) bring that blob
+ *                              too, so a first read costs one session; logs written before it lack it
  *
  * Each append is one commit authored by Leviathan whose message is
  *   events <first>..<last> <hash of last>
@@ -56123,8 +56184,9 @@ function log_load_lastLine(text) {
  * The tree line seals the commit: an amended or hand-made commit (even one that copies the message) has
  * another tree, so readers stop trusting `state.json` and replay and verify everything instead.
  *
- * An append reads `state.json` and the newest daily file only (shallow, blob-less fetch plus those two blobs),
- * so its cost does not grow with history; it rewrites `state.json` and appends lines, then publishes with the
+ * An append reads `state.json` and the newest daily file only (shallow, blob-less fetch plus those two blobs;
+ * with `rootBlobs`, one fetch that brings the root's blobs, which are those two), so its cost does not grow
+ * with history; it rewrites `state.json`, `newest.ndjson` and appends lines, then publishes with the
  * compare-and-swap of `RefStore`. On a lost race it re-reads, re-chains seq/prev and re-checks the caller's
  * precondition.
  */
@@ -56240,6 +56302,8 @@ class EventLog {
                 const before = changes.get(path) ?? (path === loaded.newest?.path ? loaded.newest.text : '');
                 changes.set(path, `${before}${JSON.stringify(e)}\n`);
             }
+            // The same text as the newest day file, so the same blob (see NEWEST_COPY).
+            changes.set(NEWEST_COPY, changes.get(path));
             const next = project(events, loaded.state);
             const stateText = serializeState(next);
             changes.set(STATE_FILE, stateText);
@@ -56442,10 +56506,12 @@ async function openForgeTarget(options) {
     if (options.forge !== 'github')
         return openTarget(options);
     const local = await openTarget({ ...options, forge: 'local' });
+    // The log's first read without the tree filter GitHub's servers refuse (see RefStoreOptions.rootBlobs).
+    const events = new EventLog({ dir: local.dir, probe: local.git, sealer: sealerFromEnv() });
     const forge = new GitHubForge(githubForgeOptionsFromEnv(options.env ?? process.env, {
         warn: (line) => process.stderr.write(`leviathan: warning: ${line}\n`),
     }));
-    return { ...local, forge };
+    return { ...local, events, forge };
 }
 async function openTarget(options) {
     if (options.forge !== undefined && options.forge !== 'local') {
@@ -56461,7 +56527,9 @@ async function openTarget(options) {
         now: ctx.now,
         ...(options.dispatch ? { dispatch: options.dispatch } : {}),
     });
-    return { dir, git, events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }), forge, ctx };
+    // The local forge's origin is a plain git server: its first read takes the root's files in one fetch.
+    const events = new EventLog({ dir, probe: git, sealer: sealerFromEnv(), rootBlobs: true });
+    return { dir, git, events, forge, ctx };
 }
 /**
  * Runs `fn` in a throwaway clone of the target's origin (or of the target itself when it has no remote), so
@@ -56482,7 +56550,7 @@ async function withScratchClone(target, fn) {
         return await fn({
             dir,
             git,
-            events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }),
+            events: new EventLog({ dir, probe: git, sealer: sealerFromEnv(), rootBlobs: forge.kind === 'local' }),
             forge,
             ctx: target.ctx,
         });

@@ -90,12 +90,14 @@ export function cliContext(
 export async function openForgeTarget(options: TargetOptions): Promise<Target> {
   if (options.forge !== 'github') return openTarget(options);
   const local = await openTarget({ ...options, forge: 'local' });
+  // The log's first read without the tree filter GitHub's servers refuse (see RefStoreOptions.rootBlobs).
+  const events = new EventLog({ dir: local.dir, probe: local.git, sealer: sealerFromEnv() });
   const forge = new GitHubForge(
     githubForgeOptionsFromEnv(options.env ?? process.env, {
       warn: (line) => process.stderr.write(`leviathan: warning: ${line}\n`),
     }),
   );
-  return { ...local, forge };
+  return { ...local, events, forge };
 }
 
 export async function openTarget(options: TargetOptions): Promise<Target & { forge: LocalForge }> {
@@ -112,7 +114,9 @@ export async function openTarget(options: TargetOptions): Promise<Target & { for
     now: ctx.now,
     ...(options.dispatch ? { dispatch: options.dispatch } : {}),
   });
-  return { dir, git, events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }), forge, ctx };
+  // The local forge's origin is a plain git server: its first read takes the root's files in one fetch.
+  const events = new EventLog({ dir, probe: git, sealer: sealerFromEnv(), rootBlobs: true });
+  return { dir, git, events, forge, ctx };
 }
 
 /**
@@ -139,7 +143,7 @@ export async function withScratchClone<T>(target: Target, fn: (clone: Target) =>
     return await fn({
       dir,
       git,
-      events: new EventLog({ dir, probe: git, sealer: sealerFromEnv() }),
+      events: new EventLog({ dir, probe: git, sealer: sealerFromEnv(), rootBlobs: forge.kind === 'local' }),
       forge,
       ctx: target.ctx,
     });

@@ -6,6 +6,9 @@
  *                              or the newest file's day when that is later (writers' clocks may disagree by a
  *                              few milliseconds; a file never holds an event older than one in an earlier file)
  *   state.json                 project(all events): the snapshot at the tip, with the seq and hash it covers
+ *   newest.ndjson              a copy of the newest day file (the same blob, so no storage): never read, it
+ *                              only makes a fresh fetch of the root's files (`rootBlobs`) bring that blob
+ *                              too, so a first read costs one session; logs written before it lack it
  *
  * Each append is one commit authored by Leviathan whose message is
  *   events <first>..<last> <hash of last>
@@ -14,8 +17,9 @@
  * The tree line seals the commit: an amended or hand-made commit (even one that copies the message) has
  * another tree, so readers stop trusting `state.json` and replay and verify everything instead.
  *
- * An append reads `state.json` and the newest daily file only (shallow, blob-less fetch plus those two blobs),
- * so its cost does not grow with history; it rewrites `state.json` and appends lines, then publishes with the
+ * An append reads `state.json` and the newest daily file only (shallow, blob-less fetch plus those two blobs;
+ * with `rootBlobs`, one fetch that brings the root's blobs, which are those two), so its cost does not grow
+ * with history; it rewrites `state.json`, `newest.ndjson` and appends lines, then publishes with the
  * compare-and-swap of `RefStore`. On a lost race it re-reads, re-chains seq/prev and re-checks the caller's
  * precondition.
  */
@@ -28,7 +32,14 @@ import type { State } from '../core/state-types.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import type { Git } from './git.js';
 import { AnchorFile } from './log-anchor.js';
-import { appendMessage, EVENTS_BRANCH, EVENTS_DIR, STATE_FILE, serializeState } from './log-format.js';
+import {
+  appendMessage,
+  EVENTS_BRANCH,
+  EVENTS_DIR,
+  NEWEST_COPY,
+  STATE_FILE,
+  serializeState,
+} from './log-format.js';
 import { type Loaded, loadState, rolledBack } from './log-load.js';
 import { keyIdOf, type Sealer } from './log-seal.js';
 import { anchorVerdict, hashAtSeq, sha256Text } from './log-trust.js';
@@ -64,6 +75,8 @@ export interface EventLogOptions {
   publicKey?: string;
   /** The local record of the last verified tip; default: one in the state directory for this origin. */
   anchor?: AnchorFile | null;
+  /** A first read fetches the root's files in one session (see RefStoreOptions.rootBlobs; not GitHub). */
+  rootBlobs?: boolean;
 }
 
 export type Precondition = (state: State) => true | string;
@@ -190,6 +203,8 @@ export class EventLog implements EventStore {
         const before = changes.get(path) ?? (path === loaded.newest?.path ? loaded.newest.text : '');
         changes.set(path, `${before}${JSON.stringify(e)}\n`);
       }
+      // The same text as the newest day file, so the same blob (see NEWEST_COPY).
+      changes.set(NEWEST_COPY, changes.get(path) as string);
       const next = project(events, loaded.state);
       const stateText = serializeState(next);
       changes.set(STATE_FILE, stateText);

@@ -4,6 +4,12 @@ import type { State } from '../core/state-types.js';
 export const EVENTS_BRANCH = 'leviathan-events';
 export const STATE_FILE = 'state.json';
 export const EVENTS_DIR = 'events';
+/**
+ * A copy of the newest day file at the root: the same blob as `events/<day>.ndjson`, so it costs no storage.
+ * Never read (readers take the day file by its path); it is there so a fresh fetch that brings only the
+ * root's blobs (`RefStoreOptions.rootBlobs`) brings the newest day file's blob too, in the same session.
+ */
+export const NEWEST_COPY = 'newest.ndjson';
 export const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const APPEND_MESSAGE =
   /^events (\d+)\.\.(\d+) ([0-9a-f]{64})\n\nLeviathan-Tree: ([0-9a-f]{40,64})(?:\nLeviathan-[A-Za-z]+: [^\n]*)*$/;

@@ -1,18 +1,37 @@
 /** The checks of a log at a `RefView`: the pure check on its files, the tip commit's message, seal and anchor. */
 import { type CheckLogResult, checkLog, type Problem } from './log-check.js';
-import { EVENTS_DIR, parseAppendMessage, STATE_FILE } from './log-format.js';
+import { DAY_FILE, EVENTS_DIR, NEWEST_COPY, parseAppendMessage, STATE_FILE } from './log-format.js';
 import { anchorVerdict, sealProblem, sha256Text } from './log-trust.js';
 import type { LogVerifyResult, TrustContext } from './log-types.js';
-import type { RefView } from './ref-store-types.js';
+import type { RefView, TreeEntry } from './ref-store-types.js';
 
-type Checked = CheckLogResult;
+/** The check of the files, and what is wrong with the root copy of the newest day file (null: nothing). */
+type Checked = CheckLogResult & { copyProblem?: string | null };
 
 export async function checkView(view: RefView, keepEvents: boolean, probe?: number): Promise<Checked> {
   const extra = probe === undefined ? {} : { probe };
   if (view.commit === null) return checkLog({ files: new Map(), stateText: null, keepEvents, ...extra });
+  // One listing names state.json (read without another lookup) and the blobs the copy is compared by.
+  const listed = await view.list('', EVENTS_DIR);
   const files = await view.readAll(EVENTS_DIR);
   const stateText = await view.read(STATE_FILE);
-  return checkLog({ files, stateText, keepEvents, ...extra });
+  return { ...checkLog({ files, stateText, keepEvents, ...extra }), copyProblem: copyProblem(listed) };
+}
+
+/**
+ * The root copy (NEWEST_COPY) is only a fetch hint, never read, so a copy that is not the newest day file's
+ * blob misleads no reader (they fetch the day file): a hand-edited tree, which `verify` warns about. A log
+ * written before the copy existed has none, which is fine.
+ */
+function copyProblem(listed: readonly TreeEntry[]): string | null {
+  const copy = listed.find((e) => e.path === NEWEST_COPY);
+  if (!copy) return null;
+  const days = listed.filter(
+    (e) => e.type === 'blob' && e.path === `${EVENTS_DIR}/${e.name}` && DAY_FILE.test(e.name),
+  );
+  const newest = days[days.length - 1];
+  if (copy.type === 'blob' && newest && copy.oid === newest.oid) return null;
+  return `${NEWEST_COPY} is not a copy of ${newest ? newest.path : 'a day file'} (the tree was edited by hand); readers never use it`;
 }
 
 export function verifyView(view: RefView, checked: Checked): LogVerifyResult {
@@ -21,7 +40,7 @@ export function verifyView(view: RefView, checked: Checked): LogVerifyResult {
     return { ok: false, seq: checked.seq, reason: checked.reason, detail: checked.detail, tip };
   const problem = checked.fatal ?? checked.snapshotProblem;
   if (problem) return { ok: false, ...problem, tip };
-  const warnings: string[] = [];
+  const warnings: string[] = checked.copyProblem ? [checked.copyProblem] : [];
   if (tip !== null) {
     const m = parseAppendMessage(view.message);
     const last = checked.last;

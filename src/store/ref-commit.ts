@@ -90,8 +90,16 @@ async function writeCommit(
   const dirs =
     parent === null ? new Map<string, TreeItems>() : await parentDirs(mode, parent, needed, dirsOf);
   const oids = new Map<string, string | null>();
+  // A text written at two paths (the log's newest day file and its root copy) is hashed once.
+  const byText = new Map<string | Buffer, string>();
   for (const [path, content] of changes) {
-    oids.set(path, content === null ? null : await writer.write('blob', Buffer.from(content)));
+    if (content === null) {
+      oids.set(path, null);
+      continue;
+    }
+    const oid = byText.get(content) ?? (await writer.write('blob', Buffer.from(content)));
+    byText.set(content, oid);
+    oids.set(path, oid);
   }
   const built = await writer.writeTree(dirs, oids);
   const text = (typeof message === 'function' ? message(built.tree) : message).replace(/\n+$/, '');

@@ -14,6 +14,15 @@ import { RefStoreError, type TreeEntry } from './ref-store-types.js';
 import { companionsOf, peekRemoteTip, takeRemoteTip } from './remote-tips.js';
 
 /**
+ * How git's upload-pack refuses a tree filter (`uploadpackfilter.tree.maxDepth`, `uploadpackfilter.allow`);
+ * other servers' wordings go through the fallback for any failure (see fetchTip).
+ */
+const FILTER_REFUSED =
+  /filter '?tree'? not supported|tree filter allows max depth|(?:unsupported|invalid) filter/i;
+/** Remotes (URLs) that refused the tree filter in this process: not asked with it again. */
+const treeFilterRefused = new Set<string>();
+
+/**
  * Fetches the tip into the tracking ref; `filtered` when it was fetched without blobs. `unchanged` when
  * the fetch was skipped because the listing showed the tip held here: that commit, or null for a ref
  * that is absent on both sides.
@@ -23,6 +32,7 @@ export async function fetchTip(
   ref: string,
   remoteName: string,
   memo: TipInfo | null,
+  rootBlobs = false,
 ): Promise<{ filtered: boolean; unchanged?: string | null }> {
   const { git } = mode;
   const onDisk = memo ? undefined : await readRefFile(mode, mode.trackingRef);
@@ -31,7 +41,9 @@ export async function fetchTip(
   const seen = mode.url === null ? undefined : takeRemoteTip(mode.url, ref);
   if (seen !== undefined && seen === (known ?? null))
     return { filtered: memo?.filtered ?? false, unchanged: seen };
-  const args = [
+  // Depth 2 holds the root tree (0), its blobs and the trees right under it (1); nothing under those.
+  let rootFilter = rootBlobs && !known && !(mode.url !== null && treeFilterRefused.has(mode.url));
+  const args = () => [
     'fetch',
     '--quiet',
     '--no-tags',
@@ -39,15 +51,22 @@ export async function fetchTip(
     '--no-recurse-submodules',
     '--depth=1',
     // With a known tip the server sends only what changed since (the new files' blobs included); without
-    // one, trees only, and the blobs that are read are fetched afterwards.
-    known ? '--no-filter' : '--filter=blob:none',
+    // one, trees only (or the root's files too, see RefStoreOptions.rootBlobs), and the blobs that are read
+    // and not there yet are fetched afterwards.
+    known ? '--no-filter' : rootFilter ? '--filter=tree:2' : '--filter=blob:none',
     mode.remote as string,
     `+${ref}:${mode.trackingRef}`,
   ];
   let along = await companionRefspecs(mode, ref, remoteName, known !== null);
   for (let attempt = 1; ; attempt++) {
-    const r = await exclusive(mode.lockKey, () => git.run([...args, ...along], { allowFailure: true }));
+    const r = await exclusive(mode.lockKey, () => git.run([...args(), ...along], { allowFailure: true }));
     if (r.exitCode === 0) return { filtered: !known };
+    if (rootFilter && FILTER_REFUSED.test(r.stderr)) {
+      // The server does not allow this tree filter: blob-less, as without the option, here and from now on.
+      if (mode.url !== null) treeFilterRefused.add(mode.url);
+      rootFilter = false;
+      continue;
+    }
     if (along.length > 0) {
       // A companion ref gone since the listing must not fail (or empty) this store: fetch it alone.
       along = [];
@@ -61,6 +80,8 @@ export async function fetchTip(
     if (AUTH_FAILURE.test(r.stderr)) throw authError(mode, ref);
     // Another process fetching into the same private repository, or a network blip: try again briefly.
     const locked = LOCK_FAILURE.test(r.stderr);
+    // A refusal worded otherwise than git's own is not told from a blip: the next try goes without the filter.
+    if (!locked) rootFilter = false;
     if (attempt < (locked ? 10 : 4)) {
       await sleep(locked ? 20 + Math.random() * 80 : 50 * 2 ** attempt);
       continue;

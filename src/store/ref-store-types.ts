@@ -88,6 +88,13 @@ export interface RefStoreOptions {
    * `baseMs` and how long the lost try took (default 25 ms, 2 s).
    */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * A fetch of a tip not held here also brings the blobs at the root of the tree (and the trees right under
+   * it, nothing deeper): `--filter=tree:2` instead of `blob:none`, so a store that keeps what a read needs at
+   * its root (the event log's `newest.ndjson`) is read in that one session. Only for servers that allow tree
+   * filters (GitHub allows only `tree:0`); a server that refuses it is fetched from as without the option.
+   */
+  rootBlobs?: boolean;
 }
 
 export type RefStoreErrorCode =

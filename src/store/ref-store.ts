@@ -2,8 +2,9 @@
  * A small file store kept on one git ref, shared by concurrent writers through compare-and-swap.
  *
  * The files live in the commits of `ref` on the repository's remote (`origin` by default). Readers fetch only
- * that ref, shallow (`--depth=1`) and without blobs (`--filter=blob:none`), then fetch just the blobs they
- * read; so reading a few files costs the same however large the history or the tree grows. Writers build a
+ * that ref, shallow (`--depth=1`) and without blobs (`--filter=blob:none`; with `rootBlobs`, only the root's
+ * blobs, `--filter=tree:2`), then fetch just the blobs they read and lack; so reading a few files costs the
+ * same however large the history or the tree grows. Writers build a
  * commit with plumbing (hash-object, a temporary index, write-tree, commit-tree) and push it with
  * `--force-with-lease=<ref>:<parent>`: the push lands only if the ref still points at the parent the change
  * was computed from. That push is the compare-and-swap; `update()` wraps it in a retry loop.
@@ -103,7 +104,9 @@ export class RefStore {
   async fetch(): Promise<RefView> {
     const mode = await this.setup();
     const fetched =
-      mode.remote !== null ? await fetchTip(mode, this.ref, this.remoteName, this.memo) : { filtered: false };
+      mode.remote !== null
+        ? await fetchTip(mode, this.ref, this.remoteName, this.memo, this.options.rootBlobs)
+        : { filtered: false };
     const filtered = fetched.filtered;
     // The listing showed the tip this instance already holds (or that the ref is absent): nothing to read.
     if (fetched.unchanged === null) {

@@ -29,6 +29,7 @@ export function makeView(
   // Entries seen by any listing of this commit, so reading a listed file needs no second ls-tree.
   const known = new Map<string, TreeEntry>();
   const listed = new Set<string>();
+  const listings = new Map<string, TreeEntry[]>();
   const lsTree = async (args: string[]): Promise<TreeEntry[]> => {
     const r = await mode.git.run(['ls-tree', '-z', ...args], { allowFailure: true });
     if (r.exitCode !== 0) return [];
@@ -69,7 +70,11 @@ export function makeView(
     list: async (...dirs) => {
       const wanted = dirs.length === 0 ? [''] : dirs;
       for (const d of wanted) if (d !== '') checkStorePath(d);
-      const entries = await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]);
+      // A commit never changes: the same listing asked again (a replay after a read) needs no git call.
+      const key = wanted.join('\0');
+      const entries =
+        listings.get(key) ?? (await lsTree([commit, '--', ...wanted.map((d) => (d === '' ? '.' : `${d}/`))]));
+      listings.set(key, entries);
       for (const d of wanted) listed.add(d);
       // Whole directories: what an append on this commit builds its trees from (see writeCommit).
       if (mode.writer && entries.length > 0) {

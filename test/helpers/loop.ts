@@ -125,7 +125,7 @@ export function tickOptions(dir: string, now: () => Date, extra: Partial<TickOpt
     ...context(now, 'scheduler'),
     git: new Git(dir),
     forge: new LocalForge({ dir, now }),
-    events: new EventLog({ dir }),
+    events: new EventLog({ dir, rootBlobs: true }),
     ...extra,
   };
 }
@@ -143,7 +143,7 @@ export async function workerDeps(
     dir,
     git,
     forge: new LocalForge({ dir, now, probe: git }),
-    events: new EventLog({ dir, probe: git }),
+    events: new EventLog({ dir, probe: git, rootBlobs: true }),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   };
 }

@@ -39,7 +39,7 @@ async function setup(n = 1): Promise<{ bare: string; dirs: string[] }> {
 }
 
 describe('EventLog', () => {
-  it('starts the orphan branch with a day file and state.json, in a commit authored by Leviathan', async () => {
+  it('starts the orphan branch with a day file, its root copy and state.json, in a commit authored by Leviathan', async () => {
     const { bare, dirs } = await setup();
     const log = new EventLog({ dir: dirs[0] as string });
     expect(await log.read()).toMatchObject({ tip: null, source: 'empty', state: { seq: 0 } });
@@ -64,8 +64,13 @@ describe('EventLog', () => {
     expect(parseAppendMessage(message)?.tree).toBe(await git(bare, ['rev-parse', `${tip}^{tree}`]));
     expect((await git(bare, ['ls-tree', '-r', '--name-only', tip])).split('\n')).toEqual([
       'events/2026-11-26.ndjson',
+      'newest.ndjson',
       'state.json',
     ]);
+    // The copy is the day file's own blob.
+    expect(await git(bare, ['rev-parse', `${tip}:newest.ndjson`])).toBe(
+      await git(bare, ['rev-parse', `${tip}:events/2026-11-26.ndjson`]),
+    );
     const lines = (await readFileAt(bare, BRANCH, 'events/2026-11-26.ndjson'))?.trimEnd().split('\n') ?? [];
     expect(lines.map((l) => JSON.parse(l))).toEqual(r.events);
     const state = JSON.parse((await readFileAt(bare, BRANCH, 'state.json')) ?? 'null');
