@@ -2,8 +2,8 @@
  * Event-log benchmarks (`npm run bench -- store`).
  *
  * 1. Append cost against history size: a log of 1,000 and one of 100,000 events, each generated directly as
- *    day files + state.json in one sealed commit on an origin served over HTTP by `git http-backend`. An
- *    append is timed from a fresh checkout (as a CI job starts: nothing of the branch local yet) and from a
+ *    day files + state.json in one sealed commit on an origin served over smart HTTP by the test git server.
+ *    An append is timed from a fresh checkout (as a CI job starts: nothing of the branch local yet) and from a
  *    warm one (the same process appending again). The ratio of the medians must stay ≤ 1.5.
  * 2. Full-verify throughput over 1,000,000 generated chained events (written as Leviathan writes them), in
  *    memory: `checkLog`, the check `EventLog.verify` (and so `leviathan verify`) runs after reading the files

@@ -20,7 +20,7 @@ import {
 } from '../helpers/hostile-log.js';
 import {
   CLI,
-  type Clock,
+  Clock,
   capture,
   eventsOf,
   ofType,
@@ -59,7 +59,7 @@ interface History {
  * `doomed` fails its only attempt and is blocked; `docs-ok` opens PR #1. Run in-process (the honest side);
  * the scheduler and worker seal with `secret` when given.
  */
-async function history(options: { signed?: boolean; withPull?: boolean } = {}): Promise<History> {
+async function build(options: { signed?: boolean; withPull?: boolean }): Promise<History> {
   const key = options.signed ? newSigningKey() : null;
   const target = await bed.seed({ config: logConfig(key?.publicKey), backlog: BACKLOG });
   const { clock, tick, work } = honestLoop(target, key?.secret);
@@ -74,6 +74,22 @@ async function history(options: { signed?: boolean; withPull?: boolean } = {}): 
     expect((await work('docs-ok', second.attempt as string)).outcome.status).toBe('succeeded');
   }
   return { target, clock, ...(key ? { secret: key.secret } : {}) };
+}
+
+/**
+ * Each kind of history is built once; every test attacks its own copy of the origin, which this process's
+ * anchor knows as it knows the original, at a clock of its own.
+ */
+const built = new Map<string, Promise<History>>();
+async function history(options: { signed?: boolean; withPull?: boolean } = {}): Promise<History> {
+  const key = `${options.signed ?? false}/${options.withPull ?? false}`;
+  if (!built.has(key)) built.set(key, build(options));
+  const original = await (built.get(key) as Promise<History>);
+  return {
+    ...original,
+    target: await bed.fork(original.target, { anchors: true }),
+    clock: new Clock(original.clock.now().toISOString()),
+  };
 }
 
 /** The real CLI in the maintainer's clone, at the history's clock. */

@@ -1,6 +1,7 @@
 /**
- * A real smart-HTTP git server for integration tests: `git http-backend` run as CGI behind a Node HTTP server
- * on 127.0.0.1 (random port), serving bare repositories in a temp dir.
+ * A real smart-HTTP git server for integration tests: git's own upload-pack and receive-pack in stateless-rpc
+ * mode (as `git http-backend` runs them) behind a Node HTTP server on 127.0.0.1 (random port), serving bare
+ * repositories in a temp dir.
  *
  *   const server = await GitServer.start({ token: 's3cret' });
  *   const bare = await server.createRepo('target');      // bare repo with one commit on main
@@ -14,11 +15,13 @@
  * a test can assert which credentials pushed which branch without the token ever being recorded.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { createBareRepo, type SeedOptions } from './repo.js';
 
 export interface RequestInfo {
@@ -168,7 +171,7 @@ export class GitServer {
       req.once('end', kill);
       return;
     }
-    this.runBackend(req, res, url, `/${repo}.git${rest}`);
+    this.runBackend(req, res, url, repo, rest);
   }
 
   private tokenName(header: string | undefined): string | null {
@@ -215,73 +218,74 @@ export class GitServer {
     return decoded === `x-access-token:${this.token}`;
   }
 
-  private runBackend(req: IncomingMessage, res: ServerResponse, url: URL, pathInfo: string): void {
+  /**
+   * What `git http-backend` does for the smart protocol, without it: the service (upload-pack or
+   * receive-pack) runs in stateless-rpc mode straight on the request, one git process per request instead
+   * of two (the suite makes thousands of requests).
+   */
+  private runBackend(req: IncomingMessage, res: ServerResponse, url: URL, repo: string, rest: string): void {
+    const service = url.searchParams.get('service') ?? /^\/(git-(?:upload|receive)-pack)$/.exec(rest)?.[1];
+    const advertise = req.method === 'GET' && rest === '/info/refs';
+    const rpc = req.method === 'POST' && rest === `/${service}`;
+    const dir = join(this.root, `${repo}.git`);
+    if ((service !== 'git-upload-pack' && service !== 'git-receive-pack') || !(advertise || rpc)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (!existsSync(join(dir, 'HEAD'))) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Repository not found.\n');
+      return;
+    }
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      GIT_PROJECT_ROOT: this.root,
-      GIT_HTTP_EXPORT_ALL: '1',
-      // http-backend enables receive-pack for authenticated users.
-      REMOTE_USER: 'x-access-token',
-      REMOTE_ADDR: '127.0.0.1',
-      REQUEST_METHOD: req.method ?? 'GET',
-      PATH_INFO: pathInfo,
-      QUERY_STRING: url.search.replace(/^\?/, ''),
-      CONTENT_TYPE: req.headers['content-type'] ?? '',
       GIT_CONFIG_NOSYSTEM: '1',
       HOME: this.root,
     };
-    if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
-    if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
-    if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
-
-    const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    req.pipe(child.stdin);
+    const protocol = req.headers['git-protocol'];
+    if (protocol) env.GIT_PROTOCOL = String(protocol);
+    const args = [service.slice(4), '--stateless-rpc', ...(advertise ? ['--advertise-refs'] : []), dir];
+    const child = spawn('git', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.on('error', () => {});
-    // The client went away before the response was complete: stop the backend.
+    if (rpc) {
+      const gzip = req.headers['content-encoding'] === 'gzip';
+      (gzip ? req.pipe(createGunzip()).on('error', () => child.kill('SIGKILL')) : req).pipe(child.stdin);
+    } else {
+      req.resume();
+    }
+    // The client went away before the response was complete: stop the service.
     res.on('close', () => {
       if (!res.writableFinished) child.kill('SIGKILL');
     });
 
-    // CGI output: headers up to a blank line, then the body.
-    let head = Buffer.alloc(0);
-    let headersDone = false;
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      res.writeHead(200, {
+        'Content-Type': `application/x-${service}-${advertise ? 'advertisement' : 'result'}`,
+        'Cache-Control': 'no-cache, max-age=0, must-revalidate',
+      });
+      // As http-backend: protocol v0 and v1 advertisements start with the service line.
+      if (advertise && !String(protocol ?? '').includes('version=2')) {
+        const line = `# service=${service}\n`;
+        res.write(`${(line.length + 4).toString(16).padStart(4, '0')}${line}0000`);
+      }
+    };
     child.stdout.on('data', (chunk: Buffer) => {
-      if (headersDone) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      const endLf = head.indexOf('\n\n');
-      const cut = end >= 0 ? end : endLf;
-      if (cut < 0) return;
-      const sep = end >= 0 ? 4 : 2;
-      const headerText = head.subarray(0, cut).toString('latin1');
-      const body = head.subarray(cut + sep);
-      headersDone = true;
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of headerText.split(/\r?\n/)) {
-        const i = line.indexOf(':');
-        if (i < 0) continue;
-        const name = line.slice(0, i).trim();
-        const value = line.slice(i + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 200;
-        else headers[name] = value;
-      }
-      res.writeHead(status, headers);
-      if (body.length > 0) res.write(body);
+      start();
+      res.write(chunk);
     });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
     });
     child.on('close', (code) => {
-      if (!headersDone) {
+      if (!started && code !== 0) {
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-        res.end(`http-backend failed (${code}): ${stderr}\n`);
+        res.end(`${service} failed (${code}): ${stderr}\n`);
         return;
       }
+      start();
       res.end();
     });
     child.on('error', () => {

@@ -7,7 +7,7 @@
  *   await git(work, ['status', '--porcelain']);
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -93,16 +93,25 @@ export async function commitFiles(
           ? [tip]
           : [];
     if (tip) await git(repo, ['read-tree', tip], { env });
-    for (const [path, content] of Object.entries(files)) {
-      if (content === null) {
-        // Mode 0 removes the entry (works in a bare repository, unlike --force-remove).
-        const zero = '0'.repeat(tip.length || 40);
-        await git(repo, ['update-index', '--index-info'], { env, input: `0 ${zero}\t${path}\n` });
-        continue;
-      }
-      const oid = await git(repo, ['hash-object', '-w', '--stdin'], { input: content });
-      await git(repo, ['update-index', '--add', '--cacheinfo', `100644,${oid},${path}`], { env });
-    }
+    // All blobs in one hash-object and every index entry in one update-index, whatever the number of files.
+    const entries = Object.entries(files);
+    const written = entries.filter((e): e is [string, string] => e[1] !== null);
+    const oids =
+      written.length > 0
+        ? (
+            await hashBlobs(
+              repo,
+              written.map(([, c]) => c),
+            )
+          ).values()
+        : null;
+    const zero = '0'.repeat(tip.length || 40);
+    // Mode 0 removes an entry (works in a bare repository, unlike --force-remove).
+    const info = entries.map(([path, content]) =>
+      content === null ? `0 ${zero}\t${path}\n` : `100644 ${oids?.next().value}\t${path}\n`,
+    );
+    if (info.length > 0)
+      await git(repo, ['update-index', '--add', '--index-info'], { env, input: info.join('') });
     const tree = await git(repo, ['write-tree'], { env });
     const commit = await git(repo, [
       'commit-tree',
@@ -118,6 +127,21 @@ export async function commitFiles(
   }
 }
 
+/** Writes each content as a blob of `repo` with one `git hash-object`; their ids, in order. */
+async function hashBlobs(repo: string, contents: string[]): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'leviathan-blobs-'));
+  try {
+    const paths = contents.map((_, i) => join(dir, String(i)));
+    await Promise.all(contents.map((c, i) => writeFile(paths[i] as string, c)));
+    const out = await git(repo, ['hash-object', '-w', '--no-filters', '--stdin-paths'], {
+      input: `${paths.join('\n')}\n`,
+    });
+    return out.split('\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The text of `path` at the tip of `branch` (bare or not), or null when absent. */
 export async function readFileAt(repo: string, branch: string, path: string): Promise<string | null> {
   return git(repo, ['cat-file', 'blob', `refs/heads/${branch}:${path}`], { raw: true }).catch(() => null);
@@ -130,9 +154,11 @@ export async function readFileAt(repo: string, branch: string, path: string): Pr
 export async function createBareRepo(path: string, seed: SeedOptions = {}): Promise<string> {
   const branch = seed.branch ?? 'main';
   await git(tmpdir(), ['init', '--quiet', '--bare', `--initial-branch=${branch}`, path]);
-  await git(path, ['config', 'uploadpack.allowFilter', 'true']);
-  await git(path, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
-  await git(path, ['config', 'http.receivepack', 'true']);
+  // What three `git config` calls would write, in one append.
+  await appendFile(
+    join(path, 'config'),
+    '[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n[http]\n\treceivepack = true\n',
+  );
   if (!seed.empty) await commitFiles(path, branch, seed.files ?? { 'README.md': '# target\n' });
   return path;
 }
@@ -168,9 +194,9 @@ export async function cloneRepo(url: string, dir: string, options: CloneOptions 
     ...(options.branch ? ['--branch', options.branch] : []),
     ...(options.depth ? ['--depth', String(options.depth)] : []),
   ];
-  await git(tmpdir(), [...auth, 'clone', '--quiet', ...extra, url, dir]);
-  await git(dir, ['config', 'user.name', 'Test User']);
-  await git(dir, ['config', 'user.email', 'test@example.com']);
+  // `clone --config` writes the identity into the new repository's config (`-c` before `clone` does not).
+  const identity = ['--config', 'user.name=Test User', '--config', 'user.email=test@example.com'];
+  await git(tmpdir(), [...auth, 'clone', '--quiet', ...identity, ...extra, url, dir]);
   return dir;
 }
 

@@ -22,6 +22,7 @@ import { LocalForge } from '../../src/forge/local.js';
 import type { TickOptions } from '../../src/scheduler/tick.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { Git } from '../../src/store/git.js';
+import { type Anchor, AnchorFile, stateDir } from '../../src/store/log-anchor.js';
 import type { WorkerDeps } from '../../src/worker/attempt.js';
 import type { GitServer } from '../harness/git-server.js';
 import { cloneRepo, git, installHook, makeTempDir } from '../harness/repo.js';
@@ -76,9 +77,15 @@ export async function seedTarget(server: GitServer, name: string, input: SeedInp
 
 /**
  * A copy of a target's origin (refs, objects, push log) under a new name, with a fresh maintainer clone: an
- * expensive history is built once and each attack gets its own copy to ruin.
+ * expensive history is built once and each attack gets its own copy to ruin. The copy's log is one this
+ * machine never saw, unless `anchors`: then this process's anchors of the original are copied to it too, as
+ * if the history had been built on the copy.
  */
-export async function forkTarget(target: Target, name: string): Promise<Target> {
+export async function forkTarget(
+  target: Target,
+  name: string,
+  options: { anchors?: boolean } = {},
+): Promise<Target> {
   const bare = target.server.path(name);
   await cp(target.bare, bare, { recursive: true });
   const root = await makeTempDir(`loop-${name}`);
@@ -86,7 +93,20 @@ export async function forkTarget(target: Target, name: string): Promise<Target> 
   await cp(target.pushLog, pushLog).catch(() => {});
   await installHook(bare, 'post-receive', `cat >> '${pushLog}'`);
   const dir = await cloneRepo(target.server.url(name), join(root, 'maintainer'));
+  if (options.anchors) await copyAnchors(target.url, target.server.url(name));
   return { server: target.server, name, url: target.server.url(name), bare, root, dir, pushLog };
+}
+
+/** Every anchor of this process's state directory for a log on `from`, recorded again for `to`. */
+async function copyAnchors(from: string, to: string): Promise<void> {
+  const dir = join(stateDir(), 'anchors');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  for (const file of files.filter((f) => f.endsWith('.json'))) {
+    const { where, ...anchor } = JSON.parse(await readFile(join(dir, file), 'utf8')) as Anchor & {
+      where: string;
+    };
+    if (where.startsWith(`${from}#`)) await new AnchorFile(to + where.slice(from.length)).write(anchor);
+  }
 }
 
 /** Another clone of the target (a worker's checkout, a concurrent scheduler's, …). */

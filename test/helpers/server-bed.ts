@@ -23,10 +23,10 @@ export function serverBed(prefix: string) {
       targets.push(target);
       return target;
     },
-    /** A copy of `target` to change without touching it (see `forkTarget`). */
-    async fork(target: Target): Promise<Target> {
+    /** A copy of `target` to change without touching it (see `forkTarget`, and its `anchors`). */
+    async fork(target: Target, options: { anchors?: boolean } = {}): Promise<Target> {
       seeded += 1;
-      const copy = await forkTarget(target, `${prefix}-${seeded}`);
+      const copy = await forkTarget(target, `${prefix}-${seeded}`, options);
       targets.push(copy);
       return copy;
     },

@@ -49,7 +49,7 @@ export interface WorkflowBed {
 const initWorkflows = new Map<string, Promise<string>>();
 
 /** `leviathan init` in an empty directory, once per test file and flags: the workflow a user commits. */
-function workflowFromInit(flags: readonly string[] = []): Promise<string> {
+export function workflowFromInit(flags: readonly string[] = []): Promise<string> {
   const key = flags.join(' ');
   let workflow = initWorkflows.get(key);
   if (!workflow) {
