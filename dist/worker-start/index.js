@@ -48867,7 +48867,10 @@ function attempt_events_attemptDraft(deps, ctx, rest) {
 /** The attempt is still running: a terminal event of its worker counts only then. */
 function attempt_events_stillRunning(state, attempt) {
     const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+    if (a?.status === 'running')
+        return true;
+    // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
+    return a ? `attempt is ${a.status}` : 'attempt is closed (it ended, and a newer attempt of the task exists)';
 }
 
 ;// CONCATENATED MODULE: ./src/core/claim.ts

@@ -22,5 +22,7 @@ export function attemptDraft(
 /** The attempt is still running: a terminal event of its worker counts only then. */
 export function stillRunning(state: State, attempt: string): true | string {
   const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-  return a?.status === 'running' ? true : `attempt is ${a?.status ?? 'unknown'}`;
+  if (a?.status === 'running') return true;
+  // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
+  return a ? `attempt is ${a.status}` : 'attempt is closed (it ended, and a newer attempt of the task exists)';
 }
