@@ -463,7 +463,7 @@ export function splitEventLines(ndjson: string): string[] {
   if (lines[lines.length - 1] === '') lines.pop();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
-    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+    if (line.charCodeAt(line.length - 1) === 13 /* \r */) lines[i] = line.slice(0, -1);
   }
   return lines;
 }
