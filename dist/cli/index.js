@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6807);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5564);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6807:
+/***/ 5564:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54458,6 +54458,107 @@ function canonicalLineTypes() {
     return [...event_line_variants().keys()];
 }
 
+;// CONCATENATED MODULE: ./src/core/id-digests.ts
+/**
+ * The ids of a whole log for one question asked once, at the end: are they all distinct?
+ *
+ * `IdSet` answers at every insertion, and for a million ids each insertion is a cache miss in a table of
+ * megabytes (and every growth rehashes it). When only the final answer matters (a verify that is redone with
+ * `IdSet` whenever the answer is not a clear yes), it is cheaper to write a 64-bit digest per id one after the
+ * other and sort the digests once: writes in order, then a radix sort that streams through the arrays.
+ *
+ * Distinct digests prove distinct ids; equal digests (a duplicate, or a collision of about one in 2^64 per
+ * pair) only say "maybe", and the caller then takes the exact path.
+ */
+class IdDigests {
+    hi = new Uint32Array(1024);
+    lo = new Uint32Array(1024);
+    count = 0;
+    get size() {
+        return this.count;
+    }
+    add(id) {
+        // Two independent 32-bit hashes over the code units in one pass: FNV-1a and a multiply-xorshift.
+        let a = 0x811c9dc5;
+        let b = 0x9747b28c ^ id.length;
+        for (let i = 0; i < id.length; i++) {
+            const c = id.charCodeAt(i);
+            a = Math.imul(a ^ c, 0x01000193);
+            b = Math.imul(b ^ c, 0x5bd1e995);
+            b ^= b >>> 15;
+        }
+        if (this.count === this.hi.length) {
+            this.hi = doubled(this.hi);
+            this.lo = doubled(this.lo);
+        }
+        this.hi[this.count] = mix(a);
+        this.lo[this.count] = mix(b);
+        this.count += 1;
+    }
+    /** True when no two digests are equal (so no two ids are); false means a duplicate is possible. */
+    distinct() {
+        const n = this.count;
+        if (n < 2)
+            return true;
+        const hi = this.hi;
+        const lo = this.lo;
+        // LSD radix sort of the indices by `hi`, 11 bits a pass.
+        let order = new Uint32Array(n);
+        let spare = new Uint32Array(n);
+        for (let i = 0; i < n; i++)
+            order[i] = i;
+        const counts = new Uint32Array(2048);
+        for (let shift = 0; shift < 32; shift += 11) {
+            counts.fill(0);
+            for (let i = 0; i < n; i++) {
+                const k = (hi[order[i]] >>> shift) & 2047;
+                counts[k] = counts[k] + 1;
+            }
+            let sum = 0;
+            for (let k = 0; k < 2048; k++) {
+                const c = counts[k];
+                counts[k] = sum;
+                sum += c;
+            }
+            for (let i = 0; i < n; i++) {
+                const j = order[i];
+                const k = (hi[j] >>> shift) & 2047;
+                const at = counts[k];
+                counts[k] = at + 1;
+                spare[at] = j;
+            }
+            [order, spare] = [spare, order];
+        }
+        // Equal `hi` values are now adjacent; within such a run (rare, and short) every pair's `lo` is compared.
+        for (let i = 1; i < n; i++) {
+            const h = hi[order[i]];
+            if (h !== hi[order[i - 1]])
+                continue;
+            let start = i - 1;
+            while (start > 0 && hi[order[start - 1]] === h)
+                start -= 1;
+            const l = lo[order[i]];
+            for (let k = start; k < i; k++)
+                if (lo[order[k]] === l)
+                    return false;
+        }
+        return true;
+    }
+}
+function doubled(array) {
+    const next = new Uint32Array(array.length * 2);
+    next.set(array);
+    return next;
+}
+/** A final mix (murmur3's), so that every bit of the digest depends on every unit. */
+function mix(h) {
+    let x = h ^ (h >>> 16);
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    return (x ^ (x >>> 16)) >>> 0;
+}
+
 ;// CONCATENATED MODULE: ./src/core/id-set.ts
 /**
  * A set of strings for one job: the event ids of a whole log, added once each, asked about rarely.
@@ -54508,7 +54609,7 @@ class IdSet {
             units[from + i] = c;
             h = Math.imul(h ^ c, 0x01000193);
         }
-        h = mix(h);
+        h = id_set_mix(h);
         const slots = this.slots;
         const mask = this.mask;
         let i = h & mask;
@@ -54594,7 +54695,7 @@ function grown(array, atLeast) {
     return next;
 }
 /** A final mix, so that the low bits (the slot) depend on every unit. */
-function mix(h) {
+function id_set_mix(h) {
     let x = h ^ (h >>> 16);
     x = Math.imul(x, 0x85ebca6b);
     return x ^ (x >>> 13);
@@ -54604,10 +54705,11 @@ function idHash(text) {
     let h = 0x811c9dc5;
     for (let i = 0; i < text.length; i++)
         h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    return mix(h);
+    return id_set_mix(h);
 }
 
 ;// CONCATENATED MODULE: ./src/core/chain.ts
+
 
 
 
@@ -54818,13 +54920,35 @@ class ChainVerifier {
      */
     lastTask;
     lastAttempt;
-    constructor(from = null) {
+    /** Set in deferred mode (see the constructor): every accepted id's digest, for `settled`. */
+    digests;
+    /** Deferred mode only: a line needed the general path, so this pass stopped there. */
+    gaveUp = false;
+    /**
+     * `deferIds` makes a pass that is only good when everything is in order, for a caller that then redoes
+     * the check with a verifier of its own: ids are not checked as they come (only recorded, see
+     * `IdDigests`), and the first line that does not pass the fast path ends the pass (every later segment
+     * yields nothing). `settled()` says whether the pass stands: then its results are exactly those of a
+     * verifier without `deferIds` (every id was new, so no check on ids could have failed).
+     */
+    constructor(from = null, options = {}) {
         // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
         this.ids = new IdSet();
+        this.digests = options.deferIds ? new IdDigests() : null;
         this.start = from;
         this.prev = from?.hash ?? null;
         this.next = (from?.seq ?? 0) + 1;
         this.prevFormed = this.prev === null || SHA_HEX.test(this.prev);
+    }
+    /** Whether the pass so far stands (always, without `deferIds`); in deferred mode it sorts the digests. */
+    settled() {
+        if (this.digests === null)
+            return true;
+        return !this.gaveUp && this.digests.distinct();
+    }
+    /** Deferred mode: whether the pass stopped at a line the fast path did not accept. */
+    get stopped() {
+        return this.gaveUp;
     }
     /** The tip after the events accepted so far (`from` when none). */
     get tip() {
@@ -54841,6 +54965,9 @@ class ChainVerifier {
     segment(items, lines) {
         const events = [];
         let reused = -1;
+        const digests = this.digests;
+        if (this.gaveUp)
+            return { events, failure: null, reused };
         for (let i = 0; i < items.length; i++) {
             const expected = this.next;
             let e = null;
@@ -54869,7 +54996,11 @@ class ChainVerifier {
                                 this.lastAttempt = attempt;
                         }
                         // One set operation for a new id; an id seen before is looked up in this segment (rare).
-                        if (this.ids.add(candidate.id)) {
+                        if (digests !== null) {
+                            digests.add(candidate.id);
+                            e = candidate;
+                        }
+                        else if (this.ids.add(candidate.id)) {
                             e = candidate;
                         }
                         else if (!usedIn(events, candidate.id)) {
@@ -54879,6 +55010,10 @@ class ChainVerifier {
                         }
                     }
                 }
+            }
+            if (e === null && digests !== null) {
+                this.gaveUp = true;
+                return { events, failure: null, reused };
             }
             if (e === null) {
                 const raw = lines ? parseLine(items[i], i) : items[i];
@@ -54985,7 +55120,7 @@ function splitEventLines(ndjson) {
         lines.pop();
     for (let i = 0; i < lines.length; i++) {
         const line = lines[i];
-        if (line.endsWith('\r'))
+        if (line.charCodeAt(line.length - 1) === 13 /* \r */)
             lines[i] = line.slice(0, -1);
     }
     return lines;
@@ -55056,6 +55191,16 @@ const DAY_MS = 86_400_000;
 function dayKey(date) {
     return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
 }
+/**
+ * `dayKey(ts)`, the same string object while the day is the same (a key string used before is found at once;
+ * a new one is first looked up among all of V8's key strings).
+ */
+let lastDayKey = '';
+function dayKeyOf(ts) {
+    if (lastDayKey.length !== 10 || !ts.startsWith(lastDayKey))
+        lastDayKey = ts.slice(0, 10);
+    return lastDayKey;
+}
 function spend_own(rec, key) {
     return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
@@ -55078,7 +55223,7 @@ function chargeSpend(state, e, first) {
     const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
     if (micros === undefined && !first)
         return;
-    const day = dayKey(e.ts);
+    const day = dayKeyOf(e.ts);
     let today = spend_own(state.spend, day);
     if (!today) {
         // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
@@ -55362,6 +55507,16 @@ function pruneDispatches(state, ts) {
             delete state.dispatches[key];
     }
 }
+/**
+ * The hour key of a timestamp (its first 13 characters), the same string object while the hour is the same:
+ * a key string used before is found at once, a new one is first looked up among all of V8's key strings.
+ */
+let lastHourKey = '';
+function hourKeyOf(ts) {
+    if (!samePrefix(lastHourKey, ts, 13))
+        lastHourKey = ts.slice(0, 13);
+    return lastHourKey;
+}
 /** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
 function samePrefix(a, b, n) {
     if (a.length < n || b.length < n)
@@ -55414,7 +55569,7 @@ function applyInPlace(state, e) {
             task.last_attempt = e.attempt;
             if (previous && !OPEN_STATUSES.has(previous.status))
                 delete state.attempts[previous.id];
-            const hour = e.ts.slice(0, 13);
+            const hour = hourKeyOf(e.ts);
             put(state.dispatches, hour, (state_own(state.dispatches, hour) ?? 0) + 1);
             return;
         }
@@ -55842,8 +55997,16 @@ function laterDay(ts, day) {
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
+ *
+ * First as a pass that defers the id check to one sort at the end (`ChainVerifier`'s `deferIds`): for a log
+ * Leviathan wrote, that pass stands. When it does not (a line off the fast path, a possible duplicate id), the
+ * check is redone with ids checked as they come, so what is reported is always what that check reports.
  */
 function checkLog(input) {
+    return checkWith(input, true) ?? checkWith(input, false);
+}
+/** The check; with `deferIds`, null when the deferred pass does not stand. */
+function checkWith(input, deferIds) {
     const paths = [...input.files.keys()].sort();
     const kept = [];
     // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
@@ -55853,11 +56016,13 @@ function checkLog(input) {
     };
     // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
     // events, no iterator between the two.
-    const chain = new ChainVerifier(null);
+    const chain = new ChainVerifier(null, { deferIds });
     const state = initialState();
     /** The events each file holds, in order (all verified). */
     const counts = [];
     const failure = verifyFiles();
+    if (!chain.settled())
+        return null;
     if (failure)
         return { ok: false, ...failure };
     function verifyFiles() {
@@ -55868,6 +56033,8 @@ function checkLog(input) {
                 return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
             }
             const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
+            if (chain.stopped)
+                return null;
             // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
             // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
             // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.

@@ -33456,6 +33456,7 @@ function canonicalLineTypes() {
 
 
 
+
 /** What `parseEventLines` yields for a line that is not JSON; `verifyChain` reports it as `invalid`. */
 class UnparsedLine {
     line;
@@ -33661,13 +33662,35 @@ class chain_ChainVerifier {
      */
     lastTask;
     lastAttempt;
-    constructor(from = null) {
+    /** Set in deferred mode (see the constructor): every accepted id's digest, for `settled`. */
+    digests;
+    /** Deferred mode only: a line needed the general path, so this pass stopped there. */
+    gaveUp = false;
+    /**
+     * `deferIds` makes a pass that is only good when everything is in order, for a caller that then redoes
+     * the check with a verifier of its own: ids are not checked as they come (only recorded, see
+     * `IdDigests`), and the first line that does not pass the fast path ends the pass (every later segment
+     * yields nothing). `settled()` says whether the pass stands: then its results are exactly those of a
+     * verifier without `deferIds` (every id was new, so no check on ids could have failed).
+     */
+    constructor(from = null, options = {}) {
         // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
         this.ids = new IdSet();
+        this.digests = options.deferIds ? new IdDigests() : null;
         this.start = from;
         this.prev = from?.hash ?? null;
         this.next = (from?.seq ?? 0) + 1;
         this.prevFormed = this.prev === null || SHA_HEX.test(this.prev);
+    }
+    /** Whether the pass so far stands (always, without `deferIds`); in deferred mode it sorts the digests. */
+    settled() {
+        if (this.digests === null)
+            return true;
+        return !this.gaveUp && this.digests.distinct();
+    }
+    /** Deferred mode: whether the pass stopped at a line the fast path did not accept. */
+    get stopped() {
+        return this.gaveUp;
     }
     /** The tip after the events accepted so far (`from` when none). */
     get tip() {
@@ -33684,6 +33707,9 @@ class chain_ChainVerifier {
     segment(items, lines) {
         const events = [];
         let reused = -1;
+        const digests = this.digests;
+        if (this.gaveUp)
+            return { events, failure: null, reused };
         for (let i = 0; i < items.length; i++) {
             const expected = this.next;
             let e = null;
@@ -33712,7 +33738,11 @@ class chain_ChainVerifier {
                                 this.lastAttempt = attempt;
                         }
                         // One set operation for a new id; an id seen before is looked up in this segment (rare).
-                        if (this.ids.add(candidate.id)) {
+                        if (digests !== null) {
+                            digests.add(candidate.id);
+                            e = candidate;
+                        }
+                        else if (this.ids.add(candidate.id)) {
                             e = candidate;
                         }
                         else if (!usedIn(events, candidate.id)) {
@@ -33722,6 +33752,10 @@ class chain_ChainVerifier {
                         }
                     }
                 }
+            }
+            if (e === null && digests !== null) {
+                this.gaveUp = true;
+                return { events, failure: null, reused };
             }
             if (e === null) {
                 const raw = lines ? parseLine(items[i], i) : items[i];
@@ -33828,7 +33862,7 @@ function chain_splitEventLines(ndjson) {
         lines.pop();
     for (let i = 0; i < lines.length; i++) {
         const line = lines[i];
-        if (line.endsWith('\r'))
+        if (line.charCodeAt(line.length - 1) === 13 /* \r */)
             lines[i] = line.slice(0, -1);
     }
     return lines;
@@ -34110,8 +34144,16 @@ function laterDay(ts, day) {
 /**
  * Verifies a log given as file texts: day-file names, the chain across all files in name order, ids unique
  * over the whole log, each event in a file not earlier than its day, and state.json against the replay.
+ *
+ * First as a pass that defers the id check to one sort at the end (`ChainVerifier`'s `deferIds`): for a log
+ * Leviathan wrote, that pass stands. When it does not (a line off the fast path, a possible duplicate id), the
+ * check is redone with ids checked as they come, so what is reported is always what that check reports.
  */
 function log_check_checkLog(input) {
+    return checkWith(input, true) ?? checkWith(input, false);
+}
+/** The check; with `deferIds`, null when the deferred pass does not stand. */
+function checkWith(input, deferIds) {
     const paths = [...input.files.keys()].sort();
     const kept = [];
     // Written by `verifyFiles` below (a closure, so kept in one object the type checker can follow).
@@ -34121,11 +34163,13 @@ function log_check_checkLog(input) {
     };
     // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
     // events, no iterator between the two.
-    const chain = new ChainVerifier(null);
+    const chain = new ChainVerifier(null, { deferIds });
     const state = initialState();
     /** The events each file holds, in order (all verified). */
     const counts = [];
     const failure = verifyFiles();
+    if (!chain.settled())
+        return null;
     if (failure)
         return { ok: false, ...failure };
     function verifyFiles() {
@@ -34136,6 +34180,8 @@ function log_check_checkLog(input) {
                 return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
             }
             const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
+            if (chain.stopped)
+                return null;
             // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
             // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event
             // of the file's day starts with it, one of a later day sorts after it, one of an earlier day before.
@@ -42031,6 +42077,16 @@ const DAY_MS = 86_400_000;
 function dayKey(date) {
     return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
 }
+/**
+ * `dayKey(ts)`, the same string object while the day is the same (a key string used before is found at once;
+ * a new one is first looked up among all of V8's key strings).
+ */
+let lastDayKey = '';
+function dayKeyOf(ts) {
+    if (lastDayKey.length !== 10 || !ts.startsWith(lastDayKey))
+        lastDayKey = ts.slice(0, 10);
+    return lastDayKey;
+}
 function own(rec, key) {
     return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
@@ -42053,7 +42109,7 @@ function chargeSpend(state, e, first) {
     const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
     if (micros === undefined && !first)
         return;
-    const day = dayKey(e.ts);
+    const day = dayKeyOf(e.ts);
     let today = own(state.spend, day);
     if (!today) {
         // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
@@ -42344,6 +42400,16 @@ function pruneDispatches(state, ts) {
             delete state.dispatches[key];
     }
 }
+/**
+ * The hour key of a timestamp (its first 13 characters), the same string object while the hour is the same:
+ * a key string used before is found at once, a new one is first looked up among all of V8's key strings.
+ */
+let lastHourKey = '';
+function hourKeyOf(ts) {
+    if (!samePrefix(lastHourKey, ts, 13))
+        lastHourKey = ts.slice(0, 13);
+    return lastHourKey;
+}
 /** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
 function samePrefix(a, b, n) {
     if (a.length < n || b.length < n)
@@ -42396,7 +42462,7 @@ function applyInPlace(state, e) {
             task.last_attempt = e.attempt;
             if (previous && !OPEN_STATUSES.has(previous.status))
                 delete state.attempts[previous.id];
-            const hour = e.ts.slice(0, 13);
+            const hour = hourKeyOf(e.ts);
             put(state.dispatches, hour, (own(state.dispatches, hour) ?? 0) + 1);
             return;
         }

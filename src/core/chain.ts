@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { decodeCanonicalLine } from './event-line.js';
 import { type EventDraft, EventSchema, type EventType, type LeviathanEvent } from './events.js';
+import { IdDigests } from './id-digests.js';
 import { IdSet } from './id-set.js';
 
 /** The point a chain continues from: the last event's seq and hash. `null` = genesis. */
@@ -246,14 +247,37 @@ export class ChainVerifier {
    */
   private lastTask: string | undefined;
   private lastAttempt: string | undefined;
+  /** Set in deferred mode (see the constructor): every accepted id's digest, for `settled`. */
+  private readonly digests: IdDigests | null;
+  /** Deferred mode only: a line needed the general path, so this pass stopped there. */
+  private gaveUp = false;
 
-  constructor(from: ChainTip | null = null) {
+  /**
+   * `deferIds` makes a pass that is only good when everything is in order, for a caller that then redoes
+   * the check with a verifier of its own: ids are not checked as they come (only recorded, see
+   * `IdDigests`), and the first line that does not pass the fast path ends the pass (every later segment
+   * yields nothing). `settled()` says whether the pass stands: then its results are exactly those of a
+   * verifier without `deferIds` (every id was new, so no check on ids could have failed).
+   */
+  constructor(from: ChainTip | null = null, options: { deferIds?: boolean } = {}) {
     // (Not sized up front: a table that grows with the log stays small, in cache, for most of the walk.)
     this.ids = new IdSet();
+    this.digests = options.deferIds ? new IdDigests() : null;
     this.start = from;
     this.prev = from?.hash ?? null;
     this.next = (from?.seq ?? 0) + 1;
     this.prevFormed = this.prev === null || SHA_HEX.test(this.prev);
+  }
+
+  /** Whether the pass so far stands (always, without `deferIds`); in deferred mode it sorts the digests. */
+  settled(): boolean {
+    if (this.digests === null) return true;
+    return !this.gaveUp && this.digests.distinct();
+  }
+
+  /** Deferred mode: whether the pass stopped at a line the fast path did not accept. */
+  get stopped(): boolean {
+    return this.gaveUp;
   }
 
   /** The tip after the events accepted so far (`from` when none). */
@@ -274,6 +298,8 @@ export class ChainVerifier {
   private segment(items: readonly unknown[], lines: boolean): SegmentResult {
     const events: LeviathanEvent[] = [];
     let reused = -1;
+    const digests = this.digests;
+    if (this.gaveUp) return { events, failure: null, reused };
     for (let i = 0; i < items.length; i++) {
       const expected = this.next;
       let e: LeviathanEvent | null = null;
@@ -300,7 +326,10 @@ export class ChainVerifier {
               else this.lastAttempt = attempt;
             }
             // One set operation for a new id; an id seen before is looked up in this segment (rare).
-            if (this.ids.add(candidate.id)) {
+            if (digests !== null) {
+              digests.add(candidate.id);
+              e = candidate;
+            } else if (this.ids.add(candidate.id)) {
               e = candidate;
             } else if (!usedIn(events, candidate.id)) {
               e = candidate;
@@ -308,6 +337,10 @@ export class ChainVerifier {
             }
           }
         }
+      }
+      if (e === null && digests !== null) {
+        this.gaveUp = true;
+        return { events, failure: null, reused };
       }
       if (e === null) {
         const raw = lines ? parseLine(items[i] as string, i) : items[i];
@@ -430,7 +463,7 @@ export function splitEventLines(ndjson: string): string[] {
   if (lines[lines.length - 1] === '') lines.pop();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
-    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+    if (line.charCodeAt(line.length - 1) === 13 /* \r */) lines[i] = line.slice(0, -1);
   }
   return lines;
 }

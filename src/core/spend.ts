@@ -19,6 +19,16 @@ export function dayKey(date: Date | string): string {
   return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
 }
 
+/**
+ * `dayKey(ts)`, the same string object while the day is the same (a key string used before is found at once;
+ * a new one is first looked up among all of V8's key strings).
+ */
+let lastDayKey = '';
+function dayKeyOf(ts: string): string {
+  if (lastDayKey.length !== 10 || !ts.startsWith(lastDayKey)) lastDayKey = ts.slice(0, 10);
+  return lastDayKey;
+}
+
 function own<T>(rec: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
@@ -40,7 +50,7 @@ export function chargeSpend(state: State, e: LeviathanEvent, first: boolean): vo
   if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out') return;
   const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
   if (micros === undefined && !first) return;
-  const day = dayKey(e.ts);
+  const day = dayKeyOf(e.ts);
   let today = own(state.spend, day);
   if (!today) {
     // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.

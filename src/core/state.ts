@@ -255,6 +255,16 @@ function pruneDispatches(state: State, ts: string): void {
   }
 }
 
+/**
+ * The hour key of a timestamp (its first 13 characters), the same string object while the hour is the same:
+ * a key string used before is found at once, a new one is first looked up among all of V8's key strings.
+ */
+let lastHourKey = '';
+function hourKeyOf(ts: string): string {
+  if (!samePrefix(lastHourKey, ts, 13)) lastHourKey = ts.slice(0, 13);
+  return lastHourKey;
+}
+
 /** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
 function samePrefix(a: string, b: string, n: number): boolean {
   if (a.length < n || b.length < n) return false;
@@ -302,7 +312,7 @@ function applyInPlace(state: State, e: LeviathanEvent): void {
       task.attempts += 1;
       task.last_attempt = e.attempt;
       if (previous && !OPEN_STATUSES.has(previous.status)) delete state.attempts[previous.id];
-      const hour = e.ts.slice(0, 13);
+      const hour = hourKeyOf(e.ts);
       put(state.dispatches, hour, (own(state.dispatches, hour) ?? 0) + 1);
       return;
     }
