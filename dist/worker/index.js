@@ -45461,18 +45461,24 @@ function select_select(input) {
     const toBlock = [];
     const rejected = [];
     const eligible = [];
+    // The first open pull of each task (what a search of the list in order finds).
+    const pullOf = new Map();
+    for (const p of openPulls)
+        if (!pullOf.has(p.task))
+            pullOf.set(p.task, p);
     for (let i = 0; i < tasks.length; i++) {
         const task = tasks[i];
         const ts = stateOf(task.id);
-        const pull = openPulls.find((p) => p.task === task.id);
+        const pull = pullOf.get(task.id);
+        // A task the log has never seen (most of a big backlog) has no attempts and no spend: nothing to look up.
         const facts = {
-            complete: isComplete(task.id),
+            complete: byId.get(task.id)?.status === 'done' || ts?.completed === true,
             blockedInState: ts?.blocked === true,
-            atMax: attemptsCharged(state, task.id) >= select_maxAttemptsFor(task, config),
+            atMax: (ts === undefined ? 0 : attemptsCharged(state, task.id)) >= select_maxAttemptsFor(task, config),
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
-            overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
+            overBudget: perTask > 0 && ts !== undefined && taskSpend(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -46303,43 +46309,45 @@ function quoted(text, start) {
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text) {
     const out = [];
+    // Character codes, not one-character strings: this runs cold, in the interpreter, for most of a backlog.
     let i = 1;
-    const skip = () => {
-        while (text[i] === ' ')
-            i++;
-    };
-    skip();
-    if (text[i] === ']') {
+    while (text.charCodeAt(i) === 32)
+        i++;
+    if (text.charCodeAt(i) === 93 /* ] */) {
         if (!onlyCommentFrom(text, i + 1))
             bail();
         return out;
     }
     for (;;) {
-        skip();
-        const ch = text[i];
-        if (ch === '"' || ch === "'") {
+        while (text.charCodeAt(i) === 32)
+            i++;
+        const ch = text.charCodeAt(i);
+        if (ch === 34 /* " */ || ch === 39 /* ' */) {
             out.push(quoted(text, i));
             i = quotedEnd;
         }
         else {
             let j = i;
-            while (j < text.length && text[j] !== ',' && text[j] !== ']')
-                j++;
+            for (let c = text.charCodeAt(j); j < text.length && c !== 44 && c !== 93; c = text.charCodeAt(++j))
+                ;
             const item = text.slice(i, j).trim();
             if (item === '' || item.includes('#'))
                 bail();
             out.push(plainScalar(item, true));
             i = j;
         }
-        skip();
-        if (text[i] === ',') {
+        while (text.charCodeAt(i) === 32)
             i++;
-            skip();
-            if (text[i] === ']')
+        const next = text.charCodeAt(i);
+        if (next === 44 /* , */) {
+            i++;
+            while (text.charCodeAt(i) === 32)
+                i++;
+            if (text.charCodeAt(i) === 93)
                 bail(); // trailing comma: leave it to yaml
             continue;
         }
-        if (text[i] === ']') {
+        if (next === 93 /* ] */) {
             if (!onlyCommentFrom(text, i + 1))
                 bail();
             return out;

@@ -445,37 +445,36 @@ function quoted(text: string, start: number): string {
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text: string): unknown[] {
   const out: unknown[] = [];
+  // Character codes, not one-character strings: this runs cold, in the interpreter, for most of a backlog.
   let i = 1;
-  const skip = () => {
-    while (text[i] === ' ') i++;
-  };
-  skip();
-  if (text[i] === ']') {
+  while (text.charCodeAt(i) === 32) i++;
+  if (text.charCodeAt(i) === 93 /* ] */) {
     if (!onlyCommentFrom(text, i + 1)) bail();
     return out;
   }
   for (;;) {
-    skip();
-    const ch = text[i];
-    if (ch === '"' || ch === "'") {
+    while (text.charCodeAt(i) === 32) i++;
+    const ch = text.charCodeAt(i);
+    if (ch === 34 /* " */ || ch === 39 /* ' */) {
       out.push(quoted(text, i));
       i = quotedEnd;
     } else {
       let j = i;
-      while (j < text.length && text[j] !== ',' && text[j] !== ']') j++;
+      for (let c = text.charCodeAt(j); j < text.length && c !== 44 && c !== 93; c = text.charCodeAt(++j));
       const item = text.slice(i, j).trim();
       if (item === '' || item.includes('#')) bail();
       out.push(plainScalar(item, true));
       i = j;
     }
-    skip();
-    if (text[i] === ',') {
+    while (text.charCodeAt(i) === 32) i++;
+    const next = text.charCodeAt(i);
+    if (next === 44 /* , */) {
       i++;
-      skip();
-      if (text[i] === ']') bail(); // trailing comma: leave it to yaml
+      while (text.charCodeAt(i) === 32) i++;
+      if (text.charCodeAt(i) === 93) bail(); // trailing comma: leave it to yaml
       continue;
     }
-    if (text[i] === ']') {
+    if (next === 93 /* ] */) {
       if (!onlyCommentFrom(text, i + 1)) bail();
       return out;
     }
