@@ -59614,14 +59614,16 @@ function configWarnings(config, yaml, file) {
 function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
     let inScope = 0;
-    backlog.tasks.forEach((task, i) => {
+    const tasks = backlog.tasks;
+    for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
         const scope = taskScope(task.allowed_paths, config.scope);
         if (scope.inScope) {
             inScope += 1;
-            return;
+            continue;
         }
         if (task.status === 'done')
-            return;
+            continue;
         const k = task.allowed_paths.indexOf(scope.path);
         const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
         const { line, column } = yaml.valueAt(p);
@@ -59633,7 +59635,7 @@ function backlogWarnings(backlog, yaml, file, config) {
             message: `task "${task.id}" is out of scope: ${scope.why}`,
             hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
         });
-    });
+    }
     return { warnings: out, inScope };
 }
 

@@ -47464,14 +47464,16 @@ function scope_warnings_configWarnings(config, yaml, file) {
 function scope_warnings_backlogWarnings(backlog, yaml, file, config) {
     const out = [];
     let inScope = 0;
-    backlog.tasks.forEach((task, i) => {
+    const tasks = backlog.tasks;
+    for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
         const scope = taskScope(task.allowed_paths, config.scope);
         if (scope.inScope) {
             inScope += 1;
-            return;
+            continue;
         }
         if (task.status === 'done')
-            return;
+            continue;
         const k = task.allowed_paths.indexOf(scope.path);
         const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
         const { line, column } = yaml.valueAt(p);
@@ -47483,7 +47485,7 @@ function scope_warnings_backlogWarnings(backlog, yaml, file, config) {
             message: `task "${task.id}" is out of scope: ${scope.why}`,
             hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
         });
-    });
+    }
     return { warnings: out, inScope };
 }
 
