@@ -57230,14 +57230,16 @@ const bail = () => {
     throw new Bail();
 };
 /**
- * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
- * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ * Where the colon of a `key:` starting at `from` in `src` is (a key of letters, digits, "_" and "-" not
+ * starting with a digit or "-", then ":" and a space or the end of the line), or -1: what
+ * `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds in the line's text.
  */
-function keyColon(text) {
+function keyColon(src, from) {
     // Native calls only (no match array): cold code would run a character loop in the interpreter.
-    return KEY.test(text) ? text.indexOf(':') : -1;
+    KEY.lastIndex = from;
+    return KEY.test(src) ? KEY.lastIndex - 1 : -1;
 }
-const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
+const KEY = /[A-Za-z_][A-Za-z0-9_-]*:(?=[ \n]|$)/y;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS = {
@@ -57271,19 +57273,31 @@ class Reader {
     lines;
     finalNewline;
     pos = 0;
-    /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+    // The line the last `peek` found, as offsets into `src`: no object and no copy of its text per line.
+    /** Its index into the lines, or -1 when there was none. */
+    at = -1;
+    /** Its leading spaces. */
+    indent = 0;
+    /** Where its text (after the indentation, comments still in) starts. */
+    from = 0;
+    /** The position `peek` was last asked at (a line is looked at several times). */
     peekedFrom = -1;
-    peeked = null;
     constructor(text) {
         if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t'))
             bail();
         this.src = text;
+        // One pass over the text: a guess at the line count (backlog lines are some 40 characters), doubled if short.
+        let starts = new Int32Array((text.length >> 5) + 16);
         let count = 1;
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-            count++;
-        this.starts = new Int32Array(count);
-        for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1))
-            this.starts[k++] = i + 1;
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+            if (count === starts.length) {
+                const more = new Int32Array(starts.length * 2);
+                more.set(starts);
+                starts = more;
+            }
+            starts[count++] = i + 1;
+        }
+        this.starts = starts;
         this.lines = count;
         this.finalNewline = text.endsWith('\n');
     }
@@ -57291,30 +57305,33 @@ class Reader {
     lineEnd(n) {
         return n + 1 < this.lines ? this.starts[n + 1] - 1 : this.src.length;
     }
+    /** Line `n`'s text from `from` is a sequence item: "-" alone or followed by a space. */
+    isSeqItem(n, from) {
+        if (this.src.charCodeAt(from) !== 45 /* - */)
+            return false;
+        return from + 1 === this.lineEnd(n) || this.src.charCodeAt(from + 1) === 32;
+    }
     document() {
-        const first = this.peek();
-        if (first === null)
+        if (!this.peek())
             return null;
-        if (first.indent !== 0)
+        if (this.indent !== 0)
             bail();
         const value = this.block(0);
-        if (this.peek() !== null)
+        if (this.peek())
             bail();
         return value;
     }
-    /** The next line with content (skipping blank and comment-only lines), without consuming it. */
+    /**
+     * Moves to the next line with content (skipping blank and comment-only lines) and describes it in `at`,
+     * `indent` and `from`, without consuming it; false at the end of the text.
+     */
     peek() {
-        const last = this.peeked;
-        if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
-            if (last !== null)
-                this.pos = last.at;
-            else
-                this.pos = this.lines;
-            return last;
+        if (this.pos === this.peekedFrom || (this.at >= 0 && this.pos === this.at)) {
+            this.pos = this.at >= 0 ? this.at : this.lines;
+            return this.at >= 0;
         }
         this.peekedFrom = this.pos;
-        this.peeked = this.scan();
-        return this.peeked;
+        return this.scan();
     }
     scan() {
         const src = this.src;
@@ -57324,50 +57341,60 @@ class Reader {
             let indent = 0;
             while (start + indent < end && src.charCodeAt(start + indent) === 32)
                 indent++;
-            if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
+            const from = start + indent;
+            if (from === end || src.charCodeAt(from) === 35 /* # */) {
                 this.pos++;
                 continue;
             }
-            const text = src.slice(start + indent, end);
-            if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%')))
+            if (indent === 0 &&
+                (src.startsWith('---', from) || src.startsWith('...', from) || src.startsWith('%', from))) {
                 bail();
-            return { indent, text, at: this.pos };
+            }
+            this.at = this.pos;
+            this.indent = indent;
+            this.from = from;
+            return true;
         }
-        return null;
+        this.at = -1;
+        return false;
     }
     /** A mapping or sequence starting at the next line, at exactly `indent`. */
     block(indent) {
-        const line = this.peek();
-        if (line === null || line.indent !== indent)
+        if (!this.peek() || this.indent !== indent)
             return bail();
-        if (isSeqItem(line.text))
+        if (this.isSeqItem(this.at, this.from))
             return this.sequence(indent);
-        if (keyColon(line.text) >= 0)
+        if (keyColon(this.src, this.from) >= 0)
             return this.mapping(indent);
         return bail();
     }
-    /** The next line of a block at `indent`: the inline first text, else the next line; null at the block's end. */
+    /**
+     * The next line of a block at `indent`: the current line from `first` (an inline first text, >= 0), else
+     * the next line (its text from `this.from`); false at the block's end.
+     */
     blockLine(indent, first) {
-        if (first !== undefined)
-            return { indent, text: first, at: this.pos };
-        const next = this.peek();
-        if (next === null || next.indent < indent)
-            return null;
-        if (next.indent > indent)
+        if (first >= 0)
+            return true;
+        if (!this.peek() || this.indent < indent)
+            return false;
+        if (this.indent > indent)
             return bail();
-        return next;
+        return true;
     }
-    mapping(indent, firstText) {
+    mapping(indent, first = -1) {
         const out = {};
-        for (let text = firstText;; text = undefined) {
-            const line = this.blockLine(indent, text);
-            if (line === null)
+        const src = this.src;
+        for (;; first = -1) {
+            const inline = first >= 0;
+            if (!this.blockLine(indent, first))
                 return out;
-            const colon = keyColon(line.text);
+            const at = inline ? this.pos : this.at;
+            const from = inline ? first : this.from;
+            const colon = keyColon(src, from);
             if (colon < 0)
                 return bail();
-            const known = knownKey(line.text, colon);
-            const key = known ?? line.text.slice(0, colon);
+            const known = knownKey(src, from, colon);
+            const key = known ?? src.slice(from, colon);
             if (key.length > 1000)
                 bail();
             if (Object.hasOwn(out, key))
@@ -57375,42 +57402,58 @@ class Reader {
             // A known key is none of the names to avoid; any other is checked.
             if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key)))
                 bail();
-            this.pos = line.at + 1;
-            out[key] = this.value(afterColon(line.text, colon), indent);
+            this.pos = at + 1;
+            out[key] = this.value(this.afterColon(at, colon), indent);
         }
     }
-    sequence(indent, firstText) {
+    sequence(indent, first = -1) {
         const out = [];
-        for (let text = firstText;; text = undefined) {
-            const line = this.blockLine(indent, text);
-            if (line === null)
+        const src = this.src;
+        for (;; first = -1) {
+            const inline = first >= 0;
+            if (!this.blockLine(indent, first))
                 return out;
+            const at = inline ? this.pos : this.at;
+            const from = inline ? first : this.from;
             // A later line that is not an item ends the sequence; an inline first text must be one.
-            if (!isSeqItem(line.text))
-                return text === undefined ? out : bail();
-            this.pos = line.at + 1;
+            if (!this.isSeqItem(at, from))
+                return inline ? bail() : out;
+            this.pos = at + 1;
             // "-" then spaces: the item's content starts at a column of its own.
-            let k = 1;
-            while (line.text.charCodeAt(k) === 32)
+            const end = this.lineEnd(at);
+            let k = from + 1;
+            while (k < end && src.charCodeAt(k) === 32)
                 k++;
-            const rest = line.text.slice(k);
-            if (rest === '' || rest.startsWith('#')) {
-                if (rest !== '' && line.text.charCodeAt(k - 1) !== 32)
+            if (k === end || src.charCodeAt(k) === 35 /* # */) {
+                if (k !== end && src.charCodeAt(k - 1) !== 32)
                     bail();
                 out.push(this.nested(indent, false));
             }
-            else if (keyColon(rest) >= 0) {
-                this.pos = line.at;
-                out.push(this.mapping(indent + k, rest));
+            else if (keyColon(src, k) >= 0) {
+                this.pos = at;
+                out.push(this.mapping(indent + (k - from), k));
             }
-            else if (isSeqItem(rest)) {
-                this.pos = line.at;
-                out.push(this.sequence(indent + k, rest));
+            else if (this.isSeqItem(at, k)) {
+                this.pos = at;
+                out.push(this.sequence(indent + (k - from), k));
             }
             else {
-                out.push(this.inline(rest, indent));
+                out.push(this.inline(src.slice(k, end), indent));
             }
         }
+    }
+    /** The text of line `at` after a key's colon with its leading white space trimmed. */
+    afterColon(at, colon) {
+        const src = this.src;
+        const end = this.lineEnd(at);
+        let j = colon + 1;
+        while (j < end && src.charCodeAt(j) === 32)
+            j++;
+        if (j === end)
+            return '';
+        const c = src.charCodeAt(j);
+        // Any other white space: let trimStart decide what it trims.
+        return c > 32 && c < 127 ? src.slice(j, end) : src.slice(colon + 1, end).trimStart();
     }
     /**
      * The value after `key:` (its text with the leading white space trimmed): inline, a block scalar, or (when
@@ -57423,14 +57466,13 @@ class Reader {
     }
     /** The block under a key with nothing after its colon, or null when there is none. */
     nested(parent, inMapping) {
-        const next = this.peek();
-        if (next === null || next.indent < parent)
+        if (!this.peek() || this.indent < parent)
             return null;
-        if (next.indent === parent) {
+        if (this.indent === parent) {
             // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
-            return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+            return inMapping && this.isSeqItem(this.at, this.from) ? this.sequence(parent) : null;
         }
-        return this.block(next.indent);
+        return this.block(this.indent);
     }
     /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
     inline(rest, parent) {
@@ -57455,16 +57497,16 @@ class Reader {
     }
     /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
     noContinuation(parent) {
-        const next = this.peek();
-        if (next !== null && next.indent > parent)
+        if (this.peek() && this.indent > parent)
             bail();
     }
     /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
     literal(header, parent) {
-        const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
-        if (!m)
+        // The header is nearly always a bare "|": no match array for it.
+        const m = header === '|' ? null : /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+        if (m === null && header !== '|')
             return bail();
-        const chomp = m[1];
+        const chomp = m === null ? '' : m[1];
         const lines = [];
         let contentIndent = -1;
         let maxBlankLead = 0;
@@ -57525,17 +57567,6 @@ function onlyCommentFrom(text, from) {
     // "." in the pattern stops at the line terminators U+2028 and U+2029.
     return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
 }
-/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
-function afterColon(text, colon) {
-    let j = colon + 1;
-    while (text.charCodeAt(j) === 32)
-        j++;
-    if (j === text.length)
-        return '';
-    const c = text.charCodeAt(j);
-    // Any other white space: let trimStart decide what it trims.
-    return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
-}
 /** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
 const KNOWN_KEYS = [];
 for (const k of [
@@ -57562,19 +57593,16 @@ for (const k of [
     same.push(k);
     KNOWN_KEYS[k.length] = same;
 }
-/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
-function knownKey(text, colon) {
-    const candidates = KNOWN_KEYS[colon];
+/** `src.slice(from, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(src, from, colon) {
+    const candidates = KNOWN_KEYS[colon - from];
     if (candidates === undefined)
         return undefined;
     // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
     for (let i = 0; i < candidates.length; i++)
-        if (text.startsWith(candidates[i]))
+        if (src.startsWith(candidates[i], from))
             return candidates[i];
     return undefined;
-}
-function isSeqItem(text) {
-    return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
 }
 /** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
 function stripComment(text) {
@@ -57663,43 +57691,45 @@ function quoted(text, start) {
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text) {
     const out = [];
+    // Character codes, not one-character strings: this runs cold, in the interpreter, for most of a backlog.
     let i = 1;
-    const skip = () => {
-        while (text[i] === ' ')
-            i++;
-    };
-    skip();
-    if (text[i] === ']') {
+    while (text.charCodeAt(i) === 32)
+        i++;
+    if (text.charCodeAt(i) === 93 /* ] */) {
         if (!onlyCommentFrom(text, i + 1))
             bail();
         return out;
     }
     for (;;) {
-        skip();
-        const ch = text[i];
-        if (ch === '"' || ch === "'") {
+        while (text.charCodeAt(i) === 32)
+            i++;
+        const ch = text.charCodeAt(i);
+        if (ch === 34 /* " */ || ch === 39 /* ' */) {
             out.push(quoted(text, i));
             i = quotedEnd;
         }
         else {
             let j = i;
-            while (j < text.length && text[j] !== ',' && text[j] !== ']')
-                j++;
+            for (let c = text.charCodeAt(j); j < text.length && c !== 44 && c !== 93; c = text.charCodeAt(++j))
+                ;
             const item = text.slice(i, j).trim();
             if (item === '' || item.includes('#'))
                 bail();
             out.push(plainScalar(item, true));
             i = j;
         }
-        skip();
-        if (text[i] === ',') {
+        while (text.charCodeAt(i) === 32)
             i++;
-            skip();
-            if (text[i] === ']')
+        const next = text.charCodeAt(i);
+        if (next === 44 /* , */) {
+            i++;
+            while (text.charCodeAt(i) === 32)
+                i++;
+            if (text.charCodeAt(i) === 93)
                 bail(); // trailing comma: leave it to yaml
             continue;
         }
-        if (text[i] === ']') {
+        if (next === 93 /* ] */) {
             if (!onlyCommentFrom(text, i + 1))
                 bail();
             return out;
@@ -59850,14 +59880,16 @@ function configWarnings(config, yaml, file) {
 function backlogWarnings(backlog, yaml, file, config) {
     const out = [];
     let inScope = 0;
-    backlog.tasks.forEach((task, i) => {
+    const tasks = backlog.tasks;
+    for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
         const scope = taskScope(task.allowed_paths, config.scope);
         if (scope.inScope) {
             inScope += 1;
-            return;
+            continue;
         }
         if (task.status === 'done')
-            return;
+            continue;
         const k = task.allowed_paths.indexOf(scope.path);
         const p = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
         const { line, column } = yaml.valueAt(p);
@@ -59869,7 +59901,7 @@ function backlogWarnings(backlog, yaml, file, config) {
             message: `task "${task.id}" is out of scope: ${scope.why}`,
             hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
         });
-    });
+    }
     return { warnings: out, inScope };
 }
 
@@ -61173,18 +61205,24 @@ function select_select(input) {
     const toBlock = [];
     const rejected = [];
     const eligible = [];
+    // The first open pull of each task (what a search of the list in order finds).
+    const pullOf = new Map();
+    for (const p of openPulls)
+        if (!pullOf.has(p.task))
+            pullOf.set(p.task, p);
     for (let i = 0; i < tasks.length; i++) {
         const task = tasks[i];
         const ts = stateOf(task.id);
-        const pull = openPulls.find((p) => p.task === task.id);
+        const pull = pullOf.get(task.id);
+        // A task the log has never seen (most of a big backlog) has no attempts and no spend: nothing to look up.
         const facts = {
-            complete: isComplete(task.id),
+            complete: byId.get(task.id)?.status === 'done' || ts?.completed === true,
             blockedInState: ts?.blocked === true,
-            atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
+            atMax: (ts === undefined ? 0 : attemptsCharged(state, task.id)) >= maxAttemptsFor(task, config),
             openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
             hasOpenAttempt: withOpenAttempt.has(task.id),
             prClosed: ts?.pr?.state === 'closed',
-            overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
+            overBudget: perTask > 0 && ts !== undefined && taskSpend(state, task.id).micros >= perTask,
         };
         // Blocking is only right once no attempt or PR could still deliver the task.
         const settledOpen = !facts.complete && !facts.blockedInState && !facts.hasOpenAttempt && facts.openPr === undefined;
@@ -61298,14 +61336,23 @@ function blockedWhy(state, task) {
     return parts.join('; ');
 }
 function taskRows(backlog, config, state, decision) {
-    const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
-    return backlog.tasks.map((task) => {
+    // The reasons come in backlog order from `select`: the map is only for a decision that does not line up.
+    let reasons;
+    const reasonOf = (task, i) => {
+        const r = decision.reasons[i];
+        if (r !== undefined && r.task === task.id)
+            return r.reason;
+        reasons ??= new Map(decision.reasons.map((x) => [x.task, x.reason]));
+        return reasons.get(task.id);
+    };
+    return backlog.tasks.map((task, i) => {
         const known = taskSummary(state, task.id);
-        const reason = reasons.get(task.id) ?? 'not_ready';
+        const reason = reasonOf(task, i) ?? 'not_ready';
         const row = {
             task: task.id,
             state: rowState(reason),
-            attempts: attemptsCharged(state, task.id),
+            // A task the log has never seen has no attempts.
+            attempts: known === undefined ? 0 : attemptsCharged(state, task.id),
             max_attempts: maxAttemptsFor(task, config),
             pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
             reason,

@@ -29,13 +29,15 @@ export function backlogWarnings(
 ): { warnings: Diagnostic[]; inScope: number } {
   const out: Diagnostic[] = [];
   let inScope = 0;
-  backlog.tasks.forEach((task, i) => {
+  const tasks = backlog.tasks;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
     const scope = taskScope(task.allowed_paths, config.scope);
     if (scope.inScope) {
       inScope += 1;
-      return;
+      continue;
     }
-    if (task.status === 'done') return;
+    if (task.status === 'done') continue;
     const k = task.allowed_paths.indexOf(scope.path);
     const p: PathSegment[] = k >= 0 ? ['tasks', i, 'allowed_paths', k] : ['tasks', i, 'allowed_paths'];
     const { line, column } = yaml.valueAt(p);
@@ -47,6 +49,6 @@ export function backlogWarnings(
       message: `task "${task.id}" is out of scope: ${scope.why}`,
       hint: "the scheduler will skip it; narrow the task's allowed_paths or widen scope.allowed_paths in the config",
     });
-  });
+  }
   return { warnings: out, inScope };
 }

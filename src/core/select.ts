@@ -160,18 +160,23 @@ export function select(input: SelectInput): Decision {
   const rejected: string[] = [];
   const eligible: Task[] = [];
 
+  // The first open pull of each task (what a search of the list in order finds).
+  const pullOf = new Map<string, OpenPull>();
+  for (const p of openPulls) if (!pullOf.has(p.task)) pullOf.set(p.task, p);
+
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i]!;
     const ts = stateOf(task.id);
-    const pull = openPulls.find((p) => p.task === task.id);
+    const pull = pullOf.get(task.id);
+    // A task the log has never seen (most of a big backlog) has no attempts and no spend: nothing to look up.
     const facts: TaskFacts = {
-      complete: isComplete(task.id),
+      complete: byId.get(task.id)?.status === 'done' || ts?.completed === true,
       blockedInState: ts?.blocked === true,
-      atMax: attemptsCharged(state, task.id) >= maxAttemptsFor(task, config),
+      atMax: (ts === undefined ? 0 : attemptsCharged(state, task.id)) >= maxAttemptsFor(task, config),
       openPr: pull?.number ?? (ts?.pr?.state === 'open' ? ts.pr.number : undefined),
       hasOpenAttempt: withOpenAttempt.has(task.id),
       prClosed: ts?.pr?.state === 'closed',
-      overBudget: perTask > 0 && taskSpend(state, task.id).micros >= perTask,
+      overBudget: perTask > 0 && ts !== undefined && taskSpend(state, task.id).micros >= perTask,
     };
     // Blocking is only right once no attempt or PR could still deliver the task.
     const settledOpen =

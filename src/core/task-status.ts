@@ -54,14 +54,22 @@ function blockedWhy(state: State, task: Task): string {
 }
 
 export function taskRows(backlog: Backlog, config: Config, state: State, decision: Decision): TaskRow[] {
-  const reasons = new Map(decision.reasons.map((r) => [r.task, r.reason]));
-  return backlog.tasks.map((task) => {
+  // The reasons come in backlog order from `select`: the map is only for a decision that does not line up.
+  let reasons: Map<string, Reason> | undefined;
+  const reasonOf = (task: Task, i: number): Reason | undefined => {
+    const r = decision.reasons[i];
+    if (r !== undefined && r.task === task.id) return r.reason;
+    reasons ??= new Map(decision.reasons.map((x) => [x.task, x.reason]));
+    return reasons.get(task.id);
+  };
+  return backlog.tasks.map((task, i) => {
     const known = taskSummary(state, task.id);
-    const reason = reasons.get(task.id) ?? 'not_ready';
+    const reason = reasonOf(task, i) ?? 'not_ready';
     const row: TaskRow = {
       task: task.id,
       state: rowState(reason),
-      attempts: attemptsCharged(state, task.id),
+      // A task the log has never seen has no attempts.
+      attempts: known === undefined ? 0 : attemptsCharged(state, task.id),
       max_attempts: maxAttemptsFor(task, config),
       pr: known?.pr && known.pr.state !== 'closed' ? known.pr.number : null,
       reason,

@@ -10,15 +10,6 @@
  * `test/unit/yaml-fast.test.ts` hold it to the library.
  */
 
-interface Line {
-  /** Leading spaces. */
-  indent: number;
-  /** The line after its indentation (comments still in). */
-  text: string;
-  /** Index into the document's lines. */
-  at: number;
-}
-
 /** Thrown inside the reader to give up; never escapes `parseFastYaml`. */
 class Bail extends Error {}
 
@@ -27,14 +18,16 @@ const bail = (): never => {
 };
 
 /**
- * Where the colon of a leading `key:` is (a key of letters, digits, "_" and "-" not starting with a digit or
- * "-", then ":" and a space or the end of the line), or -1: what `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds.
+ * Where the colon of a `key:` starting at `from` in `src` is (a key of letters, digits, "_" and "-" not
+ * starting with a digit or "-", then ":" and a space or the end of the line), or -1: what
+ * `/^([A-Za-z_][A-Za-z0-9_-]*):(?: |$)/` finds in the line's text.
  */
-function keyColon(text: string): number {
+function keyColon(src: string, from: number): number {
   // Native calls only (no match array): cold code would run a character loop in the interpreter.
-  return KEY.test(text) ? text.indexOf(':') : -1;
+  KEY.lastIndex = from;
+  return KEY.test(src) ? KEY.lastIndex - 1 : -1;
 }
-const KEY = /^[A-Za-z_][A-Za-z0-9_-]*:(?: |$)/;
+const KEY = /[A-Za-z_][A-Za-z0-9_-]*:(?=[ \n]|$)/y;
 const INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 const NULLS = new Set(['null', 'Null', 'NULL', '~']);
 const BOOLS: Record<string, boolean> = {
@@ -68,17 +61,31 @@ class Reader {
   private readonly lines: number;
   private readonly finalNewline: boolean;
   private pos = 0;
-  /** The last answer of `peek` and the position it was asked at (a line is looked at several times). */
+  // The line the last `peek` found, as offsets into `src`: no object and no copy of its text per line.
+  /** Its index into the lines, or -1 when there was none. */
+  private at = -1;
+  /** Its leading spaces. */
+  private indent = 0;
+  /** Where its text (after the indentation, comments still in) starts. */
+  private from = 0;
+  /** The position `peek` was last asked at (a line is looked at several times). */
   private peekedFrom = -1;
-  private peeked: Line | null = null;
 
   constructor(text: string) {
     if (text.charCodeAt(0) === 0xfeff || text.includes('\r') || text.includes('\t')) bail();
     this.src = text;
+    // One pass over the text: a guess at the line count (backlog lines are some 40 characters), doubled if short.
+    let starts = new Int32Array((text.length >> 5) + 16);
     let count = 1;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
-    this.starts = new Int32Array(count);
-    for (let k = 1, i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts[k++] = i + 1;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      if (count === starts.length) {
+        const more = new Int32Array(starts.length * 2);
+        more.set(starts);
+        starts = more;
+      }
+      starts[count++] = i + 1;
+    }
+    this.starts = starts;
     this.lines = count;
     this.finalNewline = text.endsWith('\n');
   }
@@ -88,107 +95,140 @@ class Reader {
     return n + 1 < this.lines ? (this.starts[n + 1] as number) - 1 : this.src.length;
   }
 
+  /** Line `n`'s text from `from` is a sequence item: "-" alone or followed by a space. */
+  private isSeqItem(n: number, from: number): boolean {
+    if (this.src.charCodeAt(from) !== 45 /* - */) return false;
+    return from + 1 === this.lineEnd(n) || this.src.charCodeAt(from + 1) === 32;
+  }
+
   document(): unknown {
-    const first = this.peek();
-    if (first === null) return null;
-    if (first.indent !== 0) bail();
+    if (!this.peek()) return null;
+    if (this.indent !== 0) bail();
     const value = this.block(0);
-    if (this.peek() !== null) bail();
+    if (this.peek()) bail();
     return value;
   }
 
-  /** The next line with content (skipping blank and comment-only lines), without consuming it. */
-  private peek(): Line | null {
-    const last = this.peeked;
-    if (this.pos === this.peekedFrom || (last !== null && this.pos === last.at)) {
-      if (last !== null) this.pos = last.at;
-      else this.pos = this.lines;
-      return last;
+  /**
+   * Moves to the next line with content (skipping blank and comment-only lines) and describes it in `at`,
+   * `indent` and `from`, without consuming it; false at the end of the text.
+   */
+  private peek(): boolean {
+    if (this.pos === this.peekedFrom || (this.at >= 0 && this.pos === this.at)) {
+      this.pos = this.at >= 0 ? this.at : this.lines;
+      return this.at >= 0;
     }
     this.peekedFrom = this.pos;
-    this.peeked = this.scan();
-    return this.peeked;
+    return this.scan();
   }
 
-  private scan(): Line | null {
+  private scan(): boolean {
     const src = this.src;
     while (this.pos < this.lines) {
       const start = this.starts[this.pos] as number;
       const end = this.lineEnd(this.pos);
       let indent = 0;
       while (start + indent < end && src.charCodeAt(start + indent) === 32) indent++;
-      if (start + indent === end || src.charCodeAt(start + indent) === 35 /* # */) {
+      const from = start + indent;
+      if (from === end || src.charCodeAt(from) === 35 /* # */) {
         this.pos++;
         continue;
       }
-      const text = src.slice(start + indent, end);
-      if (indent === 0 && (text.startsWith('---') || text.startsWith('...') || text.startsWith('%'))) bail();
-      return { indent, text, at: this.pos };
+      if (
+        indent === 0 &&
+        (src.startsWith('---', from) || src.startsWith('...', from) || src.startsWith('%', from))
+      ) {
+        bail();
+      }
+      this.at = this.pos;
+      this.indent = indent;
+      this.from = from;
+      return true;
     }
-    return null;
+    this.at = -1;
+    return false;
   }
 
   /** A mapping or sequence starting at the next line, at exactly `indent`. */
   private block(indent: number): unknown {
-    const line = this.peek();
-    if (line === null || line.indent !== indent) return bail();
-    if (isSeqItem(line.text)) return this.sequence(indent);
-    if (keyColon(line.text) >= 0) return this.mapping(indent);
+    if (!this.peek() || this.indent !== indent) return bail();
+    if (this.isSeqItem(this.at, this.from)) return this.sequence(indent);
+    if (keyColon(this.src, this.from) >= 0) return this.mapping(indent);
     return bail();
   }
 
-  /** The next line of a block at `indent`: the inline first text, else the next line; null at the block's end. */
-  private blockLine(indent: number, first: string | undefined): Line | null {
-    if (first !== undefined) return { indent, text: first, at: this.pos };
-    const next = this.peek();
-    if (next === null || next.indent < indent) return null;
-    if (next.indent > indent) return bail();
-    return next;
+  /**
+   * The next line of a block at `indent`: the current line from `first` (an inline first text, >= 0), else
+   * the next line (its text from `this.from`); false at the block's end.
+   */
+  private blockLine(indent: number, first: number): boolean {
+    if (first >= 0) return true;
+    if (!this.peek() || this.indent < indent) return false;
+    if (this.indent > indent) return bail();
+    return true;
   }
 
-  private mapping(indent: number, firstText?: string): Record<string, unknown> {
+  private mapping(indent: number, first = -1): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (let text = firstText; ; text = undefined) {
-      const line = this.blockLine(indent, text);
-      if (line === null) return out;
-      const colon = keyColon(line.text);
+    const src = this.src;
+    for (; ; first = -1) {
+      const inline = first >= 0;
+      if (!this.blockLine(indent, first)) return out;
+      const at = inline ? this.pos : this.at;
+      const from = inline ? first : this.from;
+      const colon = keyColon(src, from);
       if (colon < 0) return bail();
-      const known = knownKey(line.text, colon);
-      const key = known ?? line.text.slice(0, colon);
+      const known = knownKey(src, from, colon);
+      const key = known ?? src.slice(from, colon);
       if (key.length > 1000) bail();
       if (Object.hasOwn(out, key)) bail();
       // A known key is none of the names to avoid; any other is checked.
       if (known === undefined && (KEYS_TO_AVOID.has(key) || key in BOOLS || NULLS.has(key))) bail();
-      this.pos = line.at + 1;
-      out[key] = this.value(afterColon(line.text, colon), indent);
+      this.pos = at + 1;
+      out[key] = this.value(this.afterColon(at, colon), indent);
     }
   }
 
-  private sequence(indent: number, firstText?: string): unknown[] {
+  private sequence(indent: number, first = -1): unknown[] {
     const out: unknown[] = [];
-    for (let text = firstText; ; text = undefined) {
-      const line = this.blockLine(indent, text);
-      if (line === null) return out;
+    const src = this.src;
+    for (; ; first = -1) {
+      const inline = first >= 0;
+      if (!this.blockLine(indent, first)) return out;
+      const at = inline ? this.pos : this.at;
+      const from = inline ? first : this.from;
       // A later line that is not an item ends the sequence; an inline first text must be one.
-      if (!isSeqItem(line.text)) return text === undefined ? out : bail();
-      this.pos = line.at + 1;
+      if (!this.isSeqItem(at, from)) return inline ? bail() : out;
+      this.pos = at + 1;
       // "-" then spaces: the item's content starts at a column of its own.
-      let k = 1;
-      while (line.text.charCodeAt(k) === 32) k++;
-      const rest = line.text.slice(k);
-      if (rest === '' || rest.startsWith('#')) {
-        if (rest !== '' && line.text.charCodeAt(k - 1) !== 32) bail();
+      const end = this.lineEnd(at);
+      let k = from + 1;
+      while (k < end && src.charCodeAt(k) === 32) k++;
+      if (k === end || src.charCodeAt(k) === 35 /* # */) {
+        if (k !== end && src.charCodeAt(k - 1) !== 32) bail();
         out.push(this.nested(indent, false));
-      } else if (keyColon(rest) >= 0) {
-        this.pos = line.at;
-        out.push(this.mapping(indent + k, rest));
-      } else if (isSeqItem(rest)) {
-        this.pos = line.at;
-        out.push(this.sequence(indent + k, rest));
+      } else if (keyColon(src, k) >= 0) {
+        this.pos = at;
+        out.push(this.mapping(indent + (k - from), k));
+      } else if (this.isSeqItem(at, k)) {
+        this.pos = at;
+        out.push(this.sequence(indent + (k - from), k));
       } else {
-        out.push(this.inline(rest, indent));
+        out.push(this.inline(src.slice(k, end), indent));
       }
     }
+  }
+
+  /** The text of line `at` after a key's colon with its leading white space trimmed. */
+  private afterColon(at: number, colon: number): string {
+    const src = this.src;
+    const end = this.lineEnd(at);
+    let j = colon + 1;
+    while (j < end && src.charCodeAt(j) === 32) j++;
+    if (j === end) return '';
+    const c = src.charCodeAt(j);
+    // Any other white space: let trimStart decide what it trims.
+    return c > 32 && c < 127 ? src.slice(j, end) : src.slice(colon + 1, end).trimStart();
   }
 
   /**
@@ -202,13 +242,12 @@ class Reader {
 
   /** The block under a key with nothing after its colon, or null when there is none. */
   private nested(parent: number, inMapping: boolean): unknown {
-    const next = this.peek();
-    if (next === null || next.indent < parent) return null;
-    if (next.indent === parent) {
+    if (!this.peek() || this.indent < parent) return null;
+    if (this.indent === parent) {
       // "key:\n- a" (a sequence at the key's own column) is a value; anything else is the next key.
-      return inMapping && isSeqItem(next.text) ? this.sequence(parent) : null;
+      return inMapping && this.isSeqItem(this.at, this.from) ? this.sequence(parent) : null;
     }
-    return this.block(next.indent);
+    return this.block(this.indent);
   }
 
   /** A value written on the line itself: `|` block, flow sequence, quoted or plain scalar. */
@@ -233,15 +272,15 @@ class Reader {
 
   /** A scalar cannot go on over more-indented lines in this subset (yaml would join them). */
   private noContinuation(parent: number): void {
-    const next = this.peek();
-    if (next !== null && next.indent > parent) bail();
+    if (this.peek() && this.indent > parent) bail();
   }
 
   /** `|`, `|-` or `|+` with its lines (the indentation is that of the first non-blank line). */
   private literal(header: string, parent: number): string {
-    const m = /^\|([-+]?)(?: +#.*)? *$/.exec(header);
-    if (!m) return bail();
-    const chomp = m[1];
+    // The header is nearly always a bare "|": no match array for it.
+    const m = header === '|' ? null : /^\|([-+]?)(?: +#.*)? *$/.exec(header);
+    if (m === null && header !== '|') return bail();
+    const chomp = m === null ? '' : m[1];
     const lines: string[] = [];
     let contentIndent = -1;
     let maxBlankLead = 0;
@@ -290,16 +329,6 @@ function onlyCommentFrom(text: string, from: number): boolean {
   return text.indexOf('\u2028', j) < 0 && text.indexOf('\u2029', j) < 0;
 }
 
-/** The text after a key's colon with its leading white space trimmed (`text.slice(colon + 1).trimStart()`). */
-function afterColon(text: string, colon: number): string {
-  let j = colon + 1;
-  while (text.charCodeAt(j) === 32) j++;
-  if (j === text.length) return '';
-  const c = text.charCodeAt(j);
-  // Any other white space: let trimStart decide what it trims.
-  return c > 32 && c < 127 ? text.slice(j) : text.slice(colon + 1).trimStart();
-}
-
 /** The keys backlogs and configs are made of, by length: a key read from the text is one of these strings. */
 const KNOWN_KEYS: string[][] = [];
 for (const k of [
@@ -327,17 +356,13 @@ for (const k of [
   KNOWN_KEYS[k.length] = same;
 }
 
-/** `text.slice(0, colon)` when it is a known key, without the copy; undefined otherwise. */
-function knownKey(text: string, colon: number): string | undefined {
-  const candidates = KNOWN_KEYS[colon];
+/** `src.slice(from, colon)` when it is a known key, without the copy; undefined otherwise. */
+function knownKey(src: string, from: number, colon: number): string | undefined {
+  const candidates = KNOWN_KEYS[colon - from];
   if (candidates === undefined) return undefined;
   // Indexed loops in the hot paths: a cold for-of steps an iterator object per element.
-  for (let i = 0; i < candidates.length; i++) if (text.startsWith(candidates[i]!)) return candidates[i];
+  for (let i = 0; i < candidates.length; i++) if (src.startsWith(candidates[i]!, from)) return candidates[i];
   return undefined;
-}
-
-function isSeqItem(text: string): boolean {
-  return text.charCodeAt(0) === 45 /* - */ && (text.length === 1 || text.charCodeAt(1) === 32);
 }
 
 /** The text before a ` #` comment, trimmed (only for text with no quotes to care about). */
@@ -420,37 +445,36 @@ function quoted(text: string, start: number): string {
 /** `[a, "b", 'c']` on one line. */
 function flowSequence(text: string): unknown[] {
   const out: unknown[] = [];
+  // Character codes, not one-character strings: this runs cold, in the interpreter, for most of a backlog.
   let i = 1;
-  const skip = () => {
-    while (text[i] === ' ') i++;
-  };
-  skip();
-  if (text[i] === ']') {
+  while (text.charCodeAt(i) === 32) i++;
+  if (text.charCodeAt(i) === 93 /* ] */) {
     if (!onlyCommentFrom(text, i + 1)) bail();
     return out;
   }
   for (;;) {
-    skip();
-    const ch = text[i];
-    if (ch === '"' || ch === "'") {
+    while (text.charCodeAt(i) === 32) i++;
+    const ch = text.charCodeAt(i);
+    if (ch === 34 /* " */ || ch === 39 /* ' */) {
       out.push(quoted(text, i));
       i = quotedEnd;
     } else {
       let j = i;
-      while (j < text.length && text[j] !== ',' && text[j] !== ']') j++;
+      for (let c = text.charCodeAt(j); j < text.length && c !== 44 && c !== 93; c = text.charCodeAt(++j));
       const item = text.slice(i, j).trim();
       if (item === '' || item.includes('#')) bail();
       out.push(plainScalar(item, true));
       i = j;
     }
-    skip();
-    if (text[i] === ',') {
+    while (text.charCodeAt(i) === 32) i++;
+    const next = text.charCodeAt(i);
+    if (next === 44 /* , */) {
       i++;
-      skip();
-      if (text[i] === ']') bail(); // trailing comma: leave it to yaml
+      while (text.charCodeAt(i) === 32) i++;
+      if (text.charCodeAt(i) === 93) bail(); // trailing comma: leave it to yaml
       continue;
     }
-    if (text[i] === ']') {
+    if (next === 93 /* ] */) {
       if (!onlyCommentFrom(text, i + 1)) bail();
       return out;
     }
