@@ -42988,6 +42988,8 @@ class LineRedactor {
 const DEFAULT_KILL_GRACE_MS = 2000;
 /** setTimeout overflows above this and would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long a SIGKILLed group may take to be gone (it always goes; this only bounds the wait). */
+const KILL_SETTLE_MS = 2000;
 /** How long to wait for the pipes to drain after the group is gone (a `setsid` escapee may hold them). */
 const DRAIN_MS = 250;
 /** Process groups still running, so that they die with us even if we exit mid-command. */
@@ -43059,6 +43061,11 @@ async function terminateGroup(pgid, graceMs) {
             return;
     }
     signalGroup(pgid, 'SIGKILL');
+    // SIGKILL takes effect when the kernel next runs the process: on a loaded machine, a moment later. The
+    // caller is told the command stopped only once nothing of the group runs any more.
+    const settled = Date.now() + KILL_SETTLE_MS;
+    while (groupRunning(pgid) && Date.now() < settled)
+        await (0,promises_namespaceObject.setTimeout)(10);
 }
 function waitForPipes(child, ms) {
     const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed && !s.destroyed);

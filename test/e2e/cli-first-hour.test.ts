@@ -3,7 +3,7 @@
  * working tree's backlog is not the one it acted on; `pr show N` and `pr diff N` review a pull request from a
  * fresh clone; every environment error is one clear line with one wording; validate works from a subdirectory.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GitServer } from '../harness/git-server.js';
@@ -216,5 +216,28 @@ describe('environment errors: one clear line each', () => {
     expect(lines(events.stdout).map((l) => (JSON.parse(l) as { type: string }).type)).toEqual([
       'breaker.reset',
     ]);
+  });
+});
+
+describe('CLI basics', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    expect(await cli('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('--forge accepts only the forges that exist; with --json the error is a JSON object, same exit code', async () => {
+    const plain = await cli('tick', '--forge', 'gitlab', '--dir', target.dir);
+    expect(plain.code).toBe(2);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toMatch(/'gitlab' is invalid\. Allowed choices are local, github\./);
+    const json = await cli('tick', '--forge', 'gitlab', '--json', '--dir', target.dir);
+    expect(json.code).toBe(plain.code);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: expect.stringMatching(/'gitlab' is invalid\. Allowed choices are local, github\./),
+      hint: 'see --help',
+    });
+    const nowhere = await cli('status', '--json', '--dir', 'no/such/dir');
+    expect(nowhere.code).toBe(1);
+    expect(JSON.parse(nowhere.stdout)).toEqual({ error: 'no/such/dir: no such directory', hint: null });
   });
 });
