@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { markTaskDone } from '../../src/core/backlog-writeback.js';
+import { markInDocument, markInItem, markTaskDone } from '../../src/core/backlog-writeback.js';
 
 const BACKLOG = `# The team's backlog
 version: 1
@@ -72,5 +72,42 @@ describe('markTaskDone on flow mappings', () => {
     const tasks = (parse(out) as { tasks: Array<Record<string, unknown>> }).tasks;
     expect(tasks[0]).toMatchObject({ id: 'a', status: 'done' });
     expect(tasks.slice(1).every((t) => t.status === undefined)).toBe(true);
+  });
+});
+
+describe("markTaskDone on a task's own lines", () => {
+  const shapes: Record<string, string> = {
+    indented: BACKLOG,
+    'sequence at column 0, version last':
+      'tasks:\n- id: a\n  title: A\n- id: b\n  title: B\n  status: pending\nversion: 1\n',
+    'comment at column 0 inside an item':
+      'version: 1\ntasks:\n  - id: a\n# a note\n    title: A\n    status: pending\n  - id: b\n    title: B\n',
+    'block scalars, kept and clipped':
+      'version: 1\ntasks:\n  - id: a\n    title: A\n    description: |+\n      keep\n\n  - id: b\n    title: B\n    description: |\n      - id: c\n      - not an item\n\n',
+    'no final newline': 'version: 1\ntasks:\n  - id: a\n    title: A\n  - id: b\n    title: B',
+    'id not first, blank lines between':
+      'version: 1\ntasks:\n\n  - title: A\n    id: a\n\n\n  - title: B\n    id: b\n    status: blocked\n',
+  };
+  for (const [name, text] of Object.entries(shapes)) {
+    it(`gives the whole document's edit (${name})`, () => {
+      const ids = [...text.matchAll(/id: (\w+)/g)].map((m) => m[1] as string).filter((id) => id !== 'c');
+      for (const id of ids) {
+        const quick = markInItem(text, id);
+        expect(quick).not.toBeNull();
+        expect(quick).toBe(markInDocument(text, id));
+        expect(parse(quick as string).tasks.find((t: { id: string }) => t.id === id).status).toBe('done');
+      }
+    });
+  }
+
+  it('leaves what the plain reader does not read, or a task it cannot place, to the whole document', () => {
+    const flow = 'version: 1\ntasks:\n  - { id: a, title: A }\n';
+    expect(markInItem(flow, 'a')).toBeNull();
+    expect(markTaskDone(flow, 'a')).toBe('version: 1\ntasks:\n  - { id: a, title: A, status: done }\n');
+    const anchored = 'version: 1\ntasks:\n  - &x { id: a, title: A }\n  - id: b\n    title: B\n';
+    expect(markInItem(anchored, 'b')).toBeNull();
+    expect(markTaskDone(anchored, 'b')).toBe(markInDocument(anchored, 'b'));
+    expect(markInItem(BACKLOG, 'missing')).toBeNull();
+    expect(() => markTaskDone(BACKLOG, 'missing')).toThrow('task missing is not in the backlog');
   });
 });
