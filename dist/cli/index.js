@@ -65814,6 +65814,7 @@ function summarizeBacklog(backlog, config, inScope) {
 
 
 
+
 /** The top level of the git repository `dir` is in, or null when it is not in one (or does not exist). */
 async function validate_topLevel(dir) {
     const exists = await (0,promises_namespaceObject.stat)(dir).then((s) => s.isDirectory(), () => false);
@@ -65821,6 +65822,14 @@ async function validate_topLevel(dir) {
         throw new errors_UserError(noSuchDirectory(dir));
     const r = await new Git(dir).run(['rev-parse', '--show-toplevel'], { allowFailure: true });
     return r.exitCode === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+}
+/** The base branch the config in `dir` names ('' when none, or when the config does not parse). */
+async function configuredBaseBranch(dir) {
+    const text = await readRepoFile(dir, CONFIG_FILE).catch(() => null);
+    if (text === null)
+        return '';
+    const parsed = parseConfigText(text, CONFIG_FILE);
+    return parsed.ok ? parsed.value.base_branch : '';
 }
 /**
  * The directory whose `.leviathan/` is checked: the nearest one from `dir` up to the repository's top level
@@ -65840,11 +65849,16 @@ async function documentsRoot(dir, top) {
 async function validateRepo(dirOption) {
     const top = await validate_topLevel(dirOption);
     const dir = await documentsRoot(dirOption, top);
+    // Only the top level's documents are what tick reads from the base branch. Its git work goes first, with
+    // the base branch the config names: a git process started before a big backlog is parsed is cheaper to
+    // spawn (fork copies the page tables of the heap). The documents' own reading decides in the end.
+    const atTop = top !== null && dir === top;
+    const guess = atTop ? await configuredBaseBranch(dir) : '';
+    let base = atTop ? await workingTreeDrift(new Git(top), top, guess) : null;
     const docs = await loadRepoDocuments(dir);
-    // Only the top level's documents are what tick reads from the base branch.
-    const base = top !== null && dir === top
-        ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
-        : null;
+    const configured = docs.config?.base_branch ?? '';
+    if (atTop && configured !== guess)
+        base = await workingTreeDrift(new Git(top), top, configured);
     const summary = docs.backlog
         ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
         : { tasks: 0, ready: 0, inScope: 0 };

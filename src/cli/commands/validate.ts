@@ -3,12 +3,13 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { summarizeBacklog } from '../../core/backlog-summary.js';
 import { defaultConfig } from '../../core/config.js';
+import { parseConfigText } from '../../core/documents.js';
 import { type Diagnostic, formatDiagnostic, UserError } from '../../core/errors.js';
 import { COMMIT_HINT, noSuchDirectory } from '../../core/hints.js';
 import { Git } from '../../store/git.js';
 import { type Drift, workingTreeDrift } from '../drift.js';
 import { type Output, processOutput, ReportedFailure } from '../output.js';
-import { invalidMessage, loadRepoDocuments } from '../repo-files.js';
+import { CONFIG_FILE, invalidMessage, loadRepoDocuments, readRepoFile } from '../repo-files.js';
 
 /** The `--json` shape of `leviathan validate`. */
 export interface ValidateReport {
@@ -35,6 +36,14 @@ async function topLevel(dir: string): Promise<string | null> {
   return r.exitCode === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
 }
 
+/** The base branch the config in `dir` names ('' when none, or when the config does not parse). */
+async function configuredBaseBranch(dir: string): Promise<string> {
+  const text = await readRepoFile(dir, CONFIG_FILE).catch(() => null);
+  if (text === null) return '';
+  const parsed = parseConfigText(text, CONFIG_FILE);
+  return parsed.ok ? parsed.value.base_branch : '';
+}
+
 /**
  * The directory whose `.leviathan/` is checked: the nearest one from `dir` up to the repository's top level
  * that has one, so validate works from a subdirectory like the other commands (and the top level otherwise).
@@ -55,12 +64,16 @@ async function documentsRoot(dir: string, top: string | null): Promise<string> {
 export async function validateRepo(dirOption: string): Promise<ValidateReport> {
   const top = await topLevel(dirOption);
   const dir = await documentsRoot(dirOption, top);
+  // Only the top level's documents are what tick reads from the base branch. Its git work goes first, with
+  // the base branch the config names: a git process started before a big backlog is parsed is cheaper to
+  // spawn (fork copies the page tables of the heap). The documents' own reading decides in the end.
+  const atTop = top !== null && dir === top;
+  const guess = atTop ? await configuredBaseBranch(dir) : '';
+  let base = atTop ? await workingTreeDrift(new Git(top as string), top as string, guess) : null;
   const docs = await loadRepoDocuments(dir);
-  // Only the top level's documents are what tick reads from the base branch.
-  const base =
-    top !== null && dir === top
-      ? await workingTreeDrift(new Git(top), top, docs.config?.base_branch ?? '')
-      : null;
+  const configured = docs.config?.base_branch ?? '';
+  if (atTop && configured !== guess)
+    base = await workingTreeDrift(new Git(top as string), top as string, configured);
   const summary = docs.backlog
     ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
     : { tasks: 0, ready: 0, inScope: 0 };
