@@ -65727,6 +65727,9 @@ async function runTick(options, out) {
         ...(options.forge ? { forge: options.forge } : {}),
         ...(options.now ? { now: options.now } : {}),
     });
+    // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
+    if (options.dryRun)
+        void target.git.probe(['rev-parse', '--show-toplevel']);
     try {
         const report = await tick({
             ...target.ctx,

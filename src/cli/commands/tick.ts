@@ -31,6 +31,8 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
     ...(options.forge ? { forge: options.forge } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
+  if (options.dryRun) void target.git.probe(['rev-parse', '--show-toplevel']);
   try {
     const report = await tick({
       ...target.ctx,
