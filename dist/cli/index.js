@@ -60013,6 +60013,7 @@ async function readAt(git, ref, paths, quiet = false) {
     });
     const buf = r.stdoutBytes;
     const out = [];
+    const blobs = new Map();
     let pos = 0;
     for (let i = 0; i < wanted.length && pos < buf.length; i++) {
         const nl = buf.indexOf(10, pos);
@@ -60025,6 +60026,8 @@ async function readAt(git, ref, paths, quiet = false) {
             continue;
         }
         const size = Number(header[2]);
+        if (i > 0 && header[1] === 'blob')
+            blobs.set(paths[i - 1], header[0]);
         out.push(i === 0
             ? header[0]
             : header[1] === 'blob'
@@ -60039,7 +60042,7 @@ async function readAt(git, ref, paths, quiet = false) {
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new errors_UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null), blobs };
 }
 /** A repository without any commit needs one; otherwise the branch itself is missing. */
 async function missingBranchHint(git) {
@@ -60052,7 +60055,7 @@ async function readDocumentsAt(git, sha) {
 }
 async function documentsAt(git, ref) {
     const paths = [CONFIG_FILE, BACKLOG_FILE];
-    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
+    const { sha, texts, blobs } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -60068,6 +60071,7 @@ async function documentsAt(git, ref) {
         config: config.value,
         sha,
         warnings: [...config.warnings, ...backlog.warnings],
+        blobs,
     };
 }
 /**
@@ -61495,6 +61499,7 @@ async function tick(options) {
     }
     say(`loading backlog and config from ${defaultBranch}`);
     const docs = await loadBaseDocuments(git, defaultBranch);
+    options.onBase?.(docs);
     const { backlog, config } = docs;
     events.trustKey?.(config.events.public_key);
     for (let round = 1;; round++) {
@@ -63802,7 +63807,9 @@ function stillRunning(state, attempt) {
     if (a?.status === 'running')
         return true;
     // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
-    return a ? `attempt is ${a.status}` : 'attempt is closed (it ended, and a newer attempt of the task exists)';
+    return a
+        ? `attempt is ${a.status}`
+        : 'attempt is closed (it ended, and a newer attempt of the task exists)';
 }
 
 ;// CONCATENATED MODULE: ./src/worker/claim.ts
@@ -65637,10 +65644,12 @@ function invalidMessage(diagnostics) {
  * blob id: one `ls-tree` for both, and each working-tree file hashed as git would, so a big backlog is not
  * copied out of git to be compared.
  */
-async function documentsDiffer(git, dir, rev) {
+async function documentsDiffer(git, dir, rev, 
+/** The documents' blob ids at `rev` when already known (every present one): then no git process runs. */
+known) {
     const files = [BACKLOG_FILE, CONFIG_FILE];
     const [committed, ...worktree] = await Promise.all([
-        blobIds(git, rev, files),
+        known ?? blobIds(git, rev, files),
         ...files.map((file) => readRepoBytes(dir, file)),
     ]);
     return files.filter((file, i) => {
@@ -65730,6 +65739,7 @@ async function runTick(options, out) {
     // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
     if (options.dryRun)
         void target.git.probe(['rev-parse', '--show-toplevel']);
+    let base = null;
     try {
         const report = await tick({
             ...target.ctx,
@@ -65737,11 +65747,16 @@ async function runTick(options, out) {
             forge: target.forge,
             events: target.events,
             dryRun: Boolean(options.dryRun),
+            onBase: (docs) => {
+                base = docs;
+            },
         });
         progress.done();
         await writeStepSummary(() => renderTickMarkdown(report));
         // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
-        const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
+        const acted = base;
+        const blobs = acted?.sha === report.base_sha ? acted.blobs : undefined;
+        const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha, blobs) : [];
         if (out.json) {
             out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
         }
@@ -65764,11 +65779,11 @@ async function runTick(options, out) {
     }
 }
 /** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
-async function workingTreeDiffers(git, sha) {
+async function workingTreeDiffers(git, sha, blobs) {
     const top = await git.probe(['rev-parse', '--show-toplevel']);
     if (top.exitCode !== 0 || top.stdout.trim() === '')
         return [];
-    return documentsDiffer(git, top.stdout.trim(), sha);
+    return documentsDiffer(git, top.stdout.trim(), sha, blobs);
 }
 function driftWarning(differs, base) {
     const verb = differs.length === 1 ? 'differs' : 'differ';

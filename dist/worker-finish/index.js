@@ -47124,6 +47124,7 @@ async function readAt(git, ref, paths, quiet = false) {
     });
     const buf = r.stdoutBytes;
     const out = [];
+    const blobs = new Map();
     let pos = 0;
     for (let i = 0; i < wanted.length && pos < buf.length; i++) {
         const nl = buf.indexOf(10, pos);
@@ -47136,6 +47137,8 @@ async function readAt(git, ref, paths, quiet = false) {
             continue;
         }
         const size = Number(header[2]);
+        if (i > 0 && header[1] === 'blob')
+            blobs.set(paths[i - 1], header[0]);
         out.push(i === 0
             ? header[0]
             : header[1] === 'blob'
@@ -47150,7 +47153,7 @@ async function readAt(git, ref, paths, quiet = false) {
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .y(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null), blobs };
 }
 /** A repository without any commit needs one; otherwise the branch itself is missing. */
 async function missingBranchHint(git) {
@@ -47163,7 +47166,7 @@ async function readDocumentsAt(git, sha) {
 }
 async function documentsAt(git, ref) {
     const paths = [_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .CONFIG_FILE */ .g2, _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc];
-    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
+    const { sha, texts, blobs } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .parseConfigText */ .Bu)(configText ?? '', _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .CONFIG_FILE */ .g2);
     if (!config.ok)
@@ -47179,6 +47182,7 @@ async function documentsAt(git, ref) {
         config: config.value,
         sha,
         warnings: [...config.warnings, ...backlog.warnings],
+        blobs,
     };
 }
 /**
@@ -50606,7 +50610,9 @@ function stillRunning(state, attempt) {
     if (a?.status === 'running')
         return true;
     // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
-    return a ? `attempt is ${a.status}` : 'attempt is closed (it ended, and a newer attempt of the task exists)';
+    return a
+        ? `attempt is ${a.status}`
+        : 'attempt is closed (it ended, and a newer attempt of the task exists)';
 }
 
 // EXTERNAL MODULE: ./src/forge/forge.ts

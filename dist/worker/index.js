@@ -47775,6 +47775,7 @@ async function readAt(git, ref, paths, quiet = false) {
     });
     const buf = r.stdoutBytes;
     const out = [];
+    const blobs = new Map();
     let pos = 0;
     for (let i = 0; i < wanted.length && pos < buf.length; i++) {
         const nl = buf.indexOf(10, pos);
@@ -47787,6 +47788,8 @@ async function readAt(git, ref, paths, quiet = false) {
             continue;
         }
         const size = Number(header[2]);
+        if (i > 0 && header[1] === 'blob')
+            blobs.set(paths[i - 1], header[0]);
         out.push(i === 0
             ? header[0]
             : header[1] === 'blob'
@@ -47801,7 +47804,7 @@ async function readAt(git, ref, paths, quiet = false) {
         const branch = ref.replace(/^refs\/heads\//, '').replace(/^refs\/leviathan\/base$/, 'the base branch');
         throw new UserError(`base branch ${branch} was not found${(await git.originUrl()) ? ' on origin' : ''}`, [], 1, await missingBranchHint(git));
     }
-    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+    return { sha, texts: paths.map((_, i) => out[i + 1] ?? null), blobs };
 }
 /** A repository without any commit needs one; otherwise the branch itself is missing. */
 async function missingBranchHint(git) {
@@ -47814,7 +47817,7 @@ async function readDocumentsAt(git, sha) {
 }
 async function documentsAt(git, ref) {
     const paths = [CONFIG_FILE, BACKLOG_FILE];
-    const { sha, texts } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
+    const { sha, texts, blobs } = typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
     const [configText, backlogText] = texts;
     const config = parseConfigText(configText ?? '', CONFIG_FILE);
     if (!config.ok)
@@ -47830,6 +47833,7 @@ async function documentsAt(git, ref) {
         config: config.value,
         sha,
         warnings: [...config.warnings, ...backlog.warnings],
+        blobs,
     };
 }
 /**

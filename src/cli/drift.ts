@@ -19,10 +19,16 @@ export interface Drift {
  * blob id: one `ls-tree` for both, and each working-tree file hashed as git would, so a big backlog is not
  * copied out of git to be compared.
  */
-export async function documentsDiffer(git: Git, dir: string, rev: string): Promise<string[]> {
+export async function documentsDiffer(
+  git: Git,
+  dir: string,
+  rev: string,
+  /** The documents' blob ids at `rev` when already known (every present one): then no git process runs. */
+  known?: ReadonlyMap<string, string>,
+): Promise<string[]> {
   const files = [BACKLOG_FILE, CONFIG_FILE];
   const [committed, ...worktree] = await Promise.all([
-    blobIds(git, rev, files),
+    known ?? blobIds(git, rev, files),
     ...files.map((file) => readRepoBytes(dir, file)),
   ]);
   return files.filter((file, i) => {

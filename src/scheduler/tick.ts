@@ -13,7 +13,7 @@ import type { State } from '../core/state-types.js';
 import { type TaskRow, taskEntryHash, taskRows } from '../core/task-status.js';
 import type { DispatchResult, Forge } from '../forge/forge.js';
 import { observePulls } from '../forge/observe.js';
-import { loadBaseDocuments } from '../store/base-branch.js';
+import { type BaseDocuments, loadBaseDocuments } from '../store/base-branch.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Git } from '../store/git.js';
 import { assertLogNotBehind, originWipBranches } from './outside-world.js';
@@ -26,6 +26,8 @@ export interface TickOptions extends RunContext {
   forge: Forge;
   events: EventStore;
   dryRun?: boolean;
+  /** Told which base documents the tick acts on, once they are read. */
+  onBase?: (docs: BaseDocuments & { base: string }) => void;
 }
 
 export type TickOutcome = 'dispatched' | 'dispatch_failed' | 'idle' | 'dry_run';
@@ -174,6 +176,7 @@ export async function tick(options: TickOptions): Promise<TickReport> {
   }
   say(`loading backlog and config from ${defaultBranch}`);
   const docs = await loadBaseDocuments(git, defaultBranch);
+  options.onBase?.(docs);
   const { backlog, config } = docs;
   events.trustKey?.(config.events.public_key);
 

@@ -16,6 +16,8 @@ export interface BaseDocuments {
   /** The commit the documents were read from. */
   sha: string;
   warnings: Diagnostic[];
+  /** The blob ids of the documents present in that commit (path → id), as git named them while reading. */
+  blobs?: Map<string, string>;
 }
 
 /** The documents could not be read or are invalid: the scheduler must dispatch nothing (fail closed). */
@@ -58,7 +60,7 @@ async function readFetched(
   git: Git,
   branch: string,
   paths: string[],
-): Promise<{ sha: string; texts: (string | null)[] }> {
+): Promise<{ sha: string; texts: (string | null)[]; blobs: Map<string, string> }> {
   const at = await fetchBranch(git, branch);
   if (at.expect !== undefined) {
     // The listed commit itself when it is here already (a clone has it under its remote-tracking branch):
@@ -75,19 +77,19 @@ async function readAt(
   git: Git,
   ref: string,
   paths: string[],
-): Promise<{ sha: string; texts: (string | null)[] }>;
+): Promise<{ sha: string; texts: (string | null)[]; blobs: Map<string, string> }>;
 async function readAt(
   git: Git,
   ref: string,
   paths: string[],
   quiet: true,
-): Promise<{ sha: string; texts: (string | null)[] } | null>;
+): Promise<{ sha: string; texts: (string | null)[]; blobs: Map<string, string> } | null>;
 async function readAt(
   git: Git,
   ref: string,
   paths: string[],
   quiet = false,
-): Promise<{ sha: string; texts: (string | null)[] } | null> {
+): Promise<{ sha: string; texts: (string | null)[]; blobs: Map<string, string> } | null> {
   const wanted = [`${ref}^{commit}`, ...paths.map((p) => `${ref}:${p}`)];
   const r = await git.runBuffer(['cat-file', '--batch'], {
     input: `${wanted.join('\n')}\n`,
@@ -95,6 +97,7 @@ async function readAt(
   });
   const buf = r.stdoutBytes;
   const out: (string | null)[] = [];
+  const blobs = new Map<string, string>();
   let pos = 0;
   for (let i = 0; i < wanted.length && pos < buf.length; i++) {
     const nl = buf.indexOf(10, pos);
@@ -106,6 +109,7 @@ async function readAt(
       continue;
     }
     const size = Number(header[2]);
+    if (i > 0 && header[1] === 'blob') blobs.set(paths[i - 1] as string, header[0] as string);
     out.push(
       i === 0
         ? (header[0] as string)
@@ -126,7 +130,7 @@ async function readAt(
       await missingBranchHint(git),
     );
   }
-  return { sha, texts: paths.map((_, i) => out[i + 1] ?? null) };
+  return { sha, texts: paths.map((_, i) => out[i + 1] ?? null), blobs };
 }
 
 /** A repository without any commit needs one; otherwise the branch itself is missing. */
@@ -142,7 +146,7 @@ export async function readDocumentsAt(git: Git, sha: string): Promise<BaseDocume
 
 async function documentsAt(git: Git, ref: string | { branch: string }): Promise<BaseDocuments> {
   const paths = [CONFIG_FILE, BACKLOG_FILE];
-  const { sha, texts } =
+  const { sha, texts, blobs } =
     typeof ref === 'string' ? await readAt(git, ref, paths) : await readFetched(git, ref.branch, paths);
   const [configText, backlogText] = texts;
   const config = parseConfigText(configText ?? '', CONFIG_FILE);
@@ -162,6 +166,7 @@ async function documentsAt(git: Git, ref: string | { branch: string }): Promise<
     config: config.value,
     sha,
     warnings: [...config.warnings, ...backlog.warnings],
+    blobs,
   };
 }
 

@@ -24,5 +24,7 @@ export function stillRunning(state: State, attempt: string): true | string {
   const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
   if (a?.status === 'running') return true;
   // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
-  return a ? `attempt is ${a.status}` : 'attempt is closed (it ended, and a newer attempt of the task exists)';
+  return a
+    ? `attempt is ${a.status}`
+    : 'attempt is closed (it ended, and a newer attempt of the task exists)';
 }

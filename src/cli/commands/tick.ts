@@ -33,6 +33,7 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
   });
   // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
   if (options.dryRun) void target.git.probe(['rev-parse', '--show-toplevel']);
+  let base: { sha: string; blobs?: ReadonlyMap<string, string> } | null = null;
   try {
     const report = await tick({
       ...target.ctx,
@@ -40,11 +41,16 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
       forge: target.forge,
       events: target.events,
       dryRun: Boolean(options.dryRun),
+      onBase: (docs) => {
+        base = docs;
+      },
     });
     progress.done();
     await writeStepSummary(() => renderTickMarkdown(report));
     // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
-    const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha) : [];
+    const acted = base as { sha: string; blobs?: ReadonlyMap<string, string> } | null;
+    const blobs = acted?.sha === report.base_sha ? acted.blobs : undefined;
+    const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha, blobs) : [];
     if (out.json) {
       out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
     } else {
@@ -66,10 +72,14 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
 }
 
 /** The documents whose working-tree text (at the checkout's top level) differs from the commit `sha`. */
-async function workingTreeDiffers(git: Git, sha: string): Promise<string[]> {
+async function workingTreeDiffers(
+  git: Git,
+  sha: string,
+  blobs?: ReadonlyMap<string, string>,
+): Promise<string[]> {
   const top = await git.probe(['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0 || top.stdout.trim() === '') return [];
-  return documentsDiffer(git, top.stdout.trim(), sha);
+  return documentsDiffer(git, top.stdout.trim(), sha, blobs);
 }
 
 export function driftWarning(differs: readonly string[], base: string): string {
