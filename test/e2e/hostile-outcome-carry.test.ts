@@ -5,6 +5,8 @@
  * Left out on purpose: an origin without atomic pushes (the outcome is then recorded after the branch and
  * the pull, as on GitHub) can still be timed out between the two.
  */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { Git } from '../../src/store/git.js';
@@ -14,14 +16,10 @@ import {
   parseListing,
   rememberRemoteTips,
 } from '../../src/store/remote-tips.js';
-import {
-  type AttemptOutcome,
-  executeAttempt,
-  finishAttempt,
-  startAttempt,
-} from '../../src/worker/attempt.js';
+import { type AttemptOutcome, finishAttempt } from '../../src/worker/attempt.js';
 import { GitServer } from '../harness/git-server.js';
 import { git, installHook } from '../harness/repo.js';
+import { dispatchAndRun } from '../helpers/attempt-run.js';
 import {
   Clock,
   eventsOf,
@@ -75,14 +73,7 @@ async function target(n = 1): Promise<Target> {
 }
 
 /** Dispatch one attempt and start it; returns the worker's deps and context (agent already run). */
-async function started(t: Target, clock: Clock) {
-  const report = await tick(tickOptions(t.dir, clock.now));
-  expect(report.outcome).toBe('dispatched');
-  const deps = await workerDeps(t, clock.now);
-  const ctx = await startAttempt(deps, report.task as string, report.attempt as string);
-  const executed = await executeAttempt(deps, ctx);
-  return { deps, ctx, executed };
-}
+const started = dispatchAndRun;
 
 /** What of the attempt's PR exists on the origin, and what the log says about it. */
 async function evidence(t: Target, ctx: { branch: string; attempt: string }) {
@@ -165,16 +156,37 @@ describe('promise 4: an origin refusing part of the push', () => {
     const clock = new Clock('2026-11-26T10:00:00.000Z');
     const { deps, ctx, executed } = await started(t, clock);
     let cut = 0;
+    let delivering = false;
+    // Every upload of the delivery push is cut (libcurl re-sends a request cut on a reused connection once),
+    // and only those: the WIP branch and the failure's record still reach the origin.
     server.onRequest = (r) => {
-      // Twice: libcurl silently re-sends a request cut on a reused connection once.
-      if (r.repo === t.name && r.service === 'git-receive-pack' && r.method === 'POST' && cut < 2) {
+      if (delivering && r.repo === t.name && r.service === 'git-receive-pack' && r.method === 'POST') {
         cut += 1;
         return 'kill';
       }
       return undefined;
     };
-    const outcome = await finishAttempt(deps, ctx, executed);
-    server.onRequest = null;
+    const run = Git.prototype.run;
+    const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, opts) {
+      const delivery =
+        args[0] === 'push' &&
+        args.includes('--atomic') &&
+        args.some((a) => a.endsWith(':refs/leviathan/pulls'));
+      if (!delivery) return run.call(this, args, opts);
+      delivering = true;
+      try {
+        return await run.call(this, args, opts);
+      } finally {
+        delivering = false;
+      }
+    });
+    let outcome: AttemptOutcome | undefined;
+    try {
+      outcome = await finishAttempt(deps, ctx, executed);
+    } finally {
+      spy.mockRestore();
+      server.onRequest = null;
+    }
     const seen = await evidence(t, ctx);
     expect(cut).toBeGreaterThan(0);
     expect(outcome).toEqual(expect.objectContaining({ status: 'failed', reason: 'push_error' }));
@@ -246,11 +258,13 @@ describe('promise 2: a tick appends to the log while the delivery push is in the
     const clock = new Clock('2026-11-26T10:00:00.000Z');
     const { deps, ctx, executed } = await started(t, clock);
     const flag = `${t.root}/held`;
-    // Holds the first delivery push in pre-receive (leases already checked by the client) for 4 s.
+    const release = `${t.root}/release`;
+    // Holds the first delivery push in pre-receive (leases already checked by the client) until the test has
+    // ticked: the race is placed exactly, whatever the machine's load (the wait is capped at a minute).
     await installHook(
       t.bare,
       'pre-receive',
-      `if grep -q refs/leviathan/pulls && [ ! -f '${flag}' ]; then touch '${flag}'; sleep 4; fi\nexit 0`,
+      `if grep -q refs/leviathan/pulls && [ ! -f '${flag}' ]; then touch '${flag}'; i=0; while [ ! -f '${release}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi\nexit 0`,
     );
     const run = Git.prototype.run;
     let ticked: string | null = null;
@@ -262,8 +276,9 @@ describe('promise 2: a tick appends to the log while the delivery push is in the
       if (!delivery || ticked !== null) return run.call(this, args, opts);
       ticked = 'pending';
       const pushing = run.call(this, args, opts);
-      await new Promise((r) => setTimeout(r, 1000));
+      for (let i = 0; i < 600 && !existsSync(flag); i++) await new Promise((r) => setTimeout(r, 100));
       ticked = (await tick(tickOptions(t.dir, clock.now))).outcome;
+      await writeFile(release, '');
       return pushing;
     });
     let outcome: AttemptOutcome | undefined;

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
-import { executeAttempt, finishAttempt, startAttempt } from '../../src/worker/attempt.js';
+import { finishAttempt } from '../../src/worker/attempt.js';
 import { GitServer, type RequestInfo } from '../harness/git-server.js';
 import { removeDir } from '../harness/repo.js';
+import { dispatchAndRun } from '../helpers/attempt-run.js';
 import {
   Clock,
   eventsOf,
@@ -18,7 +19,6 @@ import {
   seedTarget,
   type Target,
   tickOptions,
-  workerDeps,
 } from '../helpers/loop.js';
 
 const CONFIG = `version: 1
@@ -60,13 +60,9 @@ async function newTarget(name: string) {
 
 /** One tick's dispatch, started and run in a worker clone of its own (as in Actions). */
 async function started(target: Target, clock: Clock) {
-  const report = await tick(tickOptions(target.dir, clock.now));
-  expect(report.outcome).toBe('dispatched');
-  const deps = await workerDeps(target, clock.now);
-  const ctx = await startAttempt(deps, report.task as string, report.attempt as string);
-  const executed = await executeAttempt(deps, ctx);
-  expect(executed.status).toBe('ok');
-  return { deps, ctx, executed };
+  const run = await dispatchAndRun(target, clock);
+  expect(run.executed.status).toBe('ok');
+  return run;
 }
 
 const pushesSince = (from: number) =>
