@@ -47417,7 +47417,9 @@ function parseConfigText(text, file) {
  * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
  * may only lower). An empty or comments-only file is an empty backlog.
  */
-function parseBacklogText(text, file, config) {
+function parseBacklogText(text, file, config, 
+/** false: skip the scope warnings (`inScope` is then 0), for readers that act and never show them. */
+scopeWarnings = true) {
     const loaded = load(text, file);
     if (!loaded.ok)
         return loaded;
@@ -47430,6 +47432,8 @@ function parseBacklogText(text, file, config) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
     }
     const value = checked.value;
+    if (!scopeWarnings)
+        return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: 0 };
     const scoped = backlogWarnings(value, yaml, file, config);
     if (scoped.warnings.length > 0)
         warnings.push(...scoped.warnings);
@@ -47550,7 +47554,8 @@ async function documentsAt(git, ref) {
     if (backlogText === null || backlogText === undefined) {
         throw new InvalidDocumentsError(`${BACKLOG_FILE} is missing on the base branch`, [], 1, `${hints/* COMMIT_HINT */.yk}; to start one, ${hints/* SETUP_HINT */.KV}`);
     }
-    const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
+    // The scope warnings are validate's to show; what acts on the base branch judges scope per task itself.
+    const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value, false);
     if (!backlog.ok)
         throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
     return {

@@ -43298,7 +43298,9 @@ function parseConfigText(text, file) {
  * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
  * may only lower). An empty or comments-only file is an empty backlog.
  */
-function parseBacklogText(text, file, config) {
+function parseBacklogText(text, file, config, 
+/** false: skip the scope warnings (`inScope` is then 0), for readers that act and never show them. */
+scopeWarnings = true) {
     const loaded = load(text, file);
     if (!loaded.ok)
         return loaded;
@@ -43311,6 +43313,8 @@ function parseBacklogText(text, file, config) {
         return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
     }
     const value = checked.value;
+    if (!scopeWarnings)
+        return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: 0 };
     const scoped = backlogWarnings(value, yaml, file, config);
     if (scoped.warnings.length > 0)
         warnings.push(...scoped.warnings);
@@ -47174,7 +47178,8 @@ async function documentsAt(git, ref) {
     if (backlogText === null || backlogText === undefined) {
         throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc} is missing on the base branch`, [], 1, `${_core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .COMMIT_HINT */ .yk}; to start one, ${_core_hints_js__WEBPACK_IMPORTED_MODULE_4__/* .SETUP_HINT */ .KV}`);
     }
-    const backlog = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .parseBacklogText */ .SM)(backlogText, _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc, config.value);
+    // The scope warnings are validate's to show; what acts on the base branch judges scope per task itself.
+    const backlog = (0,_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .parseBacklogText */ .SM)(backlogText, _core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc, config.value, false);
     if (!backlog.ok)
         throw new InvalidDocumentsError(`${_core_documents_js__WEBPACK_IMPORTED_MODULE_1__/* .BACKLOG_FILE */ .Tc} is invalid`, backlog.diagnostics);
     return {

@@ -40,7 +40,13 @@ export function parseConfigText(text: string, file: string): ParseResult<Config>
  * `.leviathan/backlog.yaml` text → Backlog, checked against the schema and against `config` (limits a task
  * may only lower). An empty or comments-only file is an empty backlog.
  */
-export function parseBacklogText(text: string, file: string, config: Config): BacklogParseResult {
+export function parseBacklogText(
+  text: string,
+  file: string,
+  config: Config,
+  /** false: skip the scope warnings (`inScope` is then 0), for readers that act and never show them. */
+  scopeWarnings = true,
+): BacklogParseResult {
   const loaded = load(text, file);
   if (!loaded.ok) return loaded;
   const { yaml, raw, warnings } = loaded;
@@ -52,6 +58,7 @@ export function parseBacklogText(text: string, file: string, config: Config): Ba
     return { ok: false, diagnostics: sortDiagnostics(diagnostics) };
   }
   const value = checked.value;
+  if (!scopeWarnings) return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: 0 };
   const scoped = backlogWarnings(value, yaml, file, config);
   if (scoped.warnings.length > 0) warnings.push(...scoped.warnings);
   return { ok: true, value, warnings: sortDiagnostics(warnings), inScope: scoped.inScope };

@@ -15,6 +15,7 @@ export interface BaseDocuments {
   config: Config;
   /** The commit the documents were read from. */
   sha: string;
+  /** The documents' load and schema warnings (not the scope warnings: those are `validate`'s). */
   warnings: Diagnostic[];
   /** The blob ids of the documents present in that commit (path → id), as git named them while reading. */
   blobs?: Map<string, string>;
@@ -159,7 +160,8 @@ async function documentsAt(git: Git, ref: string | { branch: string }): Promise<
       `${COMMIT_HINT}; to start one, ${SETUP_HINT}`,
     );
   }
-  const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value);
+  // The scope warnings are validate's to show; what acts on the base branch judges scope per task itself.
+  const backlog = parseBacklogText(backlogText, BACKLOG_FILE, config.value, false);
   if (!backlog.ok) throw new InvalidDocumentsError(`${BACKLOG_FILE} is invalid`, backlog.diagnostics);
   return {
     backlog: backlog.value,
