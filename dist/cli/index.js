@@ -53369,8 +53369,14 @@ class LocalForge {
         let planned = null;
         const publish = atomic
             ? async (lease) => {
-                const pull = planned && { ...planned, url: this.view(planned.record, target).url };
-                const { landed } = await carry.push([lease], [source.objects], pull ? { number: pull.record.number, url: pull.url, created: pull.created } : undefined);
+                const pull = planned
+                    ? {
+                        number: planned.record.number,
+                        url: this.view(planned.record, target).url,
+                        created: planned.created,
+                    }
+                    : undefined;
+                const { landed } = await carry.push([lease], [source.objects], pull);
                 carried ||= landed;
                 return landed;
             }
@@ -55352,6 +55358,10 @@ function latestAttempt(state, taskId) {
     return id === undefined ? undefined : state_own(state.attempts, id);
 }
 /** Attempts created in the UTC clock hour that contains `now`. */
+/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
+function attemptById(state, id) {
+    return state_own(state.attempts, id);
+}
 function dispatchesInHour(state, now) {
     return state_own(state.dispatches, hourKey(now)) ?? 0;
 }
@@ -63795,6 +63805,7 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
 }
 
 ;// CONCATENATED MODULE: ./src/worker/attempt-events.ts
+
 /** An event of this attempt, made now by this actor. */
 function attemptDraft(deps, ctx, rest) {
     return {
@@ -63808,13 +63819,18 @@ function attemptDraft(deps, ctx, rest) {
 }
 /** The attempt is still running: a terminal event of its worker counts only then. */
 function stillRunning(state, attempt) {
-    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    const a = attemptById(state, attempt);
     if (a?.status === 'running')
         return true;
     // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
     return a
         ? `attempt is ${a.status}`
         : 'attempt is closed (it ended, and a newer attempt of the task exists)';
+}
+/** Why a late result may not be recorded: the attempt already has a worker's outcome (null: it may). */
+function workerOutcome(state, attempt) {
+    const a = attemptById(state, attempt);
+    return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : null;
 }
 
 ;// CONCATENATED MODULE: ./src/worker/claim.ts
@@ -63823,7 +63839,7 @@ function stillRunning(state, attempt) {
 
 /** An attempt the scheduler claimed and nobody has started yet. */
 function claimedAttempt(state, task, attempt) {
-    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    const found = attemptById(state, attempt);
     if (!found || found.task !== task) {
         throw new errors_UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
     }
@@ -64499,6 +64515,11 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, checks) 
 }
 
 ;// CONCATENATED MODULE: ./src/worker/publish.ts
+/**
+ * SPEC §3.2 step 7 for a judged, verified candidate: push the PR branch, open or update its pull request and
+ * record the outcome, only while the attempt is still running (see deliver.ts for the steps before).
+ */
+
 
 
 
@@ -64519,9 +64540,11 @@ async function publishCandidate(c, { fail, record }) {
             return 'the deadline passed';
         return stillRunning((await deps.events.read()).state, ctx.attempt);
     };
-    if (logSource === null)
+    let running = late() ? 'the deadline passed' : true;
+    if (running === true && logSource === null) {
         await repo.listRemote(target);
-    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+        running = await stillHere();
+    }
     if (running !== true) {
         return await fail('timeout', `late result, not delivered: ${running} before the push`, {
             report,
@@ -64565,7 +64588,7 @@ async function publishCandidate(c, { fail, record }) {
             running: stillHere,
             recordedMeanwhile: async (pull) => {
                 const { state } = await deps.events.read();
-                const a = Object.hasOwn(state.attempts, ctx.attempt) ? state.attempts[ctx.attempt] : undefined;
+                const a = attemptById(state, ctx.attempt);
                 return a?.status === 'succeeded' && a.pr === pull.number;
             },
         });
@@ -64820,11 +64843,12 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         // On record after the scheduler's timeout; never a second outcome after a worker's own.
+        let ended = null;
         const lateResult = await deps.events.append([attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } })], (s) => {
-            const a = Object.hasOwn(s.attempts, ctx.attempt) ? s.attempts[ctx.attempt] : undefined;
-            return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : true;
+            ended = workerOutcome(s, ctx.attempt);
+            return ended ?? true;
         });
-        if (!lateResult.ok && !/^attempt is already/.test(lateResult.refused))
+        if (!lateResult.ok && ended === null)
             throw new errors_UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
         return detail;
     };
@@ -65052,6 +65076,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -65171,7 +65196,7 @@ async function unstartable(deps, taskId, attemptId, error) {
 }
 /** A claimed attempt that no worker has started yet. */
 function notStarted(state, id) {
-    const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+    const a = attemptById(state, id);
     return a && (a.status === 'created' || a.status === 'dispatched')
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;

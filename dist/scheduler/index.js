@@ -43382,7 +43382,7 @@ function describeSpend(spend, limitUsd, per) {
 /* harmony export */   sh: () => (/* binding */ foldInto),
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
-/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, cloneState, applyEvent, hourKeyAt */
+/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, attemptById, cloneState, applyEvent, hourKeyAt */
 /* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
 
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
@@ -43464,6 +43464,10 @@ function latestAttempt(state, taskId) {
     return id === undefined ? undefined : own(state.attempts, id);
 }
 /** Attempts created in the UTC clock hour that contains `now`. */
+/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
+function attemptById(state, id) {
+    return own(state.attempts, id);
+}
 function dispatchesInHour(state, now) {
     return own(state.dispatches, hourKey(now)) ?? 0;
 }

@@ -44646,6 +44646,7 @@ function describeSpend(spend, limitUsd, per) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Cv: () => (/* binding */ project),
+/* harmony export */   Wn: () => (/* binding */ attemptById),
 /* harmony export */   nd: () => (/* binding */ STATE_VERSION),
 /* harmony export */   sh: () => (/* binding */ foldInto),
 /* harmony export */   ue: () => (/* binding */ initialState)
@@ -44732,6 +44733,10 @@ function latestAttempt(state, taskId) {
     return id === undefined ? undefined : own(state.attempts, id);
 }
 /** Attempts created in the UTC clock hour that contains `now`. */
+/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
+function attemptById(state, id) {
+    return own(state.attempts, id);
+}
 function dispatchesInHour(state, now) {
     return own(state.dispatches, hourKey(now)) ?? 0;
 }
@@ -48280,7 +48285,7 @@ function feedback_renderFeedback(failure, redact) {
 // EXTERNAL MODULE: ./src/core/pr-body.ts
 var pr_body = __nccwpck_require__(1374);
 // EXTERNAL MODULE: ./src/core/state.ts
-var state = __nccwpck_require__(7066);
+var core_state = __nccwpck_require__(7066);
 ;// CONCATENATED MODULE: ./src/core/reconcile.ts
 
 
@@ -50012,6 +50017,35 @@ async function verifyInSandbox(deps, ctx, candidate, input) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/worker/attempt-events.ts
+
+/** An event of this attempt, made now by this actor. */
+function attempt_events_attemptDraft(deps, ctx, rest) {
+    return {
+        id: deps.newId(),
+        ts: deps.now().toISOString(),
+        actor: deps.actor,
+        task: ctx.task.id,
+        attempt: ctx.attempt,
+        ...rest,
+    };
+}
+/** The attempt is still running: a terminal event of its worker counts only then. */
+function stillRunning(state, attempt) {
+    const a = (0,core_state/* attemptById */.Wn)(state, attempt);
+    if (a?.status === 'running')
+        return true;
+    // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
+    return a
+        ? `attempt is ${a.status}`
+        : 'attempt is closed (it ended, and a newer attempt of the task exists)';
+}
+/** Why a late result may not be recorded: the attempt already has a worker's outcome (null: it may). */
+function workerOutcome(state, attempt) {
+    const a = (0,core_state/* attemptById */.Wn)(state, attempt);
+    return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : null;
+}
+
 ;// CONCATENATED MODULE: ./src/core/claim.ts
 
 
@@ -50051,7 +50085,7 @@ function claim_manualClaimRefusal(task, backlog, config, state, openPulls, now) 
 
 /** An attempt the scheduler claimed and nobody has started yet. */
 function claim_claimedAttempt(state, task, attempt) {
-    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    const found = attemptById(state, attempt);
     if (!found || found.task !== task) {
         throw new UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
     }
@@ -50597,29 +50631,6 @@ async function scanWorkTree(root, base, options) {
     return { changes, links, entries, truncated };
 }
 
-;// CONCATENATED MODULE: ./src/worker/attempt-events.ts
-/** An event of this attempt, made now by this actor. */
-function attempt_events_attemptDraft(deps, ctx, rest) {
-    return {
-        id: deps.newId(),
-        ts: deps.now().toISOString(),
-        actor: deps.actor,
-        task: ctx.task.id,
-        attempt: ctx.attempt,
-        ...rest,
-    };
-}
-/** The attempt is still running: a terminal event of its worker counts only then. */
-function stillRunning(state, attempt) {
-    const a = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
-    if (a?.status === 'running')
-        return true;
-    // The state keeps only a task's newest attempt and the open ones: one it dropped has ended.
-    return a
-        ? `attempt is ${a.status}`
-        : 'attempt is closed (it ended, and a newer attempt of the task exists)';
-}
-
 // EXTERNAL MODULE: ./src/forge/forge.ts
 var forge = __nccwpck_require__(6576);
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
@@ -50768,6 +50779,11 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, checks) 
 }
 
 ;// CONCATENATED MODULE: ./src/worker/publish.ts
+/**
+ * SPEC §3.2 step 7 for a judged, verified candidate: push the PR branch, open or update its pull request and
+ * record the outcome, only while the attempt is still running (see deliver.ts for the steps before).
+ */
+
 
 
 
@@ -50788,9 +50804,11 @@ async function publishCandidate(c, { fail, record }) {
             return 'the deadline passed';
         return stillRunning((await deps.events.read()).state, ctx.attempt);
     };
-    if (logSource === null)
+    let running = late() ? 'the deadline passed' : true;
+    if (running === true && logSource === null) {
         await repo.listRemote(target);
-    const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+        running = await stillHere();
+    }
     if (running !== true) {
         return await fail('timeout', `late result, not delivered: ${running} before the push`, {
             report,
@@ -50834,7 +50852,7 @@ async function publishCandidate(c, { fail, record }) {
             running: stillHere,
             recordedMeanwhile: async (pull) => {
                 const { state } = await deps.events.read();
-                const a = Object.hasOwn(state.attempts, ctx.attempt) ? state.attempts[ctx.attempt] : undefined;
+                const a = (0,core_state/* attemptById */.Wn)(state, ctx.attempt);
                 return a?.status === 'succeeded' && a.pr === pull.number;
             },
         });
@@ -51089,11 +51107,12 @@ refusal) {
             return null;
         const detail = `late result, not delivered: ${result.refused} when the worker finished`;
         // On record after the scheduler's timeout; never a second outcome after a worker's own.
+        let ended = null;
         const lateResult = await deps.events.append([attempt_events_attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } })], (s) => {
-            const a = Object.hasOwn(s.attempts, ctx.attempt) ? s.attempts[ctx.attempt] : undefined;
-            return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : true;
+            ended = workerOutcome(s, ctx.attempt);
+            return ended ?? true;
         });
-        if (!lateResult.ok && !/^attempt is already/.test(lateResult.refused))
+        if (!lateResult.ok && ended === null)
             throw new errors/* UserError */.y(`could not record the attempt's outcome: ${lateResult.refused}`);
         return detail;
     };
@@ -51321,6 +51340,7 @@ async function pushOwn(repo, target, commit, branch, ctx, expected, token) {
 
 
 
+
 /**
  * SPEC §3.2 steps 1–2: refuse an unclaimed attempt (or claim one for a manual run), record
  * `attempt.started`, put the checkout on `leviathan/<task>` at the base tip and write the task files.
@@ -51440,7 +51460,7 @@ async function unstartable(deps, taskId, attemptId, error) {
 }
 /** A claimed attempt that no worker has started yet. */
 function notStarted(state, id) {
-    const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+    const a = attemptById(state, id);
     return a && (a.status === 'created' || a.status === 'dispatched')
         ? true
         : `attempt is ${a?.status ?? 'unknown'}`;
@@ -51525,9 +51545,10 @@ async function runAttempt(deps, taskId, attemptId) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4296);
 /* harmony import */ var _core_select_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3295);
-/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6102);
-/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5133);
-/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7811);
+/* harmony import */ var _core_state_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7066);
+/* harmony import */ var _executor_agent_env_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6102);
+/* harmony import */ var _store_base_branch_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5133);
+/* harmony import */ var _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7811);
 /**
  * The worker as three jobs: `finish` runs on a fresh runner, so it rebuilds the attempt's context from
  * trusted sources only — the event log and the base commit the `start` job recorded — never from anything
@@ -51541,15 +51562,16 @@ async function runAttempt(deps, taskId, attemptId) {
 
 
 
+
 async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
     if (!/^[0-9a-f]{40}$/.test(baseSha))
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`base-sha ${JSON.stringify(baseSha)} is not a commit id`);
-    const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_6__/* .readDocumentsAt */ .K2)(deps.git, baseSha);
+    const docs = await (0,_store_base_branch_js__WEBPACK_IMPORTED_MODULE_7__/* .readDocumentsAt */ .K2)(deps.git, baseSha);
     const task = docs.backlog.tasks.find((t) => t.id === taskId);
     if (!task)
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`task ${taskId} is not in the backlog at ${baseSha.slice(0, 7)}`);
     const { state } = await deps.events.read();
-    const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+    const found = (0,_core_state_js__WEBPACK_IMPORTED_MODULE_5__/* .attemptById */ .Wn)(state, attempt);
     if (!found || found.task !== taskId)
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .y(`attempt ${attempt} of ${taskId} was never claimed`);
     if (found.status !== 'running') {
@@ -51557,10 +51579,10 @@ async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
     }
     const branch = `${docs.config.pr.branch_prefix}${task.id}`;
     // A fresh work tree at the base (the artifact is unpacked over it), written by a private repository.
-    const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.create(deps.git);
+    const repo = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.create(deps.git);
     let prepared;
     try {
-        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .PrivateRepo */ .q.pushTarget(deps.git, deps.forge.pushToken?.());
+        const pushTarget = await _store_private_repo_js__WEBPACK_IMPORTED_MODULE_8__/* .PrivateRepo */ .q.pushTarget(deps.git, deps.forge.pushToken?.());
         const branchAt = await repo.remoteBranch(pushTarget, branch);
         const workTree = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'leviathan-agent-'));
         await repo.checkoutWorkTree(baseSha, workTree, base);
@@ -51570,9 +51592,9 @@ async function resumeAttempt(deps, taskId, attempt, baseSha, base) {
         await repo.remove();
     }
     const maxAttempts = (0,_core_select_js__WEBPACK_IMPORTED_MODULE_4__/* .maxAttemptsFor */ .M)(task, docs.config);
-    const taskDir = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__/* .createTaskDir */ .fQ)(deps.env?.RUNNER_TEMP);
+    const taskDir = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_6__/* .createTaskDir */ .fQ)(deps.env?.RUNNER_TEMP);
     const timeoutSeconds = Math.max(0, Math.floor((Date.parse(found.deadline) - deps.now().getTime()) / 1000));
-    const files = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_5__/* .writeTaskFiles */ .KS)(taskDir, task, { id: attempt, number: found.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
+    const files = await (0,_executor_agent_env_js__WEBPACK_IMPORTED_MODULE_6__/* .writeTaskFiles */ .KS)(taskDir, task, { id: attempt, number: found.number, maxAttempts, timeoutSeconds }, { scope: docs.config.scope, limits: docs.config.limits, checkout: prepared.workTree });
     return {
         task,
         config: docs.config,

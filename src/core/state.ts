@@ -92,6 +92,11 @@ export function latestAttempt(state: State, taskId: string): AttemptState | unde
 }
 
 /** Attempts created in the UTC clock hour that contains `now`. */
+/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
+export function attemptById(state: State, id: string): AttemptState | undefined {
+  return own(state.attempts, id);
+}
+
 export function dispatchesInHour(state: State, now: Date): number {
   return own(state.dispatches, hourKey(now)) ?? 0;
 }

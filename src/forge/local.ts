@@ -199,12 +199,14 @@ export class LocalForge implements Forge {
     let planned: { record: PullRecord; created: boolean } | null = null;
     const publish = atomic
       ? async (lease: LeasedRef) => {
-          const pull = planned && { ...planned, url: this.view(planned.record, target).url };
-          const { landed } = await carry.push(
-            [lease],
-            [source.objects],
-            pull ? { number: pull.record.number, url: pull.url, created: pull.created } : undefined,
-          );
+          const pull = planned
+            ? {
+                number: planned.record.number,
+                url: this.view(planned.record, target).url,
+                created: planned.created,
+              }
+            : undefined;
+          const { landed } = await carry.push([lease], [source.objects], pull);
           carried ||= landed;
           return landed;
         }

@@ -9,6 +9,7 @@ import { previousFailure, renderFeedback } from '../core/feedback.js';
 import { openPullsOf } from '../core/reconcile.js';
 import type { RunContext } from '../core/run-context.js';
 import { maxAttemptsFor } from '../core/select.js';
+import { attemptById } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { createTaskDir, resultFileIn, writeTaskFiles } from '../executor/agent-env.js';
 import type { GuardReport } from '../executor/diff-guard.js';
@@ -241,7 +242,7 @@ async function unstartable(
 
 /** A claimed attempt that no worker has started yet. */
 function notStarted(state: State, id: string): true | string {
-  const a = Object.hasOwn(state.attempts, id) ? state.attempts[id] : undefined;
+  const a = attemptById(state, id);
   return a && (a.status === 'created' || a.status === 'dispatched')
     ? true
     : `attempt is ${a?.status ?? 'unknown'}`;

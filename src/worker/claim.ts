@@ -4,13 +4,13 @@ import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { RunContext } from '../core/run-context.js';
 import type { OpenPull } from '../core/select.js';
-import { attemptCount } from '../core/state.js';
+import { attemptById, attemptCount } from '../core/state.js';
 import type { AttemptState, State } from '../core/state-types.js';
 import type { EventStore } from '../store/event-store.js';
 
 /** An attempt the scheduler claimed and nobody has started yet. */
 export function claimedAttempt(state: State, task: string, attempt: string): AttemptState {
-  const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+  const found = attemptById(state, attempt);
   if (!found || found.task !== task) {
     throw new UserError(`attempt ${attempt} of ${task} was never claimed; refusing to run it`);
   }

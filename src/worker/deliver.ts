@@ -22,7 +22,7 @@ import {
 import { PrivateRepo } from '../store/private-repo.js';
 import { attemptRedactor, attemptSecrets, verifyInSandbox } from './agent-run.js';
 import type { AttemptContext, AttemptOutcome, ExecuteDeps, WorkerDeps } from './attempt.js';
-import { attemptDraft, stillRunning } from './attempt-events.js';
+import { attemptDraft, stillRunning, workerOutcome } from './attempt-events.js';
 import { checkOwnBranch, commitMessage } from './branch.js';
 import { publishCandidate } from './publish.js';
 import { scanCandidate } from './threats.js';
@@ -144,14 +144,15 @@ export async function deliverWorkTree(
     if (result.ok) return null;
     const detail = `late result, not delivered: ${result.refused} when the worker finished`;
     // On record after the scheduler's timeout; never a second outcome after a worker's own.
+    let ended: string | null = null;
     const lateResult = await deps.events.append(
       [attemptDraft(deps, ctx, { type: 'attempt.failed', data: { reason: 'timeout', detail, ...usage } })],
       (s) => {
-        const a = Object.hasOwn(s.attempts, ctx.attempt) ? s.attempts[ctx.attempt] : undefined;
-        return a?.status === 'succeeded' || a?.status === 'failed' ? `attempt is already ${a.status}` : true;
+        ended = workerOutcome(s, ctx.attempt);
+        return ended ?? true;
       },
     );
-    if (!lateResult.ok && !/^attempt is already/.test(lateResult.refused))
+    if (!lateResult.ok && ended === null)
       throw new UserError(`could not record the attempt's outcome: ${lateResult.refused}`);
     return detail;
   };

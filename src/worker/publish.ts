@@ -2,8 +2,10 @@
  * SPEC §3.2 step 7 for a judged, verified candidate: push the PR branch, open or update its pull request and
  * record the outcome, only while the attempt is still running (see deliver.ts for the steps before).
  */
+
 import type { EventDraft, FailureReason } from '../core/events.js';
 import { renderPullBody } from '../core/pr-body.js';
+import { attemptById } from '../core/state.js';
 import type { sanitizeTask } from '../core/task-text.js';
 import type { GuardReport } from '../executor/diff-guard.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -49,8 +51,11 @@ export async function publishCandidate(c: Candidate, { fail, record }: Endings):
     if (late()) return 'the deadline passed';
     return stillRunning((await deps.events.read()).state, ctx.attempt);
   };
-  if (logSource === null) await repo.listRemote(target);
-  const running = logSource === null ? await stillHere() : late() ? 'the deadline passed' : true;
+  let running: true | string = late() ? 'the deadline passed' : true;
+  if (running === true && logSource === null) {
+    await repo.listRemote(target);
+    running = await stillHere();
+  }
   if (running !== true) {
     return await fail('timeout', `late result, not delivered: ${running} before the push`, {
       report,
@@ -101,7 +106,7 @@ export async function publishCandidate(c: Candidate, { fail, record }: Endings):
             running: stillHere,
             recordedMeanwhile: async (pull) => {
               const { state } = await deps.events.read();
-              const a = Object.hasOwn(state.attempts, ctx.attempt) ? state.attempts[ctx.attempt] : undefined;
+              const a = attemptById(state, ctx.attempt);
               return a?.status === 'succeeded' && a.pr === pull.number;
             },
           },

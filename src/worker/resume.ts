@@ -3,11 +3,13 @@
  * trusted sources only — the event log and the base commit the `start` job recorded — never from anything
  * the agent job could have touched.
  */
+
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { maxAttemptsFor } from '../core/select.js';
+import { attemptById } from '../core/state.js';
 import { createTaskDir, writeTaskFiles } from '../executor/agent-env.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
 import { readDocumentsAt } from '../store/base-branch.js';
@@ -27,7 +29,7 @@ export async function resumeAttempt(
   const task = docs.backlog.tasks.find((t) => t.id === taskId);
   if (!task) throw new UserError(`task ${taskId} is not in the backlog at ${baseSha.slice(0, 7)}`);
   const { state } = await deps.events.read();
-  const found = Object.hasOwn(state.attempts, attempt) ? state.attempts[attempt] : undefined;
+  const found = attemptById(state, attempt);
   if (!found || found.task !== taskId)
     throw new UserError(`attempt ${attempt} of ${taskId} was never claimed`);
   if (found.status !== 'running') {
