@@ -65769,7 +65769,7 @@ async function runTick(options, out) {
     // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
     if (options.dryRun)
         void target.git.probe(['rev-parse', '--show-toplevel']);
-    let base = null;
+    const acted = {};
     try {
         const report = await tick({
             ...target.ctx,
@@ -65778,14 +65778,13 @@ async function runTick(options, out) {
             events: target.events,
             dryRun: Boolean(options.dryRun),
             onBase: (docs) => {
-                base = docs;
+                acted.base = docs;
             },
         });
         progress.done();
         await writeStepSummary(() => renderTickMarkdown(report));
         // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
-        const acted = base;
-        const blobs = acted?.sha === report.base_sha ? acted.blobs : undefined;
+        const blobs = acted.base?.sha === report.base_sha ? acted.base.blobs : undefined;
         const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha, blobs) : [];
         if (out.json) {
             out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));
@@ -65900,13 +65899,14 @@ async function validateRepo(dirOption) {
     // Only the top level's documents are what tick reads from the base branch. Its git work goes first, with
     // the base branch the config names: a git process started before a big backlog is parsed is cheaper to
     // spawn (fork copies the page tables of the heap). The documents' own reading decides in the end.
-    const atTop = top !== null && dir === top;
-    const guess = atTop ? await configuredBaseBranch(dir) : '';
-    let base = atTop ? await workingTreeDrift(new Git(top), top, guess) : null;
+    const atTop = top !== null && dir === top ? top : null;
+    const git = atTop === null ? null : new Git(atTop);
+    const guess = atTop === null ? '' : await configuredBaseBranch(atTop);
+    let base = git && atTop ? await workingTreeDrift(git, atTop, guess) : null;
     const docs = await loadRepoDocuments(dir);
     const configured = docs.config?.base_branch ?? '';
-    if (atTop && configured !== guess)
-        base = await workingTreeDrift(new Git(top), top, configured);
+    if (git && atTop && configured !== guess)
+        base = await workingTreeDrift(git, atTop, configured);
     const summary = docs.backlog
         ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
         : { tasks: 0, ready: 0, inScope: 0 };

@@ -75,6 +75,13 @@ async function target(n = 1): Promise<Target> {
 /** Dispatch one attempt and start it; returns the worker's deps and context (agent already run). */
 const started = dispatchAndRun;
 
+/** The worker's delivery push: the atomic one that carries the pull record. */
+function isDeliveryPush(args: readonly string[]): boolean {
+  return (
+    args[0] === 'push' && args.includes('--atomic') && args.some((a) => a.endsWith(':refs/leviathan/pulls'))
+  );
+}
+
 /** What of the attempt's PR exists on the origin, and what the log says about it. */
 async function evidence(t: Target, ctx: { branch: string; attempt: string }) {
   const refs = await originRefs(t);
@@ -168,10 +175,7 @@ describe('promise 4: an origin refusing part of the push', () => {
     };
     const run = Git.prototype.run;
     const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, opts) {
-      const delivery =
-        args[0] === 'push' &&
-        args.includes('--atomic') &&
-        args.some((a) => a.endsWith(':refs/leviathan/pulls'));
+      const delivery = isDeliveryPush(args);
       if (!delivery) return run.call(this, args, opts);
       delivering = true;
       try {
@@ -269,10 +273,7 @@ describe('promise 2: a tick appends to the log while the delivery push is in the
     const run = Git.prototype.run;
     let ticked: string | null = null;
     const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, opts) {
-      const delivery =
-        args[0] === 'push' &&
-        args.includes('--atomic') &&
-        args.some((a) => a.endsWith(':refs/leviathan/pulls'));
+      const delivery = isDeliveryPush(args);
       if (!delivery || ticked !== null) return run.call(this, args, opts);
       ticked = 'pending';
       const pushing = run.call(this, args, opts);
@@ -326,10 +327,7 @@ describe('promise 1/4: the connection drops after the server applied the deliver
     let state: 'before' | 'landed' | 'asked' = 'before';
     const hungUp = { exitCode: 128, stdout: '', stderr: 'fatal: the remote end hung up unexpectedly\n' };
     const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, opts) {
-      const delivery =
-        args[0] === 'push' &&
-        args.includes('--atomic') &&
-        args.some((a) => a.endsWith(':refs/leviathan/pulls'));
+      const delivery = isDeliveryPush(args);
       if (delivery && state === 'before') {
         await run.call(this, args, opts);
         state = 'landed';

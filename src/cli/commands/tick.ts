@@ -33,7 +33,7 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
   });
   // Asked before the backlog is parsed: a git process spawned from a small heap is cheaper (probe keeps it).
   if (options.dryRun) void target.git.probe(['rev-parse', '--show-toplevel']);
-  let base: { sha: string; blobs?: ReadonlyMap<string, string> } | null = null;
+  const acted: { base?: { sha: string; blobs?: ReadonlyMap<string, string> } } = {};
   try {
     const report = await tick({
       ...target.ctx,
@@ -42,14 +42,13 @@ export async function runTick(options: TickCommandOptions, out: Output): Promise
       events: target.events,
       dryRun: Boolean(options.dryRun),
       onBase: (docs) => {
-        base = docs;
+        acted.base = docs;
       },
     });
     progress.done();
     await writeStepSummary(() => renderTickMarkdown(report));
     // A dry run is how a user checks an edit: say when the working tree is not what the tick acted on.
-    const acted = base as { sha: string; blobs?: ReadonlyMap<string, string> } | null;
-    const blobs = acted?.sha === report.base_sha ? acted.blobs : undefined;
+    const blobs = acted.base?.sha === report.base_sha ? acted.base.blobs : undefined;
     const differs = options.dryRun ? await workingTreeDiffers(target.git, report.base_sha, blobs) : [];
     if (out.json) {
       out.out(JSON.stringify(options.dryRun ? { ...report, working_tree_differs: differs } : report));

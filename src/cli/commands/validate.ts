@@ -67,13 +67,13 @@ export async function validateRepo(dirOption: string): Promise<ValidateReport> {
   // Only the top level's documents are what tick reads from the base branch. Its git work goes first, with
   // the base branch the config names: a git process started before a big backlog is parsed is cheaper to
   // spawn (fork copies the page tables of the heap). The documents' own reading decides in the end.
-  const atTop = top !== null && dir === top;
-  const guess = atTop ? await configuredBaseBranch(dir) : '';
-  let base = atTop ? await workingTreeDrift(new Git(top as string), top as string, guess) : null;
+  const atTop = top !== null && dir === top ? top : null;
+  const git = atTop === null ? null : new Git(atTop);
+  const guess = atTop === null ? '' : await configuredBaseBranch(atTop);
+  let base = git && atTop ? await workingTreeDrift(git, atTop, guess) : null;
   const docs = await loadRepoDocuments(dir);
   const configured = docs.config?.base_branch ?? '';
-  if (atTop && configured !== guess)
-    base = await workingTreeDrift(new Git(top as string), top as string, configured);
+  if (git && atTop && configured !== guess) base = await workingTreeDrift(git, atTop, configured);
   const summary = docs.backlog
     ? summarizeBacklog(docs.backlog, docs.config ?? defaultConfig(), docs.inScope)
     : { tasks: 0, ready: 0, inScope: 0 };
