@@ -43196,9 +43196,15 @@ class RefStore {
             return null;
         return { url: mode.url, objects: (0,external_node_path_.join)(mode.lockKey, 'objects') };
     }
-    /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
-    async fetch() {
+    /**
+     * Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. `ask`:
+     * from the remote itself, not skipped by this command's listing of it (which may be older than what the
+     * caller saw since, e.g. an anchor another process wrote).
+     */
+    async fetch(ask = false) {
         const mode = await this.setup();
+        if (ask && mode.url !== null)
+            forgetRemoteTips(mode.url);
         const fetched = mode.remote !== null
             ? await fetchTip(mode, this.ref, this.remoteName, this.memo, this.options.rootBlobs)
             : { filtered: false };
@@ -56421,8 +56427,7 @@ class EventLog {
     /** The state at the tip: the sealed snapshot when trustworthy, else a full replay. Throws ChainBrokenError. */
     async read() {
         const trust = await this.trust();
-        const view = await this.store.fetch();
-        const loaded = await this.load(view, false, trust);
+        const { view, loaded } = await this.readTip(trust);
         await this.remember(view.commit, loaded.state, loaded.stateSha);
         this.keep(view.commit, loaded);
         return { state: loaded.state, tip: view.commit, source: loaded.source };
@@ -56433,12 +56438,30 @@ class EventLog {
      */
     async readRecent(count) {
         const trust = await this.trust();
-        const view = await this.store.fetch();
-        const loaded = await this.load(view, false, trust);
+        const { view, loaded } = await this.readTip(trust);
         await this.remember(view.commit, loaded.state, loaded.stateSha);
         const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
         const recent = parseEventLines(tail.join('\n')).filter((e) => typeof e?.seq === 'number');
         return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
+    }
+    /**
+     * The tip and its state for a reader. A tip behind the anchor is asked of the origin once more before it
+     * counts as rolled back: the command's listing that let the fetch be skipped may predate the anchor read
+     * just before it (another process appended and verified in between).
+     */
+    async readTip(trust) {
+        const view = await this.store.fetch();
+        try {
+            return { view, loaded: await this.load(view, false, trust) };
+        }
+        catch (error) {
+            if (!(error instanceof ChainBrokenError) || error.reason !== 'rolled_back')
+                throw error;
+            const again = await this.store.fetch(true);
+            if (again.commit === view.commit)
+                throw error;
+            return { view: again, loaded: await this.load(again, false, trust) };
+        }
     }
     /**
      * Appends `drafts` atomically (all or none), if `precondition` accepts the state they would land on (given

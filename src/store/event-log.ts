@@ -137,8 +137,7 @@ export class EventLog implements EventStore {
   /** The state at the tip: the sealed snapshot when trustworthy, else a full replay. Throws ChainBrokenError. */
   async read(): Promise<LogSnapshot> {
     const trust = await this.trust();
-    const view = await this.store.fetch();
-    const loaded = await this.load(view, false, trust);
+    const { view, loaded } = await this.readTip(trust);
     await this.remember(view.commit, loaded.state, loaded.stateSha);
     this.keep(view.commit, loaded);
     return { state: loaded.state, tip: view.commit, source: loaded.source };
@@ -150,14 +149,30 @@ export class EventLog implements EventStore {
    */
   async readRecent(count: number): Promise<LogSnapshot & { recent: LeviathanEvent[] }> {
     const trust = await this.trust();
-    const view = await this.store.fetch();
-    const loaded = await this.load(view, false, trust);
+    const { view, loaded } = await this.readTip(trust);
     await this.remember(view.commit, loaded.state, loaded.stateSha);
     const tail = splitEventLines(loaded.newest?.text ?? '').slice(-count);
     const recent = parseEventLines(tail.join('\n')).filter(
       (e): e is LeviathanEvent => typeof (e as { seq?: unknown } | null)?.seq === 'number',
     );
     return { state: loaded.state, tip: view.commit, source: loaded.source, recent };
+  }
+
+  /**
+   * The tip and its state for a reader. A tip behind the anchor is asked of the origin once more before it
+   * counts as rolled back: the command's listing that let the fetch be skipped may predate the anchor read
+   * just before it (another process appended and verified in between).
+   */
+  private async readTip(trust: TrustContext): Promise<{ view: RefView; loaded: Loaded }> {
+    const view = await this.store.fetch();
+    try {
+      return { view, loaded: await this.load(view, false, trust) };
+    } catch (error) {
+      if (!(error instanceof ChainBrokenError) || error.reason !== 'rolled_back') throw error;
+      const again = await this.store.fetch(true);
+      if (again.commit === view.commit) throw error;
+      return { view: again, loaded: await this.load(again, false, trust) };
+    }
   }
 
   /**

@@ -100,9 +100,14 @@ export class RefStore {
     return { url: mode.url, objects: join(mode.lockKey, 'objects') };
   }
 
-  /** Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. */
-  async fetch(): Promise<RefView> {
+  /**
+   * Fetches the ref's tip from the remote (nothing to fetch in local mode) and returns a view of it. `ask`:
+   * from the remote itself, not skipped by this command's listing of it (which may be older than what the
+   * caller saw since, e.g. an anchor another process wrote).
+   */
+  async fetch(ask = false): Promise<RefView> {
     const mode = await this.setup();
+    if (ask && mode.url !== null) forgetRemoteTips(mode.url);
     const fetched =
       mode.remote !== null
         ? await fetchTip(mode, this.ref, this.remoteName, this.memo, this.options.rootBlobs)
