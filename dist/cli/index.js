@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5564);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6819);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5564:
+/***/ 6819:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -62352,12 +62352,27 @@ async function readResultFile(path) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/store/private-repo.ts
+;// CONCATENATED MODULE: ./src/store/leased-push.ts
+/**
+ * One atomic push of several refs, each with its lease, and the reading of its answer: which leases were
+ * stale (decide again and retry), what landed after a cut connection, and what the origin refused.
+ */
 
 
 
-
-
+/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
+class AtomicUnsupportedError extends Error {
+    name = 'AtomicUnsupportedError';
+    constructor(where) {
+        super(`${where} does not support atomic pushes; nothing was pushed`);
+    }
+}
+/**
+ * How often a ref transaction that failed with nothing moved is pushed again: another writer held a ref's
+ * lock (its own push in progress), so a moment later the lease is either good or plainly stale.
+ */
+const TRANSIENT_TRIES = 4;
+const TRANSIENT_BASE_MS = 40;
 /**
  * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
  * after the first unless `firstIsStore`) already at that commit.
@@ -62377,13 +62392,82 @@ function pushedStale(stdout, leases, firstIsStore = false) {
     }
     return stale;
 }
-/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
-class AtomicUnsupportedError extends Error {
-    name = 'AtomicUnsupportedError';
-    constructor(where) {
-        super(`${where} does not support atomic pushes; nothing was pushed`);
+/**
+ * One atomic push of `leases` to `url` with `git` (which finds the commits), each ref only if it is still at
+ * its `expected` tip (null: absent). Returns the refs whose lease was stale (then nothing landed; empty:
+ * everything landed); throws for any other failure. After a cut connection the origin is asked where the
+ * refs are, so a push that landed is never reported as failed; a ref transaction that failed with nothing
+ * moved (a lock held by a concurrent push) is pushed again. An origin without atomic pushes gets them one
+ * by one, in order, unless `atomicOnly` (then `AtomicUnsupportedError`, nothing pushed).
+ */
+async function pushLeased(git, url, leases, atomicOnly = false) {
+    const push = async (some, atomic) => git.run([
+        'push',
+        '--porcelain',
+        '--no-verify',
+        '--no-signed',
+        ...(atomic ? ['--atomic'] : []),
+        ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+        url,
+        ...some.map((l) => `${l.commit}:${l.ref}`),
+    ], { allowFailure: true });
+    for (let tries = 1;; tries += 1) {
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            if (atomicOnly)
+                throw new AtomicUnsupportedError('the origin');
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                noteRemoteTip(url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
+        // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
+        // "atomic transaction failed").
+        const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
+        const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = parseListing(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                noteRemoteTip(url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
+        // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
+        if (now.exitCode === 0 && rejections.length > 0) {
+            const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
+            if (moved.length > 0)
+                return { stale: moved };
+            if (tries < TRANSIENT_TRIES) {
+                await sleep(TRANSIENT_BASE_MS + backoffDelay(tries, TRANSIENT_BASE_MS, 1000));
+                continue;
+            }
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`);
     }
 }
+
+;// CONCATENATED MODULE: ./src/store/private-repo.ts
+
+
+
+
+
 class PrivateRepo {
     root;
     git;
@@ -62586,70 +62670,9 @@ class PrivateRepo {
         ]);
         noteRemoteTip(target.url, ref, commit);
     }
-    /**
-     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
-     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
-     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
-     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
-     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
-     */
-    async pushLeased(target, leases, objects = [], token, 
-    /** All refs in one atomic push or none: an origin without atomic pushes is then an `AtomicUnsupportedError`. */
-    atomicOnly = false) {
-        const git = this.originGit(target, token, objects);
-        const push = async (some, atomic) => git.run([
-            'push',
-            '--porcelain',
-            '--no-verify',
-            '--no-signed',
-            ...(atomic ? ['--atomic'] : []),
-            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
-            target.url,
-            ...some.map((l) => `${l.commit}:${l.ref}`),
-        ], { allowFailure: true });
-        let r = await push(leases, leases.length > 1);
-        let pending = leases;
-        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
-            if (atomicOnly)
-                throw new AtomicUnsupportedError('the origin');
-            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
-            for (const lease of leases) {
-                pending = [lease];
-                r = await push(pending, false);
-                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
-                    break;
-            }
-        }
-        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
-        if (stale.length > 0)
-            return { stale };
-        if (r.exitCode === 0) {
-            for (const l of leases)
-                noteRemoteTip(target.url, l.ref, l.commit);
-            return { stale: [] };
-        }
-        // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
-        // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
-        // "atomic transaction failed").
-        const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
-        const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
-        if (rejected)
-            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
-        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
-        const at = parseListing(now.stdout, ['refs/']);
-        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
-            for (const l of leases)
-                noteRemoteTip(target.url, l.ref, l.commit);
-            return { stale: [] };
-        }
-        // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
-        // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
-        if (now.exitCode === 0 && rejections.length > 0) {
-            const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
-            if (moved.length > 0)
-                return { stale: moved };
-        }
-        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${gitMessage(r.stderr)}`);
+    /** `pushLeased` (leased-push.ts) from this repository, with `objects` as extra object directories. */
+    pushLeased(target, leases, objects = [], token, atomicOnly = false) {
+        return pushLeased(this.originGit(target, token, objects), target.url, leases, atomicOnly);
     }
     /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
@@ -64482,16 +64505,24 @@ function commitMessage(title, task, attempt) {
 class PullsMoved extends Error {
 }
 /**
+ * `drafts` as the log holds them (by id), or null when it holds none: an append that may only find them.
+ * Their ids are this worker's own, so another worker's outcome for the same attempt is never taken for ours.
+ */
+async function foundOnLog(events, drafts) {
+    const found = await events.append(drafts, () => 'not on the log');
+    return found.ok ? found.events : null;
+}
+/**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
  * accepts the log's tip. A push without a pull (the pull was already this one), or to an origin without
- * atomic pushes, first asks `checks.running` and pushes the branch as before; the outcome is then recorded
+ * atomic pushes, first asks `running` (the attempt is still running, read from the log) and pushes the branch as before; the outcome is then recorded
  * after it (`recorded()` stays null).
  */
-function carryOutcome(carry, events, logObjects, outcome, precondition, checks) {
+function carryOutcome(carry, events, logObjects, outcome, precondition, running) {
     let recorded = null;
     let atomic = true;
     const alone = async (refs, objects) => {
-        const verdict = await checks.running();
+        const verdict = await running();
         if (verdict !== true)
             throw new CarryRefusedError(verdict);
         return carry.push(refs, objects);
@@ -64502,9 +64533,10 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, checks) 
             if (!pull || !atomic)
                 return alone(refs, objects);
             const along = [...new Set([...objects, logObjects])];
+            const drafts = outcome(pull);
             let appended;
             try {
-                appended = await events.append(outcome(pull), precondition, async (lease) => {
+                appended = await events.append(drafts, precondition, async (lease) => {
                     const pushed = await carry.push([...refs, lease], along, undefined, true);
                     if (pushed.landed)
                         return true;
@@ -64521,12 +64553,11 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, checks) 
                     return alone(refs, objects);
                 }
                 // The push's answer was lost but the origin may have taken it: then it all landed, once.
-                if (!(error instanceof CarryRefusedError) &&
-                    (await checks.recordedMeanwhile(pull).catch(() => false))) {
-                    recorded = [];
-                    return { landed: true, stale: [] };
-                }
-                throw error;
+                const found = error instanceof CarryRefusedError ? null : await foundOnLog(events, drafts).catch(() => null);
+                if (!found)
+                    throw error;
+                recorded = found;
+                return { landed: true, stale: [] };
             }
             if (!appended.ok)
                 throw new CarryRefusedError(appended.refused);
@@ -64542,7 +64573,6 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, checks) 
  * SPEC §3.2 step 7 for a judged, verified candidate: push the PR branch, open or update its pull request and
  * record the outcome, only while the attempt is still running (see deliver.ts for the steps before).
  */
-
 
 
 
@@ -64607,14 +64637,7 @@ async function publishCandidate(c, { fail, record }) {
     ];
     const carried = logSource === null
         ? null
-        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), {
-            running: stillHere,
-            recordedMeanwhile: async (pull) => {
-                const { state } = await deps.events.read();
-                const a = attemptById(state, ctx.attempt);
-                return a?.status === 'succeeded' && a.pr === pull.number;
-            },
-        });
+        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
     let pull;
     try {
         pull = await deps.forge.upsertPull({

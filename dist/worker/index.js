@@ -43638,26 +43638,50 @@ class Git {
 
 /***/ }),
 
-/***/ 7811:
+/***/ 9188:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   q: () => (/* binding */ PrivateRepo)
-/* harmony export */ });
-/* unused harmony export AtomicUnsupportedError */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _git_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4525);
-/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3338);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  R: () => (/* binding */ pushLeased)
+});
+
+// UNUSED EXPORTS: AtomicUnsupportedError
+
+;// CONCATENATED MODULE: ./src/store/cas-backoff.ts
+/** The wait between compare-and-swap tries of `RefStore.update` (ref-store.ts) after a lost race. */
+/** Full jitter: a random wait in [0, min(max, base·2^(try−1))). */
+function backoffDelay(tryNumber, baseMs, maxMs, random = Math.random) {
+    return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, tryNumber - 1)));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// EXTERNAL MODULE: ./src/store/git.ts
+var store_git = __nccwpck_require__(4525);
+// EXTERNAL MODULE: ./src/store/remote-tips.ts
+var remote_tips = __nccwpck_require__(3338);
+;// CONCATENATED MODULE: ./src/store/leased-push.ts
+/**
+ * One atomic push of several refs, each with its lease, and the reading of its answer: which leases were
+ * stale (decide again and retry), what landed after a cut connection, and what the origin refused.
+ */
 
 
 
-
-
+/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
+class AtomicUnsupportedError extends Error {
+    name = 'AtomicUnsupportedError';
+    constructor(where) {
+        super(`${where} does not support atomic pushes; nothing was pushed`);
+    }
+}
+/**
+ * How often a ref transaction that failed with nothing moved is pushed again: another writer held a ref's
+ * lock (its own push in progress), so a moment later the lease is either good or plainly stale.
+ */
+const TRANSIENT_TRIES = 4;
+const TRANSIENT_BASE_MS = 40;
 /**
  * The refs of `leases` a porcelain push output reports as stale: lease lost, or (a store ref, every one
  * after the first unless `firstIsStore`) already at that commit.
@@ -43677,13 +43701,98 @@ function pushedStale(stdout, leases, firstIsStore = false) {
     }
     return stale;
 }
-/** The origin cannot push several refs atomically (`pushLeased` with `atomicOnly`): nothing was pushed. */
-class AtomicUnsupportedError extends Error {
-    name = 'AtomicUnsupportedError';
-    constructor(where) {
-        super(`${where} does not support atomic pushes; nothing was pushed`);
+/**
+ * One atomic push of `leases` to `url` with `git` (which finds the commits), each ref only if it is still at
+ * its `expected` tip (null: absent). Returns the refs whose lease was stale (then nothing landed; empty:
+ * everything landed); throws for any other failure. After a cut connection the origin is asked where the
+ * refs are, so a push that landed is never reported as failed; a ref transaction that failed with nothing
+ * moved (a lock held by a concurrent push) is pushed again. An origin without atomic pushes gets them one
+ * by one, in order, unless `atomicOnly` (then `AtomicUnsupportedError`, nothing pushed).
+ */
+async function pushLeased(git, url, leases, atomicOnly = false) {
+    const push = async (some, atomic) => git.run([
+        'push',
+        '--porcelain',
+        '--no-verify',
+        '--no-signed',
+        ...(atomic ? ['--atomic'] : []),
+        ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
+        url,
+        ...some.map((l) => `${l.commit}:${l.ref}`),
+    ], { allowFailure: true });
+    for (let tries = 1;; tries += 1) {
+        let r = await push(leases, leases.length > 1);
+        let pending = leases;
+        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
+            if (atomicOnly)
+                throw new AtomicUnsupportedError('the origin');
+            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
+            for (const lease of leases) {
+                pending = [lease];
+                r = await push(pending, false);
+                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
+                    break;
+            }
+        }
+        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
+        if (stale.length > 0)
+            return { stale };
+        if (r.exitCode === 0) {
+            for (const l of leases)
+                (0,remote_tips/* noteRemoteTip */.wX)(url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
+        // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
+        // "atomic transaction failed").
+        const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
+        const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
+        if (rejected)
+            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
+        const now = await git.run(['ls-remote', url, ...leases.map((l) => l.ref)], { allowFailure: true });
+        const at = (0,remote_tips/* parseListing */._S)(now.stdout, ['refs/']);
+        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
+            for (const l of leases)
+                (0,remote_tips/* noteRemoteTip */.wX)(url, l.ref, l.commit);
+            return { stale: [] };
+        }
+        // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
+        // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
+        if (now.exitCode === 0 && rejections.length > 0) {
+            const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
+            if (moved.length > 0)
+                return { stale: moved };
+            if (tries < TRANSIENT_TRIES) {
+                await sleep(TRANSIENT_BASE_MS + backoffDelay(tries, TRANSIENT_BASE_MS, 1000));
+                continue;
+            }
+        }
+        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${(0,store_git/* gitMessage */.Uu)(r.stderr)}`);
     }
 }
+
+
+/***/ }),
+
+/***/ 7811:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   q: () => (/* binding */ PrivateRepo)
+/* harmony export */ });
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _leased_push_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9188);
+/* harmony import */ var _remote_tips_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3338);
+
+
+
+
+
 class PrivateRepo {
     root;
     git;
@@ -43886,70 +43995,9 @@ class PrivateRepo {
         ]);
         (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, ref, commit);
     }
-    /**
-     * One atomic push of `leases` to the origin, each ref only if it is still at its `expected` tip (null:
-     * absent), the commits found here or in `objects` (extra object directories, read only, for this push
-     * alone). Returns the refs whose lease was stale (then nothing landed; empty: everything landed); throws
-     * for any other failure. After a cut connection the origin is asked where the refs are, so a push that
-     * landed is never reported as failed. An origin without atomic pushes gets them one by one, in order.
-     */
-    async pushLeased(target, leases, objects = [], token, 
-    /** All refs in one atomic push or none: an origin without atomic pushes is then an `AtomicUnsupportedError`. */
-    atomicOnly = false) {
-        const git = this.originGit(target, token, objects);
-        const push = async (some, atomic) => git.run([
-            'push',
-            '--porcelain',
-            '--no-verify',
-            '--no-signed',
-            ...(atomic ? ['--atomic'] : []),
-            ...some.map((l) => `--force-with-lease=${l.ref}:${l.expected ?? ''}`),
-            target.url,
-            ...some.map((l) => `${l.commit}:${l.ref}`),
-        ], { allowFailure: true });
-        let r = await push(leases, leases.length > 1);
-        let pending = leases;
-        if (r.exitCode !== 0 && /does not support --atomic/i.test(r.stderr)) {
-            if (atomicOnly)
-                throw new AtomicUnsupportedError('the origin');
-            // One by one: the first (the branch) decides; a later stale lease leaves the earlier refs pushed.
-            for (const lease of leases) {
-                pending = [lease];
-                r = await push(pending, false);
-                if (r.exitCode !== 0 || pushedStale(r.stdout, pending, lease !== leases[0]).length > 0)
-                    break;
-            }
-        }
-        const stale = pushedStale(r.stdout, pending, pending[0] !== leases[0]);
-        if (stale.length > 0)
-            return { stale };
-        if (r.exitCode === 0) {
-            for (const l of leases)
-                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
-            return { stale: [] };
-        }
-        // The ref that was refused for a reason of its own (a hook, a protection), not one an atomic push
-        // dragged down with it (the client's "atomic push failed", the server's "atomic push failure" and
-        // "atomic transaction failed").
-        const rejections = r.stdout.split('\n').filter((l) => l.startsWith('!'));
-        const rejected = rejections.find((l) => !/atomic (push|transaction) fail/i.test(l.split('\t')[2] ?? ''));
-        if (rejected)
-            throw new Error(`the origin rejected the push: ${rejected.split('\t').slice(1).join(' ')}`);
-        const now = await git.run(['ls-remote', target.url, ...leases.map((l) => l.ref)], { allowFailure: true });
-        const at = (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .parseListing */ ._S)(now.stdout, ['refs/']);
-        if (now.exitCode === 0 && leases.every((l) => at.get(l.ref) === l.commit)) {
-            for (const l of leases)
-                (0,_remote_tips_js__WEBPACK_IMPORTED_MODULE_4__/* .noteRemoteTip */ .wX)(target.url, l.ref, l.commit);
-            return { stale: [] };
-        }
-        // The server's ref transaction failed as a whole (another writer moved a ref between its lease check and
-        // its locks, which git reports only on stderr): the refs no longer where their lease said are stale.
-        if (now.exitCode === 0 && rejections.length > 0) {
-            const moved = pending.filter((l) => (at.get(l.ref) ?? null) !== l.expected).map((l) => l.ref);
-            if (moved.length > 0)
-                return { stale: moved };
-        }
-        throw new Error(`the push to ${leases.map((l) => l.ref).join(' and ')} failed${now.exitCode === 0 ? ' and did not land' : ''}: ${(0,_git_js__WEBPACK_IMPORTED_MODULE_3__/* .gitMessage */ .Uu)(r.stderr)}`);
+    /** `pushLeased` (leased-push.ts) from this repository, with `objects` as extra object directories. */
+    pushLeased(target, leases, objects = [], token, atomicOnly = false) {
+        return (0,_leased_push_js__WEBPACK_IMPORTED_MODULE_3__/* .pushLeased */ .R)(this.originGit(target, token, objects), target.url, leases, atomicOnly);
     }
     /**
      * One `ls-remote` of the origin's branches and Leviathan's refs, remembered (remote-tips.ts) so the reads
@@ -49898,6 +49946,8 @@ async function work_tree_scanWorkTree(root, base, options) {
 
 // EXTERNAL MODULE: ./src/forge/forge.ts
 var forge = __nccwpck_require__(6576);
+// EXTERNAL MODULE: ./src/store/leased-push.ts + 1 modules
+var leased_push = __nccwpck_require__(9188);
 ;// CONCATENATED MODULE: ./src/worker/branch.ts
 
 
@@ -49988,16 +50038,24 @@ function branch_commitMessage(title, task, attempt) {
 class PullsMoved extends (/* unused pure expression or super */ null && (Error)) {
 }
 /**
+ * `drafts` as the log holds them (by id), or null when it holds none: an append that may only find them.
+ * Their ids are this worker's own, so another worker's outcome for the same attempt is never taken for ours.
+ */
+async function foundOnLog(events, drafts) {
+    const found = await events.append(drafts, () => 'not on the log');
+    return found.ok ? found.events : null;
+}
+/**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
  * accepts the log's tip. A push without a pull (the pull was already this one), or to an origin without
- * atomic pushes, first asks `checks.running` and pushes the branch as before; the outcome is then recorded
+ * atomic pushes, first asks `running` (the attempt is still running, read from the log) and pushes the branch as before; the outcome is then recorded
  * after it (`recorded()` stays null).
  */
-function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondition, checks) {
+function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondition, running) {
     let recorded = null;
     let atomic = true;
     const alone = async (refs, objects) => {
-        const verdict = await checks.running();
+        const verdict = await running();
         if (verdict !== true)
             throw new CarryRefusedError(verdict);
         return carry.push(refs, objects);
@@ -50008,9 +50066,10 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
             if (!pull || !atomic)
                 return alone(refs, objects);
             const along = [...new Set([...objects, logObjects])];
+            const drafts = outcome(pull);
             let appended;
             try {
-                appended = await events.append(outcome(pull), precondition, async (lease) => {
+                appended = await events.append(drafts, precondition, async (lease) => {
                     const pushed = await carry.push([...refs, lease], along, undefined, true);
                     if (pushed.landed)
                         return true;
@@ -50027,12 +50086,11 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
                     return alone(refs, objects);
                 }
                 // The push's answer was lost but the origin may have taken it: then it all landed, once.
-                if (!(error instanceof CarryRefusedError) &&
-                    (await checks.recordedMeanwhile(pull).catch(() => false))) {
-                    recorded = [];
-                    return { landed: true, stale: [] };
-                }
-                throw error;
+                const found = error instanceof CarryRefusedError ? null : await foundOnLog(events, drafts).catch(() => null);
+                if (!found)
+                    throw error;
+                recorded = found;
+                return { landed: true, stale: [] };
             }
             if (!appended.ok)
                 throw new CarryRefusedError(appended.refused);
@@ -50048,7 +50106,6 @@ function outcome_carry_carryOutcome(carry, events, logObjects, outcome, precondi
  * SPEC §3.2 step 7 for a judged, verified candidate: push the PR branch, open or update its pull request and
  * record the outcome, only while the attempt is still running (see deliver.ts for the steps before).
  */
-
 
 
 
@@ -50113,14 +50170,7 @@ async function publish_publishCandidate(c, { fail, record }) {
     ];
     const carried = logSource === null
         ? null
-        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), {
-            running: stillHere,
-            recordedMeanwhile: async (pull) => {
-                const { state } = await deps.events.read();
-                const a = attemptById(state, ctx.attempt);
-                return a?.status === 'succeeded' && a.pr === pull.number;
-            },
-        });
+        : carryOutcome(branchCarry, deps.events, logSource.objects, outcomeEvents, (s) => stillRunning(s, ctx.attempt), stillHere);
     let pull;
     try {
         pull = await deps.forge.upsertPull({

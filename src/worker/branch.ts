@@ -1,6 +1,7 @@
 import { BranchPushError, type CarriedPush, type LeasedRef } from '../forge/forge.js';
 import type { Git } from '../store/git.js';
-import { AtomicUnsupportedError, type PrivateRepo, type PushTarget } from '../store/private-repo.js';
+import { AtomicUnsupportedError } from '../store/leased-push.js';
+import type { PrivateRepo, PushTarget } from '../store/private-repo.js';
 
 /**
  * Branch work for an attempt, kept apart from pull-request work (as peter-evans/create-pull-request does).

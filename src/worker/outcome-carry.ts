@@ -13,7 +13,7 @@ import type { EventDraft, LeviathanEvent } from '../core/events.js';
 import type { State } from '../core/state-types.js';
 import { type CarriedPull, type CarriedPush, CarryRefusedError } from '../forge/forge.js';
 import type { EventStore } from '../store/event-store.js';
-import { AtomicUnsupportedError } from '../store/private-repo.js';
+import { AtomicUnsupportedError } from '../store/leased-push.js';
 
 export interface OutcomeCarry {
   carry: CarriedPush;
@@ -24,17 +24,19 @@ export interface OutcomeCarry {
 /** Only the pulls' lease was stale: the forge must decide the pull again. */
 class PullsMoved extends Error {}
 
-export interface CarryChecks {
-  /** The attempt is still running, read from the log: asked before a push that carries no outcome. */
-  running(): Promise<true | string>;
-  /** The outcome naming `pull` is on the log already (a push whose answer was lost had landed). */
-  recordedMeanwhile(pull: CarriedPull): Promise<boolean>;
+/**
+ * `drafts` as the log holds them (by id), or null when it holds none: an append that may only find them.
+ * Their ids are this worker's own, so another worker's outcome for the same attempt is never taken for ours.
+ */
+async function foundOnLog(events: EventStore, drafts: EventDraft[]): Promise<LeviathanEvent[] | null> {
+  const found = await events.append(drafts, () => 'not on the log');
+  return found.ok ? found.events : null;
 }
 
 /**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
  * accepts the log's tip. A push without a pull (the pull was already this one), or to an origin without
- * atomic pushes, first asks `checks.running` and pushes the branch as before; the outcome is then recorded
+ * atomic pushes, first asks `running` (the attempt is still running, read from the log) and pushes the branch as before; the outcome is then recorded
  * after it (`recorded()` stays null).
  */
 export function carryOutcome(
@@ -43,12 +45,12 @@ export function carryOutcome(
   logObjects: string,
   outcome: (pull: CarriedPull) => EventDraft[],
   precondition: (state: State) => true | string,
-  checks: CarryChecks,
+  running: () => Promise<true | string>,
 ): OutcomeCarry {
   let recorded: LeviathanEvent[] | null = null;
   let atomic = true;
   const alone: CarriedPush['push'] = async (refs, objects) => {
-    const verdict = await checks.running();
+    const verdict = await running();
     if (verdict !== true) throw new CarryRefusedError(verdict);
     return carry.push(refs, objects);
   };
@@ -57,9 +59,10 @@ export function carryOutcome(
     push: async (refs, objects, pull) => {
       if (!pull || !atomic) return alone(refs, objects);
       const along = [...new Set([...objects, logObjects])];
+      const drafts = outcome(pull);
       let appended: Awaited<ReturnType<EventStore['append']>>;
       try {
-        appended = await events.append(outcome(pull), precondition, async (lease) => {
+        appended = await events.append(drafts, precondition, async (lease) => {
           const pushed = await carry.push([...refs, lease], along, undefined, true);
           if (pushed.landed) return true;
           if (pushed.stale.some((ref) => ref !== lease.ref)) throw new PullsMoved();
@@ -72,14 +75,11 @@ export function carryOutcome(
           return alone(refs, objects);
         }
         // The push's answer was lost but the origin may have taken it: then it all landed, once.
-        if (
-          !(error instanceof CarryRefusedError) &&
-          (await checks.recordedMeanwhile(pull).catch(() => false))
-        ) {
-          recorded = [];
-          return { landed: true, stale: [] };
-        }
-        throw error;
+        const found =
+          error instanceof CarryRefusedError ? null : await foundOnLog(events, drafts).catch(() => null);
+        if (!found) throw error;
+        recorded = found;
+        return { landed: true, stale: [] };
       }
       if (!appended.ok) throw new CarryRefusedError(appended.refused);
       recorded = appended.events;

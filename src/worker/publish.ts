@@ -5,7 +5,6 @@
 
 import type { EventDraft, FailureReason } from '../core/events.js';
 import { renderPullBody } from '../core/pr-body.js';
-import { attemptById } from '../core/state.js';
 import type { sanitizeTask } from '../core/task-text.js';
 import type { GuardReport } from '../executor/diff-guard.js';
 import type { RunSandboxedResult } from '../executor/sandboxed-run.js';
@@ -102,14 +101,7 @@ export async function publishCandidate(c: Candidate, { fail, record }: Endings):
           logSource.objects,
           outcomeEvents,
           (s) => stillRunning(s, ctx.attempt),
-          {
-            running: stillHere,
-            recordedMeanwhile: async (pull) => {
-              const { state } = await deps.events.read();
-              const a = attemptById(state, ctx.attempt);
-              return a?.status === 'succeeded' && a.pr === pull.number;
-            },
-          },
+          stillHere,
         );
   let pull: Awaited<ReturnType<WorkerDeps['forge']['upsertPull']>>;
   try {

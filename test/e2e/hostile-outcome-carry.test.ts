@@ -5,8 +5,9 @@
  * Left out on purpose: an origin without atomic pushes (the outcome is then recorded after the branch and
  * the pull, as on GitHub) can still be timed out between the two.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { tick } from '../../src/scheduler/tick.js';
 import { Git } from '../../src/store/git.js';
@@ -80,6 +81,61 @@ function isDeliveryPush(args: readonly string[]): boolean {
   return (
     args[0] === 'push' && args.includes('--atomic') && args.some((a) => a.endsWith(':refs/leviathan/pulls'))
   );
+}
+
+/**
+ * Watches the worker's delivery pushes to `t`: `before` runs once, ahead of the first (its own delivery
+ * pushes pass untouched); while one runs, `onPost` sees each upload (counted from 1) and every request of
+ * the push service `cut` names is killed. `restore()` puts Git and the server back.
+ */
+function interceptDelivery(
+  t: Target,
+  opts: {
+    before?: () => Promise<void>;
+    cut?: (r: { method: string }) => boolean;
+    onPost?: (posts: number) => void;
+  },
+) {
+  const seen = { cut: 0, posts: 0 };
+  let delivering = false;
+  let holding = false;
+  let held = false;
+  server.onRequest = (r) => {
+    if (!delivering || r.repo !== t.name || r.service !== 'git-receive-pack') return undefined;
+    if (r.method === 'POST') {
+      seen.posts += 1;
+      opts.onPost?.(seen.posts);
+    }
+    if (!opts.cut?.(r)) return undefined;
+    seen.cut += 1;
+    return 'kill';
+  };
+  const run = Git.prototype.run;
+  const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, o) {
+    if (!isDeliveryPush(args) || holding) return run.call(this, args, o);
+    if (opts.before && !held) {
+      held = true;
+      holding = true;
+      try {
+        await opts.before();
+      } finally {
+        holding = false;
+      }
+    }
+    delivering = true;
+    try {
+      return await run.call(this, args, o);
+    } finally {
+      delivering = false;
+    }
+  });
+  return {
+    seen,
+    restore: () => {
+      spy.mockRestore();
+      server.onRequest = null;
+    },
+  };
 }
 
 /** What of the attempt's PR exists on the origin, and what the log says about it. */
@@ -162,37 +218,17 @@ describe('promise 4: an origin refusing part of the push', () => {
     const t = await target();
     const clock = new Clock('2026-11-26T10:00:00.000Z');
     const { deps, ctx, executed } = await started(t, clock);
-    let cut = 0;
-    let delivering = false;
     // Every upload of the delivery push is cut (libcurl re-sends a request cut on a reused connection once),
     // and only those: the WIP branch and the failure's record still reach the origin.
-    server.onRequest = (r) => {
-      if (delivering && r.repo === t.name && r.service === 'git-receive-pack' && r.method === 'POST') {
-        cut += 1;
-        return 'kill';
-      }
-      return undefined;
-    };
-    const run = Git.prototype.run;
-    const spy = jest.spyOn(Git.prototype, 'run').mockImplementation(async function (this: Git, args, opts) {
-      const delivery = isDeliveryPush(args);
-      if (!delivery) return run.call(this, args, opts);
-      delivering = true;
-      try {
-        return await run.call(this, args, opts);
-      } finally {
-        delivering = false;
-      }
-    });
+    const watch = interceptDelivery(t, { cut: (r) => r.method === 'POST' });
     let outcome: AttemptOutcome | undefined;
     try {
       outcome = await finishAttempt(deps, ctx, executed);
     } finally {
-      spy.mockRestore();
-      server.onRequest = null;
+      watch.restore();
     }
     const seen = await evidence(t, ctx);
-    expect(cut).toBeGreaterThan(0);
+    expect(watch.seen.cut).toBeGreaterThan(0);
     expect(outcome).toEqual(expect.objectContaining({ status: 'failed', reason: 'push_error' }));
     expect(seen).toEqual(
       expect.objectContaining({ branch: false, pulls: [], created: [], succeeded: 0, failed: 1 }),
@@ -218,6 +254,63 @@ describe('promise 1: the same attempt finished by two workers at once', () => {
       seen: expect.objectContaining({ branch: true, succeeded: 1, failed: 0 }),
     });
     expect(seen.created).toEqual(seen.pulls);
+  });
+
+  it('the second worker decided the same pull, then the first delivered and its own push is cut → failed, not a second success', async () => {
+    const t = await target();
+    const clock = new Clock('2026-11-26T10:00:00.000Z');
+    const { deps, ctx, executed } = await started(t, clock);
+    const other = await workerDeps(t, clock.now);
+    let first: AttemptOutcome | undefined;
+    // Placed exactly: the second worker has decided pull #1 (no pull yet) when the first one finishes. Its
+    // push is then cut, the advertisement too (else the client itself finds its lease stale).
+    const watch = interceptDelivery(t, {
+      before: async () => {
+        first = await finishAttempt(other, JSON.parse(JSON.stringify(ctx)), executed);
+      },
+      cut: () => true,
+    });
+    let second: AttemptOutcome | undefined;
+    try {
+      second = await finishAttempt(deps, ctx, executed);
+    } finally {
+      watch.restore();
+    }
+    const seen = await evidence(t, ctx);
+    expect(watch.seen.cut).toBeGreaterThan(0);
+    expect([first?.status, second.status]).toEqual(['succeeded', 'failed']);
+    expect(seen).toEqual(
+      expect.objectContaining({ branch: true, pulls: [1], created: [1], succeeded: 1, failed: 0 }),
+    );
+  });
+
+  it("a ref lock held on the origin (another writer's push in progress) → pushed again, delivered", async () => {
+    const t = await target();
+    const clock = new Clock('2026-11-26T10:00:00.000Z');
+    const { deps, ctx, executed } = await started(t, clock);
+    const lock = `${t.bare}/refs/leviathan/pulls.lock`;
+    // The first upload of the delivery push meets the lock (the server's ref transaction fails with nothing
+    // moved); the lock is gone by the next one.
+    const watch = interceptDelivery(t, {
+      before: async () => {
+        mkdirSync(dirname(lock), { recursive: true });
+        writeFileSync(lock, '');
+      },
+      onPost: (posts) => {
+        if (posts >= 2) rmSync(lock, { force: true });
+      },
+    });
+    let outcome: AttemptOutcome | undefined;
+    try {
+      outcome = await finishAttempt(deps, ctx, executed);
+    } finally {
+      watch.restore();
+      rmSync(lock, { force: true });
+    }
+    const seen = await evidence(t, ctx);
+    expect(watch.seen.posts).toBeGreaterThanOrEqual(2);
+    expect(outcome.status).toBe('succeeded');
+    expect(seen).toEqual(expect.objectContaining({ branch: true, pulls: [1], created: [1], succeeded: 1 }));
   });
 });
 
