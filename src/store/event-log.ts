@@ -200,7 +200,7 @@ export class EventLog implements EventStore {
     } = {};
     const result = await this.store.update<LeviathanEvent[]>(async (view) => {
       const loaded = await this.load(view, true, trust);
-      const stored = alreadyAppended(drafts, loaded.newest?.text ?? '');
+      const stored = alreadyAppended(drafts, await appendedTexts(view, drafts, loaded.newest));
       if (stored) return { kind: 'skip', value: stored };
       if (precondition) {
         const verdict = precondition(loaded.state);
@@ -339,6 +339,26 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * The day files that may hold `drafts` had they landed: the newest, and those from the day of the earliest
+ * draft on when the log has rolled to a later day since (another writer's append after midnight, or drafts
+ * straddling it); usually the newest file alone, read already.
+ */
+async function appendedTexts(
+  view: RefView,
+  drafts: readonly EventDraft[],
+  newest: Loaded['newest'],
+): Promise<string> {
+  if (!newest) return '';
+  const first = drafts.map((d) => d.ts.slice(0, 10)).sort()[0] ?? newest.day;
+  if (first >= newest.day) return newest.text;
+  const earlier = (await view.list(EVENTS_DIR))
+    .filter((e) => e.type === 'blob' && e.path !== newest.path && e.name.slice(0, 10) >= first)
+    .map((e) => e.path);
+  const texts = await view.readMany(earlier);
+  return [...earlier.map((path) => texts.get(path) ?? ''), newest.text].join('');
 }
 
 /** If every draft id is among the newest file's events (a retried append that had landed), those events. */
