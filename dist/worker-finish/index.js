@@ -50812,10 +50812,20 @@ class PullsMoved extends Error {
 /**
  * `drafts` as the log holds them (by id), or null when it holds none: an append that may only find them.
  * Their ids are this worker's own, so another worker's outcome for the same attempt is never taken for ours.
+ * Asked twice when the first ask fails (the connection that lost the push's answer may still be down); null
+ * when neither could ask.
  */
 async function foundOnLog(events, drafts) {
-    const found = await events.append(drafts, () => 'not on the log');
-    return found.ok ? found.events : null;
+    for (let tries = 1;; tries += 1) {
+        try {
+            const found = await events.append(drafts, () => 'not on the log');
+            return found.ok ? found.events : null;
+        }
+        catch {
+            if (tries >= 2)
+                return null;
+        }
+    }
 }
 /**
  * Wraps `carry` so that a push naming its pull also lands `outcome(pull)` on the log when `precondition`
@@ -50858,7 +50868,7 @@ function carryOutcome(carry, events, logObjects, outcome, precondition, running)
                     return alone(refs, objects);
                 }
                 // The push's answer was lost but the origin may have taken it: then it all landed, once.
-                const found = error instanceof forge/* CarryRefusedError */.QW ? null : await foundOnLog(events, drafts).catch(() => null);
+                const found = error instanceof forge/* CarryRefusedError */.QW ? null : await foundOnLog(events, drafts);
                 if (!found)
                     throw error;
                 recorded = found;
