@@ -32456,7 +32456,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6819);
+/* harmony import */ var _program_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6304);
 
 process.exitCode = await (0,_program_js__WEBPACK_IMPORTED_MODULE_0__/* .runCli */ .a)(process.argv.slice(2));
 
@@ -32465,7 +32465,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6819:
+/***/ 6304:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -55188,279 +55188,9 @@ function parseSealTrailers(message) {
     return { state, seal: m ? { keyId: m[1], signature: m[2] } : null };
 }
 
-;// CONCATENATED MODULE: ./src/core/spend.ts
-
-/**
- * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
- * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
- * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
- * spent), so its attempt may show both as unknown and as known.
- */
-/** How many UTC days of spend counters are kept, counting the newest event's day. */
-const SPEND_WINDOW_DAYS = 8;
-const DAY_MS = 86_400_000;
-/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
-function dayKey(date) {
-    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
-}
-/**
- * `dayKey(ts)`, the same string object while the day is the same (a key string used before is found at once;
- * a new one is first looked up among all of V8's key strings).
- */
-let lastDayKey = '';
-function dayKeyOf(ts) {
-    if (lastDayKey.length !== 10 || !ts.startsWith(lastDayKey))
-        lastDayKey = ts.slice(0, 10);
-    return lastDayKey;
-}
-function spend_own(rec, key) {
-    return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-function add(spend, micros) {
-    if (micros === undefined)
-        spend.unknown += 1;
-    else
-        spend.micros += micros;
-}
-function emptySpend() {
-    return { micros: 0, unknown: 0 };
-}
-/**
- * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
- * charged only for a reported cost).
- */
-function chargeSpend(state, e, first) {
-    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
-        return;
-    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
-    if (micros === undefined && !first)
-        return;
-    const day = dayKeyOf(e.ts);
-    let today = spend_own(state.spend, day);
-    if (!today) {
-        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
-        today = emptySpend();
-        state.spend[day] = today;
-    }
-    add(today, micros);
-    const task = e.task === undefined ? undefined : spend_own(state.tasks, e.task);
-    if (task) {
-        task.spend ??= emptySpend();
-        add(task.spend, micros);
-    }
-}
-/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
-function pruneSpend(state, ts) {
-    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
-    for (const key of Object.keys(state.spend))
-        if (key < cutoff)
-            delete state.spend[key];
-}
-/** What the task in play has spent so far (a settled or unknown task: nothing). */
-function taskSpend(state, taskId) {
-    const t = spend_own(state.tasks, taskId)?.spend;
-    return t ? { ...t } : emptySpend();
-}
-/** What was spent on the UTC day that contains `now`. */
-function daySpend(state, now) {
-    const d = spend_own(state.spend ?? {}, dayKey(now));
-    return d ? { ...d } : emptySpend();
-}
-function spendReport(state, now, taskIds) {
-    const tasks = {};
-    for (const id of taskIds) {
-        const t = spend_own(state.tasks, id)?.spend;
-        if (t && id !== '__proto__')
-            tasks[id] = { ...t };
-    }
-    return { day: dayKey(now), today: daySpend(state, now), tasks };
-}
-/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
-function describeSpend(spend, limitUsd, per) {
-    const usd = (m) => formatUsd(m);
-    const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
-    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
-    return `${usd(spend.micros)}${limit}${unknown}`;
-}
-
-;// CONCATENATED MODULE: ./src/core/state.ts
-
+;// CONCATENATED MODULE: ./src/core/hours.ts
 /** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
 const DISPATCH_WINDOW_HOURS = 48;
-/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
-const FEEDBACK_TAIL_CHARS = 4096;
-/** The snapshot format `initialState` and the fold produce (`State.v`). */
-const STATE_VERSION = 3;
-const OPEN_STATUSES = new Set([
-    'created',
-    'dispatched',
-    'running',
-]);
-// Statuses only move forward: a late `attempt.dispatched` (the worker may start before the scheduler records
-// the dispatch) must not pull a running or finished attempt back.
-const RANK = {
-    created: 0,
-    dispatched: 1,
-    running: 2,
-    succeeded: 3,
-    failed: 3,
-    timed_out: 3,
-};
-function initialState() {
-    return {
-        v: STATE_VERSION,
-        seq: 0,
-        hash: null,
-        ts: null,
-        tasks: {},
-        done: {},
-        attempts: {},
-        breaker: { open: false, consecutive_failures: 0 },
-        dispatches: {},
-        spend: {},
-    };
-}
-/** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
-function hourKey(date) {
-    const d = typeof date === 'string' ? new Date(date) : date;
-    return d.toISOString().slice(0, 13);
-}
-function isOpenStatus(status) {
-    return OPEN_STATUSES.has(status);
-}
-/** Attempts that still hold a slot: created, dispatched or running, in creation order. */
-function openAttempts(state) {
-    return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
-}
-/** A task as the queries see it, in play or settled (unknown task → undefined). */
-function taskSummary(state, taskId) {
-    const task = state_own(state.tasks, taskId);
-    if (task)
-        return task;
-    const settled = state_own(state.done, taskId);
-    if (settled === undefined)
-        return undefined;
-    const summary = { id: taskId, attempts: settled.attempts, completed: true, blocked: false };
-    if (settled.pr !== undefined)
-        summary.pr = mergedPull(settled.pr);
-    return summary;
-}
-/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
-function mergedPull(number) {
-    return { number, branch: '', state: 'merged' };
-}
-/** How many attempts were ever created for the task: what `max_attempts` limits. */
-function attemptCount(state, taskId) {
-    return state_own(state.tasks, taskId)?.attempts ?? state_own(state.done, taskId)?.attempts ?? 0;
-}
-/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
-function attemptsCharged(state, taskId) {
-    const task = state_own(state.tasks, taskId);
-    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
-}
-/** The task's newest attempt, while the task is in play (a settled task keeps none). */
-function latestAttempt(state, taskId) {
-    const id = state_own(state.tasks, taskId)?.last_attempt;
-    return id === undefined ? undefined : state_own(state.attempts, id);
-}
-/** Attempts created in the UTC clock hour that contains `now`. */
-/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
-function attemptById(state, id) {
-    return state_own(state.attempts, id);
-}
-function dispatchesInHour(state, now) {
-    return state_own(state.dispatches, hourKey(now)) ?? 0;
-}
-/** Deep copy through JSON: the state is plain JSON by construction, and this is what a snapshot round-trips. */
-function cloneState(state) {
-    return JSON.parse(JSON.stringify(state));
-}
-/** Applies one event and returns a new state; the input is left untouched. */
-function applyEvent(state, event) {
-    const next = cloneState(state);
-    applyInPlace(next, event);
-    return next;
-}
-/**
- * Folds events over `from` (or the initial state). `from` is copied once, never mutated; the events are then
- * folded into the copy in place. Events must continue the state exactly (seq = state.seq + 1, prev =
- * state.hash): applying an event twice or skipping one would silently corrupt counters, so that throws instead.
- */
-function project(events, from) {
-    const state = from ? cloneState(from) : initialState();
-    for (const e of events)
-        applyInPlace(state, e);
-    return state;
-}
-/**
- * `project(events)` fed in batches, for a reader that verifies the log a batch at a time (a full verify):
- * `foldInto(state, batch)` for each batch on a state from `initialState()` gives what `project` of all of
- * them gives, without an iterator between the verifier and the fold.
- */
-function foldInto(state, events) {
-    for (let i = 0; i < events.length; i++)
-        applyInPlace(state, events[i]);
-}
-// Ids come from event data, so `__proto__` or `constructor` must not reach Object.prototype.
-function state_own(rec, key) {
-    // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
-    const value = rec[key];
-    return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
-}
-function put(rec, key, value) {
-    // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
-    if (key === '__proto__') {
-        Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
-    }
-    else {
-        rec[key] = value;
-    }
-}
-/** The task in play, created if unknown; a settled task is brought back into play (a new attempt or PR). */
-function taskInPlay(state, id) {
-    const existing = state_own(state.tasks, id);
-    if (existing)
-        return existing;
-    const settled = state_own(state.done, id);
-    const t = { id, attempts: 0, failures: 0, completed: false, blocked: false };
-    if (settled !== undefined) {
-        delete state.done[id];
-        t.attempts = settled.attempts;
-        t.completed = true;
-        if (settled.pr !== undefined)
-            t.pr = mergedPull(settled.pr);
-    }
-    put(state.tasks, id, t);
-    return t;
-}
-function recordFailure(state, task) {
-    task.failures += 1;
-    state.breaker.consecutive_failures += 1;
-}
-/**
- * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
- * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
- */
-function settleIfDone(state, task) {
-    if (!task.completed || task.pr?.state === 'open')
-        return;
-    for (const id in state.attempts) {
-        const a = state.attempts[id];
-        if (a.task === task.id && OPEN_STATUSES.has(a.status))
-            return;
-    }
-    if (task.last_attempt !== undefined)
-        delete state.attempts[task.last_attempt];
-    delete state.tasks[task.id];
-    put(state.done, task.id, task.pr?.state === 'merged'
-        ? { attempts: task.attempts, pr: task.pr.number }
-        : { attempts: task.attempts });
-}
-/** A terminal attempt is kept only while it is its task's newest one. */
-function dropIfSuperseded(state, attempt) {
-    if (state_own(state.tasks, attempt.task)?.last_attempt !== attempt.id)
-        delete state.attempts[attempt.id];
-}
 const HOUR_MS = 3_600_000;
 /**
  * The hour key of an hour index (hours since the epoch), as `new Date(hour * HOUR_MS).toISOString()` begins.
@@ -55542,7 +55272,181 @@ function samePrefix(a, b, n) {
             return false;
     return true;
 }
-function applyInPlace(state, e) {
+
+;// CONCATENATED MODULE: ./src/core/own-key.ts
+/**
+ * Keyed reads and writes of the state's records. Ids come from event data, so `__proto__` or `constructor`
+ * must not reach Object.prototype.
+ */
+function own_key_own(rec, key) {
+    // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
+    const value = rec[key];
+    return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
+}
+function put(rec, key, value) {
+    // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
+    if (key === '__proto__') {
+        Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    else {
+        rec[key] = value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/spend.ts
+
+
+/**
+ * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
+ * play and per UTC day. An attempt whose terminal event reports no cost counts as unknown spend: shown, never
+ * blocking. A late result that reports a cost after the attempt was timed out is counted too (the money was
+ * spent), so its attempt may show both as unknown and as known.
+ */
+/** How many UTC days of spend counters are kept, counting the newest event's day. */
+const SPEND_WINDOW_DAYS = 8;
+const DAY_MS = 86_400_000;
+/** UTC day key `YYYY-MM-DD` of a date or ISO timestamp. */
+function dayKey(date) {
+    return (typeof date === 'string' ? date : date.toISOString()).slice(0, 10);
+}
+/**
+ * `dayKey(ts)`, the same string object while the day is the same (a key string used before is found at once;
+ * a new one is first looked up among all of V8's key strings).
+ */
+let lastDayKey = '';
+function dayKeyOf(ts) {
+    if (lastDayKey.length !== 10 || !ts.startsWith(lastDayKey))
+        lastDayKey = ts.slice(0, 10);
+    return lastDayKey;
+}
+function add(spend, micros) {
+    if (micros === undefined)
+        spend.unknown += 1;
+    else
+        spend.micros += micros;
+}
+function emptySpend() {
+    return { micros: 0, unknown: 0 };
+}
+/**
+ * Charges a terminal attempt event (to the day and to `task`, the event's task in play). `first`: the event ends the attempt (else it is a late or repeated one,
+ * charged only for a reported cost).
+ */
+function chargeSpend(state, e, first, task) {
+    if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
+        return;
+    const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
+    if (micros === undefined && !first)
+        return;
+    const day = dayKeyOf(e.ts);
+    let today = own_key_own(state.spend, day);
+    if (!today) {
+        // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
+        today = emptySpend();
+        state.spend[day] = today;
+    }
+    add(today, micros);
+    if (task) {
+        task.spend ??= emptySpend();
+        add(task.spend, micros);
+    }
+}
+/** Drops day counters older than the window before `ts`'s day (a handful of keys at most). */
+function pruneSpend(state, ts) {
+    const cutoff = dayKey(new Date(Date.parse(ts) - (SPEND_WINDOW_DAYS - 1) * DAY_MS));
+    for (const key of Object.keys(state.spend))
+        if (key < cutoff)
+            delete state.spend[key];
+}
+/** What the task in play has spent so far (a settled or unknown task: nothing). */
+function taskSpend(state, taskId) {
+    const t = own_key_own(state.tasks, taskId)?.spend;
+    return t ? { ...t } : emptySpend();
+}
+/** What was spent on the UTC day that contains `now`. */
+function daySpend(state, now) {
+    const d = own_key_own(state.spend ?? {}, dayKey(now));
+    return d ? { ...d } : emptySpend();
+}
+function spendReport(state, now, taskIds) {
+    const tasks = {};
+    for (const id of taskIds) {
+        const t = own_key_own(state.tasks, id)?.spend;
+        if (t && id !== '__proto__')
+            tasks[id] = { ...t };
+    }
+    return { day: dayKey(now), today: daySpend(state, now), tasks };
+}
+/** `$5.00 of $4.00 per day, 1 attempt with unknown spend`: one phrase for summaries. */
+function describeSpend(spend, limitUsd, per) {
+    const usd = (m) => formatUsd(m);
+    const limit = limitUsd > 0 ? ` of ${usd(usdToMicros(limitUsd))} per ${per}` : ' (no limit)';
+    const unknown = spend.unknown > 0 ? `, ${spend.unknown} attempt${spend.unknown === 1 ? '' : 's'} with unknown spend` : '';
+    return `${usd(spend.micros)}${limit}${unknown}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/fold.ts
+
+
+
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
+const fold_OPEN_STATUSES = new Set([
+    'created',
+    'dispatched',
+    'running',
+]);
+// Statuses only move forward: a late `attempt.dispatched` (the worker may start before the scheduler records
+// the dispatch) must not pull a running or finished attempt back.
+const RANK = {
+    created: 0,
+    dispatched: 1,
+    running: 2,
+    succeeded: 3,
+    failed: 3,
+    timed_out: 3,
+};
+/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
+function mergedPull(number) {
+    return { number, branch: '', state: 'merged' };
+}
+/**
+ * Events folded into `state`, which the fold takes over (copy it first to keep it). Events must continue
+ * the state exactly (seq = state.seq + 1, prev = state.hash): applying an event twice or skipping one would
+ * silently corrupt counters, so that throws instead. Batches may be added one after the other (a verify
+ * folds each day file as it is checked); `result()` gives the state.
+ */
+class Fold {
+    f;
+    constructor(state) {
+        this.f = {
+            state,
+            tasks: new Map(Object.entries(state.tasks)),
+            attempts: new Map(Object.entries(state.attempts)),
+        };
+    }
+    add(events) {
+        for (const e of events)
+            applyInPlace(this.f, e);
+        return this;
+    }
+    /** The state after the events added so far (its `tasks` and `attempts` written anew from the Maps). */
+    result() {
+        const { state, tasks, attempts } = this.f;
+        state.tasks = toRecord(tasks);
+        state.attempts = toRecord(attempts);
+        return state;
+    }
+}
+/** A Map as a record with the same keys in the same order (integer-like keys first, as any record has them). */
+function toRecord(map) {
+    const rec = {};
+    for (const [k, v] of map)
+        put(rec, k, v);
+    return rec;
+}
+function applyInPlace(f, e) {
+    const { state } = f;
     if (e.seq !== state.seq + 1) {
         throw new Error(`event seq ${e.seq} does not follow state seq ${state.seq}`);
     }
@@ -55564,14 +55468,14 @@ function applyInPlace(state, e) {
     // the chain writer refuses such drafts, and a fold that throws on a stored event could never recover.
     // Attempts that are settled or superseded are gone from the state: events about them change nothing,
     // as they would not for any finished attempt.
-    const attempt = e.attempt !== undefined ? state_own(state.attempts, e.attempt) : undefined;
+    const attempt = e.attempt !== undefined ? f.attempts.get(e.attempt) : undefined;
     switch (e.type) {
         case 'attempt.created': {
             if (e.task === undefined || e.attempt === undefined || attempt)
                 return;
-            const task = taskInPlay(state, e.task);
-            const previous = task.last_attempt !== undefined ? state_own(state.attempts, task.last_attempt) : undefined;
-            put(state.attempts, e.attempt, {
+            const task = taskInPlay(f, e.task);
+            const previous = task.last_attempt !== undefined ? f.attempts.get(task.last_attempt) : undefined;
+            f.attempts.set(e.attempt, {
                 id: e.attempt,
                 task: e.task,
                 number: e.data.number,
@@ -55583,10 +55487,10 @@ function applyInPlace(state, e) {
             });
             task.attempts += 1;
             task.last_attempt = e.attempt;
-            if (previous && !OPEN_STATUSES.has(previous.status))
-                delete state.attempts[previous.id];
+            if (previous && !fold_OPEN_STATUSES.has(previous.status))
+                f.attempts.delete(previous.id);
             const hour = hourKeyOf(e.ts);
-            put(state.dispatches, hour, (state_own(state.dispatches, hour) ?? 0) + 1);
+            put(state.dispatches, hour, (own_key_own(state.dispatches, hour) ?? 0) + 1);
             return;
         }
         case 'attempt.dispatched':
@@ -55604,19 +55508,19 @@ function applyInPlace(state, e) {
         }
         case 'attempt.succeeded': {
             const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
-            chargeSpend(state, e, first);
+            chargeSpend(state, e, first, e.task === undefined ? undefined : f.tasks.get(e.task));
             if (!attempt || !first)
                 return;
             attempt.status = 'succeeded';
             attempt.pr = e.data.pr;
             state.breaker.consecutive_failures = 0;
-            finish(state, attempt);
+            finish(f, attempt);
             return;
         }
         case 'attempt.failed':
         case 'attempt.timed_out': {
             const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
-            chargeSpend(state, e, first);
+            chargeSpend(state, e, first, e.task === undefined ? undefined : f.tasks.get(e.task));
             if (!attempt || !first)
                 return;
             if (e.type === 'attempt.failed') {
@@ -55631,7 +55535,7 @@ function applyInPlace(state, e) {
             }
             if (e.data.wip_branch !== undefined)
                 attempt.wip_branch = e.data.wip_branch;
-            const task = taskInPlay(state, attempt.task);
+            const task = taskInPlay(f, attempt.task);
             task.last_failure = {
                 attempt: attempt.id,
                 number: attempt.number,
@@ -55641,14 +55545,14 @@ function applyInPlace(state, e) {
                     ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
                     : {}),
             };
-            recordFailure(state, task);
-            finish(state, attempt);
+            recordFailure(f, task);
+            finish(f, attempt);
             return;
         }
         case 'pr.created': {
             if (e.task === undefined)
                 return;
-            const task = taskInPlay(state, e.task);
+            const task = taskInPlay(f, e.task);
             task.pr = { number: e.data.number, branch: e.data.branch, state: 'open' };
             if (e.attempt !== undefined)
                 task.pr.attempt = e.attempt;
@@ -55660,9 +55564,9 @@ function applyInPlace(state, e) {
         case 'pr.closed': {
             // A settled task has no open PR: its PR was merged or closed already, or never recorded. The task is
             // delivered, so a PR of it closing is not a failure of anything still to be done.
-            if (e.task === undefined || state_own(state.done, e.task) !== undefined)
+            if (e.task === undefined || isSettled(f, e.task))
                 return;
-            const task = taskInPlay(state, e.task);
+            const task = taskInPlay(f, e.task);
             const known = task.pr?.number === e.data.number ? task.pr : undefined;
             if (known && known.state !== 'open')
                 return; // recorded already: count a close only once
@@ -55677,28 +55581,28 @@ function applyInPlace(state, e) {
                 // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
                 // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
                 task.failures += 1;
-                const opener = pr.attempt !== undefined ? state_own(state.attempts, pr.attempt) : undefined;
+                const opener = pr.attempt !== undefined ? f.attempts.get(pr.attempt) : undefined;
                 if (opener && opener.status === 'succeeded') {
                     opener.status = 'failed';
                     opener.reason = 'pr_closed';
                 }
             }
             task.pr = pr;
-            settleIfDone(state, task);
+            settleIfDone(f, task);
             return;
         }
         case 'task.completed': {
-            if (e.task === undefined || state_own(state.done, e.task) !== undefined)
+            if (e.task === undefined || isSettled(f, e.task))
                 return;
-            const task = taskInPlay(state, e.task);
+            const task = taskInPlay(f, e.task);
             task.completed = true;
-            settleIfDone(state, task);
+            settleIfDone(f, task);
             return;
         }
         case 'task.blocked':
             // A settled task is done: blocking it changes nothing any query reads.
-            if (e.task !== undefined && state_own(state.done, e.task) === undefined) {
-                const task = taskInPlay(state, e.task);
+            if (e.task !== undefined && !isSettled(f, e.task)) {
+                const task = taskInPlay(f, e.task);
                 task.blocked = true;
                 task.blocked_reason = e.data.reason;
                 if (e.data.entry !== undefined)
@@ -55709,7 +55613,7 @@ function applyInPlace(state, e) {
             return;
         case 'task.retried': {
             // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
-            const task = e.task === undefined ? undefined : state_own(state.tasks, e.task);
+            const task = e.task === undefined ? undefined : f.tasks.get(e.task);
             if (!task)
                 return;
             task.blocked = false;
@@ -55732,12 +55636,147 @@ function applyInPlace(state, e) {
             return;
     }
 }
+/**
+ * Whether the task is settled. A task is in play or settled, never both, so one in play (the small table)
+ * needs no look into the settled ones (the table that grows with the history).
+ */
+function isSettled(f, id) {
+    return f.tasks.get(id) === undefined && own_key_own(f.state.done, id) !== undefined;
+}
+/** The task in play, created if unknown; a settled task is brought back into play (a new attempt or PR). */
+function taskInPlay(f, id) {
+    const { state } = f;
+    const existing = f.tasks.get(id);
+    if (existing)
+        return existing;
+    const settled = own_key_own(state.done, id);
+    const t = { id, attempts: 0, failures: 0, completed: false, blocked: false };
+    if (settled !== undefined) {
+        delete state.done[id];
+        t.attempts = settled.attempts;
+        t.completed = true;
+        if (settled.pr !== undefined)
+            t.pr = mergedPull(settled.pr);
+    }
+    f.tasks.set(id, t);
+    return t;
+}
+function recordFailure(f, task) {
+    task.failures += 1;
+    f.state.breaker.consecutive_failures += 1;
+}
+/**
+ * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
+ * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
+ */
+function settleIfDone(f, task) {
+    const { state } = f;
+    if (!task.completed || task.pr?.state === 'open')
+        return;
+    for (const a of f.attempts.values())
+        if (a.task === task.id && fold_OPEN_STATUSES.has(a.status))
+            return;
+    if (task.last_attempt !== undefined)
+        f.attempts.delete(task.last_attempt);
+    f.tasks.delete(task.id);
+    put(state.done, task.id, task.pr?.state === 'merged'
+        ? { attempts: task.attempts, pr: task.pr.number }
+        : { attempts: task.attempts });
+}
+/** A terminal attempt is kept only while it is its task's newest one. */
+function dropIfSuperseded(f, attempt) {
+    if (f.tasks.get(attempt.task)?.last_attempt !== attempt.id)
+        f.attempts.delete(attempt.id);
+}
 /** After an attempt reached a terminal status: drop it unless it is its task's newest, settle its task. */
-function finish(state, attempt) {
-    dropIfSuperseded(state, attempt);
-    const task = state_own(state.tasks, attempt.task);
+function finish(f, attempt) {
+    dropIfSuperseded(f, attempt);
+    const task = f.tasks.get(attempt.task);
     if (task)
-        settleIfDone(state, task);
+        settleIfDone(f, task);
+}
+
+;// CONCATENATED MODULE: ./src/core/state.ts
+
+
+
+/** The snapshot format `initialState` and the fold produce (`State.v`). */
+const STATE_VERSION = 3;
+function initialState() {
+    return {
+        v: STATE_VERSION,
+        seq: 0,
+        hash: null,
+        ts: null,
+        tasks: {},
+        done: {},
+        attempts: {},
+        breaker: { open: false, consecutive_failures: 0 },
+        dispatches: {},
+        spend: {},
+    };
+}
+/** UTC hour key `YYYY-MM-DDTHH` of a date or ISO timestamp. */
+function hourKey(date) {
+    const d = typeof date === 'string' ? new Date(date) : date;
+    return d.toISOString().slice(0, 13);
+}
+function isOpenStatus(status) {
+    return OPEN_STATUSES.has(status);
+}
+/** Attempts that still hold a slot: created, dispatched or running, in creation order. */
+function openAttempts(state) {
+    return Object.values(state.attempts).filter((a) => fold_OPEN_STATUSES.has(a.status));
+}
+/** A task as the queries see it, in play or settled (unknown task → undefined). */
+function taskSummary(state, taskId) {
+    const task = own_key_own(state.tasks, taskId);
+    if (task)
+        return task;
+    const settled = own_key_own(state.done, taskId);
+    if (settled === undefined)
+        return undefined;
+    const summary = { id: taskId, attempts: settled.attempts, completed: true, blocked: false };
+    if (settled.pr !== undefined)
+        summary.pr = mergedPull(settled.pr);
+    return summary;
+}
+/** How many attempts were ever created for the task: what `max_attempts` limits. */
+function attemptCount(state, taskId) {
+    return own_key_own(state.tasks, taskId)?.attempts ?? own_key_own(state.done, taskId)?.attempts ?? 0;
+}
+/** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
+function attemptsCharged(state, taskId) {
+    const task = own_key_own(state.tasks, taskId);
+    return attemptCount(state, taskId) - (task?.retry_base ?? 0);
+}
+/** The task's newest attempt, while the task is in play (a settled task keeps none). */
+function latestAttempt(state, taskId) {
+    const id = own_key_own(state.tasks, taskId)?.last_attempt;
+    return id === undefined ? undefined : own_key_own(state.attempts, id);
+}
+/** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
+function attemptById(state, id) {
+    return own_key_own(state.attempts, id);
+}
+/** Attempts created in the UTC clock hour that contains `now`. */
+function dispatchesInHour(state, now) {
+    return own_key_own(state.dispatches, hourKey(now)) ?? 0;
+}
+/** Deep copy through JSON: the state is plain JSON by construction, and this is what a snapshot round-trips. */
+function cloneState(state) {
+    return JSON.parse(JSON.stringify(state));
+}
+/** Applies one event and returns a new state; the input is left untouched. */
+function applyEvent(state, event) {
+    return project([event], state);
+}
+/**
+ * Folds events over `from` (or the initial state); `from` is copied once, never mutated. See `Fold` for what
+ * the events must be.
+ */
+function project(events, from) {
+    return new Fold(from ? cloneState(from) : initialState()).add(events).result();
 }
 
 ;// CONCATENATED MODULE: ./src/store/log-anchor.ts
@@ -55981,6 +56020,7 @@ class ChainBrokenError extends Error {
 
 
 
+
 /**
  * The replay as a snapshot of `snapshot`'s format would hold it. A v2 snapshot (written before the fold kept
  * each task's `last_failure` and the spend) is compared without those fields: readers never trust it (they replay), the next
@@ -56033,7 +56073,7 @@ function checkWith(input, deferIds) {
     // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
     // events, no iterator between the two.
     const chain = new ChainVerifier(null, { deferIds });
-    const state = initialState();
+    const fold = new Fold(initialState());
     /** The events each file holds, in order (all verified). */
     const counts = [];
     const failure = verifyFiles();
@@ -56067,7 +56107,7 @@ function checkWith(input, deferIds) {
             if (failure) {
                 return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
             }
-            foldInto(state, events);
+            fold.add(events);
             counts.push([path, events.length]);
             run.count += events.length;
             run.tip = chain.tip;
@@ -56077,6 +56117,7 @@ function checkWith(input, deferIds) {
         }
         return null;
     }
+    const state = fold.result();
     const { tip, count } = run;
     const lastSeq = tip?.seq ?? 0;
     // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan

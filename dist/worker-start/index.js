@@ -34388,8 +34388,11 @@ class ChainBrokenError extends Error {
     }
 }
 
+// EXTERNAL MODULE: ./src/core/fold.ts + 1 modules
+var core_fold = __nccwpck_require__(5130);
 ;// CONCATENATED MODULE: ./src/store/log-check.ts
 /** The pure check of a log given as file texts: the chain, the day files and state.json against the replay. */
+
 
 
 
@@ -34445,7 +34448,7 @@ function checkWith(input, deferIds) {
     // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
     // events, no iterator between the two.
     const chain = new ChainVerifier(null, { deferIds });
-    const state = (0,core_state/* initialState */.ue)();
+    const fold = new core_fold/* Fold */.av((0,core_state/* initialState */.ue)());
     /** The events each file holds, in order (all verified). */
     const counts = [];
     const failure = verifyFiles();
@@ -34479,7 +34482,7 @@ function checkWith(input, deferIds) {
             if (failure) {
                 return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
             }
-            (0,core_state/* foldInto */.sh)(state, events);
+            fold.add(events);
             counts.push([path, events.length]);
             run.count += events.length;
             run.tip = chain.tip;
@@ -34489,6 +34492,7 @@ function checkWith(input, deferIds) {
         }
         return null;
     }
+    const state = fold.result();
     const { tip, count } = run;
     const lastSeq = tip?.seq ?? 0;
     // state.json is read once the events are verified: when it is byte for byte the replay's (what Leviathan
@@ -42143,6 +42147,420 @@ class UserError extends Error {
 
 /***/ }),
 
+/***/ 5130:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  av: () => (/* binding */ Fold),
+  q0: () => (/* binding */ OPEN_STATUSES),
+  Cl: () => (/* binding */ mergedPull)
+});
+
+;// CONCATENATED MODULE: ./src/core/hours.ts
+/** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
+const DISPATCH_WINDOW_HOURS = 48;
+const HOUR_MS = 3_600_000;
+/**
+ * The hour key of an hour index (hours since the epoch), as `new Date(hour * HOUR_MS).toISOString()` begins.
+ * Computed from the civil date (H. Hinnant's days-to-date) for the years 0..9999 a key has four digits for:
+ * the fold asks once per hour of history, and a Date per ask was a good part of its cost.
+ */
+function hourKeyAt(hour) {
+    const days = Math.floor(hour / 24);
+    const z = days + 719_468;
+    const era = Math.floor(z / 146_097);
+    const doe = z - era * 146_097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const month = mp < 10 ? mp + 3 : mp - 9;
+    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    if (!Number.isSafeInteger(hour) || year < 0 || year > 9999) {
+        return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+    }
+    const h = hour - days * 24;
+    return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(h)}`;
+}
+function two(n) {
+    return n < 10 ? `0${n}` : String(n);
+}
+/** `Date.parse(ts)` in hours since the epoch (rounded down), for the last two timestamps asked about. */
+let lastTs = ['', 0, '', 0];
+function hourOf(ts) {
+    if (ts === lastTs[0])
+        return lastTs[1];
+    if (ts === lastTs[2])
+        return lastTs[3];
+    const hour = Math.floor(Date.parse(ts) / HOUR_MS);
+    lastTs = [ts, hour, lastTs[0], lastTs[1]];
+    return hour;
+}
+/**
+ * Drops dispatch counters of hours more than the window before `ts`'s hour. The fold keeps every key at or
+ * after the previous event's cutoff, so only the hours between that cutoff and the new one need a look
+ * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
+ */
+function pruneDispatches(state, ts) {
+    const keep = hourOf(ts) - DISPATCH_WINDOW_HOURS;
+    const kept = state.ts === null ? null : hourOf(state.ts) - DISPATCH_WINDOW_HOURS;
+    if (kept !== null && keep <= kept)
+        return; // the same hour, or a clock behind the last event's
+    if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
+        for (let hour = kept; hour < keep; hour++) {
+            const key = hourKeyAt(hour);
+            if (Object.hasOwn(state.dispatches, key))
+                delete state.dispatches[key];
+        }
+        return;
+    }
+    const cutoff = hourKeyAt(keep);
+    for (const key of Object.keys(state.dispatches)) {
+        // Hour keys are fixed-width, so string order is time order.
+        if (key < cutoff)
+            delete state.dispatches[key];
+    }
+}
+/**
+ * The hour key of a timestamp (its first 13 characters), the same string object while the hour is the same:
+ * a key string used before is found at once, a new one is first looked up among all of V8's key strings.
+ */
+let lastHourKey = '';
+function hourKeyOf(ts) {
+    if (!samePrefix(lastHourKey, ts, 13))
+        lastHourKey = ts.slice(0, 13);
+    return lastHourKey;
+}
+/** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
+function samePrefix(a, b, n) {
+    if (a.length < n || b.length < n)
+        return false;
+    for (let i = 0; i < n; i++)
+        if (a.charCodeAt(i) !== b.charCodeAt(i))
+            return false;
+    return true;
+}
+
+// EXTERNAL MODULE: ./src/core/own-key.ts
+var own_key = __nccwpck_require__(9513);
+// EXTERNAL MODULE: ./src/core/spend.ts
+var spend = __nccwpck_require__(5571);
+;// CONCATENATED MODULE: ./src/core/fold.ts
+
+
+
+/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
+const FEEDBACK_TAIL_CHARS = 4096;
+const OPEN_STATUSES = new Set([
+    'created',
+    'dispatched',
+    'running',
+]);
+// Statuses only move forward: a late `attempt.dispatched` (the worker may start before the scheduler records
+// the dispatch) must not pull a running or finished attempt back.
+const RANK = {
+    created: 0,
+    dispatched: 1,
+    running: 2,
+    succeeded: 3,
+    failed: 3,
+    timed_out: 3,
+};
+/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
+function mergedPull(number) {
+    return { number, branch: '', state: 'merged' };
+}
+/**
+ * Events folded into `state`, which the fold takes over (copy it first to keep it). Events must continue
+ * the state exactly (seq = state.seq + 1, prev = state.hash): applying an event twice or skipping one would
+ * silently corrupt counters, so that throws instead. Batches may be added one after the other (a verify
+ * folds each day file as it is checked); `result()` gives the state.
+ */
+class Fold {
+    f;
+    constructor(state) {
+        this.f = {
+            state,
+            tasks: new Map(Object.entries(state.tasks)),
+            attempts: new Map(Object.entries(state.attempts)),
+        };
+    }
+    add(events) {
+        for (const e of events)
+            applyInPlace(this.f, e);
+        return this;
+    }
+    /** The state after the events added so far (its `tasks` and `attempts` written anew from the Maps). */
+    result() {
+        const { state, tasks, attempts } = this.f;
+        state.tasks = toRecord(tasks);
+        state.attempts = toRecord(attempts);
+        return state;
+    }
+}
+/** A Map as a record with the same keys in the same order (integer-like keys first, as any record has them). */
+function toRecord(map) {
+    const rec = {};
+    for (const [k, v] of map)
+        (0,own_key/* put */.y)(rec, k, v);
+    return rec;
+}
+function applyInPlace(f, e) {
+    const { state } = f;
+    if (e.seq !== state.seq + 1) {
+        throw new Error(`event seq ${e.seq} does not follow state seq ${state.seq}`);
+    }
+    if (e.prev !== state.hash) {
+        throw new Error(`event seq ${e.seq} links to ${e.prev}, state is at ${state.hash}`);
+    }
+    // Timestamps are UTC ISO strings (`…Z`, the schema admits no other), so the first 13 characters are the hour
+    // key. The cutoff moves only when the hour does: within one hour the last event's pruning still holds.
+    // (Compared in place: two new strings per event would cost more than the rest of most events' fold.)
+    const sameHour = state.ts !== null && samePrefix(state.ts, e.ts, 13);
+    if (!sameHour)
+        pruneDispatches(state, e.ts);
+    if (!sameHour && (state.ts === null || !samePrefix(state.ts, e.ts, 10)))
+        (0,spend/* pruneSpend */.Xp)(state, e.ts);
+    state.seq = e.seq;
+    state.hash = e.hash;
+    state.ts = e.ts;
+    // Events that name no task (or attempt) where their type needs one change nothing but the position:
+    // the chain writer refuses such drafts, and a fold that throws on a stored event could never recover.
+    // Attempts that are settled or superseded are gone from the state: events about them change nothing,
+    // as they would not for any finished attempt.
+    const attempt = e.attempt !== undefined ? f.attempts.get(e.attempt) : undefined;
+    switch (e.type) {
+        case 'attempt.created': {
+            if (e.task === undefined || e.attempt === undefined || attempt)
+                return;
+            const task = taskInPlay(f, e.task);
+            const previous = task.last_attempt !== undefined ? f.attempts.get(task.last_attempt) : undefined;
+            f.attempts.set(e.attempt, {
+                id: e.attempt,
+                task: e.task,
+                number: e.data.number,
+                status: 'created',
+                branch: e.data.branch,
+                created_at: e.ts,
+                deadline: e.data.deadline,
+                manual: e.data.manual,
+            });
+            task.attempts += 1;
+            task.last_attempt = e.attempt;
+            if (previous && !OPEN_STATUSES.has(previous.status))
+                f.attempts.delete(previous.id);
+            const hour = hourKeyOf(e.ts);
+            (0,own_key/* put */.y)(state.dispatches, hour, ((0,own_key/* own */.Z)(state.dispatches, hour) ?? 0) + 1);
+            return;
+        }
+        case 'attempt.dispatched':
+        case 'attempt.started': {
+            const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
+            if (attempt &&
+                e.type === 'attempt.dispatched' &&
+                e.data.run_id !== undefined &&
+                RANK[attempt.status] < RANK.succeeded) {
+                attempt.run_id = e.data.run_id;
+            }
+            if (attempt && RANK[attempt.status] < RANK[to])
+                attempt.status = to;
+            return;
+        }
+        case 'attempt.succeeded': {
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
+            (0,spend/* chargeSpend */.P2)(state, e, first, e.task === undefined ? undefined : f.tasks.get(e.task));
+            if (!attempt || !first)
+                return;
+            attempt.status = 'succeeded';
+            attempt.pr = e.data.pr;
+            state.breaker.consecutive_failures = 0;
+            finish(f, attempt);
+            return;
+        }
+        case 'attempt.failed':
+        case 'attempt.timed_out': {
+            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
+            (0,spend/* chargeSpend */.P2)(state, e, first, e.task === undefined ? undefined : f.tasks.get(e.task));
+            if (!attempt || !first)
+                return;
+            if (e.type === 'attempt.failed') {
+                attempt.status = 'failed';
+                attempt.reason = e.data.reason;
+                if (e.data.detail !== '')
+                    attempt.detail = e.data.detail;
+            }
+            else {
+                attempt.status = 'timed_out';
+                attempt.reason = 'timeout';
+            }
+            if (e.data.wip_branch !== undefined)
+                attempt.wip_branch = e.data.wip_branch;
+            const task = taskInPlay(f, attempt.task);
+            task.last_failure = {
+                attempt: attempt.id,
+                number: attempt.number,
+                reason: attempt.reason,
+                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
+                ...(e.type === 'attempt.failed' && e.data.output_tail
+                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
+                    : {}),
+            };
+            recordFailure(f, task);
+            finish(f, attempt);
+            return;
+        }
+        case 'pr.created': {
+            if (e.task === undefined)
+                return;
+            const task = taskInPlay(f, e.task);
+            task.pr = { number: e.data.number, branch: e.data.branch, state: 'open' };
+            if (e.attempt !== undefined)
+                task.pr.attempt = e.attempt;
+            if (attempt)
+                attempt.pr = e.data.number;
+            return;
+        }
+        case 'pr.merged':
+        case 'pr.closed': {
+            // A settled task has no open PR: its PR was merged or closed already, or never recorded. The task is
+            // delivered, so a PR of it closing is not a failure of anything still to be done.
+            if (e.task === undefined || isSettled(f, e.task))
+                return;
+            const task = taskInPlay(f, e.task);
+            const known = task.pr?.number === e.data.number ? task.pr : undefined;
+            if (known && known.state !== 'open')
+                return; // recorded already: count a close only once
+            const pr = known ?? { number: e.data.number, branch: '', state: 'open' };
+            if (!known && e.attempt !== undefined)
+                pr.attempt = e.attempt;
+            if (e.type === 'pr.merged') {
+                pr.state = 'merged';
+            }
+            else {
+                pr.state = 'closed';
+                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
+                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
+                task.failures += 1;
+                const opener = pr.attempt !== undefined ? f.attempts.get(pr.attempt) : undefined;
+                if (opener && opener.status === 'succeeded') {
+                    opener.status = 'failed';
+                    opener.reason = 'pr_closed';
+                }
+            }
+            task.pr = pr;
+            settleIfDone(f, task);
+            return;
+        }
+        case 'task.completed': {
+            if (e.task === undefined || isSettled(f, e.task))
+                return;
+            const task = taskInPlay(f, e.task);
+            task.completed = true;
+            settleIfDone(f, task);
+            return;
+        }
+        case 'task.blocked':
+            // A settled task is done: blocking it changes nothing any query reads.
+            if (e.task !== undefined && !isSettled(f, e.task)) {
+                const task = taskInPlay(f, e.task);
+                task.blocked = true;
+                task.blocked_reason = e.data.reason;
+                if (e.data.entry !== undefined)
+                    task.blocked_entry = e.data.entry;
+                else
+                    delete task.blocked_entry;
+            }
+            return;
+        case 'task.retried': {
+            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
+            const task = e.task === undefined ? undefined : f.tasks.get(e.task);
+            if (!task)
+                return;
+            task.blocked = false;
+            delete task.blocked_reason;
+            delete task.blocked_entry;
+            task.retry_base = task.attempts;
+            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
+            if (task.pr?.state === 'closed')
+                delete task.pr;
+            return;
+        }
+        case 'breaker.tripped':
+            state.breaker.open = true;
+            state.breaker.tripped_at = e.ts;
+            return;
+        case 'breaker.reset':
+            state.breaker = { open: false, consecutive_failures: 0 };
+            return;
+        case 'config.invalid':
+            return;
+    }
+}
+/**
+ * Whether the task is settled. A task is in play or settled, never both, so one in play (the small table)
+ * needs no look into the settled ones (the table that grows with the history).
+ */
+function isSettled(f, id) {
+    return f.tasks.get(id) === undefined && (0,own_key/* own */.Z)(f.state.done, id) !== undefined;
+}
+/** The task in play, created if unknown; a settled task is brought back into play (a new attempt or PR). */
+function taskInPlay(f, id) {
+    const { state } = f;
+    const existing = f.tasks.get(id);
+    if (existing)
+        return existing;
+    const settled = (0,own_key/* own */.Z)(state.done, id);
+    const t = { id, attempts: 0, failures: 0, completed: false, blocked: false };
+    if (settled !== undefined) {
+        delete state.done[id];
+        t.attempts = settled.attempts;
+        t.completed = true;
+        if (settled.pr !== undefined)
+            t.pr = mergedPull(settled.pr);
+    }
+    f.tasks.set(id, t);
+    return t;
+}
+function recordFailure(f, task) {
+    task.failures += 1;
+    f.state.breaker.consecutive_failures += 1;
+}
+/**
+ * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
+ * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
+ */
+function settleIfDone(f, task) {
+    const { state } = f;
+    if (!task.completed || task.pr?.state === 'open')
+        return;
+    for (const a of f.attempts.values())
+        if (a.task === task.id && OPEN_STATUSES.has(a.status))
+            return;
+    if (task.last_attempt !== undefined)
+        f.attempts.delete(task.last_attempt);
+    f.tasks.delete(task.id);
+    (0,own_key/* put */.y)(state.done, task.id, task.pr?.state === 'merged'
+        ? { attempts: task.attempts, pr: task.pr.number }
+        : { attempts: task.attempts });
+}
+/** A terminal attempt is kept only while it is its task's newest one. */
+function dropIfSuperseded(f, attempt) {
+    if (f.tasks.get(attempt.task)?.last_attempt !== attempt.id)
+        f.attempts.delete(attempt.id);
+}
+/** After an attempt reached a terminal status: drop it unless it is its task's newest, settle its task. */
+function finish(f, attempt) {
+    dropIfSuperseded(f, attempt);
+    const task = f.tasks.get(attempt.task);
+    if (task)
+        settleIfDone(f, task);
+}
+
+
+/***/ }),
+
 /***/ 8073:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -42203,6 +42621,35 @@ const INVISIBLE_ALL = new RegExp(`${HIDDEN_CHARS.source}|\\ufe0f`, 'g');
 /** `text` without any invisible character: what a reader sees, for matching known secrets. */
 function withoutInvisible(text) {
     return text.replace(INVISIBLE_ALL, '');
+}
+
+
+/***/ }),
+
+/***/ 9513:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Z: () => (/* binding */ own),
+/* harmony export */   y: () => (/* binding */ put)
+/* harmony export */ });
+/**
+ * Keyed reads and writes of the state's records. Ids come from event data, so `__proto__` or `constructor`
+ * must not reach Object.prototype.
+ */
+function own(rec, key) {
+    // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
+    const value = rec[key];
+    return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
+}
+function put(rec, key, value) {
+    // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
+    if (key === '__proto__') {
+        Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    else {
+        rec[key] = value;
+    }
 }
 
 
@@ -42499,7 +42946,9 @@ function parseSealTrailers(message) {
 /* harmony export */   Xp: () => (/* binding */ pruneSpend)
 /* harmony export */ });
 /* unused harmony exports SPEND_WINDOW_DAYS, dayKey, spendReport, describeSpend */
+/* harmony import */ var _own_key_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9513);
 /* harmony import */ var _usage_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4528);
+
 
 /**
  * Spend across runs (issue 11, "Spend budget"): what attempts reported in their terminal events, per task in
@@ -42524,9 +42973,6 @@ function dayKeyOf(ts) {
         lastDayKey = ts.slice(0, 10);
     return lastDayKey;
 }
-function own(rec, key) {
-    return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
 function add(spend, micros) {
     if (micros === undefined)
         spend.unknown += 1;
@@ -42537,24 +42983,23 @@ function emptySpend() {
     return { micros: 0, unknown: 0 };
 }
 /**
- * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * Charges a terminal attempt event (to the day and to `task`, the event's task in play). `first`: the event ends the attempt (else it is a late or repeated one,
  * charged only for a reported cost).
  */
-function chargeSpend(state, e, first) {
+function chargeSpend(state, e, first, task) {
     if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out')
         return;
     const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
     if (micros === undefined && !first)
         return;
     const day = dayKeyOf(e.ts);
-    let today = own(state.spend, day);
+    let today = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.spend, day);
     if (!today) {
         // A day key is the first 10 characters of a schema-checked ISO timestamp: never `__proto__`.
         today = emptySpend();
         state.spend[day] = today;
     }
     add(today, micros);
-    const task = e.task === undefined ? undefined : own(state.tasks, e.task);
     if (task) {
         task.spend ??= emptySpend();
         add(task.spend, micros);
@@ -42569,12 +43014,12 @@ function pruneSpend(state, ts) {
 }
 /** What the task in play has spent so far (a settled or unknown task: nothing). */
 function taskSpend(state, taskId) {
-    const t = own(state.tasks, taskId)?.spend;
+    const t = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.tasks, taskId)?.spend;
     return t ? { ...t } : emptySpend();
 }
 /** What was spent on the UTC day that contains `now`. */
 function daySpend(state, now) {
-    const d = own(state.spend ?? {}, dayKey(now));
+    const d = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.spend ?? {}, dayKey(now));
     return d ? { ...d } : emptySpend();
 }
 function spendReport(state, now, taskIds) {
@@ -42609,33 +43054,16 @@ function describeSpend(spend, limitUsd, per) {
 /* harmony export */   YN: () => (/* binding */ taskSummary),
 /* harmony export */   mD: () => (/* binding */ dispatchesInHour),
 /* harmony export */   nd: () => (/* binding */ STATE_VERSION),
-/* harmony export */   sh: () => (/* binding */ foldInto),
 /* harmony export */   ue: () => (/* binding */ initialState)
 /* harmony export */ });
-/* unused harmony exports DISPATCH_WINDOW_HOURS, hourKey, isOpenStatus, latestAttempt, cloneState, applyEvent, hourKeyAt */
-/* harmony import */ var _spend_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5571);
+/* unused harmony exports hourKey, isOpenStatus, latestAttempt, cloneState, applyEvent */
+/* harmony import */ var _fold_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5130);
+/* harmony import */ var _own_key_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9513);
 
-/** How long per-hour dispatch counters are kept, relative to the newest event's hour. */
-const DISPATCH_WINDOW_HOURS = 48;
-/** The output tail kept for the next attempt's feedback, at most (the worker records 4 KB). */
-const FEEDBACK_TAIL_CHARS = 4096;
+
+
 /** The snapshot format `initialState` and the fold produce (`State.v`). */
 const STATE_VERSION = 3;
-const OPEN_STATUSES = new Set([
-    'created',
-    'dispatched',
-    'running',
-]);
-// Statuses only move forward: a late `attempt.dispatched` (the worker may start before the scheduler records
-// the dispatch) must not pull a running or finished attempt back.
-const RANK = {
-    created: 0,
-    dispatched: 1,
-    running: 2,
-    succeeded: 3,
-    failed: 3,
-    timed_out: 3,
-};
 function initialState() {
     return {
         v: STATE_VERSION,
@@ -42660,32 +43088,28 @@ function isOpenStatus(status) {
 }
 /** Attempts that still hold a slot: created, dispatched or running, in creation order. */
 function openAttempts(state) {
-    return Object.values(state.attempts).filter((a) => OPEN_STATUSES.has(a.status));
+    return Object.values(state.attempts).filter((a) => _fold_js__WEBPACK_IMPORTED_MODULE_0__/* .OPEN_STATUSES */ .q0.has(a.status));
 }
 /** A task as the queries see it, in play or settled (unknown task → undefined). */
 function taskSummary(state, taskId) {
-    const task = own(state.tasks, taskId);
+    const task = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.tasks, taskId);
     if (task)
         return task;
-    const settled = own(state.done, taskId);
+    const settled = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.done, taskId);
     if (settled === undefined)
         return undefined;
     const summary = { id: taskId, attempts: settled.attempts, completed: true, blocked: false };
     if (settled.pr !== undefined)
-        summary.pr = mergedPull(settled.pr);
+        summary.pr = (0,_fold_js__WEBPACK_IMPORTED_MODULE_0__/* .mergedPull */ .Cl)(settled.pr);
     return summary;
-}
-/** The record of a settled task's merged PR (its branch and opening attempt are not kept). */
-function mergedPull(number) {
-    return { number, branch: '', state: 'merged' };
 }
 /** How many attempts were ever created for the task: what `max_attempts` limits. */
 function attemptCount(state, taskId) {
-    return own(state.tasks, taskId)?.attempts ?? own(state.done, taskId)?.attempts ?? 0;
+    return (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.tasks, taskId)?.attempts ?? (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.done, taskId)?.attempts ?? 0;
 }
 /** Attempts that count toward `max_attempts`: those created since a human last retried the task. */
 function attemptsCharged(state, taskId) {
-    const task = own(state.tasks, taskId);
+    const task = (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.tasks, taskId);
     return attemptCount(state, taskId) - (task?.retry_base ?? 0);
 }
 /** The task's newest attempt, while the task is in play (a settled task keeps none). */
@@ -42693,13 +43117,13 @@ function latestAttempt(state, taskId) {
     const id = own(state.tasks, taskId)?.last_attempt;
     return id === undefined ? undefined : own(state.attempts, id);
 }
-/** Attempts created in the UTC clock hour that contains `now`. */
 /** The attempt with this id, if the state holds it (its newest attempt per task and every open one). */
 function attemptById(state, id) {
-    return own(state.attempts, id);
+    return (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.attempts, id);
 }
+/** Attempts created in the UTC clock hour that contains `now`. */
 function dispatchesInHour(state, now) {
-    return own(state.dispatches, hourKey(now)) ?? 0;
+    return (0,_own_key_js__WEBPACK_IMPORTED_MODULE_1__/* .own */ .Z)(state.dispatches, hourKey(now)) ?? 0;
 }
 /** Deep copy through JSON: the state is plain JSON by construction, and this is what a snapshot round-trips. */
 function cloneState(state) {
@@ -42707,367 +43131,14 @@ function cloneState(state) {
 }
 /** Applies one event and returns a new state; the input is left untouched. */
 function applyEvent(state, event) {
-    const next = cloneState(state);
-    applyInPlace(next, event);
-    return next;
+    return project([event], state);
 }
 /**
- * Folds events over `from` (or the initial state). `from` is copied once, never mutated; the events are then
- * folded into the copy in place. Events must continue the state exactly (seq = state.seq + 1, prev =
- * state.hash): applying an event twice or skipping one would silently corrupt counters, so that throws instead.
+ * Folds events over `from` (or the initial state); `from` is copied once, never mutated. See `Fold` for what
+ * the events must be.
  */
 function project(events, from) {
-    const state = from ? cloneState(from) : initialState();
-    for (const e of events)
-        applyInPlace(state, e);
-    return state;
-}
-/**
- * `project(events)` fed in batches, for a reader that verifies the log a batch at a time (a full verify):
- * `foldInto(state, batch)` for each batch on a state from `initialState()` gives what `project` of all of
- * them gives, without an iterator between the verifier and the fold.
- */
-function foldInto(state, events) {
-    for (let i = 0; i < events.length; i++)
-        applyInPlace(state, events[i]);
-}
-// Ids come from event data, so `__proto__` or `constructor` must not reach Object.prototype.
-function own(rec, key) {
-    // A miss (the usual answer for `done`) needs no second look; a hit is checked to be the record's own.
-    const value = rec[key];
-    return value !== undefined && Object.hasOwn(rec, key) ? value : undefined;
-}
-function put(rec, key, value) {
-    // Only `__proto__` is an accessor on a plain object; every other key is a plain (and faster) assignment.
-    if (key === '__proto__') {
-        Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
-    }
-    else {
-        rec[key] = value;
-    }
-}
-/** The task in play, created if unknown; a settled task is brought back into play (a new attempt or PR). */
-function taskInPlay(state, id) {
-    const existing = own(state.tasks, id);
-    if (existing)
-        return existing;
-    const settled = own(state.done, id);
-    const t = { id, attempts: 0, failures: 0, completed: false, blocked: false };
-    if (settled !== undefined) {
-        delete state.done[id];
-        t.attempts = settled.attempts;
-        t.completed = true;
-        if (settled.pr !== undefined)
-            t.pr = mergedPull(settled.pr);
-    }
-    put(state.tasks, id, t);
-    return t;
-}
-function recordFailure(state, task) {
-    task.failures += 1;
-    state.breaker.consecutive_failures += 1;
-}
-/**
- * A completed task with no open attempt and no open PR is settled: it leaves `tasks` (and its last attempt
- * leaves `attempts`) for one `done` entry holding its attempts count and merged PR.
- */
-function settleIfDone(state, task) {
-    if (!task.completed || task.pr?.state === 'open')
-        return;
-    for (const id in state.attempts) {
-        const a = state.attempts[id];
-        if (a.task === task.id && OPEN_STATUSES.has(a.status))
-            return;
-    }
-    if (task.last_attempt !== undefined)
-        delete state.attempts[task.last_attempt];
-    delete state.tasks[task.id];
-    put(state.done, task.id, task.pr?.state === 'merged'
-        ? { attempts: task.attempts, pr: task.pr.number }
-        : { attempts: task.attempts });
-}
-/** A terminal attempt is kept only while it is its task's newest one. */
-function dropIfSuperseded(state, attempt) {
-    if (own(state.tasks, attempt.task)?.last_attempt !== attempt.id)
-        delete state.attempts[attempt.id];
-}
-const HOUR_MS = 3_600_000;
-/**
- * The hour key of an hour index (hours since the epoch), as `new Date(hour * HOUR_MS).toISOString()` begins.
- * Computed from the civil date (H. Hinnant's days-to-date) for the years 0..9999 a key has four digits for:
- * the fold asks once per hour of history, and a Date per ask was a good part of its cost.
- */
-function hourKeyAt(hour) {
-    const days = Math.floor(hour / 24);
-    const z = days + 719_468;
-    const era = Math.floor(z / 146_097);
-    const doe = z - era * 146_097;
-    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-    const mp = Math.floor((5 * doy + 2) / 153);
-    const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-    const month = mp < 10 ? mp + 3 : mp - 9;
-    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    if (!Number.isSafeInteger(hour) || year < 0 || year > 9999) {
-        return new Date(hour * HOUR_MS).toISOString().slice(0, 13);
-    }
-    const h = hour - days * 24;
-    return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(h)}`;
-}
-function two(n) {
-    return n < 10 ? `0${n}` : String(n);
-}
-/** `Date.parse(ts)` in hours since the epoch (rounded down), for the last two timestamps asked about. */
-let lastTs = ['', 0, '', 0];
-function hourOf(ts) {
-    if (ts === lastTs[0])
-        return lastTs[1];
-    if (ts === lastTs[2])
-        return lastTs[3];
-    const hour = Math.floor(Date.parse(ts) / HOUR_MS);
-    lastTs = [ts, hour, lastTs[0], lastTs[1]];
-    return hour;
-}
-/**
- * Drops dispatch counters of hours more than the window before `ts`'s hour. The fold keeps every key at or
- * after the previous event's cutoff, so only the hours between that cutoff and the new one need a look
- * (usually one): no enumeration of the counters, which `delete` has turned into a slow dictionary.
- */
-function pruneDispatches(state, ts) {
-    const keep = hourOf(ts) - DISPATCH_WINDOW_HOURS;
-    const kept = state.ts === null ? null : hourOf(state.ts) - DISPATCH_WINDOW_HOURS;
-    if (kept !== null && keep <= kept)
-        return; // the same hour, or a clock behind the last event's
-    if (kept !== null && keep - kept <= DISPATCH_WINDOW_HOURS) {
-        for (let hour = kept; hour < keep; hour++) {
-            const key = hourKeyAt(hour);
-            if (Object.hasOwn(state.dispatches, key))
-                delete state.dispatches[key];
-        }
-        return;
-    }
-    const cutoff = hourKeyAt(keep);
-    for (const key of Object.keys(state.dispatches)) {
-        // Hour keys are fixed-width, so string order is time order.
-        if (key < cutoff)
-            delete state.dispatches[key];
-    }
-}
-/**
- * The hour key of a timestamp (its first 13 characters), the same string object while the hour is the same:
- * a key string used before is found at once, a new one is first looked up among all of V8's key strings.
- */
-let lastHourKey = '';
-function hourKeyOf(ts) {
-    if (!samePrefix(lastHourKey, ts, 13))
-        lastHourKey = ts.slice(0, 13);
-    return lastHourKey;
-}
-/** Whether `a` and `b` have the same first `n` characters (both at least `n` long). */
-function samePrefix(a, b, n) {
-    if (a.length < n || b.length < n)
-        return false;
-    for (let i = 0; i < n; i++)
-        if (a.charCodeAt(i) !== b.charCodeAt(i))
-            return false;
-    return true;
-}
-function applyInPlace(state, e) {
-    if (e.seq !== state.seq + 1) {
-        throw new Error(`event seq ${e.seq} does not follow state seq ${state.seq}`);
-    }
-    if (e.prev !== state.hash) {
-        throw new Error(`event seq ${e.seq} links to ${e.prev}, state is at ${state.hash}`);
-    }
-    // Timestamps are UTC ISO strings (`…Z`, the schema admits no other), so the first 13 characters are the hour
-    // key. The cutoff moves only when the hour does: within one hour the last event's pruning still holds.
-    // (Compared in place: two new strings per event would cost more than the rest of most events' fold.)
-    const sameHour = state.ts !== null && samePrefix(state.ts, e.ts, 13);
-    if (!sameHour)
-        pruneDispatches(state, e.ts);
-    if (!sameHour && (state.ts === null || !samePrefix(state.ts, e.ts, 10)))
-        (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .pruneSpend */ .Xp)(state, e.ts);
-    state.seq = e.seq;
-    state.hash = e.hash;
-    state.ts = e.ts;
-    // Events that name no task (or attempt) where their type needs one change nothing but the position:
-    // the chain writer refuses such drafts, and a fold that throws on a stored event could never recover.
-    // Attempts that are settled or superseded are gone from the state: events about them change nothing,
-    // as they would not for any finished attempt.
-    const attempt = e.attempt !== undefined ? own(state.attempts, e.attempt) : undefined;
-    switch (e.type) {
-        case 'attempt.created': {
-            if (e.task === undefined || e.attempt === undefined || attempt)
-                return;
-            const task = taskInPlay(state, e.task);
-            const previous = task.last_attempt !== undefined ? own(state.attempts, task.last_attempt) : undefined;
-            put(state.attempts, e.attempt, {
-                id: e.attempt,
-                task: e.task,
-                number: e.data.number,
-                status: 'created',
-                branch: e.data.branch,
-                created_at: e.ts,
-                deadline: e.data.deadline,
-                manual: e.data.manual,
-            });
-            task.attempts += 1;
-            task.last_attempt = e.attempt;
-            if (previous && !OPEN_STATUSES.has(previous.status))
-                delete state.attempts[previous.id];
-            const hour = hourKeyOf(e.ts);
-            put(state.dispatches, hour, (own(state.dispatches, hour) ?? 0) + 1);
-            return;
-        }
-        case 'attempt.dispatched':
-        case 'attempt.started': {
-            const to = e.type === 'attempt.dispatched' ? 'dispatched' : 'running';
-            if (attempt &&
-                e.type === 'attempt.dispatched' &&
-                e.data.run_id !== undefined &&
-                RANK[attempt.status] < RANK.succeeded) {
-                attempt.run_id = e.data.run_id;
-            }
-            if (attempt && RANK[attempt.status] < RANK[to])
-                attempt.status = to;
-            return;
-        }
-        case 'attempt.succeeded': {
-            const first = attempt !== undefined && RANK[attempt.status] < RANK.succeeded;
-            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
-            if (!attempt || !first)
-                return;
-            attempt.status = 'succeeded';
-            attempt.pr = e.data.pr;
-            state.breaker.consecutive_failures = 0;
-            finish(state, attempt);
-            return;
-        }
-        case 'attempt.failed':
-        case 'attempt.timed_out': {
-            const first = attempt !== undefined && RANK[attempt.status] < RANK.failed;
-            (0,_spend_js__WEBPACK_IMPORTED_MODULE_0__/* .chargeSpend */ .P2)(state, e, first);
-            if (!attempt || !first)
-                return;
-            if (e.type === 'attempt.failed') {
-                attempt.status = 'failed';
-                attempt.reason = e.data.reason;
-                if (e.data.detail !== '')
-                    attempt.detail = e.data.detail;
-            }
-            else {
-                attempt.status = 'timed_out';
-                attempt.reason = 'timeout';
-            }
-            if (e.data.wip_branch !== undefined)
-                attempt.wip_branch = e.data.wip_branch;
-            const task = taskInPlay(state, attempt.task);
-            task.last_failure = {
-                attempt: attempt.id,
-                number: attempt.number,
-                reason: attempt.reason,
-                ...(attempt.detail !== undefined ? { detail: attempt.detail } : {}),
-                ...(e.type === 'attempt.failed' && e.data.output_tail
-                    ? { output_tail: e.data.output_tail.slice(-FEEDBACK_TAIL_CHARS) }
-                    : {}),
-            };
-            recordFailure(state, task);
-            finish(state, attempt);
-            return;
-        }
-        case 'pr.created': {
-            if (e.task === undefined)
-                return;
-            const task = taskInPlay(state, e.task);
-            task.pr = { number: e.data.number, branch: e.data.branch, state: 'open' };
-            if (e.attempt !== undefined)
-                task.pr.attempt = e.attempt;
-            if (attempt)
-                attempt.pr = e.data.number;
-            return;
-        }
-        case 'pr.merged':
-        case 'pr.closed': {
-            // A settled task has no open PR: its PR was merged or closed already, or never recorded. The task is
-            // delivered, so a PR of it closing is not a failure of anything still to be done.
-            if (e.task === undefined || own(state.done, e.task) !== undefined)
-                return;
-            const task = taskInPlay(state, e.task);
-            const known = task.pr?.number === e.data.number ? task.pr : undefined;
-            if (known && known.state !== 'open')
-                return; // recorded already: count a close only once
-            const pr = known ?? { number: e.data.number, branch: '', state: 'open' };
-            if (!known && e.attempt !== undefined)
-                pr.attempt = e.attempt;
-            if (e.type === 'pr.merged') {
-                pr.state = 'merged';
-            }
-            else {
-                pr.state = 'closed';
-                // A PR closed unmerged is a human's rejection: the attempt behind it failed, but the worker did not,
-                // so the breaker does not count it (the tick blocks the task with reason pr_closed instead).
-                task.failures += 1;
-                const opener = pr.attempt !== undefined ? own(state.attempts, pr.attempt) : undefined;
-                if (opener && opener.status === 'succeeded') {
-                    opener.status = 'failed';
-                    opener.reason = 'pr_closed';
-                }
-            }
-            task.pr = pr;
-            settleIfDone(state, task);
-            return;
-        }
-        case 'task.completed': {
-            if (e.task === undefined || own(state.done, e.task) !== undefined)
-                return;
-            const task = taskInPlay(state, e.task);
-            task.completed = true;
-            settleIfDone(state, task);
-            return;
-        }
-        case 'task.blocked':
-            // A settled task is done: blocking it changes nothing any query reads.
-            if (e.task !== undefined && own(state.done, e.task) === undefined) {
-                const task = taskInPlay(state, e.task);
-                task.blocked = true;
-                task.blocked_reason = e.data.reason;
-                if (e.data.entry !== undefined)
-                    task.blocked_entry = e.data.entry;
-                else
-                    delete task.blocked_entry;
-            }
-            return;
-        case 'task.retried': {
-            // Only a task in play can be retried; a settled one is done, an unknown one has nothing to reset.
-            const task = e.task === undefined ? undefined : own(state.tasks, e.task);
-            if (!task)
-                return;
-            task.blocked = false;
-            delete task.blocked_reason;
-            delete task.blocked_entry;
-            task.retry_base = task.attempts;
-            // The rejected PR stays closed on the forge; forgetting it here lets the task open a new one.
-            if (task.pr?.state === 'closed')
-                delete task.pr;
-            return;
-        }
-        case 'breaker.tripped':
-            state.breaker.open = true;
-            state.breaker.tripped_at = e.ts;
-            return;
-        case 'breaker.reset':
-            state.breaker = { open: false, consecutive_failures: 0 };
-            return;
-        case 'config.invalid':
-            return;
-    }
-}
-/** After an attempt reached a terminal status: drop it unless it is its task's newest, settle its task. */
-function finish(state, attempt) {
-    dropIfSuperseded(state, attempt);
-    const task = own(state.tasks, attempt.task);
-    if (task)
-        settleIfDone(state, task);
+    return new _fold_js__WEBPACK_IMPORTED_MODULE_0__/* .Fold */ .av(from ? cloneState(from) : initialState()).add(events).result();
 }
 
 

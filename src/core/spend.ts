@@ -1,5 +1,6 @@
 import type { LeviathanEvent } from './events.js';
-import type { Spend, State } from './state-types.js';
+import { own } from './own-key.js';
+import type { Spend, State, TaskState } from './state-types.js';
 import { formatUsd, usdToMicros } from './usage.js';
 
 /**
@@ -29,10 +30,6 @@ function dayKeyOf(ts: string): string {
   return lastDayKey;
 }
 
-function own<T>(rec: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-
 function add(spend: Spend, micros: number | undefined): void {
   if (micros === undefined) spend.unknown += 1;
   else spend.micros += micros;
@@ -43,10 +40,15 @@ function emptySpend(): Spend {
 }
 
 /**
- * Charges a terminal attempt event. `first`: the event ends the attempt (else it is a late or repeated one,
+ * Charges a terminal attempt event (to the day and to `task`, the event's task in play). `first`: the event ends the attempt (else it is a late or repeated one,
  * charged only for a reported cost).
  */
-export function chargeSpend(state: State, e: LeviathanEvent, first: boolean): void {
+export function chargeSpend(
+  state: State,
+  e: LeviathanEvent,
+  first: boolean,
+  task: TaskState | undefined,
+): void {
   if (e.type !== 'attempt.succeeded' && e.type !== 'attempt.failed' && e.type !== 'attempt.timed_out') return;
   const micros = e.type === 'attempt.timed_out' ? undefined : e.data.usage?.cost_usd_micros;
   if (micros === undefined && !first) return;
@@ -58,7 +60,6 @@ export function chargeSpend(state: State, e: LeviathanEvent, first: boolean): vo
     state.spend[day] = today;
   }
   add(today, micros);
-  const task = e.task === undefined ? undefined : own(state.tasks, e.task);
   if (task) {
     task.spend ??= emptySpend();
     add(task.spend, micros);

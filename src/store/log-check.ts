@@ -1,7 +1,8 @@
 /** The pure check of a log given as file texts: the chain, the day files and state.json against the replay. */
 import { type ChainTip, ChainVerifier, canonicalJson, splitEventLines } from '../core/chain.js';
 import type { LeviathanEvent } from '../core/events.js';
-import { foldInto, initialState, STATE_VERSION } from '../core/state.js';
+import { Fold } from '../core/fold.js';
+import { initialState, STATE_VERSION } from '../core/state.js';
 import type { State } from '../core/state-types.js';
 import { DAY_FILE, EVENTS_DIR, serializeState } from './log-format.js';
 import type { LogFailure } from './log-types.js';
@@ -97,7 +98,7 @@ function checkWith(input: CheckLogInput, deferIds: boolean): CheckLogResult | nu
   // Each day file's verified events go straight into one fold: no copy of a growing state, no list of all
   // events, no iterator between the two.
   const chain = new ChainVerifier(null, { deferIds });
-  const state = initialState();
+  const fold = new Fold(initialState());
   /** The events each file holds, in order (all verified). */
   const counts: Array<[string, number]> = [];
   const failure = verifyFiles();
@@ -127,7 +128,7 @@ function checkWith(input: CheckLogInput, deferIds: boolean): CheckLogResult | nu
       if (failure) {
         return { seq: failure.seq, reason: failure.reason, detail: `${path}: ${failure.detail}` };
       }
-      foldInto(state, events);
+      fold.add(events);
       counts.push([path, events.length]);
       run.count += events.length;
       run.tip = chain.tip;
@@ -135,6 +136,7 @@ function checkWith(input: CheckLogInput, deferIds: boolean): CheckLogResult | nu
     }
     return null;
   }
+  const state = fold.result();
   const { tip, count } = run;
   const lastSeq = tip?.seq ?? 0;
 
