@@ -33352,9 +33352,14 @@ function compileVariants(schema) {
             const result = node.emit(out);
             // The generated code reads captures, calls the compiled checks (C) and builds object literals; it
             // contains no text from any line. Where code generation is not allowed there is simply no fast path.
-            const factory = new Function('C', 'INV', `return function decode(m) {\nconst ESC = m.input.indexOf('\\\\') >= 0;\n${out.lines.join('\n')}\nreturn ${result};\n};`);
+            const factory = new Function('C', 'INV', `return function decode(m, ESC) {\n${out.lines.join('\n')}\nreturn ${result};\n};`);
             const decode = factory(out.consts, INVALID);
-            variants.set(type, { re: new RegExp(`^${node.src}$`), decode, hashGroup });
+            variants.set(type, {
+                re: new RegExp(`^${node.src}$`),
+                at: new RegExp(node.src, 'y'),
+                decode,
+                hashGroup,
+            });
         }
         catch (error) {
             if (!(error instanceof Unsupported) && !(error instanceof EvalError))
@@ -33403,47 +33408,73 @@ function guessTable() {
     return guesses;
 }
 /**
- * The variant the line names as its type. A guess: a wrong one only fails the match that follows, and the
- * match includes the type, so a line is never decoded as a type it does not name.
+ * The variant the line `text[start, end)` names as its type. A guess: a wrong one only fails the match that
+ * follows, and the match includes the type, so a line is never decoded as a type it does not name.
  */
-function pick(line) {
-    const end = line.length - TAIL_LENGTH;
-    if (end > 0 && line.charCodeAt(end) === 34 /* " */ && line.charCodeAt(end + 1) === 44 /* , */) {
+function pick(text, start, end) {
+    const tail = end - TAIL_LENGTH;
+    if (tail > start && text.charCodeAt(tail) === 34 /* " */ && text.charCodeAt(tail + 1) === 44 /* , */) {
         const { offsets, byKey } = guessTable();
         let k = 0;
         for (let i = 0; i < offsets.length; i++)
-            k = k * 65536 + line.charCodeAt(end - offsets[i]);
+            k = k * 65536 + text.charCodeAt(tail - offsets[i]);
         const guess = byKey.get(k);
         if (guess !== undefined)
             return guess;
     }
     // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
     // would be escaped), so the last one is the event's.
-    const at = line.lastIndexOf(TYPE_KEY);
-    if (at < 0)
+    const at = text.lastIndexOf(TYPE_KEY, end - TYPE_KEY.length);
+    if (at < start)
         return undefined;
-    const start = at + TYPE_KEY.length;
-    return variants().get(line.slice(start, line.indexOf('"', start)));
+    const from = at + TYPE_KEY.length;
+    const close = text.indexOf('"', from);
+    if (close < 0 || close >= end)
+        return undefined;
+    return variants().get(text.slice(from, close));
+}
+/** The event and the canonical text of the matched line `text[start, end)` (`m` its match). */
+function decoded(variant, m, text, start, end, esc) {
+    const event = variant.decode(m, esc);
+    if (event === INVALID)
+        return null;
+    // Drop `,"hash":"…"` (the last member) and close the object: the canonical JSON without the hash.
+    let cut = end - 1 - (m[variant.hashGroup].length + 2) - (HASH_KEY.length + 3);
+    if (text.charCodeAt(cut - 1) === 44 /* , */)
+        cut -= 1;
+    return { event, canonical: `${text.slice(start, cut)}}` };
 }
 /**
  * The event and its canonical text if `line` is a canonical event line of a known type whose content the
  * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
  */
 function event_line_decodeCanonicalLine(line) {
-    const variant = pick(line);
+    const variant = pick(line, 0, line.length);
     if (!variant)
         return null;
     const m = variant.re.exec(line);
     if (!m)
         return null;
-    const event = variant.decode(m);
-    if (event === INVALID)
+    return decoded(variant, m, line, 0, line.length, line.indexOf('\\') >= 0);
+}
+/**
+ * `decodeCanonicalLine` of the line `text[start, end)` (a day file's text, `end` at its newline or its end),
+ * without the line as a string of its own. `esc`: false when the text has no backslash at all.
+ */
+function event_line_decodeCanonicalAt(text, start, end, esc) {
+    const variant = pick(text, start, end);
+    if (!variant)
         return null;
-    // Drop `,"hash":"…"` (the last member) and close the object: the canonical JSON without the hash.
-    let cut = line.length - 1 - (m[variant.hashGroup].length + 2) - (HASH_KEY.length + 3);
-    if (line.charCodeAt(cut - 1) === 44 /* , */)
-        cut -= 1;
-    return { event, canonical: `${line.slice(0, cut)}}` };
+    const re = variant.at;
+    re.lastIndex = start;
+    const m = re.exec(text);
+    if (!m || re.lastIndex !== end)
+        return null;
+    if (esc) {
+        const slash = text.indexOf('\\', start);
+        esc = slash >= 0 && slash < end;
+    }
+    return decoded(variant, m, text, start, end, esc);
 }
 /** Event types that have a fast path (every type of the current schema should). */
 function canonicalLineTypes() {
@@ -33666,6 +33697,8 @@ class chain_ChainVerifier {
     digests;
     /** Deferred mode only: a line needed the general path, so this pass stopped there. */
     gaveUp = false;
+    /** Set by `acceptFast`: the event it accepted reuses an id of an earlier segment. */
+    reusedAt = false;
     /**
      * `deferIds` makes a pass that is only good when everything is in order, for a caller that then redoes
      * the check with a verifier of its own: ids are not checked as they come (only recorded, see
@@ -33711,46 +33744,13 @@ class chain_ChainVerifier {
         if (this.gaveUp)
             return { events, failure: null, reused };
         for (let i = 0; i < items.length; i++) {
-            const expected = this.next;
             let e = null;
             if (lines && this.prevFormed) {
                 const fast = decodeCanonicalLine(items[i]);
                 if (fast !== null) {
-                    const candidate = fast.event;
-                    // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
-                    if (candidate.seq === expected &&
-                        candidate.prev === this.prev &&
-                        sha256Hex(fast.canonical) === candidate.hash) {
-                        // The one string object for the link from here on: the fold's own link check (and any later
-                        // comparison) is then a comparison of references, not of 64 characters.
-                        candidate.prev = this.prev;
-                        const { task, attempt } = candidate;
-                        if (task !== undefined) {
-                            if (task === this.lastTask)
-                                candidate.task = this.lastTask;
-                            else
-                                this.lastTask = task;
-                        }
-                        if (attempt !== undefined) {
-                            if (attempt === this.lastAttempt)
-                                candidate.attempt = this.lastAttempt;
-                            else
-                                this.lastAttempt = attempt;
-                        }
-                        // One set operation for a new id; an id seen before is looked up in this segment (rare).
-                        if (digests !== null) {
-                            digests.add(candidate.id);
-                            e = candidate;
-                        }
-                        else if (this.ids.add(candidate.id)) {
-                            e = candidate;
-                        }
-                        else if (!usedIn(events, candidate.id)) {
-                            e = candidate;
-                            if (reused < 0)
-                                reused = events.length;
-                        }
-                    }
+                    e = this.acceptFast(fast, events);
+                    if (e !== null && reused < 0 && this.reusedAt)
+                        reused = events.length;
                 }
             }
             if (e === null && digests !== null) {
@@ -33773,6 +33773,84 @@ class chain_ChainVerifier {
             this.accepted += 1;
         }
         return { events, failure: null, reused };
+    }
+    /**
+     * The next event if the canonical line `fast` continues the chain and its id is new (or, outside deferred
+     * mode, used only by an earlier segment: then `reusedAt` is set); null for the general path.
+     */
+    acceptFast(fast, events) {
+        this.reusedAt = false;
+        const candidate = fast.event;
+        // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
+        if (candidate.seq !== this.next ||
+            candidate.prev !== this.prev ||
+            sha256Hex(fast.canonical) !== candidate.hash) {
+            return null;
+        }
+        // The one string object for the link from here on: the fold's own link check (and any later
+        // comparison) is then a comparison of references, not of 64 characters.
+        candidate.prev = this.prev;
+        const { task, attempt } = candidate;
+        if (task !== undefined) {
+            if (task === this.lastTask)
+                candidate.task = this.lastTask;
+            else
+                this.lastTask = task;
+        }
+        if (attempt !== undefined) {
+            if (attempt === this.lastAttempt)
+                candidate.attempt = this.lastAttempt;
+            else
+                this.lastAttempt = attempt;
+        }
+        // One set operation for a new id; an id seen before is looked up in this segment (rare).
+        if (this.digests !== null) {
+            this.digests.add(candidate.id);
+            return candidate;
+        }
+        if (this.ids.add(candidate.id))
+            return candidate;
+        if (usedIn(events, candidate.id))
+            return null;
+        this.reusedAt = true;
+        return candidate;
+    }
+    /**
+     * `lines(splitEventLines(ndjson))`. In deferred mode the lines are read in place, with no string per line:
+     * a line the fast path does not accept ends the pass anyway (see the constructor).
+     */
+    text(ndjson) {
+        if (this.digests === null || !this.prevFormed)
+            return this.lines(chain_splitEventLines(ndjson));
+        const events = [];
+        const none = { events, failure: null, reused: -1 };
+        if (this.gaveUp)
+            return none;
+        const esc = ndjson.indexOf('\\') >= 0;
+        // As splitEventLines: one trailing newline ends the text, and a line's `\r` before its end is dropped.
+        if (ndjson === '')
+            return none;
+        const stop = ndjson.length - (ndjson.charCodeAt(ndjson.length - 1) === 10 ? 1 : 0);
+        for (let start = 0;;) {
+            let end = ndjson.indexOf('\n', start);
+            if (end < 0 || end > stop)
+                end = stop;
+            const last = end > start && ndjson.charCodeAt(end - 1) === 13 /* \r */ ? end - 1 : end;
+            const fast = decodeCanonicalAt(ndjson, start, last, esc);
+            const e = fast === null ? null : this.acceptFast(fast, events);
+            if (e === null) {
+                this.gaveUp = true;
+                return none;
+            }
+            events.push(e);
+            this.prev = e.hash;
+            this.next += 1;
+            this.accepted += 1;
+            if (end >= stop)
+                break;
+            start = end + 1;
+        }
+        return none;
     }
     /** The general path for one value: schema, ids, seq, link and hash, as SPEC §4 states them. */
     judge(raw, items, i, lines, accepted) {
@@ -34182,7 +34260,7 @@ function checkWith(input, deferIds) {
             if (path !== `${EVENTS_DIR}/${name}` || !day) {
                 return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
             }
-            const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path)));
+            const { events, failure, reused } = chain.text(input.files.get(path));
             if (chain.stopped)
                 return null;
             // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.

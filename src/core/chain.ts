@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { decodeCanonicalLine } from './event-line.js';
+import { type CanonicalLine, decodeCanonicalAt, decodeCanonicalLine } from './event-line.js';
 import { type EventDraft, EventSchema, type EventType, type LeviathanEvent } from './events.js';
 import { IdDigests } from './id-digests.js';
 import { IdSet } from './id-set.js';
@@ -251,6 +251,8 @@ export class ChainVerifier {
   private readonly digests: IdDigests | null;
   /** Deferred mode only: a line needed the general path, so this pass stopped there. */
   private gaveUp = false;
+  /** Set by `acceptFast`: the event it accepted reuses an id of an earlier segment. */
+  private reusedAt = false;
 
   /**
    * `deferIds` makes a pass that is only good when everything is in order, for a caller that then redoes
@@ -301,41 +303,12 @@ export class ChainVerifier {
     const digests = this.digests;
     if (this.gaveUp) return { events, failure: null, reused };
     for (let i = 0; i < items.length; i++) {
-      const expected = this.next;
       let e: LeviathanEvent | null = null;
       if (lines && this.prevFormed) {
         const fast = decodeCanonicalLine(items[i] as string);
         if (fast !== null) {
-          const candidate = fast.event as LeviathanEvent;
-          // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
-          if (
-            candidate.seq === expected &&
-            candidate.prev === this.prev &&
-            sha256Hex(fast.canonical) === candidate.hash
-          ) {
-            // The one string object for the link from here on: the fold's own link check (and any later
-            // comparison) is then a comparison of references, not of 64 characters.
-            candidate.prev = this.prev;
-            const { task, attempt } = candidate;
-            if (task !== undefined) {
-              if (task === this.lastTask) candidate.task = this.lastTask;
-              else this.lastTask = task;
-            }
-            if (attempt !== undefined) {
-              if (attempt === this.lastAttempt) candidate.attempt = this.lastAttempt;
-              else this.lastAttempt = attempt;
-            }
-            // One set operation for a new id; an id seen before is looked up in this segment (rare).
-            if (digests !== null) {
-              digests.add(candidate.id);
-              e = candidate;
-            } else if (this.ids.add(candidate.id)) {
-              e = candidate;
-            } else if (!usedIn(events, candidate.id)) {
-              e = candidate;
-              if (reused < 0) reused = events.length;
-            }
-          }
+          e = this.acceptFast(fast, events);
+          if (e !== null && reused < 0 && this.reusedAt) reused = events.length;
         }
       }
       if (e === null && digests !== null) {
@@ -356,6 +329,77 @@ export class ChainVerifier {
       this.accepted += 1;
     }
     return { events, failure: null, reused };
+  }
+
+  /**
+   * The next event if the canonical line `fast` continues the chain and its id is new (or, outside deferred
+   * mode, used only by an earlier segment: then `reusedAt` is set); null for the general path.
+   */
+  private acceptFast(fast: CanonicalLine, events: readonly LeviathanEvent[]): LeviathanEvent | null {
+    this.reusedAt = false;
+    const candidate = fast.event as LeviathanEvent;
+    // `prev` equal to a well-formed hash and `hash` equal to a computed one are well formed (DEFERRED_KEYS).
+    if (
+      candidate.seq !== this.next ||
+      candidate.prev !== this.prev ||
+      sha256Hex(fast.canonical) !== candidate.hash
+    ) {
+      return null;
+    }
+    // The one string object for the link from here on: the fold's own link check (and any later
+    // comparison) is then a comparison of references, not of 64 characters.
+    candidate.prev = this.prev;
+    const { task, attempt } = candidate;
+    if (task !== undefined) {
+      if (task === this.lastTask) candidate.task = this.lastTask;
+      else this.lastTask = task;
+    }
+    if (attempt !== undefined) {
+      if (attempt === this.lastAttempt) candidate.attempt = this.lastAttempt;
+      else this.lastAttempt = attempt;
+    }
+    // One set operation for a new id; an id seen before is looked up in this segment (rare).
+    if (this.digests !== null) {
+      this.digests.add(candidate.id);
+      return candidate;
+    }
+    if (this.ids.add(candidate.id)) return candidate;
+    if (usedIn(events, candidate.id)) return null;
+    this.reusedAt = true;
+    return candidate;
+  }
+
+  /**
+   * `lines(splitEventLines(ndjson))`. In deferred mode the lines are read in place, with no string per line:
+   * a line the fast path does not accept ends the pass anyway (see the constructor).
+   */
+  text(ndjson: string): SegmentResult {
+    if (this.digests === null || !this.prevFormed) return this.lines(splitEventLines(ndjson));
+    const events: LeviathanEvent[] = [];
+    const none = { events, failure: null, reused: -1 };
+    if (this.gaveUp) return none;
+    const esc = ndjson.indexOf('\\') >= 0;
+    // As splitEventLines: one trailing newline ends the text, and a line's `\r` before its end is dropped.
+    if (ndjson === '') return none;
+    const stop = ndjson.length - (ndjson.charCodeAt(ndjson.length - 1) === 10 ? 1 : 0);
+    for (let start = 0; ; ) {
+      let end = ndjson.indexOf('\n', start);
+      if (end < 0 || end > stop) end = stop;
+      const last = end > start && ndjson.charCodeAt(end - 1) === 13 /* \r */ ? end - 1 : end;
+      const fast = decodeCanonicalAt(ndjson, start, last, esc);
+      const e = fast === null ? null : this.acceptFast(fast, events);
+      if (e === null) {
+        this.gaveUp = true;
+        return none;
+      }
+      events.push(e);
+      this.prev = e.hash;
+      this.next += 1;
+      this.accepted += 1;
+      if (end >= stop) break;
+      start = end + 1;
+    }
+    return none;
   }
 
   /** The general path for one value: schema, ids, seq, link and hash, as SPEC §4 states them. */

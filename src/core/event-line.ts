@@ -424,9 +424,12 @@ function unreachable(): never {
 
 interface Variant {
   re: RegExp;
-  decode(m: RegExpExecArray): Record<string, unknown> | typeof INVALID;
+  /** `esc`: whether the line may hold a backslash (then each string is checked for escapes). */
+  decode(m: RegExpExecArray, esc: boolean): Record<string, unknown> | typeof INVALID;
   /** The capture group of the `hash` string's characters. */
   hashGroup: number;
+  /** `re` matching from `lastIndex` (sticky, unanchored at the end): a line inside a day file's text. */
+  at: RegExp;
 }
 
 /** One recogniser per event type (types the compiler cannot handle have none). */
@@ -453,10 +456,15 @@ function compileVariants(schema: Schema): Map<string, Variant> {
       const factory = new Function(
         'C',
         'INV',
-        `return function decode(m) {\nconst ESC = m.input.indexOf('\\\\') >= 0;\n${out.lines.join('\n')}\nreturn ${result};\n};`,
+        `return function decode(m, ESC) {\n${out.lines.join('\n')}\nreturn ${result};\n};`,
       );
       const decode = factory(out.consts, INVALID) as Variant['decode'];
-      variants.set(type, { re: new RegExp(`^${node.src}$`), decode, hashGroup });
+      variants.set(type, {
+        re: new RegExp(`^${node.src}$`),
+        at: new RegExp(node.src, 'y'),
+        decode,
+        hashGroup,
+      });
     } catch (error) {
       if (!(error instanceof Unsupported) && !(error instanceof EvalError)) throw error;
     }
@@ -516,24 +524,43 @@ function guessTable(): Guesses {
 }
 
 /**
- * The variant the line names as its type. A guess: a wrong one only fails the match that follows, and the
- * match includes the type, so a line is never decoded as a type it does not name.
+ * The variant the line `text[start, end)` names as its type. A guess: a wrong one only fails the match that
+ * follows, and the match includes the type, so a line is never decoded as a type it does not name.
  */
-function pick(line: string): Variant | undefined {
-  const end = line.length - TAIL_LENGTH;
-  if (end > 0 && line.charCodeAt(end) === 34 /* " */ && line.charCodeAt(end + 1) === 44 /* , */) {
+function pick(text: string, start: number, end: number): Variant | undefined {
+  const tail = end - TAIL_LENGTH;
+  if (tail > start && text.charCodeAt(tail) === 34 /* " */ && text.charCodeAt(tail + 1) === 44 /* , */) {
     const { offsets, byKey } = guessTable();
     let k = 0;
-    for (let i = 0; i < offsets.length; i++) k = k * 65536 + line.charCodeAt(end - (offsets[i] as number));
+    for (let i = 0; i < offsets.length; i++) k = k * 65536 + text.charCodeAt(tail - (offsets[i] as number));
     const guess = byKey.get(k);
     if (guess !== undefined) return guess;
   }
   // The type key comes late in canonical order; `"type":"` cannot occur inside a canonical string (its quotes
   // would be escaped), so the last one is the event's.
-  const at = line.lastIndexOf(TYPE_KEY);
-  if (at < 0) return undefined;
-  const start = at + TYPE_KEY.length;
-  return variants().get(line.slice(start, line.indexOf('"', start)));
+  const at = text.lastIndexOf(TYPE_KEY, end - TYPE_KEY.length);
+  if (at < start) return undefined;
+  const from = at + TYPE_KEY.length;
+  const close = text.indexOf('"', from);
+  if (close < 0 || close >= end) return undefined;
+  return variants().get(text.slice(from, close));
+}
+
+/** The event and the canonical text of the matched line `text[start, end)` (`m` its match). */
+function decoded(
+  variant: Variant,
+  m: RegExpExecArray,
+  text: string,
+  start: number,
+  end: number,
+  esc: boolean,
+): CanonicalLine | null {
+  const event = variant.decode(m, esc);
+  if (event === INVALID) return null;
+  // Drop `,"hash":"…"` (the last member) and close the object: the canonical JSON without the hash.
+  let cut = end - 1 - ((m[variant.hashGroup] as string).length + 2) - (HASH_KEY.length + 3);
+  if (text.charCodeAt(cut - 1) === 44 /* , */) cut -= 1;
+  return { event, canonical: `${text.slice(start, cut)}}` };
 }
 
 /**
@@ -541,16 +568,34 @@ function pick(line: string): Variant | undefined {
  * schema accepts as is (but see DEFERRED_KEYS); null for anything else: the caller then takes the general path.
  */
 export function decodeCanonicalLine(line: string): CanonicalLine | null {
-  const variant = pick(line);
+  const variant = pick(line, 0, line.length);
   if (!variant) return null;
   const m = variant.re.exec(line);
   if (!m) return null;
-  const event = variant.decode(m);
-  if (event === INVALID) return null;
-  // Drop `,"hash":"…"` (the last member) and close the object: the canonical JSON without the hash.
-  let cut = line.length - 1 - ((m[variant.hashGroup] as string).length + 2) - (HASH_KEY.length + 3);
-  if (line.charCodeAt(cut - 1) === 44 /* , */) cut -= 1;
-  return { event, canonical: `${line.slice(0, cut)}}` };
+  return decoded(variant, m, line, 0, line.length, line.indexOf('\\') >= 0);
+}
+
+/**
+ * `decodeCanonicalLine` of the line `text[start, end)` (a day file's text, `end` at its newline or its end),
+ * without the line as a string of its own. `esc`: false when the text has no backslash at all.
+ */
+export function decodeCanonicalAt(
+  text: string,
+  start: number,
+  end: number,
+  esc: boolean,
+): CanonicalLine | null {
+  const variant = pick(text, start, end);
+  if (!variant) return null;
+  const re = variant.at;
+  re.lastIndex = start;
+  const m = re.exec(text);
+  if (!m || re.lastIndex !== end) return null;
+  if (esc) {
+    const slash = text.indexOf('\\', start);
+    esc = slash >= 0 && slash < end;
+  }
+  return decoded(variant, m, text, start, end, esc);
 }
 
 /** Event types that have a fast path (every type of the current schema should). */

@@ -111,7 +111,7 @@ function checkWith(input: CheckLogInput, deferIds: boolean): CheckLogResult | nu
       if (path !== `${EVENTS_DIR}/${name}` || !day) {
         return { seq: (chain.tip?.seq ?? 0) + 1, reason: 'bad_file', detail: `unexpected file ${path}` };
       }
-      const { events, failure, reused } = chain.lines(splitEventLines(input.files.get(path) as string));
+      const { events, failure, reused } = chain.text(input.files.get(path) as string);
       if (chain.stopped) return null;
       // Checks the chain does not make, on the events it accepted, so the earliest problem is reported.
       // The schema admits only UTC (`Z`) timestamps, so the first ten characters are the UTC day: an event

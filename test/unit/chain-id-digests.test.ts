@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ChainVerifier, chainEvents, sealEvent } from '../../src/core/chain.js';
+import { ChainVerifier, chainEvents, sealEvent, splitEventLines } from '../../src/core/chain.js';
 import { IdDigests } from '../../src/core/id-digests.js';
 import { checkLog } from '../../src/store/log-check.js';
 import { EventBuilder, jsonCopy } from '../helpers/events.js';
@@ -69,6 +69,41 @@ describe('ChainVerifier with deferIds', () => {
     expect(
       new ChainVerifier().lines([lines[0] as string, reordered, lines[2] as string]).events,
     ).toHaveLength(3);
+  });
+});
+
+describe('ChainVerifier.text in deferred mode', () => {
+  const b = new EventBuilder();
+  const events = b.chain([b.reset(), b.reset(), b.reset()]);
+  const [l1, l2, l3] = events.map((e) => JSON.stringify(e)) as [string, string, string];
+  /** What the deferred pass over the lines gives, and whether it stopped: the reference for `text`. */
+  const viaLines = (ndjson: string) => {
+    const v = new ChainVerifier(null, { deferIds: true });
+    return { r: v.lines(splitEventLines(ndjson)), stopped: v.stopped };
+  };
+
+  it.each([
+    ['an empty text', ''],
+    ['one trailing newline', `${l1}\n${l2}\n${l3}\n`],
+    ['no trailing newline', `${l1}\n${l2}\n${l3}`],
+    ['a blank last line', `${l1}\n${l2}\n\n`],
+    ['a blank line inside', `${l1}\n\n${l2}\n`],
+    ['only a newline', '\n'],
+    ['a CRLF line end', `${l1}\r\n${l2}\n`],
+    ['a line of another shape', `${l1}\n{"seq":2}\n${l3}\n`],
+  ])('reads %s in place as lines(splitEventLines(text)) does', (_name, ndjson) => {
+    const v = new ChainVerifier(null, { deferIds: true });
+    const r = v.text(ndjson);
+    const ref = viaLines(ndjson);
+    expect(r).toEqual(ref.r);
+    expect(v.stopped).toBe(ref.stopped);
+  });
+
+  it('accepts every event of a clean text and continues across texts', () => {
+    const v = new ChainVerifier(null, { deferIds: true });
+    expect(v.text(`${l1}\n${l2}\n`).events).toEqual(events.slice(0, 2));
+    expect(v.text(`${l3}\n`).events).toEqual(events.slice(2));
+    expect(v.settled()).toBe(true);
   });
 });
 
